@@ -1,0 +1,85 @@
+/*
+ * grid: tokmux's own screen model for one pane. Visible rows are held as an
+ * array of row pointers (a ring), so scrolling the whole screen moves
+ * pointers, not cells. Lines that scroll off the top go to a compact
+ * scrollback store (trailing blanks trimmed, attributes run-length encoded)
+ * bounded by a line count and a byte budget. There is a primary and an
+ * alternate screen; the alternate screen never feeds scrollback.
+ *
+ * Filled by vt.c from libvterm's state-layer callbacks; read by render.c.
+ * Not thread-safe: owned by the UI thread.
+ */
+#ifndef TOKMUX_GRID_H
+#define TOKMUX_GRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GRID_CHARS 4                  /* base character + up to 3 combining */
+#define GRID_WIDE_CONT 0xFFFFFFFFu    /* ch[0] of the right half of a wide char */
+
+enum grid_color_type {
+	GRID_COLOR_DEFAULT = 0,
+	GRID_COLOR_INDEXED = 1,
+	GRID_COLOR_RGB = 2,
+};
+
+struct grid_color {
+	uint8_t type;   /* enum grid_color_type */
+	uint8_t idx;    /* palette index when INDEXED */
+	uint8_t r, g, b;
+};
+
+enum grid_attr {
+	GRID_ATTR_BOLD = 1 << 0,
+	GRID_ATTR_UNDERLINE = 1 << 1,
+	GRID_ATTR_ITALIC = 1 << 2,
+	GRID_ATTR_REVERSE = 1 << 3,
+	GRID_ATTR_BLINK = 1 << 4,
+	GRID_ATTR_STRIKE = 1 << 5,
+	GRID_ATTR_DIM = 1 << 6,
+	GRID_ATTR_CONCEAL = 1 << 7,
+};
+
+struct grid_cell {
+	uint32_t ch[GRID_CHARS];  /* ch[0] == 0: blank; unused slots are 0 */
+	struct grid_color fg, bg;
+	uint8_t attrs;            /* enum grid_attr bits */
+	uint8_t width;            /* 1, or 2 for the left half of a wide char */
+};
+
+typedef struct grid grid_t;
+
+grid_t *grid_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes);
+void grid_free(grid_t *g);
+
+int grid_rows(const grid_t *g);
+int grid_cols(const grid_t *g);
+
+/* Row r (0 = top) of the screen now shown (primary or alternate). Always
+ * grid_cols() cells. */
+const struct grid_cell *grid_row(const grid_t *g, int r);
+
+/* Scrollback: grid_sb_count() lines; n = 0 is the newest (just above the
+ * screen). grid_sb_line() expands line n into out[0..cols-1], padding with
+ * blank default cells, and returns 0; -1 when n is out of range. */
+size_t grid_sb_count(const grid_t *g);
+int grid_sb_line(const grid_t *g, size_t n, struct grid_cell *out, int cols);
+
+/* Total lines ever pushed to scrollback (monotonic); lets a viewer that is
+ * scrolled back keep its place while new output arrives. */
+uint64_t grid_sb_pushed(const grid_t *g);
+
+/* Approximate bytes held by the scrollback store. */
+size_t grid_sb_bytes(const grid_t *g);
+
+/* Damage tracking: rows changed since the last grid_clean(). */
+int grid_row_dirty(const grid_t *g, int r);
+int grid_any_dirty(const grid_t *g);
+void grid_mark_all_dirty(grid_t *g);
+void grid_clean(grid_t *g);
+
+/* ---- mutation, used by vt.c (and tests) ---- */
+/* (declared by the grid implementation below this line) */
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * util: allocation wrappers, fatal(), the debug log file, clocks and small
+ * helpers. The only state here is the optional log file (guarded by a mutex).
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		fatal("out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (p == NULL)
+		fatal("out of memory (%zu x %zu bytes)", nmemb, size);
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		fatal("out of memory (%zu bytes)", n);
+	return q;
+}
+
+void *
+xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		fatal("allocation overflow (%zu x %zu)", nmemb, size);
+	return xrealloc(p, nmemb * size);
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		fatal("bad format string");
+	char *s = xmalloc((size_t)n + 1);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("tokmux: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static FILE *log_file;
+
+void
+util_log_open(const char *path)
+{
+	pthread_mutex_lock(&log_lock);
+	if (log_file == NULL)
+		log_file = fopen(path, "ae");
+	pthread_mutex_unlock(&log_lock);
+}
+
+void
+util_log_close(void)
+{
+	pthread_mutex_lock(&log_lock);
+	if (log_file != NULL)
+		fclose(log_file);
+	log_file = NULL;
+	pthread_mutex_unlock(&log_lock);
+}
+
+int
+util_log_enabled(void)
+{
+	return __atomic_load_n(&log_file, __ATOMIC_RELAXED) != NULL;
+}
+
+void
+util_log(const char *fmt, ...)
+{
+	va_list ap;
+	pthread_mutex_lock(&log_lock);
+	if (log_file != NULL) {
+		fprintf(log_file, "%.3f ", util_wall());
+		va_start(ap, fmt);
+		vfprintf(log_file, fmt, ap);
+		va_end(ap);
+		fputc('\n', log_file);
+		fflush(log_file);
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+int64_t
+util_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+util_now_ms(void)
+{
+	return util_now_us() / 1000;
+}
+
+double
+util_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+util_set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
+util_set_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+int
+util_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+util_parse_usd(const char *s, int64_t *micros)
+{
+	if (s == NULL)
+		return -1;
+	while (*s == ' ')
+		s++;
+	if (*s == '$')
+		s++;
+	if (*s < '0' || *s > '9') {
+		if (!(*s == '.' && s[1] >= '0' && s[1] <= '9'))
+			return -1;
+	}
+	int64_t whole = 0, frac = 0;
+	int fdigits = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (whole > 100000000)   /* a hundred million dollars is enough */
+			return -1;
+		whole = whole * 10 + (*s - '0');
+	}
+	if (*s == '.') {
+		s++;
+		for (; *s >= '0' && *s <= '9'; s++) {
+			if (fdigits < 6) {
+				frac = frac * 10 + (*s - '0');
+				fdigits++;
+			}
+		}
+	}
+	while (*s == ' ')
+		s++;
+	if (*s != '\0')
+		return -1;
+	while (fdigits < 6) {
+		frac *= 10;
+		fdigits++;
+	}
+	*micros = whole * 1000000 + frac;
+	return 0;
+}
+
+void
+util_fmt_usd(int64_t micros, char *buf, size_t len)
+{
+	const char *sign = micros < 0 ? "-" : "";
+	int64_t m = micros < 0 ? -micros : micros;
+	if (m != 0 && m < 10000) {      /* under a cent: show 4 decimals */
+		snprintf(buf, len, "%s$0.%04lld", sign, (long long)((m + 50) / 100));
+		return;
+	}
+	int64_t cents = (m + 5000) / 10000;
+	snprintf(buf, len, "%s$%lld.%02lld", sign, (long long)(cents / 100), (long long)(cents % 100));
+}
+
+void
+util_random(void *buf, size_t n)
+{
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || read(fd, p, n) != (ssize_t)n)
+				fatal("cannot read random bytes");
+			close(fd);
+			return;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+void
+buf_append(struct buf *b, const void *data, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		b->data = xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_appendf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	buf_append(b, s, strlen(s));
+	free(s);
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+	} else {
+		memmove(b->data, b->data + n, b->len - n);
+		b->len -= n;
+	}
+	if (b->data)
+		b->data[b->len] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

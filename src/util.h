@@ -1,0 +1,69 @@
+/*
+ * util: allocation wrappers that never return NULL, fatal errors, debug
+ * logging to a file (never to the terminal curses owns), clocks, and small
+ * string helpers shared by every module.
+ */
+#ifndef TOKMUX_UTIL_H
+#define TOKMUX_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define UTIL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define UTIL_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap);
+
+/* Print "tokmux: <msg>" to stderr and exit(1). For impossible states and OOM. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Debug log: a no-op until util_log_open() is called (tokmux -v). Thread-safe. */
+void util_log_open(const char *path);
+void util_log_close(void);
+int util_log_enabled(void);
+void util_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define log_debug(...) do { if (util_log_enabled()) util_log(__VA_ARGS__); } while (0)
+
+/* Monotonic milliseconds and microseconds; wall-clock seconds (UNIX time). */
+int64_t util_now_ms(void);
+int64_t util_now_us(void);
+double util_wall(void);
+
+/* Set O_NONBLOCK / FD_CLOEXEC on fd. Return 0 or -1 (errno set). */
+int util_set_nonblock(int fd);
+int util_set_cloexec(int fd);
+
+/* Write all of buf to a blocking fd, retrying on EINTR. Return 0 or -1. */
+int util_write_all(int fd, const void *buf, size_t len);
+
+/* Parse a decimal amount of US dollars ("5", "1.50", "$2") into micro-dollars.
+ * Return 0 on success, -1 if s is not a non-negative number. */
+int util_parse_usd(const char *s, int64_t *micros);
+
+/* Format micro-dollars as "$1.23" (2 decimals, or 4 below one cent). */
+void util_fmt_usd(int64_t micros, char *buf, size_t len);
+
+/* Fill buf with n random bytes from getrandom(); falls back to /dev/urandom. */
+void util_random(void *buf, size_t n);
+
+/* A growable byte buffer. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_consume(struct buf *b, size_t n); /* drop n bytes from the front */
+void buf_free(struct buf *b);
+
+#endif

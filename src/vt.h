@@ -1,0 +1,63 @@
+/*
+ * vt: one virtual terminal. libvterm's *state* layer parses the child's
+ * output (vterm_obtain_state + VTermStateCallbacks) and this module applies
+ * it to a grid_t. It also encodes keys, mouse and paste toward the child and
+ * hands libvterm's replies (DA, DSR, key bytes) to an output callback, which
+ * must write them to the pty. Only vt.c includes <vterm.h>.
+ */
+#ifndef TOKMUX_VT_H
+#define TOKMUX_VT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grid.h"
+
+typedef struct vt vt_t;
+
+/* Bytes for the child (key presses, terminal replies). Never dropped. */
+typedef void (*vt_output_fn)(const char *buf, size_t len, void *user);
+
+enum vt_mouse_mode {
+	VT_MOUSE_NONE = 0,
+	VT_MOUSE_CLICK = 1,
+	VT_MOUSE_DRAG = 2,
+	VT_MOUSE_MOVE = 3,
+};
+
+/* Modifier bits, identical to VTermModifier. */
+enum vt_mod {
+	VT_MOD_SHIFT = 1,
+	VT_MOD_ALT = 2,
+	VT_MOD_CTRL = 4,
+};
+
+vt_t *vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
+    vt_output_fn out, void *user);
+void vt_free(vt_t *vt);
+
+/* Parse child output. Consumes all len bytes; partial UTF-8 and escape
+ * sequences are kept for the next call. */
+void vt_write(vt_t *vt, const char *buf, size_t len);
+
+/* Resize terminal and grid (call before TIOCSWINSZ). */
+void vt_resize(vt_t *vt, int rows, int cols);
+
+grid_t *vt_grid(vt_t *vt);
+void vt_cursor(const vt_t *vt, int *row, int *col, int *visible);
+const char *vt_title(const vt_t *vt);    /* "" when unset */
+int vt_altscreen(const vt_t *vt);
+int vt_reverse(const vt_t *vt);          /* DECSCNM reverse video */
+int vt_mouse_mode(const vt_t *vt);       /* enum vt_mouse_mode */
+int vt_bracketed_paste(const vt_t *vt);
+int vt_take_bell(vt_t *vt);              /* returns 1 once per bell, then 0 */
+
+/* Input toward the child. key is a VTermKey value (see input.c). */
+void vt_key(vt_t *vt, int key, int mod);
+void vt_unichar(vt_t *vt, uint32_t c, int mod);
+void vt_paste(vt_t *vt, int start);      /* 1 = begin paste, 0 = end */
+/* Mouse at cell (row, col), pane-relative. button 1-3, 4/5 = wheel up/down;
+ * button 0 = motion only. */
+void vt_mouse(vt_t *vt, int row, int col, int button, int pressed, int mod);
+
+#endif
