@@ -323,3 +323,19 @@ buf_free(struct buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+void
+util_key_hash(const char *key, char out[17])
+{
+	/* FNV-1a 64 with a fixed salt, then a final avalanche (splitmix64). */
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *salt = "tokmux-key-v1:";
+	for (const char *s = salt; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	for (const char *s = key; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27; h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}

@@ -66,4 +66,10 @@ void buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(prin
 void buf_consume(struct buf *b, size_t n); /* drop n bytes from the front */
 void buf_free(struct buf *b);
 
+
+
+/* A short non-reversible identifier for an API key or bearer token: 16 hex
+ * chars of a salted 64-bit hash. The key itself is never stored. */
+void util_key_hash(const char *key, char out[17]);
+
 #endif

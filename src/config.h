@@ -1,0 +1,64 @@
+/*
+ * config: the JSON configuration (cJSON) and command-line overrides, as
+ * plain data. Every load error names the file, the key and what was
+ * expected, in one line.
+ */
+#ifndef TOKMUX_CONFIG_H
+#define TOKMUX_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_PANES 16     /* gateway routes; the UI shows at most 4 panes */
+#define CONFIG_MAX_FALLBACK 8
+
+struct cJSON;
+
+struct config_pane {
+	char *name;                 /* NULL: "pane N" */
+	char *cmd;                  /* NULL: $SHELL */
+	int64_t ceiling_micros;     /* -1: none */
+	int64_t ceiling_tokens;     /* -1: none */
+	double downgrade_at;        /* fraction of the ceiling, 0: off */
+	char *fallback[CONFIG_MAX_FALLBACK];
+	int nfallback;              /* 0: default chain */
+};
+
+struct config {
+	char *path;                 /* file loaded, NULL if none */
+	struct config_pane panes[CONFIG_MAX_PANES];
+	int npanes;
+	int prefix_key;             /* control code of the prefix, default Ctrl-g (7) */
+	long scrollback_lines;      /* default 10000 */
+	size_t scrollback_bytes;    /* per pane byte budget, default 8 MiB */
+	char *anthropic_upstream;   /* default https://api.anthropic.com */
+	char *openai_upstream;      /* default https://api.openai.com */
+	int port;                   /* gateway port, 0 = any free */
+	int gateway;                /* embedded gateway on (default 1) */
+	char *ledger_path;          /* NULL: ledger_default_path() */
+	int64_t ceiling_micros;     /* workspace ceiling, -1 none */
+	int64_t daily_ceiling_micros;
+	double warn_at;             /* soft warning fraction, default 0.8 */
+	char *theme;                /* default "default" */
+	struct cJSON *prices;       /* "prices" object (owned), NULL if absent */
+};
+
+void config_init(struct config *c);          /* defaults */
+void config_free(struct config *c);
+
+/* Load path into c (on top of defaults). Returns 0, or -1 with a malloc'd
+ * one-line *err such as "config.json: key panes[1].cmd: expected a string". */
+int config_load(struct config *c, const char *path, char **err);
+
+/* Default config path: $XDG_CONFIG_HOME/tokmux/config.json
+ * (~/.config/tokmux/config.json). malloc'd. */
+char *config_default_path(void);
+
+/* Parse a key spec such as "C-g", "C-a", "^b" into a control code (1..31).
+ * Returns -1 if not a control key. */
+int config_parse_key(const char *s);
+
+/* Find a pane by name or 1-based number; -1 if none. */
+int config_find_pane(const struct config *c, const char *name_or_num);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * ledger: append-only JSONL file, one line per finished request. Written with
+ * a single write() on an O_APPEND fd so lines from concurrent threads never
+ * interleave; a torn last line after a crash is skipped on read. Never holds
+ * keys, Authorization headers or prompt text: only a key hash.
+ */
+#ifndef TOKMUX_LEDGER_H
+#define TOKMUX_LEDGER_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "usage.h"
+
+struct ledger_record {
+	double time;              /* UNIX time the request finished */
+	int pane;                 /* route index, 1-based for people */
+	const char *pane_name;
+	const char *agent;        /* the pane's command, may be NULL */
+	const char *key_hash;     /* util_key_hash(), may be "" */
+	const char *api;          /* "anthropic" / "openai-chat" / "openai-responses" / "other" */
+	const char *model_asked;
+	const char *model_used;
+	struct usage usage;
+	int64_t cost_micros;
+	int priced;
+	int status;
+	int retries, fallbacks;
+	int n429, n529;
+	int64_t latency_ms;
+	const char *request_id;   /* provider's request-id header or body id */
+	const char *error;        /* error type, may be NULL */
+};
+
+typedef struct ledger ledger_t;
+
+/* Default path: $XDG_STATE_HOME/tokmux/ledger.jsonl (~/.local/state/...).
+ * Returns a malloc'd string. */
+char *ledger_default_path(void);
+
+/* Open (creating directories and the file, mode 0600). NULL + *err on failure. */
+ledger_t *ledger_open(const char *path, char **err);
+void ledger_close(ledger_t *l);
+/* Thread-safe. Returns 0 or -1. */
+int ledger_append(ledger_t *l, const struct ledger_record *r);
+
+/* Read every complete record; calls fn for each parsed line. Torn or
+ * malformed lines are skipped. Returns records read, -1 if the file cannot
+ * be opened (a missing file is 0 records). */
+struct ledger_entry {
+	double time;
+	int pane;
+	char pane_name[64];
+	char model_asked[128];
+	char model_used[128];
+	struct usage usage;
+	int64_t cost_micros;
+	int priced;
+	int status;
+	int retries, fallbacks, n429, n529;
+	int64_t latency_ms;
+};
+typedef void (*ledger_fn)(const struct ledger_entry *e, void *user);
+int ledger_read(const char *path, ledger_fn fn, void *user);
+
+/* Sum of cost_micros of records with time >= since (e.g. local midnight). */
+int64_t ledger_spend_since(const char *path, double since);
+
+/* `tokmux report [--json] [--since YYYY-MM-DD] [--by day|model|pane] [--ledger FILE]` */
+int report_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * pricing: per-model prices (USD per million tokens, held as micro-dollars
+ * per million) including cache writes (5m = 1.25x input, 1h = 2x input),
+ * cache reads (0.1x input) and long-context premiums. Built-in table for
+ * Claude (Opus, Sonnet, Haiku: dated ids and aliases) and the OpenAI models
+ * Codex uses; config may override or add models. An unknown model is
+ * reported as unpriced, never silently $0. All math in integer micro-dollars.
+ */
+#ifndef TOKMUX_PRICING_H
+#define TOKMUX_PRICING_H
+
+#include <stdint.h>
+
+#include "usage.h"
+
+struct cJSON;
+
+struct price {
+	/* micro-dollars per million tokens (so $3/MTok == 3000000) */
+	int64_t input, output, cache_write_5m, cache_write_1h, cache_read;
+	/* premium rates when total input > long_threshold (0 = none) */
+	int64_t long_threshold;
+	int64_t long_input, long_output, long_cache_write_5m, long_cache_write_1h, long_cache_read;
+};
+
+typedef struct pricing pricing_t;
+
+pricing_t *pricing_new(void);   /* with the built-in table */
+void pricing_free(pricing_t *p);
+
+/* Merge a config object {"model-id": {"input": 3, "output": 15, "cache_write_5m": 3.75,
+ * "cache_write_1h": 6, "cache_read": 0.3}, ...} (USD per million; cache fields
+ * default to the multipliers). Return 0, or -1 with *err = "prices.<model>.<key>: expected ...". */
+int pricing_load(pricing_t *p, const struct cJSON *obj, char **err);
+
+/* Look up a model: exact id, then alias / dated-id prefix rules. NULL if unknown. */
+const struct price *pricing_find(const pricing_t *p, const char *model);
+
+/* Cost of a usage in micro-dollars. Returns 0 if priced, -1 if the model is
+ * unknown (then *micros = 0 and the caller must flag it "unpriced"). */
+int pricing_cost(const pricing_t *p, const char *model, const struct usage *u, int64_t *micros);
+
+/* Worst-case cost for admission control: input_tokens estimate, max_tokens
+ * of output, all input charged at the highest of input/cache-write prices.
+ * Unknown model: uses the most expensive priced model. */
+int64_t pricing_worst_case(const pricing_t *p, const char *model, int64_t input_tokens, int64_t max_tokens);
+
+/* Models known, for the fallback chain and the model picker. Returns count;
+ * ids[i] point into the table. */
+int pricing_models(const pricing_t *p, const char **ids, int max);
+
+#endif

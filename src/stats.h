@@ -1,0 +1,74 @@
+/*
+ * stats: thread-safe counters per route (pane) and in total, written by the
+ * gateway threads and read by the UI as a snapshot. Every change bumps a
+ * version and wakes the UI through a wake fd (an eventfd or pipe write end).
+ * Also keeps tokens per minute for the last 30 minutes per route (sparkline)
+ * and recent cost for the burn rate.
+ */
+#ifndef TOKMUX_STATS_H
+#define TOKMUX_STATS_H
+
+#include <stdint.h>
+
+#include "usage.h"
+
+#define STATS_MAX_ROUTES 16
+#define STATS_HISTORY_MIN 30
+
+struct stats_counts {
+	int64_t requests;        /* finished requests (incl. refused) */
+	int64_t inflight;
+	int64_t ok_2xx;
+	int64_t err_429;         /* 429 responses seen from upstream (incl. retried ones) */
+	int64_t err_529;         /* 529 + overloaded_error in a 200 stream */
+	int64_t err_4xx;         /* other 4xx */
+	int64_t err_5xx;         /* other 5xx and transport errors */
+	int64_t refused;         /* refused by tokmux policy (ceilings) */
+	int64_t retries;
+	int64_t fallbacks;
+	int64_t input_tokens, output_tokens, cache_read_tokens;
+	int64_t cache_write_5m_tokens, cache_write_1h_tokens;
+	int64_t cost_micros;     /* settled cost */
+	int64_t reserved_micros; /* in-flight reservations (estimates) */
+	int64_t unpriced;        /* requests whose model had no price */
+	char last_model[64];
+	char last_error[128];
+	int64_t last_activity_ms; /* util_now_ms() of the last request event */
+	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
+};
+
+/* One finished request, as reported by the gateway. */
+struct stats_result {
+	int route;
+	int status;               /* final HTTP status given to the agent (0 = transport error) */
+	const char *model_used;
+	struct usage usage;
+	int64_t cost_micros;
+	int priced;
+	int n429, n529;           /* upstream 429 / 529 seen while serving it (incl. retried) */
+	int retries, fallbacks;
+	int refused;              /* refused by policy */
+	const char *error;        /* one-line error for the sidebar, or NULL */
+};
+
+struct stats_snapshot {
+	uint64_t version;
+	int nroutes;
+	struct stats_counts route[STATS_MAX_ROUTES];
+	struct stats_counts total;
+	int64_t cost_last_10min_micros;  /* for burn rate */
+};
+
+typedef struct stats stats_t;
+
+/* wake_fd: written (8 bytes, eventfd-compatible) on every change; -1 for none. */
+stats_t *stats_new(int nroutes, int wake_fd);
+void stats_free(stats_t *s);
+int stats_add_route(stats_t *s);  /* returns new route index, -1 when full */
+
+void stats_begin(stats_t *s, int route, int64_t reserved_micros);
+void stats_end(stats_t *s, const struct stats_result *r, int64_t reserved_micros);
+void stats_snapshot(stats_t *s, struct stats_snapshot *out);
+uint64_t stats_version(stats_t *s);
+
+#endif
