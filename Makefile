@@ -30,7 +30,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 .PHONY: all tests-build unit unit-asan test test-shell clang bench demo install uninstall clean deps
 
-all: $(BIN)
+all: $(if $(wildcard src/main.c),$(BIN),$(LIB))
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -53,7 +53,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 tests-build: $(TEST_BINS)
 
 # Unit tests: every tests/test_*.c is one cmocka binary.
-unit: $(TEST_BINS) $(BIN)
+unit: $(TEST_BINS) $(if $(wildcard src/main.c),$(BIN))
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
 
 # The same unit tests under AddressSanitizer + UBSan, in their own build tree.
@@ -80,7 +80,7 @@ demo: deps
 deps:
 	bash scripts/deps.sh
 
-install: $(BIN)
+install: $(if $(wildcard src/main.c),$(BIN),$(LIB))
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/tokmux/themes
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tokmux
 	if [ -f docs/tokmux.1 ]; then install -m 644 docs/tokmux.1 $(DESTDIR)$(PREFIX)/share/man/man1/tokmux.1; fi

@@ -218,9 +218,9 @@ util_parse_usd(const char *s, int64_t *micros)
 	int64_t whole = 0, frac = 0;
 	int fdigits = 0;
 	for (; *s >= '0' && *s <= '9'; s++) {
+		whole = whole * 10 + (*s - '0');
 		if (whole > 100000000)   /* a hundred million dollars is enough */
 			return -1;
-		whole = whole * 10 + (*s - '0');
 	}
 	if (*s == '.') {
 		s++;

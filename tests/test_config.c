@@ -1,0 +1,180 @@
+/* Unit tests for config: defaults, a full valid file, and one clear error
+ * line (file, key, expectation) for each kind of bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char *
+write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/tokmux-config-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* Load text; return the error (malloc'd) or NULL on success. */
+static char *
+load_err(const char *text, struct config *c)
+{
+	char *path = write_tmp(text);
+	char *err = NULL;
+	config_init(c);
+	int rc = config_load(c, path, &err);
+	unlink(path);
+	free(path);
+	if (rc == 0) {
+		assert_null(err);
+		return NULL;
+	}
+	assert_non_null(err);
+	return err;
+}
+
+static void
+expect_error(const char *text, const char *needle)
+{
+	struct config c;
+	char *err = load_err(text, &c);
+	assert_non_null(err);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err, needle);
+	assert_null(strchr(err, '\n'));    /* one line */
+	assert_non_null(strstr(err, "tokmux-config-"));   /* names the file */
+	free(err);
+	config_free(&c);
+}
+
+static void
+test_defaults(void **state)
+{
+	(void)state;
+	struct config c;
+	config_init(&c);
+	assert_int_equal(c.prefix_key, 7);
+	assert_int_equal(c.scrollback_lines, 10000);
+	assert_string_equal(c.anthropic_upstream, "https://api.anthropic.com");
+	assert_string_equal(c.openai_upstream, "https://api.openai.com");
+	assert_int_equal(c.npanes, 0);
+	assert_true(c.ceiling_micros < 0);
+	config_free(&c);
+}
+
+static void
+test_full_file(void **state)
+{
+	(void)state;
+	struct config c;
+	char *err = load_err(
+	    "{\n"
+	    "  \"panes\": [\n"
+	    "    {\"name\": \"claude\", \"cmd\": \"claude\", \"ceiling_usd\": 5,\n"
+	    "     \"fallback\": [\"claude-sonnet-4-5\", \"claude-haiku-4-5\"]},\n"
+	    "    {\"name\": \"shell\", \"ceiling_tokens\": 100000, \"downgrade_at\": 0.5}\n"
+	    "  ],\n"
+	    "  \"prefix\": \"C-a\",\n"
+	    "  \"scrollback_lines\": 500,\n"
+	    "  \"upstream\": {\"anthropic\": \"http://127.0.0.1:9/\", \"openai\": \"https://x.test\"},\n"
+	    "  \"port\": 8123, \"ceiling_usd\": 12.5, \"daily_ceiling_usd\": 20, \"warn_at\": 0.75,\n"
+	    "  \"theme\": \"light\", \"ledger\": \"/tmp/l.jsonl\", \"prices\": {\"m\": {\"input\": 1}}\n"
+	    "}\n", &c);
+	assert_null(err);
+	assert_int_equal(c.npanes, 2);
+	assert_string_equal(c.panes[0].name, "claude");
+	assert_string_equal(c.panes[0].cmd, "claude");
+	assert_int_equal(c.panes[0].ceiling_micros, 5000000);
+	assert_int_equal(c.panes[0].nfallback, 2);
+	assert_string_equal(c.panes[0].fallback[1], "claude-haiku-4-5");
+	assert_null(c.panes[1].cmd);
+	assert_int_equal(c.panes[1].ceiling_tokens, 100000);
+	assert_true(c.panes[1].downgrade_at > 0.49 && c.panes[1].downgrade_at < 0.51);
+	assert_int_equal(c.prefix_key, 1);
+	assert_int_equal(c.scrollback_lines, 500);
+	assert_string_equal(c.anthropic_upstream, "http://127.0.0.1:9");   /* trailing / trimmed */
+	assert_int_equal(c.port, 8123);
+	assert_int_equal(c.ceiling_micros, 12500000);
+	assert_int_equal(c.daily_ceiling_micros, 20000000);
+	assert_string_equal(c.theme, "light");
+	assert_non_null(c.prices);
+	assert_int_equal(config_find_pane(&c, "shell"), 1);
+	assert_int_equal(config_find_pane(&c, "1"), 0);
+	assert_int_equal(config_find_pane(&c, "3"), -1);
+	assert_int_equal(config_find_pane(&c, "nope"), -1);
+	config_free(&c);
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	expect_error("{\"panes\": 3}", "key panes: expected an array");
+	expect_error("{\"panes\": [{\"cmd\": 42}]}", "key panes[0].cmd: expected a non-empty string");
+	expect_error("{\"panes\": [{}, {\"name\": \"\"}]}", "key panes[1].name: expected a non-empty string");
+	expect_error("{\"panes\": [{\"colour\": 1}]}", "key panes[0].colour: expected one of name, cmd");
+	expect_error("{\"panes\": [5]}", "key panes[0]: expected an object");
+	expect_error("{\"prefix\": \"x\"}", "key prefix: expected a control key");
+	expect_error("{\"scrollback_lines\": -1}", "key scrollback_lines: expected a whole number from 0 to 1000000");
+	expect_error("{\"scrollback_lines\": 1.5}", "key scrollback_lines: expected a whole number");
+	expect_error("{\"upstream\": {\"anthropic\": \"ftp://x\"}}", "key upstream.anthropic: expected an http:// or https:// URL");
+	expect_error("{\"upstream\": {\"gemini\": \"http://x\"}}", "key upstream.gemini");
+	expect_error("{\"port\": 70000}", "key port: expected a whole number from 0 to 65535");
+	expect_error("{\"ceiling_usd\": \"five\"}", "key ceiling_usd: expected a number of US dollars");
+	expect_error("{\"warn_at\": 2}", "key warn_at: expected a number from 0 to 1");
+	expect_error("{\"gateway\": 1}", "key gateway: expected true or false");
+	expect_error("{\"bogus\": 1}", "key bogus: expected a known key");
+	expect_error("[1, 2]", "key (top level): expected a JSON object");
+	expect_error("{\n  \"panes\": [\n  }", "invalid JSON at line 3");
+	expect_error("", "invalid JSON at line 1");
+}
+
+static void
+test_missing_file(void **state)
+{
+	(void)state;
+	struct config c;
+	config_init(&c);
+	char *err = NULL;
+	assert_int_equal(config_load(&c, "/nonexistent/tokmux.json", &err), -1);
+	assert_non_null(strstr(err, "/nonexistent/tokmux.json: cannot open"));
+	free(err);
+	config_free(&c);
+}
+
+static void
+test_parse_key(void **state)
+{
+	(void)state;
+	assert_int_equal(config_parse_key("C-g"), 7);
+	assert_int_equal(config_parse_key("C-a"), 1);
+	assert_int_equal(config_parse_key("c-B"), 2);
+	assert_int_equal(config_parse_key("^b"), 2);
+	assert_int_equal(config_parse_key("C-]"), 29);
+	assert_int_equal(config_parse_key("g"), -1);
+	assert_int_equal(config_parse_key("C-gg"), -1);
+	assert_int_equal(config_parse_key("C-1"), -1);
+	assert_int_equal(config_parse_key(NULL), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_parse_key),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,0 +1,94 @@
+/* Unit tests for util: dollar parsing and formatting, buffers, key hash. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "util.h"
+
+static void
+test_parse_usd(void **state)
+{
+	(void)state;
+	int64_t m;
+	assert_int_equal(util_parse_usd("5", &m), 0);
+	assert_int_equal(m, 5000000);
+	assert_int_equal(util_parse_usd("1.50", &m), 0);
+	assert_int_equal(m, 1500000);
+	assert_int_equal(util_parse_usd("$0.000001", &m), 0);
+	assert_int_equal(m, 1);
+	assert_int_equal(util_parse_usd(".25", &m), 0);
+	assert_int_equal(m, 250000);
+	assert_int_equal(util_parse_usd("0.1234567", &m), 0);   /* extra digits dropped */
+	assert_int_equal(m, 123456);
+	assert_int_equal(util_parse_usd("-1", &m), -1);
+	assert_int_equal(util_parse_usd("abc", &m), -1);
+	assert_int_equal(util_parse_usd("1.5x", &m), -1);
+	assert_int_equal(util_parse_usd("", &m), -1);
+	assert_int_equal(util_parse_usd("1000000000", &m), -1);
+}
+
+static void
+test_fmt_usd(void **state)
+{
+	(void)state;
+	char b[32];
+	util_fmt_usd(0, b, sizeof b);
+	assert_string_equal(b, "$0.00");
+	util_fmt_usd(5000000, b, sizeof b);
+	assert_string_equal(b, "$5.00");
+	util_fmt_usd(4985000, b, sizeof b);
+	assert_string_equal(b, "$4.99");   /* half a cent rounds up */
+	util_fmt_usd(1234, b, sizeof b);
+	assert_string_equal(b, "$0.0012");
+	util_fmt_usd(9999999, b, sizeof b);
+	assert_string_equal(b, "$10.00");
+	util_fmt_usd(-2500000, b, sizeof b);
+	assert_string_equal(b, "-$2.50");
+}
+
+static void
+test_buf(void **state)
+{
+	(void)state;
+	struct buf b = {0};
+	for (int i = 0; i < 1000; i++)
+		buf_appendf(&b, "%d,", i);
+	assert_true(b.len > 2000);
+	assert_memory_equal(b.data, "0,1,2,", 6);
+	buf_consume(&b, 2);
+	assert_memory_equal(b.data, "1,2,", 4);
+	buf_consume(&b, b.len + 10);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+	assert_null(b.data);
+}
+
+static void
+test_key_hash(void **state)
+{
+	(void)state;
+	char a[17], b[17], c[17];
+	util_key_hash("sk-ant-secret-1", a);
+	util_key_hash("sk-ant-secret-1", b);
+	util_key_hash("sk-ant-secret-2", c);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	assert_int_equal(strlen(a), 16);
+	assert_null(strstr(a, "secret"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_usd),
+		cmocka_unit_test(test_fmt_usd),
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_key_hash),
+	};
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
