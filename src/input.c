@@ -449,3 +449,18 @@ input_init_terminfo_keys(void)
 	}
 	log_debug("%s: %zu modified keys", __func__, nmodkeys);
 }
+
+int
+input_key_is(const struct input_event *ev, enum input_keyname k)
+{
+	static const int map[] = {
+		[INPUT_KEYNAME_ESCAPE] = VTERM_KEY_ESCAPE,
+		[INPUT_KEYNAME_UP] = VTERM_KEY_UP,
+		[INPUT_KEYNAME_DOWN] = VTERM_KEY_DOWN,
+		[INPUT_KEYNAME_PAGEUP] = VTERM_KEY_PAGEUP,
+		[INPUT_KEYNAME_PAGEDOWN] = VTERM_KEY_PAGEDOWN,
+		[INPUT_KEYNAME_HOME] = VTERM_KEY_HOME,
+		[INPUT_KEYNAME_END] = VTERM_KEY_END,
+	};
+	return ev->kind == INPUT_KEY && (unsigned)k < UTIL_ARRAY_LEN(map) && ev->key == map[k];
+}

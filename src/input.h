@@ -85,4 +85,17 @@ int input_map_keycode(int curses_key, int *vterm_key, int *mod);
  */
 void input_init_terminfo_keys(void);
 
+/* Keys the UI itself acts on (scrollback mode), without knowing VTermKey. */
+enum input_keyname {
+	INPUT_KEYNAME_ESCAPE,
+	INPUT_KEYNAME_UP,
+	INPUT_KEYNAME_DOWN,
+	INPUT_KEYNAME_PAGEUP,
+	INPUT_KEYNAME_PAGEDOWN,
+	INPUT_KEYNAME_HOME,
+	INPUT_KEYNAME_END,
+};
+/* 1 if ev is an INPUT_KEY event for that key (any modifiers). */
+int input_key_is(const struct input_event *ev, enum input_keyname k);
+
 #endif
