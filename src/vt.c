@@ -370,17 +370,22 @@ vt_free(vt_t *vt)
 	free(vt);
 }
 
+/*
+ * libvterm 0.1.4's text handler puts a uint32_t array as long as the whole
+ * remaining input on the stack (a VLA), so one large write overflows the
+ * stack. Feed it in slices; it keeps partial sequences across calls.
+ */
+#define VT_WRITE_SLICE (16 * 1024)
+
 void
 vt_write(vt_t *vt, const char *buf, size_t len)
 {
-	size_t done = 0;
+	size_t done = 0, n;
 
-	/* vterm_input_write consumes everything; loop defensively anyway. */
 	while (done < len) {
-		size_t n = vterm_input_write(vt->vterm, buf + done, len - done);
-
-		if (n == 0)
-			break;
+		n = UTIL_MIN(len - done, VT_WRITE_SLICE);
+		/* vterm_input_write always consumes everything it is given. */
+		vterm_input_write(vt->vterm, buf + done, n);
 		done += n;
 	}
 }

@@ -206,6 +206,27 @@ test_seq_volume(void **state)
 	fx_free(f);
 }
 
+/* One big write (libvterm 0.1.4 would put it all on the stack at once). */
+static void
+test_big_single_write(void **state)
+{
+	struct fixture *f = fx_new(24, 80, 100);
+	size_t len = 4u << 20;
+	char *big = xmalloc(len);
+
+	(void)state;
+	memset(big, 'x', len);
+	memcpy(big + len - 5, "\r\nok", 5);
+	vt_write(f->vt, big, len);
+	free(big);
+	assert_string_equal(row_text(f, 23), "ok");
+	assert_string_equal(row_text(f, 21),
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	assert_int_equal(grid_sb_count(vt_grid(f->vt)), 100);
+	fx_free(f);
+}
+
 static void
 test_sgr_colours(void **state)
 {
@@ -582,6 +603,7 @@ main(void)
 		cmocka_unit_test(test_wrap_last_column),
 		cmocka_unit_test(test_scroll_30_into_24),
 		cmocka_unit_test(test_seq_volume),
+		cmocka_unit_test(test_big_single_write),
 		cmocka_unit_test(test_sgr_colours),
 		cmocka_unit_test(test_wide_and_combining),
 		cmocka_unit_test(test_erase_background),
