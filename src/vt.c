@@ -7,6 +7,8 @@
  */
 #include "vt.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <vterm.h>
 
@@ -26,8 +28,9 @@ struct vt {
 	char *title;
 	vt_output_fn out;
 	void *user;
-	int probing;            /* capturing output in vt_bracketed_paste */
-	int probe_len;
+	int probing;            /* capturing libvterm's output in vt_probe() */
+	char probe[64];
+	size_t probe_len;
 };
 
 /* ---- libvterm state callbacks ---- */
@@ -261,11 +264,72 @@ cb_output(const char *s, size_t len, void *user)
 	struct vt *vt = user;
 
 	if (vt->probing) {
-		vt->probe_len += (int)len;
+		size_t n = UTIL_MIN(len, sizeof vt->probe - 1 - vt->probe_len);
+
+		memcpy(vt->probe + vt->probe_len, s, n);
+		vt->probe_len += n;
+		vt->probe[vt->probe_len] = '\0';
 		return;
 	}
 	if (vt->out != NULL)
 		vt->out(s, len, vt->user);
+}
+
+/* Feed query to libvterm and capture its reply instead of sending it to the
+ * child. Returns the reply (NUL-terminated, possibly empty). */
+static const char *
+vt_probe(struct vt *vt, const char *query)
+{
+	vt->probing = 1;
+	vt->probe_len = 0;
+	vt->probe[0] = '\0';
+	vterm_input_write(vt->vterm, query, strlen(query));
+	vt->probing = 0;
+	return vt->probe;
+}
+
+/* Parse a DECRQSS reply "DCS 1 $ r a ; b <final> ST"; 0 on success. */
+static int
+parse_decrqss(const char *reply, int *a, int *b)
+{
+	const char *p = strstr(reply, "$r");
+
+	return p != NULL && sscanf(p + 2, "%d;%d", a, b) == 2 ? 0 : -1;
+}
+
+/*
+ * libvterm 0.1.4 clamps the bottom (right) margin on resize but not the top
+ * (left) one, and a later scroll in the inverted region makes it memmove a
+ * negative size. After a shrink, ask for the margins (DECRQSS) and reset
+ * any that became inverted, restoring the cursor. This writes into the
+ * parser, so a sequence the child left half-sent at this moment may be
+ * spoiled; the child redraws on SIGWINCH anyway.
+ */
+static void
+vt_fix_margins(struct vt *vt)
+{
+	VTermPos pos;
+	char buf[64];
+	int a, b, fixed = 0;
+
+	vterm_state_get_cursorpos(vt->state, &pos);
+	if (parse_decrqss(vt_probe(vt, "\033P$qr\033\\"), &a, &b) == 0 &&
+	    a >= b) {
+		vt_probe(vt, "\033[r");
+		fixed = 1;
+	}
+	/* With DECLRMM off the reply is 1;cols, never inverted, so CSI s
+	 * below is DECSLRM, not save-cursor. */
+	if (parse_decrqss(vt_probe(vt, "\033P$qs\033\\"), &a, &b) == 0 &&
+	    a >= b) {
+		vt_probe(vt, "\033[s");
+		fixed = 1;
+	}
+	if (fixed) {
+		log_debug("%s: reset inverted margins after resize", __func__);
+		snprintf(buf, sizeof buf, "\033[%d;%dH", pos.row + 1, pos.col + 1);
+		vt_probe(vt, buf);
+	}
 }
 
 /* ---- public API ---- */
@@ -306,17 +370,22 @@ vt_free(vt_t *vt)
 	free(vt);
 }
 
+/*
+ * libvterm 0.1.4's text handler puts a uint32_t array as long as the whole
+ * remaining input on the stack (a VLA), so one large write overflows the
+ * stack. Feed it in slices; it keeps partial sequences across calls.
+ */
+#define VT_WRITE_SLICE (16 * 1024)
+
 void
 vt_write(vt_t *vt, const char *buf, size_t len)
 {
-	size_t done = 0;
+	size_t done = 0, n;
 
-	/* vterm_input_write consumes everything; loop defensively anyway. */
 	while (done < len) {
-		size_t n = vterm_input_write(vt->vterm, buf + done, len - done);
-
-		if (n == 0)
-			break;
+		n = UTIL_MIN(len - done, VT_WRITE_SLICE);
+		/* vterm_input_write always consumes everything it is given. */
+		vterm_input_write(vt->vterm, buf + done, n);
 		done += n;
 	}
 }
@@ -324,16 +393,21 @@ vt_write(vt_t *vt, const char *buf, size_t len)
 void
 vt_resize(vt_t *vt, int rows, int cols)
 {
+	int shrink;
+
 	rows = rows < 1 ? 1 : rows;
 	cols = cols < 1 ? 1 : cols;
 	if (rows == vt->rows && cols == vt->cols)
 		return;
 	/* libvterm calls cb_resize, which resizes the grid. */
+	shrink = rows < vt->rows || cols < vt->cols;
 	vterm_set_size(vt->vterm, rows, cols);
 	if (grid_rows(vt->grid) != rows || grid_cols(vt->grid) != cols)
 		grid_resize(vt->grid, rows, cols);
 	vt->rows = rows;
 	vt->cols = cols;
+	if (shrink)
+		vt_fix_margins(vt);
 }
 
 grid_t *
@@ -395,8 +469,6 @@ vt_bracketed_paste(const vt_t *cvt)
 	vt->probe_len = 0;
 	vterm_keyboard_start_paste(vt->vterm);
 	on = vt->probe_len > 0;
-	if (on)
-		vterm_keyboard_end_paste(vt->vterm);
 	vt->probing = 0;
 	return on;
 }
@@ -431,9 +503,13 @@ vt_paste(vt_t *vt, int start)
 		vterm_keyboard_end_paste(vt->vterm);
 }
 
+/* libvterm 0.1.4 reports buttons even when the child never asked for mouse
+ * events, so check the mode here. */
 void
 vt_mouse(vt_t *vt, int row, int col, int button, int pressed, int mod)
 {
+	if (vt->mouse == VT_MOUSE_NONE)
+		return;
 	vterm_mouse_move(vt->vterm, row, col, (VTermModifier)mod);
 	if (button > 0)
 		vterm_mouse_button(vt->vterm, button, pressed != 0,
