@@ -1175,6 +1175,8 @@ call_plan(mock_t *m, struct call *c)
 	c->message = c->p.message ? xstrdup(c->p.message) : NULL;
 	c->p.text = c->text;
 	c->p.message = c->message;
+	if (c->p.kind == K_STATUS && c->p.status == 429 && c->p.retry_after == -1)
+		c->p.retry_after = c->p.spend_limit ? -2 : 1;
 	compute_toks(&c->p, c->ep, c->body_len, c->max_tokens, &c->t);
 	struct rlconf rl;
 	if (m->script != NULL)
@@ -1913,7 +1915,7 @@ mock_start(const struct mock_options *o, char **err)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, m,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)900, /* > longest delay */
 	    MHD_OPTION_END);
 	if (m->d == NULL) {
 		set_err(err, xasprintf("cannot listen on 127.0.0.1:%d", o->port));

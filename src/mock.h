@@ -41,7 +41,9 @@ long mock_calls(const mock_t *m);
 
 /* `tokmux mock --port N [--script FILE] [--log FILE] [--quiet]`: prints
  * "mock listening on http://127.0.0.1:PORT", serves until SIGINT/SIGTERM
- * (SIGHUP reloads the script). Returns the exit status (2 on bad usage). */
+ * (SIGHUP reloads the script). argv[0] is skipped (main passes "mock" and
+ * what follows). Returns the exit status: 0, 1 if it cannot start, 2 on bad
+ * usage. */
 int mock_main(int argc, char **argv);
 
 #endif

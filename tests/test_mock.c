@@ -574,24 +574,41 @@ test_rules(void **state)
 }
 
 static void
-test_spend_limit(void **state)
+test_429_variants(void **state)
 {
 	(void)state;
-	mock_t *m = start("{\"rules\":[{\"action\":\"429\",\"spend_limit\":true,"
-	    "\"retry_after\":null}]}", NULL);
+	mock_t *m = start("{\"rules\":["
+	    "{\"match\":{\"path\":\"/v1/messages\"},\"action\":429,\"spend_limit\":true,"
+	    "\"retry_after\":null},"
+	    "{\"match\":{\"path\":\"/v1/responses\"},\"action\":\"429\",\"spend_limit\":true},"
+	    "{\"match\":{\"path\":\"/v1/chat/completions\"},\"action\":\"429\"}]}", NULL);
 	struct resp r;
+	char v[64];
 	request(m, "/v1/messages", "{\"model\":\"m\"}", &r);
 	assert_int_equal(r.status, 429);
-	char v[64];
 	assert_null(header(&r, "retry-after", v, sizeof(v)));
 	cJSON *o = cJSON_Parse(r.body.data);
+	assert_string_equal(jstr(o, "error.type"), "rate_limit_error");
 	assert_non_null(strstr(jstr(o, "error.message"), "usage limits"));
 	cJSON_Delete(o);
 	resp_free(&r);
+
 	request(m, "/v1/responses", "{\"model\":\"m\"}", &r);
 	assert_int_equal(r.status, 429);
+	assert_null(header(&r, "retry-after", v, sizeof(v)));
 	o = cJSON_Parse(r.body.data);
 	assert_string_equal(jstr(o, "error.code"), "insufficient_quota");
+	cJSON_Delete(o);
+	resp_free(&r);
+
+	/* A plain 429 carries retry-after (default 1 s) and an empty request budget. */
+	request(m, "/v1/chat/completions", "{\"model\":\"m\",\"stream\":true}", &r);
+	assert_int_equal(r.status, 429);
+	assert_int_equal(header_int(&r, "retry-after"), 1);
+	assert_int_equal(header_int(&r, "x-ratelimit-remaining-requests"), 0);
+	assert_string_equal(header(&r, "content-type", v, sizeof(v)), "application/json");
+	o = cJSON_Parse(r.body.data);
+	assert_string_equal(jstr(o, "error.code"), "rate_limit_exceeded");
 	cJSON_Delete(o);
 	resp_free(&r);
 	mock_stop(m);
@@ -876,7 +893,7 @@ main(void)
 		cmocka_unit_test(test_openai_chat),
 		cmocka_unit_test(test_openai_responses),
 		cmocka_unit_test(test_rules),
-		cmocka_unit_test(test_spend_limit),
+		cmocka_unit_test(test_429_variants),
 		cmocka_unit_test(test_delays),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_ratelimit),
