@@ -87,6 +87,7 @@ struct ui {
 	int64_t msg_until;
 	int64_t last_frame;
 	struct ui_sidebar sb;
+	int overlay_shown;     /* the bottom-row overlay is on screen */
 };
 
 /* ---- panes ---- */
@@ -254,13 +255,13 @@ ui_attr(struct ui *u, int cp, attr_t extra)
 	return (u->color ? COLOR_PAIR(cp) : 0) | extra;
 }
 
-/* Print s on stdscr at (y, x), at most w columns, padding with spaces. */
+/* Print s in win at (y, x), at most w columns, padding with spaces. */
 static void
-ui_put(int y, int x, int w, const char *s)
+ui_put(WINDOW *win, int y, int x, int w, const char *s)
 {
 	if (w <= 0)
 		return;
-	move(y, x);
+	wmove(win, y, x);
 	int used = 0;
 	mbstate_t st;
 	memset(&st, 0, sizeof st);
@@ -270,7 +271,7 @@ ui_put(int y, int x, int w, const char *s)
 		size_t n = mbrtowc(&wc, p, strlen(p), &st);
 		if (n == (size_t)-1 || n == (size_t)-2) {
 			memset(&st, 0, sizeof st);
-			addch('?');
+			waddch(win, '?');
 			p++;
 			used++;
 			continue;
@@ -280,12 +281,12 @@ ui_put(int y, int x, int w, const char *s)
 			cw = 1;
 		if (used + cw > w)
 			break;
-		addnstr(p, (int)n);
+		waddnstr(win, p, (int)n);
 		used += cw;
 		p += n;
 	}
 	for (; used < w; used++)
-		addch(' ');
+		waddch(win, ' ');
 }
 
 static void
@@ -314,7 +315,7 @@ ui_draw_title(struct ui *u, int i)
 	    u->zoomed == i ? " [zoom]" : "", title[0] ? " : " : "", title);
 	attrset(focused ? ui_attr(u, CP_TITLE_FOCUS, A_BOLD | (u->color ? 0 : A_REVERSE))
 	                : ui_attr(u, CP_TITLE, A_DIM | (u->color ? 0 : A_UNDERLINE)));
-	ui_put(lp->title.y, lp->title.x, lp->title.w, line);
+	ui_put(stdscr, lp->title.y, lp->title.x, lp->title.w, line);
 	attrset(A_NORMAL);
 }
 
@@ -342,46 +343,76 @@ ui_draw_separators(struct ui *u)
 	attrset(A_NORMAL);
 }
 
+/* What the status line says now, with its attributes; 0 if nothing urgent
+ * (then the status bar shows the idle text, and the overlay is not drawn). */
+static int
+ui_status_text(struct ui *u, char *line, size_t len, attr_t *attr)
+{
+	if (u->mode == MODE_CONFIRM) {
+		if (u->confirm == CONFIRM_QUIT)
+			snprintf(line, len, " Quit tokmux and end every pane? (y/n)");
+		else
+			snprintf(line, len, " Close pane %d (%s)? Its program is still running. (y/n)",
+			    u->confirm_arg + 1, u->p[u->confirm_arg].name);
+		*attr = ui_attr(u, CP_WARN, A_BOLD | A_REVERSE);
+	} else if (util_now_ms() < u->msg_until) {
+		snprintf(line, len, " %s", u->msg);
+		*attr = ui_attr(u, CP_WARN, A_BOLD | A_REVERSE);
+	} else if (input_prefix_pending(u->in)) {
+		snprintf(line, len, " prefix: 1-4 focus, z zoom, [ scroll, c new, x close, q quit, ? help");
+		*attr = A_REVERSE;
+	} else if (u->mode == MODE_SCROLL) {
+		snprintf(line, len, " scrollback: PgUp/PgDn, arrows, g/G, q or Esc leaves");
+		*attr = A_REVERSE;
+	} else {
+		snprintf(line, len, " tokmux  %d pane%s  Ctrl-g ? help", u->n, u->n == 1 ? "" : "s");
+		*attr = A_DIM;
+		return 0;
+	}
+	return 1;
+}
+
+/* The status bar (narrow terminals) lives on stdscr. */
 static void
 ui_draw_status(struct ui *u)
 {
-	int64_t now = util_now_ms();
-	int y, x, w;
-	if (u->lay.status_visible) {
-		y = u->lay.status.y;
-		x = u->lay.status.x;
-		w = u->lay.status.w;
-	} else {
-		/* no status bar: messages and prompts overlay the last row */
-		if (u->mode != MODE_CONFIRM && now >= u->msg_until && !input_prefix_pending(u->in))
-			return;
-		y = u->rows - 1;
-		x = 0;
-		w = u->cols;
-	}
+	if (!u->lay.status_visible)
+		return;
 	char line[512];
-	if (u->mode == MODE_CONFIRM) {
-		if (u->confirm == CONFIRM_QUIT)
-			snprintf(line, sizeof line, " Quit tokmux and end every pane? (y/n)");
-		else
-			snprintf(line, sizeof line, " Close pane %d (%s)? Its program is still running. (y/n)",
-			    u->confirm_arg + 1, u->p[u->confirm_arg].name);
-		attrset(ui_attr(u, CP_WARN, A_BOLD | A_REVERSE));
-	} else if (now < u->msg_until) {
-		snprintf(line, sizeof line, " %s", u->msg);
-		attrset(ui_attr(u, CP_WARN, A_BOLD));
-	} else if (input_prefix_pending(u->in)) {
-		snprintf(line, sizeof line, " prefix: 1-4 focus, z zoom, [ scroll, c new, x close, q quit, ? help");
-		attrset(A_REVERSE);
-	} else if (u->mode == MODE_SCROLL) {
-		snprintf(line, sizeof line, " scrollback: PgUp/PgDn, arrows, g/G, q or Esc leaves");
-		attrset(A_REVERSE);
-	} else {
-		snprintf(line, sizeof line, " tokmux  %d pane%s  Ctrl-g ? help", u->n, u->n == 1 ? "" : "s");
-		attrset(A_DIM);
-	}
-	ui_put(y, x, w, line);
+	attr_t a;
+	ui_status_text(u, line, sizeof line, &a);
+	attrset(a);
+	ui_put(stdscr, u->lay.status.y, u->lay.status.x, u->lay.status.w, line);
 	attrset(A_NORMAL);
+}
+
+/* Without a status bar, prompts and messages overlay the bottom row, drawn
+ * after the panes. When the overlay goes away the panes redraw that row. */
+static void
+ui_draw_overlay(struct ui *u)
+{
+	if (u->lay.status_visible)
+		return;
+	char line[512];
+	attr_t a;
+	int show = ui_status_text(u, line, sizeof line, &a);
+	if (!show) {
+		if (u->overlay_shown) {
+			u->overlay_shown = 0;
+			u->chrome_dirty = 1;
+			for (int i = 0; i < u->n; i++)
+				u->p[i].full = 1;
+		}
+		return;
+	}
+	WINDOW *w = newwin(1, u->cols, u->rows - 1, 0);
+	if (w == NULL)
+		return;
+	wattrset(w, a);
+	ui_put(w, 0, 0, u->cols, line);
+	wnoutrefresh(w);
+	delwin(w);
+	u->overlay_shown = 1;
 }
 
 void
@@ -500,6 +531,7 @@ ui_draw(struct ui *u)
 		ui_draw_sidebar(u);
 	if (u->mode == MODE_HELP)
 		ui_draw_help(u);
+	ui_draw_overlay(u);
 	/* the cursor belongs to the focused pane, drawn last */
 	int show = 0;
 	if (u->mode == MODE_NORMAL && u->n > 0 && u->p[u->focus].win != NULL && u->p[u->focus].scroll == 0) {
@@ -838,6 +870,7 @@ ui_read_input(struct ui *u)
 	struct input_event ev[INPUT_EVENTS_MAX];
 	wint_t wc;
 	int rc, n;
+	int was_pending = input_prefix_pending(u->in);
 	for (int i = 0; i < 4096; i++) {
 		rc = wget_wch(stdscr, &wc);
 		if (rc == ERR)
@@ -849,7 +882,7 @@ ui_read_input(struct ui *u)
 	n = input_flush(u->in, ev, INPUT_EVENTS_MAX);
 	for (int k = 0; k < n && !u->quit; k++)
 		ui_event(u, &ev[k]);
-	if (input_prefix_pending(u->in))
+	if (was_pending || input_prefix_pending(u->in))
 		u->chrome_dirty = 1;
 }
 
