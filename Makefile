@@ -1,6 +1,7 @@
 # tokmux build. Every dependency is found through pkg-config.
 # Sources are discovered: src/*.c (main.c is the program entry), tests/test_*.c.
 
+SHELL   := /bin/bash
 CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -54,7 +55,7 @@ tests-build: $(TEST_BINS)
 
 # Unit tests: every tests/test_*.c is one cmocka binary.
 unit: $(TEST_BINS) $(if $(wildcard src/main.c),$(BIN))
-	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
+	@bash tests/unit.sh $(BUILD) $(if $(EXTRA_CFLAGS),unit-asan,unit)
 
 # The same unit tests under AddressSanitizer + UBSan, in their own build tree.
 unit-asan:
@@ -68,7 +69,16 @@ clang:
 test-shell: $(BIN)
 	@bash tests/run.sh
 
-test: unit unit-asan clang test-shell
+# Sequential phases (each may build in parallel); the last line sums them up.
+test:
+	@mkdir -p $(BUILD)
+	$(MAKE) unit 2>&1 | tee $(BUILD)/test-unit.log; test $${PIPESTATUS[0]} -eq 0
+	$(MAKE) unit-asan 2>&1 | tee $(BUILD)/test-asan.log; test $${PIPESTATUS[0]} -eq 0
+	$(MAKE) clang
+	$(MAKE) test-shell 2>&1 | tee $(BUILD)/test-shell.log; test $${PIPESTATUS[0]} -eq 0
+	@cat $(BUILD)/test-unit.log $(BUILD)/test-asan.log $(BUILD)/test-shell.log | \
+	  awk '/^(unit|unit-asan|shell): [0-9]+ passed, [0-9]+ failed$$/ { p += $$2; f += $$4 } \
+	  END { printf "total: %d passed, %d failed\n", p, f; exit f > 0 }'
 
 bench: $(BIN)
 	@bash bench/run.sh

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ledger.h"
+#include "mock.h"
 #include "ui.h"
 #include "util.h"
 
@@ -145,5 +147,9 @@ main(int argc, char **argv)
 		printf("tokmux %s\n", TOKMUX_VERSION);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "mock") == 0)
+		return mock_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	return run_workspace(argc, argv);
 }

@@ -22,5 +22,5 @@ for t in tests/integration/*.sh tests/ui/*.sh; do
 	rm -f "$log"
 done
 echo
-echo "shell tests: $pass passed, $fail failed"
+echo "shell: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
