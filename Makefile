@@ -104,3 +104,6 @@ clean:
 	rm -rf build
 
 -include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BINS:=.d)
+
+# keep test objects (they are intermediates of the test binaries)
+.SECONDARY:

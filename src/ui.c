@@ -53,12 +53,14 @@ struct ui_pane {
 	uint64_t scroll_base;     /* grid_sb_pushed() when scroll was set */
 	int full;                 /* needs a full redraw */
 	char *name;
+	int route;                /* gateway route, -1 none */
 };
 
 struct ui_sidebar {
 	WINDOW *win;
 	int rows, cols;
 	int color;
+	int utf8;
 };
 
 struct ui {
@@ -88,6 +90,8 @@ struct ui {
 	int64_t last_frame;
 	struct ui_sidebar sb;
 	int overlay_shown;     /* the bottom-row overlay is on screen */
+	int sb_tick;           /* the sidebar shows a countdown: redraw each second */
+	int64_t sb_drawn;      /* when the sidebar was last drawn */
 };
 
 /* ---- panes ---- */
@@ -130,11 +134,11 @@ static int
 ui_open_pane(struct ui *u, int slot, int rows, int cols)
 {
 	char *env[16] = {0};
-	int nenv = 0;
+	int nenv = 0, route = -1;
 	char *name = ui_pane_name(u, slot);
 	const char *cmd = ui_pane_cmd(u, slot);
 	if (u->o->env_fn != NULL)
-		nenv = u->o->env_fn(u->o->user, slot, name, cmd, env, 15);
+		nenv = u->o->env_fn(u->o->user, slot, name, cmd, env, 15, &route);
 	struct pane_spec spec = {
 		.name = name,
 		.cmd = cmd,
@@ -158,6 +162,7 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 	u->p[slot].pane = p;
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
+	u->p[slot].route = route;
 	return 0;
 }
 
@@ -428,9 +433,14 @@ ui_sidebar_line(struct ui_sidebar *sb, int row, int kind, const char *text)
 	case 4: a = (sb->color ? COLOR_PAIR(CP_ERR) : 0) | A_BOLD; break;
 	}
 	wattrset(sb->win, a);
-	mvwaddnstr(sb->win, row, 0, text, -1);
-	wclrtoeol(sb->win);
+	ui_put(sb->win, row, 0, sb->cols, text);
 	wattrset(sb->win, A_NORMAL);
+}
+
+int
+ui_sidebar_utf8(const struct ui_sidebar *sb)
+{
+	return sb->utf8;
 }
 
 static void
@@ -440,8 +450,19 @@ ui_draw_sidebar(struct ui *u)
 		return;
 	werase(u->sb.win);
 	u->sb.color = u->color;
+	u->sb.utf8 = u->utf8;
 	if (u->o->sidebar_fn != NULL) {
-		u->o->sidebar_fn(u->o->user, &u->sb, u->sb.rows, u->sb.cols);
+		struct ui_pane_info info[UI_MAX_PANES];
+		for (int i = 0; i < u->n; i++) {
+			info[i] = (struct ui_pane_info){
+				.name = u->p[i].name,
+				.route = u->p[i].route,
+				.focused = i == u->focus,
+				.exited = pane_exited(u->p[i].pane),
+			};
+		}
+		u->sb_tick = u->o->sidebar_fn(u->o->user, &u->sb, u->sb.rows, u->sb.cols, info, u->n);
+		u->sb_drawn = util_now_ms();
 	} else {
 		ui_sidebar_line(&u->sb, 0, 1, " tokmux");
 		ui_sidebar_line(&u->sb, 2, 2, " metering gateway off");
@@ -948,6 +969,12 @@ ui_poll_timeout(struct ui *u)
 		if (t < 0 || m < t)
 			t = m;
 	}
+	if (u->sb_tick && u->sb.win != NULL) {
+		int64_t due = u->sb_drawn + 1000 - now;
+		int m = due > 0 ? (int)due : 0;
+		if (t < 0 || m < t)
+			t = m;
+	}
 	return t;
 }
 
@@ -1004,6 +1031,8 @@ ui_loop(struct ui *u)
 			ui_read_input(u);
 		if (rc > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
 			u->quit = 1;    /* the terminal went away */
+		if (u->sb_tick && util_now_ms() - u->sb_drawn >= 1000)
+			u->sidebar_dirty = 1;
 		if (u->resized)
 			ui_relayout(u);
 		if (ui_needs_draw(u) && util_now_ms() - u->last_frame >= UI_FRAME_MS)

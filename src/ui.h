@@ -9,16 +9,29 @@
 
 #include "config.h"
 
-/* Extra environment for a pane's child: fill env[] with up to max
- * malloc'd "KEY=VALUE" strings and return how many. idx is the pane slot. */
+/* Extra environment for a new pane's child: fill env[] with up to max
+ * malloc'd "KEY=VALUE" strings and return how many; *route receives the
+ * gateway route the pane's requests are counted under (-1: none). */
 typedef int (*ui_env_fn)(void *user, int idx, const char *name, const char *cmd,
-    char **env, int max);
+    char **env, int max, int *route);
 
-/* Text for the sidebar: called on each sidebar redraw with the sidebar's
- * size; draws through ui_sidebar_line(). May be NULL (placeholder). */
+/* What the sidebar needs to know of each pane. */
+struct ui_pane_info {
+	const char *name;
+	int route;
+	int focused;
+	int exited;
+};
+
+/* Lines for the sidebar: called on each sidebar redraw; draws through
+ * ui_sidebar_line(). Returns 1 if what it drew has a running countdown (then
+ * the sidebar is redrawn once a second), else 0. May be NULL (placeholder). */
 struct ui_sidebar;
-typedef void (*ui_sidebar_fn)(void *user, struct ui_sidebar *sb, int rows, int cols);
-void ui_sidebar_line(struct ui_sidebar *sb, int row, int attr_kind, const char *text);
+typedef int (*ui_sidebar_fn)(void *user, struct ui_sidebar *sb, int rows, int cols,
+    const struct ui_pane_info *panes, int npanes);
+/* kind: enum sidebar_kind (0 text, 1 bold, 2 dim, 3 warn, 4 error). */
+void ui_sidebar_line(struct ui_sidebar *sb, int row, int kind, const char *text);
+int ui_sidebar_utf8(const struct ui_sidebar *sb);
 
 struct ui_options {
 	const struct config *cfg;
