@@ -1,0 +1,442 @@
+/*
+ * pricing: owns the model price table (built-in list prices plus config
+ * overrides), model-id normalisation (provider prefixes, "[1m]" suffix,
+ * aliases, dated ids) and the integer cost arithmetic.
+ *
+ * Costs are summed exactly in micro-micro-dollars (tokens x micro-dollars
+ * per million tokens) in 128 bits and rounded once, half up, to
+ * micro-dollars. Lookups return pointers into the table, valid until the
+ * next pricing_load().
+ */
+#include "pricing.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+typedef unsigned __int128 u128;
+
+#define USD(x) ((int64_t)((x) * 1000000.0 + 0.5))   /* $/MTok -> micro-$/MTok */
+#define WEB_SEARCH_MICROS 10000                     /* $10 per 1000 searches */
+#define LONG_CONTEXT 200000
+
+struct entry {
+	char *id;
+	struct price price;
+};
+
+struct pricing {
+	struct entry *e;
+	int n, cap;
+};
+
+/* Standard Anthropic multipliers: 5m write 1.25x, 1h write 2x, read 0.1x. */
+#define CLAUDE(id, in, out) \
+	{ id, USD(in), USD(out), USD((in) * 1.25), USD((in) * 2), USD((in) * 0.1), 0, 0, 0, 0, 0, 0 }
+/* Sonnet 4 / 4.5 with the 1M-context beta: over 200K total input every token
+ * is billed at the premium (in 6, out 22.50, 5m 7.50, 1h 12, read 0.60). */
+#define CLAUDE_LONG(id, in, out) \
+	{ id, USD(in), USD(out), USD((in) * 1.25), USD((in) * 2), USD((in) * 0.1), \
+	  LONG_CONTEXT, USD((in) * 2), USD((out) * 1.5), USD((in) * 2.5), USD((in) * 4), \
+	  USD((in) * 0.2) }
+/* OpenAI: no cache-write surcharge (writes cost as input), cached input
+ * has its own price. */
+#define OPENAI(id, in, out, cached) \
+	{ id, USD(in), USD(out), USD(in), USD(in), USD(cached), 0, 0, 0, 0, 0, 0 }
+
+struct builtin {
+	const char *id;
+	int64_t input, output, cw5m, cw1h, read;
+	int64_t long_threshold, long_input, long_output, long_cw5m, long_cw1h, long_read;
+};
+
+/* Public list prices, USD per million tokens (Anthropic pricing page and
+ * LiteLLM model_prices_and_context_window.json, see API_NOTES §4; OpenAI
+ * per its public pricing page). */
+static const struct builtin builtins[] = {
+	CLAUDE("claude-opus-4", 15, 75),
+	CLAUDE("claude-opus-4-1", 15, 75),
+	CLAUDE("claude-opus-4-5", 5, 25),
+	CLAUDE("claude-opus-4-6", 5, 25),
+	CLAUDE("claude-opus-4-7", 5, 25),
+	CLAUDE("claude-opus-4-8", 5, 25),
+	CLAUDE_LONG("claude-sonnet-4", 3, 15),
+	CLAUDE_LONG("claude-sonnet-4-5", 3, 15),
+	CLAUDE("claude-sonnet-4-6", 3, 15),
+	CLAUDE("claude-sonnet-5", 2, 10),        /* introductory price per LiteLLM */
+	CLAUDE("claude-3-7-sonnet", 3, 15),
+	CLAUDE("claude-3-5-sonnet", 3, 15),
+	CLAUDE("claude-haiku-4-5", 1, 5),
+	CLAUDE("claude-3-5-haiku", 0.80, 4),
+	{ "claude-3-haiku", USD(0.25), USD(1.25), USD(0.30), USD(0.50), USD(0.03), 0, 0, 0, 0, 0, 0 },
+	CLAUDE("claude-3-opus", 15, 75),
+	OPENAI("gpt-5", 1.25, 10, 0.125),
+	OPENAI("gpt-5-codex", 1.25, 10, 0.125),
+	OPENAI("gpt-5-mini", 0.25, 2, 0.025),
+	OPENAI("gpt-5-nano", 0.05, 0.40, 0.005),
+	OPENAI("gpt-4.1", 2, 8, 0.50),
+	OPENAI("gpt-4.1-mini", 0.40, 1.60, 0.10),
+	OPENAI("gpt-4.1-nano", 0.10, 0.40, 0.025),
+	OPENAI("gpt-4o", 2.50, 10, 1.25),
+	OPENAI("gpt-4o-mini", 0.15, 0.60, 0.075),
+	OPENAI("o3", 2, 8, 0.50),
+	OPENAI("o4-mini", 1.10, 4.40, 0.275),
+};
+
+/* Other names for table ids (dated forms of these work too). */
+static const struct {
+	const char *alias, *id;
+} aliases[] = {
+	{ "claude-opus-4-0", "claude-opus-4" },
+	{ "claude-4-opus", "claude-opus-4" },
+	{ "claude-sonnet-4-0", "claude-sonnet-4" },
+	{ "claude-4-sonnet", "claude-sonnet-4" },
+	{ "claude-sonnet-3-7", "claude-3-7-sonnet" },
+	{ "claude-haiku-3-5", "claude-3-5-haiku" },
+};
+
+static void
+add_entry(pricing_t *p, const char *id, const struct price *pr)
+{
+	for (int i = 0; i < p->n; i++) {
+		if (strcasecmp(p->e[i].id, id) == 0) {
+			p->e[i].price = *pr;
+			return;
+		}
+	}
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 32;
+		p->e = xreallocarray(p->e, (size_t)p->cap, sizeof(*p->e));
+	}
+	p->e[p->n].id = xstrdup(id);
+	for (char *s = p->e[p->n].id; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+	p->e[p->n].price = *pr;
+	p->n++;
+}
+
+pricing_t *
+pricing_new(void)
+{
+	pricing_t *p = xcalloc(1, sizeof(*p));
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(builtins); i++) {
+		const struct builtin *b = &builtins[i];
+		struct price pr = {
+			b->input, b->output, b->cw5m, b->cw1h, b->read,
+			b->long_threshold, b->long_input, b->long_output,
+			b->long_cw5m, b->long_cw1h, b->long_read,
+		};
+		add_entry(p, b->id, &pr);
+	}
+	return p;
+}
+
+void
+pricing_free(pricing_t *p)
+{
+	if (p == NULL)
+		return;
+	for (int i = 0; i < p->n; i++)
+		free(p->e[i].id);
+	free(p->e);
+	free(p);
+}
+
+/* ---- lookup ---- */
+
+/* Lower-case, drop a "[1m]"-style suffix and provider prefixes
+ * ("anthropic/", "openai/", Bedrock's "us.anthropic."). */
+static void
+normalise(const char *model, char *out, size_t len)
+{
+	const char *s = strrchr(model, '/');
+	s = s != NULL ? s + 1 : model;
+	const char *a = strstr(s, "anthropic.");
+	if (a != NULL)
+		s = a + strlen("anthropic.");
+	size_t n = strcspn(s, "[");
+	if (n >= len)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[n] = '\0';
+	while (n > 0 && out[n - 1] == ' ')
+		out[--n] = '\0';
+}
+
+/* Does model name `name` or a dated form of it ("name-20250929",
+ * "name-2024-08-06", "name@20250929", "name-latest", "name-...-v1:0")
+ * match m? Returns the matched length, 0 if not. */
+static size_t
+name_match(const char *m, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(m, name, n) != 0)
+		return 0;
+	const char *r = m + n;
+	if (*r == '\0')
+		return n;
+	if (*r != '-' && *r != '@')
+		return 0;
+	r++;
+	if (strcmp(r, "latest") == 0)
+		return n;
+	int digits = 0;
+	while (r[digits] >= '0' && r[digits] <= '9')
+		digits++;
+	return digits >= 4 ? n : 0;
+}
+
+static const struct entry *
+find_exact(const pricing_t *p, const char *id)
+{
+	for (int i = 0; i < p->n; i++)
+		if (strcmp(p->e[i].id, id) == 0)
+			return &p->e[i];
+	return NULL;
+}
+
+const struct price *
+pricing_find(const pricing_t *p, const char *model)
+{
+	if (p == NULL || model == NULL || *model == '\0')
+		return NULL;
+	char m[160];
+	normalise(model, m, sizeof(m));
+	const struct entry *e = find_exact(p, m);
+	if (e != NULL)
+		return &e->price;
+	/* longest table id or alias that m is a dated form of */
+	const char *best = NULL;
+	size_t bestlen = 0;
+	for (int i = 0; i < p->n; i++) {
+		size_t k = name_match(m, p->e[i].id);
+		if (k > bestlen) {
+			bestlen = k;
+			best = p->e[i].id;
+		}
+	}
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(aliases); i++) {
+		size_t k = name_match(m, aliases[i].alias);
+		if (k > bestlen) {
+			bestlen = k;
+			best = aliases[i].id;
+		}
+	}
+	if (best == NULL)
+		return NULL;
+	e = find_exact(p, best);
+	return e != NULL ? &e->price : NULL;
+}
+
+/* ---- cost ---- */
+
+static u128
+mul(int64_t tokens, int64_t rate)
+{
+	if (tokens <= 0 || rate <= 0)
+		return 0;
+	return (u128)(uint64_t)tokens * (uint64_t)rate;
+}
+
+static int64_t
+round_micros(u128 pico, int up)
+{
+	/* pico is in micro-dollars x 1e6 */
+	u128 r = up ? (pico + 999999) / 1000000 : (pico + 500000) / 1000000;
+	return r > (u128)INT64_MAX ? INT64_MAX : (int64_t)r;
+}
+
+static int64_t
+cost_of(const struct price *pr, const struct usage *u)
+{
+	int64_t total_in = u->input_tokens + u->cache_write_5m_tokens +
+	    u->cache_write_1h_tokens + u->cache_read_tokens;
+	int lng = pr->long_threshold > 0 && total_in > pr->long_threshold;
+	u128 s = 0;
+	s += mul(u->input_tokens, lng ? pr->long_input : pr->input);
+	s += mul(u->output_tokens, lng ? pr->long_output : pr->output);
+	s += mul(u->cache_write_5m_tokens, lng ? pr->long_cache_write_5m : pr->cache_write_5m);
+	s += mul(u->cache_write_1h_tokens, lng ? pr->long_cache_write_1h : pr->cache_write_1h);
+	s += mul(u->cache_read_tokens, lng ? pr->long_cache_read : pr->cache_read);
+	s += mul(u->web_search_requests, (int64_t)WEB_SEARCH_MICROS * 1000000);
+	return round_micros(s, 0);
+}
+
+int
+pricing_cost(const pricing_t *p, const char *model, const struct usage *u, int64_t *micros)
+{
+	const struct price *pr = pricing_find(p, model);
+	if (pr == NULL) {
+		*micros = 0;
+		return -1;
+	}
+	*micros = cost_of(pr, u);
+	return 0;
+}
+
+static int64_t
+worst_of(const struct price *pr, int64_t in, int64_t out)
+{
+	int lng = pr->long_threshold > 0 && in > pr->long_threshold;
+	int64_t rin = lng ? UTIL_MAX(pr->long_input, UTIL_MAX(pr->long_cache_write_5m,
+	    pr->long_cache_write_1h)) : UTIL_MAX(pr->input, UTIL_MAX(pr->cache_write_5m,
+	    pr->cache_write_1h));
+	int64_t rout = lng ? pr->long_output : pr->output;
+	return round_micros(mul(in, rin) + mul(out, rout), 1);
+}
+
+int64_t
+pricing_worst_case(const pricing_t *p, const char *model, int64_t input_tokens, int64_t max_tokens)
+{
+	const struct price *pr = pricing_find(p, model);
+	if (pr != NULL)
+		return worst_of(pr, input_tokens, max_tokens);
+	int64_t worst = 0;
+	for (int i = 0; i < p->n; i++)
+		worst = UTIL_MAX(worst, worst_of(&p->e[i].price, input_tokens, max_tokens));
+	return worst;
+}
+
+int
+pricing_models(const pricing_t *p, const char **ids, int max)
+{
+	int n = 0;
+	for (int i = 0; i < p->n && n < max; i++)
+		ids[n++] = p->e[i].id;
+	return n;
+}
+
+/* ---- config ---- */
+
+static const char *const price_keys[] = {
+	"input", "output", "cache_write_5m", "cache_write_1h", "cache_read",
+	"long_threshold", "long_input", "long_output", "long_cache_write_5m",
+	"long_cache_write_1h", "long_cache_read",
+};
+
+/* Read obj[key] as USD per million into micro-dollars per million.
+ * 1 if present, 0 if absent, -1 (with *err) if invalid. */
+static int
+read_usd(const cJSON *obj, const char *model, const char *key, int64_t *out, char **err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (it == NULL)
+		return 0;
+	double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
+	if (!isfinite(v) || v < 0 || v > 1e6) {
+		*err = xasprintf("prices.%s.%s: expected a non-negative number (USD per million tokens)",
+		    model, key);
+		return -1;
+	}
+	*out = llround(v * 1e6);
+	return 1;
+}
+
+static int
+parse_price(const cJSON *obj, struct price *pr, char **err)
+{
+	const char *m = obj->string;
+	if (!cJSON_IsObject(obj)) {
+		*err = xasprintf("prices.%s: expected an object like {\"input\": 3, \"output\": 15}", m);
+		return -1;
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, obj) {
+		size_t i;
+		for (i = 0; i < UTIL_ARRAY_LEN(price_keys); i++)
+			if (strcmp(it->string, price_keys[i]) == 0)
+				break;
+		if (i == UTIL_ARRAY_LEN(price_keys)) {
+			*err = xasprintf("prices.%s.%s: unknown key (expected one of input, output, "
+			    "cache_write_5m, cache_write_1h, cache_read, long_threshold, long_*)",
+			    m, it->string);
+			return -1;
+		}
+	}
+	memset(pr, 0, sizeof(*pr));
+	int r;
+	static const char *const required[] = { "input", "output" };
+	int64_t *req[] = { &pr->input, &pr->output };
+	for (int i = 0; i < 2; i++) {
+		if ((r = read_usd(obj, m, required[i], req[i], err)) < 0)
+			return -1;
+		if (r == 0) {
+			*err = xasprintf("prices.%s.%s: missing (USD per million tokens)", m, required[i]);
+			return -1;
+		}
+	}
+	pr->cache_write_5m = pr->input * 5 / 4;
+	pr->cache_write_1h = pr->input * 2;
+	pr->cache_read = pr->input / 10;
+	if (read_usd(obj, m, "cache_write_5m", &pr->cache_write_5m, err) < 0 ||
+	    read_usd(obj, m, "cache_write_1h", &pr->cache_write_1h, err) < 0 ||
+	    read_usd(obj, m, "cache_read", &pr->cache_read, err) < 0)
+		return -1;
+
+	it = cJSON_GetObjectItemCaseSensitive(obj, "long_threshold");
+	if (it == NULL)
+		return 0;
+	if (!cJSON_IsNumber(it) || !(it->valuedouble >= 1) || it->valuedouble > 1e12) {
+		*err = xasprintf("prices.%s.long_threshold: expected a positive number of tokens", m);
+		return -1;
+	}
+	pr->long_threshold = (int64_t)it->valuedouble;
+	/* premium defaults: input 2x, output 1.5x, caches from the premium input */
+	pr->long_input = pr->input * 2;
+	pr->long_output = pr->output * 3 / 2;
+	if (read_usd(obj, m, "long_input", &pr->long_input, err) < 0 ||
+	    read_usd(obj, m, "long_output", &pr->long_output, err) < 0)
+		return -1;
+	pr->long_cache_write_5m = pr->long_input * 5 / 4;
+	pr->long_cache_write_1h = pr->long_input * 2;
+	pr->long_cache_read = pr->long_input / 10;
+	if (read_usd(obj, m, "long_cache_write_5m", &pr->long_cache_write_5m, err) < 0 ||
+	    read_usd(obj, m, "long_cache_write_1h", &pr->long_cache_write_1h, err) < 0 ||
+	    read_usd(obj, m, "long_cache_read", &pr->long_cache_read, err) < 0)
+		return -1;
+	return 0;
+}
+
+int
+pricing_load(pricing_t *p, const struct cJSON *obj, char **err)
+{
+	*err = NULL;
+	if (obj == NULL)
+		return 0;
+	if (!cJSON_IsObject(obj)) {
+		*err = xstrdup("prices: expected an object of model ids");
+		return -1;
+	}
+	/* validate everything first so a bad entry changes nothing */
+	int n = cJSON_GetArraySize(obj);
+	struct price *tmp = xcalloc((size_t)n + 1, sizeof(*tmp));
+	const cJSON *it;
+	int i = 0;
+	cJSON_ArrayForEach(it, obj) {
+		if (it->string == NULL || it->string[0] == '\0') {
+			*err = xstrdup("prices: empty model id");
+			free(tmp);
+			return -1;
+		}
+		if (parse_price(it, &tmp[i], err) < 0) {
+			free(tmp);
+			return -1;
+		}
+		i++;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, obj) {
+		char id[160];
+		normalise(it->string, id, sizeof(id));
+		add_entry(p, id, &tmp[i++]);
+	}
+	free(tmp);
+	return 0;
+}

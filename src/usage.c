@@ -1,0 +1,578 @@
+/*
+ * usage: incremental reader of provider responses. Owns an SSE line/event
+ * splitter (any chunking, LF / CRLF / CR line ends, multi-line data:) and
+ * the per-event JSON interpretation (cJSON) for Anthropic Messages, OpenAI
+ * Chat Completions and OpenAI Responses, streaming or not.
+ *
+ * Events are recognised by their shape (the JSON "type" / "object" fields),
+ * not by the api_kind, so a mislabelled path still meters; the kind only
+ * switches off usage for count_tokens, which must never be metered.
+ *
+ * Cache TTL split (Anthropic): message_start carries cache_creation.
+ * {ephemeral_5m,ephemeral_1h}_input_tokens, message_delta only the total
+ * cache_creation_input_tokens. When the totals disagree, the 1h part keeps
+ * its message_start value (capped at the new total) and the rest is 5m:
+ * 5m is Claude Code's default TTL, 1h writes are explicit opt-ins. Without
+ * any split, every cache write is 5m.
+ */
+#include "usage.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define USAGE_JSON_CAP  (8u << 20)   /* non-streaming body kept for parsing */
+#define USAGE_EVENT_CAP (4u << 20)   /* one SSE event's data */
+
+struct usage_parser {
+	enum api_kind kind;
+	int streaming;
+	int sniffed;            /* first non-blank byte looked at */
+
+	/* SSE state */
+	struct buf line;        /* current line, without its terminator */
+	int line_overflow;      /* line too long: dropping until end of line */
+	int last_cr;            /* previous byte was CR: skip a following LF */
+	struct buf data;        /* data: lines of the current event */
+	int has_data;
+	int event_overflow;
+	char event[64];         /* event: name of the current event */
+
+	/* JSON body state */
+	struct buf body;
+	int body_overflow;
+	int body_dirty;         /* body grew since it was last parsed */
+
+	/* what was read */
+	struct usage u;
+	int64_t cache_write_total;   /* cache_creation_input_tokens */
+	int64_t split_5m, split_1h;  /* cache_creation breakdown, -1 unknown */
+	int saw_content;
+	int saw_delta;
+};
+
+usage_parser_t *
+usage_parser_new(enum api_kind kind, int streaming)
+{
+	usage_parser_t *p = xcalloc(1, sizeof(*p));
+	p->kind = kind;
+	p->streaming = streaming != 0;
+	p->split_5m = p->split_1h = -1;
+	return p;
+}
+
+void
+usage_parser_free(usage_parser_t *p)
+{
+	if (p == NULL)
+		return;
+	buf_free(&p->line);
+	buf_free(&p->data);
+	buf_free(&p->body);
+	free(p);
+}
+
+/* ---- small JSON helpers ---- */
+
+static int
+json_int(const cJSON *obj, const char *name, int64_t *out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+	if (!cJSON_IsNumber(it))
+		return 0;
+	double v = it->valuedouble;
+	if (v < 0)
+		v = 0;
+	if (v > 9e15)
+		v = 9e15;
+	*out = (int64_t)v;
+	return 1;
+}
+
+static const char *
+json_str(const cJSON *obj, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static const cJSON *
+json_obj(const cJSON *obj, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+	return cJSON_IsObject(it) ? it : NULL;
+}
+
+static void
+copy_str(char *dst, size_t len, const char *src)
+{
+	if (src != NULL && *src != '\0')
+		snprintf(dst, len, "%s", src);
+}
+
+static int
+metered(const usage_parser_t *p)
+{
+	return p->kind != API_ANTHROPIC_COUNT_TOKENS;
+}
+
+static void
+set_error(usage_parser_t *p, const char *type)
+{
+	if (p->u.error_type[0] != '\0')
+		return;         /* keep the first error */
+	snprintf(p->u.error_type, sizeof(p->u.error_type), "%s",
+	    type != NULL && *type != '\0' ? type : "error");
+	p->u.error_before_content = !p->saw_delta;
+}
+
+/* {"type":"error","error":{"type":...}} (Anthropic), {"error":{"type"|"code"}}
+ * (OpenAI), {"type":"error","code":...} (Responses stream). */
+static void
+read_error(usage_parser_t *p, const cJSON *root)
+{
+	const cJSON *e = json_obj(root, "error");
+	const char *t = NULL;
+	if (e != NULL) {
+		t = json_str(e, "type");
+		if (t == NULL)
+			t = json_str(e, "code");
+	}
+	if (t == NULL)
+		t = json_str(root, "code");
+	set_error(p, t);
+}
+
+/* ---- Anthropic ---- */
+
+/* Overwrite every field present in an Anthropic usage object. */
+static void
+anthropic_usage(usage_parser_t *p, const cJSON *usage)
+{
+	int64_t v;
+	const cJSON *o;
+	if (usage == NULL || !metered(p))
+		return;
+	p->u.has_usage = 1;
+	if (json_int(usage, "input_tokens", &v))
+		p->u.input_tokens = v;
+	if (json_int(usage, "output_tokens", &v))
+		p->u.output_tokens = v;
+	if (json_int(usage, "cache_read_input_tokens", &v))
+		p->u.cache_read_tokens = v;
+	if (json_int(usage, "cache_creation_input_tokens", &v))
+		p->cache_write_total = v;
+	if ((o = json_obj(usage, "cache_creation")) != NULL) {
+		int64_t a = 0, b = 0;
+		int ha = json_int(o, "ephemeral_5m_input_tokens", &a);
+		int hb = json_int(o, "ephemeral_1h_input_tokens", &b);
+		if (ha || hb) {
+			p->split_5m = a;
+			p->split_1h = b;
+		}
+	}
+	if ((o = json_obj(usage, "server_tool_use")) != NULL &&
+	    json_int(o, "web_search_requests", &v))
+		p->u.web_search_requests = v;
+	if ((o = json_obj(usage, "output_tokens_details")) != NULL &&
+	    json_int(o, "thinking_tokens", &v))
+		p->u.reasoning_tokens = v;
+}
+
+static void
+anthropic_message(usage_parser_t *p, const cJSON *msg)
+{
+	if (msg == NULL)
+		return;
+	copy_str(p->u.model, sizeof(p->u.model), json_str(msg, "model"));
+	copy_str(p->u.request_id, sizeof(p->u.request_id), json_str(msg, "id"));
+	anthropic_usage(p, json_obj(msg, "usage"));
+}
+
+/* ---- OpenAI ---- */
+
+/* Chat (prompt_/completion_tokens) and Responses (input_/output_tokens)
+ * usage; cached tokens are a subset of the prompt there, so subtract. */
+static void
+openai_usage(usage_parser_t *p, const cJSON *usage)
+{
+	int64_t in = 0, out = 0, cached = 0, reason = 0;
+	const cJSON *d;
+	if (usage == NULL || !metered(p))
+		return;
+	if (!json_int(usage, "prompt_tokens", &in))
+		json_int(usage, "input_tokens", &in);
+	if (!json_int(usage, "completion_tokens", &out))
+		json_int(usage, "output_tokens", &out);
+	if ((d = json_obj(usage, "prompt_tokens_details")) != NULL ||
+	    (d = json_obj(usage, "input_tokens_details")) != NULL)
+		json_int(d, "cached_tokens", &cached);
+	if ((d = json_obj(usage, "completion_tokens_details")) != NULL ||
+	    (d = json_obj(usage, "output_tokens_details")) != NULL)
+		json_int(d, "reasoning_tokens", &reason);
+	if (cached > in)
+		cached = in;
+	p->u.has_usage = 1;
+	p->u.complete = 1;
+	p->u.input_tokens = in - cached;
+	p->u.cache_read_tokens = cached;
+	p->u.output_tokens = out;
+	p->u.reasoning_tokens = reason;
+}
+
+static void
+openai_ids(usage_parser_t *p, const cJSON *o)
+{
+	copy_str(p->u.model, sizeof(p->u.model), json_str(o, "model"));
+	copy_str(p->u.request_id, sizeof(p->u.request_id), json_str(o, "id"));
+}
+
+/* A chat.completion(.chunk): choices[].delta or .message with content. */
+static void
+chat_choices(usage_parser_t *p, const cJSON *root)
+{
+	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+	const cJSON *c;
+	cJSON_ArrayForEach(c, choices) {
+		const cJSON *m = json_obj(c, "delta");
+		if (m == NULL)
+			m = json_obj(c, "message");
+		if (m == NULL)
+			continue;
+		static const char *const keys[] = { "content", "tool_calls",
+		    "reasoning_content", "refusal", "function_call" };
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
+			if (v == NULL || cJSON_IsNull(v))
+				continue;
+			if (cJSON_IsString(v) && v->valuestring[0] == '\0')
+				continue;
+			p->saw_content = p->saw_delta = 1;
+		}
+	}
+}
+
+static void
+responses_event(usage_parser_t *p, const char *type, const cJSON *root)
+{
+	const cJSON *r = json_obj(root, "response");
+	if (r != NULL)
+		openai_ids(p, r);
+	if (strcmp(type, "response.completed") == 0 ||
+	    strcmp(type, "response.incomplete") == 0 ||
+	    strcmp(type, "response.failed") == 0) {
+		if (r != NULL)
+			openai_usage(p, json_obj(r, "usage"));
+		if (strcmp(type, "response.failed") == 0) {
+			const cJSON *e = r != NULL ? json_obj(r, "error") : NULL;
+			const char *code = e != NULL ? json_str(e, "code") : NULL;
+			set_error(p, code != NULL ? code : "response_failed");
+		}
+		return;
+	}
+	if (strcmp(type, "response.output_item.added") == 0 ||
+	    strcmp(type, "response.content_part.added") == 0) {
+		p->saw_content = 1;
+		return;
+	}
+	size_t n = strlen(type);
+	if (n > 6 && strcmp(type + n - 6, ".delta") == 0)
+		p->saw_content = p->saw_delta = 1;
+}
+
+/* ---- one JSON document (an SSE event's data, or a whole body) ---- */
+
+static void
+handle_json(usage_parser_t *p, const cJSON *root)
+{
+	if (!cJSON_IsObject(root))
+		return;
+	const char *type = json_str(root, "type");
+	const char *object = json_str(root, "object");
+
+	if (type == NULL) {
+		if (object != NULL && strncmp(object, "chat.completion", 15) == 0) {
+			openai_ids(p, root);
+			chat_choices(p, root);
+			openai_usage(p, json_obj(root, "usage"));
+		} else if (object != NULL && strcmp(object, "response") == 0) {
+			openai_ids(p, root);
+			openai_usage(p, json_obj(root, "usage"));
+		} else if (json_obj(root, "error") != NULL) {
+			read_error(p, root);
+		} else if (cJSON_GetObjectItemCaseSensitive(root, "choices") != NULL) {
+			openai_ids(p, root);   /* chat chunk without "object" */
+			chat_choices(p, root);
+			openai_usage(p, json_obj(root, "usage"));
+		}
+		return;
+	}
+	if (strcmp(type, "message_start") == 0) {
+		anthropic_message(p, json_obj(root, "message"));
+	} else if (strcmp(type, "message_delta") == 0) {
+		const cJSON *u = json_obj(root, "usage");
+		anthropic_usage(p, u);
+		if (u != NULL && metered(p))
+			p->u.complete = 1;
+	} else if (strcmp(type, "content_block_start") == 0) {
+		p->saw_content = 1;
+	} else if (strcmp(type, "content_block_delta") == 0) {
+		p->saw_content = p->saw_delta = 1;
+	} else if (strcmp(type, "message") == 0) {
+		/* non-streaming Anthropic body */
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
+		if (cJSON_GetArraySize(content) > 0)
+			p->saw_content = p->saw_delta = 1;
+		anthropic_message(p, root);
+		if (json_obj(root, "usage") != NULL && metered(p))
+			p->u.complete = 1;
+	} else if (strcmp(type, "error") == 0) {
+		read_error(p, root);
+	} else if (strcmp(type, "response") == 0 || strncmp(type, "response.", 9) == 0) {
+		responses_event(p, type, root);
+	}
+	/* ping, message_stop, content_block_stop, unknown: nothing to read */
+}
+
+/* ---- SSE ---- */
+
+/* Event names whose data need not be parsed: they only mark content and
+ * are by far the most frequent. */
+static int
+fast_event(usage_parser_t *p)
+{
+	if (strcmp(p->event, "content_block_delta") == 0) {
+		p->saw_content = p->saw_delta = 1;
+		return 1;
+	}
+	if (strcmp(p->event, "ping") == 0)
+		return 1;
+	size_t n = strlen(p->event);
+	if (strncmp(p->event, "response.", 9) == 0 && n > 6 &&
+	    strcmp(p->event + n - 6, ".delta") == 0) {
+		p->saw_content = p->saw_delta = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+dispatch_event(usage_parser_t *p)
+{
+	if (p->has_data && !p->event_overflow && !fast_event(p)) {
+		const char *d = p->data.data;
+		size_t n = p->data.len;
+		if (n == 6 && memcmp(d, "[DONE]", 6) == 0) {
+			/* end of an OpenAI chat stream: nothing to read */
+		} else {
+			cJSON *root = cJSON_ParseWithLength(d, n);
+			if (root != NULL)
+				handle_json(p, root);
+			else
+				log_debug("usage: unparseable SSE data (%zu bytes)", n);
+			cJSON_Delete(root);
+		}
+	}
+	p->data.len = 0;
+	if (p->data.data != NULL)
+		p->data.data[0] = '\0';
+	p->has_data = 0;
+	p->event_overflow = 0;
+	p->event[0] = '\0';
+}
+
+static void
+sse_line(usage_parser_t *p, const char *s, size_t n)
+{
+	if (n == 0) {
+		dispatch_event(p);
+		return;
+	}
+	if (s[0] == ':')
+		return;         /* comment */
+	const char *colon = memchr(s, ':', n);
+	size_t flen = colon != NULL ? (size_t)(colon - s) : n;
+	const char *v = colon != NULL ? colon + 1 : s + n;
+	size_t vlen = (size_t)(s + n - v);
+	if (vlen > 0 && *v == ' ') {
+		v++;
+		vlen--;
+	}
+	if (flen == 4 && memcmp(s, "data", 4) == 0) {
+		if (p->data.len + vlen + 1 > USAGE_EVENT_CAP) {
+			p->event_overflow = 1;
+			return;
+		}
+		if (p->has_data)
+			buf_append(&p->data, "\n", 1);
+		buf_append(&p->data, v, vlen);
+		p->has_data = 1;
+	} else if (flen == 5 && memcmp(s, "event", 5) == 0) {
+		size_t k = UTIL_MIN(vlen, sizeof(p->event) - 1);
+		memcpy(p->event, v, k);
+		p->event[k] = '\0';
+	}
+	/* id:, retry:, unknown fields: ignored */
+}
+
+static void
+sse_end_line(usage_parser_t *p)
+{
+	if (!p->line_overflow)
+		sse_line(p, p->line.data != NULL ? p->line.data : "", p->line.len);
+	else
+		p->event_overflow = 1;
+	p->line.len = 0;
+	p->line_overflow = 0;
+}
+
+static void
+sse_feed(usage_parser_t *p, const char *data, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		if (p->last_cr) {
+			p->last_cr = 0;
+			if (data[i] == '\n') {
+				i++;
+				continue;
+			}
+		}
+		/* find the next line terminator */
+		size_t j = i;
+		while (j < len && data[j] != '\n' && data[j] != '\r')
+			j++;
+		if (!p->line_overflow) {
+			if (p->line.len + (j - i) > USAGE_EVENT_CAP) {
+				p->line_overflow = 1;
+				p->line.len = 0;
+			} else {
+				buf_append(&p->line, data + i, j - i);
+			}
+		}
+		if (j == len)
+			break;
+		p->last_cr = data[j] == '\r';
+		sse_end_line(p);
+		i = j + 1;
+	}
+}
+
+/* ---- JSON body ---- */
+
+static void
+json_feed(usage_parser_t *p, const char *data, size_t len)
+{
+	if (p->body_overflow)
+		return;
+	if (p->body.len + len > USAGE_JSON_CAP) {
+		p->body_overflow = 1;
+		log_debug("usage: JSON body over %u bytes, not parsed", USAGE_JSON_CAP);
+		return;
+	}
+	buf_append(&p->body, data, len);
+	p->body_dirty = 1;
+}
+
+static void
+json_parse_body(usage_parser_t *p)
+{
+	if (!p->body_dirty || p->body_overflow)
+		return;
+	p->body_dirty = 0;
+	cJSON *root = cJSON_ParseWithLength(p->body.data, p->body.len);
+	if (root != NULL)
+		handle_json(p, root);
+	cJSON_Delete(root);
+}
+
+void
+usage_parser_feed(usage_parser_t *p, const char *data, size_t len)
+{
+	if (p == NULL || data == NULL || len == 0)
+		return;
+	if (p->streaming && !p->sniffed) {
+		/* A streaming request can still get a JSON body (an error
+		 * status): if the first non-blank byte is '{', read it as JSON. */
+		size_t i = 0;
+		while (i < len && (data[i] == ' ' || data[i] == '\t' ||
+		    data[i] == '\r' || data[i] == '\n'))
+			i++;
+		if (i < len) {
+			p->sniffed = 1;
+			if (data[i] == '{')
+				p->streaming = 0;
+		}
+	}
+	if (p->streaming)
+		sse_feed(p, data, len);
+	else
+		json_feed(p, data, len);
+}
+
+void
+usage_parser_result(usage_parser_t *p, struct usage *out)
+{
+	json_parse_body(p);
+	*out = p->u;
+	int64_t total = p->cache_write_total;
+	if (p->split_5m < 0) {
+		out->cache_write_5m_tokens = total;
+		out->cache_write_1h_tokens = 0;
+	} else if (p->split_5m + p->split_1h == total) {
+		out->cache_write_5m_tokens = p->split_5m;
+		out->cache_write_1h_tokens = p->split_1h;
+	} else {
+		out->cache_write_1h_tokens = UTIL_MIN(p->split_1h, total);
+		out->cache_write_5m_tokens = total - out->cache_write_1h_tokens;
+	}
+	if (out->reasoning_tokens > out->output_tokens && p->u.complete)
+		out->reasoning_tokens = out->output_tokens;
+}
+
+int
+usage_parser_saw_content(const usage_parser_t *p)
+{
+	return p != NULL && p->saw_content;
+}
+
+/* ---- paths ---- */
+
+static int
+path_is(const char *path, size_t n, const char *what)
+{
+	size_t w = strlen(what);
+	if (n == w && memcmp(path, what, w) == 0)
+		return 1;
+	/* with /v1 */
+	return n == w + 3 && memcmp(path, "/v1", 3) == 0 && memcmp(path + 3, what, w) == 0;
+}
+
+enum api_kind
+usage_api_for_path(const char *path)
+{
+	if (path == NULL)
+		return API_UNKNOWN;
+	size_t n = strcspn(path, "?#");
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (path_is(path, n, "/messages"))
+		return API_ANTHROPIC_MESSAGES;
+	if (path_is(path, n, "/messages/count_tokens"))
+		return API_ANTHROPIC_COUNT_TOKENS;
+	if (path_is(path, n, "/chat/completions"))
+		return API_OPENAI_CHAT;
+	if (path_is(path, n, "/responses"))
+		return API_OPENAI_RESPONSES;
+	return API_UNKNOWN;
+}
+
+int64_t
+usage_total_tokens(const struct usage *u)
+{
+	return u->input_tokens + u->output_tokens + u->cache_read_tokens +
+	    u->cache_write_5m_tokens + u->cache_write_1h_tokens;
+}
