@@ -53,6 +53,17 @@ double ratelimit_parse_duration(const char *s);
  * UNIX time; -1 if malformed. */
 double ratelimit_parse_rfc3339(const char *s);
 
+/* Added by the meter helper. */
+/* "retry-after-ms" value (milliseconds, may be fractional) in seconds; -1 if bad. */
+double ratelimit_parse_retry_after_ms(const char *value);
+/* Absolute UNIX time before which no request should be sent for this key
+ * (latest of: retry-after, the reset of any bucket with remaining == 0, the
+ * unified reset when unified status is "rejected"); 0 if none is in the future. */
+double ratelimit_not_before(const struct rl_state *st, double now);
+/* Notes: ratelimit_parse_header returns 1 for any recognised rate-limit
+ * header name, but a garbage value leaves st (and st->updated) unchanged.
+ * rl_table_merge ignores a state with an empty key_hash. */
+
 void rl_state_init(struct rl_state *st);
 
 typedef struct rl_table rl_table_t;
@@ -63,5 +74,7 @@ void rl_table_free(rl_table_t *t);
 void rl_table_merge(rl_table_t *t, const struct rl_state *src);
 /* Copy all states out; returns how many. */
 int rl_table_snapshot(rl_table_t *t, struct rl_state *out, int max);
+/* Added by the meter helper: copy one key's state; 1 if known, 0 if not. */
+int rl_table_get(rl_table_t *t, const char *key_hash, struct rl_state *out);
 
 #endif

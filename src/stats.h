@@ -66,9 +66,21 @@ stats_t *stats_new(int nroutes, int wake_fd);
 void stats_free(stats_t *s);
 int stats_add_route(stats_t *s);  /* returns new route index, -1 when full */
 
+/* Counting rules of stats_end (meter helper): err_429 += n429 and err_529 +=
+ * n529; a final status of 429 / 529 counts once more only if n429 / n529 was
+ * 0; a 2xx whose usage.error_type is "overloaded_error" (mid-stream error)
+ * adds 1 to err_529, so the gateway must NOT also count that in n529.
+ * refused -> refused (not err_4xx); status 0 -> err_5xx. unpriced counts
+ * requests with usage whose model had no price. tokens_per_min sums
+ * usage_total_tokens(). A route outside 0..nroutes-1 counts in total only. */
 void stats_begin(stats_t *s, int route, int64_t reserved_micros);
 void stats_end(stats_t *s, const struct stats_result *r, int64_t reserved_micros);
 void stats_snapshot(stats_t *s, struct stats_snapshot *out);
 uint64_t stats_version(stats_t *s);
+
+/* Added by the meter helper: the same with an explicit util_now_ms() clock,
+ * so tests can drive the per-minute rings. */
+void stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, int64_t now_ms);
+void stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms);
 
 #endif

@@ -1,0 +1,254 @@
+/*
+ * stats: owns the live counters per route and in total, the per-minute
+ * token rings (sparklines) and the recent-cost ring (burn rate). One mutex
+ * guards everything; every change bumps the version and writes an 8-byte 1
+ * to the wake fd (eventfd-compatible, also fine for a pipe) after unlocking.
+ */
+#include "stats.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define COST_RING_MIN 10
+
+/* tokens per minute, slot = minute % STATS_HISTORY_MIN */
+struct ring {
+	int64_t minute[STATS_HISTORY_MIN];
+	int64_t tokens[STATS_HISTORY_MIN];
+};
+
+struct stats {
+	pthread_mutex_t lock;
+	int nroutes;
+	int wake_fd;
+	uint64_t version;
+	struct stats_counts route[STATS_MAX_ROUTES];
+	struct ring route_ring[STATS_MAX_ROUTES];
+	struct stats_counts total;
+	struct ring total_ring;
+	int64_t cost_minute[COST_RING_MIN];
+	int64_t cost_micros[COST_RING_MIN];
+};
+
+static void
+ring_init(struct ring *r)
+{
+	for (int i = 0; i < STATS_HISTORY_MIN; i++) {
+		r->minute[i] = -1;
+		r->tokens[i] = 0;
+	}
+}
+
+static void
+ring_add(struct ring *r, int64_t minute, int64_t tokens)
+{
+	int i = (int)(minute % STATS_HISTORY_MIN);
+	if (r->minute[i] != minute) {
+		r->minute[i] = minute;
+		r->tokens[i] = 0;
+	}
+	r->tokens[i] += tokens;
+}
+
+static void
+ring_read(const struct ring *r, int64_t minute, int64_t out[STATS_HISTORY_MIN])
+{
+	for (int k = 0; k < STATS_HISTORY_MIN; k++) {
+		int64_t m = minute - k;
+		int i = (int)(((m % STATS_HISTORY_MIN) + STATS_HISTORY_MIN) % STATS_HISTORY_MIN);
+		out[k] = m >= 0 && r->minute[i] == m ? r->tokens[i] : 0;
+	}
+}
+
+stats_t *
+stats_new(int nroutes, int wake_fd)
+{
+	stats_t *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	s->nroutes = nroutes < 0 ? 0 : UTIL_MIN(nroutes, STATS_MAX_ROUTES);
+	s->wake_fd = wake_fd;
+	for (int i = 0; i < STATS_MAX_ROUTES; i++)
+		ring_init(&s->route_ring[i]);
+	ring_init(&s->total_ring);
+	for (int i = 0; i < COST_RING_MIN; i++)
+		s->cost_minute[i] = -1;
+	return s;
+}
+
+void
+stats_free(stats_t *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void
+wake(stats_t *s)
+{
+	if (s->wake_fd < 0)
+		return;
+	uint64_t one = 1;
+	ssize_t n;
+	do {
+		n = write(s->wake_fd, &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+	/* EAGAIN: the UI has a wake-up pending already */
+}
+
+int
+stats_add_route(stats_t *s)
+{
+	int r = -1;
+	pthread_mutex_lock(&s->lock);
+	if (s->nroutes < STATS_MAX_ROUTES) {
+		r = s->nroutes++;
+		s->version++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r >= 0)
+		wake(s);
+	return r;
+}
+
+static struct stats_counts *
+route_counts(stats_t *s, int route)
+{
+	return route >= 0 && route < s->nroutes ? &s->route[route] : NULL;
+}
+
+void
+stats_begin(stats_t *s, int route, int64_t reserved_micros)
+{
+	int64_t now = util_now_ms();
+	pthread_mutex_lock(&s->lock);
+	struct stats_counts *targets[2] = { &s->total, route_counts(s, route) };
+	for (int i = 0; i < 2; i++) {
+		if (targets[i] == NULL)
+			continue;
+		targets[i]->inflight++;
+		targets[i]->reserved_micros += reserved_micros;
+		targets[i]->last_activity_ms = now;
+	}
+	s->version++;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+}
+
+static int
+is_overloaded_stream(const struct stats_result *r)
+{
+	return r->status >= 200 && r->status < 300 &&
+	    strcmp(r->usage.error_type, "overloaded_error") == 0;
+}
+
+static void
+count_end(struct stats_counts *c, const struct stats_result *r, int64_t reserved, int64_t now)
+{
+	c->inflight--;
+	c->reserved_micros -= reserved;
+	c->requests++;
+	c->err_429 += r->n429;
+	c->err_529 += r->n529;
+	if (r->refused)
+		c->refused++;
+	else if (r->status >= 200 && r->status < 300)
+		c->ok_2xx++;
+	else if (r->status == 429)
+		c->err_429 += r->n429 == 0;     /* counted once at least */
+	else if (r->status == 529)
+		c->err_529 += r->n529 == 0;
+	else if (r->status >= 400 && r->status < 500)
+		c->err_4xx++;
+	else
+		c->err_5xx++;                  /* other 5xx, transport errors (0) */
+	if (is_overloaded_stream(r))
+		c->err_529++;
+	c->retries += r->retries;
+	c->fallbacks += r->fallbacks;
+	c->input_tokens += r->usage.input_tokens;
+	c->output_tokens += r->usage.output_tokens;
+	c->cache_read_tokens += r->usage.cache_read_tokens;
+	c->cache_write_5m_tokens += r->usage.cache_write_5m_tokens;
+	c->cache_write_1h_tokens += r->usage.cache_write_1h_tokens;
+	c->cost_micros += r->cost_micros;
+	if (!r->priced && !r->refused && r->usage.has_usage)
+		c->unpriced++;
+	if (r->model_used != NULL && r->model_used[0] != '\0')
+		snprintf(c->last_model, sizeof(c->last_model), "%s", r->model_used);
+	if (r->error != NULL && r->error[0] != '\0')
+		snprintf(c->last_error, sizeof(c->last_error), "%s", r->error);
+	c->last_activity_ms = now;
+}
+
+void
+stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, int64_t now_ms)
+{
+	int64_t minute = now_ms / 60000;
+	int64_t tokens = usage_total_tokens(&r->usage);
+	pthread_mutex_lock(&s->lock);
+	count_end(&s->total, r, reserved_micros, now_ms);
+	ring_add(&s->total_ring, minute, tokens);
+	struct stats_counts *c = route_counts(s, r->route);
+	if (c != NULL) {
+		count_end(c, r, reserved_micros, now_ms);
+		ring_add(&s->route_ring[r->route], minute, tokens);
+	}
+	int i = (int)(minute % COST_RING_MIN);
+	if (s->cost_minute[i] != minute) {
+		s->cost_minute[i] = minute;
+		s->cost_micros[i] = 0;
+	}
+	s->cost_micros[i] += r->cost_micros;
+	s->version++;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+}
+
+void
+stats_end(stats_t *s, const struct stats_result *r, int64_t reserved_micros)
+{
+	stats_end_at(s, r, reserved_micros, util_now_ms());
+}
+
+void
+stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms)
+{
+	int64_t minute = now_ms / 60000;
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	out->version = s->version;
+	out->nroutes = s->nroutes;
+	for (int i = 0; i < s->nroutes; i++) {
+		out->route[i] = s->route[i];
+		ring_read(&s->route_ring[i], minute, out->route[i].tokens_per_min);
+	}
+	out->total = s->total;
+	ring_read(&s->total_ring, minute, out->total.tokens_per_min);
+	for (int i = 0; i < COST_RING_MIN; i++)
+		if (s->cost_minute[i] > minute - COST_RING_MIN && s->cost_minute[i] <= minute)
+			out->cost_last_10min_micros += s->cost_micros[i];
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+stats_snapshot(stats_t *s, struct stats_snapshot *out)
+{
+	stats_snapshot_at(s, out, util_now_ms());
+}
+
+uint64_t
+stats_version(stats_t *s)
+{
+	pthread_mutex_lock(&s->lock);
+	uint64_t v = s->version;
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}

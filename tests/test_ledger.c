@@ -1,0 +1,368 @@
+/*
+ * Tests for ledger: directory and file modes, concurrent appends (every
+ * line parses, none interleave), torn and malformed lines skipped, field
+ * round trip, spend_since, default path.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "ledger.h"
+#include "util.h"
+
+static char tmpdir[256];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tokmux-ledger-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+	int rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+static struct ledger_record
+record(double t, int pane, int64_t cost)
+{
+	struct ledger_record r;
+	memset(&r, 0, sizeof(r));
+	r.time = t;
+	r.pane = pane;
+	r.pane_name = "claude";
+	r.agent = "claude --dangerously-skip-permissions";
+	r.key_hash = "0123456789abcdef";
+	r.api = "anthropic";
+	r.model_asked = "claude-opus-4-6";
+	r.model_used = "claude-sonnet-4-5-20250929";
+	r.usage.input_tokens = 1000;
+	r.usage.output_tokens = 500;
+	r.usage.cache_read_tokens = 2000;
+	r.usage.cache_write_5m_tokens = 3000;
+	r.usage.cache_write_1h_tokens = 7;
+	r.usage.reasoning_tokens = 11;
+	r.usage.web_search_requests = 1;
+	r.usage.has_usage = 1;
+	r.usage.complete = 1;
+	r.cost_micros = cost;
+	r.priced = 1;
+	r.status = 200;
+	r.retries = 2;
+	r.fallbacks = 1;
+	r.n429 = 3;
+	r.n529 = 4;
+	r.latency_ms = 1234;
+	r.request_id = "req_011CSLsW7mFqvHHnzrKdKjAE";
+	r.error = NULL;
+	return r;
+}
+
+static void
+test_open_modes(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/a/b/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	assert_non_null(l);
+	struct stat st;
+	char *dir = xasprintf("%s/a/b", tmpdir);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	ledger_close(l);
+	/* reopening appends, does not truncate */
+	l = ledger_open(path, &err);
+	struct ledger_record r = record(1000.5, 1, 10);
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+	l = ledger_open(path, &err);
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+	assert_int_equal(ledger_read(path, NULL, NULL), 2);
+	free(dir);
+	free(path);
+
+	/* a path under a regular file cannot be created */
+	err = NULL;
+	assert_null(ledger_open("/dev/null/x/ledger.jsonl", &err));
+	assert_non_null(err);
+	assert_non_null(strstr(err, "/dev/null/x/ledger.jsonl"));
+	free(err);
+}
+
+static void
+collect(const struct ledger_entry *e, void *user)
+{
+	struct ledger_entry *out = user;
+	*out = *e;
+}
+
+static void
+test_round_trip(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct ledger_record r = record(1755780059.25, 2, 22350);
+	r.error = "overloaded_error";
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+
+	/* the raw line: one JSON object, documented field names */
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_true(line[strlen(line) - 1] == '\n');
+	cJSON *o = cJSON_Parse(line);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "time")->valuestring, "2025-08-21T12:40:59.250Z");
+	assert_true(cJSON_GetObjectItem(o, "cost_usd")->valuedouble == 0.02235);
+	assert_int_equal(cJSON_GetObjectItem(o, "cost_micros")->valueint, 22350);
+	assert_string_equal(cJSON_GetObjectItem(o, "key_hash")->valuestring, "0123456789abcdef");
+	assert_string_equal(cJSON_GetObjectItem(o, "api")->valuestring, "anthropic");
+	assert_string_equal(cJSON_GetObjectItem(o, "agent")->valuestring,
+	    "claude --dangerously-skip-permissions");
+	assert_int_equal(cJSON_GetObjectItem(o, "web_search_requests")->valueint, 1);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "priced")));
+	const char *fields[] = { "time", "epoch", "pane", "pane_name", "agent", "key_hash", "api",
+	    "model_asked", "model_used", "input_tokens", "output_tokens", "cache_read_tokens",
+	    "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens",
+	    "web_search_requests", "cost_usd", "cost_micros", "priced", "status", "retries",
+	    "fallbacks", "n429", "n529", "latency_ms", "request_id", "error" };
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(fields); i++)
+		if (cJSON_GetObjectItem(o, fields[i]) == NULL)
+			fail_msg("field %s missing", fields[i]);
+	cJSON_Delete(o);
+
+	struct ledger_entry e;
+	assert_int_equal(ledger_read(path, collect, &e), 1);
+	assert_true(e.time == 1755780059.25);
+	assert_int_equal(e.pane, 2);
+	assert_string_equal(e.pane_name, "claude");
+	assert_string_equal(e.model_asked, "claude-opus-4-6");
+	assert_string_equal(e.model_used, "claude-sonnet-4-5-20250929");
+	assert_int_equal(e.usage.input_tokens, 1000);
+	assert_int_equal(e.usage.output_tokens, 500);
+	assert_int_equal(e.usage.cache_read_tokens, 2000);
+	assert_int_equal(e.usage.cache_write_5m_tokens, 3000);
+	assert_int_equal(e.usage.cache_write_1h_tokens, 7);
+	assert_int_equal(e.usage.reasoning_tokens, 11);
+	assert_int_equal(e.usage.web_search_requests, 1);
+	assert_string_equal(e.usage.error_type, "overloaded_error");
+	assert_string_equal(e.usage.request_id, "req_011CSLsW7mFqvHHnzrKdKjAE");
+	assert_int_equal(e.cost_micros, 22350);
+	assert_int_equal(e.priced, 1);
+	assert_int_equal(e.status, 200);
+	assert_int_equal(e.retries, 2);
+	assert_int_equal(e.fallbacks, 1);
+	assert_int_equal(e.n429, 3);
+	assert_int_equal(e.n529, 4);
+	assert_int_equal(e.latency_ms, 1234);
+	free(path);
+}
+
+#define THREADS 8
+#define PER_THREAD 250
+
+struct writer_arg {
+	ledger_t *l;
+	int id;
+};
+
+static void *
+writer(void *p)
+{
+	struct writer_arg *a = p;
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct ledger_record r = record(1000.0 + i, a->id, a->id * 1000 + i);
+		/* long strings make torn writes more likely if they could happen */
+		char name[200];
+		memset(name, 'a' + a->id, sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		r.pane_name = name;
+		if (ledger_append(a->l, &r) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+struct tally {
+	int n;
+	int64_t cost;
+	int bad;
+};
+
+static void
+tally_fn(const struct ledger_entry *e, void *user)
+{
+	struct tally *t = user;
+	t->n++;
+	t->cost += e->cost_micros;
+	/* the pane name must be the writer's own letter throughout */
+	char want = (char)('a' + e->pane);
+	for (const char *s = e->pane_name; *s; s++)
+		if (*s != want)
+			t->bad++;
+}
+
+static void
+test_concurrent_appends(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	assert_non_null(l);
+	pthread_t th[THREADS];
+	struct writer_arg args[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		args[i].l = l;
+		args[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, writer, &args[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		void *rv;
+		pthread_join(th[i], &rv);
+		assert_null(rv);
+	}
+	ledger_close(l);
+
+	/* every line is a complete JSON object */
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int lines = 0;
+	while (getline(&line, &cap, f) > 0) {
+		cJSON *o = cJSON_Parse(line);
+		assert_true(cJSON_IsObject(o));
+		cJSON_Delete(o);
+		lines++;
+	}
+	free(line);
+	fclose(f);
+	assert_int_equal(lines, THREADS * PER_THREAD);
+
+	struct tally t = { 0, 0, 0 };
+	assert_int_equal(ledger_read(path, tally_fn, &t), THREADS * PER_THREAD);
+	assert_int_equal(t.n, THREADS * PER_THREAD);
+	assert_int_equal(t.bad, 0);
+	/* sum over threads a of sum over i of (1000a + i) */
+	int64_t want = 0;
+	for (int a = 0; a < THREADS; a++)
+		want += (int64_t)1000 * a * PER_THREAD + (int64_t)PER_THREAD * (PER_THREAD - 1) / 2;
+	assert_int_equal(t.cost, want);
+	free(path);
+}
+
+static void
+append_raw(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(util_write_all(fd, s, strlen(s)), 0);
+	close(fd);
+}
+
+static void
+test_torn_and_malformed(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct ledger_record r = record(100.0, 1, 5);
+	ledger_append(l, &r);
+	append_raw(path, "this is not json\n");
+	append_raw(path, "[1,2,3]\n");
+	append_raw(path, "{\"pane\": 1}\n");              /* no time: skipped */
+	append_raw(path, "\n");
+	r = record(200.0, 1, 7);
+	ledger_append(l, &r);
+	append_raw(path, "{\"time\":\"1970-01-01T00:05:00Z\",\"cost_usd\":0.000011}\n");
+	/* crash in the middle of a line */
+	append_raw(path, "{\"time\":\"2025-08-21T12:40:59.000Z\",\"epoch\":1755780059,\"cost_mic");
+	struct tally t = { 0, 0, 0 };
+	assert_int_equal(ledger_read(path, tally_fn, &t), 3);
+	assert_int_equal(t.cost, 5 + 7 + 11);
+	assert_int_equal(ledger_spend_since(path, 150.0), 7 + 11);
+	assert_int_equal(ledger_spend_since(path, 300.0), 11);
+	assert_int_equal(ledger_spend_since(path, 301.0), 0);
+	assert_int_equal(ledger_spend_since(path, 0), 23);
+	ledger_close(l);
+	/* reopening after the crash ends the torn line: the next record is readable */
+	l = ledger_open(path, &err);
+	r = record(400.0, 1, 100);
+	ledger_append(l, &r);
+	ledger_close(l);
+	assert_int_equal(ledger_read(path, NULL, NULL), 4);
+	assert_int_equal(ledger_spend_since(path, 0), 123);
+	free(path);
+
+	/* a missing file is zero records */
+	char *missing = xasprintf("%s/none.jsonl", tmpdir);
+	assert_int_equal(ledger_read(missing, NULL, NULL), 0);
+	assert_int_equal(ledger_spend_since(missing, 0), 0);
+	free(missing);
+}
+
+static void
+test_default_path(void **state)
+{
+	(void)state;
+	char *old_state = getenv("XDG_STATE_HOME") ? xstrdup(getenv("XDG_STATE_HOME")) : NULL;
+	char *old_home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
+	setenv("XDG_STATE_HOME", "/xdg/state", 1);
+	char *p = ledger_default_path();
+	assert_string_equal(p, "/xdg/state/tokmux/ledger.jsonl");
+	free(p);
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", "/home/someone", 1);
+	p = ledger_default_path();
+	assert_string_equal(p, "/home/someone/.local/state/tokmux/ledger.jsonl");
+	free(p);
+	setenv("XDG_STATE_HOME", "relative/ignored", 1);
+	p = ledger_default_path();
+	assert_string_equal(p, "/home/someone/.local/state/tokmux/ledger.jsonl");
+	free(p);
+	if (old_state) setenv("XDG_STATE_HOME", old_state, 1); else unsetenv("XDG_STATE_HOME");
+	if (old_home) setenv("HOME", old_home, 1); else unsetenv("HOME");
+	free(old_state);
+	free(old_home);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_and_malformed, setup, teardown),
+		cmocka_unit_test(test_default_path),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
