@@ -24,8 +24,8 @@
  * else goes to the Anthropic upstream.
  *
  * Timeouts: connect 10 s; no total limit (agents stream for minutes) but an
- * idle limit: a transfer slower than 1 byte/s for 10 minutes is aborted
- * (504 if that happens before the headers).
+ * idle limit: a transfer with no byte in either direction for 10 minutes
+ * is aborted (504 if that happens before the headers; a cut stream after).
  *
  * Policy seam (struct gateway_policy, all hooks optional):
  *   (a) admit()   after the body is read: may refuse with an API-shaped
@@ -854,8 +854,8 @@ settle(struct req *r)
 	const char *model = u.model[0] ? u.model : r->model_asked;
 	if (u.has_usage && r->api != API_ANTHROPIC_COUNT_TOKENS)
 		priced = g->pricing != NULL && pricing_cost(g->pricing, model, &u, &cost) == 0;
-	if (strcmp(u.error_type, "overloaded_error") == 0 && r->status != 529)
-		r->call.n529++;   /* a 529 inside a 200 stream */
+	/* An overloaded_error inside a 200 stream: stats counts it as a 529
+	 * from usage.error_type; n529 stays the count of HTTP 529s. */
 	if (r->request_id[0] == '\0')
 		snprintf(r->request_id, sizeof r->request_id, "%s", u.request_id);
 	if (r->error[0] == '\0') {
@@ -867,13 +867,6 @@ settle(struct req *r)
 			snprintf(r->error, sizeof r->error, "upstream: %s", upstream_error(r->x));
 	}
 
-	if (!r->refused && g->policy.settle != NULL) {
-		struct gateway_outcome o = {
-			.status = r->status, .model_used = model, .usage = &u,
-			.cost_micros = cost, .priced = priced, .client_gone = r->client_gone,
-		};
-		g->policy.settle(g->policy.user, &r->call, &o);
-	}
 	int sroute = stats_route_of(g, r->route);
 	if (g->stats != NULL && sroute >= 0) {
 		struct stats_result sr = {
@@ -902,6 +895,14 @@ settle(struct req *r)
 		pthread_mutex_unlock(&g->lock);
 		if (ledger_append(g->ledger, &lr) != 0)
 			log_debug("gateway: ledger append failed");
+	}
+	/* Last, so that when the policy hears of it everything is recorded. */
+	if (!r->refused && g->policy.settle != NULL) {
+		struct gateway_outcome o = {
+			.status = r->status, .model_used = model, .usage = &u,
+			.cost_micros = cost, .priced = priced, .client_gone = r->client_gone,
+		};
+		g->policy.settle(g->policy.user, &r->call, &o);
 	}
 	r->begun = 0;
 }

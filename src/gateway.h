@@ -79,7 +79,7 @@ struct gateway_policy {
 	int (*attempt)(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
 	    char **new_body, size_t *new_len);
 	/* Exactly once per admitted request, after the last byte (or the
-	 * disconnect), before stats_end and the ledger record. */
+	 * disconnect), after stats_end and the ledger record. */
 	void (*settle)(void *user, const struct gateway_call *c, const struct gateway_outcome *o);
 };
 

@@ -44,6 +44,10 @@ struct upstream_xfer {
 	int headers_done;
 	int done;                     /* curl_easy_perform returned */
 	int aborted;
+	int idle_expired;             /* aborted for want of data */
+	int64_t idle_limit_us;
+	int64_t last_activity_us;     /* worker thread only */
+	curl_off_t last_dl, last_ul;
 	CURLcode result;
 	char errbuf[CURL_ERROR_SIZE];
 	char error[CURL_ERROR_SIZE + 32];
@@ -202,6 +206,7 @@ on_write(char *data, size_t size, size_t n, void *user)
 		pthread_mutex_unlock(&x->lock);
 		return 0;
 	}
+	x->last_activity_us = util_now_us();   /* a slow agent is not an idle upstream */
 	if (x->rpos > 0 && (x->rpos == x->data.len || x->rpos >= x->limit / 4)) {
 		buf_consume(&x->data, x->rpos);   /* keep the buffer bounded */
 		x->rpos = 0;
@@ -213,10 +218,24 @@ on_write(char *data, size_t size, size_t n, void *user)
 	return len;
 }
 
+/* Called by curl about once a second even when nothing moves: notices an
+ * abort request and the idle limit (no byte either way for too long). */
 static int
 on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	upstream_xfer_t *x = user;
+	int64_t now = util_now_us();
+	if (dlnow != x->last_dl || ulnow != x->last_ul) {
+		x->last_dl = dlnow;
+		x->last_ul = ulnow;
+		x->last_activity_us = now;
+	}
+	if (now - x->last_activity_us >= x->idle_limit_us) {
+		pthread_mutex_lock(&x->lock);
+		x->idle_expired = 1;
+		pthread_mutex_unlock(&x->lock);
+		return 1;
+	}
 	return __atomic_load_n(&x->aborted, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
@@ -230,9 +249,13 @@ xfer_run(void *arg)
 	x->result = rc;
 	if (rc != CURLE_OK) {
 		const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-		if (x->aborted)
-			why = "aborted";
-		snprintf(x->error, sizeof x->error, "%s", why);
+		if (x->idle_expired)
+			snprintf(x->error, sizeof x->error, "no data for %lld s",
+			    (long long)(x->idle_limit_us / 1000000));
+		else if (x->aborted)
+			snprintf(x->error, sizeof x->error, "aborted");
+		else
+			snprintf(x->error, sizeof x->error, "%s", why);
 	}
 	if (!x->headers_done)
 		x->status = 0;
@@ -299,10 +322,12 @@ xfer_setup(upstream_xfer_t *x, const struct upstream_request *r)
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    r->connect_timeout_ms > 0 ? r->connect_timeout_ms : (long)UPSTREAM_CONNECT_TIMEOUT_MS);
-	/* No total timeout (streams last minutes); an idle limit instead. */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-	    r->idle_timeout_s > 0 ? r->idle_timeout_s : (long)UPSTREAM_IDLE_TIMEOUT_S);
+	/* No total timeout (streams last minutes); an idle limit instead,
+	 * checked in on_progress (curl's LOW_SPEED_* averages over seconds,
+	 * so a just-sent body would hide an idle upstream). */
+	x->idle_limit_us = (int64_t)(r->idle_timeout_s > 0 ? r->idle_timeout_s :
+	    UPSTREAM_IDLE_TIMEOUT_S) * 1000000;
+	x->last_activity_us = util_now_us();
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
@@ -431,7 +456,7 @@ upstream_error(const upstream_xfer_t *x)
 int
 upstream_timed_out(const upstream_xfer_t *x)
 {
-	return x->done && x->result == CURLE_OPERATION_TIMEDOUT;
+	return x->done && (x->result == CURLE_OPERATION_TIMEDOUT || x->idle_expired);
 }
 
 size_t

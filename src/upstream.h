@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 #define UPSTREAM_CONNECT_TIMEOUT_MS 10000
-#define UPSTREAM_IDLE_TIMEOUT_S 600   /* abort when < 1 byte/s for this long */
+#define UPSTREAM_IDLE_TIMEOUT_S 600   /* abort after this long without a byte either way */
 #define UPSTREAM_BUF_LIMIT (256 * 1024)
 
 /* upstream_read() results besides a byte count */
@@ -71,7 +71,8 @@ void upstream_abort(upstream_xfer_t *x);
 /* Wait for the worker thread to end (call upstream_abort first to hurry it). */
 void upstream_join(upstream_xfer_t *x);
 
-/* After the transfer ended: error text ("" if none), timeout flag, bytes. */
+/* After the transfer ended: error text ("" if none), timeout flag (connect
+ * timeout or idle limit), body bytes received. */
 const char *upstream_error(const upstream_xfer_t *x);
 int upstream_timed_out(const upstream_xfer_t *x);
 size_t upstream_body_bytes(const upstream_xfer_t *x);
