@@ -82,4 +82,59 @@ void grid_clean(grid_t *g);
 /* ---- mutation, used by vt.c (and tests) ---- */
 /* (declared by the grid implementation below this line) */
 
+/* Switch the shown screen: 0 = primary, 1 = alternate. Marks all dirty. The
+ * alternate screen keeps its old content; the caller erases it. */
+void grid_set_alt(grid_t *g, int alt);
+int grid_alt(const grid_t *g);
+
+/* Writable row r of the shown screen; marks it dirty. */
+struct grid_cell *grid_row_mut(grid_t *g, int r);
+void grid_touch(grid_t *g, int r);
+
+/* A blank cell (ch[0] == 0, width 1, default fg, no attrs) with background bg
+ * (NULL = default). */
+void grid_blank_cell(struct grid_cell *c, const struct grid_color *bg);
+
+/* Put a glyph at (r, c): nchars code points (base + combining, at most
+ * GRID_CHARS are kept), width 1 or 2, colours and attrs from pen. A width-2
+ * glyph writes GRID_WIDE_CONT into c + 1; one that would not fit in the row
+ * is stored as a blank. Wide characters cut in half are blanked. */
+void grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
+    int width, const struct grid_cell *pen);
+
+/* Blank rows [r0, r1) x cols [c0, c1) with background bg (NULL = default). */
+void grid_erase(grid_t *g, int r0, int r1, int c0, int c1,
+    const struct grid_color *bg);
+
+/* Scroll the rectangle rows [r0, r1) x cols [c0, c1) by down rows (> 0:
+ * content moves up) and right columns (> 0: content moves left), as
+ * libvterm's scrollrect. Vacated cells are blanked with bg. A full-width
+ * upward scroll of a region starting at row 0 on the primary screen pushes
+ * the lines leaving the top into scrollback. Full-width scrolls move row
+ * pointers only. */
+void grid_scroll(grid_t *g, int r0, int r1, int c0, int c1, int down,
+    int right, const struct grid_color *bg);
+
+/* Copy the rectangle starting at (sr, sc) to (dr, dc), nr x nc cells,
+ * overlap-safe. */
+void grid_move(grid_t *g, int dr, int dc, int sr, int sc, int nr, int nc);
+
+/* Resize both screens. Columns are truncated or padded; rows are removed or
+ * added at the bottom. Scrollback is not touched here: vt.c first pushes top
+ * lines (grid_scroll) when shrinking and pulls them back (grid_sb_pop) after
+ * growing, as libvterm's screen layer does. */
+void grid_resize(grid_t *g, int rows, int cols);
+
+/* Shift the primary screen down one row and fill row 0 from the newest
+ * scrollback line, which is removed. Returns 0, or -1 if scrollback is
+ * empty. */
+int grid_sb_pop(grid_t *g);
+
+/* Drop all scrollback lines (grid_sb_pushed() is unchanged). */
+void grid_sb_clear(grid_t *g);
+
+/* 1 if every cell of row r of the shown screen is blank with default
+ * colours and no attributes. */
+int grid_row_blank(const grid_t *g, int r);
+
 #endif

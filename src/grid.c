@@ -1,0 +1,874 @@
+/*
+ * grid: the screen of one pane. Each screen (primary, alternate) is an array
+ * of row pointers, so a full-width scroll rotates pointers and recycles the
+ * rows that leave. Lines leaving the top of the primary screen are encoded
+ * into the scrollback ring:
+ *
+ *   text: one token per cell: UTF-8 of ch[0] (blank = 0x00), each combining
+ *         char prefixed by 0xF8; 0xF9 before a width-2 cell; 0xFA for the
+ *         right half of a wide char; 0xFB + 4 raw bytes for a code point the
+ *         UTF-8 form cannot hold. (0xF8-0xFB never start a UTF-8 sequence.)
+ *   runs: (varint length, attrs, fg, bg) with colours as a type byte plus
+ *         0, 1 or 3 bytes.
+ *
+ * Trailing blank cells are not stored. The ring is bounded by a line count
+ * and a byte budget; the oldest lines go first.
+ */
+#include "grid.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define TOK_COMBINE 0xF8
+#define TOK_WIDE 0xF9
+#define TOK_CONT 0xFA
+#define TOK_RAW 0xFB
+
+#define SB_LINE_OVERHEAD 16     /* rough malloc bookkeeping per line */
+#define ENC_CELL_MAX 40         /* worst-case encoded bytes per cell */
+
+struct sbline {
+	uint32_t ncells;        /* cells stored (trailing blanks trimmed) */
+	uint32_t ntext;         /* bytes of text; the runs follow */
+	uint32_t size;          /* bytes in data[] */
+	uint8_t data[];
+};
+
+struct screen {
+	struct grid_cell **rows;
+};
+
+struct grid {
+	int rows, cols;
+	struct screen scr[2];
+	int alt;
+	uint8_t *dirty;
+	int any_dirty;
+	struct grid_cell **tmp;         /* scratch row pointers for scrolls */
+
+	struct sbline **sb;             /* ring; sb[sb_head] is the oldest */
+	size_t sb_cap, sb_head, sb_count;
+	size_t sb_max_lines, sb_max_bytes;
+	size_t sb_line_bytes;
+	uint64_t sb_pushed;
+	uint8_t *enc;                   /* encoding scratch */
+	size_t enc_cap;
+};
+
+static const struct grid_color color_default;
+
+void
+grid_blank_cell(struct grid_cell *c, const struct grid_color *bg)
+{
+	memset(c, 0, sizeof *c);
+	c->width = 1;
+	if (bg != NULL)
+		c->bg = *bg;
+}
+
+/* Blank a cell but keep its background (used to repair cut wide chars). */
+static void
+cell_unwide(struct grid_cell *c)
+{
+	struct grid_color bg = c->bg;
+
+	grid_blank_cell(c, &bg);
+}
+
+static void
+row_blank(struct grid_cell *row, int c0, int c1, const struct grid_color *bg)
+{
+	int c;
+
+	for (c = c0; c < c1; c++)
+		grid_blank_cell(&row[c], bg);
+}
+
+static struct grid_cell *
+row_new(int cols)
+{
+	struct grid_cell *row = xreallocarray(NULL, (size_t)cols, sizeof *row);
+
+	row_blank(row, 0, cols, NULL);
+	return row;
+}
+
+/* Blank halves of wide characters whose other half is gone. */
+static void
+row_fix_wide(struct grid_cell *row, int cols)
+{
+	int c;
+
+	for (c = 0; c < cols; c++) {
+		if (row[c].ch[0] == GRID_WIDE_CONT) {
+			if (c == 0 || row[c - 1].width != 2)
+				cell_unwide(&row[c]);
+		} else if (row[c].width == 2) {
+			if (c + 1 >= cols || row[c + 1].ch[0] != GRID_WIDE_CONT)
+				cell_unwide(&row[c]);
+		} else if (row[c].width != 1)
+			row[c].width = 1;
+	}
+}
+
+static void
+mark(grid_t *g, int r0, int r1)
+{
+	if (r0 < 0)
+		r0 = 0;
+	if (r1 > g->rows)
+		r1 = g->rows;
+	if (r0 >= r1)
+		return;
+	memset(g->dirty + r0, 1, (size_t)(r1 - r0));
+	g->any_dirty = 1;
+}
+
+static void
+screen_init(struct screen *s, int rows, int cols)
+{
+	int r;
+
+	s->rows = xreallocarray(NULL, (size_t)rows, sizeof *s->rows);
+	for (r = 0; r < rows; r++)
+		s->rows[r] = row_new(cols);
+}
+
+static void
+screen_free(struct screen *s, int rows)
+{
+	int r;
+
+	for (r = 0; r < rows; r++)
+		free(s->rows[r]);
+	free(s->rows);
+}
+
+grid_t *
+grid_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes)
+{
+	grid_t *g = xcalloc(1, sizeof *g);
+
+	g->rows = rows < 1 ? 1 : rows;
+	g->cols = cols < 1 ? 1 : cols;
+	screen_init(&g->scr[0], g->rows, g->cols);
+	screen_init(&g->scr[1], g->rows, g->cols);
+	g->dirty = xcalloc((size_t)g->rows, 1);
+	g->tmp = xreallocarray(NULL, (size_t)g->rows, sizeof *g->tmp);
+	g->sb_max_lines = sb_max_lines;
+	g->sb_max_bytes = sb_max_bytes;
+	grid_mark_all_dirty(g);
+	return g;
+}
+
+void
+grid_free(grid_t *g)
+{
+	if (g == NULL)
+		return;
+	grid_sb_clear(g);
+	free(g->sb);
+	free(g->enc);
+	screen_free(&g->scr[0], g->rows);
+	screen_free(&g->scr[1], g->rows);
+	free(g->dirty);
+	free(g->tmp);
+	free(g);
+}
+
+int
+grid_rows(const grid_t *g)
+{
+	return g->rows;
+}
+
+int
+grid_cols(const grid_t *g)
+{
+	return g->cols;
+}
+
+const struct grid_cell *
+grid_row(const grid_t *g, int r)
+{
+	if (r < 0 || r >= g->rows)
+		fatal("grid_row: row %d out of range", r);
+	return g->scr[g->alt].rows[r];
+}
+
+struct grid_cell *
+grid_row_mut(grid_t *g, int r)
+{
+	if (r < 0 || r >= g->rows)
+		fatal("grid_row_mut: row %d out of range", r);
+	g->dirty[r] = 1;
+	g->any_dirty = 1;
+	return g->scr[g->alt].rows[r];
+}
+
+void
+grid_touch(grid_t *g, int r)
+{
+	if (r >= 0 && r < g->rows) {
+		g->dirty[r] = 1;
+		g->any_dirty = 1;
+	}
+}
+
+int
+grid_row_dirty(const grid_t *g, int r)
+{
+	return r >= 0 && r < g->rows && g->dirty[r];
+}
+
+int
+grid_any_dirty(const grid_t *g)
+{
+	return g->any_dirty;
+}
+
+void
+grid_mark_all_dirty(grid_t *g)
+{
+	mark(g, 0, g->rows);
+}
+
+void
+grid_clean(grid_t *g)
+{
+	memset(g->dirty, 0, (size_t)g->rows);
+	g->any_dirty = 0;
+}
+
+void
+grid_set_alt(grid_t *g, int alt)
+{
+	alt = alt ? 1 : 0;
+	if (g->alt != alt) {
+		g->alt = alt;
+		grid_mark_all_dirty(g);
+	}
+}
+
+int
+grid_alt(const grid_t *g)
+{
+	return g->alt;
+}
+
+static int
+cell_is_plain_blank(const struct grid_cell *c)
+{
+	return c->ch[0] == 0 && c->attrs == 0 &&
+	    c->bg.type == GRID_COLOR_DEFAULT && c->fg.type == GRID_COLOR_DEFAULT;
+}
+
+int
+grid_row_blank(const grid_t *g, int r)
+{
+	const struct grid_cell *row = grid_row(g, r);
+	int c;
+
+	for (c = 0; c < g->cols; c++)
+		if (!cell_is_plain_blank(&row[c]))
+			return 0;
+	return 1;
+}
+
+void
+grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
+    int width, const struct grid_cell *pen)
+{
+	struct grid_cell *row, *cell;
+	int end, i;
+
+	if (r < 0 || r >= g->rows || c < 0 || c >= g->cols)
+		return;
+	row = grid_row_mut(g, r);
+	width = width == 2 ? 2 : 1;
+	if (c + width > g->cols) {
+		/* A wide glyph that cannot fit: never spill past the edge. */
+		width = 1;
+		nchars = 0;
+	}
+	end = c + width;
+	if (row[c].ch[0] == GRID_WIDE_CONT && c > 0)
+		cell_unwide(&row[c - 1]);
+	if (end < g->cols && row[end].ch[0] == GRID_WIDE_CONT)
+		cell_unwide(&row[end]);
+
+	cell = &row[c];
+	memset(cell->ch, 0, sizeof cell->ch);
+	for (i = 0; i < nchars && i < GRID_CHARS; i++)
+		cell->ch[i] = chars[i];
+	cell->fg = pen->fg;
+	cell->bg = pen->bg;
+	cell->attrs = pen->attrs;
+	cell->width = (uint8_t)width;
+	if (width == 2) {
+		row[c + 1] = *cell;
+		memset(row[c + 1].ch, 0, sizeof row[c + 1].ch);
+		row[c + 1].ch[0] = GRID_WIDE_CONT;
+		row[c + 1].width = 1;
+	}
+}
+
+/* Clamp [*a, *b) into [0, max]; returns 0 when empty. */
+static int
+clamp_range(int *a, int *b, int max)
+{
+	if (*a < 0)
+		*a = 0;
+	if (*b > max)
+		*b = max;
+	return *a < *b;
+}
+
+void
+grid_erase(grid_t *g, int r0, int r1, int c0, int c1,
+    const struct grid_color *bg)
+{
+	struct grid_cell *row;
+	int r;
+
+	if (!clamp_range(&r0, &r1, g->rows) || !clamp_range(&c0, &c1, g->cols))
+		return;
+	for (r = r0; r < r1; r++) {
+		row = g->scr[g->alt].rows[r];
+		if (c0 > 0 && row[c0].ch[0] == GRID_WIDE_CONT)
+			cell_unwide(&row[c0 - 1]);
+		if (c1 < g->cols && row[c1].ch[0] == GRID_WIDE_CONT)
+			cell_unwide(&row[c1]);
+		row_blank(row, c0, c1, bg);
+	}
+	mark(g, r0, r1);
+}
+
+void
+grid_move(grid_t *g, int dr, int dc, int sr, int sc, int nr, int nc)
+{
+	struct grid_cell **rows = g->scr[g->alt].rows;
+	int i, r;
+
+	if (nr <= 0 || nc <= 0 || dr < 0 || sr < 0 || dc < 0 || sc < 0 ||
+	    dr + nr > g->rows || sr + nr > g->rows ||
+	    dc + nc > g->cols || sc + nc > g->cols)
+		return;
+	for (i = 0; i < nr; i++) {
+		/* Walk away from the destination so sources are read first. */
+		r = dr > sr ? nr - 1 - i : i;
+		memmove(&rows[dr + r][dc], &rows[sr + r][sc],
+		    (size_t)nc * sizeof **rows);
+	}
+	mark(g, dr, dr + nr);
+}
+
+/* ---- scrollback store ---- */
+
+static size_t
+sb_line_cost(const struct sbline *l)
+{
+	return sizeof *l + l->size + SB_LINE_OVERHEAD;
+}
+
+static size_t
+sb_index(const grid_t *g, size_t i)
+{
+	return (g->sb_head + i) % g->sb_cap;
+}
+
+/* Remove and return the oldest line. */
+static struct sbline *
+sb_take_oldest(grid_t *g)
+{
+	struct sbline *l = g->sb[g->sb_head];
+
+	g->sb[g->sb_head] = NULL;
+	g->sb_head = (g->sb_head + 1) % g->sb_cap;
+	g->sb_count--;
+	g->sb_line_bytes -= sb_line_cost(l);
+	return l;
+}
+
+static void
+sb_grow(grid_t *g)
+{
+	size_t ncap = g->sb_cap ? g->sb_cap * 2 : 64, i;
+	struct sbline **n;
+
+	if (ncap > g->sb_max_lines)
+		ncap = g->sb_max_lines;
+	n = xcalloc(ncap, sizeof *n);
+	for (i = 0; i < g->sb_count; i++)
+		n[i] = g->sb[sb_index(g, i)];
+	free(g->sb);
+	g->sb = n;
+	g->sb_cap = ncap;
+	g->sb_head = 0;
+}
+
+static size_t
+put_utf8(uint8_t *p, uint32_t v)
+{
+	if (v < 0x80) {
+		p[0] = (uint8_t)v;
+		return 1;
+	}
+	if (v < 0x800) {
+		p[0] = (uint8_t)(0xC0 | (v >> 6));
+		p[1] = (uint8_t)(0x80 | (v & 0x3F));
+		return 2;
+	}
+	if (v < 0x10000) {
+		p[0] = (uint8_t)(0xE0 | (v >> 12));
+		p[1] = (uint8_t)(0x80 | ((v >> 6) & 0x3F));
+		p[2] = (uint8_t)(0x80 | (v & 0x3F));
+		return 3;
+	}
+	if (v < 0x110000) {
+		p[0] = (uint8_t)(0xF0 | (v >> 18));
+		p[1] = (uint8_t)(0x80 | ((v >> 12) & 0x3F));
+		p[2] = (uint8_t)(0x80 | ((v >> 6) & 0x3F));
+		p[3] = (uint8_t)(0x80 | (v & 0x3F));
+		return 4;
+	}
+	p[0] = TOK_RAW;
+	memcpy(p + 1, &v, 4);
+	return 5;
+}
+
+static size_t
+enc_cell_text(uint8_t *p, const struct grid_cell *c)
+{
+	size_t n = 0;
+	int i;
+
+	if (c->ch[0] == GRID_WIDE_CONT) {
+		p[0] = TOK_CONT;
+		return 1;
+	}
+	if (c->width == 2)
+		p[n++] = TOK_WIDE;
+	n += put_utf8(p + n, c->ch[0]);
+	for (i = 1; i < GRID_CHARS && c->ch[i] != 0; i++) {
+		p[n++] = TOK_COMBINE;
+		n += put_utf8(p + n, c->ch[i]);
+	}
+	return n;
+}
+
+static size_t
+enc_color(uint8_t *p, const struct grid_color *c)
+{
+	p[0] = c->type;
+	if (c->type == GRID_COLOR_INDEXED) {
+		p[1] = c->idx;
+		return 2;
+	}
+	if (c->type == GRID_COLOR_RGB) {
+		p[1] = c->r;
+		p[2] = c->g;
+		p[3] = c->b;
+		return 4;
+	}
+	return 1;
+}
+
+static int
+color_eq(const struct grid_color *a, const struct grid_color *b)
+{
+	if (a->type != b->type)
+		return 0;
+	if (a->type == GRID_COLOR_INDEXED)
+		return a->idx == b->idx;
+	if (a->type == GRID_COLOR_RGB)
+		return a->r == b->r && a->g == b->g && a->b == b->b;
+	return 1;
+}
+
+static int
+style_eq(const struct grid_cell *a, const struct grid_cell *b)
+{
+	return a->attrs == b->attrs && color_eq(&a->fg, &b->fg) &&
+	    color_eq(&a->bg, &b->bg);
+}
+
+static size_t
+enc_run(uint8_t *p, uint32_t len, const struct grid_cell *c)
+{
+	size_t n = 0;
+
+	while (len >= 0x80) {
+		p[n++] = (uint8_t)(0x80 | (len & 0x7F));
+		len >>= 7;
+	}
+	p[n++] = (uint8_t)len;
+	p[n++] = c->attrs;
+	n += enc_color(p + n, &c->fg);
+	n += enc_color(p + n, &c->bg);
+	return n;
+}
+
+static int
+cell_trimmable(const struct grid_cell *c)
+{
+	return c->ch[0] == 0 && c->attrs == 0 &&
+	    c->bg.type == GRID_COLOR_DEFAULT;
+}
+
+/* Encode row into g->enc; returns the line header filled in *hdr. */
+static void
+sb_encode(grid_t *g, const struct grid_cell *row, int cols,
+    struct sbline *hdr)
+{
+	size_t need, n = 0;
+	int nc = cols, c, start;
+
+	while (nc > 0 && cell_trimmable(&row[nc - 1]))
+		nc--;
+	need = (size_t)nc * ENC_CELL_MAX + 16;
+	if (need > g->enc_cap) {
+		g->enc = xrealloc(g->enc, need);
+		g->enc_cap = need;
+	}
+	for (c = 0; c < nc; c++)
+		n += enc_cell_text(g->enc + n, &row[c]);
+	hdr->ncells = (uint32_t)nc;
+	hdr->ntext = (uint32_t)n;
+	for (start = 0; start < nc; start = c) {
+		for (c = start + 1; c < nc && style_eq(&row[c], &row[start]); c++)
+			;
+		n += enc_run(g->enc + n, (uint32_t)(c - start), &row[start]);
+	}
+	hdr->size = (uint32_t)n;
+}
+
+static void
+sb_enforce_budget(grid_t *g)
+{
+	size_t index = g->sb_cap * sizeof *g->sb;
+
+	while (g->sb_count > 0 && g->sb_line_bytes + index > g->sb_max_bytes)
+		free(sb_take_oldest(g));
+}
+
+static void
+sb_push(grid_t *g, const struct grid_cell *row)
+{
+	struct sbline hdr, *l = NULL;
+
+	if (g->sb_max_lines == 0 || g->sb_max_bytes == 0)
+		return;
+	sb_encode(g, row, g->cols, &hdr);
+	if (g->sb_count >= g->sb_max_lines)
+		l = sb_take_oldest(g);          /* recycle its memory */
+	else if (g->sb_count == g->sb_cap)
+		sb_grow(g);
+	l = xrealloc(l, sizeof *l + hdr.size);
+	*l = hdr;
+	memcpy(l->data, g->enc, hdr.size);
+	g->sb[sb_index(g, g->sb_count)] = l;
+	g->sb_count++;
+	g->sb_line_bytes += sb_line_cost(l);
+	g->sb_pushed++;
+	sb_enforce_budget(g);
+}
+
+/* Decode one code point (UTF-8 or raw token); returns bytes used, 0 on
+ * malformed input. */
+static size_t
+get_cp(const uint8_t *p, size_t avail, uint32_t *out)
+{
+	size_t len, i;
+	uint32_t v;
+
+	if (avail == 0)
+		return 0;
+	if (p[0] == TOK_RAW) {
+		if (avail < 5)
+			return 0;
+		memcpy(out, p + 1, 4);
+		return 5;
+	}
+	if (p[0] < 0x80) {
+		*out = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xF0) {
+		len = 4;
+		v = p[0] & 0x07;
+	} else if (p[0] >= 0xE0) {
+		len = 3;
+		v = p[0] & 0x0F;
+	} else {
+		len = 2;
+		v = p[0] & 0x1F;
+	}
+	if (avail < len)
+		return 0;
+	for (i = 1; i < len; i++)
+		v = (v << 6) | (p[i] & 0x3F);
+	*out = v;
+	return len;
+}
+
+/* Decode the text of l into cells out[0..ncells-1] (ncells <= l->ncells). */
+static void
+sb_decode_text(const struct sbline *l, struct grid_cell *out, int ncells)
+{
+	const uint8_t *p = l->data;
+	size_t pos = 0, end = l->ntext, n;
+	int c, k;
+
+	for (c = 0; c < ncells; c++) {
+		grid_blank_cell(&out[c], NULL);
+		if (pos >= end)
+			continue;
+		if (p[pos] == TOK_CONT) {
+			out[c].ch[0] = GRID_WIDE_CONT;
+			pos++;
+			continue;
+		}
+		if (p[pos] == TOK_WIDE) {
+			out[c].width = 2;
+			pos++;
+		}
+		n = get_cp(p + pos, end - pos, &out[c].ch[0]);
+		pos += n ? n : 1;
+		for (k = 1; pos < end && p[pos] == TOK_COMBINE; k++) {
+			uint32_t cp = 0;
+
+			n = get_cp(p + pos + 1, end - pos - 1, &cp);
+			pos += 1 + (n ? n : 0);
+			if (k < GRID_CHARS)
+				out[c].ch[k] = cp;
+		}
+	}
+}
+
+static size_t
+get_color(const uint8_t *p, size_t avail, struct grid_color *c)
+{
+	*c = color_default;
+	if (avail < 1)
+		return avail;
+	c->type = p[0];
+	if (p[0] == GRID_COLOR_INDEXED && avail >= 2) {
+		c->idx = p[1];
+		return 2;
+	}
+	if (p[0] == GRID_COLOR_RGB && avail >= 4) {
+		c->r = p[1];
+		c->g = p[2];
+		c->b = p[3];
+		return 4;
+	}
+	c->type = GRID_COLOR_DEFAULT;
+	return 1;
+}
+
+/* Apply the style runs of l to out[0..ncells-1]. */
+static void
+sb_decode_runs(const struct sbline *l, struct grid_cell *out, int ncells)
+{
+	const uint8_t *p = l->data;
+	size_t pos = l->ntext, end = l->size;
+	struct grid_cell style;
+	uint32_t len;
+	int c = 0, shift, i;
+
+	while (pos < end && c < ncells) {
+		len = 0;
+		for (shift = 0; pos < end && shift < 32; shift += 7) {
+			len |= (uint32_t)(p[pos] & 0x7F) << shift;
+			if (!(p[pos++] & 0x80))
+				break;
+		}
+		if (pos >= end)
+			break;
+		style.attrs = p[pos++];
+		pos += get_color(p + pos, end - pos, &style.fg);
+		pos += get_color(p + pos, end - pos, &style.bg);
+		for (i = 0; i < (int)len && c < ncells; i++, c++) {
+			out[c].attrs = style.attrs;
+			out[c].fg = style.fg;
+			out[c].bg = style.bg;
+		}
+	}
+}
+
+static void
+sb_expand(const struct sbline *l, struct grid_cell *out, int cols)
+{
+	int n = (int)l->ncells < cols ? (int)l->ncells : cols;
+
+	sb_decode_text(l, out, n);
+	sb_decode_runs(l, out, n);
+	row_blank(out, n, cols, NULL);
+	row_fix_wide(out, cols);
+}
+
+size_t
+grid_sb_count(const grid_t *g)
+{
+	return g->sb_count;
+}
+
+int
+grid_sb_line(const grid_t *g, size_t n, struct grid_cell *out, int cols)
+{
+	if (n >= g->sb_count || cols <= 0)
+		return -1;
+	sb_expand(g->sb[sb_index(g, g->sb_count - 1 - n)], out, cols);
+	return 0;
+}
+
+uint64_t
+grid_sb_pushed(const grid_t *g)
+{
+	return g->sb_pushed;
+}
+
+size_t
+grid_sb_bytes(const grid_t *g)
+{
+	return g->sb_line_bytes + g->sb_cap * sizeof *g->sb;
+}
+
+void
+grid_sb_clear(grid_t *g)
+{
+	while (g->sb_count > 0)
+		free(sb_take_oldest(g));
+}
+
+/* ---- scrolling and resizing ---- */
+
+/* Scroll full-width rows [r0, r1) of screen s by n (> 0: up). */
+static void
+scroll_rows(grid_t *g, int s, int r0, int r1, int n,
+    const struct grid_color *bg)
+{
+	struct grid_cell **rows = g->scr[s].rows;
+	size_t psz = sizeof *rows;
+	int h = r1 - r0, i;
+
+	if (n > 0) {
+		if (r0 == 0 && s == 0)
+			for (i = 0; i < n; i++)
+				sb_push(g, rows[i]);
+		memcpy(g->tmp, rows + r0, (size_t)n * psz);
+		memmove(rows + r0, rows + r0 + n, (size_t)(h - n) * psz);
+		memcpy(rows + r1 - n, g->tmp, (size_t)n * psz);
+		for (i = r1 - n; i < r1; i++)
+			row_blank(rows[i], 0, g->cols, bg);
+	} else {
+		n = -n;
+		memcpy(g->tmp, rows + r1 - n, (size_t)n * psz);
+		memmove(rows + r0 + n, rows + r0, (size_t)(h - n) * psz);
+		memcpy(rows + r0, g->tmp, (size_t)n * psz);
+		for (i = r0; i < r0 + n; i++)
+			row_blank(rows[i], 0, g->cols, bg);
+	}
+	if (s == g->alt)
+		mark(g, r0, r1);
+}
+
+void
+grid_scroll(grid_t *g, int r0, int r1, int c0, int c1, int down,
+    int right, const struct grid_color *bg)
+{
+	int h, w, ad, ar, r;
+
+	if (!clamp_range(&r0, &r1, g->rows) || !clamp_range(&c0, &c1, g->cols))
+		return;
+	h = r1 - r0;
+	w = c1 - c0;
+	down = down > h ? h : down < -h ? -h : down;
+	right = right > w ? w : right < -w ? -w : right;
+	if (down == 0 && right == 0)
+		return;
+	if (right == 0 && c0 == 0 && c1 == g->cols) {
+		scroll_rows(g, g->alt, r0, r1, down, bg);
+		return;
+	}
+	ad = abs(down);
+	ar = abs(right);
+	if (ad < h && ar < w)
+		grid_move(g, r0 + (down < 0 ? ad : 0), c0 + (right < 0 ? ar : 0),
+		    r0 + (down > 0 ? ad : 0), c0 + (right > 0 ? ar : 0),
+		    h - ad, w - ar);
+	if (down > 0)
+		grid_erase(g, r1 - ad, r1, c0, c1, bg);
+	else if (down < 0)
+		grid_erase(g, r0, r0 + ad, c0, c1, bg);
+	if (right > 0)
+		grid_erase(g, r0, r1, c1 - ar, c1, bg);
+	else if (right < 0)
+		grid_erase(g, r0, r1, c0, c0 + ar, bg);
+	for (r = r0; r < r1; r++)
+		row_fix_wide(g->scr[g->alt].rows[r], g->cols);
+	mark(g, r0, r1);
+}
+
+static void
+screen_resize(struct screen *s, int orows, int ocols, int rows, int cols)
+{
+	struct grid_cell **n = xreallocarray(NULL, (size_t)rows, sizeof *n);
+	int r, keep = orows < rows ? orows : rows;
+
+	for (r = 0; r < keep; r++) {
+		n[r] = xreallocarray(s->rows[r], (size_t)cols, sizeof **n);
+		if (cols > ocols)
+			row_blank(n[r], ocols, cols, NULL);
+		else
+			row_fix_wide(n[r], cols);
+	}
+	for (; r < rows; r++)
+		n[r] = row_new(cols);
+	for (r = keep; r < orows; r++)
+		free(s->rows[r]);
+	free(s->rows);
+	s->rows = n;
+}
+
+void
+grid_resize(grid_t *g, int rows, int cols)
+{
+	rows = rows < 1 ? 1 : rows;
+	cols = cols < 1 ? 1 : cols;
+	if (rows == g->rows && cols == g->cols)
+		return;
+	screen_resize(&g->scr[0], g->rows, g->cols, rows, cols);
+	screen_resize(&g->scr[1], g->rows, g->cols, rows, cols);
+	g->rows = rows;
+	g->cols = cols;
+	free(g->dirty);
+	g->dirty = xcalloc((size_t)rows, 1);
+	g->tmp = xreallocarray(g->tmp, (size_t)rows, sizeof *g->tmp);
+	grid_mark_all_dirty(g);
+}
+
+int
+grid_sb_pop(grid_t *g)
+{
+	struct grid_cell **rows = g->scr[0].rows;
+	struct sbline *l;
+	size_t i;
+
+	if (g->sb_count == 0)
+		return -1;
+	scroll_rows(g, 0, 0, g->rows, -1, NULL);
+	i = sb_index(g, g->sb_count - 1);
+	l = g->sb[i];
+	g->sb[i] = NULL;
+	g->sb_count--;
+	g->sb_line_bytes -= sb_line_cost(l);
+	sb_expand(l, rows[0], g->cols);
+	free(l);
+	if (g->alt == 0)
+		mark(g, 0, g->rows);
+	return 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * main: argument parsing, subcommands and wiring. `tokmux` opens the
+ * workspace; `tokmux gateway`, `mock`, `report` and `demo` are the other
+ * entry points. The only process-wide state lives here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ui.h"
+#include "util.h"
+
+#define TOKMUX_VERSION "0.1.0"
+
+static void
+usage(FILE *f)
+{
+	fputs(
+	    "usage: tokmux [-n 1..4] [-e CMD]... [-c CONFIG] [-v]\n"
+	    "       tokmux COMMAND [ARGS]    (gateway, mock, report, demo; COMMAND --help for more)\n"
+	    "\n"
+	    "A terminal workspace of 1 to 4 panes for running AI coding agents side by side.\n"
+	    "\n"
+	    "options:\n"
+	    "  -n N          number of panes, 1 to 4 (default: the config's panes, or 2)\n"
+	    "  -e CMD        command for the next pane, run by /bin/sh -c (repeatable);\n"
+	    "                panes without one run $SHELL\n"
+	    "  -c CONFIG     config file (default $XDG_CONFIG_HOME/tokmux/config.json)\n"
+	    "  -v            write a debug log to tokmux.log in the current directory\n"
+	    "  -h, --help    this help\n"
+	    "  --version     print the version\n"
+	    "\n"
+	    "keys: prefix Ctrl-g, then 1-4 focus, arrows/hjkl move, z zoom, [ scrollback,\n"
+	    "      c new pane, x close, s sidebar, q quit, ? help; Alt-1..4 focus directly.\n",
+	    f);
+}
+
+/* Load the config: an explicit -c must exist; the default path may not. */
+static int
+load_config(struct config *cfg, const char *path)
+{
+	char *err = NULL;
+	if (path != NULL) {
+		if (config_load(cfg, path, &err) < 0) {
+			fprintf(stderr, "tokmux: %s\n", err);
+			free(err);
+			return -1;
+		}
+		return 0;
+	}
+	char *def = config_default_path();
+	if (access(def, F_OK) == 0 && config_load(cfg, def, &err) < 0) {
+		fprintf(stderr, "tokmux: %s\n", err);
+		free(err);
+		free(def);
+		return -1;
+	}
+	free(def);
+	return 0;
+}
+
+static int
+run_workspace(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cfgpath = NULL;
+	const char *cmds[4] = { NULL };
+	int ncmds = 0, npanes = 0, verbose = 0, c;
+	while ((c = getopt_long(argc, argv, "+n:e:c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 4) {
+				fprintf(stderr, "tokmux: -n: expected a number of panes from 1 to 4, got '%s'\n", optarg);
+				return 2;
+			}
+			npanes = (int)n;
+			break;
+		}
+		case 'e':
+			if (ncmds >= 4) {
+				fprintf(stderr, "tokmux: -e: at most 4 pane commands\n");
+				return 2;
+			}
+			cmds[ncmds++] = optarg;
+			break;
+		case 'c': cfgpath = optarg; break;
+		case 'v': verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("tokmux %s\n", TOKMUX_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tokmux: unknown command '%s' (try tokmux --help)\n", argv[optind]);
+		return 2;
+	}
+	struct config cfg;
+	config_init(&cfg);
+	if (load_config(&cfg, cfgpath) < 0) {
+		config_free(&cfg);
+		return 2;
+	}
+	if (npanes == 0)
+		npanes = ncmds > 0 ? ncmds : (cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, 4) : 2);
+	if (ncmds > npanes)
+		npanes = ncmds;
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "tokmux: needs a terminal on stdin and stdout\n");
+		config_free(&cfg);
+		return 2;
+	}
+	if (verbose)
+		util_log_open("tokmux.log");
+	struct ui_options o = {
+		.cfg = &cfg,
+		.npanes = npanes,
+		.wake_fd = -1,
+	};
+	for (int i = 0; i < ncmds; i++)
+		o.cmds[i] = cmds[i];
+	int rc = ui_run(&o);
+	config_free(&cfg);
+	util_log_close();
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("tokmux %s\n", TOKMUX_VERSION);
+		return 0;
+	}
+	return run_workspace(argc, argv);
+}

@@ -1,0 +1,1055 @@
+/*
+ * ui: the main loop. One thread polls stdin, every pty master, a signalfd
+ * and the gateway's wake fd. Pane output is always drained into the vt (a
+ * bounded budget per pane per iteration, for fairness); drawing is
+ * coalesced to at most ~60 frames a second and touches only dirty rows.
+ * Curses is used from this thread only.
+ */
+#include "ui.h"
+
+#include <curses.h>
+#include <errno.h>
+#include <langinfo.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <term.h>
+#include <unistd.h>
+
+#include "input.h"
+#include "layout.h"
+#include "pane.h"
+#include "render.h"
+#include "util.h"
+
+#define UI_MAX_PANES 4
+#define UI_FRAME_MS 16
+#define UI_READ_BUDGET (256 * 1024)
+#define UI_SIDEBAR_COLS 34
+#define UI_MSG_MS 4000
+
+enum ui_mode {
+	MODE_NORMAL,
+	MODE_SCROLL,      /* scrollback view of the focused pane */
+	MODE_HELP,        /* help overlay: any key closes */
+	MODE_CONFIRM,     /* y/n question */
+};
+
+enum confirm_what {
+	CONFIRM_QUIT,
+	CONFIRM_CLOSE,
+};
+
+struct ui_pane {
+	pane_t *pane;
+	WINDOW *win;
+	int scroll;               /* lines back into scrollback, 0 = live */
+	uint64_t scroll_base;     /* grid_sb_pushed() when scroll was set */
+	int full;                 /* needs a full redraw */
+	char *name;
+};
+
+struct ui_sidebar {
+	WINDOW *win;
+	int rows, cols;
+	int color;
+};
+
+struct ui {
+	const struct ui_options *o;
+	const struct config *cfg;
+	struct ui_pane p[UI_MAX_PANES];
+	int n;                    /* panes open */
+	int focus;
+	int zoomed;               /* pane index or -1 */
+	int sidebar_on;
+	struct layout lay;
+	int rows, cols;
+	enum ui_mode mode;
+	enum confirm_what confirm;
+	int confirm_arg;
+	input_t *in;
+	render_t *render;
+	int color;
+	int utf8;
+	int sigfd;
+	int chrome_dirty;         /* titles, separators, status */
+	int sidebar_dirty;
+	int resized;
+	int quit;
+	char msg[256];
+	int64_t msg_until;
+	int64_t last_frame;
+	struct ui_sidebar sb;
+};
+
+/* ---- panes ---- */
+
+static const char *
+ui_pane_cmd(struct ui *u, int slot)
+{
+	if (slot < 4 && u->o->cmds[slot] != NULL)
+		return u->o->cmds[slot];
+	if (slot < u->cfg->npanes && u->cfg->panes[slot].cmd != NULL)
+		return u->cfg->panes[slot].cmd;
+	return NULL;
+}
+
+static char *
+ui_pane_name(struct ui *u, int slot)
+{
+	if (slot < 4 && u->o->names[slot] != NULL)
+		return xstrdup(u->o->names[slot]);
+	if (slot < u->cfg->npanes && u->cfg->panes[slot].name != NULL)
+		return xstrdup(u->cfg->panes[slot].name);
+	return xasprintf("pane %d", slot + 1);
+}
+
+static void
+ui_message(struct ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+ui_message(struct ui *u, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(u->msg, sizeof u->msg, fmt, ap);
+	va_end(ap);
+	u->msg_until = util_now_ms() + UI_MSG_MS;
+	u->chrome_dirty = 1;
+}
+
+static int
+ui_open_pane(struct ui *u, int slot, int rows, int cols)
+{
+	char *env[16] = {0};
+	int nenv = 0;
+	char *name = ui_pane_name(u, slot);
+	const char *cmd = ui_pane_cmd(u, slot);
+	if (u->o->env_fn != NULL)
+		nenv = u->o->env_fn(u->o->user, slot, name, cmd, env, 15);
+	struct pane_spec spec = {
+		.name = name,
+		.cmd = cmd,
+		.rows = rows,
+		.cols = cols,
+		.sb_lines = (size_t)u->cfg->scrollback_lines,
+		.sb_bytes = u->cfg->scrollback_bytes,
+		.env = env,
+	};
+	char *err = NULL;
+	pane_t *p = pane_new(&spec, &err);
+	for (int i = 0; i < nenv; i++)
+		free(env[i]);
+	if (p == NULL) {
+		ui_message(u, "cannot start pane %d: %s", slot + 1, err);
+		free(err);
+		free(name);
+		return -1;
+	}
+	memset(&u->p[slot], 0, sizeof u->p[slot]);
+	u->p[slot].pane = p;
+	u->p[slot].name = name;
+	u->p[slot].full = 1;
+	return 0;
+}
+
+static void
+ui_close_pane(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	if (up->win)
+		delwin(up->win);
+	pane_free(up->pane);
+	free(up->name);
+	for (int i = idx; i < u->n - 1; i++)
+		u->p[i] = u->p[i + 1];
+	u->n--;
+	memset(&u->p[u->n], 0, sizeof u->p[u->n]);
+	if (u->zoomed == idx)
+		u->zoomed = -1;
+	else if (u->zoomed > idx)
+		u->zoomed--;
+	if (u->focus >= u->n)
+		u->focus = u->n - 1;
+	if (u->focus < 0)
+		u->focus = 0;
+	u->resized = 1;
+}
+
+/* ---- geometry ---- */
+
+static void
+ui_relayout(struct ui *u)
+{
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+		if (ws.ws_row != LINES || ws.ws_col != COLS)
+			resizeterm(ws.ws_row, ws.ws_col);
+	}
+	u->rows = LINES;
+	u->cols = COLS;
+	layout_compute(u->rows, u->cols, u->n, u->zoomed, u->sidebar_on ? UI_SIDEBAR_COLS : 0, &u->lay);
+	for (int i = 0; i < u->n; i++) {
+		struct ui_pane *up = &u->p[i];
+		const struct layout_pane *lp = &u->lay.pane[i];
+		if (up->win) {
+			delwin(up->win);
+			up->win = NULL;
+		}
+		if (!lp->visible || lp->body.h < 1 || lp->body.w < 1)
+			continue;
+		up->win = newwin(lp->body.h, lp->body.w, lp->body.y, lp->body.x);
+		if (up->win == NULL)
+			continue;
+		pane_resize(up->pane, lp->body.h, lp->body.w);
+		up->full = 1;
+	}
+	if (u->sb.win) {
+		delwin(u->sb.win);
+		u->sb.win = NULL;
+	}
+	if (u->lay.sidebar_visible && u->lay.sidebar.h > 0 && u->lay.sidebar.w > 0) {
+		u->sb.win = newwin(u->lay.sidebar.h, u->lay.sidebar.w, u->lay.sidebar.y, u->lay.sidebar.x);
+		u->sb.rows = u->lay.sidebar.h;
+		u->sb.cols = u->lay.sidebar.w;
+	}
+	clearok(curscr, TRUE);
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+	u->resized = 0;
+}
+
+/* ---- drawing ---- */
+
+enum { CP_TITLE = 1, CP_TITLE_FOCUS, CP_BORDER, CP_WARN, CP_ERR, CP_DIM };
+
+static void
+ui_colors_init(struct ui *u)
+{
+	u->color = 0;
+	if (getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0')
+		return;
+	if (!has_colors() || start_color() != OK)
+		return;
+	use_default_colors();
+	u->color = 1;
+	init_pair(CP_TITLE, COLOR_WHITE, -1);
+	init_pair(CP_TITLE_FOCUS, COLOR_BLACK, COLOR_GREEN);
+	init_pair(CP_BORDER, COLOR_BLUE, -1);
+	init_pair(CP_WARN, COLOR_YELLOW, -1);
+	init_pair(CP_ERR, COLOR_RED, -1);
+	init_pair(CP_DIM, COLOR_WHITE, -1);
+}
+
+static attr_t
+ui_attr(struct ui *u, int cp, attr_t extra)
+{
+	return (u->color ? COLOR_PAIR(cp) : 0) | extra;
+}
+
+/* Print s on stdscr at (y, x), at most w columns, padding with spaces. */
+static void
+ui_put(int y, int x, int w, const char *s)
+{
+	if (w <= 0)
+		return;
+	move(y, x);
+	int used = 0;
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	const char *p = s;
+	while (*p && used < w) {
+		wchar_t wc;
+		size_t n = mbrtowc(&wc, p, strlen(p), &st);
+		if (n == (size_t)-1 || n == (size_t)-2) {
+			memset(&st, 0, sizeof st);
+			addch('?');
+			p++;
+			used++;
+			continue;
+		}
+		int cw = wcwidth(wc);
+		if (cw < 0)
+			cw = 1;
+		if (used + cw > w)
+			break;
+		addnstr(p, (int)n);
+		used += cw;
+		p += n;
+	}
+	for (; used < w; used++)
+		addch(' ');
+}
+
+static void
+ui_draw_title(struct ui *u, int i)
+{
+	const struct layout_pane *lp = &u->lay.pane[i];
+	struct ui_pane *up = &u->p[i];
+	if (!lp->visible || lp->title.w < 1)
+		return;
+	char state[96];
+	if (pane_exited(up->pane)) {
+		char ex[48];
+		pane_exit_text(up->pane, ex, sizeof ex);
+		snprintf(state, sizeof state, "%s: r restart, x close", ex);
+	} else if (up->scroll > 0) {
+		snprintf(state, sizeof state, "scrollback -%d", up->scroll);
+	} else {
+		snprintf(state, sizeof state, "running");
+	}
+	const char *title = vt_title(pane_vt(up->pane));
+	int focused = i == u->focus;
+	const char *mark = focused ? (u->utf8 ? "\xe2\x96\xb6" : ">") : " ";
+	char line[512];
+	snprintf(line, sizeof line, "%s %d %s %s %s %s %s%s%s%s", mark, i + 1, up->name,
+	    u->utf8 ? "\xc2\xb7" : "-", pane_cmd(up->pane), u->utf8 ? "\xc2\xb7" : "-", state,
+	    u->zoomed == i ? " [zoom]" : "", title[0] ? " : " : "", title);
+	attrset(focused ? ui_attr(u, CP_TITLE_FOCUS, A_BOLD | (u->color ? 0 : A_REVERSE))
+	                : ui_attr(u, CP_TITLE, A_DIM | (u->color ? 0 : A_UNDERLINE)));
+	ui_put(lp->title.y, lp->title.x, lp->title.w, line);
+	attrset(A_NORMAL);
+}
+
+/* Separators: every cell of the pane area not covered by a pane. */
+static void
+ui_draw_separators(struct ui *u)
+{
+	int area_w = u->lay.sidebar_visible ? u->lay.sidebar.x : u->cols;
+	int area_h = u->lay.status_visible ? u->lay.status.y : u->rows;
+	attrset(ui_attr(u, CP_BORDER, 0));
+	for (int y = 0; y < area_h; y++) {
+		for (int x = 0; x < area_w; x++) {
+			if (layout_pane_at(&u->lay, y, x) >= 0)
+				continue;
+			if (u->utf8)
+				mvaddstr(y, x, "\xe2\x94\x82");
+			else
+				mvaddch(y, x, '|');
+		}
+	}
+	if (u->lay.sidebar_visible && u->lay.sidebar.x > 0) {
+		for (int y = 0; y < u->lay.sidebar.h; y++)
+			mvaddch(u->lay.sidebar.y + y, u->lay.sidebar.x - 1 < area_w ? u->lay.sidebar.x : u->lay.sidebar.x - 1, ' ');
+	}
+	attrset(A_NORMAL);
+}
+
+static void
+ui_draw_status(struct ui *u)
+{
+	int64_t now = util_now_ms();
+	int y, x, w;
+	if (u->lay.status_visible) {
+		y = u->lay.status.y;
+		x = u->lay.status.x;
+		w = u->lay.status.w;
+	} else {
+		/* no status bar: messages and prompts overlay the last row */
+		if (u->mode != MODE_CONFIRM && now >= u->msg_until && !input_prefix_pending(u->in))
+			return;
+		y = u->rows - 1;
+		x = 0;
+		w = u->cols;
+	}
+	char line[512];
+	if (u->mode == MODE_CONFIRM) {
+		if (u->confirm == CONFIRM_QUIT)
+			snprintf(line, sizeof line, " Quit tokmux and end every pane? (y/n)");
+		else
+			snprintf(line, sizeof line, " Close pane %d (%s)? Its program is still running. (y/n)",
+			    u->confirm_arg + 1, u->p[u->confirm_arg].name);
+		attrset(ui_attr(u, CP_WARN, A_BOLD | A_REVERSE));
+	} else if (now < u->msg_until) {
+		snprintf(line, sizeof line, " %s", u->msg);
+		attrset(ui_attr(u, CP_WARN, A_BOLD));
+	} else if (input_prefix_pending(u->in)) {
+		snprintf(line, sizeof line, " prefix: 1-4 focus, z zoom, [ scroll, c new, x close, q quit, ? help");
+		attrset(A_REVERSE);
+	} else if (u->mode == MODE_SCROLL) {
+		snprintf(line, sizeof line, " scrollback: PgUp/PgDn, arrows, g/G, q or Esc leaves");
+		attrset(A_REVERSE);
+	} else {
+		snprintf(line, sizeof line, " tokmux  %d pane%s  Ctrl-g ? help", u->n, u->n == 1 ? "" : "s");
+		attrset(A_DIM);
+	}
+	ui_put(y, x, w, line);
+	attrset(A_NORMAL);
+}
+
+void
+ui_sidebar_line(struct ui_sidebar *sb, int row, int kind, const char *text)
+{
+	if (sb->win == NULL || row < 0 || row >= sb->rows)
+		return;
+	attr_t a = A_NORMAL;
+	switch (kind) {
+	case 1: a = A_BOLD; break;
+	case 2: a = A_DIM; break;
+	case 3: a = (sb->color ? COLOR_PAIR(CP_WARN) : 0) | A_BOLD; break;
+	case 4: a = (sb->color ? COLOR_PAIR(CP_ERR) : 0) | A_BOLD; break;
+	}
+	wattrset(sb->win, a);
+	mvwaddnstr(sb->win, row, 0, text, -1);
+	wclrtoeol(sb->win);
+	wattrset(sb->win, A_NORMAL);
+}
+
+static void
+ui_draw_sidebar(struct ui *u)
+{
+	if (u->sb.win == NULL)
+		return;
+	werase(u->sb.win);
+	u->sb.color = u->color;
+	if (u->o->sidebar_fn != NULL) {
+		u->o->sidebar_fn(u->o->user, &u->sb, u->sb.rows, u->sb.cols);
+	} else {
+		ui_sidebar_line(&u->sb, 0, 1, " tokmux");
+		ui_sidebar_line(&u->sb, 2, 2, " metering gateway off");
+	}
+	wnoutrefresh(u->sb.win);
+}
+
+static const char *ui_help_lines[] = {
+	"tokmux keys (prefix Ctrl-g, then:)",
+	"",
+	"  1-4          focus pane N (also Alt-1..Alt-4 without prefix)",
+	"  arrows hjkl  focus the pane in that direction",
+	"  z            zoom the focused pane / unzoom",
+	"  [            scrollback: PgUp PgDn arrows g G, q or Esc leaves",
+	"  c            new pane (up to 4)",
+	"  x            close the focused pane (asks if it still runs)",
+	"  r            restart the focused pane's command after it exited",
+	"  s            show / hide the sidebar",
+	"  Ctrl-l       redraw the screen",
+	"  q            quit (asks)",
+	"  ?            this help",
+	"  Ctrl-g       (twice) send Ctrl-g to the pane",
+	"",
+	"Mouse: click focuses a pane, the wheel scrolls its scrollback.",
+	"Press any key to close this help.",
+};
+
+static void
+ui_draw_help(struct ui *u)
+{
+	int n = (int)UTIL_ARRAY_LEN(ui_help_lines);
+	int w = 70, h = n + 2;
+	if (w > u->cols)
+		w = u->cols;
+	if (h > u->rows)
+		h = u->rows;
+	int y0 = (u->rows - h) / 2, x0 = (u->cols - w) / 2;
+	WINDOW *win = newwin(h, w, y0, x0);
+	if (win == NULL)
+		return;
+	werase(win);
+	if (h >= 3 && w >= 3)
+		box(win, 0, 0);
+	for (int i = 0; i < n && i + 1 < h - 1; i++)
+		mvwaddnstr(win, i + 1, 2, ui_help_lines[i], w - 4 > 0 ? w - 4 : 0);
+	wnoutrefresh(win);
+	delwin(win);
+}
+
+static void
+ui_draw(struct ui *u)
+{
+	if (u->chrome_dirty) {
+		for (int i = 0; i < u->n; i++)
+			ui_draw_title(u, i);
+		ui_draw_separators(u);
+		ui_draw_status(u);
+		wnoutrefresh(stdscr);
+	}
+	for (int i = 0; i < u->n; i++) {
+		struct ui_pane *up = &u->p[i];
+		if (up->win == NULL)
+			continue;
+		grid_t *g = vt_grid(pane_vt(up->pane));
+		int full = up->full || u->chrome_dirty;
+		if (up->scroll > 0) {
+			/* keep the viewer's place as new lines arrive */
+			uint64_t pushed = grid_sb_pushed(g);
+			if (pushed != up->scroll_base) {
+				up->scroll += (int)(pushed - up->scroll_base);
+				up->scroll_base = pushed;
+				size_t cnt = grid_sb_count(g);
+				if ((size_t)up->scroll > cnt)
+					up->scroll = (int)cnt;
+				full = 1;
+			}
+		}
+		if (!full && !grid_any_dirty(g))
+			continue;
+		render_grid(u->render, up->win, g, getmaxy(up->win), getmaxx(up->win), up->scroll,
+		    vt_reverse(pane_vt(up->pane)), full);
+		grid_clean(g);
+		up->full = 0;
+		wnoutrefresh(up->win);
+	}
+	if (u->sidebar_dirty || u->chrome_dirty)
+		ui_draw_sidebar(u);
+	if (u->mode == MODE_HELP)
+		ui_draw_help(u);
+	/* the cursor belongs to the focused pane, drawn last */
+	int show = 0;
+	if (u->mode == MODE_NORMAL && u->n > 0 && u->p[u->focus].win != NULL && u->p[u->focus].scroll == 0) {
+		int r, c, vis;
+		vt_t *vt = pane_vt(u->p[u->focus].pane);
+		vt_cursor(vt, &r, &c, &vis);
+		WINDOW *w = u->p[u->focus].win;
+		if (vis && r < getmaxy(w) && c < getmaxx(w)) {
+			wmove(w, r, c);
+			wnoutrefresh(w);
+			show = 1;
+		}
+	}
+	curs_set(show);
+	doupdate();
+	u->chrome_dirty = 0;
+	u->sidebar_dirty = 0;
+	u->last_frame = util_now_ms();
+}
+
+static int
+ui_needs_draw(struct ui *u)
+{
+	if (u->chrome_dirty || u->sidebar_dirty)
+		return 1;
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].full || grid_any_dirty(vt_grid(pane_vt(u->p[i].pane))))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- actions ---- */
+
+static void
+ui_set_focus(struct ui *u, int i)
+{
+	if (i < 0 || i >= u->n || i == u->focus)
+		return;
+	if (u->mode == MODE_SCROLL)
+		u->mode = MODE_NORMAL;
+	u->focus = i;
+	if (u->zoomed >= 0 && u->zoomed != i) {
+		u->zoomed = i;
+		u->resized = 1;
+	}
+	u->chrome_dirty = 1;
+}
+
+static void
+ui_scroll(struct ui *u, int idx, int delta)
+{
+	struct ui_pane *up = &u->p[idx];
+	grid_t *g = vt_grid(pane_vt(up->pane));
+	if (vt_altscreen(pane_vt(up->pane)) && up->scroll == 0)
+		return;   /* full-screen programs have no scrollback */
+	long s = (long)up->scroll + delta;
+	long max = (long)grid_sb_count(g);
+	if (s > max)
+		s = max;
+	if (s < 0)
+		s = 0;
+	if (s == up->scroll)
+		return;
+	if (up->scroll == 0)
+		up->scroll_base = grid_sb_pushed(g);
+	up->scroll = (int)s;
+	up->full = 1;
+	u->chrome_dirty = 1;
+	if (s == 0 && u->mode == MODE_SCROLL && idx == u->focus)
+		u->mode = MODE_NORMAL;
+}
+
+static void
+ui_new_pane(struct ui *u)
+{
+	if (u->n >= UI_MAX_PANES) {
+		ui_message(u, "tokmux shows at most 4 panes");
+		return;
+	}
+	if (ui_open_pane(u, u->n, 10, 40) == 0) {
+		u->n++;
+		u->focus = u->n - 1;
+		u->zoomed = -1;
+		u->resized = 1;
+	}
+}
+
+static void
+ui_ask_close(struct ui *u, int idx)
+{
+	if (pane_exited(u->p[idx].pane) || pane_closed(u->p[idx].pane)) {
+		ui_close_pane(u, idx);
+		if (u->n == 0)
+			u->quit = 1;
+		return;
+	}
+	u->mode = MODE_CONFIRM;
+	u->confirm = CONFIRM_CLOSE;
+	u->confirm_arg = idx;
+	u->chrome_dirty = 1;
+}
+
+static void
+ui_restart(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	if (!pane_exited(up->pane)) {
+		ui_message(u, "pane %d is still running", idx + 1);
+		return;
+	}
+	char *err = NULL;
+	if (pane_restart(up->pane, &err) < 0) {
+		ui_message(u, "restart failed: %s", err);
+		free(err);
+	}
+	up->full = 1;
+	u->chrome_dirty = 1;
+}
+
+/* Send an event that is meant for the focused pane's program. */
+static void
+ui_send(struct ui *u, const struct input_event *ev)
+{
+	if (u->n == 0)
+		return;
+	struct ui_pane *up = &u->p[u->focus];
+	if (pane_exited(up->pane) && pane_closed(up->pane)) {
+		/* nothing to type into: r restarts, x closes */
+		if (ev->kind == INPUT_CHAR && (ev->ch == 'r' || ev->ch == 'R'))
+			ui_restart(u, u->focus);
+		else if (ev->kind == INPUT_CHAR && (ev->ch == 'x' || ev->ch == 'X'))
+			ui_ask_close(u, u->focus);
+		return;
+	}
+	if (up->scroll > 0) {
+		up->scroll = 0;     /* typing returns to the live screen */
+		up->full = 1;
+		u->chrome_dirty = 1;
+		if (u->mode == MODE_SCROLL)
+			u->mode = MODE_NORMAL;
+	}
+	vt_t *vt = pane_vt(up->pane);
+	switch (ev->kind) {
+	case INPUT_KEY: vt_key(vt, ev->key, ev->mod); break;
+	case INPUT_CHAR: vt_unichar(vt, ev->ch, ev->mod); break;
+	case INPUT_PASTE_START: vt_paste(vt, 1); break;
+	case INPUT_PASTE_END: vt_paste(vt, 0); break;
+	default: break;
+	}
+}
+
+static void
+ui_mouse(struct ui *u)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK)
+		return;
+	int idx = layout_pane_at(&u->lay, me.y, me.x);
+	if (idx < 0 || idx >= u->n)
+		return;
+	struct ui_pane *up = &u->p[idx];
+	const struct layout_pane *lp = &u->lay.pane[idx];
+	vt_t *vt = pane_vt(up->pane);
+	int row = me.y - lp->body.y, col = me.x - lp->body.x;
+	int in_body = row >= 0 && col >= 0 && row < lp->body.h && col < lp->body.w;
+	int forward = in_body && up->scroll == 0 && vt_mouse_mode(vt) != VT_MOUSE_NONE;
+	int wheel = 0;
+	if (me.bstate & BUTTON4_PRESSED)
+		wheel = 4;
+#ifdef BUTTON5_PRESSED
+	else if (me.bstate & BUTTON5_PRESSED)
+		wheel = 5;
+#endif
+	if (wheel) {
+		if (forward) {
+			vt_mouse(vt, row, col, wheel, 1, 0);
+		} else {
+			ui_set_focus(u, idx);
+			ui_scroll(u, idx, wheel == 4 ? 3 : -3);
+		}
+		return;
+	}
+	int button = 0, pressed = 0;
+	if (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) { button = 1; pressed = 1; }
+	else if (me.bstate & BUTTON1_RELEASED) { button = 1; pressed = 0; }
+	else if (me.bstate & (BUTTON2_PRESSED | BUTTON2_CLICKED)) { button = 2; pressed = 1; }
+	else if (me.bstate & BUTTON2_RELEASED) { button = 2; pressed = 0; }
+	else if (me.bstate & (BUTTON3_PRESSED | BUTTON3_CLICKED)) { button = 3; pressed = 1; }
+	else if (me.bstate & BUTTON3_RELEASED) { button = 3; pressed = 0; }
+	if (button && pressed)
+		ui_set_focus(u, idx);
+	if (forward && button) {
+		vt_mouse(vt, row, col, button, pressed, 0);
+		if (me.bstate & (BUTTON1_CLICKED | BUTTON2_CLICKED | BUTTON3_CLICKED))
+			vt_mouse(vt, row, col, button, 0, 0);
+	}
+}
+
+static void
+ui_scroll_key(struct ui *u, const struct input_event *ev)
+{
+	int page = UTIL_MAX(1, pane_rows(u->p[u->focus].pane) - 1);
+	if (ev->kind == INPUT_CHAR && (ev->ch == 'q' || ev->ch == 27)) {
+		u->p[u->focus].scroll = 0;
+		u->p[u->focus].full = 1;
+		u->mode = MODE_NORMAL;
+		u->chrome_dirty = 1;
+		return;
+	}
+	if (ev->kind == INPUT_CHAR) {
+		switch (ev->ch) {
+		case 'k': ui_scroll(u, u->focus, 1); break;
+		case 'j': ui_scroll(u, u->focus, -1); break;
+		case 'b': case 2: ui_scroll(u, u->focus, page); break;
+		case ' ': case 'f': case 6: ui_scroll(u, u->focus, -page); break;
+		case 'g': ui_scroll(u, u->focus, 1 << 30); break;
+		case 'G': ui_scroll(u, u->focus, -(1 << 30)); break;
+		}
+		return;
+	}
+	if (ev->kind != INPUT_KEY)
+		return;
+	if (input_key_is(ev, INPUT_KEYNAME_ESCAPE)) {
+		u->p[u->focus].scroll = 0;
+		u->p[u->focus].full = 1;
+		u->mode = MODE_NORMAL;
+		u->chrome_dirty = 1;
+	} else if (input_key_is(ev, INPUT_KEYNAME_UP))
+		ui_scroll(u, u->focus, 1);
+	else if (input_key_is(ev, INPUT_KEYNAME_DOWN))
+		ui_scroll(u, u->focus, -1);
+	else if (input_key_is(ev, INPUT_KEYNAME_PAGEUP))
+		ui_scroll(u, u->focus, page);
+	else if (input_key_is(ev, INPUT_KEYNAME_PAGEDOWN))
+		ui_scroll(u, u->focus, -page);
+	else if (input_key_is(ev, INPUT_KEYNAME_HOME))
+		ui_scroll(u, u->focus, 1 << 30);
+	else if (input_key_is(ev, INPUT_KEYNAME_END))
+		ui_scroll(u, u->focus, -(1 << 30));
+}
+
+static void
+ui_event(struct ui *u, const struct input_event *ev)
+{
+	if (ev->kind == INPUT_RESIZE) {
+		u->resized = 1;
+		return;
+	}
+	if (ev->kind == INPUT_MOUSE) {
+		ui_mouse(u);
+		return;
+	}
+	if (u->mode == MODE_HELP) {
+		if (ev->kind != INPUT_NONE) {
+			u->mode = MODE_NORMAL;
+			u->chrome_dirty = 1;
+			for (int i = 0; i < u->n; i++)
+				u->p[i].full = 1;
+			clearok(curscr, TRUE);
+		}
+		return;
+	}
+	if (u->mode == MODE_CONFIRM) {
+		if (ev->kind != INPUT_CHAR)
+			return;
+		int yes = ev->ch == 'y' || ev->ch == 'Y';
+		u->mode = MODE_NORMAL;
+		u->chrome_dirty = 1;
+		if (!yes)
+			return;
+		if (u->confirm == CONFIRM_QUIT) {
+			u->quit = 1;
+		} else if (u->confirm_arg < u->n) {
+			ui_close_pane(u, u->confirm_arg);
+			if (u->n == 0)
+				u->quit = 1;
+		}
+		return;
+	}
+	switch (ev->kind) {
+	case INPUT_FOCUS: ui_set_focus(u, ev->arg); return;
+	case INPUT_FOCUS_DIR: ui_set_focus(u, layout_neighbor(&u->lay, u->focus, ev->dy, ev->dx)); return;
+	case INPUT_ZOOM:
+		u->zoomed = u->zoomed >= 0 ? -1 : u->focus;
+		u->resized = 1;
+		return;
+	case INPUT_SCROLL_MODE:
+		if (u->n > 0 && !vt_altscreen(pane_vt(u->p[u->focus].pane))) {
+			u->mode = MODE_SCROLL;
+			u->chrome_dirty = 1;
+		} else {
+			ui_message(u, "no scrollback in a full-screen program");
+		}
+		return;
+	case INPUT_NEW_PANE: ui_new_pane(u); return;
+	case INPUT_CLOSE_PANE: if (u->n > 0) ui_ask_close(u, u->focus); return;
+	case INPUT_RESTART: if (u->n > 0) ui_restart(u, u->focus); return;
+	case INPUT_QUIT:
+		u->mode = MODE_CONFIRM;
+		u->confirm = CONFIRM_QUIT;
+		u->chrome_dirty = 1;
+		return;
+	case INPUT_HELP:
+		u->mode = MODE_HELP;
+		u->chrome_dirty = 1;
+		return;
+	case INPUT_SIDEBAR:
+		u->sidebar_on = !u->sidebar_on;
+		u->resized = 1;
+		return;
+	case INPUT_REDRAW:
+		clearok(curscr, TRUE);
+		u->resized = 1;
+		return;
+	case INPUT_CEILING:
+	case INPUT_MODEL:
+	case INPUT_REQUESTS:
+		ui_message(u, "this control arrives with the gateway policy");
+		return;
+	case INPUT_NONE:
+		return;
+	default:
+		break;
+	}
+	if (u->mode == MODE_SCROLL) {
+		ui_scroll_key(u, ev);
+		return;
+	}
+	ui_send(u, ev);
+}
+
+static void
+ui_read_input(struct ui *u)
+{
+	struct input_event ev[INPUT_EVENTS_MAX];
+	wint_t wc;
+	int rc, n;
+	for (int i = 0; i < 4096; i++) {
+		rc = wget_wch(stdscr, &wc);
+		if (rc == ERR)
+			break;
+		n = input_feed(u->in, rc, wc, ev, INPUT_EVENTS_MAX);
+		for (int k = 0; k < n && !u->quit; k++)
+			ui_event(u, &ev[k]);
+	}
+	n = input_flush(u->in, ev, INPUT_EVENTS_MAX);
+	for (int k = 0; k < n && !u->quit; k++)
+		ui_event(u, &ev[k]);
+	if (input_prefix_pending(u->in))
+		u->chrome_dirty = 1;
+}
+
+/* ---- signals ---- */
+
+static int
+ui_signals_open(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void
+ui_reap(struct ui *u)
+{
+	pid_t pid;
+	int st;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (int i = 0; i < u->n; i++) {
+			if (pane_pid(u->p[i].pane) == pid) {
+				pane_set_exit(u->p[i].pane, st);
+				u->chrome_dirty = 1;
+			}
+		}
+	}
+}
+
+static void
+ui_read_signals(struct ui *u)
+{
+	struct signalfd_siginfo si;
+	while (read(u->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGWINCH: u->resized = 1; break;
+		case SIGCHLD: ui_reap(u); break;
+		case SIGINT: /* raw mode: ^C goes to panes; a signal means someone else sent it */
+		case SIGTERM:
+		case SIGHUP: u->quit = 1; break;
+		}
+	}
+}
+
+/* ---- the loop ---- */
+
+static int
+ui_poll_timeout(struct ui *u)
+{
+	int64_t now = util_now_ms();
+	int t = -1;
+	if (ui_needs_draw(u)) {
+		int64_t due = u->last_frame + UI_FRAME_MS - now;
+		t = due > 0 ? (int)due : 0;
+	}
+	if (u->msg_until > now) {
+		int m = (int)(u->msg_until - now) + 1;
+		if (t < 0 || m < t)
+			t = m;
+	}
+	return t;
+}
+
+static void
+ui_loop(struct ui *u)
+{
+	struct pollfd pfd[3 + UI_MAX_PANES];
+	int pidx[3 + UI_MAX_PANES];
+	while (!u->quit && u->n > 0) {
+		int n = 0;
+		pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = u->sigfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = u->o->wake_fd, .events = POLLIN };
+		for (int i = 0; i < u->n; i++) {
+			int fd = pane_fd(u->p[i].pane);
+			if (fd < 0)
+				continue;
+			pidx[n] = i;
+			pfd[n++] = (struct pollfd){ .fd = fd,
+			    .events = (short)(POLLIN | (pane_wants_write(u->p[i].pane) ? POLLOUT : 0)) };
+		}
+		int had_msg = u->msg_until > 0;
+		int rc = poll(pfd, (nfds_t)n, ui_poll_timeout(u));
+		if (rc < 0 && errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+		if (had_msg && util_now_ms() >= u->msg_until) {
+			u->msg_until = 0;
+			u->chrome_dirty = 1;
+			for (int i = 0; i < u->n; i++)
+				u->p[i].full = u->lay.status_visible ? u->p[i].full : 1;
+		}
+		if (rc > 0 && (pfd[1].revents & POLLIN))
+			ui_read_signals(u);
+		if (rc > 0 && pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
+			uint64_t v;
+			while (read(pfd[2].fd, &v, sizeof v) > 0)
+				;
+			u->sidebar_dirty = 1;
+		}
+		/* panes before keys, so a pane that closes is not indexed after */
+		for (int k = 3; rc > 0 && k < n; k++) {
+			struct ui_pane *up = &u->p[pidx[k]];
+			if (pfd[k].revents & POLLOUT)
+				pane_flush(up->pane);
+			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
+				pane_read(up->pane, UI_READ_BUDGET);
+				if (pane_closed(up->pane)) {
+					ui_reap(u);
+					u->chrome_dirty = 1;
+				}
+			}
+		}
+		if (rc > 0 && (pfd[0].revents & POLLIN))
+			ui_read_input(u);
+		if (rc > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
+			u->quit = 1;    /* the terminal went away */
+		if (u->resized)
+			ui_relayout(u);
+		if (ui_needs_draw(u) && util_now_ms() - u->last_frame >= UI_FRAME_MS)
+			ui_draw(u);
+	}
+}
+
+static int
+ui_curses_start(struct ui *u)
+{
+	if (newterm(NULL, stdout, stdin) == NULL) {
+		fprintf(stderr, "tokmux: cannot initialise the terminal (TERM=%s)\n",
+		    getenv("TERM") ? getenv("TERM") : "(unset)");
+		return -1;
+	}
+	const char *ed = getenv("ESCDELAY");
+	set_escdelay(ed != NULL ? UTIL_MIN(atoi(ed), 25) : 25);
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	meta(stdscr, TRUE);
+	intrflush(stdscr, FALSE);
+	mousemask(ALL_MOUSE_EVENTS, NULL);
+	mouseinterval(0);
+	ui_colors_init(u);
+	input_init_terminfo_keys();
+	/* bracketed paste from the outer terminal */
+	fputs("\033[?2004h", stdout);
+	fflush(stdout);
+	return 0;
+}
+
+static void
+ui_curses_end(void)
+{
+	fputs("\033[?2004l", stdout);
+	fflush(stdout);
+	endwin();
+}
+
+int
+ui_run(const struct ui_options *o)
+{
+	struct ui u0, *u = &u0;
+	memset(u, 0, sizeof *u);
+	u->o = o;
+	u->cfg = o->cfg;
+	u->zoomed = -1;
+	u->sidebar_on = 1;
+	const char *cs = nl_langinfo(CODESET);
+	u->utf8 = cs != NULL && strcmp(cs, "UTF-8") == 0;
+	u->sigfd = ui_signals_open();
+	if (u->sigfd < 0) {
+		fprintf(stderr, "tokmux: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	if (ui_curses_start(u) < 0)
+		return 1;
+	u->in = input_new(o->cfg->prefix_key);
+	u->render = render_new(u->color);
+	int want = o->npanes < 1 ? 1 : (o->npanes > UI_MAX_PANES ? UI_MAX_PANES : o->npanes);
+	for (int i = 0; i < want; i++) {
+		if (ui_open_pane(u, u->n, 10, 40) == 0)
+			u->n++;
+	}
+	ui_relayout(u);
+	ui_draw(u);
+	ui_loop(u);
+	for (int i = u->n - 1; i >= 0; i--)
+		ui_close_pane(u, i);
+	if (u->sb.win)
+		delwin(u->sb.win);
+	render_free(u->render);
+	input_free(u->in);
+	ui_curses_end();
+	close(u->sigfd);
+	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
+		fprintf(stderr, "tokmux: %s\n", u->msg);
+	return 0;
+}

@@ -1,0 +1,517 @@
+/*
+ * vt: one virtual terminal. libvterm's state layer parses the child's output
+ * and calls back here; this module keeps the pen (SGR state), applies glyphs,
+ * erases and scrolls to its grid_t, and tracks terminal properties (title,
+ * cursor visibility, alternate screen, reverse video, mouse mode). libvterm's
+ * screen layer is not used: it copies every row on each scrolled line.
+ */
+#include "vt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vterm.h>
+
+#include "util.h"
+
+struct vt {
+	VTerm *vterm;
+	VTermState *state;
+	grid_t *grid;
+	struct grid_cell pen;   /* fg, bg, attrs of the current SGR state */
+	int rows, cols;
+	int cursor_visible;
+	int altscreen;
+	int reverse;
+	int mouse;
+	int bell;
+	char *title;
+	vt_output_fn out;
+	void *user;
+	int probing;            /* capturing libvterm's output in vt_probe() */
+	char probe[64];
+	size_t probe_len;
+};
+
+/* ---- libvterm state callbacks ---- */
+
+static void
+color_from_vterm(struct grid_color *gc, const VTermColor *vc, int fg)
+{
+	memset(gc, 0, sizeof *gc);
+	/* Default colours are RGB-typed in 0.1.4: test them first. */
+	if (fg ? VTERM_COLOR_IS_DEFAULT_FG(vc) : VTERM_COLOR_IS_DEFAULT_BG(vc))
+		gc->type = GRID_COLOR_DEFAULT;
+	else if (VTERM_COLOR_IS_INDEXED(vc)) {
+		gc->type = GRID_COLOR_INDEXED;
+		gc->idx = vc->indexed.idx;
+	} else {
+		gc->type = GRID_COLOR_RGB;
+		gc->r = vc->rgb.red;
+		gc->g = vc->rgb.green;
+		gc->b = vc->rgb.blue;
+	}
+}
+
+static int
+cb_putglyph(VTermGlyphInfo *info, VTermPos pos, void *user)
+{
+	struct vt *vt = user;
+	int n = 0;
+
+	while (n < VTERM_MAX_CHARS_PER_CELL && info->chars[n] != 0)
+		n++;
+	grid_put(vt->grid, pos.row, pos.col, info->chars, n, info->width,
+	    &vt->pen);
+	return 1;
+}
+
+static int
+cb_movecursor(VTermPos pos, VTermPos oldpos, int visible, void *user)
+{
+	struct vt *vt = user;
+
+	/* The renderer draws the cursor; both rows need a redraw. */
+	grid_touch(vt->grid, oldpos.row);
+	grid_touch(vt->grid, pos.row);
+	return 1;
+}
+
+static int
+cb_scrollrect(VTermRect r, int downward, int rightward, void *user)
+{
+	struct vt *vt = user;
+
+	grid_scroll(vt->grid, r.start_row, r.end_row, r.start_col, r.end_col,
+	    downward, rightward, &vt->pen.bg);
+	return 1;
+}
+
+static int
+cb_moverect(VTermRect dest, VTermRect src, void *user)
+{
+	struct vt *vt = user;
+
+	grid_move(vt->grid, dest.start_row, dest.start_col, src.start_row,
+	    src.start_col, src.end_row - src.start_row,
+	    src.end_col - src.start_col);
+	return 1;
+}
+
+/* Erase with the current background (BCE). DECSCA protection is not kept
+ * in grid cells, so a selective erase clears protected cells too. */
+static int
+cb_erase(VTermRect r, int selective, void *user)
+{
+	struct vt *vt = user;
+
+	grid_erase(vt->grid, r.start_row, r.end_row, r.start_col, r.end_col,
+	    &vt->pen.bg);
+	return 1;
+}
+
+static int
+cb_initpen(void *user)
+{
+	struct vt *vt = user;
+
+	grid_blank_cell(&vt->pen, NULL);
+	return 1;
+}
+
+static void
+pen_flag(struct vt *vt, uint8_t bit, int on)
+{
+	if (on)
+		vt->pen.attrs |= bit;
+	else
+		vt->pen.attrs &= (uint8_t)~bit;
+}
+
+static int
+cb_setpenattr(VTermAttr attr, VTermValue *val, void *user)
+{
+	struct vt *vt = user;
+
+	switch (attr) {
+	case VTERM_ATTR_BOLD:
+		pen_flag(vt, GRID_ATTR_BOLD, val->boolean);
+		break;
+	case VTERM_ATTR_UNDERLINE:
+		pen_flag(vt, GRID_ATTR_UNDERLINE, val->number != 0);
+		break;
+	case VTERM_ATTR_ITALIC:
+		pen_flag(vt, GRID_ATTR_ITALIC, val->boolean);
+		break;
+	case VTERM_ATTR_BLINK:
+		pen_flag(vt, GRID_ATTR_BLINK, val->boolean);
+		break;
+	case VTERM_ATTR_REVERSE:
+		pen_flag(vt, GRID_ATTR_REVERSE, val->boolean);
+		break;
+	case VTERM_ATTR_STRIKE:
+		pen_flag(vt, GRID_ATTR_STRIKE, val->boolean);
+		break;
+	case VTERM_ATTR_FOREGROUND:
+		color_from_vterm(&vt->pen.fg, &val->color, 1);
+		break;
+	case VTERM_ATTR_BACKGROUND:
+		color_from_vterm(&vt->pen.bg, &val->color, 0);
+		break;
+	default:
+		break;
+	}
+	return 1;
+}
+
+static int
+cb_settermprop(VTermProp prop, VTermValue *val, void *user)
+{
+	struct vt *vt = user;
+
+	switch (prop) {
+	case VTERM_PROP_CURSORVISIBLE:
+		vt->cursor_visible = val->boolean;
+		break;
+	case VTERM_PROP_ALTSCREEN:
+		/* The state layer erases the alternate screen on entry. */
+		vt->altscreen = val->boolean ? 1 : 0;
+		grid_set_alt(vt->grid, vt->altscreen);
+		break;
+	case VTERM_PROP_TITLE:
+		free(vt->title);
+		vt->title = xstrdup(val->string != NULL ? val->string : "");
+		break;
+	case VTERM_PROP_REVERSE:
+		vt->reverse = val->boolean ? 1 : 0;
+		grid_mark_all_dirty(vt->grid);
+		break;
+	case VTERM_PROP_MOUSE:
+		vt->mouse = val->number;
+		break;
+	default:
+		break;
+	}
+	return 1;
+}
+
+static int
+cb_bell(void *user)
+{
+	struct vt *vt = user;
+
+	vt->bell = 1;
+	return 1;
+}
+
+/*
+ * The state layer has already taken the new size. Like libvterm's screen
+ * layer: on shrink, push the top lines of the primary screen to scrollback
+ * only as far as needed to keep the cursor row and any non-blank bottom
+ * rows visible; on grow, pull lines back from scrollback. delta moves the
+ * cursor along with the content.
+ */
+static int
+cb_resize(int rows, int cols, VTermPos *delta, void *user)
+{
+	struct vt *vt = user;
+	grid_t *g = vt->grid;
+	VTermPos cur;
+	int orows = grid_rows(g), first_blank, r;
+
+	vterm_state_get_cursorpos(vt->state, &cur);
+	if (!vt->altscreen && rows < orows) {
+		for (r = orows - 1; r >= rows; r--)
+			if (!grid_row_blank(g, r) || r == cur.row)
+				break;
+		first_blank = r + 1;
+		if (first_blank > rows) {
+			grid_scroll(g, 0, orows, 0, grid_cols(g),
+			    first_blank - rows, 0, NULL);
+			delta->row -= first_blank - rows;
+		}
+	}
+	grid_resize(g, rows, cols);
+	if (rows > orows && !vt->altscreen) {
+		for (r = orows; r < rows; r++) {
+			if (grid_sb_pop(g) != 0)
+				break;
+			delta->row++;
+		}
+	}
+	vt->rows = rows;
+	vt->cols = cols;
+	return 1;
+}
+
+static const VTermStateCallbacks state_cbs = {
+	.putglyph = cb_putglyph,
+	.movecursor = cb_movecursor,
+	.scrollrect = cb_scrollrect,
+	.moverect = cb_moverect,
+	.erase = cb_erase,
+	.initpen = cb_initpen,
+	.setpenattr = cb_setpenattr,
+	.settermprop = cb_settermprop,
+	.bell = cb_bell,
+	.resize = cb_resize,
+};
+
+/* Replies and key bytes from libvterm: hand them all to the owner. */
+static void
+cb_output(const char *s, size_t len, void *user)
+{
+	struct vt *vt = user;
+
+	if (vt->probing) {
+		size_t n = UTIL_MIN(len, sizeof vt->probe - 1 - vt->probe_len);
+
+		memcpy(vt->probe + vt->probe_len, s, n);
+		vt->probe_len += n;
+		vt->probe[vt->probe_len] = '\0';
+		return;
+	}
+	if (vt->out != NULL)
+		vt->out(s, len, vt->user);
+}
+
+/* Feed query to libvterm and capture its reply instead of sending it to the
+ * child. Returns the reply (NUL-terminated, possibly empty). */
+static const char *
+vt_probe(struct vt *vt, const char *query)
+{
+	vt->probing = 1;
+	vt->probe_len = 0;
+	vt->probe[0] = '\0';
+	vterm_input_write(vt->vterm, query, strlen(query));
+	vt->probing = 0;
+	return vt->probe;
+}
+
+/* Parse a DECRQSS reply "DCS 1 $ r a ; b <final> ST"; 0 on success. */
+static int
+parse_decrqss(const char *reply, int *a, int *b)
+{
+	const char *p = strstr(reply, "$r");
+
+	return p != NULL && sscanf(p + 2, "%d;%d", a, b) == 2 ? 0 : -1;
+}
+
+/*
+ * libvterm 0.1.4 clamps the bottom (right) margin on resize but not the top
+ * (left) one, and a later scroll in the inverted region makes it memmove a
+ * negative size. After a shrink, ask for the margins (DECRQSS) and reset
+ * any that became inverted, restoring the cursor. This writes into the
+ * parser, so a sequence the child left half-sent at this moment may be
+ * spoiled; the child redraws on SIGWINCH anyway.
+ */
+static void
+vt_fix_margins(struct vt *vt)
+{
+	VTermPos pos;
+	char buf[64];
+	int a, b, fixed = 0;
+
+	vterm_state_get_cursorpos(vt->state, &pos);
+	if (parse_decrqss(vt_probe(vt, "\033P$qr\033\\"), &a, &b) == 0 &&
+	    a >= b) {
+		vt_probe(vt, "\033[r");
+		fixed = 1;
+	}
+	/* With DECLRMM off the reply is 1;cols, never inverted, so CSI s
+	 * below is DECSLRM, not save-cursor. */
+	if (parse_decrqss(vt_probe(vt, "\033P$qs\033\\"), &a, &b) == 0 &&
+	    a >= b) {
+		vt_probe(vt, "\033[s");
+		fixed = 1;
+	}
+	if (fixed) {
+		log_debug("%s: reset inverted margins after resize", __func__);
+		snprintf(buf, sizeof buf, "\033[%d;%dH", pos.row + 1, pos.col + 1);
+		vt_probe(vt, buf);
+	}
+}
+
+/* ---- public API ---- */
+
+vt_t *
+vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
+    vt_output_fn out, void *user)
+{
+	struct vt *vt = xcalloc(1, sizeof *vt);
+
+	vt->rows = rows < 1 ? 1 : rows;
+	vt->cols = cols < 1 ? 1 : cols;
+	vt->out = out;
+	vt->user = user;
+	vt->cursor_visible = 1;
+	vt->title = xstrdup("");
+	vt->grid = grid_new(vt->rows, vt->cols, sb_max_lines, sb_max_bytes);
+	grid_blank_cell(&vt->pen, NULL);
+	vt->vterm = vterm_new(vt->rows, vt->cols);
+	if (vt->vterm == NULL)
+		fatal("vterm_new failed");
+	vterm_set_utf8(vt->vterm, 1);
+	vterm_output_set_callback(vt->vterm, cb_output, vt);
+	vt->state = vterm_obtain_state(vt->vterm);
+	vterm_state_set_callbacks(vt->state, &state_cbs, vt);
+	vterm_state_reset(vt->state, 1);
+	return vt;
+}
+
+void
+vt_free(vt_t *vt)
+{
+	if (vt == NULL)
+		return;
+	vterm_free(vt->vterm);
+	grid_free(vt->grid);
+	free(vt->title);
+	free(vt);
+}
+
+/*
+ * libvterm 0.1.4's text handler puts a uint32_t array as long as the whole
+ * remaining input on the stack (a VLA), so one large write overflows the
+ * stack. Feed it in slices; it keeps partial sequences across calls.
+ */
+#define VT_WRITE_SLICE (16 * 1024)
+
+void
+vt_write(vt_t *vt, const char *buf, size_t len)
+{
+	size_t done = 0, n;
+
+	while (done < len) {
+		n = UTIL_MIN(len - done, VT_WRITE_SLICE);
+		/* vterm_input_write always consumes everything it is given. */
+		vterm_input_write(vt->vterm, buf + done, n);
+		done += n;
+	}
+}
+
+void
+vt_resize(vt_t *vt, int rows, int cols)
+{
+	int shrink;
+
+	rows = rows < 1 ? 1 : rows;
+	cols = cols < 1 ? 1 : cols;
+	if (rows == vt->rows && cols == vt->cols)
+		return;
+	/* libvterm calls cb_resize, which resizes the grid. */
+	shrink = rows < vt->rows || cols < vt->cols;
+	vterm_set_size(vt->vterm, rows, cols);
+	if (grid_rows(vt->grid) != rows || grid_cols(vt->grid) != cols)
+		grid_resize(vt->grid, rows, cols);
+	vt->rows = rows;
+	vt->cols = cols;
+	if (shrink)
+		vt_fix_margins(vt);
+}
+
+grid_t *
+vt_grid(vt_t *vt)
+{
+	return vt->grid;
+}
+
+void
+vt_cursor(const vt_t *vt, int *row, int *col, int *visible)
+{
+	VTermPos pos;
+
+	vterm_state_get_cursorpos(vt->state, &pos);
+	if (row != NULL)
+		*row = pos.row;
+	if (col != NULL)
+		*col = pos.col;
+	if (visible != NULL)
+		*visible = vt->cursor_visible;
+}
+
+const char *
+vt_title(const vt_t *vt)
+{
+	return vt->title;
+}
+
+int
+vt_altscreen(const vt_t *vt)
+{
+	return vt->altscreen;
+}
+
+int
+vt_reverse(const vt_t *vt)
+{
+	return vt->reverse;
+}
+
+int
+vt_mouse_mode(const vt_t *vt)
+{
+	return vt->mouse;
+}
+
+/*
+ * libvterm 0.1.4 keeps mode 2004 private and reports no property for it.
+ * vterm_keyboard_start_paste() emits CSI 200~ only when the mode is on and
+ * changes no state, so probe it with the output captured.
+ */
+int
+vt_bracketed_paste(const vt_t *cvt)
+{
+	struct vt *vt = (struct vt *)cvt;
+	int on;
+
+	vt->probing = 1;
+	vt->probe_len = 0;
+	vterm_keyboard_start_paste(vt->vterm);
+	on = vt->probe_len > 0;
+	vt->probing = 0;
+	return on;
+}
+
+int
+vt_take_bell(vt_t *vt)
+{
+	int b = vt->bell;
+
+	vt->bell = 0;
+	return b;
+}
+
+void
+vt_key(vt_t *vt, int key, int mod)
+{
+	vterm_keyboard_key(vt->vterm, (VTermKey)key, (VTermModifier)mod);
+}
+
+void
+vt_unichar(vt_t *vt, uint32_t c, int mod)
+{
+	vterm_keyboard_unichar(vt->vterm, c, (VTermModifier)mod);
+}
+
+void
+vt_paste(vt_t *vt, int start)
+{
+	if (start)
+		vterm_keyboard_start_paste(vt->vterm);
+	else
+		vterm_keyboard_end_paste(vt->vterm);
+}
+
+/* libvterm 0.1.4 reports buttons even when the child never asked for mouse
+ * events, so check the mode here. */
+void
+vt_mouse(vt_t *vt, int row, int col, int button, int pressed, int mod)
+{
+	if (vt->mouse == VT_MOUSE_NONE)
+		return;
+	vterm_mouse_move(vt->vterm, row, col, (VTermModifier)mod);
+	if (button > 0)
+		vterm_mouse_button(vt->vterm, button, pressed != 0,
+		    (VTermModifier)mod);
+}
