@@ -647,7 +647,22 @@ attempt_start(struct req *r)
 	r->x = upstream_start(g->up, &ur);
 }
 
-/* Wait for the attempt's headers, giving up when the gateway stops. */
+/* 1 if the agent closed its end of the connection. */
+static int
+client_gone(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return 0;
+	struct pollfd p = { .fd = ci->connect_fd, .events = POLLRDHUP };
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+/* Wait for the attempt's headers, giving up when the gateway stops or the
+ * agent hangs up (then -1). */
 static int
 attempt_wait(struct req *r)
 {
@@ -655,9 +670,10 @@ attempt_wait(struct req *r)
 		int st = upstream_wait_headers(r->x, GATEWAY_POLL_MS);
 		if (st >= 0)
 			return st;
-		if (is_stopping(r->g)) {
+		if (is_stopping(r->g) || client_gone(r)) {
+			r->client_gone = 1;
 			upstream_abort(r->x);
-			return upstream_wait_headers(r->x, -1);
+			return -1;
 		}
 	}
 }
@@ -672,7 +688,7 @@ attempt_drop(struct req *r)
 }
 
 /* Run attempts until the policy accepts one. Returns the final status
- * (0: transport error). */
+ * (0: transport error, -1: the agent went away first). */
 static int
 attempts_run(struct req *r)
 {
@@ -680,6 +696,8 @@ attempts_run(struct req *r)
 	for (;;) {
 		attempt_start(r);
 		int st = attempt_wait(r);
+		if (st < 0)
+			return st;
 		if (st == 429)
 			r->call.n429++;
 		if (st == 529)
@@ -703,20 +721,6 @@ attempts_run(struct req *r)
 		}
 		r->call.attempt++;
 	}
-}
-
-/* 1 if the agent closed its end of the connection. */
-static int
-client_gone(struct req *r)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci == NULL)
-		return 0;
-	struct pollfd p = { .fd = ci->connect_fd, .events = POLLRDHUP };
-	if (poll(&p, 1, 0) <= 0)
-		return 0;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 /* MHD asks for the next bytes: hand over what upstream has sent. */
@@ -863,8 +867,11 @@ settle(struct req *r)
 			snprintf(r->error, sizeof r->error, "%s", u.error_type);
 		else if (r->client_gone)
 			snprintf(r->error, sizeof r->error, "client disconnected");
-		else if (r->upstream_broken)
-			snprintf(r->error, sizeof r->error, "upstream: %s", upstream_error(r->x));
+		else if (r->upstream_broken) {
+			char why[256];
+			upstream_error(r->x, why, sizeof why);
+			snprintf(r->error, sizeof r->error, "upstream: %s", why);
+		}
 	}
 
 	int sroute = stats_route_of(g, r->route);
@@ -944,8 +951,15 @@ forward(struct req *r)
 	int st = attempts_run(r);
 	if (st > 0)
 		return respond_stream(r, st);
+	if (st < 0) {
+		/* Nobody to answer: 499 ("client closed request") for the books. */
+		r->status = 499;
+		return MHD_NO;
+	}
 	int timeout = upstream_timed_out(r->x);
-	char *msg = xasprintf("tokmux: cannot reach %s: %s", r->upstream_base, upstream_error(r->x));
+	char why[256];
+	upstream_error(r->x, why, sizeof why);
+	char *msg = xasprintf("tokmux: cannot reach %s: %s", r->upstream_base, why);
 	snprintf(r->error, sizeof r->error, "%s", msg);
 	enum MHD_Result ret = respond_error(r, timeout ? 504 : 502, "api_error", msg, 0, 0);
 	free(msg);
@@ -980,18 +994,20 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r == NULL || (void *)r == cls)
 		return;
 	if (r->x != NULL) {
-		/* A response sent in full had a finished transfer; anything else
-		 * (disconnect, shutdown) stops it. Joining makes the parser ours. */
+		/* A response sent in full had a finished transfer: join it. Anything
+		 * else (disconnect, shutdown) stops it; after the abort the parser
+		 * is ours already, so settling need not wait for curl to notice. */
 		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
 			if (!r->upstream_broken)
 				r->client_gone = 1;
 			upstream_abort(r->x);
+		} else {
+			upstream_join(r->x);
 		}
-		upstream_join(r->x);
 	}
 	if (r->begun)
 		settle(r);
-	req_free(r);
+	req_free(r);   /* joins an aborted transfer */
 }
 
 static void
@@ -1191,6 +1207,9 @@ gateway_stop(gateway_t *g)
 
 /* ------------------------------------------------------ tokmux gateway */
 
+/* Exit status: 0 after SIGINT/SIGTERM, 2 for bad usage or config, 1 when
+ * the port or the ledger cannot be used. argv[0] is skipped. */
+
 static void
 gateway_usage(FILE *f)
 {
@@ -1351,7 +1370,7 @@ gateway_main(int argc, char **argv)
 	config_init(&c);
 	if (gateway_config(&c, a.config) != 0) {
 		config_free(&c);
-		return 1;
+		return 2;   /* like every config error of tokmux */
 	}
 	rc = gateway_serve(&c, &a);
 	config_free(&c);

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,9 +195,11 @@ on_write(char *data, size_t size, size_t n, void *user)
 {
 	upstream_xfer_t *x = user;
 	size_t len = size * n;
-	if (x->tap != NULL)
-		x->tap(x->tap_user, x, data, len);
 	pthread_mutex_lock(&x->lock);
+	/* The tap runs under the lock and never after an abort: once
+	 * upstream_abort() returns, the tap's state is the caller's. */
+	if (x->tap != NULL && !x->aborted)
+		x->tap(x->tap_user, x, data, len);
 	/* Backpressure: wait for the reader while the buffer is full. */
 	while (!x->aborted && x->data.len - x->rpos >= x->limit) {
 		struct timespec until = deadline_in(1000);
@@ -447,10 +450,13 @@ upstream_abort(upstream_xfer_t *x)
 	pthread_mutex_unlock(&x->lock);
 }
 
-const char *
-upstream_error(const upstream_xfer_t *x)
+void
+upstream_error(const upstream_xfer_t *x, char *buf, size_t len)
 {
-	return x->error;
+	upstream_xfer_t *mx = (upstream_xfer_t *)x;
+	pthread_mutex_lock(&mx->lock);
+	snprintf(buf, len, "%s", x->error);
+	pthread_mutex_unlock(&mx->lock);
 }
 
 int

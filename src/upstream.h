@@ -26,7 +26,9 @@ typedef struct upstream upstream_t;
 typedef struct upstream_xfer upstream_xfer_t;
 
 /* Called in the worker thread with every body chunk, before the reader sees
- * it (e.g. for a usage parser). Headers are complete by then. */
+ * it (e.g. for a usage parser). Headers are complete by then. It runs under
+ * the transfer's lock and never once upstream_abort() has returned, so the
+ * caller may read the tap's state after an abort without joining. */
 typedef void (*upstream_tap_fn)(void *user, upstream_xfer_t *x, const char *data, size_t len);
 
 struct upstream_request {
@@ -65,15 +67,17 @@ const char *upstream_header_get(const upstream_xfer_t *x, const char *name);
  * Returns a byte count > 0, UPSTREAM_AGAIN, UPSTREAM_EOF or UPSTREAM_ERROR. */
 ssize_t upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms);
 
-/* Ask the transfer to stop (any thread). Readers then get UPSTREAM_ERROR. */
+/* Ask the transfer to stop (any thread). Readers then get UPSTREAM_ERROR
+ * at once; the worker notices within about a second (curl's progress
+ * callback) and upstream_join/upstream_xfer_free wait for that. */
 void upstream_abort(upstream_xfer_t *x);
 
 /* Wait for the worker thread to end (call upstream_abort first to hurry it). */
 void upstream_join(upstream_xfer_t *x);
 
-/* After the transfer ended: error text ("" if none), timeout flag (connect
- * timeout or idle limit), body bytes received. */
-const char *upstream_error(const upstream_xfer_t *x);
+/* Error text ("" if none; set when the transfer ended), the timeout flag
+ * (connect timeout or idle limit) and body bytes received so far. */
+void upstream_error(const upstream_xfer_t *x, char *buf, size_t len);
 int upstream_timed_out(const upstream_xfer_t *x);
 size_t upstream_body_bytes(const upstream_xfer_t *x);
 

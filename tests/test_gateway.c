@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@
 #include <curl/curl.h>
 
 #include "gateway.h"
+#include "mock.h"
 #include "testsrv.h"
 #include "util.h"
 
@@ -70,6 +73,7 @@ struct reply {
 	int nmarks;
 	int64_t mark_us[4];
 	int stop_after;          /* abort after this many marks (0: never) */
+	long timeout_ms;         /* give up after this long (0: 15 s) */
 	CURLcode rc;
 };
 
@@ -114,7 +118,7 @@ http(const char *method, const char *url, const char *const *hdrs, const char *b
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, cl_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 15L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms > 0 ? r->timeout_ms : 15000L);
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -179,6 +183,7 @@ struct rec {
 
 struct fx {
 	struct testsrv *srv;
+	mock_t *mock;
 	pricing_t *pricing;
 	stats_t *stats;
 	ledger_t *ledger;
@@ -268,13 +273,13 @@ fx_gateway(struct fx *f, const char *anthropic, const char *openai, int idle_s)
 	return g;
 }
 
-static int
-setup(void **state)
+/* Everything but the upstream and the gateway. */
+static struct fx *
+fx_new(void)
 {
 	struct fx *f = xcalloc(1, sizeof *f);
 	char *err = NULL;
 	pthread_mutex_init(&f->rec.lock, NULL);
-	f->srv = testsrv_start();
 	f->pricing = pricing_new();
 	cJSON *prices = cJSON_Parse("{\"test-claude\":{\"input\":3,\"output\":15,"
 	    "\"cache_write_5m\":3.75,\"cache_write_1h\":6,\"cache_read\":0.3},"
@@ -289,10 +294,35 @@ setup(void **state)
 	f->ledger = ledger_open(f->ledger_path, &err);
 	if (f->ledger == NULL)
 		fail_msg("ledger_open: %s", err);
+	return f;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = fx_new();
+	f->srv = testsrv_start();
 	char a[128], o[128];
 	snprintf(a, sizeof a, "http://127.0.0.1:%d/a", f->srv->port);
 	snprintf(o, sizeof o, "http://127.0.0.1:%d/o/", f->srv->port);
 	f->gw = fx_gateway(f, a, o, 0);
+	*state = f;
+	return 0;
+}
+
+/* The same in front of the project's mock provider (src/mock.c). */
+static int
+setup_mock(void **state)
+{
+	struct fx *f = fx_new();
+	struct mock_options mo = { .port = 0, .quiet = 1 };
+	char *err = NULL;
+	f->mock = mock_start(&mo, &err);
+	if (f->mock == NULL)
+		fail_msg("mock_start: %s", err);
+	char a[128];
+	snprintf(a, sizeof a, "http://127.0.0.1:%d", mock_port(f->mock));
+	f->gw = fx_gateway(f, a, a, 0);
 	*state = f;
 	return 0;
 }
@@ -307,7 +337,9 @@ teardown(void **state)
 	rl_table_free(f->rl);
 	stats_free(f->stats);
 	pricing_free(f->pricing);
-	testsrv_stop(f->srv);
+	if (f->srv != NULL)
+		testsrv_stop(f->srv);
+	mock_stop(f->mock);
 	pthread_mutex_destroy(&f->rec.lock);
 	free(f);
 	return 0;
@@ -959,6 +991,31 @@ test_client_disconnect(void **state)
 	assert_int_equal(f->srv->completed_err, 1);
 }
 
+static void
+test_client_gone_before_headers(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .header_delay_ms = 1500, .chunks = { { 0, "late" } }, .nchunks = 1 };
+	testsrv_script(f->srv, &sc);
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/messages");
+	const char *hdrs[] = { "x-api-key: k", NULL };
+	struct reply r = { .timeout_ms = 200 };
+	int64_t t0 = util_now_ms();
+	http("POST", url, hdrs, "{\"model\":\"test-claude\"}", &r);
+	assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
+	reply_free(&r);
+	assert_int_equal(wait_settled(f, 1), 1);
+	assert_true(util_now_ms() - t0 < 1000);   /* not waiting for upstream */
+	assert_int_equal(f->rec.client_gone, 1);
+	assert_int_equal(f->rec.status, 499);
+	struct stats_snapshot *s = xmalloc(sizeof *s);
+	stats_snapshot(f->stats, s);
+	assert_int_equal(s->route[0].inflight, 0);
+	assert_int_equal(s->route[0].err_4xx, 1);
+	free(s);
+}
+
 #define NCONC 32
 
 struct conc {
@@ -1069,6 +1126,271 @@ test_policy_seam(void **state)
 	free(s);
 }
 
+/* ------------------------------------------------ against the mock */
+
+static void
+mock_script(struct fx *f, const char *json)
+{
+	char *err = NULL;
+	if (mock_load_script_json(f->mock, json, &err) != 0)
+		fail_msg("mock script: %s", err);
+}
+
+struct sum_ledger {
+	int n;
+	int64_t cost, input, output, cread;
+};
+
+static void
+sum_cb(const struct ledger_entry *e, void *user)
+{
+	struct sum_ledger *s = user;
+	s->n++;
+	s->cost += e->cost_micros;
+	s->input += e->usage.input_tokens;
+	s->output += e->usage.output_tokens;
+	s->cread += e->usage.cache_read_tokens;
+}
+
+/* One call through route 0; returns the reply status, settles checked. */
+static long
+mock_call(struct fx *f, int nth, const char *path, const char *auth, const char *body,
+    struct usage *u, int64_t *cost)
+{
+	char url[512];
+	url_of(url, sizeof url, f->base[0], path);
+	const char *hdrs[] = { auth, "Content-Type: application/json", NULL };
+	struct reply r = { 0 };
+	http("POST", url, hdrs, body, &r);
+	long st = r.status;
+	reply_free(&r);
+	assert_int_equal(wait_settled(f, nth), nth);
+	pthread_mutex_lock(&f->rec.lock);
+	*u = f->rec.usage;
+	*cost = f->rec.cost;
+	pthread_mutex_unlock(&f->rec.lock);
+	return st;
+}
+
+static void
+test_mock_exact_usage(void **state)
+{
+	struct fx *f = *state;
+	mock_script(f, "{\"defaults\":{\"chunk_delay_ms\":1,\"usage\":{\"input_tokens\":1000,"
+	    "\"output_tokens\":200,\"cache_read_input_tokens\":3000,\"cache_creation_5m\":400,"
+	    "\"cache_creation_1h\":100}}}");
+	const int64_t ant = 1000 * 3 + 200 * 15 + 400 * 375 / 100 + 100 * 6 + 3000 * 3 / 10;
+	const int64_t oai = 1000 * 2 + 3000 * 5 / 10 + 200 * 8;   /* no cache writes on OpenAI */
+	static const struct {
+		const char *path, *auth, *body;
+		int openai;
+	} calls[] = {
+		{ "/v1/messages?beta=true", "x-api-key: sk-ant-m",
+		  "{\"model\":\"test-claude\",\"max_tokens\":4096,\"stream\":true}", 0 },
+		{ "/messages", "x-api-key: sk-ant-m", "{\"model\":\"test-claude\",\"max_tokens\":4096}", 0 },
+		{ "/v1/chat/completions", "Authorization: Bearer sk-oa-m",
+		  "{\"model\":\"test-gpt\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}", 1 },
+		{ "/v1/chat/completions", "Authorization: Bearer sk-oa-m", "{\"model\":\"test-gpt\"}", 1 },
+		{ "/v1/responses", "Authorization: Bearer sk-oa-m",
+		  "{\"model\":\"test-gpt\",\"stream\":true}", 1 },
+		{ "/v1/responses", "Authorization: Bearer sk-oa-m", "{\"model\":\"test-gpt\"}", 1 },
+	};
+	int64_t want_cost = 0;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(calls); i++) {
+		struct usage u;
+		int64_t cost;
+		long st = mock_call(f, (int)i + 1, calls[i].path, calls[i].auth, calls[i].body, &u, &cost);
+		assert_int_equal(st, 200);
+		assert_int_equal(u.input_tokens, 1000);
+		assert_int_equal(u.output_tokens, 200);
+		assert_int_equal(u.cache_read_tokens, 3000);
+		assert_int_equal(u.cache_write_5m_tokens, calls[i].openai ? 0 : 400);
+		assert_int_equal(u.cache_write_1h_tokens, calls[i].openai ? 0 : 100);
+		assert_true(u.complete);
+		assert_int_equal(cost, calls[i].openai ? oai : ant);
+		want_cost += cost;
+	}
+	assert_int_equal(mock_calls(f->mock), (long)UTIL_ARRAY_LEN(calls));
+	struct sum_ledger sl = { 0 };
+	assert_int_equal(ledger_read(f->ledger_path, sum_cb, &sl), (int)UTIL_ARRAY_LEN(calls));
+	assert_int_equal(sl.cost, want_cost);
+	assert_int_equal(sl.input, 1000 * (int64_t)UTIL_ARRAY_LEN(calls));
+	struct stats_snapshot *s = xmalloc(sizeof *s);
+	stats_snapshot(f->stats, s);
+	assert_int_equal(s->route[0].cost_micros, want_cost);
+	assert_int_equal(s->route[0].ok_2xx, (int64_t)UTIL_ARRAY_LEN(calls));
+	free(s);
+	/* both keys' rate-limit headers landed, under their hashes */
+	struct rl_state st[RATELIMIT_MAX_KEYS];
+	assert_int_equal(rl_table_snapshot(f->rl, st, RATELIMIT_MAX_KEYS), 2);
+}
+
+static void
+test_mock_faults(void **state)
+{
+	struct fx *f = *state;
+	mock_script(f, "{\"defaults\":{\"chunk_delay_ms\":1,\"usage\":{\"input_tokens\":1000,"
+	    "\"output_tokens\":200}},\"rules\":["
+	    "{\"match\":{\"request\":1},\"action\":\"overloaded_midstream\",\"after_events\":2},"
+	    "{\"match\":{\"request\":2},\"action\":\"cut\",\"after_events\":3},"
+	    "{\"match\":{\"request\":3},\"action\":\"429\",\"retry_after\":7},"
+	    "{\"match\":{\"request\":4},\"action\":\"529\"}]}");
+	const char *body = "{\"model\":\"test-claude\",\"stream\":true}";
+	struct usage u;
+	int64_t cost;
+	/* 1: overloaded_error inside a 200 stream: counted as a 529, input billed */
+	assert_int_equal(mock_call(f, 1, "/v1/messages", "x-api-key: k", body, &u, &cost), 200);
+	assert_string_equal(u.error_type, "overloaded_error");
+	assert_int_equal(u.input_tokens, 1000);
+	assert_int_equal(cost, 1000 * 3 + u.output_tokens * 15);
+	/* 2: upstream cuts the stream: the agent sees a broken transfer */
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/messages");
+	const char *hdrs[] = { "x-api-key: k", NULL };
+	struct reply r = { 0 };
+	http("POST", url, hdrs, body, &r);
+	assert_int_not_equal(r.rc, CURLE_OK);
+	reply_free(&r);
+	assert_int_equal(wait_settled(f, 2), 2);
+	assert_int_equal(f->rec.usage.input_tokens, 1000);
+	assert_false(f->rec.usage.complete);
+	assert_int_equal(f->rec.client_gone, 0);
+	/* 3: a 429 is passed on with its retry-after */
+	struct reply r3 = { 0 };
+	http("POST", url, hdrs, body, &r3);
+	assert_int_equal(r3.status, 429);
+	char v[32];
+	reply_header(&r3, "retry-after", v, sizeof v);
+	assert_string_equal(v, "7");
+	assert_non_null(strstr(r3.body.data, "rate_limit_error"));
+	reply_free(&r3);
+	assert_int_equal(wait_settled(f, 3), 3);
+	/* 4: a 529 with the policy seam retrying it: request 5 succeeds */
+	f->retry_529 = 1;
+	assert_int_equal(mock_call(f, 4, "/v1/messages", "x-api-key: k", body, &u, &cost), 200);
+	assert_int_equal(f->rec.attempts, 2);
+	assert_int_equal(u.output_tokens, 200);
+	assert_int_equal(mock_calls(f->mock), 5);
+
+	struct stats_snapshot *s = xmalloc(sizeof *s);
+	stats_snapshot(f->stats, s);
+	const struct stats_counts *c = &s->route[0];
+	assert_int_equal(c->requests, 4);
+	assert_int_equal(c->err_529, 2);     /* in-stream + the retried one */
+	assert_int_equal(c->err_429, 1);
+	assert_int_equal(c->retries, 1);
+	assert_int_equal(c->inflight, 0);
+	free(s);
+	struct rl_state st[RATELIMIT_MAX_KEYS];
+	assert_int_equal(rl_table_snapshot(f->rl, st, RATELIMIT_MAX_KEYS), 1);
+	assert_true(st[0].retry_after_until > 0);
+}
+
+/* `tokmux gateway` run in a thread; its stdout is captured through a pipe
+ * and SIGTERM is sent to that thread alone. */
+struct gm {
+	char *argv[16];
+	int argc;
+	int rc;
+};
+
+static void *
+gm_run(void *arg)
+{
+	struct gm *g = arg;
+	g->rc = gateway_main(g->argc, g->argv);
+	return NULL;
+}
+
+/* Read a line from fd within 5 s (bounded). */
+static int
+read_line(int fd, char *out, size_t len)
+{
+	size_t n = 0;
+	int64_t until = util_now_ms() + 5000;
+	while (n + 1 < len && util_now_ms() < until) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if (read(fd, out + n, 1) != 1)
+			break;
+		if (out[n] == '\n') {
+			out[n] = '\0';
+			return 0;
+		}
+		n++;
+	}
+	out[n] = '\0';
+	return -1;
+}
+
+static void
+test_gateway_main(void **state)
+{
+	struct fx *f = *state;
+	char cfg[64], up[128], lines[2][512];
+	snprintf(cfg, sizeof cfg, "/tmp/tokmux-gwtest-%d.json", (int)getpid());
+	FILE *fp = fopen(cfg, "w");
+	assert_non_null(fp);
+	fputs("{\"panes\": [{\"name\": \"alpha\", \"cmd\": \"claude\"}],"
+	    " \"prices\": {\"test-claude\": {\"input\": 3, \"output\": 15}}}\n", fp);
+	fclose(fp);
+	snprintf(up, sizeof up, "http://127.0.0.1:%d", mock_port(f->mock));
+	/* the fixture's own gateway and ledger are not used here */
+	char ledger[64];
+	snprintf(ledger, sizeof ledger, "/tmp/tokmux-gwmain-%d.jsonl", (int)getpid());
+	unlink(ledger);
+	struct gm g = { .argv = { "gateway", "--port", "0", "-c", cfg, "--anthropic-upstream", up,
+		"--ledger", ledger }, .argc = 9 };
+
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	fflush(stdout);
+	int saved = dup(1);
+	dup2(p[1], 1);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, gm_run, &g), 0);
+	int got0 = read_line(p[0], lines[0], sizeof lines[0]);
+	int got1 = read_line(p[0], lines[1], sizeof lines[1]);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	close(p[1]);
+	close(p[0]);
+	assert_int_equal(got0, 0);
+	assert_int_equal(got1, 0);
+	char name[32], url[400];
+	assert_int_equal(sscanf(lines[0], "route %31s %399s", name, url), 2);
+	assert_string_equal(name, "alpha");
+	assert_true(strncmp(url, "http://127.0.0.1:", 17) == 0);
+	assert_non_null(strstr(url, "/p/"));
+	assert_int_equal(strncmp(lines[1], "route default http://127.0.0.1:", 31), 0);
+
+	char murl[512];
+	snprintf(murl, sizeof murl, "%s/v1/messages", url);
+	const char *hdrs[] = { "x-api-key: k", NULL };
+	struct reply r = { 0 };
+	http("POST", murl, hdrs, "{\"model\":\"test-claude\",\"stream\":true}", &r);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+
+	pthread_kill(t, SIGTERM);
+	pthread_join(t, NULL);
+	assert_int_equal(g.rc, 0);
+	struct ledger_find lf = { 0 };
+	assert_int_equal(ledger_read(ledger, ledger_cb, &lf), 1);
+	assert_string_equal(lf.last.pane_name, "alpha");
+	assert_true(lf.last.cost_micros > 0);
+	unlink(ledger);
+	unlink(cfg);
+
+	/* usage errors */
+	char *bad[] = { "gateway", "--port", "99999" };
+	assert_int_equal(gateway_main(3, bad), 2);
+	char *missing[] = { "gateway", "-c", "/nonexistent/tokmux.json" };
+	assert_int_equal(gateway_main(3, missing), 2);
+}
+
 int
 main(void)
 {
@@ -1089,8 +1411,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upstream_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout_504, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_disconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_gone_before_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_seam, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mock_exact_usage, setup_mock, teardown),
+		cmocka_unit_test_setup_teardown(test_mock_faults, setup_mock, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_main, setup_mock, teardown),
 	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
