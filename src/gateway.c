@@ -678,9 +678,18 @@ attempt_wait(struct req *r)
 	}
 }
 
+/* Discard an attempt the policy retries. Its (error) body is short: read
+ * it to the end for a moment so the connection can be reused, else abort. */
 static void
 attempt_drop(struct req *r)
 {
+	char sink[4096];
+	int64_t until = util_now_ms() + 250;
+	for (;;) {
+		ssize_t n = upstream_read(r->x, sink, sizeof sink, GATEWAY_POLL_MS);
+		if (n == UPSTREAM_EOF || n == UPSTREAM_ERROR || util_now_ms() >= until)
+			break;
+	}
 	upstream_xfer_free(r->x);
 	r->x = NULL;
 	usage_parser_free(r->parser);
