@@ -6,13 +6,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "core.h"
+#include "gateway.h"
+#include "sidebar.h"
 #include "ledger.h"
 #include "mock.h"
 #include "ui.h"
@@ -35,6 +40,11 @@ usage(FILE *f)
 	    "                panes without one run $SHELL\n"
 	    "  -c CONFIG     config file (default $XDG_CONFIG_HOME/tokmux/config.json)\n"
 	    "  -v            write a debug log to tokmux.log in the current directory\n"
+	    "  --no-gateway  do not start the metering gateway (panes talk to providers directly)\n"
+	    "  --port N      gateway port on 127.0.0.1 (default: any free port)\n"
+	    "  --anthropic-upstream URL, --openai-upstream URL\n"
+	    "                where the gateway forwards to (default: the real APIs)\n"
+	    "  --ledger FILE request ledger (default $XDG_STATE_HOME/tokmux/ledger.jsonl)\n"
 	    "  -h, --help    this help\n"
 	    "  --version     print the version\n"
 	    "\n"
@@ -67,14 +77,81 @@ load_config(struct config *cfg, const char *path)
 	return 0;
 }
 
+/* The workspace's shared client core, as the UI callbacks see it. */
+struct workspace {
+	core_t *core;
+};
+
+static int
+workspace_env(void *user, int idx, const char *name, const char *cmd, char **env, int max,
+    int *route)
+{
+	struct workspace *w = user;
+	int n = 0;
+	*route = -1;
+	if (max >= 1)
+		env[n++] = xasprintf("TOKMUX_PANE=%d", idx + 1);
+	if (w->core == NULL || max < 3)
+		return n;
+	char abase[256], obase[256];
+	*route = core_add_route(w->core, name, cmd, abase, sizeof abase, obase, sizeof obase);
+	if (*route < 0)
+		return n;
+	env[n++] = xasprintf("ANTHROPIC_BASE_URL=%s", abase);
+	env[n++] = xasprintf("OPENAI_BASE_URL=%s", obase);
+	return n;
+}
+
+static int
+workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
+    const struct ui_pane_info *panes, int npanes)
+{
+	struct workspace *w = user;
+	struct stats_snapshot snap;
+	struct rl_state rl[RATELIMIT_MAX_KEYS];
+	struct sidebar_pane sp[4];
+	struct sidebar_line lines[128];
+	struct sidebar_input in = { .now = util_wall(), .utf8 = ui_sidebar_utf8(sb) };
+	for (int i = 0; i < npanes && i < 4; i++)
+		sp[i] = (struct sidebar_pane){ panes[i].name, panes[i].route, panes[i].focused, panes[i].exited };
+	in.panes = sp;
+	in.npanes = npanes < 4 ? npanes : 4;
+	if (w->core != NULL) {
+		stats_snapshot(core_stats(w->core), &snap);
+		in.snap = &snap;
+		in.nrl = rl_table_snapshot(core_ratelimits(w->core), rl, RATELIMIT_MAX_KEYS);
+		in.rl = rl;
+	}
+	int n = sidebar_build(&in, cols, lines, rows < 128 ? rows : 128);
+	for (int i = 0; i < n; i++)
+		ui_sidebar_line(sb, i, lines[i].kind, lines[i].text);
+	int ticking = 0;
+	for (int i = 0; i < in.nrl; i++) {
+		const struct rl_state *st = &rl[i];
+		if (st->retry_after_until > in.now || st->requests.reset > in.now ||
+		    st->tokens.reset > in.now || st->input_tokens.reset > in.now ||
+		    st->output_tokens.reset > in.now)
+			ticking = 1;
+	}
+	return ticking;
+}
+
 static int
 run_workspace(int argc, char **argv)
 {
+	enum { OPT_NO_GATEWAY = 256, OPT_PORT, OPT_ANTHROPIC, OPT_OPENAI, OPT_LEDGER };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "no-gateway", no_argument, NULL, OPT_NO_GATEWAY },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "anthropic-upstream", required_argument, NULL, OPT_ANTHROPIC },
+		{ "openai-upstream", required_argument, NULL, OPT_OPENAI },
+		{ "ledger", required_argument, NULL, OPT_LEDGER },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct core_options co = { .port = -1, .wake_fd = -1 };
+	int no_gateway = 0;
 	const char *cfgpath = NULL;
 	const char *cmds[4] = { NULL };
 	int ncmds = 0, npanes = 0, verbose = 0, c;
@@ -98,6 +175,20 @@ run_workspace(int argc, char **argv)
 			cmds[ncmds++] = optarg;
 			break;
 		case 'c': cfgpath = optarg; break;
+		case OPT_NO_GATEWAY: no_gateway = 1; break;
+		case OPT_PORT: {
+			char *end;
+			long p = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || p < 0 || p > 65535) {
+				fprintf(stderr, "tokmux: --port: expected 0..65535, got '%s'\n", optarg);
+				return 2;
+			}
+			co.port = (int)p;
+			break;
+		}
+		case OPT_ANTHROPIC: co.anthropic = optarg; break;
+		case OPT_OPENAI: co.openai = optarg; break;
+		case OPT_LEDGER: co.ledger = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("tokmux %s\n", TOKMUX_VERSION); return 0;
@@ -125,14 +216,45 @@ run_workspace(int argc, char **argv)
 	}
 	if (verbose)
 		util_log_open("tokmux.log");
+	struct workspace ws = { 0 };
+	int wake = -1;
+	if (cfg.gateway && !no_gateway) {
+		/* the UI blocks these signals in every thread; do it before threads start */
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGWINCH);
+		sigaddset(&set, SIGCHLD);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		co.cfg = &cfg;
+		co.wake_fd = wake;
+		char *err = NULL;
+		ws.core = core_start(&co, &err);
+		if (ws.core == NULL) {
+			fprintf(stderr, "tokmux: %s\n", err);
+			free(err);
+			close(wake);
+			config_free(&cfg);
+			return 1;
+		}
+	}
 	struct ui_options o = {
 		.cfg = &cfg,
 		.npanes = npanes,
-		.wake_fd = -1,
+		.wake_fd = wake,
+		.env_fn = workspace_env,
+		.sidebar_fn = workspace_sidebar,
+		.user = &ws,
 	};
 	for (int i = 0; i < ncmds; i++)
 		o.cmds[i] = cmds[i];
 	int rc = ui_run(&o);
+	core_stop(ws.core);
+	if (wake >= 0)
+		close(wake);
 	config_free(&cfg);
 	util_log_close();
 	return rc;
@@ -149,6 +271,8 @@ main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "mock") == 0)
 		return mock_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "gateway") == 0)
+		return gateway_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
 	return run_workspace(argc, argv);

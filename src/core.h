@@ -1,0 +1,42 @@
+/*
+ * core: the shared client core that every pane's agent talks to: pricing,
+ * stats, rate-limit table, ledger and the gateway, created from a config
+ * and torn down together. Used by the workspace (tokmux) and by the
+ * headless `tokmux gateway`.
+ */
+#ifndef TOKMUX_CORE_H
+#define TOKMUX_CORE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "gateway.h"
+#include "ratelimit.h"
+#include "stats.h"
+
+struct core_options {
+	const struct config *cfg;
+	int port;                  /* -1: cfg->port */
+	const char *anthropic;     /* NULL: cfg's upstream */
+	const char *openai;
+	const char *ledger;        /* NULL: cfg's ledger or the default path */
+	int wake_fd;               /* written on every stats change; -1 none */
+};
+
+typedef struct core core_t;
+
+/* NULL with a malloc'd one-line *err when pricing, the ledger or the port fail. */
+core_t *core_start(const struct core_options *o, char **err);
+void core_stop(core_t *c);    /* stops the gateway (settling in-flight requests), closes the ledger */
+
+/* New route for a pane or a named gateway route; fills the agent's base URLs.
+ * Returns the route index, -1 when there is no room. */
+int core_add_route(core_t *c, const char *name, const char *cmd,
+    char *anthropic_base, size_t alen, char *openai_base, size_t olen);
+
+gateway_t *core_gateway(core_t *c);
+stats_t *core_stats(core_t *c);
+rl_table_t *core_ratelimits(core_t *c);
+const char *core_ledger_path(const core_t *c);
+
+#endif
