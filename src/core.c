@@ -80,11 +80,31 @@ core_stop(core_t *c)
 	free(c);
 }
 
+/* The program a pane runs, without its arguments: a command line may hold
+ * prompt text, which must never reach the ledger. "claude -p hi" -> "claude". */
+static char *
+core_agent_name(const char *cmd)
+{
+	if (cmd == NULL)
+		return NULL;
+	while (*cmd == ' ' || *cmd == '\t')
+		cmd++;
+	size_t n = strcspn(cmd, " \t;|&<>()'\"");
+	const char *slash = memrchr(cmd, '/', n);
+	if (slash != NULL) {
+		n -= (size_t)(slash + 1 - cmd);
+		cmd = slash + 1;
+	}
+	return n > 0 ? xstrndup(cmd, n) : NULL;
+}
+
 int
 core_add_route(core_t *c, const char *name, const char *cmd,
     char *anthropic_base, size_t alen, char *openai_base, size_t olen)
 {
-	int route = gateway_add_route(c->gw, name, cmd, NULL);
+	char *agent = core_agent_name(cmd);
+	int route = gateway_add_route(c->gw, name, agent, NULL);
+	free(agent);
 	if (route >= 0)
 		gateway_route_env(c->gw, route, anthropic_base, alen, openai_base, olen);
 	return route;

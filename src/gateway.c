@@ -39,6 +39,7 @@
  * else are forwarded without stats or ledger records.
  */
 #include "gateway.h"
+#include "core.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -1298,37 +1299,10 @@ static int
 gateway_serve(struct config *c, const struct gw_args *a)
 {
 	char *err = NULL;
-	int rc = 1;
-	pricing_t *pricing = pricing_new();
-	if (c->prices != NULL && pricing_load(pricing, c->prices, &err) != 0) {
-		fprintf(stderr, "tokmux gateway: %s\n", err);
-		free(err);
-		pricing_free(pricing);
-		return 1;
-	}
-	char *lpath = xstrdup(a->ledger ? a->ledger : c->ledger_path ? c->ledger_path :
-	    "");
-	if (*lpath == '\0') {
-		free(lpath);
-		lpath = ledger_default_path();
-	}
-	ledger_t *ledger = ledger_open(lpath, &err);
-	if (ledger == NULL) {
-		fprintf(stderr, "tokmux gateway: ledger %s: %s\n", lpath, err ? err : "cannot open");
-		free(err);
-		free(lpath);
-		pricing_free(pricing);
-		return 1;
-	}
-	stats_t *stats = stats_new(0, -1);
-	rl_table_t *rl = rl_table_new();
-	struct gateway_options o = {
-		.port = a->port >= 0 ? a->port : c->port,
-		.anthropic_upstream = a->anthropic ? a->anthropic : c->anthropic_upstream,
-		.openai_upstream = a->openai ? a->openai : c->openai_upstream,
-		.pricing = pricing, .stats = stats, .ledger = ledger, .ratelimits = rl,
+	struct core_options co = {
+		.cfg = c, .port = a->port, .anthropic = a->anthropic, .openai = a->openai,
+		.ledger = a->ledger, .wake_fd = -1,
 	};
-
 	/* Block the signals before any thread starts, then sigwait for them. */
 	sigset_t set, old;
 	sigemptyset(&set);
@@ -1337,33 +1311,28 @@ gateway_serve(struct config *c, const struct gw_args *a)
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
 
-	gateway_t *g = gateway_start(&o, &err);
-	if (g == NULL) {
+	core_t *core = core_start(&co, &err);
+	if (core == NULL) {
 		fprintf(stderr, "tokmux gateway: %s\n", err);
 		free(err);
-	} else {
-		char base[256];
-		for (int i = 0; i <= c->npanes && i < GATEWAY_MAX_ROUTES; i++) {
-			char *name = i == c->npanes ? xstrdup("default") : c->panes[i].name ?
-			    xstrdup(c->panes[i].name) : xasprintf("pane %d", i + 1);
-			int route = gateway_add_route(g, name, i < c->npanes ? c->panes[i].cmd : NULL, NULL);
-			gateway_route_env(g, route, base, sizeof base, NULL, 0);
-			printf("route %s %s\n", name, base);
-			free(name);
-		}
-		fflush(stdout);
-		int sig = 0;
-		sigwait(&set, &sig);
-		gateway_stop(g);
-		rc = 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return 1;
 	}
+	char base[256];
+	for (int i = 0; i <= c->npanes && i < GATEWAY_MAX_ROUTES; i++) {
+		char *name = i == c->npanes ? xstrdup("default") : c->panes[i].name ?
+		    xstrdup(c->panes[i].name) : xasprintf("pane %d", i + 1);
+		if (core_add_route(core, name, i < c->npanes ? c->panes[i].cmd : NULL,
+		    base, sizeof base, NULL, 0) >= 0)
+			printf("route %s %s\n", name, base);
+		free(name);
+	}
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	core_stop(core);    /* settles in-flight requests, then closes the ledger */
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	ledger_close(ledger);
-	rl_table_free(rl);
-	stats_free(stats);
-	pricing_free(pricing);
-	free(lpath);
-	return rc;
+	return 0;
 }
 
 int
