@@ -20,6 +20,7 @@
 #include "sidebar.h"
 #include "ledger.h"
 #include "mock.h"
+#include "policy.h"
 #include "ui.h"
 #include "util.h"
 
@@ -45,6 +46,14 @@ usage(FILE *f)
 	    "  --anthropic-upstream URL, --openai-upstream URL\n"
 	    "                where the gateway forwards to (default: the real APIs)\n"
 	    "  --ledger FILE request ledger (default $XDG_STATE_HOME/tokmux/ledger.jsonl)\n"
+	    "  --ceiling USD spend ceiling for all panes of this workspace (hard: requests\n"
+	    "                that could cross it are refused with a 403 the agent shows)\n"
+	    "  --daily-ceiling USD\n"
+	    "                spend ceiling for today (local time; counts the ledger, so it\n"
+	    "                survives a restart)\n"
+	    "  --pane-ceiling NAME=USD\n"
+	    "                spend ceiling of one pane, by name or number (repeatable),\n"
+	    "                e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
 	    "  -h, --help    this help\n"
 	    "  --version     print the version\n"
 	    "\n"
@@ -94,11 +103,15 @@ workspace_env(void *user, int idx, const char *name, const char *cmd, char **env
 	if (w->core == NULL || max < 3)
 		return n;
 	char abase[256], obase[256];
-	*route = core_add_route(w->core, name, cmd, abase, sizeof abase, obase, sizeof obase);
+	*route = core_add_pane(w->core, idx + 1, name, cmd, abase, sizeof abase, obase, sizeof obase);
 	if (*route < 0)
 		return n;
 	env[n++] = xasprintf("ANTHROPIC_BASE_URL=%s", abase);
 	env[n++] = xasprintf("OPENAI_BASE_URL=%s", obase);
+	/* The gateway retries 529s itself: retry at one layer only, so Claude
+	 * Code's own retries are turned down unless the user chose a value. */
+	if (n < max && getenv("CLAUDE_CODE_MAX_RETRIES") == NULL)
+		env[n++] = xstrdup("CLAUDE_CODE_MAX_RETRIES=2");
 	return n;
 }
 
@@ -139,7 +152,8 @@ workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
 static int
 run_workspace(int argc, char **argv)
 {
-	enum { OPT_NO_GATEWAY = 256, OPT_PORT, OPT_ANTHROPIC, OPT_OPENAI, OPT_LEDGER };
+	enum { OPT_NO_GATEWAY = 256, OPT_PORT, OPT_ANTHROPIC, OPT_OPENAI, OPT_LEDGER, OPT_CEILING,
+		OPT_DAILY_CEILING, OPT_PANE_CEILING };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -148,9 +162,14 @@ run_workspace(int argc, char **argv)
 		{ "anthropic-upstream", required_argument, NULL, OPT_ANTHROPIC },
 		{ "openai-upstream", required_argument, NULL, OPT_OPENAI },
 		{ "ledger", required_argument, NULL, OPT_LEDGER },
+		{ "ceiling", required_argument, NULL, OPT_CEILING },
+		{ "daily-ceiling", required_argument, NULL, OPT_DAILY_CEILING },
+		{ "pane-ceiling", required_argument, NULL, OPT_PANE_CEILING },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct core_options co = { .port = -1, .wake_fd = -1 };
+	const char *pane_ceilings[CONFIG_MAX_PANES];
+	co.pane_ceilings = pane_ceilings;
 	int no_gateway = 0;
 	const char *cfgpath = NULL;
 	const char *cmds[4] = { NULL };
@@ -189,6 +208,32 @@ run_workspace(int argc, char **argv)
 		case OPT_ANTHROPIC: co.anthropic = optarg; break;
 		case OPT_OPENAI: co.openai = optarg; break;
 		case OPT_LEDGER: co.ledger = optarg; break;
+		case OPT_CEILING:
+		case OPT_DAILY_CEILING: {
+			int64_t *dst = c == OPT_CEILING ? &co.ceiling_micros : &co.daily_ceiling_micros;
+			if (util_parse_usd(optarg, dst) != 0 || *dst <= 0) {
+				fprintf(stderr, "tokmux: --%s: expected a dollar amount above 0, got '%s'\n",
+				    c == OPT_CEILING ? "ceiling" : "daily-ceiling", optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_PANE_CEILING: {
+			char *name = NULL, *err = NULL;
+			int64_t micros;
+			if (policy_parse_pane_ceiling(optarg, &name, &micros, &err) != 0) {
+				fprintf(stderr, "tokmux: --pane-ceiling: %s\n", err);
+				free(err);
+				return 2;
+			}
+			free(name);
+			if (co.npane_ceilings >= CONFIG_MAX_PANES) {
+				fprintf(stderr, "tokmux: --pane-ceiling: at most %d\n", CONFIG_MAX_PANES);
+				return 2;
+			}
+			pane_ceilings[co.npane_ceilings++] = optarg;
+			break;
+		}
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("tokmux %s\n", TOKMUX_VERSION); return 0;
