@@ -1174,6 +1174,8 @@ stream_overloaded(policy_t *p, struct upstream_xfer *x)
 static double
 response_wait(policy_t *p, struct upstream_xfer *x, double now)
 {
+	if (x == NULL)
+		return -1;
 	const char *v = upstream_header_get(x, "retry-after-ms");
 	double s = v != NULL ? ratelimit_parse_retry_after_ms(v) : -1;
 	if (s < 0 && (v = upstream_header_get(x, "retry-after")) != NULL)
@@ -1195,7 +1197,7 @@ response_wait(policy_t *p, struct upstream_xfer *x, double now)
 static int
 on_429(policy_t *p, struct gateway_call *c, struct pcall *pc, struct upstream_xfer *x)
 {
-	if (pc->retried_429)
+	if (pc->retried_429 || x == NULL)
 		return 0;
 	char *buf = xmalloc(ERROR_BODY_BYTES);
 	size_t n = peek_error_body(p, x, buf, ERROR_BODY_BYTES);
@@ -1272,7 +1274,7 @@ hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfe
 	int openai = c->api == API_OPENAI_CHAT || c->api == API_OPENAI_RESPONSES;
 	int overloaded = status == 529 || (openai && status == 503);
 	int in_stream = 0;
-	if (status == 200 && c->api == API_ANTHROPIC_MESSAGES && stream_overloaded(p, x))
+	if (status == 200 && c->api == API_ANTHROPIC_MESSAGES && x != NULL && stream_overloaded(p, x))
 		overloaded = in_stream = 1;
 	if (status >= 200 && status < 300 && !overloaded) {
 		pthread_mutex_lock(&p->lock);
