@@ -22,7 +22,7 @@ CONCS=${CONCS:-"1 8 32"}
 FALLBACK_RUNS=${FALLBACK_RUNS:-3}
 OUT=bench/out
 mkdir -p "$OUT"
-TOKMUX=$PWD/build/tokmux
+TOKMUX=${TOKMUX:-$PWD/build/tokmux}   # TOKMUX=/path/to/tokmux compares another build
 LG=$OUT/loadgen
 SCRIPT=bench/mock-fallback.json
 LEDGER=$OUT/ledger.jsonl
