@@ -1,0 +1,1387 @@
+/*
+ * gateway: the local metering proxy (libmicrohttpd in, upstream/libcurl
+ * out). It owns the route table (pane tokens), the HTTP checks (Host,
+ * Origin), the forwarding rules and the per-request metering.
+ *
+ * Threading: MHD runs a thread per connection. The access handler collects
+ * the body; on its last call it forwards the request (an upstream transfer
+ * in its own worker thread) and BLOCKS until upstream's status and headers
+ * are known. Only then does it queue a callback response whose reader hands
+ * the agent whatever bytes the transfer has buffered, as soon as they are
+ * there (streaming is pass-through: no batching; the usage parser reads a
+ * copy through the transfer's tap). The reader also notices the agent
+ * hanging up (POLLRDHUP on the socket) and aborts the transfer. When MHD
+ * reports the request completed, the transfer is joined and the request is
+ * settled: cost, stats_end, ledger record.
+ *
+ * Upstream path rule: the route-relative path gets "/v1" in front when it
+ * starts with an API resource but lacks the version (OpenCode calls
+ * X/messages, Claude Code X/v1/messages). OpenAI upstream for /v1/chat/...,
+ * /v1/responses, /v1/embeddings, /v1/completions; /v1/models goes to OpenAI
+ * only when the request looks like an OpenAI client (Authorization: Bearer,
+ * no x-api-key and no anthropic-version header): Claude Code always sends
+ * anthropic-version, also with a subscription's bearer token. Everything
+ * else goes to the Anthropic upstream.
+ *
+ * Timeouts: connect 10 s; no total limit (agents stream for minutes) but an
+ * idle limit: a transfer with no byte in either direction for 10 minutes
+ * is aborted (504 if that happens before the headers; a cut stream after).
+ *
+ * Policy seam (struct gateway_policy, all hooks optional):
+ *   (a) admit()   after the body is read: may refuse with an API-shaped
+ *                 error, may set a reservation (stats_begin/_end carry it);
+ *   (b) attempt() after each upstream attempt's headers, before any byte
+ *                 reaches the agent: may ask for another attempt, with a
+ *                 rewritten body (529 retry, model fallback, 429 pacing);
+ *   (c) settle()  once per admitted request with the final usage and cost.
+ * Only generation calls (messages, chat completions, responses) are
+ * metered and go through the policy; count_tokens, models and anything
+ * else are forwarded without stats or ledger records.
+ */
+#include "gateway.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "config.h"
+#include "util.h"
+
+#define GATEWAY_MAX_ATTEMPTS 16
+#define GATEWAY_MAX_MODELS 64          /* (route, model) pairs counted for /metrics */
+#define GATEWAY_POLL_MS 50             /* how often blocked waits look at the world */
+#define GATEWAY_BLOCK_SIZE (32 * 1024)
+
+struct route {
+	char *name;
+	char *agent;
+	char token[GATEWAY_TOKEN_LEN + 1];
+	int stats_route;
+};
+
+struct model_count {
+	int route;
+	char model[128];
+	int64_t n;
+};
+
+struct gateway {
+	struct MHD_Daemon *mhd;
+	int port;
+	char *anthropic;               /* upstream bases, no trailing slash */
+	char *openai;
+	const pricing_t *pricing;
+	stats_t *stats;
+	ledger_t *ledger;
+	rl_table_t *rl;
+	struct gateway_policy policy;
+	int idle_s;
+	int connect_ms;
+	upstream_t *up;
+	int stopping;                  /* atomic */
+
+	pthread_mutex_t lock;          /* routes and model counts */
+	struct route routes[GATEWAY_MAX_ROUTES];
+	int nroutes;
+	struct model_count models[GATEWAY_MAX_MODELS];
+	int nmodels;
+};
+
+/* Per connection: the raw request URI (MHD hands the handler a decoded
+ * path without the query; forwarding needs the bytes as sent). */
+struct conn {
+	char *raw_uri;
+};
+
+/* Per request. */
+struct req {
+	gateway_t *g;
+	struct MHD_Connection *conn;
+	int route;
+	char *method;
+	char *path;                    /* route-relative path, raw */
+	char *query;                   /* "?..." or "" */
+	struct buf body;
+	int too_big;
+
+	/* set when forwarding */
+	int openai;
+	enum api_kind api;
+	int metered;
+	const char *upstream_base;
+	char *url;
+	char **hdrs;
+	int nhdrs;
+	char model_asked[128];
+	char key_hash[17];
+	struct gateway_call call;
+	char *new_body;                /* a body rewritten by the policy */
+	upstream_xfer_t *x;
+	usage_parser_t *parser;        /* the current attempt's; fed by its worker */
+	int64_t t0_ms;
+	int status;                    /* given to the agent */
+	char request_id[96];
+	char error[320];               /* one-line error for stats/ledger */
+	int upstream_broken;           /* body ended with an upstream error */
+	int client_gone;
+	int begun;                     /* stats_begin done: settle once */
+	int refused;
+};
+
+static int
+is_stopping(gateway_t *g)
+{
+	return __atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* ---------------------------------------------------------------- paths */
+
+static const char *const api_resources[] = {
+	"messages", "complete", "models", "chat", "responses", "embeddings", "completions",
+};
+
+char *
+gateway_upstream_path(const char *path)
+{
+	if (path == NULL || path[0] == '\0')
+		return xstrdup("/");
+	if (strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0)
+		return xstrdup(path);
+	const char *seg = path[0] == '/' ? path + 1 : path;
+	size_t n = strcspn(seg, "/");
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(api_resources); i++) {
+		if (strlen(api_resources[i]) == n && strncmp(seg, api_resources[i], n) == 0)
+			return xasprintf("/v1/%s", seg);
+	}
+	return xstrdup(path);
+}
+
+/* path equals prefix or continues with '/'. */
+static int
+path_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int
+gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int has_anthropic_version)
+{
+	if (path_under(path, "/v1/chat") || path_under(path, "/v1/responses") ||
+	    path_under(path, "/v1/embeddings") || path_under(path, "/v1/completions"))
+		return 1;
+	if (path_under(path, "/v1/models"))
+		return has_bearer && !has_x_api_key && !has_anthropic_version;
+	return 0;
+}
+
+/* ----------------------------------------------------------- responses */
+
+static enum MHD_Result
+respond_text(struct MHD_Connection *c, int status, const char *type, const char *text)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text),
+	    (void *)text, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", type);
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* An error body in the shape the agent's SDK parses. */
+static char *
+error_json(int openai, const char *type, const char *message)
+{
+	cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject();
+	if (openai) {
+		cJSON_AddStringToObject(err, "message", message);
+		cJSON_AddStringToObject(err, "type", type);
+		cJSON_AddNullToObject(err, "code");
+	} else {
+		cJSON_AddStringToObject(root, "type", "error");
+		cJSON_AddStringToObject(err, "type", type);
+		cJSON_AddStringToObject(err, "message", message);
+	}
+	cJSON_AddItemToObject(root, "error", err);
+	char *s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (s == NULL)
+		fatal("out of memory (cJSON)");
+	char *out = xstrdup(s);
+	cJSON_free(s);
+	return out;
+}
+
+static enum MHD_Result
+respond_error(struct req *r, int status, const char *type, const char *message,
+    int retry_after, int no_retry)
+{
+	char *body = error_json(r->openai, type, message);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (retry_after > 0) {
+		char v[24];
+		snprintf(v, sizeof v, "%d", retry_after);
+		MHD_add_response_header(resp, "retry-after", v);
+	} else if (no_retry) {
+		MHD_add_response_header(resp, "x-should-retry", "false");
+	}
+	r->status = status;
+	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* -------------------------------------------------------------- routes */
+
+static int
+token_eq(const char *a, const char *b, size_t n)
+{
+	unsigned char d = 0;   /* constant time: tokens are secrets */
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* Route index for the token at s (n chars), or -1. */
+static int
+route_find(gateway_t *g, const char *s, size_t n)
+{
+	int found = -1;
+	if (n != GATEWAY_TOKEN_LEN)
+		return -1;
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; i < g->nroutes; i++)
+		if (token_eq(g->routes[i].token, s, n))
+			found = i;
+	pthread_mutex_unlock(&g->lock);
+	return found;
+}
+
+int
+gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char token_out[65])
+{
+	unsigned char raw[GATEWAY_TOKEN_LEN / 2];
+	pthread_mutex_lock(&g->lock);
+	if (g->nroutes >= GATEWAY_MAX_ROUTES) {
+		pthread_mutex_unlock(&g->lock);
+		return -1;
+	}
+	int idx = g->nroutes;
+	struct route *rt = &g->routes[idx];
+	rt->stats_route = idx;
+	if (g->stats != NULL) {
+		struct stats_snapshot *snap = xmalloc(sizeof *snap);
+		stats_snapshot(g->stats, snap);
+		while (snap->nroutes <= idx && stats_add_route(g->stats) >= 0)
+			snap->nroutes++;
+		if (snap->nroutes <= idx)
+			rt->stats_route = -1;
+		free(snap);
+	}
+	util_random(raw, sizeof raw);
+	for (size_t i = 0; i < sizeof raw; i++)
+		snprintf(rt->token + 2 * i, 3, "%02x", raw[i]);
+	rt->name = xstrdup(name ? name : "default");
+	rt->agent = agent_cmd ? xstrdup(agent_cmd) : NULL;
+	g->nroutes++;
+	if (token_out != NULL)
+		snprintf(token_out, 65, "%s", rt->token);
+	pthread_mutex_unlock(&g->lock);
+	return idx;
+}
+
+int
+gateway_route_count(const gateway_t *g)
+{
+	gateway_t *mg = (gateway_t *)g;
+	pthread_mutex_lock(&mg->lock);
+	int n = g->nroutes;
+	pthread_mutex_unlock(&mg->lock);
+	return n;
+}
+
+void
+gateway_route_env(const gateway_t *g, int route, char *anthropic_base, size_t alen,
+    char *openai_base, size_t olen)
+{
+	gateway_t *mg = (gateway_t *)g;
+	char token[GATEWAY_TOKEN_LEN + 1] = "";
+	pthread_mutex_lock(&mg->lock);
+	if (route >= 0 && route < g->nroutes)
+		memcpy(token, g->routes[route].token, sizeof token);
+	pthread_mutex_unlock(&mg->lock);
+	if (anthropic_base != NULL && alen > 0)
+		snprintf(anthropic_base, alen, "http://127.0.0.1:%d/p/%s", g->port, token);
+	if (openai_base != NULL && olen > 0)
+		snprintf(openai_base, olen, "http://127.0.0.1:%d/p/%s/v1", g->port, token);
+}
+
+int
+gateway_port(const gateway_t *g)
+{
+	return g->port;
+}
+
+/* -------------------------------------------------------------- metrics */
+
+static void
+model_count_add(gateway_t *g, int route, const char *model)
+{
+	pthread_mutex_lock(&g->lock);
+	struct model_count *slot = NULL;
+	for (int i = 0; i < g->nmodels && slot == NULL; i++)
+		if (g->models[i].route == route && strcmp(g->models[i].model, model) == 0)
+			slot = &g->models[i];
+	if (slot == NULL && g->nmodels < GATEWAY_MAX_MODELS) {
+		slot = &g->models[g->nmodels++];
+		slot->route = route;
+		snprintf(slot->model, sizeof slot->model, "%s", model);
+	}
+	if (slot == NULL) {   /* table full: lump the rest together */
+		slot = &g->models[GATEWAY_MAX_MODELS - 1];
+		snprintf(slot->model, sizeof slot->model, "other");
+	}
+	slot->n++;
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* Prometheus label value: escape backslash, quote and newline. */
+static void
+label(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_appendf(b, "\\%c", *s);
+		else if (*s == '\n')
+			buf_append(b, "\\n", 2);
+		else
+			buf_append(b, s, 1);
+	}
+}
+
+static void
+metric(struct buf *b, const char *name, const char *route, const char *k, const char *v,
+    const char *value)
+{
+	buf_appendf(b, "%s{route=\"", name);
+	label(b, route);
+	buf_append(b, "\"", 1);
+	if (k != NULL) {
+		buf_appendf(b, ",%s=\"", k);
+		label(b, v);
+		buf_append(b, "\"", 1);
+	}
+	buf_appendf(b, "} %s\n", value);
+}
+
+static void
+metric_i(struct buf *b, const char *name, const char *route, const char *k, const char *v,
+    int64_t n)
+{
+	char num[32];
+	snprintf(num, sizeof num, "%lld", (long long)n);
+	metric(b, name, route, k, v, num);
+}
+
+static void
+metrics_route(struct buf *b, const char *name, const struct stats_counts *s, int part)
+{
+	char num[48];
+	switch (part) {
+	case 0:
+		metric_i(b, "tokmux_tokens_total", name, "kind", "input", s->input_tokens);
+		metric_i(b, "tokmux_tokens_total", name, "kind", "output", s->output_tokens);
+		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_read", s->cache_read_tokens);
+		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_write_5m", s->cache_write_5m_tokens);
+		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_write_1h", s->cache_write_1h_tokens);
+		break;
+	case 1:
+		snprintf(num, sizeof num, "%lld.%06lld", (long long)(s->cost_micros / 1000000),
+		    (long long)(s->cost_micros % 1000000));
+		metric(b, "tokmux_cost_usd_total", name, NULL, NULL, num);
+		break;
+	case 2:
+		metric_i(b, "tokmux_responses_total", name, "class", "2xx", s->ok_2xx);
+		metric_i(b, "tokmux_responses_total", name, "class", "429", s->err_429);
+		metric_i(b, "tokmux_responses_total", name, "class", "529", s->err_529);
+		metric_i(b, "tokmux_responses_total", name, "class", "4xx", s->err_4xx);
+		metric_i(b, "tokmux_responses_total", name, "class", "5xx", s->err_5xx);
+		metric_i(b, "tokmux_responses_total", name, "class", "refused", s->refused);
+		break;
+	case 3:
+		metric_i(b, "tokmux_retries_total", name, NULL, NULL, s->retries);
+		break;
+	case 4:
+		metric_i(b, "tokmux_fallbacks_total", name, NULL, NULL, s->fallbacks);
+		break;
+	case 5:
+		metric_i(b, "tokmux_unpriced_total", name, NULL, NULL, s->unpriced);
+		break;
+	case 6:
+		metric_i(b, "tokmux_inflight", name, NULL, NULL, s->inflight);
+		break;
+	}
+}
+
+char *
+gateway_metrics(gateway_t *g)
+{
+	static const char *const heads[] = {
+		"tokmux_tokens_total counter",
+		"tokmux_cost_usd_total counter",
+		"tokmux_responses_total counter",
+		"tokmux_retries_total counter",
+		"tokmux_fallbacks_total counter",
+		"tokmux_unpriced_total counter",
+		"tokmux_inflight gauge",
+	};
+	struct buf b = { 0 };
+	char names[GATEWAY_MAX_ROUTES][64];
+	int sroute[GATEWAY_MAX_ROUTES];
+	struct model_count models[GATEWAY_MAX_MODELS];
+
+	pthread_mutex_lock(&g->lock);
+	int n = g->nroutes, nm = g->nmodels;
+	for (int i = 0; i < n; i++) {
+		snprintf(names[i], sizeof names[i], "%s", g->routes[i].name);
+		sroute[i] = g->routes[i].stats_route;
+	}
+	memcpy(models, g->models, sizeof models);
+	pthread_mutex_unlock(&g->lock);
+
+	buf_append(&b, "# TYPE tokmux_requests_total counter\n", 37);
+	for (int i = 0; i < nm; i++)
+		metric_i(&b, "tokmux_requests_total", names[models[i].route], "model",
+		    models[i].model, models[i].n);
+	if (g->stats != NULL) {
+		struct stats_snapshot *snap = xmalloc(sizeof *snap);
+		stats_snapshot(g->stats, snap);
+		for (size_t part = 0; part < UTIL_ARRAY_LEN(heads); part++) {
+			buf_appendf(&b, "# TYPE %s\n", heads[part]);
+			for (int i = 0; i < n; i++)
+				if (sroute[i] >= 0 && sroute[i] < snap->nroutes)
+					metrics_route(&b, names[i], &snap->route[sroute[i]], (int)part);
+		}
+		free(snap);
+	}
+	if (b.data == NULL)
+		buf_append(&b, "", 0);
+	return b.data;
+}
+
+/* ------------------------------------------------------- request checks */
+
+static int
+host_ok(gateway_t *g, const char *host)
+{
+	char a[40], b[40];
+	if (host == NULL)
+		return 0;
+	snprintf(a, sizeof a, "127.0.0.1:%d", g->port);
+	snprintf(b, sizeof b, "localhost:%d", g->port);
+	return strcmp(host, a) == 0 || strcasecmp(host, b) == 0;
+}
+
+/* Split "/p/<token>[/rest][?query]". Returns the route or -1. */
+static int
+split_uri(gateway_t *g, const char *uri, char **path, char **query)
+{
+	if (strncmp(uri, "/p/", 3) != 0)
+		return -1;
+	const char *tok = uri + 3;
+	size_t tlen = strcspn(tok, "/?");
+	int route = route_find(g, tok, tlen);
+	if (route < 0)
+		return -1;
+	const char *rest = tok + tlen;
+	size_t plen = strcspn(rest, "?");
+	*path = plen ? xstrndup(rest, plen) : xstrdup("/");
+	*query = xstrdup(rest + plen);
+	return route;
+}
+
+/* ------------------------------------------------------ forwarding */
+
+/* Headers never forwarded: hop-by-hop ones, and those curl sets itself. */
+static const char *const hop_headers[] = {
+	"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+	"host", "content-length", "accept-encoding", "expect", "proxy-authenticate",
+	"proxy-authorization", "proxy-connection",
+};
+
+static int
+is_hop_header(const char *name, const char *conn_tokens)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(hop_headers); i++)
+		if (strcasecmp(name, hop_headers[i]) == 0)
+			return 1;
+	if (strncasecmp(name, "proxy-", 6) == 0)
+		return 1;
+	/* Headers named in Connection are hop-by-hop too. */
+	size_t n = strlen(name);
+	for (const char *p = conn_tokens; p != NULL && *p; ) {
+		p += strspn(p, " ,\t");
+		size_t t = strcspn(p, " ,\t");
+		if (t == n && strncasecmp(p, name, n) == 0)
+			return 1;
+		p += t;
+	}
+	return 0;
+}
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+{
+	struct req *r = cls;
+	const char *conn_tokens = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
+	if (is_hop_header(name, conn_tokens))
+		return MHD_YES;
+	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
+	r->hdrs[r->nhdrs++] = xasprintf("%s: %s", name, value ? value : "");
+	return MHD_YES;
+}
+
+static const char *
+header_get(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* The API key or bearer token, hashed; never kept. */
+static void
+key_hash_of(struct req *r, int *has_key, int *has_bearer)
+{
+	const char *key = header_get(r, "x-api-key");
+	const char *auth = header_get(r, "Authorization");
+	*has_key = key != NULL;
+	*has_bearer = auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0;
+	r->key_hash[0] = '\0';
+	if (key != NULL && *key)
+		util_key_hash(key, r->key_hash);
+	else if (*has_bearer)
+		util_key_hash(auth + 7, r->key_hash);
+}
+
+/* The request's "model" (and nothing else) from its JSON body. */
+static void
+model_of(struct req *r)
+{
+	r->model_asked[0] = '\0';
+	if (r->body.len == 0)
+		return;
+	cJSON *root = cJSON_ParseWithLength(r->body.data, r->body.len);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+	if (cJSON_IsString(m) && m->valuestring != NULL)
+		snprintf(r->model_asked, sizeof r->model_asked, "%s", m->valuestring);
+	cJSON_Delete(root);
+}
+
+static void
+tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
+{
+	struct req *r = user;
+	if (r->parser == NULL) {
+		const char *ct = upstream_header_get(x, "Content-Type");
+		int sse = ct != NULL && strstr(ct, "text/event-stream") != NULL;
+		r->parser = usage_parser_new(r->api, sse);
+	}
+	usage_parser_feed(r->parser, data, len);
+}
+
+static void
+ratelimits_merge(struct req *r)
+{
+	if (r->g->rl == NULL || r->key_hash[0] == '\0')
+		return;
+	struct rl_state st;
+	int any = 0;
+	double now = util_wall();
+	rl_state_init(&st);
+	snprintf(st.key_hash, sizeof st.key_hash, "%s", r->key_hash);
+	for (int i = 0; i < upstream_header_count(r->x); i++) {
+		const char *name, *value;
+		upstream_header_at(r->x, i, &name, &value);
+		any |= ratelimit_parse_header(&st, name, value, now);
+	}
+	if (any) {
+		st.updated = now;
+		rl_table_merge(r->g->rl, &st);
+	}
+}
+
+static void
+attempt_start(struct req *r)
+{
+	gateway_t *g = r->g;
+	struct upstream_request ur = {
+		.method = r->method,
+		.url = r->url,
+		.headers = (const char *const *)r->hdrs,
+		.nheaders = r->nhdrs,
+		.body = r->call.body,
+		.body_len = r->call.body_len,
+		.connect_timeout_ms = g->connect_ms,
+		.idle_timeout_s = g->idle_s,
+		.tap = r->metered ? tap : NULL,
+		.tap_user = r,
+	};
+	r->x = upstream_start(g->up, &ur);
+}
+
+/* 1 if the agent closed its end of the connection. */
+static int
+client_gone(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return 0;
+	struct pollfd p = { .fd = ci->connect_fd, .events = POLLRDHUP };
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+/* Wait for the attempt's headers, giving up when the gateway stops or the
+ * agent hangs up (then -1). */
+static int
+attempt_wait(struct req *r)
+{
+	for (;;) {
+		int st = upstream_wait_headers(r->x, GATEWAY_POLL_MS);
+		if (st >= 0)
+			return st;
+		if (is_stopping(r->g) || client_gone(r)) {
+			r->client_gone = 1;
+			upstream_abort(r->x);
+			return -1;
+		}
+	}
+}
+
+/* Discard an attempt the policy retries. Its (error) body is short: read
+ * it to the end for a moment so the connection can be reused, else abort. */
+static void
+attempt_drop(struct req *r)
+{
+	char sink[4096];
+	int64_t until = util_now_ms() + 250;
+	for (;;) {
+		ssize_t n = upstream_read(r->x, sink, sizeof sink, GATEWAY_POLL_MS);
+		if (n == UPSTREAM_EOF || n == UPSTREAM_ERROR || util_now_ms() >= until)
+			break;
+	}
+	upstream_xfer_free(r->x);
+	r->x = NULL;
+	usage_parser_free(r->parser);
+	r->parser = NULL;
+}
+
+/* Run attempts until the policy accepts one. Returns the final status
+ * (0: transport error, -1: the agent went away first). */
+static int
+attempts_run(struct req *r)
+{
+	gateway_t *g = r->g;
+	for (;;) {
+		attempt_start(r);
+		int st = attempt_wait(r);
+		if (st < 0)
+			return st;
+		if (st == 429)
+			r->call.n429++;
+		if (st == 529)
+			r->call.n529++;
+		if (st > 0)
+			ratelimits_merge(r);
+		char *nb = NULL;
+		size_t nlen = 0;
+		if (!r->metered || g->policy.attempt == NULL || is_stopping(g) ||
+		    r->call.attempt + 1 >= GATEWAY_MAX_ATTEMPTS ||
+		    g->policy.attempt(g->policy.user, &r->call, st, r->x, &nb, &nlen) == 0) {
+			free(nb);
+			return st;
+		}
+		attempt_drop(r);
+		if (nb != NULL) {
+			free(r->new_body);
+			r->new_body = nb;
+			r->call.body = nb;
+			r->call.body_len = nlen;
+		}
+		r->call.attempt++;
+	}
+}
+
+/* MHD asks for the next bytes: hand over what upstream has sent. */
+static ssize_t
+body_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct req *r = cls;
+	for (;;) {
+		ssize_t n = upstream_read(r->x, buf, max, GATEWAY_POLL_MS);
+		if (n > 0)
+			return n;
+		if (n == UPSTREAM_EOF)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (n == UPSTREAM_ERROR) {
+			r->upstream_broken = !r->client_gone;
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		if (is_stopping(r->g) || client_gone(r)) {
+			r->client_gone = 1;
+			upstream_abort(r->x);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+	}
+}
+
+static const char *const skip_response_headers[] = {
+	"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
+	"trailer", "te", "proxy-connection",
+};
+
+static enum MHD_Result
+respond_stream(struct req *r, int status)
+{
+	const char *cl = upstream_header_get(r->x, "Content-Length");
+	uint64_t size = MHD_SIZE_UNKNOWN;
+	if (cl != NULL && *cl >= '0' && *cl <= '9' && strcmp(r->method, "HEAD") != 0)
+		size = strtoull(cl, NULL, 10);
+	struct MHD_Response *resp = MHD_create_response_from_callback(size, GATEWAY_BLOCK_SIZE,
+	    body_reader, r, NULL);
+	if (resp == NULL)
+		return MHD_NO;
+	for (int i = 0; i < upstream_header_count(r->x); i++) {
+		const char *name, *value;
+		int skip = 0;
+		upstream_header_at(r->x, i, &name, &value);
+		for (size_t k = 0; k < UTIL_ARRAY_LEN(skip_response_headers); k++)
+			skip |= strcasecmp(name, skip_response_headers[k]) == 0;
+		if (!skip)
+			MHD_add_response_header(resp, name, value);
+	}
+	const char *rid = upstream_header_get(r->x, "request-id");
+	if (rid == NULL)
+		rid = upstream_header_get(r->x, "x-request-id");
+	if (rid != NULL)
+		snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+	r->status = status;
+	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static const char *
+api_name(enum api_kind api)
+{
+	switch (api) {
+	case API_ANTHROPIC_MESSAGES:
+	case API_ANTHROPIC_COUNT_TOKENS:
+		return "anthropic";
+	case API_OPENAI_CHAT:
+		return "openai-chat";
+	case API_OPENAI_RESPONSES:
+		return "openai-responses";
+	default:
+		return "other";
+	}
+}
+
+static void
+forward_prepare(struct req *r)
+{
+	gateway_t *g = r->g;
+	int has_key, has_bearer;
+	char *upath = gateway_upstream_path(r->path);
+
+	key_hash_of(r, &has_key, &has_bearer);
+	r->openai = gateway_is_openai(upath, has_key, has_bearer,
+	    header_get(r, "anthropic-version") != NULL);
+	r->upstream_base = r->openai ? g->openai : g->anthropic;
+	r->url = xasprintf("%s%s%s", r->upstream_base, upath, r->query);
+	r->api = usage_api_for_path(upath);
+	r->metered = strcmp(r->method, "POST") == 0 && (r->api == API_ANTHROPIC_MESSAGES ||
+	    r->api == API_OPENAI_CHAT || r->api == API_OPENAI_RESPONSES);
+	free(upath);
+	if (strcmp(r->method, "POST") == 0)
+		model_of(r);
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, r);
+	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
+	r->hdrs[r->nhdrs++] = xstrdup("Accept-Encoding: identity");
+
+	pthread_mutex_lock(&g->lock);
+	const char *rname = g->routes[r->route].name;
+	pthread_mutex_unlock(&g->lock);
+	r->call = (struct gateway_call){
+		.route = r->route,
+		.route_name = rname,   /* route names never change */
+		.api = r->api,
+		.model_asked = r->model_asked,
+		.key_hash = r->key_hash,
+		.body = r->body.data,
+		.body_len = r->body.len,
+	};
+}
+
+static int
+stats_route_of(gateway_t *g, int route)
+{
+	pthread_mutex_lock(&g->lock);
+	int s = g->routes[route].stats_route;
+	pthread_mutex_unlock(&g->lock);
+	return s;
+}
+
+/* The request finished (or was refused): cost, policy, stats, ledger. */
+static void
+settle(struct req *r)
+{
+	gateway_t *g = r->g;
+	struct usage u;
+	int64_t cost = 0;
+	int priced = 1;
+
+	memset(&u, 0, sizeof u);
+	if (r->parser != NULL)
+		usage_parser_result(r->parser, &u);
+	const char *model = u.model[0] ? u.model : r->model_asked;
+	if (u.has_usage && r->api != API_ANTHROPIC_COUNT_TOKENS)
+		priced = g->pricing != NULL && pricing_cost(g->pricing, model, &u, &cost) == 0;
+	/* An overloaded_error inside a 200 stream: stats counts it as a 529
+	 * from usage.error_type; n529 stays the count of HTTP 529s. */
+	if (r->request_id[0] == '\0')
+		snprintf(r->request_id, sizeof r->request_id, "%s", u.request_id);
+	if (r->error[0] == '\0') {
+		if (u.error_type[0])
+			snprintf(r->error, sizeof r->error, "%s", u.error_type);
+		else if (r->client_gone)
+			snprintf(r->error, sizeof r->error, "client disconnected");
+		else if (r->upstream_broken) {
+			char why[256];
+			upstream_error(r->x, why, sizeof why);
+			snprintf(r->error, sizeof r->error, "upstream: %s", why);
+		}
+	}
+
+	int sroute = stats_route_of(g, r->route);
+	if (g->stats != NULL && sroute >= 0) {
+		struct stats_result sr = {
+			.route = sroute, .status = r->status, .model_used = model, .usage = u,
+			.cost_micros = cost, .priced = priced, .n429 = r->call.n429,
+			.n529 = r->call.n529, .retries = r->call.attempt,
+			.fallbacks = r->call.fallbacks, .refused = r->refused,
+			.error = r->error[0] ? r->error : NULL,
+		};
+		stats_end(g->stats, &sr, r->call.reserved_micros);
+	}
+	model_count_add(g, r->route, model[0] ? model : "unknown");
+	if (g->ledger != NULL) {
+		pthread_mutex_lock(&g->lock);
+		struct ledger_record lr = {
+			.time = util_wall(), .pane = r->route + 1,
+			.pane_name = g->routes[r->route].name, .agent = g->routes[r->route].agent,
+			.key_hash = r->key_hash, .api = api_name(r->api),
+			.model_asked = r->model_asked, .model_used = model, .usage = u,
+			.cost_micros = cost, .priced = priced, .status = r->status,
+			.retries = r->call.attempt, .fallbacks = r->call.fallbacks,
+			.n429 = r->call.n429, .n529 = r->call.n529,
+			.latency_ms = util_now_ms() - r->t0_ms, .request_id = r->request_id,
+			.error = r->error[0] ? r->error : NULL,
+		};
+		pthread_mutex_unlock(&g->lock);
+		if (ledger_append(g->ledger, &lr) != 0)
+			log_debug("gateway: ledger append failed");
+	}
+	/* Last, so that when the policy hears of it everything is recorded. */
+	if (!r->refused && g->policy.settle != NULL) {
+		struct gateway_outcome o = {
+			.status = r->status, .model_used = model, .usage = &u,
+			.cost_micros = cost, .priced = priced, .client_gone = r->client_gone,
+		};
+		g->policy.settle(g->policy.user, &r->call, &o);
+	}
+	r->begun = 0;
+}
+
+static enum MHD_Result
+forward(struct req *r)
+{
+	gateway_t *g = r->g;
+	r->t0_ms = util_now_ms();
+	forward_prepare(r);
+	if (r->too_big)
+		return respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
+		    "tokmux: request body too large", 0, 1);
+
+	if (r->metered && g->policy.admit != NULL) {
+		struct gateway_refusal ref = { .status = 403 };
+		snprintf(ref.type, sizeof ref.type, "permission_error");
+		if (g->policy.admit(g->policy.user, &r->call, &ref) != 0) {
+			r->refused = 1;
+			r->begun = 1;
+			snprintf(r->error, sizeof r->error, "%s", ref.message);
+			int sroute = stats_route_of(g, r->route);
+			if (g->stats != NULL && sroute >= 0)
+				stats_begin(g->stats, sroute, 0);
+			r->call.reserved_micros = 0;
+			return respond_error(r, ref.status, ref.type, ref.message, ref.retry_after,
+			    ref.retry_after <= 0);
+		}
+	}
+	if (r->metered) {
+		int sroute = stats_route_of(g, r->route);
+		if (g->stats != NULL && sroute >= 0)
+			stats_begin(g->stats, sroute, r->call.reserved_micros);
+		r->begun = 1;
+	}
+	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
+	    r->openai ? "openai" : "anthropic");
+
+	int st = attempts_run(r);
+	if (st > 0)
+		return respond_stream(r, st);
+	if (st < 0) {
+		/* Nobody to answer: 499 ("client closed request") for the books. */
+		r->status = 499;
+		return MHD_NO;
+	}
+	int timeout = upstream_timed_out(r->x);
+	char why[256];
+	upstream_error(r->x, why, sizeof why);
+	char *msg = xasprintf("tokmux: cannot reach %s: %s", r->upstream_base, why);
+	snprintf(r->error, sizeof r->error, "%s", msg);
+	enum MHD_Result ret = respond_error(r, timeout ? 504 : 502, "api_error", msg, 0, 0);
+	free(msg);
+	return ret;
+}
+
+/* ---------------------------------------------------------- MHD glue */
+
+static void
+req_free(struct req *r)
+{
+	upstream_xfer_free(r->x);
+	usage_parser_free(r->parser);
+	for (int i = 0; i < r->nhdrs; i++)
+		free(r->hdrs[i]);
+	free(r->hdrs);
+	free(r->url);
+	free(r->new_body);
+	free(r->method);
+	free(r->path);
+	free(r->query);
+	buf_free(&r->body);
+	free(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+	*con_cls = NULL;
+	if (r == NULL || (void *)r == cls)
+		return;
+	if (r->x != NULL) {
+		/* A response sent in full had a finished transfer: join it. Anything
+		 * else (disconnect, shutdown) stops it; after the abort the parser
+		 * is ours already, so settling need not wait for curl to notice. */
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+			if (!r->upstream_broken)
+				r->client_gone = 1;
+			upstream_abort(r->x);
+		} else {
+			upstream_join(r->x);
+		}
+	}
+	if (r->begun)
+		settle(r);
+	req_free(r);   /* joins an aborted transfer */
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = xcalloc(1, sizeof(struct conn));
+	} else if (*socket_context != NULL) {
+		struct conn *cn = *socket_context;
+		free(cn->raw_uri);
+		free(cn);
+		*socket_context = NULL;
+	}
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* Called with the raw URI before MHD decodes it: keep it for forwarding. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn *cn = conn_of(c);
+	if (cn != NULL) {
+		free(cn->raw_uri);
+		cn->raw_uri = xstrdup(uri);
+	}
+	return NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	if (util_log_enabled()) {
+		char *s = xvasprintf(fmt, ap);
+		log_debug("gateway: mhd: %s", s);
+		free(s);
+	}
+}
+
+/* First call of a request: checks and local endpoints. Returns MHD_YES with
+ * *out set to go on forwarding, or the result of a queued response. */
+static enum MHD_Result
+request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct req **out)
+{
+	*out = NULL;
+	/* Browsers send Origin; agents don't. Host guards against DNS rebinding. */
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") != NULL ||
+	    !host_ok(g, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+		return respond_text(c, 403, "text/plain", "forbidden\n");
+	struct conn *cn = conn_of(c);
+	const char *uri = cn != NULL && cn->raw_uri != NULL ? cn->raw_uri : "";
+	size_t plen = strcspn(uri, "?");
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (get && plen == 8 && strncmp(uri, "/healthz", 8) == 0)
+		return respond_text(c, 200, "text/plain", "ok");
+	if (get && plen == 8 && strncmp(uri, "/metrics", 8) == 0) {
+		char *text = gateway_metrics(g);
+		struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text,
+		    MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL) {
+			free(text);
+			return MHD_NO;
+		}
+		MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+		enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+	char *path = NULL, *query = NULL;
+	int route = split_uri(g, uri, &path, &query);
+	if (route < 0)
+		return respond_text(c, 404, "text/plain", "not found\n");
+	struct req *r = xcalloc(1, sizeof *r);
+	r->g = g;
+	r->conn = c;
+	r->route = route;
+	r->method = xstrdup(method);
+	r->path = path;
+	r->query = query;
+	*out = r;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	gateway_t *g = cls;
+	struct req *r = *con_cls;
+	if (r == NULL) {
+		enum MHD_Result ret = request_begin(g, c, method, &r);
+		/* g marks a request answered locally: its body is dropped. */
+		*con_cls = r != NULL ? (void *)r : (void *)g;
+		return ret;
+	}
+	if ((void *)r == (void *)g) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (r->body.len + *upload_size > GATEWAY_MAX_BODY)
+			r->too_big = 1;
+		if (!r->too_big)
+			buf_append(&r->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->status != 0)
+		return MHD_YES;   /* already answered */
+	return forward(r);
+}
+
+static char *
+base_url(const char *url, const char *dflt)
+{
+	char *s = xstrdup(url != NULL && *url ? url : dflt);
+	size_t n = strlen(s);
+	while (n > 0 && s[n - 1] == '/')
+		s[--n] = '\0';
+	return s;
+}
+
+gateway_t *
+gateway_start(const struct gateway_options *o, char **err)
+{
+	gateway_t *g = xcalloc(1, sizeof *g);
+	struct sockaddr_in sa;
+
+	g->anthropic = base_url(o->anthropic_upstream, "https://api.anthropic.com");
+	g->openai = base_url(o->openai_upstream, "https://api.openai.com");
+	g->pricing = o->pricing;
+	g->stats = o->stats;
+	g->ledger = o->ledger;
+	g->rl = o->ratelimits;
+	if (o->policy != NULL)
+		g->policy = *o->policy;
+	g->idle_s = o->idle_timeout_s;
+	g->connect_ms = o->connect_timeout_ms;
+	pthread_mutex_init(&g->lock, NULL);
+	g->up = upstream_new();
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)o->port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
+	    (uint16_t)o->port, NULL, NULL, on_request, g,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, g,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, g,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
+	    MHD_OPTION_END);
+	if (g->mhd == NULL) {
+		*err = xasprintf("cannot listen on 127.0.0.1:%d: %s", o->port,
+		    errno ? strerror(errno) : "libmicrohttpd failed");
+		upstream_free(g->up);
+		pthread_mutex_destroy(&g->lock);
+		free(g->anthropic);
+		free(g->openai);
+		free(g);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(g->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	g->port = di != NULL ? di->port : o->port;
+	log_debug("gateway: listening on 127.0.0.1:%d", g->port);
+	return g;
+}
+
+void
+gateway_stop(gateway_t *g)
+{
+	if (g == NULL)
+		return;
+	__atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
+	/* Joins every connection thread: in-flight requests settle first. */
+	MHD_stop_daemon(g->mhd);
+	upstream_free(g->up);
+	for (int i = 0; i < g->nroutes; i++) {
+		free(g->routes[i].name);
+		free(g->routes[i].agent);
+	}
+	pthread_mutex_destroy(&g->lock);
+	free(g->anthropic);
+	free(g->openai);
+	free(g);
+}
+
+/* ------------------------------------------------------ tokmux gateway */
+
+/* Exit status: 0 after SIGINT/SIGTERM, 2 for bad usage or config, 1 when
+ * the port or the ledger cannot be used. argv[0] is skipped. */
+
+static void
+gateway_usage(FILE *f)
+{
+	fputs("usage: tokmux gateway [--port N] [-c CONFIG] [--anthropic-upstream URL]\n"
+	    "                      [--openai-upstream URL] [--ledger FILE]\n"
+	    "Run the metering gateway alone. Prints one line per route:\n"
+	    "  route NAME http://127.0.0.1:PORT/p/TOKEN\n"
+	    "(config panes, then `default`); point ANTHROPIC_BASE_URL at that URL\n"
+	    "and OPENAI_BASE_URL at it plus /v1. Serves until SIGINT or SIGTERM.\n", f);
+}
+
+struct gw_args {
+	int port;
+	const char *config, *anthropic, *openai, *ledger;
+};
+
+/* Returns 0, 1 for --help, -1 on a usage error. */
+static int
+gateway_parse_args(int argc, char **argv, struct gw_args *a)
+{
+	for (int i = 1; i < argc; i += 2) {
+		const char *arg = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+			return 1;
+		if (val == NULL) {
+			fprintf(stderr, "tokmux gateway: %s needs a value\n", arg);
+			return -1;
+		}
+		if (strcmp(arg, "--port") == 0) {
+			char *end;
+			long p = strtol(val, &end, 10);
+			if (*end != '\0' || p < 0 || p > 65535) {
+				fprintf(stderr, "tokmux gateway: --port: expected 0..65535, got %s\n", val);
+				return -1;
+			}
+			a->port = (int)p;
+		} else if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) {
+			a->config = val;
+		} else if (strcmp(arg, "--anthropic-upstream") == 0) {
+			a->anthropic = val;
+		} else if (strcmp(arg, "--openai-upstream") == 0) {
+			a->openai = val;
+		} else if (strcmp(arg, "--ledger") == 0) {
+			a->ledger = val;
+		} else {
+			fprintf(stderr, "tokmux gateway: unknown option %s\n", arg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Load -c FILE (must exist) or the default config (may be missing). */
+static int
+gateway_config(struct config *c, const char *path)
+{
+	char *err = NULL, *dflt = NULL;
+	if (path == NULL) {
+		dflt = config_default_path();
+		if (access(dflt, F_OK) != 0) {
+			free(dflt);
+			return 0;
+		}
+		path = dflt;
+	}
+	int rc = config_load(c, path, &err);
+	if (rc != 0) {
+		fprintf(stderr, "tokmux gateway: %s\n", err ? err : path);
+		free(err);
+	}
+	free(dflt);
+	return rc;
+}
+
+static int
+gateway_serve(struct config *c, const struct gw_args *a)
+{
+	char *err = NULL;
+	int rc = 1;
+	pricing_t *pricing = pricing_new();
+	if (c->prices != NULL && pricing_load(pricing, c->prices, &err) != 0) {
+		fprintf(stderr, "tokmux gateway: %s\n", err);
+		free(err);
+		pricing_free(pricing);
+		return 1;
+	}
+	char *lpath = xstrdup(a->ledger ? a->ledger : c->ledger_path ? c->ledger_path :
+	    "");
+	if (*lpath == '\0') {
+		free(lpath);
+		lpath = ledger_default_path();
+	}
+	ledger_t *ledger = ledger_open(lpath, &err);
+	if (ledger == NULL) {
+		fprintf(stderr, "tokmux gateway: ledger %s: %s\n", lpath, err ? err : "cannot open");
+		free(err);
+		free(lpath);
+		pricing_free(pricing);
+		return 1;
+	}
+	stats_t *stats = stats_new(0, -1);
+	rl_table_t *rl = rl_table_new();
+	struct gateway_options o = {
+		.port = a->port >= 0 ? a->port : c->port,
+		.anthropic_upstream = a->anthropic ? a->anthropic : c->anthropic_upstream,
+		.openai_upstream = a->openai ? a->openai : c->openai_upstream,
+		.pricing = pricing, .stats = stats, .ledger = ledger, .ratelimits = rl,
+	};
+
+	/* Block the signals before any thread starts, then sigwait for them. */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+
+	gateway_t *g = gateway_start(&o, &err);
+	if (g == NULL) {
+		fprintf(stderr, "tokmux gateway: %s\n", err);
+		free(err);
+	} else {
+		char base[256];
+		for (int i = 0; i <= c->npanes && i < GATEWAY_MAX_ROUTES; i++) {
+			char *name = i == c->npanes ? xstrdup("default") : c->panes[i].name ?
+			    xstrdup(c->panes[i].name) : xasprintf("pane %d", i + 1);
+			int route = gateway_add_route(g, name, i < c->npanes ? c->panes[i].cmd : NULL, NULL);
+			gateway_route_env(g, route, base, sizeof base, NULL, 0);
+			printf("route %s %s\n", name, base);
+			free(name);
+		}
+		fflush(stdout);
+		int sig = 0;
+		sigwait(&set, &sig);
+		gateway_stop(g);
+		rc = 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ledger_close(ledger);
+	rl_table_free(rl);
+	stats_free(stats);
+	pricing_free(pricing);
+	free(lpath);
+	return rc;
+}
+
+int
+gateway_main(int argc, char **argv)
+{
+	struct gw_args a = { .port = -1 };
+	struct config c;
+	int rc = gateway_parse_args(argc, argv, &a);
+	if (rc != 0) {
+		gateway_usage(rc > 0 ? stdout : stderr);
+		return rc > 0 ? 0 : 2;
+	}
+	config_init(&c);
+	if (gateway_config(&c, a.config) != 0) {
+		config_free(&c);
+		return 2;   /* like every config error of tokmux */
+	}
+	rc = gateway_serve(&c, &a);
+	config_free(&c);
+	return rc;
+}

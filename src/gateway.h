@@ -1,0 +1,131 @@
+/*
+ * gateway: the local metering proxy. Listens on 127.0.0.1, routes
+ * /p/<token>/... to a route (pane), forwards to the Anthropic or OpenAI
+ * upstream with streaming pass-through, and meters every finished
+ * generation (usage, cost, stats, rate-limit state, ledger).
+ */
+#ifndef TOKMUX_GATEWAY_H
+#define TOKMUX_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger.h"
+#include "pricing.h"
+#include "ratelimit.h"
+#include "stats.h"
+#include "upstream.h"
+#include "usage.h"
+
+#define GATEWAY_MAX_ROUTES STATS_MAX_ROUTES
+#define GATEWAY_TOKEN_LEN 32            /* hex chars */
+#define GATEWAY_MAX_BODY (64u << 20)    /* request bodies above this get 413 */
+
+typedef struct gateway gateway_t;
+
+struct gateway_route {
+	const char *name;
+	const char *agent_cmd;
+};
+
+/* ---- policy seam (implemented by the policy module in a later issue) ---- */
+
+/* One request as the policy sees it. The gateway owns every pointer. */
+struct gateway_call {
+	int route;
+	const char *route_name;
+	enum api_kind api;
+	const char *model_asked;     /* "" if the body had no "model" */
+	const char *key_hash;        /* "" if the request had no key */
+	const char *body;            /* request body of the next attempt: never log it */
+	size_t body_len;
+	int attempt;                 /* 0 for the first upstream attempt */
+	int n429, n529;              /* upstream 429 / 529 so far */
+	int fallbacks;               /* the policy counts its model switches here */
+	int64_t reserved_micros;     /* set by admit(): passed to stats_begin/end */
+	void *policy_data;           /* free slot for the policy */
+};
+
+/* Final outcome of an admitted request, for settle(). */
+struct gateway_outcome {
+	int status;                  /* status given to the agent (502/504 for transport errors) */
+	const char *model_used;
+	const struct usage *usage;
+	int64_t cost_micros;
+	int priced;
+	int client_gone;             /* the agent disconnected before the end */
+};
+
+/* How admit() refuses a request. */
+struct gateway_refusal {
+	int status;                  /* e.g. 403, 429 */
+	char type[48];               /* error type, e.g. "permission_error" */
+	char message[256];           /* sent in the API's error shape */
+	int retry_after;             /* seconds, > 0 adds a retry-after header */
+};
+
+struct gateway_policy {
+	void *user;
+	/* After the request body is read, before stats_begin. Return 0 to
+	 * forward (optionally setting c->reserved_micros), -1 to refuse as *r
+	 * says (also adds x-should-retry: false unless retry_after > 0). */
+	int (*admit)(void *user, struct gateway_call *c, struct gateway_refusal *r);
+	/* After each attempt's status and headers are known (x: read headers
+	 * with upstream_header_get), before any byte goes to the agent; may
+	 * sleep for backoff. Return 1 to discard this attempt and send again:
+	 * *new_body (malloc'd, the gateway frees it) may replace the body (e.g.
+	 * another model), NULL keeps it. Return 0 to give this response to the
+	 * agent. status is 0 when upstream could not be reached. */
+	int (*attempt)(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
+	    char **new_body, size_t *new_len);
+	/* Exactly once per admitted request, after the last byte (or the
+	 * disconnect), after stats_end and the ledger record. */
+	void (*settle)(void *user, const struct gateway_call *c, const struct gateway_outcome *o);
+};
+
+struct gateway_options {
+	int port;                          /* 0 = a free port */
+	const char *anthropic_upstream;    /* NULL: https://api.anthropic.com */
+	const char *openai_upstream;       /* NULL: https://api.openai.com */
+	const pricing_t *pricing;          /* may be NULL: everything unpriced */
+	stats_t *stats;                    /* may be NULL */
+	ledger_t *ledger;                  /* may be NULL */
+	rl_table_t *ratelimits;            /* may be NULL */
+	const struct gateway_policy *policy; /* may be NULL; copied */
+	int idle_timeout_s;                /* upstream idle limit, 0: UPSTREAM_IDLE_TIMEOUT_S */
+	int connect_timeout_ms;            /* 0: UPSTREAM_CONNECT_TIMEOUT_MS */
+};
+
+/* Start serving. NULL with a malloc'd *err on failure (e.g. port taken). */
+gateway_t *gateway_start(const struct gateway_options *o, char **err);
+int gateway_port(const gateway_t *g);
+
+/* Add a route (pane). Returns its index (the stats route index when stats
+ * are given) and writes its random token (32 hex chars) into token_out;
+ * -1 when full. Thread-safe; may be called while serving. */
+int gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char token_out[65]);
+int gateway_route_count(const gateway_t *g);
+
+/* Base URLs for a route's agent environment:
+ * ANTHROPIC_BASE_URL = http://127.0.0.1:PORT/p/<token>
+ * OPENAI_BASE_URL    = http://127.0.0.1:PORT/p/<token>/v1 */
+void gateway_route_env(const gateway_t *g, int route, char *anthropic_base, size_t alen,
+    char *openai_base, size_t olen);
+
+/* Stop accepting, end in-flight transfers (settling them: stats and ledger
+ * writes finish before this returns) and free. The ledger, stats, pricing
+ * and rate-limit table stay the caller's. */
+void gateway_stop(gateway_t *g);
+
+/* Pure helpers, exposed for tests. */
+/* Upstream path for a route-relative path: "/messages" -> "/v1/messages". */
+char *gateway_upstream_path(const char *path);
+/* 1 if the request goes to the OpenAI upstream (see gateway.c for the rule). */
+int gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int has_anthropic_version);
+/* Prometheus text for /metrics. malloc'd. */
+char *gateway_metrics(gateway_t *g);
+
+/* `tokmux gateway ...` */
+int gateway_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * upstream: HTTP transfers to the provider with libcurl. Each transfer runs
+ * curl_easy_perform in its own worker thread; all transfers share one
+ * CURLSH (connection cache, DNS, TLS sessions) so upstream connections are
+ * reused. The caller waits until the status line and headers are known,
+ * then reads the body as it arrives from a bounded buffer: when the buffer
+ * is full the curl write callback blocks, which stops reading the upstream
+ * socket (backpressure), so memory per transfer stays bounded.
+ */
+#ifndef TOKMUX_UPSTREAM_H
+#define TOKMUX_UPSTREAM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define UPSTREAM_CONNECT_TIMEOUT_MS 10000
+#define UPSTREAM_IDLE_TIMEOUT_S 600   /* abort after this long without a byte either way */
+#define UPSTREAM_BUF_LIMIT (256 * 1024)
+
+/* upstream_read() results besides a byte count */
+#define UPSTREAM_AGAIN 0              /* no data within the timeout */
+#define UPSTREAM_EOF (-1)             /* body complete */
+#define UPSTREAM_ERROR (-2)           /* transfer failed or was aborted */
+
+typedef struct upstream upstream_t;
+typedef struct upstream_xfer upstream_xfer_t;
+
+/* Called in the worker thread with every body chunk, before the reader sees
+ * it (e.g. for a usage parser). Headers are complete by then. It runs under
+ * the transfer's lock and never once upstream_abort() has returned, so the
+ * caller may read the tap's state after an abort without joining. */
+typedef void (*upstream_tap_fn)(void *user, upstream_xfer_t *x, const char *data, size_t len);
+
+struct upstream_request {
+	const char *method;           /* "GET", "POST", ... */
+	const char *url;              /* full URL including query */
+	const char *const *headers;   /* "Name: value" lines, sent as given */
+	int nheaders;
+	const char *body;             /* may be NULL; must outlive the transfer */
+	size_t body_len;
+	long connect_timeout_ms;      /* 0: UPSTREAM_CONNECT_TIMEOUT_MS */
+	long idle_timeout_s;          /* 0: UPSTREAM_IDLE_TIMEOUT_S */
+	size_t buf_limit;             /* 0: UPSTREAM_BUF_LIMIT */
+	upstream_tap_fn tap;          /* may be NULL */
+	void *tap_user;
+};
+
+/* The shared state (curl share handle + its locks). Thread-safe. */
+upstream_t *upstream_new(void);
+void upstream_free(upstream_t *u);   /* after every transfer was freed */
+
+/* Start a transfer in a new thread. Never NULL. */
+upstream_xfer_t *upstream_start(upstream_t *u, const struct upstream_request *r);
+
+/* Wait up to timeout_ms (-1: forever) for the status and headers. Returns
+ * the HTTP status (>= 100), 0 if the transfer failed before headers
+ * (see upstream_error), or -1 on timeout. */
+int upstream_wait_headers(upstream_xfer_t *x, int timeout_ms);
+
+/* Response headers of the final response, valid once upstream_wait_headers
+ * returned a status. Index-based and by (case-insensitive) name. */
+int upstream_header_count(const upstream_xfer_t *x);
+void upstream_header_at(const upstream_xfer_t *x, int i, const char **name, const char **value);
+const char *upstream_header_get(const upstream_xfer_t *x, const char *name);
+
+/* Copy up to max body bytes into buf, waiting up to timeout_ms for some.
+ * Returns a byte count > 0, UPSTREAM_AGAIN, UPSTREAM_EOF or UPSTREAM_ERROR. */
+ssize_t upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms);
+
+/* Ask the transfer to stop (any thread). Readers then get UPSTREAM_ERROR
+ * at once; the worker notices within about a second (curl's progress
+ * callback) and upstream_join/upstream_xfer_free wait for that. */
+void upstream_abort(upstream_xfer_t *x);
+
+/* Wait for the worker thread to end (call upstream_abort first to hurry it). */
+void upstream_join(upstream_xfer_t *x);
+
+/* Error text ("" if none; set when the transfer ended), the timeout flag
+ * (connect timeout or idle limit) and body bytes received so far. */
+void upstream_error(const upstream_xfer_t *x, char *buf, size_t len);
+int upstream_timed_out(const upstream_xfer_t *x);
+size_t upstream_body_bytes(const upstream_xfer_t *x);
+
+/* Abort if still running, join the worker and free. */
+void upstream_xfer_free(upstream_xfer_t *x);
+
+#endif

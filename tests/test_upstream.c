@@ -1,0 +1,243 @@
+/*
+ * Tests for upstream: transfers against the in-process scripted server
+ * (tests/testsrv.h): headers and body as given, status and response
+ * headers, streaming reads, bounded buffering under backpressure, abort,
+ * and a refused connection.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testsrv.h"
+#include "upstream.h"
+#include "util.h"
+
+struct fx {
+	struct testsrv *srv;
+	upstream_t *up;
+	char url[256];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof *f);
+	f->srv = testsrv_start();
+	f->up = upstream_new();
+	snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/v1/things?x=%%2F&y", f->srv->port);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	upstream_free(f->up);
+	testsrv_stop(f->srv);
+	free(f);
+	return 0;
+}
+
+/* Read the whole body; returns the final read result (EOF or ERROR). */
+static ssize_t
+read_all(upstream_xfer_t *x, struct buf *out)
+{
+	char tmp[4096];
+	for (int i = 0; i < 100000; i++) {
+		ssize_t n = upstream_read(x, tmp, sizeof tmp, 5000);
+		if (n > 0)
+			buf_append(out, tmp, (size_t)n);
+		else if (n != UPSTREAM_AGAIN)
+			return n;
+	}
+	return UPSTREAM_AGAIN;
+}
+
+static void
+test_get_headers_and_body(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = {
+		.status = 201,
+		.headers = { "X-Up: yes", "request-id: req_123" },
+		.chunks = { { 0, "hello " }, { 20, "world" } },
+		.nchunks = 2,
+	};
+	testsrv_script(f->srv, &sc);
+	const char *hdrs[] = { "X-Test: 1", "Accept-Encoding: identity" };
+	struct upstream_request r = { .method = "GET", .url = f->url, .headers = hdrs, .nheaders = 2 };
+	upstream_xfer_t *x = upstream_start(f->up, &r);
+	assert_int_equal(upstream_wait_headers(x, 5000), 201);
+	assert_string_equal(upstream_header_get(x, "x-up"), "yes");
+	assert_string_equal(upstream_header_get(x, "REQUEST-ID"), "req_123");
+	assert_null(upstream_header_get(x, "x-missing"));
+	struct buf body = { 0 };
+	assert_int_equal(read_all(x, &body), UPSTREAM_EOF);
+	assert_string_equal(body.data, "hello world");
+	assert_int_equal(upstream_body_bytes(x), 11);
+	char why[64];
+	upstream_error(x, why, sizeof why);
+	assert_string_equal(why, "");
+	upstream_xfer_free(x);
+	buf_free(&body);
+
+	char v[128];
+	assert_string_equal(f->srv->method, "GET");
+	assert_string_equal(f->srv->uri, "/v1/things?x=%2F&y");   /* raw, as given */
+	testsrv_header(f->srv, "X-Test", v, sizeof v);
+	assert_string_equal(v, "1");
+	testsrv_header(f->srv, "Accept-Encoding", v, sizeof v);
+	assert_string_equal(v, "identity");
+	/* curl's own defaults are switched off */
+	testsrv_header(f->srv, "Accept", v, sizeof v);
+	assert_string_equal(v, "");
+	testsrv_header(f->srv, "User-Agent", v, sizeof v);
+	assert_string_equal(v, "");
+}
+
+static void
+test_post_binary_body(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .echo = 1, .headers = { "Content-Type: application/octet-stream" } };
+	testsrv_script(f->srv, &sc);
+	char body[70000];
+	for (size_t i = 0; i < sizeof body; i++)
+		body[i] = (char)(i * 7 + 3);
+	const char *hdrs[] = { "Content-Type: application/json", "x-api-key: sk-test" };
+	struct upstream_request r = { .method = "PUT", .url = f->url, .headers = hdrs, .nheaders = 2,
+		.body = body, .body_len = sizeof body };
+	upstream_xfer_t *x = upstream_start(f->up, &r);
+	assert_int_equal(upstream_wait_headers(x, 5000), 200);
+	struct buf got = { 0 };
+	assert_int_equal(read_all(x, &got), UPSTREAM_EOF);
+	assert_int_equal(got.len, sizeof body);
+	assert_memory_equal(got.data, body, sizeof body);
+	upstream_xfer_free(x);
+	buf_free(&got);
+
+	char v[64];
+	assert_string_equal(f->srv->method, "PUT");
+	assert_int_equal(f->srv->body.len, sizeof body);
+	testsrv_header(f->srv, "Expect", v, sizeof v);
+	assert_string_equal(v, "");
+	testsrv_header(f->srv, "Content-Type", v, sizeof v);
+	assert_string_equal(v, "application/json");
+}
+
+static void
+test_backpressure_bounds_buffer(void **state)
+{
+	struct fx *f = *state;
+	const size_t total = 4u << 20, limit = 64 * 1024;
+	struct ts_script sc = { .bulk_bytes = total };
+	testsrv_script(f->srv, &sc);
+	struct upstream_request r = { .method = "GET", .url = f->url, .buf_limit = limit };
+	upstream_xfer_t *x = upstream_start(f->up, &r);
+	assert_int_equal(upstream_wait_headers(x, 5000), 200);
+	usleep(300 * 1000);   /* a slow reader */
+	/* Nothing was read: everything received is buffered, and bounded by
+	 * the limit plus one curl write (at most CURL_MAX_WRITE_SIZE, 16K). */
+	size_t buffered = upstream_body_bytes(x);
+	assert_true(buffered >= limit);
+	assert_true(buffered <= limit + 16 * 1024);
+	struct buf got = { 0 };
+	assert_int_equal(read_all(x, &got), UPSTREAM_EOF);
+	assert_int_equal(got.len, total);
+	upstream_xfer_free(x);
+	buf_free(&got);
+}
+
+static void
+test_abort_mid_stream(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .chunks = { { 0, "first" }, { 1500, "never" } }, .nchunks = 2 };
+	testsrv_script(f->srv, &sc);
+	struct upstream_request r = { .method = "GET", .url = f->url };
+	upstream_xfer_t *x = upstream_start(f->up, &r);
+	assert_int_equal(upstream_wait_headers(x, 5000), 200);
+	char tmp[64];
+	assert_int_equal(upstream_read(x, tmp, sizeof tmp, 5000), 5);
+	assert_int_equal(upstream_read(x, tmp, sizeof tmp, 20), UPSTREAM_AGAIN);
+	int64_t t0 = util_now_ms();
+	upstream_abort(x);
+	assert_int_equal(upstream_read(x, tmp, sizeof tmp, 5000), UPSTREAM_ERROR);
+	upstream_xfer_free(x);
+	/* curl notices through its progress callback, about once a second */
+	assert_true(util_now_ms() - t0 < 2500);
+}
+
+static void
+test_connection_refused(void **state)
+{
+	struct fx *f = *state;
+	/* A port that was free a moment ago and has no listener now. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	char url[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/messages", ntohs(sa.sin_port));
+	struct upstream_request r = { .method = "POST", .url = url, .body = "{}", .body_len = 2 };
+	upstream_xfer_t *x = upstream_start(f->up, &r);
+	assert_int_equal(upstream_wait_headers(x, 5000), 0);
+	char why[256];
+	upstream_error(x, why, sizeof why);
+	assert_true(strlen(why) > 0);
+	assert_false(upstream_timed_out(x));
+	char tmp[8];
+	assert_int_equal(upstream_read(x, tmp, sizeof tmp, 100), UPSTREAM_ERROR);
+	upstream_xfer_free(x);
+	(void)f;
+}
+
+static void
+test_connection_reuse(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .chunks = { { 0, "ok" } }, .nchunks = 1, .content_length = 1 };
+	testsrv_script(f->srv, &sc);
+	/* Sequential transfers share one connection through the CURLSH: the
+	 * server sees a single connection (checked by its port count below). */
+	for (int i = 0; i < 3; i++) {
+		struct upstream_request r = { .method = "GET", .url = f->url };
+		upstream_xfer_t *x = upstream_start(f->up, &r);
+		assert_int_equal(upstream_wait_headers(x, 5000), 200);
+		struct buf got = { 0 };
+		assert_int_equal(read_all(x, &got), UPSTREAM_EOF);
+		assert_string_equal(got.data, "ok");
+		upstream_xfer_free(x);
+		buf_free(&got);
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(f->srv->d,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	assert_non_null(di);
+	assert_int_equal(di->num_connections, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_get_headers_and_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_binary_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure_bounds_buffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_mid_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
