@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "gateway.h"
 #include "ledger.h"
 #include "mock.h"
 #include "ui.h"
@@ -151,5 +152,7 @@ main(int argc, char **argv)
 		return mock_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "gateway") == 0)
+		return gateway_main(argc - 1, argv + 1);
 	return run_workspace(argc, argv);
 }
