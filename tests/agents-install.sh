@@ -7,6 +7,7 @@
 #                                       $HOME/.cache/tokmux-agents)
 # Prints "bin DIR/node_modules/.bin" on success. If npm is not installed it
 # prints "SKIP: npm unavailable" and exits 0; an npm failure exits 1.
+# npm is needed only when something is missing from the cache.
 #
 # Pinned versions (verified offline against tokmux mock + gateway):
 #   @anthropic-ai/claude-code 2.1.332  (native binary; npm warns engines
@@ -21,11 +22,6 @@ pkgs=(
 	"opencode-ai@${TOKMUX_OPENCODE_VERSION:-1.18.33}"
 	"@openai/codex@${TOKMUX_CODEX_VERSION:-0.171.0}"
 )
-
-if ! command -v npm >/dev/null 2>&1; then
-	echo "SKIP: npm unavailable (tests/agents-install.sh installs nothing)"
-	exit 0
-fi
 
 # installed NAME VERSION: the package is in DIR at that version.
 installed() {
@@ -42,8 +38,13 @@ for p in "${pkgs[@]}"; do
 	installed "$name" "$ver" || missing+=("$p")
 done
 
-mkdir -p "$dir" || exit 1
 if [ ${#missing[@]} -gt 0 ]; then
+	# npm is only needed when something is missing from the cache.
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "SKIP: npm unavailable (cannot install ${missing[*]})"
+		exit 0
+	fi
+	mkdir -p "$dir" || exit 1
 	echo "installing ${missing[*]} into $dir" >&2
 	# One install for all, so npm keeps every package in one tree.
 	if ! npm install --prefix "$dir" --no-audit --no-fund \
