@@ -35,6 +35,7 @@ a_wait_line() {
 
 # stack_start: mock (script with cache figures and a fixed reply) behind
 # the gateway. Sets A_MOCK_LOG, A_LEDGER, A_URL (the `default` route).
+# Extra gateway arguments may be given in the array A_GW_ARGS.
 stack_start() {
 	local line port
 	cat >"$T_TMP/script.json" <<-JSON
@@ -53,6 +54,7 @@ stack_start() {
 	"$TOKMUX" gateway --port 0 --ledger "$A_LEDGER" \
 		--anthropic-upstream "http://127.0.0.1:$port" \
 		--openai-upstream "http://127.0.0.1:$port" \
+		${A_GW_ARGS[@]+"${A_GW_ARGS[@]}"} \
 		>"$T_TMP/gw.out" 2>"$T_TMP/gw.err" &
 	T_PIDS="$T_PIDS $!"
 	line=$(a_wait_line "$T_TMP/gw.out" '^route default http://') ||
