@@ -97,6 +97,19 @@ settle(struct gw *g, struct gateway_call *c, int status, const struct usage *u, 
 	c->new_body = NULL;
 }
 
+/* The default fallback after claude-opus-4-7 (the newest sonnet in the table). */
+static void
+next_after_opus(const pricing_t *pr, char *out, size_t len)
+{
+	char *ch[POLICY_MAX_CHAIN];
+	int n = policy_chain(pr, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
+	assert_true(n >= 2);
+	assert_non_null(strstr(ch[1], "sonnet"));
+	snprintf(out, len, "%s", ch[1]);
+	for (int i = 0; i < n; i++)
+		free(ch[i]);
+}
+
 /* Model named in a (rewritten) body. */
 static void
 body_model(const char *body, char *out, size_t len)
@@ -189,13 +202,13 @@ test_chains(void **state)
 	/* the newest sonnet and haiku of the built-in table */
 	assert_int_equal(n, 3);
 	assert_string_equal(ch[0], "claude-opus-4-7");
-	assert_string_equal(ch[1], "claude-sonnet-5");
-	assert_string_equal(ch[2], "claude-haiku-4-5");
+	assert_string_equal(ch[1], "claude-sonnet-5-5");
+	assert_string_equal(ch[2], "claude-haiku-5-5");
 	for (int i = 0; i < n; i++)
 		free(ch[i]);
 	n = policy_chain(pr, "claude-sonnet-4-5-20250929", NULL, 0, ch, POLICY_MAX_CHAIN);
 	assert_int_equal(n, 2);
-	assert_string_equal(ch[1], "claude-haiku-4-5");
+	assert_string_equal(ch[1], "claude-haiku-5-5");
 	for (int i = 0; i < n; i++)
 		free(ch[i]);
 	n = policy_chain(pr, "claude-haiku-4-5", NULL, 0, ch, POLICY_MAX_CHAIN);
@@ -216,7 +229,8 @@ test_chains(void **state)
 		free(ch[i]);
 	/* the newest of a family follows the config's prices too */
 	char *err = NULL;
-	cJSON *extra = cJSON_Parse("{\"claude-sonnet-9-1\":{\"input\":1,\"output\":2}}");
+	cJSON *extra = cJSON_Parse("{\"claude-sonnet-9-1\":{\"input\":1,\"output\":2},"
+	    "\"claude-sonnet-9-1-20990101\":{\"input\":1,\"output\":2}}");
 	assert_int_equal(pricing_load(pr, extra, &err), 0);
 	cJSON_Delete(extra);
 	n = policy_chain(pr, "claude-opus-4-1", NULL, 0, ch, POLICY_MAX_CHAIN);
@@ -475,9 +489,10 @@ test_tokens_downgrade_override(void **state)
 	d = call_of(1, "claude-opus-4-7", "", ob);
 	assert_int_equal(admit(&g, &d, &r), 0);
 	assert_non_null(d.new_body);
-	char m[64];
+	char m[64], sonnet[64];
+	next_after_opus(pr, sonnet, sizeof sonnet);
 	body_model(d.new_body, m, sizeof m);
-	assert_string_equal(m, "claude-sonnet-5");
+	assert_string_equal(m, sonnet);
 	policy_get_state(g.p, 1, &st);
 	assert_true(st.downgraded);
 	settle(&g, &d, 200, &du, 0);
@@ -524,7 +539,8 @@ test_circuit_breaker(void **state)
 	policy_add_route(g.p, 0, &rc);
 	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}";
 	struct gateway_refusal r;
-	char m[64];
+	char m[64], sonnet[64];
+	next_after_opus(pr, sonnet, sizeof sonnet);
 	/* three 529s within the window: each falls back at once (retry_max -1) */
 	for (int i = 0; i < 3; i++) {
 		struct gateway_call c = call_of(0, "claude-opus-4-7", "", ob);
@@ -534,7 +550,7 @@ test_circuit_breaker(void **state)
 		size_t nl = 0;
 		assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 1);
 		body_model(nb, m, sizeof m);
-		assert_string_equal(m, "claude-sonnet-5");
+		assert_string_equal(m, sonnet);
 		assert_int_equal(c.fallbacks, 1);
 		assert_int_equal(c.circuit, 0);
 		free(nb);
@@ -551,7 +567,7 @@ test_circuit_breaker(void **state)
 	assert_int_equal(admit(&g, &c, &r), 0);
 	assert_non_null(c.new_body);
 	body_model(c.new_body, m, sizeof m);
-	assert_string_equal(m, "claude-sonnet-5");
+	assert_string_equal(m, sonnet);
 	assert_int_equal(c.circuit, 1);
 	assert_int_equal(c.fallbacks, 1);
 	settle(&g, &c, 200, NULL, 0);

@@ -462,8 +462,14 @@ test_529_opus_falls_back_to_sonnet(void **state)
 	int64_t t0 = util_now_ms();
 	post(f, 1, "{\"model\":\"claude-opus-4-7\",\"max_tokens\":50,\"stream\":true}", &r);
 	int64_t ms = util_now_ms() - t0;
+	/* the default chain's next model: the newest sonnet of the pricing table */
+	char *ch[POLICY_MAX_CHAIN], want[160];
+	int n = policy_chain(f->pricing, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
+	assert_true(n >= 2);
+	assert_non_null(strstr(ch[1], "sonnet"));
+	snprintf(want, sizeof want, "\"model\":\"%s\"", ch[1]);
 	assert_int_equal(r.status, 200);
-	assert_non_null(strstr(r.body.data, "\"model\":\"claude-sonnet-5\""));
+	assert_non_null(strstr(r.body.data, want));
 	assert_non_null(strstr(r.body.data, "message_stop"));
 	reply_free(&r);
 	assert_true(ms < 10000);
@@ -472,7 +478,9 @@ test_529_opus_falls_back_to_sonnet(void **state)
 	struct lf l = { 0 };
 	assert_int_equal(ledger_read(f->ledger_path, ledger_cb, &l), 1);
 	assert_string_equal(l.last.model_asked, "claude-opus-4-7");
-	assert_string_equal(l.last.model_used, "claude-sonnet-5");
+	assert_string_equal(l.last.model_used, ch[1]);
+	for (int i = 0; i < n; i++)
+		free(ch[i]);
 	assert_int_equal(l.last.fallbacks, 1);
 	assert_int_equal(l.last.n529, 4);      /* the first try and 3 retries */
 	assert_int_equal(l.last.retries, 4);
