@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "demo.h"
 #include "gateway.h"
 #include "ledger.h"
 #include "mock.h"
@@ -172,6 +173,8 @@ main(int argc, char **argv)
 		return gateway_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "demo") == 0)
+		return demo_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "sim-agent") == 0)
 		return simagent_main(argc - 1, argv + 1);
 	return run_workspace(argc, argv);
