@@ -84,7 +84,7 @@ static const char script[] =
     "It should be ceil(n / size), and at least 1 so an empty cart still has a page. I'll fix "
     "paginate.ts and add the 20-item case as a regression test.\"},\n"
     "  {\"match\": {\"model\": \"claude-sonnet-4-5\"}, \"times\": 1,\n"
-    "   \"usage\": {\"cache_read_input_tokens\": 0, \"cache_creation_5m\": 4000}}\n"
+    "   \"usage\": {\"cache_read_input_tokens\": 0, \"cache_creation_5m\": 2000}}\n"
     " ]}\n";
 
 const char *

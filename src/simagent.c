@@ -109,8 +109,8 @@ static const struct simagent_persona personas[] = {
 			{ "src/cart/paginate.test.ts", 58, { "+  it('has exactly two pages for 20 items of 10', () => {",
 			    "+    expect(paginate(range(20), 10).pageCount).toBe(2);", "+  });", NULL } },
 		},
-		.system_kb = 12,
-		.max_tokens = 2048,
+		.system_kb = 6,
+		.max_tokens = 1024,
 		.requests = 12,
 	},
 };
