@@ -315,9 +315,10 @@ ui_draw_title(struct ui *u, int i)
 	int focused = i == u->focus;
 	const char *mark = focused ? (u->utf8 ? "\xe2\x96\xb6" : ">") : " ";
 	char line[512];
-	snprintf(line, sizeof line, "%s %d %s %s %s %s %s%s%s%s", mark, i + 1, up->name,
-	    u->utf8 ? "\xc2\xb7" : "-", pane_cmd(up->pane), u->utf8 ? "\xc2\xb7" : "-", state,
-	    u->zoomed == i ? " [zoom]" : "", title[0] ? " : " : "", title);
+	/* the state comes before the command: it must survive a narrow pane */
+	const char *dot = u->utf8 ? "\xc2\xb7" : "-";
+	snprintf(line, sizeof line, "%s %d %s %s %s%s %s %s%s%s", mark, i + 1, up->name, dot, state,
+	    u->zoomed == i ? " [zoom]" : "", dot, pane_cmd(up->pane), title[0] ? " : " : "", title);
 	attrset(focused ? ui_attr(u, CP_TITLE_FOCUS, A_BOLD | (u->color ? 0 : A_REVERSE))
 	                : ui_attr(u, CP_TITLE, A_DIM | (u->color ? 0 : A_UNDERLINE)));
 	ui_put(stdscr, lp->title.y, lp->title.x, lp->title.w, line);
