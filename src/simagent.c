@@ -522,6 +522,37 @@ humanize(int64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%.1fM", (double)n / 1e6);
 }
 
+/* Print text in colour c, word-wrapped to the terminal with a two-space
+ * hanging indent, and a newline. */
+static void
+out_wrapped(const char *c, const char *rst, const char *text)
+{
+	int width = 80, col = 0;
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		width = ws.ws_col - 1;
+	fputs(c, stdout);
+	while (*text != '\0') {
+		size_t n = strcspn(text, " ");
+		int cols = 0;
+		for (size_t i = 0; i < n; i++)
+			cols += ((unsigned char)text[i] & 0xC0) != 0x80;
+		if (col > 2 && col + 1 + cols > width) {
+			fputs("\n  ", stdout);
+			col = 2;
+		} else if (col > 0) {
+			fputc(' ', stdout);
+			col++;
+		}
+		fwrite(text, 1, n, stdout);
+		col += cols;
+		text += n;
+		while (*text == ' ')
+			text++;
+	}
+	printf("%s\n", rst);
+}
+
 /* "  ⎿  620 in · 18.4k cache read · 1.3k cache write · 360 out · 2.4s" */
 static void
 summary(struct agent *a, const struct usage *u, double secs)
@@ -722,8 +753,10 @@ attempt(struct agent *a, int turn, int n, double *wait)
 		simagent_error_parse(r.errbody.data ? r.errbody.data : "", r.errbody.len, type,
 		    sizeof type, emsg, sizeof emsg);
 		int retry = status == 429 || status >= 500;
-		printf("%s⚠ API error %ld%s%s: %s%s\n", retry ? warn : bad, status, type[0] ? " " : "",
-		    type, emsg[0] ? emsg : "(no message)", rst);
+		char *line = xasprintf("⚠ API error %ld%s%s: %s", status, type[0] ? " " : "", type,
+		    emsg[0] ? emsg : "(no message)");
+		out_wrapped(retry ? warn : bad, rst, line);
+		free(line);
 		if (retry && n < SIMAGENT_MAX_ATTEMPTS) {
 			*wait = simagent_retry_delay(r.retry_after, n);
 			printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", dim, *wait, n + 1,
@@ -734,9 +767,12 @@ attempt(struct agent *a, int turn, int n, double *wait)
 		}
 	} else if (r.st.error_type[0] != '\0' || cc != CURLE_OK) {
 		/* an error inside a 200 stream (overloaded_error), or a cut stream */
-		if (r.st.error_type[0] != '\0')
-			printf("%s⚠ API error (stream) %s: %s%s\n", warn, r.st.error_type,
-			    r.st.error_message, rst);
+		if (r.st.error_type[0] != '\0') {
+			char *line = xasprintf("⚠ API error (stream) %s: %s", r.st.error_type,
+			    r.st.error_message);
+			out_wrapped(warn, rst, line);
+			free(line);
+		}
 		else
 			printf("%s⚠ Stream ended early: %s%s\n", warn, curl_easy_strerror(cc), rst);
 		if (n < SIMAGENT_MAX_ATTEMPTS) {

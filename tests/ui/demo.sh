@@ -23,7 +23,7 @@ within " in [1-9][0-9.]*k?  out [1-9]"
 within "cache r [1-9][0-9.]*k?  w [1-9]"
 within "429 [1-9]"
 within "529 [1-9]"
-within "API error 529 overloaded_error|answered by claude-sonnet"
+within "API error 529 overloaded_error|answered by claude-sonnet|fallback [1-9]"
 d=$(echo "$T_TMP"/tmp/tokmux-demo-*)
 [ -d "$d" ] || fail "no demo directory in \$TMPDIR"
 [ -s "$d/ledger.jsonl" ] || fail "the demo's ledger is empty"
