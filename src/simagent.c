@@ -522,30 +522,35 @@ humanize(int64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%.1fM", (double)n / 1e6);
 }
 
-/* Print text in colour c, word-wrapped to the terminal with a two-space
- * hanging indent, and a newline. */
+/* Print prefix then text in colour c, word-wrapped to the terminal with a
+ * hanging indent of indent columns, and a newline. */
 static void
-out_wrapped(const char *c, const char *rst, const char *text)
+out_wrapped(const char *c, const char *rst, const char *prefix, const char *text, int indent)
 {
 	int width = 80, col = 0;
 	struct winsize ws;
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
 		width = ws.ws_col - 1;
 	fputs(c, stdout);
+	for (const char *p = prefix; *p != '\0'; p++)
+		col += ((unsigned char)*p & 0xC0) != 0x80;
+	fputs(prefix, stdout);
+	int first = 1;
 	while (*text != '\0') {
 		size_t n = strcspn(text, " ");
 		int cols = 0;
 		for (size_t i = 0; i < n; i++)
 			cols += ((unsigned char)text[i] & 0xC0) != 0x80;
-		if (col > 2 && col + 1 + cols > width) {
-			fputs("\n  ", stdout);
-			col = 2;
-		} else if (col > 0) {
+		if (!first && col > indent && col + 1 + cols > width) {
+			printf("\n%*s", indent, "");
+			col = indent;
+		} else if (!first) {
 			fputc(' ', stdout);
 			col++;
 		}
 		fwrite(text, 1, n, stdout);
 		col += cols;
+		first = 0;
 		text += n;
 		while (*text == ' ')
 			text++;
@@ -564,18 +569,19 @@ summary(struct agent *a, const struct usage *u, double secs)
 		{ u->output_tokens, "out" },
 	};
 	char num[16];
-	printf("  %s⎿ ", a->color ? C_DIM : "");
+	struct buf b = { 0 };
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(parts); i++) {
 		if (parts[i].n <= 0)
 			continue;
 		humanize(parts[i].n, num, sizeof num);
-		printf(" %s %s ·", num, parts[i].what);
+		buf_appendf(&b, "%s %s · ", num, parts[i].what);
 	}
-	printf(" %.1fs", secs);
+	buf_appendf(&b, "%.1fs", secs);
 	/* a gateway policy may have answered with another model */
 	if (u->model[0] != '\0' && strcmp(u->model, a->model) != 0)
-		printf(" · answered by %s", u->model);
-	printf("%s\n", a->color ? C_RESET : "");
+		buf_appendf(&b, " · answered by %s", u->model);
+	out_wrapped(a->color ? C_DIM : "", a->color ? C_RESET : "", "  ⎿  ", b.data, 5);
+	buf_free(&b);
 }
 
 static size_t
@@ -755,7 +761,7 @@ attempt(struct agent *a, int turn, int n, double *wait)
 		int retry = status == 429 || status >= 500;
 		char *line = xasprintf("⚠ API error %ld%s%s: %s", status, type[0] ? " " : "", type,
 		    emsg[0] ? emsg : "(no message)");
-		out_wrapped(retry ? warn : bad, rst, line);
+		out_wrapped(retry ? warn : bad, rst, "", line, 2);
 		free(line);
 		if (retry && n < SIMAGENT_MAX_ATTEMPTS) {
 			*wait = simagent_retry_delay(r.retry_after, n);
@@ -770,7 +776,7 @@ attempt(struct agent *a, int turn, int n, double *wait)
 		if (r.st.error_type[0] != '\0') {
 			char *line = xasprintf("⚠ API error (stream) %s: %s", r.st.error_type,
 			    r.st.error_message);
-			out_wrapped(warn, rst, line);
+			out_wrapped(warn, rst, "", line, 2);
 			free(line);
 		}
 		else
