@@ -26,7 +26,8 @@
  *  - opus (pane 1): calls 3 to 6 answer 529 (the `times` counters: the
  *    "ok" rule wins for the first two calls, then the 529 rule alone
  *    matches until it has matched six times), so the policy retries and
- *    falls back to sonnet;
+ *    falls back to claude-sonnet-4 (a cache write there: a new model has
+ *    its own cache);
  *  - haiku (pane 3, its own key): calls 4 and 5 answer 429 with
  *    retry-after 2, so the gateway paces that key;
  *  - sonnet-4-5 (pane 4): expensive enough per call that its $0.05
@@ -37,7 +38,8 @@ static const char script[] =
     " \"defaults\": {\"chunks\": 12, \"chunk_tokens\": 6, \"chunk_delay_ms\": 60, \"ping_every\": 4,\n"
     "   \"ratelimit\": {\"requests\": 100, \"input_tokens\": 400000, \"output_tokens\": 40000,\n"
     "                 \"window_s\": 60},\n"
-    "   \"models\": [\"claude-opus-4-7\", \"claude-sonnet-4-6\", \"claude-sonnet-4-5\", \"claude-haiku-4-5\"]},\n"
+    "   \"models\": [\"claude-opus-4-7\", \"claude-sonnet-4-6\", \"claude-sonnet-4-5\", \"claude-sonnet-4\",\n"
+    "              \"claude-haiku-4-5\"]},\n"
     " \"rules\": [\n"
     /* pane 1, refactor: long answers */
     "  {\"match\": {\"model\": \"claude-opus-*\"}, \"chunks\": 40, \"chunk_tokens\": 9, \"chunk_delay_ms\": 45,\n"
@@ -55,7 +57,13 @@ static const char script[] =
     "             \"cache_creation_1h\": 19700}},\n"
     "  {\"match\": {\"model\": \"claude-opus-4-7\"}, \"action\": \"529\", \"times\": 6},\n"
     "  {\"match\": {\"model\": \"claude-opus-4-7\"}, \"action\": \"ok\", \"times\": 2},\n"
-    /* pane 2, tests (also where pane 1 falls back to) */
+    /* pane 1's fallback when opus is overloaded */
+    "  {\"match\": {\"model\": \"claude-sonnet-4\"}, \"chunks\": 30, \"chunk_tokens\": 9, \"chunk_delay_ms\": 45,\n"
+    "   \"usage\": {\"input_tokens\": 2600, \"cache_read_input_tokens\": 0, \"cache_creation_5m\": 18600},\n"
+    "   \"text\": \"Picking up from the plan: lexer.c now owns the keyword table and tok_peek. "
+    "parser.c still calls tok_next in two places; I'll switch both to lexer_next() and keep "
+    "the error positions by passing the token's line and column.\"},\n"
+    /* pane 2, tests */
     "  {\"match\": {\"model\": \"claude-sonnet-4-6\"}, \"chunks\": 30, \"chunk_tokens\": 8, \"chunk_delay_ms\": 50,\n"
     "   \"usage\": {\"input_tokens\": 410, \"cache_read_input_tokens\": 12800, \"cache_creation_5m\": 900},\n"
     "   \"text\": \"parse_date accepts ISO 8601 dates, ISO weeks and RFC 2822. I'll add a parametrized "
@@ -106,6 +114,7 @@ static const struct demo_pane demo_panes[4] = {
 };
 
 #define DEMO_CEILING_MICROS 50000   /* pane 4: $0.05 */
+#define DEMO_FALLBACK "claude-sonnet-4"   /* pane 1's, with its own text in the script */
 
 /* Quote s for /bin/sh -c. */
 static char *
@@ -183,7 +192,7 @@ demo_config(struct config *cfg, const char *self, int port, const char *dir)
 	}
 	free(q);
 	cfg->npanes = 4;
-	cfg->panes[0].fallback[0] = xstrdup("claude-sonnet-4-6");
+	cfg->panes[0].fallback[0] = xstrdup(DEMO_FALLBACK);
 	cfg->panes[0].nfallback = 1;
 	cfg->panes[3].ceiling_micros = DEMO_CEILING_MICROS;
 }

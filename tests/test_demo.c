@@ -120,6 +120,7 @@ test_faults(void **state)
 	statuses(m, "claude-opus-4-7", opus + 4, 4);
 	statuses(m, "claude-haiku-4-5", haiku + 5, 2);
 	statuses(m, "claude-sonnet-4-6", sonnet, 6);
+	statuses(m, "claude-sonnet-4", sonnet, 6);   /* pane 1's fallback never fails */
 	mock_stop(m);
 }
 
