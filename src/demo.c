@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "mock.h"
+#include "ui.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -237,7 +238,7 @@ demo_main(int argc, char **argv)
 		return 1;
 	}
 	/* the mock's threads must not take the UI's signals */
-	workspace_block_signals();
+	ui_block_signals();
 	char *log = xasprintf("%s/mock.jsonl", dir), *err = NULL;
 	struct mock_options mo = { .port = 0, .log_path = log, .quiet = 1 };
 	mock_t *m = mock_start(&mo, &err);

@@ -910,16 +910,30 @@ ui_read_input(struct ui *u)
 
 /* ---- signals ---- */
 
+static void
+ui_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGWINCH);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+void
+ui_block_signals(void)
+{
+	sigset_t set;
+	ui_signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static int
 ui_signals_open(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGWINCH);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	ui_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }

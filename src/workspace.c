@@ -5,8 +5,6 @@
  */
 #include "workspace.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -75,19 +73,6 @@ workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
 	return ticking;
 }
 
-void
-workspace_block_signals(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGWINCH);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
 int
 workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 {
@@ -101,7 +86,7 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 	int wake = -1;
 	if (cfg->gateway && !wo->no_gateway) {
 		/* the UI blocks these signals in every thread; do it before threads start */
-		workspace_block_signals();
+		ui_block_signals();
 		wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		struct core_options co = wo->core;
 		co.cfg = cfg;

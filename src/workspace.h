@@ -20,11 +20,6 @@ struct workspace_opts {
 	struct core_options core;  /* port, upstreams, ledger...; cfg and wake_fd are filled in */
 };
 
-/* Block the signals the UI reads from its signalfd (SIGWINCH, SIGCHLD,
- * SIGINT, SIGTERM, SIGHUP) in the calling thread, so that threads started
- * afterwards inherit the mask. Call before starting any thread. */
-void workspace_block_signals(void);
-
 /* Run the workspace until the user quits. Needs a terminal on stdin and
  * stdout (else prints why and returns 2). Returns the exit status (1 when
  * the core cannot start). cfg stays the caller's. */
