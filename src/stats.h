@@ -35,6 +35,7 @@ struct stats_counts {
 	char last_error[128];
 	int64_t last_activity_ms; /* util_now_ms() of the last request event */
 	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
+	char last_model_asked[64]; /* added by the sidebar helper: differs from last_model after a fallback */
 };
 
 /* One finished request, as reported by the gateway. */
@@ -49,6 +50,7 @@ struct stats_result {
 	int retries, fallbacks;
 	int refused;              /* refused by policy */
 	const char *error;        /* one-line error for the sidebar, or NULL */
+	const char *model_asked;  /* added by the sidebar helper: the model the agent asked for, or NULL */
 };
 
 struct stats_snapshot {
@@ -82,5 +84,25 @@ uint64_t stats_version(stats_t *s);
  * so tests can drive the per-minute rings. */
 void stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, int64_t now_ms);
 void stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms);
+
+/* Added by the sidebar helper: the last STATS_RECENT_MAX finished requests
+ * of each route, for the "last requests" overlay. */
+#define STATS_RECENT_MAX 20
+
+struct stats_recent {
+	double time;              /* UNIX time it finished */
+	char model[64];           /* model used */
+	char model_asked[64];
+	int64_t input_tokens, output_tokens, cache_read_tokens, cache_write_tokens;
+	int64_t cost_micros;
+	int priced;
+	int status;
+	int refused;
+	int retries, fallbacks, n429, n529;
+};
+
+/* Copy route's recent requests, newest first, into out[max]; returns how
+ * many (0 for an unknown route). */
+int stats_recent(stats_t *s, int route, struct stats_recent *out, int max);
 
 #endif
