@@ -612,8 +612,6 @@ ui_refresh_sidebar(struct ui *u)
 		}
 	}
 	u->sb_drawn = now;
-	if (u->sb.win != NULL)
-		wnoutrefresh(u->sb.win);
 }
 
 static const char *ui_help_lines[] = {
@@ -768,6 +766,9 @@ ui_draw(struct ui *u)
 		up->full = 0;
 		wnoutrefresh(up->win);
 	}
+	/* after stdscr, which covers the sidebar's columns too */
+	if (sidebar_now && u->sb.win != NULL)
+		wnoutrefresh(u->sb.win);
 	if (u->mode == MODE_HELP)
 		ui_draw_help(u);
 	else if (u->mode == MODE_PICK)
