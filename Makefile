@@ -81,6 +81,7 @@ test:
 	  END { printf "total: %d passed, %d failed\n", p, f; exit f > 0 }'
 
 bench: $(BIN)
+	bash scripts/deps.sh --bench
 	@bash bench/run.sh
 
 demo: deps

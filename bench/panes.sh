@@ -18,7 +18,10 @@ DATA=$OUT/mixed-$MB.txt
 export SHELL=/bin/sh LANG=C.UTF-8 LC_ALL=C.UTF-8
 HOME_TMP=$(mktemp -d)
 export XDG_CONFIG_HOME=$HOME_TMP XDG_STATE_HOME=$HOME_TMP
-cleanup() { tmux -L tokbench kill-server 2>/dev/null; rm -rf "$HOME_TMP"; }
+cleanup() {
+	for s in tokbench tokbench-v tokbench-idle tokbench-rss; do tmux -L $s kill-server 2>/dev/null; done
+	rm -rf "$HOME_TMP"
+}
 trap cleanup EXIT
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -32,7 +35,7 @@ run_one() {
 	tokmux) python3 bench/ptyrun.py "$cols" "$rows" "$marker" 300 "$TOKMUX" -n 1 -e "$inner" ;;
 	tmux) python3 bench/ptyrun.py "$cols" "$rows" "$marker" 300 \
 		tmux -L tokbench -f /dev/null new-session "tmux -L tokbench set -g status off; $inner" ;;
-	dvtm) python3 bench/ptyrun.py "$cols" "$rows" "$marker" 300 dvtm -c /dev/null "$inner" ;;
+	dvtm) python3 bench/ptyrun.py "$cols" "$rows" "$marker" 300 dvtm "$inner" ;;
 	esac
 	tmux -L tokbench kill-server 2>/dev/null
 	rm -f "$marker"
@@ -62,20 +65,20 @@ for name in $peers; do
 done
 
 echo "== zero loss: tokmux's final screen shows the file's end"
-tmux -L tokbench -f /dev/null new-session -d -s v -x 235 -y 50 \
+tmux -L tokbench-v -f /dev/null new-session -d -s v -x 235 -y 50 \
 	"$TOKMUX -n 1 -e 'cat $DATA; exec cat'"
 last=$(grep -v BENCH-END "$DATA" | tail -1 | cut -c1-8)
 ok=0
 for ((i = 0; i < 600; i++)); do
-	if tmux -L tokbench capture-pane -p -t v | grep -q BENCH-END-OF-FILE; then ok=1; break; fi
+	if tmux -L tokbench-v capture-pane -p -t v | grep -q BENCH-END-OF-FILE; then ok=1; break; fi
 	sleep 0.5
 done
-if [ $ok = 1 ] && tmux -L tokbench capture-pane -p -t v | grep -q "^$last "; then
+if [ $ok = 1 ] && tmux -L tokbench-v capture-pane -p -t v | grep -q "^$last "; then
 	echo "zero loss: ok (last numbered line $last and the end marker are on screen)"
 else
 	echo "zero loss: FAILED"
 fi
-tmux -L tokbench kill-server 2>/dev/null
+tmux -L tokbench-v kill-server 2>/dev/null
 
 echo "== idle CPU over 10 s, 4 idle shells"
 idle_cpu() {   # idle_cpu PID: percent of one core used over 10 s by PID and its children
@@ -85,16 +88,16 @@ idle_cpu() {   # idle_cpu PID: percent of one core used over 10 s by PID and its
 	t1=$(awk '{print $14+$15+$16+$17}' /proc/$pid/stat)
 	echo "scale=3; ($t1 - $t0) * 100 / ($(getconf CLK_TCK) * 10)" | bc
 }
-tmux -L tokbench -f /dev/null new-session -d -s idle -x 235 -y 50 "$TOKMUX -n 4"
+tmux -L tokbench-idle -f /dev/null new-session -d -s idle -x 235 -y 50 "$TOKMUX -n 4"
 sleep 2
 tpid=$(pgrep -f "^$TOKMUX -n 4" | head -1)
-echo "tokmux idle CPU: $(idle_cpu "$tpid")%"
-tmux -L tokbench kill-server 2>/dev/null
+echo "tokmux idle CPU: $(idle_cpu "$tpid")% (tokmux process incl. its gateway threads)"
+tmux -L tokbench-idle kill-server 2>/dev/null
 
 echo "== RSS with 4 panes each holding a 10 000-line scrollback"
-tmux -L tokbench -f /dev/null new-session -d -s rss -x 235 -y 50 \
-	"$TOKMUX -n 4 -e 'head -c 3000000 $DATA | head -12000' -e 'head -c 3000000 $DATA | head -12000' -e 'head -c 3000000 $DATA | head -12000' -e 'head -c 3000000 $DATA | head -12000'"
+tmux -L tokbench-rss -f /dev/null new-session -d -s rss -x 235 -y 50 \
+	"$TOKMUX -n 4 -e 'head -12000 $DATA; exec cat' -e 'head -12000 $DATA; exec cat' -e 'head -12000 $DATA; exec cat' -e 'head -12000 $DATA; exec cat'"
 sleep 8
 tpid=$(pgrep -f "^$TOKMUX -n 4" | head -1)
 echo "tokmux RSS: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$tpid/status)"
-tmux -L tokbench kill-server 2>/dev/null
+tmux -L tokbench-rss kill-server 2>/dev/null

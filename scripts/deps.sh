@@ -7,8 +7,12 @@ pkgs=(
   build-essential pkg-config clang
   libncurses-dev libvterm-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev
   libcmocka-dev
-  tmux python3 curl
+  tmux python3 curl bc procps
 )
+# `scripts/deps.sh --bench` also installs the peers the benchmarks compare against.
+if [ "${1:-}" = "--bench" ]; then
+  pkgs+=(dvtm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -13,6 +13,12 @@
  *
  * Trailing blank cells are not stored. The ring is bounded by a line count
  * and a byte budget; the oldest lines go first.
+ *
+ * Rows are never truncated: every row holds cap cells (the widest width
+ * seen), and the cells past cols are hidden until the grid widens again, so
+ * narrowing the pane loses nothing (there is no reflow). They follow their
+ * row into scrollback and back; erasing up to the right edge clears them,
+ * as the child means "the rest of the line".
  */
 #include "grid.h"
 
@@ -42,6 +48,7 @@ struct screen {
 
 struct grid {
 	int rows, cols;
+	int cap;                        /* cells allocated per row, >= cols */
 	struct screen scr[2];
 	int alt;
 	uint8_t *dirty;
@@ -153,8 +160,9 @@ grid_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes)
 
 	g->rows = rows < 1 ? 1 : rows;
 	g->cols = cols < 1 ? 1 : cols;
-	screen_init(&g->scr[0], g->rows, g->cols);
-	screen_init(&g->scr[1], g->rows, g->cols);
+	g->cap = g->cols;
+	screen_init(&g->scr[0], g->rows, g->cap);
+	screen_init(&g->scr[1], g->rows, g->cap);
 	g->dirty = xcalloc((size_t)g->rows, 1);
 	g->tmp = xreallocarray(NULL, (size_t)g->rows, sizeof *g->tmp);
 	g->sb_max_lines = sb_max_lines;
@@ -271,7 +279,7 @@ grid_row_blank(const grid_t *g, int r)
 	const struct grid_cell *row = grid_row(g, r);
 	int c;
 
-	for (c = 0; c < g->cols; c++)
+	for (c = 0; c < g->cap; c++)
 		if (!cell_is_plain_blank(&row[c]))
 			return 0;
 	return 1;
@@ -296,7 +304,7 @@ grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
 	end = c + width;
 	if (row[c].ch[0] == GRID_WIDE_CONT && c > 0)
 		cell_unwide(&row[c - 1]);
-	if (end < g->cols && row[end].ch[0] == GRID_WIDE_CONT)
+	if (end < g->cap && row[end].ch[0] == GRID_WIDE_CONT)
 		cell_unwide(&row[end]);
 
 	cell = &row[c];
@@ -335,11 +343,13 @@ grid_erase(grid_t *g, int r0, int r1, int c0, int c1,
 
 	if (!clamp_range(&r0, &r1, g->rows) || !clamp_range(&c0, &c1, g->cols))
 		return;
+	if (c1 == g->cols)
+		c1 = g->cap;    /* to the edge: the hidden cells too */
 	for (r = r0; r < r1; r++) {
 		row = g->scr[g->alt].rows[r];
 		if (c0 > 0 && row[c0].ch[0] == GRID_WIDE_CONT)
 			cell_unwide(&row[c0 - 1]);
-		if (c1 < g->cols && row[c1].ch[0] == GRID_WIDE_CONT)
+		if (c1 < g->cap && row[c1].ch[0] == GRID_WIDE_CONT)
 			cell_unwide(&row[c1]);
 		row_blank(row, c0, c1, bg);
 	}
@@ -561,7 +571,7 @@ sb_push(grid_t *g, const struct grid_cell *row)
 
 	if (g->sb_max_lines == 0 || g->sb_max_bytes == 0)
 		return;
-	sb_encode(g, row, g->cols, &hdr);
+	sb_encode(g, row, g->cap, &hdr);
 	if (g->sb_count >= g->sb_max_lines)
 		l = sb_take_oldest(g);          /* recycle its memory */
 	else if (g->sb_count == g->sb_cap)
@@ -763,14 +773,14 @@ scroll_rows(grid_t *g, int s, int r0, int r1, int n,
 		memmove(rows + r0, rows + r0 + n, (size_t)(h - n) * psz);
 		memcpy(rows + r1 - n, g->tmp, (size_t)n * psz);
 		for (i = r1 - n; i < r1; i++)
-			row_blank(rows[i], 0, g->cols, bg);
+			row_blank(rows[i], 0, g->cap, bg);
 	} else {
 		n = -n;
 		memcpy(g->tmp, rows + r1 - n, (size_t)n * psz);
 		memmove(rows + r0 + n, rows + r0, (size_t)(h - n) * psz);
 		memcpy(rows + r0, g->tmp, (size_t)n * psz);
 		for (i = r0; i < r0 + n; i++)
-			row_blank(rows[i], 0, g->cols, bg);
+			row_blank(rows[i], 0, g->cap, bg);
 	}
 	if (s == g->alt)
 		mark(g, r0, r1);
@@ -809,25 +819,27 @@ grid_scroll(grid_t *g, int r0, int r1, int c0, int c1, int down,
 	else if (right < 0)
 		grid_erase(g, r0, r1, c0, c0 + ar, bg);
 	for (r = r0; r < r1; r++)
-		row_fix_wide(g->scr[g->alt].rows[r], g->cols);
+		row_fix_wide(g->scr[g->alt].rows[r], g->cap);
 	mark(g, r0, r1);
 }
 
+/* Rows are kept at ocap cells, or grown to cap (> ocap) blank cells. A wide
+ * char cut by a narrower width stays whole; the renderer clips it. */
 static void
-screen_resize(struct screen *s, int orows, int ocols, int rows, int cols)
+screen_resize(struct screen *s, int orows, int ocap, int rows, int cap)
 {
 	struct grid_cell **n = xreallocarray(NULL, (size_t)rows, sizeof *n);
 	int r, keep = orows < rows ? orows : rows;
 
 	for (r = 0; r < keep; r++) {
-		n[r] = xreallocarray(s->rows[r], (size_t)cols, sizeof **n);
-		if (cols > ocols)
-			row_blank(n[r], ocols, cols, NULL);
-		else
-			row_fix_wide(n[r], cols);
+		n[r] = s->rows[r];
+		if (cap > ocap) {
+			n[r] = xreallocarray(n[r], (size_t)cap, sizeof **n);
+			row_blank(n[r], ocap, cap, NULL);
+		}
 	}
 	for (; r < rows; r++)
-		n[r] = row_new(cols);
+		n[r] = row_new(cap);
 	for (r = keep; r < orows; r++)
 		free(s->rows[r]);
 	free(s->rows);
@@ -837,14 +849,18 @@ screen_resize(struct screen *s, int orows, int ocols, int rows, int cols)
 void
 grid_resize(grid_t *g, int rows, int cols)
 {
+	int cap;
+
 	rows = rows < 1 ? 1 : rows;
 	cols = cols < 1 ? 1 : cols;
 	if (rows == g->rows && cols == g->cols)
 		return;
-	screen_resize(&g->scr[0], g->rows, g->cols, rows, cols);
-	screen_resize(&g->scr[1], g->rows, g->cols, rows, cols);
+	cap = cols > g->cap ? cols : g->cap;
+	screen_resize(&g->scr[0], g->rows, g->cap, rows, cap);
+	screen_resize(&g->scr[1], g->rows, g->cap, rows, cap);
 	g->rows = rows;
 	g->cols = cols;
+	g->cap = cap;
 	free(g->dirty);
 	g->dirty = xcalloc((size_t)rows, 1);
 	g->tmp = xreallocarray(g->tmp, (size_t)rows, sizeof *g->tmp);
@@ -866,7 +882,7 @@ grid_sb_pop(grid_t *g)
 	g->sb[i] = NULL;
 	g->sb_count--;
 	g->sb_line_bytes -= sb_line_cost(l);
-	sb_expand(l, rows[0], g->cols);
+	sb_expand(l, rows[0], g->cap);
 	free(l);
 	if (g->alt == 0)
 		mark(g, 0, g->rows);

@@ -119,7 +119,10 @@ void grid_scroll(grid_t *g, int r0, int r1, int c0, int c1, int down,
  * overlap-safe. */
 void grid_move(grid_t *g, int dr, int dc, int sr, int sc, int nr, int nc);
 
-/* Resize both screens. Columns are truncated or padded; rows are removed or
+/* Resize both screens. Narrowing hides the cells past the new width
+ * without dropping them (they follow their row into scrollback and come
+ * back on widening; erasing to the right edge clears them, and a wide char
+ * cut at the edge is left for the renderer to clip); rows are removed or
  * added at the bottom. Scrollback is not touched here: vt.c first pushes top
  * lines (grid_scroll) when shrinking and pulls them back (grid_sb_pop) after
  * growing, as libvterm's screen layer does. */
@@ -133,8 +136,8 @@ int grid_sb_pop(grid_t *g);
 /* Drop all scrollback lines (grid_sb_pushed() is unchanged). */
 void grid_sb_clear(grid_t *g);
 
-/* 1 if every cell of row r of the shown screen is blank with default
- * colours and no attributes. */
+/* 1 if every cell of row r of the shown screen, hidden ones included, is
+ * blank with default colours and no attributes. */
 int grid_row_blank(const grid_t *g, int r);
 
 #endif

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,15 +415,7 @@ run_workspace(int argc, char **argv)
 	struct workspace ws = { .cfg = &cfg };
 	int wake = -1;
 	if (cfg.gateway && !no_gateway) {
-		/* the UI blocks these signals in every thread; do it before threads start */
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, SIGWINCH);
-		sigaddset(&set, SIGCHLD);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGHUP);
-		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		ui_block_signals();   /* before the gateway's threads start */
 		wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		co.cfg = &cfg;
 		co.wake_fd = wake;

@@ -381,18 +381,22 @@ ui_draw_title(struct ui *u, int i)
 	const char *title = vt_title(pane_vt(up->pane));
 	int focused = i == u->focus;
 	const char *mark = focused ? (u->utf8 ? "\xe2\x96\xb6" : ">") : " ";
+	/* the state comes before the command: it must survive a narrow pane */
 	const char *dot = u->utf8 ? "\xc2\xb7" : "-";
-	char head[256], line[512];
-	snprintf(head, sizeof head, "%s %d %s %s %s %s ", mark, i + 1, up->name, dot,
-	    pane_cmd(up->pane), dot);
-	snprintf(line, sizeof line, "%s%s%s%s", state, u->zoomed == i ? " [zoom]" : "",
-	    title[0] ? " : " : "", title);
+	char head[256], st[160], rest[512];
+	snprintf(head, sizeof head, "%s %d %s %s ", mark, i + 1, up->name, dot);
+	snprintf(st, sizeof st, "%s%s", state, u->zoomed == i ? " [zoom]" : "");
+	snprintf(rest, sizeof rest, " %s %s%s%s", dot, pane_cmd(up->pane), title[0] ? " : " : "", title);
 	WINDOW *w = stdscr;
-	ui_style(u, w, focused ? THEME_TITLE_FOCUS : THEME_TITLE, 0);
-	int used = ui_putn(w, lp->title.y, lp->title.x, lp->title.w, head, strlen(head), 0);
+	int y = lp->title.y, x = lp->title.x, width = lp->title.w;
+	int slot = focused ? THEME_TITLE_FOCUS : THEME_TITLE;
+	ui_style(u, w, slot, 0);
+	int used = ui_putn(w, y, x, width, head, strlen(head), 0);
 	if (up->alert && !pane_exited(up->pane) && up->scroll == 0)
 		ui_style(u, w, THEME_WARN, A_REVERSE);
-	ui_putn(w, lp->title.y, lp->title.x + used, lp->title.w - used, line, strlen(line), 1);
+	used += ui_putn(w, y, x + used, width - used, st, strlen(st), 0);
+	ui_style(u, w, slot, 0);
+	ui_putn(w, y, x + used, width - used, rest, strlen(rest), 1);
 	wattr_set(w, A_NORMAL, 0, NULL);
 }
 
@@ -1331,16 +1335,30 @@ ui_read_input(struct ui *u)
 
 /* ---- signals ---- */
 
+static void
+ui_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGWINCH);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+void
+ui_block_signals(void)
+{
+	sigset_t set;
+	ui_signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static int
 ui_signals_open(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGWINCH);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	ui_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }

@@ -89,6 +89,10 @@ struct ui_options {
 	void *user;
 };
 
+/* Block the signals the UI loop reads from its signalfd. Call before any
+ * thread starts, so that no other thread receives them. */
+void ui_block_signals(void);
+
 /* Run until the user quits or every pane is closed. Returns the exit code. */
 int ui_run(const struct ui_options *o);
 

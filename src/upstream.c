@@ -1,6 +1,7 @@
 /*
  * upstream: one libcurl easy transfer per worker thread, sharing a CURLSH
- * (connections, DNS, TLS sessions). The worker fills a bounded buffer from
+ * (connections, DNS, TLS sessions); finished easy handles are reset and
+ * pooled for the next transfers. The worker fills a bounded buffer from
  * the curl write callback; the reader drains it. A full buffer blocks the
  * write callback (and so the upstream socket): that is the backpressure.
  * Aborting wakes both sides; curl notices through the progress callback or
@@ -19,9 +20,18 @@
 
 #include "util.h"
 
+#define POOL_MAX 64
+#define UPSTREAM_STACK_SIZE (1u << 20)
+
 struct upstream {
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	/* Finished easy handles, reset, for the next transfers: a new handle
+	 * costs an allocation and, on its first perform, a private multi
+	 * with a wake-up socketpair. */
+	pthread_mutex_t pool_lock;
+	CURL *pool[POOL_MAX];
+	int npool;
 };
 
 struct upstream_header {
@@ -83,6 +93,7 @@ upstream_new(void)
 		fatal("curl_global_init failed");
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&u->locks[i], NULL);
+	pthread_mutex_init(&u->pool_lock, NULL);
 	u->share = curl_share_init();
 	if (u->share == NULL)
 		fatal("curl_share_init failed");
@@ -100,6 +111,9 @@ upstream_free(upstream_t *u)
 {
 	if (u == NULL)
 		return;
+	for (int i = 0; i < u->npool; i++)   /* before the share they point at */
+		curl_easy_cleanup(u->pool[i]);
+	pthread_mutex_destroy(&u->pool_lock);
 	curl_share_cleanup(u->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&u->locks[i]);
@@ -323,6 +337,10 @@ xfer_setup(upstream_xfer_t *x, const struct upstream_request *r)
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Each easy_perform has a private multi whose cache limit (default 5)
+	 * applies to the whole shared cache: with more transfers in flight,
+	 * every returned connection closed another one (bench/gateway.sh). */
+	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    r->connect_timeout_ms > 0 ? r->connect_timeout_ms : (long)UPSTREAM_CONNECT_TIMEOUT_MS);
 	/* No total timeout (streams last minutes); an idle limit instead,
@@ -358,11 +376,23 @@ upstream_start(upstream_t *u, const struct upstream_request *r)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&x->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	x->curl = curl_easy_init();
+	pthread_mutex_lock(&u->pool_lock);
+	x->curl = u->npool > 0 ? u->pool[--u->npool] : NULL;
+	pthread_mutex_unlock(&u->pool_lock);
+	if (x->curl == NULL)
+		x->curl = curl_easy_init();
 	if (x->curl == NULL)
 		fatal("curl_easy_init failed");
 	xfer_setup(x, r);
-	if (pthread_create(&x->thread, NULL, xfer_run, x) != 0) {
+	/* glibc caches 40 MiB of freed thread stacks: with the default 8 MiB
+	 * only 5, so beyond 5 transfers in flight every worker mmapped and
+	 * unmapped its stack. 1 MiB is plenty for curl, TLS and the tap. */
+	pthread_attr_t ta;
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, UPSTREAM_STACK_SIZE);
+	int rc = pthread_create(&x->thread, &ta, xfer_run, x);
+	pthread_attr_destroy(&ta);
+	if (rc != 0) {
 		x->done = 1;
 		x->result = CURLE_FAILED_INIT;
 		snprintf(x->error, sizeof x->error, "cannot start a thread");
@@ -491,7 +521,16 @@ upstream_xfer_free(upstream_xfer_t *x)
 	if (!done)
 		upstream_abort(x);
 	upstream_join(x);
-	curl_easy_cleanup(x->curl);
+	upstream_t *u = x->up;
+	curl_easy_reset(x->curl);   /* forgets our callbacks, buffers and headers */
+	pthread_mutex_lock(&u->pool_lock);
+	if (u->npool < POOL_MAX) {
+		u->pool[u->npool++] = x->curl;
+		x->curl = NULL;
+	}
+	pthread_mutex_unlock(&u->pool_lock);
+	if (x->curl != NULL)
+		curl_easy_cleanup(x->curl);
 	curl_slist_free_all(x->hdrs);
 	headers_clear(x);
 	buf_free(&x->data);

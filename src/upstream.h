@@ -16,6 +16,7 @@
 #define UPSTREAM_CONNECT_TIMEOUT_MS 10000
 #define UPSTREAM_IDLE_TIMEOUT_S 600   /* abort after this long without a byte either way */
 #define UPSTREAM_BUF_LIMIT (256 * 1024)
+#define UPSTREAM_MAX_CONNECTS 128     /* idle + busy upstream connections kept */
 
 /* upstream_read() results besides a byte count */
 #define UPSTREAM_AGAIN 0              /* no data within the timeout */

@@ -31,6 +31,11 @@ struct vt {
 	int probing;            /* capturing libvterm's output in vt_probe() */
 	char probe[64];
 	size_t probe_len;
+	unsigned long nwrites;  /* vt_write calls, to spot an idle child */
+	int want_col;           /* cursor column before a narrowing cut it, or -1 */
+	unsigned long want_at;  /* nwrites when want_col was taken */
+	int alt_row;            /* primary cursor row saved on alt entry */
+	int alt_pushed;         /* primary lines pushed since, while alt shown */
 };
 
 /* ---- libvterm state callbacks ---- */
@@ -168,6 +173,7 @@ static int
 cb_settermprop(VTermProp prop, VTermValue *val, void *user)
 {
 	struct vt *vt = user;
+	VTermPos pos;
 
 	switch (prop) {
 	case VTERM_PROP_CURSORVISIBLE:
@@ -177,6 +183,12 @@ cb_settermprop(VTermProp prop, VTermValue *val, void *user)
 		/* The state layer erases the alternate screen on entry. */
 		vt->altscreen = val->boolean ? 1 : 0;
 		grid_set_alt(vt->grid, vt->altscreen);
+		if (vt->altscreen) {
+			/* 1049 saved the cursor just before this. */
+			vterm_state_get_cursorpos(vt->state, &pos);
+			vt->alt_row = pos.row;
+		}
+		vt->alt_pushed = 0;
 		break;
 	case VTERM_PROP_TITLE:
 		free(vt->title);
@@ -205,11 +217,88 @@ cb_bell(void *user)
 }
 
 /*
- * The state layer has already taken the new size. Like libvterm's screen
- * layer: on shrink, push the top lines of the primary screen to scrollback
- * only as far as needed to keep the cursor row and any non-blank bottom
- * rows visible; on grow, pull lines back from scrollback. delta moves the
- * cursor along with the content.
+ * Lines to push off the top of the shown screen when it shrinks from orows
+ * to rows, as libvterm's screen layer does: enough to keep row keep (the
+ * cursor) and the non-blank rows below it visible, but never row keep
+ * itself: the cursor must stay on screen (libvterm 0.1.4 crashes on a
+ * negative row), so drawn rows below it that still do not fit are dropped.
+ */
+static int
+shrink_push_count(grid_t *g, int orows, int rows, int keep)
+{
+	int r, bottom = keep, n;
+
+	for (r = orows - 1; r > keep && r >= rows; r--)
+		if (!grid_row_blank(g, r)) {
+			bottom = r;
+			break;
+		}
+	n = bottom + 1 - rows;
+	n = n > keep ? keep : n;
+	return n > 0 ? n : 0;
+}
+
+/*
+ * The primary screen while the alternate one is shown: push exactly the
+ * lines that keep the row of the cursor saved on entry visible (libvterm
+ * clamps that cursor to the last row when it restores it), and pull them
+ * back as the screen grows, so the shell's screen returns whole.
+ */
+static void
+resize_hidden_primary(struct vt *vt, int orows, int rows)
+{
+	grid_t *g = vt->grid;
+	int n;
+
+	if (rows < orows) {
+		n = vt->alt_row - (rows - 1);
+		if (n <= 0)
+			return;
+		grid_set_alt(g, 0);
+		grid_scroll(g, 0, orows, 0, grid_cols(g), n, 0, NULL);
+		grid_set_alt(g, 1);
+		vt->alt_row -= n;
+		vt->alt_pushed += n;
+	} else {
+		for (n = orows; n < rows && vt->alt_pushed > 0; n++) {
+			if (grid_sb_pop(g) != 0)
+				break;
+			vt->alt_row++;
+			vt->alt_pushed--;
+		}
+	}
+}
+
+/*
+ * libvterm clamps the cursor column when the screen narrows; an idle child
+ * (a shell prompt) would find its cursor moved once the screen widens
+ * again, over the prompt that narrowing no longer cuts (grid.c keeps the
+ * hidden cells). Remember the column and give it back if nothing was
+ * written meanwhile. Columns at the old right edge are skipped: libvterm
+ * may hold a pending wrap there that it already accounts for.
+ */
+static void
+resize_cursor_col(struct vt *vt, const VTermPos *cur, int ocols, int cols,
+    VTermPos *delta)
+{
+	if (vt->want_col >= 0 && vt->want_at != vt->nwrites)
+		vt->want_col = -1;
+	if (cols < ocols && cur->col >= cols && cur->col < ocols - 1 &&
+	    vt->want_col < 0) {
+		vt->want_col = cur->col;
+		vt->want_at = vt->nwrites;
+	} else if (cols > ocols && vt->want_col > cur->col) {
+		delta->col += UTIL_MIN(vt->want_col, cols - 1) - cur->col;
+		if (vt->want_col < cols)
+			vt->want_col = -1;
+	}
+}
+
+/*
+ * The state layer has already taken the new size. On shrink, push top lines
+ * of the primary screen to scrollback (shrink_push_count); on grow, pull
+ * lines back from scrollback. delta moves the cursor along with the
+ * content. Narrowing hides columns without losing them (grid.c).
  */
 static int
 cb_resize(int rows, int cols, VTermPos *delta, void *user)
@@ -217,28 +306,29 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 	struct vt *vt = user;
 	grid_t *g = vt->grid;
 	VTermPos cur;
-	int orows = grid_rows(g), first_blank, r;
+	int orows = grid_rows(g), ocols = grid_cols(g), n, r;
 
 	vterm_state_get_cursorpos(vt->state, &cur);
-	if (!vt->altscreen && rows < orows) {
-		for (r = orows - 1; r >= rows; r--)
-			if (!grid_row_blank(g, r) || r == cur.row)
-				break;
-		first_blank = r + 1;
-		if (first_blank > rows) {
-			grid_scroll(g, 0, orows, 0, grid_cols(g),
-			    first_blank - rows, 0, NULL);
-			delta->row -= first_blank - rows;
+	if (vt->altscreen && rows < orows)
+		resize_hidden_primary(vt, orows, rows);
+	else if (rows < orows) {
+		n = shrink_push_count(g, orows, rows, cur.row);
+		if (n > 0) {
+			grid_scroll(g, 0, orows, 0, grid_cols(g), n, 0, NULL);
+			delta->row -= n;
 		}
 	}
 	grid_resize(g, rows, cols);
-	if (rows > orows && !vt->altscreen) {
+	if (vt->altscreen && rows > orows)
+		resize_hidden_primary(vt, orows, rows);
+	else if (rows > orows) {
 		for (r = orows; r < rows; r++) {
 			if (grid_sb_pop(g) != 0)
 				break;
 			delta->row++;
 		}
 	}
+	resize_cursor_col(vt, &cur, ocols, cols, delta);
 	vt->rows = rows;
 	vt->cols = cols;
 	return 1;
@@ -345,6 +435,7 @@ vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
 	vt->out = out;
 	vt->user = user;
 	vt->cursor_visible = 1;
+	vt->want_col = -1;
 	vt->title = xstrdup("");
 	vt->grid = grid_new(vt->rows, vt->cols, sb_max_lines, sb_max_bytes);
 	grid_blank_cell(&vt->pen, NULL);
@@ -382,6 +473,7 @@ vt_write(vt_t *vt, const char *buf, size_t len)
 {
 	size_t done = 0, n;
 
+	vt->nwrites++;
 	while (done < len) {
 		n = UTIL_MIN(len - done, VT_WRITE_SLICE);
 		/* vterm_input_write always consumes everything it is given. */

@@ -919,6 +919,8 @@ test_upstream_down(void **state)
 	assert_non_null(strstr(cJSON_GetObjectItem(e, "message")->valuestring, "cannot reach"));
 	cJSON_Delete(j);
 	reply_free(&r2);
+	/* stats are settled after the reply reached the client */
+	assert_int_equal(wait_settled(f, 2), 2);
 
 	struct stats_snapshot *s = xmalloc(sizeof *s);
 	stats_snapshot(f->stats, s);

@@ -263,12 +263,23 @@ test_wide_repair(void **state)
 	row = grid_row(g, 1);
 	assert_int_equal(row[5].width, 1);
 	assert_int_equal(row[5].ch[0], 0);
-	/* Truncating columns through a wide char blanks it. */
+	/* Narrowing through a wide char keeps it (the renderer clips it);
+	 * widening shows it whole again. */
 	grid_put(g, 1, 2, &han, 1, 2, &plain);
 	grid_resize(g, 2, 3);
 	row = grid_row(g, 1);
-	assert_int_equal(row[2].width, 1);
-	assert_int_equal(row[2].ch[0], 0);
+	assert_int_equal(row[2].ch[0], han);
+	grid_resize(g, 2, 6);
+	row = grid_row(g, 1);
+	assert_int_equal(row[2].width, 2);
+	assert_int_equal(row[3].ch[0], GRID_WIDE_CONT);
+	/* Overwriting the visible half while narrow leaves no orphan half. */
+	grid_resize(g, 2, 3);
+	grid_put(g, 1, 2, &x, 1, 1, &plain);
+	grid_resize(g, 2, 6);
+	row = grid_row(g, 1);
+	assert_int_equal(row[2].ch[0], 'x');
+	assert_int_equal(row[3].ch[0], 0);
 	grid_free(g);
 }
 
@@ -341,7 +352,7 @@ test_resize_and_pop(void **state)
 	assert_string_equal(buf, "thre");
 	grid_resize(g, 3, 10);
 	row_text(g, 1, buf);
-	assert_string_equal(buf, "thre");
+	assert_string_equal(buf, "three");     /* narrowing loses nothing */
 	assert_int_equal(grid_sb_pop(g), 0);
 	row_text(g, 0, buf);
 	assert_string_equal(buf, "one");
@@ -352,6 +363,51 @@ test_resize_and_pop(void **state)
 	assert_int_equal(grid_rows(g), 5);
 	row_text(g, 4, buf);
 	assert_string_equal(buf, "");
+	grid_free(g);
+}
+
+/*
+ * Cells beyond the width survive narrowing, also through scrollback and
+ * back; erasing to the right edge while narrow clears them, since the
+ * child erased "the rest of the line".
+ */
+static void
+test_narrow_keeps_hidden_cells(void **state)
+{
+	grid_t *g = grid_new(3, 20, 100, 1 << 20);
+	char buf[64];
+
+	(void)state;
+	put_str(g, 0, 0, "FLOOD-4000-DONE", &plain);
+	put_str(g, 1, 0, "prompt $ ls -l", &plain);
+	put_str(g, 2, 0, "erased-later", &plain);
+	grid_resize(g, 3, 9);
+	row_text(g, 0, buf);
+	assert_string_equal(buf, "FLOOD-400");
+	grid_erase(g, 2, 3, 3, 9, NULL);        /* EL from column 3 */
+	linefeed(g);                            /* row 0 to scrollback */
+	grid_resize(g, 3, 3);
+	sb_text(g, 0, buf);
+	assert_string_equal(buf, "FLO");
+	grid_resize(g, 3, 30);
+	sb_text(g, 0, buf);
+	assert_string_equal(buf, "FLOOD-4000-DONE");
+	row_text(g, 0, buf);
+	assert_string_equal(buf, "prompt $ ls -l");
+	row_text(g, 1, buf);
+	assert_string_equal(buf, "era");
+	assert_int_equal(grid_sb_pop(g), 0);
+	grid_resize(g, 3, 5);
+	grid_resize(g, 3, 25);
+	row_text(g, 0, buf);
+	assert_string_equal(buf, "FLOOD-4000-DONE");
+	/* A row whose only content is hidden is not blank. */
+	grid_erase(g, 2, 3, 0, 25, NULL);
+	put_str(g, 2, 10, "tail", &plain);
+	grid_resize(g, 3, 4);
+	assert_int_equal(grid_row_blank(g, 2), 0);
+	grid_erase(g, 2, 3, 0, 4, NULL);
+	assert_int_equal(grid_row_blank(g, 2), 1);
 	grid_free(g);
 }
 
@@ -405,6 +461,7 @@ main(void)
 		cmocka_unit_test(test_max_lines),
 		cmocka_unit_test(test_byte_budget),
 		cmocka_unit_test(test_resize_and_pop),
+		cmocka_unit_test(test_narrow_keeps_hidden_cells),
 		cmocka_unit_test(test_memory_10k_lines),
 	};
 

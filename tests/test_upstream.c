@@ -228,6 +228,88 @@ test_connection_reuse(void **state)
 	assert_int_equal(di->num_connections, 1);
 }
 
+/* A pooled easy handle forgets the last transfer: a GET after a PUT with a
+ * body and custom headers goes out as a plain GET. */
+static void
+test_reused_handle_is_reset(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .echo = 1 };
+	testsrv_script(f->srv, &sc);
+	const char *hdrs[] = { "x-first: 1" };
+	struct upstream_request put = { .method = "PUT", .url = f->url, .headers = hdrs,
+		.nheaders = 1, .body = "abc", .body_len = 3 };
+	struct upstream_request get = { .method = "GET", .url = f->url };
+	const struct upstream_request *reqs[] = { &put, &get };
+	for (int i = 0; i < 2; i++) {
+		upstream_xfer_t *x = upstream_start(f->up, reqs[i]);
+		assert_int_equal(upstream_wait_headers(x, 5000), 200);
+		struct buf got = { 0 };
+		assert_int_equal(read_all(x, &got), UPSTREAM_EOF);
+		assert_int_equal(got.len, i == 0 ? 3 : 0);
+		upstream_xfer_free(x);
+		buf_free(&got);
+	}
+	char v[64];
+	assert_string_equal(f->srv->method, "GET");
+	assert_int_equal(f->srv->body.len, 0);
+	testsrv_header(f->srv, "x-first", v, sizeof v);
+	assert_string_equal(v, "");
+}
+
+struct par {
+	upstream_t *up;
+	const char *url;
+	int status;
+	ssize_t end;
+};
+
+static void *
+par_run(void *arg)
+{
+	struct par *p = arg;
+	struct upstream_request r = { .method = "GET", .url = p->url };
+	upstream_xfer_t *x = upstream_start(p->up, &r);
+	p->status = upstream_wait_headers(x, 5000);
+	struct buf got = { 0 };
+	p->end = read_all(x, &got);
+	upstream_xfer_free(x);
+	buf_free(&got);
+	return NULL;
+}
+
+/* 8 overlapping transfers, twice: the second round reuses the first
+ * round's 8 connections and none is closed (curl's per-perform cache limit
+ * of 5 used to close 3 of them after every round). */
+static void
+test_connection_reuse_concurrent(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 8 };
+	struct ts_script sc = { .header_delay_ms = 150, .chunks = { { 0, "ok" } }, .nchunks = 1,
+		.content_length = 1 };
+	testsrv_script(f->srv, &sc);
+	for (int round = 0; round < 2; round++) {
+		pthread_t t[N];
+		struct par p[N];
+		for (int i = 0; i < N; i++) {
+			p[i] = (struct par){ .up = f->up, .url = f->url };
+			assert_int_equal(pthread_create(&t[i], NULL, par_run, &p[i]), 0);
+		}
+		for (int i = 0; i < N; i++) {
+			pthread_join(t[i], NULL);
+			assert_int_equal(p[i].status, 200);
+			assert_int_equal(p[i].end, UPSTREAM_EOF);
+		}
+	}
+	usleep(200 * 1000);   /* let the server notice any closed connection */
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(f->srv->d,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	assert_non_null(di);
+	assert_int_equal(di->num_connections, N);
+	assert_int_equal(f->srv->requests, 2 * N);
+}
+
 int
 main(void)
 {
@@ -238,6 +320,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_abort_mid_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reused_handle_is_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_reuse_concurrent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include <vterm_keycodes.h>
 
+#include "layout.h"
 #include "util.h"
 #include "vt.h"
 
@@ -508,8 +509,8 @@ test_resize(void **state)
 	vt_resize(f->vt, 12, 30);
 	assert_int_equal(grid_sb_count(g), 0);
 	assert_string_equal(row_text(f, 0), "L1");
-	assert_string_equal(row_text(f, 7), "L");
-	assert_cursor(f, 7, 0);
+	assert_string_equal(row_text(f, 7), "L8");  /* narrowing lost nothing */
+	assert_cursor(f, 7, 2);                     /* nor moved the cursor */
 	put(f, "\r\nnext");
 	assert_string_equal(row_text(f, 8), "next");
 	/* Shrinking with blank rows below the cursor pushes nothing. */
@@ -537,6 +538,180 @@ test_resize_inverted_margins(void **state)
 	vt_resize(f->vt, 6, 20);
 	put(f, "\033[6;1H\r\n\033[5@x\033[P");
 	assert_int_equal(f->out.len, 0);   /* probes never reach the child */
+	fx_free(f);
+}
+
+/*
+ * Everything the pane holds, oldest first: scrollback then screen rows, as
+ * one string of "\n"-terminated lines with trailing blank lines dropped.
+ */
+static char *
+all_text(struct fixture *f)
+{
+	grid_t *g = vt_grid(f->vt);
+	struct buf b = { 0 };
+	size_t n = grid_sb_count(g), keep;
+	char *s;
+	int r;
+
+	while (n-- > 0) {
+		const char *t = sb_text(f, n);
+
+		buf_append(&b, t, strlen(t));
+		buf_append(&b, "\n", 1);
+	}
+	for (r = 0; r < grid_rows(g); r++) {
+		const char *t = row_text(f, r);
+
+		buf_append(&b, t, strlen(t));
+		buf_append(&b, "\n", 1);
+	}
+	keep = b.len;
+	while (keep >= 2 && b.data[keep - 1] == '\n' && b.data[keep - 2] == '\n')
+		keep--;
+	s = xasprintf("%.*s", (int)keep, b.data);
+	buf_free(&b);
+	return s;
+}
+
+/* The outer terminal sizes of tests/ui/resize.sh, through the layout
+ * (two panes, sidebar on) to pane 0's body size. */
+static const int outer_sizes[][2] = {
+	{ 30, 100 }, { 6, 20 }, { 3, 7 }, { 40, 160 }, { 10, 40 }, { 50, 200 },
+};
+
+static void
+resize_like_layout(struct fixture *f, int rows, int cols)
+{
+	struct layout l;
+
+	layout_compute(rows, cols, 2, -1, 34, &l);
+	assert_true(l.pane[0].visible);
+	vt_resize(f->vt, l.pane[0].body.h, l.pane[0].body.w);
+}
+
+static void
+assert_cursor_in_range(struct fixture *f)
+{
+	int r, c, vis;
+
+	vt_cursor(f->vt, &r, &c, &vis);
+	assert_in_range(r, 0, grid_rows(vt_grid(f->vt)) - 1);
+	assert_in_range(c, 0, grid_cols(vt_grid(f->vt)) - 1);
+}
+
+/* Run the resize sequence, then check the whole history is expect. */
+static void
+resize_through_small_sizes(struct fixture *f, const char *expect)
+{
+	char *text;
+	size_t i;
+
+	for (i = 0; i < sizeof outer_sizes / sizeof outer_sizes[0]; i++) {
+		resize_like_layout(f, outer_sizes[i][0], outer_sizes[i][1]);
+		assert_cursor_in_range(f);
+	}
+	text = all_text(f);
+	assert_string_equal(text, expect);
+	free(text);
+}
+
+/* Output finished at full size, then the terminal goes through sizes down
+ * to a 1x3 pane and back: not a character may be lost. */
+static void
+test_resize_small_loses_nothing(void **state)
+{
+	struct fixture *f;
+	struct buf want = { 0 };
+	char line[64], *text;
+	int i;
+
+	(void)state;
+	resize_like_layout(f = fx_new(10, 10, 5000), 50, 200);
+	for (i = 3900; i < 4000; i++) {
+		snprintf(line, sizeof line, "line-%d\r\n", i);
+		put(f, line);
+		buf_append(&want, line + 0, strlen(line) - 2);
+		buf_append(&want, "\n", 1);
+	}
+	put(f, "FLOOD-4000-DONE\r\n");
+	buf_append(&want, "FLOOD-4000-DONE\n", 16);
+	text = xasprintf("%.*s", (int)want.len, want.data);
+	resize_through_small_sizes(f, text);
+	assert_cursor(f, grid_rows(vt_grid(f->vt)) - 1, 0);
+	assert_string_equal(row_text(f, grid_rows(vt_grid(f->vt)) - 2),
+	    "FLOOD-4000-DONE");
+	/* The cursor row still works. */
+	put(f, "typed");
+	assert_string_equal(row_text(f, grid_rows(vt_grid(f->vt)) - 1), "typed");
+	free(text);
+	buf_free(&want);
+	fx_free(f);
+}
+
+/* A shell prompt at the top after a clear: the cursor is not on the last
+ * row, and output the child drew below the cursor must not be lost. */
+static void
+test_resize_small_prompt_after_clear(void **state)
+{
+	struct fixture *f;
+
+	(void)state;
+	resize_like_layout(f = fx_new(10, 10, 5000), 50, 200);
+	put(f, "old output\r\n\033[H\033[2Juser@host:~/src/tokmux$ ");
+	resize_through_small_sizes(f, "user@host:~/src/tokmux$\n");
+	assert_cursor(f, 0, 24);
+	assert_int_equal(grid_sb_count(vt_grid(f->vt)), 0);
+	put(f, "ls");
+	assert_string_equal(row_text(f, 0), "user@host:~/src/tokmux$ ls");
+
+	/*
+	 * A full-screen program on the primary screen, cursor at the top and a
+	 * status line at the bottom: the cursor must stay on screen (it went to
+	 * row -45 and libvterm crashed), so the status line that cannot fit
+	 * below it is the one thing dropped; the child redraws on SIGWINCH.
+	 */
+	put(f, "\033[2J\033[50;1Hstatus: all fine\033[1;1Htop line");
+	vt_resize(f->vt, 14, 65);
+	assert_cursor(f, 0, 8);
+	put(f, "!\033[14;1Hstatus: redrawn\033[1;10H");
+	resize_through_small_sizes(f, "top line!\n");
+	assert_cursor(f, 0, 9);
+	put(f, "\r\nsecond");
+	assert_string_equal(row_text(f, 1), "second");
+	fx_free(f);
+}
+
+/* The same sizes while a full-screen program shows the alternate screen:
+ * the primary screen comes back whole when it leaves. */
+static void
+test_resize_small_altscreen(void **state)
+{
+	struct fixture *f;
+	struct buf want = { 0 };
+	char line[64], *text;
+	int i;
+
+	(void)state;
+	resize_like_layout(f = fx_new(10, 10, 5000), 50, 200);
+	for (i = 0; i < 60; i++) {
+		snprintf(line, sizeof line, "primary line %d of the shell\r\n", i);
+		put(f, line);
+		buf_append(&want, line, strlen(line) - 2);
+		buf_append(&want, "\n", 1);
+	}
+	put(f, "$ vim");
+	buf_append(&want, "$ vim\n", 6);
+	put(f, "\033[?1049h\033[H\033[2Jeditor text\033[50;1Hstatus");
+	for (i = 0; i < 6; i++)
+		resize_like_layout(f, outer_sizes[i][0], outer_sizes[i][1]);
+	put(f, "\033[?1049l");
+	assert_cursor_in_range(f);
+	text = xasprintf("%.*s", (int)want.len, want.data);
+	resize_through_small_sizes(f, text);
+	put(f, "\r\n$ ");
+	free(text);
+	buf_free(&want);
 	fx_free(f);
 }
 
@@ -614,6 +789,9 @@ main(void)
 		cmocka_unit_test(test_keys_and_mouse),
 		cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_resize_inverted_margins),
+		cmocka_unit_test(test_resize_small_loses_nothing),
+		cmocka_unit_test(test_resize_small_prompt_after_clear),
+		cmocka_unit_test(test_resize_small_altscreen),
 		cmocka_unit_test(test_fuzz),
 	};
 
