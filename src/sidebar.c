@@ -195,7 +195,11 @@ sidebar_event_text(int ev, int pane_no, const char *name, const struct stats_cou
 		put(what, sizeof what, &pos, ", paced for a 429");
 	if (ev & SIDEBAR_EV_WAITING)
 		put(what, sizeof what, &pos, ", waiting for you");
-	snprintf(buf, len, "pane %d %s%s", pane_no, name ? name : "", what);
+	char dflt[24];
+	snprintf(dflt, sizeof dflt, "pane %d", pane_no);
+	if (name == NULL || strcmp(name, dflt) == 0)
+		name = "";     /* "pane 1 pane 1" says it twice */
+	snprintf(buf, len, "pane %d%s%s%s", pane_no, name[0] ? " " : "", name, what);
 	/* "pane 2 claude, ceiling ..." reads better as "pane 2 claude: ceiling ..." */
 	char *comma = strstr(buf, ", ");
 	if (comma != NULL)

@@ -164,6 +164,8 @@ test_events(void **state)
 	assert_string_equal(t, "pane 2 claude: fell back to claude-haiku-4-5");
 	sidebar_event_text(SIDEBAR_EV_CEILING | SIDEBAR_EV_WAITING, 1, "a", &a, t, sizeof t);
 	assert_string_equal(t, "pane 1 a: ceiling reached: request refused, waiting for you");
+	sidebar_event_text(SIDEBAR_EV_PACED, 3, "pane 3", &a, t, sizeof t);
+	assert_string_equal(t, "pane 3: paced for a 429");
 }
 
 static int
