@@ -295,7 +295,11 @@ load_root(struct ctx *x, const cJSON *root, struct config *c)
 			rc = get_fraction(x, v, k, &c->warn_at);
 		else if (strcmp(k, "theme") == 0)
 			rc = get_nonempty_string(x, v, k, &c->theme);
-		else if (strcmp(k, "prices") == 0) {
+		else if (strcmp(k, "bell") == 0) {
+			if (!cJSON_IsBool(v))
+				return fail(x, k, "true or false");
+			c->bell = cJSON_IsTrue(v);
+		} else if (strcmp(k, "prices") == 0) {
 			if (!cJSON_IsObject(v))
 				return fail(x, k, "an object of model prices");
 			cJSON_Delete(c->prices);
@@ -305,7 +309,7 @@ load_root(struct ctx *x, const cJSON *root, struct config *c)
 				return fail(x, k, "a string");
 		} else
 			rc = fail(x, k, "a known key (panes, prefix, scrollback_lines, scrollback_mb, upstream, port, "
-			    "gateway, ledger, ceiling_usd, daily_ceiling_usd, warn_at, theme, prices)");
+			    "gateway, ledger, ceiling_usd, daily_ceiling_usd, warn_at, theme, bell, prices)");
 		if (rc < 0)
 			return -1;
 	}

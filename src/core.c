@@ -189,3 +189,4 @@ policy_t *core_policy(core_t *c) { return c->policy; }
 stats_t *core_stats(core_t *c) { return c->stats; }
 rl_table_t *core_ratelimits(core_t *c) { return c->rl; }
 const char *core_ledger_path(const core_t *c) { return c->ledger_path; }
+const pricing_t *core_pricing(const core_t *c) { return c->pricing; }

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "gateway.h"
 #include "policy.h"
+#include "pricing.h"
 #include "ratelimit.h"
 #include "stats.h"
 
@@ -53,5 +54,7 @@ policy_t *core_policy(core_t *c);
 stats_t *core_stats(core_t *c);
 rl_table_t *core_ratelimits(core_t *c);
 const char *core_ledger_path(const core_t *c);
+/* Added by the sidebar helper: the price table (for the model picker). */
+const pricing_t *core_pricing(const core_t *c);
 
 #endif

@@ -892,7 +892,7 @@ settle(struct req *r)
 			.cost_micros = cost, .priced = priced, .n429 = r->call.n429,
 			.n529 = r->call.n529, .retries = r->call.attempt,
 			.fallbacks = r->call.fallbacks, .refused = r->refused,
-			.error = r->error[0] ? r->error : NULL,
+			.error = r->error[0] ? r->error : NULL, .model_asked = r->model_asked,
 		};
 		stats_end(g->stats, &sr, r->call.reserved_micros);
 	}

@@ -461,6 +461,10 @@ input_key_is(const struct input_event *ev, enum input_keyname k)
 		[INPUT_KEYNAME_PAGEDOWN] = VTERM_KEY_PAGEDOWN,
 		[INPUT_KEYNAME_HOME] = VTERM_KEY_HOME,
 		[INPUT_KEYNAME_END] = VTERM_KEY_END,
+		[INPUT_KEYNAME_ENTER] = VTERM_KEY_ENTER,
+		[INPUT_KEYNAME_BACKSPACE] = VTERM_KEY_BACKSPACE,
 	};
+	if (k == INPUT_KEYNAME_ENTER && ev->kind == INPUT_KEY && ev->key == VTERM_KEY_KP_ENTER)
+		return 1;
 	return ev->kind == INPUT_KEY && (unsigned)k < UTIL_ARRAY_LEN(map) && ev->key == map[k];
 }

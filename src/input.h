@@ -94,6 +94,8 @@ enum input_keyname {
 	INPUT_KEYNAME_PAGEDOWN,
 	INPUT_KEYNAME_HOME,
 	INPUT_KEYNAME_END,
+	INPUT_KEYNAME_ENTER,       /* added by the sidebar helper (prompts) */
+	INPUT_KEYNAME_BACKSPACE,
 };
 /* 1 if ev is an INPUT_KEY event for that key (any modifiers). */
 int input_key_is(const struct input_event *ev, enum input_keyname k);

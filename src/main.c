@@ -53,11 +53,14 @@ usage(FILE *f)
 	    "  --pane-ceiling NAME=USD\n"
 	    "                spend ceiling of one pane, by name or number (repeatable),\n"
 	    "                e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
+	    "  --theme NAME  colour theme: default, light, mono or a themes/NAME.json\n"
+	    "                (default: the config's theme; NO_COLOR selects mono)\n"
 	    "  -h, --help    this help\n"
 	    "  --version     print the version\n"
 	    "\n"
 	    "keys: prefix Ctrl-g, then 1-4 focus, arrows/hjkl move, z zoom, [ scrollback,\n"
-	    "      c new pane, x close, s sidebar, q quit, ? help; Alt-1..4 focus directly.\n",
+	    "      c new pane, x close, b ceiling, f model, m last requests, s sidebar,\n"
+	    "      q quit, ? help; Alt-1..4 focus directly.\n",
 	    f);
 }
 
@@ -89,7 +92,7 @@ static int
 run_workspace(int argc, char **argv)
 {
 	enum { OPT_NO_GATEWAY = 256, OPT_PORT, OPT_ANTHROPIC, OPT_OPENAI, OPT_LEDGER, OPT_CEILING,
-		OPT_DAILY_CEILING, OPT_PANE_CEILING };
+		OPT_DAILY_CEILING, OPT_PANE_CEILING, OPT_THEME };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -101,12 +104,14 @@ run_workspace(int argc, char **argv)
 		{ "ceiling", required_argument, NULL, OPT_CEILING },
 		{ "daily-ceiling", required_argument, NULL, OPT_DAILY_CEILING },
 		{ "pane-ceiling", required_argument, NULL, OPT_PANE_CEILING },
+		{ "theme", required_argument, NULL, OPT_THEME },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct core_options co = { .port = -1, .wake_fd = -1 };
 	const char *pane_ceilings[CONFIG_MAX_PANES];
 	co.pane_ceilings = pane_ceilings;
 	int no_gateway = 0;
+	const char *theme = NULL;
 	const char *cfgpath = NULL;
 	const char *cmds[4] = { NULL };
 	int ncmds = 0, npanes = 0, verbose = 0, c;
@@ -170,6 +175,7 @@ run_workspace(int argc, char **argv)
 			pane_ceilings[co.npane_ceilings++] = optarg;
 			break;
 		}
+		case OPT_THEME: theme = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("tokmux %s\n", TOKMUX_VERSION); return 0;
@@ -191,7 +197,7 @@ run_workspace(int argc, char **argv)
 	if (ncmds > npanes)
 		npanes = ncmds;
 	struct workspace_opts wo = { .npanes = npanes, .no_gateway = no_gateway, .verbose = verbose,
-		.core = co };
+		.theme = theme, .core = co };
 	for (int i = 0; i < ncmds; i++)
 		wo.cmds[i] = cmds[i];
 	int rc = workspace_run(&cfg, &wo);

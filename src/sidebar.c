@@ -1,15 +1,21 @@
 /*
- * sidebar: formats the live metrics as lines: workspace totals, one block
- * per pane (tokens by kind, cost, requests, 429 and 529 apart, retries,
- * fallbacks, last error) and rate-limit headroom per API key.
+ * sidebar: formats the live metrics as lines: the workspace header (cost
+ * against the workspace and daily ceilings as bars, burn rate, time left),
+ * one block per pane (state, model, cost against its ceiling, tokens by
+ * kind, requests, 429 and 529 apart, retries, fallbacks, last error,
+ * tokens-per-minute sparkline) and rate-limit headroom per API key. Also
+ * pane state detection, event detection and the narrow status line.
  */
 #include "sidebar.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
+
+#define UTF8_SEP "\xc2\xb7"   /* middle dot */
 
 void
 sidebar_humanize(int64_t n, char *buf, size_t len)
@@ -44,117 +50,565 @@ sidebar_countdown(double secs, char *buf, size_t len)
 		snprintf(buf, len, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
 }
 
+int
+sidebar_level(int64_t used, int64_t limit, double warn_at)
+{
+	if (limit <= 0)
+		return 0;
+	if (warn_at <= 0 || warn_at > 1)
+		warn_at = 0.8;
+	if (used >= limit)
+		return 2;
+	return (double)used >= warn_at * (double)limit ? 1 : 0;
+}
+
+/* Append s to buf[*pos..len), keeping it NUL-terminated. */
+static void
+put(char *buf, size_t len, size_t *pos, const char *s)
+{
+	size_t n = strlen(s);
+	if (*pos + n >= len)
+		return;
+	memcpy(buf + *pos, s, n + 1);
+	*pos += n;
+}
+
+size_t
+sidebar_bar(double frac, int width, int utf8, char *buf, size_t len)
+{
+	static const char *eighths[8] = { "", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d",
+		"\xe2\x96\x8c", "\xe2\x96\x8b", "\xe2\x96\x8a", "\xe2\x96\x89" };
+	size_t pos = 0;
+	if (len > 0)
+		buf[0] = '\0';
+	if (frac < 0 || frac != frac)
+		frac = 0;
+	if (frac > 1)
+		frac = 1;
+	int total = (int)(frac * width * 8 + 0.5);
+	if (frac > 0 && total == 0)
+		total = 1;     /* something spent shows */
+	int full = total / 8, part = total % 8;
+	for (int i = 0; i < width; i++) {
+		if (i < full)
+			put(buf, len, &pos, utf8 ? "\xe2\x96\x88" : "#");
+		else if (i == full && part > 0)
+			put(buf, len, &pos, utf8 ? eighths[part] : "#");
+		else
+			put(buf, len, &pos, utf8 ? "\xe2\x96\x91" : "-");
+	}
+	return pos;
+}
+
+size_t
+sidebar_sparkline(const int64_t *vals, int n, int width, int utf8, char *buf, size_t len)
+{
+	static const char *ascii = "_.-=+*%#";
+	size_t pos = 0;
+	if (len > 0)
+		buf[0] = '\0';
+	int first = n > width ? n - width : 0;
+	int64_t max = 0;
+	for (int i = first; i < n; i++)
+		max = UTIL_MAX(max, vals[i]);
+	for (int i = first; i < n; i++) {
+		char cell[4] = " ";
+		if (vals[i] > 0) {
+			int h = (int)((vals[i] * 8 + max - 1) / max);   /* 1..8, rounding up */
+			h = UTIL_MIN(UTIL_MAX(h, 1), 8);
+			if (utf8) {
+				cell[0] = '\xe2';
+				cell[1] = '\x96';
+				cell[2] = (char)(0x81 + h - 1);   /* U+2581..U+2588 */
+				cell[3] = '\0';
+			} else {
+				cell[0] = ascii[h - 1];
+			}
+		}
+		put(buf, len, &pos, cell);
+	}
+	return pos;
+}
+
+enum sidebar_state
+sidebar_state(const struct sidebar_activity *a, int64_t *recheck_ms)
+{
+	if (recheck_ms != NULL)
+		*recheck_ms = -1;
+	if (a->exited)
+		return SIDEBAR_EXITED;
+	if (a->inflight > 0)
+		return SIDEBAR_WORKING;
+	int echo = a->last_input_ms > 0 && a->last_output_ms - a->last_input_ms < SIDEBAR_ECHO_MS &&
+	    a->last_output_ms >= a->last_input_ms;
+	if (a->last_output_ms > 0 && !echo && a->now_ms - a->last_output_ms < SIDEBAR_QUIET_MS) {
+		if (recheck_ms != NULL)
+			*recheck_ms = a->last_output_ms + SIDEBAR_QUIET_MS - a->now_ms;
+		return SIDEBAR_WORKING;
+	}
+	if (a->last_request_ms > 0 && a->last_request_ms >= a->last_input_ms)
+		return SIDEBAR_WAITING;
+	return SIDEBAR_IDLE;
+}
+
+const char *
+sidebar_state_name(enum sidebar_state s)
+{
+	switch (s) {
+	case SIDEBAR_WORKING: return "working";
+	case SIDEBAR_WAITING: return "waiting for you";
+	case SIDEBAR_EXITED: return "exited";
+	default: return "idle";
+	}
+}
+
+int
+sidebar_events(const struct stats_counts *b, const struct stats_counts *a,
+    enum sidebar_state sb, enum sidebar_state sa)
+{
+	int ev = 0;
+	if (a->refused > b->refused)
+		ev |= SIDEBAR_EV_CEILING;
+	if (a->fallbacks > b->fallbacks)
+		ev |= SIDEBAR_EV_FALLBACK;
+	if (a->err_429 > b->err_429)
+		ev |= SIDEBAR_EV_PACED;
+	if (sa == SIDEBAR_WAITING && sb != SIDEBAR_WAITING)
+		ev |= SIDEBAR_EV_WAITING;
+	return ev;
+}
+
+void
+sidebar_event_text(int ev, int pane_no, const char *name, const struct stats_counts *c,
+    char *buf, size_t len)
+{
+	char what[200] = "";
+	size_t pos = 0;
+	if (ev & SIDEBAR_EV_CEILING)
+		put(what, sizeof what, &pos, ", ceiling reached: request refused");
+	if (ev & SIDEBAR_EV_FALLBACK) {
+		char m[100];
+		snprintf(m, sizeof m, ", fell back to %s", c->last_model[0] ? c->last_model : "another model");
+		put(what, sizeof what, &pos, m);
+	}
+	if (ev & SIDEBAR_EV_PACED)
+		put(what, sizeof what, &pos, ", paced for a 429");
+	if (ev & SIDEBAR_EV_WAITING)
+		put(what, sizeof what, &pos, ", waiting for you");
+	char dflt[24];
+	snprintf(dflt, sizeof dflt, "pane %d", pane_no);
+	if (name == NULL || strcmp(name, dflt) == 0)
+		name = "";     /* "pane 1 pane 1" says it twice */
+	snprintf(buf, len, "pane %d%s%s%s", pane_no, name[0] ? " " : "", name, what);
+	/* "pane 2 claude, ceiling ..." reads better as "pane 2 claude: ceiling ..." */
+	char *comma = strstr(buf, ", ");
+	if (comma != NULL)
+		*comma = ':';
+}
+
+void
+sidebar_recent_line(const struct stats_recent *r, char *buf, size_t len)
+{
+	if (r == NULL) {
+		snprintf(buf, len, "%-8s %-24s %7s %7s %7s %9s %6s %s", "time", "model", "in", "out",
+		    "cache", "cost", "status", "retries");
+		return;
+	}
+	char tm[16] = "?", in[16], out[16], cache[16], usd[24], model[160];
+	time_t t = (time_t)r->time;
+	struct tm lt;
+	if (localtime_r(&t, &lt) != NULL)
+		strftime(tm, sizeof tm, "%H:%M:%S", &lt);
+	sidebar_humanize(r->input_tokens, in, sizeof in);
+	sidebar_humanize(r->output_tokens, out, sizeof out);
+	sidebar_humanize(r->cache_read_tokens + r->cache_write_tokens, cache, sizeof cache);
+	util_fmt_usd(r->cost_micros, usd, sizeof usd);
+	if (r->model_asked[0] && strcmp(r->model_asked, r->model) != 0)
+		snprintf(model, sizeof model, "%s (asked %s)", r->model, r->model_asked);
+	else
+		snprintf(model, sizeof model, "%s", r->model[0] ? r->model : "-");
+	char st[16];
+	if (r->refused)
+		snprintf(st, sizeof st, "refus");
+	else
+		snprintf(st, sizeof st, "%d", r->status);
+	snprintf(buf, len, "%-8s %-24s %7s %7s %7s %8s%s %6s %d%s%s", tm, model, in, out, cache, usd,
+	    r->priced ? " " : "?", st, r->retries,
+	    r->n429 || r->n529 ? (r->n429 ? " 429" : " 529") : "",
+	    r->fallbacks ? " fb" : "");
+}
+
+/* ---- lines ---- */
+
 struct out {
 	struct sidebar_line *lines;
-	int n, max, cols;
+	int n, max, cols, utf8;
+	double warn_at;
 };
 
-static void
+static struct sidebar_line *
 emit(struct out *o, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void
+static struct sidebar_line *
 emit(struct out *o, int kind, const char *fmt, ...)
 {
 	if (o->n >= o->max)
-		return;
+		return NULL;
 	struct sidebar_line *l = &o->lines[o->n++];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(l->text, sizeof l->text, fmt, ap);
 	va_end(ap);
 	l->kind = kind;
+	l->nseg = 0;
+	return l;
+}
+
+/* Display columns of UTF-8 text (every code point counts 1: all ours do). */
+static int
+text_cols(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
 }
 
 static void
-emit_counts(struct out *o, const struct stats_counts *c)
+seg_add(struct sidebar_line *l, size_t off, size_t len, int kind)
 {
-	char in[16], out[16], cr[16], cw[16], usd[24];
+	if (l == NULL || l->nseg >= SIDEBAR_MAX_SEGS || off + len > sizeof l->text)
+		return;
+	l->seg[l->nseg++] = (struct sidebar_seg){ (unsigned short)off, (unsigned short)len,
+		(unsigned char)kind };
+}
+
+/* "<label> <bar> <figures>": the bar takes the room left, at least 4 cells. */
+static void
+emit_bar(struct out *o, int kind, const char *label, double frac, int level, const char *figures)
+{
+	int w = o->cols - text_cols(label) - text_cols(figures) - 2;
+	w = UTIL_MAX(4, UTIL_MIN(w, 24));
+	char bar[24 * 3 + 1];
+	sidebar_bar(frac, w, o->utf8, bar, sizeof bar);
+	struct sidebar_line *l = emit(o, kind, "%s%s %s", label, bar, figures);
+	seg_add(l, strlen(label), strlen(bar),
+	    level == 2 ? SIDEBAR_BAR_OVER : level == 1 ? SIDEBAR_BAR_WARN : SIDEBAR_BAR_OK);
+}
+
+static void
+emit_cost_bar(struct out *o, const char *label, int64_t spent, int64_t ceiling, int estimate)
+{
+	char s[24], c[24], fig[64];
+	util_fmt_usd(spent, s, sizeof s);
+	util_fmt_usd(ceiling, c, sizeof c);
+	snprintf(fig, sizeof fig, "%s%s/%s", estimate ? "~" : "", s, c);
+	emit_bar(o, SIDEBAR_TEXT, label, (double)spent / (double)ceiling,
+	    sidebar_level(spent, ceiling, o->warn_at), fig);
+}
+
+static void
+emit_tokens(struct out *o, const struct stats_counts *c)
+{
+	char in[16], out[16], cr[16], cw[16];
 	sidebar_humanize(c->input_tokens, in, sizeof in);
 	sidebar_humanize(c->output_tokens, out, sizeof out);
 	sidebar_humanize(c->cache_read_tokens, cr, sizeof cr);
 	sidebar_humanize(c->cache_write_5m_tokens + c->cache_write_1h_tokens, cw, sizeof cw);
-	util_fmt_usd(c->cost_micros, usd, sizeof usd);
-	emit(o, SIDEBAR_TEXT, "  in %s  out %s", in, out);
-	emit(o, SIDEBAR_TEXT, "  cache r %s  w %s", cr, cw);
-	emit(o, SIDEBAR_BOLD, "  %s%s  %lld req", usd, c->unpriced ? " +unpriced" : "",
-	    (long long)c->requests);
+	char one[96];
+	snprintf(one, sizeof one, "  in %s out %s cr %s cw %s", in, out, cr, cw);
+	if (text_cols(one) <= o->cols) {
+		emit(o, SIDEBAR_TEXT, "%s", one);
+	} else {
+		emit(o, SIDEBAR_TEXT, "  in %s  out %s", in, out);
+		emit(o, SIDEBAR_TEXT, "  cache r %s  w %s", cr, cw);
+	}
+}
+
+static void
+emit_requests(struct out *o, const struct stats_counts *c)
+{
 	int kind = (c->err_429 || c->err_529) ? SIDEBAR_WARN : SIDEBAR_DIM;
-	emit(o, kind, "  429 %lld  529 %lld  retry %lld", (long long)c->err_429,
-	    (long long)c->err_529, (long long)c->retries);
+	emit(o, kind, "  %lld req  429 %lld  529 %lld  retry %lld", (long long)c->requests,
+	    (long long)c->err_429, (long long)c->err_529, (long long)c->retries);
 	if (c->fallbacks || c->refused)
 		emit(o, SIDEBAR_WARN, "  fallback %lld  refused %lld", (long long)c->fallbacks,
 		    (long long)c->refused);
-	if (c->inflight > 0)
-		emit(o, SIDEBAR_DIM, "  %lld in flight", (long long)c->inflight);
 	if (c->last_error[0] != '\0')
 		emit(o, SIDEBAR_ERROR, "  ! %s", c->last_error);
+}
+
+/* Cost line of a pane or the total: a bar against a ceiling if there is
+ * one, with estimates (reservations in flight, unpriced models) marked. */
+static void
+emit_cost(struct out *o, const struct stats_counts *c, int64_t ceiling)
+{
+	char usd[24];
+	int estimate = c->unpriced > 0;
+	if (ceiling > 0) {
+		emit_cost_bar(o, "  ", c->cost_micros, ceiling, estimate);
+	} else {
+		util_fmt_usd(c->cost_micros, usd, sizeof usd);
+		emit(o, SIDEBAR_BOLD, "  %s%s  no ceiling", estimate ? "~" : "", usd);
+	}
+	if (c->unpriced > 0)
+		emit(o, SIDEBAR_DIM, "  ~ %lld unpriced req (not in cost)", (long long)c->unpriced);
+	if (c->inflight > 0) {
+		util_fmt_usd(c->reserved_micros, usd, sizeof usd);
+		emit(o, SIDEBAR_DIM, "  %lld in flight, ~%s reserved", (long long)c->inflight, usd);
+	}
+}
+
+static void
+emit_spark(struct out *o, const struct stats_counts *c)
+{
+	int64_t vals[STATS_HISTORY_MIN], peak = 0;
+	for (int i = 0; i < STATS_HISTORY_MIN; i++) {
+		vals[i] = c->tokens_per_min[STATS_HISTORY_MIN - 1 - i];   /* oldest first */
+		peak = UTIL_MAX(peak, vals[i]);
+	}
+	if (peak == 0)
+		return;
+	char pk[16], spark[STATS_HISTORY_MIN * 3 + 1];
+	sidebar_humanize(peak, pk, sizeof pk);
+	int w = UTIL_MIN(STATS_HISTORY_MIN, o->cols - 3 - text_cols(pk));
+	if (w < 4)
+		return;
+	sidebar_sparkline(vals, STATS_HISTORY_MIN, w, o->utf8, spark, sizeof spark);
+	struct sidebar_line *l = emit(o, SIDEBAR_DIM, "  %s %s", spark, pk);
+	seg_add(l, 2, strlen(spark), SIDEBAR_SPARK);
+}
+
+static void
+emit_pane(struct out *o, const struct sidebar_input *in, int i)
+{
+	const struct sidebar_pane *p = &in->panes[i];
+	const char *sep = in->utf8 ? UTF8_SEP : "-";
+	emit(o, SIDEBAR_TEXT, "%s", "");
+	if (p->cmd != NULL && p->cmd[0] != '\0')
+		emit(o, SIDEBAR_TITLE, "%s%d %s %s %s", p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ",
+		    i + 1, p->name, sep, p->cmd);
+	else
+		emit(o, SIDEBAR_TITLE, "%s%d %s", p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ",
+		    i + 1, p->name);
+	const struct stats_counts *c = NULL;
+	if (p->route >= 0 && p->route < in->snap->nroutes)
+		c = &in->snap->route[p->route];
+	/* state and model */
+	char model[128] = "";
+	int marked = 0;
+	if (p->override != NULL && p->override[0] != '\0') {
+		snprintf(model, sizeof model, "%s (set)", p->override);
+		marked = 1;
+	} else if (c != NULL && c->last_model[0] != '\0') {
+		if (c->last_model_asked[0] && strcmp(c->last_model_asked, c->last_model) != 0) {
+			snprintf(model, sizeof model, "%s%s", in->utf8 ? "\xe2\x86\x93" : "v", c->last_model);
+			marked = 1;
+		} else {
+			snprintf(model, sizeof model, "%s", c->last_model);
+		}
+	}
+	int skind = p->state == SIDEBAR_WAITING ? SIDEBAR_WARN :
+	    p->state == SIDEBAR_WORKING ? SIDEBAR_BOLD : SIDEBAR_DIM;
+	emit(o, skind, "  %s", sidebar_state_name(p->state));
+	if (model[0])
+		emit(o, marked ? SIDEBAR_WARN : SIDEBAR_DIM, "  %s", model);
+	if (c == NULL) {
+		emit(o, SIDEBAR_DIM, "  no gateway route");
+		return;
+	}
+	if (p->circuit_open)
+		emit(o, SIDEBAR_ERROR, "  circuit open");
+	if (p->paced_until > in->now) {
+		char cd[24];
+		sidebar_countdown(p->paced_until - in->now, cd, sizeof cd);
+		emit(o, SIDEBAR_WARN, "  paced: next in %s", cd);
+	}
+	emit_cost(o, c, p->ceiling_micros);
+	emit_tokens(o, c);
+	emit_requests(o, c);
+	emit_spark(o, c);
+}
+
+/* Remaining of limit as a bar: low headroom is the warning. */
+static void
+emit_bucket(struct out *o, const char *name, const struct rl_bucket *b, double now)
+{
+	if (b->limit <= 0 || b->remaining < 0)
+		return;
+	char rem[16], lim[16], cd[24] = "?", fig[64], label[16];
+	sidebar_humanize(b->remaining, rem, sizeof rem);
+	sidebar_humanize(b->limit, lim, sizeof lim);
+	if (b->reset > 0)
+		sidebar_countdown(b->reset - now, cd, sizeof cd);
+	snprintf(fig, sizeof fig, "%s/%s %s", rem, lim, cd);
+	snprintf(label, sizeof label, "  %-3s ", name);
+	int64_t used = b->limit - b->remaining;
+	int level = sidebar_level(used, b->limit, o->warn_at);
+	if (b->remaining * 10 < b->limit)
+		level = 2;
+	emit_bar(o, level ? SIDEBAR_WARN : SIDEBAR_TEXT, label,
+	    (double)b->remaining / (double)b->limit, level, fig);
+}
+
+static void
+emit_window(struct out *o, const char *name, const struct rl_window *w, double now)
+{
+	if (w->utilization < 0)
+		return;
+	char fig[48], cd[24] = "?", label[16];
+	if (w->reset > 0)
+		sidebar_countdown(w->reset - now, cd, sizeof cd);
+	snprintf(fig, sizeof fig, "%.0f%% %s", w->utilization * 100, cd);
+	snprintf(label, sizeof label, "  %-3s ", name);
+	int64_t used = (int64_t)(w->utilization * 1000);
+	int level = sidebar_level(used, 1000, o->warn_at);
+	emit_bar(o, level ? SIDEBAR_WARN : SIDEBAR_TEXT, label, w->utilization, level, fig);
 }
 
 static void
 emit_ratelimit(struct out *o, const struct rl_state *st, double now)
 {
-	char cd[24];
+	emit(o, SIDEBAR_TEXT, "%s", "");
 	emit(o, SIDEBAR_BOLD, " key %.8s", st->key_hash);
-	const struct { const char *name; const struct rl_bucket *b; } rows[] = {
-		{ "req", &st->requests }, { "in", &st->input_tokens },
-		{ "out", &st->output_tokens }, { "tok", &st->tokens },
-	};
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(rows); i++) {
-		const struct rl_bucket *b = rows[i].b;
-		if (b->limit <= 0 || b->remaining < 0)
-			continue;
-		char rem[16], lim[16];
-		sidebar_humanize(b->remaining, rem, sizeof rem);
-		sidebar_humanize(b->limit, lim, sizeof lim);
-		sidebar_countdown(b->reset - now, cd, sizeof cd);
-		int kind = b->remaining * 10 < b->limit ? SIDEBAR_WARN : SIDEBAR_TEXT;
-		emit(o, kind, "  %-3s %s/%s  reset %s", rows[i].name, rem, lim, b->reset > 0 ? cd : "?");
+	emit_bucket(o, "req", &st->requests, now);
+	emit_bucket(o, "in", &st->input_tokens, now);
+	emit_bucket(o, "out", &st->output_tokens, now);
+	if (st->input_tokens.limit <= 0)
+		emit_bucket(o, "tok", &st->tokens, now);
+	emit_window(o, "5h", &st->w5h, now);
+	emit_window(o, "7d", &st->w7d, now);
+	if (st->unified_status[0] && strcmp(st->unified_status, "allowed") != 0)
+		emit(o, SIDEBAR_WARN, "  subscription %s", st->unified_status);
+	double nb = ratelimit_not_before(st, now);
+	if (nb > now) {
+		char cd[24];
+		sidebar_countdown(nb - now, cd, sizeof cd);
+		emit(o, SIDEBAR_WARN, "  paced: next in %s", cd);
 	}
-	if (st->w5h.utilization >= 0)
-		emit(o, SIDEBAR_TEXT, "  5h %.0f%%  7d %.0f%%", st->w5h.utilization * 100,
-		    st->w7d.utilization >= 0 ? st->w7d.utilization * 100 : 0);
-	if (st->retry_after_until > now) {
-		sidebar_countdown(st->retry_after_until - now, cd, sizeof cd);
-		emit(o, SIDEBAR_WARN, "  paced: retry in %s", cd);
+}
+
+static int64_t
+total_cost(const struct sidebar_input *in)
+{
+	return in->snap->total.cost_micros;
+}
+
+static void
+emit_header(struct out *o, const struct sidebar_input *in)
+{
+	const struct stats_counts *t = &in->snap->total;
+	char usd[24];
+	util_fmt_usd(t->cost_micros, usd, sizeof usd);
+	emit(o, SIDEBAR_BOLD, " tokmux  total %s%s", t->unpriced ? "~" : "", usd);
+	int64_t spent = total_cost(in);
+	int64_t today = in->daily_before_micros + spent;
+	if (in->ceiling_micros > 0)
+		emit_cost_bar(o, " ws  ", spent, in->ceiling_micros, t->unpriced > 0);
+	if (in->daily_ceiling_micros > 0)
+		emit_cost_bar(o, " day ", today, in->daily_ceiling_micros, t->unpriced > 0);
+	else if (in->daily_before_micros > 0) {
+		util_fmt_usd(today, usd, sizeof usd);
+		emit(o, SIDEBAR_DIM, " today %s", usd);
 	}
+	int64_t burn = in->snap->cost_last_10min_micros * 6;   /* per hour */
+	util_fmt_usd(burn, usd, sizeof usd);
+	/* time left: the nearer of the two ceilings at this rate */
+	int64_t left = -1;
+	if (in->ceiling_micros > 0)
+		left = in->ceiling_micros - spent;
+	if (in->daily_ceiling_micros > 0) {
+		int64_t d = in->daily_ceiling_micros - today;
+		left = left < 0 ? d : UTIL_MIN(left, d);
+	}
+	if (left >= 0 && burn > 0) {
+		char cd[24];
+		sidebar_countdown((double)UTIL_MAX(left, 0) / (double)burn * 3600.0, cd, sizeof cd);
+		emit(o, left <= 0 ? SIDEBAR_ERROR : SIDEBAR_DIM, " burn %s/h, %s left", usd, cd);
+	} else {
+		emit(o, SIDEBAR_DIM, " burn %s/h (10 min)", usd);
+	}
+	if (t->inflight > 0) {
+		util_fmt_usd(t->reserved_micros, usd, sizeof usd);
+		emit(o, SIDEBAR_DIM, " %lld in flight, ~%s reserved", (long long)t->inflight, usd);
+	}
+	emit(o, (t->err_429 || t->err_529) ? SIDEBAR_WARN : SIDEBAR_DIM,
+	    " %lld req  429 %lld  529 %lld", (long long)t->requests, (long long)t->err_429,
+	    (long long)t->err_529);
 }
 
 int
 sidebar_build(const struct sidebar_input *in, int cols, struct sidebar_line *lines, int max)
 {
-	struct out o = { lines, 0, max, cols };
+	struct out o = { lines, 0, max, cols, in->utf8, in->warn_at > 0 ? in->warn_at : 0.8 };
 	if (in->snap == NULL) {
 		emit(&o, SIDEBAR_BOLD, " tokmux");
 		emit(&o, SIDEBAR_DIM, " metering gateway off");
 		return o.n;
 	}
-	char usd[24];
-	util_fmt_usd(in->snap->total.cost_micros, usd, sizeof usd);
-	emit(&o, SIDEBAR_BOLD, " tokmux  total %s", usd);
-	int64_t burn = in->snap->cost_last_10min_micros * 6;   /* per hour */
-	util_fmt_usd(burn, usd, sizeof usd);
-	emit(&o, SIDEBAR_DIM, " burn %s/h (last 10 min)", usd);
-	emit_counts(&o, &in->snap->total);
-	for (int i = 0; i < in->npanes; i++) {
-		const struct sidebar_pane *p = &in->panes[i];
-		emit(&o, SIDEBAR_TEXT, "%s", "");
-		emit(&o, p->focused ? SIDEBAR_BOLD : SIDEBAR_TEXT, "%s%d %s%s",
-		    p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ", i + 1, p->name,
-		    p->exited ? " (exited)" : "");
-		if (p->route < 0 || p->route >= in->snap->nroutes) {
-			emit(&o, SIDEBAR_DIM, "  no gateway route");
-			continue;
-		}
-		const struct stats_counts *c = &in->snap->route[p->route];
-		if (c->last_model[0] != '\0')
-			emit(&o, SIDEBAR_DIM, "  %s", c->last_model);
-		emit_counts(&o, c);
-	}
+	emit_header(&o, in);
+	for (int i = 0; i < in->npanes; i++)
+		emit_pane(&o, in, i);
 	for (int i = 0; i < in->nrl; i++) {
 		if (in->rl[i].key_hash[0] == '\0' || in->rl[i].updated <= 0)
 			continue;
-		emit(&o, SIDEBAR_TEXT, "%s", "");
 		emit_ratelimit(&o, &in->rl[i], in->now);
 	}
 	return o.n;
+}
+
+int
+sidebar_ticking(const struct sidebar_input *in)
+{
+	double now = in->now;
+	for (int i = 0; i < in->nrl; i++) {
+		const struct rl_state *st = &in->rl[i];
+		if (st->key_hash[0] == '\0' || st->updated <= 0)
+			continue;
+		if (st->retry_after_until > now || st->requests.reset > now || st->tokens.reset > now ||
+		    st->input_tokens.reset > now || st->output_tokens.reset > now ||
+		    st->w5h.reset > now || st->w7d.reset > now)
+			return 1;
+	}
+	for (int i = 0; i < in->npanes; i++)
+		if (in->panes[i].paced_until > now)
+			return 1;
+	return 0;
+}
+
+void
+sidebar_status(const struct sidebar_input *in, int cols, char *buf, size_t len)
+{
+	size_t pos = 0;
+	char part[160], usd[24];
+	if (len > 0)
+		buf[0] = '\0';
+	put(buf, len, &pos, " tokmux");
+	if (in->snap != NULL) {
+		const struct stats_counts *t = &in->snap->total;
+		util_fmt_usd(t->cost_micros, usd, sizeof usd);
+		snprintf(part, sizeof part, " %s%s", t->unpriced ? "~" : "", usd);
+		put(buf, len, &pos, part);
+		if (in->ceiling_micros > 0) {
+			util_fmt_usd(in->ceiling_micros, usd, sizeof usd);
+			snprintf(part, sizeof part, "/%s", usd);
+			put(buf, len, &pos, part);
+		}
+		snprintf(part, sizeof part, " | %lld req 429 %lld 529 %lld", (long long)t->requests,
+		    (long long)t->err_429, (long long)t->err_529);
+		put(buf, len, &pos, part);
+	}
+	for (int i = 0; i < in->npanes; i++) {
+		const struct sidebar_pane *p = &in->panes[i];
+		const char *st = p->state == SIDEBAR_WAITING ? "waiting" : sidebar_state_name(p->state);
+		if (in->snap != NULL && p->route >= 0 && p->route < in->snap->nroutes) {
+			util_fmt_usd(in->snap->route[p->route].cost_micros, usd, sizeof usd);
+			snprintf(part, sizeof part, " | %d %s %s", i + 1, st, usd);
+		} else {
+			snprintf(part, sizeof part, " | %d %s", i + 1, st);
+		}
+		put(buf, len, &pos, part);
+	}
+	put(buf, len, &pos, " | C-g ? help");
+	(void)cols;    /* the caller clips */
 }

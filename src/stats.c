@@ -35,6 +35,10 @@ struct stats {
 	int64_t cost_minute[COST_RING_MIN];
 	int64_t cost_micros[COST_RING_MIN];
 	struct stats_policy_info policy;
+	/* recent requests per route, recent_next[r] = slot of the next one */
+	struct stats_recent recent[STATS_MAX_ROUTES][STATS_RECENT_MAX];
+	int recent_next[STATS_MAX_ROUTES];
+	int recent_count[STATS_MAX_ROUTES];
 };
 
 static void
@@ -192,7 +196,35 @@ count_end(struct stats_counts *c, const struct stats_result *r, int64_t reserved
 		snprintf(c->last_model, sizeof(c->last_model), "%s", r->model_used);
 	if (r->error != NULL && r->error[0] != '\0')
 		snprintf(c->last_error, sizeof(c->last_error), "%s", r->error);
+	if (r->model_used != NULL && r->model_used[0] != '\0')
+		snprintf(c->last_model_asked, sizeof(c->last_model_asked), "%s",
+		    r->model_asked != NULL && r->model_asked[0] != '\0' ? r->model_asked : r->model_used);
 	c->last_activity_ms = now;
+}
+
+static void
+recent_add(stats_t *s, const struct stats_result *r)
+{
+	struct stats_recent *e = &s->recent[r->route][s->recent_next[r->route]];
+	memset(e, 0, sizeof(*e));
+	e->time = util_wall();
+	snprintf(e->model, sizeof(e->model), "%s", r->model_used ? r->model_used : "");
+	snprintf(e->model_asked, sizeof(e->model_asked), "%s", r->model_asked ? r->model_asked : "");
+	e->input_tokens = r->usage.input_tokens;
+	e->output_tokens = r->usage.output_tokens;
+	e->cache_read_tokens = r->usage.cache_read_tokens;
+	e->cache_write_tokens = r->usage.cache_write_5m_tokens + r->usage.cache_write_1h_tokens;
+	e->cost_micros = r->cost_micros;
+	e->priced = r->priced;
+	e->status = r->status;
+	e->refused = r->refused;
+	e->retries = r->retries;
+	e->fallbacks = r->fallbacks;
+	e->n429 = r->n429;
+	e->n529 = r->n529;
+	s->recent_next[r->route] = (s->recent_next[r->route] + 1) % STATS_RECENT_MAX;
+	if (s->recent_count[r->route] < STATS_RECENT_MAX)
+		s->recent_count[r->route]++;
 }
 
 void
@@ -207,6 +239,7 @@ stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, 
 	if (c != NULL) {
 		count_end(c, r, reserved_micros, now_ms);
 		ring_add(&s->route_ring[r->route], minute, tokens);
+		recent_add(s, r);
 	}
 	int i = (int)(minute % COST_RING_MIN);
 	if (s->cost_minute[i] != minute) {
@@ -283,4 +316,20 @@ stats_set_policy(stats_t *s, const struct stats_policy_info *p)
 	s->version++;
 	pthread_mutex_unlock(&s->lock);
 	wake(s);
+}
+
+int
+stats_recent(stats_t *s, int route, struct stats_recent *out, int max)
+{
+	int n = 0;
+	pthread_mutex_lock(&s->lock);
+	if (route >= 0 && route < s->nroutes) {
+		int have = s->recent_count[route];
+		for (int k = 0; k < have && n < max; k++) {
+			int i = (s->recent_next[route] - 1 - k + 2 * STATS_RECENT_MAX) % STATS_RECENT_MAX;
+			out[n++] = s->recent[route][i];
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }

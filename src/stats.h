@@ -53,6 +53,7 @@ struct stats_counts {
 	int64_t last_activity_ms; /* util_now_ms() of the last request event */
 	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
 	struct stats_route_policy policy;   /* added by the policy helper */
+	char last_model_asked[64]; /* added by the sidebar helper: differs from last_model after a fallback */
 };
 
 /* One finished request, as reported by the gateway. */
@@ -67,6 +68,7 @@ struct stats_result {
 	int retries, fallbacks;
 	int refused;              /* refused by policy */
 	const char *error;        /* one-line error for the sidebar, or NULL */
+	const char *model_asked;  /* added by the sidebar helper: the model the agent asked for, or NULL */
 };
 
 /* Added by the policy helper: workspace-wide policy state. */
@@ -125,5 +127,24 @@ void stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms);
  * the version and wakes the UI). route -1 sets the total's. */
 void stats_set_route_policy(stats_t *s, int route, const struct stats_route_policy *p);
 void stats_set_policy(stats_t *s, const struct stats_policy_info *p);
+/* Added by the sidebar helper: the last STATS_RECENT_MAX finished requests
+ * of each route, for the "last requests" overlay. */
+#define STATS_RECENT_MAX 20
+
+struct stats_recent {
+	double time;              /* UNIX time it finished */
+	char model[64];           /* model used */
+	char model_asked[64];
+	int64_t input_tokens, output_tokens, cache_read_tokens, cache_write_tokens;
+	int64_t cost_micros;
+	int priced;
+	int status;
+	int refused;
+	int retries, fallbacks, n429, n529;
+};
+
+/* Copy route's recent requests, newest first, into out[max]; returns how
+ * many (0 for an unknown route). */
+int stats_recent(stats_t *s, int route, struct stats_recent *out, int max);
 
 #endif

@@ -33,12 +33,19 @@
 #define UI_READ_BUDGET (256 * 1024)
 #define UI_SIDEBAR_COLS 34
 #define UI_MSG_MS 4000
+#define UI_SIDEBAR_MIN_MS 250    /* gateway wakes redraw the sidebar at most 4 times a second */
+#define UI_PROMPT_MAX 32
+#define UI_PICK_MAX 64
+#define UI_LIST_MAX 24
 
 enum ui_mode {
 	MODE_NORMAL,
 	MODE_SCROLL,      /* scrollback view of the focused pane */
 	MODE_HELP,        /* help overlay: any key closes */
 	MODE_CONFIRM,     /* y/n question */
+	MODE_PROMPT,      /* a line of input at the bottom (the ceiling) */
+	MODE_PICK,        /* choose from a list (the model) */
+	MODE_LIST,        /* a read-only overlay (last requests): any key closes */
 };
 
 enum confirm_what {
@@ -54,13 +61,21 @@ struct ui_pane {
 	int full;                 /* needs a full redraw */
 	char *name;
 	int route;                /* gateway route, -1 none */
+	int64_t last_input_ms;    /* last key sent to the pane */
+	int64_t seen_output_ms;   /* pane_last_output() at the last sidebar refresh */
+	char state[64];           /* from the sidebar callback, for the title */
+	int alert;
+	int watch_output, watch_input;
 };
 
+struct ui;
+
 struct ui_sidebar {
+	struct ui *u;
 	WINDOW *win;
 	int rows, cols;
-	int color;
 	int utf8;
+	char status[512];         /* the one-line status bar text, "" none */
 };
 
 struct ui {
@@ -90,8 +105,23 @@ struct ui {
 	int64_t last_frame;
 	struct ui_sidebar sb;
 	int overlay_shown;     /* the bottom-row overlay is on screen */
-	int sb_tick;           /* the sidebar shows a countdown: redraw each second */
+	int64_t sb_due;        /* the sidebar callback asked to be called again then; 0 never */
 	int64_t sb_drawn;      /* when the sidebar was last drawn */
+	struct theme theme;
+	attr_t sattr[THEME_SLOTS];
+	short spair[THEME_SLOTS];
+	/* MODE_PROMPT */
+	int prompt_pane;
+	char prompt_buf[UI_PROMPT_MAX + 1];
+	char prompt_now[32];
+	char prompt_err[96];
+	/* MODE_PICK */
+	int pick_pane, pick_n, pick_sel, pick_cur;
+	const char *pick_ids[UI_PICK_MAX];
+	/* MODE_LIST */
+	char *list[UI_LIST_MAX];
+	int list_n;
+	char list_title[96];
 };
 
 /* ---- panes ---- */
@@ -234,46 +264,76 @@ ui_relayout(struct ui *u)
 
 /* ---- drawing ---- */
 
-enum { CP_TITLE = 1, CP_TITLE_FOCUS, CP_BORDER, CP_WARN, CP_ERR, CP_DIM };
+/* Theme slot of each sidebar line kind. */
+static const int kind_slot[SIDEBAR_KINDS] = {
+	[SIDEBAR_TEXT] = THEME_TEXT, [SIDEBAR_BOLD] = THEME_BOLD, [SIDEBAR_DIM] = THEME_DIM,
+	[SIDEBAR_WARN] = THEME_WARN, [SIDEBAR_ERROR] = THEME_ERROR, [SIDEBAR_BAR_OK] = THEME_BAR_OK,
+	[SIDEBAR_BAR_WARN] = THEME_BAR_WARN, [SIDEBAR_BAR_OVER] = THEME_BAR_OVER,
+	[SIDEBAR_SPARK] = THEME_SPARKLINE, [SIDEBAR_TITLE] = THEME_BOLD,
+};
+
+/* A theme colour as a curses colour number for this terminal; -1 default. */
+static int
+ui_color_num(int c)
+{
+	if (c < 0)
+		return -1;
+	if (c & THEME_RGB)
+		c = render_rgb_to_256((c >> 16) & 255, (c >> 8) & 255, c & 255);
+	if (COLORS >= 256)
+		return c;
+	return render_256_to_basic(c, COLORS);
+}
 
 static void
 ui_colors_init(struct ui *u)
 {
-	u->color = 0;
-	if (getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0')
-		return;
-	if (!has_colors() || start_color() != OK)
-		return;
-	use_default_colors();
-	u->color = 1;
-	init_pair(CP_TITLE, COLOR_WHITE, -1);
-	init_pair(CP_TITLE_FOCUS, COLOR_BLACK, COLOR_GREEN);
-	init_pair(CP_BORDER, COLOR_BLUE, -1);
-	init_pair(CP_WARN, COLOR_YELLOW, -1);
-	init_pair(CP_ERR, COLOR_RED, -1);
-	init_pair(CP_DIM, COLOR_WHITE, -1);
+	const char *nc = getenv("NO_COLOR");
+	if (u->o->theme != NULL)
+		u->theme = *u->o->theme;
+	else
+		theme_builtin(&u->theme, nc != NULL && nc[0] != '\0');
+	u->color = !u->theme.mono && has_colors() && start_color() == OK;
+	if (u->color)
+		use_default_colors();
+	for (int i = 0; i < THEME_SLOTS; i++) {
+		const struct theme_style *st = &u->theme.style[i];
+		attr_t a = 0;
+		if (st->attrs & THEME_A_BOLD) a |= A_BOLD;
+		if (st->attrs & THEME_A_DIM) a |= A_DIM;
+		if (st->attrs & THEME_A_REVERSE) a |= A_REVERSE;
+		if (st->attrs & THEME_A_UNDERLINE) a |= A_UNDERLINE;
+		u->sattr[i] = a;
+		u->spair[i] = 0;
+		if (u->color) {
+			int fg = ui_color_num(st->fg), bg = ui_color_num(st->bg);
+			int pair = fg < 0 && bg < 0 ? 0 : alloc_pair(fg, bg);
+			u->spair[i] = pair > 0 && pair < 32768 ? (short)pair : 0;
+		}
+	}
 }
 
-static attr_t
-ui_attr(struct ui *u, int cp, attr_t extra)
-{
-	return (u->color ? COLOR_PAIR(cp) : 0) | extra;
-}
-
-/* Print s in win at (y, x), at most w columns, padding with spaces. */
 static void
-ui_put(WINDOW *win, int y, int x, int w, const char *s)
+ui_style(struct ui *u, WINDOW *w, int slot, attr_t extra)
+{
+	wattr_set(w, u->sattr[slot] | extra, u->spair[slot], NULL);
+}
+
+/* Print s in win at (y, x), at most w columns, padding with spaces to w if
+ * pad. Returns the columns used. */
+static int
+ui_putn(WINDOW *win, int y, int x, int w, const char *s, size_t len, int pad)
 {
 	if (w <= 0)
-		return;
+		return 0;
 	wmove(win, y, x);
 	int used = 0;
 	mbstate_t st;
 	memset(&st, 0, sizeof st);
-	const char *p = s;
-	while (*p && used < w) {
+	const char *p = s, *end = s + len;
+	while (p < end && *p && used < w) {
 		wchar_t wc;
-		size_t n = mbrtowc(&wc, p, strlen(p), &st);
+		size_t n = mbrtowc(&wc, p, (size_t)(end - p), &st);
 		if (n == (size_t)-1 || n == (size_t)-2) {
 			memset(&st, 0, sizeof st);
 			waddch(win, '?');
@@ -290,8 +350,15 @@ ui_put(WINDOW *win, int y, int x, int w, const char *s)
 		used += cw;
 		p += n;
 	}
-	for (; used < w; used++)
+	for (; pad && used < w; used++)
 		waddch(win, ' ');
+	return used;
+}
+
+static void
+ui_put(WINDOW *win, int y, int x, int w, const char *s)
+{
+	ui_putn(win, y, x, w, s, strlen(s), 1);
 }
 
 static void
@@ -301,7 +368,7 @@ ui_draw_title(struct ui *u, int i)
 	struct ui_pane *up = &u->p[i];
 	if (!lp->visible || lp->title.w < 1)
 		return;
-	char state[96];
+	char state[128];
 	if (pane_exited(up->pane)) {
 		char ex[48];
 		pane_exit_text(up->pane, ex, sizeof ex);
@@ -309,70 +376,94 @@ ui_draw_title(struct ui *u, int i)
 	} else if (up->scroll > 0) {
 		snprintf(state, sizeof state, "scrollback -%d", up->scroll);
 	} else {
-		snprintf(state, sizeof state, "running");
+		snprintf(state, sizeof state, "%s", up->state[0] ? up->state : "running");
 	}
 	const char *title = vt_title(pane_vt(up->pane));
 	int focused = i == u->focus;
 	const char *mark = focused ? (u->utf8 ? "\xe2\x96\xb6" : ">") : " ";
-	char line[512];
 	/* the state comes before the command: it must survive a narrow pane */
 	const char *dot = u->utf8 ? "\xc2\xb7" : "-";
-	snprintf(line, sizeof line, "%s %d %s %s %s%s %s %s%s%s", mark, i + 1, up->name, dot, state,
-	    u->zoomed == i ? " [zoom]" : "", dot, pane_cmd(up->pane), title[0] ? " : " : "", title);
-	attrset(focused ? ui_attr(u, CP_TITLE_FOCUS, A_BOLD | (u->color ? 0 : A_REVERSE))
-	                : ui_attr(u, CP_TITLE, A_DIM | (u->color ? 0 : A_UNDERLINE)));
-	ui_put(stdscr, lp->title.y, lp->title.x, lp->title.w, line);
-	attrset(A_NORMAL);
+	char head[256], st[160], rest[512];
+	snprintf(head, sizeof head, "%s %d %s %s ", mark, i + 1, up->name, dot);
+	snprintf(st, sizeof st, "%s%s", state, u->zoomed == i ? " [zoom]" : "");
+	snprintf(rest, sizeof rest, " %s %s%s%s", dot, pane_cmd(up->pane), title[0] ? " : " : "", title);
+	WINDOW *w = stdscr;
+	int y = lp->title.y, x = lp->title.x, width = lp->title.w;
+	int slot = focused ? THEME_TITLE_FOCUS : THEME_TITLE;
+	ui_style(u, w, slot, 0);
+	int used = ui_putn(w, y, x, width, head, strlen(head), 0);
+	if (up->alert && !pane_exited(up->pane) && up->scroll == 0)
+		ui_style(u, w, THEME_WARN, A_REVERSE);
+	used += ui_putn(w, y, x + used, width - used, st, strlen(st), 0);
+	ui_style(u, w, slot, 0);
+	ui_putn(w, y, x + used, width - used, rest, strlen(rest), 1);
+	wattr_set(w, A_NORMAL, 0, NULL);
 }
 
-/* Separators: every cell of the pane area not covered by a pane. */
+/* Separators: every cell of the pane area not covered by a pane; those
+ * next to the focused pane in the focused border's style. */
 static void
 ui_draw_separators(struct ui *u)
 {
 	int area_w = u->lay.sidebar_visible ? u->lay.sidebar.x : u->cols;
 	int area_h = u->lay.status_visible ? u->lay.status.y : u->rows;
-	attrset(ui_attr(u, CP_BORDER, 0));
 	for (int y = 0; y < area_h; y++) {
 		for (int x = 0; x < area_w; x++) {
 			if (layout_pane_at(&u->lay, y, x) >= 0)
 				continue;
+			int near = u->n > 1 && (layout_pane_at(&u->lay, y, x - 1) == u->focus ||
+			    layout_pane_at(&u->lay, y, x + 1) == u->focus);
+			ui_style(u, stdscr, near ? THEME_BORDER_FOCUS : THEME_BORDER, 0);
 			if (u->utf8)
 				mvaddstr(y, x, "\xe2\x94\x82");
 			else
 				mvaddch(y, x, '|');
 		}
 	}
+	ui_style(u, stdscr, THEME_BORDER, 0);
 	if (u->lay.sidebar_visible && u->lay.sidebar.x > 0) {
 		for (int y = 0; y < u->lay.sidebar.h; y++)
 			mvaddch(u->lay.sidebar.y + y, u->lay.sidebar.x - 1 < area_w ? u->lay.sidebar.x : u->lay.sidebar.x - 1, ' ');
 	}
-	attrset(A_NORMAL);
+	wattr_set(stdscr, A_NORMAL, 0, NULL);
 }
 
-/* What the status line says now, with its attributes; 0 if nothing urgent
+/* What the status line says now, with its style; 0 if nothing urgent
  * (then the status bar shows the idle text, and the overlay is not drawn). */
 static int
-ui_status_text(struct ui *u, char *line, size_t len, attr_t *attr)
+ui_status_text(struct ui *u, char *line, size_t len, int *slot, attr_t *extra)
 {
-	if (u->mode == MODE_CONFIRM) {
+	*slot = THEME_WARN;
+	*extra = A_BOLD | A_REVERSE;
+	if (u->mode == MODE_PROMPT) {
+		snprintf(line, len, " pane %d ceiling (now %s; dollars, 'none' removes; Enter sets, Esc cancels): %s_%s%s",
+		    u->prompt_pane + 1, u->prompt_now, u->prompt_buf, u->prompt_err[0] ? "  " : "",
+		    u->prompt_err);
+		*slot = THEME_STATUS;
+		*extra = A_REVERSE;
+	} else if (u->mode == MODE_CONFIRM) {
 		if (u->confirm == CONFIRM_QUIT)
 			snprintf(line, len, " Quit tokmux and end every pane? (y/n)");
 		else
 			snprintf(line, len, " Close pane %d (%s)? Its program is still running. (y/n)",
 			    u->confirm_arg + 1, u->p[u->confirm_arg].name);
-		*attr = ui_attr(u, CP_WARN, A_BOLD | A_REVERSE);
 	} else if (util_now_ms() < u->msg_until) {
 		snprintf(line, len, " %s", u->msg);
-		*attr = ui_attr(u, CP_WARN, A_BOLD | A_REVERSE);
 	} else if (input_prefix_pending(u->in)) {
-		snprintf(line, len, " prefix: 1-4 focus, z zoom, [ scroll, c new, x close, q quit, ? help");
-		*attr = A_REVERSE;
+		snprintf(line, len, " prefix: 1-4 focus, z zoom, [ scroll, b ceiling, f model, m requests, s sidebar, q quit, ? help");
+		*slot = THEME_TEXT;
+		*extra = A_REVERSE;
 	} else if (u->mode == MODE_SCROLL) {
 		snprintf(line, len, " scrollback: PgUp/PgDn, arrows, g/G, q or Esc leaves");
-		*attr = A_REVERSE;
+		*slot = THEME_TEXT;
+		*extra = A_REVERSE;
 	} else {
-		snprintf(line, len, " tokmux  %d pane%s  Ctrl-g ? help", u->n, u->n == 1 ? "" : "s");
-		*attr = A_DIM;
+		if (u->sb.status[0] != '\0')
+			snprintf(line, len, "%s", u->sb.status);
+		else
+			snprintf(line, len, " tokmux  %d pane%s  Ctrl-g ? help", u->n, u->n == 1 ? "" : "s");
+		*slot = THEME_STATUS;
+		*extra = 0;
 		return 0;
 	}
 	return 1;
@@ -384,12 +475,13 @@ ui_draw_status(struct ui *u)
 {
 	if (!u->lay.status_visible)
 		return;
-	char line[512];
-	attr_t a;
-	ui_status_text(u, line, sizeof line, &a);
-	attrset(a);
+	char line[768];
+	int slot;
+	attr_t extra;
+	ui_status_text(u, line, sizeof line, &slot, &extra);
+	ui_style(u, stdscr, slot, extra);
 	ui_put(stdscr, u->lay.status.y, u->lay.status.x, u->lay.status.w, line);
-	attrset(A_NORMAL);
+	wattr_set(stdscr, A_NORMAL, 0, NULL);
 }
 
 /* Without a status bar, prompts and messages overlay the bottom row, drawn
@@ -399,9 +491,10 @@ ui_draw_overlay(struct ui *u)
 {
 	if (u->lay.status_visible)
 		return;
-	char line[512];
-	attr_t a;
-	int show = ui_status_text(u, line, sizeof line, &a);
+	char line[768];
+	int slot;
+	attr_t extra;
+	int show = ui_status_text(u, line, sizeof line, &slot, &extra);
 	if (!show) {
 		if (u->overlay_shown) {
 			u->overlay_shown = 0;
@@ -414,7 +507,7 @@ ui_draw_overlay(struct ui *u)
 	WINDOW *w = newwin(1, u->cols, u->rows - 1, 0);
 	if (w == NULL)
 		return;
-	wattrset(w, a);
+	ui_style(u, w, slot, extra);
 	ui_put(w, 0, 0, u->cols, line);
 	wnoutrefresh(w);
 	delwin(w);
@@ -422,20 +515,56 @@ ui_draw_overlay(struct ui *u)
 }
 
 void
-ui_sidebar_line(struct ui_sidebar *sb, int row, int kind, const char *text)
+ui_sidebar_draw(struct ui_sidebar *sb, int row, const struct sidebar_line *l)
 {
 	if (sb->win == NULL || row < 0 || row >= sb->rows)
 		return;
-	attr_t a = A_NORMAL;
-	switch (kind) {
-	case 1: a = A_BOLD; break;
-	case 2: a = A_DIM; break;
-	case 3: a = (sb->color ? COLOR_PAIR(CP_WARN) : 0) | A_BOLD; break;
-	case 4: a = (sb->color ? COLOR_PAIR(CP_ERR) : 0) | A_BOLD; break;
+	struct ui *u = sb->u;
+	int kind = l->kind >= 0 && l->kind < SIDEBAR_KINDS ? l->kind : SIDEBAR_TEXT;
+	size_t len = strnlen(l->text, sizeof l->text), at = 0;
+	int col = 0;
+	/* segments in order of offset; text between them in the line's kind */
+	for (int k = 0; k <= l->nseg && col < sb->cols; k++) {
+		size_t off = k < l->nseg ? UTIL_MIN(l->seg[k].off, len) : len;
+		if (off > at) {
+			ui_style(u, sb->win, kind_slot[kind], 0);
+			col += ui_putn(sb->win, row, col, sb->cols - col, l->text + at, off - at, 0);
+			at = off;
+		}
+		if (k < l->nseg && col < sb->cols) {
+			size_t sl = UTIL_MIN((size_t)l->seg[k].len, len - at);
+			int sk = l->seg[k].kind < SIDEBAR_KINDS ? l->seg[k].kind : SIDEBAR_TEXT;
+			ui_style(u, sb->win, kind_slot[sk], 0);
+			col += ui_putn(sb->win, row, col, sb->cols - col, l->text + at, sl, 0);
+			at += sl;
+		}
 	}
-	wattrset(sb->win, a);
-	ui_put(sb->win, row, 0, sb->cols, text);
-	wattrset(sb->win, A_NORMAL);
+	wattr_set(sb->win, A_NORMAL, 0, NULL);
+}
+
+void
+ui_sidebar_line(struct ui_sidebar *sb, int row, int kind, const char *text)
+{
+	struct sidebar_line l = { .kind = kind };
+	snprintf(l.text, sizeof l.text, "%s", text);
+	ui_sidebar_draw(sb, row, &l);
+}
+
+void
+ui_sidebar_status(struct ui_sidebar *sb, const char *text)
+{
+	if (strcmp(sb->status, text) == 0)
+		return;
+	snprintf(sb->status, sizeof sb->status, "%s", text);
+	sb->u->chrome_dirty = 1;
+}
+
+void
+ui_sidebar_event(struct ui_sidebar *sb, const char *text, int ring)
+{
+	ui_message(sb->u, "%s", text);
+	if (ring && sb->u->o->ring_bell)
+		beep();
 }
 
 int
@@ -444,31 +573,49 @@ ui_sidebar_utf8(const struct ui_sidebar *sb)
 	return sb->utf8;
 }
 
+/* Call the sidebar callback: it draws the sidebar (if shown), the status
+ * line and the panes' states. */
 static void
-ui_draw_sidebar(struct ui *u)
+ui_refresh_sidebar(struct ui *u)
 {
-	if (u->sb.win == NULL)
-		return;
-	werase(u->sb.win);
-	u->sb.color = u->color;
+	int64_t now = util_now_ms();
+	u->sb.u = u;
 	u->sb.utf8 = u->utf8;
-	if (u->o->sidebar_fn != NULL) {
+	if (u->sb.win != NULL)
+		werase(u->sb.win);
+	if (u->o->sidebar_fn == NULL) {
+		ui_sidebar_line(&u->sb, 0, SIDEBAR_BOLD, " tokmux");
+		ui_sidebar_line(&u->sb, 2, SIDEBAR_DIM, " metering gateway off");
+		u->sb_due = 0;
+	} else {
 		struct ui_pane_info info[UI_MAX_PANES];
 		for (int i = 0; i < u->n; i++) {
 			info[i] = (struct ui_pane_info){
 				.name = u->p[i].name,
+				.cmd = pane_cmd(u->p[i].pane),
 				.route = u->p[i].route,
 				.focused = i == u->focus,
 				.exited = pane_exited(u->p[i].pane),
+				.last_output_ms = pane_last_output(u->p[i].pane),
+				.last_input_ms = u->p[i].last_input_ms,
 			};
 		}
-		u->sb_tick = u->o->sidebar_fn(u->o->user, &u->sb, u->sb.rows, u->sb.cols, info, u->n);
-		u->sb_drawn = util_now_ms();
-	} else {
-		ui_sidebar_line(&u->sb, 0, 1, " tokmux");
-		ui_sidebar_line(&u->sb, 2, 2, " metering gateway off");
+		int due = u->o->sidebar_fn(u->o->user, &u->sb, u->sb.win ? u->sb.rows : 0,
+		    u->sb.cols, info, u->n);
+		u->sb_due = due >= 0 ? now + due : 0;
+		for (int i = 0; i < u->n; i++) {
+			struct ui_pane *up = &u->p[i];
+			if (strcmp(up->state, info[i].state) != 0 || up->alert != info[i].alert) {
+				snprintf(up->state, sizeof up->state, "%s", info[i].state);
+				up->alert = info[i].alert;
+				u->chrome_dirty = 1;
+			}
+			up->watch_output = info[i].watch_output;
+			up->watch_input = info[i].watch_input;
+			up->seen_output_ms = info[i].last_output_ms;
+		}
 	}
-	wnoutrefresh(u->sb.win);
+	u->sb_drawn = now;
 }
 
 static const char *ui_help_lines[] = {
@@ -481,6 +628,9 @@ static const char *ui_help_lines[] = {
 	"  c            new pane (up to 4)",
 	"  x            close the focused pane (asks if it still runs)",
 	"  r            restart the focused pane's command after it exited",
+	"  b            set the focused pane's spend ceiling (a prompt line)",
+	"  f            choose the focused pane's model override",
+	"  m            the focused pane's last 20 requests",
 	"  s            show / hide the sidebar",
 	"  Ctrl-l       redraw the screen",
 	"  q            quit (asks)",
@@ -488,34 +638,105 @@ static const char *ui_help_lines[] = {
 	"  Ctrl-g       (twice) send Ctrl-g to the pane",
 	"",
 	"Mouse: click focuses a pane, the wheel scrolls its scrollback.",
+	"",
+	"Sidebar symbols:",
+	"  \xe2\x96\xb6 / >        the focused pane",
+	"  \xe2\x96\x88\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91 / ##--  spent of a ceiling, or headroom left of a rate limit",
+	"               (green fine, yellow past the warning, red at the limit)",
+	"  ~            an estimate: unpriced models, reservations in flight",
+	"  \xe2\x86\x93model / vmodel  a fallback model is in use",
+	"  (set)        a model override chosen with f",
+	"  429 / 529    rate-limited / overloaded answers, counted apart",
+	"  in out cr cw tokens: input, output, cache read, cache write",
+	"  \xe2\x96\x81\xe2\x96\x83\xe2\x96\x85\xe2\x96\x88         tokens per minute over the last 30 minutes",
+	"  key 1a2b3c4d rate-limit headroom of an API key, time to reset",
+	"  5h 7d        subscription usage windows",
+	"  paced        held back after a 429; circuit open: stopped",
+	"  states       working, waiting for you, idle, exited",
+	"",
 	"Press any key to close this help.",
 };
 
+/* A boxed overlay of lines, centred; sel >= 0 marks a selected line. */
 static void
-ui_draw_help(struct ui *u)
+ui_draw_box(struct ui *u, const char *title, const char *const *text, int n, int sel, int mark)
 {
-	int n = (int)UTIL_ARRAY_LEN(ui_help_lines);
-	int w = 70, h = n + 2;
-	if (w > u->cols)
-		w = u->cols;
-	if (h > u->rows)
-		h = u->rows;
+	int maxw = title ? (int)strlen(title) : 0;
+	for (int i = 0; i < n; i++)
+		maxw = UTIL_MAX(maxw, (int)strlen(text[i]));
+	int w = UTIL_MIN(maxw + 6, u->cols), h = UTIL_MIN(n + 2 + (title != NULL), u->rows);
 	int y0 = (u->rows - h) / 2, x0 = (u->cols - w) / 2;
 	WINDOW *win = newwin(h, w, y0, x0);
 	if (win == NULL)
 		return;
 	werase(win);
-	if (h >= 3 && w >= 3)
-		box(win, 0, 0);
-	for (int i = 0; i < n && i + 1 < h - 1; i++)
-		mvwaddnstr(win, i + 1, 2, ui_help_lines[i], w - 4 > 0 ? w - 4 : 0);
+	ui_style(u, win, THEME_BORDER_FOCUS, 0);
+	if (h >= 3 && w >= 3) {
+		if (u->utf8)
+			box_set(win, WACS_VLINE, WACS_HLINE);   /* Unicode lines, not the ACS charset */
+		else
+			box(win, 0, 0);
+	}
+	ui_style(u, win, THEME_TEXT, 0);
+	int top = title != NULL;
+	if (title)
+		ui_putn(win, 1, 2, w - 4, title, strlen(title), 0);
+	int room = h - 2 - top;
+	int first = sel >= room ? sel - room + 1 : 0;
+	for (int i = 0; i < room && first + i < n; i++) {
+		int k = first + i;
+		char line[256];
+		if (sel >= 0)
+			snprintf(line, sizeof line, "%s %s%s", k == sel ? ">" : " ", text[k],
+			    k == mark ? "  (now)" : "");
+		else
+			snprintf(line, sizeof line, "%s", text[k]);
+		ui_style(u, win, k == sel ? THEME_TITLE_FOCUS : THEME_TEXT, 0);
+		ui_putn(win, 1 + top + i, 2, w - 4, line, strlen(line), sel >= 0);
+	}
+	wattr_set(win, A_NORMAL, 0, NULL);
 	wnoutrefresh(win);
 	delwin(win);
 }
 
 static void
+ui_draw_help(struct ui *u)
+{
+	ui_draw_box(u, NULL, ui_help_lines, (int)UTIL_ARRAY_LEN(ui_help_lines), -1, -1);
+}
+
+static void
+ui_draw_pick(struct ui *u)
+{
+	const char *names[UI_PICK_MAX];
+	for (int i = 0; i < u->pick_n; i++)
+		names[i] = u->pick_ids[i] ? u->pick_ids[i] : "(no override: the model the agent asks for)";
+	char title[96];
+	snprintf(title, sizeof title, "pane %d model (arrows/jk move, Enter sets, Esc cancels)",
+	    u->pick_pane + 1);
+	ui_draw_box(u, title, names, u->pick_n, u->pick_sel, u->pick_cur);
+}
+
+static void
+ui_draw_list(struct ui *u)
+{
+	ui_draw_box(u, u->list_title, (const char *const *)u->list, u->list_n, -1, -1);
+}
+
+/* Gateway wakes redraw the sidebar at most every UI_SIDEBAR_MIN_MS. */
+static int
+ui_sidebar_ready(struct ui *u)
+{
+	return util_now_ms() - u->sb_drawn >= UI_SIDEBAR_MIN_MS;
+}
+
+static void
 ui_draw(struct ui *u)
 {
+	/* first: the callback may change the panes' states in their titles */
+	int sidebar_now = u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u));
+	if (sidebar_now)
+		ui_refresh_sidebar(u);
 	if (u->chrome_dirty) {
 		for (int i = 0; i < u->n; i++)
 			ui_draw_title(u, i);
@@ -549,10 +770,15 @@ ui_draw(struct ui *u)
 		up->full = 0;
 		wnoutrefresh(up->win);
 	}
-	if (u->sidebar_dirty || u->chrome_dirty)
-		ui_draw_sidebar(u);
+	/* after stdscr, which covers the sidebar's columns too */
+	if (sidebar_now && u->sb.win != NULL)
+		wnoutrefresh(u->sb.win);
 	if (u->mode == MODE_HELP)
 		ui_draw_help(u);
+	else if (u->mode == MODE_PICK)
+		ui_draw_pick(u);
+	else if (u->mode == MODE_LIST)
+		ui_draw_list(u);
 	ui_draw_overlay(u);
 	/* the cursor belongs to the focused pane, drawn last */
 	int show = 0;
@@ -570,14 +796,15 @@ ui_draw(struct ui *u)
 	curs_set(show);
 	doupdate();
 	u->chrome_dirty = 0;
-	u->sidebar_dirty = 0;
+	if (sidebar_now)
+		u->sidebar_dirty = 0;
 	u->last_frame = util_now_ms();
 }
 
 static int
 ui_needs_draw(struct ui *u)
 {
-	if (u->chrome_dirty || u->sidebar_dirty)
+	if (u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u)))
 		return 1;
 	for (int i = 0; i < u->n; i++) {
 		if (u->p[i].full || grid_any_dirty(vt_grid(pane_vt(u->p[i].pane))))
@@ -696,6 +923,9 @@ ui_send(struct ui *u, const struct input_event *ev)
 		if (u->mode == MODE_SCROLL)
 			u->mode = MODE_NORMAL;
 	}
+	up->last_input_ms = util_now_ms();
+	if (up->watch_input)
+		u->sidebar_dirty = 1;
 	vt_t *vt = pane_vt(up->pane);
 	switch (ev->kind) {
 	case INPUT_KEY: vt_key(vt, ev->key, ev->mod); break;
@@ -796,6 +1026,198 @@ ui_scroll_key(struct ui *u, const struct input_event *ev)
 		ui_scroll(u, u->focus, -(1 << 30));
 }
 
+/* ---- in-app controls ---- */
+
+static void
+ui_overlay_close(struct ui *u)
+{
+	u->mode = MODE_NORMAL;
+	u->chrome_dirty = 1;
+	for (int i = 0; i < u->n; i++)
+		u->p[i].full = 1;
+	clearok(curscr, TRUE);
+}
+
+/* The focused pane's route if the control can be used on it, else -1 (and
+ * a message saying why). */
+static int
+ui_control_route(struct ui *u, const void *fn, const char *what)
+{
+	if (u->n == 0)
+		return -1;
+	if (fn == NULL) {
+		ui_message(u, "%s: not available", what);
+		return -1;
+	}
+	if (u->p[u->focus].route < 0) {
+		ui_message(u, "pane %d goes past the gateway: no %s", u->focus + 1, what);
+		return -1;
+	}
+	return u->p[u->focus].route;
+}
+
+static void
+ui_ceiling_start(struct ui *u)
+{
+	const struct ui_controls *c = &u->o->controls;
+	int route = ui_control_route(u, (const void *)c->set_ceiling, "ceiling");
+	if (route < 0)
+		return;
+	int64_t cur = c->current_ceiling ? c->current_ceiling(u->o->user, route) : -1;
+	if (cur >= 0)
+		util_fmt_usd(cur, u->prompt_now, sizeof u->prompt_now);
+	else
+		snprintf(u->prompt_now, sizeof u->prompt_now, "none");
+	u->mode = MODE_PROMPT;
+	u->prompt_pane = u->focus;
+	u->prompt_buf[0] = '\0';
+	u->prompt_err[0] = '\0';
+	u->chrome_dirty = 1;
+}
+
+static void
+ui_ceiling_submit(struct ui *u)
+{
+	const char *s = u->prompt_buf;
+	while (*s == ' ')
+		s++;
+	int64_t micros;
+	if (*s == '\0' || strcmp(s, "none") == 0 || strcmp(s, "off") == 0) {
+		micros = -1;
+	} else if (util_parse_usd(s, &micros) < 0) {
+		snprintf(u->prompt_err, sizeof u->prompt_err,
+		    "[not a dollar amount: try 5 or 2.50, or none]");
+		u->chrome_dirty = 1;
+		return;
+	}
+	int idx = u->prompt_pane;
+	u->mode = MODE_NORMAL;
+	u->chrome_dirty = 1;
+	if (idx >= u->n)
+		return;
+	char *err = NULL;
+	if (u->o->controls.set_ceiling(u->o->user, u->p[idx].route, micros, &err) < 0) {
+		ui_message(u, "pane %d ceiling not set: %s", idx + 1, err ? err : "refused");
+		free(err);
+		return;
+	}
+	char usd[24];
+	util_fmt_usd(micros, usd, sizeof usd);
+	if (micros < 0)
+		ui_message(u, "pane %d ceiling removed", idx + 1);
+	else
+		ui_message(u, "pane %d ceiling set to %s", idx + 1, usd);
+	u->sidebar_dirty = 1;
+}
+
+static void
+ui_prompt_key(struct ui *u, const struct input_event *ev)
+{
+	size_t len = strlen(u->prompt_buf);
+	if (input_key_is(ev, INPUT_KEYNAME_ESCAPE)) {
+		u->mode = MODE_NORMAL;
+	} else if (input_key_is(ev, INPUT_KEYNAME_ENTER)) {
+		ui_ceiling_submit(u);
+	} else if (input_key_is(ev, INPUT_KEYNAME_BACKSPACE)) {
+		if (len > 0)
+			u->prompt_buf[len - 1] = '\0';
+		u->prompt_err[0] = '\0';
+	} else if (ev->kind == INPUT_CHAR && ev->ch == 21) {     /* Ctrl-U */
+		u->prompt_buf[0] = '\0';
+	} else if (ev->kind == INPUT_CHAR && ev->ch >= 32 && ev->ch < 127 && len < UI_PROMPT_MAX) {
+		u->prompt_buf[len] = (char)ev->ch;
+		u->prompt_buf[len + 1] = '\0';
+		u->prompt_err[0] = '\0';
+	}
+	u->chrome_dirty = 1;
+}
+
+static void
+ui_model_start(struct ui *u)
+{
+	const struct ui_controls *c = &u->o->controls;
+	int route = ui_control_route(u, (const void *)c->set_model, "model override");
+	if (route < 0)
+		return;
+	u->pick_ids[0] = NULL;
+	u->pick_n = 1;
+	if (c->models != NULL)
+		u->pick_n += c->models(u->o->user, u->pick_ids + 1, UI_PICK_MAX - 1);
+	const char *cur = c->current_model ? c->current_model(u->o->user, route) : NULL;
+	u->pick_cur = 0;
+	for (int i = 1; cur != NULL && i < u->pick_n; i++)
+		if (strcmp(u->pick_ids[i], cur) == 0)
+			u->pick_cur = i;
+	u->pick_sel = u->pick_cur;
+	u->pick_pane = u->focus;
+	u->mode = MODE_PICK;
+	u->chrome_dirty = 1;
+}
+
+static void
+ui_pick_key(struct ui *u, const struct input_event *ev)
+{
+	int up = input_key_is(ev, INPUT_KEYNAME_UP) || (ev->kind == INPUT_CHAR && ev->ch == 'k');
+	int down = input_key_is(ev, INPUT_KEYNAME_DOWN) || (ev->kind == INPUT_CHAR && ev->ch == 'j');
+	if (up && u->pick_sel > 0)
+		u->pick_sel--;
+	else if (down && u->pick_sel < u->pick_n - 1)
+		u->pick_sel++;
+	else if (input_key_is(ev, INPUT_KEYNAME_HOME))
+		u->pick_sel = 0;
+	else if (input_key_is(ev, INPUT_KEYNAME_END))
+		u->pick_sel = u->pick_n - 1;
+	else if (input_key_is(ev, INPUT_KEYNAME_ESCAPE) || (ev->kind == INPUT_CHAR && ev->ch == 'q'))
+		ui_overlay_close(u);
+	else if (input_key_is(ev, INPUT_KEYNAME_ENTER)) {
+		ui_overlay_close(u);
+		int idx = u->pick_pane;
+		if (idx >= u->n)
+			return;
+		const char *model = u->pick_ids[u->pick_sel];
+		char *err = NULL;
+		if (u->o->controls.set_model(u->o->user, u->p[idx].route, model, &err) < 0) {
+			ui_message(u, "pane %d model not set: %s", idx + 1, err ? err : "refused");
+			free(err);
+			return;
+		}
+		if (model != NULL)
+			ui_message(u, "pane %d now uses %s", idx + 1, model);
+		else
+			ui_message(u, "pane %d: no model override", idx + 1);
+		u->sidebar_dirty = 1;
+	}
+	u->chrome_dirty = 1;
+}
+
+static void
+ui_list_free(struct ui *u)
+{
+	for (int i = 0; i < u->list_n; i++)
+		free(u->list[i]);
+	u->list_n = 0;
+}
+
+static void
+ui_requests_start(struct ui *u)
+{
+	const struct ui_controls *c = &u->o->controls;
+	int route = ui_control_route(u, (const void *)c->requests, "request list");
+	if (route < 0)
+		return;
+	ui_list_free(u);
+	u->list_n = c->requests(u->o->user, route, u->list, UI_LIST_MAX);
+	if (u->list_n <= 1) {
+		ui_list_free(u);
+		ui_message(u, "pane %d has made no requests yet", u->focus + 1);
+		return;
+	}
+	snprintf(u->list_title, sizeof u->list_title,
+	    "pane %d %s: last requests, newest first (any key closes)", u->focus + 1, u->p[u->focus].name);
+	u->mode = MODE_LIST;
+	u->chrome_dirty = 1;
+}
+
 static void
 ui_event(struct ui *u, const struct input_event *ev)
 {
@@ -807,14 +1229,19 @@ ui_event(struct ui *u, const struct input_event *ev)
 		ui_mouse(u);
 		return;
 	}
-	if (u->mode == MODE_HELP) {
+	if (u->mode == MODE_HELP || u->mode == MODE_LIST) {
 		if (ev->kind != INPUT_NONE) {
-			u->mode = MODE_NORMAL;
-			u->chrome_dirty = 1;
-			for (int i = 0; i < u->n; i++)
-				u->p[i].full = 1;
-			clearok(curscr, TRUE);
+			ui_overlay_close(u);
+			ui_list_free(u);
 		}
+		return;
+	}
+	if (u->mode == MODE_PROMPT) {
+		ui_prompt_key(u, ev);
+		return;
+	}
+	if (u->mode == MODE_PICK) {
+		ui_pick_key(u, ev);
 		return;
 	}
 	if (u->mode == MODE_CONFIRM) {
@@ -869,11 +1296,9 @@ ui_event(struct ui *u, const struct input_event *ev)
 		clearok(curscr, TRUE);
 		u->resized = 1;
 		return;
-	case INPUT_CEILING:
-	case INPUT_MODEL:
-	case INPUT_REQUESTS:
-		ui_message(u, "this control arrives with the gateway policy");
-		return;
+	case INPUT_CEILING: ui_ceiling_start(u); return;
+	case INPUT_MODEL: ui_model_start(u); return;
+	case INPUT_REQUESTS: ui_requests_start(u); return;
 	case INPUT_NONE:
 		return;
 	default:
@@ -984,9 +1409,13 @@ ui_poll_timeout(struct ui *u)
 		if (t < 0 || m < t)
 			t = m;
 	}
-	if (u->sb_tick && u->sb.win != NULL) {
-		int64_t due = u->sb_drawn + 1000 - now;
-		int m = due > 0 ? (int)due : 0;
+	int64_t due = -1;
+	if (u->sidebar_dirty)
+		due = u->sb_drawn + UI_SIDEBAR_MIN_MS;
+	if (u->sb_due > 0 && (due < 0 || u->sb_due < due))
+		due = u->sb_due;
+	if (due >= 0) {
+		int m = due > now ? (int)(due - now) : 0;
 		if (t < 0 || m < t)
 			t = m;
 	}
@@ -1036,6 +1465,8 @@ ui_loop(struct ui *u)
 				pane_flush(up->pane);
 			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
 				pane_read(up->pane, UI_READ_BUDGET);
+				if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
+					u->sidebar_dirty = 1;
 				if (pane_closed(up->pane)) {
 					ui_reap(u);
 					u->chrome_dirty = 1;
@@ -1046,8 +1477,10 @@ ui_loop(struct ui *u)
 			ui_read_input(u);
 		if (rc > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
 			u->quit = 1;    /* the terminal went away */
-		if (u->sb_tick && util_now_ms() - u->sb_drawn >= 1000)
+		if (u->sb_due > 0 && util_now_ms() >= u->sb_due) {
+			u->sb_due = 0;
 			u->sidebar_dirty = 1;
+		}
 		if (u->resized)
 			ui_relayout(u);
 		if (ui_needs_draw(u) && util_now_ms() - u->last_frame >= UI_FRAME_MS)
@@ -1110,6 +1543,7 @@ ui_run(const struct ui_options *o)
 		return 1;
 	u->in = input_new(o->cfg->prefix_key);
 	u->render = render_new(u->color);
+	u->sb.u = u;
 	int want = o->npanes < 1 ? 1 : (o->npanes > UI_MAX_PANES ? UI_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
 		if (ui_open_pane(u, u->n, 10, 40) == 0)
@@ -1122,6 +1556,7 @@ ui_run(const struct ui_options *o)
 		ui_close_pane(u, i);
 	if (u->sb.win)
 		delwin(u->sb.win);
+	ui_list_free(u);
 	render_free(u->render);
 	input_free(u->in);
 	ui_curses_end();

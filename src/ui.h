@@ -2,12 +2,17 @@
  * ui: the interactive workspace: one thread, one poll() loop over the
  * terminal, every pane's pty, a signalfd (SIGWINCH, SIGCHLD, SIGINT, SIGTERM)
  * and a wake fd that gateway threads write to. Owns curses, the panes, focus,
- * zoom, scrollback mode, prompts and overlays.
+ * zoom, scrollback mode, prompts, overlays, the in-app controls and the
+ * theme's colours.
  */
 #ifndef TOKMUX_UI_H
 #define TOKMUX_UI_H
 
+#include <stdint.h>
+
 #include "config.h"
+#include "sidebar.h"
+#include "theme.h"
 
 /* Extra environment for a new pane's child: fill env[] with up to max
  * malloc'd "KEY=VALUE" strings and return how many; *route receives the
@@ -15,23 +20,60 @@
 typedef int (*ui_env_fn)(void *user, int idx, const char *name, const char *cmd,
     char **env, int max, int *route);
 
-/* What the sidebar needs to know of each pane. */
+/* What the sidebar needs to know of each pane, and what it tells back. */
 struct ui_pane_info {
 	const char *name;
+	const char *cmd;
 	int route;
 	int focused;
 	int exited;
+	int64_t last_output_ms;   /* util_now_ms() of the last pty output, 0 never */
+	int64_t last_input_ms;    /* of the last key sent to the pane, 0 never */
+	/* filled by the sidebar callback: */
+	char state[64];           /* for the title line, e.g. "waiting for you" */
+	int alert;                /* the title shows the state as an alert */
+	int watch_output;         /* call again when the pane prints (its state may change) */
+	int watch_input;          /* call again when a key is typed into the pane */
 };
 
-/* Lines for the sidebar: called on each sidebar redraw; draws through
- * ui_sidebar_line(). Returns 1 if what it drew has a running countdown (then
- * the sidebar is redrawn once a second), else 0. May be NULL (placeholder). */
+/*
+ * The sidebar callback: called when gateway state changed (at most 4 times
+ * a second), when a pane's activity may have changed its state, and when
+ * the value it last returned comes due. It draws rows x cols lines with
+ * ui_sidebar_draw() (rows = 0: the sidebar is hidden; only the status line
+ * and the pane states are wanted), sets the status line with
+ * ui_sidebar_status(), fills panes[i].state / alert, and may post a
+ * message with ui_sidebar_event(). Returns the ms after which it must be
+ * called again although nothing happened (a countdown, a state that times
+ * out), or -1. May be NULL (a placeholder is drawn).
+ */
 struct ui_sidebar;
 typedef int (*ui_sidebar_fn)(void *user, struct ui_sidebar *sb, int rows, int cols,
-    const struct ui_pane_info *panes, int npanes);
-/* kind: enum sidebar_kind (0 text, 1 bold, 2 dim, 3 warn, 4 error). */
+    struct ui_pane_info *panes, int npanes);
+void ui_sidebar_draw(struct ui_sidebar *sb, int row, const struct sidebar_line *l);
+/* kind: enum sidebar_kind. */
 void ui_sidebar_line(struct ui_sidebar *sb, int row, int kind, const char *text);
+void ui_sidebar_status(struct ui_sidebar *sb, const char *text);
+/* A one-line message at the bottom for a few seconds; ring: worth the terminal bell (rung if ring_bell). */
+void ui_sidebar_event(struct ui_sidebar *sb, const char *text, int ring);
 int ui_sidebar_utf8(const struct ui_sidebar *sb);
+
+/* In-app controls. Each may be NULL (the key then says so). Errors are
+ * malloc'd one-line strings the UI shows and frees. */
+struct ui_controls {
+	/* Set route's ceiling in micro-dollars (-1: none). 0 or -1 with *err. */
+	int (*set_ceiling)(void *user, int route, int64_t micros, char **err);
+	/* route's ceiling now: micro-dollars, -1 none. */
+	int64_t (*current_ceiling)(void *user, int route);
+	/* Set route's model override (NULL: none, back to what the agent asks). */
+	int (*set_model)(void *user, int route, const char *model, char **err);
+	/* route's override now, NULL none. */
+	const char *(*current_model)(void *user, int route);
+	/* The priced models to choose from; ids stay valid while the UI runs. */
+	int (*models)(void *user, const char **ids, int max);
+	/* route's last requests as malloc'd lines, newest first; returns count. */
+	int (*requests)(void *user, int route, char **lines, int max);
+};
 
 struct ui_options {
 	const struct config *cfg;
@@ -41,6 +83,9 @@ struct ui_options {
 	int wake_fd;              /* readable when gateway state changed; -1 none */
 	ui_env_fn env_fn;
 	ui_sidebar_fn sidebar_fn;
+	struct ui_controls controls;
+	const struct theme *theme; /* NULL: the built-in default (mono under NO_COLOR) */
+	int ring_bell;            /* ring the terminal bell with event messages */
 	void *user;
 };
 

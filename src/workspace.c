@@ -7,16 +7,35 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "policy.h"
+#include "pricing.h"
 #include "sidebar.h"
+#include "theme.h"
 #include "ui.h"
 #include "util.h"
+
+/* What the workspace remembers of each gateway route between sidebar
+ * refreshes: the counts last seen (to notice events) and the state. */
+struct ws_route {
+	int known;
+	struct stats_counts seen;
+	enum sidebar_state state;
+	int64_t alert_until_ms;
+	char alert[48];
+};
+
+#define WS_ALERT_MS 30000      /* an event stays in the pane's title this long */
 
 /* The workspace's shared client core, as the UI callbacks see it. */
 struct workspace {
 	core_t *core;
+	const struct config *cfg;
+	struct ws_route route[STATS_MAX_ROUTES];
+	char override[STATS_MAX_ROUTES][128];   /* model overrides, as last read */
 };
 
 static int
@@ -34,6 +53,8 @@ workspace_env(void *user, int idx, const char *name, const char *cmd, char **env
 	*route = core_add_pane(w->core, idx + 1, name, cmd, abase, sizeof abase, obase, sizeof obase);
 	if (*route < 0)
 		return n;
+	if (*route < STATS_MAX_ROUTES)
+		memset(&w->route[*route], 0, sizeof w->route[*route]);
 	env[n++] = xasprintf("ANTHROPIC_BASE_URL=%s", abase);
 	env[n++] = xasprintf("OPENAI_BASE_URL=%s", obase);
 	/* The gateway retries 529s itself: retry at one layer only, so Claude
@@ -44,49 +65,228 @@ workspace_env(void *user, int idx, const char *name, const char *cmd, char **env
 }
 
 static int
+ws_route_ok(const struct workspace *w, int route)
+{
+	return w->core != NULL && route >= 0 && route < STATS_MAX_ROUTES;
+}
+
+/* The in-app controls act on the policy, which enforces them. */
+static int
+workspace_set_ceiling(void *user, int route, int64_t micros, char **err)
+{
+	struct workspace *w = user;
+	if (!ws_route_ok(w, route)) {
+		*err = xstrdup("this pane has no gateway route");
+		return -1;
+	}
+	policy_set_pane_ceiling(core_policy(w->core), route, micros);
+	return 0;
+}
+
+static int64_t
+workspace_current_ceiling(void *user, int route)
+{
+	struct workspace *w = user;
+	struct policy_route_state st;
+	if (!ws_route_ok(w, route) || policy_get_state(core_policy(w->core), route, &st) < 0)
+		return -1;
+	return st.ceiling_micros;
+}
+
+static int
+workspace_set_model(void *user, int route, const char *model, char **err)
+{
+	struct workspace *w = user;
+	if (!ws_route_ok(w, route)) {
+		*err = xstrdup("this pane has no gateway route");
+		return -1;
+	}
+	policy_set_model_override(core_policy(w->core), route, model);
+	return 0;
+}
+
+static const char *
+workspace_current_model(void *user, int route)
+{
+	struct workspace *w = user;
+	struct policy_route_state st;
+	if (!ws_route_ok(w, route) || policy_get_state(core_policy(w->core), route, &st) < 0 ||
+	    st.model_override[0] == '\0')
+		return NULL;
+	/* the UI keeps the pointer until the next call: hold the copy here */
+	snprintf(w->override[route], sizeof w->override[route], "%s", st.model_override);
+	return w->override[route];
+}
+
+static int
+workspace_models(void *user, const char **ids, int max)
+{
+	struct workspace *w = user;
+	return w->core != NULL ? pricing_models(core_pricing(w->core), ids, max) : 0;
+}
+
+static int
+workspace_requests(void *user, int route, char **lines, int max)
+{
+	struct workspace *w = user;
+	struct stats_recent rec[STATS_RECENT_MAX];
+	if (!ws_route_ok(w, route) || max < 2)
+		return 0;
+	int n = stats_recent(core_stats(w->core), route, rec, UTIL_MIN(max - 1, STATS_RECENT_MAX));
+	char line[256];
+	sidebar_recent_line(NULL, line, sizeof line);
+	lines[0] = xstrdup(line);
+	for (int i = 0; i < n; i++) {
+		sidebar_recent_line(&rec[i], line, sizeof line);
+		lines[i + 1] = xstrdup(line);
+	}
+	return n + 1;
+}
+
+/* The short word an event leaves in the pane's title. */
+static const char *
+ws_alert_word(int ev)
+{
+	if (ev & SIDEBAR_EV_CEILING)
+		return "ceiling reached";
+	if (ev & SIDEBAR_EV_FALLBACK)
+		return "fell back";
+	if (ev & SIDEBAR_EV_PACED)
+		return "paced (429)";
+	return "";
+}
+
+/* One pane: its state, the events since the last refresh (a message at
+ * the bottom and a word in its title), and when to look again. */
+static void
+ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *p, int i,
+    const struct stats_snapshot *snap, struct sidebar_pane *sp, int64_t now_ms, int64_t *due)
+{
+	static const struct stats_counts zero;
+	const struct stats_counts *c = &zero;
+	struct ws_route *r = NULL;
+	if (ws_route_ok(w, p->route) && p->route < snap->nroutes) {
+		c = &snap->route[p->route];
+		r = &w->route[p->route];
+	}
+	struct sidebar_activity act = {
+		.exited = p->exited, .inflight = c->inflight, .last_output_ms = p->last_output_ms,
+		.last_input_ms = p->last_input_ms, .last_request_ms = c->last_activity_ms, .now_ms = now_ms,
+	};
+	int64_t recheck;
+	enum sidebar_state st = sidebar_state(&act, &recheck);
+	if (recheck >= 0)
+		*due = *due < 0 ? recheck : UTIL_MIN(*due, recheck);
+	const char *alert = "";
+	if (r != NULL) {
+		int ev = r->known ? sidebar_events(&r->seen, c, r->state, st) : 0;
+		if (ev != 0) {
+			char text[256];
+			sidebar_event_text(ev, i + 1, p->name, c, text, sizeof text);
+			ui_sidebar_event(sb, text, 1);
+			if (ev & ~SIDEBAR_EV_WAITING) {
+				snprintf(r->alert, sizeof r->alert, "%s", ws_alert_word(ev));
+				r->alert_until_ms = now_ms + WS_ALERT_MS;
+			}
+		}
+		r->known = 1;
+		r->seen = *c;
+		r->state = st;
+		if (r->alert_until_ms > now_ms) {
+			alert = r->alert;
+			int64_t left = r->alert_until_ms - now_ms;
+			*due = *due < 0 ? left : UTIL_MIN(*due, left);
+		}
+	}
+	snprintf(p->state, sizeof p->state, "%s%s%s", sidebar_state_name(st),
+	    alert[0] ? (ui_sidebar_utf8(sb) ? " \xc2\xb7 " : " - ") : "", alert);
+	p->alert = st == SIDEBAR_WAITING || alert[0] != '\0';
+	p->watch_output = st != SIDEBAR_WORKING;
+	p->watch_input = st == SIDEBAR_WAITING;
+	*sp = (struct sidebar_pane){
+		.name = p->name, .cmd = p->cmd, .route = p->route, .focused = p->focused,
+		.exited = p->exited, .state = st,
+		.ceiling_micros = r != NULL ? workspace_current_ceiling(w, p->route) : -1,
+		.override = r != NULL ? workspace_current_model(w, p->route) : NULL,
+	};
+	/* the policy's states: paced for a 429, circuit open for the model it asks */
+	if (r != NULL && c->policy.pacing > 0)
+		sp->paced_until = snap->policy.pacing_until;
+	for (int k = 0; r != NULL && k < snap->policy.ncircuits; k++) {
+		const struct stats_circuit *ci = &snap->policy.circuit[k];
+		if (ci->state == 1 && strcmp(ci->model, c->last_model_asked) == 0)
+			sp->circuit_open = 1;
+	}
+}
+
+static int
 workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
-    const struct ui_pane_info *panes, int npanes)
+    struct ui_pane_info *panes, int npanes)
 {
 	struct workspace *w = user;
 	struct stats_snapshot snap;
 	struct rl_state rl[RATELIMIT_MAX_KEYS];
 	struct sidebar_pane sp[4];
 	struct sidebar_line lines[128];
-	struct sidebar_input in = { .now = util_wall(), .utf8 = ui_sidebar_utf8(sb) };
-	for (int i = 0; i < npanes && i < 4; i++)
-		sp[i] = (struct sidebar_pane){ panes[i].name, panes[i].route, panes[i].focused, panes[i].exited };
-	in.panes = sp;
-	in.npanes = npanes < 4 ? npanes : 4;
+	int64_t now_ms = util_now_ms(), due = -1;
+	struct sidebar_input in = {
+		.now = util_wall(), .utf8 = ui_sidebar_utf8(sb), .ceiling_micros = -1,
+		.daily_ceiling_micros = -1, .warn_at = w->cfg->warn_at,
+	};
+	memset(&snap, 0, sizeof snap);
 	if (w->core != NULL) {
 		stats_snapshot(core_stats(w->core), &snap);
 		in.snap = &snap;
 		in.nrl = rl_table_snapshot(core_ratelimits(w->core), rl, RATELIMIT_MAX_KEYS);
 		in.rl = rl;
+		/* the ceilings in force are the policy's (config and command line) */
+		in.ceiling_micros = snap.total.policy.ceiling_micros;
+		in.daily_ceiling_micros = snap.policy.daily_ceiling_micros;
+		in.daily_before_micros = UTIL_MAX(0, snap.policy.daily_spent_micros - snap.total.cost_micros);
+		if (snap.policy.warn_at > 0)
+			in.warn_at = snap.policy.warn_at;
 	}
-	int n = sidebar_build(&in, cols, lines, rows < 128 ? rows : 128);
-	for (int i = 0; i < n; i++)
-		ui_sidebar_line(sb, i, lines[i].kind, lines[i].text);
-	int ticking = 0;
-	for (int i = 0; i < in.nrl; i++) {
-		const struct rl_state *st = &rl[i];
-		if (st->retry_after_until > in.now || st->requests.reset > in.now ||
-		    st->tokens.reset > in.now || st->input_tokens.reset > in.now ||
-		    st->output_tokens.reset > in.now)
-			ticking = 1;
+	in.npanes = UTIL_MIN(npanes, 4);
+	for (int i = 0; i < in.npanes; i++)
+		ws_pane_update(w, sb, &panes[i], i, &snap, &sp[i], now_ms, &due);
+	in.panes = sp;
+	if (rows > 0) {
+		int n = sidebar_build(&in, cols, lines, UTIL_MIN(rows, 128));
+		for (int i = 0; i < n; i++)
+			ui_sidebar_draw(sb, i, &lines[i]);
 	}
-	return ticking;
+	char status[512];
+	sidebar_status(&in, 0, status, sizeof status);
+	ui_sidebar_status(sb, status);
+	if (rows > 0 && sidebar_ticking(&in)) {
+		int64_t tick = 1000 - (int64_t)((in.now - (double)(int64_t)in.now) * 1000);
+		due = due < 0 ? tick : UTIL_MIN(due, tick);
+	}
+	return due < 0 ? -1 : (int)UTIL_MIN(due, 3600000);
 }
 
 int
 workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 {
+	/* --theme wins; NO_COLOR beats the config's theme */
+	struct theme theme;
+	const char *theme_name = wo->theme;
+	const char *nc = getenv("NO_COLOR");
+	if (theme_name == NULL)
+		theme_name = nc != NULL && nc[0] != '\0' ? "mono" : cfg->theme;
+	char *terr = NULL;
+	if (theme_load(&theme, theme_name, &terr) < 0) {
+		fprintf(stderr, "tokmux: %s\n", terr);
+		free(terr);
+		return 2;
+	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "tokmux: needs a terminal on stdin and stdout\n");
 		return 2;
 	}
 	if (wo->verbose)
 		util_log_open("tokmux.log");
-	struct workspace ws = { 0 };
+	struct workspace ws = { .cfg = cfg };
 	int wake = -1;
 	if (cfg->gateway && !wo->no_gateway) {
 		/* the UI blocks these signals in every thread; do it before threads start */
@@ -111,6 +311,16 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 		.wake_fd = wake,
 		.env_fn = workspace_env,
 		.sidebar_fn = workspace_sidebar,
+		.controls = {
+			.set_ceiling = workspace_set_ceiling,
+			.current_ceiling = workspace_current_ceiling,
+			.set_model = workspace_set_model,
+			.current_model = workspace_current_model,
+			.models = workspace_models,
+			.requests = workspace_requests,
+		},
+		.theme = &theme,
+		.ring_bell = cfg->bell,
 		.user = &ws,
 	};
 	for (int i = 0; i < 4; i++) {

@@ -1,11 +1,13 @@
-/* Unit tests for sidebar: number humanizing, countdowns, and the lines built
- * from a stats snapshot (429 and 529 apart, cost, rate-limit headroom). */
+/* Unit tests for sidebar: humanizing, countdowns, bars, sparklines, state
+ * detection, events, and the lines built from a stats snapshot (429 and 529
+ * apart, cost against ceilings, estimates marked, rate-limit headroom). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "sidebar.h"
@@ -33,10 +35,137 @@ test_countdown(void **state)
 	(void)state;
 	char b[16];
 	sidebar_countdown(-3, b, sizeof b);     assert_string_equal(b, "now");
+	sidebar_countdown(0, b, sizeof b);      assert_string_equal(b, "now");
 	sidebar_countdown(45, b, sizeof b);     assert_string_equal(b, "45s");
+	sidebar_countdown(59.4, b, sizeof b);   assert_string_equal(b, "59s");
 	sidebar_countdown(185, b, sizeof b);    assert_string_equal(b, "3m05s");
 	sidebar_countdown(7440, b, sizeof b);   assert_string_equal(b, "2h04m");
 	sidebar_countdown(273600, b, sizeof b); assert_string_equal(b, "3d04h");
+}
+
+static void
+test_level(void **state)
+{
+	(void)state;
+	assert_int_equal(sidebar_level(0, 100, 0.8), 0);
+	assert_int_equal(sidebar_level(79, 100, 0.8), 0);
+	assert_int_equal(sidebar_level(80, 100, 0.8), 1);
+	assert_int_equal(sidebar_level(99, 100, 0.8), 1);
+	assert_int_equal(sidebar_level(100, 100, 0.8), 2);
+	assert_int_equal(sidebar_level(150, 100, 0.8), 2);
+	assert_int_equal(sidebar_level(50, 100, 0.5), 1);
+	assert_int_equal(sidebar_level(70, 100, 0), 0);   /* 0: default 0.8 */
+	assert_int_equal(sidebar_level(5, 0, 0.8), 0);    /* no limit */
+	assert_int_equal(sidebar_level(5, -1, 0.8), 0);
+}
+
+static void
+test_bar(void **state)
+{
+	(void)state;
+	char b[128];
+	sidebar_bar(0.5, 10, 0, b, sizeof b);
+	assert_string_equal(b, "#####-----");
+	sidebar_bar(0, 4, 0, b, sizeof b);
+	assert_string_equal(b, "----");
+	sidebar_bar(1.7, 4, 0, b, sizeof b);     /* clamped */
+	assert_string_equal(b, "####");
+	sidebar_bar(-1, 4, 0, b, sizeof b);
+	assert_string_equal(b, "----");
+	sidebar_bar(0.001, 4, 0, b, sizeof b);   /* anything spent shows */
+	assert_string_equal(b, "#---");
+	/* UTF-8: full blocks, an eighth block, light shade */
+	size_t n = sidebar_bar(0.5, 4, 1, b, sizeof b);
+	assert_string_equal(b, "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91");
+	assert_int_equal(n, 12);
+	sidebar_bar(3.0 / 16, 2, 1, b, sizeof b);   /* 3 of 16 eighths */
+	assert_string_equal(b, "\xe2\x96\x8d\xe2\x96\x91");   /* U+258D left three eighths */
+	/* bounded by the buffer */
+	n = sidebar_bar(1, 20, 1, b, 10);
+	assert_true(n < 10);
+	assert_int_equal(strlen(b), n);
+}
+
+static void
+test_sparkline(void **state)
+{
+	(void)state;
+	char b[128];
+	int64_t v[6] = { 0, 1, 4, 8, 0, 2 };
+	sidebar_sparkline(v, 6, 6, 0, b, sizeof b);
+	/* max 8: 1 -> 1/8 '_', 4 -> 4/8 '=', 8 -> '#', 2 -> 2/8 '.' */
+	assert_string_equal(b, " _=# .");
+	/* width smaller than n keeps the newest values */
+	sidebar_sparkline(v, 6, 3, 0, b, sizeof b);
+	assert_string_equal(b, "# .");   /* 8, 0, 2 */
+	/* UTF-8 heights U+2581..U+2588 */
+	int64_t w[2] = { 1, 100 };
+	sidebar_sparkline(w, 2, 2, 1, b, sizeof b);
+	assert_string_equal(b, "\xe2\x96\x81\xe2\x96\x88");
+	int64_t z[3] = { 0, 0, 0 };
+	sidebar_sparkline(z, 3, 3, 1, b, sizeof b);
+	assert_string_equal(b, "   ");
+}
+
+static void
+test_state(void **state)
+{
+	(void)state;
+	int64_t re;
+	struct sidebar_activity a = { .now_ms = 100000 };
+	assert_int_equal(sidebar_state(&a, &re), SIDEBAR_IDLE);
+	assert_int_equal(re, -1);
+	/* output a second ago: working, and it ends by itself a second later */
+	a.last_output_ms = 99000;
+	assert_int_equal(sidebar_state(&a, &re), SIDEBAR_WORKING);
+	assert_int_equal(re, SIDEBAR_QUIET_MS - 1000);
+	/* the echo of a key is not work */
+	a.last_input_ms = 98950;
+	assert_int_equal(sidebar_state(&a, &re), SIDEBAR_IDLE);
+	/* a request in flight is work whatever the pty does */
+	a.inflight = 1;
+	assert_int_equal(sidebar_state(&a, NULL), SIDEBAR_WORKING);
+	a.inflight = 0;
+	/* the agent answered after the last key, and went quiet: waiting */
+	a.last_output_ms = 90000;
+	a.last_input_ms = 80000;
+	a.last_request_ms = 85000;
+	assert_int_equal(sidebar_state(&a, &re), SIDEBAR_WAITING);
+	assert_int_equal(re, -1);
+	/* you typed since: idle again */
+	a.last_input_ms = 95000;
+	assert_int_equal(sidebar_state(&a, NULL), SIDEBAR_IDLE);
+	a.exited = 1;
+	assert_int_equal(sidebar_state(&a, NULL), SIDEBAR_EXITED);
+	assert_string_equal(sidebar_state_name(SIDEBAR_WAITING), "waiting for you");
+	assert_string_equal(sidebar_state_name(SIDEBAR_WORKING), "working");
+}
+
+static void
+test_events(void **state)
+{
+	(void)state;
+	struct stats_counts b, a;
+	memset(&b, 0, sizeof b);
+	a = b;
+	assert_int_equal(sidebar_events(&b, &a, SIDEBAR_IDLE, SIDEBAR_IDLE), 0);
+	a.refused = 1;
+	a.fallbacks = 2;
+	a.err_429 = 1;
+	a.err_529 = 5;     /* a 529 alone is no event: retries handle it */
+	int ev = sidebar_events(&b, &a, SIDEBAR_WORKING, SIDEBAR_WAITING);
+	assert_int_equal(ev, SIDEBAR_EV_CEILING | SIDEBAR_EV_FALLBACK | SIDEBAR_EV_PACED |
+	    SIDEBAR_EV_WAITING);
+	/* staying in waiting is not a new event */
+	assert_int_equal(sidebar_events(&a, &a, SIDEBAR_WAITING, SIDEBAR_WAITING), 0);
+	char t[256];
+	strcpy(a.last_model, "claude-haiku-4-5");
+	sidebar_event_text(SIDEBAR_EV_FALLBACK, 2, "claude", &a, t, sizeof t);
+	assert_string_equal(t, "pane 2 claude: fell back to claude-haiku-4-5");
+	sidebar_event_text(SIDEBAR_EV_CEILING | SIDEBAR_EV_WAITING, 1, "a", &a, t, sizeof t);
+	assert_string_equal(t, "pane 1 a: ceiling reached: request refused, waiting for you");
+	sidebar_event_text(SIDEBAR_EV_PACED, 3, "pane 3", &a, t, sizeof t);
+	assert_string_equal(t, "pane 3: paced for a 429");
 }
 
 static int
@@ -48,55 +177,194 @@ find(const struct sidebar_line *l, int n, const char *needle)
 	return -1;
 }
 
+static int
+utf8_cols(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static struct stats_snapshot snap;
+
+static void
+fill_snap(void)
+{
+	memset(&snap, 0, sizeof snap);
+	snap.nroutes = 2;
+	struct stats_counts *c = &snap.route[1];
+	c->input_tokens = 12345;
+	c->output_tokens = 678;
+	c->cache_read_tokens = 4100000;
+	c->cache_write_5m_tokens = 1000;
+	c->cache_write_1h_tokens = 500;
+	c->cost_micros = 4500000;      /* $4.50 of a $5 ceiling: warning */
+	c->requests = 9;
+	c->err_429 = 2;
+	c->err_529 = 3;
+	c->retries = 4;
+	c->fallbacks = 1;
+	c->tokens_per_min[0] = 500;   /* this minute */
+	c->tokens_per_min[2] = 1000;
+	strcpy(c->last_model, "claude-haiku-4-5");
+	strcpy(c->last_model_asked, "claude-sonnet-4-5");
+	strcpy(c->last_error, "overloaded_error");
+	snap.total = *c;
+	snap.cost_last_10min_micros = 1000000;    /* $6/h */
+}
+
 static void
 test_build(void **state)
 {
 	(void)state;
-	struct stats_snapshot snap;
-	memset(&snap, 0, sizeof snap);
-	snap.nroutes = 2;
-	snap.route[1].input_tokens = 12345;
-	snap.route[1].output_tokens = 678;
-	snap.route[1].cache_read_tokens = 4100000;
-	snap.route[1].cost_micros = 1234567;
-	snap.route[1].requests = 9;
-	snap.route[1].err_429 = 2;
-	snap.route[1].err_529 = 3;
-	snap.route[1].retries = 4;
-	strcpy(snap.route[1].last_model, "claude-sonnet-4-5");
-	snap.total = snap.route[1];
+	fill_snap();
 	struct sidebar_pane panes[2] = {
-		{ .name = "shell", .route = 0 },
-		{ .name = "claude", .route = 1, .focused = 1 },
+		{ .name = "shell", .route = 0, .ceiling_micros = -1, .state = SIDEBAR_IDLE },
+		{ .name = "claude", .cmd = "claude", .route = 1, .focused = 1,
+		  .ceiling_micros = 5000000, .state = SIDEBAR_WAITING },
 	};
 	struct rl_state rl;
 	rl_state_init(&rl);
 	strcpy(rl.key_hash, "abcdef0123456789");
 	rl.updated = 1000;
 	rl.requests = (struct rl_bucket){ .limit = 1000, .remaining = 50, .reset = 1030 };
+	rl.w5h.utilization = 0.25;
+	rl.w5h.reset = 1000 + 3600;
 	struct sidebar_input in = { .snap = &snap, .panes = panes, .npanes = 2, .rl = &rl, .nrl = 1,
-		.now = 1000, .utf8 = 0 };
-	struct sidebar_line l[64];
-	int n = sidebar_build(&in, 34, l, 64);
-	assert_true(n > 10);
-	assert_true(find(l, n, "total $1.23") >= 0);
-	int p = find(l, n, ">2 claude");
+		.now = 1000, .utf8 = 0, .ceiling_micros = 10000000, .daily_ceiling_micros = 20000000,
+		.daily_before_micros = 14000000, .warn_at = 0.8 };
+	struct sidebar_line l[96];
+	int n = sidebar_build(&in, 34, l, 96);
+	for (int i = 0; i < n; i++) {
+		/* every line fits the width */
+		assert_true(utf8_cols(l[i].text) <= 34);
+		for (int k = 0; k < l[i].nseg; k++)
+			assert_true(l[i].seg[k].off + l[i].seg[k].len <= strlen(l[i].text));
+	}
+	assert_true(find(l, n, "total $4.50") >= 0);
+	/* workspace $4.50 of $10: ok; day 14 + 4.50 of 20: warning */
+	int ws = find(l, n, " ws  ");
+	assert_true(ws >= 0);
+	assert_non_null(strstr(l[ws].text, "$4.50/$10.00"));
+	assert_int_equal(l[ws].nseg, 1);
+	assert_int_equal(l[ws].seg[0].kind, SIDEBAR_BAR_OK);
+	int day = find(l, n, " day ");
+	assert_true(day >= 0);
+	assert_non_null(strstr(l[day].text, "$18.50/$20.00"));
+	assert_int_equal(l[day].seg[0].kind, SIDEBAR_BAR_WARN);
+	/* burn $6/h; left: min(10 - 4.5, 20 - 18.5) = $1.50 -> 15 min */
+	assert_true(find(l, n, "burn $6.00/h, 15m00s left") >= 0);
+	int p = find(l, n, ">2 claude - claude");
 	assert_true(p > 0);
-	assert_true(find(l + p, n - p, "in 12.3k  out 678") >= 0);
-	assert_true(find(l + p, n - p, "cache r 4.1M") >= 0);
-	int e = find(l + p, n - p, "429 2  529 3  retry 4");
+	assert_int_equal(l[p].kind, SIDEBAR_TITLE);
+	assert_true(find(l + p, n - p, "waiting for you") >= 0);
+	int m = find(l + p, n - p, "vclaude-haiku-4-5");   /* fallback marked */
+	assert_true(m >= 0);
+	assert_int_equal(l[p + m].kind, SIDEBAR_WARN);
+	int c = find(l + p, n - p, "$4.50/$5.00");
+	assert_true(c >= 0);
+	assert_int_equal(l[p + c].seg[0].kind, SIDEBAR_BAR_WARN);
+	assert_true(find(l + p, n - p, "in 12.3k out 678 cr 4.1M cw 1.5k") >= 0);
+	int e = find(l + p, n - p, "9 req  429 2  529 3  retry 4");
 	assert_true(e >= 0);
 	assert_int_equal(l[p + e].kind, SIDEBAR_WARN);
+	assert_true(find(l + p, n - p, "fallback 1  refused 0") >= 0);
+	assert_true(find(l + p, n - p, "! overloaded_error") >= 0);
+	/* sparkline: the newest minute last, peak labelled */
+	int s = find(l + p, n - p, " 1.0k");
+	assert_true(s >= 0);
+	assert_int_equal(l[p + s].seg[0].kind, SIDEBAR_SPARK);
+	assert_non_null(strstr(l[p + s].text, "# = 1.0k"));   /* 1000, 0, 500 */
 	assert_true(find(l, n, "key abcdef01") >= 0);
-	int r = find(l, n, "req 50/1.0k  reset 30s");
+	int r = find(l, n, "50/1.0k 30s");
 	assert_true(r >= 0);
 	assert_int_equal(l[r].kind, SIDEBAR_WARN);   /* under 10% left */
+	assert_int_equal(l[r].seg[0].kind, SIDEBAR_BAR_OVER);
+	assert_true(find(l, n, "25% 1h00m") >= 0);
+	assert_true(sidebar_ticking(&in));
 	/* bounded output */
 	assert_int_equal(sidebar_build(&in, 34, l, 3), 3);
 	/* gateway off */
 	in.snap = NULL;
-	n = sidebar_build(&in, 34, l, 64);
+	n = sidebar_build(&in, 34, l, 96);
 	assert_true(find(l, n, "gateway off") >= 0);
+}
+
+static void
+test_estimates(void **state)
+{
+	(void)state;
+	fill_snap();
+	snap.route[1].unpriced = 2;
+	snap.route[1].inflight = 1;
+	snap.route[1].reserved_micros = 120000;
+	snap.total = snap.route[1];
+	struct sidebar_pane p = { .name = "x", .route = 1, .ceiling_micros = -1 };
+	struct sidebar_input in = { .snap = &snap, .panes = &p, .npanes = 1, .now = 1000,
+		.ceiling_micros = -1, .daily_ceiling_micros = -1 };
+	struct sidebar_line l[64];
+	int n = sidebar_build(&in, 40, l, 64);
+	assert_true(find(l, n, "total ~$4.50") >= 0);
+	assert_true(find(l, n, "~$4.50  no ceiling") >= 0);
+	assert_true(find(l, n, "~ 2 unpriced req") >= 0);
+	assert_true(find(l, n, "1 in flight, ~$0.12 reserved") >= 0);
+	assert_false(sidebar_ticking(&in));
+	/* an override is marked as set; pacing shows a countdown */
+	p.override = "claude-haiku-4-5";
+	p.paced_until = 1012;
+	p.circuit_open = 1;
+	n = sidebar_build(&in, 40, l, 64);
+	assert_true(find(l, n, "claude-haiku-4-5 (set)") >= 0);
+	assert_true(find(l, n, "paced: next in 12s") >= 0);
+	assert_true(find(l, n, "circuit open") >= 0);
+	assert_true(sidebar_ticking(&in));
+}
+
+static void
+test_status(void **state)
+{
+	(void)state;
+	fill_snap();
+	struct sidebar_pane panes[2] = {
+		{ .name = "a", .route = 0, .state = SIDEBAR_IDLE },
+		{ .name = "b", .route = 1, .state = SIDEBAR_WAITING },
+	};
+	struct sidebar_input in = { .snap = &snap, .panes = panes, .npanes = 2, .now = 1000,
+		.ceiling_micros = 10000000 };
+	char b[512];
+	sidebar_status(&in, 80, b, sizeof b);
+	assert_string_equal(b, " tokmux $4.50/$10.00 | 9 req 429 2 529 3 | 1 idle $0.00 | "
+	    "2 waiting $4.50 | C-g ? help");
+}
+
+static void
+test_recent(void **state)
+{
+	(void)state;
+	struct stats_recent r;
+	memset(&r, 0, sizeof r);
+	strcpy(r.model, "claude-haiku-4-5");
+	strcpy(r.model_asked, "claude-sonnet-4-5");
+	r.input_tokens = 1200;
+	r.output_tokens = 34;
+	r.cost_micros = 1234;
+	r.priced = 1;
+	r.status = 200;
+	r.retries = 3;
+	r.n529 = 3;
+	r.fallbacks = 1;
+	char b[256], h[256];
+	sidebar_recent_line(NULL, h, sizeof h);
+	sidebar_recent_line(&r, b, sizeof b);
+	assert_non_null(strstr(h, "model"));
+	assert_non_null(strstr(b, "claude-haiku-4-5 (asked claude-sonnet-4-5)"));
+	assert_non_null(strstr(b, "1.2k"));
+	assert_non_null(strstr(b, "$0.0012"));
+	assert_non_null(strstr(b, " 200 3 529 fb"));
+	r.refused = 1;
+	sidebar_recent_line(&r, b, sizeof b);
+	assert_non_null(strstr(b, "refus"));
 }
 
 int
@@ -105,7 +373,15 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_humanize),
 		cmocka_unit_test(test_countdown),
+		cmocka_unit_test(test_level),
+		cmocka_unit_test(test_bar),
+		cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_estimates),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_recent),
 	};
 	return cmocka_run_group_tests_name("sidebar", tests, NULL, NULL);
 }

@@ -307,6 +307,54 @@ test_hammer(void **state)
 	close(efd);
 }
 
+/* The per-route ring of recent requests: newest first, at most
+ * STATS_RECENT_MAX, fields copied from the result, other routes untouched. */
+static void
+test_recent(void **state)
+{
+	(void)state;
+	stats_t *s = stats_new(2, -1);
+	struct stats_recent r[STATS_RECENT_MAX + 5];
+	assert_int_equal(stats_recent(s, 1, r, STATS_RECENT_MAX), 0);
+	assert_int_equal(stats_recent(s, 7, r, STATS_RECENT_MAX), 0);
+	for (int i = 0; i < STATS_RECENT_MAX + 3; i++) {
+		struct stats_result res;
+		memset(&res, 0, sizeof res);
+		res.route = 1;
+		res.status = i == 0 ? 529 : 200;
+		res.model_used = "claude-haiku-4-5";
+		res.model_asked = "claude-sonnet-4-5";
+		res.usage.input_tokens = 100 + i;
+		res.usage.output_tokens = 10;
+		res.usage.cache_write_5m_tokens = 1;
+		res.usage.cache_write_1h_tokens = 2;
+		res.cost_micros = 1000 * i;
+		res.priced = 1;
+		res.retries = i % 3;
+		res.fallbacks = 1;
+		stats_begin(s, 1, 0);
+		stats_end(s, &res, 0);
+	}
+	int n = stats_recent(s, 1, r, STATS_RECENT_MAX + 5);
+	assert_int_equal(n, STATS_RECENT_MAX);
+	int last = STATS_RECENT_MAX + 2;
+	assert_int_equal(r[0].input_tokens, 100 + last);          /* newest first */
+	assert_int_equal(r[0].cost_micros, 1000 * last);
+	assert_int_equal(r[0].retries, last % 3);
+	assert_int_equal(r[0].cache_write_tokens, 3);
+	assert_string_equal(r[0].model, "claude-haiku-4-5");
+	assert_string_equal(r[0].model_asked, "claude-sonnet-4-5");
+	assert_int_equal(r[n - 1].input_tokens, 100 + 3);         /* the oldest 3 fell out */
+	assert_int_equal(stats_recent(s, 1, r, 2), 2);
+	assert_int_equal(r[1].input_tokens, 100 + last - 1);
+	assert_int_equal(stats_recent(s, 0, r, 5), 0);
+	struct stats_snapshot snap;
+	stats_snapshot(s, &snap);
+	assert_string_equal(snap.route[1].last_model_asked, "claude-sonnet-4-5");
+	assert_string_equal(snap.route[1].last_model, "claude-haiku-4-5");
+	stats_free(s);
+}
+
 int
 main(void)
 {
@@ -316,6 +364,7 @@ main(void)
 		cmocka_unit_test(test_wake_fd),
 		cmocka_unit_test(test_minute_rings),
 		cmocka_unit_test(test_hammer),
+		cmocka_unit_test(test_recent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,5 +20,10 @@ expect 0 "^tokmux [0-9]" -- --version
 mkdir -p "$XDG_CONFIG_HOME/tokmux"
 echo '{"prefix": "g"}' >"$XDG_CONFIG_HOME/tokmux/config.json"
 expect 2 "config.json: key prefix: expected a control key" -- -n 1
-# the test above must fail on the config, not on the missing terminal
+# themes: an unknown name, and a bad file naming the file and the key
+rm -f "$XDG_CONFIG_HOME/tokmux/config.json"
+expect 2 "theme 'nosuch' not found" -- --theme nosuch
+echo '{"bar_ok": {"fg": "purple"}}' >"$T_TMP/bad-theme.json"
+expect 2 "bad-theme.json: key bar_ok.fg: expected a colour" -- --theme "$T_TMP/bad-theme.json"
+# (these must fail on the config or theme, not on the missing terminal)
 echo ok

@@ -1,0 +1,356 @@
+/*
+ * theme: owns the built-in themes, the JSON theme format and the search
+ * for a theme file by name. A theme file is an object with an optional
+ * "name", an optional "mono" flag and one object per slot:
+ *   "bar_ok": {"fg": "green", "bg": "default", "attrs": ["bold"]}
+ * Unknown keys are errors, as in the config: a typo should not silently
+ * do nothing.
+ */
+#include "theme.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define THEME_MAX_BYTES (256 * 1024)
+
+static const char *slot_keys[THEME_SLOTS] = {
+	[THEME_BORDER] = "border",
+	[THEME_BORDER_FOCUS] = "border_focus",
+	[THEME_TITLE] = "title",
+	[THEME_TITLE_FOCUS] = "title_focus",
+	[THEME_TEXT] = "text",
+	[THEME_BOLD] = "bold",
+	[THEME_DIM] = "dim",
+	[THEME_WARN] = "warn",
+	[THEME_ERROR] = "error",
+	[THEME_BAR_OK] = "bar_ok",
+	[THEME_BAR_WARN] = "bar_warn",
+	[THEME_BAR_OVER] = "bar_over",
+	[THEME_SPARKLINE] = "sparkline",
+	[THEME_STATUS] = "status",
+};
+
+const char *
+theme_slot_key(int slot)
+{
+	return slot >= 0 && slot < THEME_SLOTS ? slot_keys[slot] : NULL;
+}
+
+static const struct { const char *name; int color; } color_names[] = {
+	{ "default", -1 }, { "black", 0 }, { "red", 1 }, { "green", 2 }, { "yellow", 3 },
+	{ "blue", 4 }, { "magenta", 5 }, { "cyan", 6 }, { "white", 7 }, { "grey", 8 },
+	{ "gray", 8 }, { "bright-black", 8 }, { "bright-red", 9 }, { "bright-green", 10 },
+	{ "bright-yellow", 11 }, { "bright-blue", 12 }, { "bright-magenta", 13 },
+	{ "bright-cyan", 14 }, { "bright-white", 15 },
+};
+
+int
+theme_parse_color(const char *s, int *out)
+{
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(color_names); i++) {
+		if (strcasecmp(s, color_names[i].name) == 0) {
+			*out = color_names[i].color;
+			return 0;
+		}
+	}
+	char *end;
+	if (s[0] == '#') {
+		if (strlen(s) != 7)
+			return -1;
+		long v = strtol(s + 1, &end, 16);
+		if (*end != '\0' || v < 0)
+			return -1;
+		*out = THEME_RGB | (int)v;
+		return 0;
+	}
+	long v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 0 || v > 255)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+void
+theme_builtin(struct theme *t, int mono)
+{
+	memset(t, 0, sizeof *t);
+	for (int i = 0; i < THEME_SLOTS; i++)
+		t->style[i] = (struct theme_style){ -1, -1, 0 };
+	snprintf(t->name, sizeof t->name, "%s", mono ? "mono" : "default");
+	t->mono = mono;
+	struct theme_style *s = t->style;
+	s[THEME_BOLD].attrs = THEME_A_BOLD;
+	s[THEME_DIM].attrs = THEME_A_DIM;
+	s[THEME_STATUS].attrs = THEME_A_DIM;
+	if (mono) {
+		s[THEME_TITLE].attrs = THEME_A_DIM | THEME_A_UNDERLINE;
+		s[THEME_TITLE_FOCUS].attrs = THEME_A_BOLD | THEME_A_REVERSE;
+		s[THEME_BORDER_FOCUS].attrs = THEME_A_BOLD;
+		s[THEME_WARN].attrs = THEME_A_BOLD;
+		s[THEME_ERROR].attrs = THEME_A_BOLD | THEME_A_UNDERLINE;
+		s[THEME_BAR_WARN].attrs = THEME_A_BOLD;
+		s[THEME_BAR_OVER].attrs = THEME_A_BOLD | THEME_A_REVERSE;
+		s[THEME_SPARKLINE].attrs = 0;
+		return;
+	}
+	s[THEME_BORDER].fg = 4;
+	s[THEME_BORDER_FOCUS].fg = 2;
+	s[THEME_TITLE].fg = 7;
+	s[THEME_TITLE].attrs = THEME_A_DIM;
+	s[THEME_TITLE_FOCUS] = (struct theme_style){ 0, 2, THEME_A_BOLD };
+	s[THEME_WARN] = (struct theme_style){ 3, -1, THEME_A_BOLD };
+	s[THEME_ERROR] = (struct theme_style){ 1, -1, THEME_A_BOLD };
+	s[THEME_BAR_OK].fg = 2;
+	s[THEME_BAR_WARN].fg = 3;
+	s[THEME_BAR_OVER] = (struct theme_style){ 1, -1, THEME_A_BOLD };
+	s[THEME_SPARKLINE].fg = 6;
+}
+
+struct ctx {
+	const char *file;
+	char **err;
+};
+
+static int
+bad(struct ctx *x, const char *key, const char *sub, const char *what)
+{
+	*x->err = xasprintf("%s: key %s%s%s: %s", x->file, key, sub ? "." : "", sub ? sub : "", what);
+	return -1;
+}
+
+static int
+parse_attrs(struct ctx *x, const char *key, const cJSON *v, unsigned *out)
+{
+	static const struct { const char *name; unsigned bit; } names[] = {
+		{ "bold", THEME_A_BOLD }, { "dim", THEME_A_DIM }, { "reverse", THEME_A_REVERSE },
+		{ "underline", THEME_A_UNDERLINE },
+	};
+	if (!cJSON_IsArray(v))
+		return bad(x, key, "attrs", "expected an array of bold, dim, reverse, underline");
+	*out = 0;
+	const cJSON *a;
+	cJSON_ArrayForEach(a, v) {
+		size_t i;
+		for (i = 0; i < UTIL_ARRAY_LEN(names); i++)
+			if (cJSON_IsString(a) && strcmp(a->valuestring, names[i].name) == 0)
+				break;
+		if (i == UTIL_ARRAY_LEN(names))
+			return bad(x, key, "attrs", "expected an array of bold, dim, reverse, underline");
+		*out |= names[i].bit;
+	}
+	return 0;
+}
+
+static int
+parse_color_value(struct ctx *x, const char *key, const char *sub, const cJSON *v, int *out)
+{
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 255 &&
+	    v->valuedouble == (int)v->valuedouble) {
+		*out = (int)v->valuedouble;
+		return 0;
+	}
+	if (cJSON_IsString(v) && theme_parse_color(v->valuestring, out) == 0)
+		return 0;
+	return bad(x, key, sub, "expected a colour name, 0..255 or \"#rrggbb\"");
+}
+
+static int
+parse_style(struct ctx *x, const char *key, const cJSON *v, struct theme_style *st)
+{
+	if (cJSON_IsString(v))      /* shorthand: just the foreground */
+		return parse_color_value(x, key, NULL, v, &st->fg);
+	if (!cJSON_IsObject(v))
+		return bad(x, key, NULL, "expected an object {\"fg\", \"bg\", \"attrs\"} or a colour");
+	const cJSON *f;
+	cJSON_ArrayForEach(f, v) {
+		int rc;
+		if (strcmp(f->string, "fg") == 0)
+			rc = parse_color_value(x, key, "fg", f, &st->fg);
+		else if (strcmp(f->string, "bg") == 0)
+			rc = parse_color_value(x, key, "bg", f, &st->bg);
+		else if (strcmp(f->string, "attrs") == 0)
+			rc = parse_attrs(x, key, f, &st->attrs);
+		else
+			rc = bad(x, key, f->string, "unknown key (expected fg, bg, attrs)");
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+theme_parse(struct theme *t, const char *json, const char *file, char **err)
+{
+	struct ctx x = { file, err };
+	cJSON *root = cJSON_Parse(json);
+	if (root == NULL) {
+		int line = 1;
+		const char *at = cJSON_GetErrorPtr();
+		for (const char *p = json; at != NULL && p < at && *p; p++)
+			line += *p == '\n';
+		*err = xasprintf("%s: invalid JSON at line %d", file, line);
+		return -1;
+	}
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		*err = xasprintf("%s: expected a JSON object", file);
+		return -1;
+	}
+	const cJSON *mono = cJSON_GetObjectItemCaseSensitive(root, "mono");
+	if (mono != NULL && !cJSON_IsBool(mono)) {
+		cJSON_Delete(root);
+		return bad(&x, "mono", NULL, "expected true or false");
+	}
+	theme_builtin(t, cJSON_IsTrue(mono));
+	int rc = 0;
+	const cJSON *v;
+	cJSON_ArrayForEach(v, root) {
+		const char *k = v->string;
+		if (strcmp(k, "mono") == 0 || strcmp(k, "comment") == 0)
+			continue;
+		if (strcmp(k, "name") == 0) {
+			if (!cJSON_IsString(v)) {
+				rc = bad(&x, k, NULL, "expected a string");
+				break;
+			}
+			snprintf(t->name, sizeof t->name, "%s", v->valuestring);
+			continue;
+		}
+		int slot;
+		for (slot = 0; slot < THEME_SLOTS; slot++)
+			if (strcmp(k, slot_keys[slot]) == 0)
+				break;
+		if (slot == THEME_SLOTS) {
+			rc = bad(&x, k, NULL, "unknown key (expected name, mono, border, border_focus, "
+			    "title, title_focus, text, bold, dim, warn, error, bar_ok, bar_warn, bar_over, "
+			    "sparkline, status)");
+			break;
+		}
+		if ((rc = parse_style(&x, k, v, &t->style[slot])) < 0)
+			break;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+int
+theme_load_file(struct theme *t, const char *path, char **err)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		*err = xasprintf("%s: cannot open", path);
+		return -1;
+	}
+	char *buf = xmalloc(THEME_MAX_BYTES + 1);
+	size_t n = fread(buf, 1, THEME_MAX_BYTES + 1, f);
+	fclose(f);
+	if (n > THEME_MAX_BYTES) {
+		free(buf);
+		*err = xasprintf("%s: larger than %d bytes", path, THEME_MAX_BYTES);
+		return -1;
+	}
+	buf[n] = '\0';
+	int rc = theme_parse(t, buf, path, err);
+	free(buf);
+	return rc;
+}
+
+int
+theme_dirs(char **dirs, int max)
+{
+	int n = 0;
+	char *cand[8];
+	int nc = 0;
+	cand[nc++] = xstrdup("themes");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	if (xdg != NULL && xdg[0] == '/')
+		cand[nc++] = xasprintf("%s/tokmux/themes", xdg);
+	else if (home != NULL && home[0] != '\0')
+		cand[nc++] = xasprintf("%s/.config/tokmux/themes", home);
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			cand[nc++] = xasprintf("%s/../share/tokmux/themes", exe);
+			cand[nc++] = xasprintf("%s/../themes", exe);
+		}
+	}
+	cand[nc++] = xstrdup("/usr/local/share/tokmux/themes");
+	cand[nc++] = xstrdup("/usr/share/tokmux/themes");
+	for (int i = 0; i < nc; i++) {
+		if (n < max)
+			dirs[n++] = cand[i];
+		else
+			free(cand[i]);
+	}
+	return n;
+}
+
+static int
+is_path(const char *name)
+{
+	size_t n = strlen(name);
+	return strchr(name, '/') != NULL || (n > 5 && strcmp(name + n - 5, ".json") == 0);
+}
+
+static int
+valid_name(const char *name)
+{
+	if (name[0] == '\0' || name[0] == '.')
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!(((*p | 32) >= 'a' && (*p | 32) <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+int
+theme_load(struct theme *t, const char *name, char **err)
+{
+	if (name == NULL || name[0] == '\0')
+		name = "default";
+	if (is_path(name))
+		return theme_load_file(t, name, err);
+	if (!valid_name(name)) {
+		*err = xasprintf("theme '%s': expected a name of letters, digits, '-', '_' or a path", name);
+		return -1;
+	}
+	char *dirs[8];
+	int nd = theme_dirs(dirs, 8);
+	int rc = 1;     /* 1: not found */
+	for (int i = 0; i < nd; i++) {
+		char *path = xasprintf("%s/%s.json", dirs[i], name);
+		if (rc == 1 && access(path, R_OK) == 0)
+			rc = theme_load_file(t, path, err);
+		free(path);
+	}
+	if (rc == 1 && (strcmp(name, "default") == 0 || strcmp(name, "mono") == 0)) {
+		theme_builtin(t, strcmp(name, "mono") == 0);
+		rc = 0;
+	}
+	if (rc == 1) {
+		struct buf b = { 0 };
+		for (int i = 0; i < nd; i++)
+			buf_appendf(&b, "%s%s", i ? ", " : "", dirs[i]);
+		*err = xasprintf("theme '%s' not found (looked for %s.json in %s)", name, name,
+		    b.data ? b.data : "");
+		buf_free(&b);
+		rc = -1;
+	}
+	for (int i = 0; i < nd; i++)
+		free(dirs[i]);
+	return rc;
+}
