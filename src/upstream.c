@@ -1,11 +1,14 @@
 /*
- * upstream: one libcurl easy transfer per worker thread, sharing a CURLSH
- * (connections, DNS, TLS sessions); finished easy handles are reset and
- * pooled for the next transfers. The worker fills a bounded buffer from
- * the curl write callback; the reader drains it. A full buffer blocks the
- * write callback (and so the upstream socket): that is the backpressure.
- * Aborting wakes both sides; curl notices through the progress callback or
- * the next write.
+ * upstream: one libcurl easy transfer per worker thread at a time, sharing
+ * a CURLSH (connections, DNS, TLS sessions); finished easy handles are
+ * reset and pooled for the next transfers, and so are the worker threads:
+ * a finished worker waits (on its own condition variable) for the next
+ * transfer and ends after UPSTREAM_WORKER_IDLE_MS without one, so a busy
+ * gateway creates no thread per request. The worker fills a bounded buffer
+ * from the curl write callback; the reader drains it. A full buffer blocks
+ * the write callback (and so the upstream socket): that is the
+ * backpressure. Aborting wakes both sides; curl notices through the
+ * progress callback or the next write.
  */
 #include "upstream.h"
 
@@ -22,6 +25,18 @@
 
 #define POOL_MAX 64
 #define UPSTREAM_STACK_SIZE (1u << 20)
+#define UPSTREAM_WORKER_IDLE_MS 30000   /* an idle worker thread ends after this */
+
+/* A long-lived worker thread: runs one transfer (job) at a time. */
+struct worker {
+	upstream_t *up;
+	pthread_t thread;
+	pthread_cond_t cond;          /* a job was handed over, or stop */
+	upstream_xfer_t *job;         /* under up->wlock */
+	int exited;                   /* ended by itself: to be joined */
+	struct worker *next;          /* all workers */
+	struct worker *next_idle;     /* idle workers (a stack: the warmest first) */
+};
 
 struct upstream {
 	CURLSH *share;
@@ -32,6 +47,13 @@ struct upstream {
 	pthread_mutex_t pool_lock;
 	CURL *pool[POOL_MAX];
 	int npool;
+	/* Worker threads (all of them, and the idle ones waiting for a job). */
+	pthread_mutex_t wlock;
+	struct worker *workers;
+	struct worker *idle;
+	int nworkers;                 /* alive */
+	int nexited;                  /* ended by themselves, not joined yet */
+	int stopping;
 };
 
 struct upstream_header {
@@ -43,8 +65,6 @@ struct upstream_xfer {
 	upstream_t *up;
 	CURL *curl;
 	struct curl_slist *hdrs;
-	pthread_t thread;
-	int started;
 	upstream_tap_fn tap;
 	void *tap_user;
 	size_t limit;
@@ -53,7 +73,7 @@ struct upstream_xfer {
 	pthread_cond_t cond;          /* any state change: headers, data, space, done */
 	int status;                   /* status of the final response, 0 until known */
 	int headers_done;
-	int done;                     /* curl_easy_perform returned */
+	int done;                     /* curl_easy_perform returned: the worker is done with x */
 	int aborted;
 	int idle_expired;             /* aborted for want of data */
 	int64_t idle_limit_us;
@@ -94,6 +114,7 @@ upstream_new(void)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&u->locks[i], NULL);
 	pthread_mutex_init(&u->pool_lock, NULL);
+	pthread_mutex_init(&u->wlock, NULL);
 	u->share = curl_share_init();
 	if (u->share == NULL)
 		fatal("curl_share_init failed");
@@ -106,14 +127,18 @@ upstream_new(void)
 	return u;
 }
 
+static void workers_stop(upstream_t *u);
+
 void
 upstream_free(upstream_t *u)
 {
 	if (u == NULL)
 		return;
+	workers_stop(u);
 	for (int i = 0; i < u->npool; i++)   /* before the share they point at */
 		curl_easy_cleanup(u->pool[i]);
 	pthread_mutex_destroy(&u->pool_lock);
+	pthread_mutex_destroy(&u->wlock);
 	curl_share_cleanup(u->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&u->locks[i]);
@@ -256,11 +281,11 @@ on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal
 	return __atomic_load_n(&x->aborted, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
-static void *
-xfer_run(void *arg)
+/* The transfer ended with rc: publish that. After the final unlock the
+ * worker never touches x again: the caller may free it once done is set. */
+static void
+xfer_finish(upstream_xfer_t *x, CURLcode rc)
 {
-	upstream_xfer_t *x = arg;
-	CURLcode rc = curl_easy_perform(x->curl);
 	pthread_mutex_lock(&x->lock);
 	x->done = 1;
 	x->result = rc;
@@ -278,7 +303,171 @@ xfer_run(void *arg)
 		x->status = 0;
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->lock);
+}
+
+/* Take w off the idle stack (wlock held). */
+static void
+idle_remove(upstream_t *u, struct worker *w)
+{
+	for (struct worker **p = &u->idle; *p != NULL; p = &(*p)->next_idle) {
+		if (*p == w) {
+			*p = w->next_idle;
+			return;
+		}
+	}
+}
+
+/* A worker: run the job it was started with, then wait for the next one
+ * on the idle stack; end after UPSTREAM_WORKER_IDLE_MS without one. It
+ * goes back on the idle stack before it says the transfer is done, so the
+ * next request of a sequence finds it there. */
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	upstream_t *u = w->up;
+	pthread_mutex_lock(&u->wlock);
+	for (;;) {
+		upstream_xfer_t *x = w->job;
+		if (x != NULL) {
+			pthread_mutex_unlock(&u->wlock);
+			CURLcode rc = curl_easy_perform(x->curl);
+			pthread_mutex_lock(&u->wlock);
+			w->job = NULL;
+			if (!u->stopping) {
+				w->next_idle = u->idle;
+				u->idle = w;
+			}
+			pthread_mutex_unlock(&u->wlock);
+			xfer_finish(x, rc);
+			pthread_mutex_lock(&u->wlock);
+			continue;   /* a job may have come meanwhile */
+		}
+		if (u->stopping) {
+			idle_remove(u, w);
+			break;
+		}
+		struct timespec until = deadline_in(UPSTREAM_WORKER_IDLE_MS);
+		int rc = 0;
+		while (w->job == NULL && !u->stopping && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&w->cond, &u->wlock, &until);
+		if (w->job == NULL) {   /* stopping, or idle too long */
+			idle_remove(u, w);
+			break;
+		}
+	}
+	w->exited = 1;
+	u->nworkers--;
+	u->nexited++;
+	pthread_mutex_unlock(&u->wlock);
 	return NULL;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+/* Take the workers that ended by themselves off the list (wlock held). */
+static struct worker *
+workers_take_exited(upstream_t *u)
+{
+	struct worker *dead = NULL;
+	for (struct worker **p = &u->workers; *p != NULL && u->nexited > 0; ) {
+		struct worker *w = *p;
+		if (w->exited) {
+			*p = w->next;
+			w->next = dead;
+			dead = w;
+			u->nexited--;
+		} else {
+			p = &w->next;
+		}
+	}
+	return dead;
+}
+
+/* Hand x to an idle worker, or start a new one. 0, or -1 when no thread
+ * can be started. */
+static int
+worker_dispatch(upstream_t *u, upstream_xfer_t *x)
+{
+	struct worker *dead = NULL;
+	pthread_mutex_lock(&u->wlock);
+	if (u->nexited > 0)
+		dead = workers_take_exited(u);
+	struct worker *w = u->idle;
+	if (w != NULL) {
+		u->idle = w->next_idle;
+		w->job = x;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&u->wlock);
+	} else {
+		pthread_mutex_unlock(&u->wlock);
+		w = xcalloc(1, sizeof *w);
+		w->up = u;
+		w->job = x;
+		pthread_condattr_t ca;   /* worker_main's timed wait is monotonic */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->cond, &ca);
+		pthread_condattr_destroy(&ca);
+		/* glibc caches 40 MiB of freed thread stacks: with the default
+		 * 8 MiB only 5. 1 MiB is plenty for curl, TLS and the tap. */
+		pthread_attr_t ta;
+		pthread_attr_init(&ta);
+		pthread_attr_setstacksize(&ta, UPSTREAM_STACK_SIZE);
+		pthread_mutex_lock(&u->wlock);
+		int rc = pthread_create(&w->thread, &ta, worker_main, w);
+		if (rc == 0) {
+			w->next = u->workers;
+			u->workers = w;
+			u->nworkers++;
+		}
+		pthread_mutex_unlock(&u->wlock);
+		pthread_attr_destroy(&ta);
+		if (rc != 0) {
+			pthread_cond_destroy(&w->cond);
+			free(w);
+			w = NULL;
+		}
+	}
+	while (dead != NULL) {   /* they have ended: joining is quick */
+		struct worker *next = dead->next;
+		worker_free(dead);
+		dead = next;
+	}
+	return w != NULL ? 0 : -1;
+}
+
+/* End every worker (all idle: every transfer was freed) and join them. */
+static void
+workers_stop(upstream_t *u)
+{
+	pthread_mutex_lock(&u->wlock);
+	u->stopping = 1;
+	for (struct worker *w = u->workers; w != NULL; w = w->next)
+		pthread_cond_signal(&w->cond);
+	struct worker *all = u->workers;
+	u->workers = NULL;
+	pthread_mutex_unlock(&u->wlock);
+	while (all != NULL) {
+		struct worker *next = all->next;
+		worker_free(all);
+		all = next;
+	}
+}
+
+int
+upstream_workers(upstream_t *u)
+{
+	pthread_mutex_lock(&u->wlock);
+	int n = u->nworkers;
+	pthread_mutex_unlock(&u->wlock);
+	return n;
 }
 
 static int
@@ -384,20 +573,10 @@ upstream_start(upstream_t *u, const struct upstream_request *r)
 	if (x->curl == NULL)
 		fatal("curl_easy_init failed");
 	xfer_setup(x, r);
-	/* glibc caches 40 MiB of freed thread stacks: with the default 8 MiB
-	 * only 5, so beyond 5 transfers in flight every worker mmapped and
-	 * unmapped its stack. 1 MiB is plenty for curl, TLS and the tap. */
-	pthread_attr_t ta;
-	pthread_attr_init(&ta);
-	pthread_attr_setstacksize(&ta, UPSTREAM_STACK_SIZE);
-	int rc = pthread_create(&x->thread, &ta, xfer_run, x);
-	pthread_attr_destroy(&ta);
-	if (rc != 0) {
+	if (worker_dispatch(u, x) != 0) {
 		x->done = 1;
 		x->result = CURLE_FAILED_INIT;
 		snprintf(x->error, sizeof x->error, "cannot start a thread");
-	} else {
-		x->started = 1;
 	}
 	return x;
 }
@@ -504,10 +683,10 @@ upstream_body_bytes(const upstream_xfer_t *x)
 void
 upstream_join(upstream_xfer_t *x)
 {
-	if (x->started) {
-		pthread_join(x->thread, NULL);
-		x->started = 0;
-	}
+	pthread_mutex_lock(&x->lock);
+	while (!x->done)
+		pthread_cond_wait(&x->cond, &x->lock);
+	pthread_mutex_unlock(&x->lock);
 }
 
 void

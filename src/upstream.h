@@ -1,6 +1,7 @@
 /*
  * upstream: HTTP transfers to the provider with libcurl. Each transfer runs
- * curl_easy_perform in its own worker thread; all transfers share one
+ * curl_easy_perform in a worker thread of its own for as long as it lasts
+ * (workers are pooled and reused, not made per transfer); all share one
  * CURLSH (connection cache, DNS, TLS sessions) so upstream connections are
  * reused. The caller waits until the status line and headers are known,
  * then reads the body as it arrives from a bounded buffer: when the buffer
@@ -50,7 +51,7 @@ struct upstream_request {
 upstream_t *upstream_new(void);
 void upstream_free(upstream_t *u);   /* after every transfer was freed */
 
-/* Start a transfer in a new thread. Never NULL. */
+/* Start a transfer on an idle worker thread (or a new one). Never NULL. */
 upstream_xfer_t *upstream_start(upstream_t *u, const struct upstream_request *r);
 
 /* Wait up to timeout_ms (-1: forever) for the status and headers. Returns
@@ -73,7 +74,8 @@ ssize_t upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms)
  * callback) and upstream_join/upstream_xfer_free wait for that. */
 void upstream_abort(upstream_xfer_t *x);
 
-/* Wait for the worker thread to end (call upstream_abort first to hurry it). */
+/* Wait for the transfer's worker to be done with it (call upstream_abort
+ * first to hurry it). */
 void upstream_join(upstream_xfer_t *x);
 
 /* Error text ("" if none; set when the transfer ended), the timeout flag
@@ -81,6 +83,9 @@ void upstream_join(upstream_xfer_t *x);
 void upstream_error(const upstream_xfer_t *x, char *buf, size_t len);
 int upstream_timed_out(const upstream_xfer_t *x);
 size_t upstream_body_bytes(const upstream_xfer_t *x);
+
+/* Worker threads alive (busy or idle): for tests and diagnostics. */
+int upstream_workers(upstream_t *u);
 
 /* Abort if still running, join the worker and free. */
 void upstream_xfer_free(upstream_xfer_t *x);

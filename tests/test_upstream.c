@@ -310,6 +310,41 @@ test_connection_reuse_concurrent(void **state)
 	assert_int_equal(f->srv->requests, 2 * N);
 }
 
+/* Worker threads are pooled: sequential transfers run on one thread, 8
+ * overlapping ones need 8, and the next 8 overlapping ones reuse them. */
+static void
+test_workers_reused(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 8 };
+	struct ts_script sc = { .header_delay_ms = 100, .chunks = { { 0, "ok" } }, .nchunks = 1,
+		.content_length = 1 };
+	testsrv_script(f->srv, &sc);
+	assert_int_equal(upstream_workers(f->up), 0);
+	for (int i = 0; i < 3; i++) {
+		struct par p = { .up = f->up, .url = f->url };
+		par_run(&p);
+		assert_int_equal(p.status, 200);
+		assert_int_equal(p.end, UPSTREAM_EOF);
+	}
+	assert_int_equal(upstream_workers(f->up), 1);
+	for (int round = 0; round < 2; round++) {
+		pthread_t t[N];
+		struct par p[N];
+		for (int i = 0; i < N; i++) {
+			p[i] = (struct par){ .up = f->up, .url = f->url };
+			assert_int_equal(pthread_create(&t[i], NULL, par_run, &p[i]), 0);
+		}
+		for (int i = 0; i < N; i++) {
+			pthread_join(t[i], NULL);
+			assert_int_equal(p[i].status, 200);
+			assert_int_equal(p[i].end, UPSTREAM_EOF);
+		}
+		assert_int_equal(upstream_workers(f->up), N);
+	}
+	/* teardown's upstream_free ends and joins the idle workers */
+}
+
 int
 main(void)
 {
@@ -322,6 +357,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_handle_is_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_workers_reused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
