@@ -88,7 +88,7 @@ void upstream_error(const upstream_xfer_t *x, char *buf, size_t len);
 int upstream_timed_out(const upstream_xfer_t *x);
 size_t upstream_body_bytes(const upstream_xfer_t *x);
 
-/* Abort if still running, end it and free. */
+/* Abort if still running, join the worker and free. */
 void upstream_xfer_free(upstream_xfer_t *x);
 
 #endif
