@@ -5,6 +5,7 @@
  */
 #include "core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,43 @@ struct core {
 	ledger_t *ledger;
 	char *ledger_path;
 	gateway_t *gw;
+	policy_t *policy;
+	const struct config *cfg;
+	char **pane_names;          /* --pane-ceiling, split */
+	int64_t *pane_micros;
+	int npane;
 };
+
+/* Ceilings: the command line wins over the config. */
+static void
+core_policy_start(core_t *c, const struct core_options *o)
+{
+	const struct config *cfg = o->cfg;
+	struct policy_options po = { 0 };
+	if (o->tuning != NULL)
+		po = *o->tuning;
+	po.pricing = c->pricing;
+	po.stats = c->stats;
+	po.ratelimits = c->rl;
+	po.ledger_path = c->ledger_path;
+	po.ceiling_micros = o->ceiling_micros > 0 ? o->ceiling_micros : cfg->ceiling_micros;
+	po.daily_ceiling_micros = o->daily_ceiling_micros > 0 ? o->daily_ceiling_micros :
+	    cfg->daily_ceiling_micros;
+	po.warn_at = cfg->warn_at;
+	po.unit = o->unit ? o->unit : "pane";
+	po.raise_hint = o->raise_hint ? o->raise_hint : strcmp(po.unit, "pane") == 0 ?
+	    "Raise it with Ctrl-g b or --pane-ceiling." : "Raise it with --pane-ceiling.";
+	c->policy = policy_new(&po);
+	c->pane_names = xcalloc((size_t)o->npane_ceilings + 1, sizeof *c->pane_names);
+	c->pane_micros = xcalloc((size_t)o->npane_ceilings + 1, sizeof *c->pane_micros);
+	for (int i = 0; i < o->npane_ceilings; i++) {
+		char *e = NULL;
+		if (policy_parse_pane_ceiling(o->pane_ceilings[i], &c->pane_names[c->npane],
+		    &c->pane_micros[c->npane], &e) == 0)
+			c->npane++;
+		free(e);
+	}
+}
 
 core_t *
 core_start(const struct core_options *o, char **err)
@@ -41,6 +78,10 @@ core_start(const struct core_options *o, char **err)
 	}
 	c->stats = stats_new(0, o->wake_fd);
 	c->rl = rl_table_new();
+	c->cfg = cfg;
+	core_policy_start(c, o);
+	struct gateway_policy hooks;
+	policy_hooks(c->policy, &hooks);
 	struct gateway_options go = {
 		.port = o->port >= 0 ? o->port : cfg->port,
 		.anthropic_upstream = o->anthropic ? o->anthropic : cfg->anthropic_upstream,
@@ -49,6 +90,7 @@ core_start(const struct core_options *o, char **err)
 		.stats = c->stats,
 		.ledger = c->ledger,
 		.ratelimits = c->rl,
+		.policy = &hooks,
 	};
 	c->gw = gateway_start(&go, &e);
 	if (c->gw == NULL) {
@@ -67,8 +109,14 @@ core_stop(core_t *c)
 {
 	if (c == NULL)
 		return;
+	policy_shutdown(c->policy);   /* no connection thread may sleep in a hook */
 	if (c->gw)
 		gateway_stop(c->gw);
+	policy_free(c->policy);
+	for (int i = 0; i < c->npane; i++)
+		free(c->pane_names[i]);
+	free(c->pane_names);
+	free(c->pane_micros);
 	if (c->ledger)
 		ledger_close(c->ledger);
 	if (c->rl)
@@ -99,18 +147,45 @@ core_agent_name(const char *cmd)
 }
 
 int
-core_add_route(core_t *c, const char *name, const char *cmd,
+core_add_pane(core_t *c, int number, const char *name, const char *cmd,
     char *anthropic_base, size_t alen, char *openai_base, size_t olen)
 {
 	char *agent = core_agent_name(cmd);
 	int route = gateway_add_route(c->gw, name, agent, NULL);
-	free(agent);
-	if (route >= 0)
+	if (route >= 0) {
+		const struct config_pane *cp = number >= 1 && number <= c->cfg->npanes ?
+		    &c->cfg->panes[number - 1] : NULL;
+		struct policy_route_config rc = {
+			.number = number, .name = name, .agent = agent,
+			.ceiling_micros = cp ? cp->ceiling_micros : -1,
+			.ceiling_tokens = cp ? cp->ceiling_tokens : -1,
+			.downgrade_at = cp ? cp->downgrade_at : 0,
+			.fallback = cp ? (const char *const *)cp->fallback : NULL,
+			.nfallback = cp ? cp->nfallback : 0,
+		};
+		char num[16];
+		snprintf(num, sizeof num, "%d", number);
+		for (int i = 0; i < c->npane; i++)   /* the last match wins */
+			if ((name != NULL && strcmp(c->pane_names[i], name) == 0) ||
+			    strcmp(c->pane_names[i], num) == 0)
+				rc.ceiling_micros = c->pane_micros[i];
+		policy_add_route(c->policy, route, &rc);
 		gateway_route_env(c->gw, route, anthropic_base, alen, openai_base, olen);
+	}
+	free(agent);
 	return route;
 }
 
+int
+core_add_route(core_t *c, const char *name, const char *cmd,
+    char *anthropic_base, size_t alen, char *openai_base, size_t olen)
+{
+	return core_add_pane(c, gateway_route_count(c->gw) + 1, name, cmd, anthropic_base, alen,
+	    openai_base, olen);
+}
+
 gateway_t *core_gateway(core_t *c) { return c->gw; }
+policy_t *core_policy(core_t *c) { return c->policy; }
 stats_t *core_stats(core_t *c) { return c->stats; }
 rl_table_t *core_ratelimits(core_t *c) { return c->rl; }
 const char *core_ledger_path(const core_t *c) { return c->ledger_path; }

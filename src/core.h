@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "gateway.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "stats.h"
 
@@ -21,6 +22,14 @@ struct core_options {
 	const char *openai;
 	const char *ledger;        /* NULL: cfg's ledger or the default path */
 	int wake_fd;               /* written on every stats change; -1 none */
+	/* Added by the policy helper. Command-line values win over the config. */
+	int64_t ceiling_micros;        /* --ceiling; 0: not given (config's ceiling_usd) */
+	int64_t daily_ceiling_micros;  /* --daily-ceiling; 0: not given */
+	const char *const *pane_ceilings;   /* --pane-ceiling NAME=USD (validated) */
+	int npane_ceilings;
+	const char *unit;          /* word for a route in messages: "pane" (default) or "route" */
+	const char *raise_hint;    /* NULL: how to raise a pane ceiling, for the unit */
+	const struct policy_options *tuning;   /* may be NULL: retry/pacing tuning, clock (tests) */
 };
 
 typedef struct core core_t;
@@ -34,7 +43,13 @@ void core_stop(core_t *c);    /* stops the gateway (settling in-flight requests)
 int core_add_route(core_t *c, const char *name, const char *cmd,
     char *anthropic_base, size_t alen, char *openai_base, size_t olen);
 
+/* The same with the pane's 1-based number (its config pane is panes[number-1];
+ * --pane-ceiling NAME matches the name or this number). */
+int core_add_pane(core_t *c, int number, const char *name, const char *cmd,
+    char *anthropic_base, size_t alen, char *openai_base, size_t olen);
+
 gateway_t *core_gateway(core_t *c);
+policy_t *core_policy(core_t *c);
 stats_t *core_stats(core_t *c);
 rl_table_t *core_ratelimits(core_t *c);
 const char *core_ledger_path(const core_t *c);

@@ -57,6 +57,7 @@
 #include <arpa/inet.h>
 
 #include "config.h"
+#include "policy.h"
 #include "util.h"
 
 #define GATEWAY_MAX_ATTEMPTS 16
@@ -907,7 +908,7 @@ settle(struct req *r)
 			.retries = r->call.attempt, .fallbacks = r->call.fallbacks,
 			.n429 = r->call.n429, .n529 = r->call.n529,
 			.latency_ms = util_now_ms() - r->t0_ms, .request_id = r->request_id,
-			.error = r->error[0] ? r->error : NULL,
+			.error = r->error[0] ? r->error : NULL, .circuit = r->call.circuit,
 		};
 		pthread_mutex_unlock(&g->lock);
 		if (ledger_append(g->ledger, &lr) != 0)
@@ -937,7 +938,16 @@ forward(struct req *r)
 	if (r->metered && g->policy.admit != NULL) {
 		struct gateway_refusal ref = { .status = 403 };
 		snprintf(ref.type, sizeof ref.type, "permission_error");
-		if (g->policy.admit(g->policy.user, &r->call, &ref) != 0) {
+		int refused = g->policy.admit(g->policy.user, &r->call, &ref) != 0;
+		if (r->call.new_body != NULL) {
+			/* the policy rewrote the body (model override, downgrade, circuit) */
+			free(r->new_body);
+			r->new_body = r->call.new_body;
+			r->call.body = r->new_body;
+			r->call.body_len = r->call.new_body_len;
+			r->call.new_body = NULL;
+		}
+		if (refused) {
 			r->refused = 1;
 			r->begun = 1;
 			snprintf(r->error, sizeof r->error, "%s", ref.message);
@@ -1225,15 +1235,26 @@ gateway_usage(FILE *f)
 {
 	fputs("usage: tokmux gateway [--port N] [-c CONFIG] [--anthropic-upstream URL]\n"
 	    "                      [--openai-upstream URL] [--ledger FILE]\n"
+	    "                      [--ceiling USD] [--daily-ceiling USD] [--pane-ceiling NAME=USD]...\n"
 	    "Run the metering gateway alone. Prints one line per route:\n"
 	    "  route NAME http://127.0.0.1:PORT/p/TOKEN\n"
 	    "(config panes, then `default`); point ANTHROPIC_BASE_URL at that URL\n"
-	    "and OPENAI_BASE_URL at it plus /v1. Serves until SIGINT or SIGTERM.\n", f);
+	    "and OPENAI_BASE_URL at it plus /v1. Serves until SIGINT or SIGTERM.\n"
+	    "  --ceiling USD         spend ceiling for all routes together\n"
+	    "  --daily-ceiling USD   spend ceiling for today (counts the ledger)\n"
+	    "  --pane-ceiling NAME=USD\n"
+	    "                        ceiling of one route, by name or number (repeatable)\n"
+	    "Ceilings are hard: a request that could cross one gets a 403. 529s are\n"
+	    "retried with jitter, then sent to the route's fallback model; see\n"
+	    "docs/POLICY.md.\n", f);
 }
 
 struct gw_args {
 	int port;
 	const char *config, *anthropic, *openai, *ledger;
+	int64_t ceiling, daily;                       /* 0: not given */
+	const char *pane_ceilings[CONFIG_MAX_PANES];
+	int npane;
 };
 
 /* Returns 0, 1 for --help, -1 on a usage error. */
@@ -1265,6 +1286,28 @@ gateway_parse_args(int argc, char **argv, struct gw_args *a)
 			a->openai = val;
 		} else if (strcmp(arg, "--ledger") == 0) {
 			a->ledger = val;
+		} else if (strcmp(arg, "--ceiling") == 0 || strcmp(arg, "--daily-ceiling") == 0) {
+			int64_t *dst = arg[2] == 'c' ? &a->ceiling : &a->daily;
+			if (util_parse_usd(val, dst) != 0 || *dst <= 0) {
+				fprintf(stderr, "tokmux gateway: %s: expected a dollar amount above 0, "
+				    "got '%s'\n", arg, val);
+				return -1;
+			}
+		} else if (strcmp(arg, "--pane-ceiling") == 0) {
+			char *name = NULL, *err = NULL;
+			int64_t micros;
+			if (policy_parse_pane_ceiling(val, &name, &micros, &err) != 0) {
+				fprintf(stderr, "tokmux gateway: --pane-ceiling: %s\n", err);
+				free(err);
+				return -1;
+			}
+			free(name);
+			if (a->npane >= CONFIG_MAX_PANES) {
+				fprintf(stderr, "tokmux gateway: --pane-ceiling: at most %d\n",
+				    CONFIG_MAX_PANES);
+				return -1;
+			}
+			a->pane_ceilings[a->npane++] = val;
 		} else {
 			fprintf(stderr, "tokmux gateway: unknown option %s\n", arg);
 			return -1;
@@ -1301,7 +1344,9 @@ gateway_serve(struct config *c, const struct gw_args *a)
 	char *err = NULL;
 	struct core_options co = {
 		.cfg = c, .port = a->port, .anthropic = a->anthropic, .openai = a->openai,
-		.ledger = a->ledger, .wake_fd = -1,
+		.ledger = a->ledger, .wake_fd = -1, .ceiling_micros = a->ceiling,
+		.daily_ceiling_micros = a->daily, .pane_ceilings = a->pane_ceilings,
+		.npane_ceilings = a->npane, .unit = "route",
 	};
 	/* Block the signals before any thread starts, then sigwait for them. */
 	sigset_t set, old;

@@ -44,6 +44,12 @@ struct gateway_call {
 	int fallbacks;               /* the policy counts its model switches here */
 	int64_t reserved_micros;     /* set by admit(): passed to stats_begin/end */
 	void *policy_data;           /* free slot for the policy */
+	/* Added by the policy helper. */
+	char *new_body;              /* admit() may set a malloc'd replacement body for the
+	                              * first attempt (e.g. another model); the gateway takes it */
+	size_t new_body_len;
+	int circuit;                 /* the policy sets 1 when an open circuit breaker sent
+	                              * this request to a fallback model (goes to the ledger) */
 };
 
 /* Final outcome of an admitted request, for settle(). */

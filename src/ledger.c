@@ -170,6 +170,8 @@ record_json(const struct ledger_record *r)
 	cJSON_AddNumberToObject(o, "fallbacks", r->fallbacks);
 	cJSON_AddNumberToObject(o, "n429", r->n429);
 	cJSON_AddNumberToObject(o, "n529", r->n529);
+	if (r->circuit)
+		cJSON_AddNumberToObject(o, "circuit", r->circuit);
 	cJSON_AddNumberToObject(o, "latency_ms", (double)r->latency_ms);
 	add_str(o, "request_id", r->request_id != NULL ? r->request_id
 	    : u->request_id[0] != '\0' ? u->request_id : NULL);
@@ -282,6 +284,7 @@ parse_entry(const char *line, size_t len, struct ledger_entry *e)
 	e->fallbacks = (int)get_int(o, "fallbacks");
 	e->n429 = (int)get_int(o, "n429");
 	e->n529 = (int)get_int(o, "n529");
+	e->circuit = (int)get_int(o, "circuit");
 	e->latency_ms = get_int(o, "latency_ms");
 	cJSON_Delete(o);
 	return 0;

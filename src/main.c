@@ -10,17 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core.h"
+#include "demo.h"
 #include "gateway.h"
-#include "sidebar.h"
 #include "ledger.h"
 #include "mock.h"
-#include "ui.h"
+#include "policy.h"
+#include "simagent.h"
 #include "util.h"
+#include "workspace.h"
 
 #define TOKMUX_VERSION "0.1.0"
 
@@ -44,6 +45,14 @@ usage(FILE *f)
 	    "  --anthropic-upstream URL, --openai-upstream URL\n"
 	    "                where the gateway forwards to (default: the real APIs)\n"
 	    "  --ledger FILE request ledger (default $XDG_STATE_HOME/tokmux/ledger.jsonl)\n"
+	    "  --ceiling USD spend ceiling for all panes of this workspace (hard: requests\n"
+	    "                that could cross it are refused with a 403 the agent shows)\n"
+	    "  --daily-ceiling USD\n"
+	    "                spend ceiling for today (local time; counts the ledger, so it\n"
+	    "                survives a restart)\n"
+	    "  --pane-ceiling NAME=USD\n"
+	    "                spend ceiling of one pane, by name or number (repeatable),\n"
+	    "                e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
 	    "  -h, --help    this help\n"
 	    "  --version     print the version\n"
 	    "\n"
@@ -76,69 +85,11 @@ load_config(struct config *cfg, const char *path)
 	return 0;
 }
 
-/* The workspace's shared client core, as the UI callbacks see it. */
-struct workspace {
-	core_t *core;
-};
-
-static int
-workspace_env(void *user, int idx, const char *name, const char *cmd, char **env, int max,
-    int *route)
-{
-	struct workspace *w = user;
-	int n = 0;
-	*route = -1;
-	if (max >= 1)
-		env[n++] = xasprintf("TOKMUX_PANE=%d", idx + 1);
-	if (w->core == NULL || max < 3)
-		return n;
-	char abase[256], obase[256];
-	*route = core_add_route(w->core, name, cmd, abase, sizeof abase, obase, sizeof obase);
-	if (*route < 0)
-		return n;
-	env[n++] = xasprintf("ANTHROPIC_BASE_URL=%s", abase);
-	env[n++] = xasprintf("OPENAI_BASE_URL=%s", obase);
-	return n;
-}
-
-static int
-workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
-    const struct ui_pane_info *panes, int npanes)
-{
-	struct workspace *w = user;
-	struct stats_snapshot snap;
-	struct rl_state rl[RATELIMIT_MAX_KEYS];
-	struct sidebar_pane sp[4];
-	struct sidebar_line lines[128];
-	struct sidebar_input in = { .now = util_wall(), .utf8 = ui_sidebar_utf8(sb) };
-	for (int i = 0; i < npanes && i < 4; i++)
-		sp[i] = (struct sidebar_pane){ panes[i].name, panes[i].route, panes[i].focused, panes[i].exited };
-	in.panes = sp;
-	in.npanes = npanes < 4 ? npanes : 4;
-	if (w->core != NULL) {
-		stats_snapshot(core_stats(w->core), &snap);
-		in.snap = &snap;
-		in.nrl = rl_table_snapshot(core_ratelimits(w->core), rl, RATELIMIT_MAX_KEYS);
-		in.rl = rl;
-	}
-	int n = sidebar_build(&in, cols, lines, rows < 128 ? rows : 128);
-	for (int i = 0; i < n; i++)
-		ui_sidebar_line(sb, i, lines[i].kind, lines[i].text);
-	int ticking = 0;
-	for (int i = 0; i < in.nrl; i++) {
-		const struct rl_state *st = &rl[i];
-		if (st->retry_after_until > in.now || st->requests.reset > in.now ||
-		    st->tokens.reset > in.now || st->input_tokens.reset > in.now ||
-		    st->output_tokens.reset > in.now)
-			ticking = 1;
-	}
-	return ticking;
-}
-
 static int
 run_workspace(int argc, char **argv)
 {
-	enum { OPT_NO_GATEWAY = 256, OPT_PORT, OPT_ANTHROPIC, OPT_OPENAI, OPT_LEDGER };
+	enum { OPT_NO_GATEWAY = 256, OPT_PORT, OPT_ANTHROPIC, OPT_OPENAI, OPT_LEDGER, OPT_CEILING,
+		OPT_DAILY_CEILING, OPT_PANE_CEILING };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -147,9 +98,14 @@ run_workspace(int argc, char **argv)
 		{ "anthropic-upstream", required_argument, NULL, OPT_ANTHROPIC },
 		{ "openai-upstream", required_argument, NULL, OPT_OPENAI },
 		{ "ledger", required_argument, NULL, OPT_LEDGER },
+		{ "ceiling", required_argument, NULL, OPT_CEILING },
+		{ "daily-ceiling", required_argument, NULL, OPT_DAILY_CEILING },
+		{ "pane-ceiling", required_argument, NULL, OPT_PANE_CEILING },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct core_options co = { .port = -1, .wake_fd = -1 };
+	const char *pane_ceilings[CONFIG_MAX_PANES];
+	co.pane_ceilings = pane_ceilings;
 	int no_gateway = 0;
 	const char *cfgpath = NULL;
 	const char *cmds[4] = { NULL };
@@ -188,6 +144,32 @@ run_workspace(int argc, char **argv)
 		case OPT_ANTHROPIC: co.anthropic = optarg; break;
 		case OPT_OPENAI: co.openai = optarg; break;
 		case OPT_LEDGER: co.ledger = optarg; break;
+		case OPT_CEILING:
+		case OPT_DAILY_CEILING: {
+			int64_t *dst = c == OPT_CEILING ? &co.ceiling_micros : &co.daily_ceiling_micros;
+			if (util_parse_usd(optarg, dst) != 0 || *dst <= 0) {
+				fprintf(stderr, "tokmux: --%s: expected a dollar amount above 0, got '%s'\n",
+				    c == OPT_CEILING ? "ceiling" : "daily-ceiling", optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_PANE_CEILING: {
+			char *name = NULL, *err = NULL;
+			int64_t micros;
+			if (policy_parse_pane_ceiling(optarg, &name, &micros, &err) != 0) {
+				fprintf(stderr, "tokmux: --pane-ceiling: %s\n", err);
+				free(err);
+				return 2;
+			}
+			free(name);
+			if (co.npane_ceilings >= CONFIG_MAX_PANES) {
+				fprintf(stderr, "tokmux: --pane-ceiling: at most %d\n", CONFIG_MAX_PANES);
+				return 2;
+			}
+			pane_ceilings[co.npane_ceilings++] = optarg;
+			break;
+		}
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("tokmux %s\n", TOKMUX_VERSION); return 0;
@@ -208,46 +190,12 @@ run_workspace(int argc, char **argv)
 		npanes = ncmds > 0 ? ncmds : (cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, 4) : 2);
 	if (ncmds > npanes)
 		npanes = ncmds;
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "tokmux: needs a terminal on stdin and stdout\n");
-		config_free(&cfg);
-		return 2;
-	}
-	if (verbose)
-		util_log_open("tokmux.log");
-	struct workspace ws = { 0 };
-	int wake = -1;
-	if (cfg.gateway && !no_gateway) {
-		ui_block_signals();   /* before the gateway's threads start */
-		wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		co.cfg = &cfg;
-		co.wake_fd = wake;
-		char *err = NULL;
-		ws.core = core_start(&co, &err);
-		if (ws.core == NULL) {
-			fprintf(stderr, "tokmux: %s\n", err);
-			free(err);
-			close(wake);
-			config_free(&cfg);
-			return 1;
-		}
-	}
-	struct ui_options o = {
-		.cfg = &cfg,
-		.npanes = npanes,
-		.wake_fd = wake,
-		.env_fn = workspace_env,
-		.sidebar_fn = workspace_sidebar,
-		.user = &ws,
-	};
+	struct workspace_opts wo = { .npanes = npanes, .no_gateway = no_gateway, .verbose = verbose,
+		.core = co };
 	for (int i = 0; i < ncmds; i++)
-		o.cmds[i] = cmds[i];
-	int rc = ui_run(&o);
-	core_stop(ws.core);
-	if (wake >= 0)
-		close(wake);
+		wo.cmds[i] = cmds[i];
+	int rc = workspace_run(&cfg, &wo);
 	config_free(&cfg);
-	util_log_close();
 	return rc;
 }
 
@@ -266,5 +214,9 @@ main(int argc, char **argv)
 		return gateway_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "demo") == 0)
+		return demo_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "sim-agent") == 0)
+		return simagent_main(argc - 1, argv + 1);
 	return run_workspace(argc, argv);
 }

@@ -36,7 +36,8 @@ struct pricing {
 	int n, cap;
 };
 
-/* Standard Anthropic multipliers: 5m write 1.25x, 1h write 2x, read 0.1x. */
+/* Standard Anthropic multipliers: 5m write 1.25x, 1h write 2x, read 0.1x
+ * (true up to the 4.x models; 5.x prices are spelled out, see PRICE). */
 #define CLAUDE(id, in, out) \
 	{ id, USD(in), USD(out), USD((in) * 1.25), USD((in) * 2), USD((in) * 0.1), 0, 0, 0, 0, 0, 0 }
 /* Sonnet 4 / 4.5 with the 1M-context beta: over 200K total input every token
@@ -45,10 +46,27 @@ struct pricing {
 	{ id, USD(in), USD(out), USD((in) * 1.25), USD((in) * 2), USD((in) * 0.1), \
 	  LONG_CONTEXT, USD((in) * 2), USD((out) * 1.5), USD((in) * 2.5), USD((in) * 4), \
 	  USD((in) * 0.2) }
-/* OpenAI: no cache-write surcharge (writes cost as input), cached input
- * has its own price. */
+/* OpenAI before GPT-6: no cache-write surcharge (writes cost as input),
+ * cached input has its own price. */
 #define OPENAI(id, in, out, cached) \
 	{ id, USD(in), USD(out), USD(in), USD(in), USD(cached), 0, 0, 0, 0, 0, 0 }
+/* Every figure as published, in the page's column order: input, 5m write,
+ * 1h write, cache read, output (USD per million). */
+#define PRICE(id, in, w5, w1, rd, out) \
+	{ id, USD(in), USD(out), USD(w5), USD(w1), USD(rd), 0, 0, 0, 0, 0, 0 }
+/* The same plus a second tier: when the prompt (input + cache writes + cache
+ * reads) is over thr tokens, every token of the request, output included,
+ * is billed at the second set. */
+#define PRICE_TIER(id, in, w5, w1, rd, out, thr, lin, lw5, lw1, lrd, lout) \
+	{ id, USD(in), USD(out), USD(w5), USD(w1), USD(rd), \
+	  thr, USD(lin), USD(lout), USD(lw5), USD(lw1), USD(lrd) }
+/* GPT-6.x: one cache-write price (30-minute retention) fills both write
+ * slots; over 272K input tokens the whole request pays 2x input, cached
+ * input and writes and 1.5x output. The 12-hour write (2x the 30-minute
+ * one) is not modelled: usage.c reports no OpenAI cache writes yet. */
+#define GPT6(id, in, cached, write, out) \
+	PRICE_TIER(id, in, write, write, cached, out, 272000, (in) * 2, (write) * 2, \
+	    (write) * 2, (cached) * 2, (out) * 1.5)
 
 struct builtin {
 	const char *id;
@@ -56,10 +74,53 @@ struct builtin {
 	int64_t long_threshold, long_input, long_output, long_cw5m, long_cw1h, long_read;
 };
 
-/* Public list prices, USD per million tokens (Anthropic pricing page and
- * LiteLLM model_prices_and_context_window.json, see API_NOTES §4; OpenAI
- * per its public pricing page). */
+/*
+ * Public list prices, USD per million tokens. Sources are given per entry
+ * with the date they were read ("[3p]": a third party that cites the
+ * official page, used only where the official page was not available to
+ * us and two such sources agree). Older entries: Anthropic pricing page and
+ * LiteLLM model_prices_and_context_window.json, see API_NOTES section 4;
+ * OpenAI per its public pricing page.
+ *
+ * Not priced (no price found, or not all of it):
+ * gpt-6.2-astra (cache-write price not published where we looked),
+ * gpt-5.6-sol/-terra/-luna (sources disagree).
+ */
 static const struct builtin builtins[] = {
+	/* Claude 5.x. Anthropic pricing page
+	 * https://platform.claude.com/docs/en/about-claude/pricing (read 2026-11-27):
+	 * Fable 5.1 read $0.25 (0.025x), Fable 5 read $1; Mythos = Fable prices. */
+	PRICE("claude-fable-5-1", 10, 12.50, 20, 0.25, 50),
+	PRICE("claude-mythos-5-1", 10, 12.50, 20, 0.25, 50),
+	PRICE("claude-fable-5", 10, 12.50, 20, 1, 50),
+	PRICE("claude-mythos-5", 10, 12.50, 20, 1, 50),
+	/* Fable 5.2 (released 2026-11-09): $8 / $40 in the lineup table of
+	 * https://platform.claude.com/docs/id/models/sonnet-5/overview.md (read
+	 * 2026-11-27); cache 5m $10, 1h $16, read $0.20 [3p: github.com/archid21/
+	 * rightsize releases v0.10.2, read 2026-11-27]. */
+	PRICE("claude-fable-5-2", 8, 10, 16, 0.20, 40),
+	/* https://platform.claude.com/docs/zh-CN/models/opus-5-5/overview
+	 * (read 2026-11-27): read $0.20 is 0.05x input. */
+	PRICE("claude-opus-5-5", 4, 5, 8, 0.20, 20),
+	/* https://platform.claude.com/docs/en/models/opus-5/overview (read 2026-11-27) */
+	PRICE("claude-opus-5", 5, 6.25, 10, 0.50, 25),
+	/* https://platform.claude.com/docs/zh-CN/models/sonnet-5-5/overview (read
+	 * 2026-11-27) lists read $0.20, but Anthropic cut it to $0.10 on
+	 * 2026-10-07 [3p: github.com/kurofune/claudit v1.9.2 "against the live
+	 * pricing page on 2026-10-24"; TheKrush/PromptFuel v1.0.23; docs.rs
+	 * synaps 0.10.2 "Sonnet 5.5 0.05x"], the current price used here. */
+	PRICE("claude-sonnet-5-5", 2, 2.50, 4, 0.10, 10),
+	/* https://platform.claude.com/docs/zh-CN/models/sonnet-5/overview (read
+	 * 2026-11-27); the planned rise to $3 / $15 was cancelled. */
+	PRICE("claude-sonnet-5", 2, 2.50, 4, 0.20, 10),
+	/* Haiku 5.5, tiered on prompt length: up to 100,000 tokens / over.
+	 * Input, output, 5m and 1h writes: https://platform.claude.com/docs/
+	 * zh-TW/models/haiku-5-5/overview (read 2026-11-27). Cache read $0.01 /
+	 * $0.05 and "prompt = input + cache reads + cache writes" [3p: apidog.com/
+	 * blog/how-to-use-claude-haiku-5-5-api; claudit v1.9.2; PromptFuel v1.0.23]. */
+	PRICE_TIER("claude-haiku-5-5", 0.10, 0.125, 0.20, 0.01, 0.50,
+	    100000, 0.50, 0.625, 1, 0.05, 2.50),
+
 	CLAUDE("claude-opus-4", 15, 75),
 	CLAUDE("claude-opus-4-1", 15, 75),
 	CLAUDE("claude-opus-4-5", 5, 25),
@@ -69,13 +130,45 @@ static const struct builtin builtins[] = {
 	CLAUDE_LONG("claude-sonnet-4", 3, 15),
 	CLAUDE_LONG("claude-sonnet-4-5", 3, 15),
 	CLAUDE("claude-sonnet-4-6", 3, 15),
-	CLAUDE("claude-sonnet-5", 2, 10),        /* introductory price per LiteLLM */
 	CLAUDE("claude-3-7-sonnet", 3, 15),
 	CLAUDE("claude-3-5-sonnet", 3, 15),
 	CLAUDE("claude-haiku-4-5", 1, 5),
 	CLAUDE("claude-3-5-haiku", 0.80, 4),
 	{ "claude-3-haiku", USD(0.25), USD(1.25), USD(0.30), USD(0.50), USD(0.03), 0, 0, 0, 0, 0, 0 },
 	CLAUDE("claude-3-opus", 15, 75),
+
+	/* GPT-6.x: input, cached input, cache write (30 min), output.
+	 * https://developers.openai.com/api/docs/models/gpt-6.2-sol (read 2026-11-27) */
+	GPT6("gpt-6.2-sol", 2, 0.10, 2.50, 10),
+	/* [3p, citing developers.openai.com/api/docs/models/gpt-6.1-sol:
+	 * amine123max/Codex-Manager 0.4.7, KZCFG/AILSA-SubSwitch 1.0.0(g),
+	 * docs.litellm.ai/blog/gpt_6_1_sol; read 2026-11-27] */
+	GPT6("gpt-6.1-sol", 2, 0.10, 2.50, 10),
+	/* [3p, citing the GPT-6 Sol / Luna / Astra model pages: merefield/
+	 * codexometer v0.18.4, TheKrush/PromptFuel v1.0.21, prefect12/
+	 * codex-token-meter v0.2.22, BerriAI/litellm discussions 39633 and
+	 * 42523; read 2026-11-27] */
+	GPT6("gpt-6-sol", 2, 0.20, 2.50, 10),
+	GPT6("gpt-6-luna", 0.10, 0.01, 0.125, 0.50),
+	GPT6("gpt-6-astra", 10, 1, 12.50, 50),
+	/* https://developers.openai.com/ja-JP/api/docs/models/gpt-5.4-nano (read 2026-11-27) */
+	OPENAI("gpt-5.4-nano", 0.20, 1.25, 0.02),
+	/* input $0.75 in the comparison on https://developers.openai.com/api/docs/
+	 * models/gpt-5-nano; cached and output [3p: docs.rs adk-model 0.6.0
+	 * openai/pricing.rs, powershellgallery ShellPilot 0.3.1 PriceTable.psd1;
+	 * read 2026-11-27] */
+	OPENAI("gpt-5.4-mini", 0.75, 4.50, 0.075),
+	/* [3p: adk-model 0.6.0, ShellPilot 0.3.1, github/docs data/tables/
+	 * copilot/models-and-pricing.yml; read 2026-11-27]; any long-context
+	 * premium of gpt-5.4 is not known here. */
+	OPENAI("gpt-5.4", 2.50, 15, 0.25),
+	/* [3p: ShellPilot 0.3.1, docs.apiyi.com/models; read 2026-11-27] */
+	OPENAI("gpt-5.5", 5, 30, 0.50),
+	/* [3p: github/docs copilot models-and-pricing.yml, ShellPilot 0.3.1;
+	 * read 2026-11-27] */
+	OPENAI("gpt-5.3-codex", 1.75, 14, 0.175),
+	OPENAI("gpt-5.2-codex", 1.75, 14, 0.175),
+	OPENAI("gpt-5.2", 1.75, 14, 0.175),
 	OPENAI("gpt-5", 1.25, 10, 0.125),
 	OPENAI("gpt-5-codex", 1.25, 10, 0.125),
 	OPENAI("gpt-5-mini", 0.25, 2, 0.025),

@@ -1,9 +1,10 @@
 /*
  * pricing: per-model prices (USD per million tokens, held as micro-dollars
- * per million) including cache writes (5m = 1.25x input, 1h = 2x input),
- * cache reads (0.1x input) and long-context premiums. Built-in table for
- * Claude (Opus, Sonnet, Haiku: dated ids and aliases) and the OpenAI models
- * Codex uses; config may override or add models. An unknown model is
+ * per million) including cache writes (5m, 1h), cache reads and long-context
+ * premiums or prompt-length tiers, each as published (config entries default
+ * to 5m = 1.25x, 1h = 2x, read = 0.1x input). Built-in table for Claude
+ * (Fable, Opus, Sonnet, Haiku: dated ids and aliases) and the OpenAI models
+ * Codex and OpenCode use; config may override or add models. An unknown model is
  * reported as unpriced, never silently $0. All math in integer micro-dollars.
  */
 #ifndef TOKMUX_PRICING_H
@@ -18,7 +19,8 @@ struct cJSON;
 struct price {
 	/* micro-dollars per million tokens (so $3/MTok == 3000000) */
 	int64_t input, output, cache_write_5m, cache_write_1h, cache_read;
-	/* premium rates when total input > long_threshold (0 = none) */
+	/* premium rates for the whole request when total input (input + cache
+	 * writes + cache reads) > long_threshold (0 = none) */
 	int64_t long_threshold;
 	int64_t long_input, long_output, long_cache_write_5m, long_cache_write_1h, long_cache_read;
 };

@@ -34,6 +34,7 @@ struct stats {
 	struct ring total_ring;
 	int64_t cost_minute[COST_RING_MIN];
 	int64_t cost_micros[COST_RING_MIN];
+	struct stats_policy_info policy;
 };
 
 static void
@@ -73,8 +74,14 @@ stats_new(int nroutes, int wake_fd)
 	pthread_mutex_init(&s->lock, NULL);
 	s->nroutes = nroutes < 0 ? 0 : UTIL_MIN(nroutes, STATS_MAX_ROUTES);
 	s->wake_fd = wake_fd;
-	for (int i = 0; i < STATS_MAX_ROUTES; i++)
+	for (int i = 0; i < STATS_MAX_ROUTES; i++) {
 		ring_init(&s->route_ring[i]);
+		s->route[i].policy.ceiling_micros = -1;
+		s->route[i].policy.ceiling_tokens = -1;
+	}
+	s->total.policy.ceiling_micros = -1;
+	s->total.policy.ceiling_tokens = -1;
+	s->policy.daily_ceiling_micros = -1;
 	ring_init(&s->total_ring);
 	for (int i = 0; i < COST_RING_MIN; i++)
 		s->cost_minute[i] = -1;
@@ -231,6 +238,7 @@ stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms)
 		ring_read(&s->route_ring[i], minute, out->route[i].tokens_per_min);
 	}
 	out->total = s->total;
+	out->policy = s->policy;
 	ring_read(&s->total_ring, minute, out->total.tokens_per_min);
 	for (int i = 0; i < COST_RING_MIN; i++)
 		if (s->cost_minute[i] > minute - COST_RING_MIN && s->cost_minute[i] <= minute)
@@ -251,4 +259,28 @@ stats_version(stats_t *s)
 	uint64_t v = s->version;
 	pthread_mutex_unlock(&s->lock);
 	return v;
+}
+
+void
+stats_set_route_policy(stats_t *s, int route, const struct stats_route_policy *p)
+{
+	pthread_mutex_lock(&s->lock);
+	struct stats_counts *c = route < 0 ? &s->total : route_counts(s, route);
+	if (c != NULL) {
+		c->policy = *p;
+		s->version++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (c != NULL)
+		wake(s);
+}
+
+void
+stats_set_policy(stats_t *s, const struct stats_policy_info *p)
+{
+	pthread_mutex_lock(&s->lock);
+	s->policy = *p;
+	s->version++;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
 }

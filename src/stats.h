@@ -15,6 +15,23 @@
 #define STATS_MAX_ROUTES 16
 #define STATS_HISTORY_MIN 30
 
+/* Added by the policy helper: what the policy module reports per route
+ * (ceilings, pacing, circuit skips), copied into snapshots for the sidebar.
+ * Ceilings are -1 when there is none (stats_new sets that). */
+struct stats_route_policy {
+	int64_t ceiling_micros;     /* pane ceiling (in total: the workspace ceiling) */
+	int64_t ceiling_tokens;     /* token ceiling of a pane, -1 none */
+	int64_t spent_micros;       /* settled spend the ceiling counts */
+	int64_t reserved_micros;    /* in-flight worst cases */
+	int64_t spent_tokens, reserved_tokens;
+	int warn;                   /* past the soft warning threshold (warn_at) */
+	int downgraded;             /* past downgrade_at: requests go to a cheaper model */
+	char model_override[64];    /* model forced at run time, "" none */
+	int64_t paced;              /* requests that waited for their key's rate limit */
+	int64_t pacing;             /* requests waiting now */
+	int64_t circuit_skips;      /* sent straight to a fallback by an open circuit */
+};
+
 struct stats_counts {
 	int64_t requests;        /* finished requests (incl. refused) */
 	int64_t inflight;
@@ -35,6 +52,7 @@ struct stats_counts {
 	char last_error[128];
 	int64_t last_activity_ms; /* util_now_ms() of the last request event */
 	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
+	struct stats_route_policy policy;   /* added by the policy helper */
 };
 
 /* One finished request, as reported by the gateway. */
@@ -51,12 +69,32 @@ struct stats_result {
 	const char *error;        /* one-line error for the sidebar, or NULL */
 };
 
+/* Added by the policy helper: workspace-wide policy state. */
+#define STATS_MAX_CIRCUITS 8
+struct stats_circuit {
+	char model[64];
+	int state;                  /* 0 closed, 1 open, 2 half-open (one trial request) */
+	double open_until;          /* UNIX time, while open */
+	int64_t opened;             /* times it opened */
+};
+
+struct stats_policy_info {
+	int64_t daily_ceiling_micros;   /* -1 none */
+	int64_t daily_spent_micros;     /* today: the ledger at start-up, plus since */
+	double warn_at;                 /* soft warning fraction */
+	struct stats_circuit circuit[STATS_MAX_CIRCUITS];  /* models with 529s lately */
+	int ncircuits;
+	int pacing_keys;                /* API keys with requests waiting now */
+	double pacing_until;            /* latest "not before" among them, UNIX time */
+};
+
 struct stats_snapshot {
 	uint64_t version;
 	int nroutes;
 	struct stats_counts route[STATS_MAX_ROUTES];
 	struct stats_counts total;
 	int64_t cost_last_10min_micros;  /* for burn rate */
+	struct stats_policy_info policy; /* added by the policy helper */
 };
 
 typedef struct stats stats_t;
@@ -82,5 +120,10 @@ uint64_t stats_version(stats_t *s);
  * so tests can drive the per-minute rings. */
 void stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, int64_t now_ms);
 void stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms);
+
+/* Added by the policy helper: the policy pushes its view (copied; bumps
+ * the version and wakes the UI). route -1 sets the total's. */
+void stats_set_route_policy(stats_t *s, int route, const struct stats_route_policy *p);
+void stats_set_policy(stats_t *s, const struct stats_policy_info *p);
 
 #endif

@@ -562,6 +562,40 @@ upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms)
 	return ret;
 }
 
+ssize_t
+upstream_peek(upstream_xfer_t *x, char *buf, size_t max, size_t min, int timeout_ms)
+{
+	struct timespec until = deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
+	ssize_t ret;
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		size_t avail = x->data.len - x->rpos;
+		if (x->aborted) {
+			ret = UPSTREAM_ERROR;
+			break;
+		}
+		if (avail >= min || avail >= max || x->done || timeout_ms == 0 ||
+		    xfer_wait(x, &until, timeout_ms) == ETIMEDOUT) {
+			size_t n = UTIL_MIN(x->data.len - x->rpos, max);
+			if (n > 0)
+				memcpy(buf, x->data.data + x->rpos, n);
+			ret = (ssize_t)n;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+	return ret;
+}
+
+int
+upstream_done(upstream_xfer_t *x)
+{
+	pthread_mutex_lock(&x->lock);
+	int d = x->done;
+	pthread_mutex_unlock(&x->lock);
+	return d;
+}
+
 void
 upstream_abort(upstream_xfer_t *x)
 {

@@ -88,6 +88,16 @@ void upstream_error(const upstream_xfer_t *x, char *buf, size_t len);
 int upstream_timed_out(const upstream_xfer_t *x);
 size_t upstream_body_bytes(const upstream_xfer_t *x);
 
+/* Added by the policy helper: copy up to max body bytes that have arrived
+ * and not been read yet WITHOUT consuming them (a later upstream_read gets
+ * them again). Waits up to timeout_ms until at least min bytes are
+ * buffered or the body has ended. Returns the number copied (0: none yet,
+ * or an empty body), or UPSTREAM_ERROR after an abort. Lets a policy look
+ * at an error body or the first SSE event before the agent sees a byte. */
+ssize_t upstream_peek(upstream_xfer_t *x, char *buf, size_t max, size_t min, int timeout_ms);
+/* 1 once the transfer has ended (body complete or failed). */
+int upstream_done(upstream_xfer_t *x);
+
 /* Abort if still running, join the worker and free. */
 void upstream_xfer_free(upstream_xfer_t *x);
 

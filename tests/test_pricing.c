@@ -112,6 +112,116 @@ test_model_families(void **state)
 }
 
 static void
+test_claude_5x(void **state)
+{
+	pricing_t *p = *state;
+	/* Opus 5.5: read $0.20 is 0.05x input, not 0.1x:
+	 * 1000*4 + 1000*20 + 10000*0.20 + 1000*5 + 1000*8
+	 * = 4000 + 20000 + 2000 + 5000 + 8000 = 39000 */
+	assert_int_equal(cost(p, "claude-opus-5-5", 1000, 1000, 10000, 1000, 1000, 0), 39000);
+	/* one million cached tokens: $0.20 = 200000 micros (0.1x would be 400000) */
+	assert_int_equal(cost(p, "claude-opus-5-5", 0, 0, 1000000, 0, 0, 0), 200000);
+	const struct price *o55 = pricing_find(p, "claude-opus-5-5");
+	assert_non_null(o55);
+	assert_int_equal(o55->cache_read, 200000);
+	assert_int_equal(o55->cache_write_5m, 5000000);
+	assert_int_equal(o55->cache_write_1h, 8000000);
+	assert_int_equal(o55->long_threshold, 0);
+	assert_ptr_equal(pricing_find(p, "claude-opus-5-5[1m]"), o55);
+	assert_ptr_equal(pricing_find(p, "anthropic.claude-opus-5-5"), o55);
+	/* no long-context premium: 900000*4 + 1000*20 = 3600000 + 20000 = 3620000 */
+	assert_int_equal(cost(p, "claude-opus-5-5", 900000, 1000, 0, 0, 0, 0), 3620000);
+	/* Opus 5 keeps 0.1x: 1000*5 + 1000*25 + 10000*0.5 = 5000+25000+5000 = 35000 */
+	assert_int_equal(cost(p, "claude-opus-5", 1000, 1000, 10000, 0, 0, 0), 35000);
+	assert_ptr_not_equal(pricing_find(p, "claude-opus-5"), o55);
+	/* Sonnet 5.5 (read $0.10 since 2026-10-07): 1000*2 + 1000*10 + 10000*0.1
+	 * + 1000*2.5 + 1000*4 = 2000+10000+1000+2500+4000 = 19500 */
+	assert_int_equal(cost(p, "claude-sonnet-5-5", 1000, 1000, 10000, 1000, 1000, 0), 19500);
+	/* Sonnet 5 (read $0.20): 1000*2 + 1000*10 + 10000*0.2 = 2000+10000+2000 = 14000 */
+	assert_int_equal(cost(p, "claude-sonnet-5", 1000, 1000, 10000, 0, 0, 0), 14000);
+	/* Fable 5.1 read $0.25: 1000*10 + 1000*50 + 10000*0.25 = 10000+50000+2500 = 62500;
+	 * Fable 5 read $1: 10000+50000+10000 = 70000; Mythos 5.1 as Fable 5.1;
+	 * Fable 5.2: 1000*8 + 1000*40 + 10000*0.2 + 1000*10 + 1000*16
+	 * = 8000+40000+2000+10000+16000 = 76000 */
+	assert_int_equal(cost(p, "claude-fable-5-1", 1000, 1000, 10000, 0, 0, 0), 62500);
+	assert_int_equal(cost(p, "claude-mythos-5-1", 1000, 1000, 10000, 0, 0, 0), 62500);
+	assert_int_equal(cost(p, "claude-fable-5", 1000, 1000, 10000, 0, 0, 0), 70000);
+	assert_int_equal(cost(p, "claude-fable-5-2", 1000, 1000, 10000, 1000, 1000, 0), 76000);
+	/* 5m / 1h writes of Fable 5.1: 1000*12.5 + 1000*20 = 32500 */
+	assert_int_equal(cost(p, "claude-fable-5-1", 0, 0, 0, 1000, 1000, 0), 32500);
+}
+
+static void
+test_haiku_55_tiers(void **state)
+{
+	pricing_t *p = *state;
+	const struct price *h = pricing_find(p, "claude-haiku-5-5");
+	assert_non_null(h);
+	assert_int_equal(h->long_threshold, 100000);
+	assert_ptr_equal(pricing_find(p, "claude-haiku-5-5[1m]"), h);
+	/* prompt 50000 + 30000 + 10000 + 5000 = 95000 <= 100000, low tier:
+	 * 50000*0.10 + 2000*0.50 + 30000*0.01 + 10000*0.125 + 5000*0.20
+	 * = 5000 + 1000 + 300 + 1250 + 1000 = 8550 */
+	assert_int_equal(cost(p, "claude-haiku-5-5", 50000, 2000, 30000, 10000, 5000, 0), 8550);
+	/* exactly 100000 is "up to": 60000*0.1 + 40000*0.01 + 1000*0.5 = 6000+400+500 = 6900 */
+	assert_int_equal(cost(p, "claude-haiku-5-5", 60000, 1000, 40000, 0, 0, 0), 6900);
+	/* 100001: every token at the high tier, output included:
+	 * 60001*0.5 + 40000*0.05 + 1000*2.5 = 30000.5 + 2000 + 2500 = 34500.5 -> 34501 */
+	assert_int_equal(cost(p, "claude-haiku-5-5", 60001, 1000, 40000, 0, 0, 0), 34501);
+	/* cache reads and writes count towards the prompt: 1000 + 99000 + 1000
+	 * = 101000 > 100000: 1000*0.5 + 99000*0.05 + 1000*1 = 500+4950+1000 = 6450;
+	 * with a 5m write instead: 500 + 4950 + 1000*0.625 = 6075 */
+	assert_int_equal(cost(p, "claude-haiku-5-5", 1000, 0, 99000, 0, 1000, 0), 6450);
+	assert_int_equal(cost(p, "claude-haiku-5-5", 1000, 0, 99000, 1000, 0, 0), 6075);
+	/* output alone never switches the tier: 100 in + 200000 out = 100 * 0.1 +
+	 * 200000 * 0.5 = 10 + 100000 = 100010 */
+	assert_int_equal(cost(p, "claude-haiku-5-5", 100, 200000, 0, 0, 0, 0), 100010);
+	/* worst case, low: highest input-side rate is the 1h write $0.20:
+	 * 50000*0.2 + 1000*0.5 = 10000 + 500 = 10500; high: 1h write $1:
+	 * 200000*1 + 1000*2.5 = 200000 + 2500 = 202500 */
+	assert_int_equal(pricing_worst_case(p, "claude-haiku-5-5", 50000, 1000), 10500);
+	assert_int_equal(pricing_worst_case(p, "claude-haiku-5-5", 200000, 1000), 202500);
+}
+
+static void
+test_openai_current(void **state)
+{
+	pricing_t *p = *state;
+	/* gpt-6.2-sol (Codex 0.171 default): 1064*2 + 11776*0.10 + 930*10
+	 * = 2128 + 1177.6 + 9300 = 12605.6 -> 12606 */
+	assert_int_equal(cost(p, "gpt-6.2-sol", 1064, 930, 11776, 0, 0, 0), 12606);
+	const struct price *sol = pricing_find(p, "gpt-6.2-sol");
+	assert_non_null(sol);
+	assert_ptr_equal(pricing_find(p, "openai/gpt-6.2-sol"), sol);
+	assert_ptr_equal(pricing_find(p, "gpt-6.2-sol-2026-11-17"), sol);
+	assert_int_equal(sol->cache_write_5m, 2500000);
+	/* over 272K input (uncached + cached): 250000 + 30000 = 280000:
+	 * 250000*4 + 30000*0.2 + 1000*15 = 1000000 + 6000 + 15000 = 1021000 */
+	assert_int_equal(cost(p, "gpt-6.2-sol", 250000, 1000, 30000, 0, 0, 0), 1021000);
+	/* exactly 272000 stays short: 272000*2 = 544000 */
+	assert_int_equal(cost(p, "gpt-6.2-sol", 272000, 0, 0, 0, 0, 0), 544000);
+	/* cached input: 6-sol $0.20, 6.1-sol $0.10: 10000*0.2 = 2000, 10000*0.1 = 1000 */
+	assert_int_equal(cost(p, "gpt-6-sol", 0, 0, 10000, 0, 0, 0), 2000);
+	assert_int_equal(cost(p, "gpt-6.1-sol", 0, 0, 10000, 0, 0, 0), 1000);
+	/* gpt-6-luna: 10000*0.1 + 1000*0.5 + 10000*0.01 = 1000+500+100 = 1600 */
+	assert_int_equal(cost(p, "gpt-6-luna", 10000, 1000, 10000, 0, 0, 0), 1600);
+	/* gpt-6-astra: 1000*10 + 1000*50 + 1000*1 = 61000 */
+	assert_int_equal(cost(p, "gpt-6-astra", 1000, 1000, 1000, 0, 0, 0), 61000);
+	/* gpt-5.4-nano (OpenCode titles): 1000*0.2 + 1000*1.25 + 1000*0.02
+	 * = 200+1250+20 = 1470; must not fall to gpt-5.4 (2500+15000+250 = 17750)
+	 * or gpt-5.4-mini (750+4500+75 = 5325) */
+	assert_int_equal(cost(p, "gpt-5.4-nano", 1000, 1000, 1000, 0, 0, 0), 1470);
+	assert_int_equal(cost(p, "gpt-5.4-nano-2026-03-17", 1000, 1000, 1000, 0, 0, 0), 1470);
+	assert_int_equal(cost(p, "gpt-5.4", 1000, 1000, 1000, 0, 0, 0), 17750);
+	assert_int_equal(cost(p, "gpt-5.4-mini", 1000, 1000, 1000, 0, 0, 0), 5325);
+	/* gpt-5.3-codex: 1000*1.75 + 1000*14 + 1000*0.175 = 1750+14000+175 = 15925 */
+	assert_int_equal(cost(p, "gpt-5.3-codex", 1000, 1000, 1000, 0, 0, 0), 15925);
+	/* worst case over 272K uses the premium write rate $5 and output $15:
+	 * 300000*5 + 1000*15 = 1500000 + 15000 = 1515000 */
+	assert_int_equal(pricing_worst_case(p, "gpt-6.2-sol", 300000, 1000), 1515000);
+}
+
+static void
 test_rounding_once(void **state)
 {
 	pricing_t *p = *state;
@@ -163,7 +273,8 @@ test_unknown(void **state)
 {
 	pricing_t *p = *state;
 	const char *unknown[] = { "claude-opus-4-9", "gpt-5.1-mystery", "claude-sonnet-4-5-foo",
-	    "llama-3", "", "claude", "gpt-5-", "o3x" };
+	    "llama-3", "", "claude", "gpt-5-", "o3x", "gpt-6.2-astra", "claude-opus-5-1",
+	    "claude-haiku-5-5-x", "gpt-6.2-sol-mini" };
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(unknown); i++) {
 		assert_null(pricing_find(p, unknown[i]));
 		struct usage u = { .input_tokens = 1000, .output_tokens = 1000 };
@@ -198,16 +309,23 @@ static void
 test_models_list(void **state)
 {
 	pricing_t *p = *state;
-	const char *ids[64];
-	int n = pricing_models(p, ids, 64);
-	assert_true(n >= 20);
-	int found = 0;
+	const char *ids[128];
+	int n = pricing_models(p, ids, 128);
+	assert_true(n >= 20 && n < 128);
+	/* the policy's default chain picks the newest id per family from this
+	 * list: the 5.5 ids must be in it, as plain ids (no date) */
+	const char *want[] = { "claude-haiku-4-5", "claude-opus-5-5", "claude-sonnet-5-5",
+	    "claude-haiku-5-5", "gpt-6.2-sol", "gpt-5.4-nano" };
+	int found[UTIL_ARRAY_LEN(want)] = { 0 };
 	for (int i = 0; i < n; i++) {
 		assert_non_null(pricing_find(p, ids[i]));
-		if (strcmp(ids[i], "claude-haiku-4-5") == 0)
-			found = 1;
+		for (size_t k = 0; k < UTIL_ARRAY_LEN(want); k++)
+			if (strcmp(ids[i], want[k]) == 0)
+				found[k]++;
 	}
-	assert_true(found);
+	for (size_t k = 0; k < UTIL_ARRAY_LEN(want); k++)
+		if (found[k] != 1)
+			fail_msg("%s listed %d times", want[k], found[k]);
 	assert_int_equal(pricing_models(p, ids, 3), 3);
 }
 
@@ -280,6 +398,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sonnet_45_basic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_families, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claude_5x, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_haiku_55_tiers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_openai_current, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rounding_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown, setup, teardown),

@@ -1,0 +1,1363 @@
+/*
+ * policy: owns the spend ceilings (reserve -> settle -> release under one
+ * mutex), the 429 pacing queues per API key, the 529 retry/fallback logic
+ * with its circuit breakers, and the per-route settings the UI changes at
+ * run time. Every wait goes through policy_sleep/the pacing loop on one
+ * condition variable, so policy_shutdown() ends them all at once.
+ *
+ * Locking: p->lock guards everything here. While holding it we may take
+ * the rate-limit table's lock (rl_table_get); stats are pushed after
+ * unlocking. Neither calls back into the policy.
+ */
+#include "policy.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "util.h"
+
+#define SLICE_MS 50              /* longest single condition wait */
+#define IMAGE_TOKENS 2000        /* an image costs at most ~1600 input tokens */
+#define MAX_CIRCUITS 16
+#define PEEK_BYTES 8192
+#define ERROR_BODY_BYTES 16384
+#define ERROR_BODY_MS 1000
+
+enum { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF };
+
+struct proute {
+	int used;
+	int number;
+	char name[64];
+	char agent[64];
+	int64_t ceiling_micros, ceiling_tokens;
+	double downgrade_at;
+	char *fallback[POLICY_MAX_CHAIN];
+	int nfallback;
+	int64_t spent_micros, reserved_micros;
+	int64_t spent_tokens, reserved_tokens;
+	char override[128];
+	int downgraded;
+	int64_t paced, pacing, circuit_skips;
+};
+
+struct waiter {
+	struct waiter *next;
+};
+
+struct pkey {
+	char hash[17];
+	struct waiter *head, *tail;
+	int nwait;
+	double next_release;     /* spacing of queued releases */
+	double used;
+};
+
+struct circuit {
+	char model[128];
+	int state;
+	int consecutive;
+	double first;            /* first of the consecutive 529s */
+	double open_until;
+	int trial;               /* half-open: a trial request is out */
+	int64_t opened;
+	double last;
+};
+
+/* Per request (gateway_call.policy_data). */
+struct pcall {
+	int route;
+	int64_t res_micros, res_tokens;
+	char *chain[POLICY_MAX_CHAIN];
+	int nchain, pos;
+	int tries;               /* 529 retries on the current model */
+	int retried_429;
+	int trial;               /* holds the half-open trial of chain[pos] */
+};
+
+struct policy {
+	struct policy_options o;
+	char *unit, *raise_hint;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;     /* CLOCK_MONOTONIC: pacing turns, shutdown */
+	int stopping;
+	struct proute routes[GATEWAY_MAX_ROUTES];
+	int64_t ws_ceiling, ws_spent;
+	int64_t reserved;        /* all in-flight reservations (workspace and day) */
+	int64_t day_ceiling, day_spent;
+	double day_start, day_end;
+	struct pkey keys[RATELIMIT_MAX_KEYS];
+	struct circuit circuits[MAX_CIRCUITS];
+	int ncircuits;
+};
+
+/* ------------------------------------------------------------- clock */
+
+static double
+now_of(policy_t *p)
+{
+	return p->o.clock != NULL ? p->o.clock(p->o.clock_user) : util_wall();
+}
+
+/* Wait on the condition variable for up to ms (lock held). */
+static void
+cond_wait_ms(policy_t *p, int64_t ms)
+{
+	struct timespec ts;
+	if (ms < 1)
+		ms = 1;
+	if (ms > SLICE_MS)
+		ms = SLICE_MS;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)(ms * 1000000);
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+}
+
+/* Sleep ms by the policy's clock. -1 if the policy is shutting down. */
+static int
+policy_sleep(policy_t *p, int64_t ms)
+{
+	pthread_mutex_lock(&p->lock);
+	double until = now_of(p) + (double)ms / 1000.0;
+	while (!p->stopping) {
+		double left = until - now_of(p);
+		if (left <= 0)
+			break;
+		cond_wait_ms(p, (int64_t)ceil(left * 1000.0));
+	}
+	int rc = p->stopping ? -1 : 0;
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* Local midnight bounds around now (lock held); a new day starts at 0. */
+static void
+day_roll(policy_t *p, double now)
+{
+	if (now >= p->day_start && now < p->day_end)
+		return;
+	time_t t = (time_t)now;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	double start = (double)mktime(&tm);
+	tm.tm_mday++;
+	tm.tm_isdst = -1;
+	double end = (double)mktime(&tm);
+	if (p->day_end > 0)
+		p->day_spent = 0;   /* rolled over: a new day */
+	p->day_start = start;
+	p->day_end = end;
+}
+
+/* ------------------------------------------------------ pure helpers */
+
+int64_t
+policy_backoff_ms(int base_ms, int cap_ms, int attempt, double r)
+{
+	int64_t hi = base_ms;
+	for (int i = 0; i < attempt && hi < cap_ms; i++)
+		hi *= 2;
+	if (hi > cap_ms)
+		hi = cap_ms;
+	if (r < 0)
+		r = 0;
+	if (r >= 1)
+		r = 0.999999;
+	return (int64_t)(r * (double)hi);
+}
+
+static double
+random_unit(void)
+{
+	uint64_t v;
+	util_random(&v, sizeof v);
+	return (double)(v >> 11) / 9007199254740992.0;   /* 2^53 */
+}
+
+/* Size of base64 image payloads in item (skipped by the estimate) and
+ * how many images they are. */
+static void
+image_bytes(const cJSON *item, int64_t *bytes, int64_t *n)
+{
+	if (cJSON_IsString(item) && item->valuestring != NULL) {
+		if (strncmp(item->valuestring, "data:image/", 11) == 0) {
+			*bytes += (int64_t)strlen(item->valuestring);
+			(*n)++;
+		}
+		return;
+	}
+	if (cJSON_IsObject(item)) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
+		const cJSON *media = cJSON_GetObjectItemCaseSensitive(item, "media_type");
+		const cJSON *data = cJSON_GetObjectItemCaseSensitive(item, "data");
+		if (cJSON_IsString(type) && strcmp(type->valuestring, "base64") == 0 &&
+		    cJSON_IsString(media) && strncmp(media->valuestring, "image/", 6) == 0 &&
+		    cJSON_IsString(data)) {
+			*bytes += (int64_t)strlen(data->valuestring);
+			(*n)++;
+			return;
+		}
+	}
+	for (const cJSON *c = item->child; c != NULL; c = c->next)
+		image_bytes(c, bytes, n);
+}
+
+static int64_t
+max_tokens_of(const cJSON *root)
+{
+	static const char *const keys[] = { "max_tokens", "max_completion_tokens",
+		"max_output_tokens" };
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, keys[i]);
+		if (cJSON_IsNumber(m) && m->valuedouble >= 0 && m->valuedouble < 1e9)
+			return (int64_t)ceil(m->valuedouble);
+	}
+	return POLICY_DEFAULT_MAX_TOKENS;
+}
+
+void
+policy_worst_case(const pricing_t *pr, const char *model, const char *body, size_t len,
+    int64_t *micros, int64_t *tokens)
+{
+	int64_t img_bytes = 0, nimg = 0, out = POLICY_DEFAULT_MAX_TOKENS;
+	char found[128] = "";
+	cJSON *root = body != NULL && len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
+	if (cJSON_IsObject(root)) {
+		image_bytes(root, &img_bytes, &nimg);
+		out = max_tokens_of(root);
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+		if (cJSON_IsString(m))
+			snprintf(found, sizeof found, "%s", m->valuestring);
+	}
+	cJSON_Delete(root);
+	/* ~4 bytes a token in practice; 3 stays on the safe side for code and JSON */
+	int64_t in = ((int64_t)len - img_bytes + 2) / 3 + nimg * IMAGE_TOKENS;
+	if (model == NULL)
+		model = found;
+	*tokens = in + out;
+	*micros = pr != NULL ? pricing_worst_case(pr, model, in, out) : 0;
+}
+
+/* "claude-opus-4-7" -> "opus" (the family word), NULL if not Claude. */
+static const char *
+family_of(const char *model)
+{
+	static const char *const fams[] = { "opus", "sonnet", "haiku" };
+	if (model == NULL || strncmp(model, "claude-", 7) != 0)
+		return NULL;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(fams); i++) {
+		const char *s = strstr(model, fams[i]);
+		size_t n = strlen(fams[i]);
+		if (s != NULL && s[-1] == '-' && (s[n] == '-' || s[n] == '\0'))
+			return fams[i];
+	}
+	return NULL;
+}
+
+/* Version numbers of an id, dates (8 digits) left out: "claude-3-5-haiku"
+ * -> 3 5; "claude-sonnet-4-5-20250929" -> 4 5. Returns how many. */
+static int
+version_of(const char *id, long v[4])
+{
+	int n = 0;
+	for (const char *s = id; *s && n < 4; ) {
+		if (*s >= '0' && *s <= '9') {
+			char *end;
+			long x = strtol(s, &end, 10);
+			if (end - s < 8)
+				v[n++] = x;
+			s = end;
+		} else {
+			s++;
+		}
+	}
+	return n;
+}
+
+/* 1 if a is newer than b. */
+static int
+newer(const char *a, const char *b)
+{
+	long va[4] = { 0 }, vb[4] = { 0 };
+	int na = version_of(a, va), nb = version_of(b, vb);
+	for (int i = 0; i < 4; i++) {
+		long x = i < na ? va[i] : -1, y = i < nb ? vb[i] : -1;
+		if (x != y)
+			return x > y;
+	}
+	return strlen(a) < strlen(b);   /* same version: the alias (no date) */
+}
+
+static const char *
+newest_of_family(const pricing_t *pr, const char *fam)
+{
+	const char *ids[256];
+	int n = pr != NULL ? pricing_models(pr, ids, (int)UTIL_ARRAY_LEN(ids)) : 0;
+	const char *best = NULL;
+	for (int i = 0; i < n; i++) {
+		const char *f = family_of(ids[i]);
+		if (f != NULL && strcmp(f, fam) == 0 && (best == NULL || newer(ids[i], best)))
+			best = ids[i];
+	}
+	return best;
+}
+
+int
+policy_chain(const pricing_t *pr, const char *model, const char *const *fallback,
+    int nfallback, char **out, int max)
+{
+	static const char *const order[] = { "opus", "sonnet", "haiku" };
+	int n = 0;
+	if (model == NULL || model[0] == '\0' || max < 1)
+		return 0;
+	out[n++] = xstrdup(model);
+	if (nfallback > 0) {
+		for (int i = 0; i < nfallback && n < max; i++) {
+			int dup = 0;
+			for (int k = 0; k < n; k++)
+				dup |= strcmp(out[k], fallback[i]) == 0;
+			if (!dup)
+				out[n++] = xstrdup(fallback[i]);
+		}
+		return n;
+	}
+	const char *fam = family_of(model);
+	int after = 0;
+	for (size_t i = 0; fam != NULL && i < UTIL_ARRAY_LEN(order) && n < max; i++) {
+		if (strcmp(order[i], fam) == 0) {
+			after = 1;
+			continue;
+		}
+		const char *m = after ? newest_of_family(pr, order[i]) : NULL;
+		if (m != NULL && strcmp(m, model) != 0)
+			out[n++] = xstrdup(m);
+	}
+	return n;
+}
+
+char *
+policy_rewrite_model(const char *body, size_t len, const char *model, size_t *out_len)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	cJSON *m = cJSON_CreateString(model);
+	if (cJSON_GetObjectItemCaseSensitive(root, "model") != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(root, "model", m);
+	else
+		cJSON_AddItemToObject(root, "model", m);
+	char *s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (s == NULL)
+		fatal("out of memory (cJSON)");
+	char *res = xstrdup(s);
+	cJSON_free(s);
+	*out_len = strlen(res);
+	return res;
+}
+
+static int
+contains_ci(const char *s, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= len; i++)
+		if (strncasecmp(s + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+int
+policy_is_spend_limit(const char *body, size_t len)
+{
+	static const char *const words[] = { "usage limit", "spend limit", "spending limit",
+		"insufficient_quota", "exceeded your current quota", "billing", "credit balance",
+		"spend_limit", "org_spend_cap" };
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(words); i++)
+		if (contains_ci(body, len, words[i]))
+			return 1;
+	return 0;
+}
+
+int
+policy_first_event_overloaded(const char *buf, size_t len)
+{
+	size_t end = 0;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] == '\n' && (buf[i + 1] == '\n' ||
+		    (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n'))) {
+			end = i + 1;
+			break;
+		}
+	}
+	if (end == 0)
+		return -1;
+	return contains_ci(buf, end, "overloaded_error") ? 1 : 0;
+}
+
+int
+policy_parse_pane_ceiling(const char *arg, char **name, int64_t *micros, char **err)
+{
+	const char *eq = arg != NULL ? strrchr(arg, '=') : NULL;
+	if (eq == NULL || eq == arg) {
+		*err = xasprintf("expected NAME=USD (a pane or route name or number, then "
+		    "dollars, e.g. 2=1.50), got '%s'", arg ? arg : "");
+		return -1;
+	}
+	if (util_parse_usd(eq + 1, micros) != 0) {
+		*err = xasprintf("expected a dollar amount after '=', got '%s'", eq + 1);
+		return -1;
+	}
+	*name = xstrndup(arg, (size_t)(eq - arg));
+	return 0;
+}
+
+/* -------------------------------------------------------------- setup */
+
+policy_t *
+policy_new(const struct policy_options *o)
+{
+	policy_t *p = xcalloc(1, sizeof *p);
+	pthread_condattr_t ca;
+	p->o = *o;
+	if (p->o.warn_at <= 0)
+		p->o.warn_at = POLICY_WARN_AT;
+#define DFLT(f, v) if (p->o.f == 0) p->o.f = (v)
+	DFLT(pace_cap_ms, POLICY_PACE_CAP_MS);
+	DFLT(pace_gap_ms, POLICY_PACE_GAP_MS);
+	DFLT(retry_base_ms, POLICY_RETRY_BASE_MS);
+	DFLT(retry_cap_ms, POLICY_RETRY_CAP_MS);
+	DFLT(retry_max, POLICY_RETRY_MAX);
+	DFLT(breaker_k, POLICY_BREAKER_K);
+	DFLT(breaker_window_ms, POLICY_BREAKER_WINDOW_MS);
+	DFLT(breaker_cooldown_ms, POLICY_BREAKER_COOLDOWN_MS);
+	DFLT(peek_ms, POLICY_PEEK_MS);
+#undef DFLT
+	if (p->o.retry_max < 0)
+		p->o.retry_max = 0;
+	if (p->o.pace_gap_ms < 0)
+		p->o.pace_gap_ms = 0;
+	p->unit = xstrdup(o->unit ? o->unit : "pane");
+	p->raise_hint = xstrdup(o->raise_hint ? o->raise_hint : "Raise it with --pane-ceiling.");
+	p->o.unit = p->o.raise_hint = NULL;
+	p->o.ledger_path = NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	p->ws_ceiling = o->ceiling_micros;
+	p->day_ceiling = o->daily_ceiling_micros;
+	double now = now_of(p);
+	day_roll(p, now);
+	/* Today's spend survives a restart: read it back from the ledger. */
+	if (o->ledger_path != NULL)
+		p->day_spent = ledger_spend_since(o->ledger_path, p->day_start);
+	if (p->day_spent < 0)
+		p->day_spent = 0;
+	return p;
+}
+
+void
+policy_shutdown(policy_t *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+policy_free(policy_t *p)
+{
+	if (p == NULL)
+		return;
+	for (int i = 0; i < GATEWAY_MAX_ROUTES; i++)
+		for (int k = 0; k < p->routes[i].nfallback; k++)
+			free(p->routes[i].fallback[k]);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p->unit);
+	free(p->raise_hint);
+	free(p);
+}
+
+/* --------------------------------------------------------- stats push */
+
+static int
+warn_of(int64_t ceiling, int64_t used, double at)
+{
+	return ceiling > 0 && (double)used >= at * (double)ceiling;
+}
+
+static void
+route_view(policy_t *p, const struct proute *rt, struct stats_route_policy *v)
+{
+	memset(v, 0, sizeof *v);
+	v->ceiling_micros = rt->ceiling_micros;
+	v->ceiling_tokens = rt->ceiling_tokens;
+	v->spent_micros = rt->spent_micros;
+	v->reserved_micros = rt->reserved_micros;
+	v->spent_tokens = rt->spent_tokens;
+	v->reserved_tokens = rt->reserved_tokens;
+	v->warn = warn_of(rt->ceiling_micros, rt->spent_micros + rt->reserved_micros, p->o.warn_at) ||
+	    warn_of(rt->ceiling_tokens, rt->spent_tokens + rt->reserved_tokens, p->o.warn_at);
+	v->downgraded = rt->downgraded;
+	snprintf(v->model_override, sizeof v->model_override, "%s", rt->override);
+	v->paced = rt->paced;
+	v->pacing = rt->pacing;
+	v->circuit_skips = rt->circuit_skips;
+}
+
+static int
+circuits_view(policy_t *p, struct stats_circuit *out, double now)
+{
+	int n = 0;
+	for (int i = 0; i < p->ncircuits && n < STATS_MAX_CIRCUITS; i++) {
+		const struct circuit *c = &p->circuits[i];
+		if (c->state == CIRCUIT_CLOSED && c->opened == 0)
+			continue;
+		snprintf(out[n].model, sizeof out[n].model, "%s", c->model);
+		out[n].state = c->state == CIRCUIT_OPEN && now >= c->open_until ? CIRCUIT_HALF : c->state;
+		out[n].open_until = c->open_until;
+		out[n].opened = c->opened;
+		n++;
+	}
+	return n;
+}
+
+struct push {
+	int route;
+	struct stats_route_policy rv, tv;
+	struct stats_policy_info info;
+};
+
+/* Build the stats view under the lock ... */
+static void
+push_prepare(policy_t *p, int route, struct push *x)
+{
+	double now = now_of(p);
+	x->route = route;
+	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
+		route_view(p, &p->routes[route], &x->rv);
+	memset(&x->tv, 0, sizeof x->tv);
+	x->tv.ceiling_micros = p->ws_ceiling;
+	x->tv.ceiling_tokens = -1;
+	x->tv.spent_micros = p->ws_spent;
+	x->tv.reserved_micros = p->reserved;
+	x->tv.warn = warn_of(p->ws_ceiling, p->ws_spent + p->reserved, p->o.warn_at) ||
+	    warn_of(p->day_ceiling, p->day_spent + p->reserved, p->o.warn_at);
+	for (int i = 0; i < GATEWAY_MAX_ROUTES; i++) {
+		x->tv.paced += p->routes[i].paced;
+		x->tv.pacing += p->routes[i].pacing;
+		x->tv.circuit_skips += p->routes[i].circuit_skips;
+	}
+	memset(&x->info, 0, sizeof x->info);
+	x->info.daily_ceiling_micros = p->day_ceiling;
+	x->info.daily_spent_micros = p->day_spent;
+	x->info.warn_at = p->o.warn_at;
+	x->info.ncircuits = circuits_view(p, x->info.circuit, now);
+	for (int i = 0; i < RATELIMIT_MAX_KEYS; i++) {
+		if (p->keys[i].nwait == 0)
+			continue;
+		x->info.pacing_keys++;
+		struct rl_state st;
+		if (p->o.ratelimits != NULL && rl_table_get(p->o.ratelimits, p->keys[i].hash, &st))
+			x->info.pacing_until = UTIL_MAX(x->info.pacing_until,
+			    ratelimit_not_before(&st, now));
+	}
+}
+
+/* ... and hand it over after unlocking. */
+static void
+push_send(policy_t *p, const struct push *x)
+{
+	if (p->o.stats == NULL)
+		return;
+	if (x->route >= 0 && x->route < GATEWAY_MAX_ROUTES)
+		stats_set_route_policy(p->o.stats, x->route, &x->rv);
+	stats_set_route_policy(p->o.stats, -1, &x->tv);
+	stats_set_policy(p->o.stats, &x->info);
+}
+
+static void
+push_now(policy_t *p, int route)
+{
+	struct push x;
+	pthread_mutex_lock(&p->lock);
+	push_prepare(p, route, &x);
+	pthread_mutex_unlock(&p->lock);
+	push_send(p, &x);
+}
+
+/* ------------------------------------------------------------- routes */
+
+void
+policy_add_route(policy_t *p, int route, const struct policy_route_config *rc)
+{
+	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
+		return;
+	pthread_mutex_lock(&p->lock);
+	struct proute *rt = &p->routes[route];
+	for (int k = 0; k < rt->nfallback; k++)
+		free(rt->fallback[k]);
+	memset(rt, 0, sizeof *rt);
+	rt->used = 1;
+	rt->number = rc->number > 0 ? rc->number : route + 1;
+	snprintf(rt->name, sizeof rt->name, "%s", rc->name ? rc->name : "");
+	snprintf(rt->agent, sizeof rt->agent, "%s", rc->agent ? rc->agent : "");
+	rt->ceiling_micros = rc->ceiling_micros;
+	rt->ceiling_tokens = rc->ceiling_tokens;
+	rt->downgrade_at = rc->downgrade_at;
+	for (int k = 0; k < rc->nfallback && k < POLICY_MAX_CHAIN; k++)
+		rt->fallback[rt->nfallback++] = xstrdup(rc->fallback[k]);
+	pthread_mutex_unlock(&p->lock);
+	push_now(p, route);
+}
+
+void
+policy_set_pane_ceiling(policy_t *p, int route, int64_t micros)
+{
+	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->routes[route].ceiling_micros = micros < 0 ? -1 : micros;
+	pthread_mutex_unlock(&p->lock);
+	push_now(p, route);
+}
+
+void
+policy_set_pane_ceiling_tokens(policy_t *p, int route, int64_t tokens)
+{
+	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->routes[route].ceiling_tokens = tokens < 0 ? -1 : tokens;
+	pthread_mutex_unlock(&p->lock);
+	push_now(p, route);
+}
+
+void
+policy_set_ceiling(policy_t *p, int64_t micros)
+{
+	pthread_mutex_lock(&p->lock);
+	p->ws_ceiling = micros < 0 ? -1 : micros;
+	pthread_mutex_unlock(&p->lock);
+	push_now(p, -1);
+}
+
+void
+policy_set_daily_ceiling(policy_t *p, int64_t micros)
+{
+	pthread_mutex_lock(&p->lock);
+	p->day_ceiling = micros < 0 ? -1 : micros;
+	pthread_mutex_unlock(&p->lock);
+	push_now(p, -1);
+}
+
+void
+policy_set_model_override(policy_t *p, int route, const char *model)
+{
+	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
+		return;
+	pthread_mutex_lock(&p->lock);
+	snprintf(p->routes[route].override, sizeof p->routes[route].override, "%s",
+	    model ? model : "");
+	pthread_mutex_unlock(&p->lock);
+	push_now(p, route);
+}
+
+int
+policy_get_state(policy_t *p, int route, struct policy_route_state *out)
+{
+	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
+		return -1;
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&p->lock);
+	const struct proute *rt = &p->routes[route];
+	int rc = rt->used ? 0 : -1;
+	day_roll(p, now_of(p));
+	out->ceiling_micros = rt->ceiling_micros;
+	out->spent_micros = rt->spent_micros;
+	out->reserved_micros = rt->reserved_micros;
+	out->ceiling_tokens = rt->ceiling_tokens;
+	out->spent_tokens = rt->spent_tokens;
+	out->reserved_tokens = rt->reserved_tokens;
+	out->warn = warn_of(rt->ceiling_micros, rt->spent_micros + rt->reserved_micros, p->o.warn_at) ||
+	    warn_of(rt->ceiling_tokens, rt->spent_tokens + rt->reserved_tokens, p->o.warn_at);
+	out->downgraded = rt->downgraded;
+	snprintf(out->model_override, sizeof out->model_override, "%s", rt->override);
+	out->workspace_ceiling_micros = p->ws_ceiling;
+	out->workspace_spent_micros = p->ws_spent;
+	out->daily_ceiling_micros = p->day_ceiling;
+	out->daily_spent_micros = p->day_spent;
+	out->ncircuits = circuits_view(p, out->circuit, now_of(p));
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+int
+policy_waiting(policy_t *p, const char *key_hash)
+{
+	int n = 0;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < RATELIMIT_MAX_KEYS; i++)
+		if (strcmp(p->keys[i].hash, key_hash) == 0)
+			n = p->keys[i].nwait;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/* ----------------------------------------------------------- ceilings */
+
+/* "pane 2 (claude)": the name when it says more than the number, else the program. */
+static void
+route_label(policy_t *p, const struct proute *rt, char *buf, size_t len)
+{
+	char plain[80];
+	snprintf(plain, sizeof plain, "%s %d", p->unit, rt->number);
+	const char *what = rt->name[0] && strcmp(rt->name, plain) != 0 ? rt->name :
+	    rt->agent[0] ? rt->agent : NULL;
+	if (what != NULL)
+		snprintf(buf, len, "%s (%s)", plain, what);
+	else
+		snprintf(buf, len, "%s", plain);
+}
+
+/* "($4.98 spent, this request could cost up to $0.41)" */
+static void
+usd_detail(int64_t spent, int64_t inflight, int64_t req, char *buf, size_t len)
+{
+	char a[32], b[32], c[32];
+	util_fmt_usd(spent, a, sizeof a);
+	util_fmt_usd(inflight, b, sizeof b);
+	util_fmt_usd(req, c, sizeof c);
+	if (inflight > 0)
+		snprintf(buf, len, "(%s spent, %s in flight, this request could cost up to %s)", a, b, c);
+	else
+		snprintf(buf, len, "(%s spent, this request could cost up to %s)", a, c);
+}
+
+/* snprintf for messages (which may be cut at the refusal's 256 bytes). */
+static void __attribute__((format(printf, 3, 4)))
+msg_set(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Check every ceiling that applies for an extra micros/tokens (lock held).
+ * 0 if it fits; else -1 with the message for the agent. */
+static int
+ceilings_check(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens,
+    char *msg, size_t len)
+{
+	char label[160], cap[32], detail[160];
+	if (rt->ceiling_micros >= 0 && rt->spent_micros + rt->reserved_micros + micros > rt->ceiling_micros) {
+		route_label(p, rt, label, sizeof label);
+		util_fmt_usd(rt->ceiling_micros, cap, sizeof cap);
+		usd_detail(rt->spent_micros, rt->reserved_micros, micros, detail, sizeof detail);
+		msg_set(msg, len, "tokmux: %s reached its %s spend ceiling %s. %s", label, cap,
+		    detail, p->raise_hint);
+		return -1;
+	}
+	if (rt->ceiling_tokens >= 0 && rt->spent_tokens + rt->reserved_tokens + tokens > rt->ceiling_tokens) {
+		route_label(p, rt, label, sizeof label);
+		msg_set(msg, len, "tokmux: %s reached its %lld-token ceiling (%lld used, %lld in "
+		    "flight, this request could use up to %lld). Raise ceiling_tokens in the config.",
+		    label, (long long)rt->ceiling_tokens, (long long)rt->spent_tokens,
+		    (long long)rt->reserved_tokens, (long long)tokens);
+		return -1;
+	}
+	if (p->ws_ceiling >= 0 && p->ws_spent + p->reserved + micros > p->ws_ceiling) {
+		util_fmt_usd(p->ws_ceiling, cap, sizeof cap);
+		usd_detail(p->ws_spent, p->reserved, micros, detail, sizeof detail);
+		msg_set(msg, len, "tokmux: this workspace reached its %s spend ceiling %s. "
+		    "Raise it with --ceiling.", cap, detail);
+		return -1;
+	}
+	if (p->day_ceiling >= 0 && p->day_spent + p->reserved + micros > p->day_ceiling) {
+		util_fmt_usd(p->day_ceiling, cap, sizeof cap);
+		usd_detail(p->day_spent, p->reserved, micros, detail, sizeof detail);
+		msg_set(msg, len, "tokmux: today's spend reached the %s daily ceiling %s. "
+		    "Raise it with --daily-ceiling.", cap, detail);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reserve(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
+{
+	rt->reserved_micros += micros;
+	rt->reserved_tokens += tokens;
+	p->reserved += micros;
+}
+
+/* ------------------------------------------------------------ circuits */
+
+static struct circuit *
+circuit_get(policy_t *p, const char *model, int create)
+{
+	for (int i = 0; i < p->ncircuits; i++)
+		if (strcmp(p->circuits[i].model, model) == 0)
+			return &p->circuits[i];
+	if (!create)
+		return NULL;
+	struct circuit *c = NULL;
+	if (p->ncircuits < MAX_CIRCUITS) {
+		c = &p->circuits[p->ncircuits++];
+	} else {   /* reuse the closed one seen longest ago */
+		for (int i = 0; i < MAX_CIRCUITS; i++)
+			if (p->circuits[i].state == CIRCUIT_CLOSED &&
+			    (c == NULL || p->circuits[i].last < c->last))
+				c = &p->circuits[i];
+		if (c == NULL)
+			return NULL;
+	}
+	memset(c, 0, sizeof *c);
+	snprintf(c->model, sizeof c->model, "%s", model);
+	return c;
+}
+
+/* 1 if requests for model must go elsewhere now (lock held). A circuit
+ * whose cool-down ended lets one trial request through (half-open). */
+static int
+circuit_blocks(policy_t *p, const char *model, double now, struct pcall *pc)
+{
+	struct circuit *c = circuit_get(p, model, 0);
+	if (c == NULL || c->state == CIRCUIT_CLOSED)
+		return 0;
+	if (c->state == CIRCUIT_OPEN && now < c->open_until)
+		return 1;
+	c->state = CIRCUIT_HALF;
+	if (c->trial)
+		return 1;
+	c->trial = 1;
+	pc->trial = 1;
+	return 0;
+}
+
+static void
+circuit_open(policy_t *p, struct circuit *c, double now)
+{
+	c->state = CIRCUIT_OPEN;
+	c->open_until = now + p->o.breaker_cooldown_ms / 1000.0;
+	c->opened++;
+	c->consecutive = 0;
+	c->trial = 0;
+	log_debug("policy: circuit for %s open for %d ms", c->model, p->o.breaker_cooldown_ms);
+}
+
+/* A 529 (or overloaded stream) for model (lock held). Returns 1 if its circuit is open. */
+static int
+circuit_fail(policy_t *p, const char *model, double now, struct pcall *pc)
+{
+	struct circuit *c = circuit_get(p, model, 1);
+	if (c == NULL)
+		return 0;
+	c->last = now;
+	if (c->state == CIRCUIT_HALF || (pc->trial && c->state != CIRCUIT_OPEN)) {
+		pc->trial = 0;
+		circuit_open(p, c, now);   /* the trial failed */
+		return 1;
+	}
+	if (c->state == CIRCUIT_OPEN)
+		return 1;
+	if (c->consecutive == 0 || now - c->first > p->o.breaker_window_ms / 1000.0) {
+		c->first = now;
+		c->consecutive = 0;
+	}
+	if (++c->consecutive >= p->o.breaker_k) {
+		circuit_open(p, c, now);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+circuit_ok(policy_t *p, const char *model, struct pcall *pc)
+{
+	struct circuit *c = circuit_get(p, model, 0);
+	if (c == NULL)
+		return;
+	c->consecutive = 0;
+	if (pc->trial || c->state == CIRCUIT_HALF) {
+		c->state = CIRCUIT_CLOSED;
+		c->trial = 0;
+	}
+	pc->trial = 0;
+}
+
+/* The request leaves chain[pos] without a verdict: let another trial go. */
+static void
+circuit_release(policy_t *p, struct pcall *pc)
+{
+	if (!pc->trial || pc->pos >= pc->nchain)
+		return;
+	struct circuit *c = circuit_get(p, pc->chain[pc->pos], 0);
+	if (c != NULL)
+		c->trial = 0;
+	pc->trial = 0;
+}
+
+/* ------------------------------------------------------------- pacing */
+
+static struct pkey *
+key_get(policy_t *p, const char *hash, double now)
+{
+	struct pkey *free_slot = NULL;
+	for (int i = 0; i < RATELIMIT_MAX_KEYS; i++) {
+		struct pkey *k = &p->keys[i];
+		if (strcmp(k->hash, hash) == 0) {
+			k->used = now;
+			return k;
+		}
+		if (k->nwait == 0 && (free_slot == NULL || k->used < free_slot->used))
+			free_slot = k;
+	}
+	if (free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof *free_slot);
+	snprintf(free_slot->hash, sizeof free_slot->hash, "%s", hash);
+	free_slot->used = now;
+	return free_slot;
+}
+
+static void
+key_remove(struct pkey *k, struct waiter *w)
+{
+	struct waiter **pp = &k->head, *prev = NULL;
+	while (*pp != NULL && *pp != w) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp == NULL)
+		return;
+	*pp = w->next;
+	if (k->tail == w)
+		k->tail = prev;
+	k->nwait--;
+}
+
+static double
+key_not_before(policy_t *p, const char *hash, double now)
+{
+	struct rl_state st;
+	if (p->o.ratelimits == NULL || !rl_table_get(p->o.ratelimits, hash, &st))
+		return 0;
+	return ratelimit_not_before(&st, now);
+}
+
+/* Wait for the key's turn (lock held). 0 to go on; -1 with *retry_after
+ * when the wait is longer than the cap. Requests queue in arrival order;
+ * after a wait they leave pace_gap_ms apart. */
+static int
+pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
+{
+	double now = now_of(p);
+	struct pkey *k = key_get(p, hash, now);
+	if (k == NULL)
+		return 0;
+	if (k->nwait == 0 && key_not_before(p, hash, now) <= now && k->next_release <= now)
+		return 0;   /* the common case: nothing to wait for */
+	struct waiter w = { NULL };
+	if (k->tail != NULL)
+		k->tail->next = &w;
+	else
+		k->head = &w;
+	k->tail = &w;
+	k->nwait++;
+	rt->pacing++;
+	rt->paced++;
+	int rc = 0;
+	for (;;) {
+		now = now_of(p);
+		double nb = UTIL_MAX(key_not_before(p, hash, now), k->next_release);
+		double wait = nb - now;
+		if (p->stopping)
+			break;
+		if (wait * 1000.0 > p->o.pace_cap_ms) {
+			*retry_after = (int)ceil(wait);
+			rc = -1;
+			break;
+		}
+		if (k->head == &w && wait <= 0) {
+			k->next_release = now + p->o.pace_gap_ms / 1000.0;
+			break;
+		}
+		cond_wait_ms(p, wait > 0 ? (int64_t)ceil(wait * 1000.0) : SLICE_MS);
+	}
+	key_remove(k, &w);
+	rt->pacing--;
+	if (rc != 0)
+		rt->paced--;
+	pthread_cond_broadcast(&p->cond);   /* the next one in line */
+	return rc;
+}
+
+/* -------------------------------------------------------------- hooks */
+
+static void
+pcall_free(struct pcall *pc)
+{
+	if (pc == NULL)
+		return;
+	for (int i = 0; i < pc->nchain; i++)
+		free(pc->chain[i]);
+	free(pc);
+}
+
+/* Pick the first model of the chain to use (lock held): downgrade past
+ * downgrade_at, skip models whose circuit is open (not the last one). */
+static int
+choose_start(policy_t *p, struct proute *rt, struct pcall *pc, struct gateway_call *c, double now)
+{
+	int pos = 0;
+	rt->downgraded = 0;
+	if (rt->downgrade_at > 0 && pc->nchain > 1) {
+		int over = (rt->ceiling_micros > 0 && (double)(rt->spent_micros + rt->reserved_micros) >=
+		    rt->downgrade_at * (double)rt->ceiling_micros) ||
+		    (rt->ceiling_tokens > 0 && (double)(rt->spent_tokens + rt->reserved_tokens) >=
+		    rt->downgrade_at * (double)rt->ceiling_tokens);
+		if (over) {
+			rt->downgraded = 1;
+			pos = 1;
+		}
+	}
+	pc->pos = pos;
+	while (pc->pos < pc->nchain - 1 && circuit_blocks(p, pc->chain[pc->pos], now, pc)) {
+		pc->pos++;
+		c->fallbacks++;
+		c->circuit = 1;
+		rt->circuit_skips++;
+	}
+	if (pc->pos == pc->nchain - 1 && pc->nchain > 0 && !pc->trial)
+		(void)circuit_blocks(p, pc->chain[pc->pos], now, pc);   /* may take the trial */
+	return pc->pos;
+}
+
+static int
+hook_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
+{
+	policy_t *p = user;
+	if (c->route < 0 || c->route >= GATEWAY_MAX_ROUTES)
+		return 0;
+	struct pcall *pc = xcalloc(1, sizeof *pc);
+	pc->route = c->route;
+	const char *fb[POLICY_MAX_CHAIN];
+	char base[128];
+
+	pthread_mutex_lock(&p->lock);
+	struct proute *rt = &p->routes[c->route];
+	snprintf(base, sizeof base, "%s", rt->override[0] ? rt->override : c->model_asked);
+	for (int i = 0; i < rt->nfallback; i++)
+		fb[i] = rt->fallback[i];
+	pc->nchain = policy_chain(p->o.pricing, base, fb, rt->nfallback, pc->chain, POLICY_MAX_CHAIN);
+	if (pc->nchain > 0)
+		choose_start(p, rt, pc, c, now_of(p));
+	pthread_mutex_unlock(&p->lock);
+
+	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
+	if (model[0] != '\0' && strcmp(model, c->model_asked) != 0) {
+		c->new_body = policy_rewrite_model(c->body, c->body_len, model, &c->new_body_len);
+		log_debug("policy: route %d: %s -> %s", c->route, c->model_asked, model);
+	}
+	const char *body = c->new_body ? c->new_body : c->body;
+	size_t blen = c->new_body ? c->new_body_len : c->body_len;
+	int64_t micros, tokens;
+	policy_worst_case(p->o.pricing, model[0] ? model : NULL, body, blen, &micros, &tokens);
+
+	int refused = 0;
+	struct push x;
+	pthread_mutex_lock(&p->lock);
+	day_roll(p, now_of(p));
+	if (ceilings_check(p, rt, micros, tokens, r->message, sizeof r->message) != 0) {
+		refused = 1;
+		r->status = 403;
+		snprintf(r->type, sizeof r->type, "permission_error");
+	} else {
+		reserve(p, rt, micros, tokens);
+		pc->res_micros = micros;
+		pc->res_tokens = tokens;
+		int retry_after = 0;
+		if (c->key_hash[0] != '\0' && pace(p, rt, c->key_hash, &retry_after) != 0) {
+			refused = 1;
+			reserve(p, rt, -micros, -tokens);
+			r->status = 429;
+			r->retry_after = retry_after;
+			snprintf(r->type, sizeof r->type, "rate_limit_error");
+			snprintf(r->message, sizeof r->message, "tokmux: this API key is over its rate "
+			    "limit for another %d s (shared by every pane using it); try again then.",
+			    retry_after);
+		}
+	}
+	if (refused)
+		circuit_release(p, pc);
+	push_prepare(p, c->route, &x);
+	pthread_mutex_unlock(&p->lock);
+	push_send(p, &x);
+	if (refused) {
+		log_debug("policy: route %d refused: %d", c->route, r->status);
+		pcall_free(pc);
+		return -1;
+	}
+	c->policy_data = pc;
+	return 0;
+}
+
+/* Read a short error body without consuming it. */
+static size_t
+peek_error_body(policy_t *p, struct upstream_xfer *x, char *buf, size_t max)
+{
+	int64_t until = util_now_ms() + ERROR_BODY_MS;
+	ssize_t n = 0;
+	while (util_now_ms() < until) {
+		n = upstream_peek(x, buf, max, max, SLICE_MS);
+		if (n < 0)
+			return 0;
+		if ((size_t)n >= max || upstream_done(x))
+			break;
+	}
+	n = upstream_peek(x, buf, max, 0, 0);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* 1 if the first event of a 200 stream is an overloaded error. */
+static int
+stream_overloaded(policy_t *p, struct upstream_xfer *x)
+{
+	const char *ct = upstream_header_get(x, "Content-Type");
+	if (ct == NULL || strstr(ct, "text/event-stream") == NULL)
+		return 0;
+	char *buf = xmalloc(PEEK_BYTES);
+	int64_t until = util_now_ms() + p->o.peek_ms;
+	int res = 0;
+	size_t have = 0;
+	while (util_now_ms() < until && !__atomic_load_n(&p->stopping, __ATOMIC_ACQUIRE)) {
+		ssize_t n = upstream_peek(x, buf, PEEK_BYTES, have + 1, SLICE_MS);
+		if (n < 0)
+			break;
+		have = (size_t)n;
+		int v = policy_first_event_overloaded(buf, have);
+		if (v >= 0) {
+			res = v;
+			break;
+		}
+		if (have >= PEEK_BYTES || (upstream_done(x) && upstream_peek(x, buf, PEEK_BYTES,
+		    0, 0) == (ssize_t)have))
+			break;
+	}
+	free(buf);
+	return res;
+}
+
+/* Seconds the response asks to wait: retry-after(-ms), else its rate-limit
+ * headers; -1 if it says nothing. */
+static double
+response_wait(policy_t *p, struct upstream_xfer *x, double now)
+{
+	if (x == NULL)
+		return -1;
+	const char *v = upstream_header_get(x, "retry-after-ms");
+	double s = v != NULL ? ratelimit_parse_retry_after_ms(v) : -1;
+	if (s < 0 && (v = upstream_header_get(x, "retry-after")) != NULL)
+		s = ratelimit_parse_retry_after(v, now);
+	if (s >= 0)
+		return s;
+	struct rl_state st;
+	int any = 0;
+	rl_state_init(&st);
+	for (int i = 0; i < upstream_header_count(x); i++) {
+		const char *name, *value;
+		upstream_header_at(x, i, &name, &value);
+		any |= ratelimit_parse_header(&st, name, value, now);
+	}
+	double nb = any ? ratelimit_not_before(&st, now) : 0;
+	return nb > now ? nb - now : -1;
+}
+
+static int
+on_429(policy_t *p, struct gateway_call *c, struct pcall *pc, struct upstream_xfer *x)
+{
+	if (pc->retried_429 || x == NULL)
+		return 0;
+	char *buf = xmalloc(ERROR_BODY_BYTES);
+	size_t n = peek_error_body(p, x, buf, ERROR_BODY_BYTES);
+	int spend = policy_is_spend_limit(buf, n);
+	free(buf);
+	if (spend) {
+		log_debug("policy: route %d: 429 for a spend limit, not retried", c->route);
+		return 0;
+	}
+	double wait = response_wait(p, x, now_of(p));
+	if (wait < 0 || wait * 1000.0 > p->o.pace_cap_ms)
+		return 0;
+	pc->retried_429 = 1;
+	log_debug("policy: route %d: 429, retrying in %.1f s", c->route, wait);
+	return policy_sleep(p, (int64_t)ceil(wait * 1000.0)) == 0;
+}
+
+/* Move to the next usable model of the chain (lock not held). 1 with the
+ * rewritten body, 0 when the chain is exhausted or the model won't fit a ceiling. */
+static int
+fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **nb, size_t *nlen)
+{
+	pthread_mutex_lock(&p->lock);
+	circuit_release(p, pc);
+	double now = now_of(p);
+	struct proute *rt = &p->routes[pc->route];
+	int next = pc->pos + 1;
+	while (next < pc->nchain - 1 && circuit_blocks(p, pc->chain[next], now, pc)) {
+		next++;
+		c->circuit = 1;
+		rt->circuit_skips++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (next >= pc->nchain)
+		return 0;
+	char *body = policy_rewrite_model(c->body, c->body_len, pc->chain[next], nlen);
+	if (body == NULL)
+		return 0;
+	int64_t micros, tokens;
+	policy_worst_case(p->o.pricing, pc->chain[next], body, *nlen, &micros, &tokens);
+	int64_t dm = UTIL_MAX(0, micros - pc->res_micros), dt = UTIL_MAX(0, tokens - pc->res_tokens);
+	char msg[256];
+	pthread_mutex_lock(&p->lock);
+	int ok = (dm == 0 && dt == 0) || ceilings_check(p, rt, dm, dt, msg, sizeof msg) == 0;
+	if (ok) {
+		reserve(p, rt, dm, dt);
+		pc->res_micros += dm;
+		pc->res_tokens += dt;
+		pc->pos = next;
+		pc->tries = 0;
+		c->fallbacks++;
+	} else {
+		circuit_release(p, pc);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!ok) {
+		free(body);
+		return 0;
+	}
+	log_debug("policy: route %d: falling back to %s", c->route, pc->chain[next]);
+	*nb = body;
+	return 1;
+}
+
+static int
+hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
+    char **nb, size_t *nlen)
+{
+	policy_t *p = user;
+	struct pcall *pc = c->policy_data;
+	if (pc == NULL || __atomic_load_n(&p->stopping, __ATOMIC_ACQUIRE))
+		return 0;
+	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
+	int openai = c->api == API_OPENAI_CHAT || c->api == API_OPENAI_RESPONSES;
+	int overloaded = status == 529 || (openai && status == 503);
+	int in_stream = 0;
+	if (status == 200 && c->api == API_ANTHROPIC_MESSAGES && x != NULL && stream_overloaded(p, x))
+		overloaded = in_stream = 1;
+	if (status >= 200 && status < 300 && !overloaded) {
+		pthread_mutex_lock(&p->lock);
+		circuit_ok(p, model, pc);
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	if (status == 429)
+		return on_429(p, c, pc, x);
+	if (!overloaded)
+		return 0;
+
+	pthread_mutex_lock(&p->lock);
+	int open = circuit_fail(p, model, now_of(p), pc);
+	struct push ps;
+	push_prepare(p, c->route, &ps);
+	pthread_mutex_unlock(&p->lock);
+	push_send(p, &ps);
+	int retry = 0;
+	if (!open && pc->tries < p->o.retry_max) {
+		double ra = response_wait(p, x, now_of(p));
+		int64_t ms = ra >= 0 ? (int64_t)ceil(ra * 1000.0) :
+		    policy_backoff_ms(p->o.retry_base_ms, p->o.retry_cap_ms, pc->tries, random_unit());
+		if (ms <= p->o.pace_cap_ms) {
+			pc->tries++;
+			log_debug("policy: route %d: overloaded (%s), retry %d in %lld ms", c->route,
+			    model, pc->tries, (long long)ms);
+			retry = policy_sleep(p, ms) == 0;
+			if (!retry)
+				return 0;
+		}
+	}
+	if (!retry)
+		retry = fall_back(p, c, pc, nb, nlen);
+	if (retry && in_stream)
+		c->n529++;   /* the dropped stream's error is no longer in the final usage */
+	return retry;
+}
+
+static void
+hook_settle(void *user, const struct gateway_call *c, const struct gateway_outcome *o)
+{
+	policy_t *p = user;
+	struct pcall *pc = c->policy_data;
+	if (pc == NULL)
+		return;
+	const struct usage *u = o->usage;
+	int ok = o->status >= 200 && o->status < 300;
+	int64_t cost = 0, tokens = 0;
+	if (u != NULL && u->has_usage) {
+		cost = o->cost_micros;
+		if (!o->priced && p->o.pricing != NULL)   /* unknown price: count it dearly */
+			cost = pricing_worst_case(p->o.pricing, o->model_used,
+			    u->input_tokens + u->cache_read_tokens + u->cache_write_5m_tokens +
+			    u->cache_write_1h_tokens, u->output_tokens);
+		tokens = usage_total_tokens(u);
+	} else if (ok) {
+		/* cut before any usage arrived: the provider may bill it all */
+		cost = pc->res_micros;
+		tokens = pc->res_tokens;
+	}
+	struct push x;
+	pthread_mutex_lock(&p->lock);
+	struct proute *rt = &p->routes[pc->route];
+	day_roll(p, now_of(p));
+	reserve(p, rt, -pc->res_micros, -pc->res_tokens);
+	rt->spent_micros += cost;
+	rt->spent_tokens += tokens;
+	p->ws_spent += cost;
+	p->day_spent += cost;
+	circuit_release(p, pc);
+	push_prepare(p, pc->route, &x);
+	pthread_mutex_unlock(&p->lock);
+	push_send(p, &x);
+	pcall_free(pc);
+}
+
+void
+policy_hooks(policy_t *p, struct gateway_policy *out)
+{
+	memset(out, 0, sizeof *out);
+	out->user = p;
+	out->admit = hook_admit;
+	out->attempt = hook_attempt;
+	out->settle = hook_settle;
+}

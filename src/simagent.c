@@ -1,0 +1,992 @@
+/*
+ * simagent: a scripted coding agent for `tokmux demo`. Owns the personas,
+ * the transcript (a pure function of persona and seed), the request bodies,
+ * a minimal SSE reader, and the run loop: tool steps printed at a human
+ * pace, streaming model calls through libcurl with a spinner, retries on
+ * 429 / 529 like real agents, and a stop on a refusal (e.g. a tokmux spend
+ * ceiling).
+ */
+#include "simagent.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "usage.h"
+
+#define SIMAGENT_MAX_STEPS 256
+#define SIMAGENT_MAX_ATTEMPTS 8
+
+/* ------------------------------------------------------------------ */
+/* Personas */
+
+static const struct simagent_persona personas[] = {
+	{
+		.name = "refactor",
+		.model = "claude-opus-4-7",
+		.project = "~/src/inkjet",
+		.task = "Split the tokenizer out of parser.c into its own lexer module",
+		.files = { "src/parser.c", "src/lexer.c", "src/token.h", "src/ast.c" },
+		.searches = { "tok_next", "struct token" },
+		.commands = { "make -j4", "make test" },
+		.results = { "cc -o inkjet ... 0 warnings", "118 passed, 0 failed" },
+		.todos = { "Move tok_* into src/lexer.c", "Keep parser.c on the lexer API",
+		    "Run the test suite" },
+		.diffs = {
+			{ "src/lexer.c", 41, { "-static int tok_next(struct parser *p)", "+int lexer_next(struct lexer *lx)",
+			    " {", "-\tint c = p->src[p->pos++];", "+\tint c = lexer_getc(lx);", NULL } },
+			{ "src/parser.c", 212, { " \twhile (!at_end(p)) {", "-\t\tt = tok_next(p);", "+\t\tt = lexer_next(&p->lx);",
+			    " \t\tif (t.kind == TOK_EOF)", NULL } },
+		},
+		.system_kb = 48,
+		.max_tokens = 8192,
+		.requests = 12,
+	},
+	{
+		.name = "tests",
+		.model = "claude-sonnet-4-6",
+		.project = "~/src/ledgerd",
+		.task = "Add unit tests for the date parsing in ledger/dates.py",
+		.files = { "ledger/dates.py", "tests/test_dates.py", "ledger/io.py", "pyproject.toml" },
+		.searches = { "def parse_date", "strptime" },
+		.commands = { "pytest -q tests/test_dates.py", "pytest -q" },
+		.results = { "14 passed in 0.41s", "212 passed, 3 skipped in 4.87s" },
+		.todos = { "Cover ISO 8601 and RFC 2822 inputs", "Cover time zones and DST",
+		    "Run the whole suite" },
+		.diffs = {
+			{ "tests/test_dates.py", 12, { "+def test_parse_iso_week():", "+    assert parse_date(\"2026-W09-4\").day == 26",
+			    "+", "+def test_parse_rejects_month_13():", "+    with pytest.raises(ValueError):", NULL } },
+			{ "ledger/dates.py", 88, { " def parse_date(s: str) -> date:", "-    return strptime(s, FMT).date()",
+			    "+    s = s.strip()", "+    return _parse_any(s)", NULL } },
+		},
+		.system_kb = 32,
+		.max_tokens = 4096,
+		.requests = 12,
+	},
+	{
+		.name = "docs",
+		.model = "claude-haiku-4-5",
+		.project = "~/src/httpkit",
+		.task = "Document the retry helpers and add a README section",
+		.files = { "retry/backoff.go", "README.md", "retry/policy.go", "docs/retries.md" },
+		.searches = { "func Backoff", "RetryAfter" },
+		.commands = { "go vet ./...", "go test ./retry/" },
+		.results = { "(no output)", "ok  	httpkit/retry	0.012s" },
+		.todos = { "Doc comments on exported retry API", "README: Retries section",
+		    "Check examples compile" },
+		.diffs = {
+			{ "retry/backoff.go", 17, { "+// Backoff is the delay before attempt n", "+// (1-based): full jitter, capped at max.",
+			    " func Backoff(n int, max Duration) Duration {", NULL } },
+			{ "README.md", 64, { " ## Usage", "+", "+## Retries", "+", "+Calls failing with 429 or 5xx are retried.", NULL } },
+		},
+		.system_kb = 16,
+		.max_tokens = 2048,
+		.requests = 14,
+	},
+	{
+		.name = "bugfix",
+		.model = "claude-sonnet-4-5",
+		.project = "~/src/webshop",
+		.task = "Fix the off-by-one in cart pagination (issue #312)",
+		.files = { "src/cart/paginate.ts", "src/cart/paginate.test.ts", "src/cart/index.ts",
+		    "src/api/cart.ts" },
+		.searches = { "pageCount", "paginate(" },
+		.commands = { "npm test -- paginate", "npm run lint" },
+		.results = { "Tests: 1 failed, 23 passed, 24 total", "0 problems" },
+		.todos = { "Reproduce with 20 items and page size 10", "Fix pageCount rounding",
+		    "Add a regression test" },
+		.diffs = {
+			{ "src/cart/paginate.ts", 23, { "-  const pages = Math.floor(n / size) + 1;",
+			    "+  const pages = Math.max(1, Math.ceil(n / size));", NULL } },
+			{ "src/cart/paginate.test.ts", 58, { "+  it('has 2 pages for 20 items', () => {",
+			    "+    expect(pages(range(20), 10)).toBe(2);", "+  });", NULL } },
+		},
+		.system_kb = 6,
+		.max_tokens = 1024,
+		.requests = 12,
+	},
+};
+
+const struct simagent_persona *
+simagent_persona(const char *name)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(personas); i++)
+		if (strcmp(personas[i].name, name) == 0)
+			return &personas[i];
+	return NULL;
+}
+
+const char *
+simagent_persona_names(void)
+{
+	return "refactor, tests, docs, bugfix";
+}
+
+/* ------------------------------------------------------------------ */
+/* The transcript */
+
+uint64_t
+simagent_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static int
+pick(uint64_t *rng, int n)
+{
+	return (int)(simagent_rand(rng) % (uint64_t)n);
+}
+
+int
+simagent_plan(const struct simagent_persona *p, uint64_t seed, int nrequests,
+    struct simagent_step *out, int max)
+{
+	(void)p;
+	uint64_t rng = seed;
+	int n = 0;
+#define PUSH(k, a, t) do { if (n < max) out[n++] = (struct simagent_step){ (k), (a), (t) }; } while (0)
+	for (int turn = 0; turn < nrequests; turn++) {
+		if (turn == 0) {
+			/* agents look around first, then make a plan */
+			PUSH(SIMAGENT_READ, 0, 0);
+			PUSH(SIMAGENT_SEARCH, pick(&rng, 2), 0);
+		} else if (turn == 1) {
+			PUSH(SIMAGENT_TODO, 0, 0);
+		} else {
+			int tools = 1 + pick(&rng, 3);
+			for (int i = 0; i < tools; i++) {
+				static const enum simagent_step_kind kinds[] = { SIMAGENT_READ, SIMAGENT_SEARCH,
+				    SIMAGENT_EDIT, SIMAGENT_EDIT, SIMAGENT_RUN };
+				enum simagent_step_kind k = kinds[pick(&rng, (int)UTIL_ARRAY_LEN(kinds))];
+				int arg = k == SIMAGENT_READ ? pick(&rng, 4) : pick(&rng, 2);
+				PUSH(k, arg, turn);
+			}
+		}
+		PUSH(SIMAGENT_ASK, 0, turn);
+	}
+	PUSH(SIMAGENT_RUN, 1, nrequests);
+#undef PUSH
+	return n;
+}
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_DIM "\033[2m"
+#define C_RED "\033[31m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_BLUE "\033[34m"
+#define C_MAGENTA "\033[35m"
+#define C_CYAN "\033[36m"
+
+#define COL(x) (color ? (x) : "")
+
+static void
+render_tool(struct buf *b, int color, const char *tool, const char *arg, const char *result)
+{
+	buf_appendf(b, "%s●%s %s%s%s(%s)\n", COL(C_GREEN), COL(C_RESET), COL(C_BOLD), tool,
+	    COL(C_RESET), arg);
+	if (result != NULL)
+		buf_appendf(b, "  %s⎿  %s%s\n", COL(C_DIM), result, COL(C_RESET));
+}
+
+static void
+render_diff(struct buf *b, int color, const struct simagent_diff *d)
+{
+	int old = d->line, new = d->line, adds = 0, dels = 0;
+	for (int i = 0; i < 6 && d->lines[i] != NULL; i++) {
+		adds += d->lines[i][0] == '+';
+		dels += d->lines[i][0] == '-';
+	}
+	buf_appendf(b, "  %s⎿  Updated with %d addition%s and %d removal%s%s\n", COL(C_DIM), adds,
+	    adds == 1 ? "" : "s", dels, dels == 1 ? "" : "s", COL(C_RESET));
+	for (int i = 0; i < 6 && d->lines[i] != NULL; i++) {
+		const char *l = d->lines[i];
+		if (l[0] == '-')
+			buf_appendf(b, "     %s%4d - %s%s\n", COL(C_RED), old++, l + 1, COL(C_RESET));
+		else if (l[0] == '+')
+			buf_appendf(b, "     %s%4d + %s%s\n", COL(C_GREEN), new++, l + 1, COL(C_RESET));
+		else {
+			buf_appendf(b, "     %s%4d   %s%s\n", COL(C_DIM), new, l + 1, COL(C_RESET));
+			old++;
+			new++;
+		}
+	}
+}
+
+void
+simagent_render(const struct simagent_persona *p, const struct simagent_step *s, int color,
+    struct buf *b)
+{
+	char tmp[160];
+	switch (s->kind) {
+	case SIMAGENT_READ:
+		snprintf(tmp, sizeof tmp, "Read %d lines", 80 + (int)((strlen(p->files[s->arg]) * 37 +
+		    (size_t)s->turn * 11) % 400));
+		render_tool(b, color, "Read", p->files[s->arg], tmp);
+		break;
+	case SIMAGENT_SEARCH:
+		snprintf(tmp, sizeof tmp, "pattern: \"%s\"", p->searches[s->arg]);
+		render_tool(b, color, "Search", tmp, s->arg == 0 ? "Found 3 files" : "Found 7 files");
+		break;
+	case SIMAGENT_TODO:
+		render_tool(b, color, "Update Todos", "3 items", NULL);
+		for (int i = 0; i < 3; i++)
+			buf_appendf(b, "  %s  %s %s\n", i == 0 ? "⎿" : " ", i == 0 ? "☒" : "☐", p->todos[i]);
+		break;
+	case SIMAGENT_EDIT: {
+		buf_appendf(b, "%s✎%s %sUpdate%s(%s)\n", COL(C_BLUE), COL(C_RESET), COL(C_BOLD),
+		    COL(C_RESET), p->diffs[s->arg].file);
+		render_diff(b, color, &p->diffs[s->arg]);
+		break;
+	}
+	case SIMAGENT_RUN:
+		render_tool(b, color, "Bash", p->commands[s->arg], p->results[s->arg]);
+		break;
+	case SIMAGENT_ASK:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Request bodies */
+
+/* A deterministic "project context" of about kb kilobytes: what an agent's
+ * system prompt carries (instructions, tool schemas, file summaries). */
+static char *
+system_text(const struct simagent_persona *p)
+{
+	struct buf b = { 0 };
+	buf_appendf(&b, "You are a coding agent working in %s. Use the tools to read, search, "
+	    "edit and run commands. Keep answers short.\n", p->project);
+	for (int i = 0; b.len < (size_t)p->system_kb * 1024; i++)
+		buf_appendf(&b, "<file path=\"%s\" line=\"%d\">summary of the code around line %d: "
+		    "functions, types and the invariants they keep.</file>\n",
+		    p->files[i % 4], 1 + i * 17, 1 + i * 17);
+	buf_append(&b, "", 1);
+	return b.data;
+}
+
+static cJSON *
+text_block(const char *text, int cached)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "text");
+	cJSON_AddStringToObject(o, "text", text);
+	if (cached)
+		cJSON_AddItemToObject(o, "cache_control", cJSON_CreateRaw("{\"type\":\"ephemeral\"}"));
+	return o;
+}
+
+static void
+add_message(cJSON *msgs, enum simagent_api api, const char *role, const char *text, int cached)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", role);
+	if (api == SIMAGENT_ANTHROPIC) {
+		cJSON *c = cJSON_AddArrayToObject(m, "content");
+		cJSON_AddItemToArray(c, text_block(text, cached));
+	} else {
+		cJSON_AddStringToObject(m, "content", text);
+	}
+	cJSON_AddItemToArray(msgs, m);
+}
+
+char *
+simagent_body(const struct simagent_persona *p, enum simagent_api api, const char *model, int turn)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *sys = system_text(p);
+	cJSON_AddStringToObject(root, "model", model);
+	cJSON_AddBoolToObject(root, "stream", 1);
+	cJSON *msgs;
+	if (api == SIMAGENT_ANTHROPIC) {
+		cJSON_AddNumberToObject(root, "max_tokens", p->max_tokens);
+		cJSON *s = cJSON_AddArrayToObject(root, "system");
+		cJSON_AddItemToArray(s, text_block("You are sim-agent, the tokmux demo agent.", 0));
+		cJSON_AddItemToArray(s, text_block(sys, 1));
+		msgs = cJSON_AddArrayToObject(root, "messages");
+	} else {
+		cJSON_AddNumberToObject(root, "max_completion_tokens", p->max_tokens);
+		cJSON *so = cJSON_AddObjectToObject(root, "stream_options");
+		cJSON_AddBoolToObject(so, "include_usage", 1);
+		msgs = cJSON_AddArrayToObject(root, "messages");
+		add_message(msgs, api, "system", sys, 0);
+	}
+	add_message(msgs, api, "user", p->task, 0);
+	for (int i = 0; i < turn; i++) {
+		char *tool = xasprintf("Tool result %d: %s", i + 1, p->results[i % 2]);
+		add_message(msgs, api, "assistant", "Done; continuing with the next step.", 0);
+		/* like Claude Code, mark the newest user turn for caching */
+		add_message(msgs, api, "user", tool, i == turn - 1 && api == SIMAGENT_ANTHROPIC);
+		free(tool);
+	}
+	char *out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	free(sys);
+	if (out == NULL)
+		fatal("out of memory");
+	char *r = xstrdup(out);
+	cJSON_free(out);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Responses */
+
+static void
+copy_str(char *dst, size_t len, const cJSON *v)
+{
+	if (cJSON_IsString(v) && len > 0)
+		snprintf(dst, len, "%s", v->valuestring);
+}
+
+int
+simagent_error_parse(const char *body, size_t len, char *type, size_t tlen, char *msg, size_t mlen)
+{
+	if (tlen > 0)
+		type[0] = '\0';
+	if (mlen > 0)
+		msg[0] = '\0';
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+	int rc = -1;
+	if (cJSON_IsObject(e)) {
+		copy_str(type, tlen, cJSON_GetObjectItemCaseSensitive(e, "type"));
+		copy_str(msg, mlen, cJSON_GetObjectItemCaseSensitive(e, "message"));
+		rc = 0;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+void
+simagent_stream_init(struct simagent_stream *s, enum simagent_api api)
+{
+	memset(s, 0, sizeof *s);
+	s->api = api;
+}
+
+void
+simagent_stream_free(struct simagent_stream *s)
+{
+	buf_free(&s->line);
+	buf_free(&s->text);
+}
+
+static void
+stream_data(struct simagent_stream *s, const char *data, size_t len)
+{
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		s->done = 1;
+		return;
+	}
+	cJSON *root = cJSON_ParseWithLength(data, len);
+	if (root == NULL)
+		return;
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	if (cJSON_IsObject(err)) {
+		copy_str(s->error_type, sizeof s->error_type, cJSON_GetObjectItemCaseSensitive(err, "type"));
+		copy_str(s->error_message, sizeof s->error_message,
+		    cJSON_GetObjectItemCaseSensitive(err, "message"));
+	}
+	const cJSON *text = NULL;
+	if (s->api == SIMAGENT_ANTHROPIC) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+		const cJSON *delta = cJSON_GetObjectItemCaseSensitive(root, "delta");
+		if (cJSON_IsString(type) && strcmp(type->valuestring, "content_block_delta") == 0)
+			text = cJSON_GetObjectItemCaseSensitive(delta, "text");
+		if (cJSON_IsString(type) && strcmp(type->valuestring, "message_stop") == 0)
+			s->done = 1;
+	} else {
+		const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
+		const cJSON *delta = cJSON_GetObjectItemCaseSensitive(ch, "delta");
+		text = cJSON_GetObjectItemCaseSensitive(delta, "content");
+	}
+	if (cJSON_IsString(text))
+		buf_append(&s->text, text->valuestring, strlen(text->valuestring));
+	cJSON_Delete(root);
+}
+
+void
+simagent_stream_feed(struct simagent_stream *s, const char *data, size_t len)
+{
+	buf_append(&s->line, data, len);
+	for (;;) {
+		char *nl = memchr(s->line.data, '\n', s->line.len);
+		if (nl == NULL)
+			break;
+		size_t n = (size_t)(nl - s->line.data);
+		size_t l = n > 0 && s->line.data[n - 1] == '\r' ? n - 1 : n;
+		if (l >= 5 && memcmp(s->line.data, "data:", 5) == 0) {
+			const char *d = s->line.data + 5;
+			size_t dl = l - 5;
+			if (dl > 0 && *d == ' ') {
+				d++;
+				dl--;
+			}
+			stream_data(s, d, dl);
+		}
+		buf_consume(&s->line, n + 1);
+	}
+}
+
+double
+simagent_retry_delay(double retry_after, int attempt)
+{
+	if (retry_after >= 0)
+		return retry_after > 60 ? 60 : retry_after;
+	int n = attempt < 1 ? 1 : attempt > 4 ? 4 : attempt;
+	return (double)(1 << (n - 1));
+}
+
+/* ------------------------------------------------------------------ */
+/* The run loop (terminal side) */
+
+struct agent {
+	const struct simagent_persona *p;
+	enum simagent_api api;
+	const char *model;
+	const char *base;
+	char key[64];
+	int color;
+	int requests;
+	uint64_t rng;
+	/* totals of this run */
+	int calls;
+	int64_t tokens;
+};
+
+struct reply {
+	CURL *e;
+	struct agent *a;
+	double retry_after;
+	struct buf errbody;
+	struct simagent_stream st;
+	usage_parser_t *up;
+	int printed;               /* text started: the spinner is gone */
+	int col, width;            /* word wrap: current column, terminal width */
+	struct buf word;           /* the word being streamed */
+};
+
+static void
+pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* Write a string now (the pane shows it as it comes). */
+static void
+out(const char *s)
+{
+	fputs(s, stdout);
+	fflush(stdout);
+}
+
+/* Print b line by line with a short human pause after each. */
+static void
+out_lines(struct agent *a, struct buf *b)
+{
+	size_t i = 0;
+	while (i < b->len) {
+		char *nl = memchr(b->data + i, '\n', b->len - i);
+		size_t n = nl ? (size_t)(nl - (b->data + i)) + 1 : b->len - i;
+		fwrite(b->data + i, 1, n, stdout);
+		fflush(stdout);
+		i += n;
+		pause_ms(90 + pick(&a->rng, 220));
+	}
+}
+
+static void
+humanize(int64_t n, char *buf, size_t len)
+{
+	if (n < 1000)
+		snprintf(buf, len, "%d", (int)n);
+	else if (n < 1000000)
+		snprintf(buf, len, "%.1fk", (double)n / 1e3);
+	else
+		snprintf(buf, len, "%.1fM", (double)n / 1e6);
+}
+
+/* Print prefix then text in colour c, word-wrapped to the terminal with a
+ * hanging indent of indent columns, and a newline. */
+static void
+out_wrapped(const char *c, const char *rst, const char *prefix, const char *text, int indent)
+{
+	int width = 80, col = 0;
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		width = ws.ws_col - 1;
+	fputs(c, stdout);
+	for (const char *p = prefix; *p != '\0'; p++)
+		col += ((unsigned char)*p & 0xC0) != 0x80;
+	fputs(prefix, stdout);
+	int first = 1;
+	while (*text != '\0') {
+		size_t n = strcspn(text, " ");
+		int cols = 0;
+		for (size_t i = 0; i < n; i++)
+			cols += ((unsigned char)text[i] & 0xC0) != 0x80;
+		if (!first && col > indent && col + 1 + cols > width) {
+			printf("\n%*s", indent, "");
+			col = indent;
+		} else if (!first) {
+			fputc(' ', stdout);
+			col++;
+		}
+		fwrite(text, 1, n, stdout);
+		col += cols;
+		first = 0;
+		text += n;
+		while (*text == ' ')
+			text++;
+	}
+	printf("%s\n", rst);
+}
+
+/* "  ⎿  620 in · 18.4k cache read · 1.3k cache write · 360 out · 2.4s" */
+static void
+summary(struct agent *a, const struct usage *u, double secs)
+{
+	const struct { int64_t n; const char *what; } parts[] = {
+		{ u->input_tokens, "in" },
+		{ u->cache_read_tokens, "cache read" },
+		{ u->cache_write_5m_tokens + u->cache_write_1h_tokens, "cache write" },
+		{ u->output_tokens, "out" },
+	};
+	char num[16];
+	struct buf b = { 0 };
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(parts); i++) {
+		if (parts[i].n <= 0)
+			continue;
+		humanize(parts[i].n, num, sizeof num);
+		buf_appendf(&b, "%s %s · ", num, parts[i].what);
+	}
+	buf_appendf(&b, "%.1fs", secs);
+	/* a gateway policy may have answered with another model */
+	if (u->model[0] != '\0' && strcmp(u->model, a->model) != 0)
+		buf_appendf(&b, " · answered by %s", u->model);
+	out_wrapped(a->color ? C_DIM : "", a->color ? C_RESET : "", "  ⎿  ", b.data, 5);
+	buf_free(&b);
+}
+
+static size_t
+on_header(char *data, size_t size, size_t n, void *user)
+{
+	struct reply *r = user;
+	size_t len = size * n;
+	if (len > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
+		char tmp[32];
+		size_t l = UTIL_MIN(len - 12, sizeof tmp - 1);
+		memcpy(tmp, data + 12, l);
+		tmp[l] = '\0';
+		char *end;
+		double v = strtod(tmp, &end);
+		if (end != tmp && v >= 0)
+			r->retry_after = v;
+	}
+	return len;
+}
+
+/* Write the pending word, first breaking the line if it would not fit. */
+static void
+flush_word(struct reply *r)
+{
+	if (r->word.len == 0)
+		return;
+	const char *w = r->word.data;
+	size_t len = r->word.len, cols = 0;
+	for (size_t i = 0; i < len; i++)
+		cols += ((unsigned char)w[i] & 0xC0) != 0x80;
+	if (r->col > 2 && r->col + (int)cols > r->width) {
+		fputs("\n  ", stdout);
+		r->col = 2;
+		if (w[0] == ' ') {          /* the space before the word goes */
+			w++;
+			len--;
+			cols--;
+		}
+	}
+	fwrite(w, 1, len, stdout);
+	r->col += (int)cols;
+	buf_consume(&r->word, r->word.len);
+}
+
+/* Print new streamed text word-wrapped and indented under the bullet. */
+static void
+print_text(struct reply *r)
+{
+	struct simagent_stream *s = &r->st;
+	if (s->text.len == 0)
+		return;
+	if (!r->printed) {
+		out("\r\033[K● ");
+		r->printed = 1;
+		r->col = 2;
+	}
+	for (size_t i = 0; i < s->text.len; i++) {
+		char c = s->text.data[i];
+		if (c == '\n') {
+			flush_word(r);
+			fputs("\n  ", stdout);
+			r->col = 2;
+		} else {
+			if (c == ' ')
+				flush_word(r);   /* a space starts the next word */
+			buf_append(&r->word, &c, 1);
+		}
+	}
+	fflush(stdout);
+	buf_consume(&s->text, s->text.len);
+}
+
+static size_t
+on_body(char *data, size_t size, size_t n, void *user)
+{
+	struct reply *r = user;
+	size_t len = size * n;
+	long status = 0;
+	curl_easy_getinfo(r->e, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300) {
+		if (r->errbody.len < 65536)
+			buf_append(&r->errbody, data, len);
+		return len;
+	}
+	usage_parser_feed(r->up, data, len);
+	simagent_stream_feed(&r->st, data, len);
+	print_text(r);
+	return len;
+}
+
+static void
+spinner(struct agent *a, int64_t t0, int frame, const char *verb)
+{
+	static const char *const frames[] = { "⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏" };
+	printf("\r\033[K%s%s %s…%s %s(%llds · esc to interrupt)%s", a->color ? C_MAGENTA : "",
+	    frames[frame % 10], verb, a->color ? C_RESET : "", a->color ? C_DIM : "",
+	    (long long)((util_now_ms() - t0) / 1000), a->color ? C_RESET : "");
+	fflush(stdout);
+}
+
+enum outcome { OUT_OK, OUT_RETRY, OUT_STOP };
+
+/* One attempt of model call turn; on OUT_RETRY *wait is the delay. */
+static enum outcome
+attempt(struct agent *a, int turn, int n, double *wait)
+{
+	static const char *const verbs[] = { "Thinking", "Pondering", "Considering", "Reasoning",
+		"Planning", "Noodling" };
+	const char *verb = verbs[pick(&a->rng, (int)UTIL_ARRAY_LEN(verbs))];
+	char *body = simagent_body(a->p, a->api, a->model, turn);
+	char *url = a->api == SIMAGENT_ANTHROPIC ? xasprintf("%s/v1/messages", a->base) :
+	    xasprintf("%s/chat/completions", a->base);
+	struct curl_slist *h = NULL;
+	char hdr[128];
+	h = curl_slist_append(h, "content-type: application/json");
+	if (a->api == SIMAGENT_ANTHROPIC) {
+		snprintf(hdr, sizeof hdr, "x-api-key: %s", a->key);
+		h = curl_slist_append(h, hdr);
+		h = curl_slist_append(h, "anthropic-version: 2023-06-01");
+	} else {
+		snprintf(hdr, sizeof hdr, "authorization: Bearer %s", a->key);
+		h = curl_slist_append(h, hdr);
+	}
+	struct reply r = { .a = a, .retry_after = -1, .width = 80 };
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		r.width = ws.ws_col - 1;
+	simagent_stream_init(&r.st, a->api);
+	r.up = usage_parser_new(a->api == SIMAGENT_ANTHROPIC ? API_ANTHROPIC_MESSAGES : API_OPENAI_CHAT, 1);
+	r.e = curl_easy_init();
+	curl_easy_setopt(r.e, CURLOPT_URL, url);
+	curl_easy_setopt(r.e, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(r.e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(r.e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(r.e, CURLOPT_HEADERDATA, &r);
+	curl_easy_setopt(r.e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(r.e, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(r.e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r.e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(r.e, CURLOPT_TIMEOUT, 300L);
+	CURLM *m = curl_multi_init();
+	curl_multi_add_handle(m, r.e);
+	int64_t t0 = util_now_ms();
+	int running = 1, frame = 0;
+	while (running) {
+		curl_multi_perform(m, &running);
+		if (!running)
+			break;
+		curl_multi_poll(m, NULL, 0, 100, NULL);
+		if (!r.printed)
+			spinner(a, t0, frame++, verb);
+	}
+	CURLcode cc = CURLE_OK;
+	int msgs;
+	CURLMsg *msg;
+	while ((msg = curl_multi_info_read(m, &msgs)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			cc = msg->data.result;
+	long status = 0;
+	curl_easy_getinfo(r.e, CURLINFO_RESPONSE_CODE, &status);
+	flush_word(&r);
+	if (!r.printed)
+		out("\r\033[K");
+	else
+		out("\n");
+
+	enum outcome rc = OUT_OK;
+	char type[64] = "", emsg[320] = "";
+	const char *warn = a->color ? C_YELLOW : "", *bad = a->color ? C_RED : "",
+	    *dim = a->color ? C_DIM : "", *rst = a->color ? C_RESET : "";
+	if (cc != CURLE_OK && status == 0) {
+		printf("%s⚠ Cannot reach the API: %s%s\n", bad, curl_easy_strerror(cc), rst);
+		rc = OUT_STOP;
+	} else if (status >= 300) {
+		simagent_error_parse(r.errbody.data ? r.errbody.data : "", r.errbody.len, type,
+		    sizeof type, emsg, sizeof emsg);
+		int retry = status == 429 || status >= 500;
+		char *line = xasprintf("⚠ API error %ld%s%s: %s", status, type[0] ? " " : "", type,
+		    emsg[0] ? emsg : "(no message)");
+		out_wrapped(retry ? warn : bad, rst, "", line, 2);
+		free(line);
+		if (retry && n < SIMAGENT_MAX_ATTEMPTS) {
+			*wait = simagent_retry_delay(r.retry_after, n);
+			printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", dim, *wait, n + 1,
+			    SIMAGENT_MAX_ATTEMPTS, rst);
+			rc = OUT_RETRY;
+		} else {
+			rc = OUT_STOP;
+		}
+	} else if (r.st.error_type[0] != '\0' || cc != CURLE_OK) {
+		/* an error inside a 200 stream (overloaded_error), or a cut stream */
+		if (r.st.error_type[0] != '\0') {
+			char *line = xasprintf("⚠ API error (stream) %s: %s", r.st.error_type,
+			    r.st.error_message);
+			out_wrapped(warn, rst, "", line, 2);
+			free(line);
+		}
+		else
+			printf("%s⚠ Stream ended early: %s%s\n", warn, curl_easy_strerror(cc), rst);
+		if (n < SIMAGENT_MAX_ATTEMPTS) {
+			*wait = simagent_retry_delay(-1, n);
+			printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", dim, *wait, n + 1,
+			    SIMAGENT_MAX_ATTEMPTS, rst);
+			rc = OUT_RETRY;
+		} else {
+			rc = OUT_STOP;
+		}
+	} else {
+		struct usage u;
+		usage_parser_result(r.up, &u);
+		summary(a, &u, (double)(util_now_ms() - t0) / 1000.0);
+		a->tokens += usage_total_tokens(&u);
+		a->calls++;
+	}
+	fflush(stdout);
+	curl_multi_remove_handle(m, r.e);
+	curl_multi_cleanup(m);
+	curl_easy_cleanup(r.e);
+	curl_slist_free_all(h);
+	usage_parser_free(r.up);
+	simagent_stream_free(&r.st);
+	buf_free(&r.errbody);
+	buf_free(&r.word);
+	free(url);
+	free(body);
+	return rc;
+}
+
+/* A model call with the agent's own retries. Returns 0, or -1 to stop. */
+static int
+ask(struct agent *a, int turn)
+{
+	for (int n = 1;; n++) {
+		double wait = 0;
+		enum outcome o = attempt(a, turn, n, &wait);
+		if (o == OUT_OK)
+			return 0;
+		if (o == OUT_STOP)
+			return -1;
+		pause_ms((int)(wait * 1000));
+	}
+}
+
+/* Wait for a line on stdin: 1 = Enter (go again), 0 = q or end of input. */
+static int
+wait_enter(struct agent *a, const char *what)
+{
+	printf("\n%s> %s%s", a->color ? C_BOLD : "", a->color ? C_RESET : "", "");
+	printf("%s%s (Enter: %s, q: quit)%s", a->color ? C_DIM : "", "waiting for you", what,
+	    a->color ? C_RESET : "");
+	fflush(stdout);
+	char line[256];
+	if (fgets(line, sizeof line, stdin) == NULL)
+		return 0;
+	return line[0] != 'q';
+}
+
+static void
+banner(struct agent *a)
+{
+	const char *c = a->color ? C_MAGENTA : "", *b = a->color ? C_BOLD : "",
+	    *d = a->color ? C_DIM : "", *r = a->color ? C_RESET : "";
+	printf("%s╭──────────────────────────────────────────────╮%s\n", c, r);
+	printf("%s│%s %s✻ sim-agent%s · %-10s · %-18s%s│%s\n", c, r, b, r, a->p->name, a->model, c, r);
+	printf("%s│%s %scwd: %-40s%s %s│%s\n", c, r, d, a->p->project, r, c, r);
+	printf("%s╰──────────────────────────────────────────────╯%s\n", c, r);
+	printf("\n%s> %s%s\n\n", b, a->p->task, r);
+	fflush(stdout);
+}
+
+/* One run: the plan's steps; returns 0 when done, -1 when stopped. */
+static int
+run(struct agent *a, uint64_t seed)
+{
+	struct simagent_step steps[SIMAGENT_MAX_STEPS];
+	int n = simagent_plan(a->p, seed, a->requests, steps, SIMAGENT_MAX_STEPS);
+	int64_t t0 = util_now_ms();
+	a->calls = 0;
+	a->tokens = 0;
+	for (int i = 0; i < n; i++) {
+		if (steps[i].kind == SIMAGENT_ASK) {
+			if (ask(a, steps[i].turn) < 0) {
+				printf("%s✗ Stopped: the API refused the request.%s\n", a->color ? C_RED : "",
+				    a->color ? C_RESET : "");
+				return -1;
+			}
+		} else {
+			struct buf b = { 0 };
+			simagent_render(a->p, &steps[i], a->color, &b);
+			out_lines(a, &b);
+			buf_free(&b);
+		}
+		pause_ms(250 + pick(&a->rng, 600));
+	}
+	char tok[16];
+	humanize(a->tokens, tok, sizeof tok);
+	printf("%s✻ Worked for %llds · %d requests · %s tokens%s\n", a->color ? C_GREEN : "",
+	    (long long)((util_now_ms() - t0) / 1000), a->calls, tok, a->color ? C_RESET : "");
+	return 0;
+}
+
+static void
+simagent_usage(FILE *f)
+{
+	fprintf(f, "usage: tokmux sim-agent [--persona NAME] [--model M] [--requests N] [--seed S]\n"
+	    "                         [--api anthropic|openai]\n"
+	    "A scripted coding agent for the demo: prints a session transcript and sends\n"
+	    "streaming requests to $ANTHROPIC_BASE_URL (or $OPENAI_BASE_URL).\n"
+	    "personas: %s\n", simagent_persona_names());
+}
+
+static int
+parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+simagent_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "persona", required_argument, NULL, 'p' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "requests", required_argument, NULL, 'r' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "api", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent a = { .p = &personas[0], .api = SIMAGENT_ANTHROPIC, .requests = -1 };
+	long seed = 1, v;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if ((a.p = simagent_persona(optarg)) == NULL) {
+				fprintf(stderr, "tokmux sim-agent: --persona: expected one of %s, got '%s'\n",
+				    simagent_persona_names(), optarg);
+				return 2;
+			}
+			break;
+		case 'm': a.model = optarg; break;
+		case 'r':
+			if (parse_long(optarg, 1, 200, &v) < 0) {
+				fprintf(stderr, "tokmux sim-agent: --requests: expected 1..200, got '%s'\n", optarg);
+				return 2;
+			}
+			a.requests = (int)v;
+			break;
+		case 's':
+			if (parse_long(optarg, 0, 1L << 30, &seed) < 0) {
+				fprintf(stderr, "tokmux sim-agent: --seed: expected a number, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'a':
+			if (strcmp(optarg, "anthropic") == 0)
+				a.api = SIMAGENT_ANTHROPIC;
+			else if (strcmp(optarg, "openai") == 0)
+				a.api = SIMAGENT_OPENAI;
+			else {
+				fprintf(stderr, "tokmux sim-agent: --api: expected anthropic or openai, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': simagent_usage(stdout); return 0;
+		default: simagent_usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tokmux sim-agent: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	const char *var = a.api == SIMAGENT_ANTHROPIC ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL";
+	a.base = getenv(var);
+	if (a.base == NULL || a.base[0] == '\0') {
+		/* never fall back to the real API: the demo must not leave the machine */
+		fprintf(stderr, "tokmux sim-agent: %s is not set (run it inside tokmux or tokmux demo)\n", var);
+		return 2;
+	}
+	if (a.model == NULL)
+		a.model = a.api == SIMAGENT_ANTHROPIC ? a.p->model : "gpt-5-mini";
+	if (a.requests < 0)
+		a.requests = a.p->requests;
+	/* one fake key per persona: docs has its own account, the rest share one */
+	snprintf(a.key, sizeof a.key, "%s%s-0000demo",
+	    a.api == SIMAGENT_ANTHROPIC ? "sk-ant-demo-" : "sk-demo-",
+	    strcmp(a.p->name, "docs") == 0 ? "docs" : "team");
+	const char *nc = getenv("NO_COLOR");
+	a.color = (nc == NULL || nc[0] == '\0') && isatty(STDOUT_FILENO);
+	a.rng = (uint64_t)seed * 7919u + 17u;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	banner(&a);
+	for (uint64_t s = (uint64_t)seed;; s++) {
+		int rc = run(&a, s);
+		if (!wait_enter(&a, rc == 0 ? "run again" : "try again"))
+			break;
+		out("\n\n");
+	}
+	curl_global_cleanup();
+	return 0;
+}

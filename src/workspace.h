@@ -1,0 +1,28 @@
+/*
+ * workspace: starts the interactive workspace from a prepared config and
+ * options: blocks the UI's signals, starts the shared client core (gateway,
+ * stats, ledger) unless the gateway is off, runs the UI with the panes'
+ * gateway environment and the live sidebar, and tears everything down.
+ * Used by `tokmux` (main.c parses the command line) and `tokmux demo`.
+ */
+#ifndef TOKMUX_WORKSPACE_H
+#define TOKMUX_WORKSPACE_H
+
+#include "config.h"
+#include "core.h"
+
+struct workspace_opts {
+	int npanes;                /* 1..4 */
+	const char *cmds[4];       /* per-pane command (NULL: config or shell) */
+	const char *names[4];      /* per-pane name (NULL: config or "pane N") */
+	int no_gateway;            /* 1: panes talk to providers directly */
+	int verbose;               /* 1: debug log to tokmux.log */
+	struct core_options core;  /* port, upstreams, ledger...; cfg and wake_fd are filled in */
+};
+
+/* Run the workspace until the user quits. Needs a terminal on stdin and
+ * stdout (else prints why and returns 2). Returns the exit status (1 when
+ * the core cannot start). cfg stays the caller's. */
+int workspace_run(const struct config *cfg, const struct workspace_opts *o);
+
+#endif

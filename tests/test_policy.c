@@ -1,0 +1,855 @@
+/*
+ * Unit tests for policy: the worst-case estimate, jitter bounds, fallback
+ * chains, body rewriting, the refusal text, reservations under a thread
+ * hammer, token ceilings, downgrade and overrides, the circuit breaker and
+ * FIFO pacing (both on a fake clock), today's spend from the ledger and
+ * the midnight rollover. The hooks are called directly with synthetic
+ * gateway calls (no upstream transfer: x = NULL).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "ledger.h"
+#include "policy.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ helpers */
+
+struct fake_clock {
+	pthread_mutex_t lock;
+	double t;
+};
+
+static double
+fake_now(void *user)
+{
+	struct fake_clock *c = user;
+	pthread_mutex_lock(&c->lock);
+	double t = c->t;
+	pthread_mutex_unlock(&c->lock);
+	return t;
+}
+
+static void
+fake_advance(struct fake_clock *c, double s)
+{
+	pthread_mutex_lock(&c->lock);
+	c->t += s;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static pricing_t *
+test_pricing(void)
+{
+	pricing_t *p = pricing_new();
+	char *err = NULL;
+	cJSON *prices = cJSON_Parse("{\"test-claude\":{\"input\":3,\"output\":15,"
+	    "\"cache_write_5m\":3.75,\"cache_write_1h\":6,\"cache_read\":0.3},"
+	    "\"t-out\":{\"input\":0,\"output\":1}}");
+	assert_int_equal(pricing_load(p, prices, &err), 0);
+	cJSON_Delete(prices);
+	return p;
+}
+
+struct gw {
+	policy_t *p;
+	struct gateway_policy h;
+};
+
+static struct gateway_call
+call_of(int route, const char *model, const char *key, const char *body)
+{
+	struct gateway_call c = {
+		.route = route, .route_name = "r", .api = API_ANTHROPIC_MESSAGES,
+		.model_asked = model, .key_hash = key, .body = body, .body_len = strlen(body),
+	};
+	return c;
+}
+
+static int
+admit(struct gw *g, struct gateway_call *c, struct gateway_refusal *r)
+{
+	memset(r, 0, sizeof *r);
+	return g->h.admit(g->h.user, c, r);
+}
+
+static void
+settle(struct gw *g, struct gateway_call *c, int status, const struct usage *u, int64_t cost)
+{
+	struct usage none = { 0 };
+	struct gateway_outcome o = {
+		.status = status, .model_used = c->model_asked, .usage = u ? u : &none,
+		.cost_micros = cost, .priced = 1,
+	};
+	g->h.settle(g->h.user, c, &o);
+	free(c->new_body);
+	c->new_body = NULL;
+}
+
+/* The default fallback after claude-opus-4-7 (the newest sonnet in the table). */
+static void
+next_after_opus(const pricing_t *pr, char *out, size_t len)
+{
+	char *ch[POLICY_MAX_CHAIN];
+	int n = policy_chain(pr, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
+	assert_true(n >= 2);
+	assert_non_null(strstr(ch[1], "sonnet"));
+	snprintf(out, len, "%s", ch[1]);
+	for (int i = 0; i < n; i++)
+		free(ch[i]);
+}
+
+/* Model named in a (rewritten) body. */
+static void
+body_model(const char *body, char *out, size_t len)
+{
+	cJSON *root = cJSON_Parse(body);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+	snprintf(out, len, "%s", cJSON_IsString(m) ? m->valuestring : "");
+	cJSON_Delete(root);
+}
+
+/* ------------------------------------------------------------ pure */
+
+static void
+test_worst_case(void **state)
+{
+	pricing_t *pr = test_pricing();
+	const char *body = "{\"model\":\"test-claude\",\"max_tokens\":1000,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}";
+	int64_t m, t;
+	policy_worst_case(pr, NULL, body, strlen(body), &m, &t);
+	int64_t in = ((int64_t)strlen(body) + 2) / 3;
+	assert_int_equal(t, in + 1000);
+	/* input at the dearest input price (1h cache write, $6) + output at $15 */
+	assert_int_equal(m, pricing_worst_case(pr, "test-claude", in, 1000));
+	assert_int_equal(m, (in * 6 + 1000 * 15));
+	/* another model given explicitly */
+	policy_worst_case(pr, "t-out", body, strlen(body), &m, &t);
+	assert_int_equal(m, 1000);
+	/* no max_tokens: the default output worst case */
+	const char *nomax = "{\"model\":\"t-out\"}";
+	policy_worst_case(pr, NULL, nomax, strlen(nomax), &m, &t);
+	assert_int_equal(m, POLICY_DEFAULT_MAX_TOKENS);
+	/* an image counts as 2000 tokens, not as its base64 bytes */
+	struct buf b = { 0 };
+	buf_appendf(&b, "{\"model\":\"t-out\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\","
+	    "\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\","
+	    "\"media_type\":\"image/png\",\"data\":\"");
+	size_t before = b.len;
+	for (int i = 0; i < 30000; i++)
+		buf_append(&b, "QUFB", 4);
+	size_t img = b.len - before;
+	buf_appendf(&b, "\"}}]}]}");
+	policy_worst_case(pr, NULL, b.data, b.len, &m, &t);
+	assert_int_equal(t, ((int64_t)(b.len - img) + 2) / 3 + 2000 + 1);
+	buf_free(&b);
+	/* not JSON: still estimated from its size, priced as the dearest model */
+	policy_worst_case(pr, NULL, "garbage", 7, &m, &t);
+	assert_int_equal(t, 3 + POLICY_DEFAULT_MAX_TOKENS);
+	assert_true(m > 0);
+	pricing_free(pr);
+	(void)state;
+}
+
+static void
+test_backoff_bounds(void **state)
+{
+	/* full jitter: rand(0, min(cap, base * 2^n)) */
+	for (int n = 0; n < 8; n++) {
+		int64_t hi = UTIL_MIN(8000, 500LL << n);
+		assert_int_equal(policy_backoff_ms(500, 8000, n, 0.0), 0);
+		assert_true(policy_backoff_ms(500, 8000, n, 0.999999) <= hi);
+		assert_true(policy_backoff_ms(500, 8000, n, 0.999999) >= hi - 1);
+		assert_int_equal(policy_backoff_ms(500, 8000, n, 0.5), hi / 2);
+	}
+	/* random draws stay in bounds and spread over the range */
+	for (int n = 0; n < 5; n++) {
+		int64_t hi = UTIL_MIN(8000, 500LL << n), lo_seen = hi, hi_seen = 0;
+		for (int i = 0; i < 2000; i++) {
+			uint32_t v;
+			util_random(&v, sizeof v);
+			int64_t ms = policy_backoff_ms(500, 8000, n, v / 4294967296.0);
+			assert_true(ms >= 0 && ms <= hi);
+			lo_seen = UTIL_MIN(lo_seen, ms);
+			hi_seen = UTIL_MAX(hi_seen, ms);
+		}
+		assert_true(lo_seen < hi / 10);
+		assert_true(hi_seen > hi * 9 / 10);
+	}
+	/* a huge attempt number does not overflow */
+	assert_true(policy_backoff_ms(500, 8000, 1000, 0.999) <= 8000);
+	(void)state;
+}
+
+static void
+test_chains(void **state)
+{
+	pricing_t *pr = pricing_new();
+	char *ch[POLICY_MAX_CHAIN];
+	int n = policy_chain(pr, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
+	/* the newest sonnet and haiku of the built-in table */
+	assert_int_equal(n, 3);
+	assert_string_equal(ch[0], "claude-opus-4-7");
+	assert_string_equal(ch[1], "claude-sonnet-5-5");
+	assert_string_equal(ch[2], "claude-haiku-5-5");
+	for (int i = 0; i < n; i++)
+		free(ch[i]);
+	n = policy_chain(pr, "claude-sonnet-4-5-20250929", NULL, 0, ch, POLICY_MAX_CHAIN);
+	assert_int_equal(n, 2);
+	assert_string_equal(ch[1], "claude-haiku-5-5");
+	for (int i = 0; i < n; i++)
+		free(ch[i]);
+	n = policy_chain(pr, "claude-haiku-4-5", NULL, 0, ch, POLICY_MAX_CHAIN);
+	assert_int_equal(n, 1);
+	free(ch[0]);
+	n = policy_chain(pr, "gpt-5", NULL, 0, ch, POLICY_MAX_CHAIN);
+	assert_int_equal(n, 1);
+	free(ch[0]);
+	assert_int_equal(policy_chain(pr, "", NULL, 0, ch, POLICY_MAX_CHAIN), 0);
+	/* a configured chain replaces the default; the asked model is not repeated */
+	const char *fb[] = { "m-b", "m-a", "m-c" };
+	n = policy_chain(pr, "m-a", fb, 3, ch, POLICY_MAX_CHAIN);
+	assert_int_equal(n, 3);
+	assert_string_equal(ch[0], "m-a");
+	assert_string_equal(ch[1], "m-b");
+	assert_string_equal(ch[2], "m-c");
+	for (int i = 0; i < n; i++)
+		free(ch[i]);
+	/* the newest of a family follows the config's prices too */
+	char *err = NULL;
+	cJSON *extra = cJSON_Parse("{\"claude-sonnet-9-1\":{\"input\":1,\"output\":2},"
+	    "\"claude-sonnet-9-1-20990101\":{\"input\":1,\"output\":2}}");
+	assert_int_equal(pricing_load(pr, extra, &err), 0);
+	cJSON_Delete(extra);
+	n = policy_chain(pr, "claude-opus-4-1", NULL, 0, ch, POLICY_MAX_CHAIN);
+	assert_string_equal(ch[1], "claude-sonnet-9-1");
+	for (int i = 0; i < n; i++)
+		free(ch[i]);
+	pricing_free(pr);
+	(void)state;
+}
+
+static void
+test_rewrite_and_detect(void **state)
+{
+	const char *body = "{\"model\":\"a\",\"max_tokens\":5,\"stream\":true,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":0.7}";
+	size_t n;
+	char *nb = policy_rewrite_model(body, strlen(body), "claude-sonnet-5", &n);
+	assert_non_null(nb);
+	assert_int_equal(n, strlen(nb));
+	assert_string_equal(nb, "{\"model\":\"claude-sonnet-5\",\"max_tokens\":5,\"stream\":true,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":0.7}");
+	free(nb);
+	nb = policy_rewrite_model("{\"x\":1}", 7, "m", &n);
+	assert_string_equal(nb, "{\"x\":1,\"model\":\"m\"}");
+	free(nb);
+	assert_null(policy_rewrite_model("[1]", 3, "m", &n));
+	assert_null(policy_rewrite_model("nope", 4, "m", &n));
+
+	const char *spend = "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
+	    "\"You have reached your specified API usage limits.\"}}";
+	const char *rate = "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
+	    "\"This request would exceed the rate limit for your organization\"}}";
+	assert_true(policy_is_spend_limit(spend, strlen(spend)));
+	assert_false(policy_is_spend_limit(rate, strlen(rate)));
+	const char *oq = "{\"error\":{\"code\":\"insufficient_quota\"}}";
+	assert_true(policy_is_spend_limit(oq, strlen(oq)));
+
+	const char *ov = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+	    "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+	const char *ok = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n"
+	    "event: error\ndata: {\"error\":{\"type\":\"overloaded_error\"}}\n\n";
+	assert_int_equal(policy_first_event_overloaded(ov, strlen(ov)), 1);
+	assert_int_equal(policy_first_event_overloaded(ok, strlen(ok)), 0);
+	assert_int_equal(policy_first_event_overloaded(ov, 20), -1);
+	const char *crlf = "event: error\r\ndata: {\"error\":{\"type\":\"overloaded_error\"}}\r\n\r\n";
+	assert_int_equal(policy_first_event_overloaded(crlf, strlen(crlf)), 1);
+
+	char *name = NULL, *err = NULL;
+	int64_t micros;
+	assert_int_equal(policy_parse_pane_ceiling("2=1.50", &name, &micros, &err), 0);
+	assert_string_equal(name, "2");
+	assert_int_equal(micros, 1500000);
+	free(name);
+	assert_int_equal(policy_parse_pane_ceiling("my pane=$3", &name, &micros, &err), 0);
+	assert_string_equal(name, "my pane");
+	assert_int_equal(micros, 3000000);
+	free(name);
+	static const char *const bad[] = { "foo", "=2", "2=", "2=-1", "2=abc" };
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
+		assert_int_equal(policy_parse_pane_ceiling(bad[i], &name, &micros, &err), -1);
+		assert_non_null(err);
+		free(err);
+		err = NULL;
+	}
+	(void)state;
+}
+
+/* ------------------------------------------------------------ ceilings */
+
+static struct gw
+gw_new(const struct policy_options *o)
+{
+	struct gw g;
+	g.p = policy_new(o);
+	policy_hooks(g.p, &g.h);
+	return g;
+}
+
+static void
+gw_free(struct gw *g)
+{
+	policy_shutdown(g->p);
+	policy_free(g->p);
+}
+
+static void
+test_refusal_text(void **state)
+{
+	pricing_t *pr = test_pricing();
+	struct policy_options o = { .pricing = pr, .ceiling_micros = -1, .daily_ceiling_micros = -1,
+		.raise_hint = "Raise it with Ctrl-g b or --pane-ceiling." };
+	struct gw g = gw_new(&o);
+	struct policy_route_config rc = { .number = 2, .name = "pane 2", .agent = "claude",
+		.ceiling_micros = 5000000, .ceiling_tokens = -1 };
+	policy_add_route(g.p, 1, &rc);
+	/* spend $4.98 */
+	struct gateway_call c0 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":1}");
+	struct gateway_refusal r;
+	assert_int_equal(admit(&g, &c0, &r), 0);
+	struct usage u = { .has_usage = 1, .output_tokens = 1 };
+	settle(&g, &c0, 200, &u, 4980000);
+	/* a request that could cost $0.41: 410000 output tokens at $1/M */
+	struct gateway_call c1 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":410000}");
+	assert_int_equal(admit(&g, &c1, &r), -1);
+	assert_int_equal(r.status, 403);
+	assert_string_equal(r.type, "permission_error");
+	assert_string_equal(r.message, "tokmux: pane 2 (claude) reached its $5.00 spend ceiling "
+	    "($4.98 spent, this request could cost up to $0.41). Raise it with Ctrl-g b or "
+	    "--pane-ceiling.");
+	/* one that fits is admitted; with it in flight the text says so */
+	struct gateway_call c2 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":10000}");
+	assert_int_equal(admit(&g, &c2, &r), 0);
+	struct gateway_call c3 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":15000}");
+	assert_int_equal(admit(&g, &c3, &r), -1);
+	assert_non_null(strstr(r.message, "($4.98 spent, $0.01 in flight, this request could cost up to $0.02)"));
+	settle(&g, &c2, 200, &u, 1);
+	struct policy_route_state st;
+	assert_int_equal(policy_get_state(g.p, 1, &st), 0);
+	assert_int_equal(st.spent_micros, 4980001);
+	assert_int_equal(st.reserved_micros, 0);
+	assert_true(st.warn);
+	/* raising the ceiling at run time lets it through */
+	policy_set_pane_ceiling(g.p, 1, 6000000);
+	assert_int_equal(admit(&g, &c1, &r), 0);
+	settle(&g, &c1, 200, &u, 0);
+	/* a named route shows its name; the workspace and day texts */
+	struct policy_route_config rc2 = { .number = 1, .name = "review", .ceiling_micros = 0,
+		.ceiling_tokens = -1 };
+	policy_add_route(g.p, 0, &rc2);
+	struct gateway_call c4 = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":1}");
+	assert_int_equal(admit(&g, &c4, &r), -1);
+	assert_non_null(strstr(r.message, "tokmux: pane 1 (review) reached its $0.00 spend ceiling"));
+	policy_set_pane_ceiling(g.p, 0, -1);
+	policy_set_ceiling(g.p, 4980001);
+	assert_int_equal(admit(&g, &c4, &r), -1);
+	assert_non_null(strstr(r.message, "this workspace reached its $4.98 spend ceiling"));
+	assert_non_null(strstr(r.message, "--ceiling."));
+	policy_set_ceiling(g.p, -1);
+	policy_set_daily_ceiling(g.p, 100);
+	assert_int_equal(admit(&g, &c4, &r), -1);
+	assert_non_null(strstr(r.message, "today's spend reached the $0.0001 daily ceiling"));
+	policy_set_daily_ceiling(g.p, -1);
+	assert_int_equal(admit(&g, &c4, &r), 0);
+	settle(&g, &c4, 200, NULL, 0);
+	gw_free(&g);
+	pricing_free(pr);
+	(void)state;
+}
+
+struct hammer {
+	struct gw *g;
+	int64_t ceiling;
+	int admitted, refused, violations;
+	int64_t settled_cost;
+	pthread_mutex_t lock;
+};
+
+static void *
+hammer_run(void *arg)
+{
+	struct hammer *h = arg;
+	for (int i = 0; i < 300; i++) {
+		char body[96];
+		int max = 1000 + (i * 7919) % 5000;
+		snprintf(body, sizeof body, "{\"model\":\"t-out\",\"max_tokens\":%d}", max);
+		struct gateway_call c = call_of(0, "t-out", "", body);
+		struct gateway_refusal r;
+		int rc = admit(h->g, &c, &r);
+		struct policy_route_state st;
+		policy_get_state(h->g->p, 0, &st);
+		int64_t cost = rc == 0 ? (max * (int64_t)(i % 4)) / 3 : 0;   /* <= the worst case */
+		pthread_mutex_lock(&h->lock);
+		if (st.spent_micros + st.reserved_micros > h->ceiling)
+			h->violations++;
+		if (rc == 0) {
+			h->admitted++;
+			h->settled_cost += cost;
+		} else {
+			h->refused++;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (rc == 0) {
+			struct usage u = { .has_usage = 1, .output_tokens = 1 };
+			settle(h->g, &c, 200, &u, cost);
+		}
+	}
+	return NULL;
+}
+
+static void
+test_hammer(void **state)
+{
+	pricing_t *pr = test_pricing();
+	struct policy_options o = { .pricing = pr, .ceiling_micros = -1, .daily_ceiling_micros = -1 };
+	struct gw g = gw_new(&o);
+	struct hammer h = { .g = &g, .ceiling = 2000000 };
+	pthread_mutex_init(&h.lock, NULL);
+	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = h.ceiling,
+		.ceiling_tokens = -1 };
+	policy_add_route(g.p, 0, &rc);
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, hammer_run, &h), 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	struct policy_route_state st;
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(h.violations, 0);
+	assert_int_equal(h.admitted + h.refused, 8 * 300);
+	assert_true(h.refused > 0);                /* the ceiling was reached */
+	assert_int_equal(st.reserved_micros, 0);   /* every reservation released */
+	assert_int_equal(st.spent_micros, h.settled_cost);
+	assert_true(st.spent_micros <= h.ceiling);
+	assert_int_equal(st.workspace_spent_micros, h.settled_cost);
+	pthread_mutex_destroy(&h.lock);
+	gw_free(&g);
+	pricing_free(pr);
+	(void)state;
+}
+
+static void
+test_tokens_downgrade_override(void **state)
+{
+	pricing_t *pr = pricing_new();
+	struct policy_options o = { .pricing = pr, .ceiling_micros = -1, .daily_ceiling_micros = -1 };
+	struct gw g = gw_new(&o);
+	/* a token ceiling counts tokens the same reserve/settle way */
+	struct policy_route_config rc = { .number = 1, .name = "sub", .ceiling_micros = -1,
+		.ceiling_tokens = 10000 };
+	policy_add_route(g.p, 0, &rc);
+	struct gateway_call c = call_of(0, "claude-haiku-4-5", "",
+	    "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":6000}");
+	struct gateway_refusal r;
+	assert_int_equal(admit(&g, &c, &r), 0);
+	struct gateway_call c2 = c;
+	c2.policy_data = NULL;
+	assert_int_equal(admit(&g, &c2, &r), -1);   /* 2 x 6000+ > 10000 */
+	assert_non_null(strstr(r.message, "10000-token ceiling"));
+	struct usage u = { .has_usage = 1, .input_tokens = 100, .output_tokens = 900 };
+	settle(&g, &c, 200, &u, 10);
+	struct policy_route_state st;
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(st.spent_tokens, 1000);
+	assert_int_equal(st.reserved_tokens, 0);
+
+	/* downgrade_at: past half of a $1 ceiling, opus requests go to sonnet */
+	struct policy_route_config rd = { .number = 2, .name = "dg", .ceiling_micros = 1000000,
+		.ceiling_tokens = -1, .downgrade_at = 0.5 };
+	policy_add_route(g.p, 1, &rd);
+	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":100}";
+	struct gateway_call d = call_of(1, "claude-opus-4-7", "", ob);
+	assert_int_equal(admit(&g, &d, &r), 0);
+	assert_null(d.new_body);
+	struct usage du = { .has_usage = 1, .output_tokens = 1 };
+	settle(&g, &d, 200, &du, 600000);
+	d = call_of(1, "claude-opus-4-7", "", ob);
+	assert_int_equal(admit(&g, &d, &r), 0);
+	assert_non_null(d.new_body);
+	char m[64], sonnet[64];
+	next_after_opus(pr, sonnet, sizeof sonnet);
+	body_model(d.new_body, m, sizeof m);
+	assert_string_equal(m, sonnet);
+	policy_get_state(g.p, 1, &st);
+	assert_true(st.downgraded);
+	settle(&g, &d, 200, &du, 0);
+
+	/* a model override rewrites every request of the route, until cleared */
+	policy_set_model_override(g.p, 0, "claude-sonnet-4-6");
+	struct gateway_call e = call_of(0, "claude-haiku-4-5", "",
+	    "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":10}");
+	assert_int_equal(admit(&g, &e, &r), 0);
+	body_model(e.new_body, m, sizeof m);
+	assert_string_equal(m, "claude-sonnet-4-6");
+	policy_get_state(g.p, 0, &st);
+	assert_string_equal(st.model_override, "claude-sonnet-4-6");
+	settle(&g, &e, 200, &du, 0);
+	policy_set_model_override(g.p, 0, NULL);
+	e = call_of(0, "claude-haiku-4-5", "", "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":10}");
+	assert_int_equal(admit(&g, &e, &r), 0);
+	assert_null(e.new_body);
+	/* cut before any usage: the reservation is what it cost */
+	int64_t before = st.spent_micros;
+	settle(&g, &e, 200, NULL, 0);
+	policy_get_state(g.p, 0, &st);
+	assert_true(st.spent_micros > before);
+	assert_int_equal(st.reserved_micros, 0);
+	gw_free(&g);
+	pricing_free(pr);
+	(void)state;
+}
+
+/* ------------------------------------------------------------ circuit */
+
+static void
+test_circuit_breaker(void **state)
+{
+	pricing_t *pr = pricing_new();
+	struct fake_clock fc = { .t = 1.9e9 };
+	pthread_mutex_init(&fc.lock, NULL);
+	struct policy_options o = { .pricing = pr, .ceiling_micros = -1, .daily_ceiling_micros = -1,
+		.retry_max = -1, .breaker_k = 3, .breaker_window_ms = 1000,
+		.breaker_cooldown_ms = 5000, .clock = fake_now, .clock_user = &fc };
+	struct gw g = gw_new(&o);
+	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
+		.ceiling_tokens = -1 };
+	policy_add_route(g.p, 0, &rc);
+	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}";
+	struct gateway_refusal r;
+	char m[64], sonnet[64];
+	next_after_opus(pr, sonnet, sizeof sonnet);
+	/* three 529s within the window: each falls back at once (retry_max -1) */
+	for (int i = 0; i < 3; i++) {
+		struct gateway_call c = call_of(0, "claude-opus-4-7", "", ob);
+		assert_int_equal(admit(&g, &c, &r), 0);
+		assert_null(c.new_body);
+		char *nb = NULL;
+		size_t nl = 0;
+		assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 1);
+		body_model(nb, m, sizeof m);
+		assert_string_equal(m, sonnet);
+		assert_int_equal(c.fallbacks, 1);
+		assert_int_equal(c.circuit, 0);
+		free(nb);
+		settle(&g, &c, 200, NULL, 0);
+		fake_advance(&fc, 0.1);
+	}
+	struct policy_route_state st;
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(st.ncircuits, 1);
+	assert_string_equal(st.circuit[0].model, "claude-opus-4-7");
+	assert_int_equal(st.circuit[0].state, 1);
+	/* open: opus requests go straight to sonnet */
+	struct gateway_call c = call_of(0, "claude-opus-4-7", "", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	assert_non_null(c.new_body);
+	body_model(c.new_body, m, sizeof m);
+	assert_string_equal(m, sonnet);
+	assert_int_equal(c.circuit, 1);
+	assert_int_equal(c.fallbacks, 1);
+	settle(&g, &c, 200, NULL, 0);
+	/* after the cool-down one trial goes to opus; a second one meanwhile doesn't */
+	fake_advance(&fc, 5.5);
+	struct gateway_call t1 = call_of(0, "claude-opus-4-7", "", ob);
+	assert_int_equal(admit(&g, &t1, &r), 0);
+	assert_null(t1.new_body);
+	struct gateway_call t2 = call_of(0, "claude-opus-4-7", "", ob);
+	assert_int_equal(admit(&g, &t2, &r), 0);
+	assert_non_null(t2.new_body);
+	settle(&g, &t2, 200, NULL, 0);
+	/* the trial succeeds: closed again */
+	char *nb = NULL;
+	size_t nl = 0;
+	assert_int_equal(g.h.attempt(g.h.user, &t1, 200, NULL, &nb, &nl), 0);
+	settle(&g, &t1, 200, NULL, 0);
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(st.circuit[0].state, 0);
+	c = call_of(0, "claude-opus-4-7", "", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	assert_null(c.new_body);
+	settle(&g, &c, 200, NULL, 0);
+	/* 529s spread wider than the window never open it */
+	for (int i = 0; i < 6; i++) {
+		c = call_of(0, "claude-opus-4-7", "", ob);
+		assert_int_equal(admit(&g, &c, &r), 0);
+		assert_null(c.new_body);
+		assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 1);
+		free(nb);
+		nb = NULL;
+		settle(&g, &c, 200, NULL, 0);
+		fake_advance(&fc, 0.6);
+	}
+	/* the end of the chain: nothing left to fall back to */
+	c = call_of(0, "claude-haiku-4-5", "", "{\"model\":\"claude-haiku-4-5\"}");
+	assert_int_equal(admit(&g, &c, &r), 0);
+	assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 0);
+	assert_null(nb);
+	settle(&g, &c, 529, NULL, 0);
+	gw_free(&g);
+	pthread_mutex_destroy(&fc.lock);
+	pricing_free(pr);
+	(void)state;
+}
+
+/* ------------------------------------------------------------ pacing */
+
+struct pacer {
+	struct gw *g;
+	int id;
+	int route;
+	int rc;
+	int done;                 /* atomic */
+	struct gateway_refusal r;
+	struct gateway_call c;
+};
+
+static void *
+pacer_run(void *arg)
+{
+	struct pacer *pc = arg;
+	pc->c = call_of(pc->route, "test-claude", "feedbeeffeedbeef", "{\"model\":\"test-claude\",\"max_tokens\":1}");
+	pc->rc = admit(pc->g, &pc->c, &pc->r);
+	__atomic_store_n(&pc->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int
+wait_for(int (*cond)(void *), void *arg)
+{
+	for (int i = 0; i < 400; i++) {
+		if (cond(arg))
+			return 1;
+		usleep(5000);
+	}
+	return 0;
+}
+
+struct wq {
+	policy_t *p;
+	int n;
+	struct pacer *ps;
+	int np;
+};
+
+static int
+waiting_is(void *arg)
+{
+	struct wq *w = arg;
+	return policy_waiting(w->p, "feedbeeffeedbeef") == w->n;
+}
+
+static int
+done_count(struct pacer *ps, int n)
+{
+	int d = 0;
+	for (int i = 0; i < n; i++)
+		d += __atomic_load_n(&ps[i].done, __ATOMIC_ACQUIRE);
+	return d;
+}
+
+static int
+done_is(void *arg)
+{
+	struct wq *w = arg;
+	return done_count(w->ps, w->np) == w->n;
+}
+
+static void
+test_pacing_order(void **state)
+{
+	pricing_t *pr = test_pricing();
+	rl_table_t *rl = rl_table_new();
+	struct fake_clock fc = { .t = 1.9e9 };
+	pthread_mutex_init(&fc.lock, NULL);
+	struct policy_options o = { .pricing = pr, .ratelimits = rl, .ceiling_micros = -1,
+		.daily_ceiling_micros = -1, .pace_cap_ms = 20000, .pace_gap_ms = 1000,
+		.clock = fake_now, .clock_user = &fc };
+	struct gw g = gw_new(&o);
+	for (int i = 0; i < 2; i++) {
+		struct policy_route_config rc = { .number = i + 1, .name = i ? "b" : "a",
+			.ceiling_micros = -1, .ceiling_tokens = -1 };
+		policy_add_route(g.p, i, &rc);
+	}
+	/* the key is limited for 10 s (a retry-after seen on another pane) */
+	struct rl_state st;
+	rl_state_init(&st);
+	snprintf(st.key_hash, sizeof st.key_hash, "feedbeeffeedbeef");
+	st.retry_after_until = fc.t + 10;
+	rl_table_merge(rl, &st);
+
+	enum { N = 4 };
+	struct pacer ps[N];
+	pthread_t t[N];
+	struct wq w = { .p = g.p, .ps = ps, .np = N };
+	for (int i = 0; i < N; i++) {
+		ps[i] = (struct pacer){ .g = &g, .id = i, .route = i % 2 };
+		assert_int_equal(pthread_create(&t[i], NULL, pacer_run, &ps[i]), 0);
+		w.n = i + 1;
+		assert_true(wait_for(waiting_is, &w));   /* queued in this order */
+	}
+	usleep(100 * 1000);
+	assert_int_equal(done_count(ps, N), 0);
+	/* not before the limit's end ... */
+	fake_advance(&fc, 9.9);
+	usleep(150 * 1000);
+	assert_int_equal(done_count(ps, N), 0);
+	/* ... then one at a time, pace_gap apart, in arrival order */
+	for (int k = 0; k < N; k++) {
+		fake_advance(&fc, k == 0 ? 0.2 : 1.05);
+		w.n = k + 1;
+		assert_true(wait_for(done_is, &w));
+		usleep(60 * 1000);
+		assert_int_equal(done_count(ps, N), k + 1);
+		assert_int_equal(__atomic_load_n(&ps[k].done, __ATOMIC_ACQUIRE), 1);
+		assert_int_equal(ps[k].rc, 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		settle(&g, &ps[i].c, 200, NULL, 0);
+	}
+	struct policy_route_state rs;
+	policy_get_state(g.p, 1, &rs);
+	assert_int_equal(rs.reserved_micros, 0);
+
+	/* a wait beyond the cap is refused at once with a 429 and retry-after */
+	st.retry_after_until = fake_now(&fc) + 120;
+	rl_table_merge(rl, &st);
+	struct pacer late = { .g = &g, .route = 1 };
+	pacer_run(&late);
+	assert_int_equal(late.rc, -1);
+	assert_int_equal(late.r.status, 429);
+	assert_string_equal(late.r.type, "rate_limit_error");
+	assert_true(late.r.retry_after >= 119 && late.r.retry_after <= 121);
+	policy_get_state(g.p, 1, &rs);
+	assert_int_equal(rs.reserved_micros, 0);   /* released */
+
+	/* shutdown ends a wait at once */
+	st.retry_after_until = fake_now(&fc) + 15;
+	rl_table_merge(rl, &st);
+	struct pacer sd = { .g = &g, .route = 0 };
+	pthread_t ts;
+	assert_int_equal(pthread_create(&ts, NULL, pacer_run, &sd), 0);
+	w.n = 1;
+	assert_true(wait_for(waiting_is, &w));
+	policy_shutdown(g.p);
+	pthread_join(ts, NULL);
+	assert_int_equal(sd.done, 1);
+	settle(&g, &sd.c, 0, NULL, 0);
+
+	gw_free(&g);
+	rl_table_free(rl);
+	pthread_mutex_destroy(&fc.lock);
+	pricing_free(pr);
+	(void)state;
+}
+
+/* ------------------------------------------------------------ daily */
+
+static void
+test_daily_from_ledger_and_midnight(void **state)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/tokmux-poltest-%d.jsonl", (int)getpid());
+	unlink(path);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	assert_non_null(l);
+	/* local noon today, and yesterday */
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	tm.tm_hour = 12;
+	tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	double noon = (double)mktime(&tm);
+	struct ledger_record r = { .time = noon - 86400, .pane = 1, .pane_name = "a",
+		.key_hash = "", .api = "anthropic", .model_asked = "m", .model_used = "m",
+		.cost_micros = 7000000, .priced = 1, .status = 200 };
+	assert_int_equal(ledger_append(l, &r), 0);
+	r.time = noon - 3600;
+	r.cost_micros = 1250000;
+	assert_int_equal(ledger_append(l, &r), 0);
+	r.time = noon;
+	r.cost_micros = 500000;
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+
+	pricing_t *pr = test_pricing();
+	struct fake_clock fc = { .t = noon + 60 };
+	pthread_mutex_init(&fc.lock, NULL);
+	struct policy_options o = { .pricing = pr, .ledger_path = path, .ceiling_micros = -1,
+		.daily_ceiling_micros = 2000000, .clock = fake_now, .clock_user = &fc };
+	struct gw g = gw_new(&o);
+	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
+		.ceiling_tokens = -1 };
+	policy_add_route(g.p, 0, &rc);
+	struct policy_route_state st;
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(st.daily_spent_micros, 1750000);   /* yesterday's $7 left out */
+	/* $0.26 could cross $2.00 */
+	struct gateway_refusal ref;
+	struct gateway_call c = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":260000}");
+	assert_int_equal(admit(&g, &c, &ref), -1);
+	assert_non_null(strstr(ref.message, "daily ceiling"));
+	struct gateway_call c2 = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":200000}");
+	assert_int_equal(admit(&g, &c2, &ref), 0);
+	struct usage u = { .has_usage = 1, .output_tokens = 200000 };
+	settle(&g, &c2, 200, &u, 200000);
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(st.daily_spent_micros, 1950000);
+	/* past local midnight the day starts over */
+	fake_advance(&fc, 13 * 3600);
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(st.daily_spent_micros, 0);
+	assert_int_equal(admit(&g, &c, &ref), 0);
+	settle(&g, &c, 200, &u, 200000);
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(st.daily_spent_micros, 200000);
+	assert_int_equal(st.workspace_spent_micros, 400000);
+	gw_free(&g);
+	pthread_mutex_destroy(&fc.lock);
+	pricing_free(pr);
+	unlink(path);
+	(void)state;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_worst_case),
+		cmocka_unit_test(test_backoff_bounds),
+		cmocka_unit_test(test_chains),
+		cmocka_unit_test(test_rewrite_and_detect),
+		cmocka_unit_test(test_refusal_text),
+		cmocka_unit_test(test_hammer),
+		cmocka_unit_test(test_tokens_downgrade_override),
+		cmocka_unit_test(test_circuit_breaker),
+		cmocka_unit_test(test_pacing_order),
+		cmocka_unit_test(test_daily_from_ledger_and_midnight),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
