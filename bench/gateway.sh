@@ -52,6 +52,9 @@ wait_line() {
 # field "SUMMARY" KEY: a value from a loadgen summary line.
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 ms() { awk -v u="$1" 'BEGIN {printf "%.3f", u / 1000}'; }
+# cpu PID: user + system CPU time of a process so far, in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
 
 "$TOKMUX" mock --port 0 --quiet --script "$SCRIPT" >"$TMP/mock.out" 2>&1 &
 MOCK_PID=$!
@@ -76,22 +79,31 @@ echo "== added latency, $N requests or ${TIME} s per side per cell, $ROUNDS alte
 per_n=$(((N + ROUNDS - 1) / ROUNDS))
 per_t=$(awk -v t="$TIME" -v r="$ROUNDS" 'BEGIN {printf "%.2f", t / r}')
 gw_sent=0 fails=0
-printf '%-6s %-4s %7s %7s | %-29s | %-29s | %s\n' mode conc n_dir n_gw \
-	"TTFB ms: dir p50/p99 +gw" "total ms: dir p50/p99 +gw" "req/s dir gw ratio"
+printf '%-6s %-4s %7s %7s | %-29s | %-29s | %-19s | %s\n' mode conc n_dir n_gw \
+	"TTFB ms: dir p50/p99 +gw" "total ms: dir p50/p99 +gw" "req/s dir gw ratio" \
+	"CPU us/req: mock gw"
 for stream in 0 1; do
 	for c in $CONCS; do
 		sflag=; mode=json
 		[ "$stream" = 1 ] && sflag=--stream mode=sse
 		rm -f "$TMP/direct.raw" "$TMP/gw.raw"
+		mock_ticks=0 mock_reqs=0 gw_ticks=0 gw_reqs=0
 		for ((r = 0; r < ROUNDS; r++)); do
 			order="direct gw"
 			((r % 2)) && order="gw direct"
 			for side in $order; do
 				url=$MOCK/v1/messages
 				[ $side = gw ] && url=$GW/v1/messages
+				m0=$(cpu "$MOCK_PID") g0=$(cpu "$GW_PID")
 				line=$("$LG" --url "$url" --n "$per_n" --c "$c" --time "$per_t" $sflag \
 					--raw "$TMP/$side.raw") || fails=$((fails + 1))
-				[ $side = gw ] && gw_sent=$((gw_sent + $(field "$line" sent)))
+				sent=$(field "$line" sent)
+				if [ $side = gw ]; then
+					gw_sent=$((gw_sent + sent))
+					gw_ticks=$((gw_ticks + $(cpu "$GW_PID") - g0)) gw_reqs=$((gw_reqs + sent))
+				else
+					mock_ticks=$((mock_ticks + $(cpu "$MOCK_PID") - m0)) mock_reqs=$((mock_reqs + sent))
+				fi
 			done
 		done
 		d=$("$LG" --report "$TMP/direct.raw") g=$("$LG" --report "$TMP/gw.raw")
@@ -105,11 +117,15 @@ for stream in 0 1; do
 		{ [ "$A_ttfb_p50" -ge 500 ] || [ "$A_total_p50" -ge 500 ] ||
 			[ "$A_ttfb_p99" -ge 2000 ] || [ "$A_total_p99" -ge 2000 ]; } && verdict=MISS
 		[ "$(field "$d" err)$(field "$g" err)" = 00 ] || verdict="$verdict (errors: $(field "$d" err) direct, $(field "$g" err) gateway)"
-		printf '%-6s %-4s %7s %7s | %5s/%6s +%6s/+%6s | %5s/%6s +%6s/+%6s | %6.0f %6.0f %5s  %s\n' \
+		# CPU per request (clock ticks, so about +-10 ms per slice): the
+		# mock's while it is driven directly, the gateway's alone.
+		mcpu=$(awk -v t=$mock_ticks -v n=$mock_reqs -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
+		gcpu=$(awk -v t=$gw_ticks -v n=$gw_reqs -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
+		printf '%-6s %-4s %7s %7s | %5s/%6s +%6s/+%6s | %5s/%6s +%6s/+%6s | %6.0f %6.0f %5s | %5s %5s  %s\n' \
 			$mode "$c" "$(field "$d" ok)" "$(field "$g" ok)" \
 			"$(ms $D_ttfb_p50)" "$(ms $D_ttfb_p99)" "$(ms $A_ttfb_p50)" "$(ms $A_ttfb_p99)" \
 			"$(ms $D_total_p50)" "$(ms $D_total_p99)" "$(ms $A_total_p50)" "$(ms $A_total_p99)" \
-			"$drps" "$grps" "$ratio" "$verdict"
+			"$drps" "$grps" "$ratio" "$mcpu" "$gcpu" "$verdict"
 	done
 done
 echo "(added = gateway percentile - direct percentile; targets: added p50 < 0.5 ms, p99 < 2 ms)"

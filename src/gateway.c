@@ -5,8 +5,8 @@
  *
  * Threading: MHD runs a thread per connection. The access handler collects
  * the body; on its last call it forwards the request (an upstream transfer
- * in its own worker thread) and BLOCKS until upstream's status and headers
- * are known. Only then does it queue a callback response whose reader hands
+ * that this same thread drives while it waits) and BLOCKS until upstream's
+ * status and headers are known. Only then does it queue a callback response whose reader hands
  * the agent whatever bytes the transfer has buffered, as soon as they are
  * there (streaming is pass-through: no batching; the usage parser reads a
  * copy through the transfer's tap). The reader also notices the agent

@@ -1,11 +1,16 @@
 /*
- * upstream: one libcurl easy transfer per worker thread, sharing a CURLSH
- * (connections, DNS, TLS sessions); finished easy handles are reset and
- * pooled for the next transfers. The worker fills a bounded buffer from
- * the curl write callback; the reader drains it. A full buffer blocks the
- * write callback (and so the upstream socket): that is the backpressure.
- * Aborting wakes both sides; curl notices through the progress callback or
- * the next write.
+ * upstream: libcurl transfers driven by the thread that waits for them.
+ * Each transfer has a curl multi handle of its own; upstream_wait_headers,
+ * upstream_read (and any wait on a transfer) run curl_multi_perform and
+ * curl_multi_poll in the caller's thread, so a request costs no thread and
+ * no hand-off between threads. All transfers share a CURLSH (connections,
+ * DNS, TLS sessions); finished easy and multi handles are reset and pooled
+ * for the next transfers. The write callback fills a bounded buffer that
+ * the reader drains; when it is full the transfer is paused
+ * (CURL_WRITEFUNC_PAUSE), which stops reading the upstream socket: that is
+ * the backpressure. A transfer nobody waits for does not move either.
+ * Aborting wakes a driver in curl_multi_poll; an aborted transfer nobody
+ * drives is removed from its multi when it is joined.
  */
 #include "upstream.h"
 
@@ -21,17 +26,19 @@
 #include "util.h"
 
 #define POOL_MAX 64
-#define UPSTREAM_STACK_SIZE (1u << 20)
+#define DRIVE_SLICE_MS 1000   /* a wait without a deadline polls in slices of this */
 
 struct upstream {
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
-	/* Finished easy handles, reset, for the next transfers: a new handle
-	 * costs an allocation and, on its first perform, a private multi
-	 * with a wake-up socketpair. */
+	/* Finished easy handles, reset, and empty multi handles for the next
+	 * transfers: a new easy handle costs allocations, a new multi a
+	 * wake-up socketpair. */
 	pthread_mutex_t pool_lock;
 	CURL *pool[POOL_MAX];
 	int npool;
+	CURLM *mpool[POOL_MAX];
+	int nmpool;
 };
 
 struct upstream_header {
@@ -42,22 +49,25 @@ struct upstream_header {
 struct upstream_xfer {
 	upstream_t *up;
 	CURL *curl;
+	CURLM *multi;                 /* curl is in it until the transfer ended */
+	int in_multi;
 	struct curl_slist *hdrs;
-	pthread_t thread;
-	int started;
 	upstream_tap_fn tap;
 	void *tap_user;
 	size_t limit;
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond;          /* any state change: headers, data, space, done */
+	pthread_cond_t cond;          /* any state change, for threads that wait while another drives */
+	int driving;                  /* a thread is in curl calls for this transfer */
+	int paused;                   /* the write callback paused it: buffer full */
+	unsigned gen;                 /* bumped by every header, body chunk and the end */
 	int status;                   /* status of the final response, 0 until known */
 	int headers_done;
-	int done;                     /* curl_easy_perform returned */
+	int done;                     /* the transfer ended (result is set) */
 	int aborted;
 	int idle_expired;             /* aborted for want of data */
 	int64_t idle_limit_us;
-	int64_t last_activity_us;     /* worker thread only */
+	int64_t last_activity_us;     /* driving thread only */
 	curl_off_t last_dl, last_ul;
 	CURLcode result;
 	char errbuf[CURL_ERROR_SIZE];
@@ -113,6 +123,8 @@ upstream_free(upstream_t *u)
 		return;
 	for (int i = 0; i < u->npool; i++)   /* before the share they point at */
 		curl_easy_cleanup(u->pool[i]);
+	for (int i = 0; i < u->nmpool; i++)
+		curl_multi_cleanup(u->mpool[i]);
 	pthread_mutex_destroy(&u->pool_lock);
 	curl_share_cleanup(u->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -136,15 +148,17 @@ deadline_in(int timeout_ms)
 	return ts;
 }
 
-/* Wait on x->cond (lock held) until the deadline; timeout_ms < 0 = forever.
- * Returns 0 on wake-up, ETIMEDOUT when the deadline passed. */
-static int
-xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms)
+/* Milliseconds from now until the deadline (<= 0: passed). */
+static long
+ms_until(const struct timespec *until)
 {
-	if (timeout_ms < 0)
-		return pthread_cond_wait(&x->cond, &x->lock);
-	return pthread_cond_timedwait(&x->cond, &x->lock, until);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(until->tv_sec - now.tv_sec) * 1000 +
+	    (until->tv_nsec - now.tv_nsec) / 1000000L;
 }
+
+static int xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms);
 
 static void
 headers_clear(upstream_xfer_t *x)
@@ -173,6 +187,7 @@ header_line(upstream_xfer_t *x, const char *line, size_t len)
 	if (len == 0) {
 		if (x->status >= 200 && !x->headers_done) {
 			x->headers_done = 1;
+			x->gen++;
 			pthread_cond_broadcast(&x->cond);
 		}
 		return;
@@ -210,19 +225,21 @@ on_write(char *data, size_t size, size_t n, void *user)
 	upstream_xfer_t *x = user;
 	size_t len = size * n;
 	pthread_mutex_lock(&x->lock);
-	/* The tap runs under the lock and never after an abort: once
-	 * upstream_abort() returns, the tap's state is the caller's. */
-	if (x->tap != NULL && !x->aborted)
-		x->tap(x->tap_user, x, data, len);
-	/* Backpressure: wait for the reader while the buffer is full. */
-	while (!x->aborted && x->data.len - x->rpos >= x->limit) {
-		struct timespec until = deadline_in(1000);
-		xfer_wait(x, &until, 1000);
-	}
 	if (x->aborted) {
 		pthread_mutex_unlock(&x->lock);
 		return 0;
 	}
+	/* Backpressure: pause while the buffer is full; curl keeps this
+	 * chunk and hands it over again when the next wait resumes us. */
+	if (x->data.len - x->rpos >= x->limit) {
+		x->paused = 1;
+		pthread_mutex_unlock(&x->lock);
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	/* The tap runs under the lock and never after an abort: once
+	 * upstream_abort() returns, the tap's state is the caller's. */
+	if (x->tap != NULL)
+		x->tap(x->tap_user, x, data, len);
 	x->last_activity_us = util_now_us();   /* a slow agent is not an idle upstream */
 	if (x->rpos > 0 && (x->rpos == x->data.len || x->rpos >= x->limit / 4)) {
 		buf_consume(&x->data, x->rpos);   /* keep the buffer bounded */
@@ -230,6 +247,7 @@ on_write(char *data, size_t size, size_t n, void *user)
 	}
 	buf_append(&x->data, data, len);
 	x->body_bytes += len;
+	x->gen++;
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->lock);
 	return len;
@@ -256,13 +274,14 @@ on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal
 	return __atomic_load_n(&x->aborted, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
-static void *
-xfer_run(void *arg)
+/* The transfer ended with rc (its handle is out of the multi): publish
+ * that. Called by the driving thread. */
+static void
+xfer_finish(upstream_xfer_t *x, CURLcode rc)
 {
-	upstream_xfer_t *x = arg;
-	CURLcode rc = curl_easy_perform(x->curl);
 	pthread_mutex_lock(&x->lock);
 	x->done = 1;
+	x->gen++;
 	x->result = rc;
 	if (rc != CURLE_OK) {
 		const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
@@ -278,7 +297,80 @@ xfer_run(void *arg)
 		x->status = 0;
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->lock);
-	return NULL;
+}
+
+/* Finish the transfer if curl says it ended. 1 if it did. */
+static int
+xfer_reap(upstream_xfer_t *x)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(x->multi, &left)) != NULL) {
+		if (m->msg == CURLMSG_DONE && m->easy_handle == x->curl) {
+			CURLcode rc = m->data.result;
+			curl_multi_remove_handle(x->multi, x->curl);
+			x->in_multi = 0;
+			xfer_finish(x, rc);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* One round of curl work for x in this thread (x->driving is ours, the
+ * lock is not held): resume a paused transfer that has room again, move
+ * what can move now, and if that brought nothing new, wait up to wait_ms
+ * for the sockets (or an abort's wake-up) and move again. */
+static void
+xfer_drive(upstream_xfer_t *x, unsigned gen, long wait_ms)
+{
+	int running;
+	pthread_mutex_lock(&x->lock);
+	int resume = x->paused && x->data.len - x->rpos < x->limit;
+	if (resume)
+		x->paused = 0;
+	pthread_mutex_unlock(&x->lock);
+	if (resume)
+		curl_easy_pause(x->curl, CURLPAUSE_CONT);   /* may call on_write */
+	curl_multi_perform(x->multi, &running);
+	if (xfer_reap(x))
+		return;
+	pthread_mutex_lock(&x->lock);
+	int news = x->gen != gen || x->aborted;
+	pthread_mutex_unlock(&x->lock);
+	if (news || wait_ms <= 0)
+		return;
+	curl_multi_poll(x->multi, NULL, 0, (int)wait_ms, NULL);
+	curl_multi_perform(x->multi, &running);
+	xfer_reap(x);
+}
+
+/* Wait for a change of x (lock held) until the deadline; timeout_ms < 0 =
+ * forever. The first thread to wait drives the transfer; others wait on
+ * the condition variable for its news. Returns 0 after a change (or a
+ * slice without one, for timeout_ms < 0), ETIMEDOUT when the deadline
+ * passed. */
+static int
+xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms)
+{
+	if (x->driving || x->done || !x->in_multi) {
+		if (timeout_ms < 0)
+			return pthread_cond_wait(&x->cond, &x->lock);
+		return pthread_cond_timedwait(&x->cond, &x->lock, until);
+	}
+	long wait_ms = timeout_ms < 0 ? DRIVE_SLICE_MS : ms_until(until);
+	if (wait_ms > DRIVE_SLICE_MS)
+		wait_ms = DRIVE_SLICE_MS;   /* notice the idle limit and aborts */
+	unsigned gen = x->gen;
+	x->driving = 1;
+	pthread_mutex_unlock(&x->lock);
+	xfer_drive(x, gen, wait_ms);
+	pthread_mutex_lock(&x->lock);
+	x->driving = 0;
+	pthread_cond_broadcast(&x->cond);   /* another waiter may drive now */
+	if (x->gen != gen || x->aborted || timeout_ms < 0)
+		return 0;
+	return ms_until(until) <= 0 ? ETIMEDOUT : 0;
 }
 
 static int
@@ -337,10 +429,6 @@ xfer_setup(upstream_xfer_t *x, const struct upstream_request *r)
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* Each easy_perform has a private multi whose cache limit (default 5)
-	 * applies to the whole shared cache: with more transfers in flight,
-	 * every returned connection closed another one (bench/gateway.sh). */
-	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    r->connect_timeout_ms > 0 ? r->connect_timeout_ms : (long)UPSTREAM_CONNECT_TIMEOUT_MS);
 	/* No total timeout (streams last minutes); an idle limit instead,
@@ -378,26 +466,28 @@ upstream_start(upstream_t *u, const struct upstream_request *r)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_lock(&u->pool_lock);
 	x->curl = u->npool > 0 ? u->pool[--u->npool] : NULL;
+	x->multi = u->nmpool > 0 ? u->mpool[--u->nmpool] : NULL;
 	pthread_mutex_unlock(&u->pool_lock);
 	if (x->curl == NULL)
 		x->curl = curl_easy_init();
 	if (x->curl == NULL)
 		fatal("curl_easy_init failed");
+	if (x->multi == NULL) {
+		x->multi = curl_multi_init();
+		if (x->multi == NULL)
+			fatal("curl_multi_init failed");
+		/* The limit applies to the whole shared cache: keep the
+		 * connections of every transfer in flight (bench/gateway.sh). */
+		curl_multi_setopt(x->multi, CURLMOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
+	}
 	xfer_setup(x, r);
-	/* glibc caches 40 MiB of freed thread stacks: with the default 8 MiB
-	 * only 5, so beyond 5 transfers in flight every worker mmapped and
-	 * unmapped its stack. 1 MiB is plenty for curl, TLS and the tap. */
-	pthread_attr_t ta;
-	pthread_attr_init(&ta);
-	pthread_attr_setstacksize(&ta, UPSTREAM_STACK_SIZE);
-	int rc = pthread_create(&x->thread, &ta, xfer_run, x);
-	pthread_attr_destroy(&ta);
-	if (rc != 0) {
+	CURLMcode mc = curl_multi_add_handle(x->multi, x->curl);
+	if (mc != CURLM_OK) {
 		x->done = 1;
 		x->result = CURLE_FAILED_INIT;
-		snprintf(x->error, sizeof x->error, "cannot start a thread");
+		snprintf(x->error, sizeof x->error, "%s", curl_multi_strerror(mc));
 	} else {
-		x->started = 1;
+		x->in_multi = 1;
 	}
 	return x;
 }
@@ -458,7 +548,8 @@ upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms)
 			size_t n = UTIL_MIN(avail, max);
 			memcpy(buf, x->data.data + x->rpos, n);
 			x->rpos += n;
-			pthread_cond_broadcast(&x->cond);   /* room for the writer */
+			if (x->paused && x->driving)   /* room: another thread's poll resumes it */
+				curl_multi_wakeup(x->multi);
 			ret = (ssize_t)n;
 		} else if (x->done) {
 			ret = x->result == CURLE_OK ? UPSTREAM_EOF : UPSTREAM_ERROR;
@@ -511,6 +602,8 @@ upstream_abort(upstream_xfer_t *x)
 	pthread_mutex_lock(&x->lock);
 	__atomic_store_n(&x->aborted, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&x->cond);
+	if (x->driving)   /* out of curl_multi_poll: the progress callback stops it */
+		curl_multi_wakeup(x->multi);
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -538,10 +631,24 @@ upstream_body_bytes(const upstream_xfer_t *x)
 void
 upstream_join(upstream_xfer_t *x)
 {
-	if (x->started) {
-		pthread_join(x->thread, NULL);
-		x->started = 0;
+	pthread_mutex_lock(&x->lock);
+	while (!x->done || x->driving) {
+		if (x->aborted && !x->driving && !x->done) {
+			/* Nobody drives it: end it here, curl need not notice. */
+			x->driving = 1;
+			pthread_mutex_unlock(&x->lock);
+			if (x->in_multi)
+				curl_multi_remove_handle(x->multi, x->curl);
+			x->in_multi = 0;
+			xfer_finish(x, CURLE_ABORTED_BY_CALLBACK);
+			pthread_mutex_lock(&x->lock);
+			x->driving = 0;
+			pthread_cond_broadcast(&x->cond);
+			continue;
+		}
+		xfer_wait(x, NULL, -1);
 	}
+	pthread_mutex_unlock(&x->lock);
 }
 
 void
@@ -562,9 +669,15 @@ upstream_xfer_free(upstream_xfer_t *x)
 		u->pool[u->npool++] = x->curl;
 		x->curl = NULL;
 	}
+	if (u->nmpool < POOL_MAX) {
+		u->mpool[u->nmpool++] = x->multi;
+		x->multi = NULL;
+	}
 	pthread_mutex_unlock(&u->pool_lock);
 	if (x->curl != NULL)
 		curl_easy_cleanup(x->curl);
+	if (x->multi != NULL)
+		curl_multi_cleanup(x->multi);
 	curl_slist_free_all(x->hdrs);
 	headers_clear(x);
 	buf_free(&x->data);

@@ -1,11 +1,13 @@
 /*
- * upstream: HTTP transfers to the provider with libcurl. Each transfer runs
- * curl_easy_perform in its own worker thread; all transfers share one
- * CURLSH (connection cache, DNS, TLS sessions) so upstream connections are
+ * upstream: HTTP transfers to the provider with libcurl. A transfer moves
+ * only while a thread waits for it (upstream_wait_headers, upstream_read):
+ * that thread runs curl for it, so there is no worker thread and no
+ * hand-off between threads per request. All transfers share one CURLSH
+ * (connection cache, DNS, TLS sessions) so upstream connections are
  * reused. The caller waits until the status line and headers are known,
  * then reads the body as it arrives from a bounded buffer: when the buffer
- * is full the curl write callback blocks, which stops reading the upstream
- * socket (backpressure), so memory per transfer stays bounded.
+ * is full the transfer is paused, which stops reading the upstream socket
+ * (backpressure), so memory per transfer stays bounded.
  */
 #ifndef TOKMUX_UPSTREAM_H
 #define TOKMUX_UPSTREAM_H
@@ -26,7 +28,8 @@
 typedef struct upstream upstream_t;
 typedef struct upstream_xfer upstream_xfer_t;
 
-/* Called in the worker thread with every body chunk, before the reader sees
+/* Called in the thread driving the transfer (one waiting in upstream_read
+ * or upstream_wait_headers) with every body chunk, before the reader sees
  * it (e.g. for a usage parser). Headers are complete by then. It runs under
  * the transfer's lock and never once upstream_abort() has returned, so the
  * caller may read the tap's state after an abort without joining. */
@@ -50,10 +53,11 @@ struct upstream_request {
 upstream_t *upstream_new(void);
 void upstream_free(upstream_t *u);   /* after every transfer was freed */
 
-/* Start a transfer in a new thread. Never NULL. */
+/* Start a transfer; it moves while a thread waits for it. Never NULL. */
 upstream_xfer_t *upstream_start(upstream_t *u, const struct upstream_request *r);
 
-/* Wait up to timeout_ms (-1: forever) for the status and headers. Returns
+/* Wait up to timeout_ms (-1: forever) for the status and headers, driving
+ * the transfer meanwhile (0: move what can move now, no wait). Returns
  * the HTTP status (>= 100), 0 if the transfer failed before headers
  * (see upstream_error), or -1 on timeout. */
 int upstream_wait_headers(upstream_xfer_t *x, int timeout_ms);
@@ -64,16 +68,18 @@ int upstream_header_count(const upstream_xfer_t *x);
 void upstream_header_at(const upstream_xfer_t *x, int i, const char **name, const char **value);
 const char *upstream_header_get(const upstream_xfer_t *x, const char *name);
 
-/* Copy up to max body bytes into buf, waiting up to timeout_ms for some.
+/* Copy up to max body bytes into buf, waiting up to timeout_ms for some
+ * (and driving the transfer while it waits; 0: no wait, no driving).
  * Returns a byte count > 0, UPSTREAM_AGAIN, UPSTREAM_EOF or UPSTREAM_ERROR. */
 ssize_t upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms);
 
 /* Ask the transfer to stop (any thread). Readers then get UPSTREAM_ERROR
- * at once; the worker notices within about a second (curl's progress
- * callback) and upstream_join/upstream_xfer_free wait for that. */
+ * at once; a thread driving it is woken from its poll, and
+ * upstream_join/upstream_xfer_free end it (at once if nobody drives it). */
 void upstream_abort(upstream_xfer_t *x);
 
-/* Wait for the worker thread to end (call upstream_abort first to hurry it). */
+/* Wait for the transfer to end, driving it if no other thread does (call
+ * upstream_abort first to end it at once). */
 void upstream_join(upstream_xfer_t *x);
 
 /* Error text ("" if none; set when the transfer ended), the timeout flag

@@ -145,13 +145,21 @@ test_backpressure_bounds_buffer(void **state)
 	struct upstream_request r = { .method = "GET", .url = f->url, .buf_limit = limit };
 	upstream_xfer_t *x = upstream_start(f->up, &r);
 	assert_int_equal(upstream_wait_headers(x, 5000), 200);
-	usleep(300 * 1000);   /* a slow reader */
-	/* Nothing was read: everything received is buffered, and bounded by
-	 * the limit plus one curl write (at most CURL_MAX_WRITE_SIZE, 16K). */
-	size_t buffered = upstream_body_bytes(x);
+	struct buf got = { 0 };
+	char tmp[4096];
+	ssize_t n;
+	while ((n = upstream_read(x, tmp, sizeof tmp, 0)) > 0)   /* drain, no wait */
+		buf_append(&got, tmp, (size_t)n);
+	usleep(300 * 1000);   /* a slow reader: upstream's bytes pile up in the socket */
+	/* One read that waits lets the transfer move: it takes what the socket
+	 * has, but buffers no more than the limit plus one curl write (at most
+	 * CURL_MAX_WRITE_SIZE, 16K), then pauses. */
+	n = upstream_read(x, tmp, 1, 5000);
+	assert_int_equal(n, 1);
+	buf_append(&got, tmp, 1);
+	size_t buffered = upstream_body_bytes(x) - got.len;
 	assert_true(buffered >= limit);
 	assert_true(buffered <= limit + 16 * 1024);
-	struct buf got = { 0 };
 	assert_int_equal(read_all(x, &got), UPSTREAM_EOF);
 	assert_int_equal(got.len, total);
 	upstream_xfer_free(x);
@@ -310,6 +318,34 @@ test_connection_reuse_concurrent(void **state)
 	assert_int_equal(f->srv->requests, 2 * N);
 }
 
+static void
+tap_thread(void *user, upstream_xfer_t *x, const char *data, size_t len)
+{
+	pthread_t *seen = user;
+	*seen = pthread_self();
+}
+
+/* No thread per transfer: the thread that waits drives the transfer, so
+ * the tap (called from curl's write callback) runs in it. */
+static void
+test_driven_by_caller(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .chunks = { { 0, "one" }, { 30, "two" } }, .nchunks = 2 };
+	testsrv_script(f->srv, &sc);
+	pthread_t seen = 0;
+	struct upstream_request r = { .method = "GET", .url = f->url, .tap = tap_thread,
+		.tap_user = &seen };
+	upstream_xfer_t *x = upstream_start(f->up, &r);
+	assert_int_equal(upstream_wait_headers(x, 5000), 200);
+	struct buf got = { 0 };
+	assert_int_equal(read_all(x, &got), UPSTREAM_EOF);
+	assert_int_equal(got.len, 6);
+	assert_true(pthread_equal(seen, pthread_self()));
+	upstream_xfer_free(x);
+	buf_free(&got);
+}
+
 int
 main(void)
 {
@@ -322,6 +358,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_handle_is_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driven_by_caller, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
