@@ -503,6 +503,35 @@ host_ok(gateway_t *g, const char *host)
 	return strcmp(host, a) == 0 || strcasecmp(host, b) == 0;
 }
 
+struct header_check {
+	int hosts;
+	int bad;
+};
+
+static enum MHD_Result
+header_check_one(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+{
+	struct header_check *hc = cls;
+	if (strcasecmp(name, "Host") == 0)
+		hc->hosts++;
+	/* libmicrohttpd keeps a bare CR inside a value and curl sends it on:
+	 * an upstream that ends lines at CR would read an injected header. */
+	if (strpbrk(name, "\r\n") != NULL || (value != NULL && strpbrk(value, "\r\n") != NULL))
+		hc->bad = 1;
+	return MHD_YES;
+}
+
+/* 1 if the request's headers are safe to forward: no CR or LF inside a
+ * name or value, and exactly one Host (two could pass the Host check with
+ * the first while a proxy or server in between reads the second). */
+static int
+headers_ok(struct MHD_Connection *c)
+{
+	struct header_check hc = { 0 };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, header_check_one, &hc);
+	return !hc.bad && hc.hosts == 1;
+}
+
 /* Split "/p/<token>[/rest][?query]". Returns the route or -1. */
 static int
 split_uri(gateway_t *g, const char *uri, char **path, char **query)
@@ -1084,6 +1113,8 @@ request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") != NULL ||
 	    !host_ok(g, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
 		return respond_text(c, 403, "text/plain", "forbidden\n");
+	if (!headers_ok(c))
+		return respond_text(c, 400, "text/plain", "bad request\n");
 	struct conn *cn = conn_of(c);
 	const char *uri = cn != NULL && cn->raw_uri != NULL ? cn->raw_uri : "";
 	size_t plen = strcspn(uri, "?");

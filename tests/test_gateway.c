@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -560,6 +561,58 @@ test_host_and_origin(void **state)
 	http("GET", url, good, NULL, &r2);
 	assert_int_equal(r2.status, 200);
 	reply_free(&r2);
+}
+
+/* Send a raw request; the status of the answer (0: none within 5 s). */
+static int
+raw_status(int port, const char *req)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 5 };
+	char resp[256] = "";
+	int status = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    util_write_all(fd, req, strlen(req)) == 0 && read(fd, resp, sizeof resp - 1) > 0)
+		sscanf(resp, "HTTP/1.1 %d", &status);
+	close(fd);
+	return status;
+}
+
+/* A bare CR inside a header value (libmicrohttpd keeps it, curl would
+ * send it on) or a second Host: refused with 400, never forwarded. */
+static void
+test_header_injection_refused(void **state)
+{
+	struct fx *f = *state;
+	int before = srv_requests(f);
+	char url[512], req[1024];
+	url_of(url, sizeof url, f->base[0], "/v1/models");
+	const char *cr[] = { "x-api-key: k", "X-A: a\rContent-Length: 0", NULL };
+	struct reply r = { 0 };
+	http("GET", url, cr, NULL, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 400);
+	reply_free(&r);
+	snprintf(req, sizeof req, "GET /p/%s/v1/models HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "Host: evil.example\r\nConnection: close\r\n\r\n", f->token[0], f->port);
+	assert_int_equal(raw_status(f->port, req), 400);
+	assert_int_equal(srv_requests(f), before);
+
+	/* the same requests without the CR or the second Host go through */
+	struct ts_script sc = { .echo = 1 };
+	testsrv_script(f->srv, &sc);
+	const char *ok[] = { "x-api-key: k", "X-A: a", NULL };
+	struct reply r2 = { 0 };
+	http("GET", url, ok, NULL, &r2);
+	assert_int_equal(r2.status, 200);
+	reply_free(&r2);
+	snprintf(req, sizeof req, "GET /p/%s/v1/models HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "Connection: close\r\n\r\n", f->token[0], f->port);
+	assert_int_equal(raw_status(f->port, req), 200);
+	assert_int_equal(srv_requests(f), before + 2);
 }
 
 static void
@@ -1401,6 +1454,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_passthrough, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_insertion_and_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_token_404, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_injection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_and_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_healthz_and_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streaming_latency, setup, teardown),
