@@ -1188,11 +1188,38 @@ base_url(const char *url, const char *dflt)
 	return s;
 }
 
+/* The listening socket on 127.0.0.1:port (0: any); its port in *bound.
+ * Bound here rather than by libmicrohttpd so that the port is known
+ * before the first connection thread reads it in host_ok(). */
+static int
+listen_loopback(int port, int *bound)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 128) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	*bound = ntohs(sa.sin_port);
+	return fd;
+}
+
 gateway_t *
 gateway_start(const struct gateway_options *o, char **err)
 {
 	gateway_t *g = xcalloc(1, sizeof *g);
-	struct sockaddr_in sa;
 
 	g->anthropic = base_url(o->anthropic_upstream, "https://api.anthropic.com");
 	g->openai = base_url(o->openai_upstream, "https://api.openai.com");
@@ -1207,23 +1234,25 @@ gateway_start(const struct gateway_options *o, char **err)
 	pthread_mutex_init(&g->lock, NULL);
 	g->up = upstream_new();
 
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)o->port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
-	    (uint16_t)o->port, NULL, NULL, on_request, g,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, g,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, g,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
-	    MHD_OPTION_END);
+	errno = 0;
+	int lfd = listen_loopback(o->port, &g->port);
+	if (lfd >= 0)
+		g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
+		    (uint16_t)g->port, NULL, NULL, on_request, g,
+		    MHD_OPTION_LISTEN_SOCKET, lfd,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
+		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, g,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, g,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
+		    MHD_OPTION_END);
 	if (g->mhd == NULL) {
 		*err = xasprintf("cannot listen on 127.0.0.1:%d: %s", o->port,
 		    errno ? strerror(errno) : "libmicrohttpd failed");
+		/* lfd is not closed here: whether libmicrohttpd closed it when
+		 * it failed is not documented, and a double close is worse
+		 * than one descriptor kept until exit. */
 		upstream_free(g->up);
 		pthread_mutex_destroy(&g->lock);
 		free(g->anthropic);
@@ -1231,8 +1260,6 @@ gateway_start(const struct gateway_options *o, char **err)
 		free(g);
 		return NULL;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(g->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	g->port = di != NULL ? di->port : o->port;
 	log_debug("gateway: listening on 127.0.0.1:%d", g->port);
 	return g;
 }
