@@ -905,8 +905,9 @@ settle(struct req *r)
 	if (r->error[0] == '\0') {
 		if (u.error_type[0])
 			snprintf(r->error, sizeof r->error, "%s", u.error_type);
-		else if (r->client_gone)
-			snprintf(r->error, sizeof r->error, "client disconnected");
+		else if (r->client_gone)   /* a stopping gateway cuts requests too */
+			snprintf(r->error, sizeof r->error, "%s",
+			    is_stopping(g) ? "tokmux stopped" : "client disconnected");
 		else if (r->upstream_broken) {
 			char why[256];
 			upstream_error(r->x, why, sizeof why);

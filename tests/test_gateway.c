@@ -1088,6 +1088,44 @@ conc_run(void *arg)
 	return NULL;
 }
 
+/* The gateway stops (SIGTERM, quit) while a stream is in flight: nothing
+ * hangs, and the ledger says so rather than blaming the agent. */
+static void
+test_stop_mid_stream(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = {
+		.headers = { "Content-Type: text/event-stream" },
+		.chunks = { { 0, ANT_START }, { 10, ANT_BLOCK }, { 5000, ANT_END } },
+		.nchunks = 3,
+	};
+	testsrv_script(f->srv, &sc);
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/messages");
+	struct conc c = { .url = url };
+	assert_int_equal(pthread_create(&c.t, NULL, conc_run, &c), 0);
+	for (int i = 0; i < 300; i++) {   /* upstream sent the text block */
+		pthread_mutex_lock(&f->srv->lock);
+		int64_t sent = f->srv->sent_us[1];
+		pthread_mutex_unlock(&f->srv->lock);
+		if (sent != 0)
+			break;
+		usleep(10 * 1000);
+	}
+	usleep(50 * 1000);
+	int64_t t0 = util_now_ms();
+	gateway_stop(f->gw);
+	f->gw = NULL;
+	assert_true(util_now_ms() - t0 < 2000);
+	pthread_join(c.t, NULL);
+	reply_free(&c.r);
+	assert_int_equal(wait_settled(f, 1), 1);
+	struct ledger_find lf = { 0 };
+	assert_int_equal(ledger_read(f->ledger_path, ledger_cb, &lf), 1);
+	assert_int_equal(lf.last.usage.input_tokens, 1200);
+	assert_string_equal(lf.last.usage.error_type, "tokmux stopped");
+}
+
 static void
 test_concurrent_streams(void **state)
 {
@@ -1468,6 +1506,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_idle_timeout_504, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_gone_before_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_mid_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_seam, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mock_exact_usage, setup_mock, teardown),
