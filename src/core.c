@@ -128,15 +128,69 @@ core_stop(core_t *c)
 	free(c);
 }
 
+/* Length of the shell word at s: up to an unquoted blank or operator;
+ * quotes and backslashes are stepped over. */
+static size_t
+shell_word_len(const char *s)
+{
+	size_t i = 0;
+	while (s[i] != '\0' && strchr(" \t;|&<>()", s[i]) == NULL) {
+		if (s[i] == '\'' || s[i] == '"') {
+			const char *close = strchr(s + i + 1, s[i]);
+			i = close != NULL ? (size_t)(close - s) + 1 : strlen(s);
+		} else if (s[i] == '\\' && s[i + 1] != '\0') {
+			i += 2;
+		} else {
+			i++;
+		}
+	}
+	return i;
+}
+
+static int
+ident_char(char c, int first)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (!first && c >= '0' && c <= '9');
+}
+
+/* NAME=... with NAME a shell identifier. */
+static int
+is_assignment(const char *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] == '=')
+			return i > 0;
+		if (!ident_char(w[i], i == 0))
+			return 0;
+	}
+	return 0;
+}
+
 /* The program a pane runs, without its arguments: a command line may hold
- * prompt text, which must never reach the ledger. "claude -p hi" -> "claude". */
-static char *
+ * prompt text, and VAR=value words in front of it (or after `env`) may
+ * hold an API key; neither may reach the ledger.
+ * "claude -p hi" -> "claude", "ANTHROPIC_API_KEY=sk-... claude" -> "claude". */
+char *
 core_agent_name(const char *cmd)
 {
 	if (cmd == NULL)
 		return NULL;
-	while (*cmd == ' ' || *cmd == '\t')
-		cmd++;
+	int after_env = 0;
+	for (;;) {
+		cmd += strspn(cmd, " \t");
+		size_t w = shell_word_len(cmd);
+		if (w == 0)
+			return NULL;
+		if (is_assignment(cmd, w) || (after_env && cmd[0] == '-')) {
+			cmd += w;
+		} else if (w == 3 && strncmp(cmd, "env", 3) == 0 && !after_env) {
+			after_env = 1;
+			cmd += w;
+		} else {
+			break;
+		}
+	}
 	size_t n = strcspn(cmd, " \t;|&<>()'\"");
 	const char *slash = memrchr(cmd, '/', n);
 	if (slash != NULL) {

@@ -56,5 +56,8 @@ rl_table_t *core_ratelimits(core_t *c);
 const char *core_ledger_path(const core_t *c);
 /* Added by the sidebar helper: the price table (for the model picker). */
 const pricing_t *core_pricing(const core_t *c);
+/* Added by the review: the program name a pane's command runs, as kept in
+ * the ledger (malloc'd, NULL if none): no arguments, no VAR=value. */
+char *core_agent_name(const char *cmd);
 
 #endif

@@ -503,6 +503,35 @@ host_ok(gateway_t *g, const char *host)
 	return strcmp(host, a) == 0 || strcasecmp(host, b) == 0;
 }
 
+struct header_check {
+	int hosts;
+	int bad;
+};
+
+static enum MHD_Result
+header_check_one(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+{
+	struct header_check *hc = cls;
+	if (strcasecmp(name, "Host") == 0)
+		hc->hosts++;
+	/* libmicrohttpd keeps a bare CR inside a value and curl sends it on:
+	 * an upstream that ends lines at CR would read an injected header. */
+	if (strpbrk(name, "\r\n") != NULL || (value != NULL && strpbrk(value, "\r\n") != NULL))
+		hc->bad = 1;
+	return MHD_YES;
+}
+
+/* 1 if the request's headers are safe to forward: no CR or LF inside a
+ * name or value, and exactly one Host (two could pass the Host check with
+ * the first while a proxy or server in between reads the second). */
+static int
+headers_ok(struct MHD_Connection *c)
+{
+	struct header_check hc = { 0 };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, header_check_one, &hc);
+	return !hc.bad && hc.hosts == 1;
+}
+
 /* Split "/p/<token>[/rest][?query]". Returns the route or -1. */
 static int
 split_uri(gateway_t *g, const char *uri, char **path, char **query)
@@ -876,8 +905,9 @@ settle(struct req *r)
 	if (r->error[0] == '\0') {
 		if (u.error_type[0])
 			snprintf(r->error, sizeof r->error, "%s", u.error_type);
-		else if (r->client_gone)
-			snprintf(r->error, sizeof r->error, "client disconnected");
+		else if (r->client_gone)   /* a stopping gateway cuts requests too */
+			snprintf(r->error, sizeof r->error, "%s",
+			    is_stopping(g) ? "tokmux stopped" : "client disconnected");
 		else if (r->upstream_broken) {
 			char why[256];
 			upstream_error(r->x, why, sizeof why);
@@ -1084,6 +1114,8 @@ request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") != NULL ||
 	    !host_ok(g, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
 		return respond_text(c, 403, "text/plain", "forbidden\n");
+	if (!headers_ok(c))
+		return respond_text(c, 400, "text/plain", "bad request\n");
 	struct conn *cn = conn_of(c);
 	const char *uri = cn != NULL && cn->raw_uri != NULL ? cn->raw_uri : "";
 	size_t plen = strcspn(uri, "?");
@@ -1157,11 +1189,38 @@ base_url(const char *url, const char *dflt)
 	return s;
 }
 
+/* The listening socket on 127.0.0.1:port (0: any); its port in *bound.
+ * Bound here rather than by libmicrohttpd so that the port is known
+ * before the first connection thread reads it in host_ok(). */
+static int
+listen_loopback(int port, int *bound)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 128) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	*bound = ntohs(sa.sin_port);
+	return fd;
+}
+
 gateway_t *
 gateway_start(const struct gateway_options *o, char **err)
 {
 	gateway_t *g = xcalloc(1, sizeof *g);
-	struct sockaddr_in sa;
 
 	g->anthropic = base_url(o->anthropic_upstream, "https://api.anthropic.com");
 	g->openai = base_url(o->openai_upstream, "https://api.openai.com");
@@ -1176,23 +1235,25 @@ gateway_start(const struct gateway_options *o, char **err)
 	pthread_mutex_init(&g->lock, NULL);
 	g->up = upstream_new();
 
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)o->port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
-	    (uint16_t)o->port, NULL, NULL, on_request, g,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, g,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, g,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
-	    MHD_OPTION_END);
+	errno = 0;
+	int lfd = listen_loopback(o->port, &g->port);
+	if (lfd >= 0)
+		g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
+		    (uint16_t)g->port, NULL, NULL, on_request, g,
+		    MHD_OPTION_LISTEN_SOCKET, lfd,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
+		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, g,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, g,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
+		    MHD_OPTION_END);
 	if (g->mhd == NULL) {
 		*err = xasprintf("cannot listen on 127.0.0.1:%d: %s", o->port,
 		    errno ? strerror(errno) : "libmicrohttpd failed");
+		/* lfd is not closed here: whether libmicrohttpd closed it when
+		 * it failed is not documented, and a double close is worse
+		 * than one descriptor kept until exit. */
 		upstream_free(g->up);
 		pthread_mutex_destroy(&g->lock);
 		free(g->anthropic);
@@ -1200,8 +1261,6 @@ gateway_start(const struct gateway_options *o, char **err)
 		free(g);
 		return NULL;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(g->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	g->port = di != NULL ? di->port : o->port;
 	log_debug("gateway: listening on 127.0.0.1:%d", g->port);
 	return g;
 }

@@ -29,6 +29,7 @@
 #include "util.h"
 
 #define UI_MAX_PANES 4
+#define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
 #define UI_READ_BUDGET (256 * 1024)
 #define UI_SIDEBAR_COLS 34
@@ -169,6 +170,12 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 	const char *cmd = ui_pane_cmd(u, slot);
 	if (u->o->env_fn != NULL)
 		nenv = u->o->env_fn(u->o->user, slot, name, cmd, env, 15, &route);
+	if (nenv < 0) {
+		ui_message(u, "cannot start pane %d: no gateway route left (%d per session), "
+		    "it would not be metered", slot + 1, UI_MAX_ROUTES);
+		free(name);
+		return -1;
+	}
 	struct pane_spec spec = {
 		.name = name,
 		.cmd = cmd,

@@ -16,7 +16,10 @@
 
 /* Extra environment for a new pane's child: fill env[] with up to max
  * malloc'd "KEY=VALUE" strings and return how many; *route receives the
- * gateway route the pane's requests are counted under (-1: none). */
+ * gateway route the pane's requests are counted under (-1: none).
+ * Returns -1 (env[] untouched) when the pane must not start: the gateway
+ * is on but has no route left for it, so its agent would go to the
+ * provider directly, unmetered and past every ceiling. */
 typedef int (*ui_env_fn)(void *user, int idx, const char *name, const char *cmd,
     char **env, int max, int *route);
 

@@ -108,8 +108,13 @@ void
 util_log_open(const char *path)
 {
 	pthread_mutex_lock(&log_lock);
-	if (log_file == NULL)
-		log_file = fopen(path, "ae");
+	if (log_file == NULL) {
+		/* 0600: the log names pane routes (their tokens may appear in
+		 * libmicrohttpd's messages); it is for the owner only */
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0 && (log_file = fdopen(fd, "a")) == NULL)
+			close(fd);
+	}
 	pthread_mutex_unlock(&log_lock);
 }
 

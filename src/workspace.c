@@ -51,8 +51,12 @@ workspace_env(void *user, int idx, const char *name, const char *cmd, char **env
 		return n;
 	char abase[256], obase[256];
 	*route = core_add_pane(w->core, idx + 1, name, cmd, abase, sizeof abase, obase, sizeof obase);
-	if (*route < 0)
-		return n;
+	if (*route < 0) {
+		/* no route left: never start an agent that bypasses the gateway */
+		for (int i = 0; i < n; i++)
+			free(env[i]);
+		return -1;
+	}
 	if (*route < STATS_MAX_ROUTES)
 		memset(&w->route[*route], 0, sizeof w->route[*route]);
 	env[n++] = xasprintf("ANTHROPIC_BASE_URL=%s", abase);

@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -562,6 +563,58 @@ test_host_and_origin(void **state)
 	reply_free(&r2);
 }
 
+/* Send a raw request; the status of the answer (0: none within 5 s). */
+static int
+raw_status(int port, const char *req)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 5 };
+	char resp[256] = "";
+	int status = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    util_write_all(fd, req, strlen(req)) == 0 && read(fd, resp, sizeof resp - 1) > 0)
+		sscanf(resp, "HTTP/1.1 %d", &status);
+	close(fd);
+	return status;
+}
+
+/* A bare CR inside a header value (libmicrohttpd keeps it, curl would
+ * send it on) or a second Host: refused with 400, never forwarded. */
+static void
+test_header_injection_refused(void **state)
+{
+	struct fx *f = *state;
+	int before = srv_requests(f);
+	char url[512], req[1024];
+	url_of(url, sizeof url, f->base[0], "/v1/models");
+	const char *cr[] = { "x-api-key: k", "X-A: a\rContent-Length: 0", NULL };
+	struct reply r = { 0 };
+	http("GET", url, cr, NULL, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 400);
+	reply_free(&r);
+	snprintf(req, sizeof req, "GET /p/%s/v1/models HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "Host: evil.example\r\nConnection: close\r\n\r\n", f->token[0], f->port);
+	assert_int_equal(raw_status(f->port, req), 400);
+	assert_int_equal(srv_requests(f), before);
+
+	/* the same requests without the CR or the second Host go through */
+	struct ts_script sc = { .echo = 1 };
+	testsrv_script(f->srv, &sc);
+	const char *ok[] = { "x-api-key: k", "X-A: a", NULL };
+	struct reply r2 = { 0 };
+	http("GET", url, ok, NULL, &r2);
+	assert_int_equal(r2.status, 200);
+	reply_free(&r2);
+	snprintf(req, sizeof req, "GET /p/%s/v1/models HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "Connection: close\r\n\r\n", f->token[0], f->port);
+	assert_int_equal(raw_status(f->port, req), 200);
+	assert_int_equal(srv_requests(f), before + 2);
+}
+
 static void
 test_healthz_and_metrics(void **state)
 {
@@ -1035,6 +1088,44 @@ conc_run(void *arg)
 	return NULL;
 }
 
+/* The gateway stops (SIGTERM, quit) while a stream is in flight: nothing
+ * hangs, and the ledger says so rather than blaming the agent. */
+static void
+test_stop_mid_stream(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = {
+		.headers = { "Content-Type: text/event-stream" },
+		.chunks = { { 0, ANT_START }, { 10, ANT_BLOCK }, { 5000, ANT_END } },
+		.nchunks = 3,
+	};
+	testsrv_script(f->srv, &sc);
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/messages");
+	struct conc c = { .url = url };
+	assert_int_equal(pthread_create(&c.t, NULL, conc_run, &c), 0);
+	for (int i = 0; i < 300; i++) {   /* upstream sent the text block */
+		pthread_mutex_lock(&f->srv->lock);
+		int64_t sent = f->srv->sent_us[1];
+		pthread_mutex_unlock(&f->srv->lock);
+		if (sent != 0)
+			break;
+		usleep(10 * 1000);
+	}
+	usleep(50 * 1000);
+	int64_t t0 = util_now_ms();
+	gateway_stop(f->gw);
+	f->gw = NULL;
+	assert_true(util_now_ms() - t0 < 2000);
+	pthread_join(c.t, NULL);
+	reply_free(&c.r);
+	assert_int_equal(wait_settled(f, 1), 1);
+	struct ledger_find lf = { 0 };
+	assert_int_equal(ledger_read(f->ledger_path, ledger_cb, &lf), 1);
+	assert_int_equal(lf.last.usage.input_tokens, 1200);
+	assert_string_equal(lf.last.usage.error_type, "tokmux stopped");
+}
+
 static void
 test_concurrent_streams(void **state)
 {
@@ -1401,6 +1492,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_passthrough, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_insertion_and_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_token_404, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_injection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_and_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_healthz_and_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streaming_latency, setup, teardown),
@@ -1414,6 +1506,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_idle_timeout_504, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_gone_before_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_mid_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_seam, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mock_exact_usage, setup_mock, teardown),

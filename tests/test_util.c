@@ -5,7 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -81,6 +84,28 @@ test_key_hash(void **state)
 	assert_null(strstr(a, "secret"));
 }
 
+/* tokmux -v's log (pane routes, gateway events) is for its owner only,
+ * whatever the umask. */
+static void
+test_log_private(void **state)
+{
+	(void)state;
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/tokmux-logtest-%d.log", (int)getpid());
+	unlink(path);
+	mode_t old = umask(022);
+	util_log_open(path);
+	umask(old);
+	assert_true(util_log_enabled());
+	log_debug("hello %d", 42);
+	util_log_close();
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	assert_true(st.st_size > 0);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -89,6 +114,7 @@ main(void)
 		cmocka_unit_test(test_fmt_usd),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_key_hash),
+		cmocka_unit_test(test_log_private),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
