@@ -9,17 +9,31 @@
 #     Targets: added p50 < 0.5 ms, p99 < 2 ms, no throughput cap below the
 #     mock's.
 #  2. the gateway's ledger holds exactly one line per request sent through it.
-#  3. fallback: claude-opus-* answers 529 for ever, claude-sonnet-* works.
-#     Time from the first 529 to a successful answer, through tokmux (its
-#     policy retries and falls back) against an agent facing the mock
-#     directly with Claude Code's own retry schedule.
+#  3. fallback, with the REAL Claude Code CLI (`claude -p`, offline against
+#     the mock; skipped when it is not installed, see tests/agents-install.sh):
+#     claude-opus-* answers 529 for ever, claude-sonnet-* works. Time from
+#     the first 529 (the mock's log) to the successful answer (the mock's
+#     200, and the agent's exit), through `tokmux gateway` (its policy
+#     retries, then falls back; restarted before each run so its circuit
+#     breaker starts closed; plus one run with the breaker open) against
+#     the same agent facing the same mock directly: its own retries with
+#     --fallback-model, and without one (API key, subscription token: no
+#     answer; each run capped at FALLBACK_CAP s).
+# PARTS="3" runs part 3 only (part 2 needs part 1).
 set -u
 cd "$(dirname "$0")/.."
 N=${N:-2000}            # requests per side per cell
 TIME=${TIME:-20}        # seconds per side per cell
 ROUNDS=${ROUNDS:-4}     # direct/gateway alternations per cell
 CONCS=${CONCS:-"1 8 32"}
-FALLBACK_RUNS=${FALLBACK_RUNS:-3}
+PARTS=${PARTS:-"1 2 3"}
+FALLBACK_RUNS=${FALLBACK_RUNS:-3}        # cold runs per side in part 3
+FALLBACK_NOFB_RUNS=${FALLBACK_NOFB_RUNS:-1}  # direct runs without --fallback-model
+FALLBACK_CAP=${FALLBACK_CAP:-240}        # seconds, cap of one agent run without a fallback
+FB_MODEL=${FB_MODEL:-claude-opus-4-7}
+FB_FALLBACK=${FB_FALLBACK:-claude-sonnet-4-5}
+AGENT_CACHE=${TOKMUX_AGENT_CACHE:-$HOME/.cache/tokmux-agents}
+CLAUDE=${CLAUDE:-$AGENT_CACHE/node_modules/.bin/claude}   # the Claude Code CLI
 OUT=bench/out
 mkdir -p "$OUT"
 TOKMUX=${TOKMUX:-$PWD/build/tokmux}   # TOKMUX=/path/to/tokmux compares another build
@@ -32,17 +46,20 @@ cc -O2 -std=c11 -Wall -Wextra -o "$LG" bench/loadgen.c $(pkg-config --cflags --l
 
 TMP=$(mktemp -d)
 export XDG_CONFIG_HOME=$TMP XDG_STATE_HOME=$TMP
-MOCK_PID= GW_PID=
+MOCK_PID= GW_PID= FB_MOCK_PID= FB_GW_PID=
 cleanup() {
-	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null
-	[ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null
+	for p in $GW_PID $MOCK_PID $FB_GW_PID $FB_MOCK_PID; do
+		kill "$p" 2>/dev/null
+	done
 	wait 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
+want() { [[ " $PARTS " == *" $1 "* ]]; }
 # wait_line FILE REGEX: the first matching line within 5 s.
 wait_line() {
+	local i
 	for ((i = 0; i < 50; i++)); do
 		grep -m1 -E "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
@@ -60,122 +77,269 @@ TCK=$(getconf CLK_TCK)
 MOCK_PID=$!
 MOCK=$(wait_line "$TMP/mock.out" 'listening on' | grep -o 'http://127.0.0.1:[0-9]*') ||
 	{ echo "mock did not start"; cat "$TMP/mock.out"; exit 1; }
-# One pane with a fallback chain for part 3; part 1 uses the default route.
-cat >"$TMP/config.json" <<EOF
-{"panes": [{"name": "bench", "cmd": "true", "fallback": ["claude-sonnet-4-5"]}]}
-EOF
 rm -f "$LEDGER"
-"$TOKMUX" gateway --port 0 -c "$TMP/config.json" --anthropic-upstream "$MOCK" \
-	--ledger "$LEDGER" >"$TMP/gw.out" 2>&1 &
+"$TOKMUX" gateway --port 0 --anthropic-upstream "$MOCK" --ledger "$LEDGER" >"$TMP/gw.out" 2>&1 &
 GW_PID=$!
 wait_line "$TMP/gw.out" '^route default ' >/dev/null ||
 	{ echo "gateway did not start"; cat "$TMP/gw.out"; exit 1; }
 GW=$(awk '$1 == "route" && $2 == "default" {print $3}' "$TMP/gw.out")
-GW_PANE=$(awk '$1 == "route" && $2 == "bench" {print $3}' "$TMP/gw.out")
 echo "mock $MOCK; gateway route $GW"
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 
-echo "== added latency, $N requests or ${TIME} s per side per cell, $ROUNDS alternating slices"
-per_n=$(((N + ROUNDS - 1) / ROUNDS))
-per_t=$(awk -v t="$TIME" -v r="$ROUNDS" 'BEGIN {printf "%.2f", t / r}')
-gw_sent=0 fails=0
-printf '%-6s %-4s %7s %7s | %-29s | %-29s | %-19s | %s\n' mode conc n_dir n_gw \
-	"TTFB ms: dir p50/p99 +gw" "total ms: dir p50/p99 +gw" "req/s dir gw ratio" \
-	"CPU us/req: mock gw"
-for stream in 0 1; do
-	for c in $CONCS; do
-		sflag=; mode=json
-		[ "$stream" = 1 ] && sflag=--stream mode=sse
-		rm -f "$TMP/direct.raw" "$TMP/gw.raw"
-		mock_ticks=0 mock_reqs=0 gw_ticks=0 gw_reqs=0
-		for ((r = 0; r < ROUNDS; r++)); do
-			order="direct gw"
-			((r % 2)) && order="gw direct"
-			for side in $order; do
-				url=$MOCK/v1/messages
-				[ $side = gw ] && url=$GW/v1/messages
-				m0=$(cpu "$MOCK_PID") g0=$(cpu "$GW_PID")
-				line=$("$LG" --url "$url" --n "$per_n" --c "$c" --time "$per_t" $sflag \
-					--raw "$TMP/$side.raw") || fails=$((fails + 1))
-				sent=$(field "$line" sent)
-				if [ $side = gw ]; then
-					gw_sent=$((gw_sent + sent))
-					gw_ticks=$((gw_ticks + $(cpu "$GW_PID") - g0)) gw_reqs=$((gw_reqs + sent))
-				else
-					mock_ticks=$((mock_ticks + $(cpu "$MOCK_PID") - m0)) mock_reqs=$((mock_reqs + sent))
-				fi
+if want 1; then
+	echo "== added latency, $N requests or ${TIME} s per side per cell, $ROUNDS alternating slices"
+	per_n=$(((N + ROUNDS - 1) / ROUNDS))
+	per_t=$(awk -v t="$TIME" -v r="$ROUNDS" 'BEGIN {printf "%.2f", t / r}')
+	gw_sent=0 fails=0
+	printf '%-6s %-4s %7s %7s | %-29s | %-29s | %-19s | %s\n' mode conc n_dir n_gw \
+		"TTFB ms: dir p50/p99 +gw" "total ms: dir p50/p99 +gw" "req/s dir gw ratio" \
+		"CPU us/req: mock gw"
+	for stream in 0 1; do
+		for c in $CONCS; do
+			sflag=; mode=json
+			[ "$stream" = 1 ] && sflag=--stream mode=sse
+			rm -f "$TMP/direct.raw" "$TMP/gw.raw"
+			mock_ticks=0 mock_reqs=0 gw_ticks=0 gw_reqs=0
+			for ((r = 0; r < ROUNDS; r++)); do
+				order="direct gw"
+				((r % 2)) && order="gw direct"
+				for side in $order; do
+					url=$MOCK/v1/messages
+					[ $side = gw ] && url=$GW/v1/messages
+					m0=$(cpu "$MOCK_PID") g0=$(cpu "$GW_PID")
+					line=$("$LG" --url "$url" --n "$per_n" --c "$c" --time "$per_t" $sflag \
+						--raw "$TMP/$side.raw") || fails=$((fails + 1))
+					sent=$(field "$line" sent)
+					if [ $side = gw ]; then
+						gw_sent=$((gw_sent + sent))
+						gw_ticks=$((gw_ticks + $(cpu "$GW_PID") - g0)) gw_reqs=$((gw_reqs + sent))
+					else
+						mock_ticks=$((mock_ticks + $(cpu "$MOCK_PID") - m0)) mock_reqs=$((mock_reqs + sent))
+					fi
+				done
 			done
+			d=$("$LG" --report "$TMP/direct.raw") g=$("$LG" --report "$TMP/gw.raw")
+			for k in ttfb_p50 ttfb_p99 total_p50 total_p99; do
+				declare "D_$k=$(field "$d" $k)" "G_$k=$(field "$g" $k)"
+				declare "A_$k=$(($(field "$g" $k) - $(field "$d" $k)))"
+			done
+			drps=$(field "$d" rps) grps=$(field "$g" rps)
+			ratio=$(awk -v a="$grps" -v b="$drps" 'BEGIN {printf "%.2f", a / b}')
+			verdict=ok
+			{ [ "$A_ttfb_p50" -ge 500 ] || [ "$A_total_p50" -ge 500 ] ||
+				[ "$A_ttfb_p99" -ge 2000 ] || [ "$A_total_p99" -ge 2000 ]; } && verdict=MISS
+			[ "$(field "$d" err)$(field "$g" err)" = 00 ] || verdict="$verdict (errors: $(field "$d" err) direct, $(field "$g" err) gateway)"
+			# CPU per request (clock ticks, so about +-10 ms per slice): the
+			# mock's while it is driven directly, the gateway's alone.
+			mcpu=$(awk -v t=$mock_ticks -v n=$mock_reqs -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
+			gcpu=$(awk -v t=$gw_ticks -v n=$gw_reqs -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
+			printf '%-6s %-4s %7s %7s | %5s/%6s +%6s/+%6s | %5s/%6s +%6s/+%6s | %6.0f %6.0f %5s | %5s %5s  %s\n' \
+				$mode "$c" "$(field "$d" ok)" "$(field "$g" ok)" \
+				"$(ms $D_ttfb_p50)" "$(ms $D_ttfb_p99)" "$(ms $A_ttfb_p50)" "$(ms $A_ttfb_p99)" \
+				"$(ms $D_total_p50)" "$(ms $D_total_p99)" "$(ms $A_total_p50)" "$(ms $A_total_p99)" \
+				"$drps" "$grps" "$ratio" "$mcpu" "$gcpu" "$verdict"
 		done
-		d=$("$LG" --report "$TMP/direct.raw") g=$("$LG" --report "$TMP/gw.raw")
-		for k in ttfb_p50 ttfb_p99 total_p50 total_p99; do
-			declare "D_$k=$(field "$d" $k)" "G_$k=$(field "$g" $k)"
-			declare "A_$k=$(($(field "$g" $k) - $(field "$d" $k)))"
-		done
-		drps=$(field "$d" rps) grps=$(field "$g" rps)
-		ratio=$(awk -v a="$grps" -v b="$drps" 'BEGIN {printf "%.2f", a / b}')
-		verdict=ok
-		{ [ "$A_ttfb_p50" -ge 500 ] || [ "$A_total_p50" -ge 500 ] ||
-			[ "$A_ttfb_p99" -ge 2000 ] || [ "$A_total_p99" -ge 2000 ]; } && verdict=MISS
-		[ "$(field "$d" err)$(field "$g" err)" = 00 ] || verdict="$verdict (errors: $(field "$d" err) direct, $(field "$g" err) gateway)"
-		# CPU per request (clock ticks, so about +-10 ms per slice): the
-		# mock's while it is driven directly, the gateway's alone.
-		mcpu=$(awk -v t=$mock_ticks -v n=$mock_reqs -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
-		gcpu=$(awk -v t=$gw_ticks -v n=$gw_reqs -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
-		printf '%-6s %-4s %7s %7s | %5s/%6s +%6s/+%6s | %5s/%6s +%6s/+%6s | %6.0f %6.0f %5s | %5s %5s  %s\n' \
-			$mode "$c" "$(field "$d" ok)" "$(field "$g" ok)" \
-			"$(ms $D_ttfb_p50)" "$(ms $D_ttfb_p99)" "$(ms $A_ttfb_p50)" "$(ms $A_ttfb_p99)" \
-			"$(ms $D_total_p50)" "$(ms $D_total_p99)" "$(ms $A_total_p50)" "$(ms $A_total_p99)" \
-			"$drps" "$grps" "$ratio" "$mcpu" "$gcpu" "$verdict"
 	done
-done
-echo "(added = gateway percentile - direct percentile; targets: added p50 < 0.5 ms, p99 < 2 ms)"
-
-echo "== ledger: one line per request sent through the gateway"
-lines=-1
-for ((i = 0; i < 50; i++)); do   # the last records settle after the last byte
-	lines=$(wc -l <"$LEDGER" 2>/dev/null || echo 0)
-	[ "$lines" -ge "$gw_sent" ] && break
-	sleep 0.1
-done
-if [ "$lines" -eq "$gw_sent" ]; then
-	echo "ledger: ok ($lines lines, $gw_sent requests)"
-else
-	echo "ledger: FAILED ($lines lines, $gw_sent requests sent)"
+	echo "(added = gateway percentile - direct percentile; targets: added p50 < 0.5 ms, p99 < 2 ms)"
 fi
 
-echo "== fallback: persistent 529 on claude-opus-*, sonnet works (time from first 529 to a good answer)"
-# tokmux: one request for opus through a pane whose chain falls back to
-# sonnet; the agent sees one answer, so its total time bounds the time
-# from the first 529 (inside the gateway) to the good answer.
-tk=$("$LG" --url "$GW_PANE/v1/messages" --model claude-opus-4-7 --n "$FALLBACK_RUNS" --c 1 \
-	--warmup 0 --time 300 2>"$TMP/fb.err")
-if [ "$(field "$tk" ok)" = "$FALLBACK_RUNS" ]; then
-	tk_ms=$(ms "$(field "$tk" total_p50)")
-	echo "tokmux: ${tk_ms} ms (median of $FALLBACK_RUNS; max $(ms "$(field "$tk" total_max)") ms)"
-else
-	tk_ms=
-	echo "tokmux: PENDING - the gateway passed the 529 through ($(head -1 "$TMP/fb.err" | sed 's/^loadgen: //')):"
-	echo "        no retry/fallback policy in this build (branch policy not merged yet)"
+if want 1 && want 2; then
+	echo "== ledger: one line per request sent through the gateway"
+	lines=-1
+	for ((i = 0; i < 50; i++)); do   # the last records settle after the last byte
+		lines=$(wc -l <"$LEDGER" 2>/dev/null || echo 0)
+		[ "$lines" -ge "$gw_sent" ] && break
+		sleep 0.1
+	done
+	if [ "$lines" -eq "$gw_sent" ]; then
+		echo "ledger: ok ($lines lines, $gw_sent requests)"
+	else
+		echo "ledger: FAILED ($lines lines, $gw_sent requests sent)"
+	fi
 fi
-# The agent facing the mock directly.
-if [ -x tests/agents-install.sh ]; then
-	echo "claude code: tests/agents-install.sh exists, but the real-agent run is not wired in yet; modelled below"
+
+# ---- part 3: fallback with the real Claude Code
+# iso2s ISO: seconds since the epoch (ms); now_s: the same, now.
+iso2s() { date -u -d "$1" +%s.%3N; }
+now_s() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+med() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+span() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "-" hi}'; }
+jstr() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" <<<"$1"; }
+jnum() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9][0-9.]*\).*/\1/p" <<<"$1"; }
+
+# fb_gw_start: a fresh gateway (all circuits closed) in front of the
+# part-3 mock; sets FB_GW, the route of the pane "bench".
+fb_gw_start() {
+	"$TOKMUX" gateway --port 0 -c "$TMP/fb-config.json" --anthropic-upstream "$FB_MOCK" \
+		--ledger "$FB_LEDGER" >"$TMP/fb-gw.out" 2>&1 &
+	FB_GW_PID=$!
+	wait_line "$TMP/fb-gw.out" '^route default ' >/dev/null ||
+		{ echo "gateway did not start"; cat "$TMP/fb-gw.out"; exit 1; }
+	FB_GW=$(awk '$1 == "route" && $2 == "bench" {print $3}' "$TMP/fb-gw.out")
+}
+fb_gw_stop() {
+	kill "$FB_GW_PID" 2>/dev/null
+	wait "$FB_GW_PID" 2>/dev/null
+	FB_GW_PID=
+}
+
+# fb_agent NAME URL CAP [VAR=VALUE...] -- ARGS...: one `claude -p ARGS`
+# against URL, with a fresh HOME, the credential FB_CRED (VAR=VALUE; a fake
+# one, the mock takes any), no traffic besides the model
+# calls, killed after CAP seconds. Sets R_RC, R_TOTAL (start to exit, s),
+# R_N529 (529s the mock served), R_OK (the model the mock answered 200
+# for, or empty), R_F2OK (first 529 to that 200, s), R_F2EXIT (first 529
+# to the agent's exit), R_SPAN (first to last 529), R_LAST (last line the
+# agent printed) and, through a gateway, R_LEDGER (its new records).
+fb_agent() {
+	local name=$1 url=$2 cap=$3 envs=() before lbefore t0 t1 calls f ok
+	shift 3
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	mkdir -p "$TMP/$name/home" "$TMP/$name/work"
+	before=$(wc -l <"$FB_LOG")
+	lbefore=$(cat "$FB_LEDGER" 2>/dev/null | wc -l)
+	t0=$(now_s)
+	(cd "$TMP/$name/work" && exec timeout -k 5 "$cap" env -i PATH="$PATH" HOME="$TMP/$name/home" \
+		LANG=C.UTF-8 TERM=dumb ANTHROPIC_BASE_URL="$url" \
+		"$FB_CRED" DISABLE_TELEMETRY=1 \
+		CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 ${envs[@]+"${envs[@]}"} \
+		"$CLAUDE" -p "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err")
+	R_RC=$?
+	t1=$(now_s)
+	calls=$(tail -n +"$((before + 1))" "$FB_LOG" | grep '"n":[1-9]')
+	R_N529=$(grep -c '"status":529' <<<"$calls")
+	f=$(grep -m1 '"status":529' <<<"$calls")
+	ok=$(grep -m1 '"status":200' <<<"$calls")
+	R_OK=$(jstr "$ok" model)
+	R_TOTAL=$(sub "$t1" "$t0")
+	R_F2OK=- R_F2EXIT=- R_SPAN=-
+	if [ -n "$f" ]; then
+		f=$(iso2s "$(jstr "$f" time)")
+		R_F2EXIT=$(sub "$t1" "$f")
+		[ -n "$ok" ] && R_F2OK=$(sub "$(iso2s "$(jstr "$ok" time)")" "$f")
+		R_SPAN=$(sub "$(iso2s "$(jstr "$(grep '"status":529' <<<"$calls" | tail -1)" time)")" "$f")
+	fi
+	R_LAST=$(cat "$TMP/$name.out" "$TMP/$name.err" | grep . | tail -1 | cut -c1-150)
+	R_LEDGER=$(tail -n +"$((lbefore + 1))" "$FB_LEDGER" 2>/dev/null)
+}
+# fb_print LABEL: one line for the last run.
+fb_print() {
+	local extra=
+	if [ -n "$R_LEDGER" ]; then
+		extra=" [gateway: $(jstr "$R_LEDGER" model_asked) -> $(jstr "$R_LEDGER" model_used),"
+		extra="$extra $(jnum "$R_LEDGER" latency_ms) ms in the gateway"
+		grep -q '"circuit":1' <<<"$R_LEDGER" && extra="$extra, circuit open"
+		extra="$extra]"
+	fi
+	if [ -n "$R_OK" ]; then
+		printf '  %-28s 529s %2s  first 529 -> 200 %6s s, -> exit %6s s  (agent start -> exit %6s s, %s)%s\n' \
+			"$1" "$R_N529" "$R_F2OK" "$R_F2EXIT" "$R_TOTAL" "$R_OK" "$extra"
+	else
+		printf '  %-28s 529s %2s  NO ANSWER: exit %s after %s s (first 529 -> exit %s s, first -> last 529 %s s): %s\n' \
+			"$1" "$R_N529" "$R_RC" "$R_TOTAL" "$R_F2EXIT" "$R_SPAN" "$R_LAST"
+	fi
+}
+
+fallback_real() {
+	FB_LOG=$TMP/fb-mock.jsonl FB_LEDGER=$TMP/fb-ledger.jsonl
+	FB_CRED_API=ANTHROPIC_API_KEY=sk-ant-api03-tokmux-bench-key
+	FB_CRED=$FB_CRED_API
+	: >"$FB_LOG"
+	"$TOKMUX" mock --port 0 --quiet --script "$SCRIPT" --log "$FB_LOG" >"$TMP/fb-mock.out" 2>&1 &
+	FB_MOCK_PID=$!
+	FB_MOCK=$(wait_line "$TMP/fb-mock.out" 'listening on' | grep -o 'http://127.0.0.1:[0-9]*') ||
+		{ echo "mock did not start"; cat "$TMP/fb-mock.out"; exit 1; }
+	# The pane's chain names the same fallback as --fallback-model on the
+	# direct side (the default chain would pick the newest Sonnet).
+	printf '{"panes": [{"name": "bench", "cmd": "true", "fallback": ["%s"]}]}\n' \
+		"$FB_FALLBACK" >"$TMP/fb-config.json"
+	echo "agent: Claude Code $("$CLAUDE" --version 2>/dev/null | cut -d' ' -f1), claude -p hi --model $FB_MODEL, fresh HOME per run, API key unless said"
+	fb_agent base "$FB_MOCK" 60 -- hi --model "$FB_FALLBACK"
+	echo "  no fault ($FB_FALLBACK, direct): agent start -> exit $R_TOTAL s (exit $R_RC)"
+	local tk=() tke=() cc=() cce=() pair=() i side run
+	echo "cold runs, tokmux and direct alternating; tokmux: a fresh gateway per run (breaker closed),"
+	echo "  the agent with CLAUDE_CODE_MAX_RETRIES=2 as in a tokmux pane; direct: --fallback-model $FB_FALLBACK"
+	for ((i = 1; i <= FALLBACK_RUNS; i++)); do
+		local order="tk cc" tk_i=- cc_i=-
+		((i % 2)) || order="cc tk"
+		for side in $order; do
+			if [ $side = tk ]; then
+				fb_gw_start
+				fb_agent tk$i "$FB_GW" 60 CLAUDE_CODE_MAX_RETRIES=2 -- hi --model "$FB_MODEL"
+				fb_print "tokmux #$i (cold)"
+				[ -n "$R_OK" ] && tk+=("$R_F2OK") tke+=("$R_F2EXIT")
+				local tk_i=$R_F2OK
+				if [ "$i" = "$FALLBACK_RUNS" ]; then
+					# Same gateway, within the breaker's 30 s window:
+					# the 5th consecutive 529 opens the circuit.
+					fb_agent tkopen "$FB_GW" 60 CLAUDE_CODE_MAX_RETRIES=2 -- hi --model "$FB_MODEL"
+					fb_print "tokmux (breaker opening)"
+					fb_agent tkwarm "$FB_GW" 60 CLAUDE_CODE_MAX_RETRIES=2 -- hi --model "$FB_MODEL"
+					fb_print "tokmux (breaker open)"
+					W_TOTAL=$R_TOTAL W_N529=$R_N529 W_OK=$R_OK
+				fi
+				fb_gw_stop
+			else
+				fb_agent cc$i "$FB_MOCK" 60 -- hi --model "$FB_MODEL" --fallback-model "$FB_FALLBACK"
+				fb_print "direct #$i (--fallback-model)"
+				[ -n "$R_OK" ] && cc+=("$R_F2OK") cce+=("$R_F2EXIT")
+				local cc_i=$R_F2OK
+			fi
+		done
+		[ "$tk_i" != - ] && [ "$cc_i" != - ] && pair+=("$(div "$tk_i" "$cc_i")")
+	done
+	# Without a fallback model Claude Code gives up; how soon depends on the
+	# credential (2.1.332: an API key stops after 3 consecutive 529s, a
+	# subscription token goes through all its retries).
+	[ "$FALLBACK_NOFB_RUNS" -gt 0 ] &&
+		echo "without --fallback-model (Claude Code's own retries only; at most $FALLBACK_CAP s per run)"
+	local nofb=() how cred
+	for ((i = 1; i <= FALLBACK_NOFB_RUNS; i++)); do
+		for cred in api oauth; do
+			[ $cred = oauth ] && FB_CRED=CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-tokmux-bench-token
+			fb_agent nofb$cred$i "$FB_MOCK" "$FALLBACK_CAP" -- hi --model "$FB_MODEL"
+			FB_CRED=$FB_CRED_API
+			fb_print "direct #$i ($cred, no fallback)"
+			if [ -n "$R_OK" ]; then
+				how="answered by $R_OK after $R_F2OK s"
+			elif [ "$R_RC" = 124 ] || [ "$R_RC" = 137 ]; then
+				how="no answer, stopped at the ${FALLBACK_CAP} s cap, $R_F2EXIT s after the first 529 ($R_N529 x 529)"
+			else
+				how="no answer: gave up (exit $R_RC) $R_F2EXIT s after the first 529 ($R_N529 x 529)"
+			fi
+			nofb+=("  direct, $cred, no fallback #$i: $how")
+		done
+	done
+	echo "summary (first 529 -> the mock's 200; -> the agent's exit in brackets):"
+	if [ ${#tk[@]} -gt 0 ]; then
+		echo "  tokmux cold: median $(med "${tk[@]}") s (runs ${tk[*]}) [$(med "${tke[@]}") s]"
+	else
+		echo "  tokmux cold: no run got an answer"
+	fi
+	if [ ${#cc[@]} -gt 0 ]; then
+		echo "  direct, --fallback-model: median $(med "${cc[@]}") s (runs ${cc[*]}) [$(med "${cce[@]}") s]"
+	else
+		echo "  direct, --fallback-model: no run got an answer"
+	fi
+	echo "  tokmux, breaker open: $W_N529 x 529, agent start -> exit $W_TOTAL s ($W_OK)"
+	[ ${#nofb[@]} -eq 0 ] || printf '%s\n' "${nofb[@]}"
+	if [ ${#tk[@]} -gt 0 ] && [ ${#cc[@]} -gt 0 ]; then
+		echo "ratio tokmux / direct --fallback-model (medians): $(div "$(med "${tk[@]}")" "$(med "${cc[@]}")")" \
+			"(per alternating pair: ${pair[*]}); to exit: $(div "$(med "${tke[@]}")" "$(med "${cce[@]}")")"
+		echo "ratio tokmux / direct default flags: none - without --fallback-model the agent alone gets no answer"
+	fi
+}
+
+if want 3; then
+	echo "== fallback: persistent 529 on claude-opus-*, sonnet works (real Claude Code; time from the first 529 to the good answer)"
+	if [ -x "$CLAUDE" ]; then
+		fallback_real
+	else
+		echo "SKIP: Claude Code is not installed at $CLAUDE"
+		echo "      (bash tests/agents-install.sh installs it with npm, or set CLAUDE=/path/to/claude)"
+	fi
 fi
-echo "claude code (MODELLED from API_NOTES.md 5.2, not the real CLI): backoff min(500*2^(k-1), 32000) ms + 0-25 % jitter,"
-echo "  10 retries; after 3 consecutive 529s it switches to fallbackModel (API key on Opus with a fallback set)"
-cc_runs=()
-for ((i = 1; i <= FALLBACK_RUNS; i++)); do
-	l=$("$LG" --url "$MOCK/v1/messages" --agent-cc --model claude-opus-4-7 \
-		--fallback-model claude-sonnet-4-5 --seed "$i")
-	cc_runs+=("$(ms "$(field "$l" first529_to_ok_us)")")
-done
-cc_ms=$(printf '%s\n' "${cc_runs[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "  with fallbackModel, run against the mock: ${cc_ms} ms (median; runs ${cc_runs[*]} ms)"
-awk 'BEGIN {s = 0; for (k = 1; k <= 10; k++) {d = 500 * 2^(k-1); if (d > 32000) d = 32000; s += d}
-	printf "  without (subscriber, or no fallbackModel): never succeeds; gives up after 10 retries, %.1f-%.1f s\n", s/1000, s*1.25/1000}'
-if [ -n "$tk_ms" ]; then
-	echo "ratio tokmux / claude code (with fallbackModel): $(awk -v a="$tk_ms" -v b="$cc_ms" 'BEGIN {printf "%.3f", a / b}')"
-else
-	echo "ratio tokmux / claude code: PENDING (policy)"
-fi
-[ "$fails" = 0 ] || echo "loadgen reported failed requests in $fails runs"
+[ "${fails:-0}" = 0 ] || echo "loadgen reported failed requests in $fails runs"
