@@ -1,13 +1,15 @@
 # The live sidebar after scripted mock traffic (3 answers, a 429 that reaches
-# the agent, a 529 the gateway retries): tokens, cost, requests, the 429 /
-# 529 counts and retries equal the ledger's; the b prompt validates and sets
+# the agent, a 529 the gateway retries, a persistent 529 on Opus that falls
+# back to Sonnet): tokens, cost, requests, the 429 / 529 counts, retries and
+# fallbacks equal the ledger's; the b prompt validates and sets
 # a ceiling the next request obeys; m lists the requests, s toggles, a narrow
 # terminal collapses the sidebar into the status bar; idle CPU stays near zero.
 . tests/lib.sh
 cat >"$T_TMP/script.json" <<'JSON'
-{"defaults": {"usage": {"input_tokens": 300, "output_tokens": 200}, "chunks": 2},
+{"defaults": {"usage": {"input_tokens": 200, "output_tokens": 150}, "chunks": 2},
  "rules": [{"match": {"request": 2}, "action": "429", "retry_after": 120},
-           {"match": {"request": 3}, "action": "529", "retry_after": null}]}
+           {"match": {"request": 3}, "action": "529", "retry_after": null},
+           {"match": {"model": "claude-opus-4-7"}, "action": "529", "retry_after": null}]}
 JSON
 "$TOKMUX" mock --port 0 --quiet --script "$T_TMP/script.json" >"$T_TMP/mock.out" &
 T_PIDS=$!
@@ -22,13 +24,16 @@ for key in key-a key-a key-b key-b; do
 	curl -s "$ANTHROPIC_BASE_URL/v1/messages" -H x-api-key:$key -H content-type:application/json \
 	    -d '{"model":"claude-opus-4-1","max_tokens":500,"messages":[{"role":"user","content":"hi"}]}' >/dev/null
 done
+# Opus 4.7 is overloaded for good: retried, then answered by the fallback
+curl -s "$ANTHROPIC_BASE_URL/v1/messages" -H x-api-key:key-c -H content-type:application/json \
+    -d '{"model":"claude-opus-4-7","max_tokens":500,"messages":[{"role":"user","content":"hi"}]}' >/dev/null
 echo REQS-DONE
 exec cat
 SH
 LEDGER="$T_TMP/ledger.jsonl"
 t_start 160 50 "$TOKMUX" --anthropic-upstream "$MOCK" --ledger "$LEDGER" -n 2 -e "'sh $T_TMP/req.sh'" -e sh
-t_wait REQS-DONE
-t_wait "4 req  429 1  529 1"
+t_wait REQS-DONE 30
+t_wait "5 req  429 1  529 5"
 # the ledger's sums, formatted as the sidebar does
 in=$(jq -s 'map(select(.pane == 1) | .input_tokens) | add' "$LEDGER")
 out=$(jq -s 'map(select(.pane == 1) | .output_tokens) | add' "$LEDGER")
@@ -36,9 +41,13 @@ micros=$(jq -s 'map(select(.pane == 1) | .cost_micros) | add' "$LEDGER")
 n429=$(jq -s 'map(.n429) | add' "$LEDGER")
 n529=$(jq -s 'map(.n529) | add' "$LEDGER")
 nretry=$(jq -s 'map(.retries) | add' "$LEDGER")
+nfb=$(jq -s 'map(.fallbacks) | add' "$LEDGER")
+used=$(jq -rs 'map(select(.model_asked == "claude-opus-4-7") | .model_used) | .[0]' "$LEDGER")
 nreq=$(jq -s 'length' "$LEDGER")
-[ "$in" = 900 ] && [ "$out" = 600 ] || fail "ledger has in=$in out=$out, the mock script says 900 / 600"
-[ "$n429" = 1 ] && [ "$n529" = 1 ] && [ "$nretry" = 1 ] || fail "ledger has 429 $n429, 529 $n529, retries $nretry"
+[ "$in" = 800 ] && [ "$out" = 600 ] || fail "ledger has in=$in out=$out, the mock script says 800 / 600"
+[ "$n429" = 1 ] && [ "$n529" = 5 ] && [ "$nretry" = 5 ] && [ "$nfb" = 1 ] ||
+	fail "ledger has 429 $n429, 529 $n529, retries $nretry, fallbacks $nfb"
+case $used in claude-sonnet-*) ;; *) fail "the Opus request was answered by '$used', not a Sonnet" ;; esac
 usd=$(awk -v m="$micros" 'BEGIN { c = int((m + 5000) / 10000); printf "$%d.%02d", c / 100, c % 100 }')
 usd_re=$(printf '%s' "$usd" | sed 's/[$.]/\\&/g')
 echo "ledger: in $in out $out cost $usd ($micros micros) req $nreq 429 $n429 529 $n529"
@@ -48,6 +57,8 @@ echo "$side" | grep -qF "$usd  no ceiling" || fail "pane cost is not the ledger'
 echo "$side" | grep -qF "in $in out $out cr 0 cw 0" || fail "pane tokens are not the ledger's"
 echo "$side" | grep -qF "$nreq req  429 $n429  529 $n529  retry $nretry" || fail "request counts differ from the ledger"
 echo "$side" | grep -qE "! (rate_limit_error|overloaded_error)" || fail "no last error"
+echo "$side" | grep -qF "fallback $nfb" || fail "the sidebar does not count the fallback"
+echo "$side" | grep -qF "$used" || fail "the sidebar does not show the model that answered ($used)"
 t_wait "▶ 1 pane 1 · waiting for you"
 echo "$side" | grep -qE "key [0-9a-f]{8}" || fail "no rate-limit headroom"
 # b: the prompt shows the current value and validates
@@ -74,21 +85,22 @@ t_keys C-g 1
 t_keys C-g m
 t_wait "last requests, newest first"
 [ "$(t_screen | grep -c "claude-opus-4-1 ")" -ge 4 ] || fail "the request list does not show 4 requests"
-t_screen | grep -qE "│ [0-9:]{8} claude-opus-4-1 +300 +200 .* 200 0" || fail "no 200 row with 300 / 200 tokens"
+t_screen | grep -qE "│ [0-9:]{8} claude-opus-4-1 +200 +150 .* 200 0" || fail "no 200 row with 200 / 150 tokens"
 t_screen | grep -qE " 200 1 529 *│" || fail "no row for the retried 529"
 t_screen | grep -qE " 429 0 429 *│" || fail "no 429 row"
+t_screen | grep -qE "claude-sonnet-5-5 \(asked claude-opus-.* 200 4 529 fb" || fail "no fallback row"
 t_keys q
 t_wait_gone "last requests"
 # s hides the sidebar: the status bar sums it up
 t_keys C-g s
 t_wait_gone "burn "
-t_wait " tokmux $usd_re \| 5 req 429 1 529 1 \| 1 waiting $usd_re \| 2 "
+t_wait " tokmux $usd_re \| 6 req 429 1 529 5 \| 1 waiting $usd_re \| 2 "
 t_keys C-g s
 t_wait "burn "
 # narrow: the status bar replaces the sidebar
 tmux -L "$T_SOCK" resize-window -t t -x 90 -y 30
 t_wait_gone "burn "
-t_wait " tokmux $usd_re \| 5 req"
+t_wait " tokmux $usd_re \| 6 req"
 tmux -L "$T_SOCK" resize-window -t t -x 160 -y 50
 t_wait "burn "
 # idle: no countdown is visible once the rate-limit windows have reset?
