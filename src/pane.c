@@ -63,6 +63,10 @@ pane_exec(const pane_t *p)
 	setenv("COLORTERM", "truecolor", 1);
 	unsetenv("COLUMNS");
 	unsetenv("LINES");
+	/* the pane is tokmux's terminal, not the outer multiplexer's */
+	unsetenv("TMUX");
+	unsetenv("TMUX_PANE");
+	unsetenv("STY");
 	setenv("TOKMUX", "1", 1);
 	for (char **e = p->env; e != NULL && *e != NULL; e++)
 		putenv(*e);
