@@ -41,7 +41,7 @@ struct config {
 	double warn_at;             /* soft warning fraction, default 0.8 */
 	char *theme;                /* default "default" */
 	struct cJSON *prices;       /* "prices" object (owned), NULL if absent */
-	int bell;                   /* added by the sidebar helper: ring the bell on events (default 0) */
+	int bell;                   /* ring the terminal bell on events (default 0) */
 };
 
 void config_init(struct config *c);          /* defaults */

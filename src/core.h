@@ -23,7 +23,7 @@ struct core_options {
 	const char *openai;
 	const char *ledger;        /* NULL: cfg's ledger or the default path */
 	int wake_fd;               /* written on every stats change; -1 none */
-	/* Added by the policy helper. Command-line values win over the config. */
+	/* Policy: ceilings (command-line values win over the config), wording, tuning. */
 	int64_t ceiling_micros;        /* --ceiling; 0: not given (config's ceiling_usd) */
 	int64_t daily_ceiling_micros;  /* --daily-ceiling; 0: not given */
 	const char *const *pane_ceilings;   /* --pane-ceiling NAME=USD (validated) */
@@ -54,10 +54,10 @@ policy_t *core_policy(core_t *c);
 stats_t *core_stats(core_t *c);
 rl_table_t *core_ratelimits(core_t *c);
 const char *core_ledger_path(const core_t *c);
-/* Added by the sidebar helper: the price table (for the model picker). */
+/* The price table (for the model picker). */
 const pricing_t *core_pricing(const core_t *c);
-/* Added by the review: the program name a pane's command runs, as kept in
- * the ledger (malloc'd, NULL if none): no arguments, no VAR=value. */
+/* The program name a pane's command runs, as kept in the ledger
+ * (malloc'd, NULL if none): no arguments, no VAR=value. */
 char *core_agent_name(const char *cmd);
 
 #endif

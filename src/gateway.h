@@ -28,7 +28,7 @@ struct gateway_route {
 	const char *agent_cmd;
 };
 
-/* ---- policy seam (implemented by the policy module in a later issue) ---- */
+/* ---- policy seam (policy_hooks() in policy.h fills a gateway_policy) ---- */
 
 /* One request as the policy sees it. The gateway owns every pointer. */
 struct gateway_call {
@@ -44,7 +44,6 @@ struct gateway_call {
 	int fallbacks;               /* the policy counts its model switches here */
 	int64_t reserved_micros;     /* set by admit(): passed to stats_begin/end */
 	void *policy_data;           /* free slot for the policy */
-	/* Added by the policy helper. */
 	char *new_body;              /* admit() may set a malloc'd replacement body for the
 	                              * first attempt (e.g. another model); the gateway takes it */
 	size_t new_body_len;

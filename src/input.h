@@ -85,7 +85,7 @@ int input_map_keycode(int curses_key, int *vterm_key, int *mod);
  */
 void input_init_terminfo_keys(void);
 
-/* Keys the UI itself acts on (scrollback mode), without knowing VTermKey. */
+/* Keys the UI itself acts on (scrollback mode, prompts), without knowing VTermKey. */
 enum input_keyname {
 	INPUT_KEYNAME_ESCAPE,
 	INPUT_KEYNAME_UP,
@@ -94,7 +94,7 @@ enum input_keyname {
 	INPUT_KEYNAME_PAGEDOWN,
 	INPUT_KEYNAME_HOME,
 	INPUT_KEYNAME_END,
-	INPUT_KEYNAME_ENTER,       /* added by the sidebar helper (prompts) */
+	INPUT_KEYNAME_ENTER,       /* also keypad Enter; submits a prompt */
 	INPUT_KEYNAME_BACKSPACE,
 };
 /* 1 if ev is an INPUT_KEY event for that key (any modifiers). */

@@ -30,8 +30,8 @@ struct ledger_record {
 	int64_t latency_ms;
 	const char *request_id;   /* provider's request-id header or body id */
 	const char *error;        /* error type, may be NULL */
-	int circuit;              /* added by the policy helper: 1 when an open circuit
-	                           * breaker sent it to a fallback model (written only then) */
+	int circuit;              /* 1 when an open circuit breaker sent it to a
+	                           * fallback model (written only then) */
 };
 
 typedef struct ledger ledger_t;
@@ -61,7 +61,7 @@ struct ledger_entry {
 	int status;
 	int retries, fallbacks, n429, n529;
 	int64_t latency_ms;
-	int circuit;              /* added by the policy helper; 0 when absent */
+	int circuit;              /* 1: an open circuit sent it to a fallback; 0 when absent */
 };
 typedef void (*ledger_fn)(const struct ledger_entry *e, void *user);
 int ledger_read(const char *path, ledger_fn fn, void *user);

@@ -630,44 +630,41 @@ policy_add_route(policy_t *p, int route, const struct policy_route_config *rc)
 	push_now(p, route);
 }
 
+/* Store a limit (negative: none, kept as -1) under the lock, then tell
+ * the UI about route (-1: the workspace). */
+static void
+set_limit(policy_t *p, int route, int64_t *limit, int64_t v)
+{
+	pthread_mutex_lock(&p->lock);
+	*limit = v < 0 ? -1 : v;
+	pthread_mutex_unlock(&p->lock);
+	push_now(p, route);
+}
+
 void
 policy_set_pane_ceiling(policy_t *p, int route, int64_t micros)
 {
-	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->routes[route].ceiling_micros = micros < 0 ? -1 : micros;
-	pthread_mutex_unlock(&p->lock);
-	push_now(p, route);
+	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
+		set_limit(p, route, &p->routes[route].ceiling_micros, micros);
 }
 
 void
 policy_set_pane_ceiling_tokens(policy_t *p, int route, int64_t tokens)
 {
-	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->routes[route].ceiling_tokens = tokens < 0 ? -1 : tokens;
-	pthread_mutex_unlock(&p->lock);
-	push_now(p, route);
+	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
+		set_limit(p, route, &p->routes[route].ceiling_tokens, tokens);
 }
 
 void
 policy_set_ceiling(policy_t *p, int64_t micros)
 {
-	pthread_mutex_lock(&p->lock);
-	p->ws_ceiling = micros < 0 ? -1 : micros;
-	pthread_mutex_unlock(&p->lock);
-	push_now(p, -1);
+	set_limit(p, -1, &p->ws_ceiling, micros);
 }
 
 void
 policy_set_daily_ceiling(policy_t *p, int64_t micros)
 {
-	pthread_mutex_lock(&p->lock);
-	p->day_ceiling = micros < 0 ? -1 : micros;
-	pthread_mutex_unlock(&p->lock);
-	push_now(p, -1);
+	set_limit(p, -1, &p->day_ceiling, micros);
 }
 
 void

@@ -53,7 +53,6 @@ double ratelimit_parse_duration(const char *s);
  * UNIX time; -1 if malformed. */
 double ratelimit_parse_rfc3339(const char *s);
 
-/* Added by the meter helper. */
 /* "retry-after-ms" value (milliseconds, may be fractional) in seconds; -1 if bad. */
 double ratelimit_parse_retry_after_ms(const char *value);
 /* Absolute UNIX time before which no request should be sent for this key
@@ -74,7 +73,7 @@ void rl_table_free(rl_table_t *t);
 void rl_table_merge(rl_table_t *t, const struct rl_state *src);
 /* Copy all states out; returns how many. */
 int rl_table_snapshot(rl_table_t *t, struct rl_state *out, int max);
-/* Added by the meter helper: copy one key's state; 1 if known, 0 if not. */
+/* Copy one key's state; 1 if known, 0 if not. */
 int rl_table_get(rl_table_t *t, const char *key_hash, struct rl_state *out);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * report: `tokmux report`, a summary of the ledger by day, model and pane,
- * as a text table or JSON. report_main() itself is declared in ledger.h
- * (the lead's contract); this header holds the testable pieces.
+ * as a text table or JSON. report_main() itself is declared in ledger.h;
+ * this header holds the testable pieces.
  */
 #ifndef TOKMUX_REPORT_H
 #define TOKMUX_REPORT_H

@@ -15,7 +15,7 @@
 #define STATS_MAX_ROUTES 16
 #define STATS_HISTORY_MIN 30
 
-/* Added by the policy helper: what the policy module reports per route
+/* What the policy reports per route
  * (ceilings, pacing, circuit skips), copied into snapshots for the sidebar.
  * Ceilings are -1 when there is none (stats_new sets that). */
 struct stats_route_policy {
@@ -52,8 +52,8 @@ struct stats_counts {
 	char last_error[128];
 	int64_t last_activity_ms; /* util_now_ms() of the last request event */
 	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
-	struct stats_route_policy policy;   /* added by the policy helper */
-	char last_model_asked[64]; /* added by the sidebar helper: differs from last_model after a fallback */
+	struct stats_route_policy policy;   /* ceilings, pacing, circuit skips */
+	char last_model_asked[64]; /* differs from last_model after a fallback */
 };
 
 /* One finished request, as reported by the gateway. */
@@ -68,10 +68,10 @@ struct stats_result {
 	int retries, fallbacks;
 	int refused;              /* refused by policy */
 	const char *error;        /* one-line error for the sidebar, or NULL */
-	const char *model_asked;  /* added by the sidebar helper: the model the agent asked for, or NULL */
+	const char *model_asked;  /* the model the agent asked for, or NULL */
 };
 
-/* Added by the policy helper: workspace-wide policy state. */
+/* Workspace-wide policy state. */
 #define STATS_MAX_CIRCUITS 8
 struct stats_circuit {
 	char model[64];
@@ -96,7 +96,7 @@ struct stats_snapshot {
 	struct stats_counts route[STATS_MAX_ROUTES];
 	struct stats_counts total;
 	int64_t cost_last_10min_micros;  /* for burn rate */
-	struct stats_policy_info policy; /* added by the policy helper */
+	struct stats_policy_info policy; /* workspace-wide policy state */
 };
 
 typedef struct stats stats_t;
@@ -106,7 +106,7 @@ stats_t *stats_new(int nroutes, int wake_fd);
 void stats_free(stats_t *s);
 int stats_add_route(stats_t *s);  /* returns new route index, -1 when full */
 
-/* Counting rules of stats_end (meter helper): err_429 += n429 and err_529 +=
+/* Counting rules of stats_end: err_429 += n429 and err_529 +=
  * n529; a final status of 429 / 529 counts once more only if n429 / n529 was
  * 0; a 2xx whose usage.error_type is "overloaded_error" (mid-stream error)
  * adds 1 to err_529, so the gateway must NOT also count that in n529.
@@ -118,16 +118,16 @@ void stats_end(stats_t *s, const struct stats_result *r, int64_t reserved_micros
 void stats_snapshot(stats_t *s, struct stats_snapshot *out);
 uint64_t stats_version(stats_t *s);
 
-/* Added by the meter helper: the same with an explicit util_now_ms() clock,
+/* The same with an explicit util_now_ms() clock,
  * so tests can drive the per-minute rings. */
 void stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, int64_t now_ms);
 void stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms);
 
-/* Added by the policy helper: the policy pushes its view (copied; bumps
+/* The policy pushes its view (copied; bumps
  * the version and wakes the UI). route -1 sets the total's. */
 void stats_set_route_policy(stats_t *s, int route, const struct stats_route_policy *p);
 void stats_set_policy(stats_t *s, const struct stats_policy_info *p);
-/* Added by the sidebar helper: the last STATS_RECENT_MAX finished requests
+/* The last STATS_RECENT_MAX finished requests
  * of each route, for the "last requests" overlay. */
 #define STATS_RECENT_MAX 20
 

@@ -88,7 +88,7 @@ void upstream_error(const upstream_xfer_t *x, char *buf, size_t len);
 int upstream_timed_out(const upstream_xfer_t *x);
 size_t upstream_body_bytes(const upstream_xfer_t *x);
 
-/* Added by the policy helper: copy up to max body bytes that have arrived
+/* Copy up to max body bytes that have arrived
  * and not been read yet WITHOUT consuming them (a later upstream_read gets
  * them again). Waits up to timeout_ms until at least min bytes are
  * buffered or the body has ended. Returns the number copied (0: none yet,

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "ledger.h"
+#include "testtmp.h"
 #include "util.h"
 
 static char tmpdir[256];
@@ -27,8 +28,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tokmux-ledger-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
+	testtmp_make(tmpdir, sizeof(tmpdir), "ledger");
 	return 0;
 }
 
@@ -36,10 +36,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return testtmp_remove(tmpdir);
 }
 
 static struct ledger_record

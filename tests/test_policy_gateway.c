@@ -29,81 +29,18 @@
 #include "ledger.h"
 #include "mock.h"
 #include "policy.h"
+#include "testhttp.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ client */
 
-struct reply {
-	long status;
-	struct buf body;
-	struct buf headers;
-	CURLcode rc;
-	int64_t ms;
-};
-
-static size_t
-cl_write(char *d, size_t size, size_t n, void *user)
-{
-	buf_append(user, d, size * n);
-	return size * n;
-}
-
+/* A POST with one extra header, a JSON body and a 30 s limit. */
 static void
 http_post(const char *url, const char *hdr, const char *body, struct reply *r)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *l = curl_slist_append(NULL, hdr);
-	l = curl_slist_append(l, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cl_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, cl_write);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	buf_append(&r->body, "", 0);
-	buf_append(&r->headers, "", 0);
-	int64_t t0 = util_now_ms();
-	r->rc = curl_easy_perform(c);
-	r->ms = util_now_ms() - t0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(l);
-	buf_append(&r->body, "", 1);
-	r->body.len--;
-	buf_append(&r->headers, "", 1);
-	r->headers.len--;
-}
-
-static void
-reply_free(struct reply *r)
-{
-	buf_free(&r->body);
-	buf_free(&r->headers);
-}
-
-static void
-reply_header(const struct reply *r, const char *name, char *out, size_t len)
-{
-	size_t n = strlen(name);
-	out[0] = '\0';
-	for (const char *p = r->headers.data; p != NULL && *p; ) {
-		const char *eol = strchr(p, '\n');
-		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-			const char *v = p + n + 1;
-			while (*v == ' ')
-				v++;
-			size_t vl = eol ? (size_t)(eol - v) : strlen(v);
-			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
-				vl--;
-			snprintf(out, len, "%.*s", (int)vl, v);
-			return;
-		}
-		p = eol ? eol + 1 : NULL;
-	}
+	const char *hdrs[] = { hdr, "Content-Type: application/json", NULL };
+	r->timeout_ms = 30000;
+	http("POST", url, hdrs, body, r);
 }
 
 /* ------------------------------------------------------------ fixture */

@@ -18,6 +18,7 @@
 
 #include "ledger.h"
 #include "report.h"
+#include "testtmp.h"
 #include "util.h"
 
 #define DAY1 1755734400.0   /* 2025-08-21T00:00:00Z (date -u -d 2025-08-21 +%s) */
@@ -120,8 +121,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tokmux-report-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
+	testtmp_make(tmpdir, sizeof(tmpdir), "report");
 	return 0;
 }
 
@@ -129,10 +129,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return testtmp_remove(tmpdir);
 }
 
 /* Run report_run with args; capture stdout and stderr. */

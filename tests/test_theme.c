@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testtmp.h"
 #include "theme.h"
 
 static void
@@ -110,8 +111,7 @@ static void
 test_load_search(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/tokmux-theme-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
+	testtmp_make(tmpdir, sizeof tmpdir, "theme");
 	char cwd[4096], path[256];
 	assert_non_null(getcwd(cwd, sizeof cwd));
 	char *old_xdg = getenv("XDG_CONFIG_HOME") ? strdup(getenv("XDG_CONFIG_HOME")) : NULL;
@@ -169,9 +169,7 @@ test_load_search(void **state)
 	} else {
 		unsetenv("XDG_CONFIG_HOME");
 	}
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(testtmp_remove(tmpdir), 0);
 }
 
 /* The shipped themes load, and default/mono load even with no files. */
