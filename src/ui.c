@@ -67,6 +67,7 @@ struct ui_pane {
 	char state[64];           /* from the sidebar callback, for the title */
 	int alert;
 	int watch_output, watch_input;
+	int belled;               /* rang while not focused: "[bell]" in the title */
 };
 
 struct ui;
@@ -392,7 +393,7 @@ ui_draw_title(struct ui *u, int i)
 	const char *dot = u->utf8 ? "\xc2\xb7" : "-";
 	char head[256], st[160], rest[512];
 	snprintf(head, sizeof head, "%s %d %s %s ", mark, i + 1, up->name, dot);
-	snprintf(st, sizeof st, "%s%s", state, u->zoomed == i ? " [zoom]" : "");
+	snprintf(st, sizeof st, "%s%s%s", state, up->belled ? " [bell]" : "", u->zoomed == i ? " [zoom]" : "");
 	snprintf(rest, sizeof rest, " %s %s%s%s", dot, pane_cmd(up->pane), title[0] ? " : " : "", title);
 	WINDOW *w = stdscr;
 	int y = lp->title.y, x = lp->title.x, width = lp->title.w;
@@ -822,6 +823,21 @@ ui_needs_draw(struct ui *u)
 
 /* ---- actions ---- */
 
+/* A BEL from a pane's program: the focused pane rings the terminal's bell,
+ * another pane gets "[bell]" in its title until it is focused. */
+static void
+ui_pane_bell(struct ui *u, int i)
+{
+	if (!vt_take_bell(pane_vt(u->p[i].pane)))
+		return;
+	if (i == u->focus) {
+		beep();
+	} else if (!u->p[i].belled) {
+		u->p[i].belled = 1;
+		u->chrome_dirty = 1;
+	}
+}
+
 static void
 ui_set_focus(struct ui *u, int i)
 {
@@ -830,6 +846,7 @@ ui_set_focus(struct ui *u, int i)
 	if (u->mode == MODE_SCROLL)
 		u->mode = MODE_NORMAL;
 	u->focus = i;
+	u->p[i].belled = 0;
 	if (u->zoomed >= 0 && u->zoomed != i) {
 		u->zoomed = i;
 		u->resized = 1;
@@ -1472,6 +1489,7 @@ ui_loop(struct ui *u)
 				pane_flush(up->pane);
 			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
 				pane_read(up->pane, UI_READ_BUDGET);
+				ui_pane_bell(u, pidx[k]);
 				if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
 					u->sidebar_dirty = 1;
 				if (pane_closed(up->pane)) {
