@@ -210,8 +210,9 @@ ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *
 	*sp = (struct sidebar_pane){
 		.name = p->name, .cmd = p->cmd, .route = p->route, .focused = p->focused,
 		.exited = p->exited, .state = st,
-		.ceiling_micros = r != NULL ? workspace_current_ceiling(w, p->route) : -1,
-		.override = r != NULL ? workspace_current_model(w, p->route) : NULL,
+		/* the policy's view, from the same snapshot as every other figure */
+		.ceiling_micros = r != NULL ? c->policy.ceiling_micros : -1,
+		.override = r != NULL && c->policy.model_override[0] ? c->policy.model_override : NULL,
 	};
 	/* the policy's states: paced for a 429, circuit open for the model it asks */
 	if (r != NULL && c->policy.pacing > 0)
