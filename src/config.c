@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -380,5 +381,16 @@ config_load(struct config *c, const char *path, char **err)
 		free(c->path);
 		c->path = xstrdup(path);
 	}
+	return rc;
+}
+
+int
+config_load_path(struct config *c, const char *path, char **err)
+{
+	if (path != NULL)
+		return config_load(c, path, err);
+	char *def = config_default_path();
+	int rc = access(def, F_OK) == 0 ? config_load(c, def, err) : 0;
+	free(def);
 	return rc;
 }

@@ -51,6 +51,11 @@ void config_free(struct config *c);
  * one-line *err such as "config.json: key panes[1].cmd: expected a string". */
 int config_load(struct config *c, const char *path, char **err);
 
+/* Load path (which must exist), or when path is NULL the default config
+ * path if that file exists (a missing default is fine). Same errors as
+ * config_load(). */
+int config_load_path(struct config *c, const char *path, char **err);
+
 /* Default config path: $XDG_CONFIG_HOME/tokmux/config.json
  * (~/.config/tokmux/config.json). malloc'd. */
 char *config_default_path(void);

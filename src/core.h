@@ -60,4 +60,9 @@ const pricing_t *core_pricing(const core_t *c);
  * (malloc'd, NULL if none): no arguments, no VAR=value. */
 char *core_agent_name(const char *cmd);
 
+/* `tokmux gateway ...`: the shared core without the UI, serving until
+ * SIGINT or SIGTERM. argv[0] is skipped. Exit status: 0, 2 for bad usage or
+ * config, 1 when the port or the ledger cannot be used. */
+int core_gateway_main(int argc, char **argv);
+
 #endif

@@ -130,7 +130,5 @@ int gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int h
 /* Prometheus text for /metrics. malloc'd. */
 char *gateway_metrics(gateway_t *g);
 
-/* `tokmux gateway ...` */
-int gateway_main(int argc, char **argv);
 
 #endif

@@ -64,30 +64,6 @@ usage(FILE *f)
 	    f);
 }
 
-/* Load the config: an explicit -c must exist; the default path may not. */
-static int
-load_config(struct config *cfg, const char *path)
-{
-	char *err = NULL;
-	if (path != NULL) {
-		if (config_load(cfg, path, &err) < 0) {
-			fprintf(stderr, "tokmux: %s\n", err);
-			free(err);
-			return -1;
-		}
-		return 0;
-	}
-	char *def = config_default_path();
-	if (access(def, F_OK) == 0 && config_load(cfg, def, &err) < 0) {
-		fprintf(stderr, "tokmux: %s\n", err);
-		free(err);
-		free(def);
-		return -1;
-	}
-	free(def);
-	return 0;
-}
-
 static int
 run_workspace(int argc, char **argv)
 {
@@ -188,7 +164,10 @@ run_workspace(int argc, char **argv)
 	}
 	struct config cfg;
 	config_init(&cfg);
-	if (load_config(&cfg, cfgpath) < 0) {
+	char *err = NULL;
+	if (config_load_path(&cfg, cfgpath, &err) < 0) {
+		fprintf(stderr, "tokmux: %s\n", err);
+		free(err);
 		config_free(&cfg);
 		return 2;
 	}
@@ -217,7 +196,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "mock") == 0)
 		return mock_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "gateway") == 0)
-		return gateway_main(argc - 1, argv + 1);
+		return core_gateway_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "demo") == 0)

@@ -595,7 +595,7 @@ test_gateway_flags(void **state)
 	};
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		char *argv[3] = { (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2] };
-		assert_int_equal(gateway_main(3, argv), 2);
+		assert_int_equal(core_gateway_main(3, argv), 2);
 	}
 	(void)state;
 }
