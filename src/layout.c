@@ -126,7 +126,7 @@ void
 layout_compute(int rows, int cols, int npanes, int zoomed, int sidebar_cols,
     struct layout *out)
 {
-	struct rect cell[LAYOUT_MAX_PANES];
+	struct rect cell[TOKMUX_MAX_PANES];
 
 	memset(out, 0, sizeof *out);
 	if (rows < 0)
@@ -135,8 +135,8 @@ layout_compute(int rows, int cols, int npanes, int zoomed, int sidebar_cols,
 		cols = 0;
 	if (npanes < 0)
 		npanes = 0;
-	if (npanes > LAYOUT_MAX_PANES)
-		npanes = LAYOUT_MAX_PANES;
+	if (npanes > TOKMUX_MAX_PANES)
+		npanes = TOKMUX_MAX_PANES;
 	out->npanes = npanes;
 	if (rows == 0 || cols == 0)
 		return;

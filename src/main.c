@@ -29,13 +29,13 @@ static void
 usage(FILE *f)
 {
 	fputs(
-	    "usage: tokmux [-n 1..4] [-e CMD]... [-c CONFIG] [-v]\n"
+	    "usage: tokmux [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-c CONFIG] [-v]\n"
 	    "       tokmux COMMAND [ARGS]    (gateway, mock, report, demo; COMMAND --help for more)\n"
 	    "\n"
-	    "A terminal workspace of 1 to 4 panes for running AI coding agents side by side.\n"
+	    "A terminal workspace of 1 to " TOKMUX_MAX_PANES_STR " panes for running AI coding agents side by side.\n"
 	    "\n"
 	    "options:\n"
-	    "  -n N          number of panes, 1 to 4 (default: the config's panes, or 2)\n"
+	    "  -n N          number of panes, 1 to " TOKMUX_MAX_PANES_STR " (default: the config's panes, or 2)\n"
 	    "  -e CMD        command for the next pane, run by /bin/sh -c (repeatable);\n"
 	    "                panes without one run $SHELL\n"
 	    "  -c CONFIG     config file (default $XDG_CONFIG_HOME/tokmux/config.json)\n"
@@ -58,9 +58,9 @@ usage(FILE *f)
 	    "  -h, --help    this help\n"
 	    "  --version     print the version\n"
 	    "\n"
-	    "keys: prefix Ctrl-g, then 1-4 focus, arrows/hjkl move, z zoom, [ scrollback,\n"
+	    "keys: prefix Ctrl-g, then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
 	    "      c new pane, x close, b ceiling, f model, m last requests, s sidebar,\n"
-	    "      q quit, ? help; Alt-1..4 focus directly.\n",
+	    "      q quit, ? help; Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
 	    f);
 }
 
@@ -89,23 +89,24 @@ run_workspace(int argc, char **argv)
 	int no_gateway = 0;
 	const char *theme = NULL;
 	const char *cfgpath = NULL;
-	const char *cmds[4] = { NULL };
+	const char *cmds[TOKMUX_MAX_PANES] = { NULL };
 	int ncmds = 0, npanes = 0, verbose = 0, c;
 	while ((c = getopt_long(argc, argv, "+n:e:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 4) {
-				fprintf(stderr, "tokmux: -n: expected a number of panes from 1 to 4, got '%s'\n", optarg);
+			if (*optarg == '\0' || *end != '\0' || n < 1 || n > TOKMUX_MAX_PANES) {
+				fprintf(stderr, "tokmux: -n: expected a number of panes from 1 to %d, got '%s'\n",
+				    TOKMUX_MAX_PANES, optarg);
 				return 2;
 			}
 			npanes = (int)n;
 			break;
 		}
 		case 'e':
-			if (ncmds >= 4) {
-				fprintf(stderr, "tokmux: -e: at most 4 pane commands\n");
+			if (ncmds >= TOKMUX_MAX_PANES) {
+				fprintf(stderr, "tokmux: -e: at most %d pane commands\n", TOKMUX_MAX_PANES);
 				return 2;
 			}
 			cmds[ncmds++] = optarg;
@@ -172,7 +173,7 @@ run_workspace(int argc, char **argv)
 		return 2;
 	}
 	if (npanes == 0)
-		npanes = ncmds > 0 ? ncmds : (cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, 4) : 2);
+		npanes = ncmds > 0 ? ncmds : (cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, TOKMUX_MAX_PANES) : 2);
 	if (ncmds > npanes)
 		npanes = ncmds;
 	struct workspace_opts wo = { .npanes = npanes, .no_gateway = no_gateway, .verbose = verbose,

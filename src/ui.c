@@ -28,7 +28,6 @@
 #include "render.h"
 #include "util.h"
 
-#define UI_MAX_PANES 4
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
 #define UI_READ_BUDGET (256 * 1024)
@@ -83,7 +82,7 @@ struct ui_sidebar {
 struct ui {
 	const struct ui_options *o;
 	const struct config *cfg;
-	struct ui_pane p[UI_MAX_PANES];
+	struct ui_pane p[TOKMUX_MAX_PANES];
 	int n;                    /* panes open */
 	int focus;
 	int zoomed;               /* pane index or -1 */
@@ -131,7 +130,7 @@ struct ui {
 static const char *
 ui_pane_cmd(struct ui *u, int slot)
 {
-	if (slot < 4 && u->o->cmds[slot] != NULL)
+	if (slot < TOKMUX_MAX_PANES && u->o->cmds[slot] != NULL)
 		return u->o->cmds[slot];
 	if (slot < u->cfg->npanes && u->cfg->panes[slot].cmd != NULL)
 		return u->cfg->panes[slot].cmd;
@@ -141,7 +140,7 @@ ui_pane_cmd(struct ui *u, int slot)
 static char *
 ui_pane_name(struct ui *u, int slot)
 {
-	if (slot < 4 && u->o->names[slot] != NULL)
+	if (slot < TOKMUX_MAX_PANES && u->o->names[slot] != NULL)
 		return xstrdup(u->o->names[slot]);
 	if (slot < u->cfg->npanes && u->cfg->panes[slot].name != NULL)
 		return xstrdup(u->cfg->panes[slot].name);
@@ -458,7 +457,7 @@ ui_status_text(struct ui *u, char *line, size_t len, int *slot, attr_t *extra)
 	} else if (util_now_ms() < u->msg_until) {
 		snprintf(line, len, " %s", u->msg);
 	} else if (input_prefix_pending(u->in)) {
-		snprintf(line, len, " prefix: 1-4 focus, z zoom, [ scroll, b ceiling, f model, m requests, s sidebar, q quit, ? help");
+		snprintf(line, len, " prefix: 1-" TOKMUX_MAX_PANES_STR " focus, z zoom, [ scroll, b ceiling, f model, m requests, s sidebar, q quit, ? help");
 		*slot = THEME_TEXT;
 		*extra = A_REVERSE;
 	} else if (u->mode == MODE_SCROLL) {
@@ -596,7 +595,7 @@ ui_refresh_sidebar(struct ui *u)
 		ui_sidebar_line(&u->sb, 2, SIDEBAR_DIM, " metering gateway off");
 		u->sb_due = 0;
 	} else {
-		struct ui_pane_info info[UI_MAX_PANES];
+		struct ui_pane_info info[TOKMUX_MAX_PANES];
 		for (int i = 0; i < u->n; i++) {
 			info[i] = (struct ui_pane_info){
 				.name = u->p[i].name,
@@ -629,11 +628,11 @@ ui_refresh_sidebar(struct ui *u)
 static const char *ui_help_lines[] = {
 	"tokmux keys (prefix Ctrl-g, then:)",
 	"",
-	"  1-4          focus pane N (also Alt-1..Alt-4 without prefix)",
+	"  1-" TOKMUX_MAX_PANES_STR "          focus pane N (also Alt-1..Alt-" TOKMUX_MAX_PANES_STR " without prefix)",
 	"  arrows hjkl  focus the pane in that direction",
 	"  z            zoom the focused pane / unzoom",
 	"  [            scrollback: PgUp PgDn arrows g G, q or Esc leaves",
-	"  c            new pane (up to 4)",
+	"  c            new pane (up to " TOKMUX_MAX_PANES_STR ")",
 	"  x            close the focused pane (asks if it still runs)",
 	"  r            restart the focused pane's command after it exited",
 	"  b            set the focused pane's spend ceiling (a prompt line)",
@@ -881,8 +880,8 @@ ui_scroll(struct ui *u, int idx, int delta)
 static void
 ui_new_pane(struct ui *u)
 {
-	if (u->n >= UI_MAX_PANES) {
-		ui_message(u, "tokmux shows at most 4 panes");
+	if (u->n >= TOKMUX_MAX_PANES) {
+		ui_message(u, "tokmux shows at most %d panes", TOKMUX_MAX_PANES);
 		return;
 	}
 	if (ui_open_pane(u, u->n, 10, 40) == 0) {
@@ -1449,8 +1448,8 @@ ui_poll_timeout(struct ui *u)
 static void
 ui_loop(struct ui *u)
 {
-	struct pollfd pfd[3 + UI_MAX_PANES];
-	int pidx[3 + UI_MAX_PANES];
+	struct pollfd pfd[3 + TOKMUX_MAX_PANES];
+	int pidx[3 + TOKMUX_MAX_PANES];
 	while (!u->quit && u->n > 0) {
 		int n = 0;
 		pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
@@ -1569,7 +1568,7 @@ ui_run(const struct ui_options *o)
 	u->in = input_new(o->cfg->prefix_key);
 	u->render = render_new(u->color);
 	u->sb.u = u;
-	int want = o->npanes < 1 ? 1 : (o->npanes > UI_MAX_PANES ? UI_MAX_PANES : o->npanes);
+	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
 		if (ui_open_pane(u, u->n, 10, 40) == 0)
 			u->n++;

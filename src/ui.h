@@ -13,6 +13,7 @@
 #include "config.h"
 #include "sidebar.h"
 #include "theme.h"
+#include "util.h"
 
 /* Extra environment for a new pane's child: fill env[] with up to max
  * malloc'd "KEY=VALUE" strings and return how many; *route receives the
@@ -80,9 +81,9 @@ struct ui_controls {
 
 struct ui_options {
 	const struct config *cfg;
-	int npanes;               /* panes to open (1..4) */
-	const char *cmds[4];      /* per-pane command (NULL: config or shell) */
-	const char *names[4];     /* per-pane name (NULL: config or "pane N") */
+	int npanes;               /* panes to open (1..TOKMUX_MAX_PANES) */
+	const char *cmds[TOKMUX_MAX_PANES];      /* per-pane command (NULL: config or shell) */
+	const char *names[TOKMUX_MAX_PANES];     /* per-pane name (NULL: config or "pane N") */
 	int wake_fd;              /* readable when gateway state changed; -1 none */
 	ui_env_fn env_fn;
 	ui_sidebar_fn sidebar_fn;

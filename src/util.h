@@ -13,6 +13,15 @@
 #define UTIL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define UTIL_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define UTIL_STR(x) UTIL_STR_(x)       /* a macro's value as a string literal */
+#define UTIL_STR_(x) #x
+
+/* The most panes a workspace shows: the layout, the UI, the keys that pick a
+ * pane (prefix 1..N, Alt-1..N), the sidebar and every help text use this one
+ * number. A single digit, because those keys are digits. */
+#define TOKMUX_MAX_PANES 4
+#define TOKMUX_MAX_PANES_STR UTIL_STR(TOKMUX_MAX_PANES)
+_Static_assert(TOKMUX_MAX_PANES >= 1 && TOKMUX_MAX_PANES <= 9, "panes are picked by one digit");
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);

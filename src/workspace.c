@@ -231,7 +231,7 @@ workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
 	struct workspace *w = user;
 	struct stats_snapshot snap;
 	struct rl_state rl[RATELIMIT_MAX_KEYS];
-	struct sidebar_pane sp[4];
+	struct sidebar_pane sp[TOKMUX_MAX_PANES];
 	struct sidebar_line lines[128];
 	int64_t now_ms = util_now_ms(), due = -1;
 	struct sidebar_input in = {
@@ -251,7 +251,7 @@ workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
 		if (snap.policy.warn_at > 0)
 			in.warn_at = snap.policy.warn_at;
 	}
-	in.npanes = UTIL_MIN(npanes, 4);
+	in.npanes = UTIL_MIN(npanes, TOKMUX_MAX_PANES);
 	for (int i = 0; i < in.npanes; i++)
 		ws_pane_update(w, sb, &panes[i], i, &snap, &sp[i], now_ms, &due);
 	in.panes = sp;
@@ -328,7 +328,7 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 		.ring_bell = cfg->bell,
 		.user = &ws,
 	};
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
 		o.cmds[i] = wo->cmds[i];
 		o.names[i] = wo->names[i];
 	}
