@@ -163,7 +163,7 @@ ws_alert_word(int ev)
 /* One pane: its state, the events since the last refresh (a message at
  * the bottom and a word in its title), and when to look again. */
 static void
-ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *p, int i,
+ws_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_pane_info *p, int i,
     const struct stats_snapshot *snap, struct sidebar_pane *sp, int64_t now_ms, int64_t *due)
 {
 	static const struct stats_counts zero;
@@ -187,7 +187,7 @@ ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *
 		if (ev != 0) {
 			char text[256];
 			sidebar_event_text(ev, i + 1, p->name, c, text, sizeof text);
-			ui_sidebar_event(sb, text, 1);
+			chrome_sidebar_event(sb, text, 1);
 			if (ev & ~SIDEBAR_EV_WAITING) {
 				snprintf(r->alert, sizeof r->alert, "%s", ws_alert_word(ev));
 				r->alert_until_ms = now_ms + WS_ALERT_MS;
@@ -203,7 +203,7 @@ ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *
 		}
 	}
 	snprintf(p->state, sizeof p->state, "%s%s%s", sidebar_state_name(st),
-	    alert[0] ? (ui_sidebar_utf8(sb) ? " \xc2\xb7 " : " - ") : "", alert);
+	    alert[0] ? (chrome_sidebar_utf8(sb) ? " \xc2\xb7 " : " - ") : "", alert);
 	p->alert = st == SIDEBAR_WAITING || alert[0] != '\0';
 	p->watch_output = st != SIDEBAR_WORKING;
 	p->watch_input = st == SIDEBAR_WAITING;
@@ -225,7 +225,7 @@ ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *
 }
 
 static int
-workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
+workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
     struct ui_pane_info *panes, int npanes)
 {
 	struct workspace *w = user;
@@ -235,7 +235,7 @@ workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
 	struct sidebar_line lines[128];
 	int64_t now_ms = util_now_ms(), due = -1;
 	struct sidebar_input in = {
-		.now = util_wall(), .utf8 = ui_sidebar_utf8(sb), .ceiling_micros = -1,
+		.now = util_wall(), .utf8 = chrome_sidebar_utf8(sb), .ceiling_micros = -1,
 		.daily_ceiling_micros = -1, .warn_at = w->cfg->warn_at,
 	};
 	memset(&snap, 0, sizeof snap);
@@ -258,11 +258,11 @@ workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
 	if (rows > 0) {
 		int n = sidebar_build(&in, cols, lines, UTIL_MIN(rows, 128));
 		for (int i = 0; i < n; i++)
-			ui_sidebar_draw(sb, i, &lines[i]);
+			chrome_sidebar_draw(sb, i, &lines[i]);
 	}
 	char status[512];
 	sidebar_status(&in, 0, status, sizeof status);
-	ui_sidebar_status(sb, status);
+	chrome_sidebar_status(sb, status);
 	if (rows > 0 && sidebar_ticking(&in)) {
 		int64_t tick = 1000 - (int64_t)((in.now - (double)(int64_t)in.now) * 1000);
 		due = due < 0 ? tick : UTIL_MIN(due, tick);
