@@ -10,7 +10,6 @@
 #include <curses.h>
 #include <errno.h>
 #include <langinfo.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 
 #include "chrome.h"
 #include "dialog.h"
+#include "evloop.h"
 #include "input.h"
 #include "layout.h"
 #include "pane.h"
@@ -63,6 +63,7 @@ struct ui_pane {
 	int alert;
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
+	int fd;                   /* the pty master the loop watches, -1 none */
 };
 
 struct ui {
@@ -83,19 +84,27 @@ struct ui {
 	chrome_t *chrome;
 	dialog_t *dialog;
 	int utf8;
+	evloop_t *loop;
+	int term_in, term_out;    /* the outer terminal's descriptors */
+	FILE *term_in_f, *term_out_f;
 	int sigfd;
 	int chrome_dirty;         /* titles, separators, status */
 	int sidebar_dirty;
 	int resized;
 	int quit;
 	char msg[256];
-	int64_t msg_until;
+	int64_t msg_timer;        /* the message shows until this timer runs; 0 none */
 	int64_t last_frame;
-	int64_t sb_due;        /* the sidebar callback asked to be called again then; 0 never */
+	int64_t draw_timer;       /* wakes the loop for the next frame; 0 none */
+	int64_t draw_at;          /* when draw_timer is due */
+	int64_t sb_timer;      /* the sidebar callback asked to be called again; 0 never */
 	int64_t sb_drawn;      /* when the sidebar was last drawn */
 };
 
 /* ---- panes ---- */
+
+static void ui_pane_watch(struct ui *u, int idx);
+static void ui_on_pane(evloop_t *el, int fd, int revents, void *arg);
 
 static const char *
 ui_pane_cmd(struct ui *u, int slot)
@@ -117,6 +126,18 @@ ui_pane_name(struct ui *u, int slot)
 	return xasprintf("pane %d", slot + 1);
 }
 
+/* A message leaves the status line (or the overlay on the bottom row). */
+static int64_t
+ui_on_msg_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	u->msg_timer = 0;
+	u->chrome_dirty = 1;
+	for (int i = 0; i < u->n && !u->lay.status_visible; i++)
+		u->p[i].full = 1;
+	return EVLOOP_DONE;
+}
+
 static void
 ui_message(struct ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -127,7 +148,9 @@ ui_message(struct ui *u, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(u->msg, sizeof u->msg, fmt, ap);
 	va_end(ap);
-	u->msg_until = util_now_ms() + UI_MSG_MS;
+	if (u->msg_timer != 0)
+		evloop_del_timer(u->loop, u->msg_timer);
+	u->msg_timer = evloop_add_timer(u->loop, UI_MSG_MS, ui_on_msg_timer, u);
 	u->chrome_dirty = 1;
 }
 
@@ -170,13 +193,34 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
 	u->p[slot].route = route;
+	ui_pane_watch(u, slot);
 	return 0;
+}
+
+/* The loop watches the pane's pty (again, after a restart). */
+static void
+ui_pane_watch(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	up->fd = pane_fd(up->pane);
+	if (up->fd >= 0)
+		evloop_add_fd(u->loop, up->fd, EVLOOP_READ, ui_on_pane, u);
+}
+
+static void
+ui_pane_unwatch(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	if (up->fd >= 0)
+		evloop_del_fd(u->loop, up->fd);
+	up->fd = -1;
 }
 
 static void
 ui_close_pane(struct ui *u, int idx)
 {
 	struct ui_pane *up = &u->p[idx];
+	ui_pane_unwatch(u, idx);
 	if (up->win)
 		delwin(up->win);
 	pane_free(up->pane);
@@ -202,7 +246,7 @@ static void
 ui_relayout(struct ui *u)
 {
 	struct winsize ws;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+	if (ioctl(u->term_out, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
 		if (ws.ws_row != LINES || ws.ws_col != COLS)
 			resizeterm(ws.ws_row, ws.ws_col);
 	}
@@ -274,11 +318,30 @@ ui_status(struct ui *u, struct chrome_status *st, char *prompt, char *question, 
 			    u->confirm_arg + 1, u->p[u->confirm_arg].name);
 		st->question = question;
 	}
-	if (util_now_ms() < u->msg_until)
+	if (u->msg_timer != 0)
 		st->message = u->msg;
 	st->prefix = input_prefix_pending(u->in);
 	st->scrolling = u->mode == MODE_SCROLL;
 	st->npanes = u->n;
+}
+
+static int64_t
+ui_on_sidebar_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	u->sb_timer = 0;
+	u->sidebar_dirty = 1;
+	return EVLOOP_DONE;
+}
+
+/* Call the sidebar callback again in ms milliseconds (-1: not unless
+ * something happens). */
+static void
+ui_sidebar_due(struct ui *u, int ms)
+{
+	if (u->sb_timer != 0)
+		evloop_del_timer(u->loop, u->sb_timer);
+	u->sb_timer = ms >= 0 ? evloop_add_timer(u->loop, ms, ui_on_sidebar_timer, u) : 0;
 }
 
 /* Call the sidebar callback: it draws the sidebar (if shown), the status
@@ -290,7 +353,7 @@ ui_refresh_sidebar(struct ui *u)
 	chrome_sidebar_begin(u->chrome);
 	if (u->o->sidebar_fn == NULL) {
 		chrome_sidebar_placeholder(u->chrome);
-		u->sb_due = 0;
+		ui_sidebar_due(u, -1);
 	} else {
 		struct ui_pane_info info[TOKMUX_MAX_PANES];
 		for (int i = 0; i < u->n; i++) {
@@ -306,7 +369,7 @@ ui_refresh_sidebar(struct ui *u)
 		}
 		int due = u->o->sidebar_fn(u->o->user, chrome_sidebar(u->chrome),
 		    chrome_sidebar_rows(u->chrome), chrome_sidebar_cols(u->chrome), info, u->n);
-		u->sb_due = due >= 0 ? now + due : 0;
+		ui_sidebar_due(u, due);
 		for (int i = 0; i < u->n; i++) {
 			struct ui_pane *up = &u->p[i];
 			if (strcmp(up->state, info[i].state) != 0 || up->alert != info[i].alert) {
@@ -420,18 +483,6 @@ ui_draw(struct ui *u)
 	u->last_frame = util_now_ms();
 }
 
-static int
-ui_needs_draw(struct ui *u)
-{
-	if (u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u)))
-		return 1;
-	for (int i = 0; i < u->n; i++) {
-		if (u->p[i].full || grid_any_dirty(vt_grid(pane_vt(u->p[i].pane))))
-			return 1;
-	}
-	return 0;
-}
-
 /* ---- actions ---- */
 
 /* A BEL from a pane's program: the focused pane rings the terminal's bell,
@@ -528,10 +579,12 @@ ui_restart(struct ui *u, int idx)
 		return;
 	}
 	char *err = NULL;
+	ui_pane_unwatch(u, idx);
 	if (pane_restart(up->pane, &err) < 0) {
 		ui_message(u, "restart failed: %s", err);
 		free(err);
 	}
+	ui_pane_watch(u, idx);
 	up->full = 1;
 	u->chrome_dirty = 1;
 }
@@ -882,104 +935,134 @@ ui_read_signals(struct ui *u)
 
 /* ---- the loop ---- */
 
-static int
-ui_poll_timeout(struct ui *u)
+static void
+ui_on_terminal(evloop_t *el, int fd, int revents, void *arg)
 {
-	int64_t now = util_now_ms();
-	int t = -1;
-	if (ui_needs_draw(u)) {
-		int64_t due = u->last_frame + UI_FRAME_MS - now;
-		t = due > 0 ? (int)due : 0;
-	}
-	if (u->msg_until > now) {
-		int m = (int)(u->msg_until - now) + 1;
-		if (t < 0 || m < t)
-			t = m;
-	}
-	int64_t due = -1;
-	if (u->sidebar_dirty)
-		due = u->sb_drawn + UI_SIDEBAR_MIN_MS;
-	if (u->sb_due > 0 && (due < 0 || u->sb_due < due))
-		due = u->sb_due;
-	if (due >= 0) {
-		int m = due > now ? (int)(due - now) : 0;
-		if (t < 0 || m < t)
-			t = m;
-	}
-	return t;
+	struct ui *u = arg;
+	if (revents & EVLOOP_READ)
+		ui_read_input(u);
+	if (revents & EVLOOP_HUP)
+		u->quit = 1;    /* the terminal went away */
 }
 
 static void
+ui_on_signal(evloop_t *el, int fd, int revents, void *arg)
+{
+	ui_read_signals(arg);
+}
+
+static void
+ui_on_wake(evloop_t *el, int fd, int revents, void *arg)
+{
+	struct ui *u = arg;
+	uint64_t v;
+	while (read(fd, &v, sizeof v) > 0)
+		;
+	u->sidebar_dirty = 1;
+}
+
+static void
+ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
+{
+	struct ui *u = arg;
+	int i = 0;
+	while (i < u->n && u->p[i].fd != fd)
+		i++;
+	if (i == u->n)
+		return;
+	struct ui_pane *up = &u->p[i];
+	if (revents & EVLOOP_WRITE)
+		pane_flush(up->pane);
+	if (!(revents & (EVLOOP_READ | EVLOOP_HUP)))
+		return;
+	pane_read(up->pane, UI_READ_BUDGET);
+	ui_pane_bell(u, i);
+	if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
+		u->sidebar_dirty = 1;
+	if (pane_closed(up->pane)) {
+		ui_pane_unwatch(u, i);
+		ui_reap(u);
+		u->chrome_dirty = 1;
+	}
+}
+
+/* When the next frame may be drawn (util_now_ms() time); -1: nothing to
+ * draw. Frames come at most every UI_FRAME_MS; a sidebar that only the
+ * gateway's wakes made dirty waits UI_SIDEBAR_MIN_MS after the last one. */
+static int64_t
+ui_frame_due(struct ui *u)
+{
+	int64_t frame = u->last_frame + UI_FRAME_MS;
+	if (u->chrome_dirty)
+		return frame;
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].full || grid_any_dirty(vt_grid(pane_vt(u->p[i].pane))))
+			return frame;
+	}
+	if (u->sidebar_dirty)
+		return UTIL_MAX(frame, u->sb_drawn + UI_SIDEBAR_MIN_MS);
+	return -1;
+}
+
+/* The draw timer only wakes the loop; the before-poll hook draws. */
+static int64_t
+ui_on_draw_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	u->draw_timer = 0;
+	return EVLOOP_DONE;
+}
+
+/* Once per loop iteration, after the callbacks: lay out, draw if a frame
+ * is due (else set a timer for it), and poll the panes that have bytes
+ * queued for writing. */
+static void
+ui_before_poll(evloop_t *el, void *arg)
+{
+	struct ui *u = arg;
+	if (u->quit || u->n == 0) {
+		evloop_stop(el);
+		return;
+	}
+	if (u->resized)
+		ui_relayout(u);
+	int64_t due = ui_frame_due(u);
+	if (due >= 0 && due <= util_now_ms()) {
+		ui_draw(u);
+		due = ui_frame_due(u);
+	}
+	if (u->draw_timer != 0 && u->draw_at != due) {
+		evloop_del_timer(el, u->draw_timer);
+		u->draw_timer = 0;
+	}
+	if (due >= 0 && u->draw_timer == 0) {
+		u->draw_timer = evloop_add_timer(el, due - util_now_ms(), ui_on_draw_timer, u);
+		u->draw_at = due;
+	}
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].fd >= 0)
+			evloop_set_events(el, u->p[i].fd,
+			    EVLOOP_READ | (pane_wants_write(u->p[i].pane) ? EVLOOP_WRITE : 0));
+	}
+}
+
+static int
 ui_loop(struct ui *u)
 {
-	struct pollfd pfd[3 + TOKMUX_MAX_PANES];
-	int pidx[3 + TOKMUX_MAX_PANES];
-	while (!u->quit && u->n > 0) {
-		int n = 0;
-		pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = u->sigfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = u->o->wake_fd, .events = POLLIN };
-		for (int i = 0; i < u->n; i++) {
-			int fd = pane_fd(u->p[i].pane);
-			if (fd < 0)
-				continue;
-			pidx[n] = i;
-			pfd[n++] = (struct pollfd){ .fd = fd,
-			    .events = (short)(POLLIN | (pane_wants_write(u->p[i].pane) ? POLLOUT : 0)) };
-		}
-		int had_msg = u->msg_until > 0;
-		int rc = poll(pfd, (nfds_t)n, ui_poll_timeout(u));
-		if (rc < 0 && errno != EINTR)
-			fatal("poll: %s", strerror(errno));
-		if (had_msg && util_now_ms() >= u->msg_until) {
-			u->msg_until = 0;
-			u->chrome_dirty = 1;
-			for (int i = 0; i < u->n; i++)
-				u->p[i].full = u->lay.status_visible ? u->p[i].full : 1;
-		}
-		if (rc > 0 && (pfd[1].revents & POLLIN))
-			ui_read_signals(u);
-		if (rc > 0 && pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
-			uint64_t v;
-			while (read(pfd[2].fd, &v, sizeof v) > 0)
-				;
-			u->sidebar_dirty = 1;
-		}
-		/* panes before keys, so a pane that closes is not indexed after */
-		for (int k = 3; rc > 0 && k < n; k++) {
-			struct ui_pane *up = &u->p[pidx[k]];
-			if (pfd[k].revents & POLLOUT)
-				pane_flush(up->pane);
-			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
-				pane_read(up->pane, UI_READ_BUDGET);
-				ui_pane_bell(u, pidx[k]);
-				if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
-					u->sidebar_dirty = 1;
-				if (pane_closed(up->pane)) {
-					ui_reap(u);
-					u->chrome_dirty = 1;
-				}
-			}
-		}
-		if (rc > 0 && (pfd[0].revents & POLLIN))
-			ui_read_input(u);
-		if (rc > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
-			u->quit = 1;    /* the terminal went away */
-		if (u->sb_due > 0 && util_now_ms() >= u->sb_due) {
-			u->sb_due = 0;
-			u->sidebar_dirty = 1;
-		}
-		if (u->resized)
-			ui_relayout(u);
-		if (ui_needs_draw(u) && util_now_ms() - u->last_frame >= UI_FRAME_MS)
-			ui_draw(u);
-	}
+	evloop_add_fd(u->loop, u->term_in, EVLOOP_READ, ui_on_terminal, u);
+	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
+	if (u->o->wake_fd >= 0)
+		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
+	evloop_set_before_poll(u->loop, ui_before_poll, u);
+	if (evloop_run(u->loop) < 0)
+		fatal("poll: %s", strerror(errno));
+	return 0;
 }
 
 static int
 ui_curses_start(struct ui *u)
 {
-	if (newterm(NULL, stdout, stdin) == NULL) {
+	if (newterm(NULL, u->term_out_f, u->term_in_f) == NULL) {
 		fprintf(stderr, "tokmux: cannot initialise the terminal (TERM=%s)\n",
 		    getenv("TERM") ? getenv("TERM") : "(unset)");
 		return -1;
@@ -998,17 +1081,28 @@ ui_curses_start(struct ui *u)
 	u->chrome = chrome_new(u->o->theme, u->utf8);
 	input_init_terminfo_keys();
 	/* bracketed paste from the outer terminal */
-	fputs("\033[?2004h", stdout);
-	fflush(stdout);
+	fputs("\033[?2004h", u->term_out_f);
+	fflush(u->term_out_f);
 	return 0;
 }
 
 static void
-ui_curses_end(void)
+ui_curses_end(struct ui *u)
 {
-	fputs("\033[?2004l", stdout);
-	fflush(stdout);
+	fputs("\033[?2004l", u->term_out_f);
+	fflush(u->term_out_f);
 	endwin();
+}
+
+/* The outer terminal: this process's stdin and stdout. The only place
+ * that names them. */
+static void
+ui_terminal_open(struct ui *u)
+{
+	u->term_in_f = stdin;
+	u->term_out_f = stdout;
+	u->term_in = fileno(stdin);
+	u->term_out = fileno(stdout);
 }
 
 int
@@ -1027,8 +1121,10 @@ ui_run(const struct ui_options *o)
 		fprintf(stderr, "tokmux: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
+	ui_terminal_open(u);
 	if (ui_curses_start(u) < 0)
 		return 1;
+	u->loop = evloop_new();
 	u->in = input_new(o->cfg->prefix_key);
 	u->render = render_new(chrome_color(u->chrome));
 	u->dialog = dialog_new(&o->controls, o->user);
@@ -1046,7 +1142,8 @@ ui_run(const struct ui_options *o)
 	chrome_free(u->chrome);
 	render_free(u->render);
 	input_free(u->in);
-	ui_curses_end();
+	evloop_free(u->loop);
+	ui_curses_end(u);
 	close(u->sigfd);
 	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
 		fprintf(stderr, "tokmux: %s\n", u->msg);
