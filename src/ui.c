@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <term.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "chrome.h"
@@ -1046,9 +1047,32 @@ ui_before_poll(evloop_t *el, void *arg)
 	}
 }
 
+/* TOKMUX_TEST_CRASH=fatal or =abort, for tests/ui/crash.sh only: once the
+ * workspace is up, a thread other than the UI's calls fatal() or abort(),
+ * to show that the outer terminal is restored whoever fails. */
+static void *
+ui_crash_thread(void *arg)
+{
+	if (strcmp(arg, "abort") == 0)
+		abort();
+	fatal("test crash from another thread (TOKMUX_TEST_CRASH=%s)", (const char *)arg);
+}
+
+static int64_t
+ui_on_crash_timer(evloop_t *el, int64_t id, void *arg)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, ui_crash_thread, arg) == 0)
+		pthread_detach(t);
+	return EVLOOP_DONE;
+}
+
 static int
 ui_loop(struct ui *u)
 {
+	const char *crash = getenv("TOKMUX_TEST_CRASH");
+	if (crash != NULL && (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
+		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
 	evloop_add_fd(u->loop, u->term_in, EVLOOP_READ, ui_on_terminal, u);
 	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
 	if (u->o->wake_fd >= 0)
@@ -1059,9 +1083,47 @@ ui_loop(struct ui *u)
 	return 0;
 }
 
+/* Append terminfo capability cap to buf (without "$<..>" padding). */
+static void
+ui_cap_append(char *buf, size_t len, const char *cap)
+{
+	const char *s = tigetstr(cap);
+	if (s == NULL || s == (const char *)-1)
+		return;
+	size_t at = strlen(buf);
+	while (*s != '\0' && at + 1 < len) {
+		if (s[0] == '$' && s[1] == '<' && strchr(s, '>') != NULL) {
+			s = strchr(s, '>') + 1;
+			continue;
+		}
+		buf[at++] = *s++;
+	}
+	buf[at] = '\0';
+}
+
+/* Tell util how to undo what this UI does to the outer terminal, for
+ * fatal() in any thread and for crash signals. tio: the settings before
+ * curses changed them. */
+static void
+ui_terminal_guard(struct ui *u, const struct termios *tio)
+{
+	char reset[256] = "";
+	ui_cap_append(reset, sizeof reset, "sgr0");
+	/* mouse reporting (every mode ncurses may have asked for), bracketed paste */
+	snprintf(reset + strlen(reset), sizeof reset - strlen(reset),
+	    "\033[?1000l\033[?1002l\033[?1003l\033[?1005l\033[?1006l\033[?2004l");
+	ui_cap_append(reset, sizeof reset, "rmkx");
+	ui_cap_append(reset, sizeof reset, "cnorm");
+	ui_cap_append(reset, sizeof reset, "rmcup");
+	util_term_save(u->term_out, tio, reset);
+	util_crash_handlers();
+}
+
 static int
 ui_curses_start(struct ui *u)
 {
+	struct termios tio;
+	int have_tio = tcgetattr(u->term_out, &tio) == 0;
 	if (newterm(NULL, u->term_out_f, u->term_in_f) == NULL) {
 		fprintf(stderr, "tokmux: cannot initialise the terminal (TERM=%s)\n",
 		    getenv("TERM") ? getenv("TERM") : "(unset)");
@@ -1083,6 +1145,8 @@ ui_curses_start(struct ui *u)
 	/* bracketed paste from the outer terminal */
 	fputs("\033[?2004h", u->term_out_f);
 	fflush(u->term_out_f);
+	if (have_tio)
+		ui_terminal_guard(u, &tio);
 	return 0;
 }
 
@@ -1092,6 +1156,7 @@ ui_curses_end(struct ui *u)
 	fputs("\033[?2004l", u->term_out_f);
 	fflush(u->term_out_f);
 	endwin();
+	util_term_forget();
 }
 
 /* The outer terminal: this process's stdin and stdout. The only place

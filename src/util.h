@@ -32,8 +32,30 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap);
 
-/* Print "tokmux: <msg>" to stderr and exit(1). For impossible states and OOM. */
+/* Restore the outer terminal (see util_term_save), print "tokmux: <msg>" to
+ * stderr and exit(1). From any thread. For impossible states and OOM. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * The outer terminal, for fatal() and crash signals. The UI saves the
+ * terminal's fd, its settings from before tokmux changed them, and the
+ * bytes that undo tokmux's modes (alternate screen, mouse reporting,
+ * bracketed paste, keypad mode, hidden cursor; at most 255 bytes).
+ * util_term_restore() writes those bytes and puts the settings back, once,
+ * from any thread or a signal handler (async-signal-safe); a no-op if
+ * nothing is saved. util_term_forget() once the UI restored the terminal
+ * itself. This is process-wide state by necessity: a signal handler needs it.
+ */
+struct termios;
+void util_term_save(int fd, const struct termios *tio, const char *reset);
+void util_term_forget(void);
+void util_term_restore(void);
+
+/* Handlers for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT (and an
+ * alternate signal stack for the calling thread): restore the terminal,
+ * say which signal, then die by that same signal, so that the exit status
+ * and the core dump stay what they would have been. Idempotent. */
+void util_crash_handlers(void);
 
 /* Debug log: a no-op until util_log_open() is called (tokmux -v). Thread-safe. */
 void util_log_open(const char *path);
