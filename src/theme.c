@@ -120,21 +120,21 @@ struct ctx {
 };
 
 static int
-bad(struct ctx *x, const char *key, const char *sub, const char *what)
+theme_bad(struct ctx *x, const char *key, const char *sub, const char *what)
 {
 	*x->err = xasprintf("%s: key %s%s%s: %s", x->file, key, sub ? "." : "", sub ? sub : "", what);
 	return -1;
 }
 
 static int
-parse_attrs(struct ctx *x, const char *key, const cJSON *v, unsigned *out)
+theme_parse_attrs(struct ctx *x, const char *key, const cJSON *v, unsigned *out)
 {
 	static const struct { const char *name; unsigned bit; } names[] = {
 		{ "bold", THEME_A_BOLD }, { "dim", THEME_A_DIM }, { "reverse", THEME_A_REVERSE },
 		{ "underline", THEME_A_UNDERLINE },
 	};
 	if (!cJSON_IsArray(v))
-		return bad(x, key, "attrs", "expected an array of bold, dim, reverse, underline");
+		return theme_bad(x, key, "attrs", "expected an array of bold, dim, reverse, underline");
 	*out = 0;
 	const cJSON *a;
 	cJSON_ArrayForEach(a, v) {
@@ -143,14 +143,14 @@ parse_attrs(struct ctx *x, const char *key, const cJSON *v, unsigned *out)
 			if (cJSON_IsString(a) && strcmp(a->valuestring, names[i].name) == 0)
 				break;
 		if (i == UTIL_ARRAY_LEN(names))
-			return bad(x, key, "attrs", "expected an array of bold, dim, reverse, underline");
+			return theme_bad(x, key, "attrs", "expected an array of bold, dim, reverse, underline");
 		*out |= names[i].bit;
 	}
 	return 0;
 }
 
 static int
-parse_color_value(struct ctx *x, const char *key, const char *sub, const cJSON *v, int *out)
+theme_parse_color_value(struct ctx *x, const char *key, const char *sub, const cJSON *v, int *out)
 {
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 255 &&
 	    v->valuedouble == (int)v->valuedouble) {
@@ -159,27 +159,27 @@ parse_color_value(struct ctx *x, const char *key, const char *sub, const cJSON *
 	}
 	if (cJSON_IsString(v) && theme_parse_color(v->valuestring, out) == 0)
 		return 0;
-	return bad(x, key, sub, "expected a colour name, 0..255 or \"#rrggbb\"");
+	return theme_bad(x, key, sub, "expected a colour name, 0..255 or \"#rrggbb\"");
 }
 
 static int
-parse_style(struct ctx *x, const char *key, const cJSON *v, struct theme_style *st)
+theme_parse_style(struct ctx *x, const char *key, const cJSON *v, struct theme_style *st)
 {
 	if (cJSON_IsString(v))      /* shorthand: just the foreground */
-		return parse_color_value(x, key, NULL, v, &st->fg);
+		return theme_parse_color_value(x, key, NULL, v, &st->fg);
 	if (!cJSON_IsObject(v))
-		return bad(x, key, NULL, "expected an object {\"fg\", \"bg\", \"attrs\"} or a colour");
+		return theme_bad(x, key, NULL, "expected an object {\"fg\", \"bg\", \"attrs\"} or a colour");
 	const cJSON *f;
 	cJSON_ArrayForEach(f, v) {
 		int rc;
 		if (strcmp(f->string, "fg") == 0)
-			rc = parse_color_value(x, key, "fg", f, &st->fg);
+			rc = theme_parse_color_value(x, key, "fg", f, &st->fg);
 		else if (strcmp(f->string, "bg") == 0)
-			rc = parse_color_value(x, key, "bg", f, &st->bg);
+			rc = theme_parse_color_value(x, key, "bg", f, &st->bg);
 		else if (strcmp(f->string, "attrs") == 0)
-			rc = parse_attrs(x, key, f, &st->attrs);
+			rc = theme_parse_attrs(x, key, f, &st->attrs);
 		else
-			rc = bad(x, key, f->string, "unknown key (expected fg, bg, attrs)");
+			rc = theme_bad(x, key, f->string, "unknown key (expected fg, bg, attrs)");
 		if (rc < 0)
 			return -1;
 	}
@@ -207,7 +207,7 @@ theme_parse(struct theme *t, const char *json, const char *file, char **err)
 	const cJSON *mono = cJSON_GetObjectItemCaseSensitive(root, "mono");
 	if (mono != NULL && !cJSON_IsBool(mono)) {
 		cJSON_Delete(root);
-		return bad(&x, "mono", NULL, "expected true or false");
+		return theme_bad(&x, "mono", NULL, "expected true or false");
 	}
 	theme_builtin(t, cJSON_IsTrue(mono));
 	int rc = 0;
@@ -218,7 +218,7 @@ theme_parse(struct theme *t, const char *json, const char *file, char **err)
 			continue;
 		if (strcmp(k, "name") == 0) {
 			if (!cJSON_IsString(v)) {
-				rc = bad(&x, k, NULL, "expected a string");
+				rc = theme_bad(&x, k, NULL, "expected a string");
 				break;
 			}
 			snprintf(t->name, sizeof t->name, "%s", v->valuestring);
@@ -229,12 +229,12 @@ theme_parse(struct theme *t, const char *json, const char *file, char **err)
 			if (strcmp(k, slot_keys[slot]) == 0)
 				break;
 		if (slot == THEME_SLOTS) {
-			rc = bad(&x, k, NULL, "unknown key (expected name, mono, border, border_focus, "
+			rc = theme_bad(&x, k, NULL, "unknown key (expected name, mono, border, border_focus, "
 			    "title, title_focus, text, bold, dim, warn, error, bar_ok, bar_warn, bar_over, "
 			    "sparkline, status)");
 			break;
 		}
-		if ((rc = parse_style(&x, k, v, &t->style[slot])) < 0)
+		if ((rc = theme_parse_style(&x, k, v, &t->style[slot])) < 0)
 			break;
 	}
 	cJSON_Delete(root);
@@ -299,14 +299,14 @@ theme_dirs(char **dirs, int max)
 }
 
 static int
-is_path(const char *name)
+theme_is_path(const char *name)
 {
 	size_t n = strlen(name);
 	return strchr(name, '/') != NULL || (n > 5 && strcmp(name + n - 5, ".json") == 0);
 }
 
 static int
-valid_name(const char *name)
+theme_valid_name(const char *name)
 {
 	if (name[0] == '\0' || name[0] == '.')
 		return 0;
@@ -322,9 +322,9 @@ theme_load(struct theme *t, const char *name, char **err)
 {
 	if (name == NULL || name[0] == '\0')
 		name = "default";
-	if (is_path(name))
+	if (theme_is_path(name))
 		return theme_load_file(t, name, err);
-	if (!valid_name(name)) {
+	if (!theme_valid_name(name)) {
 		*err = xasprintf("theme '%s': expected a name of letters, digits, '-', '_' or a path", name);
 		return -1;
 	}
