@@ -1,9 +1,12 @@
 /*
- * ui: the main loop. One thread polls stdin, every pty master, a signalfd
- * and the gateway's wake fd. Pane output is always drained into the vt (a
- * bounded budget per pane per iteration, for fairness); drawing is
- * coalesced to at most ~60 frames a second and touches only dirty rows.
- * Curses is used from this thread only.
+ * ui: the multiplexer. One thread runs an evloop over the outer terminal,
+ * every pty master, a signalfd and the gateway's wake fd. Owns the panes,
+ * focus, zoom, scrollback mode, the y/n questions, the mouse, messages and
+ * when to draw: pane output is always drained into the vt (a bounded budget
+ * per pane per callback, for fairness); drawing is coalesced to at most ~60
+ * frames a second and touches only dirty rows. Chrome draws what surrounds
+ * the panes; dialog owns the metering dialogs. Curses is used from this
+ * thread only.
  */
 #include "ui.h"
 
