@@ -20,6 +20,7 @@ struct evloop_fd {
 	evloop_fd_fn fn;
 	void *arg;
 	uint64_t gen;
+	int prio;
 };
 
 struct evloop_timer {
@@ -35,6 +36,7 @@ struct evloop_fired {
 	int fd;
 	uint64_t gen;
 	int revents;
+	int prio;
 };
 
 struct evloop {
@@ -125,6 +127,16 @@ evloop_add_fd(evloop_t *el, int fd, int events, evloop_fd_fn fn, void *arg)
 }
 
 int
+evloop_set_priority(evloop_t *el, int fd, int prio)
+{
+	struct evloop_fd *e = evloop_find_fd(el, fd);
+	if (e == NULL)
+		return -1;
+	e->prio = prio;
+	return 0;
+}
+
+int
 evloop_set_events(evloop_t *el, int fd, int events)
 {
 	struct evloop_fd *e = evloop_find_fd(el, fd);
@@ -211,10 +223,33 @@ evloop_prepare(evloop_t *el)
 		short ev = (short)(((e->events & EVLOOP_READ) ? POLLIN : 0) |
 		    ((e->events & EVLOOP_WRITE) ? POLLOUT : 0));
 		el->pfd[n] = (struct pollfd){ .fd = e->fd, .events = ev };
-		el->fired[n] = (struct evloop_fired){ .fd = e->fd, .gen = e->gen };
+		el->fired[n] = (struct evloop_fired){ .fd = e->fd, .gen = e->gen, .prio = e->prio };
 		n++;
 	}
 	return n;
+}
+
+/* Keep the ready descriptors (in table order), then order them by
+ * priority: an insertion sort, stable, over a handful of entries. */
+static int
+evloop_collect(evloop_t *el, int n)
+{
+	int nfired = 0;
+	for (int k = 0; k < n; k++) {
+		short re = el->pfd[k].revents;
+		if (re == 0)
+			continue;
+		struct evloop_fired f = el->fired[k];
+		f.revents = ((re & POLLIN) ? EVLOOP_READ : 0) | ((re & POLLOUT) ? EVLOOP_WRITE : 0) |
+		    ((re & (POLLHUP | POLLERR | POLLNVAL)) ? EVLOOP_HUP : 0);
+		int j = nfired++;
+		while (j > 0 && el->fired[j - 1].prio > f.prio) {
+			el->fired[j] = el->fired[j - 1];
+			j--;
+		}
+		el->fired[j] = f;
+	}
+	return nfired;
 }
 
 /* Run the callbacks of the ready descriptors, skipping any that a callback
@@ -222,18 +257,7 @@ evloop_prepare(evloop_t *el)
 static int
 evloop_dispatch(evloop_t *el, int n)
 {
-	int nfired = 0;
-	for (int k = 0; k < n; k++) {
-		short re = el->pfd[k].revents;
-		if (re == 0)
-			continue;
-		el->fired[nfired].fd = el->fired[k].fd;
-		el->fired[nfired].gen = el->fired[k].gen;
-		el->fired[nfired].revents = ((re & POLLIN) ? EVLOOP_READ : 0) |
-		    ((re & POLLOUT) ? EVLOOP_WRITE : 0) |
-		    ((re & (POLLHUP | POLLERR | POLLNVAL)) ? EVLOOP_HUP : 0);
-		nfired++;
-	}
+	int nfired = evloop_collect(el, n);
 	int ran = 0;
 	for (int k = 0; k < nfired && !el->stop; k++) {
 		const struct evloop_fired *f = &el->fired[k];

@@ -44,6 +44,10 @@ void evloop_set_before_poll(evloop_t *el, evloop_hook_fn fn, void *arg);
 int evloop_add_fd(evloop_t *el, int fd, int events, evloop_fd_fn fn, void *arg);
 /* Change what a watched fd waits for. Returns 0, or -1 if fd is not watched. */
 int evloop_set_events(evloop_t *el, int fd, int events);
+/* Callbacks of descriptors ready in the same iteration run by priority,
+ * lowest first, then in the order the descriptors were added. A new
+ * descriptor has priority 0. Returns 0, or -1 if fd is not watched. */
+int evloop_set_priority(evloop_t *el, int fd, int prio);
 /* Stop watching fd (no-op if it is not). Its callback is not called again,
  * even if it was ready in the iteration that removes it. */
 void evloop_del_fd(evloop_t *el, int fd);
@@ -62,7 +66,8 @@ int evloop_timeout(const evloop_t *el);
 
 /* One iteration: the before-poll hook, one poll() (waiting at most the
  * timeout above, or not at all if wait is 0), the ready descriptors'
- * callbacks in the order they were added, then every timer that is due.
+ * callbacks (by priority, then in the order they were added), then every
+ * timer that is due.
  * Returns the number of callbacks run, or -1 if poll() failed (errno set;
  * EINTR is not a failure). */
 int evloop_run_once(evloop_t *el, int wait);

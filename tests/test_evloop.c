@@ -158,6 +158,42 @@ test_order(void **state)
 	evloop_free(el);
 }
 
+/* Priorities: lower first, equal ones in the order added. */
+static void
+test_priority(void **state)
+{
+	(void)state;
+	evloop_t *el = new_loop();
+	int a[2], b[2], c[2], d[2];
+	make_pipe(a);
+	make_pipe(b);
+	make_pipe(c);
+	make_pipe(d);
+	memset(&seen, 0, sizeof seen);
+	evloop_add_fd(el, a[0], EVLOOP_READ, on_fd, (void *)1);
+	evloop_add_fd(el, b[0], EVLOOP_READ, on_fd, (void *)2);
+	evloop_add_fd(el, c[0], EVLOOP_READ, on_fd, (void *)3);
+	evloop_add_fd(el, d[0], EVLOOP_READ, on_fd, (void *)4);
+	assert_int_equal(evloop_set_priority(el, a[0], 2), 0);
+	assert_int_equal(evloop_set_priority(el, c[0], 1), 0);
+	assert_int_equal(evloop_set_priority(el, d[0], 2), 0);
+	assert_int_equal(evloop_set_priority(el, 9999, 1), -1);
+	int *all[] = { a, b, c, d };
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(write(all[i][1], "x", 1), 1);
+	assert_int_equal(evloop_run_once(el, 1), 4);
+	/* b (0), c (1), a and d (2, in the order added) */
+	assert_int_equal(seen.order[0], 2);
+	assert_int_equal(seen.order[1], 3);
+	assert_int_equal(seen.order[2], 1);
+	assert_int_equal(seen.order[3], 4);
+	for (int i = 0; i < 4; i++) {
+		close(all[i][0]);
+		close(all[i][1]);
+	}
+	evloop_free(el);
+}
+
 /* A callback removes another descriptor that is ready in the same
  * iteration, and re-adds a third with a new callback: neither stale
  * readiness reaches a callback. */
@@ -479,6 +515,7 @@ main(void)
 		cmocka_unit_test(test_write_interest_and_pause),
 		cmocka_unit_test(test_hangup),
 		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_remove_during_dispatch),
 		cmocka_unit_test(test_timeout_computed),
 		cmocka_unit_test(test_one_shot_not_early),
