@@ -307,6 +307,12 @@ chrome_draw_overlay(chrome_t *c, const struct layout *lay, int rows, int cols,
 	return 0;
 }
 
+int
+chrome_overlay_shown(const chrome_t *c)
+{
+	return c->overlay_shown;
+}
+
 /* ---- boxes ---- */
 
 void

@@ -64,6 +64,7 @@ void chrome_draw_status(chrome_t *c, const struct layout *lay, const struct chro
  * the panes). Returns 1 when an overlay went away: the panes must redraw. */
 int chrome_draw_overlay(chrome_t *c, const struct layout *lay, int rows, int cols,
     const struct chrome_status *st);
+int chrome_overlay_shown(const chrome_t *c);   /* the overlay is on the bottom row */
 
 /* A boxed overlay of n lines, centred in rows x cols; sel >= 0 marks the
  * selected line and mark the current one ("(now)"). */

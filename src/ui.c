@@ -13,6 +13,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <langinfo.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,7 +37,20 @@
 
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
+/* Bytes read from a pane per callback, in slices: between two slices the
+ * read stops if a key is waiting (or, for another pane, the focused pane
+ * has output), so parsing a busy pane's output never holds up the keyboard
+ * for more than one slice. The focused pane reads bigger slices and more
+ * of them: its output is what the user waits for. */
 #define UI_READ_BUDGET (256 * 1024)
+#define UI_READ_SLICE (64 * 1024)
+#define UI_READ_BUDGET_OTHER (64 * 1024)
+#define UI_READ_SLICE_OTHER (4 * 1024)
+/* Output of the focused pane this soon after a key is its answer (the
+ * echo): drawn at once, outside the frame cap, once per key. */
+#define UI_ECHO_MS 100
+/* While the answer to a key is awaited, other panes' frames wait this long. */
+#define UI_ECHO_HOLD_MS 3
 #define UI_SIDEBAR_COLS 34
 #define UI_MSG_MS 4000
 #define UI_SIDEBAR_MIN_MS 250    /* gateway wakes redraw the sidebar at most 4 times a second */
@@ -101,6 +115,7 @@ struct ui {
 	int64_t last_frame;
 	int64_t draw_timer;       /* wakes the loop for the next frame; 0 none */
 	int64_t draw_at;          /* when draw_timer is due */
+	int64_t echo_until;       /* a key went to the focused pane: its answer is awaited until then */
 	int64_t sb_timer;      /* the sidebar callback asked to be called again; 0 never */
 	int64_t sb_drawn;      /* when the sidebar was last drawn */
 };
@@ -487,6 +502,22 @@ ui_draw(struct ui *u)
 	u->last_frame = util_now_ms();
 }
 
+/* The focused pane's answer to a key, drawn now rather than at the next
+ * frame, alone: the other panes' output keeps its frame cap. */
+static void
+ui_draw_echo(struct ui *u)
+{
+	if (u->n == 0 || u->p[u->focus].win == NULL || u->resized)
+		return;     /* the next frame draws it */
+	if (u->chrome_dirty || chrome_overlay_shown(u->chrome)) {
+		ui_draw(u);      /* titles or the bottom-row overlay change too: a whole frame */
+		return;
+	}
+	ui_draw_pane(u, &u->p[u->focus], u->p[u->focus].full);
+	ui_draw_cursor(u);
+	doupdate();
+}
+
 /* ---- actions ---- */
 
 /* A BEL from a pane's program: the focused pane rings the terminal's bell,
@@ -616,6 +647,7 @@ ui_send(struct ui *u, const struct input_event *ev)
 			u->mode = MODE_NORMAL;
 	}
 	up->last_input_ms = util_now_ms();
+	u->echo_until = up->last_input_ms + UI_ECHO_MS;
 	if (up->watch_input)
 		u->sidebar_dirty = 1;
 	vt_t *vt = pane_vt(up->pane);
@@ -965,6 +997,36 @@ ui_on_wake(evloop_t *el, int fd, int revents, void *arg)
 	u->sidebar_dirty = 1;
 }
 
+/* Whether a key, or (for another pane than the focused one) the focused
+ * pane's output, waits to be read: a read of pane i in slices stops for it. */
+static int
+ui_read_wanted(struct ui *u, int i)
+{
+	struct pollfd pfd[2];
+	nfds_t n = 0;
+	pfd[n++] = (struct pollfd){ .fd = u->term_in, .events = POLLIN };
+	if (i != u->focus && u->p[u->focus].fd >= 0)
+		pfd[n++] = (struct pollfd){ .fd = u->p[u->focus].fd, .events = POLLIN };
+	return poll(pfd, n, 0) > 0;
+}
+
+/* Read pane i's output into its vt, one slice at a time (at least one). */
+static size_t
+ui_pane_read(struct ui *u, int i)
+{
+	int focused = i == u->focus;
+	size_t budget = focused ? UI_READ_BUDGET : UI_READ_BUDGET_OTHER;
+	size_t slice = focused ? UI_READ_SLICE : UI_READ_SLICE_OTHER;
+	size_t total = 0;
+	while (total < budget) {
+		size_t got = pane_read(u->p[i].pane, slice);
+		total += got;
+		if (got < slice || pane_closed(u->p[i].pane) || ui_read_wanted(u, i))
+			break;
+	}
+	return total;
+}
+
 static void
 ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 {
@@ -979,7 +1041,11 @@ ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 		pane_flush(up->pane);
 	if (!(revents & (EVLOOP_READ | EVLOOP_HUP)))
 		return;
-	pane_read(up->pane, UI_READ_BUDGET);
+	size_t got = ui_pane_read(u, i);
+	if (got > 0 && i == u->focus && u->echo_until != 0 && util_now_ms() <= u->echo_until) {
+		u->echo_until = 0;
+		ui_draw_echo(u);     /* now: before any other pane's callback */
+	}
 	ui_pane_bell(u, i);
 	if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
 		u->sidebar_dirty = 1;
@@ -1017,9 +1083,36 @@ ui_on_draw_timer(evloop_t *el, int64_t id, void *arg)
 	return EVLOOP_DONE;
 }
 
-/* Once per loop iteration, after the callbacks: lay out, draw if a frame
- * is due (else set a timer for it), and poll the panes that have bytes
- * queued for writing. */
+/* Draw a frame if one is due, else set the timer for it. A frame waits a
+ * little while the answer to a key is awaited, and while a key waits to be
+ * read (unless the frame is late by a whole frame already): both come
+ * first, and drawing the other panes could take a millisecond. */
+static void
+ui_frame(struct ui *u)
+{
+	int64_t now = util_now_ms(), due = ui_frame_due(u);
+	if (due >= 0 && u->echo_until != 0)
+		due = UTIL_MAX(due, u->echo_until - UI_ECHO_MS + UI_ECHO_HOLD_MS);
+	if (due >= 0 && due <= now) {
+		if (now - due < UI_FRAME_MS && ui_read_wanted(u, u->focus))
+			return;       /* poll() returns at once for the key */
+		ui_draw(u);
+		due = ui_frame_due(u);
+	}
+	if (u->draw_timer != 0 && u->draw_at != due) {
+		evloop_del_timer(u->loop, u->draw_timer);
+		u->draw_timer = 0;
+	}
+	if (due >= 0 && u->draw_timer == 0) {
+		u->draw_timer = evloop_add_timer(u->loop, due - util_now_ms(), ui_on_draw_timer, u);
+		u->draw_at = due;
+	}
+}
+
+/* Once per loop iteration, after the callbacks: lay out, draw a frame if
+ * one is due, and set what each pane's pty is polled for and in which
+ * order: the keyboard first (it was added first), then the focused pane,
+ * then the others. */
 static void
 ui_before_poll(evloop_t *el, void *arg)
 {
@@ -1030,23 +1123,13 @@ ui_before_poll(evloop_t *el, void *arg)
 	}
 	if (u->resized)
 		ui_relayout(u);
-	int64_t due = ui_frame_due(u);
-	if (due >= 0 && due <= util_now_ms()) {
-		ui_draw(u);
-		due = ui_frame_due(u);
-	}
-	if (u->draw_timer != 0 && u->draw_at != due) {
-		evloop_del_timer(el, u->draw_timer);
-		u->draw_timer = 0;
-	}
-	if (due >= 0 && u->draw_timer == 0) {
-		u->draw_timer = evloop_add_timer(el, due - util_now_ms(), ui_on_draw_timer, u);
-		u->draw_at = due;
-	}
+	ui_frame(u);
 	for (int i = 0; i < u->n; i++) {
-		if (u->p[i].fd >= 0)
-			evloop_set_events(el, u->p[i].fd,
-			    EVLOOP_READ | (pane_wants_write(u->p[i].pane) ? EVLOOP_WRITE : 0));
+		if (u->p[i].fd < 0)
+			continue;
+		evloop_set_events(el, u->p[i].fd,
+		    EVLOOP_READ | (pane_wants_write(u->p[i].pane) ? EVLOOP_WRITE : 0));
+		evloop_set_priority(el, u->p[i].fd, i == u->focus ? 1 : 2);
 	}
 }
 
