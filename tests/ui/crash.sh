@@ -10,7 +10,9 @@
 crash_case() {
 	local how=$1 status=$2 msg=$3 env=""
 	case $how in fatal|abort) env="TOKMUX_TEST_CRASH=$how" ;; esac
+	# a tmux server of its own per case (lib.sh's cleanup kills the last one)
 	tmux -L "$T_SOCK" kill-server 2>/dev/null
+	T_SOCK="tokmux-test-$$-$how"
 	# after tokmux: the tty flags a shell depends on, then cat -v to show
 	# what typing and pasting into this terminal now produce
 	cat >"$T_TMP/after.sh" <<'SH'
