@@ -419,9 +419,12 @@ ui_sidebar_ready(struct ui *u)
 	return util_now_ms() - u->sb_drawn >= UI_SIDEBAR_MIN_MS;
 }
 
-/* Render a pane's dirty rows (all rows if full) into its window. */
+/* Render a pane's dirty rows (all rows if full) into its window and queue
+ * it for doupdate(). touch: stdscr was queued over the pane's cells (the
+ * titles and separators changed), so the whole window is queued again;
+ * what it holds is still right, it need not be rendered again. */
 static void
-ui_draw_pane(struct ui *u, struct ui_pane *up, int full)
+ui_draw_pane(struct ui *u, struct ui_pane *up, int full, int touch)
 {
 	grid_t *g = vt_grid(pane_vt(up->pane));
 	if (up->scroll > 0) {
@@ -436,12 +439,16 @@ ui_draw_pane(struct ui *u, struct ui_pane *up, int full)
 			full = 1;
 		}
 	}
-	if (!full && !grid_any_dirty(g))
+	if (touch)
+		touchwin(up->win);
+	if (full || grid_any_dirty(g)) {
+		render_grid(u->render, up->win, g, getmaxy(up->win), getmaxx(up->win), up->scroll,
+		    vt_reverse(pane_vt(up->pane)), full);
+		grid_clean(g);
+		up->full = 0;
+	} else if (!touch) {
 		return;
-	render_grid(u->render, up->win, g, getmaxy(up->win), getmaxx(up->win), up->scroll,
-	    vt_reverse(pane_vt(up->pane)), full);
-	grid_clean(g);
-	up->full = 0;
+	}
 	wnoutrefresh(up->win);
 }
 
@@ -483,7 +490,7 @@ ui_draw(struct ui *u)
 	}
 	for (int i = 0; i < u->n; i++) {
 		if (u->p[i].win != NULL)
-			ui_draw_pane(u, &u->p[i], u->p[i].full || u->chrome_dirty);
+			ui_draw_pane(u, &u->p[i], u->p[i].full, u->chrome_dirty);
 	}
 	/* after stdscr, which covers the sidebar's columns too */
 	if (sidebar_now)
@@ -513,7 +520,7 @@ ui_draw_echo(struct ui *u)
 		ui_draw(u);      /* titles or the bottom-row overlay change too: a whole frame */
 		return;
 	}
-	ui_draw_pane(u, &u->p[u->focus], u->p[u->focus].full);
+	ui_draw_pane(u, &u->p[u->focus], u->p[u->focus].full, 0);
 	ui_draw_cursor(u);
 	doupdate();
 }
