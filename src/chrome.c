@@ -6,6 +6,7 @@
  */
 #include "chrome.h"
 
+#include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,13 +121,16 @@ chrome_utf8(const chrome_t *c)
 	return c->utf8;
 }
 
-void
+/* Set win's attributes to the theme slot's style plus extra. */
+static void
 chrome_style(chrome_t *c, WINDOW *win, int slot, attr_t extra)
 {
 	wattr_set(win, c->sattr[slot] | extra, c->spair[slot], NULL);
 }
 
-int
+/* Print len bytes of UTF-8 s in win at (y, x) in at most w columns, padding
+ * with spaces to w if pad. Returns the columns used. */
+static int
 chrome_putn(WINDOW *win, int y, int x, int w, const char *s, size_t len, int pad)
 {
 	if (w <= 0)

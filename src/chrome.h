@@ -2,13 +2,13 @@
  * chrome: what tokmux draws around the panes: the title line above each
  * pane, the separators, the status bar (or, when the sidebar takes its
  * place, the bottom-row overlay), the sidebar's window, boxed overlays, and
- * the theme's styles for all of them. Curses drawing only: it knows nothing
- * of panes, modes or the loop; callers say what to show.
+ * the theme's styles for all of them. Curses drawing only (and curses stays
+ * out of this header): it knows nothing of panes, modes or the loop;
+ * callers say what to show.
  */
 #ifndef TOKMUX_CHROME_H
 #define TOKMUX_CHROME_H
 
-#include <curses.h>
 #include <stddef.h>
 
 #include "layout.h"
@@ -23,12 +23,6 @@ chrome_t *chrome_new(const struct theme *theme, int utf8);
 void chrome_free(chrome_t *c);
 int chrome_color(const chrome_t *c);    /* colours are in use */
 int chrome_utf8(const chrome_t *c);
-
-/* Set win's attributes to the theme slot's style plus extra. */
-void chrome_style(chrome_t *c, WINDOW *win, int slot, attr_t extra);
-/* Print len bytes of UTF-8 s in win at (y, x) in at most w columns, padding
- * with spaces to w if pad. Returns the columns used. */
-int chrome_putn(WINDOW *win, int y, int x, int w, const char *s, size_t len, int pad);
 
 /* A pane's title line. */
 struct chrome_title {
