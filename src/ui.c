@@ -49,7 +49,8 @@
 /* Output of the focused pane this soon after a key is its answer (the
  * echo): drawn at once, outside the frame cap, once per key. */
 #define UI_ECHO_MS 100
-/* While the answer to a key is awaited, other panes' frames wait this long. */
+/* While the answer to a key is awaited, the other panes wait this long at
+ * most: they are neither read nor drawn. */
 #define UI_ECHO_HOLD_MS 3
 #define UI_SIDEBAR_COLS 34
 #define UI_MSG_MS 4000
@@ -116,6 +117,7 @@ struct ui {
 	int64_t draw_timer;       /* wakes the loop for the next frame; 0 none */
 	int64_t draw_at;          /* when draw_timer is due */
 	int64_t echo_until;       /* a key went to the focused pane: its answer is awaited until then */
+	int64_t hold_timer;       /* ends the other panes' wait for that answer; 0 none */
 	int64_t sb_timer;      /* the sidebar callback asked to be called again; 0 never */
 	int64_t sb_drawn;      /* when the sidebar was last drawn */
 };
@@ -1004,6 +1006,17 @@ ui_on_wake(evloop_t *el, int fd, int revents, void *arg)
 	u->sidebar_dirty = 1;
 }
 
+/* Until when the other panes wait for the answer to a key (util_now_ms()
+ * time), or 0: they do not. */
+static int64_t
+ui_echo_hold(struct ui *u)
+{
+	if (u->echo_until == 0)
+		return 0;
+	int64_t end = u->echo_until - UI_ECHO_MS + UI_ECHO_HOLD_MS;
+	return util_now_ms() < end ? end : 0;
+}
+
 /* Whether a key, or (for another pane than the focused one) the focused
  * pane's output, waits to be read: a read of pane i in slices stops for it. */
 static int
@@ -1048,6 +1061,8 @@ ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 		pane_flush(up->pane);
 	if (!(revents & (EVLOOP_READ | EVLOOP_HUP)))
 		return;
+	if (i != u->focus && ui_echo_hold(u) > 0)
+		return;     /* the key just typed came in this same iteration: it goes first */
 	size_t got = ui_pane_read(u, i);
 	if (got > 0 && i == u->focus && u->echo_until != 0 && util_now_ms() <= u->echo_until) {
 		u->echo_until = 0;
@@ -1090,6 +1105,37 @@ ui_on_draw_timer(evloop_t *el, int64_t id, void *arg)
 	return EVLOOP_DONE;
 }
 
+static int64_t
+ui_on_hold_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	u->hold_timer = 0;
+	return EVLOOP_DONE;
+}
+
+/* What each pane's pty is polled for, and in which order: the keyboard
+ * first (it was added first), then the focused pane, then the others;
+ * those are not polled at all while the answer to a key is awaited (a
+ * timer ends that wait). */
+static void
+ui_watch_panes(struct ui *u)
+{
+	int64_t hold = ui_echo_hold(u);
+	if (hold > 0 && u->hold_timer == 0)
+		u->hold_timer = evloop_add_timer(u->loop, hold - util_now_ms(), ui_on_hold_timer, u);
+	else if (hold == 0 && u->hold_timer != 0) {
+		evloop_del_timer(u->loop, u->hold_timer);     /* the answer came first */
+		u->hold_timer = 0;
+	}
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].fd < 0)
+			continue;
+		int ev = EVLOOP_READ | (pane_wants_write(u->p[i].pane) ? EVLOOP_WRITE : 0);
+		evloop_set_events(u->loop, u->p[i].fd, i != u->focus && hold > 0 ? 0 : ev);
+		evloop_set_priority(u->loop, u->p[i].fd, i == u->focus ? 1 : 2);
+	}
+}
+
 /* Draw a frame if one is due, else set the timer for it. A frame waits a
  * little while the answer to a key is awaited, and while a key waits to be
  * read (unless the frame is late by a whole frame already): both come
@@ -1098,8 +1144,9 @@ static void
 ui_frame(struct ui *u)
 {
 	int64_t now = util_now_ms(), due = ui_frame_due(u);
-	if (due >= 0 && u->echo_until != 0)
-		due = UTIL_MAX(due, u->echo_until - UI_ECHO_MS + UI_ECHO_HOLD_MS);
+	int64_t hold = ui_echo_hold(u);
+	if (due >= 0 && hold > 0)
+		due = UTIL_MAX(due, hold);
 	if (due >= 0 && due <= now) {
 		if (now - due < UI_FRAME_MS && ui_read_wanted(u, u->focus))
 			return;       /* poll() returns at once for the key */
@@ -1117,9 +1164,7 @@ ui_frame(struct ui *u)
 }
 
 /* Once per loop iteration, after the callbacks: lay out, draw a frame if
- * one is due, and set what each pane's pty is polled for and in which
- * order: the keyboard first (it was added first), then the focused pane,
- * then the others. */
+ * one is due, and set what each pane's pty is polled for. */
 static void
 ui_before_poll(evloop_t *el, void *arg)
 {
@@ -1131,13 +1176,7 @@ ui_before_poll(evloop_t *el, void *arg)
 	if (u->resized)
 		ui_relayout(u);
 	ui_frame(u);
-	for (int i = 0; i < u->n; i++) {
-		if (u->p[i].fd < 0)
-			continue;
-		evloop_set_events(el, u->p[i].fd,
-		    EVLOOP_READ | (pane_wants_write(u->p[i].pane) ? EVLOOP_WRITE : 0));
-		evloop_set_priority(el, u->p[i].fd, i == u->focus ? 1 : 2);
-	}
+	ui_watch_panes(u);
 }
 
 /* TOKMUX_TEST_CRASH=fatal or =abort, for tests/ui/crash.sh only: once the
