@@ -4,12 +4,14 @@
 # the multiplexer's terminal until its echo comes back (bench/latency.py),
 # with an idle neighbour pane and with one printing 3000 lines every 50 ms.
 # KEYS keys per cell (default 300), RUNS rounds (default 2) alternating
-# which multiplexer goes first; percentiles are nearest-rank.
+# which multiplexer goes first; percentiles are nearest-rank. The machine's
+# own scheduling shows in the tails: run it as `nice -n -5 bash
+# bench/latency.sh` where allowed, and more than once.
 set -u
 cd "$(dirname "$0")/.."
 KEYS=${KEYS:-300}
 RUNS=${RUNS:-2}
-TOKMUX=$PWD/build/tokmux
+TOKMUX=${TOKMUX:-$PWD/build/tokmux}   # TOKMUX=path: another build to compare
 export SHELL=/bin/sh LANG=C.UTF-8 LC_ALL=C.UTF-8
 HOME_TMP=$(mktemp -d)
 export HOME=$HOME_TMP XDG_CONFIG_HOME=$HOME_TMP XDG_STATE_HOME=$HOME_TMP
