@@ -35,6 +35,8 @@ struct vc_case {
 	int line;
 	FILE *file;
 	char *text;             /* the line being run */
+	int stopped;            /* ended early: a failed check or a crash */
+	int failed;             /* a check failed (vc_fail) */
 };
 
 /* Where a hang was detected, preformatted for the SIGALRM handler. */
@@ -72,6 +74,7 @@ vc_fail(struct vc_case *c, const char *fmt, ...)
 	va_end(ap);
 	print_error("%s:%d: %s%s\n", c->path, c->line, msg,
 	    c->bytewise ? " [bytewise]" : "");
+	c->failed = 1;
 	_fail(c->path, c->line);
 }
 
@@ -581,6 +584,7 @@ vc_run(void **state)
 	c->text = xmalloc(VC_LINE_MAX);
 	vc_init(c, 24, 80, 1000);
 	c->line = 0;
+	c->stopped = 1;
 	while (fgets(c->text, VC_LINE_MAX, c->file) != NULL) {
 		c->line++;
 		vc_set_where(c);
@@ -588,6 +592,7 @@ vc_run(void **state)
 		vc_line(c, c->text);
 	}
 	alarm(0);
+	c->stopped = 0;
 }
 
 static int
@@ -596,6 +601,10 @@ vc_teardown(void **state)
 	struct vc_case *c = *state;
 
 	alarm(0);
+	/* cmocka caught a signal: say which line of the file was running. */
+	if (c->stopped && !c->failed)
+		print_error("%s:%d: crashed here%s\n", c->path, c->line,
+		    c->bytewise ? " [bytewise]" : "");
 	if (c->file != NULL)
 		fclose(c->file);
 	c->file = NULL;
