@@ -438,6 +438,16 @@ vt_guard_out(const char *buf, size_t len, void *user)
 	vterm_input_write(vt->vterm, buf, len);
 }
 
+/* Answers the guard gives itself: to the child, as libvterm's go. */
+static void
+vt_guard_reply(const char *buf, size_t len, void *user)
+{
+	struct vt *vt = user;
+
+	if (vt->out != NULL)
+		vt->out(buf, len, vt->user);
+}
+
 /* ---- public API ---- */
 
 vt_t *
@@ -463,7 +473,7 @@ vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
 	vt->state = vterm_obtain_state(vt->vterm);
 	vterm_state_set_callbacks(vt->state, &state_cbs, vt);
 	vterm_state_reset(vt->state, 1);
-	vt->guard = vtguard_new(vt_guard_out, vt);
+	vt->guard = vtguard_new(vt_guard_out, vt_guard_reply, vt);
 	vtguard_set_width(vt->guard, vt->cols);
 	return vt;
 }

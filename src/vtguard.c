@@ -7,9 +7,11 @@
  */
 #include "vtguard.h"
 
+#include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -23,6 +25,7 @@
 #define VTGUARD_STR_MAX 4096       /* OSC/DCS bytes kept */
 #define VTGUARD_ESC_INTER 2        /* ESC intermediates libvterm acts on */
 #define VTGUARD_OUT_MAX 16384      /* bytes gathered for one sink call */
+#define VTGUARD_MARKS_MAX 16       /* combining marks merged from apart */
 
 enum vtguard_state {
 	VTGUARD_GROUND,
@@ -53,6 +56,7 @@ struct vtguard_csi {
 
 struct vtguard {
 	vtguard_sink_fn sink;
+	vtguard_sink_fn reply;
 	void *user;
 	int cols;
 	int state;              /* enum vtguard_state */
@@ -65,6 +69,8 @@ struct vtguard {
 	int u8_len, u8_need;
 	uint8_t last[4];        /* the graphic character REP repeats */
 	int last_len;           /* 0: none */
+	int marks;              /* combining marks merged from apart in a row */
+	locale_t utf8;          /* C.UTF-8, for wcwidth(); 0 if there is none */
 	const uint8_t *raw;     /* bytes of the current feed passed on as is */
 	size_t raw_len;
 	char out[VTGUARD_OUT_MAX];      /* bytes made here, gathered */
@@ -125,20 +131,34 @@ vtguard_emit(struct vtguard *g, const void *buf, size_t len)
 	g->out_len += len;
 }
 
+/* Answer the child; libvterm first gets (and answers) what came before. */
+static void
+vtguard_reply(struct vtguard *g, const char *buf, size_t len)
+{
+	vtguard_flush(g);
+	g->reply(buf, len, g->user);
+}
+
 vtguard_t *
-vtguard_new(vtguard_sink_fn sink, void *user)
+vtguard_new(vtguard_sink_fn sink, vtguard_sink_fn reply, void *user)
 {
 	struct vtguard *g = xcalloc(1, sizeof *g);
 
 	g->sink = sink;
+	g->reply = reply;
 	g->user = user;
 	g->cols = 80;
+	g->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	return g;
 }
 
 void
 vtguard_free(vtguard_t *g)
 {
+	if (g == NULL)
+		return;
+	if (g->utf8 != (locale_t)0)
+		freelocale(g->utf8);
 	free(g);
 }
 
@@ -223,6 +243,8 @@ vtguard_run_end(struct vtguard *g, const uint8_t *run, const uint8_t *p)
 		return;
 	vtguard_emit_raw(g, run, (size_t)(p - run));
 	vtguard_run_last(g, run, p);
+	if (p[-1] >= 0x20 && p[-1] < 0x7F)
+		g->marks = 0;   /* a base was printed */
 }
 
 /* An invalid sequence: U+FFFD in its place, as a decoder shows it. */
@@ -231,6 +253,52 @@ vtguard_u8_bad(struct vtguard *g)
 {
 	vtguard_emit(g, vtguard_fffd, 3);
 	vtguard_set_last(g, vtguard_fffd, 3);
+}
+
+/* The code point of the valid n-byte character at s. */
+static uint32_t
+vtguard_u8_cp(const uint8_t *s, int n)
+{
+	uint32_t cp = n == 1 ? s[0] : s[0] & (0x7F >> n);
+	int i;
+
+	for (i = 1; i < n; i++)
+		cp = (cp << 6) | (s[i] & 0x3F);
+	return cp;
+}
+
+/*
+ * The valid n-byte character at p starts one of libvterm's text calls (after
+ * a control, a sequence or a write: run is where this text began). A
+ * combining mark there is merged into the glyph before it, and libvterm
+ * walks all the marks that glyph has so far each time: a stream of marks
+ * kept apart by NULs or sequences costs quadratic time (a hang). Returns 1
+ * to drop the mark: more than VTGUARD_MARKS_MAX in a row with no base
+ * printed between (a cell shows at most 6 characters anyway).
+ */
+static int
+vtguard_mark_drop(struct vtguard *g, const uint8_t *run, const uint8_t *p,
+    int n)
+{
+	const uint8_t *q = p;
+	locale_t old;
+	int w, k;
+
+	/* An ASCII character printed just before the controls: a base. */
+	for (k = 0; k < 8 && q > run && (q[-1] < 0x20 || q[-1] == 0x7F); k++)
+		q--;
+	if (q > run && q[-1] >= 0x20 && q[-1] < 0x7F)
+		g->marks = 0;
+	if (g->utf8 == (locale_t)0)
+		return 0;
+	old = uselocale(g->utf8);
+	w = wcwidth((wchar_t)vtguard_u8_cp(p, n));
+	uselocale(old);
+	if (w != 0) {
+		g->marks = 0;
+		return 0;
+	}
+	return ++g->marks > VTGUARD_MARKS_MAX;
 }
 
 /* Continue a character cut by the end of the previous feed. */
@@ -246,7 +314,8 @@ vtguard_u8_resume(struct vtguard *g, const uint8_t *p, const uint8_t *end)
 		g->u8[g->u8_len++] = *p++;
 	}
 	if (g->u8_len == g->u8_need) {
-		if (vtguard_u8_c1(g->u8))
+		if (vtguard_u8_c1(g->u8) ||
+		    vtguard_mark_drop(g, g->u8, g->u8, g->u8_len))
 			g->last_len = 0;
 		else {
 			vtguard_emit(g, g->u8, (size_t)g->u8_len);
@@ -257,26 +326,13 @@ vtguard_u8_resume(struct vtguard *g, const uint8_t *p, const uint8_t *end)
 	return p;
 }
 
-/*
- * A byte >= 0x80 at p in ground state. A valid character stays in the run;
- * anything else ends the run (*run moves past it): invalid bytes become
- * U+FFFD, C1 controls are dropped, a character cut by end is held.
- */
+/* The rest of vtguard_u8: four-byte characters, cut and invalid ones. */
 static const uint8_t *
-vtguard_u8(struct vtguard *g, const uint8_t **run, const uint8_t *p,
+vtguard_u8_slow(struct vtguard *g, const uint8_t **run, const uint8_t *p,
     const uint8_t *end)
 {
-	int n, i;
+	int n = vtguard_u8_need(p[0]), i;
 
-	/* Valid two- and three-byte characters, the common ones, first. */
-	if (p[0] >= 0xC2 && p[0] <= 0xDF && end - p >= 2 &&
-	    (p[1] & 0xC0) == 0x80 && (p[0] != 0xC2 || p[1] >= 0xA0))
-		return p + 2;
-	if ((p[0] & 0xF0) == 0xE0 && end - p >= 3 && (p[1] & 0xC0) == 0x80 &&
-	    (p[2] & 0xC0) == 0x80 && (p[0] != 0xE0 || p[1] >= 0xA0) &&
-	    (p[0] != 0xED || p[1] < 0xA0))
-		return p + 3;
-	n = vtguard_u8_need(p[0]);
 	for (i = 1; i < n; i++) {
 		if (p + i == end) {
 			vtguard_run_end(g, *run, p);
@@ -289,8 +345,15 @@ vtguard_u8(struct vtguard *g, const uint8_t **run, const uint8_t *p,
 		if (!vtguard_u8_cont(p[0], i, p[i]))
 			break;
 	}
-	if (n > 0 && i == n && !vtguard_u8_c1(p))
+	if (n > 0 && i == n && !vtguard_u8_c1(p)) {
+		if ((p == *run || p[-1] < 0x20 || p[-1] == 0x7F) &&
+		    vtguard_mark_drop(g, *run, p, n)) {
+			vtguard_run_end(g, *run, p);
+			g->last_len = 0;
+			*run = p + n;
+		}
 		return p + n;
+	}
 	vtguard_run_end(g, *run, p);
 	if (n == 2 && i == n)
 		g->last_len = 0;        /* C1 control: dropped */
@@ -300,6 +363,36 @@ vtguard_u8(struct vtguard *g, const uint8_t **run, const uint8_t *p,
 	}
 	*run = p + i;
 	return p + i;
+}
+
+/*
+ * A byte >= 0x80 at p in ground state. A valid character stays in the run;
+ * anything else ends the run (*run moves past it): invalid bytes become
+ * U+FFFD, C1 controls are dropped, a character cut by end is held.
+ */
+static const uint8_t *
+vtguard_u8(struct vtguard *g, const uint8_t **run, const uint8_t *p,
+    const uint8_t *end)
+{
+	int n;
+
+	/* Valid two- and three-byte characters, the common ones, first. */
+	if (p[0] >= 0xC2 && p[0] <= 0xDF && end - p >= 2 &&
+	    (p[1] & 0xC0) == 0x80 && (p[0] != 0xC2 || p[1] >= 0xA0))
+		n = 2;
+	else if ((p[0] & 0xF0) == 0xE0 && end - p >= 3 &&
+	    (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+	    (p[0] != 0xE0 || p[1] >= 0xA0) && (p[0] != 0xED || p[1] < 0xA0))
+		n = 3;
+	else
+		return vtguard_u8_slow(g, run, p, end);
+	if ((p == *run || p[-1] < 0x20 || p[-1] == 0x7F) &&
+	    vtguard_mark_drop(g, *run, p, n)) {
+		vtguard_run_end(g, *run, p);
+		g->last_len = 0;
+		*run = p + n;
+	}
+	return p + n;
 }
 
 /* ---- CSI ---- */
@@ -417,6 +510,12 @@ vtguard_rep(struct vtguard *g)
 	vtguard_emit(g, buf, n);
 }
 
+/*
+ * A whole CSI from the byte-by-byte states: passed on, rewritten or
+ * dropped by its final byte (and leader, intermediate). A new rule here
+ * must also make vtguard_csi_fast decline the sequences it rewrites: the
+ * fast path passes the common CSI on untouched without coming here.
+ */
 static void
 vtguard_csi_dispatch(struct vtguard *g)
 {
@@ -517,7 +616,8 @@ vtguard_scan(const uint8_t *p, const uint8_t *end)
 }
 
 /*
- * The common CSI, whole in this feed at p (ESC [): at most 16 parameters,
+ * The common CSI, whole in this feed at p (ESC [), which vtguard_csi_dispatch
+ * would pass on unchanged (or as REP): at most 16 parameters,
  * none above 65535 or equal to 58 or 59 (which may be underline colour), one
  * leader and one intermediate at most, no control inside. Passed on as is
  * (REP expanded) and returns the byte after it; NULL for anything else,
@@ -584,8 +684,11 @@ vtguard_ground(struct vtguard *g, const uint8_t *p, const uint8_t *end)
 			p = vtguard_u8(g, &run, p, end);
 			continue;
 		}
-		if (p > run)
+		if (p > run) {
 			vtguard_emit_raw(g, run, (size_t)(p - run));
+			if (p[-1] >= 0x20 && p[-1] < 0x7F)
+				g->marks = 0;   /* a base was printed */
+		}
 		next = vtguard_csi_fast(g, run, p, end);
 		if (next == NULL) {
 			vtguard_run_last(g, run, p);
@@ -610,14 +713,40 @@ vtguard_str_begin(struct vtguard *g, uint8_t c)
 	g->state = VTGUARD_STR;
 }
 
+/*
+ * A DECRQSS request (DCS $ q Pt) for a setting libvterm 0.1.4 does not
+ * answer itself: it would format its "not valid" answer with "%.s" and an
+ * int where a char * belongs.
+ */
+static int
+vtguard_decrqss_unknown(const struct vtguard *g)
+{
+	static const char *known[] = { "m", "r", "s", " q", "\"q" };
+	const char *body = g->str + 2;
+	size_t len = g->str_len - 2, i;
+
+	if (g->str[1] != 'P' || len < 2 || memcmp(body, "$q", 2) != 0)
+		return 0;
+	for (i = 0; i < UTIL_ARRAY_LEN(known); i++)
+		if (len - 2 == strlen(known[i]) &&
+		    memcmp(body + 2, known[i], len - 2) == 0)
+			return 0;
+	return 1;
+}
+
 /* A string ended by BEL or ST (end): pass it on whole, in one write (0.1.4
  * loses the start of a string split across writes). */
 static void
 vtguard_str_end(struct vtguard *g, const char *end, size_t len)
 {
+	g->state = VTGUARD_GROUND;
+	g->last_len = 0;
+	if (vtguard_decrqss_unknown(g)) {
+		vtguard_reply(g, "\033P0$r\033\\", 7);
+		return;
+	}
 	memcpy(g->str + g->str_len, end, len);
 	vtguard_emit(g, g->str, g->str_len + len);
-	g->state = VTGUARD_GROUND;
 	g->last_len = 0;
 }
 

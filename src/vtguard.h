@@ -19,16 +19,25 @@
  *   prints with width -1, moving the cursor left of column 0) are dropped;
  *   invalid or cut sequences become U+FFFD, so libvterm's decoder never
  *   holds a partial character across a control or a sequence.
+ * - Combining marks: a mark that starts libvterm's text (after a control, a
+ *   sequence or a write) is merged into the glyph before it, walking all of
+ *   that glyph's marks each time (quadratic: a million marks kept apart by
+ *   NULs took minutes). Past 16 such marks in a row with no base printed
+ *   between, they are dropped; a cell shows at most 6 characters anyway.
  * - OSC and DCS strings are held (up to 4 KiB) and passed on whole; 0.1.4
- *   loses the start of a string split across writes.
+ *   loses the start of a string split across writes. A DECRQSS (DCS $ q)
+ *   for a setting 0.1.4 does not know is answered here, as xterm answers
+ *   it ("not valid"): 0.1.4 formats that answer with "%.s" and an int where
+ *   a char * belongs (undefined behaviour; glibc prints nothing for it,
+ *   ASan's printf checks crash).
  *
  * Text and C0 controls pass through unchanged, in order. Sink calls hold
  * whole sequences and whole characters only, at most 16 KiB (libvterm 0.1.4
  * puts an array as long as its input on the stack, and shows a character
  * split across writes as U+FFFD), so libvterm's parser is idle between
  * calls and the owner may write its own queries to libvterm between feeds.
- * Remove once the supported distributions ship a libvterm with bounded CSI
- * arguments (docs/ARCHITECTURE.md).
+ * Remove once the supported distributions ship a libvterm that is fixed in
+ * all of these (docs/ARCHITECTURE.md).
  */
 #ifndef TOKMUX_VTGUARD_H
 #define TOKMUX_VTGUARD_H
@@ -37,10 +46,12 @@
 
 typedef struct vtguard vtguard_t;
 
-/* Receives the filtered bytes, for vterm_input_write. */
+/* Receives the filtered bytes, for vterm_input_write; or (reply) answers
+ * the guard gives itself, for the child, in order with libvterm's. */
 typedef void (*vtguard_sink_fn)(const char *buf, size_t len, void *user);
 
-vtguard_t *vtguard_new(vtguard_sink_fn sink, void *user);
+vtguard_t *vtguard_new(vtguard_sink_fn sink, vtguard_sink_fn reply,
+    void *user);
 void vtguard_free(vtguard_t *g);
 
 /* The terminal's width: the most one REP repeats. */

@@ -14,6 +14,7 @@
 
 struct sink {
 	struct buf all;         /* every byte passed on */
+	struct buf reply;       /* answers the guard gave itself */
 	int pieces;             /* sink calls */
 	int bad_piece;          /* a call ended inside a sequence or character */
 };
@@ -72,6 +73,14 @@ piece_ok(const char *buf, size_t len)
 }
 
 static void
+on_reply(const char *buf, size_t len, void *user)
+{
+	struct sink *s = user;
+
+	buf_append(&s->reply, buf, len);
+}
+
+static void
 on_piece(const char *buf, size_t len, void *user)
 {
 	struct sink *s = user;
@@ -83,6 +92,9 @@ on_piece(const char *buf, size_t len, void *user)
 	s->pieces++;
 }
 
+/* The answers the guard gave itself in the last filter_n(). */
+static char last_reply[256];
+
 /* Feed in through a fresh guard (width cols) in chunks of step bytes (0:
  * all at once); returns what came out, NUL-terminated, in a static buffer. */
 static const char *
@@ -90,7 +102,7 @@ filter_n(const char *in, size_t len, size_t step, int cols, int *pieces)
 {
 	static char out[1 << 16];
 	struct sink s = { 0 };
-	vtguard_t *g = vtguard_new(on_piece, &s);
+	vtguard_t *g = vtguard_new(on_piece, on_reply, &s);
 	size_t off, n;
 
 	vtguard_set_width(g, cols);
@@ -105,7 +117,10 @@ filter_n(const char *in, size_t len, size_t step, int cols, int *pieces)
 	out[s.all.len] = '\0';
 	if (pieces != NULL)
 		*pieces = s.pieces;
+	snprintf(last_reply, sizeof last_reply, "%.*s", (int)s.reply.len,
+	    s.reply.data != NULL ? s.reply.data : "");
 	buf_free(&s.all);
+	buf_free(&s.reply);
 	return out;
 }
 
@@ -271,6 +286,35 @@ test_utf8(void **state)
 	assert_string_equal(filter_n("\xc2\x85", 2, 1, 80, NULL), "");
 }
 
+/* Combining marks that each start libvterm's text merge into one glyph:
+ * after 16 in a row with no base between, they are dropped (the first one
+ * here follows its base directly and does not count). */
+static void
+test_marks_bounded(void **state)
+{
+	char in[256], want[256];
+	int i, n = 0, w = 0;
+
+	(void)state;
+	in[n++] = want[w++] = 'a';
+	for (i = 0; i < 20; i++) {
+		memcpy(in + n, "\xcc\x81\x01", 3);
+		n += 3;
+		memcpy(want + w, i < 17 ? "\xcc\x81\x01" : "\x01", i < 17 ? 3 : 1);
+		w += i < 17 ? 3 : 1;
+	}
+	in[n] = want[w] = '\0';
+	assert_string_equal(filter(in), want);
+	/* A base between them starts the count again. */
+	for (i = 0, n = 0; i < 20; i++) {
+		memcpy(in + n, "e\x01\xcc\x81", 4);
+		n += 4;
+	}
+	in[n] = '\0';
+	assert_string_equal(filter(in), in);
+	assert_string_equal(filter_n(in, (size_t)n, 1, 80, NULL), in);
+}
+
 static void
 test_strings_whole(void **state)
 {
@@ -289,7 +333,13 @@ test_strings_whole(void **state)
 	/* CAN cancels; ESC + anything but '\' abandons it for a new escape. */
 	assert_string_equal(filter("\033]2;x\030y"), "y");
 	assert_string_equal(filter("\033]2;x\033[1m"), "\033[1m");
-	/* ESC ESC drops the string; the ESC \\ after it is a lone ST. */
+	/* DECRQSS for a setting libvterm knows goes to it; for any other the
+	 * guard answers "not valid" itself, after what came before. */
+	assert_string_equal(filter("\033P$q\"q\033\\"), "\033P$q\"q\033\\");
+	assert_string_equal(last_reply, "");
+	assert_string_equal(filter("\033[c\033P$qx\033\\y"), "\033[cy");
+	assert_string_equal(last_reply, "\033P0$r\033\\");
+	/* ESC ESC drops the string; the ESC \ after it is a lone ST. */
 	assert_string_equal(filter("\033]2;x\033\033\\z"), "\033\\z");
 }
 
@@ -314,7 +364,7 @@ test_any_chunking(void **state)
 	/* Random cuts, fed through one guard. */
 	for (i = 0; i < 200; i++) {
 		struct sink s = { 0 };
-		vtguard_t *g = vtguard_new(on_piece, &s);
+		vtguard_t *g = vtguard_new(on_piece, on_reply, &s);
 		size_t off = 0, n;
 
 		while (off < len) {
@@ -327,6 +377,7 @@ test_any_chunking(void **state)
 		assert_string_equal(canonical(s.all.data), whole);
 		assert_false(s.bad_piece);
 		buf_free(&s.all);
+		buf_free(&s.reply);
 		vtguard_free(g);
 	}
 }
@@ -342,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_rep),
 		cmocka_unit_test(test_decrc_clamps),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_marks_bounded),
 		cmocka_unit_test(test_strings_whole),
 		cmocka_unit_test(test_any_chunking),
 	};
