@@ -7,6 +7,8 @@
  *
  *   build/tests/test_vtcases                  every tests/vt/NAME.test
  *   build/tests/test_vtcases FILE...          only these files
+ *   build/tests/test_vtcases --corpus DIR     every file's input, as seeds
+ *                                             for fuzz/fuzz_vt.c in DIR
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include <glob.h>
+#include <libgen.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +29,7 @@
 
 #define VC_TIMEOUT 60           /* seconds per line before it counts as a hang */
 #define VC_LINE_MAX 65536
+#define VC_SEED_PUSH_MAX 2048   /* bytes of one PUSH kept in a fuzz seed */
 
 struct vc_case {
 	const char *path;
@@ -617,6 +621,77 @@ vc_teardown(void **state)
 	return 0;
 }
 
+/* ---- fuzz seeds ---- */
+
+/* One line of a test file as fuzz_vt operations (fuzz/fuzz_vt.c). */
+static void
+vc_seed_line(char *line, struct buf *out)
+{
+	struct buf in = { 0 };
+	char word[32] = "";
+	int rows, cols, n = 0;
+	size_t i;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	if (sscanf(line, "%31s%n", word, &n) != 1 || word[0] == '#')
+		return;
+	if (word[0] == '?')
+		buf_append(out, "\xff\x02", 2);
+	else if ((strcmp(word, "INIT") == 0 || strcmp(word, "RESIZE") == 0) &&
+	    sscanf(line + n, "%d %d", &rows, &cols) == 2 && rows > 0 &&
+	    cols > 0) {
+		buf_append(out, word[0] == 'I' ? "\xff\x03" : "\xff\x01", 2);
+		buf_append(out, &(char){ (char)(UTIL_MIN(rows, 256) - 1) }, 1);
+		buf_append(out, &(char){ (char)(UTIL_MIN(cols, 256) - 1) }, 1);
+	} else if (strcmp(word, "PUSH") == 0 &&
+	    vc_string_arg(line + n, &in) == 0) {
+		for (i = 0; i < in.len && i < VC_SEED_PUSH_MAX; i++) {
+			buf_append(out, &in.data[i], 1);
+			if ((unsigned char)in.data[i] == 0xFF)
+				buf_append(out, "\xff", 1);
+		}
+		buf_append(out, "\xff\x00", 2);
+	}
+	buf_free(&in);
+}
+
+/* Write each file's PUSH, RESIZE and INIT lines to DIR/seed-NAME. */
+static int
+vc_corpus(const char *dir, char **files, size_t nfiles)
+{
+	char *line = xmalloc(VC_LINE_MAX), *name, *path, *copy;
+	struct buf out = { 0 };
+	FILE *f, *o;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < nfiles; i++) {
+		if ((f = fopen(files[i], "r")) == NULL) {
+			fprintf(stderr, "%s: cannot open\n", files[i]);
+			rc = 1;
+			continue;
+		}
+		out.len = 0;
+		while (fgets(line, VC_LINE_MAX, f) != NULL)
+			vc_seed_line(line, &out);
+		fclose(f);
+		copy = xstrdup(files[i]);
+		name = basename(copy);
+		name[strcspn(name, ".")] = '\0';
+		path = xasprintf("%s/seed-%s", dir, name);
+		if ((o = fopen(path, "w")) == NULL ||
+		    fwrite(out.data, 1, out.len, o) != out.len || fclose(o) != 0) {
+			fprintf(stderr, "%s: cannot write\n", path);
+			rc = 1;
+		}
+		free(path);
+		free(copy);
+	}
+	buf_free(&out);
+	free(line);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -625,8 +700,14 @@ main(int argc, char **argv)
 	size_t nfiles = (size_t)argc - 1, i;
 	struct CMUnitTest *tests;
 	struct vc_case *cases;
+	const char *corpus = NULL;
 	int rc;
 
+	if (argc > 2 && strcmp(argv[1], "--corpus") == 0) {
+		corpus = argv[2];
+		files = argv + 3;
+		nfiles = (size_t)argc - 3;
+	}
 	if (nfiles == 0) {
 		glob("tests/vt/*.test", 0, NULL, &gl);
 		files = gl.gl_pathv;
@@ -636,6 +717,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "test_vtcases: no tests/vt/*.test (run from "
 		    "the source tree)\n");
 		return 1;
+	}
+	if (corpus != NULL) {
+		rc = vc_corpus(corpus, files, nfiles);
+		globfree(&gl);
+		return rc;
 	}
 	if (getenv("VTCASES_TIMEOUT") != NULL)
 		vc_timeout = atoi(getenv("VTCASES_TIMEOUT"));
