@@ -77,8 +77,9 @@ test:
 	$(MAKE) clang
 	$(MAKE) test-shell 2>&1 | tee $(BUILD)/test-shell.log; test $${PIPESTATUS[0]} -eq 0
 	@cat $(BUILD)/test-unit.log $(BUILD)/test-asan.log $(BUILD)/test-shell.log | \
-	  awk '/^(unit|unit-asan|shell): [0-9]+ passed, [0-9]+ failed$$/ { p += $$2; f += $$4 } \
-	  END { printf "total: %d passed, %d failed\n", p, f; exit f > 0 }'
+	  awk '/^(unit|unit-asan|shell): [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$$/ \
+	  { p += $$2; f += $$4; s += $$6 } \
+	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s; exit f > 0 }'
 
 bench: $(BIN)
 	bash scripts/deps.sh --bench
