@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,44 +316,11 @@ load_root(struct ctx *x, const cJSON *root, struct config *c)
 	return 0;
 }
 
-static char *
-read_file(const char *path, size_t *len, char **err)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		*err = xasprintf("%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct buf b = {0};
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		buf_append(&b, chunk, n);
-		if (b.len > CONFIG_MAX_BYTES) {
-			fclose(f);
-			buf_free(&b);
-			*err = xasprintf("%s: file is larger than 4 MiB", path);
-			return NULL;
-		}
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		buf_free(&b);
-		*err = xasprintf("%s: read error", path);
-		return NULL;
-	}
-	if (b.data == NULL)
-		buf_append(&b, "", 0);
-	*len = b.len;
-	return b.data;
-}
-
 int
 config_load(struct config *c, const char *path, char **err)
 {
 	size_t len;
-	char *text = read_file(path, &len, err);
+	char *text = util_read_file(path, CONFIG_MAX_BYTES, &len, err);
 	if (text == NULL)
 		return -1;
 	const char *end = NULL;

@@ -27,6 +27,7 @@
 
 #define MOCK_MAX_BODY (64u << 20)       /* like the 32 MB API limit, with room */
 #define MOCK_MAX_CHUNKS 10000
+#define MOCK_MAX_SCRIPT (16u << 20)
 #define MOCK_MAX_DELAY_MS 600000        /* no scripted sleep beyond 10 minutes */
 #define MOCK_BLOCK 16384                /* MHD reader buffer size */
 
@@ -742,30 +743,6 @@ script_resolve(struct script *s, struct params *p, enum endpoint ep, long n, lon
 	}
 }
 
-static char *
-read_file(const char *path, char **err)
-{
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
-		set_err(err, xasprintf("%s: %s", path, strerror(errno)));
-		return NULL;
-	}
-	struct buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (16u << 20))
-		buf_append(&b, chunk, n);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		set_err(err, xasprintf("%s: read error", path));
-		buf_free(&b);
-		return NULL;
-	}
-	buf_append(&b, "", 1);
-	return b.data;
-}
-
 int
 mock_load_script_json(mock_t *m, const char *json, char **err)
 {
@@ -785,10 +762,12 @@ mock_load_script(mock_t *m, const char *path, char **err)
 {
 	if (path == NULL)
 		return mock_load_script_json(m, NULL, err);
-	char *text = read_file(path, err);
-	if (text == NULL)
-		return -1;
 	char *e = NULL;
+	char *text = util_read_file(path, MOCK_MAX_SCRIPT, NULL, &e);
+	if (text == NULL) {
+		set_err(err, e);
+		return -1;
+	}
 	int rc = mock_load_script_json(m, text, &e);
 	free(text);
 	if (rc < 0) {

@@ -244,20 +244,9 @@ theme_parse(struct theme *t, const char *json, const char *file, char **err)
 int
 theme_load_file(struct theme *t, const char *path, char **err)
 {
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		*err = xasprintf("%s: cannot open", path);
+	char *buf = util_read_file(path, THEME_MAX_BYTES, NULL, err);
+	if (buf == NULL)
 		return -1;
-	}
-	char *buf = xmalloc(THEME_MAX_BYTES + 1);
-	size_t n = fread(buf, 1, THEME_MAX_BYTES + 1, f);
-	fclose(f);
-	if (n > THEME_MAX_BYTES) {
-		free(buf);
-		*err = xasprintf("%s: larger than %d bytes", path, THEME_MAX_BYTES);
-		return -1;
-	}
-	buf[n] = '\0';
 	int rc = theme_parse(t, buf, path, err);
 	free(buf);
 	return rc;
