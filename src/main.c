@@ -14,12 +14,12 @@
 
 #include "config.h"
 #include "core.h"
-#include "demo.h"
+#include "demo/demo.h"
 #include "gateway.h"
 #include "ledger.h"
-#include "mock.h"
+#include "demo/mock.h"
 #include "policy.h"
-#include "simagent.h"
+#include "demo/simagent.h"
 #include "util.h"
 #include "workspace.h"
 

@@ -31,7 +31,7 @@
 
 #include "core.h"
 #include "gateway.h"
-#include "mock.h"
+#include "demo/mock.h"
 #include "testhttp.h"
 #include "testsrv.h"
 #include "util.h"
@@ -213,7 +213,7 @@ setup(void **state)
 	return 0;
 }
 
-/* The same in front of the project's mock provider (src/mock.c). */
+/* The same in front of the project's mock provider (src/demo/mock.c). */
 static int
 setup_mock(void **state)
 {

@@ -27,7 +27,7 @@
 #include "core.h"
 #include "gateway.h"
 #include "ledger.h"
-#include "mock.h"
+#include "demo/mock.h"
 #include "policy.h"
 #include "testhttp.h"
 #include "util.h"

@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "mock.h"
+#include "demo/mock.h"
 #include "util.h"
 
 #define MAX_WRITES 256
