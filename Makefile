@@ -30,7 +30,9 @@ LIB       := $(BUILD)/libtokmux.a
 DEMO_LIB  := $(BUILD)/libtokmux-demo.a
 BIN       := $(BUILD)/tokmux
 TEST_SRCS := $(wildcard tests/test_*.c tests/demo/test_*.c)
+TEST_OBJS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(TEST_SRCS))))
+DEMO_TEST_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(wildcard tests/demo/test_*.c))))
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -64,13 +66,13 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/tests/%.o: tests/demo/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests -c $< -o $@
+# Every test binary lands in $(BUILD)/tests/. Every test may use the mock
+# provider (the gateway tests do), so every test links the demo archive in
+# front of the product library.
+$(filter-out $(DEMO_TEST_BINS),$(TEST_BINS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(DEMO_LIB) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DEMO_LIB) $(LIB) $(CMOCKA_LIBS) $(LIBS)
 
-# Every test may use the mock provider (the gateway tests do), so every
-# test links the demo archive in front of the product library.
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(DEMO_LIB) $(LIB)
+$(DEMO_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/tests/demo/%.o $(DEMO_LIB) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(DEMO_LIB) $(LIB) $(CMOCKA_LIBS) $(LIBS)
 
 tests-build: $(TEST_BINS)
@@ -127,7 +129,7 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(DEMO_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BINS:=.d)
+-include $(OBJS:.o=.d) $(DEMO_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJS:.o=.d)
 
 # keep test objects (they are intermediates of the test binaries)
 .SECONDARY:
