@@ -1,12 +1,12 @@
 /*
- * report: owns `tokmux report`: grouping ledger entries by local day, model
- * and pane, and printing the groups as a text table or JSON. Reads the
- * ledger only through ledger_read().
+ * report: groups ledger entries by local day, model and pane, and formats
+ * the groups as a text table or JSON. Reads the ledger only through
+ * ledger_read(). The command line is src/cmd_report.c's.
  */
 #include "report.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -255,125 +255,4 @@ report_format_json(report_t *r)
 	char *out = xstrdup(s);
 	cJSON_free(s);
 	return out;
-}
-
-/* ---- command line ---- */
-
-static const char usage_text[] =
-    "usage: tokmux report [--json] [--since YYYY-MM-DD] [--by day|model|pane] [--ledger FILE]\n"
-    "\n"
-    "Summarise the request ledger: requests, tokens by kind, cost, 429s and 529s.\n"
-    "  --json          print JSON with total, by_model, by_pane and by_day\n"
-    "  --since DATE    only requests from local midnight of DATE on\n"
-    "  --by KIND       group the table by day (default), model or pane\n"
-    "  --ledger FILE   read FILE instead of the default ledger\n"
-    "  -h, --help      show this help\n";
-
-/* Local midnight of "YYYY-MM-DD"; -1 if malformed. */
-static double
-parse_day(const char *s)
-{
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return -1;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return -1;
-	struct tm tm = { 0 };
-	tm.tm_year = atoi(s) - 1900;
-	tm.tm_mon = atoi(s + 5) - 1;
-	tm.tm_mday = atoi(s + 8);
-	tm.tm_isdst = -1;
-	int mon = tm.tm_mon, mday = tm.tm_mday;
-	if (mon < 0 || mon > 11 || mday < 1 || mday > 31)
-		return -1;
-	time_t t = mktime(&tm);
-	if (t == (time_t)-1 || tm.tm_mon != mon || tm.tm_mday != mday)
-		return -1;
-	return (double)t;
-}
-
-/* The value of "--opt VALUE" or "--opt=VALUE" at argv[*i]; NULL if this is
- * not opt. Sets *missing when the value is absent. */
-static const char *
-opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
-{
-	size_t n = strlen(opt);
-	const char *a = argv[*i];
-	if (strncmp(a, opt, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
-int
-report_run(int argc, char **argv, FILE *out, FILE *err)
-{
-	int json = 0, missing = 0;
-	enum report_by by = REPORT_BY_DAY;
-	double since = 0;
-	const char *ledger = NULL, *v;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(usage_text, out);
-			return 0;
-		} else if (strcmp(a, "--json") == 0) {
-			json = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--since", &missing)) != NULL) {
-			if ((since = parse_day(v)) < 0) {
-				fprintf(err, "tokmux report: --since: expected a date YYYY-MM-DD, got \"%s\"\n", v);
-				return 2;
-			}
-		} else if ((v = opt_value(argc, argv, &i, "--by", &missing)) != NULL) {
-			if (strcmp(v, "day") == 0)
-				by = REPORT_BY_DAY;
-			else if (strcmp(v, "model") == 0)
-				by = REPORT_BY_MODEL;
-			else if (strcmp(v, "pane") == 0)
-				by = REPORT_BY_PANE;
-			else {
-				fprintf(err, "tokmux report: --by: expected day, model or pane, got \"%s\"\n", v);
-				return 2;
-			}
-		} else if ((v = opt_value(argc, argv, &i, "--ledger", &missing)) != NULL) {
-			ledger = v;
-		} else {
-			if (missing)
-				fprintf(err, "tokmux report: %s needs a value\n", a);
-			else
-				fprintf(err, "tokmux report: unknown argument \"%s\"\n", a);
-			fputs(usage_text, err);
-			return 2;
-		}
-	}
-	char *path = ledger != NULL ? xstrdup(ledger) : ledger_default_path();
-	report_t *r = report_new(since);
-	int n = report_load(r, path);
-	if (n < 0) {
-		fprintf(err, "tokmux report: cannot read %s\n", path);
-		report_free(r);
-		free(path);
-		return 1;
-	}
-	char *text = json ? report_format_json(r) : report_format_text(r, by);
-	fputs(text, out);
-	if (json)
-		fputc('\n', out);
-	free(text);
-	report_free(r);
-	free(path);
-	return 0;
-}
-
-int
-report_main(int argc, char **argv)
-{
-	return report_run(argc, argv, stdout, stderr);
 }

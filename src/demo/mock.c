@@ -16,7 +16,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -717,94 +716,5 @@ mock_load_script(mock_t *m, const char *path, char **err)
 		return -1;
 	}
 	mock_set_script(m, s);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* `tokmux mock` */
-
-static void
-mock_usage(FILE *f)
-{
-	fputs("usage: tokmux mock [--port N] [--script FILE] [--log FILE] [--quiet]\n"
-	    "  Serve a scripted fake Anthropic/OpenAI provider on 127.0.0.1.\n"
-	    "  --port N       port to listen on (default 0: any free port)\n"
-	    "  --script FILE  JSON script of faults and usage (see docs/MOCK.md)\n"
-	    "  --log FILE     append one JSON line per served request\n"
-	    "  --quiet        no per-request lines on stderr\n"
-	    "  SIGHUP reloads the script; SIGINT/SIGTERM stop.\n", f);
-}
-
-int
-mock_main(int argc, char **argv)
-{
-	struct mock_options o = { 0 };
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char **dst = NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			mock_usage(stdout);
-			return 0;
-		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-			o.quiet = 1;
-			continue;
-		} else if (strcmp(a, "--script") == 0) {
-			dst = &o.script_path;
-		} else if (strcmp(a, "--log") == 0) {
-			dst = &o.log_path;
-		} else if (strcmp(a, "--port") != 0) {
-			fprintf(stderr, "tokmux mock: unknown argument \"%s\"\n", a);
-			mock_usage(stderr);
-			return 2;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "tokmux mock: %s needs a value\n", a);
-			return 2;
-		}
-		const char *v = argv[++i];
-		if (dst != NULL) {
-			*dst = v;
-			continue;
-		}
-		char *end;
-		long p = strtol(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || p < 0 || p > 65535) {
-			fprintf(stderr, "tokmux mock: --port: expected 0-65535, got \"%s\"\n", v);
-			return 2;
-		}
-		o.port = (int)p;
-	}
-	/* Block the stop signals before MHD starts its threads; wait for them here. */
-	sigset_t set, old;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	signal(SIGPIPE, SIG_IGN);
-	char *err = NULL;
-	mock_t *m = mock_start(&o, &err);
-	if (m == NULL) {
-		fprintf(stderr, "tokmux mock: %s\n", err);
-		free(err);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		return 1;
-	}
-	printf("mock listening on http://127.0.0.1:%d\n", mock_port(m));
-	fflush(stdout);
-	for (;;) {
-		int sig = 0;
-		if (sigwait(&set, &sig) != 0 || sig != SIGHUP)
-			break;
-		if (mock_load_script(m, o.script_path, &err) < 0) {
-			fprintf(stderr, "tokmux mock: reload: %s\n", err);
-			free(err);
-			err = NULL;
-		} else if (!o.quiet) {
-			fprintf(stderr, "tokmux mock: script reloaded\n");
-		}
-	}
-	mock_stop(m);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }

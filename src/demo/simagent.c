@@ -10,7 +10,6 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -883,90 +882,17 @@ run(struct agent *a, uint64_t seed)
 	return 0;
 }
 
-static void
-simagent_usage(FILE *f)
-{
-	fprintf(f, "usage: tokmux sim-agent [--persona NAME] [--model M] [--requests N] [--seed S]\n"
-	    "                         [--api anthropic|openai]\n"
-	    "A scripted coding agent for the demo: prints a session transcript and sends\n"
-	    "streaming requests to $ANTHROPIC_BASE_URL (or $OPENAI_BASE_URL).\n"
-	    "personas: %s\n", simagent_persona_names());
-}
-
-static int
-parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int
-simagent_main(int argc, char **argv)
+simagent_run(const struct simagent_options *o, char **err)
 {
-	static const struct option longopts[] = {
-		{ "persona", required_argument, NULL, 'p' },
-		{ "model", required_argument, NULL, 'm' },
-		{ "requests", required_argument, NULL, 'r' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "api", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct agent a = { .p = &personas[0], .api = SIMAGENT_ANTHROPIC, .requests = -1 };
-	long seed = 1, v;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if ((a.p = simagent_persona(optarg)) == NULL) {
-				fprintf(stderr, "tokmux sim-agent: --persona: expected one of %s, got '%s'\n",
-				    simagent_persona_names(), optarg);
-				return 2;
-			}
-			break;
-		case 'm': a.model = optarg; break;
-		case 'r':
-			if (parse_long(optarg, 1, 200, &v) < 0) {
-				fprintf(stderr, "tokmux sim-agent: --requests: expected 1..200, got '%s'\n", optarg);
-				return 2;
-			}
-			a.requests = (int)v;
-			break;
-		case 's':
-			if (parse_long(optarg, 0, 1L << 30, &seed) < 0) {
-				fprintf(stderr, "tokmux sim-agent: --seed: expected a number, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'a':
-			if (strcmp(optarg, "anthropic") == 0)
-				a.api = SIMAGENT_ANTHROPIC;
-			else if (strcmp(optarg, "openai") == 0)
-				a.api = SIMAGENT_OPENAI;
-			else {
-				fprintf(stderr, "tokmux sim-agent: --api: expected anthropic or openai, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h': simagent_usage(stdout); return 0;
-		default: simagent_usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "tokmux sim-agent: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	struct agent a = { .p = o->persona != NULL ? o->persona : &personas[0], .api = o->api,
+		.model = o->model, .requests = o->requests };
 	const char *var = a.api == SIMAGENT_ANTHROPIC ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL";
 	a.base = getenv(var);
 	if (a.base == NULL || a.base[0] == '\0') {
 		/* never fall back to the real API: the demo must not leave the machine */
-		fprintf(stderr, "tokmux sim-agent: %s is not set (run it inside tokmux or tokmux demo)\n", var);
-		return 2;
+		*err = xasprintf("%s is not set (run it inside tokmux or tokmux demo)", var);
+		return -1;
 	}
 	if (a.model == NULL)
 		a.model = a.api == SIMAGENT_ANTHROPIC ? a.p->model : "gpt-5-mini";
@@ -978,10 +904,10 @@ simagent_main(int argc, char **argv)
 	    strcmp(a.p->name, "docs") == 0 ? "docs" : "team");
 	const char *nc = getenv("NO_COLOR");
 	a.color = (nc == NULL || nc[0] == '\0') && isatty(STDOUT_FILENO);
-	a.rng = (uint64_t)seed * 7919u + 17u;
+	a.rng = o->seed * 7919u + 17u;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	banner(&a);
-	for (uint64_t s = (uint64_t)seed;; s++) {
+	for (uint64_t s = o->seed;; s++) {
 		int rc = run(&a, s);
 		if (!wait_enter(&a, rc == 0 ? "run again" : "try again"))
 			break;

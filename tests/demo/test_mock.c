@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "demo/mock.h"
 #include "util.h"
 
@@ -837,10 +838,10 @@ test_main_args(void **state)
 	char *a4[] = { "mock", "--port", "0", "--script", "/nonexistent/x.json", NULL };
 	FILE *saved = stderr;
 	stderr = fopen("/dev/null", "w");
-	assert_int_equal(mock_main(2, a1), 2);
-	assert_int_equal(mock_main(3, a2), 2);
-	assert_int_equal(mock_main(2, a3), 2);
-	assert_int_equal(mock_main(5, a4), 1);
+	assert_int_equal(cmd_mock_main(2, a1), 2);
+	assert_int_equal(cmd_mock_main(3, a2), 2);
+	assert_int_equal(cmd_mock_main(2, a3), 2);
+	assert_int_equal(cmd_mock_main(5, a4), 1);
 	fclose(stderr);
 	stderr = saved;
 }
