@@ -48,53 +48,13 @@ struct cmd_gateway_args {
 	struct core_options co;
 };
 
-enum { CMD_GW_PORT = 256, CMD_GW_ANTHROPIC, CMD_GW_OPENAI, CMD_GW_LEDGER, CMD_GW_CEILING,
-	CMD_GW_DAILY, CMD_GW_PANE_CEILING };
-
-/* One option's value into a; 0, or the exit status of a usage error. */
-static int
-cmd_gateway_option(struct cli *cli, int c, struct cmd_gateway_args *a)
-{
-	struct core_options *co = &a->co;
-	char *err = NULL, *name = NULL;
-	int64_t micros;
-	switch (c) {
-	case 'c': a->config = optarg; return 0;
-	case CMD_GW_ANTHROPIC: co->anthropic = optarg; return 0;
-	case CMD_GW_OPENAI: co->openai = optarg; return 0;
-	case CMD_GW_LEDGER: co->ledger = optarg; return 0;
-	case CMD_GW_PORT:
-		return cli_parse_port(optarg, &co->port, &err) < 0 ? cli_fail(cli, err) : 0;
-	case CMD_GW_CEILING:
-		return cli_parse_usd(optarg, &co->ceiling_micros, &err) < 0 ? cli_fail(cli, err) : 0;
-	case CMD_GW_DAILY:
-		return cli_parse_usd(optarg, &co->daily_ceiling_micros, &err) < 0 ?
-		    cli_fail(cli, err) : 0;
-	case CMD_GW_PANE_CEILING:
-		if (cli_parse_name_usd(optarg, &name, &micros, &err) < 0)
-			return cli_fail(cli, err);
-		free(name);
-		if (co->npane_ceilings >= CONFIG_MAX_PANES)
-			return cli_fail(cli, xasprintf("at most %d", CONFIG_MAX_PANES));
-		a->pane_ceilings[co->npane_ceilings++] = optarg;
-		return 0;
-	}
-	return CLI_USAGE;
-}
-
 /* Returns -1 when the arguments are fine, else the exit status. */
 static int
 cmd_gateway_args(int argc, char **argv, struct cmd_gateway_args *a)
 {
 	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, CMD_GW_PORT },
 		{ "config", required_argument, NULL, 'c' },
-		{ "anthropic-upstream", required_argument, NULL, CMD_GW_ANTHROPIC },
-		{ "openai-upstream", required_argument, NULL, CMD_GW_OPENAI },
-		{ "ledger", required_argument, NULL, CMD_GW_LEDGER },
-		{ "ceiling", required_argument, NULL, CMD_GW_CEILING },
-		{ "daily-ceiling", required_argument, NULL, CMD_GW_DAILY },
-		{ "pane-ceiling", required_argument, NULL, CMD_GW_PANE_CEILING },
+		CMD_CORE_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cli;
@@ -103,7 +63,9 @@ cmd_gateway_args(int argc, char **argv, struct cmd_gateway_args *a)
 	while ((c = cli_next(&cli, argc, argv)) != -1) {
 		if (c == CLI_EXIT)
 			return cli.status;
-		if ((rc = cmd_gateway_option(&cli, c, a)) != 0)
+		if (c == 'c')
+			a->config = optarg;
+		else if ((rc = cmd_core_option(&cli, c, &a->co, a->pane_ceilings)) > 0)
 			return rc;
 	}
 	return cli_no_args(&cli, argc, argv) != 0 ? CLI_USAGE : -1;
@@ -151,7 +113,6 @@ int
 cmd_gateway_main(int argc, char **argv)
 {
 	struct cmd_gateway_args a = { .co = { .port = -1, .wake_fd = -1, .unit = "route" } };
-	a.co.pane_ceilings = a.pane_ceilings;
 	int rc = cmd_gateway_args(argc, argv, &a);
 	if (rc >= 0)
 		return rc;

@@ -69,40 +69,10 @@ struct cmd_ws_args {
 	int ncmds;
 };
 
-enum { CMD_WS_NO_GATEWAY = 256, CMD_WS_PORT, CMD_WS_ANTHROPIC, CMD_WS_OPENAI, CMD_WS_LEDGER,
-	CMD_WS_CEILING, CMD_WS_DAILY, CMD_WS_PANE_CEILING, CMD_WS_THEME };
+enum { CMD_WS_NO_GATEWAY = 256, CMD_WS_THEME };
 
-/* An option's value into core options; 0, or the exit status of a usage error. */
-static int
-cmd_workspace_core_option(struct cli *cli, int c, struct cmd_ws_args *a)
-{
-	struct core_options *co = &a->wo.core;
-	char *err = NULL, *name = NULL;
-	int64_t micros;
-	switch (c) {
-	case CMD_WS_ANTHROPIC: co->anthropic = optarg; return 0;
-	case CMD_WS_OPENAI: co->openai = optarg; return 0;
-	case CMD_WS_LEDGER: co->ledger = optarg; return 0;
-	case CMD_WS_PORT:
-		return cli_parse_port(optarg, &co->port, &err) < 0 ? cli_fail(cli, err) : 0;
-	case CMD_WS_CEILING:
-		return cli_parse_usd(optarg, &co->ceiling_micros, &err) < 0 ? cli_fail(cli, err) : 0;
-	case CMD_WS_DAILY:
-		return cli_parse_usd(optarg, &co->daily_ceiling_micros, &err) < 0 ?
-		    cli_fail(cli, err) : 0;
-	case CMD_WS_PANE_CEILING:
-		if (cli_parse_name_usd(optarg, &name, &micros, &err) < 0)
-			return cli_fail(cli, err);
-		free(name);
-		if (co->npane_ceilings >= CONFIG_MAX_PANES)
-			return cli_fail(cli, xasprintf("at most %d", CONFIG_MAX_PANES));
-		a->pane_ceilings[co->npane_ceilings++] = optarg;
-		return 0;
-	}
-	return CLI_USAGE;
-}
-
-/* One option's value into a; 0, or the exit status of a usage error. */
+/* One option's value into a; 0 (or -1 for none of ours), or the exit
+ * status of a usage error. */
 static int
 cmd_workspace_option(struct cli *cli, int c, struct cmd_ws_args *a)
 {
@@ -124,7 +94,7 @@ cmd_workspace_option(struct cli *cli, int c, struct cmd_ws_args *a)
 	case CMD_WS_NO_GATEWAY: a->wo.no_gateway = 1; return 0;
 	case CMD_WS_THEME: a->wo.theme = optarg; return 0;
 	}
-	return cmd_workspace_core_option(cli, c, a);
+	return cmd_core_option(cli, c, &a->wo.core, a->pane_ceilings);
 }
 
 /* Returns -1 when the arguments are fine, else the exit status. */
@@ -135,13 +105,7 @@ cmd_workspace_args(int argc, char **argv, const struct cmd_entry *commands,
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "no-gateway", no_argument, NULL, CMD_WS_NO_GATEWAY },
-		{ "port", required_argument, NULL, CMD_WS_PORT },
-		{ "anthropic-upstream", required_argument, NULL, CMD_WS_ANTHROPIC },
-		{ "openai-upstream", required_argument, NULL, CMD_WS_OPENAI },
-		{ "ledger", required_argument, NULL, CMD_WS_LEDGER },
-		{ "ceiling", required_argument, NULL, CMD_WS_CEILING },
-		{ "daily-ceiling", required_argument, NULL, CMD_WS_DAILY },
-		{ "pane-ceiling", required_argument, NULL, CMD_WS_PANE_CEILING },
+		CMD_CORE_LONGOPTS,
 		{ "theme", required_argument, NULL, CMD_WS_THEME },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -152,7 +116,7 @@ cmd_workspace_args(int argc, char **argv, const struct cmd_entry *commands,
 	while ((c = cli_next(&cli, argc, argv)) != -1) {
 		if (c == CLI_EXIT)
 			return cli.status;
-		if ((rc = cmd_workspace_option(&cli, c, a)) != 0)
+		if ((rc = cmd_workspace_option(&cli, c, a)) > 0)
 			return rc;
 	}
 	if (optind < argc)
@@ -165,7 +129,6 @@ int
 cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 {
 	struct cmd_ws_args a = { .wo = { .core = { .port = -1, .wake_fd = -1 } } };
-	a.wo.core.pane_ceilings = a.pane_ceilings;
 	int rc = cmd_workspace_args(argc, argv, commands, &a);
 	if (rc >= 0)
 		return rc;
