@@ -47,7 +47,7 @@ report_free(report_t *r)
 }
 
 static struct report_row *
-group_row(struct group *g, const char *key, int pane)
+report_group_row(struct group *g, const char *key, int pane)
 {
 	for (int i = 0; i < g->n; i++)
 		if (strcmp(g->rows[i].key, key) == 0 && g->rows[i].pane == pane)
@@ -64,7 +64,7 @@ group_row(struct group *g, const char *key, int pane)
 }
 
 static void
-row_add(struct report_row *row, const struct ledger_entry *e)
+report_row_add(struct report_row *row, const struct ledger_entry *e)
 {
 	const struct usage *u = &e->usage;
 	row->requests++;
@@ -92,25 +92,25 @@ report_add(report_t *r, const struct ledger_entry *e)
 	struct tm tm;
 	localtime_r(&t, &tm);
 	strftime(key, sizeof(key), "%Y-%m-%d", &tm);
-	row_add(group_row(&r->by[REPORT_BY_DAY], key, 0), e);
+	report_row_add(report_group_row(&r->by[REPORT_BY_DAY], key, 0), e);
 
 	const char *model = e->model_used[0] != '\0' ? e->model_used
 	    : e->model_asked[0] != '\0' ? e->model_asked : "(unknown)";
-	row_add(group_row(&r->by[REPORT_BY_MODEL], model, 0), e);
+	report_row_add(report_group_row(&r->by[REPORT_BY_MODEL], model, 0), e);
 
 	if (e->pane_name[0] != '\0')
 		snprintf(key, sizeof(key), "%d %s", e->pane, e->pane_name);
 	else
 		snprintf(key, sizeof(key), "%d", e->pane);
-	row_add(group_row(&r->by[REPORT_BY_PANE], key, e->pane), e);
+	report_row_add(report_group_row(&r->by[REPORT_BY_PANE], key, e->pane), e);
 
-	row_add(&r->total, e);
+	report_row_add(&r->total, e);
 	for (int i = 0; i < 3; i++)
 		r->by[i].sorted = 0;
 }
 
 static void
-load_fn(const struct ledger_entry *e, void *user)
+report_load_fn(const struct ledger_entry *e, void *user)
 {
 	report_add(user, e);
 }
@@ -118,7 +118,7 @@ load_fn(const struct ledger_entry *e, void *user)
 int
 report_load(report_t *r, const char *path)
 {
-	return ledger_read(path, load_fn, r);
+	return ledger_read(path, report_load_fn, r);
 }
 
 const struct report_row *
@@ -128,13 +128,13 @@ report_total(const report_t *r)
 }
 
 static int
-cmp_key(const void *a, const void *b)
+report_cmp_key(const void *a, const void *b)
 {
 	return strcmp(((const struct report_row *)a)->key, ((const struct report_row *)b)->key);
 }
 
 static int
-cmp_cost(const void *a, const void *b)
+report_cmp_cost(const void *a, const void *b)
 {
 	const struct report_row *x = a, *y = b;
 	if (x->cost_micros != y->cost_micros)
@@ -143,7 +143,7 @@ cmp_cost(const void *a, const void *b)
 }
 
 static int
-cmp_pane(const void *a, const void *b)
+report_cmp_pane(const void *a, const void *b)
 {
 	const struct report_row *x = a, *y = b;
 	if (x->pane != y->pane)
@@ -157,7 +157,8 @@ report_rows(report_t *r, enum report_by by, const struct report_row **rows)
 	struct group *g = &r->by[by];
 	if (!g->sorted && g->n > 1) {
 		qsort(g->rows, (size_t)g->n, sizeof(*g->rows),
-		    by == REPORT_BY_DAY ? cmp_key : by == REPORT_BY_MODEL ? cmp_cost : cmp_pane);
+		    by == REPORT_BY_DAY ? report_cmp_key : by == REPORT_BY_MODEL ? report_cmp_cost :
+		    report_cmp_pane);
 	}
 	g->sorted = 1;
 	*rows = g->rows;
@@ -167,7 +168,7 @@ report_rows(report_t *r, enum report_by by, const struct report_row **rows)
 /* ---- text ---- */
 
 static void
-text_row(struct buf *b, int w, const struct report_row *row)
+report_text_row(struct buf *b, int w, const struct report_row *row)
 {
 	char cost[32];
 	util_fmt_usd(row->cost_micros, cost, sizeof(cost));
@@ -193,8 +194,8 @@ report_format_text(report_t *r, enum report_by by)
 	buf_appendf(&b, "%-*s %9s %12s %12s %12s %12s %11s %6s %6s\n", w, by_name[by],
 	    "requests", "input", "output", "cache read", "cache write", "cost", "429", "529");
 	for (int i = 0; i < n; i++)
-		text_row(&b, w, &rows[i]);
-	text_row(&b, w, &r->total);
+		report_text_row(&b, w, &rows[i]);
+	report_text_row(&b, w, &r->total);
 	if (r->total.unpriced > 0)
 		buf_appendf(&b, "* includes %lld request(s) of models without a price\n",
 		    (long long)r->total.unpriced);
@@ -204,7 +205,7 @@ report_format_text(report_t *r, enum report_by by)
 /* ---- JSON ---- */
 
 static cJSON *
-json_row(const char *keyname, const struct report_row *row)
+report_json_row(const char *keyname, const struct report_row *row)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (keyname != NULL)
@@ -236,13 +237,13 @@ report_format_json(report_t *r)
 		{ REPORT_BY_DAY, "by_day", "day" },
 	};
 	cJSON *root = cJSON_CreateObject();
-	cJSON_AddItemToObject(root, "total", json_row(NULL, &r->total));
+	cJSON_AddItemToObject(root, "total", report_json_row(NULL, &r->total));
 	for (size_t g = 0; g < UTIL_ARRAY_LEN(groups); g++) {
 		const struct report_row *rows;
 		int n = report_rows(r, groups[g].by, &rows);
 		cJSON *arr = cJSON_AddArrayToObject(root, groups[g].array);
 		for (int i = 0; i < n; i++) {
-			cJSON *o = json_row(groups[g].key, &rows[i]);
+			cJSON *o = report_json_row(groups[g].key, &rows[i]);
 			if (groups[g].by == REPORT_BY_PANE)
 				cJSON_AddNumberToObject(o, "pane_number", rows[i].pane);
 			cJSON_AddItemToArray(arr, o);

@@ -275,14 +275,14 @@ theme_dirs(char **dirs, int max)
 }
 
 static int
-is_path(const char *name)
+theme_is_path(const char *name)
 {
 	size_t n = strlen(name);
 	return strchr(name, '/') != NULL || (n > 5 && strcmp(name + n - 5, ".json") == 0);
 }
 
 static int
-valid_name(const char *name)
+theme_valid_name(const char *name)
 {
 	if (name[0] == '\0' || name[0] == '.')
 		return 0;
@@ -298,9 +298,9 @@ theme_load(struct theme *t, const char *name, char **err)
 {
 	if (name == NULL || name[0] == '\0')
 		name = "default";
-	if (is_path(name))
+	if (theme_is_path(name))
 		return theme_load_file(t, name, err);
-	if (!valid_name(name)) {
+	if (!theme_valid_name(name)) {
 		*err = xasprintf("theme '%s': expected a name of letters, digits, '-', '_' or a path", name);
 		return -1;
 	}
