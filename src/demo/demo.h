@@ -4,6 +4,7 @@
  * (cache writes and reads, long and short answers, a burst of 529s, 429s
  * with a short retry-after, a pane with a small spend ceiling) and four
  * panes running `tokmux sim-agent` with different personas and models.
+ * The command line of `tokmux demo` is cmd_demo.c's.
  */
 #ifndef TOKMUX_DEMO_H
 #define TOKMUX_DEMO_H
