@@ -219,15 +219,16 @@ demo_run(int keep, char **kept, char **err)
 	char *log = xasprintf("%s/mock.jsonl", dir), *e = NULL;
 	struct mock_options mo = { .port = 0, .log_path = log, .quiet = 1 };
 	mock_t *m = mock_start(&mo, &e);
-	if (m != NULL && mock_load_script_json(m, script, &e) < 0) {
+	if (m == NULL) {
+		*err = xasprintf("the mock provider cannot start: %s", e);
+	} else if (mock_load_script_json(m, script, &e) < 0) {
+		*err = xasprintf("the demo's mock script: %s", e);
 		mock_stop(m);
 		m = NULL;
 	}
+	free(e);
 	int rc = -1;
-	if (m == NULL) {
-		*err = xasprintf("mock: %s", e != NULL ? e : "cannot start");
-		free(e);
-	} else {
+	if (m != NULL) {
 		struct config cfg;
 		demo_config(&cfg, self, mock_port(m), dir);
 		struct workspace_opts wo = { .npanes = 4, .core = { .port = -1, .wake_fd = -1 } };
