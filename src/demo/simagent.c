@@ -687,6 +687,121 @@ simagent_spinner(struct agent *a, int64_t t0, int frame, const char *verb)
 
 enum outcome { OUT_OK, OUT_RETRY, OUT_STOP };
 
+/* The request's headers: JSON, and the API's auth header with the fake key. */
+static struct curl_slist *
+simagent_headers(const struct agent *a)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
+	char hdr[128];
+	if (a->api == SIMAGENT_ANTHROPIC) {
+		snprintf(hdr, sizeof hdr, "x-api-key: %s", a->key);
+		h = curl_slist_append(h, hdr);
+		h = curl_slist_append(h, "anthropic-version: 2023-06-01");
+	} else {
+		snprintf(hdr, sizeof hdr, "authorization: Bearer %s", a->key);
+		h = curl_slist_append(h, hdr);
+	}
+	return h;
+}
+
+/* Send body to url and stream the answer into r, with a spinner until the
+ * text starts. Returns curl's result; *status is the HTTP status (0: none). */
+static CURLcode
+simagent_transfer(struct reply *r, const char *url, const char *body, struct curl_slist *h,
+    const char *verb, long *status)
+{
+	r->e = curl_easy_init();
+	curl_easy_setopt(r->e, CURLOPT_URL, url);
+	curl_easy_setopt(r->e, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(r->e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(r->e, CURLOPT_HEADERFUNCTION, simagent_on_header);
+	curl_easy_setopt(r->e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(r->e, CURLOPT_WRITEFUNCTION, simagent_on_body);
+	curl_easy_setopt(r->e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(r->e, CURLOPT_TIMEOUT, 300L);
+	CURLM *m = curl_multi_init();
+	curl_multi_add_handle(m, r->e);
+	int64_t t0 = util_now_ms();
+	int running = 1, frame = 0;
+	while (running) {
+		curl_multi_perform(m, &running);
+		if (!running)
+			break;
+		curl_multi_poll(m, NULL, 0, 100, NULL);
+		if (!r->printed)
+			simagent_spinner(r->a, t0, frame++, verb);
+	}
+	CURLcode cc = CURLE_OK;
+	int msgs;
+	CURLMsg *msg;
+	while ((msg = curl_multi_info_read(m, &msgs)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			cc = msg->data.result;
+	*status = 0;
+	curl_easy_getinfo(r->e, CURLINFO_RESPONSE_CODE, status);
+	curl_multi_remove_handle(m, r->e);
+	curl_multi_cleanup(m);
+	curl_easy_cleanup(r->e);
+	r->e = NULL;
+	return cc;
+}
+
+/* Attempt n failed: retry after a delay (printed) unless it was the last. */
+static enum outcome
+simagent_retry(const struct agent *a, int n, double retry_after, double *wait)
+{
+	if (n >= SIMAGENT_MAX_ATTEMPTS)
+		return OUT_STOP;
+	*wait = simagent_retry_delay(retry_after, n);
+	printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", a->color ? C_DIM : "", *wait,
+	    n + 1, SIMAGENT_MAX_ATTEMPTS, a->color ? C_RESET : "");
+	return OUT_RETRY;
+}
+
+/* What the end of attempt n means, printed the way agents print it. */
+static enum outcome
+simagent_outcome(struct agent *a, struct reply *r, CURLcode cc, long status, int n,
+    double *wait, int64_t t0)
+{
+	const char *warn = a->color ? C_YELLOW : "", *bad = a->color ? C_RED : "",
+	    *rst = a->color ? C_RESET : "";
+	if (cc != CURLE_OK && status == 0) {
+		printf("%s⚠ Cannot reach the API: %s%s\n", bad, curl_easy_strerror(cc), rst);
+		return OUT_STOP;
+	}
+	if (status >= 300) {
+		char type[64] = "", emsg[320] = "";
+		simagent_error_parse(r->errbody.data ? r->errbody.data : "", r->errbody.len, type,
+		    sizeof type, emsg, sizeof emsg);
+		int retry = status == 429 || status >= 500;
+		char *line = xasprintf("⚠ API error %ld%s%s: %s", status, type[0] ? " " : "", type,
+		    emsg[0] ? emsg : "(no message)");
+		simagent_out_wrapped(retry ? warn : bad, rst, "", line, 2);
+		free(line);
+		return retry ? simagent_retry(a, n, r->retry_after, wait) : OUT_STOP;
+	}
+	if (r->st.error_type[0] != '\0' || cc != CURLE_OK) {
+		/* an error inside a 200 stream (overloaded_error), or a cut stream */
+		if (r->st.error_type[0] != '\0') {
+			char *line = xasprintf("⚠ API error (stream) %s: %s", r->st.error_type,
+			    r->st.error_message);
+			simagent_out_wrapped(warn, rst, "", line, 2);
+			free(line);
+		} else {
+			printf("%s⚠ Stream ended early: %s%s\n", warn, curl_easy_strerror(cc), rst);
+		}
+		return simagent_retry(a, n, -1, wait);
+	}
+	struct usage u;
+	usage_parser_result(r->up, &u);
+	simagent_summary(a, &u, (double)(util_now_ms() - t0) / 1000.0);
+	a->tokens += usage_total_tokens(&u);
+	a->calls++;
+	return OUT_OK;
+}
+
 /* One attempt of model call turn; on OUT_RETRY *wait is the delay. */
 static enum outcome
 simagent_attempt(struct agent *a, int turn, int n, double *wait)
@@ -697,112 +812,21 @@ simagent_attempt(struct agent *a, int turn, int n, double *wait)
 	char *body = simagent_body(a->p, a->api, a->model, turn);
 	char *url = a->api == SIMAGENT_ANTHROPIC ? xasprintf("%s/v1/messages", a->base) :
 	    xasprintf("%s/chat/completions", a->base);
-	struct curl_slist *h = NULL;
-	char hdr[128];
-	h = curl_slist_append(h, "content-type: application/json");
-	if (a->api == SIMAGENT_ANTHROPIC) {
-		snprintf(hdr, sizeof hdr, "x-api-key: %s", a->key);
-		h = curl_slist_append(h, hdr);
-		h = curl_slist_append(h, "anthropic-version: 2023-06-01");
-	} else {
-		snprintf(hdr, sizeof hdr, "authorization: Bearer %s", a->key);
-		h = curl_slist_append(h, hdr);
-	}
+	struct curl_slist *h = simagent_headers(a);
 	struct reply r = { .a = a, .retry_after = -1, .width = 80 };
 	struct winsize ws;
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
 		r.width = ws.ws_col - 1;
 	simagent_stream_init(&r.st, a->api);
-	r.up = usage_parser_new(a->api == SIMAGENT_ANTHROPIC ? API_ANTHROPIC_MESSAGES : API_OPENAI_CHAT, 1);
-	r.e = curl_easy_init();
-	curl_easy_setopt(r.e, CURLOPT_URL, url);
-	curl_easy_setopt(r.e, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(r.e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(r.e, CURLOPT_HEADERFUNCTION, simagent_on_header);
-	curl_easy_setopt(r.e, CURLOPT_HEADERDATA, &r);
-	curl_easy_setopt(r.e, CURLOPT_WRITEFUNCTION, simagent_on_body);
-	curl_easy_setopt(r.e, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(r.e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r.e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(r.e, CURLOPT_TIMEOUT, 300L);
-	CURLM *m = curl_multi_init();
-	curl_multi_add_handle(m, r.e);
+	r.up = usage_parser_new(a->api == SIMAGENT_ANTHROPIC ? API_ANTHROPIC_MESSAGES :
+	    API_OPENAI_CHAT, 1);
 	int64_t t0 = util_now_ms();
-	int running = 1, frame = 0;
-	while (running) {
-		curl_multi_perform(m, &running);
-		if (!running)
-			break;
-		curl_multi_poll(m, NULL, 0, 100, NULL);
-		if (!r.printed)
-			simagent_spinner(a, t0, frame++, verb);
-	}
-	CURLcode cc = CURLE_OK;
-	int msgs;
-	CURLMsg *msg;
-	while ((msg = curl_multi_info_read(m, &msgs)) != NULL)
-		if (msg->msg == CURLMSG_DONE)
-			cc = msg->data.result;
-	long status = 0;
-	curl_easy_getinfo(r.e, CURLINFO_RESPONSE_CODE, &status);
+	long status;
+	CURLcode cc = simagent_transfer(&r, url, body, h, verb, &status);
 	simagent_flush_word(&r);
-	if (!r.printed)
-		simagent_out("\r\033[K");
-	else
-		simagent_out("\n");
-
-	enum outcome rc = OUT_OK;
-	char type[64] = "", emsg[320] = "";
-	const char *warn = a->color ? C_YELLOW : "", *bad = a->color ? C_RED : "",
-	    *dim = a->color ? C_DIM : "", *rst = a->color ? C_RESET : "";
-	if (cc != CURLE_OK && status == 0) {
-		printf("%s⚠ Cannot reach the API: %s%s\n", bad, curl_easy_strerror(cc), rst);
-		rc = OUT_STOP;
-	} else if (status >= 300) {
-		simagent_error_parse(r.errbody.data ? r.errbody.data : "", r.errbody.len, type,
-		    sizeof type, emsg, sizeof emsg);
-		int retry = status == 429 || status >= 500;
-		char *line = xasprintf("⚠ API error %ld%s%s: %s", status, type[0] ? " " : "", type,
-		    emsg[0] ? emsg : "(no message)");
-		simagent_out_wrapped(retry ? warn : bad, rst, "", line, 2);
-		free(line);
-		if (retry && n < SIMAGENT_MAX_ATTEMPTS) {
-			*wait = simagent_retry_delay(r.retry_after, n);
-			printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", dim, *wait, n + 1,
-			    SIMAGENT_MAX_ATTEMPTS, rst);
-			rc = OUT_RETRY;
-		} else {
-			rc = OUT_STOP;
-		}
-	} else if (r.st.error_type[0] != '\0' || cc != CURLE_OK) {
-		/* an error inside a 200 stream (overloaded_error), or a cut stream */
-		if (r.st.error_type[0] != '\0') {
-			char *line = xasprintf("⚠ API error (stream) %s: %s", r.st.error_type,
-			    r.st.error_message);
-			simagent_out_wrapped(warn, rst, "", line, 2);
-			free(line);
-		}
-		else
-			printf("%s⚠ Stream ended early: %s%s\n", warn, curl_easy_strerror(cc), rst);
-		if (n < SIMAGENT_MAX_ATTEMPTS) {
-			*wait = simagent_retry_delay(-1, n);
-			printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", dim, *wait, n + 1,
-			    SIMAGENT_MAX_ATTEMPTS, rst);
-			rc = OUT_RETRY;
-		} else {
-			rc = OUT_STOP;
-		}
-	} else {
-		struct usage u;
-		usage_parser_result(r.up, &u);
-		simagent_summary(a, &u, (double)(util_now_ms() - t0) / 1000.0);
-		a->tokens += usage_total_tokens(&u);
-		a->calls++;
-	}
+	simagent_out(r.printed ? "\n" : "\r\033[K");
+	enum outcome rc = simagent_outcome(a, &r, cc, status, n, wait, t0);
 	fflush(stdout);
-	curl_multi_remove_handle(m, r.e);
-	curl_multi_cleanup(m);
-	curl_easy_cleanup(r.e);
 	curl_slist_free_all(h);
 	usage_parser_free(r.up);
 	simagent_stream_free(&r.st);
