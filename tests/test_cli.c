@@ -16,18 +16,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "testmsg.h"
 #include "util.h"
-
-/* Assert err is want, then free it. */
-static void
-expect_err(char **err, const char *want)
-{
-	assert_non_null(*err);
-	if (strcmp(*err, want) != 0)
-		fail_msg("got \"%s\", wanted \"%s\"", *err, want);
-	free(*err);
-	*err = NULL;
-}
 
 static void
 test_port_and_long(void **state)
@@ -44,7 +34,7 @@ test_port_and_long(void **state)
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		assert_int_equal(cli_parse_port(bad[i], &port, &err), -1);
 		char *want = xasprintf("expected 0..65535, got \"%s\"", bad[i]);
-		expect_err(&err, want);
+		testmsg_expect(&err, want);
 		free(want);
 	}
 	assert_int_equal(port, 65535);      /* untouched by a failure */
@@ -52,11 +42,11 @@ test_port_and_long(void **state)
 	assert_int_equal(cli_parse_long("4", 1, 4, "a number of panes", &n, &err), 0);
 	assert_int_equal(n, 4);
 	assert_int_equal(cli_parse_long("5", 1, 4, "a number of panes", &n, &err), -1);
-	expect_err(&err, "expected a number of panes from 1 to 4, got \"5\"");
+	testmsg_expect(&err, "expected a number of panes from 1 to 4, got \"5\"");
 	assert_int_equal(cli_parse_long("-3", -5, 5, NULL, &n, &err), 0);
 	assert_int_equal(n, -3);
 	assert_int_equal(cli_parse_long("x", 1, 200, NULL, &n, &err), -1);
-	expect_err(&err, "expected 1..200, got \"x\"");
+	testmsg_expect(&err, "expected 1..200, got \"x\"");
 }
 
 static void
@@ -73,7 +63,7 @@ test_usd(void **state)
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		assert_int_equal(cli_parse_usd(bad[i], &m, &err), -1);
 		char *want = xasprintf("expected a dollar amount above 0, got \"%s\"", bad[i]);
-		expect_err(&err, want);
+		testmsg_expect(&err, want);
 		free(want);
 	}
 	assert_int_equal(cli_parse_name_usd("2=1.50", &name, &m, &err), 0);
@@ -93,7 +83,7 @@ test_usd(void **state)
 		assert_int_equal(cli_parse_name_usd(bad_name[i], &name, &m, &err), -1);
 		char *want = xasprintf("expected NAME=USD (a pane or route name or number, then "
 		    "dollars, e.g. 2=1.50), got \"%s\"", bad_name[i]);
-		expect_err(&err, want);
+		testmsg_expect(&err, want);
 		free(want);
 	}
 	static const char *const bad_usd[] = { "2=", "2=-1", "2=abc" };
@@ -101,7 +91,7 @@ test_usd(void **state)
 		assert_int_equal(cli_parse_name_usd(bad_usd[i], &name, &m, &err), -1);
 		char *want = xasprintf("expected a dollar amount after \"=\", got \"%s\"",
 		    strchr(bad_usd[i], '=') + 1);
-		expect_err(&err, want);
+		testmsg_expect(&err, want);
 		free(want);
 	}
 }
@@ -128,7 +118,7 @@ test_duration(void **state)
 			fail_msg("\"%s\" was accepted as %lld ms", bad[i], (long long)ms);
 		char *want = xasprintf("expected a duration such as 500ms, 30s, 5m or 1h "
 		    "(at most 30 days), got \"%s\"", bad[i]);
-		expect_err(&err, want);
+		testmsg_expect(&err, want);
 		free(want);
 	}
 }
@@ -145,7 +135,7 @@ test_date_and_choice(void **state)
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		assert_int_equal(cli_parse_date(bad[i], &t, &err), -1);
 		char *want = xasprintf("expected a date YYYY-MM-DD, got \"%s\"", bad[i]);
-		expect_err(&err, want);
+		testmsg_expect(&err, want);
 		free(want);
 	}
 	static const char *const by[] = { "day", "model", "pane", NULL };
@@ -153,10 +143,10 @@ test_date_and_choice(void **state)
 	assert_int_equal(cli_parse_choice("pane", by, &idx, &err), 0);
 	assert_int_equal(idx, 2);
 	assert_int_equal(cli_parse_choice("week", by, &idx, &err), -1);
-	expect_err(&err, "expected day, model or pane, got \"week\"");
+	testmsg_expect(&err, "expected day, model or pane, got \"week\"");
 	static const char *const two[] = { "anthropic", "openai", NULL };
 	assert_int_equal(cli_parse_choice("", two, &idx, &err), -1);
-	expect_err(&err, "expected anthropic or openai, got \"\"");
+	testmsg_expect(&err, "expected anthropic or openai, got \"\"");
 }
 
 static void

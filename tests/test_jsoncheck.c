@@ -11,18 +11,8 @@
 #include <string.h>
 
 #include "jsoncheck.h"
+#include "testmsg.h"
 #include "util.h"
-
-/* Assert *err is want, then free it. */
-static void
-expect_err(char **err, const char *want)
-{
-	assert_non_null(*err);
-	if (strcmp(*err, want) != 0)
-		fail_msg("got \"%s\", wanted \"%s\"", *err, want);
-	free(*err);
-	*err = NULL;
-}
 
 static void
 test_fail_paths(void **state)
@@ -31,19 +21,19 @@ test_fail_paths(void **state)
 	char *err = NULL;
 	struct jsoncheck j = { "c.json", &err };
 	assert_int_equal(jsoncheck_fail(&j, "panes[1]", "cmd", "a %s", "string"), -1);
-	expect_err(&err, "c.json: key panes[1].cmd: expected a string");
+	testmsg_expect(&err, "c.json: key panes[1].cmd: expected a string");
 	jsoncheck_fail(&j, "panes[1].fallback", "[0]", "x");
-	expect_err(&err, "c.json: key panes[1].fallback[0]: expected x");
+	testmsg_expect(&err, "c.json: key panes[1].fallback[0]: expected x");
 	jsoncheck_fail(&j, NULL, "port", "x");
-	expect_err(&err, "c.json: key port: expected x");
+	testmsg_expect(&err, "c.json: key port: expected x");
 	jsoncheck_fail(&j, "prices.m", NULL, "x");
-	expect_err(&err, "c.json: key prices.m: expected x");
+	testmsg_expect(&err, "c.json: key prices.m: expected x");
 	jsoncheck_fail(&j, "", "port", "x");
-	expect_err(&err, "c.json: key port: expected x");
+	testmsg_expect(&err, "c.json: key port: expected x");
 	/* without a file the message starts at "key" (the caller adds the file) */
 	struct jsoncheck nofile = { NULL, &err };
 	jsoncheck_fail(&nofile, "prices", "m", "x");
-	expect_err(&err, "key prices.m: expected x");
+	testmsg_expect(&err, "key prices.m: expected x");
 	/* no err pointer: the message is dropped, the result still -1 */
 	struct jsoncheck quiet = { "c.json", NULL };
 	assert_int_equal(jsoncheck_fail(&quiet, NULL, "k", "x"), -1);
@@ -62,11 +52,11 @@ test_parse(void **state)
 	cJSON_Delete(o);
 	const char *bad = "{\n  \"a\": 1,\n  \"b\": }";
 	assert_null(jsoncheck_parse(&j, bad, strlen(bad)));
-	expect_err(&err, "f.json: invalid JSON at line 3, column 8");
+	testmsg_expect(&err, "f.json: invalid JSON at line 3, column 8");
 	assert_null(jsoncheck_parse(&j, "", 0));
-	expect_err(&err, "f.json: invalid JSON at line 1, column 1");
+	testmsg_expect(&err, "f.json: invalid JSON at line 1, column 1");
 	assert_null(jsoncheck_parse(&j, "[1]", 3));
-	expect_err(&err, "f.json: key (top level): expected a JSON object");
+	testmsg_expect(&err, "f.json: key (top level): expected a JSON object");
 	/* only len bytes count */
 	assert_non_null(o = jsoncheck_parse(&j, "{}garbage", 2));
 	cJSON_Delete(o);
@@ -83,11 +73,11 @@ test_keys(void **state)
 	assert_int_equal(jsoncheck_keys(&j, o, "title", allowed), 0);
 	cJSON_AddNumberToObject(o, "colour", 3);
 	assert_int_equal(jsoncheck_keys(&j, o, "title", allowed), -1);
-	expect_err(&err, "t.json: key title.colour: expected one of fg, bg, attrs (unknown key)");
+	testmsg_expect(&err, "t.json: key title.colour: expected one of fg, bg, attrs (unknown key)");
 	cJSON_Delete(o);
 	o = cJSON_Parse("[1]");
 	assert_int_equal(jsoncheck_keys(&j, o, "title", allowed), -1);
-	expect_err(&err, "t.json: key title: expected an object");
+	testmsg_expect(&err, "t.json: key title: expected an object");
 	cJSON_Delete(o);
 }
 
@@ -107,33 +97,33 @@ test_values(void **state)
 	assert_int_equal(jsoncheck_int(&j, i, "r", "i", 0, 7, &v), 0);
 	assert_int_equal(v, 7);
 	assert_int_equal(jsoncheck_int(&j, i, "r", "i", 8, 9, &v), -1);
-	expect_err(&err, "s.json: key r.i: expected a whole number from 8 to 9");
+	testmsg_expect(&err, "s.json: key r.i: expected a whole number from 8 to 9");
 	assert_int_equal(jsoncheck_int(&j, f, "r", "f", 0, 9, &v), -1);    /* not whole */
-	expect_err(&err, "s.json: key r.f: expected a whole number from 0 to 9");
+	testmsg_expect(&err, "s.json: key r.f: expected a whole number from 0 to 9");
 	assert_int_equal(jsoncheck_int(&j, big, NULL, "big", 0, INT64_MAX, &v), -1);
-	expect_err(&err, "s.json: key big: expected a whole number from 0 to 9223372036854775807");
+	testmsg_expect(&err, "s.json: key big: expected a whole number from 0 to 9223372036854775807");
 	assert_int_equal(jsoncheck_int(&j, s, NULL, "s", 0, 9, &v), -1);
-	expect_err(&err, "s.json: key s: expected a whole number from 0 to 9");
+	testmsg_expect(&err, "s.json: key s: expected a whole number from 0 to 9");
 	assert_int_equal(jsoncheck_int(&j, NULL, NULL, "absent", 0, 9, &v), -1);
-	expect_err(&err, "s.json: key absent: expected a whole number from 0 to 9");
+	testmsg_expect(&err, "s.json: key absent: expected a whole number from 0 to 9");
 	double d = 0;
 	assert_int_equal(jsoncheck_number(&j, f, NULL, "f", 0, 2, &d), 0);
 	assert_true(d == 1.5);
 	assert_int_equal(jsoncheck_number(&j, f, NULL, "f", 0, 1, &d), -1);
-	expect_err(&err, "s.json: key f: expected a number from 0 to 1");
+	testmsg_expect(&err, "s.json: key f: expected a number from 0 to 1");
 	int b = 0;
 	assert_int_equal(jsoncheck_bool(&j, t, NULL, "t", &b), 0);
 	assert_int_equal(b, 1);
 	assert_int_equal(jsoncheck_bool(&j, i, NULL, "i", &b), -1);
-	expect_err(&err, "s.json: key i: expected true or false");
+	testmsg_expect(&err, "s.json: key i: expected true or false");
 	const char *str = NULL;
 	assert_int_equal(jsoncheck_string(&j, s, NULL, "s", 1, &str), 0);
 	assert_string_equal(str, "x");
 	assert_int_equal(jsoncheck_string(&j, e, NULL, "e", 0, &str), 0);
 	assert_int_equal(jsoncheck_string(&j, e, NULL, "e", 1, &str), -1);
-	expect_err(&err, "s.json: key e: expected a non-empty string");
+	testmsg_expect(&err, "s.json: key e: expected a non-empty string");
 	assert_int_equal(jsoncheck_string(&j, n, NULL, "n", 0, &str), -1);
-	expect_err(&err, "s.json: key n: expected a string");
+	testmsg_expect(&err, "s.json: key n: expected a string");
 	cJSON_Delete(o);
 }
 
