@@ -69,7 +69,4 @@ int ledger_read(const char *path, ledger_fn fn, void *user);
 /* Sum of cost_micros of records with time >= since (e.g. local midnight). */
 int64_t ledger_spend_since(const char *path, double since);
 
-/* `tokmux report [--json] [--since YYYY-MM-DD] [--by day|model|pane] [--ledger FILE]` */
-int report_main(int argc, char **argv);
-
 #endif

@@ -408,23 +408,6 @@ policy_first_event_overloaded(const char *buf, size_t len)
 	return contains_ci(buf, end, "overloaded_error") ? 1 : 0;
 }
 
-int
-policy_parse_pane_ceiling(const char *arg, char **name, int64_t *micros, char **err)
-{
-	const char *eq = arg != NULL ? strrchr(arg, '=') : NULL;
-	if (eq == NULL || eq == arg) {
-		*err = xasprintf("expected NAME=USD (a pane or route name or number, then "
-		    "dollars, e.g. 2=1.50), got '%s'", arg ? arg : "");
-		return -1;
-	}
-	if (util_parse_usd(eq + 1, micros) != 0) {
-		*err = xasprintf("expected a dollar amount after '=', got '%s'", eq + 1);
-		return -1;
-	}
-	*name = xstrndup(arg, (size_t)(eq - arg));
-	return 0;
-}
-
 /* -------------------------------------------------------------- setup */
 
 policy_t *

@@ -128,8 +128,6 @@ int policy_is_spend_limit(const char *body, size_t len);
 /* 1 if the first SSE event in buf (len bytes) is an overloaded error;
  * -1 if buf holds no complete event yet. */
 int policy_first_event_overloaded(const char *buf, size_t len);
-/* Parse "NAME=USD" (--pane-ceiling). 0, or -1 with a malloc'd *err. */
-int policy_parse_pane_ceiling(const char *arg, char **name, int64_t *micros, char **err);
 
 /* Introspection for tests: requests waiting for key_hash's pacing. */
 int policy_waiting(policy_t *p, const char *key_hash);

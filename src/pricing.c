@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsoncheck.h"
 #include "util.h"
 
 typedef unsigned __int128 u128;
@@ -411,102 +412,97 @@ pricing_models(const pricing_t *p, const char **ids, int max)
 static const char *const price_keys[] = {
 	"input", "output", "cache_write_5m", "cache_write_1h", "cache_read",
 	"long_threshold", "long_input", "long_output", "long_cache_write_5m",
-	"long_cache_write_1h", "long_cache_read",
+	"long_cache_write_1h", "long_cache_read", NULL,
 };
 
 /* Read obj[key] as USD per million into micro-dollars per million.
- * 1 if present, 0 if absent, -1 (with *err) if invalid. */
+ * 1 if present, 0 if absent, -1 (with x's error) if invalid. */
 static int
-read_usd(const cJSON *obj, const char *model, const char *key, int64_t *out, char **err)
+pricing_read_usd(const struct jsoncheck *x, const cJSON *obj, const char *path,
+    const char *key, int64_t *out)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (it == NULL)
 		return 0;
 	double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
-	if (!isfinite(v) || v < 0 || v > 1e6) {
-		*err = xasprintf("prices.%s.%s: expected a non-negative number (USD per million tokens)",
-		    model, key);
-		return -1;
-	}
+	if (!isfinite(v) || v < 0 || v > 1e6)
+		return jsoncheck_fail(x, path, key,
+		    "a non-negative number (USD per million tokens)");
 	*out = llround(v * 1e6);
 	return 1;
 }
 
+/* The long-context premium, when obj has a long_threshold. */
 static int
-parse_price(const cJSON *obj, struct price *pr, char **err)
+pricing_parse_long(const struct jsoncheck *x, const cJSON *obj, const char *path,
+    struct price *pr)
 {
-	const char *m = obj->string;
-	if (!cJSON_IsObject(obj)) {
-		*err = xasprintf("prices.%s: expected an object like {\"input\": 3, \"output\": 15}", m);
-		return -1;
-	}
-	const cJSON *it;
-	cJSON_ArrayForEach(it, obj) {
-		size_t i;
-		for (i = 0; i < UTIL_ARRAY_LEN(price_keys); i++)
-			if (strcmp(it->string, price_keys[i]) == 0)
-				break;
-		if (i == UTIL_ARRAY_LEN(price_keys)) {
-			*err = xasprintf("prices.%s.%s: unknown key (expected one of input, output, "
-			    "cache_write_5m, cache_write_1h, cache_read, long_threshold, long_*)",
-			    m, it->string);
-			return -1;
-		}
-	}
-	memset(pr, 0, sizeof(*pr));
-	int r;
-	static const char *const required[] = { "input", "output" };
-	int64_t *req[] = { &pr->input, &pr->output };
-	for (int i = 0; i < 2; i++) {
-		if ((r = read_usd(obj, m, required[i], req[i], err)) < 0)
-			return -1;
-		if (r == 0) {
-			*err = xasprintf("prices.%s.%s: missing (USD per million tokens)", m, required[i]);
-			return -1;
-		}
-	}
-	pr->cache_write_5m = pr->input * 5 / 4;
-	pr->cache_write_1h = pr->input * 2;
-	pr->cache_read = pr->input / 10;
-	if (read_usd(obj, m, "cache_write_5m", &pr->cache_write_5m, err) < 0 ||
-	    read_usd(obj, m, "cache_write_1h", &pr->cache_write_1h, err) < 0 ||
-	    read_usd(obj, m, "cache_read", &pr->cache_read, err) < 0)
-		return -1;
-
-	it = cJSON_GetObjectItemCaseSensitive(obj, "long_threshold");
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "long_threshold");
 	if (it == NULL)
 		return 0;
-	if (!cJSON_IsNumber(it) || !(it->valuedouble >= 1) || it->valuedouble > 1e12) {
-		*err = xasprintf("prices.%s.long_threshold: expected a positive number of tokens", m);
-		return -1;
-	}
+	if (!cJSON_IsNumber(it) || !(it->valuedouble >= 1) || it->valuedouble > 1e12)
+		return jsoncheck_fail(x, path, "long_threshold", "a positive number of tokens");
 	pr->long_threshold = (int64_t)it->valuedouble;
 	/* premium defaults: input 2x, output 1.5x, caches from the premium input */
 	pr->long_input = pr->input * 2;
 	pr->long_output = pr->output * 3 / 2;
-	if (read_usd(obj, m, "long_input", &pr->long_input, err) < 0 ||
-	    read_usd(obj, m, "long_output", &pr->long_output, err) < 0)
+	if (pricing_read_usd(x, obj, path, "long_input", &pr->long_input) < 0 ||
+	    pricing_read_usd(x, obj, path, "long_output", &pr->long_output) < 0)
 		return -1;
 	pr->long_cache_write_5m = pr->long_input * 5 / 4;
 	pr->long_cache_write_1h = pr->long_input * 2;
 	pr->long_cache_read = pr->long_input / 10;
-	if (read_usd(obj, m, "long_cache_write_5m", &pr->long_cache_write_5m, err) < 0 ||
-	    read_usd(obj, m, "long_cache_write_1h", &pr->long_cache_write_1h, err) < 0 ||
-	    read_usd(obj, m, "long_cache_read", &pr->long_cache_read, err) < 0)
+	if (pricing_read_usd(x, obj, path, "long_cache_write_5m", &pr->long_cache_write_5m) < 0 ||
+	    pricing_read_usd(x, obj, path, "long_cache_write_1h", &pr->long_cache_write_1h) < 0 ||
+	    pricing_read_usd(x, obj, path, "long_cache_read", &pr->long_cache_read) < 0)
 		return -1;
 	return 0;
+}
+
+static int
+pricing_parse_price(const struct jsoncheck *x, const cJSON *obj, struct price *pr)
+{
+	char *path = xasprintf("prices.%s", obj->string);
+	int rc = -1;
+	if (!cJSON_IsObject(obj)) {
+		jsoncheck_fail(x, path, NULL, "an object like {\"input\": 3, \"output\": 15}");
+		goto out;
+	}
+	if (jsoncheck_keys(x, obj, path, price_keys) < 0)
+		goto out;
+	memset(pr, 0, sizeof(*pr));
+	static const char *const required[] = { "input", "output" };
+	int64_t *req[] = { &pr->input, &pr->output };
+	for (int i = 0; i < 2; i++) {
+		int r = pricing_read_usd(x, obj, path, required[i], req[i]);
+		if (r == 0)
+			jsoncheck_fail(x, path, required[i], "a number of USD per million tokens "
+			    "(required)");
+		if (r <= 0)
+			goto out;
+	}
+	pr->cache_write_5m = pr->input * 5 / 4;
+	pr->cache_write_1h = pr->input * 2;
+	pr->cache_read = pr->input / 10;
+	if (pricing_read_usd(x, obj, path, "cache_write_5m", &pr->cache_write_5m) < 0 ||
+	    pricing_read_usd(x, obj, path, "cache_write_1h", &pr->cache_write_1h) < 0 ||
+	    pricing_read_usd(x, obj, path, "cache_read", &pr->cache_read) < 0)
+		goto out;
+	rc = pricing_parse_long(x, obj, path, pr);
+out:
+	free(path);
+	return rc;
 }
 
 int
 pricing_load(pricing_t *p, const struct cJSON *obj, char **err)
 {
+	struct jsoncheck x = { NULL, err };
 	*err = NULL;
 	if (obj == NULL)
 		return 0;
-	if (!cJSON_IsObject(obj)) {
-		*err = xstrdup("prices: expected an object of model ids");
-		return -1;
-	}
+	if (!cJSON_IsObject(obj))
+		return jsoncheck_fail(&x, "prices", NULL, "an object of model ids");
 	/* validate everything first so a bad entry changes nothing */
 	int n = cJSON_GetArraySize(obj);
 	struct price *tmp = xcalloc((size_t)n + 1, sizeof(*tmp));
@@ -514,11 +510,11 @@ pricing_load(pricing_t *p, const struct cJSON *obj, char **err)
 	int i = 0;
 	cJSON_ArrayForEach(it, obj) {
 		if (it->string == NULL || it->string[0] == '\0') {
-			*err = xstrdup("prices: empty model id");
+			jsoncheck_fail(&x, "prices", NULL, "non-empty model ids");
 			free(tmp);
 			return -1;
 		}
-		if (parse_price(it, &tmp[i], err) < 0) {
+		if (pricing_parse_price(&x, it, &tmp[i]) < 0) {
 			free(tmp);
 			return -1;
 		}

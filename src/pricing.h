@@ -32,7 +32,9 @@ void pricing_free(pricing_t *p);
 
 /* Merge a config object {"model-id": {"input": 3, "output": 15, "cache_write_5m": 3.75,
  * "cache_write_1h": 6, "cache_read": 0.3}, ...} (USD per million; cache fields
- * default to the multipliers). Return 0, or -1 with *err = "prices.<model>.<key>: expected ...". */
+ * default to the multipliers). Return 0, or -1 with *err =
+ * "key prices.<model>.<key>: expected ..." (jsoncheck's line; the caller
+ * puts the config file's name in front). */
 int pricing_load(pricing_t *p, const struct cJSON *obj, char **err);
 
 /* Look up a model: exact id, then alias / dated-id prefix rules. NULL if unknown. */

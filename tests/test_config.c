@@ -132,7 +132,7 @@ test_errors(void **state)
 	expect_error("{\"ceiling_usd\": \"five\"}", "key ceiling_usd: expected a number of US dollars");
 	expect_error("{\"warn_at\": 2}", "key warn_at: expected a number from 0 to 1");
 	expect_error("{\"gateway\": 1}", "key gateway: expected true or false");
-	expect_error("{\"bogus\": 1}", "key bogus: expected a known key");
+	expect_error("{\"bogus\": 1}", "key bogus: expected one of panes, prefix, scrollback_lines");
 	expect_error("[1, 2]", "key (top level): expected a JSON object");
 	expect_error("{\n  \"panes\": [\n  }", "invalid JSON at line 3");
 	expect_error("", "invalid JSON at line 1");

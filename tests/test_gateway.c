@@ -29,9 +29,10 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "cmd.h"
 #include "core.h"
 #include "gateway.h"
-#include "mock.h"
+#include "demo/mock.h"
 #include "testhttp.h"
 #include "testsrv.h"
 #include "util.h"
@@ -213,7 +214,7 @@ setup(void **state)
 	return 0;
 }
 
-/* The same in front of the project's mock provider (src/mock.c). */
+/* The same in front of the project's mock provider (src/demo/mock.c). */
 static int
 setup_mock(void **state)
 {
@@ -1293,7 +1294,7 @@ static void *
 gm_run(void *arg)
 {
 	struct gm *g = arg;
-	g->rc = core_gateway_main(g->argc, g->argv);
+	g->rc = cmd_gateway_main(g->argc, g->argv);
 	return NULL;
 }
 
@@ -1381,9 +1382,9 @@ test_gateway_main(void **state)
 
 	/* usage errors */
 	char *bad[] = { "gateway", "--port", "99999" };
-	assert_int_equal(core_gateway_main(3, bad), 2);
+	assert_int_equal(cmd_gateway_main(3, bad), 2);
 	char *missing[] = { "gateway", "-c", "/nonexistent/tokmux.json" };
-	assert_int_equal(core_gateway_main(3, missing), 2);
+	assert_int_equal(cmd_gateway_main(3, missing), 2);
 }
 
 int

@@ -277,24 +277,6 @@ test_rewrite_and_detect(void **state)
 	assert_int_equal(policy_first_event_overloaded(ov, 20), -1);
 	const char *crlf = "event: error\r\ndata: {\"error\":{\"type\":\"overloaded_error\"}}\r\n\r\n";
 	assert_int_equal(policy_first_event_overloaded(crlf, strlen(crlf)), 1);
-
-	char *name = NULL, *err = NULL;
-	int64_t micros;
-	assert_int_equal(policy_parse_pane_ceiling("2=1.50", &name, &micros, &err), 0);
-	assert_string_equal(name, "2");
-	assert_int_equal(micros, 1500000);
-	free(name);
-	assert_int_equal(policy_parse_pane_ceiling("my pane=$3", &name, &micros, &err), 0);
-	assert_string_equal(name, "my pane");
-	assert_int_equal(micros, 3000000);
-	free(name);
-	static const char *const bad[] = { "foo", "=2", "2=", "2=-1", "2=abc" };
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
-		assert_int_equal(policy_parse_pane_ceiling(bad[i], &name, &micros, &err), -1);
-		assert_non_null(err);
-		free(err);
-		err = NULL;
-	}
 	(void)state;
 }
 

@@ -24,10 +24,11 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "cmd.h"
 #include "core.h"
 #include "gateway.h"
 #include "ledger.h"
-#include "mock.h"
+#include "demo/mock.h"
 #include "policy.h"
 #include "testhttp.h"
 #include "util.h"
@@ -595,7 +596,7 @@ test_gateway_flags(void **state)
 	};
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		char *argv[3] = { (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2] };
-		assert_int_equal(core_gateway_main(3, argv), 2);
+		assert_int_equal(cmd_gateway_main(3, argv), 2);
 	}
 	(void)state;
 }
