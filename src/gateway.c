@@ -73,7 +73,7 @@ struct route {
 
 struct model_count {
 	int route;
-	char model[128];
+	char model[MODEL_ID_MAX];
 	int64_t n;
 };
 
@@ -124,7 +124,7 @@ struct req {
 	char *url;
 	char **hdrs;
 	int nhdrs;
-	char model_asked[128];
+	char model_asked[MODEL_ID_MAX];
 	char key_hash[17];
 	struct gateway_call call;
 	char *new_body;                /* a body rewritten by the policy */

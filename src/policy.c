@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "model.h"
 #include "util.h"
 
 #define SLICE_MS 50              /* longest single condition wait */
@@ -44,7 +45,7 @@ struct proute {
 	int nfallback;
 	int64_t spent_micros, reserved_micros;
 	int64_t spent_tokens, reserved_tokens;
-	char override[128];
+	char override[MODEL_ID_MAX];
 	int downgraded;
 	int64_t paced, pacing, circuit_skips;
 };
@@ -62,7 +63,7 @@ struct pkey {
 };
 
 struct circuit {
-	char model[128];
+	char model[MODEL_ID_MAX];
 	int state;
 	int consecutive;
 	double first;            /* first of the consecutive 529s */
@@ -232,7 +233,7 @@ policy_worst_case(const pricing_t *pr, const char *model, const char *body, size
     int64_t *micros, int64_t *tokens)
 {
 	int64_t img_bytes = 0, nimg = 0, out = POLICY_DEFAULT_MAX_TOKENS;
-	char found[128] = "";
+	char found[MODEL_ID_MAX] = "";
 	cJSON *root = body != NULL && len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
 	if (cJSON_IsObject(root)) {
 		image_bytes(root, &img_bytes, &nimg);
@@ -250,101 +251,14 @@ policy_worst_case(const pricing_t *pr, const char *model, const char *body, size
 	*micros = pr != NULL ? pricing_worst_case(pr, model, in, out) : 0;
 }
 
-/* "claude-opus-4-7" -> "opus" (the family word), NULL if not Claude. */
-static const char *
-family_of(const char *model)
-{
-	static const char *const fams[] = { "opus", "sonnet", "haiku" };
-	if (model == NULL || strncmp(model, "claude-", 7) != 0)
-		return NULL;
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(fams); i++) {
-		const char *s = strstr(model, fams[i]);
-		size_t n = strlen(fams[i]);
-		if (s != NULL && s[-1] == '-' && (s[n] == '-' || s[n] == '\0'))
-			return fams[i];
-	}
-	return NULL;
-}
-
-/* Version numbers of an id, dates (8 digits) left out: "claude-3-5-haiku"
- * -> 3 5; "claude-sonnet-4-5-20250929" -> 4 5. Returns how many. */
+/* The chain for model: model_chain over the priced models. */
 static int
-version_of(const char *id, long v[4])
-{
-	int n = 0;
-	for (const char *s = id; *s && n < 4; ) {
-		if (*s >= '0' && *s <= '9') {
-			char *end;
-			long x = strtol(s, &end, 10);
-			if (end - s < 8)
-				v[n++] = x;
-			s = end;
-		} else {
-			s++;
-		}
-	}
-	return n;
-}
-
-/* 1 if a is newer than b. */
-static int
-newer(const char *a, const char *b)
-{
-	long va[4] = { 0 }, vb[4] = { 0 };
-	int na = version_of(a, va), nb = version_of(b, vb);
-	for (int i = 0; i < 4; i++) {
-		long x = i < na ? va[i] : -1, y = i < nb ? vb[i] : -1;
-		if (x != y)
-			return x > y;
-	}
-	return strlen(a) < strlen(b);   /* same version: the alias (no date) */
-}
-
-static const char *
-newest_of_family(const pricing_t *pr, const char *fam)
-{
-	const char *ids[256];
-	int n = pr != NULL ? pricing_models(pr, ids, (int)UTIL_ARRAY_LEN(ids)) : 0;
-	const char *best = NULL;
-	for (int i = 0; i < n; i++) {
-		const char *f = family_of(ids[i]);
-		if (f != NULL && strcmp(f, fam) == 0 && (best == NULL || newer(ids[i], best)))
-			best = ids[i];
-	}
-	return best;
-}
-
-int
 policy_chain(const pricing_t *pr, const char *model, const char *const *fallback,
     int nfallback, char **out, int max)
 {
-	static const char *const order[] = { "opus", "sonnet", "haiku" };
-	int n = 0;
-	if (model == NULL || model[0] == '\0' || max < 1)
-		return 0;
-	out[n++] = xstrdup(model);
-	if (nfallback > 0) {
-		for (int i = 0; i < nfallback && n < max; i++) {
-			int dup = 0;
-			for (int k = 0; k < n; k++)
-				dup |= strcmp(out[k], fallback[i]) == 0;
-			if (!dup)
-				out[n++] = xstrdup(fallback[i]);
-		}
-		return n;
-	}
-	const char *fam = family_of(model);
-	int after = 0;
-	for (size_t i = 0; fam != NULL && i < UTIL_ARRAY_LEN(order) && n < max; i++) {
-		if (strcmp(order[i], fam) == 0) {
-			after = 1;
-			continue;
-		}
-		const char *m = after ? newest_of_family(pr, order[i]) : NULL;
-		if (m != NULL && strcmp(m, model) != 0)
-			out[n++] = xstrdup(m);
-	}
-	return n;
+	const char *ids[256];
+	int n = pr != NULL ? pricing_models(pr, ids, (int)UTIL_ARRAY_LEN(ids)) : 0;
+	return model_chain(model, ids, n, fallback, nfallback, out, max);
 }
 
 char *
@@ -1060,7 +974,7 @@ hook_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 	struct pcall *pc = xcalloc(1, sizeof *pc);
 	pc->route = c->route;
 	const char *fb[POLICY_MAX_CHAIN];
-	char base[128];
+	char base[MODEL_ID_MAX];
 
 	pthread_mutex_lock(&p->lock);
 	struct proute *rt = &p->routes[c->route];

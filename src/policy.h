@@ -75,7 +75,7 @@ struct policy_route_state {
 	int64_t ceiling_tokens, spent_tokens, reserved_tokens;
 	int warn;                       /* spent + reserved >= warn_at x a ceiling */
 	int downgraded;                 /* past downgrade_at */
-	char model_override[128];       /* "" none */
+	char model_override[MODEL_ID_MAX]; /* "" none */
 	int64_t workspace_ceiling_micros, workspace_spent_micros;
 	int64_t daily_ceiling_micros, daily_spent_micros;
 	int ncircuits;                  /* models whose breaker is open or half-open */
@@ -114,12 +114,6 @@ void policy_worst_case(const pricing_t *pr, const char *model, const char *body,
     int64_t *micros, int64_t *tokens);
 /* Full jitter backoff: rand(0, min(cap, base * 2^attempt)) ms; r in [0, 1). */
 int64_t policy_backoff_ms(int base_ms, int cap_ms, int attempt, double r);
-/* The chain of models to try for model: model itself, then the configured
- * fallbacks (skipping model) or the default family chain (opus -> newest
- * sonnet -> newest haiku, from the pricing table). Returns the count;
- * out[i] are malloc'd. */
-int policy_chain(const pricing_t *pr, const char *model, const char *const *fallback,
-    int nfallback, char **out, int max);
 /* body with its top-level "model" replaced (cJSON); NULL if the body is
  * not a JSON object. malloc'd. */
 char *policy_rewrite_model(const char *body, size_t len, const char *model, size_t *out_len);

@@ -1,7 +1,7 @@
 /*
  * pricing: owns the model price table (built-in list prices plus config
- * overrides), model-id normalisation (provider prefixes, "[1m]" suffix,
- * aliases, dated ids) and the integer cost arithmetic.
+ * overrides), the price aliases, look-ups by model id (the canonical form
+ * and the dated-form rule are model.c's) and the integer cost arithmetic.
  *
  * Costs are summed exactly in micro-micro-dollars (tokens x micro-dollars
  * per million tokens) in 128 bits and rounded once, half up, to
@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model.h"
 #include "util.h"
 
 typedef unsigned __int128 u128;
@@ -243,49 +244,6 @@ pricing_free(pricing_t *p)
 
 /* ---- lookup ---- */
 
-/* Lower-case, drop a "[1m]"-style suffix and provider prefixes
- * ("anthropic/", "openai/", Bedrock's "us.anthropic."). */
-static void
-normalise(const char *model, char *out, size_t len)
-{
-	const char *s = strrchr(model, '/');
-	s = s != NULL ? s + 1 : model;
-	const char *a = strstr(s, "anthropic.");
-	if (a != NULL)
-		s = a + strlen("anthropic.");
-	size_t n = strcspn(s, "[");
-	if (n >= len)
-		n = len - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[n] = '\0';
-	while (n > 0 && out[n - 1] == ' ')
-		out[--n] = '\0';
-}
-
-/* Does model name `name` or a dated form of it ("name-20250929",
- * "name-2024-08-06", "name@20250929", "name-latest", "name-...-v1:0")
- * match m? Returns the matched length, 0 if not. */
-static size_t
-name_match(const char *m, const char *name)
-{
-	size_t n = strlen(name);
-	if (strncmp(m, name, n) != 0)
-		return 0;
-	const char *r = m + n;
-	if (*r == '\0')
-		return n;
-	if (*r != '-' && *r != '@')
-		return 0;
-	r++;
-	if (strcmp(r, "latest") == 0)
-		return n;
-	int digits = 0;
-	while (r[digits] >= '0' && r[digits] <= '9')
-		digits++;
-	return digits >= 4 ? n : 0;
-}
-
 static const struct entry *
 find_exact(const pricing_t *p, const char *id)
 {
@@ -300,8 +258,8 @@ pricing_find(const pricing_t *p, const char *model)
 {
 	if (p == NULL || model == NULL || *model == '\0')
 		return NULL;
-	char m[160];
-	normalise(model, m, sizeof(m));
+	char m[MODEL_ID_MAX];
+	model_normalise(model, m);
 	const struct entry *e = find_exact(p, m);
 	if (e != NULL)
 		return &e->price;
@@ -309,14 +267,14 @@ pricing_find(const pricing_t *p, const char *model)
 	const char *best = NULL;
 	size_t bestlen = 0;
 	for (int i = 0; i < p->n; i++) {
-		size_t k = name_match(m, p->e[i].id);
+		size_t k = model_dated_form(m, p->e[i].id);
 		if (k > bestlen) {
 			bestlen = k;
 			best = p->e[i].id;
 		}
 	}
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(aliases); i++) {
-		size_t k = name_match(m, aliases[i].alias);
+		size_t k = model_dated_form(m, aliases[i].alias);
 		if (k > bestlen) {
 			bestlen = k;
 			best = aliases[i].id;
@@ -526,8 +484,8 @@ pricing_load(pricing_t *p, const struct cJSON *obj, char **err)
 	}
 	i = 0;
 	cJSON_ArrayForEach(it, obj) {
-		char id[160];
-		normalise(it->string, id, sizeof(id));
+		char id[MODEL_ID_MAX];
+		model_normalise(it->string, id);
 		add_entry(p, id, &tmp[i++]);
 	}
 	free(tmp);

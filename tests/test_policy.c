@@ -1,6 +1,6 @@
 /*
- * Unit tests for policy: the worst-case estimate, jitter bounds, fallback
- * chains, body rewriting, the refusal text, reservations under a thread
+ * Unit tests for policy: the worst-case estimate, jitter bounds, body
+ * rewriting, the refusal text, reservations under a thread
  * hammer, token ceilings, downgrade and overrides, the circuit breaker and
  * FIFO pacing (both on a fake clock), today's spend from the ledger and
  * the midnight rollover. The hooks are called directly with synthetic
@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "ledger.h"
+#include "model.h"
 #include "policy.h"
 #include "util.h"
 
@@ -102,7 +103,9 @@ static void
 next_after_opus(const pricing_t *pr, char *out, size_t len)
 {
 	char *ch[POLICY_MAX_CHAIN];
-	int n = policy_chain(pr, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
+	const char *ids[256];
+	int nids = pricing_models(pr, ids, 256);
+	int n = model_chain("claude-opus-4-7", ids, nids, NULL, 0, ch, POLICY_MAX_CHAIN);
 	assert_true(n >= 2);
 	assert_non_null(strstr(ch[1], "sonnet"));
 	snprintf(out, len, "%s", ch[1]);
@@ -190,54 +193,6 @@ test_backoff_bounds(void **state)
 	}
 	/* a huge attempt number does not overflow */
 	assert_true(policy_backoff_ms(500, 8000, 1000, 0.999) <= 8000);
-	(void)state;
-}
-
-static void
-test_chains(void **state)
-{
-	pricing_t *pr = pricing_new();
-	char *ch[POLICY_MAX_CHAIN];
-	int n = policy_chain(pr, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
-	/* the newest sonnet and haiku of the built-in table */
-	assert_int_equal(n, 3);
-	assert_string_equal(ch[0], "claude-opus-4-7");
-	assert_string_equal(ch[1], "claude-sonnet-5-5");
-	assert_string_equal(ch[2], "claude-haiku-5-5");
-	for (int i = 0; i < n; i++)
-		free(ch[i]);
-	n = policy_chain(pr, "claude-sonnet-4-5-20250929", NULL, 0, ch, POLICY_MAX_CHAIN);
-	assert_int_equal(n, 2);
-	assert_string_equal(ch[1], "claude-haiku-5-5");
-	for (int i = 0; i < n; i++)
-		free(ch[i]);
-	n = policy_chain(pr, "claude-haiku-4-5", NULL, 0, ch, POLICY_MAX_CHAIN);
-	assert_int_equal(n, 1);
-	free(ch[0]);
-	n = policy_chain(pr, "gpt-5", NULL, 0, ch, POLICY_MAX_CHAIN);
-	assert_int_equal(n, 1);
-	free(ch[0]);
-	assert_int_equal(policy_chain(pr, "", NULL, 0, ch, POLICY_MAX_CHAIN), 0);
-	/* a configured chain replaces the default; the asked model is not repeated */
-	const char *fb[] = { "m-b", "m-a", "m-c" };
-	n = policy_chain(pr, "m-a", fb, 3, ch, POLICY_MAX_CHAIN);
-	assert_int_equal(n, 3);
-	assert_string_equal(ch[0], "m-a");
-	assert_string_equal(ch[1], "m-b");
-	assert_string_equal(ch[2], "m-c");
-	for (int i = 0; i < n; i++)
-		free(ch[i]);
-	/* the newest of a family follows the config's prices too */
-	char *err = NULL;
-	cJSON *extra = cJSON_Parse("{\"claude-sonnet-9-1\":{\"input\":1,\"output\":2},"
-	    "\"claude-sonnet-9-1-20990101\":{\"input\":1,\"output\":2}}");
-	assert_int_equal(pricing_load(pr, extra, &err), 0);
-	cJSON_Delete(extra);
-	n = policy_chain(pr, "claude-opus-4-1", NULL, 0, ch, POLICY_MAX_CHAIN);
-	assert_string_equal(ch[1], "claude-sonnet-9-1");
-	for (int i = 0; i < n; i++)
-		free(ch[i]);
-	pricing_free(pr);
 	(void)state;
 }
 
@@ -519,6 +474,33 @@ test_tokens_downgrade_override(void **state)
 	assert_int_equal(st.reserved_micros, 0);
 	gw_free(&g);
 	pricing_free(pr);
+	(void)state;
+}
+
+/* A long override reaches the sidebar's snapshot whole, as the picker shows it. */
+static void
+test_long_override_whole(void **state)
+{
+	stats_t *stats = stats_new(1, -1);
+	struct policy_options o = { .stats = stats, .ceiling_micros = -1, .daily_ceiling_micros = -1 };
+	struct gw g = gw_new(&o);
+	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
+		.ceiling_tokens = -1 };
+	policy_add_route(g.p, 0, &rc);
+	char id[MODEL_ID_MAX];
+	memset(id, 'm', sizeof id - 1);
+	id[sizeof id - 1] = '\0';
+	memcpy(id, "arn:aws:bedrock:", 16);
+	policy_set_model_override(g.p, 0, id);
+	struct policy_route_state st;
+	policy_get_state(g.p, 0, &st);
+	assert_string_equal(st.model_override, id);
+	struct stats_snapshot *snap = xmalloc(sizeof *snap);
+	stats_snapshot(stats, snap);
+	assert_string_equal(snap->route[0].policy.model_override, id);
+	free(snap);
+	gw_free(&g);
+	stats_free(stats);
 	(void)state;
 }
 
@@ -842,11 +824,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_worst_case),
 		cmocka_unit_test(test_backoff_bounds),
-		cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_rewrite_and_detect),
 		cmocka_unit_test(test_refusal_text),
 		cmocka_unit_test(test_hammer),
 		cmocka_unit_test(test_tokens_downgrade_override),
+		cmocka_unit_test(test_long_override_whole),
 		cmocka_unit_test(test_circuit_breaker),
 		cmocka_unit_test(test_pacing_order),
 		cmocka_unit_test(test_daily_from_ledger_and_midnight),

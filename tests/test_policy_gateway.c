@@ -28,6 +28,7 @@
 #include "gateway.h"
 #include "ledger.h"
 #include "mock.h"
+#include "model.h"
 #include "policy.h"
 #include "testhttp.h"
 #include "util.h"
@@ -401,7 +402,9 @@ test_529_opus_falls_back_to_sonnet(void **state)
 	int64_t ms = util_now_ms() - t0;
 	/* the default chain's next model: the newest sonnet of the pricing table */
 	char *ch[POLICY_MAX_CHAIN], want[160];
-	int n = policy_chain(f->pricing, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
+	const char *ids[256];
+	int nids = pricing_models(f->pricing, ids, 256);
+	int n = model_chain("claude-opus-4-7", ids, nids, NULL, 0, ch, POLICY_MAX_CHAIN);
 	assert_true(n >= 2);
 	assert_non_null(strstr(ch[1], "sonnet"));
 	snprintf(want, sizeof want, "\"model\":\"%s\"", ch[1]);
