@@ -124,7 +124,7 @@ struct req {
 	char *url;
 	char **hdrs;
 	int nhdrs;
-	char model_asked[MODEL_ID_MAX];
+	struct reqbody asked;          /* what the agent's body asks for (POST only) */
 	char key_hash[17];
 	struct gateway_call call;
 	char *new_body;                /* a body rewritten by the policy */
@@ -611,20 +611,6 @@ key_hash_of(struct req *r, int *has_key, int *has_bearer)
 		util_key_hash(auth + 7, r->key_hash);
 }
 
-/* The request's "model" (and nothing else) from its JSON body. */
-static void
-model_of(struct req *r)
-{
-	r->model_asked[0] = '\0';
-	if (r->body.len == 0)
-		return;
-	cJSON *root = cJSON_ParseWithLength(r->body.data, r->body.len);
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
-	if (cJSON_IsString(m) && m->valuestring != NULL)
-		snprintf(r->model_asked, sizeof r->model_asked, "%s", m->valuestring);
-	cJSON_Delete(root);
-}
-
 static void
 tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
 {
@@ -842,6 +828,7 @@ forward_prepare(struct req *r)
 {
 	gateway_t *g = r->g;
 	int has_key, has_bearer;
+	int post = strcmp(r->method, "POST") == 0;
 	char *upath = gateway_upstream_path(r->path);
 
 	key_hash_of(r, &has_key, &has_bearer);
@@ -850,11 +837,11 @@ forward_prepare(struct req *r)
 	r->upstream_base = r->openai ? g->openai : g->anthropic;
 	r->url = xasprintf("%s%s%s", r->upstream_base, upath, r->query);
 	r->api = usage_api_for_path(upath);
-	r->metered = strcmp(r->method, "POST") == 0 && (r->api == API_ANTHROPIC_MESSAGES ||
+	r->metered = post && (r->api == API_ANTHROPIC_MESSAGES ||
 	    r->api == API_OPENAI_CHAT || r->api == API_OPENAI_RESPONSES);
 	free(upath);
-	if (strcmp(r->method, "POST") == 0)
-		model_of(r);
+	if (post)
+		reqbody_read(r->body.data, r->body.len, &r->asked);
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, r);
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xstrdup("Accept-Encoding: identity");
@@ -866,10 +853,11 @@ forward_prepare(struct req *r)
 		.route = r->route,
 		.route_name = rname,   /* route names never change */
 		.api = r->api,
-		.model_asked = r->model_asked,
+		.model_asked = r->asked.model,
 		.key_hash = r->key_hash,
 		.body = r->body.data,
 		.body_len = r->body.len,
+		.request = post ? &r->asked : NULL,
 	};
 }
 
@@ -894,7 +882,7 @@ settle(struct req *r)
 	memset(&u, 0, sizeof u);
 	if (r->parser != NULL)
 		usage_parser_result(r->parser, &u);
-	const char *model = u.model[0] ? u.model : r->model_asked;
+	const char *model = u.model[0] ? u.model : r->asked.model;
 	if (u.has_usage && r->api != API_ANTHROPIC_COUNT_TOKENS)
 		priced = g->pricing != NULL && pricing_cost(g->pricing, model, &u, &cost) == 0;
 	/* An overloaded_error inside a 200 stream: stats counts it as a 529
@@ -921,7 +909,7 @@ settle(struct req *r)
 			.cost_micros = cost, .priced = priced, .n429 = r->call.n429,
 			.n529 = r->call.n529, .retries = r->call.attempt,
 			.fallbacks = r->call.fallbacks, .refused = r->refused,
-			.error = r->error[0] ? r->error : NULL, .model_asked = r->model_asked,
+			.error = r->error[0] ? r->error : NULL, .model_asked = r->asked.model,
 		};
 		stats_end(g->stats, &sr, r->call.reserved_micros);
 	}
@@ -932,7 +920,7 @@ settle(struct req *r)
 			.time = util_wall(), .pane = r->route + 1,
 			.pane_name = g->routes[r->route].name, .agent = g->routes[r->route].agent,
 			.key_hash = r->key_hash, .api = api_name(r->api),
-			.model_asked = r->model_asked, .model_used = model, .usage = u,
+			.model_asked = r->asked.model, .model_used = model, .usage = u,
 			.cost_micros = cost, .priced = priced, .status = r->status,
 			.retries = r->call.attempt, .fallbacks = r->call.fallbacks,
 			.n429 = r->call.n429, .n529 = r->call.n529,

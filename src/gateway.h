@@ -13,6 +13,7 @@
 #include "ledger.h"
 #include "pricing.h"
 #include "ratelimit.h"
+#include "reqbody.h"
 #include "stats.h"
 #include "upstream.h"
 #include "usage.h"
@@ -39,6 +40,8 @@ struct gateway_call {
 	const char *key_hash;        /* "" if the request had no key */
 	const char *body;            /* request body of the next attempt: never log it */
 	size_t body_len;
+	const struct reqbody *request; /* the agent's body as read (model, limits, images);
+	                              * NULL if not read. Not updated when the body is replaced */
 	int attempt;                 /* 0 for the first upstream attempt */
 	int n429, n529;              /* upstream 429 / 529 so far */
 	int fallbacks;               /* the policy counts its model switches here */

@@ -23,10 +23,10 @@
 #include <time.h>
 
 #include "model.h"
+#include "reqbody.h"
 #include "util.h"
 
 #define SLICE_MS 50              /* longest single condition wait */
-#define IMAGE_TOKENS 2000        /* an image costs at most ~1600 input tokens */
 #define MAX_CIRCUITS 16
 #define PEEK_BYTES 8192
 #define ERROR_BODY_BYTES 16384
@@ -187,70 +187,6 @@ random_unit(void)
 	return (double)(v >> 11) / 9007199254740992.0;   /* 2^53 */
 }
 
-/* Size of base64 image payloads in item (skipped by the estimate) and
- * how many images they are. */
-static void
-image_bytes(const cJSON *item, int64_t *bytes, int64_t *n)
-{
-	if (cJSON_IsString(item) && item->valuestring != NULL) {
-		if (strncmp(item->valuestring, "data:image/", 11) == 0) {
-			*bytes += (int64_t)strlen(item->valuestring);
-			(*n)++;
-		}
-		return;
-	}
-	if (cJSON_IsObject(item)) {
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
-		const cJSON *media = cJSON_GetObjectItemCaseSensitive(item, "media_type");
-		const cJSON *data = cJSON_GetObjectItemCaseSensitive(item, "data");
-		if (cJSON_IsString(type) && strcmp(type->valuestring, "base64") == 0 &&
-		    cJSON_IsString(media) && strncmp(media->valuestring, "image/", 6) == 0 &&
-		    cJSON_IsString(data)) {
-			*bytes += (int64_t)strlen(data->valuestring);
-			(*n)++;
-			return;
-		}
-	}
-	for (const cJSON *c = item->child; c != NULL; c = c->next)
-		image_bytes(c, bytes, n);
-}
-
-static int64_t
-max_tokens_of(const cJSON *root)
-{
-	static const char *const keys[] = { "max_tokens", "max_completion_tokens",
-		"max_output_tokens" };
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, keys[i]);
-		if (cJSON_IsNumber(m) && m->valuedouble >= 0 && m->valuedouble < 1e9)
-			return (int64_t)ceil(m->valuedouble);
-	}
-	return POLICY_DEFAULT_MAX_TOKENS;
-}
-
-void
-policy_worst_case(const pricing_t *pr, const char *model, const char *body, size_t len,
-    int64_t *micros, int64_t *tokens)
-{
-	int64_t img_bytes = 0, nimg = 0, out = POLICY_DEFAULT_MAX_TOKENS;
-	char found[MODEL_ID_MAX] = "";
-	cJSON *root = body != NULL && len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
-	if (cJSON_IsObject(root)) {
-		image_bytes(root, &img_bytes, &nimg);
-		out = max_tokens_of(root);
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
-		if (cJSON_IsString(m))
-			snprintf(found, sizeof found, "%s", m->valuestring);
-	}
-	cJSON_Delete(root);
-	/* ~4 bytes a token in practice; 3 stays on the safe side for code and JSON */
-	int64_t in = ((int64_t)len - img_bytes + 2) / 3 + nimg * IMAGE_TOKENS;
-	if (model == NULL)
-		model = found;
-	*tokens = in + out;
-	*micros = pr != NULL ? pricing_worst_case(pr, model, in, out) : 0;
-}
-
 /* The chain for model: model_chain over the priced models. */
 static int
 policy_chain(const pricing_t *pr, const char *model, const char *const *fallback,
@@ -259,67 +195,6 @@ policy_chain(const pricing_t *pr, const char *model, const char *const *fallback
 	const char *ids[256];
 	int n = pr != NULL ? pricing_models(pr, ids, (int)UTIL_ARRAY_LEN(ids)) : 0;
 	return model_chain(model, ids, n, fallback, nfallback, out, max);
-}
-
-char *
-policy_rewrite_model(const char *body, size_t len, const char *model, size_t *out_len)
-{
-	cJSON *root = cJSON_ParseWithLength(body, len);
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return NULL;
-	}
-	cJSON *m = cJSON_CreateString(model);
-	if (cJSON_GetObjectItemCaseSensitive(root, "model") != NULL)
-		cJSON_ReplaceItemInObjectCaseSensitive(root, "model", m);
-	else
-		cJSON_AddItemToObject(root, "model", m);
-	char *s = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (s == NULL)
-		fatal("out of memory (cJSON)");
-	char *res = xstrdup(s);
-	cJSON_free(s);
-	*out_len = strlen(res);
-	return res;
-}
-
-static int
-contains_ci(const char *s, size_t len, const char *needle)
-{
-	size_t n = strlen(needle);
-	for (size_t i = 0; i + n <= len; i++)
-		if (strncasecmp(s + i, needle, n) == 0)
-			return 1;
-	return 0;
-}
-
-int
-policy_is_spend_limit(const char *body, size_t len)
-{
-	static const char *const words[] = { "usage limit", "spend limit", "spending limit",
-		"insufficient_quota", "exceeded your current quota", "billing", "credit balance",
-		"spend_limit", "org_spend_cap" };
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(words); i++)
-		if (contains_ci(body, len, words[i]))
-			return 1;
-	return 0;
-}
-
-int
-policy_first_event_overloaded(const char *buf, size_t len)
-{
-	size_t end = 0;
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] == '\n' && (buf[i + 1] == '\n' ||
-		    (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n'))) {
-			end = i + 1;
-			break;
-		}
-	}
-	if (end == 0)
-		return -1;
-	return contains_ci(buf, end, "overloaded_error") ? 1 : 0;
 }
 
 int
@@ -988,13 +863,18 @@ hook_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 
 	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
 	if (model[0] != '\0' && strcmp(model, c->model_asked) != 0) {
-		c->new_body = policy_rewrite_model(c->body, c->body_len, model, &c->new_body_len);
+		c->new_body = reqbody_rewrite_model(c->body, c->body_len, model, &c->new_body_len);
 		log_debug("policy: route %d: %s -> %s", c->route, c->model_asked, model);
 	}
-	const char *body = c->new_body ? c->new_body : c->body;
-	size_t blen = c->new_body ? c->new_body_len : c->body_len;
+	struct reqbody rb;
+	const struct reqbody *req = c->request;
+	if (c->new_body != NULL || req == NULL) {   /* the body sent is not the one read */
+		reqbody_read(c->new_body ? c->new_body : c->body,
+		    c->new_body ? c->new_body_len : c->body_len, &rb);
+		req = &rb;
+	}
 	int64_t micros, tokens;
-	policy_worst_case(p->o.pricing, model[0] ? model : NULL, body, blen, &micros, &tokens);
+	reqbody_worst_case(p->o.pricing, model[0] ? model : NULL, req, &micros, &tokens);
 
 	int refused = 0;
 	struct push x;
@@ -1067,7 +947,7 @@ stream_overloaded(policy_t *p, struct upstream_xfer *x)
 		if (n < 0)
 			break;
 		have = (size_t)n;
-		int v = policy_first_event_overloaded(buf, have);
+		int v = reqbody_first_event_overloaded(buf, have);
 		if (v >= 0) {
 			res = v;
 			break;
@@ -1112,7 +992,7 @@ on_429(policy_t *p, struct gateway_call *c, struct pcall *pc, struct upstream_xf
 		return 0;
 	char *buf = xmalloc(ERROR_BODY_BYTES);
 	size_t n = peek_error_body(p, x, buf, ERROR_BODY_BYTES);
-	int spend = policy_is_spend_limit(buf, n);
+	int spend = reqbody_is_spend_limit(buf, n);
 	free(buf);
 	if (spend) {
 		log_debug("policy: route %d: 429 for a spend limit, not retried", c->route);
@@ -1144,11 +1024,13 @@ fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **nb, size
 	pthread_mutex_unlock(&p->lock);
 	if (next >= pc->nchain)
 		return 0;
-	char *body = policy_rewrite_model(c->body, c->body_len, pc->chain[next], nlen);
+	char *body = reqbody_rewrite_model(c->body, c->body_len, pc->chain[next], nlen);
 	if (body == NULL)
 		return 0;
+	struct reqbody rb;
 	int64_t micros, tokens;
-	policy_worst_case(p->o.pricing, pc->chain[next], body, *nlen, &micros, &tokens);
+	reqbody_read(body, *nlen, &rb);
+	reqbody_worst_case(p->o.pricing, pc->chain[next], &rb, &micros, &tokens);
 	int64_t dm = UTIL_MAX(0, micros - pc->res_micros), dt = UTIL_MAX(0, tokens - pc->res_tokens);
 	char msg[256];
 	pthread_mutex_lock(&p->lock);

@@ -32,7 +32,6 @@
 #define POLICY_BREAKER_WINDOW_MS 30000  /* ... within this window open its circuit ... */
 #define POLICY_BREAKER_COOLDOWN_MS 60000 /* ... for this long */
 #define POLICY_PEEK_MS 10000            /* wait this long at most for a 200 stream's first event */
-#define POLICY_DEFAULT_MAX_TOKENS 32000 /* output worst case when the body names none */
 
 typedef struct policy policy_t;
 
@@ -106,22 +105,8 @@ int policy_get_state(policy_t *p, int route, struct policy_route_state *out);
 
 /* ---- pure helpers, exposed for tests ---- */
 
-/* Worst case of a request body for model (NULL: the body's): input
- * estimated conservatively from the body (text bytes / 3, images 2000
- * tokens each), plus max_tokens (or POLICY_DEFAULT_MAX_TOKENS) of output,
- * input priced at the highest of input and cache-write prices. */
-void policy_worst_case(const pricing_t *pr, const char *model, const char *body, size_t len,
-    int64_t *micros, int64_t *tokens);
 /* Full jitter backoff: rand(0, min(cap, base * 2^attempt)) ms; r in [0, 1). */
 int64_t policy_backoff_ms(int base_ms, int cap_ms, int attempt, double r);
-/* body with its top-level "model" replaced (cJSON); NULL if the body is
- * not a JSON object. malloc'd. */
-char *policy_rewrite_model(const char *body, size_t len, const char *model, size_t *out_len);
-/* 1 if a 429 body says a spend / usage limit (not a rate limit) was hit. */
-int policy_is_spend_limit(const char *body, size_t len);
-/* 1 if the first SSE event in buf (len bytes) is an overloaded error;
- * -1 if buf holds no complete event yet. */
-int policy_first_event_overloaded(const char *buf, size_t len);
 /* Parse "NAME=USD" (--pane-ceiling). 0, or -1 with a malloc'd *err. */
 int policy_parse_pane_ceiling(const char *arg, char **name, int64_t *micros, char **err);
 
