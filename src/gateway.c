@@ -623,25 +623,60 @@ tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
 	usage_parser_feed(r->parser, data, len);
 }
 
-static void
-ratelimits_merge(struct req *r)
+/* The one place response headers become rate-limit state: parse the
+ * attempt's headers into *st and merge them into the table under the
+ * request's key, before the policy reads them. 1 if it had any. */
+static int
+attempt_ratelimit(struct req *r, struct rl_state *st)
 {
-	if (r->g->rl == NULL || r->key_hash[0] == '\0')
-		return;
-	struct rl_state st;
 	int any = 0;
 	double now = util_wall();
-	rl_state_init(&st);
-	snprintf(st.key_hash, sizeof st.key_hash, "%s", r->key_hash);
+	rl_state_init(st);
+	snprintf(st->key_hash, sizeof st->key_hash, "%s", r->key_hash);
 	for (int i = 0; i < upstream_header_count(r->x); i++) {
 		const char *name, *value;
 		upstream_header_at(r->x, i, &name, &value);
-		any |= ratelimit_parse_header(&st, name, value, now);
+		any |= ratelimit_parse_header(st, name, value, now);
 	}
-	if (any) {
-		st.updated = now;
-		rl_table_merge(r->g->rl, &st);
-	}
+	if (!any)
+		return 0;
+	st->updated = now;
+	if (r->g->rl != NULL && r->key_hash[0] != '\0')
+		rl_table_merge(r->g->rl, st);
+	return 1;
+}
+
+static const char *
+attempt_header(const struct gateway_attempt *a, const char *name)
+{
+	return upstream_header_get(a->ctx, name);
+}
+
+static ssize_t
+attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
+    int timeout_ms, int *ended)
+{
+	*ended = upstream_done(a->ctx);
+	ssize_t n = upstream_peek(a->ctx, buf, max, min, timeout_ms);
+	return n < 0 ? -1 : n;
+}
+
+/* Ask the policy about the attempt that answered st. 1: drop it and send
+ * again (*nb: a new body or NULL). */
+static int
+attempt_again(struct req *r, int st, char **nb, size_t *nlen)
+{
+	gateway_t *g = r->g;
+	struct rl_state rl;
+	int limits = st > 0 && attempt_ratelimit(r, &rl);   /* every attempt's, metered or not */
+	if (!r->metered || g->policy.attempt == NULL || is_stopping(g) ||
+	    r->call.attempt + 1 >= GATEWAY_MAX_ATTEMPTS)
+		return 0;
+	struct gateway_attempt a = {
+		.status = st, .ratelimit = limits ? &rl : NULL,
+		.header = attempt_header, .peek = attempt_peek, .ctx = r->x,
+	};
+	return g->policy.attempt(g->policy.user, &r->call, &a, nb, nlen);
 }
 
 static void
@@ -717,7 +752,6 @@ attempt_drop(struct req *r)
 static int
 attempts_run(struct req *r)
 {
-	gateway_t *g = r->g;
 	for (;;) {
 		attempt_start(r);
 		int st = attempt_wait(r);
@@ -727,13 +761,9 @@ attempts_run(struct req *r)
 			r->call.n429++;
 		if (st == 529)
 			r->call.n529++;
-		if (st > 0)
-			ratelimits_merge(r);
 		char *nb = NULL;
 		size_t nlen = 0;
-		if (!r->metered || g->policy.attempt == NULL || is_stopping(g) ||
-		    r->call.attempt + 1 >= GATEWAY_MAX_ATTEMPTS ||
-		    g->policy.attempt(g->policy.user, &r->call, st, r->x, &nb, &nlen) == 0) {
+		if (!attempt_again(r, st, &nb, &nlen)) {
 			free(nb);
 			return st;
 		}

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ledger.h"
 #include "pricing.h"
@@ -54,6 +55,25 @@ struct gateway_call {
 	                              * this request to a fallback model (goes to the ledger) */
 };
 
+/* One upstream attempt as the policy sees it: not the transfer itself. */
+struct gateway_attempt {
+	int status;                  /* HTTP status, 0 when upstream could not be reached */
+	/* Its rate-limit headers, parsed once and already merged into the
+	 * rate-limit table under the request's key (updated = when); NULL if
+	 * it had none. */
+	const struct rl_state *ratelimit;
+	/* A response header by name (case-insensitive), NULL if absent. */
+	const char *(*header)(const struct gateway_attempt *a, const char *name);
+	/* Copy up to max body bytes that have arrived, without consuming them
+	 * (the agent still gets them), waiting up to timeout_ms until min are
+	 * there or the body has ended. *ended: the body had ended before the
+	 * copy, so buf holds all of it (up to max). Returns the count, -1 once
+	 * the transfer was aborted. */
+	ssize_t (*peek)(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
+	    int timeout_ms, int *ended);
+	void *ctx;                   /* the gateway's */
+};
+
 /* Final outcome of an admitted request, for settle(). */
 struct gateway_outcome {
 	int status;                  /* status given to the agent (502/504 for transport errors) */
@@ -78,13 +98,12 @@ struct gateway_policy {
 	 * forward (optionally setting c->reserved_micros), -1 to refuse as *r
 	 * says (also adds x-should-retry: false unless retry_after > 0). */
 	int (*admit)(void *user, struct gateway_call *c, struct gateway_refusal *r);
-	/* After each attempt's status and headers are known (x: read headers
-	 * with upstream_header_get), before any byte goes to the agent; may
-	 * sleep for backoff. Return 1 to discard this attempt and send again:
-	 * *new_body (malloc'd, the gateway frees it) may replace the body (e.g.
-	 * another model), NULL keeps it. Return 0 to give this response to the
-	 * agent. status is 0 when upstream could not be reached. */
-	int (*attempt)(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
+	/* After each attempt's status and headers are known, before any byte
+	 * goes to the agent; may sleep for backoff. Return 1 to discard this
+	 * attempt and send again: *new_body (malloc'd, the gateway frees it)
+	 * may replace the body (e.g. another model), NULL keeps it. Return 0
+	 * to give this response to the agent. */
+	int (*attempt)(void *user, struct gateway_call *c, const struct gateway_attempt *a,
 	    char **new_body, size_t *new_len);
 	/* Exactly once per admitted request, after the last byte (or the
 	 * disconnect), after stats_end and the ledger record. */

@@ -914,36 +914,53 @@ hook_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 	return 0;
 }
 
+static const char *
+attempt_header(const struct gateway_attempt *a, const char *name)
+{
+	return a->header != NULL ? a->header(a, name) : NULL;
+}
+
+/* The attempt's body so far, up to max bytes, without consuming it: at
+ * least min bytes, waiting up to timeout_ms. -1 after an abort. */
+static ssize_t
+attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
+    int timeout_ms, int *ended)
+{
+	*ended = 1;
+	return a->peek != NULL ? a->peek(a, buf, max, min, timeout_ms, ended) : 0;
+}
+
 /* Read a short error body without consuming it. */
 static size_t
-peek_error_body(policy_t *p, struct upstream_xfer *x, char *buf, size_t max)
+peek_error_body(policy_t *p, const struct gateway_attempt *a, char *buf, size_t max)
 {
 	int64_t until = util_now_ms() + ERROR_BODY_MS;
 	ssize_t n = 0;
+	int ended;
 	while (util_now_ms() < until) {
-		n = upstream_peek(x, buf, max, max, SLICE_MS);
+		n = attempt_peek(a, buf, max, max, SLICE_MS, &ended);
 		if (n < 0)
 			return 0;
-		if ((size_t)n >= max || upstream_done(x))
+		if ((size_t)n >= max || ended)
 			break;
 	}
-	n = upstream_peek(x, buf, max, 0, 0);
+	n = attempt_peek(a, buf, max, 0, 0, &ended);
 	return n > 0 ? (size_t)n : 0;
 }
 
 /* 1 if the first event of a 200 stream is an overloaded error. */
 static int
-stream_overloaded(policy_t *p, struct upstream_xfer *x)
+stream_overloaded(policy_t *p, const struct gateway_attempt *a)
 {
-	const char *ct = upstream_header_get(x, "Content-Type");
+	const char *ct = attempt_header(a, "Content-Type");
 	if (ct == NULL || strstr(ct, "text/event-stream") == NULL)
 		return 0;
 	char *buf = xmalloc(PEEK_BYTES);
 	int64_t until = util_now_ms() + p->o.peek_ms;
-	int res = 0;
+	int res = 0, ended;
 	size_t have = 0;
 	while (util_now_ms() < until && !__atomic_load_n(&p->stopping, __ATOMIC_ACQUIRE)) {
-		ssize_t n = upstream_peek(x, buf, PEEK_BYTES, have + 1, SLICE_MS);
+		ssize_t n = attempt_peek(a, buf, PEEK_BYTES, have + 1, SLICE_MS, &ended);
 		if (n < 0)
 			break;
 		have = (size_t)n;
@@ -952,8 +969,7 @@ stream_overloaded(policy_t *p, struct upstream_xfer *x)
 			res = v;
 			break;
 		}
-		if (have >= PEEK_BYTES || (upstream_done(x) && upstream_peek(x, buf, PEEK_BYTES,
-		    0, 0) == (ssize_t)have))
+		if (have >= PEEK_BYTES || ended)
 			break;
 	}
 	free(buf);
@@ -961,44 +977,37 @@ stream_overloaded(policy_t *p, struct upstream_xfer *x)
 }
 
 /* Seconds the response asks to wait: retry-after(-ms), else its rate-limit
- * headers; -1 if it says nothing. */
+ * headers (as of when they were read); -1 if it says nothing. */
 static double
-response_wait(policy_t *p, struct upstream_xfer *x, double now)
+response_wait(policy_t *p, const struct gateway_attempt *a, double now)
 {
-	if (x == NULL)
-		return -1;
-	const char *v = upstream_header_get(x, "retry-after-ms");
+	const char *v = attempt_header(a, "retry-after-ms");
 	double s = v != NULL ? ratelimit_parse_retry_after_ms(v) : -1;
-	if (s < 0 && (v = upstream_header_get(x, "retry-after")) != NULL)
+	if (s < 0 && (v = attempt_header(a, "retry-after")) != NULL)
 		s = ratelimit_parse_retry_after(v, now);
 	if (s >= 0)
 		return s;
-	struct rl_state st;
-	int any = 0;
-	rl_state_init(&st);
-	for (int i = 0; i < upstream_header_count(x); i++) {
-		const char *name, *value;
-		upstream_header_at(x, i, &name, &value);
-		any |= ratelimit_parse_header(&st, name, value, now);
-	}
-	double nb = any ? ratelimit_not_before(&st, now) : 0;
-	return nb > now ? nb - now : -1;
+	if (a->ratelimit == NULL)
+		return -1;
+	double seen = a->ratelimit->updated;
+	double nb = ratelimit_not_before(a->ratelimit, seen);
+	return nb > seen ? nb - seen : -1;
 }
 
 static int
-on_429(policy_t *p, struct gateway_call *c, struct pcall *pc, struct upstream_xfer *x)
+on_429(policy_t *p, struct gateway_call *c, struct pcall *pc, const struct gateway_attempt *a)
 {
-	if (pc->retried_429 || x == NULL)
+	if (pc->retried_429)
 		return 0;
 	char *buf = xmalloc(ERROR_BODY_BYTES);
-	size_t n = peek_error_body(p, x, buf, ERROR_BODY_BYTES);
+	size_t n = peek_error_body(p, a, buf, ERROR_BODY_BYTES);
 	int spend = reqbody_is_spend_limit(buf, n);
 	free(buf);
 	if (spend) {
 		log_debug("policy: route %d: 429 for a spend limit, not retried", c->route);
 		return 0;
 	}
-	double wait = response_wait(p, x, now_of(p));
+	double wait = response_wait(p, a, now_of(p));
 	if (wait < 0 || wait * 1000.0 > p->o.pace_cap_ms)
 		return 0;
 	pc->retried_429 = 1;
@@ -1056,9 +1065,10 @@ fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **nb, size
 }
 
 static int
-hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
+hook_attempt(void *user, struct gateway_call *c, const struct gateway_attempt *a,
     char **nb, size_t *nlen)
 {
+	int status = a->status;
 	policy_t *p = user;
 	struct pcall *pc = c->policy_data;
 	if (pc == NULL || __atomic_load_n(&p->stopping, __ATOMIC_ACQUIRE))
@@ -1067,7 +1077,7 @@ hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfe
 	int openai = c->api == API_OPENAI_CHAT || c->api == API_OPENAI_RESPONSES;
 	int overloaded = status == 529 || (openai && status == 503);
 	int in_stream = 0;
-	if (status == 200 && c->api == API_ANTHROPIC_MESSAGES && x != NULL && stream_overloaded(p, x))
+	if (status == 200 && c->api == API_ANTHROPIC_MESSAGES && stream_overloaded(p, a))
 		overloaded = in_stream = 1;
 	if (status >= 200 && status < 300 && !overloaded) {
 		pthread_mutex_lock(&p->lock);
@@ -1076,7 +1086,7 @@ hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfe
 		return 0;
 	}
 	if (status == 429)
-		return on_429(p, c, pc, x);
+		return on_429(p, c, pc, a);
 	if (!overloaded)
 		return 0;
 
@@ -1088,7 +1098,7 @@ hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfe
 	push_send(p, &ps);
 	int retry = 0;
 	if (!open && pc->tries < p->o.retry_max) {
-		double ra = response_wait(p, x, now_of(p));
+		double ra = response_wait(p, a, now_of(p));
 		int64_t ms = ra >= 0 ? (int64_t)ceil(ra * 1000.0) :
 		    policy_backoff_ms(p->o.retry_base_ms, p->o.retry_cap_ms, pc->tries, random_unit());
 		if (ms <= p->o.pace_cap_ms) {

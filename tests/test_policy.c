@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +84,14 @@ admit(struct gw *g, struct gateway_call *c, struct gateway_refusal *r)
 {
 	memset(r, 0, sizeof *r);
 	return g->h.admit(g->h.user, c, r);
+}
+
+/* An attempt that answered status, with no headers and no body. */
+static int
+attempt(struct gw *g, struct gateway_call *c, int status, char **nb, size_t *nl)
+{
+	struct gateway_attempt a = { .status = status };
+	return g->h.attempt(g->h.user, c, &a, nb, nl);
 }
 
 static void
@@ -455,7 +464,7 @@ test_circuit_breaker(void **state)
 		assert_null(c.new_body);
 		char *nb = NULL;
 		size_t nl = 0;
-		assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 1);
+		assert_int_equal(attempt(&g, &c, 529, &nb, &nl), 1);
 		body_model(nb, m, sizeof m);
 		assert_string_equal(m, sonnet);
 		assert_int_equal(c.fallbacks, 1);
@@ -490,7 +499,7 @@ test_circuit_breaker(void **state)
 	/* the trial succeeds: closed again */
 	char *nb = NULL;
 	size_t nl = 0;
-	assert_int_equal(g.h.attempt(g.h.user, &t1, 200, NULL, &nb, &nl), 0);
+	assert_int_equal(attempt(&g, &t1, 200, &nb, &nl), 0);
 	settle(&g, &t1, 200, NULL, 0);
 	policy_get_state(g.p, 0, &st);
 	assert_int_equal(st.circuit[0].state, 0);
@@ -503,7 +512,7 @@ test_circuit_breaker(void **state)
 		c = call_of(0, "claude-opus-4-7", "", ob);
 		assert_int_equal(admit(&g, &c, &r), 0);
 		assert_null(c.new_body);
-		assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 1);
+		assert_int_equal(attempt(&g, &c, 529, &nb, &nl), 1);
 		free(nb);
 		nb = NULL;
 		settle(&g, &c, 200, NULL, 0);
@@ -512,11 +521,126 @@ test_circuit_breaker(void **state)
 	/* the end of the chain: nothing left to fall back to */
 	c = call_of(0, "claude-haiku-4-5", "", "{\"model\":\"claude-haiku-4-5\"}");
 	assert_int_equal(admit(&g, &c, &r), 0);
-	assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 0);
+	assert_int_equal(attempt(&g, &c, 529, &nb, &nl), 0);
 	assert_null(nb);
 	settle(&g, &c, 529, NULL, 0);
 	gw_free(&g);
 	pthread_mutex_destroy(&fc.lock);
+	pricing_free(pr);
+	(void)state;
+}
+
+/* ------------------------------------------------------------ attempts */
+
+/* An attempt as the gateway shows it: headers and a body to peek at. */
+struct fake_attempt {
+	struct gateway_attempt a;
+	const char *headers[8];      /* name, value, name, value, ..., NULL */
+	const char *body;
+};
+
+static const char *
+fake_header(const struct gateway_attempt *a, const char *name)
+{
+	const struct fake_attempt *f = a->ctx;
+	for (int i = 0; f->headers[i] != NULL; i += 2)
+		if (strcasecmp(f->headers[i], name) == 0)
+			return f->headers[i + 1];
+	return NULL;
+}
+
+static ssize_t
+fake_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min, int timeout_ms,
+    int *ended)
+{
+	const struct fake_attempt *f = a->ctx;
+	size_t n = UTIL_MIN(strlen(f->body), max);
+	memcpy(buf, f->body, n);
+	*ended = 1;
+	return (ssize_t)n;
+}
+
+static int
+fake_attempt(struct gw *g, struct gateway_call *c, struct fake_attempt *f, char **nb)
+{
+	size_t nl = 0;
+	f->a.header = fake_header;
+	f->a.peek = fake_peek;
+	f->a.ctx = f;
+	if (f->body == NULL)
+		f->body = "";
+	return g->h.attempt(g->h.user, c, &f->a, nb, &nl);
+}
+
+/* What the policy reads through the attempt: a 429's body and wait (its
+ * retry-after, else the rate-limit state the gateway parsed), and a 200
+ * stream whose first event is an overload. */
+static void
+test_attempt_seam(void **state)
+{
+	pricing_t *pr = pricing_new();
+	struct policy_options o = { .pricing = pr, .ceiling_micros = -1, .daily_ceiling_micros = -1,
+		.retry_max = -1, .pace_cap_ms = 2000 };
+	struct gw g = gw_new(&o);
+	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
+		.ceiling_tokens = -1 };
+	policy_add_route(g.p, 0, &rc);
+	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}";
+	struct gateway_refusal r;
+	char *nb = NULL;
+
+	/* a 429 for a spend limit is given to the agent as it is */
+	struct gateway_call c = call_of(0, "claude-opus-4-7", "k", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	struct fake_attempt spend = { .a.status = 429, .headers = { "retry-after", "0", NULL },
+		.body = "{\"error\":{\"message\":\"You have reached your specified API usage limits\"}}" };
+	assert_int_equal(fake_attempt(&g, &c, &spend, &nb), 0);
+	/* a rate-limit 429 that asks for 0 s is retried once, at once */
+	struct fake_attempt rate = { .a.status = 429, .headers = { "Retry-After", "0", NULL },
+		.body = "{\"error\":{\"type\":\"rate_limit_error\"}}" };
+	assert_int_equal(fake_attempt(&g, &c, &rate, &nb), 1);
+	assert_null(nb);
+	assert_int_equal(fake_attempt(&g, &c, &rate, &nb), 0);   /* only once */
+	settle(&g, &c, 429, NULL, 0);
+
+	/* without retry-after, the parsed rate-limit state says how long */
+	c = call_of(0, "claude-opus-4-7", "k", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	struct rl_state rl;
+	rl_state_init(&rl);
+	rl.updated = util_wall();
+	rl.requests.remaining = 0;
+	rl.requests.reset = rl.updated + 0.3;
+	struct fake_attempt limited = { .a.status = 429, .a.ratelimit = &rl, .headers = { NULL } };
+	int64_t t0 = util_now_ms();
+	assert_int_equal(fake_attempt(&g, &c, &limited, &nb), 1);
+	assert_true(util_now_ms() - t0 >= 250);
+	settle(&g, &c, 200, NULL, 0);
+	/* longer than the pace cap: the agent gets the 429 */
+	c = call_of(0, "claude-opus-4-7", "k", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	rl.requests.reset = rl.updated + 30;
+	assert_int_equal(fake_attempt(&g, &c, &limited, &nb), 0);
+	settle(&g, &c, 429, NULL, 0);
+
+	/* a 200 stream that opens with an overloaded error falls back (retry_max -1) */
+	c = call_of(0, "claude-opus-4-7", "k", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	struct fake_attempt ov = { .a.status = 200,
+		.headers = { "content-type", "text/event-stream; charset=utf-8", NULL },
+		.body = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n" };
+	assert_int_equal(fake_attempt(&g, &c, &ov, &nb), 1);
+	assert_non_null(nb);
+	assert_int_equal(c.n529, 1);   /* the dropped stream's error */
+	assert_int_equal(c.fallbacks, 1);
+	free(nb);
+	nb = NULL;
+	/* the same bytes as JSON are not a stream: served */
+	struct fake_attempt js = ov;
+	js.headers[1] = "application/json";
+	assert_int_equal(fake_attempt(&g, &c, &js, &nb), 0);
+	settle(&g, &c, 200, NULL, 0);
+	gw_free(&g);
 	pricing_free(pr);
 	(void)state;
 }
@@ -754,6 +878,7 @@ main(void)
 		cmocka_unit_test(test_tokens_downgrade_override),
 		cmocka_unit_test(test_long_override_whole),
 		cmocka_unit_test(test_circuit_breaker),
+		cmocka_unit_test(test_attempt_seam),
 		cmocka_unit_test(test_pacing_order),
 		cmocka_unit_test(test_daily_from_ledger_and_midnight),
 	};
