@@ -55,12 +55,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "config.h"
-#include "policy.h"
+#include "meter.h"
+#include "metrics.h"
 #include "util.h"
 
 #define GATEWAY_MAX_ATTEMPTS 16
-#define GATEWAY_MAX_MODELS 64          /* (route, model) pairs counted for /metrics */
 #define GATEWAY_POLL_MS 50             /* how often blocked waits look at the world */
 #define GATEWAY_BLOCK_SIZE (32 * 1024)
 
@@ -71,32 +70,24 @@ struct route {
 	int stats_route;
 };
 
-struct model_count {
-	int route;
-	char model[MODEL_ID_MAX];
-	int64_t n;
-};
-
 struct gateway {
 	struct MHD_Daemon *mhd;
 	int port;
 	char *anthropic;               /* upstream bases, no trailing slash */
 	char *openai;
-	const pricing_t *pricing;
 	stats_t *stats;
-	ledger_t *ledger;
 	rl_table_t *rl;
 	struct gateway_policy policy;
+	metrics_t *metrics;
+	struct meter meter;            /* pricing, stats, ledger, metrics, policy */
 	int idle_s;
 	int connect_ms;
 	upstream_t *up;
 	int stopping;                  /* atomic */
 
-	pthread_mutex_t lock;          /* routes and model counts */
+	pthread_mutex_t lock;          /* the route table; a leaf lock */
 	struct route routes[GATEWAY_MAX_ROUTES];
 	int nroutes;
-	struct model_count models[GATEWAY_MAX_MODELS];
-	int nmodels;
 };
 
 /* Per connection: the raw request URI (MHD hands the handler a decoded
@@ -110,6 +101,9 @@ struct req {
 	gateway_t *g;
 	struct MHD_Connection *conn;
 	int route;
+	int stats_route;               /* copied from the route at the start */
+	const char *route_name;        /* the route's: names never change */
+	const char *agent;
 	char *method;
 	char *path;                    /* route-relative path, raw */
 	char *query;                   /* "?..." or "" */
@@ -262,9 +256,10 @@ token_eq(const char *a, const char *b, size_t n)
 	return d == 0;
 }
 
-/* Route index for the token at s (n chars), or -1. */
+/* Route index for the token at s (n chars), or -1; a copy of the route
+ * in *out (its strings never change). */
 static int
-route_find(gateway_t *g, const char *s, size_t n)
+route_find(gateway_t *g, const char *s, size_t n, struct route *out)
 {
 	int found = -1;
 	if (n != GATEWAY_TOKEN_LEN)
@@ -273,6 +268,8 @@ route_find(gateway_t *g, const char *s, size_t n)
 	for (int i = 0; i < g->nroutes; i++)
 		if (token_eq(g->routes[i].token, s, n))
 			found = i;
+	if (found >= 0)
+		*out = g->routes[found];
 	pthread_mutex_unlock(&g->lock);
 	return found;
 }
@@ -289,15 +286,6 @@ gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char to
 	int idx = g->nroutes;
 	struct route *rt = &g->routes[idx];
 	rt->stats_route = idx;
-	if (g->stats != NULL) {
-		struct stats_snapshot *snap = xmalloc(sizeof *snap);
-		stats_snapshot(g->stats, snap);
-		while (snap->nroutes <= idx && stats_add_route(g->stats) >= 0)
-			snap->nroutes++;
-		if (snap->nroutes <= idx)
-			rt->stats_route = -1;
-		free(snap);
-	}
 	util_random(raw, sizeof raw);
 	for (size_t i = 0; i < sizeof raw; i++)
 		snprintf(rt->token + 2 * i, 3, "%02x", raw[i]);
@@ -307,6 +295,14 @@ gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char to
 	if (token_out != NULL)
 		snprintf(token_out, 65, "%s", rt->token);
 	pthread_mutex_unlock(&g->lock);
+	/* The stats store gets the same index, outside the route lock (no
+	 * lock is taken inside another here). Nobody knows the token before
+	 * this returns, so no request can use the route meanwhile. */
+	if (g->stats != NULL && stats_ensure_routes(g->stats, idx + 1) <= idx) {
+		pthread_mutex_lock(&g->lock);
+		g->routes[idx].stats_route = -1;
+		pthread_mutex_unlock(&g->lock);
+	}
 	return idx;
 }
 
@@ -344,149 +340,16 @@ gateway_port(const gateway_t *g)
 
 /* -------------------------------------------------------------- metrics */
 
-static void
-model_count_add(gateway_t *g, int route, const char *model)
-{
-	pthread_mutex_lock(&g->lock);
-	struct model_count *slot = NULL;
-	for (int i = 0; i < g->nmodels && slot == NULL; i++)
-		if (g->models[i].route == route && strcmp(g->models[i].model, model) == 0)
-			slot = &g->models[i];
-	if (slot == NULL && g->nmodels < GATEWAY_MAX_MODELS) {
-		slot = &g->models[g->nmodels++];
-		slot->route = route;
-		snprintf(slot->model, sizeof slot->model, "%s", model);
-	}
-	if (slot == NULL) {   /* table full: lump the rest together */
-		slot = &g->models[GATEWAY_MAX_MODELS - 1];
-		snprintf(slot->model, sizeof slot->model, "other");
-	}
-	slot->n++;
-	pthread_mutex_unlock(&g->lock);
-}
-
-/* Prometheus label value: escape backslash, quote and newline. */
-static void
-label(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			buf_appendf(b, "\\%c", *s);
-		else if (*s == '\n')
-			buf_append(b, "\\n", 2);
-		else
-			buf_append(b, s, 1);
-	}
-}
-
-static void
-metric(struct buf *b, const char *name, const char *route, const char *k, const char *v,
-    const char *value)
-{
-	buf_appendf(b, "%s{route=\"", name);
-	label(b, route);
-	buf_append(b, "\"", 1);
-	if (k != NULL) {
-		buf_appendf(b, ",%s=\"", k);
-		label(b, v);
-		buf_append(b, "\"", 1);
-	}
-	buf_appendf(b, "} %s\n", value);
-}
-
-static void
-metric_i(struct buf *b, const char *name, const char *route, const char *k, const char *v,
-    int64_t n)
-{
-	char num[32];
-	snprintf(num, sizeof num, "%lld", (long long)n);
-	metric(b, name, route, k, v, num);
-}
-
-static void
-metrics_route(struct buf *b, const char *name, const struct stats_counts *s, int part)
-{
-	char num[48];
-	switch (part) {
-	case 0:
-		metric_i(b, "tokmux_tokens_total", name, "kind", "input", s->input_tokens);
-		metric_i(b, "tokmux_tokens_total", name, "kind", "output", s->output_tokens);
-		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_read", s->cache_read_tokens);
-		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_write_5m", s->cache_write_5m_tokens);
-		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_write_1h", s->cache_write_1h_tokens);
-		break;
-	case 1:
-		snprintf(num, sizeof num, "%lld.%06lld", (long long)(s->cost_micros / 1000000),
-		    (long long)(s->cost_micros % 1000000));
-		metric(b, "tokmux_cost_usd_total", name, NULL, NULL, num);
-		break;
-	case 2:
-		metric_i(b, "tokmux_responses_total", name, "class", "2xx", s->ok_2xx);
-		metric_i(b, "tokmux_responses_total", name, "class", "429", s->err_429);
-		metric_i(b, "tokmux_responses_total", name, "class", "529", s->err_529);
-		metric_i(b, "tokmux_responses_total", name, "class", "4xx", s->err_4xx);
-		metric_i(b, "tokmux_responses_total", name, "class", "5xx", s->err_5xx);
-		metric_i(b, "tokmux_responses_total", name, "class", "refused", s->refused);
-		break;
-	case 3:
-		metric_i(b, "tokmux_retries_total", name, NULL, NULL, s->retries);
-		break;
-	case 4:
-		metric_i(b, "tokmux_fallbacks_total", name, NULL, NULL, s->fallbacks);
-		break;
-	case 5:
-		metric_i(b, "tokmux_unpriced_total", name, NULL, NULL, s->unpriced);
-		break;
-	case 6:
-		metric_i(b, "tokmux_inflight", name, NULL, NULL, s->inflight);
-		break;
-	}
-}
-
 char *
 gateway_metrics(gateway_t *g)
 {
-	static const char *const heads[] = {
-		"tokmux_tokens_total counter",
-		"tokmux_cost_usd_total counter",
-		"tokmux_responses_total counter",
-		"tokmux_retries_total counter",
-		"tokmux_fallbacks_total counter",
-		"tokmux_unpriced_total counter",
-		"tokmux_inflight gauge",
-	};
-	struct buf b = { 0 };
-	char names[GATEWAY_MAX_ROUTES][64];
-	int sroute[GATEWAY_MAX_ROUTES];
-	struct model_count models[GATEWAY_MAX_MODELS];
-
+	struct metrics_route routes[GATEWAY_MAX_ROUTES];
 	pthread_mutex_lock(&g->lock);
-	int n = g->nroutes, nm = g->nmodels;
-	for (int i = 0; i < n; i++) {
-		snprintf(names[i], sizeof names[i], "%s", g->routes[i].name);
-		sroute[i] = g->routes[i].stats_route;
-	}
-	memcpy(models, g->models, sizeof models);
+	int n = g->nroutes;
+	for (int i = 0; i < n; i++)
+		routes[i] = (struct metrics_route){ g->routes[i].name, g->routes[i].stats_route };
 	pthread_mutex_unlock(&g->lock);
-
-	buf_append(&b, "# TYPE tokmux_requests_total counter\n", 37);
-	for (int i = 0; i < nm; i++)
-		metric_i(&b, "tokmux_requests_total", names[models[i].route], "model",
-		    models[i].model, models[i].n);
-	if (g->stats != NULL) {
-		struct stats_snapshot *snap = xmalloc(sizeof *snap);
-		stats_snapshot(g->stats, snap);
-		for (size_t part = 0; part < UTIL_ARRAY_LEN(heads); part++) {
-			buf_appendf(&b, "# TYPE %s\n", heads[part]);
-			for (int i = 0; i < n; i++)
-				if (sroute[i] >= 0 && sroute[i] < snap->nroutes)
-					metrics_route(&b, names[i], &snap->route[sroute[i]], (int)part);
-		}
-		free(snap);
-	}
-	if (b.data == NULL)
-		buf_append(&b, "", 0);
-	return b.data;
+	return metrics_render(g->metrics, routes, n, g->stats);
 }
 
 /* ------------------------------------------------------- request checks */
@@ -531,15 +394,15 @@ headers_ok(struct MHD_Connection *c)
 	return !hc.bad && hc.hosts == 1;
 }
 
-/* Split "/p/<token>[/rest][?query]". Returns the route or -1. */
+/* Split "/p/<token>[/rest][?query]". Returns the route (a copy in *rt) or -1. */
 static int
-split_uri(gateway_t *g, const char *uri, char **path, char **query)
+split_uri(gateway_t *g, const char *uri, char **path, char **query, struct route *rt)
 {
 	if (strncmp(uri, "/p/", 3) != 0)
 		return -1;
 	const char *tok = uri + 3;
 	size_t tlen = strcspn(tok, "/?");
-	int route = route_find(g, tok, tlen);
+	int route = route_find(g, tok, tlen, rt);
 	if (route < 0)
 		return -1;
 	const char *rest = tok + tlen;
@@ -837,22 +700,6 @@ respond_stream(struct req *r, int status)
 	return ret;
 }
 
-static const char *
-api_name(enum api_kind api)
-{
-	switch (api) {
-	case API_ANTHROPIC_MESSAGES:
-	case API_ANTHROPIC_COUNT_TOKENS:
-		return "anthropic";
-	case API_OPENAI_CHAT:
-		return "openai-chat";
-	case API_OPENAI_RESPONSES:
-		return "openai-responses";
-	default:
-		return "other";
-	}
-}
-
 static void
 forward_prepare(struct req *r)
 {
@@ -875,13 +722,9 @@ forward_prepare(struct req *r)
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, r);
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xstrdup("Accept-Encoding: identity");
-
-	pthread_mutex_lock(&g->lock);
-	const char *rname = g->routes[r->route].name;
-	pthread_mutex_unlock(&g->lock);
 	r->call = (struct gateway_call){
 		.route = r->route,
-		.route_name = rname,   /* route names never change */
+		.route_name = r->route_name,
 		.api = r->api,
 		.model_asked = r->asked.model,
 		.key_hash = r->key_hash,
@@ -891,85 +734,86 @@ forward_prepare(struct req *r)
 	};
 }
 
-static int
-stats_route_of(gateway_t *g, int route)
+/* Why the body ended early, "" if it did not. */
+static void
+cut_reason(struct req *r, char *buf, size_t len)
 {
-	pthread_mutex_lock(&g->lock);
-	int s = g->routes[route].stats_route;
-	pthread_mutex_unlock(&g->lock);
-	return s;
+	buf[0] = '\0';
+	if (r->client_gone) {   /* a stopping gateway cuts requests too */
+		snprintf(buf, len, "%s", is_stopping(r->g) ? "tokmux stopped" : "client disconnected");
+	} else if (r->upstream_broken) {
+		char why[256];
+		upstream_error(r->x, why, sizeof why);
+		snprintf(buf, len, "upstream: %s", why);
+	}
 }
 
-/* The request finished (or was refused): cost, policy, stats, ledger. */
+/* The request finished (or was refused): the meter takes it from here. */
 static void
 settle(struct req *r)
 {
-	gateway_t *g = r->g;
 	struct usage u;
-	int64_t cost = 0;
-	int priced = 1;
-
+	char cut[300];
 	memset(&u, 0, sizeof u);
 	if (r->parser != NULL)
 		usage_parser_result(r->parser, &u);
-	const char *model = u.model[0] ? u.model : r->asked.model;
-	if (u.has_usage && r->api != API_ANTHROPIC_COUNT_TOKENS)
-		priced = g->pricing != NULL && pricing_cost(g->pricing, model, &u, &cost) == 0;
-	/* An overloaded_error inside a 200 stream: stats counts it as a 529
-	 * from usage.error_type; n529 stays the count of HTTP 529s. */
-	if (r->request_id[0] == '\0')
-		snprintf(r->request_id, sizeof r->request_id, "%s", u.request_id);
-	if (r->error[0] == '\0') {
-		if (u.error_type[0])
-			snprintf(r->error, sizeof r->error, "%s", u.error_type);
-		else if (r->client_gone)   /* a stopping gateway cuts requests too */
-			snprintf(r->error, sizeof r->error, "%s",
-			    is_stopping(g) ? "tokmux stopped" : "client disconnected");
-		else if (r->upstream_broken) {
-			char why[256];
-			upstream_error(r->x, why, sizeof why);
-			snprintf(r->error, sizeof r->error, "upstream: %s", why);
-		}
-	}
-
-	int sroute = stats_route_of(g, r->route);
-	if (g->stats != NULL && sroute >= 0) {
-		struct stats_result sr = {
-			.route = sroute, .status = r->status, .model_used = model, .usage = u,
-			.cost_micros = cost, .priced = priced, .n429 = r->call.n429,
-			.n529 = r->call.n529, .retries = r->call.attempt,
-			.fallbacks = r->call.fallbacks, .refused = r->refused,
-			.error = r->error[0] ? r->error : NULL, .model_asked = r->asked.model,
-		};
-		stats_end(g->stats, &sr, r->call.reserved_micros);
-	}
-	model_count_add(g, r->route, model[0] ? model : "unknown");
-	if (g->ledger != NULL) {
-		pthread_mutex_lock(&g->lock);
-		struct ledger_record lr = {
-			.time = util_wall(), .pane = r->route + 1,
-			.pane_name = g->routes[r->route].name, .agent = g->routes[r->route].agent,
-			.key_hash = r->key_hash, .api = api_name(r->api),
-			.model_asked = r->asked.model, .model_used = model, .usage = u,
-			.cost_micros = cost, .priced = priced, .status = r->status,
-			.retries = r->call.attempt, .fallbacks = r->call.fallbacks,
-			.n429 = r->call.n429, .n529 = r->call.n529,
-			.latency_ms = util_now_ms() - r->t0_ms, .request_id = r->request_id,
-			.error = r->error[0] ? r->error : NULL, .circuit = r->call.circuit,
-		};
-		pthread_mutex_unlock(&g->lock);
-		if (ledger_append(g->ledger, &lr) != 0)
-			log_debug("gateway: ledger append failed");
-	}
-	/* Last, so that when the policy hears of it everything is recorded. */
-	if (!r->refused && g->policy.settle != NULL) {
-		struct gateway_outcome o = {
-			.status = r->status, .model_used = model, .usage = &u,
-			.cost_micros = cost, .priced = priced, .client_gone = r->client_gone,
-		};
-		g->policy.settle(g->policy.user, &r->call, &o);
-	}
+	cut_reason(r, cut, sizeof cut);
+	struct meter_request q = {
+		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
+		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
+		.model_asked = r->asked.model, .call = &r->call, .usage = &u, .status = r->status,
+		.refused = r->refused, .client_gone = r->client_gone, .started_ms = r->t0_ms,
+		.request_id = r->request_id, .error = r->error, .cut = cut,
+	};
+	meter_finish(&r->g->meter, &q);
 	r->begun = 0;
+}
+
+/* Ask the policy to admit the request (it may rewrite the body). 0 to go
+ * on, -1 when it refuses as *ref says. */
+static int
+forward_admit(struct req *r, struct gateway_refusal *ref)
+{
+	gateway_t *g = r->g;
+	*ref = (struct gateway_refusal){ .status = 403 };
+	snprintf(ref->type, sizeof ref->type, "permission_error");
+	int refused = g->policy.admit(g->policy.user, &r->call, ref) != 0;
+	if (r->call.new_body != NULL) {
+		/* the policy rewrote the body (model override, downgrade, circuit) */
+		free(r->new_body);
+		r->new_body = r->call.new_body;
+		r->call.body = r->new_body;
+		r->call.body_len = r->call.new_body_len;
+		r->call.new_body = NULL;
+	}
+	return refused ? -1 : 0;
+}
+
+/* A refusal is metered too: counted, recorded, never settled. */
+static enum MHD_Result
+forward_refuse(struct req *r, const struct gateway_refusal *ref)
+{
+	r->refused = 1;
+	r->begun = 1;
+	snprintf(r->error, sizeof r->error, "%s", ref->message);
+	r->call.reserved_micros = 0;
+	meter_begin(&r->g->meter, r->stats_route, 0);
+	return respond_error(r, ref->status, ref->type, ref->message, ref->retry_after,
+	    ref->retry_after <= 0);
+}
+
+/* Upstream could not be reached (or timed out before its headers). */
+static enum MHD_Result
+forward_unreachable(struct req *r)
+{
+	int timeout = upstream_timed_out(r->x);
+	char why[256];
+	upstream_error(r->x, why, sizeof why);
+	char *msg = xasprintf("tokmux: cannot reach %s: %s", r->upstream_base, why);
+	snprintf(r->error, sizeof r->error, "%s", msg);
+	enum MHD_Result ret = respond_error(r, timeout ? 504 : 502, "api_error", msg, 0, 0);
+	free(msg);
+	return ret;
 }
 
 static enum MHD_Result
@@ -981,40 +825,17 @@ forward(struct req *r)
 	if (r->too_big)
 		return respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
 		    "tokmux: request body too large", 0, 1);
-
 	if (r->metered && g->policy.admit != NULL) {
-		struct gateway_refusal ref = { .status = 403 };
-		snprintf(ref.type, sizeof ref.type, "permission_error");
-		int refused = g->policy.admit(g->policy.user, &r->call, &ref) != 0;
-		if (r->call.new_body != NULL) {
-			/* the policy rewrote the body (model override, downgrade, circuit) */
-			free(r->new_body);
-			r->new_body = r->call.new_body;
-			r->call.body = r->new_body;
-			r->call.body_len = r->call.new_body_len;
-			r->call.new_body = NULL;
-		}
-		if (refused) {
-			r->refused = 1;
-			r->begun = 1;
-			snprintf(r->error, sizeof r->error, "%s", ref.message);
-			int sroute = stats_route_of(g, r->route);
-			if (g->stats != NULL && sroute >= 0)
-				stats_begin(g->stats, sroute, 0);
-			r->call.reserved_micros = 0;
-			return respond_error(r, ref.status, ref.type, ref.message, ref.retry_after,
-			    ref.retry_after <= 0);
-		}
+		struct gateway_refusal ref;
+		if (forward_admit(r, &ref) != 0)
+			return forward_refuse(r, &ref);
 	}
 	if (r->metered) {
-		int sroute = stats_route_of(g, r->route);
-		if (g->stats != NULL && sroute >= 0)
-			stats_begin(g->stats, sroute, r->call.reserved_micros);
+		meter_begin(&g->meter, r->stats_route, r->call.reserved_micros);
 		r->begun = 1;
 	}
 	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
 	    r->openai ? "openai" : "anthropic");
-
 	int st = attempts_run(r);
 	if (st > 0)
 		return respond_stream(r, st);
@@ -1023,14 +844,7 @@ forward(struct req *r)
 		r->status = 499;
 		return MHD_NO;
 	}
-	int timeout = upstream_timed_out(r->x);
-	char why[256];
-	upstream_error(r->x, why, sizeof why);
-	char *msg = xasprintf("tokmux: cannot reach %s: %s", r->upstream_base, why);
-	snprintf(r->error, sizeof r->error, "%s", msg);
-	enum MHD_Result ret = respond_error(r, timeout ? 504 : 502, "api_error", msg, 0, 0);
-	free(msg);
-	return ret;
+	return forward_unreachable(r);
 }
 
 /* ---------------------------------------------------------- MHD glue */
@@ -1153,13 +967,17 @@ request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct
 		return ret;
 	}
 	char *path = NULL, *query = NULL;
-	int route = split_uri(g, uri, &path, &query);
+	struct route rt;
+	int route = split_uri(g, uri, &path, &query, &rt);
 	if (route < 0)
 		return respond_text(c, 404, "text/plain", "not found\n");
 	struct req *r = xcalloc(1, sizeof *r);
 	r->g = g;
 	r->conn = c;
 	r->route = route;
+	r->stats_route = rt.stats_route;
+	r->route_name = rt.name;
+	r->agent = rt.agent;
 	r->method = xstrdup(method);
 	r->path = path;
 	r->query = query;
@@ -1241,12 +1059,15 @@ gateway_start(const struct gateway_options *o, char **err)
 
 	g->anthropic = base_url(o->anthropic_upstream, "https://api.anthropic.com");
 	g->openai = base_url(o->openai_upstream, "https://api.openai.com");
-	g->pricing = o->pricing;
 	g->stats = o->stats;
-	g->ledger = o->ledger;
 	g->rl = o->ratelimits;
 	if (o->policy != NULL)
 		g->policy = *o->policy;
+	g->metrics = metrics_new();
+	g->meter = (struct meter){
+		.pricing = o->pricing, .stats = o->stats, .ledger = o->ledger,
+		.metrics = g->metrics, .policy = &g->policy,
+	};
 	g->idle_s = o->idle_timeout_s;
 	g->connect_ms = o->connect_timeout_ms;
 	pthread_mutex_init(&g->lock, NULL);
@@ -1272,6 +1093,7 @@ gateway_start(const struct gateway_options *o, char **err)
 		 * it failed is not documented, and a double close is worse
 		 * than one descriptor kept until exit. */
 		upstream_free(g->up);
+		metrics_free(g->metrics);
 		pthread_mutex_destroy(&g->lock);
 		free(g->anthropic);
 		free(g->openai);
@@ -1295,6 +1117,7 @@ gateway_stop(gateway_t *g)
 		free(g->routes[i].name);
 		free(g->routes[i].agent);
 	}
+	metrics_free(g->metrics);
 	pthread_mutex_destroy(&g->lock);
 	free(g->anthropic);
 	free(g->openai);

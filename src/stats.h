@@ -106,6 +106,9 @@ typedef struct stats stats_t;
 stats_t *stats_new(int nroutes, int wake_fd);
 void stats_free(stats_t *s);
 int stats_add_route(stats_t *s);  /* returns new route index, -1 when full */
+/* Grow to at least n routes (n > STATS_MAX_ROUTES: to that); returns how
+ * many there are. Concurrent callers may ask in any order. */
+int stats_ensure_routes(stats_t *s, int n);
 
 /* Counting rules of stats_end: err_429 += n429 and err_529 +=
  * n529; a final status of 429 / 529 counts once more only if n429 / n529 was
