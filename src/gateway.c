@@ -135,7 +135,7 @@ struct req {
 };
 
 static int
-is_stopping(gateway_t *g)
+gateway_stopping(gateway_t *g)
 {
 	return __atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE);
 }
@@ -164,7 +164,7 @@ gateway_upstream_path(const char *path)
 
 /* path equals prefix or continues with '/'. */
 static int
-path_under(const char *path, const char *prefix)
+gateway_path_under(const char *path, const char *prefix)
 {
 	size_t n = strlen(prefix);
 	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
@@ -173,10 +173,10 @@ path_under(const char *path, const char *prefix)
 int
 gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int has_anthropic_version)
 {
-	if (path_under(path, "/v1/chat") || path_under(path, "/v1/responses") ||
-	    path_under(path, "/v1/embeddings") || path_under(path, "/v1/completions"))
+	if (gateway_path_under(path, "/v1/chat") || gateway_path_under(path, "/v1/responses") ||
+	    gateway_path_under(path, "/v1/embeddings") || gateway_path_under(path, "/v1/completions"))
 		return 1;
-	if (path_under(path, "/v1/models"))
+	if (gateway_path_under(path, "/v1/models"))
 		return has_bearer && !has_x_api_key && !has_anthropic_version;
 	return 0;
 }
@@ -184,7 +184,7 @@ gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int has_a
 /* ----------------------------------------------------------- responses */
 
 static enum MHD_Result
-respond_text(struct MHD_Connection *c, int status, const char *type, const char *text)
+gateway_respond_text(struct MHD_Connection *c, int status, const char *type, const char *text)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text),
 	    (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -198,7 +198,7 @@ respond_text(struct MHD_Connection *c, int status, const char *type, const char 
 
 /* An error body in the shape the agent's SDK parses. */
 static char *
-error_json(int openai, const char *type, const char *message)
+gateway_error_json(int openai, const char *type, const char *message)
 {
 	cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject();
 	if (openai) {
@@ -221,10 +221,10 @@ error_json(int openai, const char *type, const char *message)
 }
 
 static enum MHD_Result
-respond_error(struct req *r, int status, const char *type, const char *message,
+gateway_respond_error(struct req *r, int status, const char *type, const char *message,
     int retry_after, int no_retry)
 {
-	char *body = error_json(r->openai, type, message);
+	char *body = gateway_error_json(r->openai, type, message);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -248,7 +248,7 @@ respond_error(struct req *r, int status, const char *type, const char *message,
 /* -------------------------------------------------------------- routes */
 
 static int
-token_eq(const char *a, const char *b, size_t n)
+gateway_token_eq(const char *a, const char *b, size_t n)
 {
 	unsigned char d = 0;   /* constant time: tokens are secrets */
 	for (size_t i = 0; i < n; i++)
@@ -259,14 +259,14 @@ token_eq(const char *a, const char *b, size_t n)
 /* Route index for the token at s (n chars), or -1; a copy of the route
  * in *out (its strings never change). */
 static int
-route_find(gateway_t *g, const char *s, size_t n, struct route *out)
+gateway_route_find(gateway_t *g, const char *s, size_t n, struct route *out)
 {
 	int found = -1;
 	if (n != GATEWAY_TOKEN_LEN)
 		return -1;
 	pthread_mutex_lock(&g->lock);
 	for (int i = 0; i < g->nroutes; i++)
-		if (token_eq(g->routes[i].token, s, n))
+		if (gateway_token_eq(g->routes[i].token, s, n))
 			found = i;
 	if (found >= 0)
 		*out = g->routes[found];
@@ -355,7 +355,7 @@ gateway_metrics(gateway_t *g)
 /* ------------------------------------------------------- request checks */
 
 static int
-host_ok(gateway_t *g, const char *host)
+gateway_host_ok(gateway_t *g, const char *host)
 {
 	char a[40], b[40];
 	if (host == NULL)
@@ -371,7 +371,7 @@ struct header_check {
 };
 
 static enum MHD_Result
-header_check_one(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+gateway_header_check_one(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
 	struct header_check *hc = cls;
 	if (strcasecmp(name, "Host") == 0)
@@ -387,22 +387,22 @@ header_check_one(void *cls, enum MHD_ValueKind kind, const char *name, const cha
  * name or value, and exactly one Host (two could pass the Host check with
  * the first while a proxy or server in between reads the second). */
 static int
-headers_ok(struct MHD_Connection *c)
+gateway_headers_ok(struct MHD_Connection *c)
 {
 	struct header_check hc = { 0 };
-	MHD_get_connection_values(c, MHD_HEADER_KIND, header_check_one, &hc);
+	MHD_get_connection_values(c, MHD_HEADER_KIND, gateway_header_check_one, &hc);
 	return !hc.bad && hc.hosts == 1;
 }
 
 /* Split "/p/<token>[/rest][?query]". Returns the route (a copy in *rt) or -1. */
 static int
-split_uri(gateway_t *g, const char *uri, char **path, char **query, struct route *rt)
+gateway_split_uri(gateway_t *g, const char *uri, char **path, char **query, struct route *rt)
 {
 	if (strncmp(uri, "/p/", 3) != 0)
 		return -1;
 	const char *tok = uri + 3;
 	size_t tlen = strcspn(tok, "/?");
-	int route = route_find(g, tok, tlen, rt);
+	int route = gateway_route_find(g, tok, tlen, rt);
 	if (route < 0)
 		return -1;
 	const char *rest = tok + tlen;
@@ -422,7 +422,7 @@ static const char *const hop_headers[] = {
 };
 
 static int
-is_hop_header(const char *name, const char *conn_tokens)
+gateway_hop_header(const char *name, const char *conn_tokens)
 {
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(hop_headers); i++)
 		if (strcasecmp(name, hop_headers[i]) == 0)
@@ -442,11 +442,11 @@ is_hop_header(const char *name, const char *conn_tokens)
 }
 
 static enum MHD_Result
-collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+gateway_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
 	struct req *r = cls;
 	const char *conn_tokens = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
-	if (is_hop_header(name, conn_tokens))
+	if (gateway_hop_header(name, conn_tokens))
 		return MHD_YES;
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xasprintf("%s: %s", name, value ? value : "");
@@ -454,17 +454,17 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char 
 }
 
 static const char *
-header_get(struct req *r, const char *name)
+gateway_header_get(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 /* The API key or bearer token, hashed; never kept. */
 static void
-key_hash_of(struct req *r, int *has_key, int *has_bearer)
+gateway_key_hash(struct req *r, int *has_key, int *has_bearer)
 {
-	const char *key = header_get(r, "x-api-key");
-	const char *auth = header_get(r, "Authorization");
+	const char *key = gateway_header_get(r, "x-api-key");
+	const char *auth = gateway_header_get(r, "Authorization");
 	*has_key = key != NULL;
 	*has_bearer = auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0;
 	r->key_hash[0] = '\0';
@@ -475,7 +475,7 @@ key_hash_of(struct req *r, int *has_key, int *has_bearer)
 }
 
 static void
-tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
+gateway_tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
 {
 	struct req *r = user;
 	if (r->parser == NULL) {
@@ -490,7 +490,7 @@ tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
  * attempt's headers into *st and merge them into the table under the
  * request's key, before the policy reads them. 1 if it had any. */
 static int
-attempt_ratelimit(struct req *r, struct rl_state *st)
+gateway_attempt_ratelimit(struct req *r, struct rl_state *st)
 {
 	int any = 0;
 	double now = util_wall();
@@ -510,13 +510,13 @@ attempt_ratelimit(struct req *r, struct rl_state *st)
 }
 
 static const char *
-attempt_header(const struct gateway_attempt *a, const char *name)
+gateway_attempt_header(const struct gateway_attempt *a, const char *name)
 {
 	return upstream_header_get(a->ctx, name);
 }
 
 static ssize_t
-attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
+gateway_attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
     int timeout_ms, int *ended)
 {
 	*ended = upstream_done(a->ctx);
@@ -527,23 +527,23 @@ attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
 /* Ask the policy about the attempt that answered st. 1: drop it and send
  * again (*nb: a new body or NULL). */
 static int
-attempt_again(struct req *r, int st, char **nb, size_t *nlen)
+gateway_attempt_again(struct req *r, int st, char **nb, size_t *nlen)
 {
 	gateway_t *g = r->g;
 	struct rl_state rl;
-	int limits = st > 0 && attempt_ratelimit(r, &rl);   /* every attempt's, metered or not */
-	if (!r->metered || g->policy.attempt == NULL || is_stopping(g) ||
+	int limits = st > 0 && gateway_attempt_ratelimit(r, &rl);   /* every attempt's, metered or not */
+	if (!r->metered || g->policy.attempt == NULL || gateway_stopping(g) ||
 	    r->call.attempt + 1 >= GATEWAY_MAX_ATTEMPTS)
 		return 0;
 	struct gateway_attempt a = {
 		.status = st, .ratelimit = limits ? &rl : NULL,
-		.header = attempt_header, .peek = attempt_peek, .ctx = r->x,
+		.header = gateway_attempt_header, .peek = gateway_attempt_peek, .ctx = r->x,
 	};
 	return g->policy.attempt(g->policy.user, &r->call, &a, nb, nlen);
 }
 
 static void
-attempt_start(struct req *r)
+gateway_attempt_start(struct req *r)
 {
 	gateway_t *g = r->g;
 	struct upstream_request ur = {
@@ -555,7 +555,7 @@ attempt_start(struct req *r)
 		.body_len = r->call.body_len,
 		.connect_timeout_ms = g->connect_ms,
 		.idle_timeout_s = g->idle_s,
-		.tap = r->metered ? tap : NULL,
+		.tap = r->metered ? gateway_tap : NULL,
 		.tap_user = r,
 	};
 	r->x = upstream_start(g->up, &ur);
@@ -563,7 +563,7 @@ attempt_start(struct req *r)
 
 /* 1 if the agent closed its end of the connection. */
 static int
-client_gone(struct req *r)
+gateway_client_gone(struct req *r)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
 	    MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -578,13 +578,13 @@ client_gone(struct req *r)
 /* Wait for the attempt's headers, giving up when the gateway stops or the
  * agent hangs up (then -1). */
 static int
-attempt_wait(struct req *r)
+gateway_attempt_wait(struct req *r)
 {
 	for (;;) {
 		int st = upstream_wait_headers(r->x, GATEWAY_POLL_MS);
 		if (st >= 0)
 			return st;
-		if (is_stopping(r->g) || client_gone(r)) {
+		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
 			r->client_gone = 1;
 			upstream_abort(r->x);
 			return -1;
@@ -595,7 +595,7 @@ attempt_wait(struct req *r)
 /* Discard an attempt the policy retries. Its (error) body is short: read
  * it to the end for a moment so the connection can be reused, else abort. */
 static void
-attempt_drop(struct req *r)
+gateway_attempt_drop(struct req *r)
 {
 	char sink[4096];
 	int64_t until = util_now_ms() + 250;
@@ -613,11 +613,11 @@ attempt_drop(struct req *r)
 /* Run attempts until the policy accepts one. Returns the final status
  * (0: transport error, -1: the agent went away first). */
 static int
-attempts_run(struct req *r)
+gateway_attempts_run(struct req *r)
 {
 	for (;;) {
-		attempt_start(r);
-		int st = attempt_wait(r);
+		gateway_attempt_start(r);
+		int st = gateway_attempt_wait(r);
 		if (st < 0)
 			return st;
 		if (st == 429)
@@ -626,11 +626,11 @@ attempts_run(struct req *r)
 			r->call.n529++;
 		char *nb = NULL;
 		size_t nlen = 0;
-		if (!attempt_again(r, st, &nb, &nlen)) {
+		if (!gateway_attempt_again(r, st, &nb, &nlen)) {
 			free(nb);
 			return st;
 		}
-		attempt_drop(r);
+		gateway_attempt_drop(r);
 		if (nb != NULL) {
 			free(r->new_body);
 			r->new_body = nb;
@@ -643,7 +643,7 @@ attempts_run(struct req *r)
 
 /* MHD asks for the next bytes: hand over what upstream has sent. */
 static ssize_t
-body_reader(void *cls, uint64_t pos, char *buf, size_t max)
+gateway_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct req *r = cls;
 	for (;;) {
@@ -656,7 +656,7 @@ body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			r->upstream_broken = !r->client_gone;
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (is_stopping(r->g) || client_gone(r)) {
+		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
 			r->client_gone = 1;
 			upstream_abort(r->x);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -670,14 +670,14 @@ static const char *const skip_response_headers[] = {
 };
 
 static enum MHD_Result
-respond_stream(struct req *r, int status)
+gateway_respond_stream(struct req *r, int status)
 {
 	const char *cl = upstream_header_get(r->x, "Content-Length");
 	uint64_t size = MHD_SIZE_UNKNOWN;
 	if (cl != NULL && *cl >= '0' && *cl <= '9' && strcmp(r->method, "HEAD") != 0)
 		size = strtoull(cl, NULL, 10);
 	struct MHD_Response *resp = MHD_create_response_from_callback(size, GATEWAY_BLOCK_SIZE,
-	    body_reader, r, NULL);
+	    gateway_body_reader, r, NULL);
 	if (resp == NULL)
 		return MHD_NO;
 	for (int i = 0; i < upstream_header_count(r->x); i++) {
@@ -701,16 +701,16 @@ respond_stream(struct req *r, int status)
 }
 
 static void
-forward_prepare(struct req *r)
+gateway_forward_prepare(struct req *r)
 {
 	gateway_t *g = r->g;
 	int has_key, has_bearer;
 	int post = strcmp(r->method, "POST") == 0;
 	char *upath = gateway_upstream_path(r->path);
 
-	key_hash_of(r, &has_key, &has_bearer);
+	gateway_key_hash(r, &has_key, &has_bearer);
 	r->openai = gateway_is_openai(upath, has_key, has_bearer,
-	    header_get(r, "anthropic-version") != NULL);
+	    gateway_header_get(r, "anthropic-version") != NULL);
 	r->upstream_base = r->openai ? g->openai : g->anthropic;
 	r->url = xasprintf("%s%s%s", r->upstream_base, upath, r->query);
 	r->api = usage_api_for_path(upath);
@@ -719,7 +719,7 @@ forward_prepare(struct req *r)
 	free(upath);
 	if (post)
 		reqbody_read(r->body.data, r->body.len, &r->asked);
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, r);
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, gateway_collect_header, r);
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xstrdup("Accept-Encoding: identity");
 	r->call = (struct gateway_call){
@@ -736,11 +736,11 @@ forward_prepare(struct req *r)
 
 /* Why the body ended early, "" if it did not. */
 static void
-cut_reason(struct req *r, char *buf, size_t len)
+gateway_cut_reason(struct req *r, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (r->client_gone) {   /* a stopping gateway cuts requests too */
-		snprintf(buf, len, "%s", is_stopping(r->g) ? "tokmux stopped" : "client disconnected");
+		snprintf(buf, len, "%s", gateway_stopping(r->g) ? "tokmux stopped" : "client disconnected");
 	} else if (r->upstream_broken) {
 		char why[256];
 		upstream_error(r->x, why, sizeof why);
@@ -750,14 +750,14 @@ cut_reason(struct req *r, char *buf, size_t len)
 
 /* The request finished (or was refused): the meter takes it from here. */
 static void
-settle(struct req *r)
+gateway_settle(struct req *r)
 {
 	struct usage u;
 	char cut[300];
 	memset(&u, 0, sizeof u);
 	if (r->parser != NULL)
 		usage_parser_result(r->parser, &u);
-	cut_reason(r, cut, sizeof cut);
+	gateway_cut_reason(r, cut, sizeof cut);
 	struct meter_request q = {
 		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
 		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
@@ -772,7 +772,7 @@ settle(struct req *r)
 /* Ask the policy to admit the request (it may rewrite the body). 0 to go
  * on, -1 when it refuses as *ref says. */
 static int
-forward_admit(struct req *r, struct gateway_refusal *ref)
+gateway_forward_admit(struct req *r, struct gateway_refusal *ref)
 {
 	gateway_t *g = r->g;
 	*ref = (struct gateway_refusal){ .status = 403 };
@@ -791,44 +791,44 @@ forward_admit(struct req *r, struct gateway_refusal *ref)
 
 /* A refusal is metered too: counted, recorded, never settled. */
 static enum MHD_Result
-forward_refuse(struct req *r, const struct gateway_refusal *ref)
+gateway_forward_refuse(struct req *r, const struct gateway_refusal *ref)
 {
 	r->refused = 1;
 	r->begun = 1;
 	snprintf(r->error, sizeof r->error, "%s", ref->message);
 	r->call.reserved_micros = 0;
 	meter_begin(&r->g->meter, r->stats_route, 0);
-	return respond_error(r, ref->status, ref->type, ref->message, ref->retry_after,
+	return gateway_respond_error(r, ref->status, ref->type, ref->message, ref->retry_after,
 	    ref->retry_after <= 0);
 }
 
 /* Upstream could not be reached (or timed out before its headers). */
 static enum MHD_Result
-forward_unreachable(struct req *r)
+gateway_forward_unreachable(struct req *r)
 {
 	int timeout = upstream_timed_out(r->x);
 	char why[256];
 	upstream_error(r->x, why, sizeof why);
 	char *msg = xasprintf("tokmux: cannot reach %s: %s", r->upstream_base, why);
 	snprintf(r->error, sizeof r->error, "%s", msg);
-	enum MHD_Result ret = respond_error(r, timeout ? 504 : 502, "api_error", msg, 0, 0);
+	enum MHD_Result ret = gateway_respond_error(r, timeout ? 504 : 502, "api_error", msg, 0, 0);
 	free(msg);
 	return ret;
 }
 
 static enum MHD_Result
-forward(struct req *r)
+gateway_forward(struct req *r)
 {
 	gateway_t *g = r->g;
 	r->t0_ms = util_now_ms();
-	forward_prepare(r);
+	gateway_forward_prepare(r);
 	if (r->too_big)
-		return respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
+		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
 		    "tokmux: request body too large", 0, 1);
 	if (r->metered && g->policy.admit != NULL) {
 		struct gateway_refusal ref;
-		if (forward_admit(r, &ref) != 0)
-			return forward_refuse(r, &ref);
+		if (gateway_forward_admit(r, &ref) != 0)
+			return gateway_forward_refuse(r, &ref);
 	}
 	if (r->metered) {
 		meter_begin(&g->meter, r->stats_route, r->call.reserved_micros);
@@ -836,21 +836,21 @@ forward(struct req *r)
 	}
 	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
 	    r->openai ? "openai" : "anthropic");
-	int st = attempts_run(r);
+	int st = gateway_attempts_run(r);
 	if (st > 0)
-		return respond_stream(r, st);
+		return gateway_respond_stream(r, st);
 	if (st < 0) {
 		/* Nobody to answer: 499 ("client closed request") for the books. */
 		r->status = 499;
 		return MHD_NO;
 	}
-	return forward_unreachable(r);
+	return gateway_forward_unreachable(r);
 }
 
 /* ---------------------------------------------------------- MHD glue */
 
 static void
-req_free(struct req *r)
+gateway_req_free(struct req *r)
 {
 	upstream_xfer_free(r->x);
 	usage_parser_free(r->parser);
@@ -867,7 +867,7 @@ req_free(struct req *r)
 }
 
 static void
-on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+gateway_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct req *r = *con_cls;
@@ -887,12 +887,12 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		}
 	}
 	if (r->begun)
-		settle(r);
-	req_free(r);   /* joins an aborted transfer */
+		gateway_settle(r);
+	gateway_req_free(r);   /* joins an aborted transfer */
 }
 
 static void
-on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+gateway_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -906,7 +906,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 }
 
 static struct conn *
-conn_of(struct MHD_Connection *c)
+gateway_conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -915,9 +915,9 @@ conn_of(struct MHD_Connection *c)
 
 /* Called with the raw URI before MHD decodes it: keep it for forwarding. */
 static void *
-on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+gateway_on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	struct conn *cn = conn_of(c);
+	struct conn *cn = gateway_conn_of(c);
 	if (cn != NULL) {
 		free(cn->raw_uri);
 		cn->raw_uri = xstrdup(uri);
@@ -926,7 +926,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 }
 
 static void
-on_mhd_log(void *cls, const char *fmt, va_list ap)
+gateway_on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	if (util_log_enabled()) {
 		char *s = xvasprintf(fmt, ap);
@@ -938,21 +938,21 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 /* First call of a request: checks and local endpoints. Returns MHD_YES with
  * *out set to go on forwarding, or the result of a queued response. */
 static enum MHD_Result
-request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct req **out)
+gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct req **out)
 {
 	*out = NULL;
 	/* Browsers send Origin; agents don't. Host guards against DNS rebinding. */
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") != NULL ||
-	    !host_ok(g, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
-		return respond_text(c, 403, "text/plain", "forbidden\n");
-	if (!headers_ok(c))
-		return respond_text(c, 400, "text/plain", "bad request\n");
-	struct conn *cn = conn_of(c);
+	    !gateway_host_ok(g, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+		return gateway_respond_text(c, 403, "text/plain", "forbidden\n");
+	if (!gateway_headers_ok(c))
+		return gateway_respond_text(c, 400, "text/plain", "bad request\n");
+	struct conn *cn = gateway_conn_of(c);
 	const char *uri = cn != NULL && cn->raw_uri != NULL ? cn->raw_uri : "";
 	size_t plen = strcspn(uri, "?");
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	if (get && plen == 8 && strncmp(uri, "/healthz", 8) == 0)
-		return respond_text(c, 200, "text/plain", "ok");
+		return gateway_respond_text(c, 200, "text/plain", "ok");
 	if (get && plen == 8 && strncmp(uri, "/metrics", 8) == 0) {
 		char *text = gateway_metrics(g);
 		struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text,
@@ -968,9 +968,9 @@ request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct
 	}
 	char *path = NULL, *query = NULL;
 	struct route rt;
-	int route = split_uri(g, uri, &path, &query, &rt);
+	int route = gateway_split_uri(g, uri, &path, &query, &rt);
 	if (route < 0)
-		return respond_text(c, 404, "text/plain", "not found\n");
+		return gateway_respond_text(c, 404, "text/plain", "not found\n");
 	struct req *r = xcalloc(1, sizeof *r);
 	r->g = g;
 	r->conn = c;
@@ -986,13 +986,13 @@ request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+gateway_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	gateway_t *g = cls;
 	struct req *r = *con_cls;
 	if (r == NULL) {
-		enum MHD_Result ret = request_begin(g, c, method, &r);
+		enum MHD_Result ret = gateway_request_begin(g, c, method, &r);
 		/* g marks a request answered locally: its body is dropped. */
 		*con_cls = r != NULL ? (void *)r : (void *)g;
 		return ret;
@@ -1011,11 +1011,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	if (r->status != 0)
 		return MHD_YES;   /* already answered */
-	return forward(r);
+	return gateway_forward(r);
 }
 
 static char *
-base_url(const char *url, const char *dflt)
+gateway_base_url(const char *url, const char *dflt)
 {
 	char *s = xstrdup(url != NULL && *url ? url : dflt);
 	size_t n = strlen(s);
@@ -1028,7 +1028,7 @@ base_url(const char *url, const char *dflt)
  * Bound here rather than by libmicrohttpd so that the port is known
  * before the first connection thread reads it in host_ok(). */
 static int
-listen_loopback(int port, int *bound)
+gateway_listen_loopback(int port, int *bound)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof sa;
@@ -1057,8 +1057,8 @@ gateway_start(const struct gateway_options *o, char **err)
 {
 	gateway_t *g = xcalloc(1, sizeof *g);
 
-	g->anthropic = base_url(o->anthropic_upstream, "https://api.anthropic.com");
-	g->openai = base_url(o->openai_upstream, "https://api.openai.com");
+	g->anthropic = gateway_base_url(o->anthropic_upstream, "https://api.anthropic.com");
+	g->openai = gateway_base_url(o->openai_upstream, "https://api.openai.com");
 	g->stats = o->stats;
 	g->rl = o->ratelimits;
 	if (o->policy != NULL)
@@ -1074,15 +1074,15 @@ gateway_start(const struct gateway_options *o, char **err)
 	g->up = upstream_new();
 
 	errno = 0;
-	int lfd = listen_loopback(o->port, &g->port);
+	int lfd = gateway_listen_loopback(o->port, &g->port);
 	if (lfd >= 0)
 		g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
-		    (uint16_t)g->port, NULL, NULL, on_request, g,
+		    (uint16_t)g->port, NULL, NULL, gateway_on_request, g,
 		    MHD_OPTION_LISTEN_SOCKET, lfd,
-		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
-		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, g,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, g,
+		    MHD_OPTION_NOTIFY_CONNECTION, gateway_on_connection, g,
+		    MHD_OPTION_URI_LOG_CALLBACK, gateway_on_uri, g,
+		    MHD_OPTION_NOTIFY_COMPLETED, gateway_on_completed, g,
+		    MHD_OPTION_EXTERNAL_LOGGER, gateway_on_mhd_log, g,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
 		    MHD_OPTION_END);
