@@ -596,12 +596,29 @@ policy_ceilings_check(policy_t *p, struct proute *rt, int64_t micros, int64_t to
 	return 0;
 }
 
+/* The in-process budget: reserve a worst case, release it, spend what a
+ * request really cost (lock held for each). */
 static void
 policy_reserve(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
 {
 	rt->reserved_micros += micros;
 	rt->reserved_tokens += tokens;
 	p->reserved += micros;
+}
+
+static void
+policy_release(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
+{
+	policy_reserve(p, rt, -micros, -tokens);
+}
+
+static void
+policy_spend(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
+{
+	rt->spent_micros += micros;
+	rt->spent_tokens += tokens;
+	p->ws_spent += micros;
+	p->day_spent += micros;
 }
 
 /* ------------------------------------------------------------ circuits */
@@ -848,17 +865,14 @@ policy_choose_start(policy_t *p, struct proute *rt, struct pcall *pc, struct gat
 	return pc->pos;
 }
 
-static int
-policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
+/* The chain for c and where on it to start (lock taken here). */
+static struct pcall *
+policy_admit_chain(policy_t *p, struct gateway_call *c)
 {
-	policy_t *p = user;
-	if (c->route < 0 || c->route >= GATEWAY_MAX_ROUTES)
-		return 0;
 	struct pcall *pc = xcalloc(1, sizeof *pc);
-	pc->route = c->route;
 	const char *fb[POLICY_MAX_CHAIN];
 	char base[MODEL_ID_MAX];
-
+	pc->route = c->route;
 	pthread_mutex_lock(&p->lock);
 	struct proute *rt = &p->routes[c->route];
 	snprintf(base, sizeof base, "%s", rt->override[0] ? rt->override : c->model_asked);
@@ -868,8 +882,15 @@ policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 	if (pc->nchain > 0)
 		policy_choose_start(p, rt, pc, c, policy_now(p));
 	pthread_mutex_unlock(&p->lock);
+	return pc;
+}
 
-	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
+/* Rewrite the body for the model to send (if not the asked one) and
+ * estimate the request's worst case (no lock). */
+static void
+policy_admit_estimate(policy_t *p, struct gateway_call *c, const char *model,
+    int64_t *micros, int64_t *tokens)
+{
 	if (model[0] != '\0' && strcmp(model, c->model_asked) != 0) {
 		c->new_body = reqbody_rewrite_model(c->body, c->body_len, model, &c->new_body_len);
 		log_debug("policy: route %d: %s -> %s", c->route, c->model_asked, model);
@@ -881,33 +902,51 @@ policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 		    c->new_body ? c->new_body_len : c->body_len, &rb);
 		req = &rb;
 	}
-	int64_t micros, tokens;
-	reqbody_worst_case(p->o.pricing, model[0] ? model : NULL, req, &micros, &tokens);
+	reqbody_worst_case(p->o.pricing, model[0] ? model : NULL, req, micros, tokens);
+}
 
-	int refused = 0;
-	struct push x;
-	pthread_mutex_lock(&p->lock);
+/* Reserve the worst case under every ceiling, then wait for the key's
+ * turn (lock held). 0, or -1 with the refusal in *r. */
+static int
+policy_admit_reserve(policy_t *p, struct gateway_call *c, struct pcall *pc, int64_t micros,
+    int64_t tokens, struct gateway_refusal *r)
+{
+	struct proute *rt = &p->routes[c->route];
 	policy_day_roll(p, policy_now(p));
 	if (policy_ceilings_check(p, rt, micros, tokens, r->message, sizeof r->message) != 0) {
-		refused = 1;
 		r->status = 403;
 		snprintf(r->type, sizeof r->type, "permission_error");
-	} else {
-		policy_reserve(p, rt, micros, tokens);
-		pc->res_micros = micros;
-		pc->res_tokens = tokens;
-		int retry_after = 0;
-		if (c->key_hash[0] != '\0' && policy_pace(p, rt, c->key_hash, &retry_after) != 0) {
-			refused = 1;
-			policy_reserve(p, rt, -micros, -tokens);
-			r->status = 429;
-			r->retry_after = retry_after;
-			snprintf(r->type, sizeof r->type, "rate_limit_error");
-			snprintf(r->message, sizeof r->message, "tokmux: this API key is over its rate "
-			    "limit for another %d s (shared by every pane using it); try again then.",
-			    retry_after);
-		}
+		return -1;
 	}
+	policy_reserve(p, rt, micros, tokens);
+	pc->res_micros = micros;
+	pc->res_tokens = tokens;
+	int retry_after = 0;
+	if (c->key_hash[0] == '\0' || policy_pace(p, rt, c->key_hash, &retry_after) == 0)
+		return 0;
+	policy_release(p, rt, micros, tokens);
+	r->status = 429;
+	r->retry_after = retry_after;
+	snprintf(r->type, sizeof r->type, "rate_limit_error");
+	snprintf(r->message, sizeof r->message, "tokmux: this API key is over its rate "
+	    "limit for another %d s (shared by every pane using it); try again then.", retry_after);
+	return -1;
+}
+
+static int
+policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
+{
+	policy_t *p = user;
+	if (c->route < 0 || c->route >= GATEWAY_MAX_ROUTES)
+		return 0;
+	struct pcall *pc = policy_admit_chain(p, c);
+	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
+	int64_t micros, tokens;
+	policy_admit_estimate(p, c, model, &micros, &tokens);
+
+	struct push x;
+	pthread_mutex_lock(&p->lock);
+	int refused = policy_admit_reserve(p, c, pc, micros, tokens, r) != 0;
 	if (refused)
 		policy_circuit_release(p, pc);
 	policy_push_prepare(p, c->route, &x);
@@ -1126,6 +1165,27 @@ policy_attempt(void *user, struct gateway_call *c, const struct gateway_attempt 
 	return retry;
 }
 
+/* What a finished request counts against the ceilings. */
+static void
+policy_settle_cost(const policy_t *p, const struct pcall *pc, const struct gateway_outcome *o,
+    int64_t *cost, int64_t *tokens)
+{
+	const struct usage *u = o->usage;
+	*cost = *tokens = 0;
+	if (u != NULL && u->has_usage) {
+		*cost = o->cost_micros;
+		if (!o->priced && p->o.pricing != NULL)   /* unknown price: count it dearly */
+			*cost = pricing_worst_case(p->o.pricing, o->model_used,
+			    u->input_tokens + u->cache_read_tokens + u->cache_write_5m_tokens +
+			    u->cache_write_1h_tokens, u->output_tokens);
+		*tokens = usage_total_tokens(u);
+	} else if (o->status >= 200 && o->status < 300) {
+		/* cut before any usage arrived: the provider may bill it all */
+		*cost = pc->res_micros;
+		*tokens = pc->res_tokens;
+	}
+}
+
 static void
 policy_settle(void *user, const struct gateway_call *c, const struct gateway_outcome *o)
 {
@@ -1133,30 +1193,14 @@ policy_settle(void *user, const struct gateway_call *c, const struct gateway_out
 	struct pcall *pc = c->policy_data;
 	if (pc == NULL)
 		return;
-	const struct usage *u = o->usage;
-	int ok = o->status >= 200 && o->status < 300;
-	int64_t cost = 0, tokens = 0;
-	if (u != NULL && u->has_usage) {
-		cost = o->cost_micros;
-		if (!o->priced && p->o.pricing != NULL)   /* unknown price: count it dearly */
-			cost = pricing_worst_case(p->o.pricing, o->model_used,
-			    u->input_tokens + u->cache_read_tokens + u->cache_write_5m_tokens +
-			    u->cache_write_1h_tokens, u->output_tokens);
-		tokens = usage_total_tokens(u);
-	} else if (ok) {
-		/* cut before any usage arrived: the provider may bill it all */
-		cost = pc->res_micros;
-		tokens = pc->res_tokens;
-	}
+	int64_t cost, tokens;
+	policy_settle_cost(p, pc, o, &cost, &tokens);
 	struct push x;
 	pthread_mutex_lock(&p->lock);
 	struct proute *rt = &p->routes[pc->route];
 	policy_day_roll(p, policy_now(p));
-	policy_reserve(p, rt, -pc->res_micros, -pc->res_tokens);
-	rt->spent_micros += cost;
-	rt->spent_tokens += tokens;
-	p->ws_spent += cost;
-	p->day_spent += cost;
+	policy_release(p, rt, pc->res_micros, pc->res_tokens);
+	policy_spend(p, rt, cost, tokens);
 	policy_circuit_release(p, pc);
 	policy_push_prepare(p, pc->route, &x);
 	pthread_mutex_unlock(&p->lock);
