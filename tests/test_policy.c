@@ -86,6 +86,15 @@ admit(struct gw *g, struct gateway_call *c, struct gateway_refusal *r)
 	return g->h.admit(g->h.user, c, r);
 }
 
+/* Route number route + 1, named name, without ceilings. */
+static void
+plain_route(struct gw *g, int route, const char *name)
+{
+	struct policy_route_config rc = { .number = route + 1, .name = name, .ceiling_micros = -1,
+		.ceiling_tokens = -1 };
+	policy_add_route(g->p, route, &rc);
+}
+
 /* An attempt that answered status, with no headers and no body. */
 static int
 attempt(struct gw *g, struct gateway_call *c, int status, char **nb, size_t *nl)
@@ -418,9 +427,7 @@ test_long_override_whole(void **state)
 	stats_t *stats = stats_new(1, -1);
 	struct policy_options o = { .stats = stats, .ceiling_micros = -1, .daily_ceiling_micros = -1 };
 	struct gw g = gw_new(&o);
-	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
-		.ceiling_tokens = -1 };
-	policy_add_route(g.p, 0, &rc);
+	plain_route(&g, 0, "a");
 	char id[MODEL_ID_MAX];
 	memset(id, 'm', sizeof id - 1);
 	id[sizeof id - 1] = '\0';
@@ -450,9 +457,7 @@ test_circuit_breaker(void **state)
 		.retry_max = -1, .breaker_k = 3, .breaker_window_ms = 1000,
 		.breaker_cooldown_ms = 5000, .clock = fake_now, .clock_user = &fc };
 	struct gw g = gw_new(&o);
-	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
-		.ceiling_tokens = -1 };
-	policy_add_route(g.p, 0, &rc);
+	plain_route(&g, 0, "a");
 	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}";
 	struct gateway_refusal r;
 	char m[64], sonnet[64];
@@ -582,9 +587,7 @@ test_attempt_seam(void **state)
 	struct policy_options o = { .pricing = pr, .ceiling_micros = -1, .daily_ceiling_micros = -1,
 		.retry_max = -1, .pace_cap_ms = 2000 };
 	struct gw g = gw_new(&o);
-	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
-		.ceiling_tokens = -1 };
-	policy_add_route(g.p, 0, &rc);
+	plain_route(&g, 0, "a");
 	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}";
 	struct gateway_refusal r;
 	char *nb = NULL;
@@ -834,9 +837,7 @@ test_daily_from_ledger_and_midnight(void **state)
 	struct policy_options o = { .pricing = pr, .ledger_path = path, .ceiling_micros = -1,
 		.daily_ceiling_micros = 2000000, .clock = fake_now, .clock_user = &fc };
 	struct gw g = gw_new(&o);
-	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
-		.ceiling_tokens = -1 };
-	policy_add_route(g.p, 0, &rc);
+	plain_route(&g, 0, "a");
 	struct policy_route_state st;
 	policy_get_state(g.p, 0, &st);
 	assert_int_equal(st.daily_spent_micros, 1750000);   /* yesterday's $7 left out */

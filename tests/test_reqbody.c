@@ -11,24 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "reqbody.h"
 #include "util.h"
-
-static pricing_t *
-test_pricing(void)
-{
-	pricing_t *p = pricing_new();
-	char *err = NULL;
-	cJSON *prices = cJSON_Parse("{\"test-claude\":{\"input\":3,\"output\":15,"
-	    "\"cache_write_5m\":3.75,\"cache_write_1h\":6,\"cache_read\":0.3},"
-	    "\"t-out\":{\"input\":0,\"output\":1}}");
-	assert_int_equal(pricing_load(p, prices, &err), 0);
-	cJSON_Delete(prices);
-	return p;
-}
 
 static void
 worst(const pricing_t *pr, const char *model, const char *body, size_t len, int64_t *m, int64_t *t)
@@ -80,31 +66,35 @@ test_read(void **state)
 	(void)state;
 }
 
+/* Built-in prices: Sonnet 4.5 input $3, 1h cache write $6, output $15;
+ * Haiku 4.5 input $1, 1h write $2, output $5. */
 static void
 test_worst_case(void **state)
 {
-	pricing_t *pr = test_pricing();
-	const char *body = "{\"model\":\"test-claude\",\"max_tokens\":1000,"
+	pricing_t *pr = pricing_new();
+	const char *body = "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":1000,"
 	    "\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}";
 	int64_t m, t;
 	worst(pr, NULL, body, strlen(body), &m, &t);
 	int64_t in = ((int64_t)strlen(body) + 2) / 3;
 	assert_int_equal(t, in + 1000);
 	/* input at the dearest input price (1h cache write, $6) + output at $15 */
-	assert_int_equal(m, pricing_worst_case(pr, "test-claude", in, 1000));
+	assert_int_equal(m, pricing_worst_case(pr, "claude-sonnet-4-5", in, 1000));
 	assert_int_equal(m, (in * 6 + 1000 * 15));
 	/* another model given explicitly */
-	worst(pr, "t-out", body, strlen(body), &m, &t);
-	assert_int_equal(m, 1000);
+	worst(pr, "claude-haiku-4-5", body, strlen(body), &m, &t);
+	assert_int_equal(m, in * 2 + 1000 * 5);
 	/* no max_tokens: the default output worst case */
-	const char *nomax = "{\"model\":\"t-out\"}";
+	const char *nomax = "{\"model\":\"claude-haiku-4-5\"}";
 	worst(pr, NULL, nomax, strlen(nomax), &m, &t);
-	assert_int_equal(m, REQBODY_DEFAULT_MAX_TOKENS);
+	in = ((int64_t)strlen(nomax) + 2) / 3;
+	assert_int_equal(t, in + REQBODY_DEFAULT_MAX_TOKENS);
+	assert_int_equal(m, in * 2 + REQBODY_DEFAULT_MAX_TOKENS * 5);
 	/* an image counts as 2000 tokens, not as its base64 bytes */
 	struct buf b = { 0 };
-	buf_appendf(&b, "{\"model\":\"t-out\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\","
-	    "\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\","
-	    "\"media_type\":\"image/png\",\"data\":\"");
+	buf_appendf(&b, "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":1,\"messages\":[{"
+	    "\"role\":\"user\",\"content\":[{\"type\":\"image\",\"source\":{\"type\":"
+	    "\"base64\",\"media_type\":\"image/png\",\"data\":\"");
 	size_t before = b.len;
 	for (int i = 0; i < 30000; i++)
 		buf_append(&b, "QUFB", 4);
@@ -116,11 +106,12 @@ test_worst_case(void **state)
 	/* not JSON: still estimated from its size, priced as the dearest model */
 	worst(pr, NULL, "garbage", 7, &m, &t);
 	assert_int_equal(t, 3 + REQBODY_DEFAULT_MAX_TOKENS);
+	assert_int_equal(m, pricing_worst_case(pr, "no-such-model", 3, REQBODY_DEFAULT_MAX_TOKENS));
 	assert_true(m > 0);
 	/* no pricing: tokens only */
 	worst(NULL, NULL, body, strlen(body), &m, &t);
 	assert_int_equal(m, 0);
-	assert_int_equal(t, in + 1000);
+	assert_int_equal(t, ((int64_t)strlen(body) + 2) / 3 + 1000);
 	pricing_free(pr);
 	(void)state;
 }
