@@ -1,18 +1,21 @@
 /*
- * gateway: the local metering proxy (libmicrohttpd in, upstream/libcurl
- * out). It owns the route table (pane tokens), the HTTP checks (Host,
- * Origin), the forwarding rules and the per-request metering.
+ * gateway: the proxy (libmicrohttpd in, upstream/libcurl out). It owns the
+ * route table (pane tokens; the route lock is a leaf), the request checks
+ * (Host, Origin, header bytes, one Host), the forwarding rules, upstream
+ * attempts and each attempt's rate-limit headers (parsed once, merged into
+ * the rate-limit table, handed to the policy), and the libmicrohttpd glue.
+ * A finished request goes to the meter (meter.c); /metrics is metrics.c's.
  *
  * Threading: MHD runs a thread per connection. The access handler collects
  * the body; on its last call it forwards the request (an upstream transfer
  * that this same thread drives while it waits) and BLOCKS until upstream's
- * status and headers are known. Only then does it queue a callback response whose reader hands
- * the agent whatever bytes the transfer has buffered, as soon as they are
- * there (streaming is pass-through: no batching; the usage parser reads a
- * copy through the transfer's tap). The reader also notices the agent
- * hanging up (POLLRDHUP on the socket) and aborts the transfer. When MHD
- * reports the request completed, the transfer is joined and the request is
- * settled: cost, stats_end, ledger record.
+ * status and headers are known. Only then does it queue a callback
+ * response whose reader hands the agent whatever bytes the transfer has
+ * buffered, as soon as they are there (streaming is pass-through: no
+ * batching; the usage parser reads a copy through the transfer's tap). The
+ * reader also notices the agent hanging up (POLLRDHUP on the socket) and
+ * aborts the transfer. When MHD reports the request completed, the
+ * transfer is joined and the meter settles the request.
  *
  * Upstream path rule: the route-relative path gets "/v1" in front when it
  * starts with an API resource but lacks the version (OpenCode calls
@@ -31,7 +34,8 @@
  *   (a) admit()   after the body is read: may refuse with an API-shaped
  *                 error, may set a reservation (stats_begin/_end carry it);
  *   (b) attempt() after each upstream attempt's headers, before any byte
- *                 reaches the agent: may ask for another attempt, with a
+ *                 reaches the agent (it sees a struct gateway_attempt, not
+ *                 the transfer): may ask for another attempt, with a
  *                 rewritten body (529 retry, model fallback, 429 pacing);
  *   (c) settle()  once per admitted request with the final usage and cost.
  * Only generation calls (messages, chat completions, responses) are

@@ -1,8 +1,10 @@
 /*
  * gateway: the local metering proxy. Listens on 127.0.0.1, routes
  * /p/<token>/... to a route (pane), forwards to the Anthropic or OpenAI
- * upstream with streaming pass-through, and meters every finished
- * generation (usage, cost, stats, rate-limit state, ledger).
+ * upstream with streaming pass-through, keeps each attempt's rate-limit
+ * state, and hands every finished generation to the meter (usage, cost,
+ * stats, ledger). Also the policy seam: the hooks a policy plugs in and
+ * the structs they see (a request, an attempt, an outcome, a refusal).
  */
 #ifndef TOKMUX_GATEWAY_H
 #define TOKMUX_GATEWAY_H

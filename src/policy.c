@@ -1,13 +1,17 @@
 /*
- * policy: owns the spend ceilings (reserve -> settle -> release under one
+ * policy: owns the state behind the gateway's hooks: the spend ceilings
+ * and the in-process budget (reserve -> settle -> release under one
  * mutex), the 429 pacing queues per API key, the 529 retry/fallback logic
  * with its circuit breakers, and the per-route settings the UI changes at
- * run time. Every wait goes through policy_sleep/the pacing loop on one
- * condition variable, so policy_shutdown() ends them all at once.
+ * run time (fallback chain, model override). What a body says is
+ * reqbody.c's, what a model id means is model.c's. Every wait goes through
+ * policy_sleep/the pacing loop on one condition variable, so
+ * policy_shutdown() ends them all at once.
  *
  * Locking: p->lock guards everything here. While holding it we may take
- * the rate-limit table's lock (rl_table_get); stats are pushed after
- * unlocking. Neither calls back into the policy.
+ * the rate-limit table's lock (rl_table_get) and the log's; stats are
+ * pushed after unlocking; an attempt's body is peeked without it. Nothing
+ * called under it calls back into the policy.
  */
 #include "policy.h"
 

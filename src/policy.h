@@ -4,9 +4,9 @@
  * enforced by reservation: reserve the worst case before forwarding,
  * settle to the real cost, release the rest, all under one mutex. 429
  * pacing per API key, shared by every pane using the key, in arrival
- * order. 529 retry with full jitter, then the pane's model fallback chain,
- * and a circuit breaker per model. Plugs into the gateway through
- * struct gateway_policy (see policy_hooks).
+ * order. 529 retry with full jitter, then the pane's model fallback chain
+ * (model.c's), and a circuit breaker per model. Plugs into the gateway
+ * through struct gateway_policy (see policy_hooks).
  */
 #ifndef TOKMUX_POLICY_H
 #define TOKMUX_POLICY_H

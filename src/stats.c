@@ -1,8 +1,10 @@
 /*
  * stats: owns the live counters per route and in total, the per-minute
- * token rings (sparklines) and the recent-cost ring (burn rate). One mutex
- * guards everything; every change bumps the version and writes an 8-byte 1
- * to the wake fd (eventfd-compatible, also fine for a pipe) after unlocking.
+ * token rings (sparklines), the recent-cost ring (burn rate), each route's
+ * last requests and the policy's view it pushes. One mutex guards
+ * everything and is a leaf; every change bumps the version and writes an
+ * 8-byte 1 to the wake fd (eventfd-compatible, also fine for a pipe) after
+ * unlocking.
  */
 #include "stats.h"
 
