@@ -79,7 +79,7 @@ struct rec {
 	int client_gone;
 	int attempts;
 	int n529;
-	char model_asked[128];
+	char model_asked[MODEL_ID_MAX];
 	char key_hash[17];
 	int64_t cost_sum;
 };
