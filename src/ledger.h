@@ -53,8 +53,8 @@ struct ledger_entry {
 	double time;
 	int pane;
 	char pane_name[64];
-	char model_asked[128];
-	char model_used[128];
+	char model_asked[MODEL_ID_MAX];
+	char model_used[MODEL_ID_MAX];
 	struct usage usage;
 	int64_t cost_micros;
 	int priced;

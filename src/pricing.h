@@ -4,8 +4,10 @@
  * premiums or prompt-length tiers, each as published (config entries default
  * to 5m = 1.25x, 1h = 2x, read = 0.1x input). Built-in table for Claude
  * (Fable, Opus, Sonnet, Haiku: dated ids and aliases) and the OpenAI models
- * Codex and OpenCode use; config may override or add models. An unknown model is
- * reported as unpriced, never silently $0. All math in integer micro-dollars.
+ * Codex and OpenCode use; config may override or add models. Look-ups take
+ * any spelling of an id model.c knows (provider prefixes, Bedrock, Vertex).
+ * An unknown model is reported as unpriced, never silently $0. All math in
+ * integer micro-dollars.
  */
 #ifndef TOKMUX_PRICING_H
 #define TOKMUX_PRICING_H

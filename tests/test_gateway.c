@@ -80,7 +80,7 @@ struct rec {
 	int client_gone;
 	int attempts;
 	int n529;
-	char model_asked[128];
+	char model_asked[MODEL_ID_MAX];
 	char key_hash[17];
 	int64_t cost_sum;
 };
@@ -120,11 +120,11 @@ pol_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 }
 
 static int
-pol_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
+pol_attempt(void *user, struct gateway_call *c, const struct gateway_attempt *a,
     char **new_body, size_t *new_len)
 {
 	struct fx *f = user;
-	if (!f->retry_529 || status != 529)
+	if (!f->retry_529 || a->status != 529)
 		return 0;
 	*new_body = xstrdup("{\"model\":\"test-claude\",\"fallback\":true}");
 	*new_len = strlen(*new_body);
