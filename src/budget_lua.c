@@ -1,8 +1,11 @@
 /*
  * budget_lua: owns the text of the Redis budget store's Lua scripts
  * (layout and arguments in budget_lua.h). Every script starts with the
- * same prelude: Redis's clock, the counter update that respects periods,
- * and the sweeper that reclaims expired leases.
+ * same prelude: Redis's clock, whether a period still counts, giving a
+ * lease back, the sweeper that reclaims expired leases, and the stored
+ * ceilings of a request's scopes (one HMGET). Each counter costs a
+ * reserve two commands (HMGET, HINCRBY) and a settle three (give back,
+ * spent, requests); a counter's first write sets its expiry.
  *
  * Numbers: amounts are integers <= 1e15 (exact in Lua's doubles); Redis
  * passes numbers to commands as %.17g, which prints them as integers.
@@ -18,23 +21,25 @@
 "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
 "end\n" \
 "local function num(v) return tonumber(v) or 0 end\n" \
-"-- Add delta to a counter's field. A counter whose period is over (exp,\n" \
-"-- UNIX s, 0: never) is left alone, and so is a missing one when taking away.\n" \
-"local function adjust(key, field, delta, exp, now, touch)\n" \
+"-- 1 if a counter whose period ends at exp (UNIX s, 0: never) still counts\n" \
+"local function live(exp, now)\n" \
 "  exp = tonumber(exp)\n" \
-"  if exp > 0 and exp * 1000 <= now then return end\n" \
-"  if delta < 0 and redis.call('EXISTS', key) == 0 then return end\n" \
-"  redis.call('HINCRBY', key, field, delta)\n" \
-"  if touch then redis.call('HSET', key, 'last', now) end\n" \
-"  if exp > 0 then redis.call('EXPIREAT', key, exp) end\n" \
+"  return exp == 0 or exp * 1000 > now\n" \
 "end\n" \
-"-- Give back what a lease record holds; count it in field (if any).\n" \
-"local function unreserve(rec, now, field)\n" \
+"-- Give back what a lease record holds (counting it as expired if asked).\n" \
+"-- A counter that goes below zero had been deleted by hand: drop it.\n" \
+"local function unreserve(rec, now, expired)\n" \
 "  local f = {}\n" \
 "  for w in string.gmatch(rec, '%S+') do f[#f + 1] = w end\n" \
+"  local amount = tonumber(f[1])\n" \
 "  for i = 2, #f - 1, 2 do\n" \
-"    adjust(f[i], 'reserved', -tonumber(f[1]), f[i + 1], now, false)\n" \
-"    if field then adjust(f[i], field, 1, f[i + 1], now, false) end\n" \
+"    if amount > 0 and live(f[i + 1], now) then\n" \
+"      if redis.call('HINCRBY', f[i], 'reserved', -amount) < 0 then\n" \
+"        redis.call('DEL', f[i])\n" \
+"      elseif expired then\n" \
+"        redis.call('HINCRBY', f[i], 'expired', 1)\n" \
+"      end\n" \
+"    end\n" \
 "  end\n" \
 "end\n" \
 "-- Reclaim leases whose holder stopped renewing them; forget settled ones.\n" \
@@ -42,15 +47,25 @@
 "  local ids = redis.call('ZRANGEBYSCORE', E, '-inf', now, 'LIMIT', 0, 256)\n" \
 "  for _, id in ipairs(ids) do\n" \
 "    local rec = redis.call('HGET', L, id)\n" \
-"    if rec and rec ~= 's' then unreserve(rec, now, 'expired') end\n" \
+"    if rec and rec ~= 's' then unreserve(rec, now, true) end\n" \
 "    redis.call('HDEL', L, id)\n" \
 "    redis.call('ZREM', E, id)\n" \
 "  end\n" \
+"end\n" \
+"-- The stored ceilings of limit names ARGV[first], ARGV[first + step], ...\n" \
+"local function stored(C, n, first, step)\n" \
+"  local names, any = {}, false\n" \
+"  for i = 1, n do\n" \
+"    names[i] = ARGV[first + step * (i - 1)]\n" \
+"    any = any or names[i] ~= ''\n" \
+"  end\n" \
+"  if not any then return {} end\n" \
+"  return redis.call('HMGET', C, unpack(names))\n" \
 "end\n"
 
 /* Check every counter, then reserve the largest amount <= max that fits
- * all of them (refuse below min). A retried reserve (same id) returns the
- * grant already made. */
+ * all of them (refuse below min). A counter met for the first time gets
+ * its expiry. A retried reserve (same id) returns the grant already made. */
 static const char budget_lua_reserve[] = BUDGET_LUA_PRELUDE
 "local L, E, C, M = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
 "local id, lo, hi = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
@@ -61,37 +76,34 @@ static const char budget_lua_reserve[] = BUDGET_LUA_PRELUDE
 "local old = redis.call('HGET', L, id)\n"
 "if old == 's' then return {-1, 0, -1, 0, 0, 0} end\n"
 "if old then return {1, tonumber(string.match(old, '^%S+')), -1, 0, 0, 0} end\n"
+"local st = stored(C, n, 6, 3)\n"
+"local cur, fresh = {}, {}\n"
 "local room, bind, bs, br, bc = hi, -1, 0, 0, 0\n"
 "for i = 1, n do\n"
-"  local a = 6 + 3 * (i - 1)\n"
-"  local ceil = tonumber(ARGV[a + 1])\n"
-"  if ARGV[a] ~= '' then\n"
-"    local v = redis.call('HGET', C, ARGV[a])\n"
-"    if v then ceil = tonumber(v) end\n"
-"  end\n"
-"  if ceil >= 0 then\n"
-"    local v = redis.call('HMGET', KEYS[4 + i], 'spent', 'reserved')\n"
-"    local sp, rs = num(v[1]), num(v[2])\n"
-"    if ceil - sp - rs < room then\n"
-"      room, bind, bs, br, bc = ceil - sp - rs, i - 1, sp, rs, ceil\n"
-"    end\n"
+"  local v = redis.call('HMGET', KEYS[4 + i], 'spent', 'reserved')\n"
+"  fresh[i] = not v[1] and not v[2]\n"
+"  local ceil = tonumber(st[i] or ARGV[4 + 3 * i])\n"
+"  local sp, rs = num(v[1]), num(v[2])\n"
+"  if ceil >= 0 and ceil - sp - rs < room then\n"
+"    room, bind, bs, br, bc = ceil - sp - rs, i - 1, sp, rs, ceil\n"
 "  end\n"
 "end\n"
-"if room < lo then\n"
-"  for i = 1, n do adjust(KEYS[4 + i], 'refused', 1, ARGV[8 + 3 * (i - 1)], now, true) end\n"
-"  redis.call('HSET', M, member, now)\n"
-"  return {0, 0, bind, bs, br, bc}\n"
-"end\n"
+"local field, delta = 'reserved', room\n"
+"if room < lo then field, delta = 'refused', 1 end\n"
 "local rec = {string.format('%d', room)}\n"
 "for i = 1, n do\n"
-"  local exp = ARGV[8 + 3 * (i - 1)]\n"
-"  adjust(KEYS[4 + i], 'reserved', room, exp, now, true)\n"
+"  local exp = ARGV[5 + 3 * i]\n"
+"  if live(exp, now) then\n"
+"    redis.call('HINCRBY', KEYS[4 + i], field, delta)\n"
+"    if fresh[i] and tonumber(exp) > 0 then redis.call('EXPIREAT', KEYS[4 + i], exp) end\n"
+"  end\n"
 "  rec[#rec + 1] = KEYS[4 + i]\n"
 "  rec[#rec + 1] = exp\n"
 "end\n"
+"redis.call('HSET', M, member, now)\n"
+"if room < lo then return {0, 0, bind, bs, br, bc} end\n"
 "redis.call('HSET', L, id, table.concat(rec, ' '))\n"
 "redis.call('ZADD', E, now + lease, id)\n"
-"redis.call('HSET', M, member, now)\n"
 "return {1, room, bind, bs, br, bc}\n";
 
 /* Move a lease to spent: give back what it holds (if not swept), add the
@@ -103,11 +115,14 @@ static const char budget_lua_settle[] = BUDGET_LUA_PRELUDE
 "local now = now_ms()\n"
 "local rec = redis.call('HGET', L, id)\n"
 "if rec == 's' then return 0 end\n"
-"if rec then unreserve(rec, now, nil) end\n"
+"if rec then unreserve(rec, now, false) end\n"
 "for i = 4, #KEYS do\n"
 "  local exp = ARGV[6 + (i - 4)]\n"
-"  adjust(KEYS[i], 'spent', actual, exp, now, true)\n"
-"  if count > 0 then adjust(KEYS[i], 'requests', count, exp, now, false) end\n"
+"  if live(exp, now) then\n"
+"    local total = redis.call('HINCRBY', KEYS[i], 'spent', actual)\n"
+"    if count > 0 then redis.call('HINCRBY', KEYS[i], 'requests', count) end\n"
+"    if total == actual and tonumber(exp) > 0 then redis.call('EXPIREAT', KEYS[i], exp) end\n"
+"  end\n"
 "end\n"
 "redis.call('HSET', L, id, 's')\n"
 "redis.call('ZADD', E, now + keep, id)\n"
@@ -118,7 +133,7 @@ static const char budget_lua_release[] = BUDGET_LUA_PRELUDE
 "local now = now_ms()\n"
 "local rec = redis.call('HGET', KEYS[1], ARGV[1])\n"
 "if not rec or rec == 's' then return 0 end\n"
-"unreserve(rec, now, nil)\n"
+"unreserve(rec, now, false)\n"
 "redis.call('HDEL', KEYS[1], ARGV[1])\n"
 "redis.call('ZREM', KEYS[2], ARGV[1])\n"
 "return 1\n";
@@ -141,17 +156,15 @@ static const char budget_lua_read[] = BUDGET_LUA_PRELUDE
 "local L, E, C = KEYS[1], KEYS[2], KEYS[3]\n"
 "local now = now_ms()\n"
 "sweep(L, E, now)\n"
+"local n = #KEYS - 3\n"
+"local st = stored(C, n, 1, 2)\n"
 "local out = {}\n"
-"for i = 4, #KEYS do\n"
-"  local a = 1 + 2 * (i - 4)\n"
-"  local ceil, stored = tonumber(ARGV[a + 1]), 0\n"
-"  if ARGV[a] ~= '' then\n"
-"    local v = redis.call('HGET', C, ARGV[a])\n"
-"    if v then ceil, stored = tonumber(v), 1 end\n"
-"  end\n"
-"  local v = redis.call('HMGET', KEYS[i], 'spent', 'reserved', 'requests', 'refused',\n"
-"    'expired', 'last')\n"
-"  local row = {num(v[1]), num(v[2]), ceil, stored, num(v[3]), num(v[4]), num(v[5]), num(v[6])}\n"
+"for i = 1, n do\n"
+"  local ceil, from = tonumber(ARGV[2 * i]), 0\n"
+"  if st[i] then ceil, from = tonumber(st[i]), 1 end\n"
+"  local v = redis.call('HMGET', KEYS[3 + i], 'spent', 'reserved', 'requests', 'refused',\n"
+"    'expired')\n"
+"  local row = {num(v[1]), num(v[2]), ceil, from, num(v[3]), num(v[4]), num(v[5])}\n"
 "  for _, x in ipairs(row) do out[#out + 1] = x end\n"
 "end\n"
 "return out\n";

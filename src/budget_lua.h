@@ -9,7 +9,7 @@
  *   P ceilings  hash  limit name -> micros (-1: none)
  *   P members   hash  member -> last activity (ms)
  *   P s:KEY     hash  a scope's counter: spent reserved requests refused
- *                     expired last; EXPIREAT the end of its period + grace
+ *                     expired; EXPIREAT the end of its period + grace
  *
  * Arguments:
  *   reserve  KEYS leases lexp ceilings members COUNTER...
@@ -22,8 +22,8 @@
  *   release  KEYS leases lexp  ARGV id -> 1 released, 0 nothing held
  *   renew    KEYS leases lexp  ARGV lease_ms id... -> indexes (0-based) of lost ids
  *   read     KEYS leases lexp ceilings COUNTER...  ARGV (limit ceiling)...
- *            -> 8 integers a counter: spent reserved ceiling stored
- *               requests refused expired last_ms
+ *            -> 7 integers a counter: spent reserved ceiling stored
+ *               requests refused expired
  */
 #ifndef TOKMUX_BUDGET_LUA_H
 #define TOKMUX_BUDGET_LUA_H

@@ -22,7 +22,6 @@ struct mem_counter {
 	char key[BUDGET_KEY_MAX];
 	int64_t expire_at;
 	int64_t spent, reserved, requests, refused, expired;
-	double last;
 };
 
 struct mem_hold {
@@ -125,26 +124,22 @@ budget_mem_field_of(struct mem_counter *c, enum mem_field f)
 	}
 }
 
-/* Add delta to a counter's field. A counter whose period is over is left
- * alone, and so is a missing one when taking away (as the Lua adjust). */
+/* Add delta to a counter's field, creating it; one whose period is over
+ * is left alone (as in budget_lua). */
 static void
 budget_mem_adjust(struct budget_mem *m, const char *key, enum mem_field f, int64_t delta,
-    int64_t exp, double now, int touch)
+    int64_t exp, double now)
 {
 	if (exp > 0 && (double)exp <= now)
 		return;
 	struct mem_counter *c = budget_mem_counter_find(m, key);
 	if (c == NULL) {
-		if (delta < 0)
-			return;
 		budget_mem_grow((void **)&m->c, &m->capc, m->nc, sizeof *m->c);
 		c = &m->c[m->nc++];
 		memset(c, 0, sizeof *c);
 		snprintf(c->key, sizeof c->key, "%s", key);
 	}
 	*budget_mem_field_of(c, f) += delta;
-	if (touch)
-		c->last = now;
 	if (exp > 0)
 		c->expire_at = exp;
 }
@@ -184,9 +179,13 @@ static void
 budget_mem_unreserve(struct budget_mem *m, const struct mem_lease *l, double now, int expired)
 {
 	for (int i = 0; i < l->n; i++) {
-		budget_mem_adjust(m, l->hold[i].key, MEM_RESERVED, -l->amount, l->hold[i].expire_at, now, 0);
+		int64_t exp = l->hold[i].expire_at;
+		struct mem_counter *c = budget_mem_counter_find(m, l->hold[i].key);
+		if (l->amount <= 0 || c == NULL || (exp > 0 && (double)exp <= now))
+			continue;
+		c->reserved -= l->amount;
 		if (expired)
-			budget_mem_adjust(m, l->hold[i].key, MEM_EXPIRED, 1, l->hold[i].expire_at, now, 0);
+			c->expired++;
 	}
 }
 
@@ -298,11 +297,11 @@ budget_mem_reserve(void *impl, const char *id, const struct budget_scope *s, int
 	int64_t room = budget_mem_room(m, s, n, max, g);
 	if (room < min) {
 		for (int i = 0; i < n; i++)
-			budget_mem_adjust(m, s[i].key, MEM_REFUSED, 1, s[i].expire_at, now, 1);
+			budget_mem_adjust(m, s[i].key, MEM_REFUSED, 1, s[i].expire_at, now);
 		rc = BUDGET_REFUSED;
 	} else {
 		for (int i = 0; i < n; i++)
-			budget_mem_adjust(m, s[i].key, MEM_RESERVED, room, s[i].expire_at, now, 1);
+			budget_mem_adjust(m, s[i].key, MEM_RESERVED, room, s[i].expire_at, now);
 		budget_mem_lease_add(m, id, s, n, room, now);
 		g->granted = room;
 	}
@@ -324,9 +323,9 @@ budget_mem_settle(void *impl, const char *id, const struct budget_scope *s, int 
 		budget_mem_lease_drop(m, l);
 	}
 	for (int i = 0; i < n; i++) {
-		budget_mem_adjust(m, s[i].key, MEM_SPENT, actual, s[i].expire_at, now, 1);
+		budget_mem_adjust(m, s[i].key, MEM_SPENT, actual, s[i].expire_at, now);
 		if (count > 0)
-			budget_mem_adjust(m, s[i].key, MEM_REQUESTS, count, s[i].expire_at, now, 0);
+			budget_mem_adjust(m, s[i].key, MEM_REQUESTS, count, s[i].expire_at, now);
 	}
 	budget_mem_touch_member(m, now);
 	pthread_mutex_unlock(&m->lock);
@@ -384,7 +383,6 @@ budget_mem_read(void *impl, const struct budget_scope *s, int n, struct budget_s
 		o->requests = c->requests;
 		o->refused = c->refused;
 		o->expired = c->expired;
-		o->last = c->last;
 	}
 	pthread_mutex_unlock(&m->lock);
 	return BUDGET_OK;

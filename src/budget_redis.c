@@ -730,10 +730,10 @@ budget_redis_read(void *impl, const struct budget_scope *s, int n, struct budget
 	budget_redis_argv_free(&a);
 	if (rep == NULL)
 		return rc;
-	if (!budget_redis_ints(rep, (size_t)n * 8))
+	if (!budget_redis_ints(rep, (size_t)n * 7))
 		return budget_redis_unexpected(r, rep, "read", err, len);
 	for (int i = 0; i < n; i++) {
-		redisReply **e = rep->element + i * 8;
+		redisReply **e = rep->element + i * 7;
 		struct budget_state *o = &out[i];
 		memset(o, 0, sizeof *o);
 		o->spent = e[0]->integer;
@@ -743,7 +743,6 @@ budget_redis_read(void *impl, const struct budget_scope *s, int n, struct budget
 		o->requests = e[4]->integer;
 		o->refused = e[5]->integer;
 		o->expired = e[6]->integer;
-		o->last = (double)e[7]->integer / 1000.0;
 	}
 	freeReplyObject(rep);
 	return BUDGET_OK;

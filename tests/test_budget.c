@@ -355,7 +355,6 @@ test_range_grants(void **state)
 	assert_int_equal(st.stored, 0);
 	assert_int_equal(st.requests, 1);
 	assert_int_equal(st.refused, 1);
-	assert_true(st.last > util_wall() - 60 || kind == MEM);
 	assert_int_equal(budget_settle(b, l3, 30), BUDGET_OK);
 	st = read_one(b, &s[1]);
 	assert_int_equal(st.spent, 60);
@@ -1139,6 +1138,40 @@ test_lost_replies(void **state)
 	budget_close(b);
 }
 
+/* The keys docs/TEAM.md describes: counters expire after their period,
+ * leases are a hash and a sorted set, members a hash. A counter deleted
+ * by hand while a lease holds money in it is dropped, not left negative. */
+static void
+test_key_layout(void **state)
+{
+	char team[64], key[256];
+	new_team(team, sizeof team);
+	budget_t *b = open_kind(REDIS, team, "alice", NULL);
+	struct period_tz utc = { 0, 0 };
+	struct budget_scope s;
+	double now = util_wall(), end;
+	char label[32];
+	assert_int_equal(budget_scope_period(&s, "team", PERIOD_DAY, &utc, now, NULL, 1000), 0);
+	period_of(PERIOD_DAY, &utc, now, label, sizeof label, NULL, &end);
+	budget_lease_t *l = grant(b, &s, 1, 10, 10, 10);
+	snprintf(key, sizeof key, "tokmux:{%s}:s:team:day:%s", team, label);
+	long long ttl = testredis_cmd(&shared, "TTL %s", key);
+	assert_true(ttl > end + BUDGET_GRACE_S - now - 5 && ttl <= end + BUDGET_GRACE_S - now + 1);
+	assert_int_equal(testredis_cmd(&shared, "HGET %s reserved", key), 0);   /* a string reply */
+	assert_int_equal(testredis_cmd(&shared, "HLEN tokmux:{%s}:leases", team), 1);
+	assert_int_equal(testredis_cmd(&shared, "ZCARD tokmux:{%s}:lexp", team), 1);
+	assert_int_equal(testredis_cmd(&shared, "HEXISTS tokmux:{%s}:members alice", team), 1);
+	assert_int_equal(budget_settle(b, l, 7), BUDGET_OK);
+	assert_int_equal(testredis_cmd(&shared, "HLEN tokmux:{%s}:leases", team), 1);   /* "s" */
+	assert_int_equal(testredis_cmd(&shared, "HSTRLEN %s spent", key), 1);
+	l = grant(b, &s, 1, 10, 10, 10);
+	assert_int_equal(testredis_cmd(&shared, "DEL %s", key), 1);
+	assert_int_equal(budget_release(b, l), BUDGET_OK);
+	assert_int_equal(testredis_cmd(&shared, "EXISTS %s", key), 0);
+	assert_int_equal(read_one(b, &s).inflight, 0);
+	budget_close(b);
+}
+
 static void
 test_noscript(void **state)
 {
@@ -1289,6 +1322,7 @@ main(void)
 		    own_teardown),
 		cmocka_unit_test_setup_teardown(test_no_persistence, own_setup_plain, own_teardown),
 		cmocka_unit_test(test_lost_replies),
+		cmocka_unit_test(test_key_layout),
 		cmocka_unit_test(test_noscript),
 		cmocka_unit_test_setup_teardown(test_password, own_setup_password, own_teardown),
 		cmocka_unit_test(test_unreachable),
