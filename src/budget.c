@@ -331,7 +331,7 @@ budget_open(const struct budget_options *o, char **err)
 		struct budget_options mo = b->o;
 		mo.lease_ms = o->lease_ms > 0 ? o->lease_ms : 0;
 		if (mo.lease_ms == 0)
-			b->o.renew_ms = -1;
+			b->o.renew_ms = b->o.retry_ms = -1;   /* and memory calls never fail: no worker */
 		b->ops = &budget_mem_ops;
 		b->impl = budget_mem_new(&mo);
 	} else if (strncasecmp(url, "redis://", 8) == 0 || strncasecmp(url, "rediss://", 9) == 0) {

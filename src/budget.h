@@ -128,7 +128,8 @@ struct budget_health {
  * is not an error here (see budget_ping). NULL with a malloc'd *err for
  * a bad URL, team or member name. */
 budget_t *budget_open(const struct budget_options *o, char **err);
-/* Flush what is pending (bounded by the timeout), stop the worker, free. */
+/* Stop the worker, release the leases still held (their handles are
+ * freed), flush what is queued (bounded by the timeout), free. */
 void budget_close(budget_t *b);
 /* "memory" or "redis 127.0.0.1:6379/2": where, never the password. */
 const char *budget_where(const budget_t *b);

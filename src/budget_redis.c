@@ -328,14 +328,20 @@ budget_redis_prepare(struct budget_redis *r, redisContext *c, char *why, size_t 
 			snprintf(why, len, "%s", c->errstr);
 			return -1;
 		}
-		if (rep->type == REDIS_REPLY_STRING && rep->len == 40) {
+		int ok = rep->type == REDIS_REPLY_STRING && rep->len == 40;
+		if (ok) {
 			pthread_mutex_lock(&r->lock);
 			memcpy(r->sha[i], rep->str, 40);
 			r->sha[i][40] = '\0';
 			r->have_sha |= 1 << i;
 			pthread_mutex_unlock(&r->lock);
+		} else {
+			snprintf(why, len, "%s", rep->type == REDIS_REPLY_ERROR ? rep->str :
+			    "unexpected reply to SCRIPT LOAD");
 		}
 		freeReplyObject(rep);
+		if (!ok)
+			return -1;
 	}
 	return 0;
 }
