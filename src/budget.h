@@ -41,7 +41,7 @@
 /* Defaults (docs/TEAM.md). */
 #define BUDGET_LEASE_MS 30000           /* a lease lives this long unless renewed */
 #define BUDGET_TIMEOUT_MS 1000          /* connect / command timeout (Redis) */
-#define BUDGET_POOL 8                   /* Redis connections per store */
+#define BUDGET_POOL 4                   /* Redis connections per store */
 #define BUDGET_BACKOFF_MIN_MS 100       /* reconnect backoff, doubling ... */
 #define BUDGET_BACKOFF_MAX_MS 5000      /* ... up to this */
 #define BUDGET_KEEP_S 3600              /* a settled lease is remembered this long */
