@@ -43,9 +43,10 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_redis NAME EXTRA-ARGS...: prints the port
+# start_redis NAME VAR EXTRA-ARGS...: a redis-server in $TMP/NAME; its port
+# goes into VAR (not a subshell, so that cleanup knows its pid)
 start_redis() {
-	local name=$1; shift
+	local name=$1 var=$2; shift 2
 	local port; port=$(free_port)
 	mkdir -p "$TMP/$name"
 	redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP/$name" --save "" \
@@ -55,13 +56,13 @@ start_redis() {
 		redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
 		sleep 0.05
 	done
-	echo "$port"
+	printf -v "$var" '%s' "$port"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-PLAIN=$(start_redis plain --appendonly no)
-AOF=$(start_redis aof --appendonly yes --appendfsync everysec)
+start_redis plain PLAIN --appendonly no
+start_redis aof AOF --appendonly yes --appendfsync everysec
 
 # cell LABEL URL CONC POOL HOLD: ROUNDS runs of URL alternating with memory;
 # prints the medians and the added latency.
