@@ -8,7 +8,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
-PKGS    := ncursesw vterm libcurl libcjson libmicrohttpd
+PKGS    := ncursesw vterm libcurl libcjson libmicrohttpd hiredis
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config clang
   libncurses-dev libvterm-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev
-  libcmocka-dev
+  libhiredis-dev libcmocka-dev
+  redis-server
   tmux python3 curl bc procps jq
 )
 # `scripts/deps.sh --bench` also installs the peers the benchmarks compare against.
