@@ -7,7 +7,7 @@ pkgs=(
   build-essential pkg-config clang
   libncurses-dev libvterm-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev
   libcmocka-dev
-  tmux python3 curl bc procps jq
+  tmux python3 curl bc procps jq git
 )
 # `scripts/deps.sh --bench` also installs the peers the benchmarks compare against.
 if [ "${1:-}" = "--bench" ]; then
