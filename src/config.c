@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "worktree.h"
 
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
 
@@ -58,6 +59,9 @@ config_free(struct config *c)
 	free(c->openai_upstream);
 	free(c->ledger_path);
 	free(c->theme);
+	free(c->worktree_dir);
+	for (int i = 0; i < c->nworktree_setup; i++)
+		free(c->worktree_setup[i]);
 	cJSON_Delete(c->prices);
 	memset(c, 0, sizeof *c);
 }
@@ -186,6 +190,42 @@ get_url(struct ctx *x, const cJSON *v, const char *key, char **out)
 	return 0;
 }
 
+/* A worktree_dir template (worktree_dir_valid() says what is allowed). */
+static int
+get_template(struct ctx *x, const cJSON *v, const char *key, char **out)
+{
+	char *why = NULL;
+	if (!cJSON_IsString(v) || worktree_dir_valid(v->valuestring, &why) < 0) {
+		int rc = fail(x, key, why ? why : "a directory template starting with /, ~/ or {repo}");
+		free(why);
+		return rc;
+	}
+	free(*out);
+	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
+/* An array of at most CONFIG_MAX_SETUP non-empty shell commands. */
+static int
+get_commands(struct ctx *x, const cJSON *v, const char *key, char **out, int *n)
+{
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_SETUP)
+		return fail(x, key, "an array of at most 16 shell commands");
+	for (int i = 0; i < *n; i++)
+		free(out[i]);
+	*n = 0;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, v) {
+		char k[64];
+		snprintf(k, sizeof k, "%s[%d]", key, *n);
+		char *s = NULL;
+		if (get_nonempty_string(x, m, k, &s) < 0)
+			return -1;
+		out[(*n)++] = s;
+	}
+	return 0;
+}
+
 static int
 load_pane(struct ctx *x, const cJSON *obj, int idx, struct config_pane *p)
 {
@@ -210,7 +250,11 @@ load_pane(struct ctx *x, const cJSON *obj, int idx, struct config_pane *p)
 			p->ceiling_tokens = t;
 		} else if (strcmp(v->string, "downgrade_at") == 0)
 			rc = get_fraction(x, v, key, &p->downgrade_at);
-		else if (strcmp(v->string, "fallback") == 0) {
+		else if (strcmp(v->string, "worktree") == 0) {
+			if (!cJSON_IsBool(v))
+				return fail(x, key, "true or false");
+			p->worktree = cJSON_IsTrue(v);
+		} else if (strcmp(v->string, "fallback") == 0) {
 			if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_FALLBACK)
 				return fail(x, key, "an array of at most 8 model names");
 			const cJSON *m;
@@ -223,7 +267,7 @@ load_pane(struct ctx *x, const cJSON *obj, int idx, struct config_pane *p)
 				p->fallback[p->nfallback++] = s;
 			}
 		} else
-			rc = fail(x, key, "one of name, cmd, ceiling_usd, ceiling_tokens, downgrade_at, fallback (unknown key)");
+			rc = fail(x, key, "one of name, cmd, ceiling_usd, ceiling_tokens, downgrade_at, fallback, worktree (unknown key)");
 		if (rc < 0)
 			return -1;
 	}
@@ -305,12 +349,17 @@ load_root(struct ctx *x, const cJSON *root, struct config *c)
 				return fail(x, k, "an object of model prices");
 			cJSON_Delete(c->prices);
 			c->prices = cJSON_Duplicate(v, 1);
-		} else if (strcmp(k, "$schema") == 0 || strcmp(k, "comment") == 0) {
+		} else if (strcmp(k, "worktree_dir") == 0)
+			rc = get_template(x, v, k, &c->worktree_dir);
+		else if (strcmp(k, "worktree_setup") == 0)
+			rc = get_commands(x, v, k, c->worktree_setup, &c->nworktree_setup);
+		else if (strcmp(k, "$schema") == 0 || strcmp(k, "comment") == 0) {
 			if (!cJSON_IsString(v))
 				return fail(x, k, "a string");
 		} else
 			rc = fail(x, k, "a known key (panes, prefix, scrollback_lines, scrollback_mb, upstream, port, "
-			    "gateway, ledger, ceiling_usd, daily_ceiling_usd, warn_at, theme, bell, prices)");
+			    "gateway, ledger, ceiling_usd, daily_ceiling_usd, warn_at, theme, bell, prices, worktree_dir, "
+			    "worktree_setup)");
 		if (rc < 0)
 			return -1;
 	}
