@@ -24,7 +24,8 @@ extern char **environ;
 #define WORKTREE_MAX_ARGS 24
 #define WORKTREE_MAX_DIRS 32            /* parent directories made by one create */
 #define WORKTREE_ROLLBACK_MS 15000
-#define WORKTREE_UNTRACKED_BYTES (64u << 20) /* read budget for counting untracked lines */
+#define WORKTREE_UNTRACKED_BYTES (16u << 20) /* read budget for counting untracked lines */
+#define WORKTREE_LIST_MAX (4u << 20)          /* numstat / ls-files output kept */
 #define WORKTREE_UNTRACKED_FILES 20000
 #define WORKTREE_DIFF_UNTRACKED 200     /* untracked files shown in a diff */
 #define WORKTREE_BINARY_PROBE 8000      /* git's buffer_is_binary() window */
@@ -893,6 +894,8 @@ worktree_count_untracked(int dirfd, const char *path, size_t *budget, struct wor
 	struct stat sb;
 	st->files++;
 	st->untracked++;
+	if (st->partial)           /* past a limit: counted as a file, lines unknown */
+		return;
 	if (fstatat(dirfd, path, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	if (S_ISLNK(sb.st_mode)) {
@@ -901,7 +904,7 @@ worktree_count_untracked(int dirfd, const char *path, size_t *budget, struct wor
 	}
 	if (!S_ISREG(sb.st_mode))
 		return;
-	if (st->partial || (size_t)sb.st_size > *budget) {
+	if ((size_t)sb.st_size > *budget) {
 		st->partial = 1;
 		return;
 	}
@@ -918,17 +921,36 @@ worktree_count_untracked(int dirfd, const char *path, size_t *budget, struct wor
 		st->added += lines;
 }
 
-/* Untracked, not ignored files of dir as "path\0path\0..." in *out. */
+/* Run a git listing of "...\0" records, cut at WORKTREE_LIST_MAX on a
+ * record boundary (then *partial = 1). Returns 0 or -1 (*c->err set). */
 static int
-worktree_untracked(struct worktree_call *c, const char *dir, struct proc_result *out)
+worktree_listing(struct worktree_call *c, const char *dir, struct proc_result *out,
+    const char *const *args, int *partial)
 {
-	int rc = worktree_run(c, dir, out, WT_ARGS("ls-files", "--others", "--exclude-standard", "-z"));
+	c->max_out = WORKTREE_LIST_MAX;
+	c->truncate = 1;
+	int rc = worktree_run(c, dir, out, args);
+	c->max_out = 0;
+	c->truncate = 0;
+	if (rc < 0 && out->end == PROC_TRUNCATED) {
+		char *end = memrchr(out->out.data, '\0', out->out.len);
+		out->out.len = end ? (size_t)(end - out->out.data) + 1 : 0;
+		*partial = 1;
+		return 0;
+	}
 	if (rc > 0) {
 		char *d = proc_describe(out, "git");
 		worktree_fail(c, "%s", d);
 		free(d);
 	}
 	return rc == 0 ? 0 : -1;
+}
+
+/* Untracked, not ignored files of dir as "path\0path\0..." in *out. */
+static int
+worktree_untracked(struct worktree_call *c, const char *dir, struct proc_result *out, int *partial)
+{
+	return worktree_listing(c, dir, out, WT_ARGS("ls-files", "--others", "--exclude-standard", "-z"), partial);
 }
 
 static int
@@ -941,17 +963,13 @@ worktree_status_call(struct worktree_call *c, const char *dir, const char *base,
 	struct proc_result r;
 	if (worktree_merge_base(c, dir, base, base_commit, &mb) < 0)
 		return -1;
-	int rc = worktree_run(c, dir, &r, WT_ARGS("diff", "--numstat", "-z", "--no-renames", "--no-ext-diff", mb));
+	int rc = worktree_listing(c, dir, &r, WT_ARGS("diff", "--numstat", "-z", "--no-renames", "--no-ext-diff", mb),
+	    &st->partial);
 	free(mb);
 	if (rc == 0)
 		worktree_numstat_parse(r.out.data, r.out.len, st);
-	else if (rc > 0) {
-		char *d = proc_describe(&r, "git");
-		worktree_fail(c, "%s", d);
-		free(d);
-	}
 	proc_result_free(&r);
-	if (rc != 0 || worktree_untracked(c, dir, &r) < 0)
+	if (rc != 0 || worktree_untracked(c, dir, &r, &st->partial) < 0)
 		return -1;
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t budget = WORKTREE_UNTRACKED_BYTES;
@@ -959,8 +977,6 @@ worktree_status_call(struct worktree_call *c, const char *dir, const char *base,
 		if (st->untracked >= WORKTREE_UNTRACKED_FILES || util_now_ms() >= c->deadline ||
 		    (c->cancel && atomic_load(c->cancel)))
 			st->partial = 1;
-		if (st->partial)
-			budget = 0;
 		worktree_count_untracked(dirfd, r.out.data + off, &budget, st);
 	}
 	if (dirfd >= 0)
@@ -988,9 +1004,10 @@ worktree_diff_untracked(struct worktree_call *c, const char *dir, size_t max, st
     int *truncated)
 {
 	struct proc_result list;
+	int partial = 0;
 	c->max_out = 0;
 	c->truncate = 0;
-	if (worktree_untracked(c, dir, &list) < 0)
+	if (worktree_untracked(c, dir, &list, &partial) < 0)
 		return -1;
 	int shown = 0, rest = 0;
 	for (size_t off = 0; off < list.out.len; off += strlen(list.out.data + off) + 1) {

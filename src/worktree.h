@@ -114,7 +114,8 @@ struct worktree_stat {
 	int64_t added, removed;   /* lines */
 	int untracked;            /* of files: untracked (not ignored) */
 	int binary;               /* of files: binary (no line counts) */
-	int partial;              /* untracked files past the read budget were not counted */
+	int partial;              /* a lower bound: a limit was reached (4 MiB of listing, 16 MiB
+	                           * of untracked files read, 20000 untracked files, the deadline) */
 	int64_t elapsed_ms;
 };
 

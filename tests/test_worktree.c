@@ -595,6 +595,13 @@ test_status_matches_git(void **state)
 	assert_int_equal(st.added, before.added);
 	assert_int_equal(st.removed, before.removed);
 	assert_int_equal(st.untracked, 0);
+	/* past the read budget: still a file, its lines unknown, flagged */
+	tsh(p, "head -c 17000000 /dev/zero | tr '\\0' 'x' > huge.txt");
+	assert_int_equal(worktree_status(g, p, worktree_base(wt), NULL, &st, &err), 0);
+	assert_int_equal(st.partial, 1);
+	assert_int_equal(st.files, before.files + 1);
+	assert_int_equal(st.added, before.added);
+	tsh(p, "rm huge.txt");
 	/* the base branch gone: the recorded commit still serves */
 	tsh(repo, "git checkout -q -b other && git branch -q -D main");
 	assert_int_equal(worktree_status(g, p, "main", worktree_base_commit(wt), &st, &err), 0);
