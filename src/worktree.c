@@ -639,9 +639,10 @@ worktree_mkdirs(struct worktree_call *c, struct worktree_plan *p)
 		if (*q != '/' && !last)
 			continue;
 		*q = '\0';
-		if (mkdir(dir, 0777) == 0 && p->ndirs < WORKTREE_MAX_DIRS)
-			p->dirs[p->ndirs++] = xstrdup(dir);
-		else if (errno != EEXIST) {
+		if (mkdir(dir, 0777) == 0) {
+			if (p->ndirs < WORKTREE_MAX_DIRS)
+				p->dirs[p->ndirs++] = xstrdup(dir);
+		} else if (errno != EEXIST) {
 			worktree_fail(c, "cannot create %s: %s", dir, strerror(errno));
 			rc = -1;
 		}
@@ -1223,6 +1224,7 @@ worktree_remove_call(struct worktree_call *c, const worktree_t *wt, enum worktre
 	char *ref = xasprintf("refs/heads/%s", wt->branch);
 	int rc = worktree_test(c, wt->repo, WT_ARGS("show-ref", "--verify", "-q", ref));
 	int has_branch = rc == 0;
+	int has_dir = at != NULL && lstat(wt->path, &st) == 0;   /* else deleted by hand: prune */
 	free(ref);
 	if (rc < 0) {
 		/* *c->err says why */
@@ -1236,8 +1238,8 @@ worktree_remove_call(struct worktree_call *c, const worktree_t *wt, enum worktre
 		worktree_fail(c, "%s is not a worktree of %s: not removing it", wt->path, wt->repo);
 		rc = -1;
 	} else
-		rc = force ? 0 : worktree_remove_check(c, wt, at != NULL, has_branch, keep);
-	if (rc == 0 && at != NULL)
+		rc = force ? 0 : worktree_remove_check(c, wt, has_dir, has_branch, keep);
+	if (rc == 0 && has_dir)
 		rc = worktree_capture(c, wt->repo, NULL, force
 		    ? WT_ARGS("worktree", "remove", "--force", wt->path) : WT_ARGS("worktree", "remove", wt->path));
 	else if (rc == 0)

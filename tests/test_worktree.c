@@ -702,9 +702,19 @@ test_remove_dirty(void **state)
 	assert_true(branch_exists(repo, "tokmux/w"));
 	char *parent = xasprintf("%s/r.tokmux", root);
 	assert_false(exists(parent));                        /* emptied: gone */
-	/* the directory is gone already: removing the branch still works */
+	/* the worktree is gone already: removing the branch still works */
 	assert_int_equal(worktree_remove(g, wt, WORKTREE_REMOVE_BOTH, 0, &err), 0);
 	assert_false(branch_exists(repo, "tokmux/w"));
+	/* its directory deleted by hand: git's record is pruned, the branch kept */
+	worktree_t *gone = create_ok(g, repo, "gone");
+	tsh(root, "rm -rf r.tokmux/gone");
+	assert_int_equal(worktree_remove(g, gone, WORKTREE_KEEP_BRANCH, 0, &err), 0);
+	char *out = NULL;
+	assert_int_equal(tgit(repo, &out, "worktree", "list", "--porcelain", NULL), 0);
+	assert_null(strstr(out, "gone"));
+	free(out);
+	assert_true(branch_exists(repo, "tokmux/gone"));
+	worktree_free(gone);
 	free(a);
 	free(parent);
 	worktree_free(wt);
