@@ -163,6 +163,35 @@ parse_shortstat(const char *s, long *files, long *ins, long *del)
 	}
 }
 
+/* Each test gets a scratch directory, a repository "r" in it and a git. */
+struct fx {
+	char root[64];
+	char *repo;
+	worktree_git_t *g;
+};
+
+static int
+fx_setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof *f);
+	testtmp_make(f->root, sizeof f->root, "wt");
+	f->repo = make_repo(f->root, "r");
+	f->g = git_default();
+	*state = f;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	worktree_git_free(f->g);
+	free(f->repo);
+	int rc = testtmp_remove(f->root);
+	free(f);
+	return rc;
+}
+
 /* ---- names and places ---- */
 
 static void
@@ -227,12 +256,11 @@ test_dir_template(void **state)
 static void
 test_create_and_open(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
+	struct fx *f = *state;
+	const char *root = f->root;
 	char *repo = make_repo(root, "my repo");
 	char *sub = xasprintf("%s/sub", repo);
-	worktree_git_t *g = git_default();
+	worktree_git_t *g = f->g;
 	worktree_t *wt = create_ok(g, sub, "Claude 1");    /* from a subdirectory */
 	char *want = xasprintf("%s/my repo.tokmux/Claude-1", root);
 	assert_string_equal(worktree_path(wt), want);
@@ -275,20 +303,17 @@ test_create_and_open(void **state)
 	free(err);
 
 	worktree_free(wt);
-	worktree_git_free(g);
 	free(want);
 	free(sub);
 	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
 test_refuse_not_a_working_tree(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	worktree_git_t *g = git_default();
+	struct fx *f = *state;
+	const char *root = f->root;
+	worktree_git_t *g = f->g;
 	char *plain = xasprintf("%s/plain", root);
 	mkdir(plain, 0700);
 	expect_refusal(g, plain, "a", NULL, "is not in a git repository");
@@ -301,7 +326,7 @@ test_refuse_not_a_working_tree(void **state)
 	char *bare = xasprintf("%s/bare.git", root);
 	assert_int_equal(tgit(root, NULL, "init", "-q", "--bare", bare, NULL), 0);
 	expect_refusal(g, bare, "a", NULL, "is a bare repository");
-	char *repo = make_repo(root, "r");
+	const char *repo = f->repo;
 	char *gitdir = xasprintf("%s/.git", repo);
 	expect_refusal(g, gitdir, "a", NULL, "is inside a .git directory");
 	char *wtp = xasprintf("%s/r.tokmux/a", root);
@@ -309,24 +334,20 @@ test_refuse_not_a_working_tree(void **state)
 	char *rparent = xasprintf("%s/r.tokmux", root);
 	assert_false(exists(rparent));
 	free(rparent);
-	worktree_git_free(g);
 	free(plain);
 	free(missing);
 	free(bare);
 	free(gitdir);
 	free(wtp);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
 test_refuse_head(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	worktree_git_t *g = git_default();
-	char *repo = make_repo(root, "r");
+	struct fx *f = *state;
+	const char *root = f->root;
+	worktree_git_t *g = f->g;
+	const char *repo = f->repo;
 	char *parent = xasprintf("%s/r.tokmux", root);
 	tsh(repo, "git checkout -q --detach");
 	expect_refusal(g, repo, "a", NULL, "HEAD is detached");
@@ -341,22 +362,18 @@ test_refuse_head(void **state)
 	    " && git add .gitmodules && git commit -q -m sub");
 	expect_refusal(g, repo, "a", NULL, "has submodules");
 	assert_untouched(repo, "", parent);
-	worktree_git_free(g);
-	free(repo);
 	free(parent);
 	free(empty);
 	free(eparent);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
 test_refuse_taken_names(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	worktree_git_t *g = git_default();
-	char *repo = make_repo(root, "r");
+	struct fx *f = *state;
+	const char *root = f->root;
+	worktree_git_t *g = f->g;
+	const char *repo = f->repo;
 	assert_int_equal(tgit(repo, NULL, "branch", "tokmux/x", NULL), 0);
 	char *px = xasprintf("%s/r.tokmux/x", root);
 	expect_refusal(g, repo, "x", NULL, "branch tokmux/x already exists");
@@ -374,23 +391,19 @@ test_refuse_taken_names(void **state)
 	char *trees = xasprintf("%s/trees", repo);
 	assert_false(exists(trees));
 	assert_untouched(repo, "refs/heads/tokmux/x\n", NULL);
-	worktree_git_free(g);
-	free(repo);
 	free(px);
 	free(py);
 	free(keep);
 	free(parent);
 	free(trees);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
 test_refuse_git_missing(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
+	struct fx *f = *state;
+	const char *root = f->root;
+	const char *repo = f->repo;
 	struct worktree_git_opts o = { .git = "/nonexistent/bin/git" };
 	worktree_git_t *g = worktree_git_new(&o);
 	expect_refusal(g, repo, "a", NULL, "git not found");
@@ -404,8 +417,6 @@ test_refuse_git_missing(void **state)
 	setenv("PATH", path, 1);
 	free(path);
 	assert_untouched(repo, "", NULL);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 /* ---- rollback ---- */
@@ -428,10 +439,9 @@ make_failing_git(const char *root)
 static void
 test_rollback_failed_step(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
+	struct fx *f = *state;
+	const char *root = f->root;
+	const char *repo = f->repo;
 	char *fake = make_failing_git(root);
 	char *path = xasprintf("%s/deep/er/a", root);
 	char *deep = xasprintf("%s/deep", root);
@@ -453,20 +463,17 @@ test_rollback_failed_step(void **state)
 		worktree_git_free(g);
 	}
 	unsetenv("TOKMUX_TEST_FAIL");
-	free(repo);
 	free(fake);
 	free(path);
 	free(deep);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
 test_rollback_timeout(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
+	struct fx *f = *state;
+	const char *root = f->root;
+	const char *repo = f->repo;
 	/* a post-checkout hook that hangs: git worktree add made the branch and
 	 * the worktree, then never finishes */
 	char *hooks = xasprintf("%s/.git/hooks", repo);
@@ -487,8 +494,6 @@ test_rollback_timeout(void **state)
 	free(hook);
 	free(path);
 	free(parent);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 /* ---- two panes, status, diff ---- */
@@ -496,11 +501,9 @@ test_rollback_timeout(void **state)
 static void
 test_two_worktrees(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
-	worktree_git_t *g = git_default();
+	struct fx *f = *state;
+	const char *repo = f->repo;
+	worktree_git_t *g = f->g;
 	worktree_t *a = create_ok(g, repo, "a");
 	worktree_t *b = create_ok(g, repo, "b");
 	write_file(worktree_path(a), "fa.txt", "one\ntwo\n");
@@ -532,9 +535,6 @@ test_two_worktrees(void **state)
 	assert_int_equal(st.files, 1);
 	worktree_free(a);
 	worktree_free(b);
-	worktree_git_free(g);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
@@ -555,11 +555,9 @@ assert_stat_equals_git(const struct worktree_stat *st, const char *dir, const ch
 static void
 test_status_matches_git(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
-	worktree_git_t *g = git_default();
+	struct fx *f = *state;
+	const char *repo = f->repo;
+	worktree_git_t *g = f->g;
 	worktree_t *wt = create_ok(g, repo, "s");
 	const char *p = worktree_path(wt);
 	struct worktree_stat st;
@@ -611,19 +609,14 @@ test_status_matches_git(void **state)
 	free(err);
 	free(mb);
 	worktree_free(wt);
-	worktree_git_free(g);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
 test_diff_text(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
-	worktree_git_t *g = git_default();
+	struct fx *f = *state;
+	const char *repo = f->repo;
+	worktree_git_t *g = f->g;
 	worktree_t *wt = create_ok(g, repo, "d");
 	const char *p = worktree_path(wt);
 	tsh(p, "echo 11 >> a.txt && git commit -q -am a && echo changed > b.txt && echo new > new.txt"
@@ -653,9 +646,6 @@ test_diff_text(void **state)
 	assert_true(b.len <= full - 10);
 	buf_free(&b);
 	worktree_free(wt);
-	worktree_git_free(g);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 /* ---- remove ---- */
@@ -672,11 +662,10 @@ branch_exists(const char *repo, const char *branch)
 static void
 test_remove_dirty(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
-	worktree_git_t *g = git_default();
+	struct fx *f = *state;
+	const char *root = f->root;
+	const char *repo = f->repo;
+	worktree_git_t *g = f->g;
 	worktree_t *wt = create_ok(g, repo, "w");
 	const char *p = worktree_path(wt);
 	char *err = NULL;
@@ -718,19 +707,15 @@ test_remove_dirty(void **state)
 	free(a);
 	free(parent);
 	worktree_free(wt);
-	worktree_git_free(g);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
 test_remove_unmerged(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
-	worktree_git_t *g = git_default();
+	struct fx *f = *state;
+	const char *root = f->root;
+	const char *repo = f->repo;
+	worktree_git_t *g = f->g;
 	worktree_t *wt = create_ok(g, repo, "u");
 	worktree_t *keep = create_ok(g, repo, "keep");
 	const char *p = worktree_path(wt);
@@ -770,9 +755,6 @@ test_remove_unmerged(void **state)
 	free(parent);
 	worktree_free(wt);
 	worktree_free(keep);
-	worktree_git_free(g);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 /* ---- where ---- */
@@ -780,13 +762,12 @@ test_remove_unmerged(void **state)
 static void
 test_where(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
+	struct fx *f = *state;
+	const char *root = f->root;
 	char *r1 = make_repo(root, "r1");
 	char *r2 = make_repo(root, "r2");
 	tsh(r2, "git checkout -q -b dev");
-	worktree_git_t *g = git_default();
+	worktree_git_t *g = f->g;
 	struct worktree_where w;
 	char *err = NULL;
 	char *sub = xasprintf("%s/sub", r1);
@@ -812,11 +793,9 @@ test_where(void **state)
 	assert_null(w.top);
 	assert_null(err);
 	worktree_free(wt);
-	worktree_git_free(g);
 	free(sub);
 	free(r1);
 	free(r2);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 /* ---- slow git, asynchronous use ---- */
@@ -885,10 +864,9 @@ slow_git_path(const char *root)
 static void
 test_slow_git(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
+	struct fx *f = *state;
+	const char *root = f->root;
+	const char *repo = f->repo;
 	char *saved = xstrdup(getenv("PATH"));
 	char *slow = slow_git_path(root);
 	setenv("PATH", slow, 1);           /* a fake git earlier on PATH that hangs */
@@ -929,18 +907,15 @@ test_slow_git(void **state)
 	worktree_git_free(g2);
 	free(saved);
 	free(slow);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 static void
 test_async_cycle(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
-	worktree_git_t *g = git_default();
+	struct fx *f = *state;
+	const char *root = f->root;
+	const char *repo = f->repo;
+	worktree_git_t *g = f->g;
 	char *e = NULL;
 	worker_t *w = worker_new(1, &e);
 	struct got x = { 0 };
@@ -982,9 +957,6 @@ test_async_cycle(void **state)
 	free(x.err);
 	free(x.branch);
 	worktree_free(wt);
-	worktree_git_free(g);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 /* ---- the pane's argv ---- */
@@ -1020,12 +992,10 @@ slurp(const char *dir, const char *rel)
 static void
 test_pane_argv(void **state)
 {
-	(void)state;
-	char root[64];
-	testtmp_make(root, sizeof root, "wt");
-	char *repo = make_repo(root, "r");
+	struct fx *f = *state;
+	const char *repo = f->repo;
 	write_file(repo, ".env", "SECRET=1\n");                 /* untracked in main: setup copies it */
-	worktree_git_t *g = git_default();
+	worktree_git_t *g = f->g;
 	worktree_t *wt = create_ok(g, repo, "a");
 	const char *p = worktree_path(wt);
 	char *setup[] = { "cp \"$TOKMUX_REPO/.env\" .env.copy", "echo once >> once.txt",
@@ -1073,9 +1043,6 @@ test_pane_argv(void **state)
 	free(marker);
 	worktree_free(b);
 	worktree_free(wt);
-	worktree_git_free(g);
-	free(repo);
-	assert_int_equal(testtmp_remove(root), 0);
 }
 
 int
@@ -1091,22 +1058,22 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_dir_template),
-		cmocka_unit_test(test_create_and_open),
-		cmocka_unit_test(test_refuse_not_a_working_tree),
-		cmocka_unit_test(test_refuse_head),
-		cmocka_unit_test(test_refuse_taken_names),
-		cmocka_unit_test(test_refuse_git_missing),
-		cmocka_unit_test(test_rollback_failed_step),
-		cmocka_unit_test(test_rollback_timeout),
-		cmocka_unit_test(test_two_worktrees),
-		cmocka_unit_test(test_status_matches_git),
-		cmocka_unit_test(test_diff_text),
-		cmocka_unit_test(test_remove_dirty),
-		cmocka_unit_test(test_remove_unmerged),
-		cmocka_unit_test(test_where),
-		cmocka_unit_test(test_slow_git),
-		cmocka_unit_test(test_async_cycle),
-		cmocka_unit_test(test_pane_argv),
+		cmocka_unit_test_setup_teardown(test_create_and_open, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_not_a_working_tree, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_head, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_taken_names, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_git_missing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_failed_step, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_timeout, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_two_worktrees, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_status_matches_git, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_diff_text, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_dirty, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_unmerged, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_where, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_slow_git, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_async_cycle, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pane_argv, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("worktree", tests, NULL, NULL);
 }
