@@ -8,7 +8,7 @@ pkgs=(
   libncurses-dev libvterm-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev
   libhiredis-dev libcmocka-dev
   redis-server
-  tmux python3 curl bc procps jq
+  tmux python3 curl bc procps jq git
 )
 # `scripts/deps.sh --bench` also installs the peers the benchmarks compare against.
 if [ "${1:-}" = "--bench" ]; then

@@ -13,6 +13,7 @@
 
 #include "jsoncheck.h"
 #include "util.h"
+#include "worktree.h"
 
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
 
@@ -58,6 +59,9 @@ config_free(struct config *c)
 	free(c->openai_upstream);
 	free(c->ledger_path);
 	free(c->theme);
+	free(c->worktree_dir);
+	for (int i = 0; i < c->nworktree_setup; i++)
+		free(c->worktree_setup[i]);
 	cJSON_Delete(c->prices);
 	memset(c, 0, sizeof *c);
 }
@@ -163,6 +167,43 @@ config_get_url(const struct jsoncheck *x, const cJSON *v, const char *key, char 
 	return 0;
 }
 
+/* A worktree_dir template (worktree_dir_valid() says what is allowed). */
+static int
+config_get_template(const struct jsoncheck *x, const cJSON *v, const char *key, char **out)
+{
+	char *why = NULL;
+	if (!cJSON_IsString(v) || worktree_dir_valid(v->valuestring, &why) < 0) {
+		int rc = jsoncheck_fail(x, NULL, key,
+		    why ? why : "a directory template starting with /, ~/ or {repo}");
+		free(why);
+		return rc;
+	}
+	free(*out);
+	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
+/* An array of at most CONFIG_MAX_SETUP non-empty shell commands. */
+static int
+config_get_commands(const struct jsoncheck *x, const cJSON *v, const char *key, char **out, int *n)
+{
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_SETUP)
+		return jsoncheck_fail(x, NULL, key, "an array of at most 16 shell commands");
+	for (int i = 0; i < *n; i++)
+		free(out[i]);
+	*n = 0;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, v) {
+		char item[16];
+		snprintf(item, sizeof item, "[%d]", *n);
+		const char *s;
+		if (jsoncheck_string(x, m, key, item, 1, &s) < 0)
+			return -1;
+		out[(*n)++] = xstrdup(s);
+	}
+	return 0;
+}
+
 static int
 config_load_fallback(const struct jsoncheck *x, const cJSON *v, const char *key,
     struct config_pane *p)
@@ -183,7 +224,7 @@ config_load_fallback(const struct jsoncheck *x, const cJSON *v, const char *key,
 }
 
 static const char *const config_pane_keys[] = { "name", "cmd", "ceiling_usd", "ceiling_tokens",
-	"downgrade_at", "fallback", NULL };
+	"downgrade_at", "fallback", "worktree", NULL };
 
 static int
 config_load_pane(const struct jsoncheck *x, const cJSON *obj, int idx, struct config_pane *p)
@@ -210,6 +251,8 @@ config_load_pane(const struct jsoncheck *x, const cJSON *obj, int idx, struct co
 				p->ceiling_tokens = t;
 		} else if (strcmp(v->string, "downgrade_at") == 0)
 			rc = jsoncheck_number(x, v, NULL, key, 0, 1, &p->downgrade_at);
+		else if (strcmp(v->string, "worktree") == 0)
+			rc = jsoncheck_bool(x, v, NULL, key, &p->worktree);
 		else
 			rc = config_load_fallback(x, v, key, p);
 		if (rc < 0)
@@ -256,7 +299,8 @@ config_load_upstream(const struct jsoncheck *x, const cJSON *v, struct config *c
 
 static const char *const config_root_keys[] = { "panes", "prefix", "scrollback_lines",
 	"scrollback_mb", "upstream", "port", "gateway", "ledger", "ceiling_usd",
-	"daily_ceiling_usd", "warn_at", "theme", "bell", "prices", "$schema", "comment", NULL };
+	"daily_ceiling_usd", "warn_at", "theme", "bell", "prices", "worktree_dir", "worktree_setup",
+	"$schema", "comment", NULL };
 
 /* One top-level key (known: config_root_keys checked it). */
 static int
@@ -303,7 +347,11 @@ config_load_key(const struct jsoncheck *x, const cJSON *v, struct config *c)
 			return jsoncheck_fail(x, NULL, k, "an object of model prices");
 		cJSON_Delete(c->prices);
 		c->prices = cJSON_Duplicate(v, 1);
-	} else     /* $schema, comment */
+	} else if (strcmp(k, "worktree_dir") == 0)
+		rc = config_get_template(x, v, k, &c->worktree_dir);
+	else if (strcmp(k, "worktree_setup") == 0)
+		rc = config_get_commands(x, v, k, c->worktree_setup, &c->nworktree_setup);
+	else     /* $schema, comment */
 		rc = jsoncheck_string(x, v, NULL, k, 0, &s);
 	return rc;
 }

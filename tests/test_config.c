@@ -68,6 +68,9 @@ test_defaults(void **state)
 	assert_string_equal(c.openai_upstream, "https://api.openai.com");
 	assert_int_equal(c.npanes, 0);
 	assert_true(c.ceiling_micros < 0);
+	assert_null(c.worktree_dir);
+	assert_int_equal(c.nworktree_setup, 0);
+	assert_int_equal(c.panes[0].worktree, 0);
 	config_free(&c);
 }
 
@@ -112,6 +115,34 @@ test_full_file(void **state)
 	assert_int_equal(config_find_pane(&c, "3"), -1);
 	assert_int_equal(config_find_pane(&c, "nope"), -1);
 	config_free(&c);
+}
+
+static void
+test_worktree_keys(void **state)
+{
+	(void)state;
+	struct config c;
+	char *err = load_err(
+	    "{\"panes\": [{\"name\": \"a\", \"worktree\": true}, {\"name\": \"b\", \"worktree\": false}, {}],\n"
+	    " \"worktree_dir\": \"~/trees/{repo_name}/{name}\",\n"
+	    " \"worktree_setup\": [\"cp \\\"$TOKMUX_REPO/.env\\\" .\", \"npm ci\"]}\n", &c);
+	assert_null(err);
+	assert_int_equal(c.panes[0].worktree, 1);
+	assert_int_equal(c.panes[1].worktree, 0);
+	assert_int_equal(c.panes[2].worktree, 0);
+	assert_string_equal(c.worktree_dir, "~/trees/{repo_name}/{name}");
+	assert_int_equal(c.nworktree_setup, 2);
+	assert_string_equal(c.worktree_setup[0], "cp \"$TOKMUX_REPO/.env\" .");
+	assert_string_equal(c.worktree_setup[1], "npm ci");
+	config_free(&c);
+	expect_error("{\"panes\": [{\"worktree\": 1}]}", "key panes[0].worktree: expected true or false");
+	expect_error("{\"worktree_dir\": \"trees\"}", "key worktree_dir: expected a directory template starting with /, ~/ or {repo}");
+	expect_error("{\"worktree_dir\": 5}", "key worktree_dir: expected a directory template");
+	expect_error("{\"worktree_dir\": \"/t/{branch}\"}", "key worktree_dir: expected only the placeholders {repo}, {repo_name} and {name}");
+	expect_error("{\"worktree_dir\": \"{repo}/../x\"}", "key worktree_dir: expected a path without . or .. components");
+	expect_error("{\"worktree_setup\": \"npm ci\"}", "key worktree_setup: expected an array of at most 16 shell commands");
+	expect_error("{\"worktree_setup\": [\"ok\", \"\"]}", "key worktree_setup[1]: expected a non-empty string");
+	expect_error("{\"worktree_setup\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}", "key worktree_setup: expected an array");
 }
 
 static void
@@ -172,6 +203,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_worktree_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parse_key),
