@@ -6,8 +6,10 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config clang
   libncurses-dev libvterm-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev
-  libcmocka-dev
-  tmux python3 curl bc procps jq
+  libhiredis-dev libcmocka-dev
+  libclang-rt-14-dev
+  redis-server
+  tmux python3 curl bc procps jq git
 )
 # `scripts/deps.sh --bench` also installs the peers the benchmarks compare against.
 if [ "${1:-}" = "--bench" ]; then

@@ -11,6 +11,7 @@
 
 #define CONFIG_MAX_PANES 16     /* gateway routes; the UI shows at most TOKMUX_MAX_PANES */
 #define CONFIG_MAX_FALLBACK 8
+#define CONFIG_MAX_SETUP 16     /* worktree_setup commands */
 
 struct cJSON;
 
@@ -22,6 +23,7 @@ struct config_pane {
 	double downgrade_at;        /* fraction of the ceiling, 0: off */
 	char *fallback[CONFIG_MAX_FALLBACK];
 	int nfallback;              /* 0: default chain */
+	int worktree;               /* 1: runs in its own git worktree and branch (docs/WORKTREES.md) */
 };
 
 struct config {
@@ -42,6 +44,9 @@ struct config {
 	char *theme;                /* default "default" */
 	struct cJSON *prices;       /* "prices" object (owned), NULL if absent */
 	int bell;                   /* ring the terminal bell on events (default 0) */
+	char *worktree_dir;         /* where pane worktrees go, a template; NULL: WORKTREE_DIR_DEFAULT */
+	char *worktree_setup[CONFIG_MAX_SETUP]; /* shell commands run once in a new worktree */
+	int nworktree_setup;
 };
 
 void config_init(struct config *c);          /* defaults */

@@ -1,16 +1,16 @@
 /*
  * core: wires pricing, stats, the rate-limit table, the policy, the ledger
  * and the gateway together, in the order they depend on each other, and
- * takes them down in reverse. Also `tokmux gateway`: the core without a UI.
+ * takes them down in reverse. Its front ends are the workspace and
+ * `tokmux gateway` (src/cmd_gateway.c).
  */
 #include "core.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "ledger.h"
 #include "pricing.h"
 #include "util.h"
@@ -53,7 +53,7 @@ core_policy_start(core_t *c, const struct core_options *o)
 	c->pane_micros = xcalloc((size_t)o->npane_ceilings + 1, sizeof *c->pane_micros);
 	for (int i = 0; i < o->npane_ceilings; i++) {
 		char *e = NULL;
-		if (policy_parse_pane_ceiling(o->pane_ceilings[i], &c->pane_names[c->npane],
+		if (cli_parse_name_usd(o->pane_ceilings[i], &c->pane_names[c->npane],
 		    &c->pane_micros[c->npane], &e) == 0)
 			c->npane++;
 		free(e);
@@ -74,8 +74,9 @@ core_start(const struct core_options *o, char **err)
 	c->ledger_path = o->ledger ? xstrdup(o->ledger) :
 	    cfg->ledger_path ? xstrdup(cfg->ledger_path) : ledger_default_path();
 	c->ledger = ledger_open(c->ledger_path, &e);
-	if (c->ledger == NULL) {
-		*err = xasprintf("ledger %s: %s", c->ledger_path, e ? e : "cannot open");
+	if (c->ledger == NULL) {    /* ledger_open's message names the ledger */
+		*err = e != NULL ? e : xasprintf("ledger %s: cannot open", c->ledger_path);
+		e = NULL;
 		goto fail;
 	}
 	c->stats = stats_new(0, o->wake_fd);
@@ -95,8 +96,9 @@ core_start(const struct core_options *o, char **err)
 		.policy = &hooks,
 	};
 	c->gw = gateway_start(&go, &e);
-	if (c->gw == NULL) {
-		*err = xasprintf("gateway: %s", e ? e : "cannot start");
+	if (c->gw == NULL) {        /* "cannot listen on 127.0.0.1:PORT: ..." */
+		*err = e != NULL ? e : xstrdup("the gateway cannot start");
+		e = NULL;
 		goto fail;
 	}
 	return c;
@@ -246,159 +248,3 @@ stats_t *core_stats(core_t *c) { return c->stats; }
 rl_table_t *core_ratelimits(core_t *c) { return c->rl; }
 const char *core_ledger_path(const core_t *c) { return c->ledger_path; }
 const pricing_t *core_pricing(const core_t *c) { return c->pricing; }
-
-/* ------------------------------------------------------ tokmux gateway */
-
-/* Exit status: 0 after SIGINT/SIGTERM, 2 for bad usage or config, 1 when
- * the port or the ledger cannot be used. argv[0] is skipped. */
-
-static void
-core_gateway_usage(FILE *f)
-{
-	fputs("usage: tokmux gateway [--port N] [-c CONFIG] [--anthropic-upstream URL]\n"
-	    "                      [--openai-upstream URL] [--ledger FILE]\n"
-	    "                      [--ceiling USD] [--daily-ceiling USD] [--pane-ceiling NAME=USD]...\n"
-	    "Run the metering gateway alone. Prints one line per route:\n"
-	    "  route NAME http://127.0.0.1:PORT/p/TOKEN\n"
-	    "(config panes, then `default`); point ANTHROPIC_BASE_URL at that URL\n"
-	    "and OPENAI_BASE_URL at it plus /v1. Serves until SIGINT or SIGTERM.\n"
-	    "  --ceiling USD         spend ceiling for all routes together\n"
-	    "  --daily-ceiling USD   spend ceiling for today (counts the ledger)\n"
-	    "  --pane-ceiling NAME=USD\n"
-	    "                        ceiling of one route, by name or number (repeatable)\n"
-	    "Ceilings are hard: a request that could cross one gets a 403. 529s are\n"
-	    "retried with jitter, then sent to the route's fallback model; see\n"
-	    "docs/POLICY.md.\n", f);
-}
-
-struct gw_args {
-	int port;
-	const char *config, *anthropic, *openai, *ledger;
-	int64_t ceiling, daily;                       /* 0: not given */
-	const char *pane_ceilings[CONFIG_MAX_PANES];
-	int npane;
-};
-
-/* Returns 0, 1 for --help, -1 on a usage error. */
-static int
-core_gateway_args(int argc, char **argv, struct gw_args *a)
-{
-	for (int i = 1; i < argc; i += 2) {
-		const char *arg = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-			return 1;
-		if (val == NULL) {
-			fprintf(stderr, "tokmux gateway: %s needs a value\n", arg);
-			return -1;
-		}
-		if (strcmp(arg, "--port") == 0) {
-			char *end;
-			long p = strtol(val, &end, 10);
-			if (*end != '\0' || p < 0 || p > 65535) {
-				fprintf(stderr, "tokmux gateway: --port: expected 0..65535, got %s\n", val);
-				return -1;
-			}
-			a->port = (int)p;
-		} else if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) {
-			a->config = val;
-		} else if (strcmp(arg, "--anthropic-upstream") == 0) {
-			a->anthropic = val;
-		} else if (strcmp(arg, "--openai-upstream") == 0) {
-			a->openai = val;
-		} else if (strcmp(arg, "--ledger") == 0) {
-			a->ledger = val;
-		} else if (strcmp(arg, "--ceiling") == 0 || strcmp(arg, "--daily-ceiling") == 0) {
-			int64_t *dst = arg[2] == 'c' ? &a->ceiling : &a->daily;
-			if (util_parse_usd(val, dst) != 0 || *dst <= 0) {
-				fprintf(stderr, "tokmux gateway: %s: expected a dollar amount above 0, "
-				    "got '%s'\n", arg, val);
-				return -1;
-			}
-		} else if (strcmp(arg, "--pane-ceiling") == 0) {
-			char *name = NULL, *err = NULL;
-			int64_t micros;
-			if (policy_parse_pane_ceiling(val, &name, &micros, &err) != 0) {
-				fprintf(stderr, "tokmux gateway: --pane-ceiling: %s\n", err);
-				free(err);
-				return -1;
-			}
-			free(name);
-			if (a->npane >= CONFIG_MAX_PANES) {
-				fprintf(stderr, "tokmux gateway: --pane-ceiling: at most %d\n",
-				    CONFIG_MAX_PANES);
-				return -1;
-			}
-			a->pane_ceilings[a->npane++] = val;
-		} else {
-			fprintf(stderr, "tokmux gateway: unknown option %s\n", arg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-core_gateway_serve(struct config *c, const struct gw_args *a)
-{
-	char *err = NULL;
-	struct core_options co = {
-		.cfg = c, .port = a->port, .anthropic = a->anthropic, .openai = a->openai,
-		.ledger = a->ledger, .wake_fd = -1, .ceiling_micros = a->ceiling,
-		.daily_ceiling_micros = a->daily, .pane_ceilings = a->pane_ceilings,
-		.npane_ceilings = a->npane, .unit = "route",
-	};
-	/* Block the signals before any thread starts, then sigwait for them. */
-	sigset_t set, old;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	signal(SIGPIPE, SIG_IGN);
-
-	core_t *core = core_start(&co, &err);
-	if (core == NULL) {
-		fprintf(stderr, "tokmux gateway: %s\n", err);
-		free(err);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		return 1;
-	}
-	char base[256];
-	for (int i = 0; i <= c->npanes && i < GATEWAY_MAX_ROUTES; i++) {
-		char *name = i == c->npanes ? xstrdup("default") : c->panes[i].name ?
-		    xstrdup(c->panes[i].name) : xasprintf("pane %d", i + 1);
-		if (core_add_route(core, name, i < c->npanes ? c->panes[i].cmd : NULL,
-		    base, sizeof base, NULL, 0) >= 0)
-			printf("route %s %s\n", name, base);
-		free(name);
-	}
-	fflush(stdout);
-	int sig = 0;
-	sigwait(&set, &sig);
-	core_stop(core);    /* settles in-flight requests, then closes the ledger */
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return 0;
-}
-
-int
-core_gateway_main(int argc, char **argv)
-{
-	struct gw_args a = { .port = -1 };
-	struct config c;
-	int rc = core_gateway_args(argc, argv, &a);
-	if (rc != 0) {
-		core_gateway_usage(rc > 0 ? stdout : stderr);
-		return rc > 0 ? 0 : 2;
-	}
-	config_init(&c);
-	char *err = NULL;
-	if (config_load_path(&c, a.config, &err) != 0) {
-		fprintf(stderr, "tokmux gateway: %s\n", err);
-		free(err);
-		config_free(&c);
-		return 2;   /* like every config error of tokmux */
-	}
-	rc = core_gateway_serve(&c, &a);
-	config_free(&c);
-	return rc;
-}

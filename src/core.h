@@ -2,7 +2,7 @@
  * core: the shared client core that every pane's agent talks to: pricing,
  * stats, rate-limit table, ledger and the gateway, created from a config
  * and torn down together. Used by the workspace (tokmux) and by the
- * headless `tokmux gateway`.
+ * headless `tokmux gateway` (src/cmd_gateway.c).
  */
 #ifndef TOKMUX_CORE_H
 #define TOKMUX_CORE_H
@@ -35,7 +35,8 @@ struct core_options {
 
 typedef struct core core_t;
 
-/* NULL with a malloc'd one-line *err when pricing, the ledger or the port fail. */
+/* NULL with a malloc'd one-line *err when pricing, the ledger or the port
+ * fail (no program name in it: the front end adds that). */
 core_t *core_start(const struct core_options *o, char **err);
 void core_stop(core_t *c);    /* stops the gateway (settling in-flight requests), closes the ledger */
 
@@ -59,10 +60,5 @@ const pricing_t *core_pricing(const core_t *c);
 /* The program name a pane's command runs, as kept in the ledger
  * (malloc'd, NULL if none): no arguments, no VAR=value. */
 char *core_agent_name(const char *cmd);
-
-/* `tokmux gateway ...`: the shared core without the UI, serving until
- * SIGINT or SIGTERM. argv[0] is skipped. Exit status: 0, 2 for bad usage or
- * config, 1 when the port or the ledger cannot be used. */
-int core_gateway_main(int argc, char **argv);
 
 #endif

@@ -1,18 +1,21 @@
 /*
- * gateway: the local metering proxy (libmicrohttpd in, upstream/libcurl
- * out). It owns the route table (pane tokens), the HTTP checks (Host,
- * Origin), the forwarding rules and the per-request metering.
+ * gateway: the proxy (libmicrohttpd in, upstream/libcurl out). It owns the
+ * route table (pane tokens; the route lock is a leaf), the request checks
+ * (Host, Origin, header bytes, one Host), the forwarding rules, upstream
+ * attempts and each attempt's rate-limit headers (parsed once, merged into
+ * the rate-limit table, handed to the policy), and the libmicrohttpd glue.
+ * A finished request goes to the meter (meter.c); /metrics is metrics.c's.
  *
  * Threading: MHD runs a thread per connection. The access handler collects
  * the body; on its last call it forwards the request (an upstream transfer
  * that this same thread drives while it waits) and BLOCKS until upstream's
- * status and headers are known. Only then does it queue a callback response whose reader hands
- * the agent whatever bytes the transfer has buffered, as soon as they are
- * there (streaming is pass-through: no batching; the usage parser reads a
- * copy through the transfer's tap). The reader also notices the agent
- * hanging up (POLLRDHUP on the socket) and aborts the transfer. When MHD
- * reports the request completed, the transfer is joined and the request is
- * settled: cost, stats_end, ledger record.
+ * status and headers are known. Only then does it queue a callback
+ * response whose reader hands the agent whatever bytes the transfer has
+ * buffered, as soon as they are there (streaming is pass-through: no
+ * batching; the usage parser reads a copy through the transfer's tap). The
+ * reader also notices the agent hanging up (POLLRDHUP on the socket) and
+ * aborts the transfer. When MHD reports the request completed, the
+ * transfer is joined and the meter settles the request.
  *
  * Upstream path rule: the route-relative path gets "/v1" in front when it
  * starts with an API resource but lacks the version (OpenCode calls
@@ -31,7 +34,8 @@
  *   (a) admit()   after the body is read: may refuse with an API-shaped
  *                 error, may set a reservation (stats_begin/_end carry it);
  *   (b) attempt() after each upstream attempt's headers, before any byte
- *                 reaches the agent: may ask for another attempt, with a
+ *                 reaches the agent (it sees a struct gateway_attempt, not
+ *                 the transfer): may ask for another attempt, with a
  *                 rewritten body (529 retry, model fallback, 429 pacing);
  *   (c) settle()  once per admitted request with the final usage and cost.
  * Only generation calls (messages, chat completions, responses) are
@@ -55,12 +59,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "config.h"
-#include "policy.h"
+#include "meter.h"
+#include "metrics.h"
 #include "util.h"
 
 #define GATEWAY_MAX_ATTEMPTS 16
-#define GATEWAY_MAX_MODELS 64          /* (route, model) pairs counted for /metrics */
 #define GATEWAY_POLL_MS 50             /* how often blocked waits look at the world */
 #define GATEWAY_BLOCK_SIZE (32 * 1024)
 
@@ -71,32 +74,24 @@ struct route {
 	int stats_route;
 };
 
-struct model_count {
-	int route;
-	char model[128];
-	int64_t n;
-};
-
 struct gateway {
 	struct MHD_Daemon *mhd;
 	int port;
 	char *anthropic;               /* upstream bases, no trailing slash */
 	char *openai;
-	const pricing_t *pricing;
 	stats_t *stats;
-	ledger_t *ledger;
 	rl_table_t *rl;
 	struct gateway_policy policy;
+	metrics_t *metrics;
+	struct meter meter;            /* pricing, stats, ledger, metrics, policy */
 	int idle_s;
 	int connect_ms;
 	upstream_t *up;
 	int stopping;                  /* atomic */
 
-	pthread_mutex_t lock;          /* routes and model counts */
+	pthread_mutex_t lock;          /* the route table; a leaf lock */
 	struct route routes[GATEWAY_MAX_ROUTES];
 	int nroutes;
-	struct model_count models[GATEWAY_MAX_MODELS];
-	int nmodels;
 };
 
 /* Per connection: the raw request URI (MHD hands the handler a decoded
@@ -110,6 +105,9 @@ struct req {
 	gateway_t *g;
 	struct MHD_Connection *conn;
 	int route;
+	int stats_route;               /* copied from the route at the start */
+	const char *route_name;        /* the route's: names never change */
+	const char *agent;
 	char *method;
 	char *path;                    /* route-relative path, raw */
 	char *query;                   /* "?..." or "" */
@@ -124,7 +122,7 @@ struct req {
 	char *url;
 	char **hdrs;
 	int nhdrs;
-	char model_asked[128];
+	struct reqbody asked;          /* what the agent's body asks for (POST only) */
 	char key_hash[17];
 	struct gateway_call call;
 	char *new_body;                /* a body rewritten by the policy */
@@ -141,7 +139,7 @@ struct req {
 };
 
 static int
-is_stopping(gateway_t *g)
+gateway_stopping(gateway_t *g)
 {
 	return __atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE);
 }
@@ -170,7 +168,7 @@ gateway_upstream_path(const char *path)
 
 /* path equals prefix or continues with '/'. */
 static int
-path_under(const char *path, const char *prefix)
+gateway_path_under(const char *path, const char *prefix)
 {
 	size_t n = strlen(prefix);
 	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
@@ -179,10 +177,10 @@ path_under(const char *path, const char *prefix)
 int
 gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int has_anthropic_version)
 {
-	if (path_under(path, "/v1/chat") || path_under(path, "/v1/responses") ||
-	    path_under(path, "/v1/embeddings") || path_under(path, "/v1/completions"))
+	if (gateway_path_under(path, "/v1/chat") || gateway_path_under(path, "/v1/responses") ||
+	    gateway_path_under(path, "/v1/embeddings") || gateway_path_under(path, "/v1/completions"))
 		return 1;
-	if (path_under(path, "/v1/models"))
+	if (gateway_path_under(path, "/v1/models"))
 		return has_bearer && !has_x_api_key && !has_anthropic_version;
 	return 0;
 }
@@ -190,7 +188,7 @@ gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int has_a
 /* ----------------------------------------------------------- responses */
 
 static enum MHD_Result
-respond_text(struct MHD_Connection *c, int status, const char *type, const char *text)
+gateway_respond_text(struct MHD_Connection *c, int status, const char *type, const char *text)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text),
 	    (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -204,7 +202,7 @@ respond_text(struct MHD_Connection *c, int status, const char *type, const char 
 
 /* An error body in the shape the agent's SDK parses. */
 static char *
-error_json(int openai, const char *type, const char *message)
+gateway_error_json(int openai, const char *type, const char *message)
 {
 	cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject();
 	if (openai) {
@@ -227,10 +225,10 @@ error_json(int openai, const char *type, const char *message)
 }
 
 static enum MHD_Result
-respond_error(struct req *r, int status, const char *type, const char *message,
+gateway_respond_error(struct req *r, int status, const char *type, const char *message,
     int retry_after, int no_retry)
 {
-	char *body = error_json(r->openai, type, message);
+	char *body = gateway_error_json(r->openai, type, message);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -254,7 +252,7 @@ respond_error(struct req *r, int status, const char *type, const char *message,
 /* -------------------------------------------------------------- routes */
 
 static int
-token_eq(const char *a, const char *b, size_t n)
+gateway_token_eq(const char *a, const char *b, size_t n)
 {
 	unsigned char d = 0;   /* constant time: tokens are secrets */
 	for (size_t i = 0; i < n; i++)
@@ -262,17 +260,20 @@ token_eq(const char *a, const char *b, size_t n)
 	return d == 0;
 }
 
-/* Route index for the token at s (n chars), or -1. */
+/* Route index for the token at s (n chars), or -1; a copy of the route
+ * in *out (its strings never change). */
 static int
-route_find(gateway_t *g, const char *s, size_t n)
+gateway_route_find(gateway_t *g, const char *s, size_t n, struct route *out)
 {
 	int found = -1;
 	if (n != GATEWAY_TOKEN_LEN)
 		return -1;
 	pthread_mutex_lock(&g->lock);
 	for (int i = 0; i < g->nroutes; i++)
-		if (token_eq(g->routes[i].token, s, n))
+		if (gateway_token_eq(g->routes[i].token, s, n))
 			found = i;
+	if (found >= 0)
+		*out = g->routes[found];
 	pthread_mutex_unlock(&g->lock);
 	return found;
 }
@@ -289,15 +290,6 @@ gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char to
 	int idx = g->nroutes;
 	struct route *rt = &g->routes[idx];
 	rt->stats_route = idx;
-	if (g->stats != NULL) {
-		struct stats_snapshot *snap = xmalloc(sizeof *snap);
-		stats_snapshot(g->stats, snap);
-		while (snap->nroutes <= idx && stats_add_route(g->stats) >= 0)
-			snap->nroutes++;
-		if (snap->nroutes <= idx)
-			rt->stats_route = -1;
-		free(snap);
-	}
 	util_random(raw, sizeof raw);
 	for (size_t i = 0; i < sizeof raw; i++)
 		snprintf(rt->token + 2 * i, 3, "%02x", raw[i]);
@@ -307,6 +299,14 @@ gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char to
 	if (token_out != NULL)
 		snprintf(token_out, 65, "%s", rt->token);
 	pthread_mutex_unlock(&g->lock);
+	/* The stats store gets the same index, outside the route lock (no
+	 * lock is taken inside another here). Nobody knows the token before
+	 * this returns, so no request can use the route meanwhile. */
+	if (g->stats != NULL && stats_ensure_routes(g->stats, idx + 1) <= idx) {
+		pthread_mutex_lock(&g->lock);
+		g->routes[idx].stats_route = -1;
+		pthread_mutex_unlock(&g->lock);
+	}
 	return idx;
 }
 
@@ -344,155 +344,22 @@ gateway_port(const gateway_t *g)
 
 /* -------------------------------------------------------------- metrics */
 
-static void
-model_count_add(gateway_t *g, int route, const char *model)
-{
-	pthread_mutex_lock(&g->lock);
-	struct model_count *slot = NULL;
-	for (int i = 0; i < g->nmodels && slot == NULL; i++)
-		if (g->models[i].route == route && strcmp(g->models[i].model, model) == 0)
-			slot = &g->models[i];
-	if (slot == NULL && g->nmodels < GATEWAY_MAX_MODELS) {
-		slot = &g->models[g->nmodels++];
-		slot->route = route;
-		snprintf(slot->model, sizeof slot->model, "%s", model);
-	}
-	if (slot == NULL) {   /* table full: lump the rest together */
-		slot = &g->models[GATEWAY_MAX_MODELS - 1];
-		snprintf(slot->model, sizeof slot->model, "other");
-	}
-	slot->n++;
-	pthread_mutex_unlock(&g->lock);
-}
-
-/* Prometheus label value: escape backslash, quote and newline. */
-static void
-label(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			buf_appendf(b, "\\%c", *s);
-		else if (*s == '\n')
-			buf_append(b, "\\n", 2);
-		else
-			buf_append(b, s, 1);
-	}
-}
-
-static void
-metric(struct buf *b, const char *name, const char *route, const char *k, const char *v,
-    const char *value)
-{
-	buf_appendf(b, "%s{route=\"", name);
-	label(b, route);
-	buf_append(b, "\"", 1);
-	if (k != NULL) {
-		buf_appendf(b, ",%s=\"", k);
-		label(b, v);
-		buf_append(b, "\"", 1);
-	}
-	buf_appendf(b, "} %s\n", value);
-}
-
-static void
-metric_i(struct buf *b, const char *name, const char *route, const char *k, const char *v,
-    int64_t n)
-{
-	char num[32];
-	snprintf(num, sizeof num, "%lld", (long long)n);
-	metric(b, name, route, k, v, num);
-}
-
-static void
-metrics_route(struct buf *b, const char *name, const struct stats_counts *s, int part)
-{
-	char num[48];
-	switch (part) {
-	case 0:
-		metric_i(b, "tokmux_tokens_total", name, "kind", "input", s->input_tokens);
-		metric_i(b, "tokmux_tokens_total", name, "kind", "output", s->output_tokens);
-		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_read", s->cache_read_tokens);
-		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_write_5m", s->cache_write_5m_tokens);
-		metric_i(b, "tokmux_tokens_total", name, "kind", "cache_write_1h", s->cache_write_1h_tokens);
-		break;
-	case 1:
-		snprintf(num, sizeof num, "%lld.%06lld", (long long)(s->cost_micros / 1000000),
-		    (long long)(s->cost_micros % 1000000));
-		metric(b, "tokmux_cost_usd_total", name, NULL, NULL, num);
-		break;
-	case 2:
-		metric_i(b, "tokmux_responses_total", name, "class", "2xx", s->ok_2xx);
-		metric_i(b, "tokmux_responses_total", name, "class", "429", s->err_429);
-		metric_i(b, "tokmux_responses_total", name, "class", "529", s->err_529);
-		metric_i(b, "tokmux_responses_total", name, "class", "4xx", s->err_4xx);
-		metric_i(b, "tokmux_responses_total", name, "class", "5xx", s->err_5xx);
-		metric_i(b, "tokmux_responses_total", name, "class", "refused", s->refused);
-		break;
-	case 3:
-		metric_i(b, "tokmux_retries_total", name, NULL, NULL, s->retries);
-		break;
-	case 4:
-		metric_i(b, "tokmux_fallbacks_total", name, NULL, NULL, s->fallbacks);
-		break;
-	case 5:
-		metric_i(b, "tokmux_unpriced_total", name, NULL, NULL, s->unpriced);
-		break;
-	case 6:
-		metric_i(b, "tokmux_inflight", name, NULL, NULL, s->inflight);
-		break;
-	}
-}
-
 char *
 gateway_metrics(gateway_t *g)
 {
-	static const char *const heads[] = {
-		"tokmux_tokens_total counter",
-		"tokmux_cost_usd_total counter",
-		"tokmux_responses_total counter",
-		"tokmux_retries_total counter",
-		"tokmux_fallbacks_total counter",
-		"tokmux_unpriced_total counter",
-		"tokmux_inflight gauge",
-	};
-	struct buf b = { 0 };
-	char names[GATEWAY_MAX_ROUTES][64];
-	int sroute[GATEWAY_MAX_ROUTES];
-	struct model_count models[GATEWAY_MAX_MODELS];
-
+	struct metrics_route routes[GATEWAY_MAX_ROUTES];
 	pthread_mutex_lock(&g->lock);
-	int n = g->nroutes, nm = g->nmodels;
-	for (int i = 0; i < n; i++) {
-		snprintf(names[i], sizeof names[i], "%s", g->routes[i].name);
-		sroute[i] = g->routes[i].stats_route;
-	}
-	memcpy(models, g->models, sizeof models);
+	int n = g->nroutes;
+	for (int i = 0; i < n; i++)
+		routes[i] = (struct metrics_route){ g->routes[i].name, g->routes[i].stats_route };
 	pthread_mutex_unlock(&g->lock);
-
-	buf_append(&b, "# TYPE tokmux_requests_total counter\n", 37);
-	for (int i = 0; i < nm; i++)
-		metric_i(&b, "tokmux_requests_total", names[models[i].route], "model",
-		    models[i].model, models[i].n);
-	if (g->stats != NULL) {
-		struct stats_snapshot *snap = xmalloc(sizeof *snap);
-		stats_snapshot(g->stats, snap);
-		for (size_t part = 0; part < UTIL_ARRAY_LEN(heads); part++) {
-			buf_appendf(&b, "# TYPE %s\n", heads[part]);
-			for (int i = 0; i < n; i++)
-				if (sroute[i] >= 0 && sroute[i] < snap->nroutes)
-					metrics_route(&b, names[i], &snap->route[sroute[i]], (int)part);
-		}
-		free(snap);
-	}
-	if (b.data == NULL)
-		buf_append(&b, "", 0);
-	return b.data;
+	return metrics_render(g->metrics, routes, n, g->stats);
 }
 
 /* ------------------------------------------------------- request checks */
 
 static int
-host_ok(gateway_t *g, const char *host)
+gateway_host_ok(gateway_t *g, const char *host)
 {
 	char a[40], b[40];
 	if (host == NULL)
@@ -508,7 +375,7 @@ struct header_check {
 };
 
 static enum MHD_Result
-header_check_one(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+gateway_header_check_one(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
 	struct header_check *hc = cls;
 	if (strcasecmp(name, "Host") == 0)
@@ -524,22 +391,22 @@ header_check_one(void *cls, enum MHD_ValueKind kind, const char *name, const cha
  * name or value, and exactly one Host (two could pass the Host check with
  * the first while a proxy or server in between reads the second). */
 static int
-headers_ok(struct MHD_Connection *c)
+gateway_headers_ok(struct MHD_Connection *c)
 {
 	struct header_check hc = { 0 };
-	MHD_get_connection_values(c, MHD_HEADER_KIND, header_check_one, &hc);
+	MHD_get_connection_values(c, MHD_HEADER_KIND, gateway_header_check_one, &hc);
 	return !hc.bad && hc.hosts == 1;
 }
 
-/* Split "/p/<token>[/rest][?query]". Returns the route or -1. */
+/* Split "/p/<token>[/rest][?query]". Returns the route (a copy in *rt) or -1. */
 static int
-split_uri(gateway_t *g, const char *uri, char **path, char **query)
+gateway_split_uri(gateway_t *g, const char *uri, char **path, char **query, struct route *rt)
 {
 	if (strncmp(uri, "/p/", 3) != 0)
 		return -1;
 	const char *tok = uri + 3;
 	size_t tlen = strcspn(tok, "/?");
-	int route = route_find(g, tok, tlen);
+	int route = gateway_route_find(g, tok, tlen, rt);
 	if (route < 0)
 		return -1;
 	const char *rest = tok + tlen;
@@ -559,7 +426,7 @@ static const char *const hop_headers[] = {
 };
 
 static int
-is_hop_header(const char *name, const char *conn_tokens)
+gateway_hop_header(const char *name, const char *conn_tokens)
 {
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(hop_headers); i++)
 		if (strcasecmp(name, hop_headers[i]) == 0)
@@ -579,11 +446,11 @@ is_hop_header(const char *name, const char *conn_tokens)
 }
 
 static enum MHD_Result
-collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+gateway_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
 	struct req *r = cls;
 	const char *conn_tokens = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
-	if (is_hop_header(name, conn_tokens))
+	if (gateway_hop_header(name, conn_tokens))
 		return MHD_YES;
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xasprintf("%s: %s", name, value ? value : "");
@@ -591,17 +458,17 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char 
 }
 
 static const char *
-header_get(struct req *r, const char *name)
+gateway_header_get(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 /* The API key or bearer token, hashed; never kept. */
 static void
-key_hash_of(struct req *r, int *has_key, int *has_bearer)
+gateway_key_hash(struct req *r, int *has_key, int *has_bearer)
 {
-	const char *key = header_get(r, "x-api-key");
-	const char *auth = header_get(r, "Authorization");
+	const char *key = gateway_header_get(r, "x-api-key");
+	const char *auth = gateway_header_get(r, "Authorization");
 	*has_key = key != NULL;
 	*has_bearer = auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0;
 	r->key_hash[0] = '\0';
@@ -611,22 +478,8 @@ key_hash_of(struct req *r, int *has_key, int *has_bearer)
 		util_key_hash(auth + 7, r->key_hash);
 }
 
-/* The request's "model" (and nothing else) from its JSON body. */
 static void
-model_of(struct req *r)
-{
-	r->model_asked[0] = '\0';
-	if (r->body.len == 0)
-		return;
-	cJSON *root = cJSON_ParseWithLength(r->body.data, r->body.len);
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
-	if (cJSON_IsString(m) && m->valuestring != NULL)
-		snprintf(r->model_asked, sizeof r->model_asked, "%s", m->valuestring);
-	cJSON_Delete(root);
-}
-
-static void
-tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
+gateway_tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
 {
 	struct req *r = user;
 	if (r->parser == NULL) {
@@ -637,29 +490,64 @@ tap(void *user, upstream_xfer_t *x, const char *data, size_t len)
 	usage_parser_feed(r->parser, data, len);
 }
 
-static void
-ratelimits_merge(struct req *r)
+/* The one place response headers become rate-limit state: parse the
+ * attempt's headers into *st and merge them into the table under the
+ * request's key, before the policy reads them. 1 if it had any. */
+static int
+gateway_attempt_ratelimit(struct req *r, struct rl_state *st)
 {
-	if (r->g->rl == NULL || r->key_hash[0] == '\0')
-		return;
-	struct rl_state st;
 	int any = 0;
 	double now = util_wall();
-	rl_state_init(&st);
-	snprintf(st.key_hash, sizeof st.key_hash, "%s", r->key_hash);
+	rl_state_init(st);
+	snprintf(st->key_hash, sizeof st->key_hash, "%s", r->key_hash);
 	for (int i = 0; i < upstream_header_count(r->x); i++) {
 		const char *name, *value;
 		upstream_header_at(r->x, i, &name, &value);
-		any |= ratelimit_parse_header(&st, name, value, now);
+		any |= ratelimit_parse_header(st, name, value, now);
 	}
-	if (any) {
-		st.updated = now;
-		rl_table_merge(r->g->rl, &st);
-	}
+	if (!any)
+		return 0;
+	st->updated = now;
+	if (r->g->rl != NULL && r->key_hash[0] != '\0')
+		rl_table_merge(r->g->rl, st);
+	return 1;
+}
+
+static const char *
+gateway_attempt_header(const struct gateway_attempt *a, const char *name)
+{
+	return upstream_header_get(a->ctx, name);
+}
+
+static ssize_t
+gateway_attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
+    int timeout_ms, int *ended)
+{
+	*ended = upstream_done(a->ctx);
+	ssize_t n = upstream_peek(a->ctx, buf, max, min, timeout_ms);
+	return n < 0 ? -1 : n;
+}
+
+/* Ask the policy about the attempt that answered st. 1: drop it and send
+ * again (*nb: a new body or NULL). */
+static int
+gateway_attempt_again(struct req *r, int st, char **nb, size_t *nlen)
+{
+	gateway_t *g = r->g;
+	struct rl_state rl;
+	int limits = st > 0 && gateway_attempt_ratelimit(r, &rl);   /* every attempt's, metered or not */
+	if (!r->metered || g->policy.attempt == NULL || gateway_stopping(g) ||
+	    r->call.attempt + 1 >= GATEWAY_MAX_ATTEMPTS)
+		return 0;
+	struct gateway_attempt a = {
+		.status = st, .ratelimit = limits ? &rl : NULL,
+		.header = gateway_attempt_header, .peek = gateway_attempt_peek, .ctx = r->x,
+	};
+	return g->policy.attempt(g->policy.user, &r->call, &a, nb, nlen);
 }
 
 static void
-attempt_start(struct req *r)
+gateway_attempt_start(struct req *r)
 {
 	gateway_t *g = r->g;
 	struct upstream_request ur = {
@@ -671,7 +559,7 @@ attempt_start(struct req *r)
 		.body_len = r->call.body_len,
 		.connect_timeout_ms = g->connect_ms,
 		.idle_timeout_s = g->idle_s,
-		.tap = r->metered ? tap : NULL,
+		.tap = r->metered ? gateway_tap : NULL,
 		.tap_user = r,
 	};
 	r->x = upstream_start(g->up, &ur);
@@ -679,7 +567,7 @@ attempt_start(struct req *r)
 
 /* 1 if the agent closed its end of the connection. */
 static int
-client_gone(struct req *r)
+gateway_client_gone(struct req *r)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
 	    MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -694,13 +582,13 @@ client_gone(struct req *r)
 /* Wait for the attempt's headers, giving up when the gateway stops or the
  * agent hangs up (then -1). */
 static int
-attempt_wait(struct req *r)
+gateway_attempt_wait(struct req *r)
 {
 	for (;;) {
 		int st = upstream_wait_headers(r->x, GATEWAY_POLL_MS);
 		if (st >= 0)
 			return st;
-		if (is_stopping(r->g) || client_gone(r)) {
+		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
 			r->client_gone = 1;
 			upstream_abort(r->x);
 			return -1;
@@ -711,7 +599,7 @@ attempt_wait(struct req *r)
 /* Discard an attempt the policy retries. Its (error) body is short: read
  * it to the end for a moment so the connection can be reused, else abort. */
 static void
-attempt_drop(struct req *r)
+gateway_attempt_drop(struct req *r)
 {
 	char sink[4096];
 	int64_t until = util_now_ms() + 250;
@@ -729,29 +617,24 @@ attempt_drop(struct req *r)
 /* Run attempts until the policy accepts one. Returns the final status
  * (0: transport error, -1: the agent went away first). */
 static int
-attempts_run(struct req *r)
+gateway_attempts_run(struct req *r)
 {
-	gateway_t *g = r->g;
 	for (;;) {
-		attempt_start(r);
-		int st = attempt_wait(r);
+		gateway_attempt_start(r);
+		int st = gateway_attempt_wait(r);
 		if (st < 0)
 			return st;
 		if (st == 429)
 			r->call.n429++;
 		if (st == 529)
 			r->call.n529++;
-		if (st > 0)
-			ratelimits_merge(r);
 		char *nb = NULL;
 		size_t nlen = 0;
-		if (!r->metered || g->policy.attempt == NULL || is_stopping(g) ||
-		    r->call.attempt + 1 >= GATEWAY_MAX_ATTEMPTS ||
-		    g->policy.attempt(g->policy.user, &r->call, st, r->x, &nb, &nlen) == 0) {
+		if (!gateway_attempt_again(r, st, &nb, &nlen)) {
 			free(nb);
 			return st;
 		}
-		attempt_drop(r);
+		gateway_attempt_drop(r);
 		if (nb != NULL) {
 			free(r->new_body);
 			r->new_body = nb;
@@ -764,7 +647,7 @@ attempts_run(struct req *r)
 
 /* MHD asks for the next bytes: hand over what upstream has sent. */
 static ssize_t
-body_reader(void *cls, uint64_t pos, char *buf, size_t max)
+gateway_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct req *r = cls;
 	for (;;) {
@@ -777,7 +660,7 @@ body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			r->upstream_broken = !r->client_gone;
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (is_stopping(r->g) || client_gone(r)) {
+		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
 			r->client_gone = 1;
 			upstream_abort(r->x);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -791,14 +674,14 @@ static const char *const skip_response_headers[] = {
 };
 
 static enum MHD_Result
-respond_stream(struct req *r, int status)
+gateway_respond_stream(struct req *r, int status)
 {
 	const char *cl = upstream_header_get(r->x, "Content-Length");
 	uint64_t size = MHD_SIZE_UNKNOWN;
 	if (cl != NULL && *cl >= '0' && *cl <= '9' && strcmp(r->method, "HEAD") != 0)
 		size = strtoull(cl, NULL, 10);
 	struct MHD_Response *resp = MHD_create_response_from_callback(size, GATEWAY_BLOCK_SIZE,
-	    body_reader, r, NULL);
+	    gateway_body_reader, r, NULL);
 	if (resp == NULL)
 		return MHD_NO;
 	for (int i = 0; i < upstream_header_count(r->x); i++) {
@@ -821,204 +704,157 @@ respond_stream(struct req *r, int status)
 	return ret;
 }
 
-static const char *
-api_name(enum api_kind api)
-{
-	switch (api) {
-	case API_ANTHROPIC_MESSAGES:
-	case API_ANTHROPIC_COUNT_TOKENS:
-		return "anthropic";
-	case API_OPENAI_CHAT:
-		return "openai-chat";
-	case API_OPENAI_RESPONSES:
-		return "openai-responses";
-	default:
-		return "other";
-	}
-}
-
 static void
-forward_prepare(struct req *r)
+gateway_forward_prepare(struct req *r)
 {
 	gateway_t *g = r->g;
 	int has_key, has_bearer;
+	int post = strcmp(r->method, "POST") == 0;
 	char *upath = gateway_upstream_path(r->path);
 
-	key_hash_of(r, &has_key, &has_bearer);
+	gateway_key_hash(r, &has_key, &has_bearer);
 	r->openai = gateway_is_openai(upath, has_key, has_bearer,
-	    header_get(r, "anthropic-version") != NULL);
+	    gateway_header_get(r, "anthropic-version") != NULL);
 	r->upstream_base = r->openai ? g->openai : g->anthropic;
 	r->url = xasprintf("%s%s%s", r->upstream_base, upath, r->query);
 	r->api = usage_api_for_path(upath);
-	r->metered = strcmp(r->method, "POST") == 0 && (r->api == API_ANTHROPIC_MESSAGES ||
+	r->metered = post && (r->api == API_ANTHROPIC_MESSAGES ||
 	    r->api == API_OPENAI_CHAT || r->api == API_OPENAI_RESPONSES);
 	free(upath);
-	if (strcmp(r->method, "POST") == 0)
-		model_of(r);
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, r);
+	if (post)
+		reqbody_read(r->body.data, r->body.len, &r->asked);
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, gateway_collect_header, r);
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xstrdup("Accept-Encoding: identity");
-
-	pthread_mutex_lock(&g->lock);
-	const char *rname = g->routes[r->route].name;
-	pthread_mutex_unlock(&g->lock);
 	r->call = (struct gateway_call){
 		.route = r->route,
-		.route_name = rname,   /* route names never change */
+		.route_name = r->route_name,
 		.api = r->api,
-		.model_asked = r->model_asked,
+		.model_asked = r->asked.model,
 		.key_hash = r->key_hash,
 		.body = r->body.data,
 		.body_len = r->body.len,
+		.request = post ? &r->asked : NULL,
 	};
 }
 
-static int
-stats_route_of(gateway_t *g, int route)
+/* Why the body ended early, "" if it did not. */
+static void
+gateway_cut_reason(struct req *r, char *buf, size_t len)
 {
-	pthread_mutex_lock(&g->lock);
-	int s = g->routes[route].stats_route;
-	pthread_mutex_unlock(&g->lock);
-	return s;
+	buf[0] = '\0';
+	if (r->client_gone) {   /* a stopping gateway cuts requests too */
+		snprintf(buf, len, "%s", gateway_stopping(r->g) ? "tokmux stopped" : "client disconnected");
+	} else if (r->upstream_broken) {
+		char why[256];
+		upstream_error(r->x, why, sizeof why);
+		snprintf(buf, len, "upstream: %s", why);
+	}
 }
 
-/* The request finished (or was refused): cost, policy, stats, ledger. */
+/* The request finished (or was refused): the meter takes it from here. */
 static void
-settle(struct req *r)
+gateway_settle(struct req *r)
 {
-	gateway_t *g = r->g;
 	struct usage u;
-	int64_t cost = 0;
-	int priced = 1;
-
+	char cut[300];
 	memset(&u, 0, sizeof u);
 	if (r->parser != NULL)
 		usage_parser_result(r->parser, &u);
-	const char *model = u.model[0] ? u.model : r->model_asked;
-	if (u.has_usage && r->api != API_ANTHROPIC_COUNT_TOKENS)
-		priced = g->pricing != NULL && pricing_cost(g->pricing, model, &u, &cost) == 0;
-	/* An overloaded_error inside a 200 stream: stats counts it as a 529
-	 * from usage.error_type; n529 stays the count of HTTP 529s. */
-	if (r->request_id[0] == '\0')
-		snprintf(r->request_id, sizeof r->request_id, "%s", u.request_id);
-	if (r->error[0] == '\0') {
-		if (u.error_type[0])
-			snprintf(r->error, sizeof r->error, "%s", u.error_type);
-		else if (r->client_gone)   /* a stopping gateway cuts requests too */
-			snprintf(r->error, sizeof r->error, "%s",
-			    is_stopping(g) ? "tokmux stopped" : "client disconnected");
-		else if (r->upstream_broken) {
-			char why[256];
-			upstream_error(r->x, why, sizeof why);
-			snprintf(r->error, sizeof r->error, "upstream: %s", why);
-		}
-	}
-
-	int sroute = stats_route_of(g, r->route);
-	if (g->stats != NULL && sroute >= 0) {
-		struct stats_result sr = {
-			.route = sroute, .status = r->status, .model_used = model, .usage = u,
-			.cost_micros = cost, .priced = priced, .n429 = r->call.n429,
-			.n529 = r->call.n529, .retries = r->call.attempt,
-			.fallbacks = r->call.fallbacks, .refused = r->refused,
-			.error = r->error[0] ? r->error : NULL, .model_asked = r->model_asked,
-		};
-		stats_end(g->stats, &sr, r->call.reserved_micros);
-	}
-	model_count_add(g, r->route, model[0] ? model : "unknown");
-	if (g->ledger != NULL) {
-		pthread_mutex_lock(&g->lock);
-		struct ledger_record lr = {
-			.time = util_wall(), .pane = r->route + 1,
-			.pane_name = g->routes[r->route].name, .agent = g->routes[r->route].agent,
-			.key_hash = r->key_hash, .api = api_name(r->api),
-			.model_asked = r->model_asked, .model_used = model, .usage = u,
-			.cost_micros = cost, .priced = priced, .status = r->status,
-			.retries = r->call.attempt, .fallbacks = r->call.fallbacks,
-			.n429 = r->call.n429, .n529 = r->call.n529,
-			.latency_ms = util_now_ms() - r->t0_ms, .request_id = r->request_id,
-			.error = r->error[0] ? r->error : NULL, .circuit = r->call.circuit,
-		};
-		pthread_mutex_unlock(&g->lock);
-		if (ledger_append(g->ledger, &lr) != 0)
-			log_debug("gateway: ledger append failed");
-	}
-	/* Last, so that when the policy hears of it everything is recorded. */
-	if (!r->refused && g->policy.settle != NULL) {
-		struct gateway_outcome o = {
-			.status = r->status, .model_used = model, .usage = &u,
-			.cost_micros = cost, .priced = priced, .client_gone = r->client_gone,
-		};
-		g->policy.settle(g->policy.user, &r->call, &o);
-	}
+	gateway_cut_reason(r, cut, sizeof cut);
+	struct meter_request q = {
+		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
+		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
+		.model_asked = r->asked.model, .call = &r->call, .usage = &u, .status = r->status,
+		.refused = r->refused, .client_gone = r->client_gone, .started_ms = r->t0_ms,
+		.request_id = r->request_id, .error = r->error, .cut = cut,
+	};
+	meter_finish(&r->g->meter, &q);
 	r->begun = 0;
 }
 
-static enum MHD_Result
-forward(struct req *r)
+/* Ask the policy to admit the request (it may rewrite the body). 0 to go
+ * on, -1 when it refuses as *ref says. */
+static int
+gateway_forward_admit(struct req *r, struct gateway_refusal *ref)
 {
 	gateway_t *g = r->g;
-	r->t0_ms = util_now_ms();
-	forward_prepare(r);
-	if (r->too_big)
-		return respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
-		    "tokmux: request body too large", 0, 1);
+	*ref = (struct gateway_refusal){ .status = 403 };
+	snprintf(ref->type, sizeof ref->type, "permission_error");
+	int refused = g->policy.admit(g->policy.user, &r->call, ref) != 0;
+	if (r->call.new_body != NULL) {
+		/* the policy rewrote the body (model override, downgrade, circuit) */
+		free(r->new_body);
+		r->new_body = r->call.new_body;
+		r->call.body = r->new_body;
+		r->call.body_len = r->call.new_body_len;
+		r->call.new_body = NULL;
+	}
+	return refused ? -1 : 0;
+}
 
-	if (r->metered && g->policy.admit != NULL) {
-		struct gateway_refusal ref = { .status = 403 };
-		snprintf(ref.type, sizeof ref.type, "permission_error");
-		int refused = g->policy.admit(g->policy.user, &r->call, &ref) != 0;
-		if (r->call.new_body != NULL) {
-			/* the policy rewrote the body (model override, downgrade, circuit) */
-			free(r->new_body);
-			r->new_body = r->call.new_body;
-			r->call.body = r->new_body;
-			r->call.body_len = r->call.new_body_len;
-			r->call.new_body = NULL;
-		}
-		if (refused) {
-			r->refused = 1;
-			r->begun = 1;
-			snprintf(r->error, sizeof r->error, "%s", ref.message);
-			int sroute = stats_route_of(g, r->route);
-			if (g->stats != NULL && sroute >= 0)
-				stats_begin(g->stats, sroute, 0);
-			r->call.reserved_micros = 0;
-			return respond_error(r, ref.status, ref.type, ref.message, ref.retry_after,
-			    ref.retry_after <= 0);
-		}
-	}
-	if (r->metered) {
-		int sroute = stats_route_of(g, r->route);
-		if (g->stats != NULL && sroute >= 0)
-			stats_begin(g->stats, sroute, r->call.reserved_micros);
-		r->begun = 1;
-	}
-	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
-	    r->openai ? "openai" : "anthropic");
+/* A refusal is metered too: counted, recorded, never settled. */
+static enum MHD_Result
+gateway_forward_refuse(struct req *r, const struct gateway_refusal *ref)
+{
+	r->refused = 1;
+	r->begun = 1;
+	snprintf(r->error, sizeof r->error, "%s", ref->message);
+	r->call.reserved_micros = 0;
+	meter_begin(&r->g->meter, r->stats_route, 0);
+	return gateway_respond_error(r, ref->status, ref->type, ref->message, ref->retry_after,
+	    ref->retry_after <= 0);
+}
 
-	int st = attempts_run(r);
-	if (st > 0)
-		return respond_stream(r, st);
-	if (st < 0) {
-		/* Nobody to answer: 499 ("client closed request") for the books. */
-		r->status = 499;
-		return MHD_NO;
-	}
+/* Upstream could not be reached (or timed out before its headers). */
+static enum MHD_Result
+gateway_forward_unreachable(struct req *r)
+{
 	int timeout = upstream_timed_out(r->x);
 	char why[256];
 	upstream_error(r->x, why, sizeof why);
 	char *msg = xasprintf("tokmux: cannot reach %s: %s", r->upstream_base, why);
 	snprintf(r->error, sizeof r->error, "%s", msg);
-	enum MHD_Result ret = respond_error(r, timeout ? 504 : 502, "api_error", msg, 0, 0);
+	enum MHD_Result ret = gateway_respond_error(r, timeout ? 504 : 502, "api_error", msg, 0, 0);
 	free(msg);
 	return ret;
+}
+
+static enum MHD_Result
+gateway_forward(struct req *r)
+{
+	gateway_t *g = r->g;
+	r->t0_ms = util_now_ms();
+	gateway_forward_prepare(r);
+	if (r->too_big)
+		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
+		    "tokmux: request body too large", 0, 1);
+	if (r->metered && g->policy.admit != NULL) {
+		struct gateway_refusal ref;
+		if (gateway_forward_admit(r, &ref) != 0)
+			return gateway_forward_refuse(r, &ref);
+	}
+	if (r->metered) {
+		meter_begin(&g->meter, r->stats_route, r->call.reserved_micros);
+		r->begun = 1;
+	}
+	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
+	    r->openai ? "openai" : "anthropic");
+	int st = gateway_attempts_run(r);
+	if (st > 0)
+		return gateway_respond_stream(r, st);
+	if (st < 0) {
+		/* Nobody to answer: 499 ("client closed request") for the books. */
+		r->status = 499;
+		return MHD_NO;
+	}
+	return gateway_forward_unreachable(r);
 }
 
 /* ---------------------------------------------------------- MHD glue */
 
 static void
-req_free(struct req *r)
+gateway_req_free(struct req *r)
 {
 	upstream_xfer_free(r->x);
 	usage_parser_free(r->parser);
@@ -1035,7 +871,7 @@ req_free(struct req *r)
 }
 
 static void
-on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+gateway_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct req *r = *con_cls;
@@ -1055,12 +891,12 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		}
 	}
 	if (r->begun)
-		settle(r);
-	req_free(r);   /* joins an aborted transfer */
+		gateway_settle(r);
+	gateway_req_free(r);   /* joins an aborted transfer */
 }
 
 static void
-on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+gateway_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -1074,7 +910,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 }
 
 static struct conn *
-conn_of(struct MHD_Connection *c)
+gateway_conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -1083,9 +919,9 @@ conn_of(struct MHD_Connection *c)
 
 /* Called with the raw URI before MHD decodes it: keep it for forwarding. */
 static void *
-on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+gateway_on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	struct conn *cn = conn_of(c);
+	struct conn *cn = gateway_conn_of(c);
 	if (cn != NULL) {
 		free(cn->raw_uri);
 		cn->raw_uri = xstrdup(uri);
@@ -1094,7 +930,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 }
 
 static void
-on_mhd_log(void *cls, const char *fmt, va_list ap)
+gateway_on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	if (util_log_enabled()) {
 		char *s = xvasprintf(fmt, ap);
@@ -1106,21 +942,21 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 /* First call of a request: checks and local endpoints. Returns MHD_YES with
  * *out set to go on forwarding, or the result of a queued response. */
 static enum MHD_Result
-request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct req **out)
+gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct req **out)
 {
 	*out = NULL;
 	/* Browsers send Origin; agents don't. Host guards against DNS rebinding. */
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") != NULL ||
-	    !host_ok(g, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
-		return respond_text(c, 403, "text/plain", "forbidden\n");
-	if (!headers_ok(c))
-		return respond_text(c, 400, "text/plain", "bad request\n");
-	struct conn *cn = conn_of(c);
+	    !gateway_host_ok(g, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+		return gateway_respond_text(c, 403, "text/plain", "forbidden\n");
+	if (!gateway_headers_ok(c))
+		return gateway_respond_text(c, 400, "text/plain", "bad request\n");
+	struct conn *cn = gateway_conn_of(c);
 	const char *uri = cn != NULL && cn->raw_uri != NULL ? cn->raw_uri : "";
 	size_t plen = strcspn(uri, "?");
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	if (get && plen == 8 && strncmp(uri, "/healthz", 8) == 0)
-		return respond_text(c, 200, "text/plain", "ok");
+		return gateway_respond_text(c, 200, "text/plain", "ok");
 	if (get && plen == 8 && strncmp(uri, "/metrics", 8) == 0) {
 		char *text = gateway_metrics(g);
 		struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text,
@@ -1135,13 +971,17 @@ request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct
 		return ret;
 	}
 	char *path = NULL, *query = NULL;
-	int route = split_uri(g, uri, &path, &query);
+	struct route rt;
+	int route = gateway_split_uri(g, uri, &path, &query, &rt);
 	if (route < 0)
-		return respond_text(c, 404, "text/plain", "not found\n");
+		return gateway_respond_text(c, 404, "text/plain", "not found\n");
 	struct req *r = xcalloc(1, sizeof *r);
 	r->g = g;
 	r->conn = c;
 	r->route = route;
+	r->stats_route = rt.stats_route;
+	r->route_name = rt.name;
+	r->agent = rt.agent;
 	r->method = xstrdup(method);
 	r->path = path;
 	r->query = query;
@@ -1150,13 +990,13 @@ request_begin(gateway_t *g, struct MHD_Connection *c, const char *method, struct
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+gateway_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	gateway_t *g = cls;
 	struct req *r = *con_cls;
 	if (r == NULL) {
-		enum MHD_Result ret = request_begin(g, c, method, &r);
+		enum MHD_Result ret = gateway_request_begin(g, c, method, &r);
 		/* g marks a request answered locally: its body is dropped. */
 		*con_cls = r != NULL ? (void *)r : (void *)g;
 		return ret;
@@ -1175,11 +1015,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	if (r->status != 0)
 		return MHD_YES;   /* already answered */
-	return forward(r);
+	return gateway_forward(r);
 }
 
 static char *
-base_url(const char *url, const char *dflt)
+gateway_base_url(const char *url, const char *dflt)
 {
 	char *s = xstrdup(url != NULL && *url ? url : dflt);
 	size_t n = strlen(s);
@@ -1192,7 +1032,7 @@ base_url(const char *url, const char *dflt)
  * Bound here rather than by libmicrohttpd so that the port is known
  * before the first connection thread reads it in host_ok(). */
 static int
-listen_loopback(int port, int *bound)
+gateway_listen_loopback(int port, int *bound)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof sa;
@@ -1221,29 +1061,32 @@ gateway_start(const struct gateway_options *o, char **err)
 {
 	gateway_t *g = xcalloc(1, sizeof *g);
 
-	g->anthropic = base_url(o->anthropic_upstream, "https://api.anthropic.com");
-	g->openai = base_url(o->openai_upstream, "https://api.openai.com");
-	g->pricing = o->pricing;
+	g->anthropic = gateway_base_url(o->anthropic_upstream, "https://api.anthropic.com");
+	g->openai = gateway_base_url(o->openai_upstream, "https://api.openai.com");
 	g->stats = o->stats;
-	g->ledger = o->ledger;
 	g->rl = o->ratelimits;
 	if (o->policy != NULL)
 		g->policy = *o->policy;
+	g->metrics = metrics_new();
+	g->meter = (struct meter){
+		.pricing = o->pricing, .stats = o->stats, .ledger = o->ledger,
+		.metrics = g->metrics, .policy = &g->policy,
+	};
 	g->idle_s = o->idle_timeout_s;
 	g->connect_ms = o->connect_timeout_ms;
 	pthread_mutex_init(&g->lock, NULL);
 	g->up = upstream_new();
 
 	errno = 0;
-	int lfd = listen_loopback(o->port, &g->port);
+	int lfd = gateway_listen_loopback(o->port, &g->port);
 	if (lfd >= 0)
 		g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
-		    (uint16_t)g->port, NULL, NULL, on_request, g,
+		    (uint16_t)g->port, NULL, NULL, gateway_on_request, g,
 		    MHD_OPTION_LISTEN_SOCKET, lfd,
-		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g,
-		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, g,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, g,
+		    MHD_OPTION_NOTIFY_CONNECTION, gateway_on_connection, g,
+		    MHD_OPTION_URI_LOG_CALLBACK, gateway_on_uri, g,
+		    MHD_OPTION_NOTIFY_COMPLETED, gateway_on_completed, g,
+		    MHD_OPTION_EXTERNAL_LOGGER, gateway_on_mhd_log, g,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
 		    MHD_OPTION_END);
@@ -1254,6 +1097,7 @@ gateway_start(const struct gateway_options *o, char **err)
 		 * it failed is not documented, and a double close is worse
 		 * than one descriptor kept until exit. */
 		upstream_free(g->up);
+		metrics_free(g->metrics);
 		pthread_mutex_destroy(&g->lock);
 		free(g->anthropic);
 		free(g->openai);
@@ -1277,6 +1121,7 @@ gateway_stop(gateway_t *g)
 		free(g->routes[i].name);
 		free(g->routes[i].agent);
 	}
+	metrics_free(g->metrics);
 	pthread_mutex_destroy(&g->lock);
 	free(g->anthropic);
 	free(g->openai);

@@ -1,18 +1,22 @@
 /*
  * gateway: the local metering proxy. Listens on 127.0.0.1, routes
  * /p/<token>/... to a route (pane), forwards to the Anthropic or OpenAI
- * upstream with streaming pass-through, and meters every finished
- * generation (usage, cost, stats, rate-limit state, ledger).
+ * upstream with streaming pass-through, keeps each attempt's rate-limit
+ * state, and hands every finished generation to the meter (usage, cost,
+ * stats, ledger). Also the policy seam: the hooks a policy plugs in and
+ * the structs they see (a request, an attempt, an outcome, a refusal).
  */
 #ifndef TOKMUX_GATEWAY_H
 #define TOKMUX_GATEWAY_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ledger.h"
 #include "pricing.h"
 #include "ratelimit.h"
+#include "reqbody.h"
 #include "stats.h"
 #include "upstream.h"
 #include "usage.h"
@@ -39,6 +43,8 @@ struct gateway_call {
 	const char *key_hash;        /* "" if the request had no key */
 	const char *body;            /* request body of the next attempt: never log it */
 	size_t body_len;
+	const struct reqbody *request; /* the agent's body as read (model, limits, images);
+	                              * NULL if not read. Not updated when the body is replaced */
 	int attempt;                 /* 0 for the first upstream attempt */
 	int n429, n529;              /* upstream 429 / 529 so far */
 	int fallbacks;               /* the policy counts its model switches here */
@@ -49,6 +55,25 @@ struct gateway_call {
 	size_t new_body_len;
 	int circuit;                 /* the policy sets 1 when an open circuit breaker sent
 	                              * this request to a fallback model (goes to the ledger) */
+};
+
+/* One upstream attempt as the policy sees it: not the transfer itself. */
+struct gateway_attempt {
+	int status;                  /* HTTP status, 0 when upstream could not be reached */
+	/* Its rate-limit headers, parsed once and already merged into the
+	 * rate-limit table under the request's key (updated = when); NULL if
+	 * it had none. */
+	const struct rl_state *ratelimit;
+	/* A response header by name (case-insensitive), NULL if absent. */
+	const char *(*header)(const struct gateway_attempt *a, const char *name);
+	/* Copy up to max body bytes that have arrived, without consuming them
+	 * (the agent still gets them), waiting up to timeout_ms until min are
+	 * there or the body has ended. *ended: the body had ended before the
+	 * copy, so buf holds all of it (up to max). Returns the count, -1 once
+	 * the transfer was aborted. */
+	ssize_t (*peek)(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
+	    int timeout_ms, int *ended);
+	void *ctx;                   /* the gateway's */
 };
 
 /* Final outcome of an admitted request, for settle(). */
@@ -75,13 +100,12 @@ struct gateway_policy {
 	 * forward (optionally setting c->reserved_micros), -1 to refuse as *r
 	 * says (also adds x-should-retry: false unless retry_after > 0). */
 	int (*admit)(void *user, struct gateway_call *c, struct gateway_refusal *r);
-	/* After each attempt's status and headers are known (x: read headers
-	 * with upstream_header_get), before any byte goes to the agent; may
-	 * sleep for backoff. Return 1 to discard this attempt and send again:
-	 * *new_body (malloc'd, the gateway frees it) may replace the body (e.g.
-	 * another model), NULL keeps it. Return 0 to give this response to the
-	 * agent. status is 0 when upstream could not be reached. */
-	int (*attempt)(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
+	/* After each attempt's status and headers are known, before any byte
+	 * goes to the agent; may sleep for backoff. Return 1 to discard this
+	 * attempt and send again: *new_body (malloc'd, the gateway frees it)
+	 * may replace the body (e.g. another model), NULL keeps it. Return 0
+	 * to give this response to the agent. */
+	int (*attempt)(void *user, struct gateway_call *c, const struct gateway_attempt *a,
 	    char **new_body, size_t *new_len);
 	/* Exactly once per admitted request, after the last byte (or the
 	 * disconnect), after stats_end and the ledger record. */

@@ -53,8 +53,8 @@ struct ledger_entry {
 	double time;
 	int pane;
 	char pane_name[64];
-	char model_asked[128];
-	char model_used[128];
+	char model_asked[MODEL_ID_MAX];
+	char model_used[MODEL_ID_MAX];
 	struct usage usage;
 	int64_t cost_micros;
 	int priced;
@@ -68,8 +68,5 @@ int ledger_read(const char *path, ledger_fn fn, void *user);
 
 /* Sum of cost_micros of records with time >= since (e.g. local midnight). */
 int64_t ledger_spend_since(const char *path, double since);
-
-/* `tokmux report [--json] [--since YYYY-MM-DD] [--by day|model|pane] [--ledger FILE]` */
-int report_main(int argc, char **argv);
 
 #endif

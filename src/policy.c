@@ -1,13 +1,17 @@
 /*
- * policy: owns the spend ceilings (reserve -> settle -> release under one
+ * policy: owns the state behind the gateway's hooks: the spend ceilings
+ * and the in-process budget (reserve -> settle -> release under one
  * mutex), the 429 pacing queues per API key, the 529 retry/fallback logic
  * with its circuit breakers, and the per-route settings the UI changes at
- * run time. Every wait goes through policy_sleep/the pacing loop on one
- * condition variable, so policy_shutdown() ends them all at once.
+ * run time (fallback chain, model override). What a body says is
+ * reqbody.c's, what a model id means is model.c's. Every wait goes through
+ * policy_sleep/the pacing loop on one condition variable, so
+ * policy_shutdown() ends them all at once.
  *
  * Locking: p->lock guards everything here. While holding it we may take
- * the rate-limit table's lock (rl_table_get); stats are pushed after
- * unlocking. Neither calls back into the policy.
+ * the rate-limit table's lock (rl_table_get) and the log's; stats are
+ * pushed after unlocking; an attempt's body is peeked without it. Nothing
+ * called under it calls back into the policy.
  */
 #include "policy.h"
 
@@ -22,10 +26,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "model.h"
+#include "reqbody.h"
 #include "util.h"
 
 #define SLICE_MS 50              /* longest single condition wait */
-#define IMAGE_TOKENS 2000        /* an image costs at most ~1600 input tokens */
 #define MAX_CIRCUITS 16
 #define PEEK_BYTES 8192
 #define ERROR_BODY_BYTES 16384
@@ -44,7 +49,7 @@ struct proute {
 	int nfallback;
 	int64_t spent_micros, reserved_micros;
 	int64_t spent_tokens, reserved_tokens;
-	char override[128];
+	char override[MODEL_ID_MAX];
 	int downgraded;
 	int64_t paced, pacing, circuit_skips;
 };
@@ -62,7 +67,7 @@ struct pkey {
 };
 
 struct circuit {
-	char model[128];
+	char model[MODEL_ID_MAX];
 	int state;
 	int consecutive;
 	double first;            /* first of the consecutive 529s */
@@ -102,14 +107,14 @@ struct policy {
 /* ------------------------------------------------------------- clock */
 
 static double
-now_of(policy_t *p)
+policy_now(policy_t *p)
 {
 	return p->o.clock != NULL ? p->o.clock(p->o.clock_user) : util_wall();
 }
 
 /* Wait on the condition variable for up to ms (lock held). */
 static void
-cond_wait_ms(policy_t *p, int64_t ms)
+policy_cond_wait_ms(policy_t *p, int64_t ms)
 {
 	struct timespec ts;
 	if (ms < 1)
@@ -128,12 +133,12 @@ static int
 policy_sleep(policy_t *p, int64_t ms)
 {
 	pthread_mutex_lock(&p->lock);
-	double until = now_of(p) + (double)ms / 1000.0;
+	double until = policy_now(p) + (double)ms / 1000.0;
 	while (!p->stopping) {
-		double left = until - now_of(p);
+		double left = until - policy_now(p);
 		if (left <= 0)
 			break;
-		cond_wait_ms(p, (int64_t)ceil(left * 1000.0));
+		policy_cond_wait_ms(p, (int64_t)ceil(left * 1000.0));
 	}
 	int rc = p->stopping ? -1 : 0;
 	pthread_mutex_unlock(&p->lock);
@@ -142,7 +147,7 @@ policy_sleep(policy_t *p, int64_t ms)
 
 /* Local midnight bounds around now (lock held); a new day starts at 0. */
 static void
-day_roll(policy_t *p, double now)
+policy_day_roll(policy_t *p, double now)
 {
 	if (now >= p->day_start && now < p->day_end)
 		return;
@@ -179,250 +184,21 @@ policy_backoff_ms(int base_ms, int cap_ms, int attempt, double r)
 }
 
 static double
-random_unit(void)
+policy_random_unit(void)
 {
 	uint64_t v;
 	util_random(&v, sizeof v);
 	return (double)(v >> 11) / 9007199254740992.0;   /* 2^53 */
 }
 
-/* Size of base64 image payloads in item (skipped by the estimate) and
- * how many images they are. */
-static void
-image_bytes(const cJSON *item, int64_t *bytes, int64_t *n)
-{
-	if (cJSON_IsString(item) && item->valuestring != NULL) {
-		if (strncmp(item->valuestring, "data:image/", 11) == 0) {
-			*bytes += (int64_t)strlen(item->valuestring);
-			(*n)++;
-		}
-		return;
-	}
-	if (cJSON_IsObject(item)) {
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
-		const cJSON *media = cJSON_GetObjectItemCaseSensitive(item, "media_type");
-		const cJSON *data = cJSON_GetObjectItemCaseSensitive(item, "data");
-		if (cJSON_IsString(type) && strcmp(type->valuestring, "base64") == 0 &&
-		    cJSON_IsString(media) && strncmp(media->valuestring, "image/", 6) == 0 &&
-		    cJSON_IsString(data)) {
-			*bytes += (int64_t)strlen(data->valuestring);
-			(*n)++;
-			return;
-		}
-	}
-	for (const cJSON *c = item->child; c != NULL; c = c->next)
-		image_bytes(c, bytes, n);
-}
-
-static int64_t
-max_tokens_of(const cJSON *root)
-{
-	static const char *const keys[] = { "max_tokens", "max_completion_tokens",
-		"max_output_tokens" };
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, keys[i]);
-		if (cJSON_IsNumber(m) && m->valuedouble >= 0 && m->valuedouble < 1e9)
-			return (int64_t)ceil(m->valuedouble);
-	}
-	return POLICY_DEFAULT_MAX_TOKENS;
-}
-
-void
-policy_worst_case(const pricing_t *pr, const char *model, const char *body, size_t len,
-    int64_t *micros, int64_t *tokens)
-{
-	int64_t img_bytes = 0, nimg = 0, out = POLICY_DEFAULT_MAX_TOKENS;
-	char found[128] = "";
-	cJSON *root = body != NULL && len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
-	if (cJSON_IsObject(root)) {
-		image_bytes(root, &img_bytes, &nimg);
-		out = max_tokens_of(root);
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
-		if (cJSON_IsString(m))
-			snprintf(found, sizeof found, "%s", m->valuestring);
-	}
-	cJSON_Delete(root);
-	/* ~4 bytes a token in practice; 3 stays on the safe side for code and JSON */
-	int64_t in = ((int64_t)len - img_bytes + 2) / 3 + nimg * IMAGE_TOKENS;
-	if (model == NULL)
-		model = found;
-	*tokens = in + out;
-	*micros = pr != NULL ? pricing_worst_case(pr, model, in, out) : 0;
-}
-
-/* "claude-opus-4-7" -> "opus" (the family word), NULL if not Claude. */
-static const char *
-family_of(const char *model)
-{
-	static const char *const fams[] = { "opus", "sonnet", "haiku" };
-	if (model == NULL || strncmp(model, "claude-", 7) != 0)
-		return NULL;
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(fams); i++) {
-		const char *s = strstr(model, fams[i]);
-		size_t n = strlen(fams[i]);
-		if (s != NULL && s[-1] == '-' && (s[n] == '-' || s[n] == '\0'))
-			return fams[i];
-	}
-	return NULL;
-}
-
-/* Version numbers of an id, dates (8 digits) left out: "claude-3-5-haiku"
- * -> 3 5; "claude-sonnet-4-5-20250929" -> 4 5. Returns how many. */
+/* The chain for model: model_chain over the priced models. */
 static int
-version_of(const char *id, long v[4])
-{
-	int n = 0;
-	for (const char *s = id; *s && n < 4; ) {
-		if (*s >= '0' && *s <= '9') {
-			char *end;
-			long x = strtol(s, &end, 10);
-			if (end - s < 8)
-				v[n++] = x;
-			s = end;
-		} else {
-			s++;
-		}
-	}
-	return n;
-}
-
-/* 1 if a is newer than b. */
-static int
-newer(const char *a, const char *b)
-{
-	long va[4] = { 0 }, vb[4] = { 0 };
-	int na = version_of(a, va), nb = version_of(b, vb);
-	for (int i = 0; i < 4; i++) {
-		long x = i < na ? va[i] : -1, y = i < nb ? vb[i] : -1;
-		if (x != y)
-			return x > y;
-	}
-	return strlen(a) < strlen(b);   /* same version: the alias (no date) */
-}
-
-static const char *
-newest_of_family(const pricing_t *pr, const char *fam)
-{
-	const char *ids[256];
-	int n = pr != NULL ? pricing_models(pr, ids, (int)UTIL_ARRAY_LEN(ids)) : 0;
-	const char *best = NULL;
-	for (int i = 0; i < n; i++) {
-		const char *f = family_of(ids[i]);
-		if (f != NULL && strcmp(f, fam) == 0 && (best == NULL || newer(ids[i], best)))
-			best = ids[i];
-	}
-	return best;
-}
-
-int
 policy_chain(const pricing_t *pr, const char *model, const char *const *fallback,
     int nfallback, char **out, int max)
 {
-	static const char *const order[] = { "opus", "sonnet", "haiku" };
-	int n = 0;
-	if (model == NULL || model[0] == '\0' || max < 1)
-		return 0;
-	out[n++] = xstrdup(model);
-	if (nfallback > 0) {
-		for (int i = 0; i < nfallback && n < max; i++) {
-			int dup = 0;
-			for (int k = 0; k < n; k++)
-				dup |= strcmp(out[k], fallback[i]) == 0;
-			if (!dup)
-				out[n++] = xstrdup(fallback[i]);
-		}
-		return n;
-	}
-	const char *fam = family_of(model);
-	int after = 0;
-	for (size_t i = 0; fam != NULL && i < UTIL_ARRAY_LEN(order) && n < max; i++) {
-		if (strcmp(order[i], fam) == 0) {
-			after = 1;
-			continue;
-		}
-		const char *m = after ? newest_of_family(pr, order[i]) : NULL;
-		if (m != NULL && strcmp(m, model) != 0)
-			out[n++] = xstrdup(m);
-	}
-	return n;
-}
-
-char *
-policy_rewrite_model(const char *body, size_t len, const char *model, size_t *out_len)
-{
-	cJSON *root = cJSON_ParseWithLength(body, len);
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return NULL;
-	}
-	cJSON *m = cJSON_CreateString(model);
-	if (cJSON_GetObjectItemCaseSensitive(root, "model") != NULL)
-		cJSON_ReplaceItemInObjectCaseSensitive(root, "model", m);
-	else
-		cJSON_AddItemToObject(root, "model", m);
-	char *s = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (s == NULL)
-		fatal("out of memory (cJSON)");
-	char *res = xstrdup(s);
-	cJSON_free(s);
-	*out_len = strlen(res);
-	return res;
-}
-
-static int
-contains_ci(const char *s, size_t len, const char *needle)
-{
-	size_t n = strlen(needle);
-	for (size_t i = 0; i + n <= len; i++)
-		if (strncasecmp(s + i, needle, n) == 0)
-			return 1;
-	return 0;
-}
-
-int
-policy_is_spend_limit(const char *body, size_t len)
-{
-	static const char *const words[] = { "usage limit", "spend limit", "spending limit",
-		"insufficient_quota", "exceeded your current quota", "billing", "credit balance",
-		"spend_limit", "org_spend_cap" };
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(words); i++)
-		if (contains_ci(body, len, words[i]))
-			return 1;
-	return 0;
-}
-
-int
-policy_first_event_overloaded(const char *buf, size_t len)
-{
-	size_t end = 0;
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] == '\n' && (buf[i + 1] == '\n' ||
-		    (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n'))) {
-			end = i + 1;
-			break;
-		}
-	}
-	if (end == 0)
-		return -1;
-	return contains_ci(buf, end, "overloaded_error") ? 1 : 0;
-}
-
-int
-policy_parse_pane_ceiling(const char *arg, char **name, int64_t *micros, char **err)
-{
-	const char *eq = arg != NULL ? strrchr(arg, '=') : NULL;
-	if (eq == NULL || eq == arg) {
-		*err = xasprintf("expected NAME=USD (a pane or route name or number, then "
-		    "dollars, e.g. 2=1.50), got '%s'", arg ? arg : "");
-		return -1;
-	}
-	if (util_parse_usd(eq + 1, micros) != 0) {
-		*err = xasprintf("expected a dollar amount after '=', got '%s'", eq + 1);
-		return -1;
-	}
-	*name = xstrndup(arg, (size_t)(eq - arg));
-	return 0;
+	const char *ids[256];
+	int n = pr != NULL ? pricing_models(pr, ids, (int)UTIL_ARRAY_LEN(ids)) : 0;
+	return model_chain(model, ids, n, fallback, nfallback, out, max);
 }
 
 /* -------------------------------------------------------------- setup */
@@ -461,8 +237,8 @@ policy_new(const struct policy_options *o)
 	pthread_condattr_destroy(&ca);
 	p->ws_ceiling = o->ceiling_micros;
 	p->day_ceiling = o->daily_ceiling_micros;
-	double now = now_of(p);
-	day_roll(p, now);
+	double now = policy_now(p);
+	policy_day_roll(p, now);
 	/* Today's spend survives a restart: read it back from the ledger. */
 	if (o->ledger_path != NULL)
 		p->day_spent = ledger_spend_since(o->ledger_path, p->day_start);
@@ -500,13 +276,22 @@ policy_free(policy_t *p)
 /* --------------------------------------------------------- stats push */
 
 static int
-warn_of(int64_t ceiling, int64_t used, double at)
+policy_warn_of(int64_t ceiling, int64_t used, double at)
 {
 	return ceiling > 0 && (double)used >= at * (double)ceiling;
 }
 
+/* Spent and reserved past warn_at of either of the route's ceilings. */
+static int
+policy_route_warn(const policy_t *p, const struct proute *rt)
+{
+	return policy_warn_of(rt->ceiling_micros, rt->spent_micros + rt->reserved_micros,
+	    p->o.warn_at) ||
+	    policy_warn_of(rt->ceiling_tokens, rt->spent_tokens + rt->reserved_tokens, p->o.warn_at);
+}
+
 static void
-route_view(policy_t *p, const struct proute *rt, struct stats_route_policy *v)
+policy_route_view(policy_t *p, const struct proute *rt, struct stats_route_policy *v)
 {
 	memset(v, 0, sizeof *v);
 	v->ceiling_micros = rt->ceiling_micros;
@@ -515,8 +300,7 @@ route_view(policy_t *p, const struct proute *rt, struct stats_route_policy *v)
 	v->reserved_micros = rt->reserved_micros;
 	v->spent_tokens = rt->spent_tokens;
 	v->reserved_tokens = rt->reserved_tokens;
-	v->warn = warn_of(rt->ceiling_micros, rt->spent_micros + rt->reserved_micros, p->o.warn_at) ||
-	    warn_of(rt->ceiling_tokens, rt->spent_tokens + rt->reserved_tokens, p->o.warn_at);
+	v->warn = policy_route_warn(p, rt);
 	v->downgraded = rt->downgraded;
 	snprintf(v->model_override, sizeof v->model_override, "%s", rt->override);
 	v->paced = rt->paced;
@@ -525,7 +309,7 @@ route_view(policy_t *p, const struct proute *rt, struct stats_route_policy *v)
 }
 
 static int
-circuits_view(policy_t *p, struct stats_circuit *out, double now)
+policy_circuits_view(policy_t *p, struct stats_circuit *out, double now)
 {
 	int n = 0;
 	for (int i = 0; i < p->ncircuits && n < STATS_MAX_CIRCUITS; i++) {
@@ -549,19 +333,19 @@ struct push {
 
 /* Build the stats view under the lock ... */
 static void
-push_prepare(policy_t *p, int route, struct push *x)
+policy_push_prepare(policy_t *p, int route, struct push *x)
 {
-	double now = now_of(p);
+	double now = policy_now(p);
 	x->route = route;
 	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
-		route_view(p, &p->routes[route], &x->rv);
+		policy_route_view(p, &p->routes[route], &x->rv);
 	memset(&x->tv, 0, sizeof x->tv);
 	x->tv.ceiling_micros = p->ws_ceiling;
 	x->tv.ceiling_tokens = -1;
 	x->tv.spent_micros = p->ws_spent;
 	x->tv.reserved_micros = p->reserved;
-	x->tv.warn = warn_of(p->ws_ceiling, p->ws_spent + p->reserved, p->o.warn_at) ||
-	    warn_of(p->day_ceiling, p->day_spent + p->reserved, p->o.warn_at);
+	x->tv.warn = policy_warn_of(p->ws_ceiling, p->ws_spent + p->reserved, p->o.warn_at) ||
+	    policy_warn_of(p->day_ceiling, p->day_spent + p->reserved, p->o.warn_at);
 	for (int i = 0; i < GATEWAY_MAX_ROUTES; i++) {
 		x->tv.paced += p->routes[i].paced;
 		x->tv.pacing += p->routes[i].pacing;
@@ -571,7 +355,7 @@ push_prepare(policy_t *p, int route, struct push *x)
 	x->info.daily_ceiling_micros = p->day_ceiling;
 	x->info.daily_spent_micros = p->day_spent;
 	x->info.warn_at = p->o.warn_at;
-	x->info.ncircuits = circuits_view(p, x->info.circuit, now);
+	x->info.ncircuits = policy_circuits_view(p, x->info.circuit, now);
 	for (int i = 0; i < RATELIMIT_MAX_KEYS; i++) {
 		if (p->keys[i].nwait == 0)
 			continue;
@@ -585,7 +369,7 @@ push_prepare(policy_t *p, int route, struct push *x)
 
 /* ... and hand it over after unlocking. */
 static void
-push_send(policy_t *p, const struct push *x)
+policy_push_send(policy_t *p, const struct push *x)
 {
 	if (p->o.stats == NULL)
 		return;
@@ -596,13 +380,13 @@ push_send(policy_t *p, const struct push *x)
 }
 
 static void
-push_now(policy_t *p, int route)
+policy_push_now(policy_t *p, int route)
 {
 	struct push x;
 	pthread_mutex_lock(&p->lock);
-	push_prepare(p, route, &x);
+	policy_push_prepare(p, route, &x);
 	pthread_mutex_unlock(&p->lock);
-	push_send(p, &x);
+	policy_push_send(p, &x);
 }
 
 /* ------------------------------------------------------------- routes */
@@ -627,44 +411,44 @@ policy_add_route(policy_t *p, int route, const struct policy_route_config *rc)
 	for (int k = 0; k < rc->nfallback && k < POLICY_MAX_CHAIN; k++)
 		rt->fallback[rt->nfallback++] = xstrdup(rc->fallback[k]);
 	pthread_mutex_unlock(&p->lock);
-	push_now(p, route);
+	policy_push_now(p, route);
 }
 
 /* Store a limit (negative: none, kept as -1) under the lock, then tell
  * the UI about route (-1: the workspace). */
 static void
-set_limit(policy_t *p, int route, int64_t *limit, int64_t v)
+policy_set_limit(policy_t *p, int route, int64_t *limit, int64_t v)
 {
 	pthread_mutex_lock(&p->lock);
 	*limit = v < 0 ? -1 : v;
 	pthread_mutex_unlock(&p->lock);
-	push_now(p, route);
+	policy_push_now(p, route);
 }
 
 void
 policy_set_pane_ceiling(policy_t *p, int route, int64_t micros)
 {
 	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
-		set_limit(p, route, &p->routes[route].ceiling_micros, micros);
+		policy_set_limit(p, route, &p->routes[route].ceiling_micros, micros);
 }
 
 void
 policy_set_pane_ceiling_tokens(policy_t *p, int route, int64_t tokens)
 {
 	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
-		set_limit(p, route, &p->routes[route].ceiling_tokens, tokens);
+		policy_set_limit(p, route, &p->routes[route].ceiling_tokens, tokens);
 }
 
 void
 policy_set_ceiling(policy_t *p, int64_t micros)
 {
-	set_limit(p, -1, &p->ws_ceiling, micros);
+	policy_set_limit(p, -1, &p->ws_ceiling, micros);
 }
 
 void
 policy_set_daily_ceiling(policy_t *p, int64_t micros)
 {
-	set_limit(p, -1, &p->day_ceiling, micros);
+	policy_set_limit(p, -1, &p->day_ceiling, micros);
 }
 
 void
@@ -676,7 +460,7 @@ policy_set_model_override(policy_t *p, int route, const char *model)
 	snprintf(p->routes[route].override, sizeof p->routes[route].override, "%s",
 	    model ? model : "");
 	pthread_mutex_unlock(&p->lock);
-	push_now(p, route);
+	policy_push_now(p, route);
 }
 
 int
@@ -688,22 +472,21 @@ policy_get_state(policy_t *p, int route, struct policy_route_state *out)
 	pthread_mutex_lock(&p->lock);
 	const struct proute *rt = &p->routes[route];
 	int rc = rt->used ? 0 : -1;
-	day_roll(p, now_of(p));
+	policy_day_roll(p, policy_now(p));
 	out->ceiling_micros = rt->ceiling_micros;
 	out->spent_micros = rt->spent_micros;
 	out->reserved_micros = rt->reserved_micros;
 	out->ceiling_tokens = rt->ceiling_tokens;
 	out->spent_tokens = rt->spent_tokens;
 	out->reserved_tokens = rt->reserved_tokens;
-	out->warn = warn_of(rt->ceiling_micros, rt->spent_micros + rt->reserved_micros, p->o.warn_at) ||
-	    warn_of(rt->ceiling_tokens, rt->spent_tokens + rt->reserved_tokens, p->o.warn_at);
+	out->warn = policy_route_warn(p, rt);
 	out->downgraded = rt->downgraded;
 	snprintf(out->model_override, sizeof out->model_override, "%s", rt->override);
 	out->workspace_ceiling_micros = p->ws_ceiling;
 	out->workspace_spent_micros = p->ws_spent;
 	out->daily_ceiling_micros = p->day_ceiling;
 	out->daily_spent_micros = p->day_spent;
-	out->ncircuits = circuits_view(p, out->circuit, now_of(p));
+	out->ncircuits = policy_circuits_view(p, out->circuit, policy_now(p));
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
@@ -724,7 +507,7 @@ policy_waiting(policy_t *p, const char *key_hash)
 
 /* "pane 2 (claude)": the name when it says more than the number, else the program. */
 static void
-route_label(policy_t *p, const struct proute *rt, char *buf, size_t len)
+policy_route_label(policy_t *p, const struct proute *rt, char *buf, size_t len)
 {
 	char plain[80];
 	snprintf(plain, sizeof plain, "%s %d", p->unit, rt->number);
@@ -738,7 +521,7 @@ route_label(policy_t *p, const struct proute *rt, char *buf, size_t len)
 
 /* "($4.98 spent, this request could cost up to $0.41)" */
 static void
-usd_detail(int64_t spent, int64_t inflight, int64_t req, char *buf, size_t len)
+policy_usd_detail(int64_t spent, int64_t inflight, int64_t req, char *buf, size_t len)
 {
 	char a[32], b[32], c[32];
 	util_fmt_usd(spent, a, sizeof a);
@@ -752,7 +535,7 @@ usd_detail(int64_t spent, int64_t inflight, int64_t req, char *buf, size_t len)
 
 /* snprintf for messages (which may be cut at the refusal's 256 bytes). */
 static void __attribute__((format(printf, 3, 4)))
-msg_set(char *msg, size_t len, const char *fmt, ...)
+policy_msg_set(char *msg, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -763,21 +546,21 @@ msg_set(char *msg, size_t len, const char *fmt, ...)
 /* Check every ceiling that applies for an extra micros/tokens (lock held).
  * 0 if it fits; else -1 with the message for the agent. */
 static int
-ceilings_check(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens,
+policy_ceilings_check(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens,
     char *msg, size_t len)
 {
 	char label[160], cap[32], detail[160];
 	if (rt->ceiling_micros >= 0 && rt->spent_micros + rt->reserved_micros + micros > rt->ceiling_micros) {
-		route_label(p, rt, label, sizeof label);
+		policy_route_label(p, rt, label, sizeof label);
 		util_fmt_usd(rt->ceiling_micros, cap, sizeof cap);
-		usd_detail(rt->spent_micros, rt->reserved_micros, micros, detail, sizeof detail);
-		msg_set(msg, len, "tokmux: %s reached its %s spend ceiling %s. %s", label, cap,
+		policy_usd_detail(rt->spent_micros, rt->reserved_micros, micros, detail, sizeof detail);
+		policy_msg_set(msg, len, "tokmux: %s reached its %s spend ceiling %s. %s", label, cap,
 		    detail, p->raise_hint);
 		return -1;
 	}
 	if (rt->ceiling_tokens >= 0 && rt->spent_tokens + rt->reserved_tokens + tokens > rt->ceiling_tokens) {
-		route_label(p, rt, label, sizeof label);
-		msg_set(msg, len, "tokmux: %s reached its %lld-token ceiling (%lld used, %lld in "
+		policy_route_label(p, rt, label, sizeof label);
+		policy_msg_set(msg, len, "tokmux: %s reached its %lld-token ceiling (%lld used, %lld in "
 		    "flight, this request could use up to %lld). Raise ceiling_tokens in the config.",
 		    label, (long long)rt->ceiling_tokens, (long long)rt->spent_tokens,
 		    (long long)rt->reserved_tokens, (long long)tokens);
@@ -785,33 +568,50 @@ ceilings_check(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens,
 	}
 	if (p->ws_ceiling >= 0 && p->ws_spent + p->reserved + micros > p->ws_ceiling) {
 		util_fmt_usd(p->ws_ceiling, cap, sizeof cap);
-		usd_detail(p->ws_spent, p->reserved, micros, detail, sizeof detail);
-		msg_set(msg, len, "tokmux: this workspace reached its %s spend ceiling %s. "
+		policy_usd_detail(p->ws_spent, p->reserved, micros, detail, sizeof detail);
+		policy_msg_set(msg, len, "tokmux: this workspace reached its %s spend ceiling %s. "
 		    "Raise it with --ceiling.", cap, detail);
 		return -1;
 	}
 	if (p->day_ceiling >= 0 && p->day_spent + p->reserved + micros > p->day_ceiling) {
 		util_fmt_usd(p->day_ceiling, cap, sizeof cap);
-		usd_detail(p->day_spent, p->reserved, micros, detail, sizeof detail);
-		msg_set(msg, len, "tokmux: today's spend reached the %s daily ceiling %s. "
+		policy_usd_detail(p->day_spent, p->reserved, micros, detail, sizeof detail);
+		policy_msg_set(msg, len, "tokmux: today's spend reached the %s daily ceiling %s. "
 		    "Raise it with --daily-ceiling.", cap, detail);
 		return -1;
 	}
 	return 0;
 }
 
+/* The in-process budget: reserve a worst case, release it, spend what a
+ * request really cost (lock held for each). */
 static void
-reserve(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
+policy_reserve(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
 {
 	rt->reserved_micros += micros;
 	rt->reserved_tokens += tokens;
 	p->reserved += micros;
 }
 
+static void
+policy_release(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
+{
+	policy_reserve(p, rt, -micros, -tokens);
+}
+
+static void
+policy_spend(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
+{
+	rt->spent_micros += micros;
+	rt->spent_tokens += tokens;
+	p->ws_spent += micros;
+	p->day_spent += micros;
+}
+
 /* ------------------------------------------------------------ circuits */
 
 static struct circuit *
-circuit_get(policy_t *p, const char *model, int create)
+policy_circuit_get(policy_t *p, const char *model, int create)
 {
 	for (int i = 0; i < p->ncircuits; i++)
 		if (strcmp(p->circuits[i].model, model) == 0)
@@ -837,9 +637,9 @@ circuit_get(policy_t *p, const char *model, int create)
 /* 1 if requests for model must go elsewhere now (lock held). A circuit
  * whose cool-down ended lets one trial request through (half-open). */
 static int
-circuit_blocks(policy_t *p, const char *model, double now, struct pcall *pc)
+policy_circuit_blocks(policy_t *p, const char *model, double now, struct pcall *pc)
 {
-	struct circuit *c = circuit_get(p, model, 0);
+	struct circuit *c = policy_circuit_get(p, model, 0);
 	if (c == NULL || c->state == CIRCUIT_CLOSED)
 		return 0;
 	if (c->state == CIRCUIT_OPEN && now < c->open_until)
@@ -853,7 +653,7 @@ circuit_blocks(policy_t *p, const char *model, double now, struct pcall *pc)
 }
 
 static void
-circuit_open(policy_t *p, struct circuit *c, double now)
+policy_circuit_open(policy_t *p, struct circuit *c, double now)
 {
 	c->state = CIRCUIT_OPEN;
 	c->open_until = now + p->o.breaker_cooldown_ms / 1000.0;
@@ -865,15 +665,15 @@ circuit_open(policy_t *p, struct circuit *c, double now)
 
 /* A 529 (or overloaded stream) for model (lock held). Returns 1 if its circuit is open. */
 static int
-circuit_fail(policy_t *p, const char *model, double now, struct pcall *pc)
+policy_circuit_fail(policy_t *p, const char *model, double now, struct pcall *pc)
 {
-	struct circuit *c = circuit_get(p, model, 1);
+	struct circuit *c = policy_circuit_get(p, model, 1);
 	if (c == NULL)
 		return 0;
 	c->last = now;
 	if (c->state == CIRCUIT_HALF || (pc->trial && c->state != CIRCUIT_OPEN)) {
 		pc->trial = 0;
-		circuit_open(p, c, now);   /* the trial failed */
+		policy_circuit_open(p, c, now);   /* the trial failed */
 		return 1;
 	}
 	if (c->state == CIRCUIT_OPEN)
@@ -883,16 +683,16 @@ circuit_fail(policy_t *p, const char *model, double now, struct pcall *pc)
 		c->consecutive = 0;
 	}
 	if (++c->consecutive >= p->o.breaker_k) {
-		circuit_open(p, c, now);
+		policy_circuit_open(p, c, now);
 		return 1;
 	}
 	return 0;
 }
 
 static void
-circuit_ok(policy_t *p, const char *model, struct pcall *pc)
+policy_circuit_ok(policy_t *p, const char *model, struct pcall *pc)
 {
-	struct circuit *c = circuit_get(p, model, 0);
+	struct circuit *c = policy_circuit_get(p, model, 0);
 	if (c == NULL)
 		return;
 	c->consecutive = 0;
@@ -905,11 +705,11 @@ circuit_ok(policy_t *p, const char *model, struct pcall *pc)
 
 /* The request leaves chain[pos] without a verdict: let another trial go. */
 static void
-circuit_release(policy_t *p, struct pcall *pc)
+policy_circuit_release(policy_t *p, struct pcall *pc)
 {
 	if (!pc->trial || pc->pos >= pc->nchain)
 		return;
-	struct circuit *c = circuit_get(p, pc->chain[pc->pos], 0);
+	struct circuit *c = policy_circuit_get(p, pc->chain[pc->pos], 0);
 	if (c != NULL)
 		c->trial = 0;
 	pc->trial = 0;
@@ -918,7 +718,7 @@ circuit_release(policy_t *p, struct pcall *pc)
 /* ------------------------------------------------------------- pacing */
 
 static struct pkey *
-key_get(policy_t *p, const char *hash, double now)
+policy_key_get(policy_t *p, const char *hash, double now)
 {
 	struct pkey *free_slot = NULL;
 	for (int i = 0; i < RATELIMIT_MAX_KEYS; i++) {
@@ -939,7 +739,7 @@ key_get(policy_t *p, const char *hash, double now)
 }
 
 static void
-key_remove(struct pkey *k, struct waiter *w)
+policy_key_remove(struct pkey *k, struct waiter *w)
 {
 	struct waiter **pp = &k->head, *prev = NULL;
 	while (*pp != NULL && *pp != w) {
@@ -955,7 +755,7 @@ key_remove(struct pkey *k, struct waiter *w)
 }
 
 static double
-key_not_before(policy_t *p, const char *hash, double now)
+policy_key_not_before(policy_t *p, const char *hash, double now)
 {
 	struct rl_state st;
 	if (p->o.ratelimits == NULL || !rl_table_get(p->o.ratelimits, hash, &st))
@@ -967,13 +767,13 @@ key_not_before(policy_t *p, const char *hash, double now)
  * when the wait is longer than the cap. Requests queue in arrival order;
  * after a wait they leave pace_gap_ms apart. */
 static int
-pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
+policy_pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
 {
-	double now = now_of(p);
-	struct pkey *k = key_get(p, hash, now);
+	double now = policy_now(p);
+	struct pkey *k = policy_key_get(p, hash, now);
 	if (k == NULL)
 		return 0;
-	if (k->nwait == 0 && key_not_before(p, hash, now) <= now && k->next_release <= now)
+	if (k->nwait == 0 && policy_key_not_before(p, hash, now) <= now && k->next_release <= now)
 		return 0;   /* the common case: nothing to wait for */
 	struct waiter w = { NULL };
 	if (k->tail != NULL)
@@ -986,8 +786,8 @@ pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
 	rt->paced++;
 	int rc = 0;
 	for (;;) {
-		now = now_of(p);
-		double nb = UTIL_MAX(key_not_before(p, hash, now), k->next_release);
+		now = policy_now(p);
+		double nb = UTIL_MAX(policy_key_not_before(p, hash, now), k->next_release);
 		double wait = nb - now;
 		if (p->stopping)
 			break;
@@ -1000,9 +800,9 @@ pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
 			k->next_release = now + p->o.pace_gap_ms / 1000.0;
 			break;
 		}
-		cond_wait_ms(p, wait > 0 ? (int64_t)ceil(wait * 1000.0) : SLICE_MS);
+		policy_cond_wait_ms(p, wait > 0 ? (int64_t)ceil(wait * 1000.0) : SLICE_MS);
 	}
-	key_remove(k, &w);
+	policy_key_remove(k, &w);
 	rt->pacing--;
 	if (rc != 0)
 		rt->paced--;
@@ -1013,7 +813,7 @@ pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
 /* -------------------------------------------------------------- hooks */
 
 static void
-pcall_free(struct pcall *pc)
+policy_pcall_free(struct pcall *pc)
 {
 	if (pc == NULL)
 		return;
@@ -1025,7 +825,8 @@ pcall_free(struct pcall *pc)
 /* Pick the first model of the chain to use (lock held): downgrade past
  * downgrade_at, skip models whose circuit is open (not the last one). */
 static int
-choose_start(policy_t *p, struct proute *rt, struct pcall *pc, struct gateway_call *c, double now)
+policy_choose_start(policy_t *p, struct proute *rt, struct pcall *pc, struct gateway_call *c,
+    double now)
 {
 	int pos = 0;
 	rt->downgraded = 0;
@@ -1040,28 +841,25 @@ choose_start(policy_t *p, struct proute *rt, struct pcall *pc, struct gateway_ca
 		}
 	}
 	pc->pos = pos;
-	while (pc->pos < pc->nchain - 1 && circuit_blocks(p, pc->chain[pc->pos], now, pc)) {
+	while (pc->pos < pc->nchain - 1 && policy_circuit_blocks(p, pc->chain[pc->pos], now, pc)) {
 		pc->pos++;
 		c->fallbacks++;
 		c->circuit = 1;
 		rt->circuit_skips++;
 	}
 	if (pc->pos == pc->nchain - 1 && pc->nchain > 0 && !pc->trial)
-		(void)circuit_blocks(p, pc->chain[pc->pos], now, pc);   /* may take the trial */
+		(void)policy_circuit_blocks(p, pc->chain[pc->pos], now, pc);   /* may take the trial */
 	return pc->pos;
 }
 
-static int
-hook_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
+/* The chain for c and where on it to start (lock taken here). */
+static struct pcall *
+policy_admit_chain(policy_t *p, struct gateway_call *c)
 {
-	policy_t *p = user;
-	if (c->route < 0 || c->route >= GATEWAY_MAX_ROUTES)
-		return 0;
 	struct pcall *pc = xcalloc(1, sizeof *pc);
-	pc->route = c->route;
 	const char *fb[POLICY_MAX_CHAIN];
-	char base[128];
-
+	char base[MODEL_ID_MAX];
+	pc->route = c->route;
 	pthread_mutex_lock(&p->lock);
 	struct proute *rt = &p->routes[c->route];
 	snprintf(base, sizeof base, "%s", rt->override[0] ? rt->override : c->model_asked);
@@ -1069,97 +867,143 @@ hook_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 		fb[i] = rt->fallback[i];
 	pc->nchain = policy_chain(p->o.pricing, base, fb, rt->nfallback, pc->chain, POLICY_MAX_CHAIN);
 	if (pc->nchain > 0)
-		choose_start(p, rt, pc, c, now_of(p));
+		policy_choose_start(p, rt, pc, c, policy_now(p));
 	pthread_mutex_unlock(&p->lock);
+	return pc;
+}
 
-	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
+/* Rewrite the body for the model to send (if not the asked one) and
+ * estimate the request's worst case (no lock). */
+static void
+policy_admit_estimate(policy_t *p, struct gateway_call *c, const char *model,
+    int64_t *micros, int64_t *tokens)
+{
 	if (model[0] != '\0' && strcmp(model, c->model_asked) != 0) {
-		c->new_body = policy_rewrite_model(c->body, c->body_len, model, &c->new_body_len);
+		c->new_body = reqbody_rewrite_model(c->body, c->body_len, model, &c->new_body_len);
 		log_debug("policy: route %d: %s -> %s", c->route, c->model_asked, model);
 	}
-	const char *body = c->new_body ? c->new_body : c->body;
-	size_t blen = c->new_body ? c->new_body_len : c->body_len;
-	int64_t micros, tokens;
-	policy_worst_case(p->o.pricing, model[0] ? model : NULL, body, blen, &micros, &tokens);
+	struct reqbody rb;
+	const struct reqbody *req = c->request;
+	if (c->new_body != NULL || req == NULL) {   /* the body sent is not the one read */
+		reqbody_read(c->new_body ? c->new_body : c->body,
+		    c->new_body ? c->new_body_len : c->body_len, &rb);
+		req = &rb;
+	}
+	reqbody_worst_case(p->o.pricing, model[0] ? model : NULL, req, micros, tokens);
+}
 
-	int refused = 0;
-	struct push x;
-	pthread_mutex_lock(&p->lock);
-	day_roll(p, now_of(p));
-	if (ceilings_check(p, rt, micros, tokens, r->message, sizeof r->message) != 0) {
-		refused = 1;
+/* Reserve the worst case under every ceiling, then wait for the key's
+ * turn (lock held). 0, or -1 with the refusal in *r. */
+static int
+policy_admit_reserve(policy_t *p, struct gateway_call *c, struct pcall *pc, int64_t micros,
+    int64_t tokens, struct gateway_refusal *r)
+{
+	struct proute *rt = &p->routes[c->route];
+	policy_day_roll(p, policy_now(p));
+	if (policy_ceilings_check(p, rt, micros, tokens, r->message, sizeof r->message) != 0) {
 		r->status = 403;
 		snprintf(r->type, sizeof r->type, "permission_error");
-	} else {
-		reserve(p, rt, micros, tokens);
-		pc->res_micros = micros;
-		pc->res_tokens = tokens;
-		int retry_after = 0;
-		if (c->key_hash[0] != '\0' && pace(p, rt, c->key_hash, &retry_after) != 0) {
-			refused = 1;
-			reserve(p, rt, -micros, -tokens);
-			r->status = 429;
-			r->retry_after = retry_after;
-			snprintf(r->type, sizeof r->type, "rate_limit_error");
-			snprintf(r->message, sizeof r->message, "tokmux: this API key is over its rate "
-			    "limit for another %d s (shared by every pane using it); try again then.",
-			    retry_after);
-		}
+		return -1;
 	}
+	policy_reserve(p, rt, micros, tokens);
+	pc->res_micros = micros;
+	pc->res_tokens = tokens;
+	int retry_after = 0;
+	if (c->key_hash[0] == '\0' || policy_pace(p, rt, c->key_hash, &retry_after) == 0)
+		return 0;
+	policy_release(p, rt, micros, tokens);
+	r->status = 429;
+	r->retry_after = retry_after;
+	snprintf(r->type, sizeof r->type, "rate_limit_error");
+	snprintf(r->message, sizeof r->message, "tokmux: this API key is over its rate "
+	    "limit for another %d s (shared by every pane using it); try again then.", retry_after);
+	return -1;
+}
+
+static int
+policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
+{
+	policy_t *p = user;
+	if (c->route < 0 || c->route >= GATEWAY_MAX_ROUTES)
+		return 0;
+	struct pcall *pc = policy_admit_chain(p, c);
+	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
+	int64_t micros, tokens;
+	policy_admit_estimate(p, c, model, &micros, &tokens);
+
+	struct push x;
+	pthread_mutex_lock(&p->lock);
+	int refused = policy_admit_reserve(p, c, pc, micros, tokens, r) != 0;
 	if (refused)
-		circuit_release(p, pc);
-	push_prepare(p, c->route, &x);
+		policy_circuit_release(p, pc);
+	policy_push_prepare(p, c->route, &x);
 	pthread_mutex_unlock(&p->lock);
-	push_send(p, &x);
+	policy_push_send(p, &x);
 	if (refused) {
 		log_debug("policy: route %d refused: %d", c->route, r->status);
-		pcall_free(pc);
+		policy_pcall_free(pc);
 		return -1;
 	}
 	c->policy_data = pc;
 	return 0;
 }
 
+static const char *
+policy_attempt_header(const struct gateway_attempt *a, const char *name)
+{
+	return a->header != NULL ? a->header(a, name) : NULL;
+}
+
+/* The attempt's body so far, up to max bytes, without consuming it: at
+ * least min bytes, waiting up to timeout_ms. -1 after an abort. */
+static ssize_t
+policy_attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min,
+    int timeout_ms, int *ended)
+{
+	*ended = 1;
+	return a->peek != NULL ? a->peek(a, buf, max, min, timeout_ms, ended) : 0;
+}
+
 /* Read a short error body without consuming it. */
 static size_t
-peek_error_body(policy_t *p, struct upstream_xfer *x, char *buf, size_t max)
+policy_peek_error_body(policy_t *p, const struct gateway_attempt *a, char *buf, size_t max)
 {
 	int64_t until = util_now_ms() + ERROR_BODY_MS;
 	ssize_t n = 0;
+	int ended;
 	while (util_now_ms() < until) {
-		n = upstream_peek(x, buf, max, max, SLICE_MS);
+		n = policy_attempt_peek(a, buf, max, max, SLICE_MS, &ended);
 		if (n < 0)
 			return 0;
-		if ((size_t)n >= max || upstream_done(x))
+		if ((size_t)n >= max || ended)
 			break;
 	}
-	n = upstream_peek(x, buf, max, 0, 0);
+	n = policy_attempt_peek(a, buf, max, 0, 0, &ended);
 	return n > 0 ? (size_t)n : 0;
 }
 
 /* 1 if the first event of a 200 stream is an overloaded error. */
 static int
-stream_overloaded(policy_t *p, struct upstream_xfer *x)
+policy_stream_overloaded(policy_t *p, const struct gateway_attempt *a)
 {
-	const char *ct = upstream_header_get(x, "Content-Type");
+	const char *ct = policy_attempt_header(a, "Content-Type");
 	if (ct == NULL || strstr(ct, "text/event-stream") == NULL)
 		return 0;
 	char *buf = xmalloc(PEEK_BYTES);
 	int64_t until = util_now_ms() + p->o.peek_ms;
-	int res = 0;
+	int res = 0, ended;
 	size_t have = 0;
 	while (util_now_ms() < until && !__atomic_load_n(&p->stopping, __ATOMIC_ACQUIRE)) {
-		ssize_t n = upstream_peek(x, buf, PEEK_BYTES, have + 1, SLICE_MS);
+		ssize_t n = policy_attempt_peek(a, buf, PEEK_BYTES, have + 1, SLICE_MS, &ended);
 		if (n < 0)
 			break;
 		have = (size_t)n;
-		int v = policy_first_event_overloaded(buf, have);
+		int v = reqbody_first_event_overloaded(buf, have);
 		if (v >= 0) {
 			res = v;
 			break;
 		}
-		if (have >= PEEK_BYTES || (upstream_done(x) && upstream_peek(x, buf, PEEK_BYTES,
-		    0, 0) == (ssize_t)have))
+		if (have >= PEEK_BYTES || ended)
 			break;
 	}
 	free(buf);
@@ -1167,44 +1011,38 @@ stream_overloaded(policy_t *p, struct upstream_xfer *x)
 }
 
 /* Seconds the response asks to wait: retry-after(-ms), else its rate-limit
- * headers; -1 if it says nothing. */
+ * headers (as of when they were read); -1 if it says nothing. */
 static double
-response_wait(policy_t *p, struct upstream_xfer *x, double now)
+policy_response_wait(policy_t *p, const struct gateway_attempt *a, double now)
 {
-	if (x == NULL)
-		return -1;
-	const char *v = upstream_header_get(x, "retry-after-ms");
+	const char *v = policy_attempt_header(a, "retry-after-ms");
 	double s = v != NULL ? ratelimit_parse_retry_after_ms(v) : -1;
-	if (s < 0 && (v = upstream_header_get(x, "retry-after")) != NULL)
+	if (s < 0 && (v = policy_attempt_header(a, "retry-after")) != NULL)
 		s = ratelimit_parse_retry_after(v, now);
 	if (s >= 0)
 		return s;
-	struct rl_state st;
-	int any = 0;
-	rl_state_init(&st);
-	for (int i = 0; i < upstream_header_count(x); i++) {
-		const char *name, *value;
-		upstream_header_at(x, i, &name, &value);
-		any |= ratelimit_parse_header(&st, name, value, now);
-	}
-	double nb = any ? ratelimit_not_before(&st, now) : 0;
-	return nb > now ? nb - now : -1;
+	if (a->ratelimit == NULL)
+		return -1;
+	double seen = a->ratelimit->updated;
+	double nb = ratelimit_not_before(a->ratelimit, seen);
+	return nb > seen ? nb - seen : -1;
 }
 
 static int
-on_429(policy_t *p, struct gateway_call *c, struct pcall *pc, struct upstream_xfer *x)
+policy_on_429(policy_t *p, struct gateway_call *c, struct pcall *pc,
+    const struct gateway_attempt *a)
 {
-	if (pc->retried_429 || x == NULL)
+	if (pc->retried_429)
 		return 0;
 	char *buf = xmalloc(ERROR_BODY_BYTES);
-	size_t n = peek_error_body(p, x, buf, ERROR_BODY_BYTES);
-	int spend = policy_is_spend_limit(buf, n);
+	size_t n = policy_peek_error_body(p, a, buf, ERROR_BODY_BYTES);
+	int spend = reqbody_is_spend_limit(buf, n);
 	free(buf);
 	if (spend) {
 		log_debug("policy: route %d: 429 for a spend limit, not retried", c->route);
 		return 0;
 	}
-	double wait = response_wait(p, x, now_of(p));
+	double wait = policy_response_wait(p, a, policy_now(p));
 	if (wait < 0 || wait * 1000.0 > p->o.pace_cap_ms)
 		return 0;
 	pc->retried_429 = 1;
@@ -1215,14 +1053,14 @@ on_429(policy_t *p, struct gateway_call *c, struct pcall *pc, struct upstream_xf
 /* Move to the next usable model of the chain (lock not held). 1 with the
  * rewritten body, 0 when the chain is exhausted or the model won't fit a ceiling. */
 static int
-fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **nb, size_t *nlen)
+policy_fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **nb, size_t *nlen)
 {
 	pthread_mutex_lock(&p->lock);
-	circuit_release(p, pc);
-	double now = now_of(p);
+	policy_circuit_release(p, pc);
+	double now = policy_now(p);
 	struct proute *rt = &p->routes[pc->route];
 	int next = pc->pos + 1;
-	while (next < pc->nchain - 1 && circuit_blocks(p, pc->chain[next], now, pc)) {
+	while (next < pc->nchain - 1 && policy_circuit_blocks(p, pc->chain[next], now, pc)) {
 		next++;
 		c->circuit = 1;
 		rt->circuit_skips++;
@@ -1230,24 +1068,26 @@ fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **nb, size
 	pthread_mutex_unlock(&p->lock);
 	if (next >= pc->nchain)
 		return 0;
-	char *body = policy_rewrite_model(c->body, c->body_len, pc->chain[next], nlen);
+	char *body = reqbody_rewrite_model(c->body, c->body_len, pc->chain[next], nlen);
 	if (body == NULL)
 		return 0;
+	struct reqbody rb;
 	int64_t micros, tokens;
-	policy_worst_case(p->o.pricing, pc->chain[next], body, *nlen, &micros, &tokens);
+	reqbody_read(body, *nlen, &rb);
+	reqbody_worst_case(p->o.pricing, pc->chain[next], &rb, &micros, &tokens);
 	int64_t dm = UTIL_MAX(0, micros - pc->res_micros), dt = UTIL_MAX(0, tokens - pc->res_tokens);
 	char msg[256];
 	pthread_mutex_lock(&p->lock);
-	int ok = (dm == 0 && dt == 0) || ceilings_check(p, rt, dm, dt, msg, sizeof msg) == 0;
+	int ok = (dm == 0 && dt == 0) || policy_ceilings_check(p, rt, dm, dt, msg, sizeof msg) == 0;
 	if (ok) {
-		reserve(p, rt, dm, dt);
+		policy_reserve(p, rt, dm, dt);
 		pc->res_micros += dm;
 		pc->res_tokens += dt;
 		pc->pos = next;
 		pc->tries = 0;
 		c->fallbacks++;
 	} else {
-		circuit_release(p, pc);
+		policy_circuit_release(p, pc);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (!ok) {
@@ -1260,9 +1100,10 @@ fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **nb, size
 }
 
 static int
-hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
+policy_attempt(void *user, struct gateway_call *c, const struct gateway_attempt *a,
     char **nb, size_t *nlen)
 {
+	int status = a->status;
 	policy_t *p = user;
 	struct pcall *pc = c->policy_data;
 	if (pc == NULL || __atomic_load_n(&p->stopping, __ATOMIC_ACQUIRE))
@@ -1271,30 +1112,30 @@ hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfe
 	int openai = c->api == API_OPENAI_CHAT || c->api == API_OPENAI_RESPONSES;
 	int overloaded = status == 529 || (openai && status == 503);
 	int in_stream = 0;
-	if (status == 200 && c->api == API_ANTHROPIC_MESSAGES && x != NULL && stream_overloaded(p, x))
+	if (status == 200 && c->api == API_ANTHROPIC_MESSAGES && policy_stream_overloaded(p, a))
 		overloaded = in_stream = 1;
 	if (status >= 200 && status < 300 && !overloaded) {
 		pthread_mutex_lock(&p->lock);
-		circuit_ok(p, model, pc);
+		policy_circuit_ok(p, model, pc);
 		pthread_mutex_unlock(&p->lock);
 		return 0;
 	}
 	if (status == 429)
-		return on_429(p, c, pc, x);
+		return policy_on_429(p, c, pc, a);
 	if (!overloaded)
 		return 0;
 
 	pthread_mutex_lock(&p->lock);
-	int open = circuit_fail(p, model, now_of(p), pc);
+	int open = policy_circuit_fail(p, model, policy_now(p), pc);
 	struct push ps;
-	push_prepare(p, c->route, &ps);
+	policy_push_prepare(p, c->route, &ps);
 	pthread_mutex_unlock(&p->lock);
-	push_send(p, &ps);
+	policy_push_send(p, &ps);
 	int retry = 0;
 	if (!open && pc->tries < p->o.retry_max) {
-		double ra = response_wait(p, x, now_of(p));
+		double ra = policy_response_wait(p, a, policy_now(p));
 		int64_t ms = ra >= 0 ? (int64_t)ceil(ra * 1000.0) :
-		    policy_backoff_ms(p->o.retry_base_ms, p->o.retry_cap_ms, pc->tries, random_unit());
+		    policy_backoff_ms(p->o.retry_base_ms, p->o.retry_cap_ms, pc->tries, policy_random_unit());
 		if (ms <= p->o.pace_cap_ms) {
 			pc->tries++;
 			log_debug("policy: route %d: overloaded (%s), retry %d in %lld ms", c->route,
@@ -1305,48 +1146,53 @@ hook_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfe
 		}
 	}
 	if (!retry)
-		retry = fall_back(p, c, pc, nb, nlen);
+		retry = policy_fall_back(p, c, pc, nb, nlen);
 	if (retry && in_stream)
 		c->n529++;   /* the dropped stream's error is no longer in the final usage */
 	return retry;
 }
 
+/* What a finished request counts against the ceilings. */
 static void
-hook_settle(void *user, const struct gateway_call *c, const struct gateway_outcome *o)
+policy_settle_cost(const policy_t *p, const struct pcall *pc, const struct gateway_outcome *o,
+    int64_t *cost, int64_t *tokens)
+{
+	const struct usage *u = o->usage;
+	*cost = *tokens = 0;
+	if (u != NULL && u->has_usage) {
+		*cost = o->cost_micros;
+		if (!o->priced && p->o.pricing != NULL)   /* unknown price: count it dearly */
+			*cost = pricing_worst_case(p->o.pricing, o->model_used,
+			    u->input_tokens + u->cache_read_tokens + u->cache_write_5m_tokens +
+			    u->cache_write_1h_tokens, u->output_tokens);
+		*tokens = usage_total_tokens(u);
+	} else if (o->status >= 200 && o->status < 300) {
+		/* cut before any usage arrived: the provider may bill it all */
+		*cost = pc->res_micros;
+		*tokens = pc->res_tokens;
+	}
+}
+
+static void
+policy_settle(void *user, const struct gateway_call *c, const struct gateway_outcome *o)
 {
 	policy_t *p = user;
 	struct pcall *pc = c->policy_data;
 	if (pc == NULL)
 		return;
-	const struct usage *u = o->usage;
-	int ok = o->status >= 200 && o->status < 300;
-	int64_t cost = 0, tokens = 0;
-	if (u != NULL && u->has_usage) {
-		cost = o->cost_micros;
-		if (!o->priced && p->o.pricing != NULL)   /* unknown price: count it dearly */
-			cost = pricing_worst_case(p->o.pricing, o->model_used,
-			    u->input_tokens + u->cache_read_tokens + u->cache_write_5m_tokens +
-			    u->cache_write_1h_tokens, u->output_tokens);
-		tokens = usage_total_tokens(u);
-	} else if (ok) {
-		/* cut before any usage arrived: the provider may bill it all */
-		cost = pc->res_micros;
-		tokens = pc->res_tokens;
-	}
+	int64_t cost, tokens;
+	policy_settle_cost(p, pc, o, &cost, &tokens);
 	struct push x;
 	pthread_mutex_lock(&p->lock);
 	struct proute *rt = &p->routes[pc->route];
-	day_roll(p, now_of(p));
-	reserve(p, rt, -pc->res_micros, -pc->res_tokens);
-	rt->spent_micros += cost;
-	rt->spent_tokens += tokens;
-	p->ws_spent += cost;
-	p->day_spent += cost;
-	circuit_release(p, pc);
-	push_prepare(p, pc->route, &x);
+	policy_day_roll(p, policy_now(p));
+	policy_release(p, rt, pc->res_micros, pc->res_tokens);
+	policy_spend(p, rt, cost, tokens);
+	policy_circuit_release(p, pc);
+	policy_push_prepare(p, pc->route, &x);
 	pthread_mutex_unlock(&p->lock);
-	push_send(p, &x);
-	pcall_free(pc);
+	policy_push_send(p, &x);
+	policy_pcall_free(pc);
 }
 
 void
@@ -1354,7 +1200,7 @@ policy_hooks(policy_t *p, struct gateway_policy *out)
 {
 	memset(out, 0, sizeof *out);
 	out->user = p;
-	out->admit = hook_admit;
-	out->attempt = hook_attempt;
-	out->settle = hook_settle;
+	out->admit = policy_admit;
+	out->attempt = policy_attempt;
+	out->settle = policy_settle;
 }

@@ -4,9 +4,9 @@
  * enforced by reservation: reserve the worst case before forwarding,
  * settle to the real cost, release the rest, all under one mutex. 429
  * pacing per API key, shared by every pane using the key, in arrival
- * order. 529 retry with full jitter, then the pane's model fallback chain,
- * and a circuit breaker per model. Plugs into the gateway through
- * struct gateway_policy (see policy_hooks).
+ * order. 529 retry with full jitter, then the pane's model fallback chain
+ * (model.c's), and a circuit breaker per model. Plugs into the gateway
+ * through struct gateway_policy (see policy_hooks).
  */
 #ifndef TOKMUX_POLICY_H
 #define TOKMUX_POLICY_H
@@ -32,7 +32,6 @@
 #define POLICY_BREAKER_WINDOW_MS 30000  /* ... within this window open its circuit ... */
 #define POLICY_BREAKER_COOLDOWN_MS 60000 /* ... for this long */
 #define POLICY_PEEK_MS 10000            /* wait this long at most for a 200 stream's first event */
-#define POLICY_DEFAULT_MAX_TOKENS 32000 /* output worst case when the body names none */
 
 typedef struct policy policy_t;
 
@@ -75,7 +74,7 @@ struct policy_route_state {
 	int64_t ceiling_tokens, spent_tokens, reserved_tokens;
 	int warn;                       /* spent + reserved >= warn_at x a ceiling */
 	int downgraded;                 /* past downgrade_at */
-	char model_override[128];       /* "" none */
+	char model_override[MODEL_ID_MAX]; /* "" none */
 	int64_t workspace_ceiling_micros, workspace_spent_micros;
 	int64_t daily_ceiling_micros, daily_spent_micros;
 	int ncircuits;                  /* models whose breaker is open or half-open */
@@ -106,30 +105,8 @@ int policy_get_state(policy_t *p, int route, struct policy_route_state *out);
 
 /* ---- pure helpers, exposed for tests ---- */
 
-/* Worst case of a request body for model (NULL: the body's): input
- * estimated conservatively from the body (text bytes / 3, images 2000
- * tokens each), plus max_tokens (or POLICY_DEFAULT_MAX_TOKENS) of output,
- * input priced at the highest of input and cache-write prices. */
-void policy_worst_case(const pricing_t *pr, const char *model, const char *body, size_t len,
-    int64_t *micros, int64_t *tokens);
 /* Full jitter backoff: rand(0, min(cap, base * 2^attempt)) ms; r in [0, 1). */
 int64_t policy_backoff_ms(int base_ms, int cap_ms, int attempt, double r);
-/* The chain of models to try for model: model itself, then the configured
- * fallbacks (skipping model) or the default family chain (opus -> newest
- * sonnet -> newest haiku, from the pricing table). Returns the count;
- * out[i] are malloc'd. */
-int policy_chain(const pricing_t *pr, const char *model, const char *const *fallback,
-    int nfallback, char **out, int max);
-/* body with its top-level "model" replaced (cJSON); NULL if the body is
- * not a JSON object. malloc'd. */
-char *policy_rewrite_model(const char *body, size_t len, const char *model, size_t *out_len);
-/* 1 if a 429 body says a spend / usage limit (not a rate limit) was hit. */
-int policy_is_spend_limit(const char *body, size_t len);
-/* 1 if the first SSE event in buf (len bytes) is an overloaded error;
- * -1 if buf holds no complete event yet. */
-int policy_first_event_overloaded(const char *buf, size_t len);
-/* Parse "NAME=USD" (--pane-ceiling). 0, or -1 with a malloc'd *err. */
-int policy_parse_pane_ceiling(const char *arg, char **name, int64_t *micros, char **err);
 
 /* Introspection for tests: requests waiting for key_hash's pacing. */
 int policy_waiting(policy_t *p, const char *key_hash);

@@ -1,7 +1,7 @@
 /*
  * pricing: owns the model price table (built-in list prices plus config
- * overrides), model-id normalisation (provider prefixes, "[1m]" suffix,
- * aliases, dated ids) and the integer cost arithmetic.
+ * overrides), the price aliases, look-ups by model id (the canonical form
+ * and the dated-form rule are model.c's) and the integer cost arithmetic.
  *
  * Costs are summed exactly in micro-micro-dollars (tokens x micro-dollars
  * per million tokens) in 128 bits and rounded once, half up, to
@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsoncheck.h"
+#include "model.h"
 #include "util.h"
 
 typedef unsigned __int128 u128;
@@ -195,7 +197,7 @@ static const struct {
 };
 
 static void
-add_entry(pricing_t *p, const char *id, const struct price *pr)
+pricing_add_entry(pricing_t *p, const char *id, const struct price *pr)
 {
 	for (int i = 0; i < p->n; i++) {
 		if (strcasecmp(p->e[i].id, id) == 0) {
@@ -225,7 +227,7 @@ pricing_new(void)
 			b->long_threshold, b->long_input, b->long_output,
 			b->long_cw5m, b->long_cw1h, b->long_read,
 		};
-		add_entry(p, b->id, &pr);
+		pricing_add_entry(p, b->id, &pr);
 	}
 	return p;
 }
@@ -243,51 +245,8 @@ pricing_free(pricing_t *p)
 
 /* ---- lookup ---- */
 
-/* Lower-case, drop a "[1m]"-style suffix and provider prefixes
- * ("anthropic/", "openai/", Bedrock's "us.anthropic."). */
-static void
-normalise(const char *model, char *out, size_t len)
-{
-	const char *s = strrchr(model, '/');
-	s = s != NULL ? s + 1 : model;
-	const char *a = strstr(s, "anthropic.");
-	if (a != NULL)
-		s = a + strlen("anthropic.");
-	size_t n = strcspn(s, "[");
-	if (n >= len)
-		n = len - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[n] = '\0';
-	while (n > 0 && out[n - 1] == ' ')
-		out[--n] = '\0';
-}
-
-/* Does model name `name` or a dated form of it ("name-20250929",
- * "name-2024-08-06", "name@20250929", "name-latest", "name-...-v1:0")
- * match m? Returns the matched length, 0 if not. */
-static size_t
-name_match(const char *m, const char *name)
-{
-	size_t n = strlen(name);
-	if (strncmp(m, name, n) != 0)
-		return 0;
-	const char *r = m + n;
-	if (*r == '\0')
-		return n;
-	if (*r != '-' && *r != '@')
-		return 0;
-	r++;
-	if (strcmp(r, "latest") == 0)
-		return n;
-	int digits = 0;
-	while (r[digits] >= '0' && r[digits] <= '9')
-		digits++;
-	return digits >= 4 ? n : 0;
-}
-
 static const struct entry *
-find_exact(const pricing_t *p, const char *id)
+pricing_find_exact(const pricing_t *p, const char *id)
 {
 	for (int i = 0; i < p->n; i++)
 		if (strcmp(p->e[i].id, id) == 0)
@@ -300,23 +259,23 @@ pricing_find(const pricing_t *p, const char *model)
 {
 	if (p == NULL || model == NULL || *model == '\0')
 		return NULL;
-	char m[160];
-	normalise(model, m, sizeof(m));
-	const struct entry *e = find_exact(p, m);
+	char m[MODEL_ID_MAX];
+	model_normalise(model, m);
+	const struct entry *e = pricing_find_exact(p, m);
 	if (e != NULL)
 		return &e->price;
 	/* longest table id or alias that m is a dated form of */
 	const char *best = NULL;
 	size_t bestlen = 0;
 	for (int i = 0; i < p->n; i++) {
-		size_t k = name_match(m, p->e[i].id);
+		size_t k = model_dated_form(m, p->e[i].id);
 		if (k > bestlen) {
 			bestlen = k;
 			best = p->e[i].id;
 		}
 	}
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(aliases); i++) {
-		size_t k = name_match(m, aliases[i].alias);
+		size_t k = model_dated_form(m, aliases[i].alias);
 		if (k > bestlen) {
 			bestlen = k;
 			best = aliases[i].id;
@@ -324,14 +283,14 @@ pricing_find(const pricing_t *p, const char *model)
 	}
 	if (best == NULL)
 		return NULL;
-	e = find_exact(p, best);
+	e = pricing_find_exact(p, best);
 	return e != NULL ? &e->price : NULL;
 }
 
 /* ---- cost ---- */
 
 static u128
-mul(int64_t tokens, int64_t rate)
+pricing_mul(int64_t tokens, int64_t rate)
 {
 	if (tokens <= 0 || rate <= 0)
 		return 0;
@@ -339,7 +298,7 @@ mul(int64_t tokens, int64_t rate)
 }
 
 static int64_t
-round_micros(u128 pico, int up)
+pricing_round_micros(u128 pico, int up)
 {
 	/* pico is in micro-dollars x 1e6 */
 	u128 r = up ? (pico + 999999) / 1000000 : (pico + 500000) / 1000000;
@@ -347,19 +306,19 @@ round_micros(u128 pico, int up)
 }
 
 static int64_t
-cost_of(const struct price *pr, const struct usage *u)
+pricing_cost_of(const struct price *pr, const struct usage *u)
 {
 	int64_t total_in = u->input_tokens + u->cache_write_5m_tokens +
 	    u->cache_write_1h_tokens + u->cache_read_tokens;
 	int lng = pr->long_threshold > 0 && total_in > pr->long_threshold;
 	u128 s = 0;
-	s += mul(u->input_tokens, lng ? pr->long_input : pr->input);
-	s += mul(u->output_tokens, lng ? pr->long_output : pr->output);
-	s += mul(u->cache_write_5m_tokens, lng ? pr->long_cache_write_5m : pr->cache_write_5m);
-	s += mul(u->cache_write_1h_tokens, lng ? pr->long_cache_write_1h : pr->cache_write_1h);
-	s += mul(u->cache_read_tokens, lng ? pr->long_cache_read : pr->cache_read);
-	s += mul(u->web_search_requests, (int64_t)WEB_SEARCH_MICROS * 1000000);
-	return round_micros(s, 0);
+	s += pricing_mul(u->input_tokens, lng ? pr->long_input : pr->input);
+	s += pricing_mul(u->output_tokens, lng ? pr->long_output : pr->output);
+	s += pricing_mul(u->cache_write_5m_tokens, lng ? pr->long_cache_write_5m : pr->cache_write_5m);
+	s += pricing_mul(u->cache_write_1h_tokens, lng ? pr->long_cache_write_1h : pr->cache_write_1h);
+	s += pricing_mul(u->cache_read_tokens, lng ? pr->long_cache_read : pr->cache_read);
+	s += pricing_mul(u->web_search_requests, (int64_t)WEB_SEARCH_MICROS * 1000000);
+	return pricing_round_micros(s, 0);
 }
 
 int
@@ -370,19 +329,19 @@ pricing_cost(const pricing_t *p, const char *model, const struct usage *u, int64
 		*micros = 0;
 		return -1;
 	}
-	*micros = cost_of(pr, u);
+	*micros = pricing_cost_of(pr, u);
 	return 0;
 }
 
 static int64_t
-worst_of(const struct price *pr, int64_t in, int64_t out)
+pricing_worst_of(const struct price *pr, int64_t in, int64_t out)
 {
 	int lng = pr->long_threshold > 0 && in > pr->long_threshold;
 	int64_t rin = lng ? UTIL_MAX(pr->long_input, UTIL_MAX(pr->long_cache_write_5m,
 	    pr->long_cache_write_1h)) : UTIL_MAX(pr->input, UTIL_MAX(pr->cache_write_5m,
 	    pr->cache_write_1h));
 	int64_t rout = lng ? pr->long_output : pr->output;
-	return round_micros(mul(in, rin) + mul(out, rout), 1);
+	return pricing_round_micros(pricing_mul(in, rin) + pricing_mul(out, rout), 1);
 }
 
 int64_t
@@ -390,10 +349,10 @@ pricing_worst_case(const pricing_t *p, const char *model, int64_t input_tokens, 
 {
 	const struct price *pr = pricing_find(p, model);
 	if (pr != NULL)
-		return worst_of(pr, input_tokens, max_tokens);
+		return pricing_worst_of(pr, input_tokens, max_tokens);
 	int64_t worst = 0;
 	for (int i = 0; i < p->n; i++)
-		worst = UTIL_MAX(worst, worst_of(&p->e[i].price, input_tokens, max_tokens));
+		worst = UTIL_MAX(worst, pricing_worst_of(&p->e[i].price, input_tokens, max_tokens));
 	return worst;
 }
 
@@ -411,102 +370,97 @@ pricing_models(const pricing_t *p, const char **ids, int max)
 static const char *const price_keys[] = {
 	"input", "output", "cache_write_5m", "cache_write_1h", "cache_read",
 	"long_threshold", "long_input", "long_output", "long_cache_write_5m",
-	"long_cache_write_1h", "long_cache_read",
+	"long_cache_write_1h", "long_cache_read", NULL,
 };
 
 /* Read obj[key] as USD per million into micro-dollars per million.
- * 1 if present, 0 if absent, -1 (with *err) if invalid. */
+ * 1 if present, 0 if absent, -1 (with x's error) if invalid. */
 static int
-read_usd(const cJSON *obj, const char *model, const char *key, int64_t *out, char **err)
+pricing_read_usd(const struct jsoncheck *x, const cJSON *obj, const char *path,
+    const char *key, int64_t *out)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (it == NULL)
 		return 0;
 	double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
-	if (!isfinite(v) || v < 0 || v > 1e6) {
-		*err = xasprintf("prices.%s.%s: expected a non-negative number (USD per million tokens)",
-		    model, key);
-		return -1;
-	}
+	if (!isfinite(v) || v < 0 || v > 1e6)
+		return jsoncheck_fail(x, path, key,
+		    "a non-negative number (USD per million tokens)");
 	*out = llround(v * 1e6);
 	return 1;
 }
 
+/* The long-context premium, when obj has a long_threshold. */
 static int
-parse_price(const cJSON *obj, struct price *pr, char **err)
+pricing_parse_long(const struct jsoncheck *x, const cJSON *obj, const char *path,
+    struct price *pr)
 {
-	const char *m = obj->string;
-	if (!cJSON_IsObject(obj)) {
-		*err = xasprintf("prices.%s: expected an object like {\"input\": 3, \"output\": 15}", m);
-		return -1;
-	}
-	const cJSON *it;
-	cJSON_ArrayForEach(it, obj) {
-		size_t i;
-		for (i = 0; i < UTIL_ARRAY_LEN(price_keys); i++)
-			if (strcmp(it->string, price_keys[i]) == 0)
-				break;
-		if (i == UTIL_ARRAY_LEN(price_keys)) {
-			*err = xasprintf("prices.%s.%s: unknown key (expected one of input, output, "
-			    "cache_write_5m, cache_write_1h, cache_read, long_threshold, long_*)",
-			    m, it->string);
-			return -1;
-		}
-	}
-	memset(pr, 0, sizeof(*pr));
-	int r;
-	static const char *const required[] = { "input", "output" };
-	int64_t *req[] = { &pr->input, &pr->output };
-	for (int i = 0; i < 2; i++) {
-		if ((r = read_usd(obj, m, required[i], req[i], err)) < 0)
-			return -1;
-		if (r == 0) {
-			*err = xasprintf("prices.%s.%s: missing (USD per million tokens)", m, required[i]);
-			return -1;
-		}
-	}
-	pr->cache_write_5m = pr->input * 5 / 4;
-	pr->cache_write_1h = pr->input * 2;
-	pr->cache_read = pr->input / 10;
-	if (read_usd(obj, m, "cache_write_5m", &pr->cache_write_5m, err) < 0 ||
-	    read_usd(obj, m, "cache_write_1h", &pr->cache_write_1h, err) < 0 ||
-	    read_usd(obj, m, "cache_read", &pr->cache_read, err) < 0)
-		return -1;
-
-	it = cJSON_GetObjectItemCaseSensitive(obj, "long_threshold");
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "long_threshold");
 	if (it == NULL)
 		return 0;
-	if (!cJSON_IsNumber(it) || !(it->valuedouble >= 1) || it->valuedouble > 1e12) {
-		*err = xasprintf("prices.%s.long_threshold: expected a positive number of tokens", m);
-		return -1;
-	}
+	if (!cJSON_IsNumber(it) || !(it->valuedouble >= 1) || it->valuedouble > 1e12)
+		return jsoncheck_fail(x, path, "long_threshold", "a positive number of tokens");
 	pr->long_threshold = (int64_t)it->valuedouble;
 	/* premium defaults: input 2x, output 1.5x, caches from the premium input */
 	pr->long_input = pr->input * 2;
 	pr->long_output = pr->output * 3 / 2;
-	if (read_usd(obj, m, "long_input", &pr->long_input, err) < 0 ||
-	    read_usd(obj, m, "long_output", &pr->long_output, err) < 0)
+	if (pricing_read_usd(x, obj, path, "long_input", &pr->long_input) < 0 ||
+	    pricing_read_usd(x, obj, path, "long_output", &pr->long_output) < 0)
 		return -1;
 	pr->long_cache_write_5m = pr->long_input * 5 / 4;
 	pr->long_cache_write_1h = pr->long_input * 2;
 	pr->long_cache_read = pr->long_input / 10;
-	if (read_usd(obj, m, "long_cache_write_5m", &pr->long_cache_write_5m, err) < 0 ||
-	    read_usd(obj, m, "long_cache_write_1h", &pr->long_cache_write_1h, err) < 0 ||
-	    read_usd(obj, m, "long_cache_read", &pr->long_cache_read, err) < 0)
+	if (pricing_read_usd(x, obj, path, "long_cache_write_5m", &pr->long_cache_write_5m) < 0 ||
+	    pricing_read_usd(x, obj, path, "long_cache_write_1h", &pr->long_cache_write_1h) < 0 ||
+	    pricing_read_usd(x, obj, path, "long_cache_read", &pr->long_cache_read) < 0)
 		return -1;
 	return 0;
+}
+
+static int
+pricing_parse_price(const struct jsoncheck *x, const cJSON *obj, struct price *pr)
+{
+	char *path = xasprintf("prices.%s", obj->string);
+	int rc = -1;
+	if (!cJSON_IsObject(obj)) {
+		jsoncheck_fail(x, path, NULL, "an object like {\"input\": 3, \"output\": 15}");
+		goto out;
+	}
+	if (jsoncheck_keys(x, obj, path, price_keys) < 0)
+		goto out;
+	memset(pr, 0, sizeof(*pr));
+	static const char *const required[] = { "input", "output" };
+	int64_t *req[] = { &pr->input, &pr->output };
+	for (int i = 0; i < 2; i++) {
+		int r = pricing_read_usd(x, obj, path, required[i], req[i]);
+		if (r == 0)
+			jsoncheck_fail(x, path, required[i], "a number of USD per million tokens "
+			    "(required)");
+		if (r <= 0)
+			goto out;
+	}
+	pr->cache_write_5m = pr->input * 5 / 4;
+	pr->cache_write_1h = pr->input * 2;
+	pr->cache_read = pr->input / 10;
+	if (pricing_read_usd(x, obj, path, "cache_write_5m", &pr->cache_write_5m) < 0 ||
+	    pricing_read_usd(x, obj, path, "cache_write_1h", &pr->cache_write_1h) < 0 ||
+	    pricing_read_usd(x, obj, path, "cache_read", &pr->cache_read) < 0)
+		goto out;
+	rc = pricing_parse_long(x, obj, path, pr);
+out:
+	free(path);
+	return rc;
 }
 
 int
 pricing_load(pricing_t *p, const struct cJSON *obj, char **err)
 {
+	struct jsoncheck x = { NULL, err };
 	*err = NULL;
 	if (obj == NULL)
 		return 0;
-	if (!cJSON_IsObject(obj)) {
-		*err = xstrdup("prices: expected an object of model ids");
-		return -1;
-	}
+	if (!cJSON_IsObject(obj))
+		return jsoncheck_fail(&x, "prices", NULL, "an object of model ids");
 	/* validate everything first so a bad entry changes nothing */
 	int n = cJSON_GetArraySize(obj);
 	struct price *tmp = xcalloc((size_t)n + 1, sizeof(*tmp));
@@ -514,11 +468,11 @@ pricing_load(pricing_t *p, const struct cJSON *obj, char **err)
 	int i = 0;
 	cJSON_ArrayForEach(it, obj) {
 		if (it->string == NULL || it->string[0] == '\0') {
-			*err = xstrdup("prices: empty model id");
+			jsoncheck_fail(&x, "prices", NULL, "non-empty model ids");
 			free(tmp);
 			return -1;
 		}
-		if (parse_price(it, &tmp[i], err) < 0) {
+		if (pricing_parse_price(&x, it, &tmp[i]) < 0) {
 			free(tmp);
 			return -1;
 		}
@@ -526,9 +480,9 @@ pricing_load(pricing_t *p, const struct cJSON *obj, char **err)
 	}
 	i = 0;
 	cJSON_ArrayForEach(it, obj) {
-		char id[160];
-		normalise(it->string, id, sizeof(id));
-		add_entry(p, id, &tmp[i++]);
+		char id[MODEL_ID_MAX];
+		model_normalise(it->string, id);
+		pricing_add_entry(p, id, &tmp[i++]);
 	}
 	free(tmp);
 	return 0;

@@ -4,8 +4,10 @@
  * premiums or prompt-length tiers, each as published (config entries default
  * to 5m = 1.25x, 1h = 2x, read = 0.1x input). Built-in table for Claude
  * (Fable, Opus, Sonnet, Haiku: dated ids and aliases) and the OpenAI models
- * Codex and OpenCode use; config may override or add models. An unknown model is
- * reported as unpriced, never silently $0. All math in integer micro-dollars.
+ * Codex and OpenCode use; config may override or add models. Look-ups take
+ * any spelling of an id model.c knows (provider prefixes, Bedrock, Vertex).
+ * An unknown model is reported as unpriced, never silently $0. All math in
+ * integer micro-dollars.
  */
 #ifndef TOKMUX_PRICING_H
 #define TOKMUX_PRICING_H
@@ -32,7 +34,9 @@ void pricing_free(pricing_t *p);
 
 /* Merge a config object {"model-id": {"input": 3, "output": 15, "cache_write_5m": 3.75,
  * "cache_write_1h": 6, "cache_read": 0.3}, ...} (USD per million; cache fields
- * default to the multipliers). Return 0, or -1 with *err = "prices.<model>.<key>: expected ...". */
+ * default to the multipliers). Return 0, or -1 with *err =
+ * "key prices.<model>.<key>: expected ..." (jsoncheck's line; the caller
+ * puts the config file's name in front). */
 int pricing_load(pricing_t *p, const struct cJSON *obj, char **err);
 
 /* Look up a model: exact id, then alias / dated-id prefix rules. NULL if unknown. */

@@ -1,12 +1,12 @@
 /*
- * report: owns `tokmux report`: grouping ledger entries by local day, model
- * and pane, and printing the groups as a text table or JSON. Reads the
- * ledger only through ledger_read().
+ * report: groups ledger entries by local day, model and pane, and formats
+ * the groups as a text table or JSON. Reads the ledger only through
+ * ledger_read(). The command line is src/cmd_report.c's.
  */
 #include "report.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,7 +47,7 @@ report_free(report_t *r)
 }
 
 static struct report_row *
-group_row(struct group *g, const char *key, int pane)
+report_group_row(struct group *g, const char *key, int pane)
 {
 	for (int i = 0; i < g->n; i++)
 		if (strcmp(g->rows[i].key, key) == 0 && g->rows[i].pane == pane)
@@ -64,7 +64,7 @@ group_row(struct group *g, const char *key, int pane)
 }
 
 static void
-row_add(struct report_row *row, const struct ledger_entry *e)
+report_row_add(struct report_row *row, const struct ledger_entry *e)
 {
 	const struct usage *u = &e->usage;
 	row->requests++;
@@ -92,25 +92,25 @@ report_add(report_t *r, const struct ledger_entry *e)
 	struct tm tm;
 	localtime_r(&t, &tm);
 	strftime(key, sizeof(key), "%Y-%m-%d", &tm);
-	row_add(group_row(&r->by[REPORT_BY_DAY], key, 0), e);
+	report_row_add(report_group_row(&r->by[REPORT_BY_DAY], key, 0), e);
 
 	const char *model = e->model_used[0] != '\0' ? e->model_used
 	    : e->model_asked[0] != '\0' ? e->model_asked : "(unknown)";
-	row_add(group_row(&r->by[REPORT_BY_MODEL], model, 0), e);
+	report_row_add(report_group_row(&r->by[REPORT_BY_MODEL], model, 0), e);
 
 	if (e->pane_name[0] != '\0')
 		snprintf(key, sizeof(key), "%d %s", e->pane, e->pane_name);
 	else
 		snprintf(key, sizeof(key), "%d", e->pane);
-	row_add(group_row(&r->by[REPORT_BY_PANE], key, e->pane), e);
+	report_row_add(report_group_row(&r->by[REPORT_BY_PANE], key, e->pane), e);
 
-	row_add(&r->total, e);
+	report_row_add(&r->total, e);
 	for (int i = 0; i < 3; i++)
 		r->by[i].sorted = 0;
 }
 
 static void
-load_fn(const struct ledger_entry *e, void *user)
+report_load_fn(const struct ledger_entry *e, void *user)
 {
 	report_add(user, e);
 }
@@ -118,7 +118,7 @@ load_fn(const struct ledger_entry *e, void *user)
 int
 report_load(report_t *r, const char *path)
 {
-	return ledger_read(path, load_fn, r);
+	return ledger_read(path, report_load_fn, r);
 }
 
 const struct report_row *
@@ -128,13 +128,13 @@ report_total(const report_t *r)
 }
 
 static int
-cmp_key(const void *a, const void *b)
+report_cmp_key(const void *a, const void *b)
 {
 	return strcmp(((const struct report_row *)a)->key, ((const struct report_row *)b)->key);
 }
 
 static int
-cmp_cost(const void *a, const void *b)
+report_cmp_cost(const void *a, const void *b)
 {
 	const struct report_row *x = a, *y = b;
 	if (x->cost_micros != y->cost_micros)
@@ -143,7 +143,7 @@ cmp_cost(const void *a, const void *b)
 }
 
 static int
-cmp_pane(const void *a, const void *b)
+report_cmp_pane(const void *a, const void *b)
 {
 	const struct report_row *x = a, *y = b;
 	if (x->pane != y->pane)
@@ -157,7 +157,8 @@ report_rows(report_t *r, enum report_by by, const struct report_row **rows)
 	struct group *g = &r->by[by];
 	if (!g->sorted && g->n > 1) {
 		qsort(g->rows, (size_t)g->n, sizeof(*g->rows),
-		    by == REPORT_BY_DAY ? cmp_key : by == REPORT_BY_MODEL ? cmp_cost : cmp_pane);
+		    by == REPORT_BY_DAY ? report_cmp_key : by == REPORT_BY_MODEL ? report_cmp_cost :
+		    report_cmp_pane);
 	}
 	g->sorted = 1;
 	*rows = g->rows;
@@ -167,7 +168,7 @@ report_rows(report_t *r, enum report_by by, const struct report_row **rows)
 /* ---- text ---- */
 
 static void
-text_row(struct buf *b, int w, const struct report_row *row)
+report_text_row(struct buf *b, int w, const struct report_row *row)
 {
 	char cost[32];
 	util_fmt_usd(row->cost_micros, cost, sizeof(cost));
@@ -193,8 +194,8 @@ report_format_text(report_t *r, enum report_by by)
 	buf_appendf(&b, "%-*s %9s %12s %12s %12s %12s %11s %6s %6s\n", w, by_name[by],
 	    "requests", "input", "output", "cache read", "cache write", "cost", "429", "529");
 	for (int i = 0; i < n; i++)
-		text_row(&b, w, &rows[i]);
-	text_row(&b, w, &r->total);
+		report_text_row(&b, w, &rows[i]);
+	report_text_row(&b, w, &r->total);
 	if (r->total.unpriced > 0)
 		buf_appendf(&b, "* includes %lld request(s) of models without a price\n",
 		    (long long)r->total.unpriced);
@@ -204,7 +205,7 @@ report_format_text(report_t *r, enum report_by by)
 /* ---- JSON ---- */
 
 static cJSON *
-json_row(const char *keyname, const struct report_row *row)
+report_json_row(const char *keyname, const struct report_row *row)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (keyname != NULL)
@@ -236,13 +237,13 @@ report_format_json(report_t *r)
 		{ REPORT_BY_DAY, "by_day", "day" },
 	};
 	cJSON *root = cJSON_CreateObject();
-	cJSON_AddItemToObject(root, "total", json_row(NULL, &r->total));
+	cJSON_AddItemToObject(root, "total", report_json_row(NULL, &r->total));
 	for (size_t g = 0; g < UTIL_ARRAY_LEN(groups); g++) {
 		const struct report_row *rows;
 		int n = report_rows(r, groups[g].by, &rows);
 		cJSON *arr = cJSON_AddArrayToObject(root, groups[g].array);
 		for (int i = 0; i < n; i++) {
-			cJSON *o = json_row(groups[g].key, &rows[i]);
+			cJSON *o = report_json_row(groups[g].key, &rows[i]);
 			if (groups[g].by == REPORT_BY_PANE)
 				cJSON_AddNumberToObject(o, "pane_number", rows[i].pane);
 			cJSON_AddItemToArray(arr, o);
@@ -255,125 +256,4 @@ report_format_json(report_t *r)
 	char *out = xstrdup(s);
 	cJSON_free(s);
 	return out;
-}
-
-/* ---- command line ---- */
-
-static const char usage_text[] =
-    "usage: tokmux report [--json] [--since YYYY-MM-DD] [--by day|model|pane] [--ledger FILE]\n"
-    "\n"
-    "Summarise the request ledger: requests, tokens by kind, cost, 429s and 529s.\n"
-    "  --json          print JSON with total, by_model, by_pane and by_day\n"
-    "  --since DATE    only requests from local midnight of DATE on\n"
-    "  --by KIND       group the table by day (default), model or pane\n"
-    "  --ledger FILE   read FILE instead of the default ledger\n"
-    "  -h, --help      show this help\n";
-
-/* Local midnight of "YYYY-MM-DD"; -1 if malformed. */
-static double
-parse_day(const char *s)
-{
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return -1;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return -1;
-	struct tm tm = { 0 };
-	tm.tm_year = atoi(s) - 1900;
-	tm.tm_mon = atoi(s + 5) - 1;
-	tm.tm_mday = atoi(s + 8);
-	tm.tm_isdst = -1;
-	int mon = tm.tm_mon, mday = tm.tm_mday;
-	if (mon < 0 || mon > 11 || mday < 1 || mday > 31)
-		return -1;
-	time_t t = mktime(&tm);
-	if (t == (time_t)-1 || tm.tm_mon != mon || tm.tm_mday != mday)
-		return -1;
-	return (double)t;
-}
-
-/* The value of "--opt VALUE" or "--opt=VALUE" at argv[*i]; NULL if this is
- * not opt. Sets *missing when the value is absent. */
-static const char *
-opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
-{
-	size_t n = strlen(opt);
-	const char *a = argv[*i];
-	if (strncmp(a, opt, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
-int
-report_run(int argc, char **argv, FILE *out, FILE *err)
-{
-	int json = 0, missing = 0;
-	enum report_by by = REPORT_BY_DAY;
-	double since = 0;
-	const char *ledger = NULL, *v;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(usage_text, out);
-			return 0;
-		} else if (strcmp(a, "--json") == 0) {
-			json = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--since", &missing)) != NULL) {
-			if ((since = parse_day(v)) < 0) {
-				fprintf(err, "tokmux report: --since: expected a date YYYY-MM-DD, got \"%s\"\n", v);
-				return 2;
-			}
-		} else if ((v = opt_value(argc, argv, &i, "--by", &missing)) != NULL) {
-			if (strcmp(v, "day") == 0)
-				by = REPORT_BY_DAY;
-			else if (strcmp(v, "model") == 0)
-				by = REPORT_BY_MODEL;
-			else if (strcmp(v, "pane") == 0)
-				by = REPORT_BY_PANE;
-			else {
-				fprintf(err, "tokmux report: --by: expected day, model or pane, got \"%s\"\n", v);
-				return 2;
-			}
-		} else if ((v = opt_value(argc, argv, &i, "--ledger", &missing)) != NULL) {
-			ledger = v;
-		} else {
-			if (missing)
-				fprintf(err, "tokmux report: %s needs a value\n", a);
-			else
-				fprintf(err, "tokmux report: unknown argument \"%s\"\n", a);
-			fputs(usage_text, err);
-			return 2;
-		}
-	}
-	char *path = ledger != NULL ? xstrdup(ledger) : ledger_default_path();
-	report_t *r = report_new(since);
-	int n = report_load(r, path);
-	if (n < 0) {
-		fprintf(err, "tokmux report: cannot read %s\n", path);
-		report_free(r);
-		free(path);
-		return 1;
-	}
-	char *text = json ? report_format_json(r) : report_format_text(r, by);
-	fputs(text, out);
-	if (json)
-		fputc('\n', out);
-	free(text);
-	report_free(r);
-	free(path);
-	return 0;
-}
-
-int
-report_main(int argc, char **argv)
-{
-	return report_run(argc, argv, stdout, stderr);
 }

@@ -1,13 +1,11 @@
 /*
- * report: `tokmux report`, a summary of the ledger by day, model and pane,
- * as a text table or JSON. report_main() itself is declared in ledger.h;
- * this header holds the testable pieces.
+ * report: a summary of the ledger by day, model and pane, as a text table
+ * or JSON: what `tokmux report` (src/cmd_report.c) prints.
  */
 #ifndef TOKMUX_REPORT_H
 #define TOKMUX_REPORT_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 #include "ledger.h"
 
@@ -41,9 +39,5 @@ int report_rows(report_t *r, enum report_by by, const struct report_row **rows);
 char *report_format_text(report_t *r, enum report_by by);
 /* {"total": {...}, "by_model": [...], "by_pane": [...], "by_day": [...]}; malloc'd. */
 char *report_format_json(report_t *r);
-
-/* report_main with explicit streams; returns the exit status (0 ok,
- * 1 ledger unreadable, 2 bad arguments). */
-int report_run(int argc, char **argv, FILE *out, FILE *err);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model.h"
 #include "util.h"
 
 #define UTF8_SEP "\xc2\xb7"   /* middle dot */
@@ -187,7 +188,7 @@ sidebar_event_text(int ev, int pane_no, const char *name, const struct stats_cou
 	if (ev & SIDEBAR_EV_CEILING)
 		sidebar_put(what, sizeof what, &pos, ", ceiling reached: request refused");
 	if (ev & SIDEBAR_EV_FALLBACK) {
-		char m[100];
+		char m[MODEL_ID_MAX + 16];
 		snprintf(m, sizeof m, ", fell back to %s", c->last_model[0] ? c->last_model : "another model");
 		sidebar_put(what, sizeof what, &pos, m);
 	}
@@ -214,7 +215,7 @@ sidebar_recent_line(const struct stats_recent *r, char *buf, size_t len)
 		    "cache", "cost", "status", "retries");
 		return;
 	}
-	char tm[16] = "?", in[16], out[16], cache[16], usd[24], model[160];
+	char tm[16] = "?", in[16], out[16], cache[16], usd[24], model[2 * MODEL_ID_MAX + 16];
 	time_t t = (time_t)r->time;
 	struct tm lt;
 	if (localtime_r(&t, &lt) != NULL)
@@ -398,7 +399,7 @@ sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 	if (p->route >= 0 && p->route < in->snap->nroutes)
 		c = &in->snap->route[p->route];
 	/* state and model */
-	char model[128] = "";
+	char model[MODEL_ID_MAX + 16] = "";   /* id and a mark */
 	int marked = 0;
 	if (p->override != NULL && p->override[0] != '\0') {
 		snprintf(model, sizeof model, "%s (set)", p->override);

@@ -1,8 +1,10 @@
 /*
  * stats: owns the live counters per route and in total, the per-minute
- * token rings (sparklines) and the recent-cost ring (burn rate). One mutex
- * guards everything; every change bumps the version and writes an 8-byte 1
- * to the wake fd (eventfd-compatible, also fine for a pipe) after unlocking.
+ * token rings (sparklines), the recent-cost ring (burn rate), each route's
+ * last requests and the policy's view it pushes. One mutex guards
+ * everything and is a leaf; every change bumps the version and writes an
+ * 8-byte 1 to the wake fd (eventfd-compatible, also fine for a pipe) after
+ * unlocking.
  */
 #include "stats.h"
 
@@ -42,7 +44,7 @@ struct stats {
 };
 
 static void
-ring_init(struct ring *r)
+stats_ring_init(struct ring *r)
 {
 	for (int i = 0; i < STATS_HISTORY_MIN; i++) {
 		r->minute[i] = -1;
@@ -51,7 +53,7 @@ ring_init(struct ring *r)
 }
 
 static void
-ring_add(struct ring *r, int64_t minute, int64_t tokens)
+stats_ring_add(struct ring *r, int64_t minute, int64_t tokens)
 {
 	int i = (int)(minute % STATS_HISTORY_MIN);
 	if (r->minute[i] != minute) {
@@ -62,7 +64,7 @@ ring_add(struct ring *r, int64_t minute, int64_t tokens)
 }
 
 static void
-ring_read(const struct ring *r, int64_t minute, int64_t out[STATS_HISTORY_MIN])
+stats_ring_read(const struct ring *r, int64_t minute, int64_t out[STATS_HISTORY_MIN])
 {
 	for (int k = 0; k < STATS_HISTORY_MIN; k++) {
 		int64_t m = minute - k;
@@ -79,14 +81,14 @@ stats_new(int nroutes, int wake_fd)
 	s->nroutes = nroutes < 0 ? 0 : UTIL_MIN(nroutes, STATS_MAX_ROUTES);
 	s->wake_fd = wake_fd;
 	for (int i = 0; i < STATS_MAX_ROUTES; i++) {
-		ring_init(&s->route_ring[i]);
+		stats_ring_init(&s->route_ring[i]);
 		s->route[i].policy.ceiling_micros = -1;
 		s->route[i].policy.ceiling_tokens = -1;
 	}
 	s->total.policy.ceiling_micros = -1;
 	s->total.policy.ceiling_tokens = -1;
 	s->policy.daily_ceiling_micros = -1;
-	ring_init(&s->total_ring);
+	stats_ring_init(&s->total_ring);
 	for (int i = 0; i < COST_RING_MIN; i++)
 		s->cost_minute[i] = -1;
 	return s;
@@ -102,7 +104,7 @@ stats_free(stats_t *s)
 }
 
 static void
-wake(stats_t *s)
+stats_wake(stats_t *s)
 {
 	if (s->wake_fd < 0)
 		return;
@@ -125,12 +127,30 @@ stats_add_route(stats_t *s)
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (r >= 0)
-		wake(s);
+		stats_wake(s);
 	return r;
 }
 
+int
+stats_ensure_routes(stats_t *s, int n)
+{
+	int grew = 0;
+	n = UTIL_MIN(n, STATS_MAX_ROUTES);
+	pthread_mutex_lock(&s->lock);
+	if (s->nroutes < n) {
+		s->nroutes = n;
+		s->version++;
+		grew = 1;
+	}
+	int have = s->nroutes;
+	pthread_mutex_unlock(&s->lock);
+	if (grew)
+		stats_wake(s);
+	return have;
+}
+
 static struct stats_counts *
-route_counts(stats_t *s, int route)
+stats_route_counts(stats_t *s, int route)
 {
 	return route >= 0 && route < s->nroutes ? &s->route[route] : NULL;
 }
@@ -140,7 +160,7 @@ stats_begin(stats_t *s, int route, int64_t reserved_micros)
 {
 	int64_t now = util_now_ms();
 	pthread_mutex_lock(&s->lock);
-	struct stats_counts *targets[2] = { &s->total, route_counts(s, route) };
+	struct stats_counts *targets[2] = { &s->total, stats_route_counts(s, route) };
 	for (int i = 0; i < 2; i++) {
 		if (targets[i] == NULL)
 			continue;
@@ -150,18 +170,18 @@ stats_begin(stats_t *s, int route, int64_t reserved_micros)
 	}
 	s->version++;
 	pthread_mutex_unlock(&s->lock);
-	wake(s);
+	stats_wake(s);
 }
 
 static int
-is_overloaded_stream(const struct stats_result *r)
+stats_overloaded_stream(const struct stats_result *r)
 {
 	return r->status >= 200 && r->status < 300 &&
 	    strcmp(r->usage.error_type, "overloaded_error") == 0;
 }
 
 static void
-count_end(struct stats_counts *c, const struct stats_result *r, int64_t reserved, int64_t now)
+stats_count_end(struct stats_counts *c, const struct stats_result *r, int64_t reserved, int64_t now)
 {
 	c->inflight--;
 	c->reserved_micros -= reserved;
@@ -180,7 +200,7 @@ count_end(struct stats_counts *c, const struct stats_result *r, int64_t reserved
 		c->err_4xx++;
 	else
 		c->err_5xx++;                  /* other 5xx, transport errors (0) */
-	if (is_overloaded_stream(r))
+	if (stats_overloaded_stream(r))
 		c->err_529++;
 	c->retries += r->retries;
 	c->fallbacks += r->fallbacks;
@@ -203,7 +223,7 @@ count_end(struct stats_counts *c, const struct stats_result *r, int64_t reserved
 }
 
 static void
-recent_add(stats_t *s, const struct stats_result *r)
+stats_recent_add(stats_t *s, const struct stats_result *r)
 {
 	struct stats_recent *e = &s->recent[r->route][s->recent_next[r->route]];
 	memset(e, 0, sizeof(*e));
@@ -233,13 +253,13 @@ stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, 
 	int64_t minute = now_ms / 60000;
 	int64_t tokens = usage_total_tokens(&r->usage);
 	pthread_mutex_lock(&s->lock);
-	count_end(&s->total, r, reserved_micros, now_ms);
-	ring_add(&s->total_ring, minute, tokens);
-	struct stats_counts *c = route_counts(s, r->route);
+	stats_count_end(&s->total, r, reserved_micros, now_ms);
+	stats_ring_add(&s->total_ring, minute, tokens);
+	struct stats_counts *c = stats_route_counts(s, r->route);
 	if (c != NULL) {
-		count_end(c, r, reserved_micros, now_ms);
-		ring_add(&s->route_ring[r->route], minute, tokens);
-		recent_add(s, r);
+		stats_count_end(c, r, reserved_micros, now_ms);
+		stats_ring_add(&s->route_ring[r->route], minute, tokens);
+		stats_recent_add(s, r);
 	}
 	int i = (int)(minute % COST_RING_MIN);
 	if (s->cost_minute[i] != minute) {
@@ -249,7 +269,7 @@ stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, 
 	s->cost_micros[i] += r->cost_micros;
 	s->version++;
 	pthread_mutex_unlock(&s->lock);
-	wake(s);
+	stats_wake(s);
 }
 
 void
@@ -268,11 +288,11 @@ stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms)
 	out->nroutes = s->nroutes;
 	for (int i = 0; i < s->nroutes; i++) {
 		out->route[i] = s->route[i];
-		ring_read(&s->route_ring[i], minute, out->route[i].tokens_per_min);
+		stats_ring_read(&s->route_ring[i], minute, out->route[i].tokens_per_min);
 	}
 	out->total = s->total;
 	out->policy = s->policy;
-	ring_read(&s->total_ring, minute, out->total.tokens_per_min);
+	stats_ring_read(&s->total_ring, minute, out->total.tokens_per_min);
 	for (int i = 0; i < COST_RING_MIN; i++)
 		if (s->cost_minute[i] > minute - COST_RING_MIN && s->cost_minute[i] <= minute)
 			out->cost_last_10min_micros += s->cost_micros[i];
@@ -298,14 +318,14 @@ void
 stats_set_route_policy(stats_t *s, int route, const struct stats_route_policy *p)
 {
 	pthread_mutex_lock(&s->lock);
-	struct stats_counts *c = route < 0 ? &s->total : route_counts(s, route);
+	struct stats_counts *c = route < 0 ? &s->total : stats_route_counts(s, route);
 	if (c != NULL) {
 		c->policy = *p;
 		s->version++;
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (c != NULL)
-		wake(s);
+		stats_wake(s);
 }
 
 void
@@ -315,7 +335,7 @@ stats_set_policy(stats_t *s, const struct stats_policy_info *p)
 	s->policy = *p;
 	s->version++;
 	pthread_mutex_unlock(&s->lock);
-	wake(s);
+	stats_wake(s);
 }
 
 int

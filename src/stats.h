@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "model.h"
 #include "usage.h"
 
 #define STATS_MAX_ROUTES 16
@@ -26,7 +27,7 @@ struct stats_route_policy {
 	int64_t spent_tokens, reserved_tokens;
 	int warn;                   /* past the soft warning threshold (warn_at) */
 	int downgraded;             /* past downgrade_at: requests go to a cheaper model */
-	char model_override[64];    /* model forced at run time, "" none */
+	char model_override[MODEL_ID_MAX]; /* model forced at run time, "" none */
 	int64_t paced;              /* requests that waited for their key's rate limit */
 	int64_t pacing;             /* requests waiting now */
 	int64_t circuit_skips;      /* sent straight to a fallback by an open circuit */
@@ -48,12 +49,12 @@ struct stats_counts {
 	int64_t cost_micros;     /* settled cost */
 	int64_t reserved_micros; /* in-flight reservations (estimates) */
 	int64_t unpriced;        /* requests whose model had no price */
-	char last_model[64];
+	char last_model[MODEL_ID_MAX];
 	char last_error[128];
 	int64_t last_activity_ms; /* util_now_ms() of the last request event */
 	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
 	struct stats_route_policy policy;   /* ceilings, pacing, circuit skips */
-	char last_model_asked[64]; /* differs from last_model after a fallback */
+	char last_model_asked[MODEL_ID_MAX]; /* differs from last_model after a fallback */
 };
 
 /* One finished request, as reported by the gateway. */
@@ -74,7 +75,7 @@ struct stats_result {
 /* Workspace-wide policy state. */
 #define STATS_MAX_CIRCUITS 8
 struct stats_circuit {
-	char model[64];
+	char model[MODEL_ID_MAX];
 	int state;                  /* 0 closed, 1 open, 2 half-open (one trial request) */
 	double open_until;          /* UNIX time, while open */
 	int64_t opened;             /* times it opened */
@@ -105,6 +106,9 @@ typedef struct stats stats_t;
 stats_t *stats_new(int nroutes, int wake_fd);
 void stats_free(stats_t *s);
 int stats_add_route(stats_t *s);  /* returns new route index, -1 when full */
+/* Grow to at least n routes (n > STATS_MAX_ROUTES: to that); returns how
+ * many there are. Concurrent callers may ask in any order. */
+int stats_ensure_routes(stats_t *s, int n);
 
 /* Counting rules of stats_end: err_429 += n429 and err_529 +=
  * n529; a final status of 429 / 529 counts once more only if n429 / n529 was
@@ -133,8 +137,8 @@ void stats_set_policy(stats_t *s, const struct stats_policy_info *p);
 
 struct stats_recent {
 	double time;              /* UNIX time it finished */
-	char model[64];           /* model used */
-	char model_asked[64];
+	char model[MODEL_ID_MAX];  /* model used */
+	char model_asked[MODEL_ID_MAX];
 	int64_t input_tokens, output_tokens, cache_read_tokens, cache_write_tokens;
 	int64_t cost_micros;
 	int priced;

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "jsoncheck.h"
 #include "util.h"
 
 #define THEME_MAX_BYTES (256 * 1024)
@@ -114,27 +115,15 @@ theme_builtin(struct theme *t, int mono)
 	s[THEME_SPARKLINE].fg = 6;
 }
 
-struct ctx {
-	const char *file;
-	char **err;
-};
-
 static int
-theme_bad(struct ctx *x, const char *key, const char *sub, const char *what)
-{
-	*x->err = xasprintf("%s: key %s%s%s: %s", x->file, key, sub ? "." : "", sub ? sub : "", what);
-	return -1;
-}
-
-static int
-theme_parse_attrs(struct ctx *x, const char *key, const cJSON *v, unsigned *out)
+theme_parse_attrs(const struct jsoncheck *x, const char *key, const cJSON *v, unsigned *out)
 {
 	static const struct { const char *name; unsigned bit; } names[] = {
 		{ "bold", THEME_A_BOLD }, { "dim", THEME_A_DIM }, { "reverse", THEME_A_REVERSE },
 		{ "underline", THEME_A_UNDERLINE },
 	};
 	if (!cJSON_IsArray(v))
-		return theme_bad(x, key, "attrs", "expected an array of bold, dim, reverse, underline");
+		return jsoncheck_fail(x, key, "attrs", "an array of bold, dim, reverse, underline");
 	*out = 0;
 	const cJSON *a;
 	cJSON_ArrayForEach(a, v) {
@@ -143,14 +132,15 @@ theme_parse_attrs(struct ctx *x, const char *key, const cJSON *v, unsigned *out)
 			if (cJSON_IsString(a) && strcmp(a->valuestring, names[i].name) == 0)
 				break;
 		if (i == UTIL_ARRAY_LEN(names))
-			return theme_bad(x, key, "attrs", "expected an array of bold, dim, reverse, underline");
+			return jsoncheck_fail(x, key, "attrs", "an array of bold, dim, reverse, underline");
 		*out |= names[i].bit;
 	}
 	return 0;
 }
 
 static int
-theme_parse_color_value(struct ctx *x, const char *key, const char *sub, const cJSON *v, int *out)
+theme_parse_color_value(const struct jsoncheck *x, const char *key, const char *sub,
+    const cJSON *v, int *out)
 {
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 255 &&
 	    v->valuedouble == (int)v->valuedouble) {
@@ -159,16 +149,20 @@ theme_parse_color_value(struct ctx *x, const char *key, const char *sub, const c
 	}
 	if (cJSON_IsString(v) && theme_parse_color(v->valuestring, out) == 0)
 		return 0;
-	return theme_bad(x, key, sub, "expected a colour name, 0..255 or \"#rrggbb\"");
+	return jsoncheck_fail(x, key, sub, "a colour name, 0..255 or \"#rrggbb\"");
 }
 
 static int
-theme_parse_style(struct ctx *x, const char *key, const cJSON *v, struct theme_style *st)
+theme_parse_style(const struct jsoncheck *x, const char *key, const cJSON *v,
+    struct theme_style *st)
 {
+	static const char *const keys[] = { "fg", "bg", "attrs", NULL };
 	if (cJSON_IsString(v))      /* shorthand: just the foreground */
 		return theme_parse_color_value(x, key, NULL, v, &st->fg);
 	if (!cJSON_IsObject(v))
-		return theme_bad(x, key, NULL, "expected an object {\"fg\", \"bg\", \"attrs\"} or a colour");
+		return jsoncheck_fail(x, key, NULL, "an object {\"fg\", \"bg\", \"attrs\"} or a colour");
+	if (jsoncheck_keys(x, v, key, keys) < 0)
+		return -1;
 	const cJSON *f;
 	cJSON_ArrayForEach(f, v) {
 		int rc;
@@ -176,12 +170,48 @@ theme_parse_style(struct ctx *x, const char *key, const cJSON *v, struct theme_s
 			rc = theme_parse_color_value(x, key, "fg", f, &st->fg);
 		else if (strcmp(f->string, "bg") == 0)
 			rc = theme_parse_color_value(x, key, "bg", f, &st->bg);
-		else if (strcmp(f->string, "attrs") == 0)
-			rc = theme_parse_attrs(x, key, f, &st->attrs);
 		else
-			rc = theme_bad(x, key, f->string, "unknown key (expected fg, bg, attrs)");
+			rc = theme_parse_attrs(x, key, f, &st->attrs);
 		if (rc < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* The slot a key names, or -1. */
+static int
+theme_slot_of(const char *key)
+{
+	for (int slot = 0; slot < THEME_SLOTS; slot++)
+		if (strcmp(key, slot_keys[slot]) == 0)
+			return slot;
+	return -1;
+}
+
+static int
+theme_parse_root(const struct jsoncheck *x, const cJSON *root, struct theme *t)
+{
+	const char *allowed[THEME_SLOTS + 4] = { "name", "mono", "comment" };
+	for (int i = 0; i < THEME_SLOTS; i++)
+		allowed[3 + i] = slot_keys[i];
+	int mono = 0;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "mono");
+	if (jsoncheck_keys(x, root, NULL, allowed) < 0 ||
+	    (m != NULL && jsoncheck_bool(x, m, NULL, "mono", &mono) < 0))
+		return -1;
+	theme_builtin(t, mono);
+	const cJSON *v;
+	cJSON_ArrayForEach(v, root) {
+		const char *k = v->string, *name;
+		if (strcmp(k, "mono") == 0 || strcmp(k, "comment") == 0)
+			continue;
+		if (strcmp(k, "name") == 0) {
+			if (jsoncheck_string(x, v, NULL, k, 0, &name) < 0)
+				return -1;
+			snprintf(t->name, sizeof t->name, "%s", name);
+		} else if (theme_parse_style(x, k, v, &t->style[theme_slot_of(k)]) < 0) {
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -189,54 +219,11 @@ theme_parse_style(struct ctx *x, const char *key, const cJSON *v, struct theme_s
 int
 theme_parse(struct theme *t, const char *json, const char *file, char **err)
 {
-	struct ctx x = { file, err };
-	cJSON *root = cJSON_Parse(json);
-	if (root == NULL) {
-		int line = 1;
-		const char *at = cJSON_GetErrorPtr();
-		for (const char *p = json; at != NULL && p < at && *p; p++)
-			line += *p == '\n';
-		*err = xasprintf("%s: invalid JSON at line %d", file, line);
+	struct jsoncheck x = { file, err };
+	cJSON *root = jsoncheck_parse(&x, json, strlen(json));
+	if (root == NULL)
 		return -1;
-	}
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		*err = xasprintf("%s: expected a JSON object", file);
-		return -1;
-	}
-	const cJSON *mono = cJSON_GetObjectItemCaseSensitive(root, "mono");
-	if (mono != NULL && !cJSON_IsBool(mono)) {
-		cJSON_Delete(root);
-		return theme_bad(&x, "mono", NULL, "expected true or false");
-	}
-	theme_builtin(t, cJSON_IsTrue(mono));
-	int rc = 0;
-	const cJSON *v;
-	cJSON_ArrayForEach(v, root) {
-		const char *k = v->string;
-		if (strcmp(k, "mono") == 0 || strcmp(k, "comment") == 0)
-			continue;
-		if (strcmp(k, "name") == 0) {
-			if (!cJSON_IsString(v)) {
-				rc = theme_bad(&x, k, NULL, "expected a string");
-				break;
-			}
-			snprintf(t->name, sizeof t->name, "%s", v->valuestring);
-			continue;
-		}
-		int slot;
-		for (slot = 0; slot < THEME_SLOTS; slot++)
-			if (strcmp(k, slot_keys[slot]) == 0)
-				break;
-		if (slot == THEME_SLOTS) {
-			rc = theme_bad(&x, k, NULL, "unknown key (expected name, mono, border, border_focus, "
-			    "title, title_focus, text, bold, dim, warn, error, bar_ok, bar_warn, bar_over, "
-			    "sparkline, status)");
-			break;
-		}
-		if ((rc = theme_parse_style(&x, k, v, &t->style[slot])) < 0)
-			break;
-	}
+	int rc = theme_parse_root(&x, root, t);
 	cJSON_Delete(root);
 	return rc;
 }
@@ -244,20 +231,9 @@ theme_parse(struct theme *t, const char *json, const char *file, char **err)
 int
 theme_load_file(struct theme *t, const char *path, char **err)
 {
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		*err = xasprintf("%s: cannot open", path);
+	char *buf = util_read_file(path, THEME_MAX_BYTES, NULL, err);
+	if (buf == NULL)
 		return -1;
-	}
-	char *buf = xmalloc(THEME_MAX_BYTES + 1);
-	size_t n = fread(buf, 1, THEME_MAX_BYTES + 1, f);
-	fclose(f);
-	if (n > THEME_MAX_BYTES) {
-		free(buf);
-		*err = xasprintf("%s: larger than %d bytes", path, THEME_MAX_BYTES);
-		return -1;
-	}
-	buf[n] = '\0';
 	int rc = theme_parse(t, buf, path, err);
 	free(buf);
 	return rc;

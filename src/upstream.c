@@ -80,7 +80,7 @@ struct upstream_xfer {
 };
 
 static void
-share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user)
+upstream_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user)
 {
 	upstream_t *u = user;
 	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
@@ -88,7 +88,7 @@ share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user)
 }
 
 static void
-share_unlock(CURL *h, curl_lock_data data, void *user)
+upstream_share_unlock(CURL *h, curl_lock_data data, void *user)
 {
 	upstream_t *u = user;
 	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
@@ -107,8 +107,8 @@ upstream_new(void)
 	u->share = curl_share_init();
 	if (u->share == NULL)
 		fatal("curl_share_init failed");
-	curl_share_setopt(u->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(u->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(u->share, CURLSHOPT_LOCKFUNC, upstream_share_lock);
+	curl_share_setopt(u->share, CURLSHOPT_UNLOCKFUNC, upstream_share_unlock);
 	curl_share_setopt(u->share, CURLSHOPT_USERDATA, u);
 	curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
@@ -135,7 +135,7 @@ upstream_free(upstream_t *u)
 
 /* Absolute CLOCK_MONOTONIC deadline timeout_ms from now. */
 static struct timespec
-deadline_in(int timeout_ms)
+upstream_deadline_in(int timeout_ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -150,7 +150,7 @@ deadline_in(int timeout_ms)
 
 /* Milliseconds from now until the deadline (<= 0: passed). */
 static long
-ms_until(const struct timespec *until)
+upstream_ms_until(const struct timespec *until)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -158,10 +158,10 @@ ms_until(const struct timespec *until)
 	    (until->tv_nsec - now.tv_nsec) / 1000000L;
 }
 
-static int xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms);
+static int upstream_xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms);
 
 static void
-headers_clear(upstream_xfer_t *x)
+upstream_headers_clear(upstream_xfer_t *x)
 {
 	for (int i = 0; i < x->nheaders; i++) {
 		free(x->headers[i].name);
@@ -173,13 +173,13 @@ headers_clear(upstream_xfer_t *x)
 }
 
 static void
-header_line(upstream_xfer_t *x, const char *line, size_t len)
+upstream_header_line(upstream_xfer_t *x, const char *line, size_t len)
 {
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
 		len--;
 	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after 1xx, or the first): start over. */
-		headers_clear(x);
+		upstream_headers_clear(x);
 		const char *sp = memchr(line, ' ', len);
 		x->status = sp ? atoi(sp + 1) : 0;
 		return;
@@ -207,20 +207,20 @@ header_line(upstream_xfer_t *x, const char *line, size_t len)
 }
 
 static size_t
-on_header(char *data, size_t size, size_t n, void *user)
+upstream_on_header(char *data, size_t size, size_t n, void *user)
 {
 	upstream_xfer_t *x = user;
 	size_t len = size * n;
 	pthread_mutex_lock(&x->lock);
 	if (!x->headers_done)   /* later lines are trailers: ignored */
-		header_line(x, data, len);
+		upstream_header_line(x, data, len);
 	int stop = x->aborted;
 	pthread_mutex_unlock(&x->lock);
 	return stop ? 0 : len;
 }
 
 static size_t
-on_write(char *data, size_t size, size_t n, void *user)
+upstream_on_write(char *data, size_t size, size_t n, void *user)
 {
 	upstream_xfer_t *x = user;
 	size_t len = size * n;
@@ -256,7 +256,8 @@ on_write(char *data, size_t size, size_t n, void *user)
 /* Called by curl about once a second even when nothing moves: notices an
  * abort request and the idle limit (no byte either way for too long). */
 static int
-on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+upstream_on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
 {
 	upstream_xfer_t *x = user;
 	int64_t now = util_now_us();
@@ -277,7 +278,7 @@ on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal
 /* The transfer ended with rc (its handle is out of the multi): publish
  * that. Called by the driving thread. */
 static void
-xfer_finish(upstream_xfer_t *x, CURLcode rc)
+upstream_xfer_finish(upstream_xfer_t *x, CURLcode rc)
 {
 	pthread_mutex_lock(&x->lock);
 	x->done = 1;
@@ -301,7 +302,7 @@ xfer_finish(upstream_xfer_t *x, CURLcode rc)
 
 /* Finish the transfer if curl says it ended. 1 if it did. */
 static int
-xfer_reap(upstream_xfer_t *x)
+upstream_xfer_reap(upstream_xfer_t *x)
 {
 	CURLMsg *m;
 	int left;
@@ -310,7 +311,7 @@ xfer_reap(upstream_xfer_t *x)
 			CURLcode rc = m->data.result;
 			curl_multi_remove_handle(x->multi, x->curl);
 			x->in_multi = 0;
-			xfer_finish(x, rc);
+			upstream_xfer_finish(x, rc);
 			return 1;
 		}
 	}
@@ -322,7 +323,7 @@ xfer_reap(upstream_xfer_t *x)
  * what can move now, and if that brought nothing new, wait up to wait_ms
  * for the sockets (or an abort's wake-up) and move again. */
 static void
-xfer_drive(upstream_xfer_t *x, unsigned gen, long wait_ms)
+upstream_xfer_drive(upstream_xfer_t *x, unsigned gen, long wait_ms)
 {
 	int running;
 	pthread_mutex_lock(&x->lock);
@@ -333,7 +334,7 @@ xfer_drive(upstream_xfer_t *x, unsigned gen, long wait_ms)
 	if (resume)
 		curl_easy_pause(x->curl, CURLPAUSE_CONT);   /* may call on_write */
 	curl_multi_perform(x->multi, &running);
-	if (xfer_reap(x))
+	if (upstream_xfer_reap(x))
 		return;
 	pthread_mutex_lock(&x->lock);
 	int news = x->gen != gen || x->aborted;
@@ -342,7 +343,7 @@ xfer_drive(upstream_xfer_t *x, unsigned gen, long wait_ms)
 		return;
 	curl_multi_poll(x->multi, NULL, 0, (int)wait_ms, NULL);
 	curl_multi_perform(x->multi, &running);
-	xfer_reap(x);
+	upstream_xfer_reap(x);
 }
 
 /* Wait for a change of x (lock held) until the deadline; timeout_ms < 0 =
@@ -351,30 +352,30 @@ xfer_drive(upstream_xfer_t *x, unsigned gen, long wait_ms)
  * slice without one, for timeout_ms < 0), ETIMEDOUT when the deadline
  * passed. */
 static int
-xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms)
+upstream_xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms)
 {
 	if (x->driving || x->done || !x->in_multi) {
 		if (timeout_ms < 0)
 			return pthread_cond_wait(&x->cond, &x->lock);
 		return pthread_cond_timedwait(&x->cond, &x->lock, until);
 	}
-	long wait_ms = timeout_ms < 0 ? DRIVE_SLICE_MS : ms_until(until);
+	long wait_ms = timeout_ms < 0 ? DRIVE_SLICE_MS : upstream_ms_until(until);
 	if (wait_ms > DRIVE_SLICE_MS)
 		wait_ms = DRIVE_SLICE_MS;   /* notice the idle limit and aborts */
 	unsigned gen = x->gen;
 	x->driving = 1;
 	pthread_mutex_unlock(&x->lock);
-	xfer_drive(x, gen, wait_ms);
+	upstream_xfer_drive(x, gen, wait_ms);
 	pthread_mutex_lock(&x->lock);
 	x->driving = 0;
 	pthread_cond_broadcast(&x->cond);   /* another waiter may drive now */
 	if (x->gen != gen || x->aborted || timeout_ms < 0)
 		return 0;
-	return ms_until(until) <= 0 ? ETIMEDOUT : 0;
+	return upstream_ms_until(until) <= 0 ? ETIMEDOUT : 0;
 }
 
 static int
-has_header(const struct upstream_request *r, const char *name)
+upstream_has_header(const struct upstream_request *r, const char *name)
 {
 	size_t n = strlen(name);
 	for (int i = 0; i < r->nheaders; i++)
@@ -385,14 +386,14 @@ has_header(const struct upstream_request *r, const char *name)
 
 /* Send the caller's headers as given: switch off curl's own defaults. */
 static struct curl_slist *
-build_headers(const struct upstream_request *r)
+upstream_build_headers(const struct upstream_request *r)
 {
 	static const char *const defaults[] = { "Accept", "Content-Type", "Expect" };
 	struct curl_slist *l = NULL;
 	for (int i = 0; i < r->nheaders; i++)
 		l = curl_slist_append(l, r->headers[i]);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(defaults); i++) {
-		if (!has_header(r, defaults[i])) {
+		if (!upstream_has_header(r, defaults[i])) {
 			char line[32];
 			snprintf(line, sizeof line, "%s:", defaults[i]);
 			l = curl_slist_append(l, line);
@@ -402,7 +403,7 @@ build_headers(const struct upstream_request *r)
 }
 
 static void
-set_method(CURL *c, const struct upstream_request *r)
+upstream_set_method(CURL *c, const struct upstream_request *r)
 {
 	const char *m = r->method ? r->method : "GET";
 	int post = strcmp(m, "POST") == 0;
@@ -419,7 +420,7 @@ set_method(CURL *c, const struct upstream_request *r)
 }
 
 static void
-xfer_setup(upstream_xfer_t *x, const struct upstream_request *r)
+upstream_xfer_setup(upstream_xfer_t *x, const struct upstream_request *r)
 {
 	CURL *c = x->curl;
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
@@ -438,16 +439,16 @@ xfer_setup(upstream_xfer_t *x, const struct upstream_request *r)
 	    UPSTREAM_IDLE_TIMEOUT_S) * 1000000;
 	x->last_activity_us = util_now_us();
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, upstream_on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, upstream_on_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, upstream_on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	x->hdrs = build_headers(r);
+	x->hdrs = upstream_build_headers(r);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
-	set_method(c, r);
+	upstream_set_method(c, r);
 }
 
 upstream_xfer_t *
@@ -480,7 +481,7 @@ upstream_start(upstream_t *u, const struct upstream_request *r)
 		 * connections of every transfer in flight (bench/gateway.sh). */
 		curl_multi_setopt(x->multi, CURLMOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
 	}
-	xfer_setup(x, r);
+	upstream_xfer_setup(x, r);
 	CURLMcode mc = curl_multi_add_handle(x->multi, x->curl);
 	if (mc != CURLM_OK) {
 		x->done = 1;
@@ -495,11 +496,11 @@ upstream_start(upstream_t *u, const struct upstream_request *r)
 int
 upstream_wait_headers(upstream_xfer_t *x, int timeout_ms)
 {
-	struct timespec until = deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
+	struct timespec until = upstream_deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
 	int ret = -1;
 	pthread_mutex_lock(&x->lock);
 	while (!x->headers_done && !x->done) {
-		if (xfer_wait(x, &until, timeout_ms) == ETIMEDOUT)
+		if (upstream_xfer_wait(x, &until, timeout_ms) == ETIMEDOUT)
 			break;
 	}
 	if (x->headers_done)
@@ -537,7 +538,7 @@ upstream_header_get(const upstream_xfer_t *x, const char *name)
 ssize_t
 upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms)
 {
-	struct timespec until = deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
+	struct timespec until = upstream_deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
 	ssize_t ret = UPSTREAM_AGAIN;
 	pthread_mutex_lock(&x->lock);
 	for (;;) {
@@ -553,7 +554,7 @@ upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms)
 			ret = (ssize_t)n;
 		} else if (x->done) {
 			ret = x->result == CURLE_OK ? UPSTREAM_EOF : UPSTREAM_ERROR;
-		} else if (timeout_ms != 0 && xfer_wait(x, &until, timeout_ms) != ETIMEDOUT) {
+		} else if (timeout_ms != 0 && upstream_xfer_wait(x, &until, timeout_ms) != ETIMEDOUT) {
 			continue;
 		}
 		break;
@@ -565,7 +566,7 @@ upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms)
 ssize_t
 upstream_peek(upstream_xfer_t *x, char *buf, size_t max, size_t min, int timeout_ms)
 {
-	struct timespec until = deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
+	struct timespec until = upstream_deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
 	ssize_t ret;
 	pthread_mutex_lock(&x->lock);
 	for (;;) {
@@ -575,7 +576,7 @@ upstream_peek(upstream_xfer_t *x, char *buf, size_t max, size_t min, int timeout
 			break;
 		}
 		if (avail >= min || avail >= max || x->done || timeout_ms == 0 ||
-		    xfer_wait(x, &until, timeout_ms) == ETIMEDOUT) {
+		    upstream_xfer_wait(x, &until, timeout_ms) == ETIMEDOUT) {
 			size_t n = UTIL_MIN(x->data.len - x->rpos, max);
 			if (n > 0)
 				memcpy(buf, x->data.data + x->rpos, n);
@@ -640,13 +641,13 @@ upstream_join(upstream_xfer_t *x)
 			if (x->in_multi)
 				curl_multi_remove_handle(x->multi, x->curl);
 			x->in_multi = 0;
-			xfer_finish(x, CURLE_ABORTED_BY_CALLBACK);
+			upstream_xfer_finish(x, CURLE_ABORTED_BY_CALLBACK);
 			pthread_mutex_lock(&x->lock);
 			x->driving = 0;
 			pthread_cond_broadcast(&x->cond);
 			continue;
 		}
-		xfer_wait(x, NULL, -1);
+		upstream_xfer_wait(x, NULL, -1);
 	}
 	pthread_mutex_unlock(&x->lock);
 }
@@ -679,7 +680,7 @@ upstream_xfer_free(upstream_xfer_t *x)
 	if (x->multi != NULL)
 		curl_multi_cleanup(x->multi);
 	curl_slist_free_all(x->hdrs);
-	headers_clear(x);
+	upstream_headers_clear(x);
 	buf_free(&x->data);
 	pthread_cond_destroy(&x->cond);
 	pthread_mutex_destroy(&x->lock);

@@ -1,8 +1,8 @@
 /*
- * usage: incremental reader of provider responses. Owns an SSE line/event
- * splitter (any chunking, LF / CRLF / CR line ends, multi-line data:) and
- * the per-event JSON interpretation (cJSON) for Anthropic Messages, OpenAI
- * Chat Completions and OpenAI Responses, streaming or not.
+ * usage: incremental reader of provider responses. Owns the per-event JSON
+ * interpretation (cJSON) for Anthropic Messages, OpenAI Chat Completions
+ * and OpenAI Responses, streaming or not; events come from the SSE
+ * scanner (sse.c), a JSON body is kept whole up to a cap.
  *
  * Events are recognised by their shape (the JSON "type" / "object" fields),
  * not by the api_kind, so a mislabelled path still meters; the kind only
@@ -22,24 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sse.h"
 #include "util.h"
 
 #define USAGE_JSON_CAP  (8u << 20)   /* non-streaming body kept for parsing */
-#define USAGE_EVENT_CAP (4u << 20)   /* one SSE event's data */
 
 struct usage_parser {
 	enum api_kind kind;
 	int streaming;
 	int sniffed;            /* first non-blank byte looked at */
 
-	/* SSE state */
-	struct buf line;        /* current line, without its terminator */
-	int line_overflow;      /* line too long: dropping until end of line */
-	int last_cr;            /* previous byte was CR: skip a following LF */
-	struct buf data;        /* data: lines of the current event */
-	int has_data;
-	int event_overflow;
-	char event[64];         /* event: name of the current event */
+	struct sse sse;         /* the stream's events */
 
 	/* JSON body state */
 	struct buf body;
@@ -54,6 +47,8 @@ struct usage_parser {
 	int saw_delta;
 };
 
+static void usage_sse_event(void *user, const struct sse_event *ev);
+
 usage_parser_t *
 usage_parser_new(enum api_kind kind, int streaming)
 {
@@ -61,6 +56,7 @@ usage_parser_new(enum api_kind kind, int streaming)
 	p->kind = kind;
 	p->streaming = streaming != 0;
 	p->split_5m = p->split_1h = -1;
+	sse_init(&p->sse, 0, usage_sse_event, p);
 	return p;
 }
 
@@ -69,8 +65,7 @@ usage_parser_free(usage_parser_t *p)
 {
 	if (p == NULL)
 		return;
-	buf_free(&p->line);
-	buf_free(&p->data);
+	sse_free(&p->sse);
 	buf_free(&p->body);
 	free(p);
 }
@@ -78,7 +73,7 @@ usage_parser_free(usage_parser_t *p)
 /* ---- small JSON helpers ---- */
 
 static int
-json_int(const cJSON *obj, const char *name, int64_t *out)
+usage_json_int(const cJSON *obj, const char *name, int64_t *out)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	if (!cJSON_IsNumber(it))
@@ -93,34 +88,34 @@ json_int(const cJSON *obj, const char *name, int64_t *out)
 }
 
 static const char *
-json_str(const cJSON *obj, const char *name)
+usage_json_str(const cJSON *obj, const char *name)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
 static const cJSON *
-json_obj(const cJSON *obj, const char *name)
+usage_json_obj(const cJSON *obj, const char *name)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	return cJSON_IsObject(it) ? it : NULL;
 }
 
 static void
-copy_str(char *dst, size_t len, const char *src)
+usage_copy_str(char *dst, size_t len, const char *src)
 {
 	if (src != NULL && *src != '\0')
 		snprintf(dst, len, "%s", src);
 }
 
 static int
-metered(const usage_parser_t *p)
+usage_metered(const usage_parser_t *p)
 {
 	return p->kind != API_ANTHROPIC_COUNT_TOKENS;
 }
 
 static void
-set_error(usage_parser_t *p, const char *type)
+usage_set_error(usage_parser_t *p, const char *type)
 {
 	if (p->u.error_type[0] != '\0')
 		return;         /* keep the first error */
@@ -132,64 +127,64 @@ set_error(usage_parser_t *p, const char *type)
 /* {"type":"error","error":{"type":...}} (Anthropic), {"error":{"type"|"code"}}
  * (OpenAI), {"type":"error","code":...} (Responses stream). */
 static void
-read_error(usage_parser_t *p, const cJSON *root)
+usage_read_error(usage_parser_t *p, const cJSON *root)
 {
-	const cJSON *e = json_obj(root, "error");
+	const cJSON *e = usage_json_obj(root, "error");
 	const char *t = NULL;
 	if (e != NULL) {
-		t = json_str(e, "type");
+		t = usage_json_str(e, "type");
 		if (t == NULL)
-			t = json_str(e, "code");
+			t = usage_json_str(e, "code");
 	}
 	if (t == NULL)
-		t = json_str(root, "code");
-	set_error(p, t);
+		t = usage_json_str(root, "code");
+	usage_set_error(p, t);
 }
 
 /* ---- Anthropic ---- */
 
 /* Overwrite every field present in an Anthropic usage object. */
 static void
-anthropic_usage(usage_parser_t *p, const cJSON *usage)
+usage_anthropic(usage_parser_t *p, const cJSON *usage)
 {
 	int64_t v;
 	const cJSON *o;
-	if (usage == NULL || !metered(p))
+	if (usage == NULL || !usage_metered(p))
 		return;
 	p->u.has_usage = 1;
-	if (json_int(usage, "input_tokens", &v))
+	if (usage_json_int(usage, "input_tokens", &v))
 		p->u.input_tokens = v;
-	if (json_int(usage, "output_tokens", &v))
+	if (usage_json_int(usage, "output_tokens", &v))
 		p->u.output_tokens = v;
-	if (json_int(usage, "cache_read_input_tokens", &v))
+	if (usage_json_int(usage, "cache_read_input_tokens", &v))
 		p->u.cache_read_tokens = v;
-	if (json_int(usage, "cache_creation_input_tokens", &v))
+	if (usage_json_int(usage, "cache_creation_input_tokens", &v))
 		p->cache_write_total = v;
-	if ((o = json_obj(usage, "cache_creation")) != NULL) {
+	if ((o = usage_json_obj(usage, "cache_creation")) != NULL) {
 		int64_t a = 0, b = 0;
-		int ha = json_int(o, "ephemeral_5m_input_tokens", &a);
-		int hb = json_int(o, "ephemeral_1h_input_tokens", &b);
+		int ha = usage_json_int(o, "ephemeral_5m_input_tokens", &a);
+		int hb = usage_json_int(o, "ephemeral_1h_input_tokens", &b);
 		if (ha || hb) {
 			p->split_5m = a;
 			p->split_1h = b;
 		}
 	}
-	if ((o = json_obj(usage, "server_tool_use")) != NULL &&
-	    json_int(o, "web_search_requests", &v))
+	if ((o = usage_json_obj(usage, "server_tool_use")) != NULL &&
+	    usage_json_int(o, "web_search_requests", &v))
 		p->u.web_search_requests = v;
-	if ((o = json_obj(usage, "output_tokens_details")) != NULL &&
-	    json_int(o, "thinking_tokens", &v))
+	if ((o = usage_json_obj(usage, "output_tokens_details")) != NULL &&
+	    usage_json_int(o, "thinking_tokens", &v))
 		p->u.reasoning_tokens = v;
 }
 
 static void
-anthropic_message(usage_parser_t *p, const cJSON *msg)
+usage_anthropic_message(usage_parser_t *p, const cJSON *msg)
 {
 	if (msg == NULL)
 		return;
-	copy_str(p->u.model, sizeof(p->u.model), json_str(msg, "model"));
-	copy_str(p->u.request_id, sizeof(p->u.request_id), json_str(msg, "id"));
-	anthropic_usage(p, json_obj(msg, "usage"));
+	usage_copy_str(p->u.model, sizeof(p->u.model), usage_json_str(msg, "model"));
+	usage_copy_str(p->u.request_id, sizeof(p->u.request_id), usage_json_str(msg, "id"));
+	usage_anthropic(p, usage_json_obj(msg, "usage"));
 }
 
 /* ---- OpenAI ---- */
@@ -197,22 +192,22 @@ anthropic_message(usage_parser_t *p, const cJSON *msg)
 /* Chat (prompt_/completion_tokens) and Responses (input_/output_tokens)
  * usage; cached tokens are a subset of the prompt there, so subtract. */
 static void
-openai_usage(usage_parser_t *p, const cJSON *usage)
+usage_openai(usage_parser_t *p, const cJSON *usage)
 {
 	int64_t in = 0, out = 0, cached = 0, reason = 0;
 	const cJSON *d;
-	if (usage == NULL || !metered(p))
+	if (usage == NULL || !usage_metered(p))
 		return;
-	if (!json_int(usage, "prompt_tokens", &in))
-		json_int(usage, "input_tokens", &in);
-	if (!json_int(usage, "completion_tokens", &out))
-		json_int(usage, "output_tokens", &out);
-	if ((d = json_obj(usage, "prompt_tokens_details")) != NULL ||
-	    (d = json_obj(usage, "input_tokens_details")) != NULL)
-		json_int(d, "cached_tokens", &cached);
-	if ((d = json_obj(usage, "completion_tokens_details")) != NULL ||
-	    (d = json_obj(usage, "output_tokens_details")) != NULL)
-		json_int(d, "reasoning_tokens", &reason);
+	if (!usage_json_int(usage, "prompt_tokens", &in))
+		usage_json_int(usage, "input_tokens", &in);
+	if (!usage_json_int(usage, "completion_tokens", &out))
+		usage_json_int(usage, "output_tokens", &out);
+	if ((d = usage_json_obj(usage, "prompt_tokens_details")) != NULL ||
+	    (d = usage_json_obj(usage, "input_tokens_details")) != NULL)
+		usage_json_int(d, "cached_tokens", &cached);
+	if ((d = usage_json_obj(usage, "completion_tokens_details")) != NULL ||
+	    (d = usage_json_obj(usage, "output_tokens_details")) != NULL)
+		usage_json_int(d, "reasoning_tokens", &reason);
 	if (cached > in)
 		cached = in;
 	p->u.has_usage = 1;
@@ -224,22 +219,22 @@ openai_usage(usage_parser_t *p, const cJSON *usage)
 }
 
 static void
-openai_ids(usage_parser_t *p, const cJSON *o)
+usage_openai_ids(usage_parser_t *p, const cJSON *o)
 {
-	copy_str(p->u.model, sizeof(p->u.model), json_str(o, "model"));
-	copy_str(p->u.request_id, sizeof(p->u.request_id), json_str(o, "id"));
+	usage_copy_str(p->u.model, sizeof(p->u.model), usage_json_str(o, "model"));
+	usage_copy_str(p->u.request_id, sizeof(p->u.request_id), usage_json_str(o, "id"));
 }
 
 /* A chat.completion(.chunk): choices[].delta or .message with content. */
 static void
-chat_choices(usage_parser_t *p, const cJSON *root)
+usage_chat_choices(usage_parser_t *p, const cJSON *root)
 {
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	const cJSON *c;
 	cJSON_ArrayForEach(c, choices) {
-		const cJSON *m = json_obj(c, "delta");
+		const cJSON *m = usage_json_obj(c, "delta");
 		if (m == NULL)
-			m = json_obj(c, "message");
+			m = usage_json_obj(c, "message");
 		if (m == NULL)
 			continue;
 		static const char *const keys[] = { "content", "tool_calls",
@@ -256,20 +251,20 @@ chat_choices(usage_parser_t *p, const cJSON *root)
 }
 
 static void
-responses_event(usage_parser_t *p, const char *type, const cJSON *root)
+usage_responses_event(usage_parser_t *p, const char *type, const cJSON *root)
 {
-	const cJSON *r = json_obj(root, "response");
+	const cJSON *r = usage_json_obj(root, "response");
 	if (r != NULL)
-		openai_ids(p, r);
+		usage_openai_ids(p, r);
 	if (strcmp(type, "response.completed") == 0 ||
 	    strcmp(type, "response.incomplete") == 0 ||
 	    strcmp(type, "response.failed") == 0) {
 		if (r != NULL)
-			openai_usage(p, json_obj(r, "usage"));
+			usage_openai(p, usage_json_obj(r, "usage"));
 		if (strcmp(type, "response.failed") == 0) {
-			const cJSON *e = r != NULL ? json_obj(r, "error") : NULL;
-			const char *code = e != NULL ? json_str(e, "code") : NULL;
-			set_error(p, code != NULL ? code : "response_failed");
+			const cJSON *e = r != NULL ? usage_json_obj(r, "error") : NULL;
+			const char *code = e != NULL ? usage_json_str(e, "code") : NULL;
+			usage_set_error(p, code != NULL ? code : "response_failed");
 		}
 		return;
 	}
@@ -286,36 +281,36 @@ responses_event(usage_parser_t *p, const char *type, const cJSON *root)
 /* ---- one JSON document (an SSE event's data, or a whole body) ---- */
 
 static void
-handle_json(usage_parser_t *p, const cJSON *root)
+usage_handle_json(usage_parser_t *p, const cJSON *root)
 {
 	if (!cJSON_IsObject(root))
 		return;
-	const char *type = json_str(root, "type");
-	const char *object = json_str(root, "object");
+	const char *type = usage_json_str(root, "type");
+	const char *object = usage_json_str(root, "object");
 
 	if (type == NULL) {
 		if (object != NULL && strncmp(object, "chat.completion", 15) == 0) {
-			openai_ids(p, root);
-			chat_choices(p, root);
-			openai_usage(p, json_obj(root, "usage"));
+			usage_openai_ids(p, root);
+			usage_chat_choices(p, root);
+			usage_openai(p, usage_json_obj(root, "usage"));
 		} else if (object != NULL && strcmp(object, "response") == 0) {
-			openai_ids(p, root);
-			openai_usage(p, json_obj(root, "usage"));
-		} else if (json_obj(root, "error") != NULL) {
-			read_error(p, root);
+			usage_openai_ids(p, root);
+			usage_openai(p, usage_json_obj(root, "usage"));
+		} else if (usage_json_obj(root, "error") != NULL) {
+			usage_read_error(p, root);
 		} else if (cJSON_GetObjectItemCaseSensitive(root, "choices") != NULL) {
-			openai_ids(p, root);   /* chat chunk without "object" */
-			chat_choices(p, root);
-			openai_usage(p, json_obj(root, "usage"));
+			usage_openai_ids(p, root);   /* chat chunk without "object" */
+			usage_chat_choices(p, root);
+			usage_openai(p, usage_json_obj(root, "usage"));
 		}
 		return;
 	}
 	if (strcmp(type, "message_start") == 0) {
-		anthropic_message(p, json_obj(root, "message"));
+		usage_anthropic_message(p, usage_json_obj(root, "message"));
 	} else if (strcmp(type, "message_delta") == 0) {
-		const cJSON *u = json_obj(root, "usage");
-		anthropic_usage(p, u);
-		if (u != NULL && metered(p))
+		const cJSON *u = usage_json_obj(root, "usage");
+		usage_anthropic(p, u);
+		if (u != NULL && usage_metered(p))
 			p->u.complete = 1;
 	} else if (strcmp(type, "content_block_start") == 0) {
 		p->saw_content = 1;
@@ -326,13 +321,13 @@ handle_json(usage_parser_t *p, const cJSON *root)
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
 		if (cJSON_GetArraySize(content) > 0)
 			p->saw_content = p->saw_delta = 1;
-		anthropic_message(p, root);
-		if (json_obj(root, "usage") != NULL && metered(p))
+		usage_anthropic_message(p, root);
+		if (usage_json_obj(root, "usage") != NULL && usage_metered(p))
 			p->u.complete = 1;
 	} else if (strcmp(type, "error") == 0) {
-		read_error(p, root);
+		usage_read_error(p, root);
 	} else if (strcmp(type, "response") == 0 || strncmp(type, "response.", 9) == 0) {
-		responses_event(p, type, root);
+		usage_responses_event(p, type, root);
 	}
 	/* ping, message_stop, content_block_stop, unknown: nothing to read */
 }
@@ -342,17 +337,16 @@ handle_json(usage_parser_t *p, const cJSON *root)
 /* Event names whose data need not be parsed: they only mark content and
  * are by far the most frequent. */
 static int
-fast_event(usage_parser_t *p)
+usage_fast_event(usage_parser_t *p, const char *name)
 {
-	if (strcmp(p->event, "content_block_delta") == 0) {
+	if (strcmp(name, "content_block_delta") == 0) {
 		p->saw_content = p->saw_delta = 1;
 		return 1;
 	}
-	if (strcmp(p->event, "ping") == 0)
+	if (strcmp(name, "ping") == 0)
 		return 1;
-	size_t n = strlen(p->event);
-	if (strncmp(p->event, "response.", 9) == 0 && n > 6 &&
-	    strcmp(p->event + n - 6, ".delta") == 0) {
+	size_t n = strlen(name);
+	if (strncmp(name, "response.", 9) == 0 && n > 6 && strcmp(name + n - 6, ".delta") == 0) {
 		p->saw_content = p->saw_delta = 1;
 		return 1;
 	}
@@ -360,111 +354,25 @@ fast_event(usage_parser_t *p)
 }
 
 static void
-dispatch_event(usage_parser_t *p)
+usage_sse_event(void *user, const struct sse_event *ev)
 {
-	if (p->has_data && !p->event_overflow && !fast_event(p)) {
-		const char *d = p->data.data;
-		size_t n = p->data.len;
-		if (n == 6 && memcmp(d, "[DONE]", 6) == 0) {
-			/* end of an OpenAI chat stream: nothing to read */
-		} else {
-			cJSON *root = cJSON_ParseWithLength(d, n);
-			if (root != NULL)
-				handle_json(p, root);
-			else
-				log_debug("usage: unparseable SSE data (%zu bytes)", n);
-			cJSON_Delete(root);
-		}
-	}
-	p->data.len = 0;
-	if (p->data.data != NULL)
-		p->data.data[0] = '\0';
-	p->has_data = 0;
-	p->event_overflow = 0;
-	p->event[0] = '\0';
-}
-
-static void
-sse_line(usage_parser_t *p, const char *s, size_t n)
-{
-	if (n == 0) {
-		dispatch_event(p);
+	usage_parser_t *p = user;
+	if (!ev->has_data || ev->overflow || usage_fast_event(p, ev->name))
 		return;
-	}
-	if (s[0] == ':')
-		return;         /* comment */
-	const char *colon = memchr(s, ':', n);
-	size_t flen = colon != NULL ? (size_t)(colon - s) : n;
-	const char *v = colon != NULL ? colon + 1 : s + n;
-	size_t vlen = (size_t)(s + n - v);
-	if (vlen > 0 && *v == ' ') {
-		v++;
-		vlen--;
-	}
-	if (flen == 4 && memcmp(s, "data", 4) == 0) {
-		if (p->data.len + vlen + 1 > USAGE_EVENT_CAP) {
-			p->event_overflow = 1;
-			return;
-		}
-		if (p->has_data)
-			buf_append(&p->data, "\n", 1);
-		buf_append(&p->data, v, vlen);
-		p->has_data = 1;
-	} else if (flen == 5 && memcmp(s, "event", 5) == 0) {
-		size_t k = UTIL_MIN(vlen, sizeof(p->event) - 1);
-		memcpy(p->event, v, k);
-		p->event[k] = '\0';
-	}
-	/* id:, retry:, unknown fields: ignored */
-}
-
-static void
-sse_end_line(usage_parser_t *p)
-{
-	if (!p->line_overflow)
-		sse_line(p, p->line.data != NULL ? p->line.data : "", p->line.len);
+	if (ev->len == 6 && memcmp(ev->data, "[DONE]", 6) == 0)
+		return;         /* end of an OpenAI chat stream: nothing to read */
+	cJSON *root = cJSON_ParseWithLength(ev->data, ev->len);
+	if (root != NULL)
+		usage_handle_json(p, root);
 	else
-		p->event_overflow = 1;
-	p->line.len = 0;
-	p->line_overflow = 0;
-}
-
-static void
-sse_feed(usage_parser_t *p, const char *data, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		if (p->last_cr) {
-			p->last_cr = 0;
-			if (data[i] == '\n') {
-				i++;
-				continue;
-			}
-		}
-		/* find the next line terminator */
-		size_t j = i;
-		while (j < len && data[j] != '\n' && data[j] != '\r')
-			j++;
-		if (!p->line_overflow) {
-			if (p->line.len + (j - i) > USAGE_EVENT_CAP) {
-				p->line_overflow = 1;
-				p->line.len = 0;
-			} else {
-				buf_append(&p->line, data + i, j - i);
-			}
-		}
-		if (j == len)
-			break;
-		p->last_cr = data[j] == '\r';
-		sse_end_line(p);
-		i = j + 1;
-	}
+		log_debug("usage: unparseable SSE data (%zu bytes)", ev->len);
+	cJSON_Delete(root);
 }
 
 /* ---- JSON body ---- */
 
 static void
-json_feed(usage_parser_t *p, const char *data, size_t len)
+usage_json_feed(usage_parser_t *p, const char *data, size_t len)
 {
 	if (p->body_overflow)
 		return;
@@ -478,14 +386,14 @@ json_feed(usage_parser_t *p, const char *data, size_t len)
 }
 
 static void
-json_parse_body(usage_parser_t *p)
+usage_json_parse_body(usage_parser_t *p)
 {
 	if (!p->body_dirty || p->body_overflow)
 		return;
 	p->body_dirty = 0;
 	cJSON *root = cJSON_ParseWithLength(p->body.data, p->body.len);
 	if (root != NULL)
-		handle_json(p, root);
+		usage_handle_json(p, root);
 	cJSON_Delete(root);
 }
 
@@ -508,15 +416,15 @@ usage_parser_feed(usage_parser_t *p, const char *data, size_t len)
 		}
 	}
 	if (p->streaming)
-		sse_feed(p, data, len);
+		sse_feed(&p->sse, data, len);
 	else
-		json_feed(p, data, len);
+		usage_json_feed(p, data, len);
 }
 
 void
 usage_parser_result(usage_parser_t *p, struct usage *out)
 {
-	json_parse_body(p);
+	usage_json_parse_body(p);
 	*out = p->u;
 	int64_t total = p->cache_write_total;
 	if (p->split_5m < 0) {
@@ -542,7 +450,7 @@ usage_parser_saw_content(const usage_parser_t *p)
 /* ---- paths ---- */
 
 static int
-path_is(const char *path, size_t n, const char *what)
+usage_path_is(const char *path, size_t n, const char *what)
 {
 	size_t w = strlen(what);
 	if (n == w && memcmp(path, what, w) == 0)
@@ -559,13 +467,13 @@ usage_api_for_path(const char *path)
 	size_t n = strcspn(path, "?#");
 	while (n > 1 && path[n - 1] == '/')
 		n--;
-	if (path_is(path, n, "/messages"))
+	if (usage_path_is(path, n, "/messages"))
 		return API_ANTHROPIC_MESSAGES;
-	if (path_is(path, n, "/messages/count_tokens"))
+	if (usage_path_is(path, n, "/messages/count_tokens"))
 		return API_ANTHROPIC_COUNT_TOKENS;
-	if (path_is(path, n, "/chat/completions"))
+	if (usage_path_is(path, n, "/chat/completions"))
 		return API_OPENAI_CHAT;
-	if (path_is(path, n, "/responses"))
+	if (usage_path_is(path, n, "/responses"))
 		return API_OPENAI_RESPONSES;
 	return API_UNKNOWN;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model.h"
+
 enum api_kind {
 	API_UNKNOWN = 0,
 	API_ANTHROPIC_MESSAGES,       /* POST /v1/messages */
@@ -30,7 +32,7 @@ struct usage {
 	int64_t cache_write_1h_tokens;
 	int64_t reasoning_tokens;      /* informational, already in output */
 	int64_t web_search_requests;
-	char model[128];               /* model the provider reported, "" if none */
+	char model[MODEL_ID_MAX];      /* model the provider reported, "" if none */
 	char request_id[96];           /* id from the body (msg_..., chatcmpl-..., resp_...) */
 	int has_usage;                 /* any usage seen */
 	int complete;                  /* final usage seen (message_delta / response.completed / final chunk) */

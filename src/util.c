@@ -301,6 +301,39 @@ util_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+char *
+util_read_file(const char *path, size_t max, size_t *len, char **err)
+{
+	FILE *f = fopen(path, "rbe");
+	if (f == NULL) {
+		*err = xasprintf("%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct buf b = { 0 };
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		buf_append(&b, chunk, n);
+		if (b.len > max) {
+			fclose(f);
+			buf_free(&b);
+			*err = xasprintf("%s: larger than %zu bytes", path, max);
+			return NULL;
+		}
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		buf_free(&b);
+		*err = xasprintf("%s: read error", path);
+		return NULL;
+	}
+	buf_append(&b, "", 1);     /* a terminating NUL, not counted */
+	if (len != NULL)
+		*len = b.len - 1;
+	return b.data;
+}
+
 int
 util_parse_usd(const char *s, int64_t *micros)
 {

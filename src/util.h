@@ -76,6 +76,11 @@ int util_set_cloexec(int fd);
 /* Write all of buf to a blocking fd, retrying on EINTR. Return 0 or -1. */
 int util_write_all(int fd, const void *buf, size_t len);
 
+/* The whole of a file, NUL-terminated (malloc'd; *len, if not NULL, is its
+ * length). NULL with a malloc'd one-line *err naming the file when it cannot
+ * be opened or read, or is larger than max bytes. */
+char *util_read_file(const char *path, size_t max, size_t *len, char **err);
+
 /* Parse a decimal amount of US dollars ("5", "1.50", "$2") into micro-dollars.
  * Return 0 on success, -1 if s is not a non-negative number. */
 int util_parse_usd(const char *s, int64_t *micros);

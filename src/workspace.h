@@ -3,7 +3,7 @@
  * options: blocks the UI's signals, starts the shared client core (gateway,
  * stats, ledger) unless the gateway is off, runs the UI with the panes'
  * gateway environment and the live sidebar, and tears everything down.
- * Used by `tokmux` (main.c parses the command line) and `tokmux demo`.
+ * Used by `tokmux` (cmd_workspace.c parses the command line) and `tokmux demo`.
  */
 #ifndef TOKMUX_WORKSPACE_H
 #define TOKMUX_WORKSPACE_H

@@ -10,13 +10,14 @@ export TOKMUX_AGENT_CACHE=${TOKMUX_AGENT_CACHE:-$HOME/.cache/tokmux-agents}
 # The reply every agent must print (the mock splits it into 5 chunks).
 A_REPLY="Pong from the tokmux mock"
 
-# agents_install: sets A_BIN, or prints SKIP and exits 0 when npm is missing.
+# agents_install: sets A_BIN, or prints "SKIP: reason" and exits 77 (the
+# skip status of tests/run.sh) when npm is missing.
 agents_install() {
 	local out
 	out=$(bash tests/agents-install.sh 2>"$T_TMP/install.err") ||
 		fail "tests/agents-install.sh failed: $(tail -5 "$T_TMP/install.err")"
 	case "$out" in
-	SKIP:*) echo "$out"; exit 0 ;;
+	SKIP:*) echo "$out"; exit 77 ;;
 	esac
 	A_BIN=${out#bin }
 	[ -d "$A_BIN" ] || fail "agents-install printed '$out'"

@@ -68,6 +68,9 @@ test_defaults(void **state)
 	assert_string_equal(c.openai_upstream, "https://api.openai.com");
 	assert_int_equal(c.npanes, 0);
 	assert_true(c.ceiling_micros < 0);
+	assert_null(c.worktree_dir);
+	assert_int_equal(c.nworktree_setup, 0);
+	assert_int_equal(c.panes[0].worktree, 0);
 	config_free(&c);
 }
 
@@ -115,6 +118,34 @@ test_full_file(void **state)
 }
 
 static void
+test_worktree_keys(void **state)
+{
+	(void)state;
+	struct config c;
+	char *err = load_err(
+	    "{\"panes\": [{\"name\": \"a\", \"worktree\": true}, {\"name\": \"b\", \"worktree\": false}, {}],\n"
+	    " \"worktree_dir\": \"~/trees/{repo_name}/{name}\",\n"
+	    " \"worktree_setup\": [\"cp \\\"$TOKMUX_REPO/.env\\\" .\", \"npm ci\"]}\n", &c);
+	assert_null(err);
+	assert_int_equal(c.panes[0].worktree, 1);
+	assert_int_equal(c.panes[1].worktree, 0);
+	assert_int_equal(c.panes[2].worktree, 0);
+	assert_string_equal(c.worktree_dir, "~/trees/{repo_name}/{name}");
+	assert_int_equal(c.nworktree_setup, 2);
+	assert_string_equal(c.worktree_setup[0], "cp \"$TOKMUX_REPO/.env\" .");
+	assert_string_equal(c.worktree_setup[1], "npm ci");
+	config_free(&c);
+	expect_error("{\"panes\": [{\"worktree\": 1}]}", "key panes[0].worktree: expected true or false");
+	expect_error("{\"worktree_dir\": \"trees\"}", "key worktree_dir: expected a directory template starting with /, ~/ or {repo}");
+	expect_error("{\"worktree_dir\": 5}", "key worktree_dir: expected a directory template");
+	expect_error("{\"worktree_dir\": \"/t/{branch}\"}", "key worktree_dir: expected only the placeholders {repo}, {repo_name} and {name}");
+	expect_error("{\"worktree_dir\": \"{repo}/../x\"}", "key worktree_dir: expected a path without . or .. components");
+	expect_error("{\"worktree_setup\": \"npm ci\"}", "key worktree_setup: expected an array of at most 16 shell commands");
+	expect_error("{\"worktree_setup\": [\"ok\", \"\"]}", "key worktree_setup[1]: expected a non-empty string");
+	expect_error("{\"worktree_setup\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}", "key worktree_setup: expected an array");
+}
+
+static void
 test_errors(void **state)
 {
 	(void)state;
@@ -132,7 +163,7 @@ test_errors(void **state)
 	expect_error("{\"ceiling_usd\": \"five\"}", "key ceiling_usd: expected a number of US dollars");
 	expect_error("{\"warn_at\": 2}", "key warn_at: expected a number from 0 to 1");
 	expect_error("{\"gateway\": 1}", "key gateway: expected true or false");
-	expect_error("{\"bogus\": 1}", "key bogus: expected a known key");
+	expect_error("{\"bogus\": 1}", "key bogus: expected one of panes, prefix, scrollback_lines");
 	expect_error("[1, 2]", "key (top level): expected a JSON object");
 	expect_error("{\n  \"panes\": [\n  }", "invalid JSON at line 3");
 	expect_error("", "invalid JSON at line 1");
@@ -172,6 +203,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_worktree_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parse_key),

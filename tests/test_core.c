@@ -17,7 +17,7 @@
 
 #include "config.h"
 #include "core.h"
-#include "mock.h"
+#include "demo/mock.h"
 #include "util.h"
 
 static void

@@ -29,9 +29,10 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "cmd.h"
 #include "core.h"
 #include "gateway.h"
-#include "mock.h"
+#include "demo/mock.h"
 #include "testhttp.h"
 #include "testsrv.h"
 #include "util.h"
@@ -79,7 +80,7 @@ struct rec {
 	int client_gone;
 	int attempts;
 	int n529;
-	char model_asked[128];
+	char model_asked[MODEL_ID_MAX];
 	char key_hash[17];
 	int64_t cost_sum;
 };
@@ -119,11 +120,11 @@ pol_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 }
 
 static int
-pol_attempt(void *user, struct gateway_call *c, int status, struct upstream_xfer *x,
+pol_attempt(void *user, struct gateway_call *c, const struct gateway_attempt *a,
     char **new_body, size_t *new_len)
 {
 	struct fx *f = user;
-	if (!f->retry_529 || status != 529)
+	if (!f->retry_529 || a->status != 529)
 		return 0;
 	*new_body = xstrdup("{\"model\":\"test-claude\",\"fallback\":true}");
 	*new_len = strlen(*new_body);
@@ -213,7 +214,7 @@ setup(void **state)
 	return 0;
 }
 
-/* The same in front of the project's mock provider (src/mock.c). */
+/* The same in front of the project's mock provider (src/demo/mock.c). */
 static int
 setup_mock(void **state)
 {
@@ -1293,7 +1294,7 @@ static void *
 gm_run(void *arg)
 {
 	struct gm *g = arg;
-	g->rc = core_gateway_main(g->argc, g->argv);
+	g->rc = cmd_gateway_main(g->argc, g->argv);
 	return NULL;
 }
 
@@ -1381,9 +1382,9 @@ test_gateway_main(void **state)
 
 	/* usage errors */
 	char *bad[] = { "gateway", "--port", "99999" };
-	assert_int_equal(core_gateway_main(3, bad), 2);
+	assert_int_equal(cmd_gateway_main(3, bad), 2);
 	char *missing[] = { "gateway", "-c", "/nonexistent/tokmux.json" };
-	assert_int_equal(core_gateway_main(3, missing), 2);
+	assert_int_equal(cmd_gateway_main(3, missing), 2);
 }
 
 int

@@ -1,10 +1,10 @@
 /*
- * Unit tests for policy: the worst-case estimate, jitter bounds, fallback
- * chains, body rewriting, the refusal text, reservations under a thread
- * hammer, token ceilings, downgrade and overrides, the circuit breaker and
- * FIFO pacing (both on a fake clock), today's spend from the ledger and
- * the midnight rollover. The hooks are called directly with synthetic
- * gateway calls (no upstream transfer: x = NULL).
+ * Unit tests for policy: jitter bounds, --pane-ceiling values, the refusal
+ * text, reservations under a thread hammer, token ceilings, downgrade and
+ * overrides, the circuit breaker and FIFO pacing (both on a fake clock),
+ * today's spend from the ledger and the midnight rollover. The hooks are
+ * called directly with synthetic gateway calls and attempts (no upstream
+ * transfer).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "ledger.h"
+#include "model.h"
 #include "policy.h"
 #include "util.h"
 
@@ -84,6 +86,23 @@ admit(struct gw *g, struct gateway_call *c, struct gateway_refusal *r)
 	return g->h.admit(g->h.user, c, r);
 }
 
+/* Route number route + 1, named name, without ceilings. */
+static void
+plain_route(struct gw *g, int route, const char *name)
+{
+	struct policy_route_config rc = { .number = route + 1, .name = name, .ceiling_micros = -1,
+		.ceiling_tokens = -1 };
+	policy_add_route(g->p, route, &rc);
+}
+
+/* An attempt that answered status, with no headers and no body. */
+static int
+attempt(struct gw *g, struct gateway_call *c, int status, char **nb, size_t *nl)
+{
+	struct gateway_attempt a = { .status = status };
+	return g->h.attempt(g->h.user, c, &a, nb, nl);
+}
+
 static void
 settle(struct gw *g, struct gateway_call *c, int status, const struct usage *u, int64_t cost)
 {
@@ -102,7 +121,9 @@ static void
 next_after_opus(const pricing_t *pr, char *out, size_t len)
 {
 	char *ch[POLICY_MAX_CHAIN];
-	int n = policy_chain(pr, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
+	const char *ids[256];
+	int nids = pricing_models(pr, ids, 256);
+	int n = model_chain("claude-opus-4-7", ids, nids, NULL, 0, ch, POLICY_MAX_CHAIN);
 	assert_true(n >= 2);
 	assert_non_null(strstr(ch[1], "sonnet"));
 	snprintf(out, len, "%s", ch[1]);
@@ -121,47 +142,6 @@ body_model(const char *body, char *out, size_t len)
 }
 
 /* ------------------------------------------------------------ pure */
-
-static void
-test_worst_case(void **state)
-{
-	pricing_t *pr = test_pricing();
-	const char *body = "{\"model\":\"test-claude\",\"max_tokens\":1000,"
-	    "\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}";
-	int64_t m, t;
-	policy_worst_case(pr, NULL, body, strlen(body), &m, &t);
-	int64_t in = ((int64_t)strlen(body) + 2) / 3;
-	assert_int_equal(t, in + 1000);
-	/* input at the dearest input price (1h cache write, $6) + output at $15 */
-	assert_int_equal(m, pricing_worst_case(pr, "test-claude", in, 1000));
-	assert_int_equal(m, (in * 6 + 1000 * 15));
-	/* another model given explicitly */
-	policy_worst_case(pr, "t-out", body, strlen(body), &m, &t);
-	assert_int_equal(m, 1000);
-	/* no max_tokens: the default output worst case */
-	const char *nomax = "{\"model\":\"t-out\"}";
-	policy_worst_case(pr, NULL, nomax, strlen(nomax), &m, &t);
-	assert_int_equal(m, POLICY_DEFAULT_MAX_TOKENS);
-	/* an image counts as 2000 tokens, not as its base64 bytes */
-	struct buf b = { 0 };
-	buf_appendf(&b, "{\"model\":\"t-out\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\","
-	    "\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\","
-	    "\"media_type\":\"image/png\",\"data\":\"");
-	size_t before = b.len;
-	for (int i = 0; i < 30000; i++)
-		buf_append(&b, "QUFB", 4);
-	size_t img = b.len - before;
-	buf_appendf(&b, "\"}}]}]}");
-	policy_worst_case(pr, NULL, b.data, b.len, &m, &t);
-	assert_int_equal(t, ((int64_t)(b.len - img) + 2) / 3 + 2000 + 1);
-	buf_free(&b);
-	/* not JSON: still estimated from its size, priced as the dearest model */
-	policy_worst_case(pr, NULL, "garbage", 7, &m, &t);
-	assert_int_equal(t, 3 + POLICY_DEFAULT_MAX_TOKENS);
-	assert_true(m > 0);
-	pricing_free(pr);
-	(void)state;
-}
 
 static void
 test_backoff_bounds(void **state)
@@ -190,111 +170,6 @@ test_backoff_bounds(void **state)
 	}
 	/* a huge attempt number does not overflow */
 	assert_true(policy_backoff_ms(500, 8000, 1000, 0.999) <= 8000);
-	(void)state;
-}
-
-static void
-test_chains(void **state)
-{
-	pricing_t *pr = pricing_new();
-	char *ch[POLICY_MAX_CHAIN];
-	int n = policy_chain(pr, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
-	/* the newest sonnet and haiku of the built-in table */
-	assert_int_equal(n, 3);
-	assert_string_equal(ch[0], "claude-opus-4-7");
-	assert_string_equal(ch[1], "claude-sonnet-5-5");
-	assert_string_equal(ch[2], "claude-haiku-5-5");
-	for (int i = 0; i < n; i++)
-		free(ch[i]);
-	n = policy_chain(pr, "claude-sonnet-4-5-20250929", NULL, 0, ch, POLICY_MAX_CHAIN);
-	assert_int_equal(n, 2);
-	assert_string_equal(ch[1], "claude-haiku-5-5");
-	for (int i = 0; i < n; i++)
-		free(ch[i]);
-	n = policy_chain(pr, "claude-haiku-4-5", NULL, 0, ch, POLICY_MAX_CHAIN);
-	assert_int_equal(n, 1);
-	free(ch[0]);
-	n = policy_chain(pr, "gpt-5", NULL, 0, ch, POLICY_MAX_CHAIN);
-	assert_int_equal(n, 1);
-	free(ch[0]);
-	assert_int_equal(policy_chain(pr, "", NULL, 0, ch, POLICY_MAX_CHAIN), 0);
-	/* a configured chain replaces the default; the asked model is not repeated */
-	const char *fb[] = { "m-b", "m-a", "m-c" };
-	n = policy_chain(pr, "m-a", fb, 3, ch, POLICY_MAX_CHAIN);
-	assert_int_equal(n, 3);
-	assert_string_equal(ch[0], "m-a");
-	assert_string_equal(ch[1], "m-b");
-	assert_string_equal(ch[2], "m-c");
-	for (int i = 0; i < n; i++)
-		free(ch[i]);
-	/* the newest of a family follows the config's prices too */
-	char *err = NULL;
-	cJSON *extra = cJSON_Parse("{\"claude-sonnet-9-1\":{\"input\":1,\"output\":2},"
-	    "\"claude-sonnet-9-1-20990101\":{\"input\":1,\"output\":2}}");
-	assert_int_equal(pricing_load(pr, extra, &err), 0);
-	cJSON_Delete(extra);
-	n = policy_chain(pr, "claude-opus-4-1", NULL, 0, ch, POLICY_MAX_CHAIN);
-	assert_string_equal(ch[1], "claude-sonnet-9-1");
-	for (int i = 0; i < n; i++)
-		free(ch[i]);
-	pricing_free(pr);
-	(void)state;
-}
-
-static void
-test_rewrite_and_detect(void **state)
-{
-	const char *body = "{\"model\":\"a\",\"max_tokens\":5,\"stream\":true,"
-	    "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":0.7}";
-	size_t n;
-	char *nb = policy_rewrite_model(body, strlen(body), "claude-sonnet-5", &n);
-	assert_non_null(nb);
-	assert_int_equal(n, strlen(nb));
-	assert_string_equal(nb, "{\"model\":\"claude-sonnet-5\",\"max_tokens\":5,\"stream\":true,"
-	    "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":0.7}");
-	free(nb);
-	nb = policy_rewrite_model("{\"x\":1}", 7, "m", &n);
-	assert_string_equal(nb, "{\"x\":1,\"model\":\"m\"}");
-	free(nb);
-	assert_null(policy_rewrite_model("[1]", 3, "m", &n));
-	assert_null(policy_rewrite_model("nope", 4, "m", &n));
-
-	const char *spend = "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
-	    "\"You have reached your specified API usage limits.\"}}";
-	const char *rate = "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
-	    "\"This request would exceed the rate limit for your organization\"}}";
-	assert_true(policy_is_spend_limit(spend, strlen(spend)));
-	assert_false(policy_is_spend_limit(rate, strlen(rate)));
-	const char *oq = "{\"error\":{\"code\":\"insufficient_quota\"}}";
-	assert_true(policy_is_spend_limit(oq, strlen(oq)));
-
-	const char *ov = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
-	    "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
-	const char *ok = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n"
-	    "event: error\ndata: {\"error\":{\"type\":\"overloaded_error\"}}\n\n";
-	assert_int_equal(policy_first_event_overloaded(ov, strlen(ov)), 1);
-	assert_int_equal(policy_first_event_overloaded(ok, strlen(ok)), 0);
-	assert_int_equal(policy_first_event_overloaded(ov, 20), -1);
-	const char *crlf = "event: error\r\ndata: {\"error\":{\"type\":\"overloaded_error\"}}\r\n\r\n";
-	assert_int_equal(policy_first_event_overloaded(crlf, strlen(crlf)), 1);
-
-	char *name = NULL, *err = NULL;
-	int64_t micros;
-	assert_int_equal(policy_parse_pane_ceiling("2=1.50", &name, &micros, &err), 0);
-	assert_string_equal(name, "2");
-	assert_int_equal(micros, 1500000);
-	free(name);
-	assert_int_equal(policy_parse_pane_ceiling("my pane=$3", &name, &micros, &err), 0);
-	assert_string_equal(name, "my pane");
-	assert_int_equal(micros, 3000000);
-	free(name);
-	static const char *const bad[] = { "foo", "=2", "2=", "2=-1", "2=abc" };
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
-		assert_int_equal(policy_parse_pane_ceiling(bad[i], &name, &micros, &err), -1);
-		assert_non_null(err);
-		free(err);
-		err = NULL;
-	}
 	(void)state;
 }
 
@@ -522,6 +397,31 @@ test_tokens_downgrade_override(void **state)
 	(void)state;
 }
 
+/* A long override reaches the sidebar's snapshot whole, as the picker shows it. */
+static void
+test_long_override_whole(void **state)
+{
+	stats_t *stats = stats_new(1, -1);
+	struct policy_options o = { .stats = stats, .ceiling_micros = -1, .daily_ceiling_micros = -1 };
+	struct gw g = gw_new(&o);
+	plain_route(&g, 0, "a");
+	char id[MODEL_ID_MAX];
+	memset(id, 'm', sizeof id - 1);
+	id[sizeof id - 1] = '\0';
+	memcpy(id, "arn:aws:bedrock:", 16);
+	policy_set_model_override(g.p, 0, id);
+	struct policy_route_state st;
+	policy_get_state(g.p, 0, &st);
+	assert_string_equal(st.model_override, id);
+	struct stats_snapshot *snap = xmalloc(sizeof *snap);
+	stats_snapshot(stats, snap);
+	assert_string_equal(snap->route[0].policy.model_override, id);
+	free(snap);
+	gw_free(&g);
+	stats_free(stats);
+	(void)state;
+}
+
 /* ------------------------------------------------------------ circuit */
 
 static void
@@ -534,9 +434,7 @@ test_circuit_breaker(void **state)
 		.retry_max = -1, .breaker_k = 3, .breaker_window_ms = 1000,
 		.breaker_cooldown_ms = 5000, .clock = fake_now, .clock_user = &fc };
 	struct gw g = gw_new(&o);
-	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
-		.ceiling_tokens = -1 };
-	policy_add_route(g.p, 0, &rc);
+	plain_route(&g, 0, "a");
 	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}";
 	struct gateway_refusal r;
 	char m[64], sonnet[64];
@@ -548,7 +446,7 @@ test_circuit_breaker(void **state)
 		assert_null(c.new_body);
 		char *nb = NULL;
 		size_t nl = 0;
-		assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 1);
+		assert_int_equal(attempt(&g, &c, 529, &nb, &nl), 1);
 		body_model(nb, m, sizeof m);
 		assert_string_equal(m, sonnet);
 		assert_int_equal(c.fallbacks, 1);
@@ -583,7 +481,7 @@ test_circuit_breaker(void **state)
 	/* the trial succeeds: closed again */
 	char *nb = NULL;
 	size_t nl = 0;
-	assert_int_equal(g.h.attempt(g.h.user, &t1, 200, NULL, &nb, &nl), 0);
+	assert_int_equal(attempt(&g, &t1, 200, &nb, &nl), 0);
 	settle(&g, &t1, 200, NULL, 0);
 	policy_get_state(g.p, 0, &st);
 	assert_int_equal(st.circuit[0].state, 0);
@@ -596,7 +494,7 @@ test_circuit_breaker(void **state)
 		c = call_of(0, "claude-opus-4-7", "", ob);
 		assert_int_equal(admit(&g, &c, &r), 0);
 		assert_null(c.new_body);
-		assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 1);
+		assert_int_equal(attempt(&g, &c, 529, &nb, &nl), 1);
 		free(nb);
 		nb = NULL;
 		settle(&g, &c, 200, NULL, 0);
@@ -605,11 +503,124 @@ test_circuit_breaker(void **state)
 	/* the end of the chain: nothing left to fall back to */
 	c = call_of(0, "claude-haiku-4-5", "", "{\"model\":\"claude-haiku-4-5\"}");
 	assert_int_equal(admit(&g, &c, &r), 0);
-	assert_int_equal(g.h.attempt(g.h.user, &c, 529, NULL, &nb, &nl), 0);
+	assert_int_equal(attempt(&g, &c, 529, &nb, &nl), 0);
 	assert_null(nb);
 	settle(&g, &c, 529, NULL, 0);
 	gw_free(&g);
 	pthread_mutex_destroy(&fc.lock);
+	pricing_free(pr);
+	(void)state;
+}
+
+/* ------------------------------------------------------------ attempts */
+
+/* An attempt as the gateway shows it: headers and a body to peek at. */
+struct fake_attempt {
+	struct gateway_attempt a;
+	const char *headers[8];      /* name, value, name, value, ..., NULL */
+	const char *body;
+};
+
+static const char *
+fake_header(const struct gateway_attempt *a, const char *name)
+{
+	const struct fake_attempt *f = a->ctx;
+	for (int i = 0; f->headers[i] != NULL; i += 2)
+		if (strcasecmp(f->headers[i], name) == 0)
+			return f->headers[i + 1];
+	return NULL;
+}
+
+static ssize_t
+fake_peek(const struct gateway_attempt *a, char *buf, size_t max, size_t min, int timeout_ms,
+    int *ended)
+{
+	const struct fake_attempt *f = a->ctx;
+	size_t n = UTIL_MIN(strlen(f->body), max);
+	memcpy(buf, f->body, n);
+	*ended = 1;
+	return (ssize_t)n;
+}
+
+static int
+fake_attempt(struct gw *g, struct gateway_call *c, struct fake_attempt *f, char **nb)
+{
+	size_t nl = 0;
+	f->a.header = fake_header;
+	f->a.peek = fake_peek;
+	f->a.ctx = f;
+	if (f->body == NULL)
+		f->body = "";
+	return g->h.attempt(g->h.user, c, &f->a, nb, &nl);
+}
+
+/* What the policy reads through the attempt: a 429's body and wait (its
+ * retry-after, else the rate-limit state the gateway parsed), and a 200
+ * stream whose first event is an overload. */
+static void
+test_attempt_seam(void **state)
+{
+	pricing_t *pr = pricing_new();
+	struct policy_options o = { .pricing = pr, .ceiling_micros = -1, .daily_ceiling_micros = -1,
+		.retry_max = -1, .pace_cap_ms = 2000 };
+	struct gw g = gw_new(&o);
+	plain_route(&g, 0, "a");
+	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}";
+	struct gateway_refusal r;
+	char *nb = NULL;
+
+	/* a 429 for a spend limit is given to the agent as it is */
+	struct gateway_call c = call_of(0, "claude-opus-4-7", "k", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	struct fake_attempt spend = { .a.status = 429, .headers = { "retry-after", "0", NULL },
+		.body = "{\"error\":{\"message\":\"You have reached your specified API usage limits\"}}" };
+	assert_int_equal(fake_attempt(&g, &c, &spend, &nb), 0);
+	/* a rate-limit 429 that asks for 0 s is retried once, at once */
+	struct fake_attempt rate = { .a.status = 429, .headers = { "Retry-After", "0", NULL },
+		.body = "{\"error\":{\"type\":\"rate_limit_error\"}}" };
+	assert_int_equal(fake_attempt(&g, &c, &rate, &nb), 1);
+	assert_null(nb);
+	assert_int_equal(fake_attempt(&g, &c, &rate, &nb), 0);   /* only once */
+	settle(&g, &c, 429, NULL, 0);
+
+	/* without retry-after, the parsed rate-limit state says how long */
+	c = call_of(0, "claude-opus-4-7", "k", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	struct rl_state rl;
+	rl_state_init(&rl);
+	rl.updated = util_wall();
+	rl.requests.remaining = 0;
+	rl.requests.reset = rl.updated + 0.3;
+	struct fake_attempt limited = { .a.status = 429, .a.ratelimit = &rl, .headers = { NULL } };
+	int64_t t0 = util_now_ms();
+	assert_int_equal(fake_attempt(&g, &c, &limited, &nb), 1);
+	assert_true(util_now_ms() - t0 >= 250);
+	settle(&g, &c, 200, NULL, 0);
+	/* longer than the pace cap: the agent gets the 429 */
+	c = call_of(0, "claude-opus-4-7", "k", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	rl.requests.reset = rl.updated + 30;
+	assert_int_equal(fake_attempt(&g, &c, &limited, &nb), 0);
+	settle(&g, &c, 429, NULL, 0);
+
+	/* a 200 stream that opens with an overloaded error falls back (retry_max -1) */
+	c = call_of(0, "claude-opus-4-7", "k", ob);
+	assert_int_equal(admit(&g, &c, &r), 0);
+	struct fake_attempt ov = { .a.status = 200,
+		.headers = { "content-type", "text/event-stream; charset=utf-8", NULL },
+		.body = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n" };
+	assert_int_equal(fake_attempt(&g, &c, &ov, &nb), 1);
+	assert_non_null(nb);
+	assert_int_equal(c.n529, 1);   /* the dropped stream's error */
+	assert_int_equal(c.fallbacks, 1);
+	free(nb);
+	nb = NULL;
+	/* the same bytes as JSON are not a stream: served */
+	struct fake_attempt js = ov;
+	js.headers[1] = "application/json";
+	assert_int_equal(fake_attempt(&g, &c, &js, &nb), 0);
+	settle(&g, &c, 200, NULL, 0);
+	gw_free(&g);
 	pricing_free(pr);
 	(void)state;
 }
@@ -803,9 +814,7 @@ test_daily_from_ledger_and_midnight(void **state)
 	struct policy_options o = { .pricing = pr, .ledger_path = path, .ceiling_micros = -1,
 		.daily_ceiling_micros = 2000000, .clock = fake_now, .clock_user = &fc };
 	struct gw g = gw_new(&o);
-	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
-		.ceiling_tokens = -1 };
-	policy_add_route(g.p, 0, &rc);
+	plain_route(&g, 0, "a");
 	struct policy_route_state st;
 	policy_get_state(g.p, 0, &st);
 	assert_int_equal(st.daily_spent_micros, 1750000);   /* yesterday's $7 left out */
@@ -840,14 +849,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_worst_case),
 		cmocka_unit_test(test_backoff_bounds),
-		cmocka_unit_test(test_chains),
-		cmocka_unit_test(test_rewrite_and_detect),
 		cmocka_unit_test(test_refusal_text),
 		cmocka_unit_test(test_hammer),
 		cmocka_unit_test(test_tokens_downgrade_override),
+		cmocka_unit_test(test_long_override_whole),
 		cmocka_unit_test(test_circuit_breaker),
+		cmocka_unit_test(test_attempt_seam),
 		cmocka_unit_test(test_pacing_order),
 		cmocka_unit_test(test_daily_from_ledger_and_midnight),
 	};

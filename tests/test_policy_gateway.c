@@ -24,17 +24,29 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "cmd.h"
 #include "core.h"
 #include "gateway.h"
 #include "ledger.h"
-#include "mock.h"
+#include "demo/mock.h"
+#include "model.h"
 #include "policy.h"
+#include "reqbody.h"
 #include "testhttp.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ client */
 
 /* A POST with one extra header, a JSON body and a 30 s limit. */
+
+/* The reservation the policy makes for body. */
+static void
+worst_case(const pricing_t *pr, const char *body, int64_t *micros, int64_t *tokens)
+{
+	struct reqbody rb;
+	reqbody_read(body, strlen(body), &rb);
+	reqbody_worst_case(pr, NULL, &rb, micros, tokens);
+}
 static void
 http_post(const char *url, const char *hdr, const char *body, struct reply *r)
 {
@@ -238,7 +250,7 @@ test_ceiling_32_concurrent(void **state)
 	const char *body = "{\"model\":\"test-claude\",\"max_tokens\":200,\"stream\":true,"
 	    "\"messages\":[{\"role\":\"user\",\"content\":\"count to ten\"}]}";
 	int64_t w, wt;
-	policy_worst_case(f->pricing, NULL, body, strlen(body), &w, &wt);
+	worst_case(f->pricing, body, &w, &wt);
 	int64_t in = wt - 200;
 	/* Each served request costs exactly its reservation (input as 1h cache
 	 * writes, full max_tokens): the ceiling fits 10, whatever the timing. */
@@ -401,7 +413,9 @@ test_529_opus_falls_back_to_sonnet(void **state)
 	int64_t ms = util_now_ms() - t0;
 	/* the default chain's next model: the newest sonnet of the pricing table */
 	char *ch[POLICY_MAX_CHAIN], want[160];
-	int n = policy_chain(f->pricing, "claude-opus-4-7", NULL, 0, ch, POLICY_MAX_CHAIN);
+	const char *ids[256];
+	int nids = pricing_models(f->pricing, ids, 256);
+	int n = model_chain("claude-opus-4-7", ids, nids, NULL, 0, ch, POLICY_MAX_CHAIN);
 	assert_true(n >= 2);
 	assert_non_null(strstr(ch[1], "sonnet"));
 	snprintf(want, sizeof want, "\"model\":\"%s\"", ch[1]);
@@ -531,7 +545,7 @@ test_daily_ceiling_survives_restart(void **state)
 	script(f, "{\"defaults\":{\"usage\":{\"input_tokens\":1000,\"output_tokens\":100}}}");
 	const char *body = "{\"model\":\"test-claude\",\"max_tokens\":100}";
 	int64_t w, wt;
-	policy_worst_case(f->pricing, NULL, body, strlen(body), &w, &wt);
+	worst_case(f->pricing, body, &w, &wt);
 	const int64_t cost = 1000 * 3 + 100 * 15;
 	unlink(f->ledger_path);
 	for (int run = 0; run < 2; run++) {
@@ -595,7 +609,7 @@ test_gateway_flags(void **state)
 	};
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		char *argv[3] = { (char *)bad[i][0], (char *)bad[i][1], (char *)bad[i][2] };
-		assert_int_equal(core_gateway_main(3, argv), 2);
+		assert_int_equal(cmd_gateway_main(3, argv), 2);
 	}
 	(void)state;
 }

@@ -365,16 +365,18 @@ test_config_errors(void **state)
 {
 	pricing_t *p = *state;
 	struct { const char *json, *msg; } bad[] = {
-		{ "{\"m\": {\"input\": \"3\", \"output\": 15}}", "prices.m.input: expected" },
-		{ "{\"m\": {\"input\": 3}}", "prices.m.output: missing" },
-		{ "{\"m\": {\"input\": 3, \"output\": 15, \"inptu\": 1}}", "prices.m.inptu: unknown key" },
-		{ "{\"m\": {\"input\": -1, \"output\": 15}}", "prices.m.input: expected" },
-		{ "{\"m\": 3}", "prices.m: expected an object" },
+		{ "{\"m\": {\"input\": \"3\", \"output\": 15}}", "key prices.m.input: expected" },
+		{ "{\"m\": {\"input\": 3}}",
+		  "key prices.m.output: expected a number of USD per million tokens (required)" },
+		{ "{\"m\": {\"input\": 3, \"output\": 15, \"inptu\": 1}}",
+		  "key prices.m.inptu: expected one of input, output, cache_write_5m" },
+		{ "{\"m\": {\"input\": -1, \"output\": 15}}", "key prices.m.input: expected" },
+		{ "{\"m\": 3}", "key prices.m: expected an object" },
 		{ "{\"m\": {\"input\": 3, \"output\": 15, \"long_threshold\": \"x\"}}",
-		  "prices.m.long_threshold: expected" },
+		  "key prices.m.long_threshold: expected" },
 		{ "{\"ok-model\": {\"input\": 1, \"output\": 1}, \"m\": {\"input\": 3, \"output\": 15,"
-		  " \"cache_read\": null}}", "prices.m.cache_read: expected" },
-		{ "[1]", "prices: expected an object" },
+		  " \"cache_read\": null}}", "key prices.m.cache_read: expected" },
+		{ "[1]", "key prices: expected an object" },
 	};
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		char *err = NULL;

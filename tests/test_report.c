@@ -1,7 +1,7 @@
 /*
  * Tests for report: grouping by day / model / pane, the --since filter,
- * the text and JSON output of report_run on a real ledger file, --help and
- * argument errors. Runs with TZ=UTC so days are predictable.
+ * the text and JSON output of `tokmux report` (cmd_report_main) on a real
+ * ledger file, --help, --version and argument errors. Runs with TZ=UTC so days are predictable.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "cmd.h"
 #include "ledger.h"
 #include "report.h"
 #include "testtmp.h"
@@ -132,7 +133,7 @@ teardown(void **state)
 	return testtmp_remove(tmpdir);
 }
 
-/* Run report_run with args; capture stdout and stderr. */
+/* Run `tokmux report` (cmd_report_main) with args; capture stdout and stderr. */
 static int
 run(char **out, char **err, int argc, ...)
 {
@@ -145,11 +146,14 @@ run(char **out, char **err, int argc, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 	size_t olen, elen;
-	FILE *fo = open_memstream(out, &olen);
-	FILE *fe = open_memstream(err, &elen);
-	int rc = report_run(argc, argv, fo, fe);
-	fclose(fo);
-	fclose(fe);
+	FILE *saved_out = stdout, *saved_err = stderr;
+	stdout = open_memstream(out, &olen);
+	stderr = open_memstream(err, &elen);
+	int rc = cmd_report_main(argc, argv);
+	fclose(stdout);
+	fclose(stderr);
+	stdout = saved_out;
+	stderr = saved_err;
 	return rc;
 }
 
@@ -306,21 +310,31 @@ test_run_args(void **state)
 	assert_non_null(strstr(out, "usage: tokmux report"));
 	free(out);
 	free(err);
-	struct { int argc; const char *a, *b; } bad[] = {
-		{ 2, "--bogus", NULL },
-		{ 3, "--by", "week" },
-		{ 2, "--by", NULL },
-		{ 3, "--since", "21/08/2025" },
-		{ 3, "--since", "2025-02-30" },
-		{ 2, "--ledger", NULL },
-		{ 2, "extra", NULL },
+	assert_int_equal(run(&out, &err, 2, "--version"), 0);
+	assert_int_equal(strncmp(out, "tokmux ", 7), 0);
+	free(out);
+	free(err);
+	struct { int argc; const char *a, *b, *msg; } bad[] = {
+		{ 2, "--bogus", NULL, "unknown option \"--bogus\" (try tokmux report --help)" },
+		{ 3, "--by", "week", "--by: expected day, model or pane, got \"week\"" },
+		{ 2, "--by", NULL, "--by needs a value" },
+		{ 3, "--since", "21/08/2025", "--since: expected a date YYYY-MM-DD, got \"21/08/2025\"" },
+		{ 3, "--since", "2025-02-30", "--since: expected a date YYYY-MM-DD" },
+		{ 2, "--ledger", NULL, "--ledger needs a value" },
+		{ 2, "--json=1", NULL, "--json takes no value" },
+		{ 2, "extra", NULL, "unexpected argument \"extra\"" },
 	};
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		int rc = run(&out, &err, bad[i].argc, bad[i].a, bad[i].b);
 		if (rc != 2)
 			fail_msg("args %s %s: exit %d", bad[i].a, bad[i].b ? bad[i].b : "", rc);
 		assert_string_equal(out, "");
-		assert_true(strncmp(err, "tokmux report: ", 15) == 0);
+		/* one line, the program's name once, then the message */
+		char *want = xasprintf("tokmux report: %s", bad[i].msg);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("args %s: said \"%s\", wanted \"%s\"", bad[i].a, err, want);
+		assert_int_equal(strchr(err, '\n') - err, strlen(err) - 1);
+		free(want);
 		free(out);
 		free(err);
 	}

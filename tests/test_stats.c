@@ -158,6 +158,16 @@ test_routes_and_version(void **state)
 	stats_begin(s, 3, 0);
 	assert_int_equal(stats_version(s), v0 + STATS_MAX_ROUTES);
 	stats_free(s);
+
+	/* ensure: grows to n, never shrinks, caps at the limit */
+	s = stats_new(0, -1);
+	v0 = stats_version(s);
+	assert_int_equal(stats_ensure_routes(s, 3), 3);
+	assert_int_equal(stats_ensure_routes(s, 2), 3);
+	assert_int_equal(stats_version(s), v0 + 1);
+	assert_int_equal(stats_add_route(s), 3);
+	assert_int_equal(stats_ensure_routes(s, STATS_MAX_ROUTES + 5), STATS_MAX_ROUTES);
+	stats_free(s);
 }
 
 static void

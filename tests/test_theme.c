@@ -78,13 +78,13 @@ test_parse(void **state)
 		{ "{\"bar_ok\": {\"fg\": \"purple\"}}", "x.json: key bar_ok.fg: expected a colour" },
 		{ "{\"bar_ok\": {\"bg\": 300}}", "x.json: key bar_ok.bg: expected a colour" },
 		{ "{\"bar_ok\": {\"attrs\": [\"blink\"]}}", "x.json: key bar_ok.attrs: expected an array" },
-		{ "{\"bar_ok\": {\"colour\": 1}}", "x.json: key bar_ok.colour: unknown key" },
-		{ "{\"bar_okay\": {}}", "x.json: key bar_okay: unknown key" },
+		{ "{\"bar_ok\": {\"colour\": 1}}", "x.json: key bar_ok.colour: expected one of fg, bg, attrs (unknown key)" },
+		{ "{\"bar_okay\": {}}", "x.json: key bar_okay: expected one of name, mono, comment, border, " },
 		{ "{\"title\": 5}", "x.json: key title: expected an object" },
 		{ "{\"mono\": 1}", "x.json: key mono: expected true or false" },
 		{ "{\"name\": 1}", "x.json: key name: expected a string" },
 		{ "{\n\"border\": }", "x.json: invalid JSON at line 2" },
-		{ "[1]", "x.json: expected a JSON object" },
+		{ "[1]", "x.json: key (top level): expected a JSON object" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err = NULL;

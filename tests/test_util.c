@@ -1,4 +1,5 @@
-/* Unit tests for util: dollar parsing and formatting, buffers, key hash. */
+/* Unit tests for util: dollar parsing and formatting, buffers, key hash,
+ * reading a whole file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "testtmp.h"
 
 static void
 test_parse_usd(void **state)
@@ -106,6 +108,49 @@ test_log_private(void **state)
 	unlink(path);
 }
 
+static void
+test_read_file(void **state)
+{
+	(void)state;
+	char dir[64];
+	testtmp_make(dir, sizeof dir, "util");
+	char *path = xasprintf("%s/f.txt", dir), *err = NULL;
+	FILE *f = fopen(path, "w");
+	fputs("hello\nworld", f);
+	fclose(f);
+	size_t len = 0;
+	char *text = util_read_file(path, 64, &len, &err);
+	assert_non_null(text);
+	assert_null(err);
+	assert_int_equal(len, 11);
+	assert_string_equal(text, "hello\nworld");   /* NUL-terminated */
+	free(text);
+	/* exactly max bytes is fine, one more is not */
+	assert_non_null(text = util_read_file(path, 11, NULL, &err));
+	free(text);
+	assert_null(util_read_file(path, 10, NULL, &err));
+	char *want = xasprintf("%s: larger than 10 bytes", path);
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	/* an empty file is an empty string */
+	fclose(fopen(path, "w"));
+	assert_non_null(text = util_read_file(path, 10, &len, &err));
+	assert_int_equal(len, 0);
+	assert_string_equal(text, "");
+	free(text);
+	free(path);
+	/* a missing file: one line naming it and why */
+	path = xasprintf("%s/missing.json", dir);
+	assert_null(util_read_file(path, 10, NULL, &err));
+	want = xasprintf("%s: cannot open: No such file or directory", path);
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	free(path);
+	assert_int_equal(testtmp_remove(dir), 0);
+}
+
 int
 main(void)
 {
@@ -115,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_key_hash),
 		cmocka_unit_test(test_log_private),
+		cmocka_unit_test(test_read_file),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

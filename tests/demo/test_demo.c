@@ -17,9 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "demo.h"
-#include "mock.h"
-#include "simagent.h"
+#include "demo/demo.h"
+#include "demo/mock.h"
+#include "demo/simagent.h"
 #include "usage.h"
 #include "util.h"
 

@@ -1,13 +1,12 @@
 /*
  * demo: owns the demo's mock script, its temporary directory (ledger and
- * mock log, removed at exit unless --keep) and the four sim-agent panes; the
+ * mock log, removed at exit unless kept) and the four sim-agent panes; the
  * workspace itself is workspace_run() with the gateway pointed at the
- * embedded mock.
+ * embedded mock. The command line is cmd_demo.c's.
  */
 #include "demo.h"
 
 #include <dirent.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +118,7 @@ static const struct demo_pane demo_panes[4] = {
 
 /* Quote s for /bin/sh -c. */
 static char *
-shell_quote(const char *s)
+demo_shell_quote(const char *s)
 {
 	struct buf b = { 0 };
 	buf_append(&b, "'", 1);
@@ -135,7 +134,7 @@ shell_quote(const char *s)
 
 /* Remove the demo's directory: only the plain files it made, then itself. */
 static void
-remove_dir(const char *dir)
+demo_remove_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (d != NULL) {
@@ -150,18 +149,6 @@ remove_dir(const char *dir)
 		closedir(d);
 	}
 	rmdir(dir);
-}
-
-static void
-demo_usage(FILE *f)
-{
-	fputs("usage: tokmux demo [--keep]\n"
-	    "Four scripted agents in a tokmux workspace, talking to an embedded mock\n"
-	    "provider through the metering gateway: no API key, no network.\n"
-	    "Quit with Ctrl-g q.\n"
-	    "\n"
-	    "  --keep   keep the demo's ledger and mock log (printed at exit)\n"
-	    "  -h, --help\n", f);
 }
 
 /* The demo's config: four panes, the mock as both upstreams, the ledger in dir. */
@@ -185,7 +172,7 @@ demo_config(struct config *cfg, const char *self, int port, const char *dir)
 		free(np);
 		q = xstrdup("tokmux");
 	} else {
-		q = shell_quote(self);
+		q = demo_shell_quote(self);
 	}
 	for (int i = 0; i < 4; i++) {
 		cfg->panes[i].name = xstrdup(demo_panes[i].name);
@@ -198,59 +185,50 @@ demo_config(struct config *cfg, const char *self, int port, const char *dir)
 	cfg->panes[3].ceiling_micros = DEMO_CEILING_MICROS;
 }
 
-int
-demo_main(int argc, char **argv)
+/* The binary's path (for the panes' sim-agent commands) and a private
+ * directory for the ledger and the mock log; -1 with *err. */
+static int
+demo_prepare(char *self, size_t len, char **dir, char **err)
 {
-	static const struct option longopts[] = {
-		{ "keep", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int keep = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': keep = 1; break;
-		case 'h': demo_usage(stdout); return 0;
-		default: demo_usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "tokmux demo: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "tokmux demo: needs a terminal on stdin and stdout\n");
-		return 2;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	ssize_t n = readlink("/proc/self/exe", self, len - 1);
 	if (n <= 0) {
-		fprintf(stderr, "tokmux demo: cannot find the tokmux binary (/proc/self/exe)\n");
-		return 1;
+		*err = xstrdup("cannot find the tokmux binary (/proc/self/exe)");
+		return -1;
 	}
 	self[n] = '\0';
 	const char *tmp = getenv("TMPDIR");
-	char *dir = xasprintf("%s/tokmux-demo-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		fprintf(stderr, "tokmux demo: cannot make a directory like %s\n", dir);
-		free(dir);
-		return 1;
+	*dir = xasprintf("%s/tokmux-demo-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	if (mkdtemp(*dir) == NULL) {
+		*err = xasprintf("cannot make a directory like %s", *dir);
+		free(*dir);
+		*dir = NULL;
+		return -1;
 	}
+	return 0;
+}
+
+int
+demo_run(int keep, char **kept, char **err)
+{
+	char self[PATH_MAX], *dir = NULL;
+	*kept = NULL;
+	if (demo_prepare(self, sizeof self, &dir, err) < 0)
+		return -1;
 	/* the mock's threads must not take the UI's signals */
 	ui_block_signals();
-	char *log = xasprintf("%s/mock.jsonl", dir), *err = NULL;
+	char *log = xasprintf("%s/mock.jsonl", dir), *e = NULL;
 	struct mock_options mo = { .port = 0, .log_path = log, .quiet = 1 };
-	mock_t *m = mock_start(&mo, &err);
-	if (m != NULL && mock_load_script_json(m, script, &err) < 0) {
+	mock_t *m = mock_start(&mo, &e);
+	if (m == NULL) {
+		*err = xasprintf("the mock provider cannot start: %s", e);
+	} else if (mock_load_script_json(m, script, &e) < 0) {
+		*err = xasprintf("the demo's mock script: %s", e);
 		mock_stop(m);
 		m = NULL;
 	}
-	int rc = 1;
-	if (m == NULL) {
-		fprintf(stderr, "tokmux demo: mock: %s\n", err ? err : "cannot start");
-		free(err);
-	} else {
+	free(e);
+	int rc = -1;
+	if (m != NULL) {
 		struct config cfg;
 		demo_config(&cfg, self, mock_port(m), dir);
 		struct workspace_opts wo = { .npanes = 4, .core = { .port = -1, .wake_fd = -1 } };
@@ -259,9 +237,9 @@ demo_main(int argc, char **argv)
 		config_free(&cfg);
 	}
 	if (keep)
-		printf("tokmux demo: ledger and mock log kept in %s\n", dir);
+		*kept = xstrdup(dir);
 	else
-		remove_dir(dir);
+		demo_remove_dir(dir);
 	free(log);
 	free(dir);
 	return rc;

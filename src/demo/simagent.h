@@ -5,7 +5,7 @@
  * the pane's gateway route (ANTHROPIC_BASE_URL / OPENAI_BASE_URL), reacting
  * to 429, 529 and refusals the way agents do. The transcript is a pure
  * function of the persona and the seed (the helpers below), so it is tested
- * without a terminal.
+ * without a terminal. The command line is cmd_simagent.c's.
  */
 #ifndef TOKMUX_SIMAGENT_H
 #define TOKMUX_SIMAGENT_H
@@ -100,9 +100,19 @@ int simagent_error_parse(const char *body, size_t len, char *type, size_t tlen, 
  * seconds when given (retry_after >= 0, capped at 60), else 1, 2, 4, 8, 8. */
 double simagent_retry_delay(double retry_after, int attempt);
 
-/* `tokmux sim-agent [--persona NAME] [--model M] [--requests N] [--seed S]
- * [--api anthropic|openai]`. argv[0] is "sim-agent". Exit status: 0, 2 on
- * bad usage or a missing base URL. */
-int simagent_main(int argc, char **argv);
+/* What `tokmux sim-agent` (cmd_simagent.c) was asked for. */
+struct simagent_options {
+	const struct simagent_persona *persona;   /* NULL: the first, refactor */
+	const char *model;              /* NULL: the persona's (gpt-5-mini on OpenAI) */
+	int requests;                   /* model calls per run; -1: the persona's */
+	uint64_t seed;                  /* of the first run; each run again adds 1 */
+	enum simagent_api api;
+};
+
+/* Run the agent: runs of the plan, each followed by "press Enter to run
+ * again", until stdin ends. The pane's $ANTHROPIC_BASE_URL (or
+ * $OPENAI_BASE_URL) must be set: the agent never talks to a real API.
+ * Returns 0, or -1 with a malloc'd *err when it is not set. */
+int simagent_run(const struct simagent_options *o, char **err);
 
 #endif

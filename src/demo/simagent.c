@@ -10,7 +10,6 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,7 +142,7 @@ simagent_rand(uint64_t *state)
 }
 
 static int
-pick(uint64_t *rng, int n)
+simagent_pick(uint64_t *rng, int n)
 {
 	return (int)(simagent_rand(rng) % (uint64_t)n);
 }
@@ -160,16 +159,16 @@ simagent_plan(const struct simagent_persona *p, uint64_t seed, int nrequests,
 		if (turn == 0) {
 			/* agents look around first, then make a plan */
 			PUSH(SIMAGENT_READ, 0, 0);
-			PUSH(SIMAGENT_SEARCH, pick(&rng, 2), 0);
+			PUSH(SIMAGENT_SEARCH, simagent_pick(&rng, 2), 0);
 		} else if (turn == 1) {
 			PUSH(SIMAGENT_TODO, 0, 0);
 		} else {
-			int tools = 1 + pick(&rng, 3);
+			int tools = 1 + simagent_pick(&rng, 3);
 			for (int i = 0; i < tools; i++) {
 				static const enum simagent_step_kind kinds[] = { SIMAGENT_READ, SIMAGENT_SEARCH,
 				    SIMAGENT_EDIT, SIMAGENT_EDIT, SIMAGENT_RUN };
-				enum simagent_step_kind k = kinds[pick(&rng, (int)UTIL_ARRAY_LEN(kinds))];
-				int arg = k == SIMAGENT_READ ? pick(&rng, 4) : pick(&rng, 2);
+				enum simagent_step_kind k = kinds[simagent_pick(&rng, (int)UTIL_ARRAY_LEN(kinds))];
+				int arg = k == SIMAGENT_READ ? simagent_pick(&rng, 4) : simagent_pick(&rng, 2);
 				PUSH(k, arg, turn);
 			}
 		}
@@ -193,7 +192,8 @@ simagent_plan(const struct simagent_persona *p, uint64_t seed, int nrequests,
 #define COL(x) (color ? (x) : "")
 
 static void
-render_tool(struct buf *b, int color, const char *tool, const char *arg, const char *result)
+simagent_render_tool(struct buf *b, int color, const char *tool, const char *arg,
+    const char *result)
 {
 	buf_appendf(b, "%s●%s %s%s%s(%s)\n", COL(C_GREEN), COL(C_RESET), COL(C_BOLD), tool,
 	    COL(C_RESET), arg);
@@ -202,7 +202,7 @@ render_tool(struct buf *b, int color, const char *tool, const char *arg, const c
 }
 
 static void
-render_diff(struct buf *b, int color, const struct simagent_diff *d)
+simagent_render_diff(struct buf *b, int color, const struct simagent_diff *d)
 {
 	int old = d->line, new = d->line, adds = 0, dels = 0;
 	for (int i = 0; i < 6 && d->lines[i] != NULL; i++) {
@@ -234,25 +234,25 @@ simagent_render(const struct simagent_persona *p, const struct simagent_step *s,
 	case SIMAGENT_READ:
 		snprintf(tmp, sizeof tmp, "Read %d lines", 80 + (int)((strlen(p->files[s->arg]) * 37 +
 		    (size_t)s->turn * 11) % 400));
-		render_tool(b, color, "Read", p->files[s->arg], tmp);
+		simagent_render_tool(b, color, "Read", p->files[s->arg], tmp);
 		break;
 	case SIMAGENT_SEARCH:
 		snprintf(tmp, sizeof tmp, "pattern: \"%s\"", p->searches[s->arg]);
-		render_tool(b, color, "Search", tmp, s->arg == 0 ? "Found 3 files" : "Found 7 files");
+		simagent_render_tool(b, color, "Search", tmp, s->arg == 0 ? "Found 3 files" : "Found 7 files");
 		break;
 	case SIMAGENT_TODO:
-		render_tool(b, color, "Update Todos", "3 items", NULL);
+		simagent_render_tool(b, color, "Update Todos", "3 items", NULL);
 		for (int i = 0; i < 3; i++)
 			buf_appendf(b, "  %s  %s %s\n", i == 0 ? "⎿" : " ", i == 0 ? "☒" : "☐", p->todos[i]);
 		break;
 	case SIMAGENT_EDIT: {
 		buf_appendf(b, "%s✎%s %sUpdate%s(%s)\n", COL(C_BLUE), COL(C_RESET), COL(C_BOLD),
 		    COL(C_RESET), p->diffs[s->arg].file);
-		render_diff(b, color, &p->diffs[s->arg]);
+		simagent_render_diff(b, color, &p->diffs[s->arg]);
 		break;
 	}
 	case SIMAGENT_RUN:
-		render_tool(b, color, "Bash", p->commands[s->arg], p->results[s->arg]);
+		simagent_render_tool(b, color, "Bash", p->commands[s->arg], p->results[s->arg]);
 		break;
 	case SIMAGENT_ASK:
 		break;
@@ -265,7 +265,7 @@ simagent_render(const struct simagent_persona *p, const struct simagent_step *s,
 /* A deterministic "project context" of about kb kilobytes: what an agent's
  * system prompt carries (instructions, tool schemas, file summaries). */
 static char *
-system_text(const struct simagent_persona *p)
+simagent_system_text(const struct simagent_persona *p)
 {
 	struct buf b = { 0 };
 	buf_appendf(&b, "You are a coding agent working in %s. Use the tools to read, search, "
@@ -279,7 +279,7 @@ system_text(const struct simagent_persona *p)
 }
 
 static cJSON *
-text_block(const char *text, int cached)
+simagent_text_block(const char *text, int cached)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "text");
@@ -290,13 +290,14 @@ text_block(const char *text, int cached)
 }
 
 static void
-add_message(cJSON *msgs, enum simagent_api api, const char *role, const char *text, int cached)
+simagent_add_message(cJSON *msgs, enum simagent_api api, const char *role, const char *text,
+    int cached)
 {
 	cJSON *m = cJSON_CreateObject();
 	cJSON_AddStringToObject(m, "role", role);
 	if (api == SIMAGENT_ANTHROPIC) {
 		cJSON *c = cJSON_AddArrayToObject(m, "content");
-		cJSON_AddItemToArray(c, text_block(text, cached));
+		cJSON_AddItemToArray(c, simagent_text_block(text, cached));
 	} else {
 		cJSON_AddStringToObject(m, "content", text);
 	}
@@ -307,29 +308,29 @@ char *
 simagent_body(const struct simagent_persona *p, enum simagent_api api, const char *model, int turn)
 {
 	cJSON *root = cJSON_CreateObject();
-	char *sys = system_text(p);
+	char *sys = simagent_system_text(p);
 	cJSON_AddStringToObject(root, "model", model);
 	cJSON_AddBoolToObject(root, "stream", 1);
 	cJSON *msgs;
 	if (api == SIMAGENT_ANTHROPIC) {
 		cJSON_AddNumberToObject(root, "max_tokens", p->max_tokens);
 		cJSON *s = cJSON_AddArrayToObject(root, "system");
-		cJSON_AddItemToArray(s, text_block("You are sim-agent, the tokmux demo agent.", 0));
-		cJSON_AddItemToArray(s, text_block(sys, 1));
+		cJSON_AddItemToArray(s, simagent_text_block("You are sim-agent, the tokmux demo agent.", 0));
+		cJSON_AddItemToArray(s, simagent_text_block(sys, 1));
 		msgs = cJSON_AddArrayToObject(root, "messages");
 	} else {
 		cJSON_AddNumberToObject(root, "max_completion_tokens", p->max_tokens);
 		cJSON *so = cJSON_AddObjectToObject(root, "stream_options");
 		cJSON_AddBoolToObject(so, "include_usage", 1);
 		msgs = cJSON_AddArrayToObject(root, "messages");
-		add_message(msgs, api, "system", sys, 0);
+		simagent_add_message(msgs, api, "system", sys, 0);
 	}
-	add_message(msgs, api, "user", p->task, 0);
+	simagent_add_message(msgs, api, "user", p->task, 0);
 	for (int i = 0; i < turn; i++) {
 		char *tool = xasprintf("Tool result %d: %s", i + 1, p->results[i % 2]);
-		add_message(msgs, api, "assistant", "Done; continuing with the next step.", 0);
+		simagent_add_message(msgs, api, "assistant", "Done; continuing with the next step.", 0);
 		/* like Claude Code, mark the newest user turn for caching */
-		add_message(msgs, api, "user", tool, i == turn - 1 && api == SIMAGENT_ANTHROPIC);
+		simagent_add_message(msgs, api, "user", tool, i == turn - 1 && api == SIMAGENT_ANTHROPIC);
 		free(tool);
 	}
 	char *out = cJSON_PrintUnformatted(root);
@@ -346,7 +347,7 @@ simagent_body(const struct simagent_persona *p, enum simagent_api api, const cha
 /* Responses */
 
 static void
-copy_str(char *dst, size_t len, const cJSON *v)
+simagent_copy_str(char *dst, size_t len, const cJSON *v)
 {
 	if (cJSON_IsString(v) && len > 0)
 		snprintf(dst, len, "%s", v->valuestring);
@@ -363,8 +364,8 @@ simagent_error_parse(const char *body, size_t len, char *type, size_t tlen, char
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
 	int rc = -1;
 	if (cJSON_IsObject(e)) {
-		copy_str(type, tlen, cJSON_GetObjectItemCaseSensitive(e, "type"));
-		copy_str(msg, mlen, cJSON_GetObjectItemCaseSensitive(e, "message"));
+		simagent_copy_str(type, tlen, cJSON_GetObjectItemCaseSensitive(e, "type"));
+		simagent_copy_str(msg, mlen, cJSON_GetObjectItemCaseSensitive(e, "message"));
 		rc = 0;
 	}
 	cJSON_Delete(root);
@@ -386,7 +387,7 @@ simagent_stream_free(struct simagent_stream *s)
 }
 
 static void
-stream_data(struct simagent_stream *s, const char *data, size_t len)
+simagent_stream_data(struct simagent_stream *s, const char *data, size_t len)
 {
 	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
 		s->done = 1;
@@ -397,8 +398,9 @@ stream_data(struct simagent_stream *s, const char *data, size_t len)
 		return;
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
 	if (cJSON_IsObject(err)) {
-		copy_str(s->error_type, sizeof s->error_type, cJSON_GetObjectItemCaseSensitive(err, "type"));
-		copy_str(s->error_message, sizeof s->error_message,
+		simagent_copy_str(s->error_type, sizeof s->error_type,
+		    cJSON_GetObjectItemCaseSensitive(err, "type"));
+		simagent_copy_str(s->error_message, sizeof s->error_message,
 		    cJSON_GetObjectItemCaseSensitive(err, "message"));
 	}
 	const cJSON *text = NULL;
@@ -436,7 +438,7 @@ simagent_stream_feed(struct simagent_stream *s, const char *data, size_t len)
 				d++;
 				dl--;
 			}
-			stream_data(s, d, dl);
+			simagent_stream_data(s, d, dl);
 		}
 		buf_consume(&s->line, n + 1);
 	}
@@ -481,7 +483,7 @@ struct reply {
 };
 
 static void
-pause_ms(int ms)
+simagent_pause_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) != 0)
@@ -490,7 +492,7 @@ pause_ms(int ms)
 
 /* Write a string now (the pane shows it as it comes). */
 static void
-out(const char *s)
+simagent_out(const char *s)
 {
 	fputs(s, stdout);
 	fflush(stdout);
@@ -498,7 +500,7 @@ out(const char *s)
 
 /* Print b line by line with a short human pause after each. */
 static void
-out_lines(struct agent *a, struct buf *b)
+simagent_out_lines(struct agent *a, struct buf *b)
 {
 	size_t i = 0;
 	while (i < b->len) {
@@ -507,12 +509,12 @@ out_lines(struct agent *a, struct buf *b)
 		fwrite(b->data + i, 1, n, stdout);
 		fflush(stdout);
 		i += n;
-		pause_ms(90 + pick(&a->rng, 220));
+		simagent_pause_ms(90 + simagent_pick(&a->rng, 220));
 	}
 }
 
 static void
-humanize(int64_t n, char *buf, size_t len)
+simagent_humanize(int64_t n, char *buf, size_t len)
 {
 	if (n < 1000)
 		snprintf(buf, len, "%d", (int)n);
@@ -525,7 +527,8 @@ humanize(int64_t n, char *buf, size_t len)
 /* Print prefix then text in colour c, word-wrapped to the terminal with a
  * hanging indent of indent columns, and a newline. */
 static void
-out_wrapped(const char *c, const char *rst, const char *prefix, const char *text, int indent)
+simagent_out_wrapped(const char *c, const char *rst, const char *prefix, const char *text,
+    int indent)
 {
 	int width = 80, col = 0;
 	struct winsize ws;
@@ -560,7 +563,7 @@ out_wrapped(const char *c, const char *rst, const char *prefix, const char *text
 
 /* "  ⎿  620 in · 18.4k cache read · 1.3k cache write · 360 out · 2.4s" */
 static void
-summary(struct agent *a, const struct usage *u, double secs)
+simagent_summary(struct agent *a, const struct usage *u, double secs)
 {
 	const struct { int64_t n; const char *what; } parts[] = {
 		{ u->input_tokens, "in" },
@@ -573,19 +576,19 @@ summary(struct agent *a, const struct usage *u, double secs)
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(parts); i++) {
 		if (parts[i].n <= 0)
 			continue;
-		humanize(parts[i].n, num, sizeof num);
+		simagent_humanize(parts[i].n, num, sizeof num);
 		buf_appendf(&b, "%s %s · ", num, parts[i].what);
 	}
 	buf_appendf(&b, "%.1fs", secs);
 	/* a gateway policy may have answered with another model */
 	if (u->model[0] != '\0' && strcmp(u->model, a->model) != 0)
 		buf_appendf(&b, " · answered by %s", u->model);
-	out_wrapped(a->color ? C_DIM : "", a->color ? C_RESET : "", "  ⎿  ", b.data, 5);
+	simagent_out_wrapped(a->color ? C_DIM : "", a->color ? C_RESET : "", "  ⎿  ", b.data, 5);
 	buf_free(&b);
 }
 
 static size_t
-on_header(char *data, size_t size, size_t n, void *user)
+simagent_on_header(char *data, size_t size, size_t n, void *user)
 {
 	struct reply *r = user;
 	size_t len = size * n;
@@ -604,7 +607,7 @@ on_header(char *data, size_t size, size_t n, void *user)
 
 /* Write the pending word, first breaking the line if it would not fit. */
 static void
-flush_word(struct reply *r)
+simagent_flush_word(struct reply *r)
 {
 	if (r->word.len == 0)
 		return;
@@ -628,25 +631,25 @@ flush_word(struct reply *r)
 
 /* Print new streamed text word-wrapped and indented under the bullet. */
 static void
-print_text(struct reply *r)
+simagent_print_text(struct reply *r)
 {
 	struct simagent_stream *s = &r->st;
 	if (s->text.len == 0)
 		return;
 	if (!r->printed) {
-		out("\r\033[K● ");
+		simagent_out("\r\033[K● ");
 		r->printed = 1;
 		r->col = 2;
 	}
 	for (size_t i = 0; i < s->text.len; i++) {
 		char c = s->text.data[i];
 		if (c == '\n') {
-			flush_word(r);
+			simagent_flush_word(r);
 			fputs("\n  ", stdout);
 			r->col = 2;
 		} else {
 			if (c == ' ')
-				flush_word(r);   /* a space starts the next word */
+				simagent_flush_word(r);   /* a space starts the next word */
 			buf_append(&r->word, &c, 1);
 		}
 	}
@@ -655,7 +658,7 @@ print_text(struct reply *r)
 }
 
 static size_t
-on_body(char *data, size_t size, size_t n, void *user)
+simagent_on_body(char *data, size_t size, size_t n, void *user)
 {
 	struct reply *r = user;
 	size_t len = size * n;
@@ -668,12 +671,12 @@ on_body(char *data, size_t size, size_t n, void *user)
 	}
 	usage_parser_feed(r->up, data, len);
 	simagent_stream_feed(&r->st, data, len);
-	print_text(r);
+	simagent_print_text(r);
 	return len;
 }
 
 static void
-spinner(struct agent *a, int64_t t0, int frame, const char *verb)
+simagent_spinner(struct agent *a, int64_t t0, int frame, const char *verb)
 {
 	static const char *const frames[] = { "⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏" };
 	printf("\r\033[K%s%s %s…%s %s(%llds · esc to interrupt)%s", a->color ? C_MAGENTA : "",
@@ -684,19 +687,12 @@ spinner(struct agent *a, int64_t t0, int frame, const char *verb)
 
 enum outcome { OUT_OK, OUT_RETRY, OUT_STOP };
 
-/* One attempt of model call turn; on OUT_RETRY *wait is the delay. */
-static enum outcome
-attempt(struct agent *a, int turn, int n, double *wait)
+/* The request's headers: JSON, and the API's auth header with the fake key. */
+static struct curl_slist *
+simagent_headers(const struct agent *a)
 {
-	static const char *const verbs[] = { "Thinking", "Pondering", "Considering", "Reasoning",
-		"Planning", "Noodling" };
-	const char *verb = verbs[pick(&a->rng, (int)UTIL_ARRAY_LEN(verbs))];
-	char *body = simagent_body(a->p, a->api, a->model, turn);
-	char *url = a->api == SIMAGENT_ANTHROPIC ? xasprintf("%s/v1/messages", a->base) :
-	    xasprintf("%s/chat/completions", a->base);
-	struct curl_slist *h = NULL;
+	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
 	char hdr[128];
-	h = curl_slist_append(h, "content-type: application/json");
 	if (a->api == SIMAGENT_ANTHROPIC) {
 		snprintf(hdr, sizeof hdr, "x-api-key: %s", a->key);
 		h = curl_slist_append(h, hdr);
@@ -705,25 +701,28 @@ attempt(struct agent *a, int turn, int n, double *wait)
 		snprintf(hdr, sizeof hdr, "authorization: Bearer %s", a->key);
 		h = curl_slist_append(h, hdr);
 	}
-	struct reply r = { .a = a, .retry_after = -1, .width = 80 };
-	struct winsize ws;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
-		r.width = ws.ws_col - 1;
-	simagent_stream_init(&r.st, a->api);
-	r.up = usage_parser_new(a->api == SIMAGENT_ANTHROPIC ? API_ANTHROPIC_MESSAGES : API_OPENAI_CHAT, 1);
-	r.e = curl_easy_init();
-	curl_easy_setopt(r.e, CURLOPT_URL, url);
-	curl_easy_setopt(r.e, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(r.e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(r.e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(r.e, CURLOPT_HEADERDATA, &r);
-	curl_easy_setopt(r.e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(r.e, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(r.e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r.e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(r.e, CURLOPT_TIMEOUT, 300L);
+	return h;
+}
+
+/* Send body to url and stream the answer into r, with a spinner until the
+ * text starts. Returns curl's result; *status is the HTTP status (0: none). */
+static CURLcode
+simagent_transfer(struct reply *r, const char *url, const char *body, struct curl_slist *h,
+    const char *verb, long *status)
+{
+	r->e = curl_easy_init();
+	curl_easy_setopt(r->e, CURLOPT_URL, url);
+	curl_easy_setopt(r->e, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(r->e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(r->e, CURLOPT_HEADERFUNCTION, simagent_on_header);
+	curl_easy_setopt(r->e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(r->e, CURLOPT_WRITEFUNCTION, simagent_on_body);
+	curl_easy_setopt(r->e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(r->e, CURLOPT_TIMEOUT, 300L);
 	CURLM *m = curl_multi_init();
-	curl_multi_add_handle(m, r.e);
+	curl_multi_add_handle(m, r->e);
 	int64_t t0 = util_now_ms();
 	int running = 1, frame = 0;
 	while (running) {
@@ -731,8 +730,8 @@ attempt(struct agent *a, int turn, int n, double *wait)
 		if (!running)
 			break;
 		curl_multi_poll(m, NULL, 0, 100, NULL);
-		if (!r.printed)
-			spinner(a, t0, frame++, verb);
+		if (!r->printed)
+			simagent_spinner(r->a, t0, frame++, verb);
 	}
 	CURLcode cc = CURLE_OK;
 	int msgs;
@@ -740,66 +739,94 @@ attempt(struct agent *a, int turn, int n, double *wait)
 	while ((msg = curl_multi_info_read(m, &msgs)) != NULL)
 		if (msg->msg == CURLMSG_DONE)
 			cc = msg->data.result;
-	long status = 0;
-	curl_easy_getinfo(r.e, CURLINFO_RESPONSE_CODE, &status);
-	flush_word(&r);
-	if (!r.printed)
-		out("\r\033[K");
-	else
-		out("\n");
+	*status = 0;
+	curl_easy_getinfo(r->e, CURLINFO_RESPONSE_CODE, status);
+	curl_multi_remove_handle(m, r->e);
+	curl_multi_cleanup(m);
+	curl_easy_cleanup(r->e);
+	r->e = NULL;
+	return cc;
+}
 
-	enum outcome rc = OUT_OK;
-	char type[64] = "", emsg[320] = "";
+/* Attempt n failed: retry after a delay (printed) unless it was the last. */
+static enum outcome
+simagent_retry(const struct agent *a, int n, double retry_after, double *wait)
+{
+	if (n >= SIMAGENT_MAX_ATTEMPTS)
+		return OUT_STOP;
+	*wait = simagent_retry_delay(retry_after, n);
+	printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", a->color ? C_DIM : "", *wait,
+	    n + 1, SIMAGENT_MAX_ATTEMPTS, a->color ? C_RESET : "");
+	return OUT_RETRY;
+}
+
+/* What the end of attempt n means, printed the way agents print it. */
+static enum outcome
+simagent_outcome(struct agent *a, struct reply *r, CURLcode cc, long status, int n,
+    double *wait, int64_t t0)
+{
 	const char *warn = a->color ? C_YELLOW : "", *bad = a->color ? C_RED : "",
-	    *dim = a->color ? C_DIM : "", *rst = a->color ? C_RESET : "";
+	    *rst = a->color ? C_RESET : "";
 	if (cc != CURLE_OK && status == 0) {
 		printf("%s⚠ Cannot reach the API: %s%s\n", bad, curl_easy_strerror(cc), rst);
-		rc = OUT_STOP;
-	} else if (status >= 300) {
-		simagent_error_parse(r.errbody.data ? r.errbody.data : "", r.errbody.len, type,
+		return OUT_STOP;
+	}
+	if (status >= 300) {
+		char type[64] = "", emsg[320] = "";
+		simagent_error_parse(r->errbody.data ? r->errbody.data : "", r->errbody.len, type,
 		    sizeof type, emsg, sizeof emsg);
 		int retry = status == 429 || status >= 500;
 		char *line = xasprintf("⚠ API error %ld%s%s: %s", status, type[0] ? " " : "", type,
 		    emsg[0] ? emsg : "(no message)");
-		out_wrapped(retry ? warn : bad, rst, "", line, 2);
+		simagent_out_wrapped(retry ? warn : bad, rst, "", line, 2);
 		free(line);
-		if (retry && n < SIMAGENT_MAX_ATTEMPTS) {
-			*wait = simagent_retry_delay(r.retry_after, n);
-			printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", dim, *wait, n + 1,
-			    SIMAGENT_MAX_ATTEMPTS, rst);
-			rc = OUT_RETRY;
-		} else {
-			rc = OUT_STOP;
-		}
-	} else if (r.st.error_type[0] != '\0' || cc != CURLE_OK) {
-		/* an error inside a 200 stream (overloaded_error), or a cut stream */
-		if (r.st.error_type[0] != '\0') {
-			char *line = xasprintf("⚠ API error (stream) %s: %s", r.st.error_type,
-			    r.st.error_message);
-			out_wrapped(warn, rst, "", line, 2);
-			free(line);
-		}
-		else
-			printf("%s⚠ Stream ended early: %s%s\n", warn, curl_easy_strerror(cc), rst);
-		if (n < SIMAGENT_MAX_ATTEMPTS) {
-			*wait = simagent_retry_delay(-1, n);
-			printf("  %s⎿  Retrying in %.0fs… (attempt %d/%d)%s\n", dim, *wait, n + 1,
-			    SIMAGENT_MAX_ATTEMPTS, rst);
-			rc = OUT_RETRY;
-		} else {
-			rc = OUT_STOP;
-		}
-	} else {
-		struct usage u;
-		usage_parser_result(r.up, &u);
-		summary(a, &u, (double)(util_now_ms() - t0) / 1000.0);
-		a->tokens += usage_total_tokens(&u);
-		a->calls++;
+		return retry ? simagent_retry(a, n, r->retry_after, wait) : OUT_STOP;
 	}
+	if (r->st.error_type[0] != '\0' || cc != CURLE_OK) {
+		/* an error inside a 200 stream (overloaded_error), or a cut stream */
+		if (r->st.error_type[0] != '\0') {
+			char *line = xasprintf("⚠ API error (stream) %s: %s", r->st.error_type,
+			    r->st.error_message);
+			simagent_out_wrapped(warn, rst, "", line, 2);
+			free(line);
+		} else {
+			printf("%s⚠ Stream ended early: %s%s\n", warn, curl_easy_strerror(cc), rst);
+		}
+		return simagent_retry(a, n, -1, wait);
+	}
+	struct usage u;
+	usage_parser_result(r->up, &u);
+	simagent_summary(a, &u, (double)(util_now_ms() - t0) / 1000.0);
+	a->tokens += usage_total_tokens(&u);
+	a->calls++;
+	return OUT_OK;
+}
+
+/* One attempt of model call turn; on OUT_RETRY *wait is the delay. */
+static enum outcome
+simagent_attempt(struct agent *a, int turn, int n, double *wait)
+{
+	static const char *const verbs[] = { "Thinking", "Pondering", "Considering", "Reasoning",
+		"Planning", "Noodling" };
+	const char *verb = verbs[simagent_pick(&a->rng, (int)UTIL_ARRAY_LEN(verbs))];
+	char *body = simagent_body(a->p, a->api, a->model, turn);
+	char *url = a->api == SIMAGENT_ANTHROPIC ? xasprintf("%s/v1/messages", a->base) :
+	    xasprintf("%s/chat/completions", a->base);
+	struct curl_slist *h = simagent_headers(a);
+	struct reply r = { .a = a, .retry_after = -1, .width = 80 };
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		r.width = ws.ws_col - 1;
+	simagent_stream_init(&r.st, a->api);
+	r.up = usage_parser_new(a->api == SIMAGENT_ANTHROPIC ? API_ANTHROPIC_MESSAGES :
+	    API_OPENAI_CHAT, 1);
+	int64_t t0 = util_now_ms();
+	long status;
+	CURLcode cc = simagent_transfer(&r, url, body, h, verb, &status);
+	simagent_flush_word(&r);
+	simagent_out(r.printed ? "\n" : "\r\033[K");
+	enum outcome rc = simagent_outcome(a, &r, cc, status, n, wait, t0);
 	fflush(stdout);
-	curl_multi_remove_handle(m, r.e);
-	curl_multi_cleanup(m);
-	curl_easy_cleanup(r.e);
 	curl_slist_free_all(h);
 	usage_parser_free(r.up);
 	simagent_stream_free(&r.st);
@@ -812,22 +839,22 @@ attempt(struct agent *a, int turn, int n, double *wait)
 
 /* A model call with the agent's own retries. Returns 0, or -1 to stop. */
 static int
-ask(struct agent *a, int turn)
+simagent_ask(struct agent *a, int turn)
 {
 	for (int n = 1;; n++) {
 		double wait = 0;
-		enum outcome o = attempt(a, turn, n, &wait);
+		enum outcome o = simagent_attempt(a, turn, n, &wait);
 		if (o == OUT_OK)
 			return 0;
 		if (o == OUT_STOP)
 			return -1;
-		pause_ms((int)(wait * 1000));
+		simagent_pause_ms((int)(wait * 1000));
 	}
 }
 
 /* Wait for a line on stdin: 1 = Enter (go again), 0 = q or end of input. */
 static int
-wait_enter(struct agent *a, const char *what)
+simagent_wait_enter(struct agent *a, const char *what)
 {
 	printf("\n%s> %s%s", a->color ? C_BOLD : "", a->color ? C_RESET : "", "");
 	printf("%s%s (Enter: %s, q: quit)%s", a->color ? C_DIM : "", "waiting for you", what,
@@ -840,7 +867,7 @@ wait_enter(struct agent *a, const char *what)
 }
 
 static void
-banner(struct agent *a)
+simagent_banner(struct agent *a)
 {
 	const char *c = a->color ? C_MAGENTA : "", *b = a->color ? C_BOLD : "",
 	    *d = a->color ? C_DIM : "", *r = a->color ? C_RESET : "";
@@ -854,7 +881,7 @@ banner(struct agent *a)
 
 /* One run: the plan's steps; returns 0 when done, -1 when stopped. */
 static int
-run(struct agent *a, uint64_t seed)
+simagent_run_once(struct agent *a, uint64_t seed)
 {
 	struct simagent_step steps[SIMAGENT_MAX_STEPS];
 	int n = simagent_plan(a->p, seed, a->requests, steps, SIMAGENT_MAX_STEPS);
@@ -863,7 +890,7 @@ run(struct agent *a, uint64_t seed)
 	a->tokens = 0;
 	for (int i = 0; i < n; i++) {
 		if (steps[i].kind == SIMAGENT_ASK) {
-			if (ask(a, steps[i].turn) < 0) {
+			if (simagent_ask(a, steps[i].turn) < 0) {
 				printf("%s✗ Stopped: the API refused the request.%s\n", a->color ? C_RED : "",
 				    a->color ? C_RESET : "");
 				return -1;
@@ -871,102 +898,29 @@ run(struct agent *a, uint64_t seed)
 		} else {
 			struct buf b = { 0 };
 			simagent_render(a->p, &steps[i], a->color, &b);
-			out_lines(a, &b);
+			simagent_out_lines(a, &b);
 			buf_free(&b);
 		}
-		pause_ms(250 + pick(&a->rng, 600));
+		simagent_pause_ms(250 + simagent_pick(&a->rng, 600));
 	}
 	char tok[16];
-	humanize(a->tokens, tok, sizeof tok);
+	simagent_humanize(a->tokens, tok, sizeof tok);
 	printf("%s✻ Worked for %llds · %d requests · %s tokens%s\n", a->color ? C_GREEN : "",
 	    (long long)((util_now_ms() - t0) / 1000), a->calls, tok, a->color ? C_RESET : "");
 	return 0;
 }
 
-static void
-simagent_usage(FILE *f)
-{
-	fprintf(f, "usage: tokmux sim-agent [--persona NAME] [--model M] [--requests N] [--seed S]\n"
-	    "                         [--api anthropic|openai]\n"
-	    "A scripted coding agent for the demo: prints a session transcript and sends\n"
-	    "streaming requests to $ANTHROPIC_BASE_URL (or $OPENAI_BASE_URL).\n"
-	    "personas: %s\n", simagent_persona_names());
-}
-
-static int
-parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int
-simagent_main(int argc, char **argv)
+simagent_run(const struct simagent_options *o, char **err)
 {
-	static const struct option longopts[] = {
-		{ "persona", required_argument, NULL, 'p' },
-		{ "model", required_argument, NULL, 'm' },
-		{ "requests", required_argument, NULL, 'r' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "api", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct agent a = { .p = &personas[0], .api = SIMAGENT_ANTHROPIC, .requests = -1 };
-	long seed = 1, v;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if ((a.p = simagent_persona(optarg)) == NULL) {
-				fprintf(stderr, "tokmux sim-agent: --persona: expected one of %s, got '%s'\n",
-				    simagent_persona_names(), optarg);
-				return 2;
-			}
-			break;
-		case 'm': a.model = optarg; break;
-		case 'r':
-			if (parse_long(optarg, 1, 200, &v) < 0) {
-				fprintf(stderr, "tokmux sim-agent: --requests: expected 1..200, got '%s'\n", optarg);
-				return 2;
-			}
-			a.requests = (int)v;
-			break;
-		case 's':
-			if (parse_long(optarg, 0, 1L << 30, &seed) < 0) {
-				fprintf(stderr, "tokmux sim-agent: --seed: expected a number, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'a':
-			if (strcmp(optarg, "anthropic") == 0)
-				a.api = SIMAGENT_ANTHROPIC;
-			else if (strcmp(optarg, "openai") == 0)
-				a.api = SIMAGENT_OPENAI;
-			else {
-				fprintf(stderr, "tokmux sim-agent: --api: expected anthropic or openai, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h': simagent_usage(stdout); return 0;
-		default: simagent_usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "tokmux sim-agent: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	struct agent a = { .p = o->persona != NULL ? o->persona : &personas[0], .api = o->api,
+		.model = o->model, .requests = o->requests };
 	const char *var = a.api == SIMAGENT_ANTHROPIC ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL";
 	a.base = getenv(var);
 	if (a.base == NULL || a.base[0] == '\0') {
 		/* never fall back to the real API: the demo must not leave the machine */
-		fprintf(stderr, "tokmux sim-agent: %s is not set (run it inside tokmux or tokmux demo)\n", var);
-		return 2;
+		*err = xasprintf("%s is not set (run it inside tokmux or tokmux demo)", var);
+		return -1;
 	}
 	if (a.model == NULL)
 		a.model = a.api == SIMAGENT_ANTHROPIC ? a.p->model : "gpt-5-mini";
@@ -978,14 +932,14 @@ simagent_main(int argc, char **argv)
 	    strcmp(a.p->name, "docs") == 0 ? "docs" : "team");
 	const char *nc = getenv("NO_COLOR");
 	a.color = (nc == NULL || nc[0] == '\0') && isatty(STDOUT_FILENO);
-	a.rng = (uint64_t)seed * 7919u + 17u;
+	a.rng = o->seed * 7919u + 17u;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	banner(&a);
-	for (uint64_t s = (uint64_t)seed;; s++) {
-		int rc = run(&a, s);
-		if (!wait_enter(&a, rc == 0 ? "run again" : "try again"))
+	simagent_banner(&a);
+	for (uint64_t s = o->seed;; s++) {
+		int rc = simagent_run_once(&a, s);
+		if (!simagent_wait_enter(&a, rc == 0 ? "run again" : "try again"))
 			break;
-		out("\n\n");
+		simagent_out("\n\n");
 	}
 	curl_global_cleanup();
 	return 0;

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "pricing.h"
-#include "simagent.h"
+#include "demo/simagent.h"
 #include "util.h"
 
 #define FIXTURES "tests/fixtures/"

@@ -4,8 +4,9 @@
  * models, OpenAI Chat Completions and Responses (SSE and JSON) with
  * deterministic token counts, realistic rate-limit headers and scripted
  * faults (429, 529, 500, overloaded streams, delays, cut connections).
- * Used by the unit tests, the benchmarks and `tokmux demo`. The script
- * format is described in docs/MOCK.md.
+ * Used by the unit tests, the benchmarks and `tokmux demo`; `tokmux mock`
+ * (cmd_mock.c) serves it alone. The script format is described in
+ * docs/MOCK.md.
  */
 #ifndef TOKMUX_MOCK_H
 #define TOKMUX_MOCK_H
@@ -38,12 +39,5 @@ int mock_load_script_json(mock_t *m, const char *json, char **err);
 
 /* Number of model calls (POST messages, chat/completions, responses) served. */
 long mock_calls(const mock_t *m);
-
-/* `tokmux mock --port N [--script FILE] [--log FILE] [--quiet]`: prints
- * "mock listening on http://127.0.0.1:PORT", serves until SIGINT/SIGTERM
- * (SIGHUP reloads the script). argv[0] is skipped (main passes "mock" and
- * what follows). Returns the exit status: 0, 1 if it cannot start, 2 on bad
- * usage. */
-int mock_main(int argc, char **argv);
 
 #endif

@@ -1,0 +1,56 @@
+/*
+ * cmd: tokmux's front ends, one file each, as tmux's cmd-*.c: the command
+ * line of one subcommand (parsed with cli.h), then calls into the library.
+ * main.c holds the table that maps a name to its main. Each main gets
+ * argv[0] = its name and returns the exit status: 0, CLI_USAGE (2) for bad
+ * usage or configuration, 1 for other failures.
+ *
+ * Product front ends live in src/cmd_<name>.c (libtokmux.a); the demo
+ * tooling's in src/demo/cmd_<name>.c (libtokmux-demo.a).
+ */
+#ifndef TOKMUX_CMD_H
+#define TOKMUX_CMD_H
+
+/* One row of the table. */
+struct cmd_entry {
+	const char *name;                       /* "gateway" */
+	int (*main)(int argc, char **argv);
+	const char *help;                       /* one line for tokmux --help */
+};
+
+/* `tokmux [options]`: the workspace. commands (ending with a NULL name)
+ * are listed by --help. argv[0] is the program's path. */
+int cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands);
+
+/* The options of the shared core, in every front end that starts one
+ * (src/cmd_core.c): --port, --anthropic-upstream, --openai-upstream,
+ * --ledger, --ceiling, --daily-ceiling, --pane-ceiling. Put
+ * CMD_CORE_LONGOPTS in the front end's longopts and pass every option to
+ * cmd_core_option() first. */
+enum { CMD_CORE_PORT = 0x6000, CMD_CORE_ANTHROPIC, CMD_CORE_OPENAI, CMD_CORE_LEDGER,
+	CMD_CORE_CEILING, CMD_CORE_DAILY, CMD_CORE_PANE_CEILING };
+#define CMD_CORE_LONGOPTS \
+	{ "port", required_argument, NULL, CMD_CORE_PORT }, \
+	{ "anthropic-upstream", required_argument, NULL, CMD_CORE_ANTHROPIC }, \
+	{ "openai-upstream", required_argument, NULL, CMD_CORE_OPENAI }, \
+	{ "ledger", required_argument, NULL, CMD_CORE_LEDGER }, \
+	{ "ceiling", required_argument, NULL, CMD_CORE_CEILING }, \
+	{ "daily-ceiling", required_argument, NULL, CMD_CORE_DAILY }, \
+	{ "pane-ceiling", required_argument, NULL, CMD_CORE_PANE_CEILING }
+
+struct cli;
+struct core_options;
+/* Option c (its value in optarg) into co; the --pane-ceiling values are kept
+ * in pane_ceilings (co->pane_ceilings points there, room for
+ * CONFIG_MAX_PANES). Returns -1 if c is not a core option, 0 when taken,
+ * else the exit status of a usage error (already printed). */
+int cmd_core_option(struct cli *cli, int c, struct core_options *co,
+    const char **pane_ceilings);
+
+int cmd_gateway_main(int argc, char **argv);    /* src/cmd_gateway.c */
+int cmd_report_main(int argc, char **argv);     /* src/cmd_report.c */
+int cmd_mock_main(int argc, char **argv);       /* src/demo/cmd_mock.c */
+int cmd_demo_main(int argc, char **argv);       /* src/demo/cmd_demo.c */
+int cmd_simagent_main(int argc, char **argv);   /* src/demo/cmd_simagent.c */
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * cmd_workspace: plain `tokmux`, the workspace. Parses its command line,
+ * loads the config and hands both to workspace_run(). Its --help lists the
+ * subcommands of main.c's table.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "config.h"
+#include "core.h"
+#include "util.h"
+#include "workspace.h"
+
+
+static void
+cmd_workspace_usage(FILE *f, const void *ctx)
+{
+	const struct cmd_entry *cmds = ctx;
+	fputs(
+	    "usage: tokmux [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-c CONFIG] [-v] [OPTIONS]\n"
+	    "       tokmux COMMAND [ARGS]    (COMMAND --help for more)\n"
+	    "\n"
+	    "A terminal workspace of 1 to " TOKMUX_MAX_PANES_STR " panes for running AI coding agents side by side.\n"
+	    "\n"
+	    "options:\n"
+	    "  -n N          number of panes, 1 to " TOKMUX_MAX_PANES_STR " (default: the config's panes, or 2)\n"
+	    "  -e CMD        command for the next pane, run by /bin/sh -c (repeatable);\n"
+	    "                panes without one run $SHELL\n"
+	    "  -c, --config CONFIG\n"
+	    "                config file (default $XDG_CONFIG_HOME/tokmux/config.json)\n"
+	    "  -v            write a debug log to tokmux.log in the current directory\n"
+	    "  --no-gateway  do not start the metering gateway (panes talk to providers directly)\n"
+	    "  --port N      gateway port on 127.0.0.1 (default: any free port)\n"
+	    "  --anthropic-upstream URL, --openai-upstream URL\n"
+	    "                where the gateway forwards to (default: the real APIs)\n"
+	    "  --ledger FILE request ledger (default $XDG_STATE_HOME/tokmux/ledger.jsonl)\n"
+	    "  --ceiling USD spend ceiling for all panes of this workspace (hard: requests\n"
+	    "                that could cross it are refused with a 403 the agent shows)\n"
+	    "  --daily-ceiling USD\n"
+	    "                spend ceiling for today (local time; counts the ledger, so it\n"
+	    "                survives a restart)\n"
+	    "  --pane-ceiling NAME=USD\n"
+	    "                spend ceiling of one pane, by name or number (repeatable),\n"
+	    "                e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
+	    "  --theme NAME  colour theme: default, light, mono or a themes/NAME.json\n"
+	    "                (default: the config's theme; NO_COLOR selects mono)\n"
+	    "  -h, --help    this help\n"
+	    "  --version     print the version\n"
+	    "\n"
+	    "commands:\n", f);
+	for (; cmds != NULL && cmds->name != NULL; cmds++)
+		fprintf(f, "  %-12s  %s\n", cmds->name, cmds->help);
+	fputs(
+	    "\n"
+	    "keys: prefix Ctrl-g, then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
+	    "      c new pane, x close, b ceiling, f model, m last requests, s sidebar,\n"
+	    "      q quit, ? help; Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
+	    f);
+}
+
+/* What the command line says; the rest comes from the config. */
+struct cmd_ws_args {
+	struct workspace_opts wo;
+	const char *config;
+	const char *pane_ceilings[CONFIG_MAX_PANES];
+	int ncmds;
+};
+
+enum { CMD_WS_NO_GATEWAY = 256, CMD_WS_THEME };
+
+/* One option's value into a; 0 (or -1 for none of ours), or the exit
+ * status of a usage error. */
+static int
+cmd_workspace_option(struct cli *cli, int c, struct cmd_ws_args *a)
+{
+	char *err = NULL;
+	long n;
+	switch (c) {
+	case 'n':
+		if (cli_parse_long(optarg, 1, TOKMUX_MAX_PANES, "a number of panes", &n, &err) < 0)
+			return cli_fail(cli, err);
+		a->wo.npanes = (int)n;
+		return 0;
+	case 'e':
+		if (a->ncmds >= TOKMUX_MAX_PANES)
+			return cli_fail(cli, xasprintf("at most %d pane commands", TOKMUX_MAX_PANES));
+		a->wo.cmds[a->ncmds++] = optarg;
+		return 0;
+	case 'c': a->config = optarg; return 0;
+	case 'v': a->wo.verbose = 1; return 0;
+	case CMD_WS_NO_GATEWAY: a->wo.no_gateway = 1; return 0;
+	case CMD_WS_THEME: a->wo.theme = optarg; return 0;
+	}
+	return cmd_core_option(cli, c, &a->wo.core, a->pane_ceilings);
+}
+
+/* Returns -1 when the arguments are fine, else the exit status. */
+static int
+cmd_workspace_args(int argc, char **argv, const struct cmd_entry *commands,
+    struct cmd_ws_args *a)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "no-gateway", no_argument, NULL, CMD_WS_NO_GATEWAY },
+		CMD_CORE_LONGOPTS,
+		{ "theme", required_argument, NULL, CMD_WS_THEME },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli;
+	int c, rc;
+	cli_init(&cli, "tokmux", "n:e:c:v", longopts, cmd_workspace_usage);
+	cli.usage_ctx = commands;
+	while ((c = cli_next(&cli, argc, argv)) != -1) {
+		if (c == CLI_EXIT)
+			return cli.status;
+		if ((rc = cmd_workspace_option(&cli, c, a)) > 0)
+			return rc;
+	}
+	if (optind < argc)
+		return cli_error(&cli, CLI_USAGE, "unknown command \"%s\" (try tokmux --help)",
+		    argv[optind]);
+	return -1;
+}
+
+int
+cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
+{
+	struct cmd_ws_args a = { .wo = { .core = { .port = -1, .wake_fd = -1 } } };
+	int rc = cmd_workspace_args(argc, argv, commands, &a);
+	if (rc >= 0)
+		return rc;
+	struct config cfg;
+	config_init(&cfg);
+	char *err = NULL;
+	if (config_load_path(&cfg, a.config, &err) < 0) {
+		fprintf(stderr, "tokmux: %s\n", err);
+		free(err);
+		config_free(&cfg);
+		return CLI_USAGE;
+	}
+	if (a.wo.npanes == 0)
+		a.wo.npanes = a.ncmds > 0 ? a.ncmds :
+		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, TOKMUX_MAX_PANES) : 2;
+	if (a.ncmds > a.wo.npanes)
+		a.wo.npanes = a.ncmds;
+	rc = workspace_run(&cfg, &a.wo);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/*
+ * meter: owns turning a finished request into its cost and records: the
+ * model it is billed as, the price, the one-line error, the stats result,
+ * the /metrics request count, the ledger record and the policy's settle.
+ * Called once per metered request by the connection thread that served it.
+ */
+#include "meter.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *
+meter_api_name(enum api_kind api)
+{
+	switch (api) {
+	case API_ANTHROPIC_MESSAGES:
+	case API_ANTHROPIC_COUNT_TOKENS:
+		return "anthropic";
+	case API_OPENAI_CHAT:
+		return "openai-chat";
+	case API_OPENAI_RESPONSES:
+		return "openai-responses";
+	default:
+		return "other";
+	}
+}
+
+void
+meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros)
+{
+	if (m->stats != NULL && stats_route >= 0)
+		stats_begin(m->stats, stats_route, reserved_micros);
+}
+
+/* What one finished request comes to. */
+struct meter_bill {
+	const char *model;          /* billed as: the response's model, else the asked one */
+	int64_t cost_micros;
+	int priced;
+	const char *request_id;
+	const char *error;          /* NULL if none */
+};
+
+static void
+meter_bill(const struct meter *m, const struct meter_request *q, struct meter_bill *b)
+{
+	const struct usage *u = q->usage;
+	b->model = u->model[0] ? u->model : q->model_asked;
+	b->cost_micros = 0;
+	b->priced = 1;
+	if (u->has_usage && q->api != API_ANTHROPIC_COUNT_TOKENS)
+		b->priced = m->pricing != NULL &&
+		    pricing_cost(m->pricing, b->model, u, &b->cost_micros) == 0;
+	b->request_id = q->request_id[0] ? q->request_id : u->request_id;
+	/* An overloaded_error inside a 200 stream: stats counts it as a 529
+	 * from usage.error_type; n529 stays the count of HTTP 529s. */
+	b->error = q->error[0] ? q->error : u->error_type[0] ? u->error_type :
+	    q->cut[0] ? q->cut : NULL;
+}
+
+static void
+meter_stats(const struct meter *m, const struct meter_request *q, const struct meter_bill *b)
+{
+	if (m->stats == NULL || q->stats_route < 0)
+		return;
+	const struct gateway_call *c = q->call;
+	struct stats_result sr = {
+		.route = q->stats_route, .status = q->status, .model_used = b->model,
+		.usage = *q->usage, .cost_micros = b->cost_micros, .priced = b->priced,
+		.n429 = c->n429, .n529 = c->n529, .retries = c->attempt, .fallbacks = c->fallbacks,
+		.refused = q->refused, .error = b->error, .model_asked = q->model_asked,
+	};
+	stats_end(m->stats, &sr, c->reserved_micros);
+}
+
+static void
+meter_ledger(const struct meter *m, const struct meter_request *q, const struct meter_bill *b)
+{
+	if (m->ledger == NULL)
+		return;
+	const struct gateway_call *c = q->call;
+	struct ledger_record lr = {
+		.time = util_wall(), .pane = q->route + 1, .pane_name = q->route_name,
+		.agent = q->agent, .key_hash = q->key_hash, .api = meter_api_name(q->api),
+		.model_asked = q->model_asked, .model_used = b->model, .usage = *q->usage,
+		.cost_micros = b->cost_micros, .priced = b->priced, .status = q->status,
+		.retries = c->attempt, .fallbacks = c->fallbacks, .n429 = c->n429, .n529 = c->n529,
+		.latency_ms = util_now_ms() - q->started_ms, .request_id = b->request_id,
+		.error = b->error, .circuit = c->circuit,
+	};
+	if (ledger_append(m->ledger, &lr) != 0)
+		log_debug("meter: ledger append failed");
+}
+
+void
+meter_finish(const struct meter *m, const struct meter_request *q)
+{
+	struct meter_bill b;
+	meter_bill(m, q, &b);
+	meter_stats(m, q, &b);
+	if (m->metrics != NULL)
+		metrics_count_request(m->metrics, q->route, b.model[0] ? b.model : "unknown");
+	meter_ledger(m, q, &b);
+	/* Last, so that when the policy hears of it everything is recorded. */
+	if (!q->refused && m->policy != NULL && m->policy->settle != NULL) {
+		struct gateway_outcome o = {
+			.status = q->status, .model_used = b.model, .usage = q->usage,
+			.cost_micros = b.cost_micros, .priced = b.priced, .client_gone = q->client_gone,
+		};
+		m->policy->settle(m->policy->user, q->call, &o);
+	}
+}

@@ -1,0 +1,54 @@
+/*
+ * meter: what happens to a request once it has finished (or was refused):
+ * usage -> cost (pricing) -> stats -> the /metrics request count -> one
+ * ledger record -> the policy's settle, in that order, so that whatever
+ * the policy does next everything is already recorded.
+ */
+#ifndef TOKMUX_METER_H
+#define TOKMUX_METER_H
+
+#include <stdint.h>
+
+#include "gateway.h"
+#include "ledger.h"
+#include "metrics.h"
+#include "pricing.h"
+#include "stats.h"
+#include "usage.h"
+
+/* Where finished requests go. Any may be NULL; none is owned. */
+struct meter {
+	const pricing_t *pricing;
+	stats_t *stats;
+	ledger_t *ledger;
+	metrics_t *metrics;
+	const struct gateway_policy *policy;   /* settle() of every admitted request */
+};
+
+/* A finished request as the proxy saw it. Strings are never NULL. */
+struct meter_request {
+	int route;                  /* gateway route; the ledger's pane is route + 1 */
+	int stats_route;            /* -1: counted in the total only */
+	const char *route_name, *agent;   /* agent may be NULL */
+	enum api_kind api;
+	const char *key_hash;       /* "" without a key */
+	const char *model_asked;    /* "" if the body named none */
+	const struct gateway_call *call;  /* attempts, 429/529s, fallbacks, reservation */
+	const struct usage *usage;  /* what the response said (zeroes if nothing) */
+	int status;                 /* given to the agent */
+	int refused;                /* refused by the policy: not settled with it */
+	int client_gone;            /* the agent hung up first */
+	int64_t started_ms;         /* util_now_ms() when the request was forwarded */
+	const char *request_id;     /* from the response headers, "" if none */
+	const char *error;          /* the proxy's own one-line error, "" if none */
+	const char *cut;            /* why the body ended early, "" if it did not */
+};
+
+/* A request starts (admitted with reserved_micros, or refused with 0). */
+void meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros);
+
+/* It ended: cost, stats_end, the request count, the ledger record and,
+ * unless refused, the policy's settle. */
+void meter_finish(const struct meter *m, const struct meter_request *q);
+
+#endif
