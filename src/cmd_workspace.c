@@ -10,7 +10,6 @@
 #include "cmd.h"
 #include "config.h"
 #include "core.h"
-#include "layout.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -20,13 +19,13 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 {
 	const struct cmd_entry *cmds = ctx;
 	fputs(
-	    "usage: tokmux [-n 1..4] [-e CMD]... [-c CONFIG] [-v] [OPTIONS]\n"
+	    "usage: tokmux [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-c CONFIG] [-v] [OPTIONS]\n"
 	    "       tokmux COMMAND [ARGS]    (COMMAND --help for more)\n"
 	    "\n"
-	    "A terminal workspace of 1 to 4 panes for running AI coding agents side by side.\n"
+	    "A terminal workspace of 1 to " TOKMUX_MAX_PANES_STR " panes for running AI coding agents side by side.\n"
 	    "\n"
 	    "options:\n"
-	    "  -n N          number of panes, 1 to 4 (default: the config's panes, or 2)\n"
+	    "  -n N          number of panes, 1 to " TOKMUX_MAX_PANES_STR " (default: the config's panes, or 2)\n"
 	    "  -e CMD        command for the next pane, run by /bin/sh -c (repeatable);\n"
 	    "                panes without one run $SHELL\n"
 	    "  -c, --config CONFIG\n"
@@ -55,9 +54,9 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 		fprintf(f, "  %-12s  %s\n", cmds->name, cmds->help);
 	fputs(
 	    "\n"
-	    "keys: prefix Ctrl-g, then 1-4 focus, arrows/hjkl move, z zoom, [ scrollback,\n"
+	    "keys: prefix Ctrl-g, then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
 	    "      c new pane, x close, b ceiling, f model, m last requests, s sidebar,\n"
-	    "      q quit, ? help; Alt-1..4 focus directly.\n",
+	    "      q quit, ? help; Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
 	    f);
 }
 
@@ -80,13 +79,13 @@ cmd_workspace_option(struct cli *cli, int c, struct cmd_ws_args *a)
 	long n;
 	switch (c) {
 	case 'n':
-		if (cli_parse_long(optarg, 1, LAYOUT_MAX_PANES, "a number of panes", &n, &err) < 0)
+		if (cli_parse_long(optarg, 1, TOKMUX_MAX_PANES, "a number of panes", &n, &err) < 0)
 			return cli_fail(cli, err);
 		a->wo.npanes = (int)n;
 		return 0;
 	case 'e':
-		if (a->ncmds >= LAYOUT_MAX_PANES)
-			return cli_fail(cli, xasprintf("at most %d pane commands", LAYOUT_MAX_PANES));
+		if (a->ncmds >= TOKMUX_MAX_PANES)
+			return cli_fail(cli, xasprintf("at most %d pane commands", TOKMUX_MAX_PANES));
 		a->wo.cmds[a->ncmds++] = optarg;
 		return 0;
 	case 'c': a->config = optarg; return 0;
@@ -143,7 +142,7 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 	}
 	if (a.wo.npanes == 0)
 		a.wo.npanes = a.ncmds > 0 ? a.ncmds :
-		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, LAYOUT_MAX_PANES) : 2;
+		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, TOKMUX_MAX_PANES) : 2;
 	if (a.ncmds > a.wo.npanes)
 		a.wo.npanes = a.ncmds;
 	rc = workspace_run(&cfg, &a.wo);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_PANES 16     /* gateway routes; the UI shows at most 4 panes */
+#define CONFIG_MAX_PANES 16     /* gateway routes; the UI shows at most TOKMUX_MAX_PANES */
 #define CONFIG_MAX_FALLBACK 8
 #define CONFIG_MAX_SETUP 16     /* worktree_setup commands */
 
