@@ -48,6 +48,7 @@ struct chrome_status {
 	const char *prompt;      /* a dialog's input line, or NULL */
 	const char *question;    /* a y/n question, or NULL */
 	const char *message;     /* a message being shown, or NULL */
+	const char *idle;        /* the sidebar's status text when nothing is urgent, or NULL */
 	int prefix;              /* the prefix key is pending */
 	int scrolling;           /* the focused pane is in scrollback mode */
 	int npanes;
@@ -66,8 +67,9 @@ void chrome_draw_box(chrome_t *c, int rows, int cols, const char *title,
     const char *const *text, int n, int sel, int mark);
 
 /*
- * The sidebar as its callback sees it (see ui.h): a window of rows x cols
- * (rows 0: hidden), the one-line status text and event messages.
+ * The sidebar as its callback sees it (see ui.h): rows x cols lines to
+ * draw (rows 0: hidden), the one-line status text and event messages. It
+ * is a record, not a window: the UI paints it on every terminal.
  */
 struct chrome_sidebar;
 void chrome_sidebar_draw(struct chrome_sidebar *sb, int row, const struct sidebar_line *l);
@@ -79,21 +81,23 @@ void chrome_sidebar_status(struct chrome_sidebar *sb, const char *text);
 void chrome_sidebar_event(struct chrome_sidebar *sb, const char *text, int ring);
 int chrome_sidebar_utf8(const struct chrome_sidebar *sb);
 
-/* The UI's side of the sidebar. */
-struct chrome_sidebar *chrome_sidebar(chrome_t *c);
-/* Where the sidebar goes; NULL or an empty rect: no sidebar window. */
-void chrome_sidebar_place(chrome_t *c, const struct rect *r);
-int chrome_sidebar_rows(const chrome_t *c);     /* 0: no sidebar window */
-int chrome_sidebar_cols(const chrome_t *c);
-/* Clear the window before the callback draws. */
-void chrome_sidebar_begin(chrome_t *c);
+/* The UI's side of the record. */
+struct chrome_sidebar *chrome_sidebar_new(int utf8);
+void chrome_sidebar_free(struct chrome_sidebar *sb);
+/* Forget the lines before the callback draws rows x cols of them. */
+void chrome_sidebar_begin(struct chrome_sidebar *sb, int rows, int cols);
 /* What is drawn when there is no sidebar callback. */
-void chrome_sidebar_placeholder(chrome_t *c);
-/* Queue the window for the next doupdate() (after stdscr). */
-void chrome_sidebar_flush(chrome_t *c);
+void chrome_sidebar_placeholder(struct chrome_sidebar *sb);
+const char *chrome_sidebar_idle(const struct chrome_sidebar *sb);   /* the status text */
 /* What the callback asked for since the last call: returns 1 if the status
  * text changed; *event gets the last event message ("" none), *rings how
  * many events wanted the bell. */
-int chrome_sidebar_take(chrome_t *c, char *event, size_t len, int *rings);
+int chrome_sidebar_take(struct chrome_sidebar *sb, char *event, size_t len, int *rings);
+
+/* A terminal's sidebar window: where it goes (NULL or an empty rect: none),
+ * and the record painted into it, queued for the next doupdate() (after
+ * stdscr). */
+void chrome_sidebar_place(chrome_t *c, const struct rect *r);
+void chrome_sidebar_paint(chrome_t *c, const struct chrome_sidebar *sb);
 
 #endif

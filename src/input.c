@@ -133,6 +133,7 @@ prefix_command(uint32_t c)
 	case 'f': return INPUT_MODEL;
 	case 'm': return INPUT_REQUESTS;
 	case 'r': return INPUT_RESTART;
+	case 'd': return INPUT_DETACH;
 	case 12: return INPUT_REDRAW;      /* Ctrl-l */
 	default: return INPUT_NONE;
 	}

@@ -41,6 +41,7 @@ enum input_kind {
 	INPUT_REQUESTS,     /* prefix m */
 	INPUT_RESTART,      /* prefix r */
 	INPUT_REDRAW,       /* prefix Ctrl-l */
+	INPUT_DETACH,       /* prefix d */
 	INPUT_MOUSE,        /* KEY_MOUSE: call getmouse() */
 	INPUT_RESIZE,       /* KEY_RESIZE */
 };

@@ -24,6 +24,9 @@ struct pane {
 	char *cmd;          /* NULL: shell */
 	char *shown_cmd;
 	char **env;
+	char *cwd;          /* NULL: ours */
+	char *confirm;      /* asked before the first start only */
+	char *decline;
 	int fd;
 	pid_t pid;
 	int rows, cols;
@@ -50,6 +53,20 @@ pane_shell(void)
 	return sh;
 }
 
+/* In the child, on the pane's terminal: ask p->confirm; 1 if the answer is
+ * yes (Enter, or anything not starting with n). */
+static int
+pane_ask(const pane_t *p)
+{
+	char line[64];
+	dprintf(STDOUT_FILENO, "%s [Enter/n] ", p->confirm);
+	ssize_t n;
+	do
+		n = read(STDIN_FILENO, line, sizeof line);
+	while (n < 0 && errno == EINTR);
+	return n <= 0 || (line[0] != 'n' && line[0] != 'N');
+}
+
 /* In the child: clean signal state, environment, then exec. Never returns. */
 static void __attribute__((noreturn))
 pane_exec(const pane_t *p)
@@ -70,8 +87,16 @@ pane_exec(const pane_t *p)
 	setenv("TOKMUX", "1", 1);
 	for (char **e = p->env; e != NULL && *e != NULL; e++)
 		putenv(*e);
-	if (p->cmd != NULL) {
-		execl("/bin/sh", "sh", "-c", p->cmd, (char *)NULL);
+	if (p->cwd != NULL && chdir(p->cwd) < 0)
+		dprintf(STDERR_FILENO, "tokmux: cannot enter %s: %s (staying in %s)\r\n", p->cwd,
+		    strerror(errno), getenv("PWD") ? getenv("PWD") : ".");
+	else if (p->cwd != NULL)
+		setenv("PWD", p->cwd, 1);
+	const char *cmd = p->cmd;
+	if (p->confirm != NULL && !pane_ask(p))
+		cmd = p->decline;
+	if (cmd != NULL) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	} else {
 		const char *sh = pane_shell();
 		const char *base = strrchr(sh, '/');
@@ -94,6 +119,8 @@ pane_spawn(pane_t *p, char **err)
 	if (pid == 0)
 		pane_exec(p);
 	p->pid = pid;
+	free(p->confirm);      /* a restart runs the command without asking */
+	p->confirm = NULL;
 	util_set_nonblock(p->fd);
 	util_set_cloexec(p->fd);
 	p->closed = 0;
@@ -109,6 +136,9 @@ pane_new(const struct pane_spec *spec, char **err)
 	p->name = xstrdup(spec->name ? spec->name : "pane");
 	p->cmd = spec->cmd ? xstrdup(spec->cmd) : NULL;
 	p->shown_cmd = xstrdup(spec->cmd ? spec->cmd : pane_shell());
+	p->cwd = spec->cwd ? xstrdup(spec->cwd) : NULL;
+	p->confirm = spec->confirm ? xstrdup(spec->confirm) : NULL;
+	p->decline = spec->decline ? xstrdup(spec->decline) : NULL;
 	size_t n = 0;
 	while (spec->env != NULL && spec->env[n] != NULL)
 		n++;
@@ -160,6 +190,9 @@ pane_free(pane_t *p)
 	free(p->name);
 	free(p->cmd);
 	free(p->shown_cmd);
+	free(p->cwd);
+	free(p->confirm);
+	free(p->decline);
 	buf_free(&p->out);
 	free(p);
 }
@@ -174,6 +207,15 @@ int pane_rows(const pane_t *p) { return p->rows; }
 int pane_cols(const pane_t *p) { return p->cols; }
 int pane_exited(const pane_t *p) { return p->exited; }
 int64_t pane_last_output(const pane_t *p) { return p->last_output; }
+
+pid_t
+pane_foreground(const pane_t *p)
+{
+	if (p->pid <= 0 || p->exited)
+		return -1;
+	pid_t pg = p->fd >= 0 ? tcgetpgrp(p->fd) : -1;
+	return pg > 0 ? pg : p->pid;
+}
 
 size_t
 pane_read(pane_t *p, size_t budget)

@@ -22,6 +22,12 @@ struct pane_spec {
 	int rows, cols;
 	size_t sb_lines, sb_bytes; /* scrollback bounds */
 	char *const *env;          /* extra "KEY=VALUE" strings, NULL-terminated; may be NULL */
+	const char *cwd;           /* the child's directory; NULL: tokmux's own */
+	/* A question the child asks on the pane before it runs anything (the
+	 * first start only): Enter runs cmd, a line starting with n runs
+	 * decline instead (NULL: the shell). NULL: no question. */
+	const char *confirm;
+	const char *decline;
 };
 
 /* Start the child. NULL + *err (malloc'd) on failure. */
@@ -59,6 +65,10 @@ void pane_exit_text(const pane_t *p, char *buf, size_t len);
 
 /* Start the same command again in this pane (after it exited). */
 int pane_restart(pane_t *p, char **err);
+
+/* The foreground process group of the pane's terminal (the program the
+ * user talks to), or the child when it cannot be read; -1 without a child. */
+pid_t pane_foreground(const pane_t *p);
 
 /* util_now_ms() of the last output from the child (0 never). */
 int64_t pane_last_output(const pane_t *p);

@@ -1,12 +1,15 @@
 /*
- * ui: the multiplexer. One thread runs an evloop over the outer terminal,
- * every pty master, a signalfd and the gateway's wake fd. Owns the panes,
- * focus, zoom, scrollback mode, the y/n questions, the mouse, messages and
- * when to draw: pane output is always drained into the vt (a bounded budget
- * per pane per callback, for fairness); drawing is coalesced to at most ~60
- * frames a second and touches only dirty rows. Chrome draws what surrounds
- * the panes; dialog owns the metering dialogs. Curses is used from this
- * thread only.
+ * ui: the multiplexer. One thread runs an evloop over the terminals
+ * attached (each a curses SCREEN of its own, see tty.h), every pty master,
+ * a signalfd and the gateway's wake fd. Owns the panes, focus, zoom,
+ * scrollback mode, the y/n questions, the mouse, messages and when to
+ * draw: pane output is always drained into the vt (a bounded budget per
+ * pane per callback, for fairness); drawing is coalesced to at most ~60
+ * frames a second and touches only dirty rows, on every terminal in turn
+ * (a terminal just attached, or one that fell behind, gets every cell).
+ * With no terminal attached the panes still run and are read; nothing is
+ * drawn. Chrome draws what surrounds the panes; dialog owns the metering
+ * dialogs. Curses is used from this thread only.
  */
 #include "ui.h"
 
@@ -33,6 +36,7 @@
 #include "layout.h"
 #include "pane.h"
 #include "render.h"
+#include "tty.h"
 #include "util.h"
 
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
@@ -55,6 +59,7 @@
 #define UI_SIDEBAR_COLS 34
 #define UI_MSG_MS 4000
 #define UI_SIDEBAR_MIN_MS 250    /* gateway wakes redraw the sidebar at most 4 times a second */
+#define UI_MAX_TERMS 8            /* terminals attached at once */
 
 /* What keys do when no dialog is open. */
 enum ui_mode {
@@ -70,10 +75,9 @@ enum confirm_what {
 
 struct ui_pane {
 	pane_t *pane;
-	WINDOW *win;
 	int scroll;               /* lines back into scrollback, 0 = live */
 	uint64_t scroll_base;     /* grid_sb_pushed() when scroll was set */
-	int full;                 /* needs a full redraw */
+	int full;                 /* needs a full redraw on every terminal */
 	char *name;
 	int route;                /* gateway route, -1 none */
 	int64_t last_input_ms;    /* last key sent to the pane */
@@ -83,6 +87,21 @@ struct ui_pane {
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
 	int fd;                   /* the pty master the loop watches, -1 none */
+};
+
+/* One attached terminal and what is drawn on it. */
+struct ui_term {
+	int id;
+	tty_t *tty;
+	chrome_t *chrome;         /* its styles and sidebar window */
+	render_t *render;         /* its colour pairs */
+	input_t *in;              /* its prefix key state */
+	WINDOW *win[TOKMUX_MAX_PANES];   /* each pane's body, NULL: not shown */
+	int full[TOKMUX_MAX_PANES];      /* the pane needs every row here */
+	int rows, cols;           /* the terminal's size */
+	int readonly;
+	int all;                  /* draw everything: new, resized, Ctrl-l, caught up */
+	int gone;                 /* 1 + enum ui_gone: it leaves before the next poll */
 };
 
 struct ui {
@@ -98,19 +117,22 @@ struct ui {
 	enum ui_mode mode;
 	enum confirm_what confirm;
 	int confirm_arg;
-	input_t *in;
-	render_t *render;
-	chrome_t *chrome;
+	struct ui_term *term[UI_MAX_TERMS];
+	int nterms;
+	int next_term;            /* the next terminal's id */
+	struct ui_term *t;        /* the terminal whose keys are being read, NULL none */
+	struct chrome_sidebar *sb;   /* what the sidebar callback drew last */
 	dialog_t *dialog;
 	int utf8;
 	evloop_t *loop;
-	int term_in, term_out;    /* the outer terminal's descriptors */
-	FILE *term_in_f, *term_out_f;
+	int own_loop;
 	int sigfd;
 	int chrome_dirty;         /* titles, separators, status */
 	int sidebar_dirty;
 	int resized;
 	int quit;
+	int status;               /* the exit status */
+	char exit_msg[300];       /* why it ended, "" the user quit */
 	char msg[256];
 	int64_t msg_timer;        /* the message shows until this timer runs; 0 none */
 	int64_t last_frame;
@@ -126,6 +148,9 @@ struct ui {
 
 static void ui_pane_watch(struct ui *u, int idx);
 static void ui_on_pane(evloop_t *el, int fd, int revents, void *arg);
+static void ui_on_terminal(evloop_t *el, int fd, int revents, void *arg);
+static void ui_on_term_out(evloop_t *el, int fd, int revents, void *arg);
+static void ui_beep(struct ui *u);
 
 static const char *
 ui_pane_cmd(struct ui *u, int slot)
@@ -199,6 +224,11 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 		.sb_bytes = u->cfg->scrollback_bytes,
 		.env = env,
 	};
+	if (slot < TOKMUX_MAX_PANES) {
+		spec.cwd = u->o->cwds[slot];
+		spec.confirm = u->o->confirms[slot];
+		spec.decline = u->o->declines[slot];
+	}
 	char *err = NULL;
 	pane_t *p = pane_new(&spec, &err);
 	for (int i = 0; i < nenv; i++)
@@ -237,13 +267,27 @@ ui_pane_unwatch(struct ui *u, int idx)
 	up->fd = -1;
 }
 
+/* Every terminal's pane windows go (the next layout makes them again). */
+static void
+ui_drop_windows(struct ui *u)
+{
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		tty_select(t->tty);
+		for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
+			if (t->win[i] != NULL)
+				delwin(t->win[i]);
+			t->win[i] = NULL;
+		}
+	}
+}
+
 static void
 ui_close_pane(struct ui *u, int idx)
 {
 	struct ui_pane *up = &u->p[idx];
 	ui_pane_unwatch(u, idx);
-	if (up->win)
-		delwin(up->win);
+	ui_drop_windows(u);
 	pane_free(up->pane);
 	free(up->name);
 	for (int i = idx; i < u->n - 1; i++)
@@ -263,34 +307,57 @@ ui_close_pane(struct ui *u, int idx)
 
 /* ---- geometry ---- */
 
+/* The panes' area: the smallest of the terminals' sizes in each dimension
+ * (every terminal shows all of it); with none, the last one. */
+static void
+ui_area(struct ui *u)
+{
+	int rows = 0, cols = 0;
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		tty_size(t->tty, &t->rows, &t->cols);
+		rows = rows == 0 ? t->rows : UTIL_MIN(rows, t->rows);
+		cols = cols == 0 ? t->cols : UTIL_MIN(cols, t->cols);
+	}
+	if (rows > 0 && cols > 0) {
+		u->rows = rows;
+		u->cols = cols;
+	}
+}
+
+/* A terminal's windows for the layout; everything on it is drawn again. */
+static void
+ui_term_layout(struct ui *u, struct ui_term *t)
+{
+	tty_select(t->tty);
+	for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
+		if (t->win[i] != NULL)
+			delwin(t->win[i]);
+		t->win[i] = NULL;
+	}
+	for (int i = 0; i < u->n; i++) {
+		const struct layout_pane *lp = &u->lay.pane[i];
+		if (lp->visible && lp->body.h >= 1 && lp->body.w >= 1)
+			t->win[i] = newwin(lp->body.h, lp->body.w, lp->body.y, lp->body.x);
+	}
+	chrome_sidebar_place(t->chrome, u->lay.sidebar_visible ? &u->lay.sidebar : NULL);
+	t->all = 1;
+}
+
 static void
 ui_relayout(struct ui *u)
 {
-	struct winsize ws;
-	if (ioctl(u->term_out, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
-		if (ws.ws_row != LINES || ws.ws_col != COLS)
-			resizeterm(ws.ws_row, ws.ws_col);
-	}
-	u->rows = LINES;
-	u->cols = COLS;
+	ui_area(u);
 	layout_compute(u->rows, u->cols, u->n, u->zoomed, u->sidebar_on ? UI_SIDEBAR_COLS : 0, &u->lay);
 	for (int i = 0; i < u->n; i++) {
-		struct ui_pane *up = &u->p[i];
 		const struct layout_pane *lp = &u->lay.pane[i];
-		if (up->win) {
-			delwin(up->win);
-			up->win = NULL;
-		}
 		if (!lp->visible || lp->body.h < 1 || lp->body.w < 1)
 			continue;
-		up->win = newwin(lp->body.h, lp->body.w, lp->body.y, lp->body.x);
-		if (up->win == NULL)
-			continue;
-		pane_resize(up->pane, lp->body.h, lp->body.w);
-		up->full = 1;
+		pane_resize(u->p[i].pane, lp->body.h, lp->body.w);
+		u->p[i].full = 1;
 	}
-	chrome_sidebar_place(u->chrome, u->lay.sidebar_visible ? &u->lay.sidebar : NULL);
-	clearok(curscr, TRUE);
+	for (int k = 0; k < u->nterms; k++)
+		ui_term_layout(u, u->term[k]);
 	u->chrome_dirty = 1;
 	u->sidebar_dirty = 1;
 	u->resized = 0;
@@ -299,7 +366,7 @@ ui_relayout(struct ui *u)
 /* ---- drawing ---- */
 
 static void
-ui_draw_title(struct ui *u, int i)
+ui_draw_title(struct ui *u, struct ui_term *t, int i)
 {
 	const struct layout_pane *lp = &u->lay.pane[i];
 	struct ui_pane *up = &u->p[i];
@@ -309,7 +376,7 @@ ui_draw_title(struct ui *u, int i)
 	int exited = pane_exited(up->pane);
 	if (exited)
 		pane_exit_text(up->pane, ex, sizeof ex);
-	struct chrome_title t = {
+	struct chrome_title ti = {
 		.number = i + 1,
 		.name = up->name,
 		.cmd = pane_cmd(up->pane),
@@ -322,12 +389,14 @@ ui_draw_title(struct ui *u, int i)
 		.zoomed = u->zoomed == i,
 		.focused = i == u->focus,
 	};
-	chrome_draw_title(u->chrome, &lp->title, &t);
+	chrome_draw_title(t->chrome, &lp->title, &ti);
 }
 
-/* What the status line has to say; buffers for its texts are the caller's. */
+/* What the status line has to say on terminal t; buffers for its texts
+ * are the caller's. */
 static void
-ui_status(struct ui *u, struct chrome_status *st, char *prompt, char *question, size_t len)
+ui_status(struct ui *u, struct ui_term *t, struct chrome_status *st, char *prompt,
+    char *question, size_t len)
 {
 	memset(st, 0, sizeof *st);
 	st->prompt = dialog_prompt(u->dialog, prompt, len);
@@ -341,7 +410,8 @@ ui_status(struct ui *u, struct chrome_status *st, char *prompt, char *question, 
 	}
 	if (u->msg_timer != 0)
 		st->message = u->msg;
-	st->prefix = input_prefix_pending(u->in);
+	st->idle = chrome_sidebar_idle(u->sb);
+	st->prefix = input_prefix_pending(t->in);
 	st->scrolling = u->mode == MODE_SCROLL;
 	st->npanes = u->n;
 }
@@ -371,9 +441,11 @@ static void
 ui_refresh_sidebar(struct ui *u)
 {
 	int64_t now = util_now_ms();
-	chrome_sidebar_begin(u->chrome);
+	int rows = u->lay.sidebar_visible ? u->lay.sidebar.h : 0;
+	int cols = u->lay.sidebar_visible ? u->lay.sidebar.w : UI_SIDEBAR_COLS;
+	chrome_sidebar_begin(u->sb, rows, cols);
 	if (u->o->sidebar_fn == NULL) {
-		chrome_sidebar_placeholder(u->chrome);
+		chrome_sidebar_placeholder(u->sb);
 		ui_sidebar_due(u, -1);
 	} else {
 		struct ui_pane_info info[TOKMUX_MAX_PANES];
@@ -388,8 +460,7 @@ ui_refresh_sidebar(struct ui *u)
 				.last_input_ms = u->p[i].last_input_ms,
 			};
 		}
-		int due = u->o->sidebar_fn(u->o->user, chrome_sidebar(u->chrome),
-		    chrome_sidebar_rows(u->chrome), chrome_sidebar_cols(u->chrome), info, u->n);
+		int due = u->o->sidebar_fn(u->o->user, u->sb, rows, cols, info, u->n);
 		ui_sidebar_due(u, due);
 		for (int i = 0; i < u->n; i++) {
 			struct ui_pane *up = &u->p[i];
@@ -405,12 +476,12 @@ ui_refresh_sidebar(struct ui *u)
 	}
 	char event[256];
 	int rings;
-	if (chrome_sidebar_take(u->chrome, event, sizeof event, &rings))
+	if (chrome_sidebar_take(u->sb, event, sizeof event, &rings))
 		u->chrome_dirty = 1;
 	if (event[0] != '\0')
 		ui_message(u, "%s", event);
 	for (; rings > 0 && u->o->ring_bell; rings--)
-		beep();
+		ui_beep(u);
 	u->sb_drawn = now;
 }
 
@@ -421,56 +492,133 @@ ui_sidebar_ready(struct ui *u)
 	return util_now_ms() - u->sb_drawn >= UI_SIDEBAR_MIN_MS;
 }
 
-/* Render a pane's dirty rows (all rows if full) into its window and queue
- * it for doupdate(). touch: stdscr was queued over the pane's cells (the
- * titles and separators changed), so the whole window is queued again;
- * what it holds is still right, it need not be rendered again. */
+/* A pane in scrollback keeps the viewer's place as new lines arrive. */
 static void
-ui_draw_pane(struct ui *u, struct ui_pane *up, int full, int touch)
+ui_scroll_follow(struct ui *u, struct ui_pane *up)
 {
 	grid_t *g = vt_grid(pane_vt(up->pane));
-	if (up->scroll > 0) {
-		/* keep the viewer's place as new lines arrive */
-		uint64_t pushed = grid_sb_pushed(g);
-		if (pushed != up->scroll_base) {
-			up->scroll += (int)(pushed - up->scroll_base);
-			up->scroll_base = pushed;
-			size_t cnt = grid_sb_count(g);
-			if ((size_t)up->scroll > cnt)
-				up->scroll = (int)cnt;
-			full = 1;
-		}
+	if (up->scroll == 0)
+		return;
+	uint64_t pushed = grid_sb_pushed(g);
+	if (pushed != up->scroll_base) {
+		up->scroll += (int)(pushed - up->scroll_base);
+		up->scroll_base = pushed;
+		size_t cnt = grid_sb_count(g);
+		if ((size_t)up->scroll > cnt)
+			up->scroll = (int)cnt;
+		up->full = 1;
 	}
+}
+
+/* Render pane i's dirty rows (all rows if full) into its window on the
+ * current terminal and queue it for doupdate(). touch: stdscr was queued
+ * over the pane's cells (the titles and separators changed), so the whole
+ * window is queued again; what it holds is still right, it need not be
+ * rendered again. The caller cleans the grid once every terminal drew. */
+static void
+ui_draw_pane(struct ui *u, struct ui_term *t, int i, int full, int touch)
+{
+	struct ui_pane *up = &u->p[i];
+	WINDOW *win = t->win[i];
+	grid_t *g = vt_grid(pane_vt(up->pane));
 	if (touch)
-		touchwin(up->win);
+		touchwin(win);
 	if (full || grid_any_dirty(g)) {
-		render_grid(u->render, up->win, g, getmaxy(up->win), getmaxx(up->win), up->scroll,
+		render_grid(t->render, win, g, getmaxy(win), getmaxx(win), up->scroll,
 		    vt_reverse(pane_vt(up->pane)), full);
-		grid_clean(g);
-		up->full = 0;
+		t->full[i] = 0;
 	} else if (!touch) {
 		return;
 	}
-	wnoutrefresh(up->win);
+	wnoutrefresh(win);
 }
 
 /* The cursor belongs to the focused pane, placed last. */
 static void
-ui_draw_cursor(struct ui *u)
+ui_draw_cursor(struct ui *u, struct ui_term *t)
 {
 	int show = 0;
 	struct ui_pane *up = u->n > 0 ? &u->p[u->focus] : NULL;
+	WINDOW *win = u->n > 0 ? t->win[u->focus] : NULL;
 	if (u->mode == MODE_NORMAL && !dialog_is_open(u->dialog) && up != NULL &&
-	    up->win != NULL && up->scroll == 0) {
+	    win != NULL && up->scroll == 0) {
 		int r, c, vis;
 		vt_cursor(pane_vt(up->pane), &r, &c, &vis);
-		if (vis && r < getmaxy(up->win) && c < getmaxx(up->win)) {
-			wmove(up->win, r, c);
-			wnoutrefresh(up->win);
+		if (vis && r < getmaxy(win) && c < getmaxx(win)) {
+			wmove(win, r, c);
+			wnoutrefresh(win);
 			show = 1;
 		}
 	}
 	curs_set(show);
+}
+
+/* The frame is on the terminal's screen: out to the terminal. A terminal
+ * that cannot be written to any more leaves. */
+static void
+ui_term_out(struct ui *u, struct ui_term *t)
+{
+	doupdate();
+	if (tty_flush(t->tty) < 0 && !t->gone)
+		t->gone = 1 + UI_GONE_HANGUP;
+	else if (tty_queued(t->tty) > 0)
+		evloop_set_events(u->loop, tty_out_fd(t->tty), EVLOOP_WRITE);
+}
+
+/* One frame on terminal t; sidebar_now: the sidebar's record changed. A
+ * terminal whose output is piling up is skipped, and drawn whole once it
+ * has caught up. */
+static void
+ui_draw_term(struct ui *u, struct ui_term *t, int sidebar_now)
+{
+	if (t->gone)
+		return;
+	if (tty_queued(t->tty) > TTY_BEHIND) {
+		t->all = 1;
+		return;
+	}
+	tty_select(t->tty);
+	int all = t->all, chrome = u->chrome_dirty || all;
+	if (all) {
+		clearok(curscr, TRUE);
+		erase();       /* what lies outside the panes' area, on a bigger terminal */
+	}
+	char prompt[256], question[256];
+	struct chrome_status st;
+	ui_status(u, t, &st, prompt, question, sizeof prompt);
+	if (chrome) {
+		for (int i = 0; i < u->n; i++)
+			ui_draw_title(u, t, i);
+		chrome_draw_separators(t->chrome, &u->lay, u->rows, u->cols, u->n, u->focus);
+		chrome_draw_status(t->chrome, &u->lay, &st);
+		wnoutrefresh(stdscr);
+	}
+	for (int i = 0; i < u->n; i++) {
+		if (t->win[i] != NULL)
+			ui_draw_pane(u, t, i, u->p[i].full || t->full[i] || all, chrome);
+	}
+	/* after stdscr, which covers the sidebar's columns too */
+	if (sidebar_now || all)
+		chrome_sidebar_paint(t->chrome, u->sb);
+	dialog_draw(u->dialog, t->chrome, u->rows, u->cols);
+	if (chrome_draw_overlay(t->chrome, &u->lay, u->rows, u->cols, &st)) {
+		/* the overlay went away: the panes redraw the bottom row */
+		for (int i = 0; i < u->n; i++)
+			t->full[i] = 1;
+	}
+	ui_draw_cursor(u, t);
+	ui_term_out(u, t);
+	t->all = 0;
+}
+
+/* Every terminal has drawn what the grids hold: they are clean. */
+static void
+ui_frame_done(struct ui *u)
+{
+	for (int i = 0; i < u->n; i++) {
+		grid_clean(vt_grid(pane_vt(u->p[i].pane)));
+		u->p[i].full = 0;
+	}
 }
 
 static void
@@ -480,31 +628,11 @@ ui_draw(struct ui *u)
 	int sidebar_now = u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u));
 	if (sidebar_now)
 		ui_refresh_sidebar(u);
-	char prompt[256], question[256];
-	struct chrome_status st;
-	ui_status(u, &st, prompt, question, sizeof prompt);
-	if (u->chrome_dirty) {
-		for (int i = 0; i < u->n; i++)
-			ui_draw_title(u, i);
-		chrome_draw_separators(u->chrome, &u->lay, u->rows, u->cols, u->n, u->focus);
-		chrome_draw_status(u->chrome, &u->lay, &st);
-		wnoutrefresh(stdscr);
-	}
-	for (int i = 0; i < u->n; i++) {
-		if (u->p[i].win != NULL)
-			ui_draw_pane(u, &u->p[i], u->p[i].full, u->chrome_dirty);
-	}
-	/* after stdscr, which covers the sidebar's columns too */
-	if (sidebar_now)
-		chrome_sidebar_flush(u->chrome);
-	dialog_draw(u->dialog, u->chrome, u->rows, u->cols);
-	if (chrome_draw_overlay(u->chrome, &u->lay, u->rows, u->cols, &st)) {
-		/* the overlay went away: the panes redraw the bottom row */
-		for (int i = 0; i < u->n; i++)
-			u->p[i].full = 1;
-	}
-	ui_draw_cursor(u);
-	doupdate();
+	for (int i = 0; i < u->n; i++)
+		ui_scroll_follow(u, &u->p[i]);
+	for (int k = 0; k < u->nterms; k++)
+		ui_draw_term(u, u->term[k], sidebar_now);
+	ui_frame_done(u);
 	u->chrome_dirty = 0;
 	if (sidebar_now)
 		u->sidebar_dirty = 0;
@@ -516,18 +644,58 @@ ui_draw(struct ui *u)
 static void
 ui_draw_echo(struct ui *u)
 {
-	if (u->n == 0 || u->p[u->focus].win == NULL || u->resized)
+	if (u->n == 0 || u->resized)
 		return;     /* the next frame draws it */
-	if (u->chrome_dirty || chrome_overlay_shown(u->chrome)) {
-		ui_draw(u);      /* titles or the bottom-row overlay change too: a whole frame */
+	struct ui_pane *up = &u->p[u->focus];
+	ui_scroll_follow(u, up);
+	int whole = u->chrome_dirty || up->full;
+	for (int k = 0; k < u->nterms && !whole; k++) {
+		struct ui_term *t = u->term[k];
+		whole = t->all || t->full[u->focus] || chrome_overlay_shown(t->chrome);
+	}
+	if (whole) {
+		ui_draw(u);      /* titles, the bottom-row overlay or a new terminal: a whole frame */
 		return;
 	}
-	ui_draw_pane(u, &u->p[u->focus], u->p[u->focus].full, 0);
-	ui_draw_cursor(u);
-	doupdate();
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		if (tty_queued(t->tty) > TTY_BEHIND)
+			t->all = 1;
+		if (t->gone || t->win[u->focus] == NULL || t->all)
+			continue;
+		tty_select(t->tty);
+		ui_draw_pane(u, t, u->focus, 0, 0);
+		ui_draw_cursor(u, t);
+		ui_term_out(u, t);
+	}
+	grid_clean(vt_grid(pane_vt(up->pane)));
 }
 
 /* ---- actions ---- */
+
+/* The terminal bell, on every terminal. */
+static void
+ui_beep(struct ui *u)
+{
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		if (t->gone)
+			continue;
+		tty_select(t->tty);
+		beep();
+		ui_term_out(u, t);
+	}
+}
+
+/* Every terminal shows everything again (a box that covered it closed). */
+static void
+ui_redraw_all(struct ui *u)
+{
+	for (int i = 0; i < u->n; i++)
+		u->p[i].full = 1;
+	for (int k = 0; k < u->nterms; k++)
+		u->term[k]->all = 1;
+}
 
 /* A BEL from a pane's program: the focused pane rings the terminal's bell,
  * another pane gets "[bell]" in its title until it is focused. */
@@ -537,7 +705,7 @@ ui_pane_bell(struct ui *u, int i)
 	if (!vt_take_bell(pane_vt(u->p[i].pane)))
 		return;
 	if (i == u->focus) {
-		beep();
+		ui_beep(u);
 	} else if (!u->p[i].belled) {
 		u->p[i].belled = 1;
 		u->chrome_dirty = 1;
@@ -765,11 +933,8 @@ ui_scroll_key(struct ui *u, const struct input_event *ev)
 static void
 ui_dialog_result(struct ui *u, const struct dialog_result *r)
 {
-	if (r->uncovered) {
-		for (int i = 0; i < u->n; i++)
-			u->p[i].full = 1;
-		clearok(curscr, TRUE);
-	}
+	if (r->uncovered)
+		ui_redraw_all(u);
 	if (r->redraw || r->uncovered)
 		u->chrome_dirty = 1;
 	if (r->message[0] != '\0')
@@ -853,8 +1018,15 @@ ui_command(struct ui *u, const struct input_event *ev)
 		u->resized = 1;
 		return 1;
 	case INPUT_REDRAW:
-		clearok(curscr, TRUE);
+		if (u->t != NULL)
+			u->t->all = 1;
 		u->resized = 1;
+		return 1;
+	case INPUT_DETACH:
+		if (u->o->term_gone == NULL)
+			ui_message(u, "this workspace is not a session: it cannot detach (q quits)");
+		else if (u->t != NULL)
+			u->t->gone = 1 + UI_GONE_DETACH;
 		return 1;
 	case INPUT_HELP: case INPUT_CEILING: case INPUT_MODEL: case INPUT_REQUESTS:
 		ui_dialog_open(u, ev->kind);
@@ -872,6 +1044,11 @@ ui_event(struct ui *u, const struct input_event *ev)
 	if (ev->kind == INPUT_RESIZE) {
 		u->resized = 1;
 		return;
+	}
+	if (u->t != NULL && u->t->readonly) {
+		if (ev->kind == INPUT_DETACH)
+			ui_command(u, ev);
+		return;     /* a read-only client watches */
 	}
 	if (ev->kind == INPUT_MOUSE) {
 		ui_mouse(u);
@@ -896,26 +1073,31 @@ ui_event(struct ui *u, const struct input_event *ev)
 	ui_send(u, ev);
 }
 
-static void
-ui_read_input(struct ui *u)
+/* Keys from terminal t. Returns how many were read. */
+static int
+ui_read_input(struct ui *u, struct ui_term *t)
 {
 	struct input_event ev[INPUT_EVENTS_MAX];
 	wint_t wc;
-	int rc, n;
-	int was_pending = input_prefix_pending(u->in);
-	for (int i = 0; i < 4096; i++) {
+	int rc, n, i;
+	int was_pending = input_prefix_pending(t->in);
+	tty_select(t->tty);
+	u->t = t;
+	for (i = 0; i < 4096 && !t->gone; i++) {
 		rc = wget_wch(stdscr, &wc);
 		if (rc == ERR)
 			break;
-		n = input_feed(u->in, rc, wc, ev, INPUT_EVENTS_MAX);
+		n = input_feed(t->in, rc, wc, ev, INPUT_EVENTS_MAX);
 		for (int k = 0; k < n && !u->quit; k++)
 			ui_event(u, &ev[k]);
 	}
-	n = input_flush(u->in, ev, INPUT_EVENTS_MAX);
+	n = input_flush(t->in, ev, INPUT_EVENTS_MAX);
 	for (int k = 0; k < n && !u->quit; k++)
 		ui_event(u, &ev[k]);
-	if (was_pending || input_prefix_pending(u->in))
+	u->t = NULL;
+	if (was_pending || input_prefix_pending(t->in))
 		u->chrome_dirty = 1;
+	return i;
 }
 
 /* ---- signals ---- */
@@ -972,22 +1154,158 @@ ui_read_signals(struct ui *u)
 		case SIGWINCH: u->resized = 1; break;
 		case SIGCHLD: ui_reap(u); break;
 		case SIGINT: /* raw mode: ^C goes to panes; a signal means someone else sent it */
-		case SIGTERM:
-		case SIGHUP: u->quit = 1; break;
+		case SIGTERM: u->quit = 1; break;
+		case SIGHUP:   /* a session's server has no terminal of its own to lose */
+			if (u->o->term_gone == NULL)
+				u->quit = 1;
+			break;
 		}
 	}
 }
 
+/* ---- terminals ---- */
+
+static struct ui_term *
+ui_term_by_id(struct ui *u, int id)
+{
+	for (int k = 0; k < u->nterms; k++)
+		if (u->term[k]->id == id)
+			return u->term[k];
+	return NULL;
+}
+
+/* Let terminal t go: its windows, its SCREEN, its descriptors. */
+static void
+ui_term_free(struct ui *u, struct ui_term *t)
+{
+	int k = 0;
+	while (k < u->nterms && u->term[k] != t)
+		k++;
+	if (k == u->nterms)
+		return;
+	evloop_del_fd(u->loop, tty_in_fd(t->tty));
+	evloop_del_fd(u->loop, tty_out_fd(t->tty));
+	tty_select(t->tty);
+	for (int i = 0; i < TOKMUX_MAX_PANES; i++)
+		if (t->win[i] != NULL)
+			delwin(t->win[i]);
+	chrome_free(t->chrome);
+	render_free(t->render);
+	input_free(t->in);
+	tty_close(t->tty);
+	free(t);
+	for (; k < u->nterms - 1; k++)
+		u->term[k] = u->term[k + 1];
+	u->nterms--;
+	u->resized = 1;       /* the panes' area may grow */
+}
+
+/* Terminals that left by themselves (the detach key, a hang-up): the
+ * workspace goes on without them, or, on its own terminal, ends. */
+static void
+ui_terms_gone(struct ui *u)
+{
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		if (!t->gone)
+			continue;
+		int id = t->id, why = t->gone - 1;
+		ui_term_free(u, t);
+		k--;
+		if (u->o->term_gone != NULL)
+			u->o->term_gone(u->o->term_user, id, (enum ui_gone)why);
+		else
+			u->quit = 1;      /* the terminal went away */
+	}
+}
+
+int
+ui_attach(ui_t *u, const struct ui_term_spec *s, char **err)
+{
+	if (u->nterms >= UI_MAX_TERMS) {
+		*err = xasprintf("%d terminals are attached already", UI_MAX_TERMS);
+		close(s->in_fd);
+		close(s->out_fd);
+		return -1;
+	}
+	struct tty_spec ts = { .in_fd = s->in_fd, .out_fd = s->out_fd, .term = s->term };
+	tty_t *tty = tty_open(&ts, err);
+	if (tty == NULL)
+		return -1;
+	struct ui_term *t = xcalloc(1, sizeof *t);
+	t->id = u->next_term++;
+	t->tty = tty;
+	t->readonly = s->readonly;
+	t->chrome = chrome_new(u->o->theme, u->utf8);
+	t->render = render_new(chrome_color(t->chrome));
+	t->in = input_new(u->cfg->prefix_key);
+	input_init_terminfo_keys();
+	tty_puts(tty, "\033[?2004h");       /* bracketed paste from the terminal */
+	t->all = 1;
+	u->term[u->nterms++] = t;
+	evloop_add_fd(u->loop, tty_in_fd(tty), EVLOOP_READ, ui_on_terminal, u);
+	evloop_add_fd(u->loop, tty_out_fd(tty), 0, ui_on_term_out, u);
+	u->resized = 1;
+	return t->id;
+}
+
+void
+ui_detach(ui_t *u, int id)
+{
+	struct ui_term *t = ui_term_by_id(u, id);
+	if (t != NULL)
+		ui_term_free(u, t);
+}
+
+void
+ui_term_resized(ui_t *u, int id)
+{
+	if (ui_term_by_id(u, id) != NULL)
+		u->resized = 1;
+}
+
+int
+ui_term_count(const ui_t *u)
+{
+	return u->nterms;
+}
+
 /* ---- the loop ---- */
 
+static struct ui_term *
+ui_term_by_fd(struct ui *u, int fd)
+{
+	for (int k = 0; k < u->nterms; k++)
+		if (tty_in_fd(u->term[k]->tty) == fd || tty_out_fd(u->term[k]->tty) == fd)
+			return u->term[k];
+	return NULL;
+}
+
+/* Keys from a terminal, or it went away. */
 static void
 ui_on_terminal(evloop_t *el, int fd, int revents, void *arg)
 {
 	struct ui *u = arg;
-	if (revents & EVLOOP_READ)
-		ui_read_input(u);
-	if (revents & EVLOOP_HUP)
-		u->quit = 1;    /* the terminal went away */
+	struct ui_term *t = ui_term_by_fd(u, fd);
+	if (t == NULL || t->gone)
+		return;
+	int got = (revents & EVLOOP_READ) ? ui_read_input(u, t) : 0;
+	if ((revents & EVLOOP_HUP) && got == 0 && !t->gone)
+		t->gone = 1 + UI_GONE_HANGUP;
+}
+
+/* A terminal takes more of its queued output. */
+static void
+ui_on_term_out(evloop_t *el, int fd, int revents, void *arg)
+{
+	struct ui *u = arg;
+	struct ui_term *t = ui_term_by_fd(u, fd);
+	if (t == NULL || t->gone)
+		return;
+	if (tty_flush(t->tty) < 0)
+		t->gone = 1 + UI_GONE_HANGUP;
+	if (tty_queued(t->tty) == 0)
+		evloop_set_events(el, fd, 0);     /* one that fell behind is drawn whole now */
 }
 
 static void
@@ -1022,9 +1340,11 @@ ui_echo_hold(struct ui *u)
 static int
 ui_read_wanted(struct ui *u, int i)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[UI_MAX_TERMS + 1];
 	nfds_t n = 0;
-	pfd[n++] = (struct pollfd){ .fd = u->term_in, .events = POLLIN };
+	for (int k = 0; k < u->nterms; k++)
+		if (!u->term[k]->gone)
+			pfd[n++] = (struct pollfd){ .fd = tty_in_fd(u->term[k]->tty), .events = POLLIN };
 	if (i != u->focus && u->p[u->focus].fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = u->p[u->focus].fd, .events = POLLIN };
 	return poll(pfd, n, 0) > 0;
@@ -1085,8 +1405,20 @@ static int64_t
 ui_frame_due(struct ui *u)
 {
 	int64_t frame = u->last_frame + UI_FRAME_MS;
+	if (u->nterms == 0)
+		return -1;       /* nothing to draw on: the next terminal gets it all */
 	if (u->chrome_dirty)
 		return frame;
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		if (t->gone || tty_queued(t->tty) > TTY_BEHIND)
+			continue;
+		if (t->all)
+			return frame;
+		for (int i = 0; i < u->n; i++)
+			if (t->full[i])
+				return frame;
+	}
 	for (int i = 0; i < u->n; i++) {
 		if (u->p[i].full || grid_any_dirty(vt_grid(pane_vt(u->p[i].pane))))
 			return frame;
@@ -1169,6 +1501,7 @@ static void
 ui_before_poll(evloop_t *el, void *arg)
 {
 	struct ui *u = arg;
+	ui_terms_gone(u);
 	if (u->quit || u->n == 0) {
 		evloop_stop(el);
 		return;
@@ -1199,131 +1532,59 @@ ui_on_crash_timer(evloop_t *el, int64_t id, void *arg)
 	return EVLOOP_DONE;
 }
 
-static int
-ui_loop(struct ui *u)
-{
-	const char *crash = getenv("TOKMUX_TEST_CRASH");
-	if (crash != NULL && (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
-		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
-	evloop_add_fd(u->loop, u->term_in, EVLOOP_READ, ui_on_terminal, u);
-	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
-	if (u->o->wake_fd >= 0)
-		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
-	evloop_set_before_poll(u->loop, ui_before_poll, u);
-	if (evloop_run(u->loop) < 0)
-		fatal("poll: %s", strerror(errno));
-	return 0;
-}
+/* The panes as they are now. */
 
-/* Append terminfo capability cap to buf (without "$<..>" padding). */
-static void
-ui_cap_append(char *buf, size_t len, const char *cap)
+int
+ui_pane_count(const ui_t *u)
 {
-	const char *s = tigetstr(cap);
-	if (s == NULL || s == (const char *)-1)
-		return;
-	size_t at = strlen(buf);
-	while (*s != '\0' && at + 1 < len) {
-		if (s[0] == '$' && s[1] == '<' && strchr(s, '>') != NULL) {
-			s = strchr(s, '>') + 1;
-			continue;
-		}
-		buf[at++] = *s++;
-	}
-	buf[at] = '\0';
-}
-
-/* Tell util how to undo what this UI does to the outer terminal, for
- * fatal() in any thread and for crash signals. tio: the settings before
- * curses changed them. */
-static void
-ui_terminal_guard(struct ui *u, const struct termios *tio)
-{
-	char reset[256] = "";
-	ui_cap_append(reset, sizeof reset, "sgr0");
-	/* mouse reporting (every mode ncurses may have asked for), bracketed paste */
-	snprintf(reset + strlen(reset), sizeof reset - strlen(reset),
-	    "\033[?1000l\033[?1002l\033[?1003l\033[?1005l\033[?1006l\033[?2004l");
-	ui_cap_append(reset, sizeof reset, "rmkx");
-	ui_cap_append(reset, sizeof reset, "cnorm");
-	ui_cap_append(reset, sizeof reset, "rmcup");
-	util_term_save(u->term_out, tio, reset);
-	util_crash_handlers();
-}
-
-static int
-ui_curses_start(struct ui *u)
-{
-	struct termios tio;
-	int have_tio = tcgetattr(u->term_out, &tio) == 0;
-	if (newterm(NULL, u->term_out_f, u->term_in_f) == NULL) {
-		fprintf(stderr, "tokmux: cannot initialise the terminal (TERM=%s)\n",
-		    getenv("TERM") ? getenv("TERM") : "(unset)");
-		return -1;
-	}
-	const char *ed = getenv("ESCDELAY");
-	set_escdelay(ed != NULL ? UTIL_MIN(atoi(ed), 25) : 25);
-	raw();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	meta(stdscr, TRUE);
-	intrflush(stdscr, FALSE);
-	mousemask(ALL_MOUSE_EVENTS, NULL);
-	mouseinterval(0);
-	u->chrome = chrome_new(u->o->theme, u->utf8);
-	input_init_terminfo_keys();
-	/* bracketed paste from the outer terminal */
-	fputs("\033[?2004h", u->term_out_f);
-	fflush(u->term_out_f);
-	if (have_tio)
-		ui_terminal_guard(u, &tio);
-	return 0;
-}
-
-static void
-ui_curses_end(struct ui *u)
-{
-	fputs("\033[?2004l", u->term_out_f);
-	fflush(u->term_out_f);
-	endwin();
-	util_term_forget();
-}
-
-/* The outer terminal: this process's stdin and stdout. The only place
- * that names them. */
-static void
-ui_terminal_open(struct ui *u)
-{
-	u->term_in_f = stdin;
-	u->term_out_f = stdout;
-	u->term_in = fileno(stdin);
-	u->term_out = fileno(stdout);
+	return u->n;
 }
 
 int
-ui_run(const struct ui_options *o)
+ui_pane_get(const ui_t *u, int i, struct ui_pane_info *info)
 {
-	struct ui u0, *u = &u0;
-	memset(u, 0, sizeof *u);
+	if (i < 0 || i >= u->n)
+		return -1;
+	const struct ui_pane *up = &u->p[i];
+	*info = (struct ui_pane_info){
+		.name = up->name,
+		.cmd = pane_cmd(up->pane),
+		.route = up->route,
+		.focused = i == u->focus,
+		.exited = pane_exited(up->pane),
+		.last_output_ms = pane_last_output(up->pane),
+		.last_input_ms = up->last_input_ms,
+	};
+	return 0;
+}
+
+pid_t
+ui_pane_foreground(const ui_t *u, int i)
+{
+	return i >= 0 && i < u->n ? pane_foreground(u->p[i].pane) : -1;
+}
+
+ui_t *
+ui_new(const struct ui_options *o, evloop_t *loop, char **err)
+{
+	struct ui *u = xcalloc(1, sizeof *u);
 	u->o = o;
 	u->cfg = o->cfg;
 	u->zoomed = -1;
 	u->sidebar_on = 1;
+	u->rows = o->rows > 0 ? o->rows : 24;
+	u->cols = o->cols > 0 ? o->cols : 80;
 	const char *cs = nl_langinfo(CODESET);
 	u->utf8 = cs != NULL && strcmp(cs, "UTF-8") == 0;
 	u->sigfd = ui_signals_open();
 	if (u->sigfd < 0) {
-		fprintf(stderr, "tokmux: signalfd: %s\n", strerror(errno));
-		return 1;
+		*err = xasprintf("signalfd: %s", strerror(errno));
+		free(u);
+		return NULL;
 	}
-	ui_terminal_open(u);
-	if (ui_curses_start(u) < 0)
-		return 1;
-	u->loop = evloop_new();
-	u->in = input_new(o->cfg->prefix_key);
-	u->render = render_new(chrome_color(u->chrome));
+	u->own_loop = loop == NULL;
+	u->loop = loop != NULL ? loop : evloop_new();
+	u->sb = chrome_sidebar_new(u->utf8);
 	u->dialog = dialog_new(&o->controls, o->user);
 	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
@@ -1331,18 +1592,61 @@ ui_run(const struct ui_options *o)
 			u->n++;
 	}
 	ui_relayout(u);
-	ui_draw(u);
-	ui_loop(u);
+	return u;
+}
+
+int
+ui_run(ui_t *u)
+{
+	const char *crash = getenv("TOKMUX_TEST_CRASH");
+	if (crash != NULL && (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
+		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
+	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
+	if (u->o->wake_fd >= 0)
+		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
+	evloop_set_before_poll(u->loop, ui_before_poll, u);
+	if (u->nterms > 0)
+		ui_draw(u);
+	if (evloop_run(u->loop) < 0)
+		fatal("poll: %s", strerror(errno));
+	evloop_set_before_poll(u->loop, NULL, NULL);
+	while (u->nterms > 0)
+		ui_term_free(u, u->term[0]);
+	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
+		snprintf(u->exit_msg, sizeof u->exit_msg, "tokmux: %s", u->msg);
+	for (int i = u->n - 1; i >= 0; i--)
+		ui_close_pane(u, i);
+	return u->status;
+}
+
+void
+ui_quit(ui_t *u)
+{
+	u->quit = 1;
+}
+
+const char *
+ui_exit_message(const ui_t *u)
+{
+	return u->exit_msg;
+}
+
+void
+ui_free(ui_t *u)
+{
+	if (u == NULL)
+		return;
+	while (u->nterms > 0)
+		ui_term_free(u, u->term[0]);
 	for (int i = u->n - 1; i >= 0; i--)
 		ui_close_pane(u, i);
 	dialog_free(u->dialog);
-	chrome_free(u->chrome);
-	render_free(u->render);
-	input_free(u->in);
-	evloop_free(u->loop);
-	ui_curses_end(u);
+	chrome_sidebar_free(u->sb);
+	evloop_del_fd(u->loop, u->sigfd);
+	if (u->o->wake_fd >= 0)
+		evloop_del_fd(u->loop, u->o->wake_fd);
+	if (u->own_loop)
+		evloop_free(u->loop);
 	close(u->sigfd);
-	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
-		fprintf(stderr, "tokmux: %s\n", u->msg);
-	return 0;
+	free(u);
 }
