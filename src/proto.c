@@ -54,27 +54,23 @@ proto_hello_init(struct proto_hello *h)
 }
 
 int
-proto_hello_check(const void *body, size_t len, char **err)
+proto_hello_check(const void *body, size_t len, char *theirs, size_t tlen)
 {
-	struct proto_hello ours, theirs;
+	struct proto_hello ours, h;
 	proto_hello_init(&ours);
-	if (len != sizeof theirs) {
-		*err = xasprintf("the other side is not a tokmux of this kind (a hello of %zu bytes)", len);
+	if (len != sizeof h) {
+		snprintf(theirs, tlen, "not tokmux (a hello of %zu bytes)", len);
 		return -1;
 	}
-	memcpy(&theirs, body, sizeof theirs);
-	char v[sizeof theirs.version + 1];
-	proto_get_str(theirs.version, sizeof theirs.version, v, sizeof v);
-	if (theirs.magic != PROTO_MAGIC) {
-		*err = xstrdup("the other side does not speak tokmux's protocol");
+	memcpy(&h, body, sizeof h);
+	char v[sizeof h.version + 1];
+	proto_get_str(h.version, sizeof h.version, v, sizeof v);
+	if (h.magic != PROTO_MAGIC) {
+		snprintf(theirs, tlen, "not tokmux");
 		return -1;
 	}
-	if (theirs.wire != ours.wire || strcmp(v, ours.version) != 0) {
-		*err = xasprintf("tokmux %s (protocol %u) and tokmux %s (protocol %u) cannot talk to "
-		    "each other", v, (unsigned)theirs.wire, ours.version, (unsigned)ours.wire);
-		return -1;
-	}
-	return 0;
+	snprintf(theirs, tlen, "tokmux %s (protocol %u)", v, (unsigned)h.wire);
+	return h.wire == ours.wire && strcmp(v, ours.version) == 0 ? 0 : -1;
 }
 
 int

@@ -67,9 +67,9 @@ struct proto_exit {
 
 /* Our HELLO (TOKMUX_TEST_VERSION, when set, fakes the version: tests). */
 void proto_hello_init(struct proto_hello *h);
-/* 0 if the peer's HELLO (len bytes) is ours too; else -1 with a malloc'd
- * *err naming both versions. */
-int proto_hello_check(const void *body, size_t len, char **err);
+/* 0 if the peer's HELLO (len bytes) is ours too, else -1; either way
+ * theirs gets what the peer is ("tokmux 0.1.0 (protocol 1)"). */
+int proto_hello_check(const void *body, size_t len, char *theirs, size_t tlen);
 
 /* Send one message (fds may be NULL with nfds 0). Returns 0, or -1 with
  * errno. Async-signal-safe (sendmsg only): the crash path uses it. */

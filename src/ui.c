@@ -151,6 +151,7 @@ static void ui_on_pane(evloop_t *el, int fd, int revents, void *arg);
 static void ui_on_terminal(evloop_t *el, int fd, int revents, void *arg);
 static void ui_on_term_out(evloop_t *el, int fd, int revents, void *arg);
 static void ui_beep(struct ui *u);
+static int64_t ui_on_crash_timer(evloop_t *el, int64_t id, void *arg);
 
 static const char *
 ui_pane_cmd(struct ui *u, int slot)
@@ -1233,6 +1234,10 @@ ui_attach(ui_t *u, const struct ui_term_spec *s, char **err)
 	if (tty == NULL)
 		return -1;
 	struct ui_term *t = xcalloc(1, sizeof *t);
+	const char *crash = getenv("TOKMUX_TEST_CRASH");
+	if (u->next_term == 0 && crash != NULL &&
+	    (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
+		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
 	t->id = u->next_term++;
 	t->tty = tty;
 	t->readonly = s->readonly;
@@ -1513,7 +1518,7 @@ ui_before_poll(evloop_t *el, void *arg)
 }
 
 /* TOKMUX_TEST_CRASH=fatal or =abort, for tests/ui/crash.sh only: once the
- * workspace is up, a thread other than the UI's calls fatal() or abort(),
+ * first terminal is attached, a thread other than the UI's calls fatal() or abort(),
  * to show that the outer terminal is restored whoever fails. */
 static void *
 ui_crash_thread(void *arg)
@@ -1598,9 +1603,6 @@ ui_new(const struct ui_options *o, evloop_t *loop, char **err)
 int
 ui_run(ui_t *u)
 {
-	const char *crash = getenv("TOKMUX_TEST_CRASH");
-	if (crash != NULL && (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
-		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
 	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
 	if (u->o->wake_fd >= 0)
 		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);

@@ -45,6 +45,8 @@ struct workspace {
 	struct ws_route route[STATS_MAX_ROUTES];
 	char override[STATS_MAX_ROUTES][128];   /* model overrides, as last read */
 	char *pane_override[TOKMUX_MAX_PANES];  /* the model each pane starts with, NULL none */
+	const char *base_cmds[TOKMUX_MAX_PANES];  /* the options' (see workspace_opts) */
+	char *route_cmd[STATS_MAX_ROUTES];      /* each route's pane's command as given */
 };
 
 static int
@@ -68,6 +70,12 @@ workspace_env(void *user, int idx, const char *name, const char *cmd, char **env
 	}
 	if (*route < STATS_MAX_ROUTES)
 		memset(&w->route[*route], 0, sizeof w->route[*route]);
+	if (*route < STATS_MAX_ROUTES) {
+		const char *base = idx < TOKMUX_MAX_PANES && w->base_cmds[idx] != NULL ?
+		    w->base_cmds[idx] : cmd;
+		free(w->route_cmd[*route]);
+		w->route_cmd[*route] = base != NULL ? xstrdup(base) : NULL;
+	}
 	if (idx < TOKMUX_MAX_PANES && w->pane_override[idx] != NULL) {
 		/* a resumed pane keeps the model it was switched to (once) */
 		policy_set_model_override(core_policy(w->core), *route, w->pane_override[idx]);
@@ -288,13 +296,21 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 /* The theme the workspace draws with: --theme wins; NO_COLOR beats the
  * config's theme. */
 static int
-workspace_theme(struct workspace *w, const struct workspace_opts *wo, char **err)
+workspace_theme(const struct config *cfg, const struct workspace_opts *wo, struct theme *t,
+    char **err)
 {
 	const char *name = wo->theme;
 	const char *nc = getenv("NO_COLOR");
 	if (name == NULL)
-		name = nc != NULL && nc[0] != '\0' ? "mono" : w->cfg->theme;
-	return theme_load(&w->theme, name, err);
+		name = nc != NULL && nc[0] != '\0' ? "mono" : cfg->theme;
+	return theme_load(t, name, err);
+}
+
+int
+workspace_check_theme(const struct config *cfg, const struct workspace_opts *wo, char **err)
+{
+	struct theme t;
+	return workspace_theme(cfg, wo, &t, err);
 }
 
 /* The UI's options: the panes, and the callbacks into the core. */
@@ -341,7 +357,7 @@ workspace_new(const struct config *cfg, const struct workspace_opts *wo, evloop_
 	w->cfg = cfg;
 	w->wake = -1;
 	*status = CLI_USAGE;
-	if (workspace_theme(w, wo, err) < 0) {
+	if (workspace_theme(cfg, wo, &w->theme, err) < 0) {
 		free(w);
 		return NULL;
 	}
@@ -361,9 +377,11 @@ workspace_new(const struct config *cfg, const struct workspace_opts *wo, evloop_
 			return NULL;
 		}
 	}
-	for (int i = 0; i < TOKMUX_MAX_PANES; i++)
+	for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
 		if (wo->overrides[i] != NULL)
 			w->pane_override[i] = xstrdup(wo->overrides[i]);
+		w->base_cmds[i] = wo->base_cmds[i];
+	}
 	workspace_ui_options(w, wo);
 	w->ui = ui_new(&w->uo, loop, err);
 	if (w->ui == NULL) {
@@ -374,6 +392,12 @@ workspace_new(const struct config *cfg, const struct workspace_opts *wo, evloop_
 }
 
 ui_t *workspace_ui(workspace_t *w) { return w->ui; }
+
+const char *
+workspace_route_cmd(const workspace_t *w, int route)
+{
+	return route >= 0 && route < STATS_MAX_ROUTES ? w->route_cmd[route] : NULL;
+}
 core_t *workspace_core(workspace_t *w) { return w->core; }
 
 void
@@ -387,6 +411,8 @@ workspace_free(workspace_t *w)
 		close(w->wake);
 	for (int i = 0; i < TOKMUX_MAX_PANES; i++)
 		free(w->pane_override[i]);
+	for (int i = 0; i < STATS_MAX_ROUTES; i++)
+		free(w->route_cmd[i]);
 	util_log_close();
 	free(w);
 }
@@ -406,8 +432,7 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		/* the theme first: its errors are worth more than this one */
-		struct workspace probe = { .cfg = cfg };
-		if (workspace_theme(&probe, wo, &err) < 0) {
+		if (workspace_check_theme(cfg, wo, &err) < 0) {
 			fprintf(stderr, "tokmux: %s\n", err);
 			free(err);
 			return CLI_USAGE;

@@ -22,6 +22,9 @@ struct workspace_opts {
 	const char *confirms[TOKMUX_MAX_PANES];   /* per-pane question first (see ui.h) */
 	const char *declines[TOKMUX_MAX_PANES];
 	const char *overrides[TOKMUX_MAX_PANES];  /* per-pane model override to start with */
+	/* per-pane command as the user gave it, when cmds[] holds another
+	 * (a resumed agent's): what workspace_route_cmd() says. NULL: cmds[]'s */
+	const char *base_cmds[TOKMUX_MAX_PANES];
 	int rows, cols;            /* the panes' area until a terminal attaches (0: 24 x 80) */
 	/* a session's server: its terminals can leave (see ui_options) */
 	void (*term_gone)(void *term_user, int term, enum ui_gone why);
@@ -34,6 +37,9 @@ struct workspace_opts {
 
 typedef struct workspace workspace_t;
 
+/* 0 if the theme the workspace would draw with loads; -1 with *err. */
+int workspace_check_theme(const struct config *cfg, const struct workspace_opts *o, char **err);
+
 /* The theme, the core (unless the gateway is off) and the UI with its
  * panes, in loop (NULL: the UI's own). NULL with a malloc'd *err and the
  * exit status in *status (2 for a bad theme, 1 when the core cannot
@@ -42,6 +48,8 @@ workspace_t *workspace_new(const struct config *cfg, const struct workspace_opts
     evloop_t *loop, int *status, char **err);
 ui_t *workspace_ui(workspace_t *w);
 core_t *workspace_core(workspace_t *w);    /* NULL when the gateway is off */
+/* The command the pane of a gateway route was given (NULL: the shell). */
+const char *workspace_route_cmd(const workspace_t *w, int route);
 void workspace_free(workspace_t *w);       /* stops the UI's panes and the core */
 
 /* Run the workspace on this process's terminal until the user quits (what

@@ -42,7 +42,7 @@ expect 2 "bad-theme.json: key bar_ok.fg: expected a colour" -- --theme "$T_TMP/b
 
 # Every front end: --help on stdout (exit 0), --version, an unknown option
 # and a missing value, each in one line naming the program once.
-for cmd in "" gateway report mock demo sim-agent; do
+for cmd in "" gateway report mock demo sim-agent new attach ls kill-session resume; do
 	prog="tokmux${cmd:+ $cmd}"
 	out=$("$TOKMUX" $cmd --help 2>&1 </dev/null) || fail "$prog --help exited $?"
 	echo "$out" | head -1 | grep -q "^usage: $prog" || fail "$prog --help said: $out"
@@ -57,7 +57,7 @@ for cmd in $("$TOKMUX" --help | sed -n '/^commands:/,/^$/s/^  \([a-z-]*\) .*/\1/
 	"$TOKMUX" "$cmd" --help >/dev/null || fail "tokmux --help lists $cmd, which has no --help"
 	n=$((${n:-0} + 1))
 done
-[ "${n:-0}" -eq 5 ] || fail "tokmux --help lists $n commands, wanted 5"
+[ "${n:-0}" -eq 10 ] || fail "tokmux --help lists $n commands, wanted 10"
 
 # --port: both spellings on tokmux and gateway; "" and out of range refused
 for cmd in "" gateway mock; do
