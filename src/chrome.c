@@ -252,7 +252,7 @@ chrome_status_text(chrome_t *c, const struct chrome_status *st, char *line, size
 		snprintf(line, len, " %s", st->message);
 	} else if (st->prefix) {
 		snprintf(line, len, " prefix: 1-" TOKMUX_MAX_PANES_STR " focus, z zoom, [ scroll, "
-		    "b ceiling, f model, m requests, s sidebar, q quit, ? help");
+		    "b ceiling, f model, m requests, s sidebar, d detach, q quit, ? help");
 		*slot = THEME_TEXT;
 		*extra = A_REVERSE;
 	} else if (st->scrolling) {

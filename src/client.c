@@ -208,15 +208,16 @@ client_attach(const char *prog, const char *dir, const char *name, int readonly)
 {
 	char *err = NULL;
 	int stale;
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "%s: needs a terminal on stdin and stdout\n", prog);
-		return 2;
-	}
 	int sock = client_open(dir, name, &stale, &err);
 	if (sock < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		free(err);
 		return 1;
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "%s: needs a terminal on stdin and stdout\n", prog);
+		close(sock);
+		return 2;
 	}
 	int sigfd = client_signals();
 	struct termios saved;
