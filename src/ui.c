@@ -120,6 +120,8 @@ struct ui {
 	int64_t hold_timer;       /* ends the other panes' wait for that answer; 0 none */
 	int64_t sb_timer;      /* the sidebar callback asked to be called again; 0 never */
 	int64_t sb_drawn;      /* when the sidebar was last drawn */
+	pid_t *orphans;        /* children of closed panes, hung up but not yet reaped */
+	int norphans;
 };
 
 /* ---- panes ---- */
@@ -244,7 +246,11 @@ ui_close_pane(struct ui *u, int idx)
 	ui_pane_unwatch(u, idx);
 	if (up->win)
 		delwin(up->win);
-	pane_free(up->pane);
+	pid_t left = pane_free(up->pane);
+	if (left > 0) {
+		u->orphans = xrealloc(u->orphans, (size_t)(u->norphans + 1) * sizeof *u->orphans);
+		u->orphans[u->norphans++] = left;
+	}
 	free(up->name);
 	for (int i = idx; i < u->n - 1; i++)
 		u->p[i] = u->p[i + 1];
@@ -948,18 +954,22 @@ ui_signals_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* Collect the exit status of the panes' children, and of closed panes'
+ * children, each by its own pid: never waitpid(-1), which would also take
+ * the status of git processes that worker threads wait for. */
 static void
 ui_reap(struct ui *u)
 {
-	pid_t pid;
-	int st;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (int i = 0; i < u->n; i++) {
-			if (pane_pid(u->p[i].pane) == pid) {
-				pane_set_exit(u->p[i].pane, st);
-				u->chrome_dirty = 1;
-			}
-		}
+	for (int i = 0; i < u->n; i++) {
+		if (pane_reap(u->p[i].pane))
+			u->chrome_dirty = 1;
+	}
+	for (int i = 0; i < u->norphans; i++) {
+		int st;
+		pid_t r = waitpid(u->orphans[i], &st, WNOHANG);
+		if (r == 0 || (r < 0 && errno == EINTR))
+			continue;
+		u->orphans[i--] = u->orphans[--u->norphans];     /* reaped, or not ours */
 	}
 }
 
@@ -1340,6 +1350,7 @@ ui_run(const struct ui_options *o)
 	render_free(u->render);
 	input_free(u->in);
 	evloop_free(u->loop);
+	free(u->orphans);
 	ui_curses_end(u);
 	close(u->sigfd);
 	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
