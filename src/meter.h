@@ -42,6 +42,8 @@ struct meter_request {
 	const char *request_id;     /* from the response headers, "" if none */
 	const char *error;          /* the proxy's own one-line error, "" if none */
 	const char *cut;            /* why the body ended early, "" if it did not */
+	const char *branch;         /* the pane's git branch, NULL none */
+	const char *worktree;       /* the pane's worktree, NULL none */
 };
 
 /* A request starts (admitted with reserved_micros, or refused with 0). */
