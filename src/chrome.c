@@ -360,6 +360,15 @@ chrome_draw_box(chrome_t *c, int rows, int cols, const char *title,
 	delwin(win);
 }
 
+void
+chrome_draw_bar(chrome_t *c, void *win, int y, int w, const char *text)
+{
+	WINDOW *wn = win != NULL ? win : stdscr;
+	chrome_style(c, wn, THEME_TITLE_FOCUS, 0);
+	chrome_putn(wn, y, 0, w, text, strlen(text), 1);
+	wattr_set(wn, A_NORMAL, 0, NULL);
+}
+
 /* ---- the sidebar ---- */
 
 void

@@ -60,6 +60,10 @@ int chrome_draw_overlay(chrome_t *c, const struct layout *lay, int rows, int col
     const struct chrome_status *st);
 int chrome_overlay_shown(const chrome_t *c);   /* the overlay is on the bottom row */
 
+/* A bar across row y of win (a WINDOW *, NULL: stdscr), w columns, in the
+ * focused title's style: the head and foot of a full-screen overlay. */
+void chrome_draw_bar(chrome_t *c, void *win, int y, int w, const char *text);
+
 /* A boxed overlay of n lines, centred in rows x cols; sel >= 0 marks the
  * selected line and mark the current one ("(now)"). */
 void chrome_draw_box(chrome_t *c, int rows, int cols, const char *title,
