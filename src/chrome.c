@@ -190,7 +190,9 @@ chrome_draw_title(chrome_t *c, const struct rect *r, const struct chrome_title *
 	char head[256], st[160], rest[512];
 	snprintf(head, sizeof head, "%s %d %s %s ", mark, t->number, t->name, dot);
 	snprintf(st, sizeof st, "%s%s%s", state, t->belled ? " [bell]" : "", t->zoomed ? " [zoom]" : "");
-	snprintf(rest, sizeof rest, " %s %s%s%s", dot, t->cmd, t->vt_title[0] ? " : " : "", t->vt_title);
+	snprintf(rest, sizeof rest, " %s %s%s%s%s%s", dot, t->branch ? "[" : "", t->branch ? t->branch : "",
+	    t->branch ? "] " : "", t->cmd, t->vt_title[0] ? " : " : "");
+	snprintf(rest + strlen(rest), sizeof rest - strlen(rest), "%s", t->vt_title);
 	WINDOW *w = stdscr;
 	int slot = t->focused ? THEME_TITLE_FOCUS : THEME_TITLE;
 	chrome_style(c, w, slot, 0);

@@ -30,6 +30,7 @@ struct chrome_title {
 	const char *name;
 	const char *cmd;         /* the pane's command line */
 	const char *vt_title;    /* what the program set, "" none */
+	const char *branch;      /* a worktree pane's branch, or NULL */
 	const char *exit_text;   /* "exited 0", ... or NULL while it runs */
 	int scroll;              /* lines back into scrollback, 0 live */
 	const char *state;       /* from the sidebar callback, "" none */

@@ -442,6 +442,7 @@ wtpane_info(wtpanes_t *w, int id)
 		.state = e->state,
 		.branch = e->wt ? worktree_branch(e->wt) : NULL,
 		.path = e->wt ? worktree_path(e->wt) : NULL,
+		.base = e->wt ? worktree_base(e->wt) : NULL,
 		.err = e->err,
 		.known = e->known,
 		.stat = e->stat,

@@ -36,6 +36,7 @@ struct wtpane_info {
 	enum wtpane_state state;
 	const char *branch;        /* the worktree's branch (READY, REMOVING), else NULL */
 	const char *path;          /* its directory, or NULL */
+	const char *base;          /* the branch it came from, or NULL */
 	const char *err;           /* FAILED: why, one line */
 	int known;                 /* stat holds a measurement */
 	struct worktree_stat stat;
