@@ -111,6 +111,32 @@ t_wait "pane 3 closed: its worktree was removed with its branch"
 [ -e "$WT/pane-3" ] && fail "pane 3's worktree is still there"
 git show-ref -q --verify refs/heads/tokmux/pane-3 && fail "branch tokmux/pane-3 is still there"
 
+# Ctrl-g c in a -w workspace asks: Esc nothing, 2 a plain pane. A plain
+# pane's requests carry the branch of the directory its shell is in: cd
+# into another repository (on branch dev) and they carry dev, no worktree.
+mkdir "$T_TMP/other"
+(cd "$T_TMP/other" && git init -q -b dev && echo o >o.txt && git add -A && git commit -qm o) ||
+	fail "cannot make the second repository"
+t_keys C-g c
+t_wait "New pane 3 \(pane 3\)"
+t_wait "2  a plain pane in $REPO"
+t_keys Escape
+t_wait_gone "New pane 3"
+t_keys C-g c
+t_wait "New pane 3 \(pane 3\)"
+t_keys 2
+t_wait "▶ 3 pane 3"
+t_screen | grep -q "\[tokmux/pane-3\]" && fail "the plain pane got a branch"
+t_text "cd $T_TMP/other && for i in \$(seq 30); do curl -s \$ANTHROPIC_BASE_URL/v1/messages -H x-api-key:k -H content-type:application/json -d '{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":9}' >/dev/null; grep -q '\"branch\":\"dev\"' $LEDGER && break; sleep 0.3; done; echo REQS-\$((6*7))"
+t_keys Enter
+t_wait "(^|│)REQS-42" 30
+jq -s -e 'map(select(.branch == "dev")) | length > 0 and all(.[]; .worktree == null and .pane == 4)' \
+	"$LEDGER" >/dev/null || fail "the plain pane's requests in the other repository do not carry its branch"
+t_keys C-g x
+t_wait "Close pane 3 \(pane 3\)\? Its program is still running"
+t_keys y
+t_wait_gone " 3 pane 3"
+
 # pane 2: uncommitted work and an unmerged commit; keep it at the second question
 echo wip >"$WT/pane-2/wip.txt"
 t_keys C-g 2
