@@ -1070,7 +1070,7 @@ gateway_start(const struct gateway_options *o, char **err)
 	g->metrics = metrics_new();
 	g->meter = (struct meter){
 		.pricing = o->pricing, .stats = o->stats, .ledger = o->ledger,
-		.metrics = g->metrics, .policy = &g->policy,
+		.metrics = g->metrics, .policy = &g->policy, .session = o->session,
 	};
 	g->idle_s = o->idle_timeout_s;
 	g->connect_ms = o->connect_timeout_ms;

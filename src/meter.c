@@ -88,7 +88,8 @@ meter_ledger(const struct meter *m, const struct meter_request *q, const struct 
 		.cost_micros = b->cost_micros, .priced = b->priced, .status = q->status,
 		.retries = c->attempt, .fallbacks = c->fallbacks, .n429 = c->n429, .n529 = c->n529,
 		.latency_ms = util_now_ms() - q->started_ms, .request_id = b->request_id,
-		.error = b->error, .circuit = c->circuit,
+		.error = b->error, .circuit = c->circuit, .session = m->session,
+		.refused = q->refused,
 	};
 	if (ledger_append(m->ledger, &lr) != 0)
 		log_debug("meter: ledger append failed");

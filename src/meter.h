@@ -23,6 +23,7 @@ struct meter {
 	ledger_t *ledger;
 	metrics_t *metrics;
 	const struct gateway_policy *policy;   /* settle() of every admitted request */
+	const char *session;        /* this process's session id for the ledger, NULL none */
 };
 
 /* A finished request as the proxy saw it. Strings are never NULL. */

@@ -285,12 +285,12 @@ void
 util_fmt_usd(int64_t micros, char *buf, size_t len)
 {
 	const char *sign = micros < 0 ? "-" : "";
-	int64_t m = micros < 0 ? -micros : micros;
+	int64_t m = micros == INT64_MIN ? INT64_MAX : micros < 0 ? -micros : micros;
 	if (m != 0 && m < 10000) {      /* under a cent: show 4 decimals */
 		snprintf(buf, len, "%s$0.%04lld", sign, (long long)((m + 50) / 100));
 		return;
 	}
-	int64_t cents = (m + 5000) / 10000;
+	int64_t cents = m / 10000 + (m % 10000 >= 5000);   /* no overflow at INT64_MAX */
 	snprintf(buf, len, "%s$%lld.%02lld", sign, (long long)(cents / 100), (long long)(cents % 100));
 }
 

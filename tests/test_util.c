@@ -53,6 +53,11 @@ test_fmt_usd(void **state)
 	assert_string_equal(b, "$10.00");
 	util_fmt_usd(-2500000, b, sizeof b);
 	assert_string_equal(b, "-$2.50");
+	/* the extremes (a saturated report total) print without overflowing */
+	util_fmt_usd(INT64_MAX, b, sizeof b);
+	assert_string_equal(b, "$9223372036854.78");
+	util_fmt_usd(INT64_MIN, b, sizeof b);
+	assert_string_equal(b, "-$9223372036854.78");
 }
 
 static void
