@@ -462,6 +462,29 @@ report_text_notes(struct buf *b, report_t *r, const struct report_table *t, int 
 		report_text_active(b, r);
 }
 
+/* text into b with lines longer than width broken at spaces; the
+ * continuation lines are indented by two. */
+static void
+report_text_wrap(struct buf *b, const char *text, int width)
+{
+	while (*text) {
+		size_t line = strcspn(text, "\n"), indent = 0;
+		const char *p = text;
+		while (line - (size_t)(p - text) + indent > (size_t)width) {
+			size_t room = (size_t)width - indent, cut = room;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = room;   /* one long word: cut it */
+			buf_appendf(b, "%*s%.*s\n", (int)indent, "", (int)cut, p);
+			p += cut + (p[cut] == ' ');
+			indent = 2;
+		}
+		buf_appendf(b, "%*s%.*s\n", (int)indent, "", (int)(line - (size_t)(p - text)), p);
+		text += line + (text[line] == '\n');
+	}
+}
+
 char *
 report_text_format(report_t *r, int width)
 {
@@ -482,7 +505,11 @@ report_text_format(report_t *r, int width)
 	report_table_push(&t, report_total(r), 0);
 	report_table_fit(&t, width);
 	report_table_print(&b, &t);
-	report_text_notes(&b, r, &t, width);
+	struct buf notes = { 0 };
+	report_text_notes(&notes, r, &t, width);
+	if (notes.data != NULL)
+		report_text_wrap(&b, notes.data, width);
+	buf_free(&notes);
 	free(t.rows);
 	free(t.depth);
 	return b.data;
