@@ -101,8 +101,13 @@ meter_finish(const struct meter *m, const struct meter_request *q)
 	struct meter_bill b;
 	meter_bill(m, q, &b);
 	meter_stats(m, q, &b);
-	if (m->metrics != NULL)
-		metrics_count_request(m->metrics, q->route, b.model[0] ? b.model : "unknown");
+	if (m->metrics != NULL) {
+		struct metrics_request mr = {
+			.route = q->route, .model = b.model, .refused = q->refused, .usage = q->usage,
+			.cost_micros = b.cost_micros, .added_us = q->added_us, .ttfb_us = q->ttfb_us,
+		};
+		metrics_count(m->metrics, &mr);
+	}
 	meter_ledger(m, q, &b);
 	/* Last, so that when the policy hears of it everything is recorded. */
 	if (!q->refused && m->policy != NULL && m->policy->settle != NULL) {

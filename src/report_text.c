@@ -21,30 +21,6 @@
 
 /* ---- escaping ---- */
 
-/* Length of the UTF-8 sequence at s (1..4) and its code point, or 0 when
- * it is not valid UTF-8 (overlong, surrogate, beyond U+10FFFF, cut). */
-static int
-report_text_utf8(const unsigned char *s, uint32_t *cp)
-{
-	int n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
-	    (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-	if (n <= 1) {
-		*cp = s[0];
-		return n;
-	}
-	uint32_t c = s[0] & (0x7f >> n);
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* Code points printed as \uNNNN: C1 controls, line and paragraph
  * separators, bidi embeddings, overrides and isolates. */
 static int
@@ -65,7 +41,7 @@ report_text_escape(const char *s, char *out, size_t len)
 	while (*p) {
 		char piece[8];
 		uint32_t c;
-		int n = report_text_utf8(p, &c);
+		int n = util_utf8_decode((const char *)p, &c);
 		size_t plen;
 		if (n == 0 || c < 0x20 || c == 0x7f) {
 			plen = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", *p);
