@@ -189,6 +189,7 @@ struct report_table {
 	int colw[REPORT_NCOLS];
 	int keyw;
 	int total_at;               /* index of the total row */
+	const struct report_row *active;   /* blocks: the active block, NULL none */
 	const char *keyhead;
 	const report_t *r;
 };
@@ -239,11 +240,13 @@ report_text_keyhead(enum report_view v)
 	return (int)v >= 0 && v < REPORT_VIEWS ? heads[v] : "";
 }
 
-/* The label of a view row: sessions and blocks by their start. */
+/* The label of a view row: sessions and blocks by their start, the
+ * active block marked with a '*'. */
 static void
-report_text_view_label(const report_t *r, const struct report_row *row, char *out, size_t len)
+report_text_view_label(const struct report_table *t, const struct report_row *row, char *out,
+    size_t len)
 {
-	const struct report_options *o = report_opts(r);
+	const struct report_options *o = report_opts(t->r);
 	char when[40], key[REPORT_TEXT_LABEL / 2];
 	report_text_escape(row->key, key, sizeof(key));
 	if (o->view == REPORT_SESSION) {
@@ -255,7 +258,7 @@ report_text_view_label(const report_t *r, const struct report_row *row, char *ou
 		snprintf(out, len, "%s %.8s", when, key);
 	} else if (o->view == REPORT_BLOCKS) {
 		period_strftime(&o->tz, row->start, "%Y-%m-%d %H:%M", when, sizeof(when));
-		snprintf(out, len, "%s", when);
+		snprintf(out, len, "%s%s", when, row == t->active ? " *" : "");
 	} else {
 		snprintf(out, len, "%s", key);
 	}
@@ -270,7 +273,7 @@ report_table_label(const struct report_table *t, int i, char *out, size_t len)
 	char label[REPORT_TEXT_LABEL - 16];
 	size_t w;
 	if (t->depth[i] == 0 && i < t->total_at) {
-		report_text_view_label(t->r, row, label, sizeof(label));
+		report_text_view_label(t, row, label, sizeof(label));
 		w = strlen(label);
 	} else {
 		w = report_text_escape(row->key, label, sizeof(label));
@@ -397,7 +400,7 @@ report_text_active(struct buf *b, report_t *r)
 	char end[40], cost[32], proj[32], tok[32], ptok[32];
 	period_strftime(&o->tz, a.block->end, "%H:%M", end, sizeof(end));
 	int left = (int)((a.block->end - a.now) / 60);
-	buf_appendf(b, "active block: ends %s (in %dh%02dm)", end, left / 60, left % 60);
+	buf_appendf(b, "active block (*): ends %s (in %dh%02dm)", end, left / 60, left % 60);
 	if (a.minutes > 0) {
 		util_fmt_usd(a.cost_per_hour_micros, cost, sizeof(cost));
 		util_fmt_usd(a.projected_cost_micros, proj, sizeof(proj));
@@ -475,6 +478,9 @@ report_text_format(report_t *r, int width)
 		    report_opts(r)->session != NULL ? " for these dates or session" : "");
 		return b.data;
 	}
+	struct report_active a;
+	report_active(r, &a);
+	t.active = a.active ? a.block : NULL;
 	for (int i = 0; i < n; i++)
 		report_table_push(&t, &rows[i], 0);
 	t.total_at = t.n;
