@@ -176,7 +176,7 @@ config_get_template(const struct jsoncheck *x, const cJSON *v, const char *key, 
 {
 	char *why = NULL;
 	if (!cJSON_IsString(v) || worktree_dir_valid(v->valuestring, &why) < 0) {
-		int rc = jsoncheck_fail(x, NULL, key,
+		int rc = jsoncheck_fail(x, NULL, key, "%s",
 		    why ? why : "a directory template starting with /, ~/ or {repo}");
 		free(why);
 		return rc;
