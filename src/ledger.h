@@ -32,6 +32,7 @@ struct ledger_record {
 	const char *error;        /* error type, may be NULL */
 	int circuit;              /* 1 when an open circuit breaker sent it to a
 	                           * fallback model (written only then) */
+	const char *team, *member; /* team budget (docs/TEAM.md); NULL: the ledger's own */
 };
 
 typedef struct ledger ledger_t;
@@ -45,6 +46,9 @@ ledger_t *ledger_open(const char *path, char **err);
 void ledger_close(ledger_t *l);
 /* Thread-safe. Returns 0 or -1. */
 int ledger_append(ledger_t *l, const struct ledger_record *r);
+/* The team and member every later record names (unless it names its
+ * own); NULL: none. Call before the first ledger_append. */
+void ledger_set_member(ledger_t *l, const char *team, const char *member);
 
 /* Read every complete record; calls fn for each parsed line. Torn or
  * malformed lines are skipped. Returns records read, -1 if the file cannot
@@ -62,6 +66,7 @@ struct ledger_entry {
 	int retries, fallbacks, n429, n529;
 	int64_t latency_ms;
 	int circuit;              /* 1: an open circuit sent it to a fallback; 0 when absent */
+	char team[64], member[64];   /* "" when absent */
 };
 typedef void (*ledger_fn)(const struct ledger_entry *e, void *user);
 int ledger_read(const char *path, ledger_fn fn, void *user);
