@@ -25,6 +25,7 @@ struct core {
 	gateway_t *gw;
 	policy_t *policy;
 	const struct config *cfg;
+	struct team_settings team;  /* config and flags merged */
 	char **pane_names;          /* --pane-ceiling, split */
 	int64_t *pane_micros;
 	int npane;
@@ -84,6 +85,8 @@ core_start(const struct core_options *o, char **err)
 		e = NULL;
 		goto fail;
 	}
+	team_settings_merge(&c->team, &cfg->team, &o->team);
+	ledger_set_member(c->ledger, c->team.team, c->team.member);
 	c->stats = stats_new(0, o->wake_fd);
 	c->rl = rl_table_new();
 	c->cfg = cfg;
@@ -135,6 +138,7 @@ core_stop(core_t *c)
 		stats_free(c->stats);
 	pricing_free(c->pricing);
 	free(c->ledger_path);
+	team_settings_free(&c->team);
 	free(c);
 }
 

@@ -32,6 +32,9 @@ struct core_options {
 	const char *raise_hint;    /* NULL: how to raise a pane ceiling, for the unit */
 	const struct policy_options *tuning;   /* may be NULL: retry/pacing tuning, clock (tests) */
 	const char *session;       /* the ledger's session id; NULL: a new random one */
+	/* Team budget flags (--budget-store, --team, ...): win over cfg->team
+	 * key by key. Owned by the front end (team_settings_free). */
+	struct team_settings team;
 };
 
 #define CORE_SESSION_LEN 16        /* hex chars of a session id */

@@ -28,6 +28,7 @@ struct ledger {
 	pthread_mutex_t lock;
 	int fd;
 	char *path;
+	char *team, *member;      /* ledger_set_member */
 };
 
 char *
@@ -114,7 +115,18 @@ ledger_close(ledger_t *l)
 	close(l->fd);
 	pthread_mutex_destroy(&l->lock);
 	free(l->path);
+	free(l->team);
+	free(l->member);
 	free(l);
+}
+
+void
+ledger_set_member(ledger_t *l, const char *team, const char *member)
+{
+	free(l->team);
+	free(l->member);
+	l->team = team != NULL ? xstrdup(team) : NULL;
+	l->member = member != NULL ? xstrdup(member) : NULL;
 }
 
 static void
@@ -176,6 +188,10 @@ record_json(const struct ledger_record *r)
 		cJSON_AddBoolToObject(o, "refused", 1);
 	if (r->session != NULL)
 		cJSON_AddStringToObject(o, "session", r->session);
+	if (r->team != NULL)
+		cJSON_AddStringToObject(o, "team", r->team);
+	if (r->member != NULL)
+		cJSON_AddStringToObject(o, "member", r->member);
 	cJSON_AddNumberToObject(o, "latency_ms", (double)r->latency_ms);
 	add_str(o, "request_id", r->request_id != NULL ? r->request_id
 	    : u->request_id[0] != '\0' ? u->request_id : NULL);
@@ -191,7 +207,12 @@ record_json(const struct ledger_record *r)
 int
 ledger_append(ledger_t *l, const struct ledger_record *r)
 {
-	char *json = record_json(r);
+	struct ledger_record rm = *r;
+	if (rm.team == NULL)
+		rm.team = l->team;
+	if (rm.member == NULL)
+		rm.member = l->member;
+	char *json = record_json(&rm);
 	size_t n = strlen(json);
 	char *line = xmalloc(n + 2);
 	memcpy(line, json, n);
@@ -311,6 +332,7 @@ ledger_get_fields(const cJSON *o, struct ledger_entry *e, int *bad)
 	ledger_get_str(o, "key_hash", e->key_hash, sizeof(e->key_hash));
 	ledger_get_str(o, "branch", e->branch, sizeof(e->branch));
 	ledger_get_str(o, "worktree", e->worktree, sizeof(e->worktree));
+	ledger_get_str(o, "team", e->team, sizeof(e->team));
 	ledger_get_str(o, "member", e->member, sizeof(e->member));
 	e->priced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "priced"));
 	e->status = (int)ledger_get_int(o, "status", -n, n, bad);

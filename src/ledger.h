@@ -34,6 +34,7 @@ struct ledger_record {
 	                           * fallback model (written only then) */
 	const char *session;      /* the writing process's session id, NULL: none */
 	int refused;              /* 1: refused by a ceiling, never served (written only then) */
+	const char *team, *member; /* team budget (docs/TEAM.md); NULL: the ledger's own */
 };
 
 typedef struct ledger ledger_t;
@@ -47,6 +48,9 @@ ledger_t *ledger_open(const char *path, char **err);
 void ledger_close(ledger_t *l);
 /* Thread-safe. Returns 0 or -1. */
 int ledger_append(ledger_t *l, const struct ledger_record *r);
+/* The team and member every later record names (unless it names its
+ * own); NULL: none. Call before the first ledger_append. */
+void ledger_set_member(ledger_t *l, const char *team, const char *member);
 
 /* A record as read back. Readers are tolerant: unknown fields are
  * ignored, a missing field reads as 0 or "" (strings "-" for the grouping
@@ -69,7 +73,8 @@ struct ledger_entry {
 	char key_hash[17];        /* "key_hash" */
 	char branch[128];         /* "branch": git branch of the pane (worktrees) */
 	char worktree[256];       /* "worktree": its directory */
-	char member[64];          /* "member": team member (teams) */
+	char team[64];            /* "team": the team budget (docs/TEAM.md) */
+	char member[64];          /* "member": team member (docs/TEAM.md) */
 	int refused;              /* "refused": true: refused by a ceiling, not served */
 	int clamped;              /* "clamped": true (or > 0): max_tokens lowered to fit a ceiling */
 };
