@@ -40,7 +40,7 @@ cmd_report_usage(FILE *f, const void *ctx)
 	    "                  starts at the hour of the first request after the last\n"
 	    "                  block ended); the active block's burn rate and projection\n"
 	    "options:\n"
-	    "  --by KIND       split every row by pane, model, agent, branch or member\n"
+	    "  --by KIND       split every row by pane, model, agent, branch, member or team\n"
 	    "                  (records without the field count as \"-\")\n"
 	    "  --breakdown     split by model, with the dated model ids beneath each model\n"
 	    "  --since DATE    only requests from DATE on (YYYY-MM-DD)\n"
@@ -91,7 +91,8 @@ static int
 cmd_report_option(struct cli *cli, int c, struct cmd_report_args *a)
 {
 	/* in the order of enum report_by, from REPORT_BY_PANE */
-	static const char *const by_names[] = { "pane", "model", "agent", "branch", "member", NULL };
+	static const char *const by_names[] = { "pane", "model", "agent", "branch", "member", "team",
+		NULL };
 	char *err = NULL;
 	double t;
 	int by;

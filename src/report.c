@@ -46,7 +46,7 @@ static const char *const report_view_names[REPORT_VIEWS] = {
 	"daily", "weekly", "monthly", "session", "blocks",
 };
 static const char *const report_by_names[] = {
-	"none", "pane", "model", "agent", "branch", "member", "id",
+	"none", "pane", "model", "agent", "branch", "member", "team", "id",
 };
 
 const char *
@@ -274,6 +274,7 @@ report_key(enum report_by by, const struct ledger_entry *e, char *key, size_t le
 	case REPORT_BY_AGENT: s = e->agent; break;
 	case REPORT_BY_BRANCH: s = e->branch; break;
 	case REPORT_BY_MEMBER: s = e->member; break;
+	case REPORT_BY_TEAM: s = e->team; break;
 	case REPORT_BY_NONE: s = ""; break;
 	}
 	snprintf(key, len, "%s", s != NULL && s[0] ? s : "-");

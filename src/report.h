@@ -20,7 +20,8 @@ enum report_view { REPORT_DAILY, REPORT_WEEKLY, REPORT_MONTHLY, REPORT_SESSION, 
 
 enum report_by {
 	REPORT_BY_NONE, REPORT_BY_PANE, REPORT_BY_MODEL, REPORT_BY_AGENT, REPORT_BY_BRANCH,
-	REPORT_BY_MEMBER, REPORT_BY_ID,   /* REPORT_BY_ID: dated model ids (under a model row) */
+	REPORT_BY_MEMBER, REPORT_BY_TEAM,
+	REPORT_BY_ID,                     /* dated model ids (under a model row) */
 };
 
 #define REPORT_BLOCK_S (5 * 3600)       /* a subscription usage block */
@@ -52,7 +53,7 @@ struct report_sums {
 
 struct report_row {
 	char key[160];              /* label: day, week, month, session id, block start,
-	                             * "N name" of a pane, model, agent, branch, member */
+	                             * "N name" of a pane, model, agent, branch, member, team */
 	int pane;                   /* pane rows: the pane's number */
 	double start, end;          /* periods and blocks: bounds; sessions: first, last */
 	struct report_sums sums;

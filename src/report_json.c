@@ -93,7 +93,7 @@ static const char *
 report_json_array(enum report_by by)
 {
 	static const char *const names[] = {
-		"", "panes", "models", "agents", "branches", "members", "ids",
+		"", "panes", "models", "agents", "branches", "members", "teams", "ids",
 	};
 	return (size_t)by < UTIL_ARRAY_LEN(names) ? names[by] : "rows";
 }

@@ -1,7 +1,7 @@
 /*
  * Tests for report and its front end: the views (days, ISO weeks, months
  * at a time zone, sessions, 5-hour blocks with the active block's burn
- * rate), splits by pane / model / agent / branch / member whose sums
+ * rate), splits by pane / model / agent / branch / member / team whose sums
  * equal the total, dated model ids under their model, refused requests
  * apart from served ones, saturating sums, and `tokmux report`
  * (cmd_report_main) on real ledger files: views and options, skipped
@@ -111,7 +111,7 @@ static void
 test_by(void **state)
 {
 	(void)state;
-	for (int by = REPORT_BY_PANE; by <= REPORT_BY_MEMBER; by++) {
+	for (int by = REPORT_BY_PANE; by <= REPORT_BY_TEAM; by++) {
 		report_t *r = report_of(REPORT_MONTHLY, (enum report_by)by, 0);
 		add_five(r);
 		const struct report_row *rows;
@@ -145,6 +145,11 @@ test_by(void **state)
 	add_five(r);
 	assert_int_equal(sub_named(report_total(r), "ana")->sums.cost_micros, 3000);
 	assert_int_equal(sub_named(report_total(r), "-")->sums.refused, 1);
+	report_free(r);
+	r = report_of(REPORT_DAILY, REPORT_BY_TEAM, 0);
+	add_five(r);
+	assert_int_equal(sub_named(report_total(r), "core")->sums.cost_micros, 3000);
+	assert_int_equal(sub_named(report_total(r), "-")->sums.requests, 3);
 	report_free(r);
 	r = report_of(REPORT_DAILY, REPORT_BY_AGENT, 0);
 	add_five(r);
@@ -551,7 +556,7 @@ test_run_args(void **state)
 	free(err);
 	struct { int argc; const char *a, *b, *msg; } bad[] = {
 		{ 2, "--bogus", NULL, "unknown option \"--bogus\" (try tokmux report --help)" },
-		{ 3, "--by", "day", "--by: expected pane, model, agent, branch or member, got \"day\"" },
+		{ 3, "--by", "day", "--by: expected pane, model, agent, branch, member or team, got \"day\"" },
 		{ 2, "--by", NULL, "--by needs a value" },
 		{ 3, "--since", "21/08/2025", "--since: expected a date YYYY-MM-DD, got \"21/08/2025\"" },
 		{ 3, "--until", "2025-02-30", "--until: expected a date YYYY-MM-DD" },

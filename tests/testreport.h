@@ -65,6 +65,7 @@ add_five(report_t *r)
 	snprintf(e.session, sizeof(e.session), "cccc3333dddd4444");
 	snprintf(e.agent, sizeof(e.agent), "codex");
 	snprintf(e.member, sizeof(e.member), "ana");
+	snprintf(e.team, sizeof(e.team), "core");
 	report_add(r, &e);
 	e = entry(DAY1 + 7200, 1, "claude", "claude-sonnet-4-5", 300, 30, 9000);
 	snprintf(e.model_asked, sizeof(e.model_asked), "claude-opus-4-6");
