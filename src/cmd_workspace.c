@@ -10,6 +10,8 @@
 #include "cmd.h"
 #include "config.h"
 #include "core.h"
+#include "ledger.h"
+#include "report_text.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -159,7 +161,16 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, TOKMUX_MAX_PANES) : 2;
 	if (a.ncmds > a.wo.npanes)
 		a.wo.npanes = a.ncmds;
+	char session[CORE_SESSION_LEN + 1];
+	core_session_new(session);
+	a.wo.core.session = session;
 	rc = workspace_run(&cfg, &a.wo);
+	if (!a.wo.no_gateway) {   /* the terminal is restored: the session's summary */
+		char *ledger = a.wo.core.ledger ? xstrdup(a.wo.core.ledger) :
+		    cfg.ledger_path ? xstrdup(cfg.ledger_path) : ledger_default_path();
+		report_text_summary(ledger, session, stdout);
+		free(ledger);
+	}
 	config_free(&cfg);
 	team_settings_free(&a.wo.core.team);
 	return rc;
