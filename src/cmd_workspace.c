@@ -10,6 +10,8 @@
 #include "cmd.h"
 #include "config.h"
 #include "core.h"
+#include "ledger.h"
+#include "report_text.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -47,6 +49,17 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	    "  --pane-ceiling NAME=USD\n"
 	    "                spend ceiling of one pane, by name or number (repeatable),\n"
 	    "                e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
+	    "  --budget-store URL\n"
+	    "                team budget store: memory (default) or redis://HOST:PORT[/DB],\n"
+	    "                shared by every member; put a password in the config or\n"
+	    "                $TOKMUX_REDIS_PASSWORD, not here (docs/TEAM.md)\n"
+	    "  --team NAME   the team (default: default)\n"
+	    "  --member NAME this member (default: the login name)\n"
+	    "  --team-ceiling PERIOD[:FAMILY]=USD, --member-ceiling PERIOD[:FAMILY]=USD\n"
+	    "                team and member ceilings per day, week or month, for all models\n"
+	    "                or one family (opus, sonnet, haiku), e.g. day=50 (repeatable)\n"
+	    "  --budget-fail-open\n"
+	    "                serve while the budget store is unreachable (default: refuse)\n"
 	    "  --theme NAME  colour theme: default, light, mono or a themes/NAME.json\n"
 	    "                (default: the config's theme; NO_COLOR selects mono)\n"
 	    "  -h, --help    this help\n"
@@ -134,8 +147,10 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 {
 	struct cmd_ws_args a = { .wo = { .core = { .port = -1, .wake_fd = -1 } } };
 	int rc = cmd_workspace_args(argc, argv, commands, &a);
-	if (rc >= 0)
+	if (rc >= 0) {
+		team_settings_free(&a.wo.core.team);
 		return rc;
+	}
 	struct config cfg;
 	config_init(&cfg);
 	char *err = NULL;
@@ -143,6 +158,7 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 		fprintf(stderr, "tokmux: %s\n", err);
 		free(err);
 		config_free(&cfg);
+		team_settings_free(&a.wo.core.team);
 		return CLI_USAGE;
 	}
 	if (a.wo.npanes == 0)
@@ -150,7 +166,17 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, TOKMUX_MAX_PANES) : 2;
 	if (a.ncmds > a.wo.npanes)
 		a.wo.npanes = a.ncmds;
+	char session[CORE_SESSION_LEN + 1];
+	core_session_new(session);
+	a.wo.core.session = session;
 	rc = workspace_run(&cfg, &a.wo);
+	if (!a.wo.no_gateway) {   /* the terminal is restored: the session's summary */
+		char *ledger = a.wo.core.ledger ? xstrdup(a.wo.core.ledger) :
+		    cfg.ledger_path ? xstrdup(cfg.ledger_path) : ledger_default_path();
+		report_text_summary(ledger, session, stdout);
+		free(ledger);
+	}
 	config_free(&cfg);
+	team_settings_free(&a.wo.core.team);
 	return rc;
 }
