@@ -427,6 +427,11 @@ test_branch_fields(void **state)
 	assert_null(cJSON_GetObjectItem(o, "worktree"));
 	cJSON_Delete(o);
 	fclose(f);
+	/* read back: the last record has neither */
+	struct ledger_entry e;
+	assert_int_equal(ledger_read(path, collect, &e), 2);
+	assert_string_equal(e.branch, "");
+	assert_string_equal(e.worktree, "");
 	free(path);
 }
 
