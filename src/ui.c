@@ -243,6 +243,7 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols, int worktree)
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
 	u->p[slot].route = route;
+	u->p[slot].fd = -1;      /* a deferred pane has no pty to watch yet */
 	u->p[slot].id = ++u->next_id;
 	u->p[slot].cmd = cmd != NULL ? xstrdup(cmd) : NULL;
 	u->p[slot].worktree = worktree;
@@ -1266,6 +1267,12 @@ ui_wt_ask_close(struct ui *u, int idx)
 		return 1;
 	}
 	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	if (up->worktree && in != NULL && in->state == WTPANE_CREATING) {
+		ui_message(u, "pane %d closed while git made its worktree (a worktree git finishes stays)",
+		    idx + 1);
+		ui_close_pane(u, idx);
+		return 1;
+	}
 	if (!up->worktree || in == NULL || in->state != WTPANE_READY)
 		return 0;
 	char title[128], where[PATH_MAX + 160], both[160];
@@ -1417,8 +1424,11 @@ static void
 ui_reap(struct ui *u)
 {
 	for (int i = 0; i < u->n; i++) {
-		if (pane_reap(u->p[i].pane))
-			u->chrome_dirty = 1;
+		if (!pane_reap(u->p[i].pane))
+			continue;
+		u->chrome_dirty = 1;
+		if (u->wt != NULL)      /* its pid may be someone else's from now on */
+			wtpane_set_pid(u->wt, u->p[i].id, 0);
 	}
 	for (int i = 0; i < u->norphans; i++) {
 		int st;

@@ -1,7 +1,8 @@
 # A slow git (a fake one first on PATH that sleeps 30 s) never freezes the
 # workspace: while pane 1 waits for its worktree, keys typed into pane 2
-# echo at once and its commands run; tokmux answers its own keys; quitting
-# ends the waiting git (its whole process group) and leaves no worktree.
+# echo at once and its commands run; tokmux answers its own keys; the
+# waiting pane closes at once; quitting ends the waiting git (its whole
+# process group) and leaves no worktree.
 . tests/lib.sh
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_AUTHOR_NAME=tokmux GIT_AUTHOR_EMAIL=t@tokmux.invalid
@@ -33,6 +34,9 @@ t_screen | grep -q "new worktree" && fail "the slow git finished early: the test
 t_keys C-g 1
 t_keys C-g D
 t_wait "pane 1: its worktree is being made or removed"
+t_keys C-g x
+t_wait "pane 1 closed while git made its worktree"
+t_wait "▶ 1 fast"
 t_keys C-g q
 t_wait "Quit tokmux"
 t_keys y
