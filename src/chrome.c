@@ -18,11 +18,10 @@
 #define CHROME_STATUS_MAX 512
 #define CHROME_EVENT_MAX 256
 
-/* What the sidebar callback drew: kept, and painted on every terminal. */
 struct chrome_sidebar {
-	int utf8;
+	chrome_t *c;
+	WINDOW *win;
 	int rows, cols;
-	struct sidebar_line *line;        /* rows of them; kind -1: nothing drawn there */
 	char status[CHROME_STATUS_MAX];   /* the status bar's idle text, "" none */
 	int status_changed;
 	char event[CHROME_EVENT_MAX];     /* the last event message, "" none */
@@ -36,7 +35,7 @@ struct chrome {
 	int color;
 	int utf8;
 	int overlay_shown;      /* the bottom-row overlay is on screen */
-	WINDOW *sb_win;         /* the sidebar's window, NULL none */
+	struct chrome_sidebar sb;
 };
 
 /* Theme slot of each sidebar line kind. */
@@ -95,6 +94,7 @@ chrome_new(const struct theme *theme, int utf8)
 	if (c->color)
 		use_default_colors();
 	c->utf8 = utf8;
+	c->sb.c = c;
 	chrome_styles_init(c);
 	return c;
 }
@@ -104,8 +104,8 @@ chrome_free(chrome_t *c)
 {
 	if (c == NULL)
 		return;
-	if (c->sb_win != NULL)
-		delwin(c->sb_win);
+	if (c->sb.win != NULL)
+		delwin(c->sb.win);
 	free(c);
 }
 
@@ -190,7 +190,9 @@ chrome_draw_title(chrome_t *c, const struct rect *r, const struct chrome_title *
 	char head[256], st[160], rest[512];
 	snprintf(head, sizeof head, "%s %d %s %s ", mark, t->number, t->name, dot);
 	snprintf(st, sizeof st, "%s%s%s", state, t->belled ? " [bell]" : "", t->zoomed ? " [zoom]" : "");
-	snprintf(rest, sizeof rest, " %s %s%s%s", dot, t->cmd, t->vt_title[0] ? " : " : "", t->vt_title);
+	snprintf(rest, sizeof rest, " %s %s%s%s%s%s", dot, t->branch ? "[" : "", t->branch ? t->branch : "",
+	    t->branch ? "] " : "", t->cmd, t->vt_title[0] ? " : " : "");
+	snprintf(rest + strlen(rest), sizeof rest - strlen(rest), "%s", t->vt_title);
 	WINDOW *w = stdscr;
 	int slot = t->focused ? THEME_TITLE_FOCUS : THEME_TITLE;
 	chrome_style(c, w, slot, 0);
@@ -252,7 +254,7 @@ chrome_status_text(chrome_t *c, const struct chrome_status *st, char *line, size
 		snprintf(line, len, " %s", st->message);
 	} else if (st->prefix) {
 		snprintf(line, len, " prefix: 1-" TOKMUX_MAX_PANES_STR " focus, z zoom, [ scroll, "
-		    "b ceiling, f model, m requests, s sidebar, d detach, q quit, ? help");
+		    "b ceiling, f model, m requests, s sidebar, q quit, ? help");
 		*slot = THEME_TEXT;
 		*extra = A_REVERSE;
 	} else if (st->scrolling) {
@@ -260,8 +262,8 @@ chrome_status_text(chrome_t *c, const struct chrome_status *st, char *line, size
 		*slot = THEME_TEXT;
 		*extra = A_REVERSE;
 	} else {
-		if (st->idle != NULL && st->idle[0] != '\0')
-			snprintf(line, len, "%s", st->idle);
+		if (c->sb.status[0] != '\0')
+			snprintf(line, len, "%s", c->sb.status);
 		else
 			snprintf(line, len, " tokmux  %d pane%s  Ctrl-g ? help", st->npanes,
 			    st->npanes == 1 ? "" : "s");
@@ -360,14 +362,43 @@ chrome_draw_box(chrome_t *c, int rows, int cols, const char *title,
 	delwin(win);
 }
 
+void
+chrome_draw_bar(chrome_t *c, void *win, int y, int w, const char *text)
+{
+	WINDOW *wn = win != NULL ? win : stdscr;
+	chrome_style(c, wn, THEME_TITLE_FOCUS, 0);
+	chrome_putn(wn, y, 0, w, text, strlen(text), 1);
+	wattr_set(wn, A_NORMAL, 0, NULL);
+}
+
 /* ---- the sidebar ---- */
 
 void
 chrome_sidebar_draw(struct chrome_sidebar *sb, int row, const struct sidebar_line *l)
 {
-	if (row < 0 || row >= sb->rows)
+	if (sb->win == NULL || row < 0 || row >= sb->rows)
 		return;
-	sb->line[row] = *l;
+	chrome_t *c = sb->c;
+	int kind = l->kind >= 0 && l->kind < SIDEBAR_KINDS ? l->kind : SIDEBAR_TEXT;
+	size_t len = strnlen(l->text, sizeof l->text), at = 0;
+	int col = 0;
+	/* segments in order of offset; text between them in the line's kind */
+	for (int k = 0; k <= l->nseg && col < sb->cols; k++) {
+		size_t off = k < l->nseg ? UTIL_MIN(l->seg[k].off, len) : len;
+		if (off > at) {
+			chrome_style(c, sb->win, chrome_kind_slot[kind], 0);
+			col += chrome_putn(sb->win, row, col, sb->cols - col, l->text + at, off - at, 0);
+			at = off;
+		}
+		if (k < l->nseg && col < sb->cols) {
+			size_t sl = UTIL_MIN((size_t)l->seg[k].len, len - at);
+			int sk = l->seg[k].kind < SIDEBAR_KINDS ? l->seg[k].kind : SIDEBAR_TEXT;
+			chrome_style(c, sb->win, chrome_kind_slot[sk], 0);
+			col += chrome_putn(sb->win, row, col, sb->cols - col, l->text + at, sl, 0);
+			at += sl;
+		}
+	}
+	wattr_set(sb->win, A_NORMAL, 0, NULL);
 }
 
 void
@@ -398,112 +429,70 @@ chrome_sidebar_event(struct chrome_sidebar *sb, const char *text, int ring)
 int
 chrome_sidebar_utf8(const struct chrome_sidebar *sb)
 {
-	return sb->utf8;
+	return sb->c->utf8;
 }
 
 struct chrome_sidebar *
-chrome_sidebar_new(int utf8)
+chrome_sidebar(chrome_t *c)
 {
-	struct chrome_sidebar *sb = xcalloc(1, sizeof *sb);
-	sb->utf8 = utf8;
-	return sb;
-}
-
-void
-chrome_sidebar_free(struct chrome_sidebar *sb)
-{
-	if (sb == NULL)
-		return;
-	free(sb->line);
-	free(sb);
-}
-
-void
-chrome_sidebar_begin(struct chrome_sidebar *sb, int rows, int cols)
-{
-	rows = UTIL_MAX(rows, 0);
-	if (rows != sb->rows)
-		sb->line = xreallocarray(sb->line, (size_t)UTIL_MAX(rows, 1), sizeof *sb->line);
-	sb->rows = rows;
-	sb->cols = UTIL_MAX(cols, 0);
-	for (int i = 0; i < rows; i++)
-		sb->line[i].kind = -1;
-}
-
-const char *
-chrome_sidebar_idle(const struct chrome_sidebar *sb)
-{
-	return sb->status;
-}
-
-void
-chrome_sidebar_placeholder(struct chrome_sidebar *sb)
-{
-	chrome_sidebar_line(sb, 0, SIDEBAR_BOLD, " tokmux");
-	chrome_sidebar_line(sb, 2, SIDEBAR_DIM, " metering gateway off");
-}
-
-int
-chrome_sidebar_take(struct chrome_sidebar *sb, char *event, size_t len, int *rings)
-{
-	int changed = sb->status_changed;
-	snprintf(event, len, "%s", sb->event);
-	*rings = sb->rings;
-	sb->status_changed = 0;
-	sb->event[0] = '\0';
-	sb->rings = 0;
-	return changed;
+	return &c->sb;
 }
 
 void
 chrome_sidebar_place(chrome_t *c, const struct rect *r)
 {
-	if (c->sb_win) {
-		delwin(c->sb_win);
-		c->sb_win = NULL;
+	if (c->sb.win) {
+		delwin(c->sb.win);
+		c->sb.win = NULL;
 	}
 	if (r == NULL || r->h <= 0 || r->w <= 0)
 		return;
-	c->sb_win = newwin(r->h, r->w, r->y, r->x);
+	c->sb.win = newwin(r->h, r->w, r->y, r->x);
+	c->sb.rows = r->h;
+	c->sb.cols = r->w;
 }
 
-/* One line of the record into the window: segments in order of offset,
- * text between them in the line's kind. */
-static void
-chrome_sidebar_paint_line(chrome_t *c, int row, int cols, const struct sidebar_line *l)
+int
+chrome_sidebar_rows(const chrome_t *c)
 {
-	WINDOW *win = c->sb_win;
-	int kind = l->kind >= 0 && l->kind < SIDEBAR_KINDS ? l->kind : SIDEBAR_TEXT;
-	size_t len = strnlen(l->text, sizeof l->text), at = 0;
-	int col = 0;
-	for (int k = 0; k <= l->nseg && col < cols; k++) {
-		size_t off = k < l->nseg ? UTIL_MIN(l->seg[k].off, len) : len;
-		if (off > at) {
-			chrome_style(c, win, chrome_kind_slot[kind], 0);
-			col += chrome_putn(win, row, col, cols - col, l->text + at, off - at, 0);
-			at = off;
-		}
-		if (k < l->nseg && col < cols) {
-			size_t sl = UTIL_MIN((size_t)l->seg[k].len, len - at);
-			int sk = l->seg[k].kind < SIDEBAR_KINDS ? l->seg[k].kind : SIDEBAR_TEXT;
-			chrome_style(c, win, chrome_kind_slot[sk], 0);
-			col += chrome_putn(win, row, col, cols - col, l->text + at, sl, 0);
-			at += sl;
-		}
-	}
-	wattr_set(win, A_NORMAL, 0, NULL);
+	return c->sb.win != NULL ? c->sb.rows : 0;
+}
+
+int
+chrome_sidebar_cols(const chrome_t *c)
+{
+	return c->sb.cols;
 }
 
 void
-chrome_sidebar_paint(chrome_t *c, const struct chrome_sidebar *sb)
+chrome_sidebar_begin(chrome_t *c)
 {
-	if (c->sb_win == NULL)
-		return;
-	werase(c->sb_win);
-	int rows = UTIL_MIN(sb->rows, getmaxy(c->sb_win));
-	int cols = UTIL_MIN(sb->cols, getmaxx(c->sb_win));
-	for (int i = 0; i < rows; i++)
-		if (sb->line[i].kind >= 0)
-			chrome_sidebar_paint_line(c, i, cols, &sb->line[i]);
-	wnoutrefresh(c->sb_win);
+	if (c->sb.win != NULL)
+		werase(c->sb.win);
+}
+
+void
+chrome_sidebar_placeholder(chrome_t *c)
+{
+	chrome_sidebar_line(&c->sb, 0, SIDEBAR_BOLD, " tokmux");
+	chrome_sidebar_line(&c->sb, 2, SIDEBAR_DIM, " metering gateway off");
+}
+
+void
+chrome_sidebar_flush(chrome_t *c)
+{
+	if (c->sb.win != NULL)
+		wnoutrefresh(c->sb.win);
+}
+
+int
+chrome_sidebar_take(chrome_t *c, char *event, size_t len, int *rings)
+{
+	int changed = c->sb.status_changed;
+	snprintf(event, len, "%s", c->sb.event);
+	*rings = c->sb.rings;
+	c->sb.status_changed = 0;
+	c->sb.event[0] = '\0';
+	c->sb.rings = 0;
+	return changed;
 }

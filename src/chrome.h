@@ -30,6 +30,7 @@ struct chrome_title {
 	const char *name;
 	const char *cmd;         /* the pane's command line */
 	const char *vt_title;    /* what the program set, "" none */
+	const char *branch;      /* a worktree pane's branch, or NULL */
 	const char *exit_text;   /* "exited 0", ... or NULL while it runs */
 	int scroll;              /* lines back into scrollback, 0 live */
 	const char *state;       /* from the sidebar callback, "" none */
@@ -48,7 +49,6 @@ struct chrome_status {
 	const char *prompt;      /* a dialog's input line, or NULL */
 	const char *question;    /* a y/n question, or NULL */
 	const char *message;     /* a message being shown, or NULL */
-	const char *idle;        /* the sidebar's status text when nothing is urgent, or NULL */
 	int prefix;              /* the prefix key is pending */
 	int scrolling;           /* the focused pane is in scrollback mode */
 	int npanes;
@@ -61,15 +61,18 @@ int chrome_draw_overlay(chrome_t *c, const struct layout *lay, int rows, int col
     const struct chrome_status *st);
 int chrome_overlay_shown(const chrome_t *c);   /* the overlay is on the bottom row */
 
+/* A bar across row y of win (a WINDOW *, NULL: stdscr), w columns, in the
+ * focused title's style: the head and foot of a full-screen overlay. */
+void chrome_draw_bar(chrome_t *c, void *win, int y, int w, const char *text);
+
 /* A boxed overlay of n lines, centred in rows x cols; sel >= 0 marks the
  * selected line and mark the current one ("(now)"). */
 void chrome_draw_box(chrome_t *c, int rows, int cols, const char *title,
     const char *const *text, int n, int sel, int mark);
 
 /*
- * The sidebar as its callback sees it (see ui.h): rows x cols lines to
- * draw (rows 0: hidden), the one-line status text and event messages. It
- * is a record, not a window: the UI paints it on every terminal.
+ * The sidebar as its callback sees it (see ui.h): a window of rows x cols
+ * (rows 0: hidden), the one-line status text and event messages.
  */
 struct chrome_sidebar;
 void chrome_sidebar_draw(struct chrome_sidebar *sb, int row, const struct sidebar_line *l);
@@ -81,23 +84,21 @@ void chrome_sidebar_status(struct chrome_sidebar *sb, const char *text);
 void chrome_sidebar_event(struct chrome_sidebar *sb, const char *text, int ring);
 int chrome_sidebar_utf8(const struct chrome_sidebar *sb);
 
-/* The UI's side of the record. */
-struct chrome_sidebar *chrome_sidebar_new(int utf8);
-void chrome_sidebar_free(struct chrome_sidebar *sb);
-/* Forget the lines before the callback draws rows x cols of them. */
-void chrome_sidebar_begin(struct chrome_sidebar *sb, int rows, int cols);
+/* The UI's side of the sidebar. */
+struct chrome_sidebar *chrome_sidebar(chrome_t *c);
+/* Where the sidebar goes; NULL or an empty rect: no sidebar window. */
+void chrome_sidebar_place(chrome_t *c, const struct rect *r);
+int chrome_sidebar_rows(const chrome_t *c);     /* 0: no sidebar window */
+int chrome_sidebar_cols(const chrome_t *c);
+/* Clear the window before the callback draws. */
+void chrome_sidebar_begin(chrome_t *c);
 /* What is drawn when there is no sidebar callback. */
-void chrome_sidebar_placeholder(struct chrome_sidebar *sb);
-const char *chrome_sidebar_idle(const struct chrome_sidebar *sb);   /* the status text */
+void chrome_sidebar_placeholder(chrome_t *c);
+/* Queue the window for the next doupdate() (after stdscr). */
+void chrome_sidebar_flush(chrome_t *c);
 /* What the callback asked for since the last call: returns 1 if the status
  * text changed; *event gets the last event message ("" none), *rings how
  * many events wanted the bell. */
-int chrome_sidebar_take(struct chrome_sidebar *sb, char *event, size_t len, int *rings);
-
-/* A terminal's sidebar window: where it goes (NULL or an empty rect: none),
- * and the record painted into it, queued for the next doupdate() (after
- * stdscr). */
-void chrome_sidebar_place(chrome_t *c, const struct rect *r);
-void chrome_sidebar_paint(chrome_t *c, const struct chrome_sidebar *sb);
+int chrome_sidebar_take(chrome_t *c, char *event, size_t len, int *rings);
 
 #endif

@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "report_text.h"
 #include "session.h"
 #include "tty.h"
 #include "util.h"
@@ -146,6 +147,14 @@ client_verdict(const void *body, size_t len)
 	proto_get_str(e.text, sizeof e.text, text, sizeof text);
 	if (text[0] != '\0')
 		fprintf(e.kind == PROTO_EXIT_DETACHED ? stdout : stderr, "%s\n", text);
+	if (e.kind == PROTO_EXIT_ENDED && e.ledger[0] != '\0') {
+		/* the session ended here: what it did, from its ledger */
+		char ledger[sizeof e.ledger + 1], session[sizeof e.ledger_session + 1];
+		proto_get_str(e.ledger, sizeof e.ledger, ledger, sizeof ledger);
+		proto_get_str(e.ledger_session, sizeof e.ledger_session, session, sizeof session);
+		fflush(stderr);
+		report_text_summary(ledger, session, stdout);
+	}
 	return e.status;
 }
 

@@ -132,6 +132,7 @@ cmd_resume_session(struct sessfile *sf, int detached, const char *prog)
 	if (rc < 0 && (rc = cmd_workspace_config(&a, &cfg, prog)) < 0) {
 		a.name = sf->name;
 		a.detached = detached;
+		a.wo.core.session = sf->ledger_session;   /* its ledger records go on as one session */
 		a.wo.npanes = sf->npanes;
 		for (int i = 0; i < sf->npanes; i++)
 			cmd_resume_pane(&a, &cfg, i, &sf->pane[i], own);

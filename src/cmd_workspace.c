@@ -19,6 +19,7 @@
 #include "core.h"
 #include "server.h"
 #include "session.h"
+#include "team.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -28,7 +29,7 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 {
 	const struct cmd_entry *cmds = ctx;
 	fputs(
-	    "usage: tokmux [-s NAME] [-d] [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-c CONFIG] [-v] [OPTIONS]\n"
+	    "usage: tokmux [-s NAME] [-d] [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-w] [-c CONFIG] [-v] [OPTIONS]\n"
 	    "       tokmux COMMAND [ARGS]    (COMMAND --help for more)\n"
 	    "\n"
 	    "A terminal workspace of 1 to " TOKMUX_MAX_PANES_STR " panes for running AI coding agents side by side.\n"
@@ -41,6 +42,9 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	    "  -n N          number of panes, 1 to " TOKMUX_MAX_PANES_STR " (default: the config's panes, or 2)\n"
 	    "  -e CMD        command for the next pane, run by /bin/sh -c (repeatable);\n"
 	    "                panes without one run $SHELL\n"
+	    "  -w            run every pane in its own git worktree and branch tokmux/<pane>\n"
+	    "                (made from the current branch of the repository here, in\n"
+	    "                <repo>.tokmux/<pane> unless worktree_dir says; docs/WORKTREES.md)\n"
 	    "  -c, --config CONFIG\n"
 	    "                config file (default $XDG_CONFIG_HOME/tokmux/config.json)\n"
 	    "  -v            write a debug log to tokmux.log in the current directory\n"
@@ -57,6 +61,17 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	    "  --pane-ceiling NAME=USD\n"
 	    "                spend ceiling of one pane, by name or number (repeatable),\n"
 	    "                e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
+	    "  --budget-store URL\n"
+	    "                team budget store: memory (default) or redis://HOST:PORT[/DB],\n"
+	    "                shared by every member; put a password in the config or\n"
+	    "                $TOKMUX_REDIS_PASSWORD, not here (docs/TEAM.md)\n"
+	    "  --team NAME   the team (default: default)\n"
+	    "  --member NAME this member (default: the login name)\n"
+	    "  --team-ceiling PERIOD[:FAMILY]=USD, --member-ceiling PERIOD[:FAMILY]=USD\n"
+	    "                team and member ceilings per day, week or month, for all models\n"
+	    "                or one family (opus, sonnet, haiku), e.g. day=50 (repeatable)\n"
+	    "  --budget-fail-open\n"
+	    "                serve while the budget store is unreachable (default: refuse)\n"
 	    "  --theme NAME  colour theme: default, light, mono or a themes/NAME.json\n"
 	    "                (default: the config's theme; NO_COLOR selects mono)\n"
 	    "  -h, --help    this help\n"
@@ -68,8 +83,9 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	fputs(
 	    "\n"
 	    "keys: prefix Ctrl-g, then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
-	    "      c new pane, x close, b ceiling, f model, m last requests, s sidebar,\n"
-	    "      d detach, q quit, ? help; Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
+	    "      c new pane, C new worktree pane, x close, D diff of a worktree pane,\n"
+	    "      b ceiling, f model, m last requests, s sidebar, d detach, q quit, ? help;\n"
+	    "      Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
 	    f);
 }
 
@@ -115,6 +131,7 @@ cmd_workspace_option(struct cli *cli, int c, struct cmd_ws_args *a)
 	case 'd': a->detached = 1; return 0;
 	case 'c': a->config = optarg; cmd_workspace_keep(a, "-c", optarg, 1); return 0;
 	case 'v': a->wo.verbose = 1; cmd_workspace_keep(a, "-v", NULL, 0); return 0;
+	case 'w': a->wo.worktrees = 1; return 0;     /* resumed panes keep their directories */
 	case CMD_WS_NO_GATEWAY: a->wo.no_gateway = 1; cmd_workspace_keep(a, cli->opt, NULL, 0); return 0;
 	case CMD_WS_THEME: a->wo.theme = optarg; cmd_workspace_keep(a, cli->opt, optarg, 0); return 0;
 	}
@@ -139,6 +156,7 @@ cmd_workspace_free(struct cmd_ws_args *a)
 	for (int i = 0; i < a->nkeep; i++)
 		free(a->keep[i]);
 	a->nkeep = 0;
+	team_settings_free(&a->wo.core.team);
 }
 
 int
@@ -154,7 +172,7 @@ cmd_workspace_parse(int argc, char **argv, const char *prog, void (*usage)(FILE 
 	};
 	struct cli cli;
 	int c, rc;
-	cli_init(&cli, prog, "n:e:c:vs:d", longopts, usage);
+	cli_init(&cli, prog, "n:e:c:vws:d", longopts, usage);
 	cli.usage_ctx = usage_ctx;
 	while ((c = cli_next(&cli, argc, argv)) != -1) {
 		if (c == CLI_EXIT)

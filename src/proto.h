@@ -63,6 +63,10 @@ struct proto_exit {
 	int32_t status;      /* for the client to exit with */
 	int32_t kind;        /* enum proto_exit_kind */
 	char text[4096];     /* printed after the terminal is restored; "" none */
+	/* ENDED: the ledger and the session's id in it, for the summary the
+	 * client prints ("" none: no gateway) */
+	char ledger[4096];
+	char ledger_session[32];
 };
 
 /* Our HELLO (TOKMUX_TEST_VERSION, when set, fakes the version: tests). */

@@ -67,6 +67,7 @@ server_crash_notify(int status, const char *msg)
 	struct proto_exit e;
 	e.status = status;
 	e.kind = PROTO_EXIT_FAILED;
+	e.ledger[0] = e.ledger_session[0] = '\0';
 	/* no snprintf in a signal handler */
 	size_t n = strnlen(msg, sizeof e.text - 1);
 	memcpy(e.text, msg, n);
@@ -333,6 +334,8 @@ server_state_save(struct server *sv)
 	sf.created = sv->created;
 	sf.pid = (int)getpid();
 	sf.cwd = xstrdup(sv->cwd);
+	if (workspace_core(sv->ws) != NULL)
+		sf.ledger_session = xstrdup(core_session(workspace_core(sv->ws)));
 	for (int i = 0; sv->st->argv != NULL && sv->st->argv[i] != NULL &&
 	    i < SESSFILE_MAX_OPTIONS; i++)
 		sf.options[sf.noptions++] = xstrdup(sv->st->argv[i]);
@@ -418,18 +421,37 @@ server_ready(int fd, int status, const char *name_or_err)
 	close(fd);
 }
 
+/* How the session ended, for every client: the words, and where its
+ * summary is (taken before the core stops). */
+static void
+server_verdict(struct server *sv, int rc, struct proto_exit *e)
+{
+	memset(e, 0, sizeof *e);
+	e->status = rc;
+	e->kind = PROTO_EXIT_ENDED;
+	proto_put_str(e->text, sizeof e->text,
+	    sv->end_text[0] != '\0' ? sv->end_text : ui_exit_message(sv->ui));
+	core_t *core = workspace_core(sv->ws);
+	char abs[PATH_MAX];
+	if (core != NULL) {
+		const char *ledger = core_ledger_path(core);
+		proto_put_str(e->ledger, sizeof e->ledger,
+		    realpath(ledger, abs) != NULL ? abs : ledger);
+		proto_put_str(e->ledger_session, sizeof e->ledger_session, core_session(core));
+	}
+}
+
 /* Every client hears how the session ended; nothing is left behind. */
 static void
-server_end(struct server *sv, int rc)
+server_end(struct server *sv, const struct proto_exit *e)
 {
-	const char *why = sv->end_text[0] != '\0' ? sv->end_text : ui_exit_message(sv->ui);
 	util_set_exit_notify(NULL);
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
 		struct server_client *c = &sv->client[i];
 		if (c->fd < 0)
 			continue;
 		c->term = -1;       /* the UI let every terminal go already */
-		server_send_exit(c, PROTO_EXIT_ENDED, rc, why);
+		proto_send(c->fd, PROTO_EXIT, e, sizeof *e, NULL, 0);
 		server_drop(sv, c);
 	}
 	/* the session ended on purpose: nothing to resume */
@@ -480,8 +502,12 @@ server_main(const struct server_start *st, const char *dir, int ready)
 		server_ready(ready, 0, sv->name);
 		rc = ui_run(sv->ui);
 		server_unlisten(sv);
-		server_end(sv, rc);
-		workspace_free(sv->ws);
+		struct proto_exit *e = xmalloc(sizeof *e);
+		server_verdict(sv, rc, e);
+		sv->ui = NULL;
+		workspace_free(sv->ws);      /* the ledger has every request when the clients read it */
+		server_end(sv, e);
+		free(e);
 	}
 	server_unlisten(sv);
 	if (sv->lock_fd >= 0) {

@@ -53,6 +53,7 @@ sessfile_format(const struct sessfile *s)
 	cJSON_AddNumberToObject(root, "created", (double)s->created);
 	cJSON_AddNumberToObject(root, "pid", s->pid);
 	sessfile_add_str(root, "cwd", s->cwd);
+	sessfile_add_str(root, "ledger_session", s->ledger_session);
 	cJSON *opts = cJSON_AddArrayToObject(root, "options");
 	for (int i = 0; i < s->noptions; i++)
 		cJSON_AddItemToArray(opts, cJSON_CreateString(s->options[i]));
@@ -201,7 +202,7 @@ int
 sessfile_read(const char *path, struct sessfile *s, char **err)
 {
 	static const char *const keys[] = { "tokmux_session", "name", "created", "pid", "cwd",
-		"options", "panes", NULL };
+		"ledger_session", "options", "panes", NULL };
 	memset(s, 0, sizeof *s);
 	size_t len;
 	char *text = util_read_file(path, SESSFILE_MAX_BYTES, &len, err);
@@ -219,6 +220,7 @@ sessfile_read(const char *path, struct sessfile *s, char **err)
 	    "tokmux_session", SESSFILE_FORMAT, SESSFILE_FORMAT, &format) == 0 &&
 	    sessfile_get_str(&j, root, NULL, "name", 0, &s->name) == 0 &&
 	    sessfile_get_str(&j, root, NULL, "cwd", 1, &s->cwd) == 0 &&
+	    sessfile_get_str(&j, root, NULL, "ledger_session", 1, &s->ledger_session) == 0 &&
 	    jsoncheck_int(&j, cJSON_GetObjectItemCaseSensitive(root, "created"), NULL, "created",
 	    0, INT64_C(1) << 40, &s->created) == 0 &&
 	    jsoncheck_int(&j, cJSON_GetObjectItemCaseSensitive(root, "pid"), NULL, "pid",
@@ -248,6 +250,7 @@ sessfile_free(struct sessfile *s)
 {
 	free(s->name);
 	free(s->cwd);
+	free(s->ledger_session);
 	for (int i = 0; i < s->noptions; i++)
 		free(s->options[i]);
 	for (int i = 0; i < s->npanes; i++)

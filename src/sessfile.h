@@ -35,6 +35,7 @@ struct sessfile {
 	int64_t created;           /* UNIX time */
 	int pid;                   /* the server's */
 	char *cwd;                 /* the server's directory */
+	char *ledger_session;      /* the id its ledger records carry (a resume keeps it) */
 	char *options[SESSFILE_MAX_OPTIONS];   /* the command line's options */
 	int noptions;
 	struct sessfile_pane pane[TOKMUX_MAX_PANES];

@@ -1,8 +1,7 @@
 /*
- * tty: a terminal under an ncurses SCREEN whose output goes through a pipe
- * (curses writes with blocking write(2) and spins on EAGAIN, so it never
- * gets the terminal itself) into a queue written without blocking; and the
- * client's raw mode and restore string.
+ * tty: a client's terminal on the server side (its own non-blocking
+ * descriptor, an output queue, reads), and the client's raw mode and
+ * restore string (terminfo, without a curses screen).
  */
 #include "tty.h"
 
@@ -19,101 +18,48 @@
 
 #include "util.h"
 
-#define TTY_PIPE_SIZE (1024 * 1024)   /* one frame of curses output fits */
-
 struct tty {
-	SCREEN *scr;
-	FILE *in_f, *out_f;       /* curses' ends: the terminal's input, the pipe */
-	int in_fd;                /* the terminal's input (in_f's) */
-	int out_fd;               /* the terminal's output, non-blocking */
-	int pipe_rd;              /* what curses wrote */
-	char *term;
+	int fd;                   /* ours: reads and writes, non-blocking */
+	int in_fd, out_fd;        /* as passed; -1 once replaced by fd */
 	struct buf q;             /* bytes for the terminal not yet written */
 	int failed;
+	int dropped;              /* output was dropped: drawn whole once the queue is empty */
+	int caught_up;
 };
 
-/* A descriptor of our own for the terminal's output, non-blocking, without
- * changing the flags of the one the client shares with its shell. */
+/* A descriptor of our own on the terminal (a new open file description,
+ * so O_NONBLOCK does not reach the client's shell), or -1. */
 static int
-tty_out_open(int fd)
+tty_reopen(int fd)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	int nb = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (nb >= 0) {
-		close(fd);
-		return nb;
-	}
-	/* the client clears O_NONBLOCK again when it exits (util_term_restore) */
-	util_set_nonblock(fd);
-	util_set_cloexec(fd);
-	return fd;
-}
-
-/* Make curses' pipe: the read end non-blocking, big enough for a frame. */
-static int
-tty_pipe(int p[2], char **err)
-{
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		*err = xasprintf("pipe: %s", strerror(errno));
-		return -1;
-	}
-	fcntl(p[1], F_SETPIPE_SZ, TTY_PIPE_SIZE);
-	util_set_nonblock(p[0]);
-	return 0;
-}
-
-/* Curses' settings for tokmux, on the current SCREEN. */
-static void
-tty_setup(void)
-{
-	const char *ed = getenv("ESCDELAY");
-	set_escdelay(ed != NULL ? UTIL_MIN(atoi(ed), 25) : 25);
-	raw();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	meta(stdscr, TRUE);
-	intrflush(stdscr, FALSE);
-	mousemask(ALL_MOUSE_EVENTS, NULL);
-	mouseinterval(0);
+	return open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 }
 
 tty_t *
-tty_open(const struct tty_spec *s, char **err)
+tty_open(int in_fd, int out_fd, char **err)
 {
 	tty_t *t = xcalloc(1, sizeof *t);
-	int p[2];
-	t->term = xstrdup(s->term != NULL && s->term[0] != '\0' ? s->term : "xterm-256color");
-	t->in_fd = s->in_fd;
-	t->out_fd = tty_out_open(s->out_fd);
-	t->pipe_rd = -1;
-	util_set_cloexec(t->in_fd);
-	if (tty_pipe(p, err) < 0)
-		goto fail;
-	t->pipe_rd = p[0];
-	t->in_f = fdopen(t->in_fd, "r");
-	t->out_f = fdopen(p[1], "w");
-	if (t->in_f == NULL || t->out_f == NULL) {
-		*err = xasprintf("fdopen: %s", strerror(errno));
-		if (t->out_f == NULL)
-			close(p[1]);
-		goto fail;
+	t->in_fd = in_fd;
+	t->out_fd = out_fd;
+	t->fd = tty_reopen(out_fd);
+	if (t->fd >= 0) {
+		close(in_fd);
+		close(out_fd);
+		t->in_fd = t->out_fd = -1;
+		return t;
 	}
-	t->in_fd = -1;      /* in_f owns it now */
-	t->scr = newterm(t->term, t->out_f, t->in_f);
-	if (t->scr == NULL) {
-		*err = xasprintf("cannot use the terminal type TERM=%s", t->term);
-		goto fail;
+	/* cannot reopen it: use the passed descriptors, made non-blocking (the
+	 * client makes its terminal blocking again when it exits) */
+	if (util_set_nonblock(in_fd) < 0 || util_set_nonblock(out_fd) < 0) {
+		*err = xasprintf("cannot use the terminal: %s", strerror(errno));
+		tty_close(t);
+		return NULL;
 	}
-	tty_setup();
-	int rows, cols;
-	tty_size(t, &rows, &cols);
+	util_set_cloexec(in_fd);
+	util_set_cloexec(out_fd);
 	return t;
-fail:
-	tty_close(t);
-	return NULL;
 }
 
 void
@@ -121,96 +67,56 @@ tty_close(tty_t *t)
 {
 	if (t == NULL)
 		return;
-	if (t->scr != NULL) {
-		set_term(t->scr);
-		endwin();
-		delscreen(t->scr);
-	}
-	if (t->in_f != NULL)
-		fclose(t->in_f);
-	else if (t->in_fd >= 0)
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->in_fd >= 0)
 		close(t->in_fd);
-	if (t->out_f != NULL)
-		fclose(t->out_f);
-	if (t->pipe_rd >= 0)
-		close(t->pipe_rd);
-	if (t->out_fd >= 0)
+	if (t->out_fd >= 0 && t->out_fd != t->in_fd)
 		close(t->out_fd);
 	buf_free(&t->q);
-	free(t->term);
 	free(t);
-}
-
-void
-tty_select(tty_t *t)
-{
-	set_term(t->scr);
 }
 
 int
 tty_in_fd(const tty_t *t)
 {
-	return fileno(t->in_f);
+	return t->fd >= 0 ? t->fd : t->in_fd;
 }
 
 int
 tty_out_fd(const tty_t *t)
 {
-	return t->out_fd;
-}
-
-const char *
-tty_term(const tty_t *t)
-{
-	return t->term;
+	return t->fd >= 0 ? t->fd : t->out_fd;
 }
 
 int
-tty_size(tty_t *t, int *rows, int *cols)
+tty_size(const tty_t *t, int *rows, int *cols)
 {
 	struct winsize ws;
-	set_term(t->scr);
-	/* (LINES and COLS are the last SCREEN's that changed size, not t's) */
-	int had_rows = getmaxy(stdscr), had_cols = getmaxx(stdscr);
-	*rows = had_rows;
-	*cols = had_cols;
-	if (ioctl(t->out_fd, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+	if (ioctl(tty_out_fd(t), TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
 		return -1;
 	*rows = ws.ws_row;
 	*cols = ws.ws_col;
-	if (ws.ws_row == had_rows && ws.ws_col == had_cols)
-		return 0;
-	resizeterm(ws.ws_row, ws.ws_col);
-	return 1;
+	return 0;
 }
 
-/* What curses wrote so far, into the queue. */
-static void
-tty_drain(tty_t *t)
+ssize_t
+tty_read(tty_t *t, char *buf, size_t len)
 {
-	char chunk[65536];
 	ssize_t n;
-	fflush(t->out_f);
-	while ((n = read(t->pipe_rd, chunk, sizeof chunk)) > 0) {
-		if (!t->failed)
-			buf_append(&t->q, chunk, (size_t)n);
-	}
-}
-
-void
-tty_puts(tty_t *t, const char *s)
-{
-	tty_drain(t);
-	if (!t->failed)
-		buf_append(&t->q, s, strlen(s));
+	do
+		n = read(tty_in_fd(t), buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EIO)
+		return 0;      /* a terminal whose other side is gone */
+	return n;
 }
 
 int
 tty_flush(tty_t *t)
 {
-	tty_drain(t);
 	while (t->q.len > 0 && !t->failed) {
-		ssize_t n = write(t->out_fd, t->q.data, t->q.len);
+		ssize_t n = write(tty_out_fd(t), t->q.data, t->q.len);
 		if (n > 0) {
 			buf_consume(&t->q, (size_t)n);
 		} else if (n < 0 && errno == EINTR) {
@@ -222,7 +128,24 @@ tty_flush(tty_t *t)
 			buf_consume(&t->q, t->q.len);
 		}
 	}
+	if (t->q.len == 0 && t->dropped && !t->failed) {
+		t->dropped = 0;
+		t->caught_up = 1;
+	}
 	return t->failed ? -1 : 0;
+}
+
+int
+tty_write(tty_t *t, const char *buf, size_t len)
+{
+	if (t->failed)
+		return -1;
+	if (t->dropped || (t->q.len > 0 && t->q.len + len > TTY_BEHIND)) {
+		t->dropped = 1;       /* it cannot keep up: drawn whole later */
+		return 0;
+	}
+	buf_append(&t->q, buf, len);
+	return tty_flush(t);
 }
 
 size_t
@@ -232,9 +155,17 @@ tty_queued(const tty_t *t)
 }
 
 int
-tty_failed(const tty_t *t)
+tty_behind(const tty_t *t)
 {
-	return t->failed;
+	return t->dropped;
+}
+
+int
+tty_caught_up(tty_t *t)
+{
+	int c = t->caught_up;
+	t->caught_up = 0;
+	return c;
 }
 
 /* ---- the client's side ---- */

@@ -1,13 +1,14 @@
 /*
  * tty: a user's terminal as tokmux uses it, on both sides of a session.
  *
- * The server side (tty_open ... tty_close): an ncurses SCREEN on a
- * client's terminal descriptors, passed over the session socket. Curses
- * reads keys from the terminal directly; what it draws goes into a pipe
- * that is drained at once into an output queue, which is written to the
- * terminal without ever blocking: a terminal that stops reading (a dead
- * SSH connection) holds up nothing but its own screen. Every SCREEN of
- * the process is one of these; tty_select() makes one curses' current.
+ * The server side (tty_open ... tty_close): a client's terminal, its
+ * descriptors passed over the session socket. The server reads its keys
+ * itself and writes what curses drew to it from a queue, without ever
+ * blocking: a terminal that stops reading (a dead SSH connection) holds up
+ * nothing; past TTY_BEHIND bytes its output is dropped and the UI draws it
+ * whole again once it has caught up. The descriptor is reopened, so that
+ * making it non-blocking leaves the one the client shares with its shell
+ * alone. No curses here.
  *
  * The client side (tty_raw, tty_guard): the terminal's settings saved,
  * raw mode, and what undoes tokmux's modes, restored by the client itself
@@ -17,44 +18,40 @@
 #define TOKMUX_TTY_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct tty tty_t;
 
-/* Bytes queued for a terminal beyond which it is not drawn until it has
- * taken them (then it is drawn whole). */
-#define TTY_BEHIND (256 * 1024)
+/* Bytes queued for a terminal beyond which its output is dropped (it is
+ * drawn whole again once it has taken what was queued). */
+#define TTY_BEHIND (1024 * 1024)
 
-struct tty_spec {
-	int in_fd, out_fd;        /* the terminal's; taken over (tty_close closes them) */
-	const char *term;         /* its TERM; NULL or "": "xterm-256color" */
-};
-
-/* A SCREEN on the terminal, made curses' current one, set up for tokmux
- * (raw keys, keypad, mouse, no delay, ESCDELAY at most 25 ms) and sized
- * to the terminal. NULL with a malloc'd *err when curses cannot use it
- * (an unknown TERM); the descriptors are closed then too. */
-tty_t *tty_open(const struct tty_spec *s, char **err);
-/* End the SCREEN (nothing more is written) and close the descriptors. */
+/* The terminal on in_fd and out_fd (taken over: tty_close closes them,
+ * also on failure). NULL with a malloc'd *err. */
+tty_t *tty_open(int in_fd, int out_fd, char **err);
 void tty_close(tty_t *t);
 
-void tty_select(tty_t *t);
-int tty_in_fd(const tty_t *t);
-int tty_out_fd(const tty_t *t);
-const char *tty_term(const tty_t *t);
+int tty_in_fd(const tty_t *t);       /* readable: keys (or end of file) */
+int tty_out_fd(const tty_t *t);      /* writable while output is queued */
 
-/* The terminal's size now; the SCREEN is resized to it (selects t).
- * Returns 1 if it changed, 0 if not, -1 if it cannot be read. */
-int tty_size(tty_t *t, int *rows, int *cols);
+/* The terminal's size. 0, or -1 if it cannot be read. */
+int tty_size(const tty_t *t, int *rows, int *cols);
 
-/* Bytes of our own for the terminal, after what curses wrote so far. */
-void tty_puts(tty_t *t, const char *s);
-/* After doupdate(): what curses wrote goes into the queue, and as much of
- * the queue to the terminal as it takes now. Returns -1 once writing
- * failed (the terminal is gone), else 0. Call again when the output
- * descriptor is writable while tty_queued() > 0. */
-int tty_flush(tty_t *t);
+/* Read keys without blocking: bytes read, 0 at end of file (the terminal
+ * hung up), -1 with errno (EAGAIN: none now). */
+ssize_t tty_read(tty_t *t, char *buf, size_t len);
+
+/* Queue output and write as much as the terminal takes now. Past
+ * TTY_BEHIND queued bytes it is dropped, and tty_behind() says so until
+ * tty_flush() has emptied the queue. Returns -1 once writing failed (the
+ * terminal is gone), else 0. */
+int tty_write(tty_t *t, const char *buf, size_t len);
+int tty_flush(tty_t *t);             /* when tty_out_fd() is writable */
 size_t tty_queued(const tty_t *t);
-int tty_failed(const tty_t *t);
+int tty_behind(const tty_t *t);      /* output was dropped and the queue is not empty yet */
+/* 1 once: the terminal had fallen behind and has now caught up (it must
+ * be drawn whole). */
+int tty_caught_up(tty_t *t);
 
 /* ---- the client's side ---- */
 

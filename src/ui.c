@@ -1,21 +1,30 @@
 /*
  * ui: the multiplexer. One thread runs an evloop over the terminals
- * attached (each a curses SCREEN of its own, see tty.h), every pty master,
+ * attached (none, one, or several: a session's clients), every pty master,
  * a signalfd and the gateway's wake fd. Owns the panes, focus, zoom,
  * scrollback mode, the y/n questions, the mouse, messages and when to
  * draw: pane output is always drained into the vt (a bounded budget per
  * pane per callback, for fairness); drawing is coalesced to at most ~60
- * frames a second and touches only dirty rows, on every terminal in turn
- * (a terminal just attached, or one that fell behind, gets every cell).
- * With no terminal attached the panes still run and are read; nothing is
- * drawn. Chrome draws what surrounds the panes; dialog owns the metering
- * dialogs. Curses is used from this thread only.
+ * frames a second and touches only dirty rows. Chrome draws what surrounds
+ * the panes; dialog owns the metering dialogs. Curses is used from this
+ * thread only.
+ *
+ * One curses SCREEN draws for every terminal: its output goes into a pipe
+ * whose bytes are copied to each terminal's queue (tty.h), and its input is
+ * a pipe the keys of whichever terminal typed them are forwarded into.
+ * (One SCREEN, not one per terminal: ncurses keeps one window list for all
+ * of its screens, so resizing or deleting one damages the others.) With no
+ * terminal the panes run and are read, and nothing is drawn; a terminal
+ * that attaches gets everything again (endwin, then a full repaint, which
+ * the others see too).
  */
 #include "ui.h"
 
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,6 +40,7 @@
 
 #include "chrome.h"
 #include "dialog.h"
+#include "diffview.h"
 #include "evloop.h"
 #include "input.h"
 #include "layout.h"
@@ -38,6 +48,7 @@
 #include "render.h"
 #include "tty.h"
 #include "util.h"
+#include "wtpane.h"
 
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
@@ -59,7 +70,17 @@
 #define UI_SIDEBAR_COLS 34
 #define UI_MSG_MS 4000
 #define UI_SIDEBAR_MIN_MS 250    /* gateway wakes redraw the sidebar at most 4 times a second */
-#define UI_MAX_TERMS 8            /* terminals attached at once */
+#define UI_DIFF_SLICE (128u << 10)  /* diff text laid out per loop iteration (~10 ms) */
+#define UI_MAX_TERMS 16          /* terminals attached at once */
+#define UI_KEYS_READ 4096        /* bytes of keys forwarded from a terminal per callback */
+#define UI_PIPE_SIZE (1024 * 1024)   /* curses' pipes: a frame fits */
+
+/* The questions asked in dialog boxes: a box's tag is pane id * 4 + this. */
+enum ui_ask {
+	UI_ASK_NEW = 1,          /* Ctrl-g c: a worktree or a plain pane */
+	UI_ASK_CLOSE = 2,        /* closing a worktree pane: keep or remove */
+	UI_ASK_FORCE = 3,        /* removal would lose work: remove anyway? */
+};
 
 /* What keys do when no dialog is open. */
 enum ui_mode {
@@ -75,9 +96,10 @@ enum confirm_what {
 
 struct ui_pane {
 	pane_t *pane;
+	WINDOW *win;
 	int scroll;               /* lines back into scrollback, 0 = live */
 	uint64_t scroll_base;     /* grid_sb_pushed() when scroll was set */
-	int full;                 /* needs a full redraw on every terminal */
+	int full;                 /* needs a full redraw */
 	char *name;
 	int route;                /* gateway route, -1 none */
 	int64_t last_input_ms;    /* last key sent to the pane */
@@ -87,20 +109,19 @@ struct ui_pane {
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
 	int fd;                   /* the pty master the loop watches, -1 none */
+	int id;                   /* stable while the pane lives (indexes shift on close) */
+	char *cmd;                /* its command, NULL: the shell */
+	int worktree;             /* runs in its own git worktree (wtpane) */
+	int closing;              /* its worktree is being removed; it closes after */
+	enum worktree_keep keep;  /* what closing removes */
 };
 
-/* One attached terminal and what is drawn on it. */
+/* One attached terminal. */
 struct ui_term {
 	int id;
 	tty_t *tty;
-	chrome_t *chrome;         /* its styles and sidebar window */
-	render_t *render;         /* its colour pairs */
-	input_t *in;              /* its prefix key state */
-	WINDOW *win[TOKMUX_MAX_PANES];   /* each pane's body, NULL: not shown */
-	int full[TOKMUX_MAX_PANES];      /* the pane needs every row here */
-	int rows, cols;           /* the terminal's size */
-	int readonly;
-	int all;                  /* draw everything: new, resized, Ctrl-l, caught up */
+	int readonly;             /* its keys do nothing but detach */
+	int ro_prefix;            /* read-only: the prefix key came last */
 	int gone;                 /* 1 + enum ui_gone: it leaves before the next poll */
 };
 
@@ -117,21 +138,29 @@ struct ui {
 	enum ui_mode mode;
 	enum confirm_what confirm;
 	int confirm_arg;
-	struct ui_term *term[UI_MAX_TERMS];
-	int nterms;
-	int next_term;            /* the next terminal's id */
-	struct ui_term *t;        /* the terminal whose keys are being read, NULL none */
-	struct chrome_sidebar *sb;   /* what the sidebar callback drew last */
+	input_t *in;
+	render_t *render;
+	chrome_t *chrome;
 	dialog_t *dialog;
 	int utf8;
 	evloop_t *loop;
 	int own_loop;
+	struct ui_term *term[UI_MAX_TERMS];   /* the terminals attached */
+	int nterms;
+	int next_term;            /* the next terminal's id */
+	struct ui_term *t;        /* the terminal whose keys are being read, NULL none */
+	int prefix;               /* the prefix key's control code */
+	SCREEN *scr;              /* curses, drawing for every terminal */
+	char *scr_term;           /* its TERM */
+	FILE *scr_in_f, *scr_out_f;   /* curses' ends of its pipes */
+	int scr_keys;             /* where the terminals' keys go for curses to read */
+	int scr_out;              /* what curses drew */
+	int rejoin;               /* a terminal came (back): every terminal gets it all */
 	int sigfd;
 	int chrome_dirty;         /* titles, separators, status */
 	int sidebar_dirty;
 	int resized;
 	int quit;
-	int status;               /* the exit status */
 	char exit_msg[300];       /* why it ended, "" the user quit */
 	char msg[256];
 	int64_t msg_timer;        /* the message shows until this timer runs; 0 none */
@@ -142,15 +171,23 @@ struct ui {
 	int64_t hold_timer;       /* ends the other panes' wait for that answer; 0 none */
 	int64_t sb_timer;      /* the sidebar callback asked to be called again; 0 never */
 	int64_t sb_drawn;      /* when the sidebar was last drawn */
+	pid_t *orphans;        /* children of closed panes, hung up but not yet reaped */
+	int norphans;
+	wtpanes_t *wt;         /* git per pane: worktrees, figures, branches; NULL: unavailable */
+	char *wt_err;          /* why wt is NULL */
+	char *cwd;             /* where worktree panes find their repository */
+	int next_id;
+	diffview_t *diff;      /* the diff overlay, or NULL */
+	int diff_dirty;
+	int64_t diff_timer;    /* lays out more of a big diff; 0 none */
+	int quit_told;         /* said that quitting waits for git */
 };
 
 /* ---- panes ---- */
 
 static void ui_pane_watch(struct ui *u, int idx);
 static void ui_on_pane(evloop_t *el, int fd, int revents, void *arg);
-static void ui_on_terminal(evloop_t *el, int fd, int revents, void *arg);
-static void ui_on_term_out(evloop_t *el, int fd, int revents, void *arg);
-static void ui_beep(struct ui *u);
+static void ui_terms_gone(struct ui *u);
 static int64_t ui_on_crash_timer(evloop_t *el, int64_t id, void *arg);
 
 static const char *
@@ -201,8 +238,10 @@ ui_message(struct ui *u, const char *fmt, ...)
 	u->chrome_dirty = 1;
 }
 
+static void ui_wt_start(struct ui *u, int idx);
+
 static int
-ui_open_pane(struct ui *u, int slot, int rows, int cols)
+ui_open_pane(struct ui *u, int slot, int rows, int cols, int worktree)
 {
 	char *env[16] = {0};
 	int nenv = 0, route = -1;
@@ -224,12 +263,8 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 		.sb_lines = (size_t)u->cfg->scrollback_lines,
 		.sb_bytes = u->cfg->scrollback_bytes,
 		.env = env,
+		.defer = worktree,
 	};
-	if (slot < TOKMUX_MAX_PANES) {
-		spec.cwd = u->o->cwds[slot];
-		spec.confirm = u->o->confirms[slot];
-		spec.decline = u->o->declines[slot];
-	}
 	char *err = NULL;
 	pane_t *p = pane_new(&spec, &err);
 	for (int i = 0; i < nenv; i++)
@@ -245,7 +280,19 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
 	u->p[slot].route = route;
-	ui_pane_watch(u, slot);
+	u->p[slot].fd = -1;      /* a deferred pane has no pty to watch yet */
+	u->p[slot].id = ++u->next_id;
+	u->p[slot].cmd = cmd != NULL ? xstrdup(cmd) : NULL;
+	u->p[slot].worktree = worktree;
+	if (u->wt != NULL)
+		wtpane_add(u->wt, u->p[slot].id, route);
+	if (worktree) {
+		ui_wt_start(u, slot);
+	} else {
+		ui_pane_watch(u, slot);
+		if (u->wt != NULL)
+			wtpane_set_pid(u->wt, u->p[slot].id, pane_pid(p));
+	}
 	return 0;
 }
 
@@ -268,29 +315,22 @@ ui_pane_unwatch(struct ui *u, int idx)
 	up->fd = -1;
 }
 
-/* Every terminal's pane windows go (the next layout makes them again). */
-static void
-ui_drop_windows(struct ui *u)
-{
-	for (int k = 0; k < u->nterms; k++) {
-		struct ui_term *t = u->term[k];
-		tty_select(t->tty);
-		for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
-			if (t->win[i] != NULL)
-				delwin(t->win[i]);
-			t->win[i] = NULL;
-		}
-	}
-}
-
 static void
 ui_close_pane(struct ui *u, int idx)
 {
 	struct ui_pane *up = &u->p[idx];
 	ui_pane_unwatch(u, idx);
-	ui_drop_windows(u);
-	pane_free(up->pane);
+	if (up->win)
+		delwin(up->win);
+	pid_t left = pane_free(up->pane);
+	if (left > 0) {
+		u->orphans = xrealloc(u->orphans, (size_t)(u->norphans + 1) * sizeof *u->orphans);
+		u->orphans[u->norphans++] = left;
+	}
+	if (u->wt != NULL)
+		wtpane_forget(u->wt, up->id);
 	free(up->name);
+	free(up->cmd);
 	for (int i = idx; i < u->n - 1; i++)
 		u->p[i] = u->p[i + 1];
 	u->n--;
@@ -308,57 +348,46 @@ ui_close_pane(struct ui *u, int idx)
 
 /* ---- geometry ---- */
 
-/* The panes' area: the smallest of the terminals' sizes in each dimension
- * (every terminal shows all of it); with none, the last one. */
+/* The size of the terminals: the smallest width and height of them all
+ * (every one shows the whole of it); with none, the last. */
 static void
 ui_area(struct ui *u)
 {
-	int rows = 0, cols = 0;
+	int rows = 0, cols = 0, r, c;
 	for (int k = 0; k < u->nterms; k++) {
-		struct ui_term *t = u->term[k];
-		tty_size(t->tty, &t->rows, &t->cols);
-		rows = rows == 0 ? t->rows : UTIL_MIN(rows, t->rows);
-		cols = cols == 0 ? t->cols : UTIL_MIN(cols, t->cols);
+		if (tty_size(u->term[k]->tty, &r, &c) < 0)
+			continue;
+		rows = rows == 0 ? r : UTIL_MIN(rows, r);
+		cols = cols == 0 ? c : UTIL_MIN(cols, c);
 	}
-	if (rows > 0 && cols > 0) {
-		u->rows = rows;
-		u->cols = cols;
-	}
-}
-
-/* A terminal's windows for the layout; everything on it is drawn again. */
-static void
-ui_term_layout(struct ui *u, struct ui_term *t)
-{
-	tty_select(t->tty);
-	for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
-		if (t->win[i] != NULL)
-			delwin(t->win[i]);
-		t->win[i] = NULL;
-	}
-	for (int i = 0; i < u->n; i++) {
-		const struct layout_pane *lp = &u->lay.pane[i];
-		if (lp->visible && lp->body.h >= 1 && lp->body.w >= 1)
-			t->win[i] = newwin(lp->body.h, lp->body.w, lp->body.y, lp->body.x);
-	}
-	chrome_sidebar_place(t->chrome, u->lay.sidebar_visible ? &u->lay.sidebar : NULL);
-	t->all = 1;
+	if (rows > 0 && cols > 0 && (rows != LINES || cols != COLS))
+		resizeterm(rows, cols);
 }
 
 static void
 ui_relayout(struct ui *u)
 {
 	ui_area(u);
+	u->rows = LINES;
+	u->cols = COLS;
 	layout_compute(u->rows, u->cols, u->n, u->zoomed, u->sidebar_on ? UI_SIDEBAR_COLS : 0, &u->lay);
 	for (int i = 0; i < u->n; i++) {
+		struct ui_pane *up = &u->p[i];
 		const struct layout_pane *lp = &u->lay.pane[i];
+		if (up->win) {
+			delwin(up->win);
+			up->win = NULL;
+		}
 		if (!lp->visible || lp->body.h < 1 || lp->body.w < 1)
 			continue;
-		pane_resize(u->p[i].pane, lp->body.h, lp->body.w);
-		u->p[i].full = 1;
+		up->win = newwin(lp->body.h, lp->body.w, lp->body.y, lp->body.x);
+		if (up->win == NULL)
+			continue;
+		pane_resize(up->pane, lp->body.h, lp->body.w);
+		up->full = 1;
 	}
-	for (int k = 0; k < u->nterms; k++)
-		ui_term_layout(u, u->term[k]);
+	chrome_sidebar_place(u->chrome, u->lay.sidebar_visible ? &u->lay.sidebar : NULL);
+	clearok(curscr, TRUE);
 	u->chrome_dirty = 1;
 	u->sidebar_dirty = 1;
 	u->resized = 0;
@@ -366,38 +395,71 @@ ui_relayout(struct ui *u)
 
 /* ---- drawing ---- */
 
+/* A worktree pane's branch for its title, or NULL. */
+static const char *
+ui_wt_branch(struct ui *u, const struct ui_pane *up)
+{
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	return in != NULL ? in->branch : NULL;
+}
+
+/* What the sidebar shows of a pane's worktree. */
+static struct sidebar_worktree
+ui_wt_sidebar(struct ui *u, const struct ui_pane *up)
+{
+	struct sidebar_worktree w = { 0 };
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	if (!up->worktree || in == NULL) {
+		if (up->worktree)
+			w = (struct sidebar_worktree){ .note = "worktree unavailable", .note_error = 1 };
+		return w;
+	}
+	w.branch = in->branch;
+	w.known = in->known;
+	w.partial = in->stat.partial;
+	w.files = in->stat.files;
+	w.added = in->stat.added;
+	w.removed = in->stat.removed;
+	if (in->state == WTPANE_CREATING)
+		w.note = "making worktree...";
+	else if (in->state == WTPANE_REMOVING)
+		w.note = "removing worktree...";
+	else if (in->state == WTPANE_FAILED)
+		w = (struct sidebar_worktree){ .note = "worktree failed", .note_error = 1 };
+	return w;
+}
+
 static void
-ui_draw_title(struct ui *u, struct ui_term *t, int i)
+ui_draw_title(struct ui *u, int i)
 {
 	const struct layout_pane *lp = &u->lay.pane[i];
 	struct ui_pane *up = &u->p[i];
 	if (!lp->visible)
 		return;
 	char ex[48];
-	int exited = pane_exited(up->pane);
+	int exited = pane_exited(up->pane) && !up->closing;
 	if (exited)
 		pane_exit_text(up->pane, ex, sizeof ex);
-	struct chrome_title ti = {
+	struct chrome_title t = {
 		.number = i + 1,
 		.name = up->name,
 		.cmd = pane_cmd(up->pane),
 		.vt_title = vt_title(pane_vt(up->pane)),
+		.branch = ui_wt_branch(u, up),
 		.exit_text = exited ? ex : NULL,
 		.scroll = up->scroll,
-		.state = up->state,
+		.state = up->closing ? "closing: removing its worktree" : up->state,
 		.alert = up->alert,
 		.belled = up->belled,
 		.zoomed = u->zoomed == i,
 		.focused = i == u->focus,
 	};
-	chrome_draw_title(t->chrome, &lp->title, &ti);
+	chrome_draw_title(u->chrome, &lp->title, &t);
 }
 
-/* What the status line has to say on terminal t; buffers for its texts
- * are the caller's. */
+/* What the status line has to say; buffers for its texts are the caller's. */
 static void
-ui_status(struct ui *u, struct ui_term *t, struct chrome_status *st, char *prompt,
-    char *question, size_t len)
+ui_status(struct ui *u, struct chrome_status *st, char *prompt, char *question, size_t len)
 {
 	memset(st, 0, sizeof *st);
 	st->prompt = dialog_prompt(u->dialog, prompt, len);
@@ -411,8 +473,7 @@ ui_status(struct ui *u, struct ui_term *t, struct chrome_status *st, char *promp
 	}
 	if (u->msg_timer != 0)
 		st->message = u->msg;
-	st->idle = chrome_sidebar_idle(u->sb);
-	st->prefix = input_prefix_pending(t->in);
+	st->prefix = input_prefix_pending(u->in);
 	st->scrolling = u->mode == MODE_SCROLL;
 	st->npanes = u->n;
 }
@@ -442,11 +503,9 @@ static void
 ui_refresh_sidebar(struct ui *u)
 {
 	int64_t now = util_now_ms();
-	int rows = u->lay.sidebar_visible ? u->lay.sidebar.h : 0;
-	int cols = u->lay.sidebar_visible ? u->lay.sidebar.w : UI_SIDEBAR_COLS;
-	chrome_sidebar_begin(u->sb, rows, cols);
+	chrome_sidebar_begin(u->chrome);
 	if (u->o->sidebar_fn == NULL) {
-		chrome_sidebar_placeholder(u->sb);
+		chrome_sidebar_placeholder(u->chrome);
 		ui_sidebar_due(u, -1);
 	} else {
 		struct ui_pane_info info[TOKMUX_MAX_PANES];
@@ -459,9 +518,11 @@ ui_refresh_sidebar(struct ui *u)
 				.exited = pane_exited(u->p[i].pane),
 				.last_output_ms = pane_last_output(u->p[i].pane),
 				.last_input_ms = u->p[i].last_input_ms,
+				.wt = ui_wt_sidebar(u, &u->p[i]),
 			};
 		}
-		int due = u->o->sidebar_fn(u->o->user, u->sb, rows, cols, info, u->n);
+		int due = u->o->sidebar_fn(u->o->user, chrome_sidebar(u->chrome),
+		    chrome_sidebar_rows(u->chrome), chrome_sidebar_cols(u->chrome), info, u->n);
 		ui_sidebar_due(u, due);
 		for (int i = 0; i < u->n; i++) {
 			struct ui_pane *up = &u->p[i];
@@ -477,12 +538,12 @@ ui_refresh_sidebar(struct ui *u)
 	}
 	char event[256];
 	int rings;
-	if (chrome_sidebar_take(u->sb, event, sizeof event, &rings))
+	if (chrome_sidebar_take(u->chrome, event, sizeof event, &rings))
 		u->chrome_dirty = 1;
 	if (event[0] != '\0')
 		ui_message(u, "%s", event);
 	for (; rings > 0 && u->o->ring_bell; rings--)
-		ui_beep(u);
+		beep();
 	u->sb_drawn = now;
 }
 
@@ -493,147 +554,170 @@ ui_sidebar_ready(struct ui *u)
 	return util_now_ms() - u->sb_drawn >= UI_SIDEBAR_MIN_MS;
 }
 
-/* A pane in scrollback keeps the viewer's place as new lines arrive. */
+/* Render a pane's dirty rows (all rows if full) into its window and queue
+ * it for doupdate(). touch: stdscr was queued over the pane's cells (the
+ * titles and separators changed), so the whole window is queued again;
+ * what it holds is still right, it need not be rendered again. */
 static void
-ui_scroll_follow(struct ui *u, struct ui_pane *up)
+ui_draw_pane(struct ui *u, struct ui_pane *up, int full, int touch)
 {
 	grid_t *g = vt_grid(pane_vt(up->pane));
-	if (up->scroll == 0)
-		return;
-	uint64_t pushed = grid_sb_pushed(g);
-	if (pushed != up->scroll_base) {
-		up->scroll += (int)(pushed - up->scroll_base);
-		up->scroll_base = pushed;
-		size_t cnt = grid_sb_count(g);
-		if ((size_t)up->scroll > cnt)
-			up->scroll = (int)cnt;
-		up->full = 1;
+	if (up->scroll > 0) {
+		/* keep the viewer's place as new lines arrive */
+		uint64_t pushed = grid_sb_pushed(g);
+		if (pushed != up->scroll_base) {
+			up->scroll += (int)(pushed - up->scroll_base);
+			up->scroll_base = pushed;
+			size_t cnt = grid_sb_count(g);
+			if ((size_t)up->scroll > cnt)
+				up->scroll = (int)cnt;
+			full = 1;
+		}
 	}
-}
-
-/* Render pane i's dirty rows (all rows if full) into its window on the
- * current terminal and queue it for doupdate(). touch: stdscr was queued
- * over the pane's cells (the titles and separators changed), so the whole
- * window is queued again; what it holds is still right, it need not be
- * rendered again. The caller cleans the grid once every terminal drew. */
-static void
-ui_draw_pane(struct ui *u, struct ui_term *t, int i, int full, int touch)
-{
-	struct ui_pane *up = &u->p[i];
-	WINDOW *win = t->win[i];
-	grid_t *g = vt_grid(pane_vt(up->pane));
 	if (touch)
-		touchwin(win);
+		touchwin(up->win);
 	if (full || grid_any_dirty(g)) {
-		render_grid(t->render, win, g, getmaxy(win), getmaxx(win), up->scroll,
+		render_grid(u->render, up->win, g, getmaxy(up->win), getmaxx(up->win), up->scroll,
 		    vt_reverse(pane_vt(up->pane)), full);
-		t->full[i] = 0;
+		grid_clean(g);
+		up->full = 0;
 	} else if (!touch) {
 		return;
 	}
-	wnoutrefresh(win);
+	wnoutrefresh(up->win);
 }
 
 /* The cursor belongs to the focused pane, placed last. */
 static void
-ui_draw_cursor(struct ui *u, struct ui_term *t)
+ui_draw_cursor(struct ui *u)
 {
 	int show = 0;
 	struct ui_pane *up = u->n > 0 ? &u->p[u->focus] : NULL;
-	WINDOW *win = u->n > 0 ? t->win[u->focus] : NULL;
-	if (u->mode == MODE_NORMAL && !dialog_is_open(u->dialog) && up != NULL &&
-	    win != NULL && up->scroll == 0) {
+	if (u->mode == MODE_NORMAL && !dialog_is_open(u->dialog) && u->diff == NULL && up != NULL &&
+	    up->win != NULL && up->scroll == 0) {
 		int r, c, vis;
 		vt_cursor(pane_vt(up->pane), &r, &c, &vis);
-		if (vis && r < getmaxy(win) && c < getmaxx(win)) {
-			wmove(win, r, c);
-			wnoutrefresh(win);
+		if (vis && r < getmaxy(up->win) && c < getmaxx(up->win)) {
+			wmove(up->win, r, c);
+			wnoutrefresh(up->win);
 			show = 1;
 		}
 	}
 	curs_set(show);
 }
 
-/* The frame is on the terminal's screen: out to the terminal. A terminal
- * that cannot be written to any more leaves. */
+static int64_t ui_on_diff_timer(evloop_t *el, int64_t id, void *arg);
+static void ui_term_watch(struct ui *u, struct ui_term *t);
+
+/* What curses wrote goes to every terminal. */
 static void
-ui_term_out(struct ui *u, struct ui_term *t)
+ui_screen_out(struct ui *u)
+{
+	char buf[64 * 1024];
+	ssize_t n;
+	fflush(u->scr_out_f);
+	while ((n = read(u->scr_out, buf, sizeof buf)) > 0) {
+		for (int k = 0; k < u->nterms; k++) {
+			struct ui_term *t = u->term[k];
+			if (!t->gone && tty_write(t->tty, buf, (size_t)n) < 0)
+				t->gone = 1 + UI_GONE_HANGUP;     /* writing to it failed: it is gone */
+		}
+	}
+	for (int k = 0; k < u->nterms; k++)
+		ui_term_watch(u, u->term[k]);
+}
+
+/* Bytes of ours for every terminal, after what curses wrote. */
+static void
+ui_screen_puts(struct ui *u, const char *s)
+{
+	ui_screen_out(u);
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		if (s != NULL && s != (const char *)-1 && !t->gone && tty_write(t->tty, s, strlen(s)) < 0)
+			t->gone = 1 + UI_GONE_HANGUP;
+	}
+}
+
+/* A terminal came (back): curses starts over on all of them, as after a
+ * suspend: its modes again, a cleared screen, every cell (the others see
+ * it too). Returns 1 if so, for ui_frame_end(). */
+static int
+ui_frame_begin(struct ui *u)
+{
+	if (!u->rejoin)
+		return 0;
+	u->rejoin = 0;
+	endwin();
+	return 1;
+}
+
+static void
+ui_frame_end(struct ui *u, int rejoined)
 {
 	doupdate();
-	if (tty_flush(t->tty) < 0 && !t->gone)
-		t->gone = 1 + UI_GONE_HANGUP;
-	else if (tty_queued(t->tty) > 0)
-		evloop_set_events(u->loop, tty_out_fd(t->tty), EVLOOP_WRITE);
+	ui_screen_out(u);
+	if (rejoined) {
+		/* curses sends these when it next reads a key; a key pressed now
+		 * needs them already: keypad mode, and bracketed paste (ours) */
+		ui_screen_puts(u, tigetstr("smkx"));
+		ui_screen_puts(u, "\033[?2004h");
+	}
 }
 
-/* One frame on terminal t; sidebar_now: the sidebar's record changed. A
- * terminal whose output is piling up is skipped, and drawn whole once it
- * has caught up. */
+/* The diff overlay covers the whole screen: drawn alone. */
 static void
-ui_draw_term(struct ui *u, struct ui_term *t, int sidebar_now)
+ui_draw_diff(struct ui *u)
 {
-	if (t->gone)
-		return;
-	if (tty_queued(t->tty) > TTY_BEHIND) {
-		t->all = 1;
-		return;
-	}
-	tty_select(t->tty);
-	int all = t->all, chrome = u->chrome_dirty || all;
-	if (all) {
-		clearok(curscr, TRUE);
-		erase();       /* what lies outside the panes' area, on a bigger terminal */
-	}
-	char prompt[256], question[256];
-	struct chrome_status st;
-	ui_status(u, t, &st, prompt, question, sizeof prompt);
-	if (chrome) {
-		for (int i = 0; i < u->n; i++)
-			ui_draw_title(u, t, i);
-		chrome_draw_separators(t->chrome, &u->lay, u->rows, u->cols, u->n, u->focus);
-		chrome_draw_status(t->chrome, &u->lay, &st);
-		wnoutrefresh(stdscr);
-	}
-	for (int i = 0; i < u->n; i++) {
-		if (t->win[i] != NULL)
-			ui_draw_pane(u, t, i, u->p[i].full || t->full[i] || all, chrome);
-	}
-	/* after stdscr, which covers the sidebar's columns too */
-	if (sidebar_now || all)
-		chrome_sidebar_paint(t->chrome, u->sb);
-	dialog_draw(u->dialog, t->chrome, u->rows, u->cols);
-	if (chrome_draw_overlay(t->chrome, &u->lay, u->rows, u->cols, &st)) {
-		/* the overlay went away: the panes redraw the bottom row */
-		for (int i = 0; i < u->n; i++)
-			t->full[i] = 1;
-	}
-	ui_draw_cursor(u, t);
-	ui_term_out(u, t);
-	t->all = 0;
-}
-
-/* Every terminal has drawn what the grids hold: they are clean. */
-static void
-ui_frame_done(struct ui *u)
-{
-	for (int i = 0; i < u->n; i++) {
-		grid_clean(vt_grid(pane_vt(u->p[i].pane)));
-		u->p[i].full = 0;
-	}
+	int rejoined = ui_frame_begin(u);
+	diffview_draw(u->diff, u->render, u->chrome, u->rows, u->cols);
+	curs_set(0);
+	ui_frame_end(u, rejoined);
+	u->diff_dirty = 0;
+	u->last_frame = util_now_ms();
+	if (diffview_pending(u->diff) && u->diff_timer == 0)
+		u->diff_timer = evloop_add_timer(u->loop, 0, ui_on_diff_timer, u);
 }
 
 static void
 ui_draw(struct ui *u)
 {
+	if (u->nterms == 0)
+		return;        /* the next terminal gets it all */
+	if (u->diff != NULL) {
+		ui_draw_diff(u);
+		return;
+	}
+	int rejoined = ui_frame_begin(u);
 	/* first: the callback may change the panes' states in their titles */
 	int sidebar_now = u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u));
 	if (sidebar_now)
 		ui_refresh_sidebar(u);
-	for (int i = 0; i < u->n; i++)
-		ui_scroll_follow(u, &u->p[i]);
-	for (int k = 0; k < u->nterms; k++)
-		ui_draw_term(u, u->term[k], sidebar_now);
-	ui_frame_done(u);
+	char prompt[256], question[256];
+	struct chrome_status st;
+	ui_status(u, &st, prompt, question, sizeof prompt);
+	if (u->chrome_dirty) {
+		for (int i = 0; i < u->n; i++)
+			ui_draw_title(u, i);
+		chrome_draw_separators(u->chrome, &u->lay, u->rows, u->cols, u->n, u->focus);
+		chrome_draw_status(u->chrome, &u->lay, &st);
+		wnoutrefresh(stdscr);
+	}
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].win != NULL)
+			ui_draw_pane(u, &u->p[i], u->p[i].full, u->chrome_dirty);
+	}
+	/* after stdscr, which covers the sidebar's columns too */
+	if (sidebar_now)
+		chrome_sidebar_flush(u->chrome);
+	dialog_draw(u->dialog, u->chrome, u->rows, u->cols);
+	if (chrome_draw_overlay(u->chrome, &u->lay, u->rows, u->cols, &st)) {
+		/* the overlay went away: the panes redraw the bottom row */
+		for (int i = 0; i < u->n; i++)
+			u->p[i].full = 1;
+	}
+	ui_draw_cursor(u);
+	ui_frame_end(u, rejoined);
 	u->chrome_dirty = 0;
 	if (sidebar_now)
 		u->sidebar_dirty = 0;
@@ -645,58 +729,19 @@ ui_draw(struct ui *u)
 static void
 ui_draw_echo(struct ui *u)
 {
-	if (u->n == 0 || u->resized)
+	if (u->n == 0 || u->p[u->focus].win == NULL || u->resized || u->diff != NULL ||
+	    u->nterms == 0)
 		return;     /* the next frame draws it */
-	struct ui_pane *up = &u->p[u->focus];
-	ui_scroll_follow(u, up);
-	int whole = u->chrome_dirty || up->full;
-	for (int k = 0; k < u->nterms && !whole; k++) {
-		struct ui_term *t = u->term[k];
-		whole = t->all || t->full[u->focus] || chrome_overlay_shown(t->chrome);
-	}
-	if (whole) {
-		ui_draw(u);      /* titles, the bottom-row overlay or a new terminal: a whole frame */
+	if (u->chrome_dirty || u->rejoin || chrome_overlay_shown(u->chrome)) {
+		ui_draw(u);      /* titles or the bottom-row overlay change too: a whole frame */
 		return;
 	}
-	for (int k = 0; k < u->nterms; k++) {
-		struct ui_term *t = u->term[k];
-		if (tty_queued(t->tty) > TTY_BEHIND)
-			t->all = 1;
-		if (t->gone || t->win[u->focus] == NULL || t->all)
-			continue;
-		tty_select(t->tty);
-		ui_draw_pane(u, t, u->focus, 0, 0);
-		ui_draw_cursor(u, t);
-		ui_term_out(u, t);
-	}
-	grid_clean(vt_grid(pane_vt(up->pane)));
+	ui_draw_pane(u, &u->p[u->focus], u->p[u->focus].full, 0);
+	ui_draw_cursor(u);
+	ui_frame_end(u, 0);
 }
 
 /* ---- actions ---- */
-
-/* The terminal bell, on every terminal. */
-static void
-ui_beep(struct ui *u)
-{
-	for (int k = 0; k < u->nterms; k++) {
-		struct ui_term *t = u->term[k];
-		if (t->gone)
-			continue;
-		tty_select(t->tty);
-		beep();
-		ui_term_out(u, t);
-	}
-}
-
-/* Every terminal shows everything again (a box that covered it closed). */
-static void
-ui_redraw_all(struct ui *u)
-{
-	for (int i = 0; i < u->n; i++)
-		u->p[i].full = 1;
-	for (int k = 0; k < u->nterms; k++)
-		u->term[k]->all = 1;
-}
 
 /* A BEL from a pane's program: the focused pane rings the terminal's bell,
  * another pane gets "[bell]" in its title until it is focused. */
@@ -706,7 +751,8 @@ ui_pane_bell(struct ui *u, int i)
 	if (!vt_take_bell(pane_vt(u->p[i].pane)))
 		return;
 	if (i == u->focus) {
-		ui_beep(u);
+		beep();
+		ui_screen_out(u);
 	} else if (!u->p[i].belled) {
 		u->p[i].belled = 1;
 		u->chrome_dirty = 1;
@@ -754,13 +800,13 @@ ui_scroll(struct ui *u, int idx, int delta)
 }
 
 static void
-ui_new_pane(struct ui *u)
+ui_new_pane(struct ui *u, int worktree)
 {
 	if (u->n >= TOKMUX_MAX_PANES) {
 		ui_message(u, "tokmux shows at most %d panes", TOKMUX_MAX_PANES);
 		return;
 	}
-	if (ui_open_pane(u, u->n, 10, 40) == 0) {
+	if (ui_open_pane(u, u->n, 10, 40, worktree) == 0) {
 		u->n++;
 		u->focus = u->n - 1;
 		u->zoomed = -1;
@@ -768,10 +814,15 @@ ui_new_pane(struct ui *u)
 	}
 }
 
+static int ui_wt_ask_close(struct ui *u, int idx);
+
 static void
 ui_ask_close(struct ui *u, int idx)
 {
-	if (pane_exited(u->p[idx].pane) || pane_closed(u->p[idx].pane)) {
+	if (ui_wt_ask_close(u, idx))
+		return;
+	if (!pane_started(u->p[idx].pane) || pane_exited(u->p[idx].pane) ||
+	    pane_closed(u->p[idx].pane)) {
 		ui_close_pane(u, idx);
 		if (u->n == 0)
 			u->quit = 1;
@@ -787,6 +838,14 @@ static void
 ui_restart(struct ui *u, int idx)
 {
 	struct ui_pane *up = &u->p[idx];
+	if (up->closing) {
+		ui_message(u, "pane %d is closing: its worktree is being removed", idx + 1);
+		return;
+	}
+	if (up->worktree && !pane_started(up->pane)) {
+		ui_wt_start(u, idx);      /* its worktree failed before: try again */
+		return;
+	}
 	if (!pane_exited(up->pane)) {
 		ui_message(u, "pane %d is still running", idx + 1);
 		return;
@@ -798,6 +857,8 @@ ui_restart(struct ui *u, int idx)
 		free(err);
 	}
 	ui_pane_watch(u, idx);
+	if (u->wt != NULL)
+		wtpane_set_pid(u->wt, up->id, pane_pid(up->pane));
 	up->full = 1;
 	u->chrome_dirty = 1;
 }
@@ -809,7 +870,9 @@ ui_send(struct ui *u, const struct input_event *ev)
 	if (u->n == 0)
 		return;
 	struct ui_pane *up = &u->p[u->focus];
-	if (pane_exited(up->pane) && pane_closed(up->pane)) {
+	if (up->closing)
+		return;
+	if ((pane_exited(up->pane) && pane_closed(up->pane)) || !pane_started(up->pane)) {
 		/* nothing to type into: r restarts, x closes */
 		if (ev->kind == INPUT_CHAR && (ev->ch == 'r' || ev->ch == 'R'))
 			ui_restart(u, u->focus);
@@ -930,18 +993,25 @@ ui_scroll_key(struct ui *u, const struct input_event *ev)
 
 /* ---- dialogs ---- */
 
+static void ui_wt_answer(struct ui *u, int tag, int chosen);
+
 /* Act on what a dialog did. */
 static void
 ui_dialog_result(struct ui *u, const struct dialog_result *r)
 {
-	if (r->uncovered)
-		ui_redraw_all(u);
+	if (r->uncovered) {
+		for (int i = 0; i < u->n; i++)
+			u->p[i].full = 1;
+		clearok(curscr, TRUE);
+	}
 	if (r->redraw || r->uncovered)
 		u->chrome_dirty = 1;
 	if (r->message[0] != '\0')
 		ui_message(u, "%s", r->message);
 	if (r->changed)
 		u->sidebar_dirty = 1;
+	if (r->answered)
+		ui_wt_answer(u, r->tag, r->chosen);
 }
 
 /* Open a metering dialog about the focused pane. */
@@ -987,6 +1057,9 @@ ui_confirm_key(struct ui *u, const struct input_event *ev)
 	}
 }
 
+static void ui_wt_ask_new(struct ui *u);
+static void ui_wt_diff(struct ui *u, int idx);
+
 /* A command from the prefix key (or Alt-N); 0 if ev is none. */
 static int
 ui_command(struct ui *u, const struct input_event *ev)
@@ -1006,7 +1079,9 @@ ui_command(struct ui *u, const struct input_event *ev)
 			ui_message(u, "no scrollback in a full-screen program");
 		}
 		return 1;
-	case INPUT_NEW_PANE: ui_new_pane(u); return 1;
+	case INPUT_NEW_PANE: ui_wt_ask_new(u); return 1;
+	case INPUT_NEW_WT_PANE: ui_new_pane(u, 1); return 1;
+	case INPUT_DIFF: if (u->n > 0) ui_wt_diff(u, u->focus); return 1;
 	case INPUT_CLOSE_PANE: if (u->n > 0) ui_ask_close(u, u->focus); return 1;
 	case INPUT_RESTART: if (u->n > 0) ui_restart(u, u->focus); return 1;
 	case INPUT_QUIT:
@@ -1019,8 +1094,7 @@ ui_command(struct ui *u, const struct input_event *ev)
 		u->resized = 1;
 		return 1;
 	case INPUT_REDRAW:
-		if (u->t != NULL)
-			u->t->all = 1;
+		clearok(curscr, TRUE);
 		u->resized = 1;
 		return 1;
 	case INPUT_DETACH:
@@ -1039,6 +1113,8 @@ ui_command(struct ui *u, const struct input_event *ev)
 	}
 }
 
+static void ui_diff_close(struct ui *u);
+
 static void
 ui_event(struct ui *u, const struct input_event *ev)
 {
@@ -1046,10 +1122,11 @@ ui_event(struct ui *u, const struct input_event *ev)
 		u->resized = 1;
 		return;
 	}
-	if (u->t != NULL && u->t->readonly) {
-		if (ev->kind == INPUT_DETACH)
-			ui_command(u, ev);
-		return;     /* a read-only client watches */
+	if (u->diff != NULL) {
+		if (ev->kind != INPUT_MOUSE && diffview_key(u->diff, ev))
+			ui_diff_close(u);
+		u->diff_dirty = 1;
+		return;
 	}
 	if (ev->kind == INPUT_MOUSE) {
 		ui_mouse(u);
@@ -1074,31 +1151,358 @@ ui_event(struct ui *u, const struct input_event *ev)
 	ui_send(u, ev);
 }
 
-/* Keys from terminal t. Returns how many were read. */
-static int
-ui_read_input(struct ui *u, struct ui_term *t)
+static void
+ui_read_input(struct ui *u)
 {
 	struct input_event ev[INPUT_EVENTS_MAX];
 	wint_t wc;
-	int rc, n, i;
-	int was_pending = input_prefix_pending(t->in);
-	tty_select(t->tty);
-	u->t = t;
-	for (i = 0; i < 4096 && !t->gone; i++) {
+	int rc, n;
+	int was_pending = input_prefix_pending(u->in);
+	for (int i = 0; i < 4096; i++) {
 		rc = wget_wch(stdscr, &wc);
 		if (rc == ERR)
 			break;
-		n = input_feed(t->in, rc, wc, ev, INPUT_EVENTS_MAX);
+		n = input_feed(u->in, rc, wc, ev, INPUT_EVENTS_MAX);
 		for (int k = 0; k < n && !u->quit; k++)
 			ui_event(u, &ev[k]);
 	}
-	n = input_flush(t->in, ev, INPUT_EVENTS_MAX);
+	n = input_flush(u->in, ev, INPUT_EVENTS_MAX);
 	for (int k = 0; k < n && !u->quit; k++)
 		ui_event(u, &ev[k]);
-	u->t = NULL;
-	if (was_pending || input_prefix_pending(t->in))
+	if (was_pending || input_prefix_pending(u->in))
 		u->chrome_dirty = 1;
-	return i;
+}
+
+/* ---- worktree panes ---- */
+
+static int
+ui_pane_by_id(struct ui *u, int id)
+{
+	for (int i = 0; i < u->n; i++)
+		if (u->p[i].id == id)
+			return i;
+	return -1;
+}
+
+/* A line of tokmux's own in a pane's screen (control bytes of git's
+ * messages shown as '?'). */
+static void
+ui_vt_say(vt_t *vt, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+ui_vt_say(vt_t *vt, int error, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (char *c = line; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	const char *on = error ? "\033[1;31m" : "\033[2m";
+	int row, col, vis;
+	vt_cursor(vt, &row, &col, &vis);
+	if (col > 0)
+		vt_write(vt, "\r\n", 2);      /* after a prompt: a line of its own */
+	vt_write(vt, on, strlen(on));
+	vt_write(vt, line, strlen(line));
+	vt_write(vt, "\033[m\r\n", 5);
+}
+
+/* Ask for pane idx's worktree; its program starts once it is made. */
+static void
+ui_wt_start(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	vt_t *vt = pane_vt(up->pane);
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	up->full = 1;
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+	if (in == NULL || u->cwd == NULL) {
+		ui_vt_say(vt, 1, "tokmux: worktree panes are not available: %s",
+		    u->wt_err ? u->wt_err : "the current directory is unknown");
+		return;
+	}
+	if (in->state == WTPANE_CREATING) {
+		ui_message(u, "pane %d: its worktree is still being made", idx + 1);
+		return;
+	}
+	ui_vt_say(vt, 0, "tokmux: making a worktree...");
+	if (wtpane_create(u->wt, up->id, u->cwd, up->name) < 0)
+		ui_vt_say(vt, 1, "tokmux: cannot make a worktree now");
+}
+
+/* The worktree is made: start the pane's program in it (setup first), or
+ * say why there is none. */
+static void
+ui_wt_created(void *user, int id, const worktree_t *wt, const char *err)
+{
+	struct ui *u = user;
+	int i = ui_pane_by_id(u, id);
+	if (i < 0)
+		return;
+	struct ui_pane *up = &u->p[i];
+	vt_t *vt = pane_vt(up->pane);
+	up->full = 1;
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+	if (wt == NULL) {
+		ui_vt_say(vt, 1, "tokmux: no worktree for this pane: %s", err);
+		ui_vt_say(vt, 0, "Press r to try again, x to close the pane.");
+		return;
+	}
+	ui_vt_say(vt, 0, "tokmux: %s worktree %s on branch %s", worktree_fresh(wt) ? "new" : "reusing the",
+	    worktree_path(wt), worktree_branch(wt));
+	char **argv = worktree_pane_argv(wt, u->cfg->worktree_setup, u->cfg->nworktree_setup, up->cmd,
+	    pane_shell());
+	char *perr = NULL;
+	if (pane_start(up->pane, worktree_path(wt), argv, &perr) < 0) {
+		ui_vt_say(vt, 1, "tokmux: cannot start the pane: %s", perr);
+		free(perr);
+	} else {
+		ui_pane_watch(u, i);
+		wtpane_set_pid(u->wt, id, pane_pid(up->pane));
+	}
+	worktree_argv_free(argv);
+}
+
+static void
+ui_wt_changed(void *user, int id)
+{
+	struct ui *u = user;
+	u->sidebar_dirty = 1;
+}
+
+static void
+ui_wt_where(void *user, int route, const char *branch, const char *worktree)
+{
+	struct ui *u = user;
+	if (u->o->where_fn != NULL)
+		u->o->where_fn(u->o->user, route, branch, worktree);
+}
+
+/* Ctrl-g D: the focused pane's diff against its branch point. */
+static void
+ui_wt_diff(struct ui *u, int idx)
+{
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, u->p[idx].id) : NULL;
+	if (in == NULL || in->state == WTPANE_PLAIN || in->state == WTPANE_FAILED)
+		ui_message(u, "pane %d has no worktree: no diff against a branch point", idx + 1);
+	else if (in->state != WTPANE_READY || wtpane_diff(u->wt, u->p[idx].id) < 0)
+		ui_message(u, "pane %d: its worktree is being made or removed", idx + 1);
+	else
+		ui_message(u, "pane %d: reading the diff...", idx + 1);
+}
+
+static void
+ui_wt_diff_done(void *user, int id, const char *text, size_t len, int truncated, const char *err)
+{
+	struct ui *u = user;
+	int i = ui_pane_by_id(u, id);
+	if (i < 0)
+		return;
+	if (text == NULL) {
+		ui_message(u, "pane %d diff: %s", i + 1, err);
+		return;
+	}
+	const struct wtpane_info *in = wtpane_info(u->wt, id);
+	char title[512], fig[96] = "";
+	if (in != NULL && in->known) {
+		struct sidebar_worktree w = ui_wt_sidebar(u, &u->p[i]);
+		sidebar_diff_figures(&w, u->utf8, fig, sizeof fig);
+	}
+	snprintf(title, sizeof title, " %d %s [%s]: changes since it branched from %s  %s",
+	    i + 1, u->p[i].name, in && in->branch ? in->branch : "?", in && in->base ? in->base : "?", fig);
+	diffview_free(u->diff);
+	u->diff = diffview_new(title, text, len, truncated);
+	u->diff_dirty = 1;
+	u->mode = MODE_NORMAL;
+}
+
+/* Lay out another slice of a big diff, between keys and frames. */
+static int64_t
+ui_on_diff_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	if (u->diff == NULL || !diffview_feed(u->diff, UI_DIFF_SLICE)) {
+		u->diff_timer = 0;
+		u->diff_dirty = u->diff != NULL;
+		return EVLOOP_DONE;
+	}
+	u->diff_dirty = 1;
+	return 0;
+}
+
+static void
+ui_diff_close(struct ui *u)
+{
+	diffview_free(u->diff);
+	u->diff = NULL;
+	if (u->diff_timer != 0)
+		evloop_del_timer(u->loop, u->diff_timer);
+	u->diff_timer = 0;
+	for (int i = 0; i < u->n; i++)
+		u->p[i].full = 1;
+	clearok(curscr, TRUE);
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+}
+
+/* Ctrl-g c: in a workspace that uses worktrees, a worktree or a plain
+ * pane; else a plain pane at once. */
+static void
+ui_wt_ask_new(struct ui *u)
+{
+	int uses = u->o->worktrees;
+	for (int i = 0; i < u->cfg->npanes; i++)
+		uses |= u->cfg->panes[i].worktree;
+	if (!uses || u->n >= TOKMUX_MAX_PANES) {
+		ui_new_pane(u, 0);
+		return;
+	}
+	char *name = ui_pane_name(u, u->n), clean[WORKTREE_NAME_MAX + 1];
+	worktree_sanitize(name, clean);
+	char title[96], wt[160], plain[PATH_MAX + 32];
+	snprintf(title, sizeof title, "New pane %d (%s)", u->n + 1, name);
+	snprintf(wt, sizeof wt, "in its own git worktree, on branch %s%s", WORKTREE_BRANCH_PREFIX, clean);
+	snprintf(plain, sizeof plain, "a plain pane in %s", u->cwd ? u->cwd : "the current directory");
+	const char *choices[] = { wt, plain };
+	struct dialog_result r;
+	dialog_open_choice(u->dialog, title, NULL, 0, choices, 2, UI_ASK_NEW, &r);
+	ui_dialog_result(u, &r);
+	free(name);
+}
+
+/* Closing a ready worktree pane asks what to keep; 1 if it asked. */
+static int
+ui_wt_ask_close(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	if (up->closing) {
+		ui_message(u, "pane %d is closing: its worktree is being removed", idx + 1);
+		return 1;
+	}
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	if (up->worktree && in != NULL && in->state == WTPANE_CREATING) {
+		ui_message(u, "pane %d closed while git made its worktree (a worktree git finishes stays)",
+		    idx + 1);
+		ui_close_pane(u, idx);
+		return 1;
+	}
+	if (!up->worktree || in == NULL || in->state != WTPANE_READY)
+		return 0;
+	char title[128], where[PATH_MAX + 160], both[160];
+	snprintf(title, sizeof title, "Close pane %d (%s)? Esc keeps it open", idx + 1, up->name);
+	snprintf(where, sizeof where, "It works in the worktree %s on branch %s.%s", in->path, in->branch,
+	    pane_exited(up->pane) ? "" : " Its program is still running: closing ends it.");
+	snprintf(both, sizeof both, "remove both: the worktree and the branch %s", in->branch);
+	const char *text[] = { where };
+	const char *choices[] = { "keep both: the worktree and the branch stay",
+		"keep the branch, remove the worktree directory", both };
+	struct dialog_result r;
+	dialog_open_choice(u->dialog, title, text, 1, choices, 3, up->id * 4 + UI_ASK_CLOSE, &r);
+	ui_dialog_result(u, &r);
+	return 1;
+}
+
+/* End pane idx's program and remove its worktree as up->keep says; the
+ * pane closes when git is done. */
+static void
+ui_wt_remove(struct ui *u, int idx, int force)
+{
+	struct ui_pane *up = &u->p[idx];
+	if (!up->closing) {
+		ui_pane_unwatch(u, idx);
+		pane_hangup(up->pane);
+		up->closing = 1;
+	}
+	up->full = 1;
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+	if (wtpane_remove(u->wt, up->id, up->keep, force) < 0) {
+		ui_message(u, "pane %d closed: its worktree could not be removed now", idx + 1);
+		ui_close_pane(u, idx);
+		return;
+	}
+	ui_vt_say(pane_vt(up->pane), 0, "tokmux: removing the worktree%s%s...",
+	    up->keep == WORKTREE_REMOVE_BOTH ? " and its branch" : "", force ? " (force)" : "");
+}
+
+static void
+ui_wt_removed(void *user, int id, int rc, const char *err)
+{
+	struct ui *u = user;
+	int i = ui_pane_by_id(u, id);
+	if (i < 0)
+		return;
+	if (rc == WORKTREE_NEED_FORCE) {
+		char title[96];
+		snprintf(title, sizeof title, "Pane %d: remove its worktree anyway?", i + 1);
+		const char *text[] = { err };
+		const char *choices[] = { "keep it: nothing is removed, the pane closes",
+			"remove anyway: what is listed above is lost" };
+		struct dialog_result r;
+		dialog_open_choice(u->dialog, title, text, 1, choices, 2, id * 4 + UI_ASK_FORCE, &r);
+		ui_dialog_result(u, &r);
+		return;
+	}
+	if (rc == 0)
+		ui_message(u, "pane %d closed: its worktree was removed%s", i + 1,
+		    u->p[i].keep == WORKTREE_KEEP_BRANCH ? ", its branch kept" : " with its branch");
+	else
+		ui_message(u, "pane %d closed: its worktree was not removed: %s", i + 1, err);
+	ui_close_pane(u, i);
+}
+
+/* The answer to a question box. */
+static void
+ui_wt_answer(struct ui *u, int tag, int chosen)
+{
+	int kind = tag % 4, i = ui_pane_by_id(u, tag / 4);
+	if (kind == UI_ASK_NEW) {
+		if (chosen >= 0)
+			ui_new_pane(u, chosen == 0);
+		return;
+	}
+	if (i < 0)
+		return;
+	struct ui_pane *up = &u->p[i];
+	if (kind == UI_ASK_CLOSE && chosen == 0) {
+		ui_message(u, "pane %d closed: its worktree and branch stay", i + 1);
+		ui_close_pane(u, i);
+	} else if (kind == UI_ASK_CLOSE && chosen > 0) {
+		up->keep = chosen == 1 ? WORKTREE_KEEP_BRANCH : WORKTREE_REMOVE_BOTH;
+		ui_wt_remove(u, i, 0);
+	} else if (kind == UI_ASK_FORCE && chosen == 1) {
+		ui_wt_remove(u, i, 1);
+	} else if (kind == UI_ASK_FORCE) {
+		ui_message(u, "pane %d closed: nothing was removed", i + 1);
+		ui_close_pane(u, i);
+	}
+}
+
+static void
+ui_wt_open(struct ui *u)
+{
+	char dir[PATH_MAX];
+	u->cwd = getcwd(dir, sizeof dir) != NULL ? xstrdup(dir) : NULL;
+	struct wtpane_options wo = { .dir_template = u->cfg->worktree_dir };
+	struct wtpane_hooks h = { .user = u, .created = ui_wt_created, .changed = ui_wt_changed,
+		.diff = ui_wt_diff_done, .removed = ui_wt_removed, .where = ui_wt_where };
+	u->wt = wtpanes_new(u->loop, &wo, &h, &u->wt_err);
+}
+
+static void
+ui_wt_close(struct ui *u)
+{
+	if (u->diff != NULL)
+		ui_diff_close(u);
+	wtpanes_free(u->wt);
+	u->wt = NULL;
+	free(u->wt_err);
+	free(u->cwd);
 }
 
 /* ---- signals ---- */
@@ -1131,18 +1535,25 @@ ui_signals_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* Collect the exit status of the panes' children, and of closed panes'
+ * children, each by its own pid: never waitpid(-1), which would also take
+ * the status of git processes that worker threads wait for. */
 static void
 ui_reap(struct ui *u)
 {
-	pid_t pid;
-	int st;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (int i = 0; i < u->n; i++) {
-			if (pane_pid(u->p[i].pane) == pid) {
-				pane_set_exit(u->p[i].pane, st);
-				u->chrome_dirty = 1;
-			}
-		}
+	for (int i = 0; i < u->n; i++) {
+		if (!pane_reap(u->p[i].pane))
+			continue;
+		u->chrome_dirty = 1;
+		if (u->wt != NULL)      /* its pid may be someone else's from now on */
+			wtpane_set_pid(u->wt, u->p[i].id, 0);
+	}
+	for (int i = 0; i < u->norphans; i++) {
+		int st;
+		pid_t r = waitpid(u->orphans[i], &st, WNOHANG);
+		if (r == 0 || (r < 0 && errno == EINTR))
+			continue;
+		u->orphans[i--] = u->orphans[--u->norphans];     /* reaped, or not ours */
 	}
 }
 
@@ -1164,117 +1575,6 @@ ui_read_signals(struct ui *u)
 	}
 }
 
-/* ---- terminals ---- */
-
-static struct ui_term *
-ui_term_by_id(struct ui *u, int id)
-{
-	for (int k = 0; k < u->nterms; k++)
-		if (u->term[k]->id == id)
-			return u->term[k];
-	return NULL;
-}
-
-/* Let terminal t go: its windows, its SCREEN, its descriptors. */
-static void
-ui_term_free(struct ui *u, struct ui_term *t)
-{
-	int k = 0;
-	while (k < u->nterms && u->term[k] != t)
-		k++;
-	if (k == u->nterms)
-		return;
-	evloop_del_fd(u->loop, tty_in_fd(t->tty));
-	evloop_del_fd(u->loop, tty_out_fd(t->tty));
-	tty_select(t->tty);
-	for (int i = 0; i < TOKMUX_MAX_PANES; i++)
-		if (t->win[i] != NULL)
-			delwin(t->win[i]);
-	chrome_free(t->chrome);
-	render_free(t->render);
-	input_free(t->in);
-	tty_close(t->tty);
-	free(t);
-	for (; k < u->nterms - 1; k++)
-		u->term[k] = u->term[k + 1];
-	u->nterms--;
-	u->resized = 1;       /* the panes' area may grow */
-}
-
-/* Terminals that left by themselves (the detach key, a hang-up): the
- * workspace goes on without them, or, on its own terminal, ends. */
-static void
-ui_terms_gone(struct ui *u)
-{
-	for (int k = 0; k < u->nterms; k++) {
-		struct ui_term *t = u->term[k];
-		if (!t->gone)
-			continue;
-		int id = t->id, why = t->gone - 1;
-		ui_term_free(u, t);
-		k--;
-		if (u->o->term_gone != NULL)
-			u->o->term_gone(u->o->term_user, id, (enum ui_gone)why);
-		else
-			u->quit = 1;      /* the terminal went away */
-	}
-}
-
-int
-ui_attach(ui_t *u, const struct ui_term_spec *s, char **err)
-{
-	if (u->nterms >= UI_MAX_TERMS) {
-		*err = xasprintf("%d terminals are attached already", UI_MAX_TERMS);
-		close(s->in_fd);
-		close(s->out_fd);
-		return -1;
-	}
-	struct tty_spec ts = { .in_fd = s->in_fd, .out_fd = s->out_fd, .term = s->term };
-	tty_t *tty = tty_open(&ts, err);
-	if (tty == NULL)
-		return -1;
-	struct ui_term *t = xcalloc(1, sizeof *t);
-	const char *crash = getenv("TOKMUX_TEST_CRASH");
-	if (u->next_term == 0 && crash != NULL &&
-	    (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
-		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
-	t->id = u->next_term++;
-	t->tty = tty;
-	t->readonly = s->readonly;
-	t->chrome = chrome_new(u->o->theme, u->utf8);
-	t->render = render_new(chrome_color(t->chrome));
-	t->in = input_new(u->cfg->prefix_key);
-	input_init_terminfo_keys();
-	tty_puts(tty, "\033[?2004h");       /* bracketed paste from the terminal */
-	t->all = 1;
-	u->term[u->nterms++] = t;
-	evloop_add_fd(u->loop, tty_in_fd(tty), EVLOOP_READ, ui_on_terminal, u);
-	evloop_add_fd(u->loop, tty_out_fd(tty), 0, ui_on_term_out, u);
-	u->resized = 1;
-	return t->id;
-}
-
-void
-ui_detach(ui_t *u, int id)
-{
-	struct ui_term *t = ui_term_by_id(u, id);
-	if (t != NULL)
-		ui_term_free(u, t);
-}
-
-void
-ui_term_resized(ui_t *u, int id)
-{
-	if (ui_term_by_id(u, id) != NULL)
-		u->resized = 1;
-}
-
-int
-ui_term_count(const ui_t *u)
-{
-	return u->nterms;
-}
-
 /* ---- the loop ---- */
 
 static struct ui_term *
@@ -1286,7 +1586,56 @@ ui_term_by_fd(struct ui *u, int fd)
 	return NULL;
 }
 
-/* Keys from a terminal, or it went away. */
+/* What the loop watches a terminal for: keys, and room for output while
+ * some is queued. */
+static void
+ui_term_watch(struct ui *u, struct ui_term *t)
+{
+	int in = tty_in_fd(t->tty), out = tty_out_fd(t->tty);
+	int w = tty_queued(t->tty) > 0 ? EVLOOP_WRITE : 0;
+	if (in == out) {
+		evloop_set_events(u->loop, in, EVLOOP_READ | w);
+	} else {
+		evloop_set_events(u->loop, in, EVLOOP_READ);
+		evloop_set_events(u->loop, out, w);
+	}
+}
+
+/* A read-only terminal's keys go nowhere; only the prefix then d detaches it. */
+static void
+ui_term_readonly_keys(struct ui *u, struct ui_term *t, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (t->ro_prefix && buf[i] == 'd')
+			t->gone = 1 + UI_GONE_DETACH;
+		t->ro_prefix = buf[i] == (char)u->prefix;
+	}
+}
+
+/* Keys from a terminal go to curses (through its key pipe) and are read
+ * at once, as that terminal's. */
+static void
+ui_term_keys(struct ui *u, struct ui_term *t)
+{
+	char buf[UI_KEYS_READ];
+	ssize_t n = tty_read(t->tty, buf, sizeof buf);
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		t->gone = 1 + UI_GONE_HANGUP;     /* the terminal went away */
+		return;
+	}
+	if (n < 0)
+		return;
+	if (t->readonly) {
+		ui_term_readonly_keys(u, t, buf, (size_t)n);
+		return;
+	}
+	if (util_write_all(u->scr_keys, buf, (size_t)n) < 0)
+		return;
+	u->t = t;
+	ui_read_input(u);
+	u->t = NULL;
+}
+
 static void
 ui_on_terminal(evloop_t *el, int fd, int revents, void *arg)
 {
@@ -1294,23 +1643,15 @@ ui_on_terminal(evloop_t *el, int fd, int revents, void *arg)
 	struct ui_term *t = ui_term_by_fd(u, fd);
 	if (t == NULL || t->gone)
 		return;
-	int got = (revents & EVLOOP_READ) ? ui_read_input(u, t) : 0;
-	if ((revents & EVLOOP_HUP) && got == 0 && !t->gone)
-		t->gone = 1 + UI_GONE_HANGUP;
-}
-
-/* A terminal takes more of its queued output. */
-static void
-ui_on_term_out(evloop_t *el, int fd, int revents, void *arg)
-{
-	struct ui *u = arg;
-	struct ui_term *t = ui_term_by_fd(u, fd);
-	if (t == NULL || t->gone)
-		return;
-	if (tty_flush(t->tty) < 0)
-		t->gone = 1 + UI_GONE_HANGUP;
-	if (tty_queued(t->tty) == 0)
-		evloop_set_events(el, fd, 0);     /* one that fell behind is drawn whole now */
+	if ((revents & EVLOOP_WRITE) && fd == tty_out_fd(t->tty)) {
+		if (tty_flush(t->tty) < 0)
+			t->gone = 1 + UI_GONE_HANGUP;
+		else if (tty_caught_up(t->tty))
+			u->rejoin = 1;    /* its output was dropped: it gets everything again */
+		ui_term_watch(u, t);
+	}
+	if ((revents & (EVLOOP_READ | EVLOOP_HUP)) && fd == tty_in_fd(t->tty) && !t->gone)
+		ui_term_keys(u, t);
 }
 
 static void
@@ -1348,7 +1689,7 @@ ui_read_wanted(struct ui *u, int i)
 	struct pollfd pfd[UI_MAX_TERMS + 1];
 	nfds_t n = 0;
 	for (int k = 0; k < u->nterms; k++)
-		if (!u->term[k]->gone)
+		if (!u->term[k]->gone && !u->term[k]->readonly)
 			pfd[n++] = (struct pollfd){ .fd = tty_in_fd(u->term[k]->tty), .events = POLLIN };
 	if (i != u->focus && u->p[u->focus].fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = u->p[u->focus].fd, .events = POLLIN };
@@ -1412,18 +1753,12 @@ ui_frame_due(struct ui *u)
 	int64_t frame = u->last_frame + UI_FRAME_MS;
 	if (u->nterms == 0)
 		return -1;       /* nothing to draw on: the next terminal gets it all */
+	if (u->rejoin)
+		return frame;
+	if (u->diff != NULL)
+		return u->diff_dirty ? frame : -1;    /* the panes are covered */
 	if (u->chrome_dirty)
 		return frame;
-	for (int k = 0; k < u->nterms; k++) {
-		struct ui_term *t = u->term[k];
-		if (t->gone || tty_queued(t->tty) > TTY_BEHIND)
-			continue;
-		if (t->all)
-			return frame;
-		for (int i = 0; i < u->n; i++)
-			if (t->full[i])
-				return frame;
-	}
 	for (int i = 0; i < u->n; i++) {
 		if (u->p[i].full || grid_any_dirty(vt_grid(pane_vt(u->p[i].pane))))
 			return frame;
@@ -1507,7 +1842,11 @@ ui_before_poll(evloop_t *el, void *arg)
 {
 	struct ui *u = arg;
 	ui_terms_gone(u);
-	if (u->quit || u->n == 0) {
+	if ((u->quit || u->n == 0) && u->wt != NULL && wtpanes_busy(u->wt)) {
+		if (!u->quit_told)     /* a removal cut short could leave half a worktree */
+			ui_message(u, "waiting for git to finish removing a worktree...");
+		u->quit_told = 1;
+	} else if (u->quit || u->n == 0) {
 		evloop_stop(el);
 		return;
 	}
@@ -1518,7 +1857,7 @@ ui_before_poll(evloop_t *el, void *arg)
 }
 
 /* TOKMUX_TEST_CRASH=fatal or =abort, for tests/ui/crash.sh only: once the
- * first terminal is attached, a thread other than the UI's calls fatal() or abort(),
+ * workspace is up, a thread other than the UI's calls fatal() or abort(),
  * to show that the outer terminal is restored whoever fails. */
 static void *
 ui_crash_thread(void *arg)
@@ -1537,7 +1876,220 @@ ui_on_crash_timer(evloop_t *el, int64_t id, void *arg)
 	return EVLOOP_DONE;
 }
 
-/* The panes as they are now. */
+/* ---- the screen ---- */
+
+/* Curses' settings for tokmux, on the current SCREEN. */
+static void
+ui_curses_setup(void)
+{
+	const char *ed = getenv("ESCDELAY");
+	set_escdelay(ed != NULL ? UTIL_MIN(atoi(ed), 25) : 25);
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	meta(stdscr, TRUE);
+	intrflush(stdscr, FALSE);
+	mousemask(ALL_MOUSE_EVENTS, NULL);
+	mouseinterval(0);
+}
+
+/* Curses' two pipes: keys in (we write), what it draws out (we read). */
+static int
+ui_screen_pipes(struct ui *u, char **err)
+{
+	int in[2], out[2];
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		*err = xasprintf("pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		*err = xasprintf("pipe: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	fcntl(in[1], F_SETPIPE_SZ, UI_PIPE_SIZE);
+	fcntl(out[1], F_SETPIPE_SZ, UI_PIPE_SIZE);
+	util_set_nonblock(out[0]);
+	u->scr_in_f = fdopen(in[0], "r");
+	u->scr_out_f = fdopen(out[1], "w");
+	u->scr_keys = in[1];
+	u->scr_out = out[0];
+	return 0;
+}
+
+static void
+ui_screen_close(struct ui *u)
+{
+	if (u->scr == NULL)
+		return;
+	ui_diff_close(u);
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].win != NULL)
+			delwin(u->p[i].win);
+		u->p[i].win = NULL;
+	}
+	chrome_free(u->chrome);
+	render_free(u->render);
+	u->chrome = NULL;
+	u->render = NULL;
+	endwin();
+	delscreen(u->scr);
+	u->scr = NULL;
+	fclose(u->scr_in_f);
+	fclose(u->scr_out_f);
+	close(u->scr_keys);
+	close(u->scr_out);
+	free(u->scr_term);
+	u->scr_term = NULL;
+}
+
+/* Curses for terminals of type term, drawing into its pipe. */
+static int
+ui_screen_open(struct ui *u, const char *term, char **err)
+{
+	if (term == NULL || term[0] == '\0')
+		term = "xterm-256color";
+	if (ui_screen_pipes(u, err) < 0)
+		return -1;
+	u->scr = newterm(term, u->scr_out_f, u->scr_in_f);
+	if (u->scr == NULL) {
+		*err = xasprintf("cannot use the terminal type TERM=%s", term);
+		fclose(u->scr_in_f);
+		fclose(u->scr_out_f);
+		close(u->scr_keys);
+		close(u->scr_out);
+		return -1;
+	}
+	ui_curses_setup();
+	u->scr_term = xstrdup(term);
+	u->chrome = chrome_new(u->o->theme, u->utf8);
+	u->render = render_new(chrome_color(u->chrome));
+	input_init_terminfo_keys();
+	resizeterm(u->rows, u->cols);
+	u->resized = 1;
+	return 0;
+}
+
+/* ---- terminals ---- */
+
+static struct ui_term *
+ui_term_by_id(struct ui *u, int id)
+{
+	for (int k = 0; k < u->nterms; k++)
+		if (u->term[k]->id == id)
+			return u->term[k];
+	return NULL;
+}
+
+/* Let terminal t go: nothing more is written to it. */
+static void
+ui_term_free(struct ui *u, struct ui_term *t)
+{
+	int k = 0;
+	while (k < u->nterms && u->term[k] != t)
+		k++;
+	if (k == u->nterms)
+		return;
+	evloop_del_fd(u->loop, tty_in_fd(t->tty));
+	evloop_del_fd(u->loop, tty_out_fd(t->tty));
+	tty_close(t->tty);
+	free(t);
+	for (; k < u->nterms - 1; k++)
+		u->term[k] = u->term[k + 1];
+	u->nterms--;
+	u->resized = 1;       /* the panes' area may grow */
+}
+
+/* Terminals that left by themselves (the detach key, a hang-up): the
+ * workspace goes on without them, or, on its own terminal, ends. */
+static void
+ui_terms_gone(struct ui *u)
+{
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		if (!t->gone)
+			continue;
+		int id = t->id, why = t->gone - 1;
+		ui_term_free(u, t);
+		k--;
+		if (u->o->term_gone != NULL)
+			u->o->term_gone(u->o->term_user, id, (enum ui_gone)why);
+		else
+			u->quit = 1;      /* the terminal went away */
+	}
+}
+
+/* The first terminal of a session may be of another type than the one
+ * curses draws for: curses starts again for it. 0, or -1 with *err. */
+static int
+ui_screen_for(struct ui *u, const char *term, char **err)
+{
+	if (term == NULL || term[0] == '\0' || u->nterms > 0 || strcmp(term, u->scr_term) == 0)
+		return 0;
+	char *old = xstrdup(u->scr_term);
+	ui_screen_close(u);
+	int rc = ui_screen_open(u, term, err);
+	if (rc < 0 && ui_screen_open(u, old, err) < 0)
+		fatal("cannot start curses again for TERM=%s", old);
+	free(old);
+	return rc;
+}
+
+int
+ui_attach(ui_t *u, const struct ui_term_spec *s, char **err)
+{
+	const char *crash = getenv("TOKMUX_TEST_CRASH");
+	if (u->nterms >= UI_MAX_TERMS || ui_screen_for(u, s->term, err) < 0) {
+		if (u->nterms >= UI_MAX_TERMS)
+			*err = xasprintf("%d terminals are attached already", UI_MAX_TERMS);
+		close(s->in_fd);
+		close(s->out_fd);
+		return -1;
+	}
+	tty_t *tty = tty_open(s->in_fd, s->out_fd, err);
+	if (tty == NULL)
+		return -1;
+	struct ui_term *t = xcalloc(1, sizeof *t);
+	if (u->next_term == 0 && crash != NULL &&
+	    (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
+		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
+	t->id = u->next_term++;
+	t->tty = tty;
+	t->readonly = s->readonly;
+	u->term[u->nterms++] = t;
+	evloop_add_fd(u->loop, tty_in_fd(tty), EVLOOP_READ, ui_on_terminal, u);
+	if (tty_out_fd(tty) != tty_in_fd(tty))
+		evloop_add_fd(u->loop, tty_out_fd(tty), 0, ui_on_terminal, u);
+	u->rejoin = 1;
+	u->resized = 1;
+	return t->id;
+}
+
+void
+ui_detach(ui_t *u, int id)
+{
+	struct ui_term *t = ui_term_by_id(u, id);
+	if (t != NULL)
+		ui_term_free(u, t);
+}
+
+void
+ui_term_resized(ui_t *u, int id)
+{
+	if (ui_term_by_id(u, id) != NULL)
+		u->resized = 1;
+}
+
+int
+ui_term_count(const ui_t *u)
+{
+	return u->nterms;
+}
+
+/* ---- the panes as they are now ---- */
 
 int
 ui_pane_count(const ui_t *u)
@@ -1569,6 +2121,8 @@ ui_pane_foreground(const ui_t *u, int i)
 	return i >= 0 && i < u->n ? pane_foreground(u->p[i].pane) : -1;
 }
 
+/* ---- the workspace's life ---- */
+
 ui_t *
 ui_new(const struct ui_options *o, evloop_t *loop, char **err)
 {
@@ -1579,6 +2133,8 @@ ui_new(const struct ui_options *o, evloop_t *loop, char **err)
 	u->sidebar_on = 1;
 	u->rows = o->rows > 0 ? o->rows : 24;
 	u->cols = o->cols > 0 ? o->cols : 80;
+	u->prefix = o->cfg->prefix_key >= 1 && o->cfg->prefix_key <= 31 ? o->cfg->prefix_key :
+	    INPUT_PREFIX_DEFAULT;
 	const char *cs = nl_langinfo(CODESET);
 	u->utf8 = cs != NULL && strcmp(cs, "UTF-8") == 0;
 	u->sigfd = ui_signals_open();
@@ -1587,13 +2143,26 @@ ui_new(const struct ui_options *o, evloop_t *loop, char **err)
 		free(u);
 		return NULL;
 	}
+	if (ui_screen_open(u, o->term, err) < 0) {
+		char *e2 = NULL;      /* an unknown TERM where the session started: the first terminal's counts */
+		if (ui_screen_open(u, "xterm-256color", &e2) < 0) {
+			free(e2);
+			close(u->sigfd);
+			free(u);
+			return NULL;
+		}
+		free(*err);
+		*err = NULL;
+	}
 	u->own_loop = loop == NULL;
 	u->loop = loop != NULL ? loop : evloop_new();
-	u->sb = chrome_sidebar_new(u->utf8);
+	u->in = input_new(o->cfg->prefix_key);
 	u->dialog = dialog_new(&o->controls, o->user);
+	ui_wt_open(u);
 	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
-		if (ui_open_pane(u, u->n, 10, 40) == 0)
+		int wt = o->worktrees || (i < o->cfg->npanes && o->cfg->panes[i].worktree);
+		if (ui_open_pane(u, u->n, u->rows, u->cols, wt) == 0)
 			u->n++;
 	}
 	ui_relayout(u);
@@ -1607,8 +2176,6 @@ ui_run(ui_t *u)
 	if (u->o->wake_fd >= 0)
 		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
 	evloop_set_before_poll(u->loop, ui_before_poll, u);
-	if (u->nterms > 0)
-		ui_draw(u);
 	if (evloop_run(u->loop) < 0)
 		fatal("poll: %s", strerror(errno));
 	evloop_set_before_poll(u->loop, NULL, NULL);
@@ -1618,7 +2185,7 @@ ui_run(ui_t *u)
 		snprintf(u->exit_msg, sizeof u->exit_msg, "tokmux: %s", u->msg);
 	for (int i = u->n - 1; i >= 0; i--)
 		ui_close_pane(u, i);
-	return u->status;
+	return 0;
 }
 
 void
@@ -1642,13 +2209,16 @@ ui_free(ui_t *u)
 		ui_term_free(u, u->term[0]);
 	for (int i = u->n - 1; i >= 0; i--)
 		ui_close_pane(u, i);
+	ui_wt_close(u);
 	dialog_free(u->dialog);
-	chrome_sidebar_free(u->sb);
+	input_free(u->in);
+	ui_screen_close(u);
 	evloop_del_fd(u->loop, u->sigfd);
 	if (u->o->wake_fd >= 0)
 		evloop_del_fd(u->loop, u->o->wake_fd);
 	if (u->own_loop)
 		evloop_free(u->loop);
+	free(u->orphans);
 	close(u->sigfd);
 	free(u);
 }

@@ -41,6 +41,7 @@ struct ui_pane_info {
 	int exited;
 	int64_t last_output_ms;   /* util_now_ms() of the last pty output, 0 never */
 	int64_t last_input_ms;    /* of the last key sent to the pane, 0 never */
+	struct sidebar_worktree wt;   /* a worktree pane's branch and change */
 	/* filled by the sidebar callback: */
 	char state[64];           /* for the title line, e.g. "waiting for you" */
 	int alert;                /* the title shows the state as an alert */
@@ -62,6 +63,11 @@ struct ui_pane_info {
 typedef int (*ui_sidebar_fn)(void *user, struct chrome_sidebar *sb, int rows, int cols,
     struct ui_pane_info *panes, int npanes);
 
+/* Where a pane works now, for the ledger: the git branch of its
+ * program's directory and its worktree (each NULL: none), for the
+ * requests of gateway route from now on. Called when it changes. */
+typedef void (*ui_where_fn)(void *user, int route, const char *branch, const char *worktree);
+
 /* Why a terminal left (ui_options.term_gone). */
 enum ui_gone {
 	UI_GONE_DETACH,           /* the detach key */
@@ -80,9 +86,14 @@ struct ui_options {
 	const char *confirms[TOKMUX_MAX_PANES];
 	const char *declines[TOKMUX_MAX_PANES];
 	int rows, cols;           /* the panes' area until a terminal attaches (0: 24 x 80) */
+	const char *term;         /* the TERM to draw for until a terminal of another kind
+	                           * attaches alone (NULL: xterm-256color) */
 	int wake_fd;              /* readable when gateway state changed; -1 none */
+	int worktrees;            /* 1: every pane opened at start runs in its own git worktree
+	                           * (-w; else the config's panes[].worktree decides) */
 	ui_env_fn env_fn;
 	ui_sidebar_fn sidebar_fn;
+	ui_where_fn where_fn;     /* may be NULL */
 	struct dialog_controls controls;   /* the in-app controls (b, f, m) */
 	const struct theme *theme; /* NULL: the built-in default (mono under NO_COLOR) */
 	int ring_bell;            /* ring the terminal bell with event messages */

@@ -30,6 +30,7 @@ struct workspace_opts {
 	void (*term_gone)(void *term_user, int term, enum ui_gone why);
 	void *term_user;
 	int no_gateway;            /* 1: panes talk to providers directly */
+	int worktrees;             /* 1: every pane in its own git worktree (-w) */
 	int verbose;               /* 1: debug log to tokmux.log */
 	const char *theme;         /* --theme NAME, NULL: NO_COLOR or the config's */
 	struct core_options core;  /* port, upstreams, ledger...; cfg and wake_fd are filled in */
