@@ -94,6 +94,10 @@ pane_exec(const pane_t *p)
 		_exit(127);
 	}
 	const char *cmd = p->cmd;
+	/* the answer may take long: hold none of tokmux's descriptors meanwhile
+	 * (a session's lock and socket among them) */
+	if (p->confirm != NULL)
+		close_range(STDERR_FILENO + 1, ~0U, 0);
 	if (p->confirm != NULL && !pane_ask(p))
 		cmd = p->decline;
 	else if (p->argv != NULL) {

@@ -548,7 +548,10 @@ server_wait_ready(int fd, char *name, char **err)
 	char line[1024];
 	size_t at = 0;
 	ssize_t n;
-	while (at + 1 < sizeof line && (n = read(fd, line + at, sizeof line - 1 - at)) != 0) {
+	/* up to the end of the line: not end of file, which a child of the
+	 * server may hold off */
+	while (at + 1 < sizeof line && memchr(line, '\n', at) == NULL &&
+	    (n = read(fd, line + at, sizeof line - 1 - at)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

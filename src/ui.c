@@ -265,6 +265,11 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols, int worktree)
 		.env = env,
 		.defer = worktree,
 	};
+	if (slot < TOKMUX_MAX_PANES) {
+		spec.cwd = u->o->cwds[slot];
+		spec.confirm = u->o->confirms[slot];
+		spec.decline = u->o->declines[slot];
+	}
 	char *err = NULL;
 	pane_t *p = pane_new(&spec, &err);
 	for (int i = 0; i < nenv; i++)
