@@ -126,14 +126,11 @@ sessfile_get_str(const struct jsoncheck *j, const cJSON *o, const char *parent, 
     int nullable, char **out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	const char *s;
 	if (nullable && (v == NULL || cJSON_IsNull(v)))
 		return 0;
-	if (v == NULL)
-		return jsoncheck_fail(j, parent, key, "a string");
-	if (jsoncheck_string(j, v, parent, key, 1, &s) < 0)
-		return -1;
-	*out = xstrdup(s);
+	if (!cJSON_IsString(v) || v->valuestring == NULL || v->valuestring[0] == '\0')
+		return jsoncheck_fail(j, parent, key, "a non-empty string%s", nullable ? " or null" : "");
+	*out = xstrdup(v->valuestring);
 	return 0;
 }
 
