@@ -217,6 +217,12 @@ client_attach(const char *prog, const char *dir, const char *name, int readonly)
 {
 	char *err = NULL;
 	int stale;
+	const char *inside = getenv("TOKMUX_SESSION");
+	if (inside != NULL && strcmp(inside, name) == 0) {
+		fprintf(stderr, "%s: this terminal is a pane of session %s: it cannot show itself\n",
+		    prog, name);
+		return 1;
+	}
 	int sock = client_open(dir, name, &stale, &err);
 	if (sock < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);

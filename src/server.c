@@ -29,7 +29,8 @@
 #include "stats.h"
 #include "util.h"
 
-#define SERVER_STATE_MS 1000      /* how often the state file is brought up to date */
+#define SERVER_STATE_MS 1000      /* how often the state file is looked at */
+#define SERVER_STATE_FULL_MS 30000 /* ... and compared whole although nothing seemed to change */
 
 struct server_client {
 	int fd;                   /* the socket, -1: a free entry */
@@ -52,6 +53,8 @@ struct server {
 	struct server_client client[SERVER_MAX_CLIENTS];
 	char end_text[256];       /* why the session ended when not by the user (kill-session) */
 	char *state_text;         /* the state file as last written */
+	uint64_t state_sig;       /* what the state was made from, cheaply (server_state_sig) */
+	int64_t state_full_ms;    /* when it was last made whole */
 };
 
 /*
@@ -358,10 +361,36 @@ server_state_save(struct server *sv)
 	sv->state_text = text;
 }
 
+/* A cheap signature of what the state file is made of: the metering
+ * state's version (requests, ceilings and overrides bump it) and the panes
+ * with their processes. A directory changed by hand is caught by the
+ * periodic whole comparison. */
+static uint64_t
+server_state_sig(struct server *sv)
+{
+	core_t *core = workspace_core(sv->ws);
+	uint64_t sig = core != NULL ? stats_version(core_stats(core)) : 0;
+	for (int i = 0; i < ui_pane_count(sv->ui); i++) {
+		struct ui_pane_info in;
+		ui_pane_get(sv->ui, i, &in);
+		sig = sig * 1000003u + (uint64_t)(in.route + 2) * 31u + (uint64_t)ui_pane_foreground(sv->ui, i);
+	}
+	return sig * 1000003u + (uint64_t)ui_pane_count(sv->ui);
+}
+
+/* The state file, when something may have changed: an idle session does
+ * next to nothing here. */
 static int64_t
 server_on_state_timer(evloop_t *el, int64_t id, void *arg)
 {
-	server_state_save(arg);
+	struct server *sv = arg;
+	uint64_t sig = server_state_sig(sv);
+	int64_t now = util_now_ms();
+	if (sig != sv->state_sig || now - sv->state_full_ms >= SERVER_STATE_FULL_MS) {
+		sv->state_sig = sig;
+		sv->state_full_ms = now;
+		server_state_save(sv);
+	}
 	return SERVER_STATE_MS;
 }
 
@@ -481,6 +510,7 @@ server_main(const struct server_start *st, const char *dir, int ready)
 		return 1;
 	}
 	sv->state_path = session_state_path(sv->name);
+	setenv("TOKMUX_SESSION", sv->name, 1);     /* the panes know their session */
 	sv->loop = evloop_new();
 	struct workspace_opts wo = *st->wo;
 	wo.rows = st->rows;
