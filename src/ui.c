@@ -9,9 +9,10 @@
  * the panes; dialog owns the metering dialogs. Curses is used from this
  * thread only.
  *
- * One curses SCREEN draws for every terminal: its output goes into a pipe
- * whose bytes are copied to each terminal's queue (tty.h), and its input is
- * a pipe the keys of whichever terminal typed them are forwarded into.
+ * One curses SCREEN draws for every terminal: its output goes into a file in
+ * memory whose bytes are copied to each terminal's queue (tty.h) after every
+ * update, and its input is a pipe the keys of whichever terminal typed them
+ * are forwarded into.
  * (One SCREEN, not one per terminal: ncurses keeps one window list for all
  * of its screens, so resizing or deleting one damages the others.) With no
  * terminal the panes run and are read, and nothing is drawn; a terminal
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <term.h>
@@ -73,7 +75,7 @@
 #define UI_DIFF_SLICE (128u << 10)  /* diff text laid out per loop iteration (~10 ms) */
 #define UI_MAX_TERMS 16          /* terminals attached at once */
 #define UI_KEYS_READ 4096        /* bytes of keys forwarded from a terminal per callback */
-#define UI_PIPE_SIZE (1024 * 1024)   /* curses' pipes: a frame fits */
+#define UI_PIPE_SIZE (1024 * 1024)   /* curses' key pipe */
 
 /* The questions asked in dialog boxes: a box's tag is pane id * 4 + this. */
 enum ui_ask {
@@ -152,7 +154,7 @@ struct ui {
 	int prefix;               /* the prefix key's control code */
 	SCREEN *scr;              /* curses, drawing for every terminal */
 	char *scr_term;           /* its TERM */
-	FILE *scr_in_f, *scr_out_f;   /* curses' ends of its pipes */
+	FILE *scr_in_f, *scr_out_f;   /* curses' ends: its keys, what it draws */
 	int scr_keys;             /* where the terminals' keys go for curses to read */
 	int scr_out;              /* what curses drew */
 	int rejoin;               /* a terminal came (back): every terminal gets it all */
@@ -621,12 +623,19 @@ ui_screen_out(struct ui *u)
 	char buf[64 * 1024];
 	ssize_t n;
 	fflush(u->scr_out_f);
-	while ((n = read(u->scr_out, buf, sizeof buf)) > 0) {
+	off_t end = lseek(u->scr_out, 0, SEEK_CUR), at = 0;
+	while (at < end && (n = pread(u->scr_out, buf, (size_t)UTIL_MIN(end - at,
+	    (off_t)sizeof buf), at)) > 0) {
+		at += n;
 		for (int k = 0; k < u->nterms; k++) {
 			struct ui_term *t = u->term[k];
 			if (!t->gone && tty_write(t->tty, buf, (size_t)n) < 0)
 				t->gone = 1 + UI_GONE_HANGUP;     /* writing to it failed: it is gone */
 		}
+	}
+	if (end > 0) {
+		ftruncate(u->scr_out, 0);
+		lseek(u->scr_out, 0, SEEK_SET);
 	}
 	for (int k = 0; k < u->nterms; k++)
 		ui_term_watch(u, u->term[k]);
@@ -1900,28 +1909,30 @@ ui_curses_setup(void)
 	mouseinterval(0);
 }
 
-/* Curses' two pipes: keys in (we write), what it draws out (we read). */
+/* Curses' ends: keys come in through a pipe (we write them), and what it
+ * draws goes into a file in memory (we read and empty it after every
+ * update): curses writes with blocking write(2), so a pipe would stop it
+ * the moment one frame did not fit. */
 static int
-ui_screen_pipes(struct ui *u, char **err)
+ui_screen_ends(struct ui *u, char **err)
 {
-	int in[2], out[2];
+	int in[2];
 	if (pipe2(in, O_CLOEXEC) < 0) {
 		*err = xasprintf("pipe: %s", strerror(errno));
 		return -1;
 	}
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		*err = xasprintf("pipe: %s", strerror(errno));
+	int out = memfd_create("tokmux-screen", MFD_CLOEXEC);
+	if (out < 0) {
+		*err = xasprintf("memfd_create: %s", strerror(errno));
 		close(in[0]);
 		close(in[1]);
 		return -1;
 	}
 	fcntl(in[1], F_SETPIPE_SZ, UI_PIPE_SIZE);
-	fcntl(out[1], F_SETPIPE_SZ, UI_PIPE_SIZE);
-	util_set_nonblock(out[0]);
 	u->scr_in_f = fdopen(in[0], "r");
-	u->scr_out_f = fdopen(out[1], "w");
+	u->scr_out_f = fdopen(dup(out), "w");     /* the same file and offset */
 	u->scr_keys = in[1];
-	u->scr_out = out[0];
+	u->scr_out = out;
 	return 0;
 }
 
@@ -1951,13 +1962,13 @@ ui_screen_close(struct ui *u)
 	u->scr_term = NULL;
 }
 
-/* Curses for terminals of type term, drawing into its pipe. */
+/* Curses for terminals of type term, drawing into its file in memory. */
 static int
 ui_screen_open(struct ui *u, const char *term, char **err)
 {
 	if (term == NULL || term[0] == '\0')
 		term = "xterm-256color";
-	if (ui_screen_pipes(u, err) < 0)
+	if (ui_screen_ends(u, err) < 0)
 		return -1;
 	u->scr = newterm(term, u->scr_out_f, u->scr_in_f);
 	if (u->scr == NULL) {
