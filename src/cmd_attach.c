@@ -72,8 +72,11 @@ cmd_attach_main(int argc, char **argv)
 	if (cli_no_args(&cli, argc, argv) != 0)
 		return CLI_USAGE;
 	char *dir = session_dir(&err);
-	if (dir == NULL)
-		return cli_error(&cli, 1, "%s", err);
+	if (dir == NULL) {
+		cli_error(&cli, 1, "%s", err);
+		free(err);
+		return 1;
+	}
 	if (target != NULL) {
 		snprintf(name, sizeof name, "%s", target);
 	} else if (cmd_attach_newest(dir, name, sizeof name) < 0) {

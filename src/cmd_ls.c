@@ -98,8 +98,11 @@ cmd_ls_main(int argc, char **argv)
 	if (cli_no_args(&cli, argc, argv) != 0)
 		return CLI_USAGE;
 	char *dir = session_dir(&err);
-	if (dir == NULL)
-		return cli_error(&cli, 1, "%s", err);
+	if (dir == NULL) {
+		cli_error(&cli, 1, "%s", err);
+		free(err);
+		return 1;
+	}
 	char *names[SESSION_MAX_LIST];
 	int n = session_list(dir, names, SESSION_MAX_LIST);
 	for (int i = 0; i < n; i++) {

@@ -164,8 +164,11 @@ cmd_resume_main(int argc, char **argv)
 	if (optind < argc && session_name_check(argv[optind], &err) < 0)
 		return cli_error(&cli, CLI_USAGE, "%s", err);
 	char *dir = session_dir(&err);
-	if (dir == NULL)
-		return cli_error(&cli, 1, "%s", err);
+	if (dir == NULL) {
+		cli_error(&cli, 1, "%s", err);
+		free(err);
+		return 1;
+	}
 	int rc = 1;
 	if (optind < argc)
 		snprintf(name, sizeof name, "%s", argv[optind]);

@@ -487,6 +487,45 @@ server_end(struct server *sv, const struct proto_exit *e)
 	unlink(sv->state_path);
 }
 
+/* The session itself: the workspace, served until it ends. Returns the
+ * exit status. */
+static int
+server_serve(struct server *sv, int ready)
+{
+	const struct server_start *st = sv->st;
+	char *err = NULL;
+	int status = 1;
+	sv->state_path = session_state_path(sv->name);
+	setenv("TOKMUX_SESSION", sv->name, 1);     /* the panes know their session */
+	struct workspace_opts wo = *st->wo;
+	wo.rows = st->rows;
+	wo.cols = st->cols;
+	wo.term_gone = server_term_gone;
+	wo.term_user = sv;
+	sv->ws = workspace_new(st->cfg, &wo, sv->loop, &status, &err);
+	if (sv->ws == NULL) {
+		server_ready(ready, status, err);
+		free(err);
+		return status;
+	}
+	sv->ui = workspace_ui(sv->ws);
+	evloop_add_fd(sv->loop, sv->listen_fd, EVLOOP_READ, server_on_listen, sv);
+	server_state_save(sv);
+	evloop_add_timer(sv->loop, SERVER_STATE_MS, server_on_state_timer, sv);
+	util_set_exit_notify(server_crash_notify);
+	util_crash_handlers();      /* a crash is told to the clients */
+	server_ready(ready, 0, sv->name);
+	int rc = ui_run(sv->ui);
+	server_unlisten(sv);
+	struct proto_exit *e = xmalloc(sizeof *e);
+	server_verdict(sv, rc, e);
+	sv->ui = NULL;
+	workspace_free(sv->ws);      /* the ledger has every request when the clients read it */
+	server_end(sv, e);
+	free(e);
+	return rc;
+}
+
 static int
 server_main(const struct server_start *st, const char *dir, int ready)
 {
@@ -503,41 +542,13 @@ server_main(const struct server_start *st, const char *dir, int ready)
 	if (getcwd(sv->cwd, sizeof sv->cwd) == NULL)
 		snprintf(sv->cwd, sizeof sv->cwd, "/");
 	char *err = NULL;
-	int status = 1;
+	int rc = 1;
+	sv->loop = evloop_new();
 	if (server_listen(sv, st->name, &err) < 0) {
 		server_ready(ready, 1, err);
 		free(err);
-		return 1;
-	}
-	sv->state_path = session_state_path(sv->name);
-	setenv("TOKMUX_SESSION", sv->name, 1);     /* the panes know their session */
-	sv->loop = evloop_new();
-	struct workspace_opts wo = *st->wo;
-	wo.rows = st->rows;
-	wo.cols = st->cols;
-	wo.term_gone = server_term_gone;
-	wo.term_user = sv;
-	sv->ws = workspace_new(st->cfg, &wo, sv->loop, &status, &err);
-	int rc = status;
-	if (sv->ws == NULL) {
-		server_ready(ready, status, err);
-		free(err);
 	} else {
-		sv->ui = workspace_ui(sv->ws);
-		evloop_add_fd(sv->loop, sv->listen_fd, EVLOOP_READ, server_on_listen, sv);
-		server_state_save(sv);
-		evloop_add_timer(sv->loop, SERVER_STATE_MS, server_on_state_timer, sv);
-		util_set_exit_notify(server_crash_notify);
-		util_crash_handlers();      /* a crash is told to the clients */
-		server_ready(ready, 0, sv->name);
-		rc = ui_run(sv->ui);
-		server_unlisten(sv);
-		struct proto_exit *e = xmalloc(sizeof *e);
-		server_verdict(sv, rc, e);
-		sv->ui = NULL;
-		workspace_free(sv->ws);      /* the ledger has every request when the clients read it */
-		server_end(sv, e);
-		free(e);
+		rc = server_serve(sv, ready);
 	}
 	server_unlisten(sv);
 	if (sv->lock_fd >= 0) {
@@ -546,8 +557,7 @@ server_main(const struct server_start *st, const char *dir, int ready)
 		free(lock);
 		close(sv->lock_fd);
 	}
-	if (sv->loop != NULL)
-		evloop_free(sv->loop);
+	evloop_free(sv->loop);
 	free(sv->state_text);
 	free(sv->state_path);
 	free(sv->sock);
@@ -634,7 +644,7 @@ server_start(const struct server_start *s, char *name, char **err)
 		if (srv != 0)
 			_exit(srv < 0);
 		server_detach_stdio();
-		_exit(server_main(s, dir, p[1]));
+		exit(server_main(s, dir, p[1]));     /* (exit: a leak checker runs) */
 	}
 	close(p[1]);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
