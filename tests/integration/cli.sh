@@ -101,6 +101,16 @@ expect_line 2 "tokmux: --ceiling: expected a dollar amount above 0, got \"0\"" -
 expect_line 2 "tokmux gateway: --ledger needs a value" -- gateway --ledger
 expect_line 2 "tokmux gateway: --pane-ceiling: expected a dollar amount after \"=\", got \"x\"" -- gateway --pane-ceiling 2=x
 expect_line 2 "tokmux gateway: unexpected argument \"extra\"" -- gateway --port 0 extra
+# sessions: names and arguments
+expect_line 2 "tokmux attach: -t: a session name has only letters, digits, '_', '.' and '-' (\"a/b\" does not)" -- attach -t a/b
+expect_line 2 "tokmux kill-session: -t: a session name cannot start with '.'" -- kill-session -t .x
+expect_line 2 "tokmux new: -s: a session name has 1 to 64 characters" -- new -s ""
+expect_line 2 "tokmux resume: unexpected argument \"b\"" -- resume a b
+expect_line 2 "tokmux ls: unexpected argument \"extra\"" -- ls extra
+expect_line 1 "tokmux attach: no session is running (tokmux new starts one)" -- attach
+expect_line 1 "tokmux kill-session: no session is running" -- kill-session
+expect_line 1 "tokmux resume: no stopped session to resume (tokmux ls lists the sessions)" -- resume
+expect 2 "needs a terminal on stdin and stdout \(or -d\)" -- new -s x
 expect_line 2 "tokmux report: --by: expected pane, model, agent, branch, member or team, got \"week\"" -- report --by week
 expect_line 2 "tokmux report: unknown view: expected daily, weekly, monthly, session or blocks, got \"yearly\"" -- report yearly
 for cmd in "" gateway; do      # the team budget's flags, on both
