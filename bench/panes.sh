@@ -15,7 +15,7 @@ MB=${MB:-64}
 RUNS=${RUNS:-3}
 OUT=bench/out
 mkdir -p "$OUT"
-TOKMUX=$PWD/build/tokmux
+TOKMUX=${TOKMUX:-$PWD/build/tokmux}   # TOKMUX=path: another build to compare
 DATA=$OUT/mixed-$MB.txt
 [ -s "$DATA" ] || python3 bench/gen_mixed.py "$MB" >"$DATA"
 export SHELL=/bin/sh LANG=C.UTF-8 LC_ALL=C.UTF-8
@@ -109,7 +109,9 @@ sleep 2
 tpid=$(server_pid)
 cpid=$(pgrep -f "^$TOKMUX -n 4" | grep -vx "$tpid" | head -1)
 idle_cpu "$cpid" >"$OUT/client-cpu.$$" &
-echo "tokmux idle CPU: $(idle_cpu "$tpid")% (the server incl. its gateway threads); client: $(wait; cat "$OUT/client-cpu.$$")%"
+scpu=$(idle_cpu "$tpid")
+wait
+echo "tokmux idle CPU: $scpu% (the server incl. its gateway threads); client: $(cat "$OUT/client-cpu.$$")%"
 rm -f "$OUT/client-cpu.$$"
 tmux -L tokbench-idle kill-server 2>/dev/null
 kill_sessions
