@@ -24,6 +24,8 @@
 
 #include "input.h"
 #include "layout.h"
+#include "outer.h"
+#include "palette.h"
 #include "pane.h"
 #include "render.h"
 #include "util.h"
@@ -31,6 +33,7 @@
 #define UI_MAX_PANES 4
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
+#define UI_QUERY_MS 200         /* the terminal's answer to OSC 10/11 at start */
 #define UI_READ_BUDGET (256 * 1024)
 #define UI_SIDEBAR_COLS 34
 #define UI_MSG_MS 4000
@@ -68,6 +71,7 @@ struct ui_pane {
 	int alert;
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
+	unsigned title_serial;    /* vt_title_serial() shown in the title */
 };
 
 struct ui;
@@ -83,6 +87,9 @@ struct ui_sidebar {
 struct ui {
 	const struct ui_options *o;
 	const struct config *cfg;
+	outer_t *outer;           /* what ncurses cannot draw (outer.c) */
+	uint8_t fg[3], bg[3];     /* the terminal's default colours, for panes */
+	int has_fg, has_bg;
 	struct ui_pane p[UI_MAX_PANES];
 	int n;                    /* panes open */
 	int focus;
@@ -201,6 +208,7 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
 	u->p[slot].route = route;
+	vt_set_colors(pane_vt(p), u->has_fg ? u->fg : NULL, u->has_bg ? u->bg : NULL);
 	return 0;
 }
 
@@ -803,6 +811,9 @@ ui_draw(struct ui *u)
 	}
 	curs_set(show);
 	doupdate();
+	if (u->n > 0)
+		outer_cursor_style(u->outer, vt_cursor_style(pane_vt(u->p[u->focus].pane)));
+	outer_flush(u->outer);
 	u->chrome_dirty = 0;
 	if (sidebar_now)
 		u->sidebar_dirty = 0;
@@ -845,8 +856,10 @@ ui_set_focus(struct ui *u, int i)
 		return;
 	if (u->mode == MODE_SCROLL)
 		u->mode = MODE_NORMAL;
+	vt_focus(pane_vt(u->p[u->focus].pane), 0);
 	u->focus = i;
 	u->p[i].belled = 0;
+	vt_focus(pane_vt(u->p[i].pane), 1);
 	if (u->zoomed >= 0 && u->zoomed != i) {
 		u->zoomed = i;
 		u->resized = 1;
@@ -1490,6 +1503,10 @@ ui_loop(struct ui *u)
 			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
 				pane_read(up->pane, UI_READ_BUDGET);
 				ui_pane_bell(u, pidx[k]);
+				if (vt_title_serial(pane_vt(up->pane)) != up->title_serial) {
+					up->title_serial = vt_title_serial(pane_vt(up->pane));
+					u->chrome_dirty = 1;
+				}
 				if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
 					u->sidebar_dirty = 1;
 				if (pane_closed(up->pane)) {
@@ -1513,9 +1530,32 @@ ui_loop(struct ui *u)
 	}
 }
 
+/* The panes' default colours (OSC 10/11): the terminal's own answer, else
+ * what the theme is made for. */
+static void
+ui_default_colors(struct ui *u)
+{
+	const int c[2] = { u->theme.terminal.fg, u->theme.terminal.bg };
+	uint8_t *rgb[2] = { u->fg, u->bg };
+	int *has[2] = { &u->has_fg, &u->has_bg }, r, g, b;
+
+	for (int i = 0; i < 2; i++) {
+		if (*has[i] || c[i] < 0)
+			continue;
+		if (c[i] & THEME_RGB) {
+			r = (c[i] >> 16) & 255, g = (c[i] >> 8) & 255, b = c[i] & 255;
+		} else
+			palette_rgb(c[i], &r, &g, &b);
+		rgb[i][0] = (uint8_t)r, rgb[i][1] = (uint8_t)g, rgb[i][2] = (uint8_t)b;
+		*has[i] = 1;
+	}
+}
+
 static int
 ui_curses_start(struct ui *u)
 {
+	outer_query_colors(STDIN_FILENO, STDOUT_FILENO, UI_QUERY_MS, u->fg, &u->has_fg,
+	    u->bg, &u->has_bg);
 	if (newterm(NULL, stdout, stdin) == NULL) {
 		fprintf(stderr, "tokmux: cannot initialise the terminal (TERM=%s)\n",
 		    getenv("TERM") ? getenv("TERM") : "(unset)");
@@ -1533,6 +1573,8 @@ ui_curses_start(struct ui *u)
 	mousemask(ALL_MOUSE_EVENTS, NULL);
 	mouseinterval(0);
 	ui_colors_init(u);
+	ui_default_colors(u);
+	u->outer = outer_new(STDOUT_FILENO);
 	input_init_terminfo_keys();
 	/* bracketed paste from the outer terminal */
 	fputs("\033[?2004h", stdout);
@@ -1541,8 +1583,10 @@ ui_curses_start(struct ui *u)
 }
 
 static void
-ui_curses_end(void)
+ui_curses_end(struct ui *u)
 {
+	outer_end(u->outer);
+	outer_free(u->outer);
 	fputs("\033[?2004l", stdout);
 	fflush(stdout);
 	endwin();
@@ -1568,6 +1612,7 @@ ui_run(const struct ui_options *o)
 		return 1;
 	u->in = input_new(o->cfg->prefix_key);
 	u->render = render_new(u->color);
+	render_set_outer(u->render, u->outer);
 	u->sb.u = u;
 	int want = o->npanes < 1 ? 1 : (o->npanes > UI_MAX_PANES ? UI_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
@@ -1584,7 +1629,7 @@ ui_run(const struct ui_options *o)
 	ui_list_free(u);
 	render_free(u->render);
 	input_free(u->in);
-	ui_curses_end();
+	ui_curses_end(u);
 	close(u->sigfd);
 	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
 		fprintf(stderr, "tokmux: %s\n", u->msg);

@@ -19,7 +19,7 @@
 #endif
 
 #include "cli.h"
-#include "render.h"
+#include "palette.h"
 #include "util.h"
 
 #define VTGUARD_PARAMS 32          /* parameters kept (xterm keeps 30) */
@@ -1132,7 +1132,7 @@ vtguard_osc_query(struct vtguard *g, const char *st)
 		if ((item = vtguard_osc_item(&p)) == NULL || strcmp(item, "?") ||
 		    idx < 0 || idx > 255)
 			continue;
-		render_256_to_rgb(idx, &r, &gr, &b);
+		palette_rgb(idx, &r, &gr, &b);
 		rgb[0] = (uint8_t)r, rgb[1] = (uint8_t)gr, rgb[2] = (uint8_t)b;
 		vtguard_osc_answer(g, 4, idx, rgb, st);
 		asked = 1;
