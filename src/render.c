@@ -27,6 +27,7 @@ struct pair_slot {
 struct render {
 	int ncolors;               /* 0 (mono), 8, 16 or 256 */
 	outer_t *outer;             /* the outer terminal's extras, or NULL */
+	int invis;                 /* the terminal hides A_INVIS text */
 	struct pair_slot cache[PAIR_CACHE_SIZE];
 	struct grid_cell *scratch; /* one scrollback line */
 	int scratch_cols;
@@ -191,6 +192,7 @@ render_new(int has_colors)
 	for (int i = 0; i < PAIR_CACHE_SIZE; i++)
 		r->cache[i].key = -1;
 	setcchar(&r->blank, L" ", A_NORMAL, 0, NULL);
+	r->invis = (term_attrs() & A_INVIS) != 0;
 	return r;
 }
 
@@ -249,8 +251,7 @@ render_color_pair(render_t *r, const struct grid_color *fg,
 }
 
 /* Curses attributes for grid attribute bits (underline styles fall back
- * to a plain underline; strikethrough and overline have none). A
- * concealed cell is drawn blank: only its background shows. */
+ * to a plain underline; strikethrough and overline have none). */
 static attr_t
 cell_attrs(uint16_t ga, int reverse)
 {
@@ -259,7 +260,7 @@ cell_attrs(uint16_t ga, int reverse)
 	if (!(ga & GRID_ATTR_REVERSE) != !reverse)
 		a |= A_REVERSE;
 	if (ga & GRID_ATTR_CONCEAL)
-		return a;
+		a |= A_INVIS;
 	if (ga & GRID_ATTR_BOLD)
 		a |= A_BOLD;
 	if (ga & GRID_ATTR_UNDERLINE)
@@ -333,7 +334,7 @@ update_style(render_t *r, struct style *st, const struct grid_cell *c,
 	st->attrs = c->attrs;
 	st->a = cell_attrs(c->attrs, reverse);
 	st->pair = render_color_pair(r, &c->fg, &c->bg, 0);
-	if (bright_on_8(&c->fg, r->ncolors) && !(c->attrs & GRID_ATTR_CONCEAL))
+	if (bright_on_8(&c->fg, r->ncolors))
 		st->a |= A_BOLD;
 	st->special = cell_special(r, c);
 	if (st->special)
@@ -486,12 +487,14 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 			}
 		}
 		update_style(r, &st, c, reverse);
-		if (c->attrs & GRID_ATTR_CONCEAL) {
+		/* hidden: by the terminal (invis), else drawn blank */
+		if ((c->attrs & GRID_ATTR_CONCEAL) && !r->invis) {
 			wc[0] = L' ';
 			wc[1] = 0;
 		}
 		/* marks past what a cchar_t holds: outer.c writes them */
-		more = wcslen(wc) > CCHARW_MAX && r->outer != NULL;
+		more = wcslen(wc) > CCHARW_MAX && r->outer != NULL &&
+		    !(c->attrs & GRID_ATTR_CONCEAL);
 		draw_cell(r, win, y, x, wc, &st, more, &cc);
 		if (st.special || more)
 			mark_special(r, win, y, x, skip_cont ? 2 : 1, c, &st, wc,
