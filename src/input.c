@@ -51,6 +51,10 @@ struct modkey {
 static struct modkey modkeys[96];
 static size_t nmodkeys;
 
+/* The byte the outer terminal's Backspace key sends when that is ^H (its
+ * tty's erase character); else ^H is Ctrl-h. Written once at start-up. */
+static int backspace_is_ctrl_h;
+
 static void
 push(struct emit *e, struct input_event ev)
 {
@@ -200,6 +204,12 @@ dispatch_char(input_t *in, struct emit *e, uint32_t c, int mod)
 	case 13: push_key(e, VTERM_KEY_ENTER, mod); break;
 	case 9: push_key(e, VTERM_KEY_TAB, mod); break;
 	case 8:
+		/* Ctrl-h, unless the terminal's Backspace sends it */
+		if (backspace_is_ctrl_h)
+			push_key(e, VTERM_KEY_BACKSPACE, mod);
+		else
+			push_char(e, c, mod);
+		break;
 	case 127: push_key(e, VTERM_KEY_BACKSPACE, mod); break;
 	case ESC: push_key(e, VTERM_KEY_ESCAPE, mod); break;
 	default: push_char(e, c, mod); break;
@@ -426,6 +436,23 @@ add_terminfo_key(const char *name, int key, int mod)
 	nmodkeys++;
 }
 
+/*
+ * Backspace and Ctrl-h. ncurses turns the bytes of terminfo's kbs into
+ * KEY_BACKSPACE; when kbs is ^H that is also Ctrl-h, which programs must
+ * get as 0x08. So a one-byte kbs stays a plain byte, and ^H is Backspace
+ * only where the terminal's own erase character (stty erase) is ^H.
+ */
+static void
+input_init_backspace(void)
+{
+	char *kbs = tigetstr("kbs");
+
+	if (kbs != NULL && kbs != (char *)-1 && kbs[0] != '\0' &&
+	    kbs[1] == '\0')
+		keyok(KEY_BACKSPACE, FALSE);
+	backspace_is_ctrl_h = erasechar() == 8;
+}
+
 void
 input_init_terminfo_keys(void)
 {
@@ -438,6 +465,7 @@ input_init_terminfo_keys(void)
 	};
 	char name[16];
 
+	input_init_backspace();
 	nmodkeys = 0;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(base); i++) {
 		/* the bare name is the shifted key; suffix n means modifier n-1 */

@@ -153,7 +153,7 @@ test_plain_and_control_chars(void **state)
 	assert_char(&r.ev[1], 0x4e2d, 0);
 	assert_key(&r.ev[2], VTERM_KEY_ENTER, 0);
 	assert_key(&r.ev[3], VTERM_KEY_TAB, 0);
-	assert_key(&r.ev[4], VTERM_KEY_BACKSPACE, 0);
+	assert_char(&r.ev[4], 8, 0);       /* Ctrl-h (issue 19) */
 	assert_key(&r.ev[5], VTERM_KEY_BACKSPACE, 0);
 	assert_char(&r.ev[6], 3, 0);
 	assert_char(&r.ev[7], 0, 0);
@@ -536,6 +536,55 @@ test_through_ncurses(void **state)
 	input_free(in);
 }
 
+/*
+ * Issue 19: with a terminfo whose kbs is ^H (vt100), ncurses turned both
+ * Backspace and Ctrl-h into KEY_BACKSPACE, and the pane got DEL for
+ * Ctrl-h. ^H now reaches the pane as 0x08 (the tty's erase character is
+ * not ^H here: not a tty at all), DEL as Backspace (the pane's kbs).
+ */
+static void
+test_ctrl_h_with_kbs_ctrl_h(void **state)
+{
+	static const char bytes[] = "\b\x7f\x1b\b";
+	FILE *out, *inf;
+	SCREEN *scr;
+	input_t *in;
+	struct run r = { .n = 0 };
+	struct input_event ev[INPUT_EVENTS_MAX];
+	int p[2], rc, guard = 0;
+	wint_t wc;
+	(void)state;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], bytes, sizeof bytes - 1), (ssize_t)(sizeof bytes - 1));
+	out = fopen("/dev/null", "w");
+	inf = fdopen(p[0], "r");
+	assert_non_null(out);
+	assert_non_null(inf);
+	scr = newterm("vt100", out, inf);
+	if (scr == NULL)
+		skip();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	input_init_terminfo_keys();
+	in = input_new(INPUT_PREFIX_DEFAULT);
+	while ((rc = wget_wch(stdscr, &wc)) != ERR && guard++ < 100)
+		collect(&r, ev, input_feed(in, rc, wc, ev, INPUT_EVENTS_MAX));
+	collect(&r, ev, input_flush(in, ev, INPUT_EVENTS_MAX));
+	endwin();
+	delscreen(scr);
+	fclose(out);
+	fclose(inf);
+	close(p[1]);
+
+	assert_int_equal(r.n, 3);
+	assert_char(&r.ev[0], 8, 0);
+	assert_key(&r.ev[1], VTERM_KEY_BACKSPACE, 0);
+	assert_char(&r.ev[2], 8, VTERM_MOD_ALT);   /* Alt-Ctrl-h */
+	input_free(in);
+}
+
 int
 main(void)
 {
@@ -543,6 +592,7 @@ main(void)
 		cmocka_unit_test(test_map_standard_keys),
 		cmocka_unit_test(test_map_function_keys),
 		cmocka_unit_test(test_plain_and_control_chars),
+		cmocka_unit_test(test_ctrl_h_with_kbs_ctrl_h),
 		cmocka_unit_test(test_keycodes_through_feed),
 		cmocka_unit_test(test_lone_esc_and_alt),
 		cmocka_unit_test(test_alt_digits_focus),
