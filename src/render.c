@@ -381,10 +381,14 @@ mark_special(render_t *r, WINDOW *win, int y, int x, int width,
 		tc.ul = OUTER_RGB | pr << 16 | pg << 8 | pb;
 	}
 	memset(&ms, 0, sizeof ms);
-	for (; *wc != 0 && n + MB_LEN_MAX < sizeof tc.text; wc++) {
-		size_t k = wcrtomb(tc.text + n, *wc, &ms);
+	for (; *wc != 0; wc++) {
+		char mb[MB_LEN_MAX];
+		size_t k = wcrtomb(mb, *wc, &ms);
 
-		n += k == (size_t)-1 ? 0 : k;
+		if (k != (size_t)-1 && n + k < sizeof tc.text) {
+			memcpy(tc.text + n, mb, k);
+			n += k;
+		}
 	}
 	tc.text[n] = '\0';
 	memcpy(tc.drawn, cc, sizeof *cc);
