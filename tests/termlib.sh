@@ -71,3 +71,11 @@ exec cat
 ASK
 	printf 'sh %s %q' "$T_TMP/ask.sh" "$1"
 }
+
+# tl_next: end this tmux server and use a new one for the next t_start (a
+# new session right after kill-server can reach the dying server).
+tl_next() {
+	tmux -L "$T_SOCK" kill-server 2>/dev/null
+	T_SOCK="$T_SOCK-n$((${tl_n:=0} + 1))"
+	tl_n=$((tl_n + 1))
+}

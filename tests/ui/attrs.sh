@@ -25,7 +25,7 @@ tl_has 1 '\033[38;2;255;0;0mred' "38:2::255:0:0"
 tl_has 1 '\033[38;2;1;2;3mtc' "true colour"
 tl_has 1 '\033[4:5m\033[58;2;0;0;255mdash' "dashed underline in blue"
 tl_hasnt 1 '\033[5m' "blink"
-tmux -L "$T_SOCK" kill-server
+tl_next
 
 # The same on plain xterm-256color: what ncurses can say.
 t_start 140 12 env TERM=xterm-256color COLORTERM= "$TOKMUX" -n 1 --no-gateway -e "'sh $T_TMP/attrs.sh'"

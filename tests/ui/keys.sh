@@ -18,6 +18,6 @@ for term in tokmux-bs xterm-256color; do
 	t_keys C-h BSpace a
 	t_wait "GOT="
 	t_screen | grep -q "GOT=087f61" || fail "TERM=$term: want 08 7f 61"
-	tmux -L "$T_SOCK" kill-server
+	tl_next
 done
 echo ok

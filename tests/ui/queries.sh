@@ -12,7 +12,7 @@ t_start 200 12 "$TOKMUX" -n 1 --no-gateway -e "'$(tl_ask '\033]10;?\033\\\033]11
 t_wait "END"
 reply | grep -qF ']10;rgb:c0c0/c0c0/c0c0033\033]11;rgb:2020/2020/2020\aEND' ||
 	fail "OSC 10/11 from the outer terminal: $(reply)"
-tmux -L "$T_SOCK" kill-server
+tl_next
 # tmux does not know: the theme says (dark by default, light for "light").
 for theme in default light; do
 	t_start 200 12 "$TOKMUX" -n 1 --no-gateway --theme $theme -e "'$(tl_ask '\033]11;?\a')'"
@@ -20,7 +20,7 @@ for theme in default light; do
 	want=0000/0000/0000
 	[ $theme = light ] && want=ffff/ffff/ffff
 	reply | grep -q "]11;rgb:$want" || fail "OSC 11 from the $theme theme: $(reply)"
-	tmux -L "$T_SOCK" kill-server
+	tl_next
 done
 # XTVERSION, the text area's size, DA3, DA1.
 t_start 200 12 "$TOKMUX" -n 1 --no-gateway -e "'$(tl_ask '\033[>q\033[18t\033[=c\033[c')'"
