@@ -728,6 +728,9 @@ vc_seed_line(char *line, struct buf *out)
 		return;
 	if (word[0] == '?')
 		buf_append(out, "\xff\x02", 2);
+	else if (strcmp(word, "FOCUS") == 0)
+		buf_append(out, strstr(line + n, "in") ? "\xff\x04" : "\xff\x05",
+		    2);
 	else if ((strcmp(word, "INIT") == 0 || strcmp(word, "RESIZE") == 0) &&
 	    sscanf(line + n, "%d %d", &rows, &cols) == 2 && rows > 0 &&
 	    cols > 0) {
