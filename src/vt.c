@@ -398,6 +398,9 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 	delta->row = crow - cur.row;
 	if (!reflowed)
 		resize_cursor_col(vt, &cur, ocols, cols, delta);
+	/* libvterm clamps the cursor below the size only */
+	delta->row = UTIL_MAX(delta->row, -cur.row);
+	delta->col = UTIL_MAX(delta->col, -cur.col);
 	vt->rows = rows;
 	vt->cols = cols;
 	return 1;
@@ -652,6 +655,9 @@ vt_resize(vt_t *vt, int rows, int cols)
 	vtguard_set_size(vt->guard, rows, cols);
 	if (vt->resize_uncancelled)
 		vt_cancel_wrap(vt);
+	/* the last glyph's place means nothing any more: no wrap to mark */
+	vt->moved = 1;
+	vt->last_row = -1;
 	if (shrink)
 		vt_fix_margins(vt);
 }
