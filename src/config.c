@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "jsoncheck.h"
+#include "team.h"
 #include "util.h"
 #include "worktree.h"
 
@@ -35,6 +36,7 @@ config_init(struct config *c)
 		c->panes[i].ceiling_micros = -1;
 		c->panes[i].ceiling_tokens = -1;
 	}
+	team_settings_init(&c->team);
 }
 
 static void
@@ -63,6 +65,7 @@ config_free(struct config *c)
 	for (int i = 0; i < c->nworktree_setup; i++)
 		free(c->worktree_setup[i]);
 	cJSON_Delete(c->prices);
+	team_settings_free(&c->team);
 	memset(c, 0, sizeof *c);
 }
 
@@ -300,7 +303,7 @@ config_load_upstream(const struct jsoncheck *x, const cJSON *v, struct config *c
 static const char *const config_root_keys[] = { "panes", "prefix", "scrollback_lines",
 	"scrollback_mb", "upstream", "port", "gateway", "ledger", "ceiling_usd",
 	"daily_ceiling_usd", "warn_at", "theme", "bell", "prices", "worktree_dir", "worktree_setup",
-	"$schema", "comment", NULL };
+	TEAM_CONFIG_KEYS, "$schema", "comment", NULL };
 
 /* One top-level key (known: config_root_keys checked it). */
 static int
@@ -351,6 +354,8 @@ config_load_key(const struct jsoncheck *x, const cJSON *v, struct config *c)
 		rc = config_get_template(x, v, k, &c->worktree_dir);
 	else if (strcmp(k, "worktree_setup") == 0)
 		rc = config_get_commands(x, v, k, c->worktree_setup, &c->nworktree_setup);
+	else if (team_config_has(k))
+		rc = team_config_load(x, v, &c->team);
 	else     /* $schema, comment */
 		rc = jsoncheck_string(x, v, NULL, k, 0, &s);
 	return rc;

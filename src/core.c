@@ -21,9 +21,11 @@ struct core {
 	rl_table_t *rl;
 	ledger_t *ledger;
 	char *ledger_path;
+	char session[64];           /* every ledger record's "session" */
 	gateway_t *gw;
 	policy_t *policy;
 	const struct config *cfg;
+	struct team_settings team;  /* config and flags merged */
 	char **pane_names;          /* --pane-ceiling, split */
 	int64_t *pane_micros;
 	int npane;
@@ -66,6 +68,10 @@ core_start(const struct core_options *o, char **err)
 	const struct config *cfg = o->cfg;
 	core_t *c = xcalloc(1, sizeof *c);
 	char *e = NULL;
+	if (o->session != NULL)
+		snprintf(c->session, sizeof c->session, "%s", o->session);
+	else
+		core_session_new(c->session);
 	c->pricing = pricing_new();
 	if (cfg->prices != NULL && pricing_load(c->pricing, cfg->prices, &e) != 0) {
 		*err = xasprintf("%s: %s", cfg->path ? cfg->path : "config", e);
@@ -79,6 +85,8 @@ core_start(const struct core_options *o, char **err)
 		e = NULL;
 		goto fail;
 	}
+	team_settings_merge(&c->team, &cfg->team, &o->team);
+	ledger_set_member(c->ledger, c->team.team, c->team.member);
 	c->stats = stats_new(0, o->wake_fd);
 	c->rl = rl_table_new();
 	c->cfg = cfg;
@@ -94,6 +102,7 @@ core_start(const struct core_options *o, char **err)
 		.ledger = c->ledger,
 		.ratelimits = c->rl,
 		.policy = &hooks,
+		.session = c->session,
 	};
 	c->gw = gateway_start(&go, &e);
 	if (c->gw == NULL) {        /* "cannot listen on 127.0.0.1:PORT: ..." */
@@ -129,6 +138,7 @@ core_stop(core_t *c)
 		stats_free(c->stats);
 	pricing_free(c->pricing);
 	free(c->ledger_path);
+	team_settings_free(&c->team);
 	free(c);
 }
 
@@ -247,4 +257,14 @@ policy_t *core_policy(core_t *c) { return c->policy; }
 stats_t *core_stats(core_t *c) { return c->stats; }
 rl_table_t *core_ratelimits(core_t *c) { return c->rl; }
 const char *core_ledger_path(const core_t *c) { return c->ledger_path; }
+const char *core_session(const core_t *c) { return c->session; }
+
+void
+core_session_new(char out[CORE_SESSION_LEN + 1])
+{
+	unsigned char b[CORE_SESSION_LEN / 2];
+	util_random(b, sizeof b);
+	for (size_t i = 0; i < sizeof b; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
 const pricing_t *core_pricing(const core_t *c) { return c->pricing; }

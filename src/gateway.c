@@ -129,6 +129,8 @@ struct req {
 	upstream_xfer_t *x;
 	usage_parser_t *parser;        /* the current attempt's; fed by its worker */
 	int64_t t0_ms;
+	int64_t t0_us, upstream_us;    /* forwarding began; time spent waiting on upstream */
+	int64_t ttfb_us, added_us;     /* for /metrics, -1 until known */
 	int status;                    /* given to the agent */
 	char request_id[96];
 	char error[320];               /* one-line error for stats/ledger */
@@ -353,7 +355,8 @@ gateway_metrics(gateway_t *g)
 	for (int i = 0; i < n; i++)
 		routes[i] = (struct metrics_route){ g->routes[i].name, g->routes[i].stats_route };
 	pthread_mutex_unlock(&g->lock);
-	return metrics_render(g->metrics, routes, n, g->stats);
+	struct metrics_sources src = { .stats = g->stats, .ratelimits = g->rl };
+	return metrics_render(g->metrics, routes, n, &src);
 }
 
 /* ------------------------------------------------------- request checks */
@@ -620,8 +623,13 @@ static int
 gateway_attempts_run(struct req *r)
 {
 	for (;;) {
+		int64_t sent_us = util_now_us();
 		gateway_attempt_start(r);
 		int st = gateway_attempt_wait(r);
+		r->ttfb_us = util_now_us() - sent_us;
+		r->upstream_us += r->ttfb_us;
+		if (st <= 0)
+			r->ttfb_us = -1;
 		if (st < 0)
 			return st;
 		if (st == 429)
@@ -768,6 +776,7 @@ gateway_settle(struct req *r)
 		.model_asked = r->asked.model, .call = &r->call, .usage = &u, .status = r->status,
 		.refused = r->refused, .client_gone = r->client_gone, .started_ms = r->t0_ms,
 		.request_id = r->request_id, .error = r->error, .cut = cut,
+		.added_us = r->added_us, .ttfb_us = r->ttfb_us,
 	};
 	meter_finish(&r->g->meter, &q);
 	r->begun = 0;
@@ -825,6 +834,8 @@ gateway_forward(struct req *r)
 {
 	gateway_t *g = r->g;
 	r->t0_ms = util_now_ms();
+	r->t0_us = util_now_us();
+	r->ttfb_us = r->added_us = -1;
 	gateway_forward_prepare(r);
 	if (r->too_big)
 		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
@@ -841,8 +852,10 @@ gateway_forward(struct req *r)
 	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
 	    r->openai ? "openai" : "anthropic");
 	int st = gateway_attempts_run(r);
-	if (st > 0)
+	if (st > 0) {
+		r->added_us = util_now_us() - r->t0_us - r->upstream_us;
 		return gateway_respond_stream(r, st);
+	}
 	if (st < 0) {
 		/* Nobody to answer: 499 ("client closed request") for the books. */
 		r->status = 499;
@@ -1070,7 +1083,7 @@ gateway_start(const struct gateway_options *o, char **err)
 	g->metrics = metrics_new();
 	g->meter = (struct meter){
 		.pricing = o->pricing, .stats = o->stats, .ledger = o->ledger,
-		.metrics = g->metrics, .policy = &g->policy,
+		.metrics = g->metrics, .policy = &g->policy, .session = o->session,
 	};
 	g->idle_s = o->idle_timeout_s;
 	g->connect_ms = o->connect_timeout_ms;

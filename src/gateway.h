@@ -123,6 +123,8 @@ struct gateway_options {
 	const struct gateway_policy *policy; /* may be NULL; copied */
 	int idle_timeout_s;                /* upstream idle limit, 0: UPSTREAM_IDLE_TIMEOUT_S */
 	int connect_timeout_ms;            /* 0: UPSTREAM_CONNECT_TIMEOUT_MS */
+	const char *session;               /* the ledger's "session" of every record, NULL none;
+	                                    * the caller's, kept until gateway_stop */
 };
 
 /* Start serving. NULL with a malloc'd *err on failure (e.g. port taken). */

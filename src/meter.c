@@ -88,7 +88,8 @@ meter_ledger(const struct meter *m, const struct meter_request *q, const struct 
 		.cost_micros = b->cost_micros, .priced = b->priced, .status = q->status,
 		.retries = c->attempt, .fallbacks = c->fallbacks, .n429 = c->n429, .n529 = c->n529,
 		.latency_ms = util_now_ms() - q->started_ms, .request_id = b->request_id,
-		.error = b->error, .circuit = c->circuit,
+		.error = b->error, .circuit = c->circuit, .session = m->session,
+		.refused = q->refused,
 	};
 	if (ledger_append(m->ledger, &lr) != 0)
 		log_debug("meter: ledger append failed");
@@ -100,8 +101,13 @@ meter_finish(const struct meter *m, const struct meter_request *q)
 	struct meter_bill b;
 	meter_bill(m, q, &b);
 	meter_stats(m, q, &b);
-	if (m->metrics != NULL)
-		metrics_count_request(m->metrics, q->route, b.model[0] ? b.model : "unknown");
+	if (m->metrics != NULL) {
+		struct metrics_request mr = {
+			.route = q->route, .model = b.model, .refused = q->refused, .usage = q->usage,
+			.cost_micros = b.cost_micros, .added_us = q->added_us, .ttfb_us = q->ttfb_us,
+		};
+		metrics_count(m->metrics, &mr);
+	}
 	meter_ledger(m, q, &b);
 	/* Last, so that when the policy hears of it everything is recorded. */
 	if (!q->refused && m->policy != NULL && m->policy->settle != NULL) {

@@ -545,17 +545,25 @@ test_healthz_and_metrics(void **state)
 	assert_int_equal(m.status, 200);
 	char want[256];
 	const char *t = m.body.data;
-	assert_non_null(strstr(t, "tokmux_requests_total{route=\"alpha\",model=\"test-claude\"} 1\n"));
-	assert_non_null(strstr(t, "tokmux_tokens_total{route=\"alpha\",kind=\"input\"} 1200\n"));
-	assert_non_null(strstr(t, "tokmux_tokens_total{route=\"alpha\",kind=\"output\"} 345\n"));
-	assert_non_null(strstr(t, "tokmux_tokens_total{route=\"alpha\",kind=\"cache_read\"} 30000\n"));
-	assert_non_null(strstr(t, "tokmux_tokens_total{route=\"beta\",kind=\"input\"} 0\n"));
-	snprintf(want, sizeof want, "tokmux_cost_usd_total{route=\"alpha\"} %d.%06d\n",
-	    ANT_COST / 1000000, ANT_COST % 1000000);
+	assert_non_null(strstr(t, "tokmux_requests_total{pane=\"alpha\",model=\"test-claude\"} 1\n"));
+	assert_non_null(strstr(t,
+	    "tokmux_tokens_total{pane=\"alpha\",model=\"test-claude\",kind=\"input\"} 1200\n"));
+	assert_non_null(strstr(t,
+	    "tokmux_tokens_total{pane=\"alpha\",model=\"test-claude\",kind=\"output\"} 345\n"));
+	assert_non_null(strstr(t,
+	    "tokmux_tokens_total{pane=\"alpha\",model=\"test-claude\",kind=\"cache_read\"} 30000\n"));
+	assert_null(strstr(t, "tokmux_tokens_total{pane=\"beta\""));   /* served nothing */
+	snprintf(want, sizeof want, "tokmux_cost_usd_total{pane=\"alpha\",model=\"test-claude\"} "
+	    "%d.%06d\n", ANT_COST / 1000000, ANT_COST % 1000000);
 	assert_non_null(strstr(t, want));
-	assert_non_null(strstr(t, "tokmux_responses_total{route=\"alpha\",class=\"2xx\"} 1\n"));
-	assert_non_null(strstr(t, "tokmux_responses_total{route=\"alpha\",class=\"529\"} 0\n"));
-	assert_non_null(strstr(t, "tokmux_retries_total{route=\"alpha\"} 0\n"));
+	assert_non_null(strstr(t, "tokmux_responses_total{pane=\"alpha\",class=\"2xx\"} 1\n"));
+	assert_non_null(strstr(t, "tokmux_responses_total{pane=\"alpha\",class=\"529\"} 0\n"));
+	assert_non_null(strstr(t, "tokmux_responses_total{pane=\"beta\",class=\"2xx\"} 0\n"));
+	assert_non_null(strstr(t, "tokmux_retries_total{pane=\"alpha\"} 0\n"));
+	/* the request's two durations were observed */
+	assert_non_null(strstr(t, "tokmux_gateway_added_seconds_count 1\n"));
+	assert_non_null(strstr(t, "tokmux_upstream_ttfb_seconds_count 1\n"));
+	assert_non_null(strstr(t, "tokmux_ratelimit_wait_seconds{key=\""));
 	assert_null(strstr(t, "secret"));
 	assert_null(strstr(t, f->token[0]));
 	reply_free(&m);
