@@ -486,44 +486,60 @@ test_terminfo_modified_keys(void **state)
 	fclose(inf);
 }
 
-/* End to end: bytes from a "terminal" through ncurses' wget_wch into input. */
-static void
-test_through_ncurses(void **state)
+/* Bytes from a "terminal" of type term through ncurses' wget_wch into
+ * input; the events in *r. Returns -1 if there is no such terminfo. */
+static int
+through_ncurses(const char *term, const char *bytes, size_t len,
+    struct run *r)
 {
-	static const char bytes[] = "\033[200~ab\033[201~\033[1;5D\033x\a1";
 	FILE *out, *inf;
 	SCREEN *scr;
 	input_t *in;
-	struct run r = { .n = 0 };
 	struct input_event ev[INPUT_EVENTS_MAX];
 	int p[2], rc, guard = 0;
 	wint_t wc;
-	(void)state;
 
 	setlocale(LC_ALL, "C.UTF-8");
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(write(p[1], bytes, sizeof bytes - 1), (ssize_t)(sizeof bytes - 1));
+	assert_int_equal(write(p[1], bytes, len), (ssize_t)len);
 	out = fopen("/dev/null", "w");
 	inf = fdopen(p[0], "r");
 	assert_non_null(out);
 	assert_non_null(inf);
-	scr = newterm("xterm-256color", out, inf);
-	if (scr == NULL)
-		skip();
+	scr = newterm(term, out, inf);
+	if (scr == NULL) {
+		fclose(out);
+		fclose(inf);
+		close(p[1]);
+		return -1;
+	}
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	input_init_terminfo_keys();
 	in = input_new(INPUT_PREFIX_DEFAULT);
 	while ((rc = wget_wch(stdscr, &wc)) != ERR && guard++ < 100)
-		collect(&r, ev, input_feed(in, rc, wc, ev, INPUT_EVENTS_MAX));
-	collect(&r, ev, input_flush(in, ev, INPUT_EVENTS_MAX));
+		collect(r, ev, input_feed(in, rc, wc, ev, INPUT_EVENTS_MAX));
+	collect(r, ev, input_flush(in, ev, INPUT_EVENTS_MAX));
 	endwin();
 	delscreen(scr);
 	fclose(out);
 	fclose(inf);
 	close(p[1]);
+	input_free(in);
+	return 0;
+}
 
+/* End to end: bytes from a "terminal" through ncurses' wget_wch into input. */
+static void
+test_through_ncurses(void **state)
+{
+	static const char bytes[] = "\033[200~ab\033[201~\033[1;5D\033x\a1";
+	struct run r = { .n = 0 };
+	(void)state;
+
+	if (through_ncurses("xterm-256color", bytes, sizeof bytes - 1, &r) != 0)
+		skip();
 	assert_int_equal(r.n, 7);
 	assert_int_equal(r.ev[0].kind, INPUT_PASTE_START);
 	assert_char(&r.ev[1], 'a', 0);
@@ -533,7 +549,6 @@ test_through_ncurses(void **state)
 	assert_char(&r.ev[5], 'x', VTERM_MOD_ALT);
 	assert_int_equal(r.ev[6].kind, INPUT_FOCUS);
 	assert_int_equal(r.ev[6].arg, 0);
-	input_free(in);
 }
 
 /*
@@ -546,43 +561,15 @@ static void
 test_ctrl_h_with_kbs_ctrl_h(void **state)
 {
 	static const char bytes[] = "\b\x7f\x1b\b";
-	FILE *out, *inf;
-	SCREEN *scr;
-	input_t *in;
 	struct run r = { .n = 0 };
-	struct input_event ev[INPUT_EVENTS_MAX];
-	int p[2], rc, guard = 0;
-	wint_t wc;
 	(void)state;
 
-	assert_int_equal(pipe(p), 0);
-	assert_int_equal(write(p[1], bytes, sizeof bytes - 1), (ssize_t)(sizeof bytes - 1));
-	out = fopen("/dev/null", "w");
-	inf = fdopen(p[0], "r");
-	assert_non_null(out);
-	assert_non_null(inf);
-	scr = newterm("vt100", out, inf);
-	if (scr == NULL)
+	if (through_ncurses("vt100", bytes, sizeof bytes - 1, &r) != 0)
 		skip();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	set_escdelay(25);
-	input_init_terminfo_keys();
-	in = input_new(INPUT_PREFIX_DEFAULT);
-	while ((rc = wget_wch(stdscr, &wc)) != ERR && guard++ < 100)
-		collect(&r, ev, input_feed(in, rc, wc, ev, INPUT_EVENTS_MAX));
-	collect(&r, ev, input_flush(in, ev, INPUT_EVENTS_MAX));
-	endwin();
-	delscreen(scr);
-	fclose(out);
-	fclose(inf);
-	close(p[1]);
-
 	assert_int_equal(r.n, 3);
 	assert_char(&r.ev[0], 8, 0);
 	assert_key(&r.ev[1], VTERM_KEY_BACKSPACE, 0);
 	assert_char(&r.ev[2], 8, VTERM_MOD_ALT);   /* Alt-Ctrl-h */
-	input_free(in);
 }
 
 int

@@ -9,23 +9,21 @@ t_start 120 20 "$(tl_logged "$TOKMUX" -n 2 --no-gateway \
 t_wait "BAR"
 t_wait "PLAIN"
 tl_wait_log '\^\[\[5 q'
-before=$(wc -c <"$T_TMP/bytes.log")
-t_keys C-g 2
-t_wait "▶ 2 pane 2"
+# since PANE took focus, tokmux wrote the style PATTERN (cat -v form)
+focus_writes() {
+	local before i
+	before=$(wc -c <"$T_TMP/bytes.log")
+	t_keys C-g "$1"
+	t_wait "▶ $1 pane $1"
+	for ((i = 0; i < 100; i++)); do
+		tail -c +"$((before + 1))" "$T_TMP/bytes.log" | cat -v | grep -q "$2" && return 0
+		sleep 0.05
+	done
+	fail "$3"
+}
 # pane 2 never set one: back to the terminal's own (Se of xterm-256color)
-for ((i = 0; i < 100; i++)); do
-	tail -c +"$((before + 1))" "$T_TMP/bytes.log" | cat -v | grep -q '\^\[\[2 q' && break
-	sleep 0.05
-done
-[ "$i" -lt 100 ] || fail "no Se when pane 2 took focus"
-before=$(wc -c <"$T_TMP/bytes.log")
-t_keys C-g 1
-t_wait "▶ 1 pane 1"
-for ((i = 0; i < 100; i++)); do
-	tail -c +"$((before + 1))" "$T_TMP/bytes.log" | cat -v | grep -q '\^\[\[5 q' && break
-	sleep 0.05
-done
-[ "$i" -lt 100 ] || fail "pane 1's bar did not come back with its focus"
+focus_writes 2 '\^\[\[2 q' "no Se when pane 2 took focus"
+focus_writes 1 '\^\[\[5 q' "pane 1's bar did not come back with its focus"
 before=$(wc -c <"$T_TMP/bytes.log")
 t_keys C-g q
 t_wait "TOKMUX-EXIT|Quit" 10
