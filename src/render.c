@@ -481,6 +481,13 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 		}
 		skip_cont = 0;
 		gw = cell_glyph(c, wc);
+		/* hidden: by the terminal (invis), else drawn blank (both
+		 * halves of a wide one) */
+		if ((c->attrs & GRID_ATTR_CONCEAL) && !r->invis) {
+			wc[0] = L' ';
+			wc[1] = 0;
+			gw = 0;
+		}
 		/* a wide glyph needs its second column inside the clip */
 		if (c->width == 2 && gw == 2) {
 			if (x + 1 < n) {
@@ -491,11 +498,6 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 			}
 		}
 		update_style(r, &st, c, reverse);
-		/* hidden: by the terminal (invis), else drawn blank */
-		if ((c->attrs & GRID_ATTR_CONCEAL) && !r->invis) {
-			wc[0] = L' ';
-			wc[1] = 0;
-		}
 		/* marks past what a cchar_t holds: outer.c writes them */
 		more = wcslen(wc) > CCHARW_MAX && r->outer != NULL &&
 		    !(c->attrs & GRID_ATTR_CONCEAL);

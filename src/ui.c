@@ -39,7 +39,7 @@
 
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
-#define UI_QUERY_MS 200         /* the terminal's answer to OSC 10/11 at start */
+#define UI_QUERY_MS 500         /* at most, for the terminal's answer to OSC 10/11 at start */
 /* Bytes read from a pane per callback, in slices: between two slices the
  * read stops if a key is waiting (or, for another pane, the focused pane
  * has output), so parsing a busy pane's output never holds up the keyboard
