@@ -25,6 +25,7 @@
  */
 #include "grid.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -519,23 +520,17 @@ enc_color(uint8_t *p, const struct grid_color *c)
 	return 1;
 }
 
-static int
-color_eq(const struct grid_color *a, const struct grid_color *b)
-{
-	if (a->type != b->type)
-		return 0;
-	if (a->type == GRID_COLOR_INDEXED)
-		return a->idx == b->idx;
-	if (a->type == GRID_COLOR_RGB)
-		return a->r == b->r && a->g == b->g && a->b == b->b;
-	return 1;
-}
+_Static_assert(offsetof(struct grid_cell, ul) ==
+    offsetof(struct grid_cell, fg) + 2 * sizeof(struct grid_color),
+    "fg, bg and ul are adjacent");
 
+/* Same attributes and colours. Byte for byte: colours are made with their
+ * unused bytes zero, and one that is not only starts a new run. */
 static int
 style_eq(const struct grid_cell *a, const struct grid_cell *b)
 {
-	return a->attrs == b->attrs && color_eq(&a->fg, &b->fg) &&
-	    color_eq(&a->bg, &b->bg) && color_eq(&a->ul, &b->ul);
+	return a->attrs == b->attrs &&
+	    memcmp(&a->fg, &b->fg, 3 * sizeof a->fg) == 0;
 }
 
 static size_t
