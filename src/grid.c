@@ -297,7 +297,7 @@ cell_is_plain_blank(const struct grid_cell *c)
 
 /* Cells of row up to its last one that is not a plain blank. */
 static int
-row_used(const struct grid_cell *row, int n)
+grid_row_used(const struct grid_cell *row, int n)
 {
 	while (n > 0 && cell_is_plain_blank(&row[n - 1]))
 		n--;
@@ -965,7 +965,7 @@ struct rf_rows {
 };
 
 static void
-rf_append(struct rf_line *l, const struct grid_cell *cells, int n)
+grid_rf_append(struct rf_line *l, const struct grid_cell *cells, int n)
 {
 	if (n <= 0)
 		return;
@@ -979,7 +979,7 @@ rf_append(struct rf_line *l, const struct grid_cell *cells, int n)
 }
 
 static struct grid_cell *
-rf_new_row(struct rf_rows *out)
+grid_rf_new_row(struct rf_rows *out)
 {
 	if (out->n == out->size) {
 		out->size = out->size * 2 + 16;
@@ -993,7 +993,7 @@ rf_new_row(struct rf_rows *out)
 }
 
 static void
-rf_rows_free(struct rf_rows *out, int from)
+grid_rf_rows_free(struct rf_rows *out, int from)
 {
 	int i;
 
@@ -1007,12 +1007,12 @@ rf_rows_free(struct rf_rows *out, int from)
  * column on the last row; exactly at the edge after the text, it goes to a
  * new row the line wraps into, else it stays on the last row. */
 static void
-rf_past_end(struct rf_rows *out, int cols, int pos, int exact, int *crow,
+grid_rf_past_end(struct rf_rows *out, int cols, int pos, int exact, int *crow,
     int *ccol)
 {
 	if (exact && pos == cols) {
 		out->wrap[out->n - 1] = 1;
-		rf_new_row(out);
+		grid_rf_new_row(out);
 		pos = 0;
 	}
 	*crow = out->n - 1;
@@ -1023,13 +1023,13 @@ rf_past_end(struct rf_rows *out, int cols, int pos, int exact, int *crow,
  * Split line l into rows of cols cells, appended to out; every row but the
  * last is wrapped. A wide character that does not fit moves to the next row
  * (at one column it overhangs into the hidden cells, to come back whole).
- * off >= 0: *crow, *ccol get the place of cell off (see rf_past_end).
+ * off >= 0: *crow, *ccol get the place of cell off (see grid_rf_past_end).
  */
 static void
-rf_split(struct rf_rows *out, const struct rf_line *l, int cols, int off,
+grid_rf_split(struct rf_rows *out, const struct rf_line *l, int cols, int off,
     int *crow, int *ccol)
 {
-	struct grid_cell *row = rf_new_row(out);
+	struct grid_cell *row = grid_rf_new_row(out);
 	int col = 0, k, w;
 
 	for (k = 0; k < l->n; k++) {
@@ -1041,7 +1041,7 @@ rf_split(struct rf_rows *out, const struct rf_line *l, int cols, int off,
 		    l->cells[k + 1].ch[0] == GRID_WIDE_CONT ? 2 : 1;
 		if (col > 0 && col + w > cols) {
 			out->wrap[out->n - 1] = 1;
-			row = rf_new_row(out);
+			row = grid_rf_new_row(out);
 			col = 0;
 		}
 		if (off == k || (off == k + 1 && w == 2)) {
@@ -1056,13 +1056,13 @@ rf_split(struct rf_rows *out, const struct rf_line *l, int cols, int off,
 		col += w;
 	}
 	if (off >= l->n)
-		rf_past_end(out, cols, col + off - l->n, off == l->n, crow,
+		grid_rf_past_end(out, cols, col + off - l->n, off == l->n, crow,
 		    ccol);
 }
 
 /* An encoded scrollback line for row (cap cells). */
 static struct sbline *
-sb_make(grid_t *g, const struct grid_cell *row, int wrapped)
+grid_sb_make(grid_t *g, const struct grid_cell *row, int wrapped)
 {
 	struct sbline hdr, *l;
 
@@ -1076,7 +1076,7 @@ sb_make(grid_t *g, const struct grid_cell *row, int wrapped)
 
 /* Append the cells of scrollback line l to line. */
 static void
-rf_append_sb(struct rf_line *line, const struct sbline *l)
+grid_rf_append_sb(struct rf_line *line, const struct sbline *l)
 {
 	struct grid_cell *cells;
 
@@ -1084,14 +1084,14 @@ rf_append_sb(struct rf_line *line, const struct sbline *l)
 		return;
 	cells = xreallocarray(NULL, l->ncells, sizeof *cells);
 	sb_expand(l, cells, (int)l->ncells);
-	rf_append(line, cells, (int)l->ncells);
+	grid_rf_append(line, cells, (int)l->ncells);
 	free(cells);
 }
 
 /* Rewrap one whole scrollback line (l[0..n-1], joined) into lines of cols
  * cells appended to *nv (count *nn); the old lines are freed. */
 static void
-rf_sb_chain(grid_t *g, struct sbline **l, size_t n, int cols,
+grid_rf_sb_chain(grid_t *g, struct sbline **l, size_t n, int cols,
     struct sbline ***nv, size_t *nn, size_t *nsize)
 {
 	struct rf_line line = { 0 };
@@ -1100,18 +1100,18 @@ rf_sb_chain(grid_t *g, struct sbline **l, size_t n, int cols,
 	int r, dummy;
 
 	for (i = 0; i < n; i++) {
-		rf_append_sb(&line, l[i]);
+		grid_rf_append_sb(&line, l[i]);
 		free(l[i]);
 	}
-	rf_split(&rows, &line, cols, -1, &dummy, &dummy);
+	grid_rf_split(&rows, &line, cols, -1, &dummy, &dummy);
 	for (r = 0; r < rows.n; r++) {
 		if (*nn == *nsize) {
 			*nsize = *nsize * 2 + 64;
 			*nv = xreallocarray(*nv, *nsize, sizeof **nv);
 		}
-		(*nv)[(*nn)++] = sb_make(g, rows.rows[r], rows.wrap[r]);
+		(*nv)[(*nn)++] = grid_sb_make(g, rows.rows[r], rows.wrap[r]);
 	}
-	rf_rows_free(&rows, 0);
+	grid_rf_rows_free(&rows, 0);
 	free(line.cells);
 }
 
@@ -1121,7 +1121,7 @@ rf_sb_chain(grid_t *g, struct sbline **l, size_t n, int cols,
  * into the screen, leave the scrollback: their cells go to carry.
  */
 static void
-rf_scrollback(grid_t *g, int cols, struct rf_line *carry)
+grid_rf_scrollback(grid_t *g, int cols, struct rf_line *carry)
 {
 	struct sbline **old, **nv = NULL;
 	size_t count = g->sb_count, i, j, nn = 0, nsize = 0;
@@ -1134,7 +1134,7 @@ rf_scrollback(grid_t *g, int cols, struct rf_line *carry)
 			;
 		if (old[j]->wrapped) {          /* goes on in the screen */
 			for (; i <= j; i++) {
-				rf_append_sb(carry, old[i]);
+				grid_rf_append_sb(carry, old[i]);
 				free(old[i]);
 			}
 			break;
@@ -1146,7 +1146,7 @@ rf_scrollback(grid_t *g, int cols, struct rf_line *carry)
 			}
 			nv[nn++] = old[i];
 		} else
-			rf_sb_chain(g, old + i, j - i + 1, cols, &nv, &nn,
+			grid_rf_sb_chain(g, old + i, j - i + 1, cols, &nv, &nn,
 			    &nsize);
 	}
 	free(old);
@@ -1165,12 +1165,12 @@ rf_scrollback(grid_t *g, int cols, struct rf_line *carry)
 
 /*
  * Join the primary screen's rows [0, last] (ocap cells each; after carry,
- * the start of a line from scrollback) into lines and split them at cols into out. The
- * cursor (*crow, *ccol; past that cell when after_last) is mapped to its
- * new row in out and column.
+ * the start of a line from scrollback) into lines and split them at cols
+ * into out. The cursor (*crow, *ccol; past that cell when after_last) is
+ * mapped to its new row in out and column.
  */
 static void
-rf_screen(grid_t *g, int ocap, int last, int cols, struct rf_line *line,
+grid_rf_screen(grid_t *g, int ocap, int last, int cols, struct rf_line *line,
     struct rf_rows *out, int *crow, int *ccol, int after_last)
 {
 	struct screen *s = &g->scr[0];
@@ -1179,22 +1179,23 @@ rf_screen(grid_t *g, int ocap, int last, int cols, struct rf_line *line,
 	for (r = 0; r <= last; r++) {
 		if (r == *crow)
 			off = line->n + *ccol + (after_last ? 1 : 0);
-		rf_append(line, s->rows[r], row_used(s->rows[r], ocap));
+		grid_rf_append(line, s->rows[r],
+		    grid_row_used(s->rows[r], ocap));
 		if (s->wrap[r] && r < last)
 			continue;
-		rf_split(out, line, cols, off, &nrow, &ncol);
+		grid_rf_split(out, line, cols, off, &nrow, &ncol);
 		line->n = 0;
 		off = -1;
 	}
 	if (line->n > 0)        /* only carry: the screen was empty */
-		rf_split(out, line, cols, -1, &nrow, &ncol);
+		grid_rf_split(out, line, cols, -1, &nrow, &ncol);
 	*crow = nrow;
 	*ccol = ncol;
 }
 
 /* Take the newest scrollback line back as a row (cap cells). */
 static struct grid_cell *
-rf_pop_sb(grid_t *g, uint8_t *wrapped)
+grid_rf_pop_sb(grid_t *g, uint8_t *wrapped)
 {
 	size_t i = sb_index(g, g->sb_count - 1);
 	struct sbline *l = g->sb[i];
@@ -1216,7 +1217,7 @@ rf_pop_sb(grid_t *g, uint8_t *wrapped)
  * scrollback above. *crow is the cursor's row in out, then on screen.
  */
 static void
-rf_place(grid_t *g, struct rf_rows *out, int was_full, int *crow)
+grid_rf_place(grid_t *g, struct rf_rows *out, int was_full, int *crow)
 {
 	struct screen *s = &g->scr[0];
 	int rows = g->rows, push = 0, pull = 0, n, r, i;
@@ -1231,7 +1232,7 @@ rf_place(grid_t *g, struct rf_rows *out, int was_full, int *crow)
 	for (r = 0; r < rows; r++)
 		free(s->rows[r]);
 	for (r = pull - 1; r >= 0; r--)
-		s->rows[r] = rf_pop_sb(g, &s->wrap[r]);
+		s->rows[r] = grid_rf_pop_sb(g, &s->wrap[r]);
 	for (r = 0; r < n; r++) {
 		s->rows[pull + r] = out->rows[push + r];
 		s->wrap[pull + r] = out->wrap[push + r];
@@ -1269,9 +1270,10 @@ grid_reflow(grid_t *g, int cols, int *row, int *col, int after_last)
 	    UTIL_MAX(UTIL_MAX(g->cap, cols), 2));
 	g->cap = UTIL_MAX(UTIL_MAX(g->cap, cols), 2);
 	out.cap = g->cap;
-	rf_scrollback(g, cols, &line);
-	rf_screen(g, ocap, last, cols, &line, &out, &crow, &ccol, after_last);
-	rf_place(g, &out, last == g->rows - 1, &crow);
+	grid_rf_scrollback(g, cols, &line);
+	grid_rf_screen(g, ocap, last, cols, &line, &out, &crow, &ccol,
+	    after_last);
+	grid_rf_place(g, &out, last == g->rows - 1, &crow);
 	g->cols = cols;
 	*row = UTIL_MAX(0, UTIL_MIN(crow, g->rows - 1));
 	*col = UTIL_MAX(0, UTIL_MIN(ccol, cols - 1));

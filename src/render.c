@@ -276,7 +276,7 @@ cell_attrs(uint16_t ga, int reverse)
 
 /* Whether cell c needs what ncurses cannot say, on this terminal. */
 static int
-cell_special(const render_t *r, const struct grid_cell *c)
+render_cell_special(const render_t *r, const struct grid_cell *c)
 {
 	const struct outer_caps *k;
 	uint16_t a = c->attrs;
@@ -295,7 +295,7 @@ cell_special(const render_t *r, const struct grid_cell *c)
 
 /* The marker bits for a special cell's style: never none. */
 static attr_t
-cell_marker(const struct grid_cell *c)
+render_cell_marker(const struct grid_cell *c)
 {
 	uint32_t h = c->attrs;
 	const struct grid_color *col[3] = { &c->fg, &c->bg, &c->ul };
@@ -336,15 +336,15 @@ update_style(render_t *r, struct style *st, const struct grid_cell *c,
 	st->pair = render_color_pair(r, &c->fg, &c->bg, 0);
 	if (bright_on_8(&c->fg, r->ncolors))
 		st->a |= A_BOLD;
-	st->special = cell_special(r, c);
+	st->special = render_cell_special(r, c);
 	if (st->special)
-		st->a |= cell_marker(c);
+		st->a |= render_cell_marker(c);
 }
 
 /* A colour for outer.c: -1 default, a palette index for this terminal, or
  * OUTER_RGB | rgb when it shows true colour. */
 static int
-outer_color_of(const render_t *r, const struct grid_color *c)
+render_outer_color(const render_t *r, const struct grid_color *c)
 {
 	if (c->type == GRID_COLOR_RGB && outer_caps(r->outer)->rgb &&
 	    r->ncolors >= 8)
@@ -355,7 +355,7 @@ outer_color_of(const render_t *r, const struct grid_color *c)
 /* Mark a special cell for outer.c: how it must look, where, and what
  * ncurses was given for it (drawn into win at y, x). */
 static void
-mark_special(render_t *r, WINDOW *win, int y, int x, int width,
+render_mark(render_t *r, WINDOW *win, int y, int x, int width,
     const struct grid_cell *c, const struct style *st, const wchar_t *wc,
     const cchar_t *cc)
 {
@@ -371,8 +371,8 @@ mark_special(render_t *r, WINDOW *win, int y, int x, int width,
 		tc.attrs |= GRID_ATTR_REVERSE;
 	if (st->a & A_BOLD)
 		tc.attrs |= GRID_ATTR_BOLD;
-	tc.fg = outer_color_of(r, &c->fg);
-	tc.bg = outer_color_of(r, &c->bg);
+	tc.fg = render_outer_color(r, &c->fg);
+	tc.bg = render_outer_color(r, &c->bg);
 	tc.ul = -1;
 	if (c->ul.type == GRID_COLOR_RGB)
 		tc.ul = OUTER_RGB | c->ul.r << 16 | c->ul.g << 8 | c->ul.b;
@@ -410,7 +410,7 @@ drawable(uint32_t ch)
  * (y, x) of win; cc gets what ncurses was given. more: the glyph has more
  * marks, written by outer.c: the cell carries a marker too. */
 static void
-draw_cell(render_t *r, WINDOW *win, int y, int x, const wchar_t *wc,
+render_draw_cell(render_t *r, WINDOW *win, int y, int x, const wchar_t *wc,
     const struct style *st, int more, cchar_t *cc)
 {
 	wchar_t head[CCHARW_MAX + 1];
@@ -501,9 +501,9 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 		/* marks past what a cchar_t holds: outer.c writes them */
 		more = wcslen(wc) > CCHARW_MAX && r->outer != NULL &&
 		    !(c->attrs & GRID_ATTR_CONCEAL);
-		draw_cell(r, win, y, x, wc, &st, more, &cc);
+		render_draw_cell(r, win, y, x, wc, &st, more, &cc);
 		if (st.special || more)
-			mark_special(r, win, y, x, skip_cont ? 2 : 1, c, &st, wc,
+			render_mark(r, win, y, x, skip_cont ? 2 : 1, c, &st, wc,
 			    &cc);
 	}
 	if (x < w) {

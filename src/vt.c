@@ -345,7 +345,7 @@ resize_cursor_col(struct vt *vt, const VTermPos *cur, int ocols, int cols,
  * (vt_resize), the reflow having placed the cursor past the glyph already.
  */
 static int
-resize_reflow(struct vt *vt, const VTermPos *cur, int cols, int *crow,
+vt_resize_reflow(struct vt *vt, const VTermPos *cur, int cols, int *crow,
     VTermPos *delta)
 {
 	int ccol = cur->col, adj = vt->resize_after && cur->col < cols - 1;
@@ -358,7 +358,7 @@ resize_reflow(struct vt *vt, const VTermPos *cur, int cols, int *crow,
 
 /*
  * The state layer has already taken the new size. A new width rewraps the
- * primary screen (resize_reflow); the alternate screen is not rewrapped:
+ * primary screen (vt_resize_reflow); the alternate screen is not rewrapped:
  * narrowing hides columns without losing them (grid.c). Then, on shrink,
  * top lines of the primary screen go to scrollback (shrink_push_count); on
  * grow, lines come back from scrollback. delta moves the cursor with the
@@ -375,7 +375,7 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 	vterm_state_get_cursorpos(vt->state, &cur);
 	crow = cur.row;
 	if (!vt->altscreen && cols != ocols)
-		reflowed = resize_reflow(vt, &cur, cols, &crow, delta);
+		reflowed = vt_resize_reflow(vt, &cur, cols, &crow, delta);
 	if (vt->altscreen && rows < orows)
 		resize_hidden_primary(vt, orows, rows);
 	else if (rows < orows) {
