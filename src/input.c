@@ -21,10 +21,12 @@
 #include <string.h>
 #include <vterm.h>
 
+#include "palette.h"
 #include "util.h"
 
 #define ESC 27
 #define SEQ_MAX 6              /* ESC [ 2 0 0 ~ */
+#define REPLY_MAX 48           /* bytes kept of a colour answer's body */
 
 struct input {
 	int prefix;                /* control code that starts a command */
@@ -32,6 +34,10 @@ struct input {
 	int in_paste;
 	int seqlen;                /* bytes of a pending ESC sequence */
 	uint32_t seq[SEQ_MAX];
+	int reply;                 /* in the terminal's answer to OSC 10/11: 10, 11 */
+	int reply_esc;             /* ... and its ESC (of ST) came */
+	char body[REPLY_MAX];      /* "rgb:..." */
+	int blen;
 };
 
 /* Where events go during one call. */
@@ -248,6 +254,63 @@ marker_accepts(int pos, uint32_t c)
 	return pos < SEQ_MAX && c == (uint32_t)want[pos];
 }
 
+/* The character at position pos of the start of a colour answer,
+ * "ESC ] 1 0|1 ;", or 0 if it cannot be. */
+static int
+reply_accepts(const input_t *in, int pos, uint32_t c)
+{
+	if (in->in_paste || (pos > 1 && in->seq[1] != ']'))
+		return 0;
+	switch (pos) {
+	case 1: return c == ']';
+	case 2: return c == '1';
+	case 3: return c == '0' || c == '1';
+	case 4: return c == ';';
+	default: return 0;
+	}
+}
+
+static void continue_seq(input_t *in, struct emit *e, uint32_t c);
+
+/* The end of a colour answer: its colour, if it is one. */
+static void
+reply_done(input_t *in, struct emit *e)
+{
+	uint8_t rgb[3];
+
+	in->body[in->blen] = '\0';
+	if (palette_parse_rgb(in->body, rgb) == 0) {
+		struct input_event ev = { .kind = INPUT_TERM_COLOR,
+		    .arg = in->reply, .ch = (uint32_t)(rgb[0] << 16 |
+		    rgb[1] << 8 | rgb[2]) };
+		push(e, ev);
+	}
+	in->reply = 0;
+	in->reply_esc = 0;
+}
+
+/* A character inside a colour answer's body: it ends at BEL or ST. An ESC
+ * not followed by '\' ends it too, and starts what comes next. */
+static void
+reply_char(input_t *in, struct emit *e, uint32_t c)
+{
+	if (in->reply_esc) {
+		reply_done(in, e);
+		if (c != '\\') {
+			in->seq[0] = ESC;
+			in->seqlen = 1;
+			continue_seq(in, e, c);
+		}
+		return;
+	}
+	if (c == 7)
+		reply_done(in, e);
+	else if (c == ESC)
+		in->reply_esc = 1;
+	else if (c >= 0x20 && c < 0x7f && in->blen < REPLY_MAX - 1)
+		in->body[in->blen++] = (char)c;
+}
+
 /* ESC then c, outside a paste: Alt-1..N, Alt+char, or ESC ESC. */
 static void
 esc_then(input_t *in, struct emit *e, uint32_t c)
@@ -270,6 +333,15 @@ esc_then(input_t *in, struct emit *e, uint32_t c)
 static void
 continue_seq(input_t *in, struct emit *e, uint32_t c)
 {
+	if (reply_accepts(in, in->seqlen, c)) {
+		in->seq[in->seqlen++] = c;
+		if (in->seqlen == 5) {          /* the terminal's answer */
+			in->reply = in->seq[3] == '0' ? 10 : 11;
+			in->blen = 0;
+			in->seqlen = 0;
+		}
+		return;
+	}
 	if (marker_accepts(in->seqlen, c)) {
 		in->seq[in->seqlen++] = c;
 		if (in->seqlen == SEQ_MAX) {
@@ -319,10 +391,14 @@ input_feed(input_t *in, int rc, wint_t wc, struct input_event *out, int max)
 	struct emit e = { out, max, 0 };
 
 	if (rc == KEY_CODE_YES) {
+		if (in->reply)
+			reply_done(in, &e);
 		replay_seq(in, &e);
 		feed_key(in, &e, (int)wc);
 	} else if (rc == OK) {
-		if (in->seqlen > 0) {
+		if (in->reply) {
+			reply_char(in, &e, (uint32_t)wc);
+		} else if (in->seqlen > 0) {
 			continue_seq(in, &e, (uint32_t)wc);
 		} else if (wc == ESC) {
 			in->seq[0] = ESC;

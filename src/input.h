@@ -43,6 +43,8 @@ enum input_kind {
 	INPUT_REDRAW,       /* prefix Ctrl-l */
 	INPUT_MOUSE,        /* KEY_MOUSE: call getmouse() */
 	INPUT_RESIZE,       /* KEY_RESIZE */
+	INPUT_TERM_COLOR,   /* the terminal's answer to OSC 10/11: arg 10 (fg)
+	                     * or 11 (bg), ch 0xRRGGBB */
 };
 
 struct input_event {

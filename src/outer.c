@@ -19,14 +19,11 @@
 #include <term.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
-#include "palette.h"
 #include "util.h"
 
 _Static_assert(sizeof(cchar_t) <= sizeof(((struct outer_cell *)0)->drawn),
@@ -352,93 +349,14 @@ outer_end(outer_t *t)
 		outer_send(t);
 }
 
-/* ---- default colours, asked before curses starts ---- */
+/* ---- default colours ---- */
 
-int
-outer_parse_rgb(const char *s, uint8_t rgb[3])
+void
+outer_ask_colors(outer_t *t)
 {
-	unsigned long v;
-	char *end;
-	int i;
-	size_t digits;
+	static const char q[] = "\033]10;?\033\\\033]11;?\033\\";
 
-	if (strncmp(s, "rgb:", 4) != 0)
-		return -1;
-	s += 4;
-	for (i = 0; i < 3; i++) {
-		v = strtoul(s, &end, 16);
-		digits = (size_t)(end - s);
-		if (digits < 1 || digits > 4 || (i < 2 && *end != '/'))
-			return -1;
-		/* scale h, hh, hhh, hhhh to 8 bits */
-		rgb[i] = (uint8_t)(v * 255 / ((1ul << (4 * digits)) - 1));
-		s = end + 1;
-	}
-	return 0;
-}
-
-/* Find the answer to OSC num in buf (NUL-terminated); 0 and rgb, or -1. */
-static int
-outer_find_answer(const char *buf, int num, uint8_t rgb[3])
-{
-	char key[16];
-	const char *p;
-
-	snprintf(key, sizeof key, "\033]%d;", num);
-	p = strstr(buf, key);
-	return p == NULL ? -1 : outer_parse_rgb(p + strlen(key), rgb);
-}
-
-/* Read answers into buf until DA1's ("ESC [ ? ... c") or the deadline. */
-static void
-outer_read_answers(int fd, char *buf, size_t size, int timeout_ms)
-{
-	int64_t deadline = util_now_ms() + timeout_ms, left;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	size_t len = 0;
-	ssize_t n;
-	const char *da;
-
-	buf[0] = '\0';
-	while (len + 1 < size && (left = deadline - util_now_ms()) > 0) {
-		if (poll(&pfd, 1, (int)left) <= 0)
-			break;
-		n = read(fd, buf + len, size - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		da = strstr(buf, "\033[?");
-		if (da != NULL && strchr(da, 'c') != NULL)
-			break;
-	}
-}
-
-int
-outer_query_colors(int in_fd, int out_fd, int timeout_ms, uint8_t fg[3],
-    int *has_fg, uint8_t bg[3], int *has_bg)
-{
-	static const char q[] = "\033]10;?\033\\\033]11;?\033\\\033[c";
-	struct termios old, raw;
-	char buf[512];
-
-	*has_fg = *has_bg = 0;
-	if (!isatty(in_fd) || !isatty(out_fd) || tcgetattr(in_fd, &old) != 0)
-		return -1;
-	raw = old;
-	raw.c_lflag &= (tcflag_t)~(ICANON | ECHO);
-	raw.c_cc[VMIN] = 1;
-	raw.c_cc[VTIME] = 0;
-	if (tcsetattr(in_fd, TCSANOW, &raw) != 0)
-		return -1;
-	if (write(out_fd, q, sizeof q - 1) == (ssize_t)(sizeof q - 1))
-		outer_read_answers(in_fd, buf, sizeof buf, timeout_ms);
-	else
-		buf[0] = '\0';
-	tcsetattr(in_fd, TCSANOW, &old);
-	*has_fg = outer_find_answer(buf, 10, fg) == 0;
-	*has_bg = outer_find_answer(buf, 11, bg) == 0;
-	log_debug("%s: fg %s, bg %s", __func__, *has_fg ? "known" : "unknown",
-	    *has_bg ? "known" : "unknown");
-	return 0;
+	t->out.len = 0;
+	buf_append(&t->out, q, sizeof q - 1);
+	outer_send(t);
 }

@@ -5,8 +5,8 @@
  * cursor styles, setrgbf/setrgbb, Tc or RGB for true colour) and
  * COLORTERM; the cells ncurses cannot express, written after doupdate() at
  * their place (render marks them); the focused pane's cursor style; and
- * the default colours asked from the terminal at start-up (OSC 10/11).
- * Only render.c, ui.c and outer.c include <curses.h>.
+ * the question for the terminal's default colours (OSC 10/11). Only
+ * render.c, ui.c, input.c and outer.c include <curses.h>.
  */
 #ifndef TOKMUX_OUTER_H
 #define TOKMUX_OUTER_H
@@ -66,17 +66,9 @@ void outer_flush(outer_t *t);
 /* Before endwin(): the terminal's own cursor style again. */
 void outer_end(outer_t *t);
 
-/*
- * Before newterm(), on a terminal in_fd/out_fd: ask its default colours
- * (OSC 10 and 11, then DA1, which every terminal answers, as a fence) and
- * wait at most timeout_ms. Sets *has_fg, *has_bg and fg, bg (r, g, b) for
- * what it answered. Returns 0, or -1 if in_fd is not a terminal.
- */
-int outer_query_colors(int in_fd, int out_fd, int timeout_ms, uint8_t fg[3],
-    int *has_fg, uint8_t bg[3], int *has_bg);
-
-/* Parse a colour answer "rgb:RRRR/GGGG/BBBB" (1 to 4 hex digits each) at
- * s; 0 and rgb, or -1. */
-int outer_parse_rgb(const char *s, uint8_t rgb[3]);
+/* Ask the terminal its default colours (OSC 10 and 11). Its answers come
+ * with the keys, whenever they come: input reads them (INPUT_TERM_COLOR);
+ * a terminal that does not answer costs nothing. */
+void outer_ask_colors(outer_t *t);
 
 #endif

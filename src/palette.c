@@ -6,6 +6,8 @@
 #include "palette.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const uint8_t palette_ansi16[16][3] = {
 	{ 0, 0, 0 }, { 205, 0, 0 }, { 0, 205, 0 }, { 205, 205, 0 },
@@ -32,4 +34,27 @@ palette_rgb(int idx, int *r, int *g, int *b)
 	} else {
 		*r = *g = *b = 8 + 10 * (idx - 232);
 	}
+}
+
+int
+palette_parse_rgb(const char *s, uint8_t rgb[3])
+{
+	unsigned long v;
+	char *end;
+	int i;
+	size_t digits;
+
+	if (strncmp(s, "rgb:", 4) != 0)
+		return -1;
+	s += 4;
+	for (i = 0; i < 3; i++) {
+		v = strtoul(s, &end, 16);
+		digits = (size_t)(end - s);
+		if (digits < 1 || digits > 4 || (i < 2 && *end != '/'))
+			return -1;
+		/* scale h, hh, hhh, hhhh to 8 bits */
+		rgb[i] = (uint8_t)(v * 255 / ((1ul << (4 * digits)) - 1));
+		s = end + 1;
+	}
+	return 0;
 }

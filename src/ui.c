@@ -39,7 +39,6 @@
 
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
-#define UI_QUERY_MS 500         /* at most, for the terminal's answer to OSC 10/11 at start */
 /* Bytes read from a pane per callback, in slices: between two slices the
  * read stops if a key is waiting (or, for another pane, the focused pane
  * has output), so parsing a busy pane's output never holds up the keyboard
@@ -888,11 +887,31 @@ ui_command(struct ui *u, const struct input_event *ev)
 	}
 }
 
+/* The terminal told its default colour (asked at start): the panes are
+ * told it from now on instead of the theme's. */
+static void
+ui_term_color(struct ui *u, const struct input_event *ev)
+{
+	uint8_t *rgb = ev->arg == 10 ? u->fg : u->bg;
+
+	rgb[0] = (uint8_t)(ev->ch >> 16);
+	rgb[1] = (uint8_t)(ev->ch >> 8);
+	rgb[2] = (uint8_t)ev->ch;
+	*(ev->arg == 10 ? &u->has_fg : &u->has_bg) = 1;
+	for (int i = 0; i < u->n; i++)
+		vt_set_colors(pane_vt(u->p[i].pane), u->has_fg ? u->fg : NULL,
+		    u->has_bg ? u->bg : NULL);
+}
+
 static void
 ui_event(struct ui *u, const struct input_event *ev)
 {
 	if (ev->kind == INPUT_RESIZE) {
 		u->resized = 1;
+		return;
+	}
+	if (ev->kind == INPUT_TERM_COLOR) {
+		ui_term_color(u, ev);
 		return;
 	}
 	if (ev->kind == INPUT_MOUSE) {
@@ -1278,8 +1297,8 @@ ui_terminal_guard(struct ui *u, const struct termios *tio)
 	util_crash_handlers();
 }
 
-/* The panes' default colours (OSC 10/11): the terminal's own answer, else
- * what the theme is made for. */
+/* The panes' default colours (OSC 10/11) until the terminal answers (if it
+ * does; ui_term_color): what the theme is made for. */
 static void
 ui_default_colors(struct ui *u)
 {
@@ -1305,8 +1324,6 @@ ui_curses_start(struct ui *u)
 {
 	struct termios tio;
 	int have_tio = tcgetattr(u->term_out, &tio) == 0;
-	outer_query_colors(u->term_in, u->term_out, UI_QUERY_MS, u->fg, &u->has_fg,
-	    u->bg, &u->has_bg);
 	if (newterm(NULL, u->term_out_f, u->term_in_f) == NULL) {
 		fprintf(stderr, "tokmux: cannot initialise the terminal (TERM=%s)\n",
 		    getenv("TERM") ? getenv("TERM") : "(unset)");
@@ -1326,6 +1343,7 @@ ui_curses_start(struct ui *u)
 	u->chrome = chrome_new(u->o->theme, u->utf8);
 	ui_default_colors(u);
 	u->outer = outer_new(u->term_out);
+	outer_ask_colors(u->outer);
 	input_init_terminfo_keys();
 	/* bracketed paste from the outer terminal */
 	fputs("\033[?2004h", u->term_out_f);

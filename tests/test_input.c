@@ -551,6 +551,48 @@ test_through_ncurses(void **state)
 	assert_int_equal(r.ev[6].arg, 0);
 }
 
+/* The terminal's answers to OSC 10/11 (asked at start) come with the keys:
+ * they become colour events, never keys for a pane. */
+static void
+test_terminal_colour_answers(void **state)
+{
+	input_t *in = input_new(INPUT_PREFIX_DEFAULT);
+	struct run r = { .n = 0 };
+	(void)state;
+
+	feed_str(in, &r, "\033]11;rgb:1010/2020/3030\033\\a", 1);
+	feed_str(in, &r, "\033]10;rgb:ff/ff/ff\ab", 1);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.ev[0].kind, INPUT_TERM_COLOR);
+	assert_int_equal(r.ev[0].arg, 11);
+	assert_int_equal(r.ev[0].ch, 0x102030);
+	assert_char(&r.ev[1], 'a', 0);
+	assert_int_equal(r.ev[2].kind, INPUT_TERM_COLOR);
+	assert_int_equal(r.ev[2].arg, 10);
+	assert_int_equal(r.ev[2].ch, 0xffffff);
+	assert_char(&r.ev[3], 'b', 0);
+	/* cut between batches: held, not replayed as keys */
+	r.n = 0;
+	feed_str(in, &r, "\033]11;rgb:0/0", 1);
+	feed_str(in, &r, "/0\a", 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].kind, INPUT_TERM_COLOR);
+	/* something else after "ESC ]": Alt-] and what was typed */
+	r.n = 0;
+	feed_str(in, &r, "\033]1x", 1);
+	assert_int_equal(r.n, 3);
+	assert_char(&r.ev[0], ']', VTERM_MOD_ALT);
+	assert_char(&r.ev[1], '1', 0);
+	assert_char(&r.ev[2], 'x', 0);
+	/* an answer that is no colour is dropped; an ESC that is not ST ends
+	 * it and starts the next sequence (here Alt-x) */
+	r.n = 0;
+	feed_str(in, &r, "\033]10;?\033x", 1);
+	assert_int_equal(r.n, 1);
+	assert_char(&r.ev[0], 'x', VTERM_MOD_ALT);
+	input_free(in);
+}
+
 /*
  * Issue 19: with a terminfo whose kbs is ^H (vt100), ncurses turned both
  * Backspace and Ctrl-h into KEY_BACKSPACE, and the pane got DEL for
@@ -580,6 +622,7 @@ main(void)
 		cmocka_unit_test(test_map_function_keys),
 		cmocka_unit_test(test_plain_and_control_chars),
 		cmocka_unit_test(test_ctrl_h_with_kbs_ctrl_h),
+		cmocka_unit_test(test_terminal_colour_answers),
 		cmocka_unit_test(test_keycodes_through_feed),
 		cmocka_unit_test(test_lone_esc_and_alt),
 		cmocka_unit_test(test_alt_digits_focus),

@@ -1,7 +1,7 @@
 /*
  * Unit tests for outer: capabilities from terminfo, the marked cells
  * written after doupdate() (byte for byte, and not over a window that
- * covers them), cursor styles, and the default colours asked at start-up.
+ * covers them), cursor styles, and the question for the default colours.
  * What the real binary sends inside tmux is checked by tests/ui/attrs.sh.
  */
 #include <setjmp.h>
@@ -16,8 +16,6 @@
 #include <curses.h>
 #include <fcntl.h>
 #include <locale.h>
-#include <pty.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "outer.h"
@@ -262,63 +260,19 @@ test_cursor_style(void **state)
 	fx_stop(&f);
 }
 
+/* The question for the terminal's default colours: its answers come with
+ * the keys (test_input). */
 static void
-test_parse_rgb(void **state)
+test_ask_colors(void **state)
 {
-	uint8_t c[3];
+	struct fx f;
 
 	(void)state;
-	assert_int_equal(outer_parse_rgb("rgb:ffff/0000/8080", c), 0);
-	assert_int_equal(c[0], 255);
-	assert_int_equal(c[1], 0);
-	assert_int_equal(c[2], 128);
-	assert_int_equal(outer_parse_rgb("rgb:f/0/8\033\\", c), 0);
-	assert_int_equal(c[2], 136);
-	assert_int_equal(outer_parse_rgb("rgb:ff/00", c), -1);
-	assert_int_equal(outer_parse_rgb("rgb:fffff/0/0", c), -1);
-	assert_int_equal(outer_parse_rgb("#ffffff", c), -1);
-}
-
-/* The terminal answers OSC 10 and 11 (or only DA1) on a pty. */
-static void
-test_query_colors(void **state)
-{
-	static const char answer[] = "\033]10;rgb:d0d0/d0d0/d0d0\033\\"
-	    "\033]11;rgb:10/20/30\a\033[?62;22c";
-	uint8_t fg[3], bg[3];
-	int m, s, has_fg, has_bg;
-	struct termios tio;
-	char buf[64];
-
-	(void)state;
-	if (openpty(&m, &s, NULL, NULL, NULL) != 0)
+	if (fx_start(&f, "xterm-256color", NULL) != 0)
 		skip();
-	tcgetattr(s, &tio);
-	cfmakeraw(&tio);
-	tcsetattr(s, TCSANOW, &tio);
-	assert_int_equal(write(m, answer, sizeof answer - 1),
-	    (ssize_t)(sizeof answer - 1));
-	assert_int_equal(outer_query_colors(s, s, 2000, fg, &has_fg, bg,
-	    &has_bg), 0);
-	assert_true(has_fg && has_bg);
-	assert_int_equal(fg[0], 0xd0);
-	assert_int_equal(bg[0], 0x10);
-	assert_int_equal(bg[2], 0x30);
-	/* what was asked */
-	assert_true(read(m, buf, sizeof buf) > 0);
-	assert_memory_equal(buf, "\033]10;?\033\\\033]11;?\033\\\033[c", 19);
-	/* only DA1: nothing known, and no waiting for the rest */
-	assert_int_equal(write(m, "\033[?1;2c", 7), 7);
-	assert_int_equal(outer_query_colors(s, s, 5000, fg, &has_fg, bg,
-	    &has_bg), 0);
-	assert_false(has_fg || has_bg);
-	close(m);
-	close(s);
-	/* not a terminal */
-	s = open("/dev/null", O_RDONLY);
-	assert_int_equal(outer_query_colors(s, s, 10, fg, &has_fg, bg, &has_bg),
-	    -1);
-	close(s);
+	outer_ask_colors(f.t);
+	assert_string_equal(fx_read(&f), "\033]10;?\033\\\033]11;?\033\\");
+	fx_stop(&f);
 }
 
 int
@@ -329,8 +283,7 @@ main(void)
 		cmocka_unit_test(test_flush_marked_cells),
 		cmocka_unit_test(test_fallback_nothing_marked),
 		cmocka_unit_test(test_cursor_style),
-		cmocka_unit_test(test_parse_rgb),
-		cmocka_unit_test(test_query_colors),
+		cmocka_unit_test(test_ask_colors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,11 +36,34 @@ test_palette(void **state)
 	expect(256 + 1, 205, 0, 0);     /* modulo 256 */
 }
 
+static void
+test_parse_rgb(void **state)
+{
+	uint8_t c[3];
+
+	(void)state;
+	assert_int_equal(palette_parse_rgb("rgb:ffff/0000/8080", c), 0);
+	assert_int_equal(c[0], 255);
+	assert_int_equal(c[1], 0);
+	assert_int_equal(c[2], 128);
+	/* 1 to 4 hex digits, scaled; what follows the colour is not read */
+	assert_int_equal(palette_parse_rgb("rgb:f/0/8\033\\", c), 0);
+	assert_int_equal(c[2], 136);
+	assert_int_equal(palette_parse_rgb("rgb:10/20/3", c), 0);
+	assert_int_equal(c[0], 0x10);
+	assert_int_equal(c[2], 0x33);
+	assert_int_equal(palette_parse_rgb("rgb:ff/00", c), -1);
+	assert_int_equal(palette_parse_rgb("rgb:fffff/0/0", c), -1);
+	assert_int_equal(palette_parse_rgb("rgb:/0/0", c), -1);
+	assert_int_equal(palette_parse_rgb("#ffffff", c), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_palette),
+		cmocka_unit_test(test_parse_rgb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

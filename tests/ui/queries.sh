@@ -5,10 +5,12 @@
 . tests/lib.sh
 . tests/termlib.sh
 reply() { t_screen | grep -o 'REPLY.*END'; }
-# tmux knows its colours: tokmux asks at start and tells the pane.
+# tmux knows its colours: tokmux asks at start and tells the panes once
+# the answer is in (it comes with the keys, in a few ms; the pane waits a
+# little so as not to race it).
 tmux -L "$T_SOCK" -f /dev/null new-session -d -s s -x 10 -y 5 'sleep 60'
 tmux -L "$T_SOCK" set -g window-style 'fg=#c0c0c0,bg=#202020'
-t_start 200 12 "$TOKMUX" -n 1 --no-gateway -e "'$(tl_ask '\033]10;?\033\\\033]11;?\a')'"
+t_start 200 12 "$TOKMUX" -n 1 --no-gateway -e "'sleep 0.5; $(tl_ask '\033]10;?\033\\\033]11;?\a')'"
 t_wait "END"
 reply | grep -qF ']10;rgb:c0c0/c0c0/c0c0033\033]11;rgb:2020/2020/2020\aEND' ||
 	fail "OSC 10/11 from the outer terminal: $(reply)"
