@@ -100,7 +100,8 @@ outer_read_caps(struct outer *t)
 	    outer_flag("Tc") || outer_flag("RGB") || (ct != NULL &&
 	    (strcmp(ct, "truecolor") == 0 || strcmp(ct, "24bit") == 0));
 	/* Without sgr0 nothing here can start from a known state. */
-	if (s->sgr0 == NULL || s->cup == NULL)
+	t->caps.cells = s->sgr0 != NULL && s->cup != NULL;
+	if (!t->caps.cells)
 		memset(&t->caps, 0, sizeof t->caps);
 }
 
@@ -320,7 +321,7 @@ outer_flush(outer_t *t)
 	getyx(newscr, cy, cx);
 	getyx(curscr, sy, sx);
 	t->out.len = 0;
-	if (t->nmarks > 0 && outer_write_marks(t)) {
+	if (t->nmarks > 0 && t->caps.cells && outer_write_marks(t)) {
 		outer_put(t, t->s.sgr0);
 		outer_put(t, t->s.op);
 		/* ncurses left the attributes normal and the cursor at newscr's

@@ -27,6 +27,7 @@ struct outer_caps {
 	int rgb;                /* 24-bit colour: setrgbf/setrgbb, Tc, RGB,
 	                         * COLORTERM=truecolor or 24bit */
 	int cursor_style;       /* Ss */
+	int cells;              /* sgr0 and cup: marked cells can be written */
 };
 
 /* One cell ncurses drew that needs what it cannot say, as the terminal

@@ -500,6 +500,7 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 		update_style(r, &st, c, reverse);
 		/* marks past what a cchar_t holds: outer.c writes them */
 		more = wcslen(wc) > CCHARW_MAX && r->outer != NULL &&
+		    outer_caps(r->outer)->cells &&
 		    !(c->attrs & GRID_ATTR_CONCEAL);
 		render_draw_cell(r, win, y, x, wc, &st, more, &cc);
 		if (st.special || more)

@@ -127,6 +127,44 @@ test_caps(void **state)
 		skip();
 	c = outer_caps(f.t);
 	assert_true(c->overline && c->ulstyle && c->ulcolor && c->rgb);
+	assert_true(c->cells);
+	fx_stop(&f);
+}
+
+/* A terminal with no cursor addressing (dumb): nothing is written, not
+ * even a glyph with more marks than a cchar_t holds. */
+static void
+test_dumb_writes_nothing(void **state)
+{
+	static const uint32_t marks[GRID_CHARS] = {
+		'e', 0x301, 0x302, 0x303, 0x304, 0x305,
+	};
+	struct fx f;
+	grid_t *g = grid_new(1, 10, 10, 1 << 20);
+	struct grid_cell pen;
+	render_t *r;
+	WINDOW *win;
+
+	(void)state;
+	if (fx_start(&f, "dumb", "truecolor") != 0) {
+		grid_free(g);
+		skip();
+	}
+	assert_false(outer_caps(f.t)->cells);
+	assert_false(outer_caps(f.t)->rgb);
+	r = render_new(0);
+	render_set_outer(r, f.t);
+	win = newwin(1, 10, 0, 0);
+	grid_blank_cell(&pen, NULL);
+	grid_put(g, 0, 0, marks, GRID_CHARS, 1, &pen);
+	render_grid(r, win, g, 1, 10, 0, 0, 1);
+	wnoutrefresh(win);
+	doupdate();
+	outer_flush(f.t);
+	assert_string_equal(fx_read(&f), "");
+	delwin(win);
+	render_free(r);
+	grid_free(g);
 	fx_stop(&f);
 }
 
@@ -280,6 +318,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_dumb_writes_nothing),
 		cmocka_unit_test(test_flush_marked_cells),
 		cmocka_unit_test(test_fallback_nothing_marked),
 		cmocka_unit_test(test_cursor_style),
