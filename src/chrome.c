@@ -99,6 +99,12 @@ chrome_new(const struct theme *theme, int utf8)
 	return c;
 }
 
+const struct theme *
+chrome_theme(const chrome_t *c)
+{
+	return &c->theme;
+}
+
 void
 chrome_free(chrome_t *c)
 {
