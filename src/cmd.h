@@ -24,11 +24,11 @@ int cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands);
 
 /* The options of the shared core, in every front end that starts one
  * (src/cmd_core.c): --port, --anthropic-upstream, --openai-upstream,
- * --ledger, --ceiling, --daily-ceiling, --pane-ceiling. Put
+ * --ledger, --ceiling, --daily-ceiling, --pane-ceiling, --min-output-tokens. Put
  * CMD_CORE_LONGOPTS in the front end's longopts and pass every option to
  * cmd_core_option() first. */
 enum { CMD_CORE_PORT = 0x6000, CMD_CORE_ANTHROPIC, CMD_CORE_OPENAI, CMD_CORE_LEDGER,
-	CMD_CORE_CEILING, CMD_CORE_DAILY, CMD_CORE_PANE_CEILING };
+	CMD_CORE_CEILING, CMD_CORE_DAILY, CMD_CORE_PANE_CEILING, CMD_CORE_MIN_OUTPUT };
 #define CMD_CORE_LONGOPTS \
 	{ "port", required_argument, NULL, CMD_CORE_PORT }, \
 	{ "anthropic-upstream", required_argument, NULL, CMD_CORE_ANTHROPIC }, \
@@ -36,7 +36,8 @@ enum { CMD_CORE_PORT = 0x6000, CMD_CORE_ANTHROPIC, CMD_CORE_OPENAI, CMD_CORE_LED
 	{ "ledger", required_argument, NULL, CMD_CORE_LEDGER }, \
 	{ "ceiling", required_argument, NULL, CMD_CORE_CEILING }, \
 	{ "daily-ceiling", required_argument, NULL, CMD_CORE_DAILY }, \
-	{ "pane-ceiling", required_argument, NULL, CMD_CORE_PANE_CEILING }
+	{ "pane-ceiling", required_argument, NULL, CMD_CORE_PANE_CEILING }, \
+	{ "min-output-tokens", required_argument, NULL, CMD_CORE_MIN_OUTPUT }
 
 struct cli;
 struct core_options;

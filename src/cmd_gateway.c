@@ -125,6 +125,17 @@ cmd_gateway_main(int argc, char **argv)
 		config_free(&cfg);
 		return CLI_USAGE;   /* like every config error of tokmux */
 	}
+	const char *names[CONFIG_MAX_PANES + 1];
+	for (int i = 0; i < cfg.npanes; i++)
+		names[i] = cfg.panes[i].name;
+	names[cfg.npanes] = "default";
+	if (core_check_pane_ceilings(a.co.pane_ceilings, a.co.npane_ceilings, names, cfg.npanes + 1,
+	    UTIL_MIN(cfg.npanes + 1, GATEWAY_MAX_ROUTES), &err) != 0) {
+		fprintf(stderr, "tokmux gateway: %s\n", err);
+		free(err);
+		config_free(&cfg);
+		return CLI_USAGE;
+	}
 	rc = cmd_gateway_serve(&cfg, &a.co);
 	config_free(&cfg);
 	return rc;

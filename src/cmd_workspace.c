@@ -146,6 +146,17 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, LAYOUT_MAX_PANES) : 2;
 	if (a.ncmds > a.wo.npanes)
 		a.wo.npanes = a.ncmds;
+	/* panes beyond the first ones may be opened later (c): any of the 4 */
+	const char *names[CONFIG_MAX_PANES];
+	for (int i = 0; i < cfg.npanes; i++)
+		names[i] = cfg.panes[i].name;
+	if (core_check_pane_ceilings(a.wo.core.pane_ceilings, a.wo.core.npane_ceilings, names,
+	    cfg.npanes, LAYOUT_MAX_PANES, &err) != 0) {
+		fprintf(stderr, "tokmux: %s\n", err);
+		free(err);
+		config_free(&cfg);
+		return CLI_USAGE;
+	}
 	rc = workspace_run(&cfg, &a.wo);
 	config_free(&cfg);
 	return rc;

@@ -172,6 +172,18 @@ record_json(const struct ledger_record *r)
 	cJSON_AddNumberToObject(o, "n529", r->n529);
 	if (r->circuit)
 		cJSON_AddNumberToObject(o, "circuit", r->circuit);
+	if (r->refused)
+		cJSON_AddBoolToObject(o, "refused", 1);
+	if (r->charged_micros > r->cost_micros) {
+		cJSON_AddNumberToObject(o, "charged_usd", (double)r->charged_micros / 1e6);
+		cJSON_AddNumberToObject(o, "charged_micros", (double)r->charged_micros);
+	}
+	if (r->reserved_micros > 0)
+		cJSON_AddNumberToObject(o, "reserved_micros", (double)r->reserved_micros);
+	if (r->max_tokens > 0)
+		cJSON_AddNumberToObject(o, "max_tokens", (double)r->max_tokens);
+	if (r->clamped_from > 0)
+		cJSON_AddNumberToObject(o, "clamped_from", (double)r->clamped_from);
 	cJSON_AddNumberToObject(o, "latency_ms", (double)r->latency_ms);
 	add_str(o, "request_id", r->request_id != NULL ? r->request_id
 	    : u->request_id[0] != '\0' ? u->request_id : NULL);
@@ -285,6 +297,11 @@ parse_entry(const char *line, size_t len, struct ledger_entry *e)
 	e->n429 = (int)get_int(o, "n429");
 	e->n529 = (int)get_int(o, "n529");
 	e->circuit = (int)get_int(o, "circuit");
+	e->refused = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "refused"));
+	e->charged_micros = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "charged_micros")) ?
+	    get_int(o, "charged_micros") : e->cost_micros;
+	e->max_tokens = get_int(o, "max_tokens");
+	e->clamped_from = get_int(o, "clamped_from");
 	e->latency_ms = get_int(o, "latency_ms");
 	cJSON_Delete(o);
 	return 0;
@@ -325,7 +342,7 @@ spend_fn(const struct ledger_entry *e, void *user)
 {
 	struct spend *s = user;
 	if (e->time >= s->since)
-		s->micros += e->cost_micros;
+		s->micros += e->charged_micros;
 }
 
 int64_t

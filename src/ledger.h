@@ -32,6 +32,14 @@ struct ledger_record {
 	const char *error;        /* error type, may be NULL */
 	int circuit;              /* 1 when an open circuit breaker sent it to a
 	                           * fallback model (written only then) */
+	int refused;              /* refused by tokmux (a ceiling, a bad body): never
+	                           * reached the provider (written only then) */
+	int64_t reserved_micros;  /* what its ceilings held for it (written when > 0) */
+	int64_t charged_micros;   /* what it counts against the ceilings; written as
+	                           * "charged_usd" when above the cost (never below) */
+	int64_t max_tokens;       /* output limit sent upstream (written when > 0) */
+	int64_t clamped_from;     /* the limit asked for, when tokmux lowered it to fit
+	                           * a ceiling (written when > 0) */
 };
 
 typedef struct ledger ledger_t;
@@ -62,11 +70,15 @@ struct ledger_entry {
 	int retries, fallbacks, n429, n529;
 	int64_t latency_ms;
 	int circuit;              /* 1: an open circuit sent it to a fallback; 0 when absent */
+	int refused;              /* 1: refused by tokmux */
+	int64_t charged_micros;   /* counted against the ceilings (the cost when absent) */
+	int64_t max_tokens, clamped_from;   /* 0 when absent */
 };
 typedef void (*ledger_fn)(const struct ledger_entry *e, void *user);
 int ledger_read(const char *path, ledger_fn fn, void *user);
 
-/* Sum of cost_micros of records with time >= since (e.g. local midnight). */
+/* Sum of charged_micros (what the ceilings counted) of records with time
+ * >= since (e.g. local midnight). */
 int64_t ledger_spend_since(const char *path, double since);
 
 #endif

@@ -242,6 +242,8 @@ stats_recent_add(stats_t *s, const struct stats_result *r)
 	e->fallbacks = r->fallbacks;
 	e->n429 = r->n429;
 	e->n529 = r->n529;
+	e->out_limit = r->out_limit;
+	e->clamped_from = r->clamped_from;
 	s->recent_next[r->route] = (s->recent_next[r->route] + 1) % STATS_RECENT_MAX;
 	if (s->recent_count[r->route] < STATS_RECENT_MAX)
 		s->recent_count[r->route]++;

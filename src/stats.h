@@ -26,6 +26,7 @@ struct stats_route_policy {
 	int64_t reserved_micros;    /* in-flight worst cases */
 	int64_t spent_tokens, reserved_tokens;
 	int warn;                   /* past the soft warning threshold (warn_at) */
+	int blocked;                /* a zero ceiling stops every request */
 	int downgraded;             /* past downgrade_at: requests go to a cheaper model */
 	char model_override[MODEL_ID_MAX]; /* model forced at run time, "" none */
 	int64_t paced;              /* requests that waited for their key's rate limit */
@@ -70,6 +71,8 @@ struct stats_result {
 	int refused;              /* refused by policy */
 	const char *error;        /* one-line error for the sidebar, or NULL */
 	const char *model_asked;  /* the model the agent asked for, or NULL */
+	int64_t out_limit;        /* output limit sent upstream, 0 unknown */
+	int64_t clamped_from;     /* > 0: the limit asked, lowered to out_limit to fit a ceiling */
 };
 
 /* Workspace-wide policy state. */
@@ -145,6 +148,7 @@ struct stats_recent {
 	int status;
 	int refused;
 	int retries, fallbacks, n429, n529;
+	int64_t out_limit, clamped_from;   /* clamped_from > 0: the output limit was lowered */
 };
 
 /* Copy route's recent requests, newest first, into out[max]; returns how

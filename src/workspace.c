@@ -298,8 +298,11 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 		ui_block_signals();
 		wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		struct core_options co = wo->core;
+		char prefix[16];
+		config_key_name(cfg->prefix_key, prefix, sizeof prefix);
 		co.cfg = cfg;
 		co.wake_fd = wake;
+		co.prefix_name = prefix;
 		char *err = NULL;
 		ws.core = core_start(&co, &err);
 		if (ws.core == NULL) {
