@@ -99,9 +99,10 @@ test:
 	$(MAKE) unit 2>&1 | tee $(BUILD)/test-unit.log; test $${PIPESTATUS[0]} -eq 0
 	$(MAKE) unit-asan 2>&1 | tee $(BUILD)/test-asan.log; test $${PIPESTATUS[0]} -eq 0
 	$(MAKE) clang
+	$(MAKE) fuzz-test 2>&1 | tee $(BUILD)/test-fuzz.log; test $${PIPESTATUS[0]} -eq 0
 	$(MAKE) test-shell 2>&1 | tee $(BUILD)/test-shell.log; test $${PIPESTATUS[0]} -eq 0
-	@cat $(BUILD)/test-unit.log $(BUILD)/test-asan.log $(BUILD)/test-shell.log | \
-	  awk '/^(unit|unit-asan|shell): [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$$/ \
+	@cat $(BUILD)/test-unit.log $(BUILD)/test-asan.log $(BUILD)/test-fuzz.log $(BUILD)/test-shell.log | \
+	  awk '/^(unit|unit-asan|fuzz|shell): [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$$/ \
 	  { p += $$2; f += $$4; s += $$6 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s; exit f > 0 }'
 
@@ -128,6 +129,32 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# ---- fuzzing (fuzz/README.md): every fuzz/fuzz_NAME.c is a libFuzzer target,
+# built by clang with ASan + UBSan against its own instrumented build/fuzz/.
+# `make fuzz` runs each for FUZZ_SECONDS; `make fuzz-test`, a phase of
+# `make test`, replays each committed corpus fuzz/corpus/NAME, then fuzzes
+# FUZZ_CHECK_SECONDS more.
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 10
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_BINS := $(patsubst fuzz/%.c,build/fuzz/bin/%,$(wildcard fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-test fuzz-build
+
+fuzz-build:
+	$(MAKE) BUILD=build/fuzz CC=clang EXTRA_CFLAGS="$(FUZZ_SAN)" EXTRA_LDFLAGS="$(FUZZ_SAN)" $(FUZZ_BINS)
+
+$(BUILD)/bin/fuzz_%: fuzz/fuzz_%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LIBS)
+
+fuzz: fuzz-build
+	@bash fuzz/run.sh run $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-test: fuzz-build
+	@bash fuzz/run.sh check $(FUZZ_CHECK_SECONDS) $(FUZZ_BINS)
+# ---- end of fuzzing ----
 
 -include $(OBJS:.o=.d) $(DEMO_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJS:.o=.d)
 

@@ -7,6 +7,7 @@ pkgs=(
   build-essential pkg-config clang
   libncurses-dev libvterm-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev
   libhiredis-dev libcmocka-dev
+  libclang-rt-14-dev
   redis-server
   tmux python3 curl bc procps jq git
 )

@@ -394,7 +394,8 @@ budget_mem_members(void *impl, struct budget_member *out, int max, char *err, si
 	struct budget_mem *m = impl;
 	pthread_mutex_lock(&m->lock);
 	int n = UTIL_MIN(max, m->nmem);
-	memcpy(out, m->mem, (size_t)n * sizeof *out);
+	if (n > 0)     /* m->mem is NULL before the first member */
+		memcpy(out, m->mem, (size_t)n * sizeof *out);
 	pthread_mutex_unlock(&m->lock);
 	return n;
 }
@@ -405,7 +406,8 @@ budget_mem_ceilings(void *impl, struct budget_ceiling *out, int max, char *err, 
 	struct budget_mem *m = impl;
 	pthread_mutex_lock(&m->lock);
 	int n = UTIL_MIN(max, m->nceil);
-	memcpy(out, m->ceil, (size_t)n * sizeof *out);
+	if (n > 0)
+		memcpy(out, m->ceil, (size_t)n * sizeof *out);
 	pthread_mutex_unlock(&m->lock);
 	return n;
 }

@@ -24,11 +24,15 @@ int cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands);
 
 /* The options of the shared core, in every front end that starts one
  * (src/cmd_core.c): --port, --anthropic-upstream, --openai-upstream,
- * --ledger, --ceiling, --daily-ceiling, --pane-ceiling, --min-output-tokens. Put
- * CMD_CORE_LONGOPTS in the front end's longopts and pass every option to
- * cmd_core_option() first. */
+ * --ledger, --ceiling, --daily-ceiling, --pane-ceiling, --min-output-tokens,
+ * and the team budget's --budget-store, --team, --member, --team-ceiling,
+ * --member-ceiling, --budget-fail-open. Put CMD_CORE_LONGOPTS in the
+ * front end's longopts and pass every option to cmd_core_option() first;
+ * free co->team with team_settings_free() when done. */
 enum { CMD_CORE_PORT = 0x6000, CMD_CORE_ANTHROPIC, CMD_CORE_OPENAI, CMD_CORE_LEDGER,
-	CMD_CORE_CEILING, CMD_CORE_DAILY, CMD_CORE_PANE_CEILING, CMD_CORE_MIN_OUTPUT };
+	CMD_CORE_CEILING, CMD_CORE_DAILY, CMD_CORE_PANE_CEILING,
+	CMD_CORE_BUDGET_STORE, CMD_CORE_TEAM, CMD_CORE_MEMBER, CMD_CORE_TEAM_CEILING,
+	CMD_CORE_MEMBER_CEILING, CMD_CORE_FAIL_OPEN, CMD_CORE_MIN_OUTPUT };
 #define CMD_CORE_LONGOPTS \
 	{ "port", required_argument, NULL, CMD_CORE_PORT }, \
 	{ "anthropic-upstream", required_argument, NULL, CMD_CORE_ANTHROPIC }, \
@@ -37,7 +41,18 @@ enum { CMD_CORE_PORT = 0x6000, CMD_CORE_ANTHROPIC, CMD_CORE_OPENAI, CMD_CORE_LED
 	{ "ceiling", required_argument, NULL, CMD_CORE_CEILING }, \
 	{ "daily-ceiling", required_argument, NULL, CMD_CORE_DAILY }, \
 	{ "pane-ceiling", required_argument, NULL, CMD_CORE_PANE_CEILING }, \
-	{ "min-output-tokens", required_argument, NULL, CMD_CORE_MIN_OUTPUT }
+	{ "min-output-tokens", required_argument, NULL, CMD_CORE_MIN_OUTPUT }, \
+	CMD_CORE_TEAM_LONGOPTS
+/* --budget-store and --team alone (tokmux team takes these). */
+#define CMD_CORE_STORE_LONGOPTS \
+	{ "budget-store", required_argument, NULL, CMD_CORE_BUDGET_STORE }, \
+	{ "team", required_argument, NULL, CMD_CORE_TEAM }
+#define CMD_CORE_TEAM_LONGOPTS \
+	CMD_CORE_STORE_LONGOPTS, \
+	{ "member", required_argument, NULL, CMD_CORE_MEMBER }, \
+	{ "team-ceiling", required_argument, NULL, CMD_CORE_TEAM_CEILING }, \
+	{ "member-ceiling", required_argument, NULL, CMD_CORE_MEMBER_CEILING }, \
+	{ "budget-fail-open", no_argument, NULL, CMD_CORE_FAIL_OPEN }
 
 struct cli;
 struct core_options;
@@ -47,9 +62,14 @@ struct core_options;
  * else the exit status of a usage error (already printed). */
 int cmd_core_option(struct cli *cli, int c, struct core_options *co,
     const char **pane_ceilings);
+/* The team budget's options alone (of CMD_CORE_TEAM_LONGOPTS) into t; the
+ * same returns. A password in --budget-store is overwritten in argv (ps). */
+struct team_settings;
+int cmd_core_team_option(struct cli *cli, int c, struct team_settings *t);
 
 int cmd_gateway_main(int argc, char **argv);    /* src/cmd_gateway.c */
 int cmd_report_main(int argc, char **argv);     /* src/cmd_report.c */
+int cmd_team_main(int argc, char **argv);       /* src/cmd_team.c */
 int cmd_mock_main(int argc, char **argv);       /* src/demo/cmd_mock.c */
 int cmd_demo_main(int argc, char **argv);       /* src/demo/cmd_demo.c */
 int cmd_simagent_main(int argc, char **argv);   /* src/demo/cmd_simagent.c */

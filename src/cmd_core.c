@@ -1,16 +1,64 @@
 /*
  * cmd_core: the command-line options of the shared core, which `tokmux`
  * and `tokmux gateway` both take: where the gateway listens and forwards
- * to, the ledger, the spend ceilings and the output floor (see cmd.h).
+ * to, the ledger, the spend ceilings and the output floor, and the team
+ * budget (see cmd.h).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cmd.h"
 #include "config.h"
 #include "core.h"
 #include "reqbody.h"
+#include "team.h"
 #include "util.h"
+
+/* *dst = a copy of optarg (the old value freed, wiped: it may be a URL). */
+static void
+cmd_core_set(char **dst, const char *v)
+{
+	if (*dst != NULL) {
+		explicit_bzero(*dst, strlen(*dst));
+		free(*dst);
+	}
+	*dst = xstrdup(v);
+}
+
+int
+cmd_core_team_option(struct cli *cli, int c, struct team_settings *t)
+{
+	char *err = NULL;
+	int family;
+	enum period_kind k;
+	int64_t micros;
+	switch (c) {
+	case CMD_CORE_BUDGET_STORE:
+		if (team_check_store(optarg, &err) < 0)
+			return cli_fail(cli, err);
+		cmd_core_set(&t->store, optarg);
+		team_scrub_password(optarg);    /* argv: what ps shows */
+		return 0;
+	case CMD_CORE_TEAM:
+	case CMD_CORE_MEMBER:
+		if (team_check_name(optarg, c == CMD_CORE_MEMBER, &err) < 0)
+			return cli_fail(cli, err);
+		cmd_core_set(c == CMD_CORE_TEAM ? &t->team : &t->member, optarg);
+		return 0;
+	case CMD_CORE_TEAM_CEILING:
+	case CMD_CORE_MEMBER_CEILING:
+		if (team_parse_ceiling(optarg, 0, &family, &k, &micros, &err) < 0)
+			return cli_fail(cli, err);
+		team_ceiling_set(c == CMD_CORE_TEAM_CEILING ? &t->team_ceilings :
+		    &t->member_ceilings, family, k, micros);
+		return 0;
+	case CMD_CORE_FAIL_OPEN:
+		t->fail_open = 1;
+		return 0;
+	}
+	return -1;
+}
 
 int
 cmd_core_option(struct cli *cli, int c, struct core_options *co, const char **pane_ceilings)
@@ -50,5 +98,5 @@ cmd_core_option(struct cli *cli, int c, struct core_options *co, const char **pa
 		co->pane_ceilings = pane_ceilings;
 		return 0;
 	}
-	return -1;
+	return cmd_core_team_option(cli, c, &co->team);
 }

@@ -22,6 +22,9 @@ cmd_gateway_usage(FILE *f, const void *ctx)
 	fputs("usage: tokmux gateway [--port N] [-c CONFIG] [--anthropic-upstream URL]\n"
 	    "                      [--openai-upstream URL] [--ledger FILE]\n"
 	    "                      [--ceiling USD] [--daily-ceiling USD] [--pane-ceiling NAME=USD]...\n"
+	    "                      [--budget-store URL] [--team NAME] [--member NAME]\n"
+	    "                      [--team-ceiling PERIOD=USD]... [--member-ceiling PERIOD=USD]...\n"
+	    "                      [--budget-fail-open]\n"
 	    "Run the metering gateway alone. Prints one line per route:\n"
 	    "  route NAME http://127.0.0.1:PORT/p/TOKEN\n"
 	    "(config panes, then `default`); point ANTHROPIC_BASE_URL at that URL\n"
@@ -35,6 +38,15 @@ cmd_gateway_usage(FILE *f, const void *ctx)
 	    "  --daily-ceiling USD   spend ceiling for today (counts the ledger)\n"
 	    "  --pane-ceiling NAME=USD\n"
 	    "                        ceiling of one route, by name or number (repeatable)\n"
+	    "  --budget-store URL    team budget store: memory (default) or\n"
+	    "                        redis://HOST:PORT[/DB]; put a password in the config or\n"
+	    "                        $TOKMUX_REDIS_PASSWORD, not here (docs/TEAM.md)\n"
+	    "  --team NAME, --member NAME\n"
+	    "                        the team and this member (default: default, the login name)\n"
+	    "  --team-ceiling PERIOD[:FAMILY]=USD, --member-ceiling PERIOD[:FAMILY]=USD\n"
+	    "                        team and member ceilings per day, week or month, for all\n"
+	    "                        models or one family (opus, sonnet, haiku); repeatable\n"
+	    "  --budget-fail-open    serve while the budget store is unreachable (default: refuse)\n"
 	    "  -h, --help            this help\n"
 	    "  --version             print the version\n"
 	    "Ceilings are hard: a request that could cross one gets a 403. 529s are\n"
@@ -114,8 +126,10 @@ cmd_gateway_main(int argc, char **argv)
 {
 	struct cmd_gateway_args a = { .co = { .port = -1, .wake_fd = -1, .unit = "route" } };
 	int rc = cmd_gateway_args(argc, argv, &a);
-	if (rc >= 0)
+	if (rc >= 0) {
+		team_settings_free(&a.co.team);
 		return rc;
+	}
 	struct config cfg;
 	config_init(&cfg);
 	char *err = NULL;
@@ -123,6 +137,7 @@ cmd_gateway_main(int argc, char **argv)
 		fprintf(stderr, "tokmux gateway: %s\n", err);
 		free(err);
 		config_free(&cfg);
+		team_settings_free(&a.co.team);
 		return CLI_USAGE;   /* like every config error of tokmux */
 	}
 	const char *names[CONFIG_MAX_PANES + 1];
@@ -138,5 +153,6 @@ cmd_gateway_main(int argc, char **argv)
 	}
 	rc = cmd_gateway_serve(&cfg, &a.co);
 	config_free(&cfg);
+	team_settings_free(&a.co.team);
 	return rc;
 }

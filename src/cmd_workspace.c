@@ -10,7 +10,6 @@
 #include "cmd.h"
 #include "config.h"
 #include "core.h"
-#include "layout.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -20,13 +19,13 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 {
 	const struct cmd_entry *cmds = ctx;
 	fputs(
-	    "usage: tokmux [-n 1..4] [-e CMD]... [-c CONFIG] [-v] [OPTIONS]\n"
+	    "usage: tokmux [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-c CONFIG] [-v] [OPTIONS]\n"
 	    "       tokmux COMMAND [ARGS]    (COMMAND --help for more)\n"
 	    "\n"
-	    "A terminal workspace of 1 to 4 panes for running AI coding agents side by side.\n"
+	    "A terminal workspace of 1 to " TOKMUX_MAX_PANES_STR " panes for running AI coding agents side by side.\n"
 	    "\n"
 	    "options:\n"
-	    "  -n N          number of panes, 1 to 4 (default: the config's panes, or 2)\n"
+	    "  -n N          number of panes, 1 to " TOKMUX_MAX_PANES_STR " (default: the config's panes, or 2)\n"
 	    "  -e CMD        command for the next pane, run by /bin/sh -c (repeatable);\n"
 	    "                panes without one run $SHELL\n"
 	    "  -c, --config CONFIG\n"
@@ -45,6 +44,17 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	    "  --pane-ceiling NAME=USD\n"
 	    "                spend ceiling of one pane, by name or number (repeatable),\n"
 	    "                e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
+	    "  --budget-store URL\n"
+	    "                team budget store: memory (default) or redis://HOST:PORT[/DB],\n"
+	    "                shared by every member; put a password in the config or\n"
+	    "                $TOKMUX_REDIS_PASSWORD, not here (docs/TEAM.md)\n"
+	    "  --team NAME   the team (default: default)\n"
+	    "  --member NAME this member (default: the login name)\n"
+	    "  --team-ceiling PERIOD[:FAMILY]=USD, --member-ceiling PERIOD[:FAMILY]=USD\n"
+	    "                team and member ceilings per day, week or month, for all models\n"
+	    "                or one family (opus, sonnet, haiku), e.g. day=50 (repeatable)\n"
+	    "  --budget-fail-open\n"
+	    "                serve while the budget store is unreachable (default: refuse)\n"
 	    "  --theme NAME  colour theme: default, light, mono or a themes/NAME.json\n"
 	    "                (default: the config's theme; NO_COLOR selects mono)\n"
 	    "  -h, --help    this help\n"
@@ -55,9 +65,9 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 		fprintf(f, "  %-12s  %s\n", cmds->name, cmds->help);
 	fputs(
 	    "\n"
-	    "keys: prefix Ctrl-g, then 1-4 focus, arrows/hjkl move, z zoom, [ scrollback,\n"
+	    "keys: prefix Ctrl-g, then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
 	    "      c new pane, x close, b ceiling, f model, m last requests, s sidebar,\n"
-	    "      q quit, ? help; Alt-1..4 focus directly.\n",
+	    "      q quit, ? help; Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
 	    f);
 }
 
@@ -80,13 +90,13 @@ cmd_workspace_option(struct cli *cli, int c, struct cmd_ws_args *a)
 	long n;
 	switch (c) {
 	case 'n':
-		if (cli_parse_long(optarg, 1, LAYOUT_MAX_PANES, "a number of panes", &n, &err) < 0)
+		if (cli_parse_long(optarg, 1, TOKMUX_MAX_PANES, "a number of panes", &n, &err) < 0)
 			return cli_fail(cli, err);
 		a->wo.npanes = (int)n;
 		return 0;
 	case 'e':
-		if (a->ncmds >= LAYOUT_MAX_PANES)
-			return cli_fail(cli, xasprintf("at most %d pane commands", LAYOUT_MAX_PANES));
+		if (a->ncmds >= TOKMUX_MAX_PANES)
+			return cli_fail(cli, xasprintf("at most %d pane commands", TOKMUX_MAX_PANES));
 		a->wo.cmds[a->ncmds++] = optarg;
 		return 0;
 	case 'c': a->config = optarg; return 0;
@@ -130,8 +140,10 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 {
 	struct cmd_ws_args a = { .wo = { .core = { .port = -1, .wake_fd = -1 } } };
 	int rc = cmd_workspace_args(argc, argv, commands, &a);
-	if (rc >= 0)
+	if (rc >= 0) {
+		team_settings_free(&a.wo.core.team);
 		return rc;
+	}
 	struct config cfg;
 	config_init(&cfg);
 	char *err = NULL;
@@ -139,11 +151,12 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 		fprintf(stderr, "tokmux: %s\n", err);
 		free(err);
 		config_free(&cfg);
+		team_settings_free(&a.wo.core.team);
 		return CLI_USAGE;
 	}
 	if (a.wo.npanes == 0)
 		a.wo.npanes = a.ncmds > 0 ? a.ncmds :
-		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, LAYOUT_MAX_PANES) : 2;
+		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, TOKMUX_MAX_PANES) : 2;
 	if (a.ncmds > a.wo.npanes)
 		a.wo.npanes = a.ncmds;
 	/* panes beyond the first ones may be opened later (c): any of the 4 */
@@ -151,7 +164,7 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 	for (int i = 0; i < cfg.npanes; i++)
 		names[i] = cfg.panes[i].name;
 	if (core_check_pane_ceilings(a.wo.core.pane_ceilings, a.wo.core.npane_ceilings, names,
-	    cfg.npanes, LAYOUT_MAX_PANES, &err) != 0) {
+	    cfg.npanes, TOKMUX_MAX_PANES, &err) != 0) {
 		fprintf(stderr, "tokmux: %s\n", err);
 		free(err);
 		config_free(&cfg);
@@ -159,5 +172,6 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 	}
 	rc = workspace_run(&cfg, &a.wo);
 	config_free(&cfg);
+	team_settings_free(&a.wo.core.team);
 	return rc;
 }

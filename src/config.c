@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "jsoncheck.h"
+#include "team.h"
 #include "util.h"
 #include "worktree.h"
 
@@ -35,6 +36,7 @@ config_init(struct config *c)
 		c->panes[i].ceiling_micros = -1;
 		c->panes[i].ceiling_tokens = -1;
 	}
+	team_settings_init(&c->team);
 }
 
 static void
@@ -63,6 +65,7 @@ config_free(struct config *c)
 	for (int i = 0; i < c->nworktree_setup; i++)
 		free(c->worktree_setup[i]);
 	cJSON_Delete(c->prices);
+	team_settings_free(&c->team);
 	memset(c, 0, sizeof *c);
 }
 
@@ -182,7 +185,7 @@ config_get_template(const struct jsoncheck *x, const cJSON *v, const char *key, 
 {
 	char *why = NULL;
 	if (!cJSON_IsString(v) || worktree_dir_valid(v->valuestring, &why) < 0) {
-		int rc = jsoncheck_fail(x, NULL, key,
+		int rc = jsoncheck_fail(x, NULL, key, "%s",
 		    why ? why : "a directory template starting with /, ~/ or {repo}");
 		free(why);
 		return rc;
@@ -308,8 +311,8 @@ config_load_upstream(const struct jsoncheck *x, const cJSON *v, struct config *c
 
 static const char *const config_root_keys[] = { "panes", "prefix", "scrollback_lines",
 	"scrollback_mb", "upstream", "port", "gateway", "ledger", "ceiling_usd",
-	"daily_ceiling_usd", "min_output_tokens", "warn_at", "theme", "bell", "prices", "worktree_dir", "worktree_setup",
-	"$schema", "comment", NULL };
+	"daily_ceiling_usd", "min_output_tokens", "warn_at", "theme", "bell", "prices",
+	"worktree_dir", "worktree_setup", TEAM_CONFIG_KEYS, "$schema", "comment", NULL };
 
 /* One top-level key (known: config_root_keys checked it). */
 static int
@@ -363,6 +366,8 @@ config_load_key(const struct jsoncheck *x, const cJSON *v, struct config *c)
 		rc = config_get_template(x, v, k, &c->worktree_dir);
 	else if (strcmp(k, "worktree_setup") == 0)
 		rc = config_get_commands(x, v, k, c->worktree_setup, &c->nworktree_setup);
+	else if (team_config_has(k))
+		rc = team_config_load(x, v, &c->team);
 	else     /* $schema, comment */
 		rc = jsoncheck_string(x, v, NULL, k, 0, &s);
 	return rc;

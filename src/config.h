@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_PANES 16     /* gateway routes; the UI shows at most 4 panes */
+#include "team.h"
+
+#define CONFIG_MAX_PANES 16     /* gateway routes; the UI shows at most TOKMUX_MAX_PANES */
 #define CONFIG_MAX_FALLBACK 8
 #define CONFIG_MAX_SETUP 16     /* worktree_setup commands */
 
@@ -48,6 +50,7 @@ struct config {
 	char *worktree_dir;         /* where pane worktrees go, a template; NULL: WORKTREE_DIR_DEFAULT */
 	char *worktree_setup[CONFIG_MAX_SETUP]; /* shell commands run once in a new worktree */
 	int nworktree_setup;
+	struct team_settings team;  /* team budget keys (team.h, docs/TEAM.md) */
 };
 
 void config_init(struct config *c);          /* defaults */

@@ -26,6 +26,7 @@ struct core {
 	budget_t *budget;           /* the budget store the ceilings use */
 	policy_t *policy;
 	const struct config *cfg;
+	struct team_settings team;  /* config and flags merged */
 	char **pane_names;          /* --pane-ceiling, split */
 	int64_t *pane_micros;
 	int npane;
@@ -124,6 +125,8 @@ core_start(const struct core_options *o, char **err)
 		e = NULL;
 		goto fail;
 	}
+	team_settings_merge(&c->team, &cfg->team, &o->team);
+	ledger_set_member(c->ledger, c->team.team, c->team.member);
 	c->stats = stats_new(0, o->wake_fd);
 	c->rl = rl_table_new();
 	c->cfg = cfg;
@@ -178,6 +181,7 @@ core_stop(core_t *c)
 		stats_free(c->stats);
 	pricing_free(c->pricing);
 	free(c->ledger_path);
+	team_settings_free(&c->team);
 	free(c);
 }
 

@@ -35,6 +35,9 @@ struct core_options {
 	const char *unit;          /* word for a route in messages: "pane" (default) or "route" */
 	const char *raise_hint;    /* NULL: how to raise a pane ceiling, for the unit and prefix */
 	const struct policy_options *tuning;   /* may be NULL: retry/pacing tuning, clock (tests) */
+	/* Team budget flags (--budget-store, --team, ...): win over cfg->team
+	 * key by key. Owned by the front end (team_settings_free). */
+	struct team_settings team;
 };
 
 typedef struct core core_t;

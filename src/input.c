@@ -151,7 +151,7 @@ prefix_char(input_t *in, struct emit *e, uint32_t c, int mod)
 		push_char(e, c, 0);        /* prefix twice: send it through */
 		return;
 	}
-	if (c >= '1' && c <= '4') {
+	if (c >= '1' && c < '1' + TOKMUX_MAX_PANES) {
 		struct input_event ev = { .kind = INPUT_FOCUS, .arg = (int)(c - '1') };
 		push(e, ev);
 		return;
@@ -238,12 +238,12 @@ marker_accepts(int pos, uint32_t c)
 	return pos < SEQ_MAX && c == (uint32_t)want[pos];
 }
 
-/* ESC then c, outside a paste: Alt-1..4, Alt+char, or ESC ESC. */
+/* ESC then c, outside a paste: Alt-1..N, Alt+char, or ESC ESC. */
 static void
 esc_then(input_t *in, struct emit *e, uint32_t c)
 {
 	in->seqlen = 0;
-	if (c >= '1' && c <= '4') {
+	if (c >= '1' && c < '1' + TOKMUX_MAX_PANES) {
 		struct input_event ev = { .kind = INPUT_FOCUS, .arg = (int)(c - '1') };
 		in->prefix_pending = 0;
 		push(e, ev);

@@ -1,6 +1,6 @@
 /*
  * input: turns what ncurses' wget_wch() returns into tokmux events: the
- * prefix-key state machine (prefix + key = a command), Alt-1..4 focus,
+ * prefix-key state machine (prefix + key = a command), Alt-1..N focus,
  * lone ESC vs Alt+char, bracketed paste markers from the outer terminal, and
  * the ncurses key code -> libvterm VTermKey mapping (including terminfo's
  * modified keys such as kLFT5 = Ctrl-Left). Keeps curses and libvterm types

@@ -18,7 +18,7 @@
 #include <string.h>
 
 static struct rect
-mkrect(int y, int x, int h, int w)
+layout_mkrect(int y, int x, int h, int w)
 {
 	struct rect r = { y, x, h, w };
 	return r;
@@ -32,28 +32,28 @@ layout_rect_contains(const struct rect *r, int y, int x)
 
 /* Split a into left | separator | right; the right part gets the odd column. */
 static void
-split_cols(struct rect a, struct rect *l, struct rect *r)
+layout_split_cols(struct rect a, struct rect *l, struct rect *r)
 {
 	int lw = (a.w - 1) / 2;
 
-	*l = mkrect(a.y, a.x, a.h, lw);
-	*r = mkrect(a.y, a.x + lw + 1, a.h, a.w - lw - 1);
+	*l = layout_mkrect(a.y, a.x, a.h, lw);
+	*r = layout_mkrect(a.y, a.x + lw + 1, a.h, a.w - lw - 1);
 }
 
 /* Split a into n rows of (nearly) equal height, top to bottom. */
 static void
-split_rows(struct rect a, int n, struct rect *out)
+layout_split_rows(struct rect a, int n, struct rect *out)
 {
 	for (int i = 0; i < n; i++) {
 		int y0 = a.y + a.h * i / n;
 		int y1 = a.y + a.h * (i + 1) / n;
-		out[i] = mkrect(y0, a.x, y1 - y0, a.w);
+		out[i] = layout_mkrect(y0, a.x, y1 - y0, a.w);
 	}
 }
 
 /* Whether n panes go in columns (1) or stacked rows (0). */
 static int
-use_columns(struct rect a, int n)
+layout_use_columns(struct rect a, int n)
 {
 	if (n < 2 || a.w < 3)
 		return 0;
@@ -64,26 +64,26 @@ use_columns(struct rect a, int n)
 
 /* The cell (title + body) of each of the n panes inside area a. */
 static void
-arrange(struct rect a, int n, struct rect *cell)
+layout_arrange(struct rect a, int n, struct rect *cell)
 {
 	struct rect l, r;
 
-	if (n <= 1 || !use_columns(a, n)) {
+	if (n <= 1 || !layout_use_columns(a, n)) {
 		if (n >= 1)
-			split_rows(a, n, cell);
+			layout_split_rows(a, n, cell);
 		return;
 	}
-	split_cols(a, &l, &r);
+	layout_split_cols(a, &l, &r);
 	if (n == 2) {
 		cell[0] = l;
 		cell[1] = r;
 	} else if (n == 3) {
 		cell[0] = l;
-		split_rows(r, 2, cell + 1);
+		layout_split_rows(r, 2, cell + 1);
 	} else {
 		struct rect lc[2], rc[2];
-		split_rows(l, 2, lc);
-		split_rows(r, 2, rc);
+		layout_split_rows(l, 2, lc);
+		layout_split_rows(r, 2, rc);
 		cell[0] = lc[0];
 		cell[1] = rc[0];
 		cell[2] = lc[1];
@@ -93,30 +93,30 @@ arrange(struct rect a, int n, struct rect *cell)
 
 /* Turn a cell into a title row and a body; too small cells are hidden. */
 static void
-set_pane(struct layout_pane *p, struct rect c)
+layout_set_pane(struct layout_pane *p, struct rect c)
 {
 	memset(p, 0, sizeof *p);
 	if (c.h < 2 || c.w < 1)
 		return;
 	p->visible = 1;
-	p->title = mkrect(c.y, c.x, 1, c.w);
-	p->body = mkrect(c.y + 1, c.x, c.h - 1, c.w);
+	p->title = layout_mkrect(c.y, c.x, 1, c.w);
+	p->body = layout_mkrect(c.y + 1, c.x, c.h - 1, c.w);
 }
 
 /* Place the sidebar (or else the status bar) and return the pane area. */
 static struct rect
-place_chrome(int rows, int cols, int sidebar_cols, struct layout *out)
+layout_place_chrome(int rows, int cols, int sidebar_cols, struct layout *out)
 {
-	struct rect area = mkrect(0, 0, rows, cols);
+	struct rect area = layout_mkrect(0, 0, rows, cols);
 
 	if (sidebar_cols > 0 && cols >= LAYOUT_SIDEBAR_MIN_COLS &&
 	    cols - sidebar_cols - 1 >= LAYOUT_MIN_COL_W) {
 		out->sidebar_visible = 1;
-		out->sidebar = mkrect(0, cols - sidebar_cols, rows, sidebar_cols);
+		out->sidebar = layout_mkrect(0, cols - sidebar_cols, rows, sidebar_cols);
 		area.w = cols - sidebar_cols - 1;   /* one separator column */
 	} else if (rows >= 3) {
 		out->status_visible = 1;
-		out->status = mkrect(rows - 1, 0, 1, cols);
+		out->status = layout_mkrect(rows - 1, 0, 1, cols);
 		area.h = rows - 1;
 	}
 	return area;
@@ -126,7 +126,7 @@ void
 layout_compute(int rows, int cols, int npanes, int zoomed, int sidebar_cols,
     struct layout *out)
 {
-	struct rect cell[LAYOUT_MAX_PANES];
+	struct rect cell[TOKMUX_MAX_PANES];
 
 	memset(out, 0, sizeof *out);
 	if (rows < 0)
@@ -135,20 +135,20 @@ layout_compute(int rows, int cols, int npanes, int zoomed, int sidebar_cols,
 		cols = 0;
 	if (npanes < 0)
 		npanes = 0;
-	if (npanes > LAYOUT_MAX_PANES)
-		npanes = LAYOUT_MAX_PANES;
+	if (npanes > TOKMUX_MAX_PANES)
+		npanes = TOKMUX_MAX_PANES;
 	out->npanes = npanes;
 	if (rows == 0 || cols == 0)
 		return;
-	out->area = place_chrome(rows, cols, sidebar_cols, out);
+	out->area = layout_place_chrome(rows, cols, sidebar_cols, out);
 
 	if (zoomed >= 0 && zoomed < npanes) {
-		set_pane(&out->pane[zoomed], out->area);
+		layout_set_pane(&out->pane[zoomed], out->area);
 		return;
 	}
-	arrange(out->area, npanes, cell);
+	layout_arrange(out->area, npanes, cell);
 	for (int i = 0; i < npanes; i++)
-		set_pane(&out->pane[i], cell[i]);
+		layout_set_pane(&out->pane[i], cell[i]);
 }
 
 int
@@ -167,15 +167,15 @@ layout_pane_at(const struct layout *l, int y, int x)
 
 /* The whole cell of a visible pane: title and body together. */
 static struct rect
-pane_cell(const struct layout_pane *p)
+layout_pane_cell(const struct layout_pane *p)
 {
-	return mkrect(p->title.y, p->title.x, p->title.h + p->body.h,
+	return layout_mkrect(p->title.y, p->title.x, p->title.h + p->body.h,
 	    p->title.w);
 }
 
 /* Distance between the intervals [a0, a0+al) and [b0, b0+bl); 0 if they overlap. */
 static int
-interval_gap(int a0, int al, int b0, int bl)
+layout_interval_gap(int a0, int al, int b0, int bl)
 {
 	if (b0 >= a0 + al)
 		return b0 - (a0 + al) + 1;
@@ -190,7 +190,7 @@ interval_gap(int a0, int al, int b0, int bl)
  * direction, then by the misalignment across it, then by centre distance.
  */
 static long
-neighbor_score(struct rect f, struct rect c, int dy, int dx)
+layout_neighbor_score(struct rect f, struct rect c, int dy, int dx)
 {
 	long along, across, centre;
 
@@ -205,10 +205,10 @@ neighbor_score(struct rect f, struct rect c, int dy, int dx)
 	if (along < 0)
 		return -1;
 	if (dx != 0) {
-		across = interval_gap(f.y, f.h, c.y, c.h);
+		across = layout_interval_gap(f.y, f.h, c.y, c.h);
 		centre = labs((long)(2 * c.y + c.h) - (2 * f.y + f.h));
 	} else {
-		across = interval_gap(f.x, f.w, c.x, c.w);
+		across = layout_interval_gap(f.x, f.w, c.x, c.w);
 		centre = labs((long)(2 * c.x + c.w) - (2 * f.x + f.w));
 	}
 	return along * 1000000L + across * 1000L + (centre < 1000 ? centre : 999);
@@ -228,8 +228,8 @@ layout_neighbor(const struct layout *l, int from, int dy, int dx)
 		long s;
 		if (i == from || !l->pane[i].visible)
 			continue;
-		s = neighbor_score(pane_cell(&l->pane[from]),
-		    pane_cell(&l->pane[i]), dy, dx);
+		s = layout_neighbor_score(layout_pane_cell(&l->pane[from]),
+		    layout_pane_cell(&l->pane[i]), dy, dx);
 		if (s >= 0 && (best_score < 0 || s < best_score)) {
 			best_score = s;
 			best = i;

@@ -1,7 +1,8 @@
 /*
  * layout: pure screen geometry for tokmux. Splits the terminal into up to
- * four panes (each a one-row title above its body), an optional sidebar on
- * the right and an optional one-row status bar at the bottom. No curses.
+ * TOKMUX_MAX_PANES panes (each a one-row title above its body), an optional
+ * sidebar on the right and an optional one-row status bar at the bottom. No
+ * curses.
  *
  * Separator cells (one column between side-by-side panes, one column left of
  * the sidebar) belong to no rect: the renderer draws them.
@@ -9,7 +10,8 @@
 #ifndef TOKMUX_LAYOUT_H
 #define TOKMUX_LAYOUT_H
 
-#define LAYOUT_MAX_PANES 4
+#include "util.h"    /* TOKMUX_MAX_PANES */
+
 #define LAYOUT_MIN_COL_W 40      /* side by side only if every column gets this */
 #define LAYOUT_MIN_STACK_H 6     /* stack panes only if each gets title + 5 rows */
 #define LAYOUT_SIDEBAR_MIN_COLS 100  /* terminal width needed for a sidebar */
@@ -26,7 +28,7 @@ struct layout_pane {
 
 struct layout {
 	int npanes;
-	struct layout_pane pane[LAYOUT_MAX_PANES];
+	struct layout_pane pane[TOKMUX_MAX_PANES];
 	struct rect sidebar;
 	int sidebar_visible;
 	struct rect status;
@@ -35,7 +37,8 @@ struct layout {
 };
 
 /*
- * Compute the layout for a rows x cols terminal. npanes is clamped to 0..4.
+ * Compute the layout for a rows x cols terminal. npanes is clamped to
+ * 0..TOKMUX_MAX_PANES.
  * zoomed: -1 for none, else the pane that gets the whole pane area (the
  * others are not visible). sidebar_cols: 0 for no sidebar; the sidebar is
  * shown only when cols >= LAYOUT_SIDEBAR_MIN_COLS and the panes keep at least

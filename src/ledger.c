@@ -28,6 +28,7 @@ struct ledger {
 	pthread_mutex_t lock;
 	int fd;
 	char *path;
+	char *team, *member;      /* ledger_set_member */
 };
 
 char *
@@ -114,7 +115,18 @@ ledger_close(ledger_t *l)
 	close(l->fd);
 	pthread_mutex_destroy(&l->lock);
 	free(l->path);
+	free(l->team);
+	free(l->member);
 	free(l);
+}
+
+void
+ledger_set_member(ledger_t *l, const char *team, const char *member)
+{
+	free(l->team);
+	free(l->member);
+	l->team = team != NULL ? xstrdup(team) : NULL;
+	l->member = member != NULL ? xstrdup(member) : NULL;
 }
 
 static void
@@ -184,6 +196,10 @@ record_json(const struct ledger_record *r)
 		cJSON_AddNumberToObject(o, "max_tokens", (double)r->max_tokens);
 	if (r->clamped_from > 0)
 		cJSON_AddNumberToObject(o, "clamped_from", (double)r->clamped_from);
+	if (r->team != NULL)
+		cJSON_AddStringToObject(o, "team", r->team);
+	if (r->member != NULL)
+		cJSON_AddStringToObject(o, "member", r->member);
 	cJSON_AddNumberToObject(o, "latency_ms", (double)r->latency_ms);
 	add_str(o, "request_id", r->request_id != NULL ? r->request_id
 	    : u->request_id[0] != '\0' ? u->request_id : NULL);
@@ -199,7 +215,12 @@ record_json(const struct ledger_record *r)
 int
 ledger_append(ledger_t *l, const struct ledger_record *r)
 {
-	char *json = record_json(r);
+	struct ledger_record rm = *r;
+	if (rm.team == NULL)
+		rm.team = l->team;
+	if (rm.member == NULL)
+		rm.member = l->member;
+	char *json = record_json(&rm);
 	size_t n = strlen(json);
 	char *line = xmalloc(n + 2);
 	memcpy(line, json, n);
@@ -303,6 +324,8 @@ parse_entry(const char *line, size_t len, struct ledger_entry *e)
 	e->max_tokens = get_int(o, "max_tokens");
 	e->clamped_from = get_int(o, "clamped_from");
 	e->latency_ms = get_int(o, "latency_ms");
+	get_str(o, "team", e->team, sizeof(e->team));
+	get_str(o, "member", e->member, sizeof(e->member));
 	cJSON_Delete(o);
 	return 0;
 }

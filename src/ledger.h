@@ -40,6 +40,7 @@ struct ledger_record {
 	int64_t max_tokens;       /* output limit sent upstream (written when > 0) */
 	int64_t clamped_from;     /* the limit asked for, when tokmux lowered it to fit
 	                           * a ceiling (written when > 0) */
+	const char *team, *member; /* team budget (docs/TEAM.md); NULL: the ledger's own */
 };
 
 typedef struct ledger ledger_t;
@@ -53,6 +54,9 @@ ledger_t *ledger_open(const char *path, char **err);
 void ledger_close(ledger_t *l);
 /* Thread-safe. Returns 0 or -1. */
 int ledger_append(ledger_t *l, const struct ledger_record *r);
+/* The team and member every later record names (unless it names its
+ * own); NULL: none. Call before the first ledger_append. */
+void ledger_set_member(ledger_t *l, const char *team, const char *member);
 
 /* Read every complete record; calls fn for each parsed line. Torn or
  * malformed lines are skipped. Returns records read, -1 if the file cannot
@@ -73,6 +77,7 @@ struct ledger_entry {
 	int refused;              /* 1: refused by tokmux */
 	int64_t charged_micros;   /* counted against the ceilings (the cost when absent) */
 	int64_t max_tokens, clamped_from;   /* 0 when absent */
+	char team[64], member[64];   /* "" when absent */
 };
 typedef void (*ledger_fn)(const struct ledger_entry *e, void *user);
 int ledger_read(const char *path, ledger_fn fn, void *user);

@@ -14,6 +14,7 @@
 static const struct cmd_entry main_commands[] = {
 	{ "gateway", cmd_gateway_main, "the metering gateway without the UI; prints its routes" },
 	{ "report", cmd_report_main, "the ledger summed up by day, model or pane" },
+	{ "team", cmd_team_main, "the team budget: every member's spend; set ceilings; reseed" },
 	{ "demo", cmd_demo_main, "four scripted agents against an embedded mock: no key, no network" },
 	{ "mock", cmd_mock_main, "a scripted fake Anthropic/OpenAI provider on 127.0.0.1" },
 	{ "sim-agent", cmd_simagent_main, "the scripted agent the demo runs in each pane" },

@@ -181,7 +181,7 @@ pane_read(pane_t *p, size_t budget)
 	char chunk[65536];
 	size_t total = 0;
 	while (p->fd >= 0 && total < budget) {
-		ssize_t n = read(p->fd, chunk, sizeof chunk);
+		ssize_t n = read(p->fd, chunk, UTIL_MIN(sizeof chunk, budget - total));
 		if (n > 0) {
 			vt_write(p->vt, chunk, (size_t)n);
 			total += (size_t)n;

@@ -34,7 +34,8 @@ vt_t *pane_vt(pane_t *p);
 const char *pane_name(const pane_t *p);
 const char *pane_cmd(const pane_t *p);   /* the command as given, or the shell */
 
-/* Read available child output (up to budget bytes) into the vt. Returns the
+/* Read available child output (up to budget bytes, never more: a small
+ * budget keeps the parsing that follows short) into the vt. Returns the
  * number of bytes read; sets the pane closed when the slave side is gone
  * (read returns 0 or EIO). */
 size_t pane_read(pane_t *p, size_t budget);

@@ -65,7 +65,7 @@ sidebar_level(int64_t used, int64_t limit, double warn_at)
 
 /* Append s to buf[*pos..len), keeping it NUL-terminated. */
 static void
-put(char *buf, size_t len, size_t *pos, const char *s)
+sidebar_put(char *buf, size_t len, size_t *pos, const char *s)
 {
 	size_t n = strlen(s);
 	if (*pos + n >= len)
@@ -92,11 +92,11 @@ sidebar_bar(double frac, int width, int utf8, char *buf, size_t len)
 	int full = total / 8, part = total % 8;
 	for (int i = 0; i < width; i++) {
 		if (i < full)
-			put(buf, len, &pos, utf8 ? "\xe2\x96\x88" : "#");
+			sidebar_put(buf, len, &pos, utf8 ? "\xe2\x96\x88" : "#");
 		else if (i == full && part > 0)
-			put(buf, len, &pos, utf8 ? eighths[part] : "#");
+			sidebar_put(buf, len, &pos, utf8 ? eighths[part] : "#");
 		else
-			put(buf, len, &pos, utf8 ? "\xe2\x96\x91" : "-");
+			sidebar_put(buf, len, &pos, utf8 ? "\xe2\x96\x91" : "-");
 	}
 	return pos;
 }
@@ -126,7 +126,7 @@ sidebar_sparkline(const int64_t *vals, int n, int width, int utf8, char *buf, si
 				cell[0] = ascii[h - 1];
 			}
 		}
-		put(buf, len, &pos, cell);
+		sidebar_put(buf, len, &pos, cell);
 	}
 	return pos;
 }
@@ -186,16 +186,16 @@ sidebar_event_text(int ev, int pane_no, const char *name, const struct stats_cou
 	char what[200] = "";
 	size_t pos = 0;
 	if (ev & SIDEBAR_EV_CEILING)
-		put(what, sizeof what, &pos, ", ceiling reached: request refused");
+		sidebar_put(what, sizeof what, &pos, ", ceiling reached: request refused");
 	if (ev & SIDEBAR_EV_FALLBACK) {
 		char m[MODEL_ID_MAX + 16];
 		snprintf(m, sizeof m, ", fell back to %s", c->last_model[0] ? c->last_model : "another model");
-		put(what, sizeof what, &pos, m);
+		sidebar_put(what, sizeof what, &pos, m);
 	}
 	if (ev & SIDEBAR_EV_PACED)
-		put(what, sizeof what, &pos, ", paced for a 429");
+		sidebar_put(what, sizeof what, &pos, ", paced for a 429");
 	if (ev & SIDEBAR_EV_WAITING)
-		put(what, sizeof what, &pos, ", waiting for you");
+		sidebar_put(what, sizeof what, &pos, ", waiting for you");
 	char dflt[24];
 	snprintf(dflt, sizeof dflt, "pane %d", pane_no);
 	if (name == NULL || strcmp(name, dflt) == 0)
@@ -248,10 +248,10 @@ struct out {
 };
 
 static struct sidebar_line *
-emit(struct out *o, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+sidebar_emit(struct out *o, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static struct sidebar_line *
-emit(struct out *o, int kind, const char *fmt, ...)
+sidebar_emit(struct out *o, int kind, const char *fmt, ...)
 {
 	if (o->n >= o->max)
 		return NULL;
@@ -267,7 +267,7 @@ emit(struct out *o, int kind, const char *fmt, ...)
 
 /* Display columns of UTF-8 text (every code point counts 1: all ours do). */
 static int
-text_cols(const char *s)
+sidebar_text_cols(const char *s)
 {
 	int n = 0;
 	for (; *s; s++)
@@ -276,7 +276,7 @@ text_cols(const char *s)
 }
 
 static void
-seg_add(struct sidebar_line *l, size_t off, size_t len, int kind)
+sidebar_seg_add(struct sidebar_line *l, size_t off, size_t len, int kind)
 {
 	if (l == NULL || l->nseg >= SIDEBAR_MAX_SEGS || off + len > sizeof l->text)
 		return;
@@ -286,30 +286,32 @@ seg_add(struct sidebar_line *l, size_t off, size_t len, int kind)
 
 /* "<label> <bar> <figures>": the bar takes the room left, at least 4 cells. */
 static void
-emit_bar(struct out *o, int kind, const char *label, double frac, int level, const char *figures)
+sidebar_emit_bar(struct out *o, int kind, const char *label, double frac, int level,
+    const char *figures)
 {
-	int w = o->cols - text_cols(label) - text_cols(figures) - 2;
+	int w = o->cols - sidebar_text_cols(label) - sidebar_text_cols(figures) - 2;
 	w = UTIL_MAX(4, UTIL_MIN(w, 24));
 	char bar[24 * 3 + 1];
 	sidebar_bar(frac, w, o->utf8, bar, sizeof bar);
-	struct sidebar_line *l = emit(o, kind, "%s%s %s", label, bar, figures);
-	seg_add(l, strlen(label), strlen(bar),
+	struct sidebar_line *l = sidebar_emit(o, kind, "%s%s %s", label, bar, figures);
+	sidebar_seg_add(l, strlen(label), strlen(bar),
 	    level == 2 ? SIDEBAR_BAR_OVER : level == 1 ? SIDEBAR_BAR_WARN : SIDEBAR_BAR_OK);
 }
 
 static void
-emit_cost_bar(struct out *o, const char *label, int64_t spent, int64_t ceiling, int estimate)
+sidebar_emit_cost_bar(struct out *o, const char *label, int64_t spent, int64_t ceiling,
+    int estimate)
 {
 	char s[24], c[24], fig[64];
 	util_fmt_usd(spent, s, sizeof s);
 	util_fmt_usd(ceiling, c, sizeof c);
 	snprintf(fig, sizeof fig, "%s%s/%s", estimate ? "~" : "", s, c);
-	emit_bar(o, SIDEBAR_TEXT, label, (double)spent / (double)ceiling,
+	sidebar_emit_bar(o, SIDEBAR_TEXT, label, (double)spent / (double)ceiling,
 	    sidebar_level(spent, ceiling, o->warn_at), fig);
 }
 
 static void
-emit_tokens(struct out *o, const struct stats_counts *c)
+sidebar_emit_tokens(struct out *o, const struct stats_counts *c)
 {
 	char in[16], out[16], cr[16], cw[16];
 	sidebar_humanize(c->input_tokens, in, sizeof in);
@@ -318,50 +320,50 @@ emit_tokens(struct out *o, const struct stats_counts *c)
 	sidebar_humanize(c->cache_write_5m_tokens + c->cache_write_1h_tokens, cw, sizeof cw);
 	char one[96];
 	snprintf(one, sizeof one, "  in %s out %s cr %s cw %s", in, out, cr, cw);
-	if (text_cols(one) <= o->cols) {
-		emit(o, SIDEBAR_TEXT, "%s", one);
+	if (sidebar_text_cols(one) <= o->cols) {
+		sidebar_emit(o, SIDEBAR_TEXT, "%s", one);
 	} else {
-		emit(o, SIDEBAR_TEXT, "  in %s  out %s", in, out);
-		emit(o, SIDEBAR_TEXT, "  cache r %s  w %s", cr, cw);
+		sidebar_emit(o, SIDEBAR_TEXT, "  in %s  out %s", in, out);
+		sidebar_emit(o, SIDEBAR_TEXT, "  cache r %s  w %s", cr, cw);
 	}
 }
 
 static void
-emit_requests(struct out *o, const struct stats_counts *c)
+sidebar_emit_requests(struct out *o, const struct stats_counts *c)
 {
 	int kind = (c->err_429 || c->err_529) ? SIDEBAR_WARN : SIDEBAR_DIM;
-	emit(o, kind, "  %lld req  429 %lld  529 %lld  retry %lld", (long long)c->requests,
+	sidebar_emit(o, kind, "  %lld req  429 %lld  529 %lld  retry %lld", (long long)c->requests,
 	    (long long)c->err_429, (long long)c->err_529, (long long)c->retries);
 	if (c->fallbacks || c->refused)
-		emit(o, SIDEBAR_WARN, "  fallback %lld  refused %lld", (long long)c->fallbacks,
+		sidebar_emit(o, SIDEBAR_WARN, "  fallback %lld  refused %lld", (long long)c->fallbacks,
 		    (long long)c->refused);
 	if (c->last_error[0] != '\0')
-		emit(o, SIDEBAR_ERROR, "  ! %s", c->last_error);
+		sidebar_emit(o, SIDEBAR_ERROR, "  ! %s", c->last_error);
 }
 
 /* Cost line of a pane or the total: a bar against a ceiling if there is
  * one, with estimates (reservations in flight, unpriced models) marked. */
 static void
-emit_cost(struct out *o, const struct stats_counts *c, int64_t ceiling)
+sidebar_emit_cost(struct out *o, const struct stats_counts *c, int64_t ceiling)
 {
 	char usd[24];
 	int estimate = c->unpriced > 0;
 	if (ceiling > 0) {
-		emit_cost_bar(o, "  ", c->cost_micros, ceiling, estimate);
+		sidebar_emit_cost_bar(o, "  ", c->cost_micros, ceiling, estimate);
 	} else {
 		util_fmt_usd(c->cost_micros, usd, sizeof usd);
-		emit(o, SIDEBAR_BOLD, "  %s%s  no ceiling", estimate ? "~" : "", usd);
+		sidebar_emit(o, SIDEBAR_BOLD, "  %s%s  no ceiling", estimate ? "~" : "", usd);
 	}
 	if (c->unpriced > 0)
-		emit(o, SIDEBAR_DIM, "  ~ %lld unpriced req (not in cost)", (long long)c->unpriced);
+		sidebar_emit(o, SIDEBAR_DIM, "  ~ %lld unpriced req (not in cost)", (long long)c->unpriced);
 	if (c->inflight > 0) {
 		util_fmt_usd(c->reserved_micros, usd, sizeof usd);
-		emit(o, SIDEBAR_DIM, "  %lld in flight, ~%s reserved", (long long)c->inflight, usd);
+		sidebar_emit(o, SIDEBAR_DIM, "  %lld in flight, ~%s reserved", (long long)c->inflight, usd);
 	}
 }
 
 static void
-emit_spark(struct out *o, const struct stats_counts *c)
+sidebar_emit_spark(struct out *o, const struct stats_counts *c)
 {
 	int64_t vals[STATS_HISTORY_MIN], peak = 0;
 	for (int i = 0; i < STATS_HISTORY_MIN; i++) {
@@ -372,25 +374,26 @@ emit_spark(struct out *o, const struct stats_counts *c)
 		return;
 	char pk[16], spark[STATS_HISTORY_MIN * 3 + 1];
 	sidebar_humanize(peak, pk, sizeof pk);
-	int w = UTIL_MIN(STATS_HISTORY_MIN, o->cols - 3 - text_cols(pk));
+	int w = UTIL_MIN(STATS_HISTORY_MIN, o->cols - 3 - sidebar_text_cols(pk));
 	if (w < 4)
 		return;
 	sidebar_sparkline(vals, STATS_HISTORY_MIN, w, o->utf8, spark, sizeof spark);
-	struct sidebar_line *l = emit(o, SIDEBAR_DIM, "  %s %s", spark, pk);
-	seg_add(l, 2, strlen(spark), SIDEBAR_SPARK);
+	struct sidebar_line *l = sidebar_emit(o, SIDEBAR_DIM, "  %s %s", spark, pk);
+	sidebar_seg_add(l, 2, strlen(spark), SIDEBAR_SPARK);
 }
 
 static void
-emit_pane(struct out *o, const struct sidebar_input *in, int i)
+sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 {
 	const struct sidebar_pane *p = &in->panes[i];
 	const char *sep = in->utf8 ? UTF8_SEP : "-";
-	emit(o, SIDEBAR_TEXT, "%s", "");
+	sidebar_emit(o, SIDEBAR_TEXT, "%s", "");
 	if (p->cmd != NULL && p->cmd[0] != '\0')
-		emit(o, SIDEBAR_TITLE, "%s%d %s %s %s", p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ",
+		sidebar_emit(o, SIDEBAR_TITLE, "%s%d %s %s %s",
+		    p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ",
 		    i + 1, p->name, sep, p->cmd);
 	else
-		emit(o, SIDEBAR_TITLE, "%s%d %s", p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ",
+		sidebar_emit(o, SIDEBAR_TITLE, "%s%d %s", p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ",
 		    i + 1, p->name);
 	const struct stats_counts *c = NULL;
 	if (p->route >= 0 && p->route < in->snap->nroutes)
@@ -411,29 +414,29 @@ emit_pane(struct out *o, const struct sidebar_input *in, int i)
 	}
 	int skind = p->state == SIDEBAR_WAITING ? SIDEBAR_WARN :
 	    p->state == SIDEBAR_WORKING ? SIDEBAR_BOLD : SIDEBAR_DIM;
-	emit(o, skind, "  %s", sidebar_state_name(p->state));
+	sidebar_emit(o, skind, "  %s", sidebar_state_name(p->state));
 	if (model[0])
-		emit(o, marked ? SIDEBAR_WARN : SIDEBAR_DIM, "  %s", model);
+		sidebar_emit(o, marked ? SIDEBAR_WARN : SIDEBAR_DIM, "  %s", model);
 	if (c == NULL) {
-		emit(o, SIDEBAR_DIM, "  no gateway route");
+		sidebar_emit(o, SIDEBAR_DIM, "  no gateway route");
 		return;
 	}
 	if (p->circuit_open)
-		emit(o, SIDEBAR_ERROR, "  circuit open");
+		sidebar_emit(o, SIDEBAR_ERROR, "  circuit open");
 	if (p->paced_until > in->now) {
 		char cd[24];
 		sidebar_countdown(p->paced_until - in->now, cd, sizeof cd);
-		emit(o, SIDEBAR_WARN, "  paced: next in %s", cd);
+		sidebar_emit(o, SIDEBAR_WARN, "  paced: next in %s", cd);
 	}
-	emit_cost(o, c, p->ceiling_micros);
-	emit_tokens(o, c);
-	emit_requests(o, c);
-	emit_spark(o, c);
+	sidebar_emit_cost(o, c, p->ceiling_micros);
+	sidebar_emit_tokens(o, c);
+	sidebar_emit_requests(o, c);
+	sidebar_emit_spark(o, c);
 }
 
 /* Remaining of limit as a bar: low headroom is the warning. */
 static void
-emit_bucket(struct out *o, const char *name, const struct rl_bucket *b, double now)
+sidebar_emit_bucket(struct out *o, const char *name, const struct rl_bucket *b, double now)
 {
 	if (b->limit <= 0 || b->remaining < 0)
 		return;
@@ -448,12 +451,12 @@ emit_bucket(struct out *o, const char *name, const struct rl_bucket *b, double n
 	int level = sidebar_level(used, b->limit, o->warn_at);
 	if (b->remaining * 10 < b->limit)
 		level = 2;
-	emit_bar(o, level ? SIDEBAR_WARN : SIDEBAR_TEXT, label,
+	sidebar_emit_bar(o, level ? SIDEBAR_WARN : SIDEBAR_TEXT, label,
 	    (double)b->remaining / (double)b->limit, level, fig);
 }
 
 static void
-emit_window(struct out *o, const char *name, const struct rl_window *w, double now)
+sidebar_emit_window(struct out *o, const char *name, const struct rl_window *w, double now)
 {
 	if (w->utilization < 0)
 		return;
@@ -464,53 +467,53 @@ emit_window(struct out *o, const char *name, const struct rl_window *w, double n
 	snprintf(label, sizeof label, "  %-3s ", name);
 	int64_t used = (int64_t)(w->utilization * 1000);
 	int level = sidebar_level(used, 1000, o->warn_at);
-	emit_bar(o, level ? SIDEBAR_WARN : SIDEBAR_TEXT, label, w->utilization, level, fig);
+	sidebar_emit_bar(o, level ? SIDEBAR_WARN : SIDEBAR_TEXT, label, w->utilization, level, fig);
 }
 
 static void
-emit_ratelimit(struct out *o, const struct rl_state *st, double now)
+sidebar_emit_ratelimit(struct out *o, const struct rl_state *st, double now)
 {
-	emit(o, SIDEBAR_TEXT, "%s", "");
-	emit(o, SIDEBAR_BOLD, " key %.8s", st->key_hash);
-	emit_bucket(o, "req", &st->requests, now);
-	emit_bucket(o, "in", &st->input_tokens, now);
-	emit_bucket(o, "out", &st->output_tokens, now);
+	sidebar_emit(o, SIDEBAR_TEXT, "%s", "");
+	sidebar_emit(o, SIDEBAR_BOLD, " key %.8s", st->key_hash);
+	sidebar_emit_bucket(o, "req", &st->requests, now);
+	sidebar_emit_bucket(o, "in", &st->input_tokens, now);
+	sidebar_emit_bucket(o, "out", &st->output_tokens, now);
 	if (st->input_tokens.limit <= 0)
-		emit_bucket(o, "tok", &st->tokens, now);
-	emit_window(o, "5h", &st->w5h, now);
-	emit_window(o, "7d", &st->w7d, now);
+		sidebar_emit_bucket(o, "tok", &st->tokens, now);
+	sidebar_emit_window(o, "5h", &st->w5h, now);
+	sidebar_emit_window(o, "7d", &st->w7d, now);
 	if (st->unified_status[0] && strcmp(st->unified_status, "allowed") != 0)
-		emit(o, SIDEBAR_WARN, "  subscription %s", st->unified_status);
+		sidebar_emit(o, SIDEBAR_WARN, "  subscription %s", st->unified_status);
 	double nb = ratelimit_not_before(st, now);
 	if (nb > now) {
 		char cd[24];
 		sidebar_countdown(nb - now, cd, sizeof cd);
-		emit(o, SIDEBAR_WARN, "  paced: next in %s", cd);
+		sidebar_emit(o, SIDEBAR_WARN, "  paced: next in %s", cd);
 	}
 }
 
 static int64_t
-total_cost(const struct sidebar_input *in)
+sidebar_total_cost(const struct sidebar_input *in)
 {
 	return in->snap->total.cost_micros;
 }
 
 static void
-emit_header(struct out *o, const struct sidebar_input *in)
+sidebar_emit_header(struct out *o, const struct sidebar_input *in)
 {
 	const struct stats_counts *t = &in->snap->total;
 	char usd[24];
 	util_fmt_usd(t->cost_micros, usd, sizeof usd);
-	emit(o, SIDEBAR_BOLD, " tokmux  total %s%s", t->unpriced ? "~" : "", usd);
-	int64_t spent = total_cost(in);
+	sidebar_emit(o, SIDEBAR_BOLD, " tokmux  total %s%s", t->unpriced ? "~" : "", usd);
+	int64_t spent = sidebar_total_cost(in);
 	int64_t today = in->daily_before_micros + spent;
 	if (in->ceiling_micros > 0)
-		emit_cost_bar(o, " ws  ", spent, in->ceiling_micros, t->unpriced > 0);
+		sidebar_emit_cost_bar(o, " ws  ", spent, in->ceiling_micros, t->unpriced > 0);
 	if (in->daily_ceiling_micros > 0)
-		emit_cost_bar(o, " day ", today, in->daily_ceiling_micros, t->unpriced > 0);
+		sidebar_emit_cost_bar(o, " day ", today, in->daily_ceiling_micros, t->unpriced > 0);
 	else if (in->daily_before_micros > 0) {
 		util_fmt_usd(today, usd, sizeof usd);
-		emit(o, SIDEBAR_DIM, " today %s", usd);
+		sidebar_emit(o, SIDEBAR_DIM, " today %s", usd);
 	}
 	int64_t burn = in->snap->cost_last_10min_micros * 6;   /* per hour */
 	util_fmt_usd(burn, usd, sizeof usd);
@@ -525,15 +528,15 @@ emit_header(struct out *o, const struct sidebar_input *in)
 	if (left >= 0 && burn > 0) {
 		char cd[24];
 		sidebar_countdown((double)UTIL_MAX(left, 0) / (double)burn * 3600.0, cd, sizeof cd);
-		emit(o, left <= 0 ? SIDEBAR_ERROR : SIDEBAR_DIM, " burn %s/h, %s left", usd, cd);
+		sidebar_emit(o, left <= 0 ? SIDEBAR_ERROR : SIDEBAR_DIM, " burn %s/h, %s left", usd, cd);
 	} else {
-		emit(o, SIDEBAR_DIM, " burn %s/h (10 min)", usd);
+		sidebar_emit(o, SIDEBAR_DIM, " burn %s/h (10 min)", usd);
 	}
 	if (t->inflight > 0) {
 		util_fmt_usd(t->reserved_micros, usd, sizeof usd);
-		emit(o, SIDEBAR_DIM, " %lld in flight, ~%s reserved", (long long)t->inflight, usd);
+		sidebar_emit(o, SIDEBAR_DIM, " %lld in flight, ~%s reserved", (long long)t->inflight, usd);
 	}
-	emit(o, (t->err_429 || t->err_529) ? SIDEBAR_WARN : SIDEBAR_DIM,
+	sidebar_emit(o, (t->err_429 || t->err_529) ? SIDEBAR_WARN : SIDEBAR_DIM,
 	    " %lld req  429 %lld  529 %lld", (long long)t->requests, (long long)t->err_429,
 	    (long long)t->err_529);
 }
@@ -543,17 +546,17 @@ sidebar_build(const struct sidebar_input *in, int cols, struct sidebar_line *lin
 {
 	struct out o = { lines, 0, max, cols, in->utf8, in->warn_at > 0 ? in->warn_at : 0.8 };
 	if (in->snap == NULL) {
-		emit(&o, SIDEBAR_BOLD, " tokmux");
-		emit(&o, SIDEBAR_DIM, " metering gateway off");
+		sidebar_emit(&o, SIDEBAR_BOLD, " tokmux");
+		sidebar_emit(&o, SIDEBAR_DIM, " metering gateway off");
 		return o.n;
 	}
-	emit_header(&o, in);
+	sidebar_emit_header(&o, in);
 	for (int i = 0; i < in->npanes; i++)
-		emit_pane(&o, in, i);
+		sidebar_emit_pane(&o, in, i);
 	for (int i = 0; i < in->nrl; i++) {
 		if (in->rl[i].key_hash[0] == '\0' || in->rl[i].updated <= 0)
 			continue;
-		emit_ratelimit(&o, &in->rl[i], in->now);
+		sidebar_emit_ratelimit(&o, &in->rl[i], in->now);
 	}
 	return o.n;
 }
@@ -584,20 +587,20 @@ sidebar_status(const struct sidebar_input *in, int cols, char *buf, size_t len)
 	char part[160], usd[24];
 	if (len > 0)
 		buf[0] = '\0';
-	put(buf, len, &pos, " tokmux");
+	sidebar_put(buf, len, &pos, " tokmux");
 	if (in->snap != NULL) {
 		const struct stats_counts *t = &in->snap->total;
 		util_fmt_usd(t->cost_micros, usd, sizeof usd);
 		snprintf(part, sizeof part, " %s%s", t->unpriced ? "~" : "", usd);
-		put(buf, len, &pos, part);
+		sidebar_put(buf, len, &pos, part);
 		if (in->ceiling_micros > 0) {
 			util_fmt_usd(in->ceiling_micros, usd, sizeof usd);
 			snprintf(part, sizeof part, "/%s", usd);
-			put(buf, len, &pos, part);
+			sidebar_put(buf, len, &pos, part);
 		}
 		snprintf(part, sizeof part, " | %lld req 429 %lld 529 %lld", (long long)t->requests,
 		    (long long)t->err_429, (long long)t->err_529);
-		put(buf, len, &pos, part);
+		sidebar_put(buf, len, &pos, part);
 	}
 	for (int i = 0; i < in->npanes; i++) {
 		const struct sidebar_pane *p = &in->panes[i];
@@ -608,8 +611,8 @@ sidebar_status(const struct sidebar_input *in, int cols, char *buf, size_t len)
 		} else {
 			snprintf(part, sizeof part, " | %d %s", i + 1, st);
 		}
-		put(buf, len, &pos, part);
+		sidebar_put(buf, len, &pos, part);
 	}
-	put(buf, len, &pos, " | C-g ? help");
+	sidebar_put(buf, len, &pos, " | C-g ? help");
 	(void)cols;    /* the caller clips */
 }

@@ -1,9 +1,12 @@
 /*
- * ui: the main loop. One thread polls stdin, every pty master, a signalfd
- * and the gateway's wake fd. Pane output is always drained into the vt (a
- * bounded budget per pane per iteration, for fairness); drawing is
- * coalesced to at most ~60 frames a second and touches only dirty rows.
- * Curses is used from this thread only.
+ * ui: the multiplexer. One thread runs an evloop over the outer terminal,
+ * every pty master, a signalfd and the gateway's wake fd. Owns the panes,
+ * focus, zoom, scrollback mode, the y/n questions, the mouse, messages and
+ * when to draw: pane output is always drained into the vt (a bounded budget
+ * per pane per callback, for fairness); drawing is coalesced to at most ~60
+ * frames a second and touches only dirty rows. Chrome draws what surrounds
+ * the panes; dialog owns the metering dialogs. Curses is used from this
+ * thread only.
  */
 #include "ui.h"
 
@@ -20,33 +23,44 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <term.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "chrome.h"
+#include "dialog.h"
+#include "evloop.h"
 #include "input.h"
 #include "layout.h"
 #include "pane.h"
 #include "render.h"
 #include "util.h"
 
-#define UI_MAX_PANES 4
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
+/* Bytes read from a pane per callback, in slices: between two slices the
+ * read stops if a key is waiting (or, for another pane, the focused pane
+ * has output), so parsing a busy pane's output never holds up the keyboard
+ * for more than one slice. The focused pane reads bigger slices and more
+ * of them: its output is what the user waits for. */
 #define UI_READ_BUDGET (256 * 1024)
+#define UI_READ_SLICE (64 * 1024)
+#define UI_READ_BUDGET_OTHER (64 * 1024)
+#define UI_READ_SLICE_OTHER (4 * 1024)
+/* Output of the focused pane this soon after a key is its answer (the
+ * echo): drawn at once, outside the frame cap, once per key. */
+#define UI_ECHO_MS 100
+/* While the answer to a key is awaited, the other panes wait this long at
+ * most: they are neither read nor drawn. */
+#define UI_ECHO_HOLD_MS 3
 #define UI_SIDEBAR_COLS 34
 #define UI_MSG_MS 4000
 #define UI_SIDEBAR_MIN_MS 250    /* gateway wakes redraw the sidebar at most 4 times a second */
-#define UI_PROMPT_MAX 32
-#define UI_PICK_MAX 64
-#define UI_LIST_MAX 24
 
+/* What keys do when no dialog is open. */
 enum ui_mode {
 	MODE_NORMAL,
 	MODE_SCROLL,      /* scrollback view of the focused pane */
-	MODE_HELP,        /* help overlay: any key closes */
 	MODE_CONFIRM,     /* y/n question */
-	MODE_PROMPT,      /* a line of input at the bottom (the ceiling) */
-	MODE_PICK,        /* choose from a list (the model) */
-	MODE_LIST,        /* a read-only overlay (last requests): any key closes */
 };
 
 enum confirm_what {
@@ -68,22 +82,13 @@ struct ui_pane {
 	int alert;
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
-};
-
-struct ui;
-
-struct ui_sidebar {
-	struct ui *u;
-	WINDOW *win;
-	int rows, cols;
-	int utf8;
-	char status[512];         /* the one-line status bar text, "" none */
+	int fd;                   /* the pty master the loop watches, -1 none */
 };
 
 struct ui {
 	const struct ui_options *o;
 	const struct config *cfg;
-	struct ui_pane p[UI_MAX_PANES];
+	struct ui_pane p[TOKMUX_MAX_PANES];
 	int n;                    /* panes open */
 	int focus;
 	int zoomed;               /* pane index or -1 */
@@ -95,43 +100,37 @@ struct ui {
 	int confirm_arg;
 	input_t *in;
 	render_t *render;
-	int color;
+	chrome_t *chrome;
+	dialog_t *dialog;
 	int utf8;
+	evloop_t *loop;
+	int term_in, term_out;    /* the outer terminal's descriptors */
+	FILE *term_in_f, *term_out_f;
 	int sigfd;
 	int chrome_dirty;         /* titles, separators, status */
 	int sidebar_dirty;
 	int resized;
 	int quit;
 	char msg[256];
-	int64_t msg_until;
+	int64_t msg_timer;        /* the message shows until this timer runs; 0 none */
 	int64_t last_frame;
-	struct ui_sidebar sb;
-	int overlay_shown;     /* the bottom-row overlay is on screen */
-	int64_t sb_due;        /* the sidebar callback asked to be called again then; 0 never */
+	int64_t draw_timer;       /* wakes the loop for the next frame; 0 none */
+	int64_t draw_at;          /* when draw_timer is due */
+	int64_t echo_until;       /* a key went to the focused pane: its answer is awaited until then */
+	int64_t hold_timer;       /* ends the other panes' wait for that answer; 0 none */
+	int64_t sb_timer;      /* the sidebar callback asked to be called again; 0 never */
 	int64_t sb_drawn;      /* when the sidebar was last drawn */
-	struct theme theme;
-	attr_t sattr[THEME_SLOTS];
-	short spair[THEME_SLOTS];
-	/* MODE_PROMPT */
-	int prompt_pane;
-	char prompt_buf[UI_PROMPT_MAX + 1];
-	char prompt_now[32];
-	char prompt_err[96];
-	/* MODE_PICK */
-	int pick_pane, pick_n, pick_sel, pick_cur;
-	const char *pick_ids[UI_PICK_MAX];
-	/* MODE_LIST */
-	char *list[UI_LIST_MAX];
-	int list_n;
-	char list_title[96];
 };
 
 /* ---- panes ---- */
 
+static void ui_pane_watch(struct ui *u, int idx);
+static void ui_on_pane(evloop_t *el, int fd, int revents, void *arg);
+
 static const char *
 ui_pane_cmd(struct ui *u, int slot)
 {
-	if (slot < 4 && u->o->cmds[slot] != NULL)
+	if (slot < TOKMUX_MAX_PANES && u->o->cmds[slot] != NULL)
 		return u->o->cmds[slot];
 	if (slot < u->cfg->npanes && u->cfg->panes[slot].cmd != NULL)
 		return u->cfg->panes[slot].cmd;
@@ -141,11 +140,23 @@ ui_pane_cmd(struct ui *u, int slot)
 static char *
 ui_pane_name(struct ui *u, int slot)
 {
-	if (slot < 4 && u->o->names[slot] != NULL)
+	if (slot < TOKMUX_MAX_PANES && u->o->names[slot] != NULL)
 		return xstrdup(u->o->names[slot]);
 	if (slot < u->cfg->npanes && u->cfg->panes[slot].name != NULL)
 		return xstrdup(u->cfg->panes[slot].name);
 	return xasprintf("pane %d", slot + 1);
+}
+
+/* A message leaves the status line (or the overlay on the bottom row). */
+static int64_t
+ui_on_msg_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	u->msg_timer = 0;
+	u->chrome_dirty = 1;
+	for (int i = 0; i < u->n && !u->lay.status_visible; i++)
+		u->p[i].full = 1;
+	return EVLOOP_DONE;
 }
 
 static void
@@ -158,7 +169,9 @@ ui_message(struct ui *u, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(u->msg, sizeof u->msg, fmt, ap);
 	va_end(ap);
-	u->msg_until = util_now_ms() + UI_MSG_MS;
+	if (u->msg_timer != 0)
+		evloop_del_timer(u->loop, u->msg_timer);
+	u->msg_timer = evloop_add_timer(u->loop, UI_MSG_MS, ui_on_msg_timer, u);
 	u->chrome_dirty = 1;
 }
 
@@ -201,13 +214,34 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
 	u->p[slot].route = route;
+	ui_pane_watch(u, slot);
 	return 0;
+}
+
+/* The loop watches the pane's pty (again, after a restart). */
+static void
+ui_pane_watch(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	up->fd = pane_fd(up->pane);
+	if (up->fd >= 0)
+		evloop_add_fd(u->loop, up->fd, EVLOOP_READ, ui_on_pane, u);
+}
+
+static void
+ui_pane_unwatch(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	if (up->fd >= 0)
+		evloop_del_fd(u->loop, up->fd);
+	up->fd = -1;
 }
 
 static void
 ui_close_pane(struct ui *u, int idx)
 {
 	struct ui_pane *up = &u->p[idx];
+	ui_pane_unwatch(u, idx);
 	if (up->win)
 		delwin(up->win);
 	pane_free(up->pane);
@@ -233,7 +267,7 @@ static void
 ui_relayout(struct ui *u)
 {
 	struct winsize ws;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+	if (ioctl(u->term_out, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
 		if (ws.ws_row != LINES || ws.ws_col != COLS)
 			resizeterm(ws.ws_row, ws.ws_col);
 	}
@@ -255,15 +289,7 @@ ui_relayout(struct ui *u)
 		pane_resize(up->pane, lp->body.h, lp->body.w);
 		up->full = 1;
 	}
-	if (u->sb.win) {
-		delwin(u->sb.win);
-		u->sb.win = NULL;
-	}
-	if (u->lay.sidebar_visible && u->lay.sidebar.h > 0 && u->lay.sidebar.w > 0) {
-		u->sb.win = newwin(u->lay.sidebar.h, u->lay.sidebar.w, u->lay.sidebar.y, u->lay.sidebar.x);
-		u->sb.rows = u->lay.sidebar.h;
-		u->sb.cols = u->lay.sidebar.w;
-	}
+	chrome_sidebar_place(u->chrome, u->lay.sidebar_visible ? &u->lay.sidebar : NULL);
 	clearok(curscr, TRUE);
 	u->chrome_dirty = 1;
 	u->sidebar_dirty = 1;
@@ -272,313 +298,71 @@ ui_relayout(struct ui *u)
 
 /* ---- drawing ---- */
 
-/* Theme slot of each sidebar line kind. */
-static const int kind_slot[SIDEBAR_KINDS] = {
-	[SIDEBAR_TEXT] = THEME_TEXT, [SIDEBAR_BOLD] = THEME_BOLD, [SIDEBAR_DIM] = THEME_DIM,
-	[SIDEBAR_WARN] = THEME_WARN, [SIDEBAR_ERROR] = THEME_ERROR, [SIDEBAR_BAR_OK] = THEME_BAR_OK,
-	[SIDEBAR_BAR_WARN] = THEME_BAR_WARN, [SIDEBAR_BAR_OVER] = THEME_BAR_OVER,
-	[SIDEBAR_SPARK] = THEME_SPARKLINE, [SIDEBAR_TITLE] = THEME_BOLD,
-};
-
-/* A theme colour as a curses colour number for this terminal; -1 default. */
-static int
-ui_color_num(int c)
-{
-	if (c < 0)
-		return -1;
-	if (c & THEME_RGB)
-		c = render_rgb_to_256((c >> 16) & 255, (c >> 8) & 255, c & 255);
-	if (COLORS >= 256)
-		return c;
-	return render_256_to_basic(c, COLORS);
-}
-
-static void
-ui_colors_init(struct ui *u)
-{
-	const char *nc = getenv("NO_COLOR");
-	if (u->o->theme != NULL)
-		u->theme = *u->o->theme;
-	else
-		theme_builtin(&u->theme, nc != NULL && nc[0] != '\0');
-	u->color = !u->theme.mono && has_colors() && start_color() == OK;
-	if (u->color)
-		use_default_colors();
-	for (int i = 0; i < THEME_SLOTS; i++) {
-		const struct theme_style *st = &u->theme.style[i];
-		attr_t a = 0;
-		if (st->attrs & THEME_A_BOLD) a |= A_BOLD;
-		if (st->attrs & THEME_A_DIM) a |= A_DIM;
-		if (st->attrs & THEME_A_REVERSE) a |= A_REVERSE;
-		if (st->attrs & THEME_A_UNDERLINE) a |= A_UNDERLINE;
-		u->sattr[i] = a;
-		u->spair[i] = 0;
-		if (u->color) {
-			int fg = ui_color_num(st->fg), bg = ui_color_num(st->bg);
-			int pair = fg < 0 && bg < 0 ? 0 : alloc_pair(fg, bg);
-			u->spair[i] = pair > 0 && pair < 32768 ? (short)pair : 0;
-		}
-	}
-}
-
-static void
-ui_style(struct ui *u, WINDOW *w, int slot, attr_t extra)
-{
-	wattr_set(w, u->sattr[slot] | extra, u->spair[slot], NULL);
-}
-
-/* Print s in win at (y, x), at most w columns, padding with spaces to w if
- * pad. Returns the columns used. */
-static int
-ui_putn(WINDOW *win, int y, int x, int w, const char *s, size_t len, int pad)
-{
-	if (w <= 0)
-		return 0;
-	wmove(win, y, x);
-	int used = 0;
-	mbstate_t st;
-	memset(&st, 0, sizeof st);
-	const char *p = s, *end = s + len;
-	while (p < end && *p && used < w) {
-		wchar_t wc;
-		size_t n = mbrtowc(&wc, p, (size_t)(end - p), &st);
-		if (n == (size_t)-1 || n == (size_t)-2) {
-			memset(&st, 0, sizeof st);
-			waddch(win, '?');
-			p++;
-			used++;
-			continue;
-		}
-		int cw = wcwidth(wc);
-		if (cw < 0)
-			cw = 1;
-		if (used + cw > w)
-			break;
-		waddnstr(win, p, (int)n);
-		used += cw;
-		p += n;
-	}
-	for (; pad && used < w; used++)
-		waddch(win, ' ');
-	return used;
-}
-
-static void
-ui_put(WINDOW *win, int y, int x, int w, const char *s)
-{
-	ui_putn(win, y, x, w, s, strlen(s), 1);
-}
-
 static void
 ui_draw_title(struct ui *u, int i)
 {
 	const struct layout_pane *lp = &u->lay.pane[i];
 	struct ui_pane *up = &u->p[i];
-	if (!lp->visible || lp->title.w < 1)
+	if (!lp->visible)
 		return;
-	char state[128];
-	if (pane_exited(up->pane)) {
-		char ex[48];
+	char ex[48];
+	int exited = pane_exited(up->pane);
+	if (exited)
 		pane_exit_text(up->pane, ex, sizeof ex);
-		snprintf(state, sizeof state, "%s: r restart, x close", ex);
-	} else if (up->scroll > 0) {
-		snprintf(state, sizeof state, "scrollback -%d", up->scroll);
-	} else {
-		snprintf(state, sizeof state, "%s", up->state[0] ? up->state : "running");
-	}
-	const char *title = vt_title(pane_vt(up->pane));
-	int focused = i == u->focus;
-	const char *mark = focused ? (u->utf8 ? "\xe2\x96\xb6" : ">") : " ";
-	/* the state comes before the command: it must survive a narrow pane */
-	const char *dot = u->utf8 ? "\xc2\xb7" : "-";
-	char head[256], st[160], rest[512];
-	snprintf(head, sizeof head, "%s %d %s %s ", mark, i + 1, up->name, dot);
-	snprintf(st, sizeof st, "%s%s%s", state, up->belled ? " [bell]" : "", u->zoomed == i ? " [zoom]" : "");
-	snprintf(rest, sizeof rest, " %s %s%s%s", dot, pane_cmd(up->pane), title[0] ? " : " : "", title);
-	WINDOW *w = stdscr;
-	int y = lp->title.y, x = lp->title.x, width = lp->title.w;
-	int slot = focused ? THEME_TITLE_FOCUS : THEME_TITLE;
-	ui_style(u, w, slot, 0);
-	int used = ui_putn(w, y, x, width, head, strlen(head), 0);
-	if (up->alert && !pane_exited(up->pane) && up->scroll == 0)
-		ui_style(u, w, THEME_WARN, A_REVERSE);
-	used += ui_putn(w, y, x + used, width - used, st, strlen(st), 0);
-	ui_style(u, w, slot, 0);
-	ui_putn(w, y, x + used, width - used, rest, strlen(rest), 1);
-	wattr_set(w, A_NORMAL, 0, NULL);
+	struct chrome_title t = {
+		.number = i + 1,
+		.name = up->name,
+		.cmd = pane_cmd(up->pane),
+		.vt_title = vt_title(pane_vt(up->pane)),
+		.exit_text = exited ? ex : NULL,
+		.scroll = up->scroll,
+		.state = up->state,
+		.alert = up->alert,
+		.belled = up->belled,
+		.zoomed = u->zoomed == i,
+		.focused = i == u->focus,
+	};
+	chrome_draw_title(u->chrome, &lp->title, &t);
 }
 
-/* Separators: every cell of the pane area not covered by a pane; those
- * next to the focused pane in the focused border's style. */
+/* What the status line has to say; buffers for its texts are the caller's. */
 static void
-ui_draw_separators(struct ui *u)
+ui_status(struct ui *u, struct chrome_status *st, char *prompt, char *question, size_t len)
 {
-	int area_w = u->lay.sidebar_visible ? u->lay.sidebar.x : u->cols;
-	int area_h = u->lay.status_visible ? u->lay.status.y : u->rows;
-	for (int y = 0; y < area_h; y++) {
-		for (int x = 0; x < area_w; x++) {
-			if (layout_pane_at(&u->lay, y, x) >= 0)
-				continue;
-			int near = u->n > 1 && (layout_pane_at(&u->lay, y, x - 1) == u->focus ||
-			    layout_pane_at(&u->lay, y, x + 1) == u->focus);
-			ui_style(u, stdscr, near ? THEME_BORDER_FOCUS : THEME_BORDER, 0);
-			if (u->utf8)
-				mvaddstr(y, x, "\xe2\x94\x82");
-			else
-				mvaddch(y, x, '|');
-		}
-	}
-	ui_style(u, stdscr, THEME_BORDER, 0);
-	if (u->lay.sidebar_visible && u->lay.sidebar.x > 0) {
-		for (int y = 0; y < u->lay.sidebar.h; y++)
-			mvaddch(u->lay.sidebar.y + y, u->lay.sidebar.x - 1 < area_w ? u->lay.sidebar.x : u->lay.sidebar.x - 1, ' ');
-	}
-	wattr_set(stdscr, A_NORMAL, 0, NULL);
-}
-
-/* What the status line says now, with its style; 0 if nothing urgent
- * (then the status bar shows the idle text, and the overlay is not drawn). */
-static int
-ui_status_text(struct ui *u, char *line, size_t len, int *slot, attr_t *extra)
-{
-	*slot = THEME_WARN;
-	*extra = A_BOLD | A_REVERSE;
-	if (u->mode == MODE_PROMPT) {
-		snprintf(line, len, " pane %d ceiling (now %s; dollars, 'none' removes; Enter sets, Esc cancels): %s_%s%s",
-		    u->prompt_pane + 1, u->prompt_now, u->prompt_buf, u->prompt_err[0] ? "  " : "",
-		    u->prompt_err);
-		*slot = THEME_STATUS;
-		*extra = A_REVERSE;
-	} else if (u->mode == MODE_CONFIRM) {
+	memset(st, 0, sizeof *st);
+	st->prompt = dialog_prompt(u->dialog, prompt, len);
+	if (u->mode == MODE_CONFIRM) {
 		if (u->confirm == CONFIRM_QUIT)
-			snprintf(line, len, " Quit tokmux and end every pane? (y/n)");
+			snprintf(question, len, " Quit tokmux and end every pane? (y/n)");
 		else
-			snprintf(line, len, " Close pane %d (%s)? Its program is still running. (y/n)",
+			snprintf(question, len, " Close pane %d (%s)? Its program is still running. (y/n)",
 			    u->confirm_arg + 1, u->p[u->confirm_arg].name);
-	} else if (util_now_ms() < u->msg_until) {
-		snprintf(line, len, " %s", u->msg);
-	} else if (input_prefix_pending(u->in)) {
-		snprintf(line, len, " prefix: 1-4 focus, z zoom, [ scroll, b ceiling, f model, m requests, s sidebar, q quit, ? help");
-		*slot = THEME_TEXT;
-		*extra = A_REVERSE;
-	} else if (u->mode == MODE_SCROLL) {
-		snprintf(line, len, " scrollback: PgUp/PgDn, arrows, g/G, q or Esc leaves");
-		*slot = THEME_TEXT;
-		*extra = A_REVERSE;
-	} else {
-		if (u->sb.status[0] != '\0')
-			snprintf(line, len, "%s", u->sb.status);
-		else
-			snprintf(line, len, " tokmux  %d pane%s  Ctrl-g ? help", u->n, u->n == 1 ? "" : "s");
-		*slot = THEME_STATUS;
-		*extra = 0;
-		return 0;
+		st->question = question;
 	}
-	return 1;
+	if (u->msg_timer != 0)
+		st->message = u->msg;
+	st->prefix = input_prefix_pending(u->in);
+	st->scrolling = u->mode == MODE_SCROLL;
+	st->npanes = u->n;
 }
 
-/* The status bar (narrow terminals) lives on stdscr. */
+static int64_t
+ui_on_sidebar_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	u->sb_timer = 0;
+	u->sidebar_dirty = 1;
+	return EVLOOP_DONE;
+}
+
+/* Call the sidebar callback again in ms milliseconds (-1: not unless
+ * something happens). */
 static void
-ui_draw_status(struct ui *u)
+ui_sidebar_due(struct ui *u, int ms)
 {
-	if (!u->lay.status_visible)
-		return;
-	char line[768];
-	int slot;
-	attr_t extra;
-	ui_status_text(u, line, sizeof line, &slot, &extra);
-	ui_style(u, stdscr, slot, extra);
-	ui_put(stdscr, u->lay.status.y, u->lay.status.x, u->lay.status.w, line);
-	wattr_set(stdscr, A_NORMAL, 0, NULL);
-}
-
-/* Without a status bar, prompts and messages overlay the bottom row, drawn
- * after the panes. When the overlay goes away the panes redraw that row. */
-static void
-ui_draw_overlay(struct ui *u)
-{
-	if (u->lay.status_visible)
-		return;
-	char line[768];
-	int slot;
-	attr_t extra;
-	int show = ui_status_text(u, line, sizeof line, &slot, &extra);
-	if (!show) {
-		if (u->overlay_shown) {
-			u->overlay_shown = 0;
-			u->chrome_dirty = 1;
-			for (int i = 0; i < u->n; i++)
-				u->p[i].full = 1;
-		}
-		return;
-	}
-	WINDOW *w = newwin(1, u->cols, u->rows - 1, 0);
-	if (w == NULL)
-		return;
-	ui_style(u, w, slot, extra);
-	ui_put(w, 0, 0, u->cols, line);
-	wnoutrefresh(w);
-	delwin(w);
-	u->overlay_shown = 1;
-}
-
-void
-ui_sidebar_draw(struct ui_sidebar *sb, int row, const struct sidebar_line *l)
-{
-	if (sb->win == NULL || row < 0 || row >= sb->rows)
-		return;
-	struct ui *u = sb->u;
-	int kind = l->kind >= 0 && l->kind < SIDEBAR_KINDS ? l->kind : SIDEBAR_TEXT;
-	size_t len = strnlen(l->text, sizeof l->text), at = 0;
-	int col = 0;
-	/* segments in order of offset; text between them in the line's kind */
-	for (int k = 0; k <= l->nseg && col < sb->cols; k++) {
-		size_t off = k < l->nseg ? UTIL_MIN(l->seg[k].off, len) : len;
-		if (off > at) {
-			ui_style(u, sb->win, kind_slot[kind], 0);
-			col += ui_putn(sb->win, row, col, sb->cols - col, l->text + at, off - at, 0);
-			at = off;
-		}
-		if (k < l->nseg && col < sb->cols) {
-			size_t sl = UTIL_MIN((size_t)l->seg[k].len, len - at);
-			int sk = l->seg[k].kind < SIDEBAR_KINDS ? l->seg[k].kind : SIDEBAR_TEXT;
-			ui_style(u, sb->win, kind_slot[sk], 0);
-			col += ui_putn(sb->win, row, col, sb->cols - col, l->text + at, sl, 0);
-			at += sl;
-		}
-	}
-	wattr_set(sb->win, A_NORMAL, 0, NULL);
-}
-
-void
-ui_sidebar_line(struct ui_sidebar *sb, int row, int kind, const char *text)
-{
-	struct sidebar_line l = { .kind = kind };
-	snprintf(l.text, sizeof l.text, "%s", text);
-	ui_sidebar_draw(sb, row, &l);
-}
-
-void
-ui_sidebar_status(struct ui_sidebar *sb, const char *text)
-{
-	if (strcmp(sb->status, text) == 0)
-		return;
-	snprintf(sb->status, sizeof sb->status, "%s", text);
-	sb->u->chrome_dirty = 1;
-}
-
-void
-ui_sidebar_event(struct ui_sidebar *sb, const char *text, int ring)
-{
-	ui_message(sb->u, "%s", text);
-	if (ring && sb->u->o->ring_bell)
-		beep();
-}
-
-int
-ui_sidebar_utf8(const struct ui_sidebar *sb)
-{
-	return sb->utf8;
+	if (u->sb_timer != 0)
+		evloop_del_timer(u->loop, u->sb_timer);
+	u->sb_timer = ms >= 0 ? evloop_add_timer(u->loop, ms, ui_on_sidebar_timer, u) : 0;
 }
 
 /* Call the sidebar callback: it draws the sidebar (if shown), the status
@@ -587,16 +371,12 @@ static void
 ui_refresh_sidebar(struct ui *u)
 {
 	int64_t now = util_now_ms();
-	u->sb.u = u;
-	u->sb.utf8 = u->utf8;
-	if (u->sb.win != NULL)
-		werase(u->sb.win);
+	chrome_sidebar_begin(u->chrome);
 	if (u->o->sidebar_fn == NULL) {
-		ui_sidebar_line(&u->sb, 0, SIDEBAR_BOLD, " tokmux");
-		ui_sidebar_line(&u->sb, 2, SIDEBAR_DIM, " metering gateway off");
-		u->sb_due = 0;
+		chrome_sidebar_placeholder(u->chrome);
+		ui_sidebar_due(u, -1);
 	} else {
-		struct ui_pane_info info[UI_MAX_PANES];
+		struct ui_pane_info info[TOKMUX_MAX_PANES];
 		for (int i = 0; i < u->n; i++) {
 			info[i] = (struct ui_pane_info){
 				.name = u->p[i].name,
@@ -608,9 +388,9 @@ ui_refresh_sidebar(struct ui *u)
 				.last_input_ms = u->p[i].last_input_ms,
 			};
 		}
-		int due = u->o->sidebar_fn(u->o->user, &u->sb, u->sb.win ? u->sb.rows : 0,
-		    u->sb.cols, info, u->n);
-		u->sb_due = due >= 0 ? now + due : 0;
+		int due = u->o->sidebar_fn(u->o->user, chrome_sidebar(u->chrome),
+		    chrome_sidebar_rows(u->chrome), chrome_sidebar_cols(u->chrome), info, u->n);
+		ui_sidebar_due(u, due);
 		for (int i = 0; i < u->n; i++) {
 			struct ui_pane *up = &u->p[i];
 			if (strcmp(up->state, info[i].state) != 0 || up->alert != info[i].alert) {
@@ -623,112 +403,15 @@ ui_refresh_sidebar(struct ui *u)
 			up->seen_output_ms = info[i].last_output_ms;
 		}
 	}
+	char event[256];
+	int rings;
+	if (chrome_sidebar_take(u->chrome, event, sizeof event, &rings))
+		u->chrome_dirty = 1;
+	if (event[0] != '\0')
+		ui_message(u, "%s", event);
+	for (; rings > 0 && u->o->ring_bell; rings--)
+		beep();
 	u->sb_drawn = now;
-}
-
-static const char *ui_help_lines[] = {
-	"tokmux keys (prefix Ctrl-g, then:)",
-	"",
-	"  1-4          focus pane N (also Alt-1..Alt-4 without prefix)",
-	"  arrows hjkl  focus the pane in that direction",
-	"  z            zoom the focused pane / unzoom",
-	"  [            scrollback: PgUp PgDn arrows g G, q or Esc leaves",
-	"  c            new pane (up to 4)",
-	"  x            close the focused pane (asks if it still runs)",
-	"  r            restart the focused pane's command after it exited",
-	"  b            set the focused pane's spend ceiling (a prompt line)",
-	"  f            choose the focused pane's model override",
-	"  m            the focused pane's last 20 requests",
-	"  s            show / hide the sidebar",
-	"  Ctrl-l       redraw the screen",
-	"  q            quit (asks)",
-	"  ?            this help",
-	"  Ctrl-g       (twice) send Ctrl-g to the pane",
-	"",
-	"Mouse: click focuses a pane, the wheel scrolls its scrollback.",
-	"",
-	"Sidebar symbols:",
-	"  \xe2\x96\xb6 / >        the focused pane",
-	"  \xe2\x96\x88\xe2\x96\x88\xe2\x96\x91\xe2\x96\x91 / ##--  spent of a ceiling, or headroom left of a rate limit",
-	"               (green fine, yellow past the warning, red at the limit)",
-	"  ~            an estimate: unpriced models, reservations in flight",
-	"  \xe2\x86\x93model / vmodel  a fallback model is in use",
-	"  (set)        a model override chosen with f",
-	"  429 / 529    rate-limited / overloaded answers, counted apart",
-	"  in out cr cw tokens: input, output, cache read, cache write",
-	"  \xe2\x96\x81\xe2\x96\x83\xe2\x96\x85\xe2\x96\x88         tokens per minute over the last 30 minutes",
-	"  key 1a2b3c4d rate-limit headroom of an API key, time to reset",
-	"  5h 7d        subscription usage windows",
-	"  paced        held back after a 429; circuit open: stopped",
-	"  states       working, waiting for you, idle, exited",
-	"",
-	"Press any key to close this help.",
-};
-
-/* A boxed overlay of lines, centred; sel >= 0 marks a selected line. */
-static void
-ui_draw_box(struct ui *u, const char *title, const char *const *text, int n, int sel, int mark)
-{
-	int maxw = title ? (int)strlen(title) : 0;
-	for (int i = 0; i < n; i++)
-		maxw = UTIL_MAX(maxw, (int)strlen(text[i]));
-	int w = UTIL_MIN(maxw + 6, u->cols), h = UTIL_MIN(n + 2 + (title != NULL), u->rows);
-	int y0 = (u->rows - h) / 2, x0 = (u->cols - w) / 2;
-	WINDOW *win = newwin(h, w, y0, x0);
-	if (win == NULL)
-		return;
-	werase(win);
-	ui_style(u, win, THEME_BORDER_FOCUS, 0);
-	if (h >= 3 && w >= 3) {
-		if (u->utf8)
-			box_set(win, WACS_VLINE, WACS_HLINE);   /* Unicode lines, not the ACS charset */
-		else
-			box(win, 0, 0);
-	}
-	ui_style(u, win, THEME_TEXT, 0);
-	int top = title != NULL;
-	if (title)
-		ui_putn(win, 1, 2, w - 4, title, strlen(title), 0);
-	int room = h - 2 - top;
-	int first = sel >= room ? sel - room + 1 : 0;
-	for (int i = 0; i < room && first + i < n; i++) {
-		int k = first + i;
-		char line[256];
-		if (sel >= 0)
-			snprintf(line, sizeof line, "%s %s%s", k == sel ? ">" : " ", text[k],
-			    k == mark ? "  (now)" : "");
-		else
-			snprintf(line, sizeof line, "%s", text[k]);
-		ui_style(u, win, k == sel ? THEME_TITLE_FOCUS : THEME_TEXT, 0);
-		ui_putn(win, 1 + top + i, 2, w - 4, line, strlen(line), sel >= 0);
-	}
-	wattr_set(win, A_NORMAL, 0, NULL);
-	wnoutrefresh(win);
-	delwin(win);
-}
-
-static void
-ui_draw_help(struct ui *u)
-{
-	ui_draw_box(u, NULL, ui_help_lines, (int)UTIL_ARRAY_LEN(ui_help_lines), -1, -1);
-}
-
-static void
-ui_draw_pick(struct ui *u)
-{
-	const char *names[UI_PICK_MAX];
-	for (int i = 0; i < u->pick_n; i++)
-		names[i] = u->pick_ids[i] ? u->pick_ids[i] : "(no override: the model the agent asks for)";
-	char title[96];
-	snprintf(title, sizeof title, "pane %d model (arrows/jk move, Enter sets, Esc cancels)",
-	    u->pick_pane + 1);
-	ui_draw_box(u, title, names, u->pick_n, u->pick_sel, u->pick_cur);
-}
-
-static void
-ui_draw_list(struct ui *u)
-{
-	ui_draw_box(u, u->list_title, (const char *const *)u->list, u->list_n, -1, -1);
 }
 
 /* Gateway wakes redraw the sidebar at most every UI_SIDEBAR_MIN_MS. */
@@ -738,6 +421,58 @@ ui_sidebar_ready(struct ui *u)
 	return util_now_ms() - u->sb_drawn >= UI_SIDEBAR_MIN_MS;
 }
 
+/* Render a pane's dirty rows (all rows if full) into its window and queue
+ * it for doupdate(). touch: stdscr was queued over the pane's cells (the
+ * titles and separators changed), so the whole window is queued again;
+ * what it holds is still right, it need not be rendered again. */
+static void
+ui_draw_pane(struct ui *u, struct ui_pane *up, int full, int touch)
+{
+	grid_t *g = vt_grid(pane_vt(up->pane));
+	if (up->scroll > 0) {
+		/* keep the viewer's place as new lines arrive */
+		uint64_t pushed = grid_sb_pushed(g);
+		if (pushed != up->scroll_base) {
+			up->scroll += (int)(pushed - up->scroll_base);
+			up->scroll_base = pushed;
+			size_t cnt = grid_sb_count(g);
+			if ((size_t)up->scroll > cnt)
+				up->scroll = (int)cnt;
+			full = 1;
+		}
+	}
+	if (touch)
+		touchwin(up->win);
+	if (full || grid_any_dirty(g)) {
+		render_grid(u->render, up->win, g, getmaxy(up->win), getmaxx(up->win), up->scroll,
+		    vt_reverse(pane_vt(up->pane)), full);
+		grid_clean(g);
+		up->full = 0;
+	} else if (!touch) {
+		return;
+	}
+	wnoutrefresh(up->win);
+}
+
+/* The cursor belongs to the focused pane, placed last. */
+static void
+ui_draw_cursor(struct ui *u)
+{
+	int show = 0;
+	struct ui_pane *up = u->n > 0 ? &u->p[u->focus] : NULL;
+	if (u->mode == MODE_NORMAL && !dialog_is_open(u->dialog) && up != NULL &&
+	    up->win != NULL && up->scroll == 0) {
+		int r, c, vis;
+		vt_cursor(pane_vt(up->pane), &r, &c, &vis);
+		if (vis && r < getmaxy(up->win) && c < getmaxx(up->win)) {
+			wmove(up->win, r, c);
+			wnoutrefresh(up->win);
+			show = 1;
+		}
+	}
+	curs_set(show);
+}
+
 static void
 ui_draw(struct ui *u)
 {
@@ -745,63 +480,30 @@ ui_draw(struct ui *u)
 	int sidebar_now = u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u));
 	if (sidebar_now)
 		ui_refresh_sidebar(u);
+	char prompt[256], question[256];
+	struct chrome_status st;
+	ui_status(u, &st, prompt, question, sizeof prompt);
 	if (u->chrome_dirty) {
 		for (int i = 0; i < u->n; i++)
 			ui_draw_title(u, i);
-		ui_draw_separators(u);
-		ui_draw_status(u);
+		chrome_draw_separators(u->chrome, &u->lay, u->rows, u->cols, u->n, u->focus);
+		chrome_draw_status(u->chrome, &u->lay, &st);
 		wnoutrefresh(stdscr);
 	}
 	for (int i = 0; i < u->n; i++) {
-		struct ui_pane *up = &u->p[i];
-		if (up->win == NULL)
-			continue;
-		grid_t *g = vt_grid(pane_vt(up->pane));
-		int full = up->full || u->chrome_dirty;
-		if (up->scroll > 0) {
-			/* keep the viewer's place as new lines arrive */
-			uint64_t pushed = grid_sb_pushed(g);
-			if (pushed != up->scroll_base) {
-				up->scroll += (int)(pushed - up->scroll_base);
-				up->scroll_base = pushed;
-				size_t cnt = grid_sb_count(g);
-				if ((size_t)up->scroll > cnt)
-					up->scroll = (int)cnt;
-				full = 1;
-			}
-		}
-		if (!full && !grid_any_dirty(g))
-			continue;
-		render_grid(u->render, up->win, g, getmaxy(up->win), getmaxx(up->win), up->scroll,
-		    vt_reverse(pane_vt(up->pane)), full);
-		grid_clean(g);
-		up->full = 0;
-		wnoutrefresh(up->win);
+		if (u->p[i].win != NULL)
+			ui_draw_pane(u, &u->p[i], u->p[i].full, u->chrome_dirty);
 	}
 	/* after stdscr, which covers the sidebar's columns too */
-	if (sidebar_now && u->sb.win != NULL)
-		wnoutrefresh(u->sb.win);
-	if (u->mode == MODE_HELP)
-		ui_draw_help(u);
-	else if (u->mode == MODE_PICK)
-		ui_draw_pick(u);
-	else if (u->mode == MODE_LIST)
-		ui_draw_list(u);
-	ui_draw_overlay(u);
-	/* the cursor belongs to the focused pane, drawn last */
-	int show = 0;
-	if (u->mode == MODE_NORMAL && u->n > 0 && u->p[u->focus].win != NULL && u->p[u->focus].scroll == 0) {
-		int r, c, vis;
-		vt_t *vt = pane_vt(u->p[u->focus].pane);
-		vt_cursor(vt, &r, &c, &vis);
-		WINDOW *w = u->p[u->focus].win;
-		if (vis && r < getmaxy(w) && c < getmaxx(w)) {
-			wmove(w, r, c);
-			wnoutrefresh(w);
-			show = 1;
-		}
+	if (sidebar_now)
+		chrome_sidebar_flush(u->chrome);
+	dialog_draw(u->dialog, u->chrome, u->rows, u->cols);
+	if (chrome_draw_overlay(u->chrome, &u->lay, u->rows, u->cols, &st)) {
+		/* the overlay went away: the panes redraw the bottom row */
+		for (int i = 0; i < u->n; i++)
+			u->p[i].full = 1;
 	}
-	curs_set(show);
+	ui_draw_cursor(u);
 	doupdate();
 	u->chrome_dirty = 0;
 	if (sidebar_now)
@@ -809,16 +511,20 @@ ui_draw(struct ui *u)
 	u->last_frame = util_now_ms();
 }
 
-static int
-ui_needs_draw(struct ui *u)
+/* The focused pane's answer to a key, drawn now rather than at the next
+ * frame, alone: the other panes' output keeps its frame cap. */
+static void
+ui_draw_echo(struct ui *u)
 {
-	if (u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u)))
-		return 1;
-	for (int i = 0; i < u->n; i++) {
-		if (u->p[i].full || grid_any_dirty(vt_grid(pane_vt(u->p[i].pane))))
-			return 1;
+	if (u->n == 0 || u->p[u->focus].win == NULL || u->resized)
+		return;     /* the next frame draws it */
+	if (u->chrome_dirty || chrome_overlay_shown(u->chrome)) {
+		ui_draw(u);      /* titles or the bottom-row overlay change too: a whole frame */
+		return;
 	}
-	return 0;
+	ui_draw_pane(u, &u->p[u->focus], u->p[u->focus].full, 0);
+	ui_draw_cursor(u);
+	doupdate();
 }
 
 /* ---- actions ---- */
@@ -881,8 +587,8 @@ ui_scroll(struct ui *u, int idx, int delta)
 static void
 ui_new_pane(struct ui *u)
 {
-	if (u->n >= UI_MAX_PANES) {
-		ui_message(u, "tokmux shows at most 4 panes");
+	if (u->n >= TOKMUX_MAX_PANES) {
+		ui_message(u, "tokmux shows at most %d panes", TOKMUX_MAX_PANES);
 		return;
 	}
 	if (ui_open_pane(u, u->n, 10, 40) == 0) {
@@ -917,10 +623,12 @@ ui_restart(struct ui *u, int idx)
 		return;
 	}
 	char *err = NULL;
+	ui_pane_unwatch(u, idx);
 	if (pane_restart(up->pane, &err) < 0) {
 		ui_message(u, "restart failed: %s", err);
 		free(err);
 	}
+	ui_pane_watch(u, idx);
 	up->full = 1;
 	u->chrome_dirty = 1;
 }
@@ -948,6 +656,7 @@ ui_send(struct ui *u, const struct input_event *ev)
 			u->mode = MODE_NORMAL;
 	}
 	up->last_input_ms = util_now_ms();
+	u->echo_until = up->last_input_ms + UI_ECHO_MS;
 	if (up->watch_input)
 		u->sidebar_dirty = 1;
 	vt_t *vt = pane_vt(up->pane);
@@ -1050,196 +759,111 @@ ui_scroll_key(struct ui *u, const struct input_event *ev)
 		ui_scroll(u, u->focus, -(1 << 30));
 }
 
-/* ---- in-app controls ---- */
+/* ---- dialogs ---- */
 
+/* Act on what a dialog did. */
 static void
-ui_overlay_close(struct ui *u)
+ui_dialog_result(struct ui *u, const struct dialog_result *r)
 {
-	u->mode = MODE_NORMAL;
-	u->chrome_dirty = 1;
-	for (int i = 0; i < u->n; i++)
-		u->p[i].full = 1;
-	clearok(curscr, TRUE);
-}
-
-/* The focused pane's route if the control can be used on it, else -1 (and
- * a message saying why). */
-static int
-ui_control_route(struct ui *u, const void *fn, const char *what)
-{
-	if (u->n == 0)
-		return -1;
-	if (fn == NULL) {
-		ui_message(u, "%s: not available", what);
-		return -1;
+	if (r->uncovered) {
+		for (int i = 0; i < u->n; i++)
+			u->p[i].full = 1;
+		clearok(curscr, TRUE);
 	}
-	if (u->p[u->focus].route < 0) {
-		ui_message(u, "pane %d goes past the gateway: no %s", u->focus + 1, what);
-		return -1;
-	}
-	return u->p[u->focus].route;
-}
-
-static void
-ui_ceiling_start(struct ui *u)
-{
-	const struct ui_controls *c = &u->o->controls;
-	int route = ui_control_route(u, (const void *)c->set_ceiling, "ceiling");
-	if (route < 0)
-		return;
-	int64_t cur = c->current_ceiling ? c->current_ceiling(u->o->user, route) : -1;
-	if (cur >= 0)
-		util_fmt_usd(cur, u->prompt_now, sizeof u->prompt_now);
-	else
-		snprintf(u->prompt_now, sizeof u->prompt_now, "none");
-	u->mode = MODE_PROMPT;
-	u->prompt_pane = u->focus;
-	u->prompt_buf[0] = '\0';
-	u->prompt_err[0] = '\0';
-	u->chrome_dirty = 1;
-}
-
-static void
-ui_ceiling_submit(struct ui *u)
-{
-	const char *s = u->prompt_buf;
-	while (*s == ' ')
-		s++;
-	int64_t micros;
-	if (*s == '\0' || strcmp(s, "none") == 0 || strcmp(s, "off") == 0) {
-		micros = -1;
-	} else if (util_parse_usd(s, &micros) < 0) {
-		snprintf(u->prompt_err, sizeof u->prompt_err,
-		    "[not a dollar amount: try 5 or 2.50, or none]");
+	if (r->redraw || r->uncovered)
 		u->chrome_dirty = 1;
-		return;
+	if (r->message[0] != '\0')
+		ui_message(u, "%s", r->message);
+	if (r->changed)
+		u->sidebar_dirty = 1;
+}
+
+/* Open a metering dialog about the focused pane. */
+static void
+ui_dialog_open(struct ui *u, enum input_kind kind)
+{
+	struct dialog_result r;
+	struct dialog_target t;
+	const struct dialog_target *tp = NULL;
+	if (u->n > 0) {
+		t = (struct dialog_target){ .number = u->focus + 1, .name = u->p[u->focus].name,
+			.route = u->p[u->focus].route };
+		tp = &t;
 	}
-	int idx = u->prompt_pane;
+	switch (kind) {
+	case INPUT_CEILING: dialog_open_ceiling(u->dialog, tp, &r); break;
+	case INPUT_MODEL: dialog_open_model(u->dialog, tp, &r); break;
+	case INPUT_REQUESTS: dialog_open_requests(u->dialog, tp, &r); break;
+	default: dialog_open_help(u->dialog, &r); break;
+	}
+	if (dialog_is_open(u->dialog))
+		u->mode = MODE_NORMAL;     /* a dialog ends scrollback mode */
+	ui_dialog_result(u, &r);
+}
+
+/* A y/n answer to the open question. */
+static void
+ui_confirm_key(struct ui *u, const struct input_event *ev)
+{
+	if (ev->kind != INPUT_CHAR)
+		return;
+	int yes = ev->ch == 'y' || ev->ch == 'Y';
 	u->mode = MODE_NORMAL;
 	u->chrome_dirty = 1;
-	if (idx >= u->n)
+	if (!yes)
 		return;
-	char *err = NULL;
-	if (u->o->controls.set_ceiling(u->o->user, u->p[idx].route, micros, &err) < 0) {
-		ui_message(u, "pane %d ceiling not set: %s", idx + 1, err ? err : "refused");
-		free(err);
-		return;
+	if (u->confirm == CONFIRM_QUIT) {
+		u->quit = 1;
+	} else if (u->confirm_arg < u->n) {
+		ui_close_pane(u, u->confirm_arg);
+		if (u->n == 0)
+			u->quit = 1;
 	}
-	char usd[24];
-	util_fmt_usd(micros, usd, sizeof usd);
-	if (micros < 0)
-		ui_message(u, "pane %d ceiling removed", idx + 1);
-	else
-		ui_message(u, "pane %d ceiling set to %s", idx + 1, usd);
-	u->sidebar_dirty = 1;
 }
 
-static void
-ui_prompt_key(struct ui *u, const struct input_event *ev)
+/* A command from the prefix key (or Alt-N); 0 if ev is none. */
+static int
+ui_command(struct ui *u, const struct input_event *ev)
 {
-	size_t len = strlen(u->prompt_buf);
-	if (input_key_is(ev, INPUT_KEYNAME_ESCAPE)) {
-		u->mode = MODE_NORMAL;
-	} else if (input_key_is(ev, INPUT_KEYNAME_ENTER)) {
-		ui_ceiling_submit(u);
-	} else if (input_key_is(ev, INPUT_KEYNAME_BACKSPACE)) {
-		if (len > 0)
-			u->prompt_buf[len - 1] = '\0';
-		u->prompt_err[0] = '\0';
-	} else if (ev->kind == INPUT_CHAR && ev->ch == 21) {     /* Ctrl-U */
-		u->prompt_buf[0] = '\0';
-	} else if (ev->kind == INPUT_CHAR && ev->ch >= 32 && ev->ch < 127 && len < UI_PROMPT_MAX) {
-		u->prompt_buf[len] = (char)ev->ch;
-		u->prompt_buf[len + 1] = '\0';
-		u->prompt_err[0] = '\0';
-	}
-	u->chrome_dirty = 1;
-}
-
-static void
-ui_model_start(struct ui *u)
-{
-	const struct ui_controls *c = &u->o->controls;
-	int route = ui_control_route(u, (const void *)c->set_model, "model override");
-	if (route < 0)
-		return;
-	u->pick_ids[0] = NULL;
-	u->pick_n = 1;
-	if (c->models != NULL)
-		u->pick_n += c->models(u->o->user, u->pick_ids + 1, UI_PICK_MAX - 1);
-	const char *cur = c->current_model ? c->current_model(u->o->user, route) : NULL;
-	u->pick_cur = 0;
-	for (int i = 1; cur != NULL && i < u->pick_n; i++)
-		if (strcmp(u->pick_ids[i], cur) == 0)
-			u->pick_cur = i;
-	u->pick_sel = u->pick_cur;
-	u->pick_pane = u->focus;
-	u->mode = MODE_PICK;
-	u->chrome_dirty = 1;
-}
-
-static void
-ui_pick_key(struct ui *u, const struct input_event *ev)
-{
-	int up = input_key_is(ev, INPUT_KEYNAME_UP) || (ev->kind == INPUT_CHAR && ev->ch == 'k');
-	int down = input_key_is(ev, INPUT_KEYNAME_DOWN) || (ev->kind == INPUT_CHAR && ev->ch == 'j');
-	if (up && u->pick_sel > 0)
-		u->pick_sel--;
-	else if (down && u->pick_sel < u->pick_n - 1)
-		u->pick_sel++;
-	else if (input_key_is(ev, INPUT_KEYNAME_HOME))
-		u->pick_sel = 0;
-	else if (input_key_is(ev, INPUT_KEYNAME_END))
-		u->pick_sel = u->pick_n - 1;
-	else if (input_key_is(ev, INPUT_KEYNAME_ESCAPE) || (ev->kind == INPUT_CHAR && ev->ch == 'q'))
-		ui_overlay_close(u);
-	else if (input_key_is(ev, INPUT_KEYNAME_ENTER)) {
-		ui_overlay_close(u);
-		int idx = u->pick_pane;
-		if (idx >= u->n)
-			return;
-		const char *model = u->pick_ids[u->pick_sel];
-		char *err = NULL;
-		if (u->o->controls.set_model(u->o->user, u->p[idx].route, model, &err) < 0) {
-			ui_message(u, "pane %d model not set: %s", idx + 1, err ? err : "refused");
-			free(err);
-			return;
+	switch (ev->kind) {
+	case INPUT_FOCUS: ui_set_focus(u, ev->arg); return 1;
+	case INPUT_FOCUS_DIR: ui_set_focus(u, layout_neighbor(&u->lay, u->focus, ev->dy, ev->dx)); return 1;
+	case INPUT_ZOOM:
+		u->zoomed = u->zoomed >= 0 ? -1 : u->focus;
+		u->resized = 1;
+		return 1;
+	case INPUT_SCROLL_MODE:
+		if (u->n > 0 && !vt_altscreen(pane_vt(u->p[u->focus].pane))) {
+			u->mode = MODE_SCROLL;
+			u->chrome_dirty = 1;
+		} else {
+			ui_message(u, "no scrollback in a full-screen program");
 		}
-		if (model != NULL)
-			ui_message(u, "pane %d now uses %s", idx + 1, model);
-		else
-			ui_message(u, "pane %d: no model override", idx + 1);
-		u->sidebar_dirty = 1;
+		return 1;
+	case INPUT_NEW_PANE: ui_new_pane(u); return 1;
+	case INPUT_CLOSE_PANE: if (u->n > 0) ui_ask_close(u, u->focus); return 1;
+	case INPUT_RESTART: if (u->n > 0) ui_restart(u, u->focus); return 1;
+	case INPUT_QUIT:
+		u->mode = MODE_CONFIRM;
+		u->confirm = CONFIRM_QUIT;
+		u->chrome_dirty = 1;
+		return 1;
+	case INPUT_SIDEBAR:
+		u->sidebar_on = !u->sidebar_on;
+		u->resized = 1;
+		return 1;
+	case INPUT_REDRAW:
+		clearok(curscr, TRUE);
+		u->resized = 1;
+		return 1;
+	case INPUT_HELP: case INPUT_CEILING: case INPUT_MODEL: case INPUT_REQUESTS:
+		ui_dialog_open(u, ev->kind);
+		return 1;
+	case INPUT_NONE:
+		return 1;
+	default:
+		return 0;
 	}
-	u->chrome_dirty = 1;
-}
-
-static void
-ui_list_free(struct ui *u)
-{
-	for (int i = 0; i < u->list_n; i++)
-		free(u->list[i]);
-	u->list_n = 0;
-}
-
-static void
-ui_requests_start(struct ui *u)
-{
-	const struct ui_controls *c = &u->o->controls;
-	int route = ui_control_route(u, (const void *)c->requests, "request list");
-	if (route < 0)
-		return;
-	ui_list_free(u);
-	u->list_n = c->requests(u->o->user, route, u->list, UI_LIST_MAX);
-	if (u->list_n <= 1) {
-		ui_list_free(u);
-		ui_message(u, "pane %d has made no requests yet", u->focus + 1);
-		return;
-	}
-	snprintf(u->list_title, sizeof u->list_title,
-	    "pane %d %s: last requests, newest first (any key closes)", u->focus + 1, u->p[u->focus].name);
-	u->mode = MODE_LIST;
-	u->chrome_dirty = 1;
 }
 
 static void
@@ -1253,81 +877,18 @@ ui_event(struct ui *u, const struct input_event *ev)
 		ui_mouse(u);
 		return;
 	}
-	if (u->mode == MODE_HELP || u->mode == MODE_LIST) {
-		if (ev->kind != INPUT_NONE) {
-			ui_overlay_close(u);
-			ui_list_free(u);
-		}
-		return;
-	}
-	if (u->mode == MODE_PROMPT) {
-		ui_prompt_key(u, ev);
-		return;
-	}
-	if (u->mode == MODE_PICK) {
-		ui_pick_key(u, ev);
+	if (dialog_is_open(u->dialog)) {
+		struct dialog_result r;
+		dialog_key(u->dialog, ev, &r);
+		ui_dialog_result(u, &r);
 		return;
 	}
 	if (u->mode == MODE_CONFIRM) {
-		if (ev->kind != INPUT_CHAR)
-			return;
-		int yes = ev->ch == 'y' || ev->ch == 'Y';
-		u->mode = MODE_NORMAL;
-		u->chrome_dirty = 1;
-		if (!yes)
-			return;
-		if (u->confirm == CONFIRM_QUIT) {
-			u->quit = 1;
-		} else if (u->confirm_arg < u->n) {
-			ui_close_pane(u, u->confirm_arg);
-			if (u->n == 0)
-				u->quit = 1;
-		}
+		ui_confirm_key(u, ev);
 		return;
 	}
-	switch (ev->kind) {
-	case INPUT_FOCUS: ui_set_focus(u, ev->arg); return;
-	case INPUT_FOCUS_DIR: ui_set_focus(u, layout_neighbor(&u->lay, u->focus, ev->dy, ev->dx)); return;
-	case INPUT_ZOOM:
-		u->zoomed = u->zoomed >= 0 ? -1 : u->focus;
-		u->resized = 1;
+	if (ui_command(u, ev))
 		return;
-	case INPUT_SCROLL_MODE:
-		if (u->n > 0 && !vt_altscreen(pane_vt(u->p[u->focus].pane))) {
-			u->mode = MODE_SCROLL;
-			u->chrome_dirty = 1;
-		} else {
-			ui_message(u, "no scrollback in a full-screen program");
-		}
-		return;
-	case INPUT_NEW_PANE: ui_new_pane(u); return;
-	case INPUT_CLOSE_PANE: if (u->n > 0) ui_ask_close(u, u->focus); return;
-	case INPUT_RESTART: if (u->n > 0) ui_restart(u, u->focus); return;
-	case INPUT_QUIT:
-		u->mode = MODE_CONFIRM;
-		u->confirm = CONFIRM_QUIT;
-		u->chrome_dirty = 1;
-		return;
-	case INPUT_HELP:
-		u->mode = MODE_HELP;
-		u->chrome_dirty = 1;
-		return;
-	case INPUT_SIDEBAR:
-		u->sidebar_on = !u->sidebar_on;
-		u->resized = 1;
-		return;
-	case INPUT_REDRAW:
-		clearok(curscr, TRUE);
-		u->resized = 1;
-		return;
-	case INPUT_CEILING: ui_ceiling_start(u); return;
-	case INPUT_MODEL: ui_model_start(u); return;
-	case INPUT_REQUESTS: ui_requests_start(u); return;
-	case INPUT_NONE:
-		return;
-	default:
-		break;
-	}
 	if (u->mode == MODE_SCROLL) {
 		ui_scroll_key(u, ev);
 		return;
@@ -1419,104 +980,283 @@ ui_read_signals(struct ui *u)
 
 /* ---- the loop ---- */
 
-static int
-ui_poll_timeout(struct ui *u)
+static void
+ui_on_terminal(evloop_t *el, int fd, int revents, void *arg)
 {
-	int64_t now = util_now_ms();
-	int t = -1;
-	if (ui_needs_draw(u)) {
-		int64_t due = u->last_frame + UI_FRAME_MS - now;
-		t = due > 0 ? (int)due : 0;
-	}
-	if (u->msg_until > now) {
-		int m = (int)(u->msg_until - now) + 1;
-		if (t < 0 || m < t)
-			t = m;
-	}
-	int64_t due = -1;
-	if (u->sidebar_dirty)
-		due = u->sb_drawn + UI_SIDEBAR_MIN_MS;
-	if (u->sb_due > 0 && (due < 0 || u->sb_due < due))
-		due = u->sb_due;
-	if (due >= 0) {
-		int m = due > now ? (int)(due - now) : 0;
-		if (t < 0 || m < t)
-			t = m;
-	}
-	return t;
+	struct ui *u = arg;
+	if (revents & EVLOOP_READ)
+		ui_read_input(u);
+	if (revents & EVLOOP_HUP)
+		u->quit = 1;    /* the terminal went away */
 }
 
 static void
+ui_on_signal(evloop_t *el, int fd, int revents, void *arg)
+{
+	ui_read_signals(arg);
+}
+
+static void
+ui_on_wake(evloop_t *el, int fd, int revents, void *arg)
+{
+	struct ui *u = arg;
+	uint64_t v;
+	while (read(fd, &v, sizeof v) > 0)
+		;
+	u->sidebar_dirty = 1;
+}
+
+/* Until when the other panes wait for the answer to a key (util_now_ms()
+ * time), or 0: they do not. */
+static int64_t
+ui_echo_hold(struct ui *u)
+{
+	if (u->echo_until == 0)
+		return 0;
+	int64_t end = u->echo_until - UI_ECHO_MS + UI_ECHO_HOLD_MS;
+	return util_now_ms() < end ? end : 0;
+}
+
+/* Whether a key, or (for another pane than the focused one) the focused
+ * pane's output, waits to be read: a read of pane i in slices stops for it. */
+static int
+ui_read_wanted(struct ui *u, int i)
+{
+	struct pollfd pfd[2];
+	nfds_t n = 0;
+	pfd[n++] = (struct pollfd){ .fd = u->term_in, .events = POLLIN };
+	if (i != u->focus && u->p[u->focus].fd >= 0)
+		pfd[n++] = (struct pollfd){ .fd = u->p[u->focus].fd, .events = POLLIN };
+	return poll(pfd, n, 0) > 0;
+}
+
+/* Read pane i's output into its vt, one slice at a time (at least one). */
+static size_t
+ui_pane_read(struct ui *u, int i)
+{
+	int focused = i == u->focus;
+	size_t budget = focused ? UI_READ_BUDGET : UI_READ_BUDGET_OTHER;
+	size_t slice = focused ? UI_READ_SLICE : UI_READ_SLICE_OTHER;
+	size_t total = 0;
+	while (total < budget) {
+		size_t got = pane_read(u->p[i].pane, slice);
+		total += got;
+		if (got < slice || pane_closed(u->p[i].pane) || ui_read_wanted(u, i))
+			break;
+	}
+	return total;
+}
+
+static void
+ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
+{
+	struct ui *u = arg;
+	int i = 0;
+	while (i < u->n && u->p[i].fd != fd)
+		i++;
+	if (i == u->n)
+		return;
+	struct ui_pane *up = &u->p[i];
+	if (revents & EVLOOP_WRITE)
+		pane_flush(up->pane);
+	if (!(revents & (EVLOOP_READ | EVLOOP_HUP)))
+		return;
+	if (i != u->focus && ui_echo_hold(u) > 0)
+		return;     /* the key just typed came in this same iteration: it goes first */
+	size_t got = ui_pane_read(u, i);
+	if (got > 0 && i == u->focus && u->echo_until != 0 && util_now_ms() <= u->echo_until) {
+		u->echo_until = 0;
+		ui_draw_echo(u);     /* now: before any other pane's callback */
+	}
+	ui_pane_bell(u, i);
+	if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
+		u->sidebar_dirty = 1;
+	if (pane_closed(up->pane)) {
+		ui_pane_unwatch(u, i);
+		ui_reap(u);
+		u->chrome_dirty = 1;
+	}
+}
+
+/* When the next frame may be drawn (util_now_ms() time); -1: nothing to
+ * draw. Frames come at most every UI_FRAME_MS; a sidebar that only the
+ * gateway's wakes made dirty waits UI_SIDEBAR_MIN_MS after the last one. */
+static int64_t
+ui_frame_due(struct ui *u)
+{
+	int64_t frame = u->last_frame + UI_FRAME_MS;
+	if (u->chrome_dirty)
+		return frame;
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].full || grid_any_dirty(vt_grid(pane_vt(u->p[i].pane))))
+			return frame;
+	}
+	if (u->sidebar_dirty)
+		return UTIL_MAX(frame, u->sb_drawn + UI_SIDEBAR_MIN_MS);
+	return -1;
+}
+
+/* The draw timer only wakes the loop; the before-poll hook draws. */
+static int64_t
+ui_on_draw_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	u->draw_timer = 0;
+	return EVLOOP_DONE;
+}
+
+static int64_t
+ui_on_hold_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	u->hold_timer = 0;
+	return EVLOOP_DONE;
+}
+
+/* What each pane's pty is polled for, and in which order: the keyboard
+ * first (it was added first), then the focused pane, then the others;
+ * those are not polled at all while the answer to a key is awaited (a
+ * timer ends that wait). */
+static void
+ui_watch_panes(struct ui *u)
+{
+	int64_t hold = ui_echo_hold(u);
+	if (hold > 0 && u->hold_timer == 0)
+		u->hold_timer = evloop_add_timer(u->loop, hold - util_now_ms(), ui_on_hold_timer, u);
+	else if (hold == 0 && u->hold_timer != 0) {
+		evloop_del_timer(u->loop, u->hold_timer);     /* the answer came first */
+		u->hold_timer = 0;
+	}
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].fd < 0)
+			continue;
+		int ev = EVLOOP_READ | (pane_wants_write(u->p[i].pane) ? EVLOOP_WRITE : 0);
+		evloop_set_events(u->loop, u->p[i].fd, i != u->focus && hold > 0 ? 0 : ev);
+		evloop_set_priority(u->loop, u->p[i].fd, i == u->focus ? 1 : 2);
+	}
+}
+
+/* Draw a frame if one is due, else set the timer for it. A frame waits a
+ * little while the answer to a key is awaited, and while a key waits to be
+ * read (unless the frame is late by a whole frame already): both come
+ * first, and drawing the other panes could take a millisecond. */
+static void
+ui_frame(struct ui *u)
+{
+	int64_t now = util_now_ms(), due = ui_frame_due(u);
+	int64_t hold = ui_echo_hold(u);
+	if (due >= 0 && hold > 0)
+		due = UTIL_MAX(due, hold);
+	if (due >= 0 && due <= now) {
+		if (now - due < UI_FRAME_MS && ui_read_wanted(u, u->focus))
+			return;       /* poll() returns at once for the key */
+		ui_draw(u);
+		due = ui_frame_due(u);
+	}
+	if (u->draw_timer != 0 && u->draw_at != due) {
+		evloop_del_timer(u->loop, u->draw_timer);
+		u->draw_timer = 0;
+	}
+	if (due >= 0 && u->draw_timer == 0) {
+		u->draw_timer = evloop_add_timer(u->loop, due - util_now_ms(), ui_on_draw_timer, u);
+		u->draw_at = due;
+	}
+}
+
+/* Once per loop iteration, after the callbacks: lay out, draw a frame if
+ * one is due, and set what each pane's pty is polled for. */
+static void
+ui_before_poll(evloop_t *el, void *arg)
+{
+	struct ui *u = arg;
+	if (u->quit || u->n == 0) {
+		evloop_stop(el);
+		return;
+	}
+	if (u->resized)
+		ui_relayout(u);
+	ui_frame(u);
+	ui_watch_panes(u);
+}
+
+/* TOKMUX_TEST_CRASH=fatal or =abort, for tests/ui/crash.sh only: once the
+ * workspace is up, a thread other than the UI's calls fatal() or abort(),
+ * to show that the outer terminal is restored whoever fails. */
+static void *
+ui_crash_thread(void *arg)
+{
+	if (strcmp(arg, "abort") == 0)
+		abort();
+	fatal("test crash from another thread (TOKMUX_TEST_CRASH=%s)", (const char *)arg);
+}
+
+static int64_t
+ui_on_crash_timer(evloop_t *el, int64_t id, void *arg)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, ui_crash_thread, arg) == 0)
+		pthread_detach(t);
+	return EVLOOP_DONE;
+}
+
+static int
 ui_loop(struct ui *u)
 {
-	struct pollfd pfd[3 + UI_MAX_PANES];
-	int pidx[3 + UI_MAX_PANES];
-	while (!u->quit && u->n > 0) {
-		int n = 0;
-		pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = u->sigfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = u->o->wake_fd, .events = POLLIN };
-		for (int i = 0; i < u->n; i++) {
-			int fd = pane_fd(u->p[i].pane);
-			if (fd < 0)
-				continue;
-			pidx[n] = i;
-			pfd[n++] = (struct pollfd){ .fd = fd,
-			    .events = (short)(POLLIN | (pane_wants_write(u->p[i].pane) ? POLLOUT : 0)) };
+	const char *crash = getenv("TOKMUX_TEST_CRASH");
+	if (crash != NULL && (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
+		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
+	evloop_add_fd(u->loop, u->term_in, EVLOOP_READ, ui_on_terminal, u);
+	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
+	if (u->o->wake_fd >= 0)
+		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
+	evloop_set_before_poll(u->loop, ui_before_poll, u);
+	if (evloop_run(u->loop) < 0)
+		fatal("poll: %s", strerror(errno));
+	return 0;
+}
+
+/* Append terminfo capability cap to buf (without "$<..>" padding). */
+static void
+ui_cap_append(char *buf, size_t len, const char *cap)
+{
+	const char *s = tigetstr(cap);
+	if (s == NULL || s == (const char *)-1)
+		return;
+	size_t at = strlen(buf);
+	while (*s != '\0' && at + 1 < len) {
+		if (s[0] == '$' && s[1] == '<' && strchr(s, '>') != NULL) {
+			s = strchr(s, '>') + 1;
+			continue;
 		}
-		int had_msg = u->msg_until > 0;
-		int rc = poll(pfd, (nfds_t)n, ui_poll_timeout(u));
-		if (rc < 0 && errno != EINTR)
-			fatal("poll: %s", strerror(errno));
-		if (had_msg && util_now_ms() >= u->msg_until) {
-			u->msg_until = 0;
-			u->chrome_dirty = 1;
-			for (int i = 0; i < u->n; i++)
-				u->p[i].full = u->lay.status_visible ? u->p[i].full : 1;
-		}
-		if (rc > 0 && (pfd[1].revents & POLLIN))
-			ui_read_signals(u);
-		if (rc > 0 && pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
-			uint64_t v;
-			while (read(pfd[2].fd, &v, sizeof v) > 0)
-				;
-			u->sidebar_dirty = 1;
-		}
-		/* panes before keys, so a pane that closes is not indexed after */
-		for (int k = 3; rc > 0 && k < n; k++) {
-			struct ui_pane *up = &u->p[pidx[k]];
-			if (pfd[k].revents & POLLOUT)
-				pane_flush(up->pane);
-			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
-				pane_read(up->pane, UI_READ_BUDGET);
-				ui_pane_bell(u, pidx[k]);
-				if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
-					u->sidebar_dirty = 1;
-				if (pane_closed(up->pane)) {
-					ui_reap(u);
-					u->chrome_dirty = 1;
-				}
-			}
-		}
-		if (rc > 0 && (pfd[0].revents & POLLIN))
-			ui_read_input(u);
-		if (rc > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
-			u->quit = 1;    /* the terminal went away */
-		if (u->sb_due > 0 && util_now_ms() >= u->sb_due) {
-			u->sb_due = 0;
-			u->sidebar_dirty = 1;
-		}
-		if (u->resized)
-			ui_relayout(u);
-		if (ui_needs_draw(u) && util_now_ms() - u->last_frame >= UI_FRAME_MS)
-			ui_draw(u);
+		buf[at++] = *s++;
 	}
+	buf[at] = '\0';
+}
+
+/* Tell util how to undo what this UI does to the outer terminal, for
+ * fatal() in any thread and for crash signals. tio: the settings before
+ * curses changed them. */
+static void
+ui_terminal_guard(struct ui *u, const struct termios *tio)
+{
+	char reset[256] = "";
+	ui_cap_append(reset, sizeof reset, "sgr0");
+	/* mouse reporting (every mode ncurses may have asked for), bracketed paste */
+	snprintf(reset + strlen(reset), sizeof reset - strlen(reset),
+	    "\033[?1000l\033[?1002l\033[?1003l\033[?1005l\033[?1006l\033[?2004l");
+	ui_cap_append(reset, sizeof reset, "rmkx");
+	ui_cap_append(reset, sizeof reset, "cnorm");
+	ui_cap_append(reset, sizeof reset, "rmcup");
+	util_term_save(u->term_out, tio, reset);
+	util_crash_handlers();
 }
 
 static int
 ui_curses_start(struct ui *u)
 {
-	if (newterm(NULL, stdout, stdin) == NULL) {
+	struct termios tio;
+	int have_tio = tcgetattr(u->term_out, &tio) == 0;
+	if (newterm(NULL, u->term_out_f, u->term_in_f) == NULL) {
 		fprintf(stderr, "tokmux: cannot initialise the terminal (TERM=%s)\n",
 		    getenv("TERM") ? getenv("TERM") : "(unset)");
 		return -1;
@@ -1532,20 +1272,34 @@ ui_curses_start(struct ui *u)
 	intrflush(stdscr, FALSE);
 	mousemask(ALL_MOUSE_EVENTS, NULL);
 	mouseinterval(0);
-	ui_colors_init(u);
+	u->chrome = chrome_new(u->o->theme, u->utf8);
 	input_init_terminfo_keys();
 	/* bracketed paste from the outer terminal */
-	fputs("\033[?2004h", stdout);
-	fflush(stdout);
+	fputs("\033[?2004h", u->term_out_f);
+	fflush(u->term_out_f);
+	if (have_tio)
+		ui_terminal_guard(u, &tio);
 	return 0;
 }
 
 static void
-ui_curses_end(void)
+ui_curses_end(struct ui *u)
 {
-	fputs("\033[?2004l", stdout);
-	fflush(stdout);
+	fputs("\033[?2004l", u->term_out_f);
+	fflush(u->term_out_f);
 	endwin();
+	util_term_forget();
+}
+
+/* The outer terminal: this process's stdin and stdout. The only place
+ * that names them. */
+static void
+ui_terminal_open(struct ui *u)
+{
+	u->term_in_f = stdin;
+	u->term_out_f = stdout;
+	u->term_in = fileno(stdin);
+	u->term_out = fileno(stdout);
 }
 
 int
@@ -1564,12 +1318,14 @@ ui_run(const struct ui_options *o)
 		fprintf(stderr, "tokmux: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
+	ui_terminal_open(u);
 	if (ui_curses_start(u) < 0)
 		return 1;
+	u->loop = evloop_new();
 	u->in = input_new(o->cfg->prefix_key);
-	u->render = render_new(u->color);
-	u->sb.u = u;
-	int want = o->npanes < 1 ? 1 : (o->npanes > UI_MAX_PANES ? UI_MAX_PANES : o->npanes);
+	u->render = render_new(chrome_color(u->chrome));
+	u->dialog = dialog_new(&o->controls, o->user);
+	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
 		if (ui_open_pane(u, u->n, 10, 40) == 0)
 			u->n++;
@@ -1579,12 +1335,12 @@ ui_run(const struct ui_options *o)
 	ui_loop(u);
 	for (int i = u->n - 1; i >= 0; i--)
 		ui_close_pane(u, i);
-	if (u->sb.win)
-		delwin(u->sb.win);
-	ui_list_free(u);
+	dialog_free(u->dialog);
+	chrome_free(u->chrome);
 	render_free(u->render);
 	input_free(u->in);
-	ui_curses_end();
+	evloop_free(u->loop);
+	ui_curses_end(u);
 	close(u->sigfd);
 	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
 		fprintf(stderr, "tokmux: %s\n", u->msg);

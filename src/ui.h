@@ -1,18 +1,23 @@
 /*
- * ui: the interactive workspace: one thread, one poll() loop over the
- * terminal, every pane's pty, a signalfd (SIGWINCH, SIGCHLD, SIGINT, SIGTERM)
- * and a wake fd that gateway threads write to. Owns curses, the panes, focus,
- * zoom, scrollback mode, prompts, overlays, the in-app controls and the
- * theme's colours.
+ * ui: the interactive workspace, the multiplexer: one thread, one event
+ * loop (evloop) over the terminal, every pane's pty, a signalfd (SIGWINCH,
+ * SIGCHLD, SIGINT, SIGTERM, SIGHUP) and a wake fd that gateway threads write
+ * to. Owns curses, the panes, focus, zoom, scrollback mode, the y/n
+ * questions, the mouse and when to draw; the chrome module draws titles,
+ * separators, status and sidebar, the dialog module owns the metering
+ * dialogs.
  */
 #ifndef TOKMUX_UI_H
 #define TOKMUX_UI_H
 
 #include <stdint.h>
 
+#include "chrome.h"
 #include "config.h"
+#include "dialog.h"
 #include "sidebar.h"
 #include "theme.h"
+#include "util.h"
 
 /* Extra environment for a new pane's child: fill env[] with up to max
  * malloc'd "KEY=VALUE" strings and return how many; *route receives the
@@ -43,50 +48,25 @@ struct ui_pane_info {
  * The sidebar callback: called when gateway state changed (at most 4 times
  * a second), when a pane's activity may have changed its state, and when
  * the value it last returned comes due. It draws rows x cols lines with
- * ui_sidebar_draw() (rows = 0: the sidebar is hidden; only the status line
- * and the pane states are wanted), sets the status line with
- * ui_sidebar_status(), fills panes[i].state / alert, and may post a
- * message with ui_sidebar_event(). Returns the ms after which it must be
- * called again although nothing happened (a countdown, a state that times
- * out), or -1. May be NULL (a placeholder is drawn).
+ * chrome_sidebar_draw() (rows = 0: the sidebar is hidden; only the status
+ * line and the pane states are wanted), sets the status line with
+ * chrome_sidebar_status(), fills panes[i].state / alert, and may post a
+ * message with chrome_sidebar_event(). Returns the ms after which it must
+ * be called again although nothing happened (a countdown, a state that
+ * times out), or -1. May be NULL (a placeholder is drawn).
  */
-struct ui_sidebar;
-typedef int (*ui_sidebar_fn)(void *user, struct ui_sidebar *sb, int rows, int cols,
+typedef int (*ui_sidebar_fn)(void *user, struct chrome_sidebar *sb, int rows, int cols,
     struct ui_pane_info *panes, int npanes);
-void ui_sidebar_draw(struct ui_sidebar *sb, int row, const struct sidebar_line *l);
-/* kind: enum sidebar_kind. */
-void ui_sidebar_line(struct ui_sidebar *sb, int row, int kind, const char *text);
-void ui_sidebar_status(struct ui_sidebar *sb, const char *text);
-/* A one-line message at the bottom for a few seconds; ring: worth the terminal bell (rung if ring_bell). */
-void ui_sidebar_event(struct ui_sidebar *sb, const char *text, int ring);
-int ui_sidebar_utf8(const struct ui_sidebar *sb);
-
-/* In-app controls. Each may be NULL (the key then says so). Errors are
- * malloc'd one-line strings the UI shows and frees. */
-struct ui_controls {
-	/* Set route's ceiling in micro-dollars (-1: none). 0 or -1 with *err. */
-	int (*set_ceiling)(void *user, int route, int64_t micros, char **err);
-	/* route's ceiling now: micro-dollars, -1 none. */
-	int64_t (*current_ceiling)(void *user, int route);
-	/* Set route's model override (NULL: none, back to what the agent asks). */
-	int (*set_model)(void *user, int route, const char *model, char **err);
-	/* route's override now, NULL none. */
-	const char *(*current_model)(void *user, int route);
-	/* The priced models to choose from; ids stay valid while the UI runs. */
-	int (*models)(void *user, const char **ids, int max);
-	/* route's last requests as malloc'd lines, newest first; returns count. */
-	int (*requests)(void *user, int route, char **lines, int max);
-};
 
 struct ui_options {
 	const struct config *cfg;
-	int npanes;               /* panes to open (1..4) */
-	const char *cmds[4];      /* per-pane command (NULL: config or shell) */
-	const char *names[4];     /* per-pane name (NULL: config or "pane N") */
+	int npanes;               /* panes to open (1..TOKMUX_MAX_PANES) */
+	const char *cmds[TOKMUX_MAX_PANES];      /* per-pane command (NULL: config or shell) */
+	const char *names[TOKMUX_MAX_PANES];     /* per-pane name (NULL: config or "pane N") */
 	int wake_fd;              /* readable when gateway state changed; -1 none */
 	ui_env_fn env_fn;
 	ui_sidebar_fn sidebar_fn;
-	struct ui_controls controls;
+	struct dialog_controls controls;   /* the in-app controls (b, f, m) */
 	const struct theme *theme; /* NULL: the built-in default (mono under NO_COLOR) */
 	int ring_bell;            /* ring the terminal bell with event messages */
 	void *user;

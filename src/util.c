@@ -1,16 +1,21 @@
 /*
  * util: allocation wrappers, fatal(), the debug log file, clocks and small
- * helpers. The only state here is the optional log file (guarded by a mutex).
+ * helpers. The only state here is the optional log file (guarded by a
+ * mutex) and the saved outer terminal that fatal() and the crash handlers
+ * restore (published with an atomic flag, read from signal handlers).
  */
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,10 +94,99 @@ xasprintf(const char *fmt, ...)
 	return s;
 }
 
+/* ---- the outer terminal, restored on fatal() and crashes ---- */
+
+#define UTIL_TERM_RESET_MAX 256
+
+enum { UTIL_TERM_NONE, UTIL_TERM_SAVED, UTIL_TERM_BUSY };
+
+static struct {
+	int fd;
+	struct termios tio;
+	char reset[UTIL_TERM_RESET_MAX];
+	size_t len;
+} util_term;
+static atomic_int util_term_state;
+
+void
+util_term_save(int fd, const struct termios *tio, const char *reset)
+{
+	atomic_store(&util_term_state, UTIL_TERM_NONE);
+	util_term.fd = fd;
+	util_term.tio = *tio;
+	util_term.len = strnlen(reset, UTIL_TERM_RESET_MAX - 1);
+	memcpy(util_term.reset, reset, util_term.len);
+	atomic_store(&util_term_state, UTIL_TERM_SAVED);
+}
+
+void
+util_term_forget(void)
+{
+	atomic_store(&util_term_state, UTIL_TERM_NONE);
+}
+
+/* Only write(2) and tcsetattr(3): both are async-signal-safe. */
+void
+util_term_restore(void)
+{
+	int want = UTIL_TERM_SAVED;
+	if (!atomic_compare_exchange_strong(&util_term_state, &want, UTIL_TERM_BUSY))
+		return;
+	size_t off = 0;
+	while (off < util_term.len) {
+		ssize_t n = write(util_term.fd, util_term.reset + off, util_term.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	tcsetattr(util_term.fd, TCSANOW, &util_term.tio);
+}
+
+static void
+util_crash_handler(int sig)
+{
+	util_term_restore();
+	char msg[] = "tokmux: crashed by signal NN\n";
+	size_t at = sizeof "tokmux: crashed by signal " - 1;
+	if (sig >= 10)
+		msg[at++] = (char)('0' + sig / 10 % 10);
+	msg[at++] = (char)('0' + sig % 10);
+	msg[at++] = '\n';
+	if (write(STDERR_FILENO, msg, at) < 0) {
+		/* nothing left to tell it with */
+	}
+	/* SA_RESETHAND made the action the default again, SA_NODEFER lets it in now */
+	raise(sig);
+}
+
+void
+util_crash_handlers(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	static atomic_int installed;
+	if (atomic_exchange(&installed, 1))
+		return;
+	/* a stack overflow must still be able to run the handler */
+	stack_t ss = { .ss_size = 64 * 1024 };
+	ss.ss_sp = malloc(ss.ss_size);
+	if (ss.ss_sp != NULL && sigaltstack(&ss, NULL) < 0)
+		free(ss.ss_sp);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = util_crash_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 void
 fatal(const char *fmt, ...)
 {
 	va_list ap;
+	util_term_restore();     /* first: the message must land on the normal screen */
 	fputs("tokmux: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

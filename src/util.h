@@ -13,6 +13,15 @@
 #define UTIL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define UTIL_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define UTIL_STR(x) UTIL_STR_(x)       /* a macro's value as a string literal */
+#define UTIL_STR_(x) #x
+
+/* The most panes a workspace shows: the layout, the UI, the keys that pick a
+ * pane (prefix 1..N, Alt-1..N), the sidebar and every help text use this one
+ * number. A single digit, because those keys are digits. */
+#define TOKMUX_MAX_PANES 4
+#define TOKMUX_MAX_PANES_STR UTIL_STR(TOKMUX_MAX_PANES)
+_Static_assert(TOKMUX_MAX_PANES >= 1 && TOKMUX_MAX_PANES <= 9, "panes are picked by one digit");
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
@@ -23,8 +32,30 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap);
 
-/* Print "tokmux: <msg>" to stderr and exit(1). For impossible states and OOM. */
+/* Restore the outer terminal (see util_term_save), print "tokmux: <msg>" to
+ * stderr and exit(1). From any thread. For impossible states and OOM. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * The outer terminal, for fatal() and crash signals. The UI saves the
+ * terminal's fd, its settings from before tokmux changed them, and the
+ * bytes that undo tokmux's modes (alternate screen, mouse reporting,
+ * bracketed paste, keypad mode, hidden cursor; at most 255 bytes).
+ * util_term_restore() writes those bytes and puts the settings back, once,
+ * from any thread or a signal handler (async-signal-safe); a no-op if
+ * nothing is saved. util_term_forget() once the UI restored the terminal
+ * itself. This is process-wide state by necessity: a signal handler needs it.
+ */
+struct termios;
+void util_term_save(int fd, const struct termios *tio, const char *reset);
+void util_term_forget(void);
+void util_term_restore(void);
+
+/* Handlers for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT (and an
+ * alternate signal stack for the calling thread): restore the terminal,
+ * say which signal, then die by that same signal, so that the exit status
+ * and the core dump stay what they would have been. Idempotent. */
+void util_crash_handlers(void);
 
 /* Debug log: a no-op until util_log_open() is called (tokmux -v). Thread-safe. */
 void util_log_open(const char *path);

@@ -1,9 +1,11 @@
 /*
- * vt: one virtual terminal. libvterm's state layer parses the child's output
- * and calls back here; this module keeps the pen (SGR state), applies glyphs,
- * erases and scrolls to its grid_t, and tracks terminal properties (title,
- * cursor visibility, alternate screen, reverse video, mouse mode). libvterm's
- * screen layer is not used: it copies every row on each scrolled line.
+ * vt: one virtual terminal. The child's output goes through the guard
+ * (vtguard.c: what libvterm 0.1.4 must not see) into libvterm's state layer,
+ * which parses it and calls back here; this module keeps the pen (SGR
+ * state), applies glyphs, erases and scrolls to its grid_t, and tracks
+ * terminal properties (title, cursor visibility, alternate screen, reverse
+ * video, mouse mode). libvterm's screen layer is not used: it copies every
+ * row on each scrolled line.
  */
 #include "vt.h"
 
@@ -13,9 +15,11 @@
 #include <vterm.h>
 
 #include "util.h"
+#include "vtguard.h"
 
 struct vt {
 	VTerm *vterm;
+	vtguard_t *guard;       /* filters the child's output for libvterm */
 	VTermState *state;
 	grid_t *grid;
 	struct grid_cell pen;   /* fg, bg, attrs of the current SGR state */
@@ -392,8 +396,8 @@ parse_decrqss(const char *reply, int *a, int *b)
  * (left) one, and a later scroll in the inverted region makes it memmove a
  * negative size. After a shrink, ask for the margins (DECRQSS) and reset
  * any that became inverted, restoring the cursor. This writes into the
- * parser, so a sequence the child left half-sent at this moment may be
- * spoiled; the child redraws on SIGWINCH anyway.
+ * parser, which is idle: the guard holds any sequence the child left
+ * half-sent until it is complete.
  */
 static void
 vt_fix_margins(struct vt *vt)
@@ -422,6 +426,28 @@ vt_fix_margins(struct vt *vt)
 	}
 }
 
+/* The guard's output: into libvterm. Each call is at most 16 KiB (libvterm
+ * 0.1.4's text handler puts an array as long as its input on the stack) and
+ * ends between characters and sequences. */
+static void
+vt_guard_out(const char *buf, size_t len, void *user)
+{
+	struct vt *vt = user;
+
+	/* vterm_input_write always consumes everything it is given. */
+	vterm_input_write(vt->vterm, buf, len);
+}
+
+/* Answers the guard gives itself: to the child, as libvterm's go. */
+static void
+vt_guard_reply(const char *buf, size_t len, void *user)
+{
+	struct vt *vt = user;
+
+	if (vt->out != NULL)
+		vt->out(buf, len, vt->user);
+}
+
 /* ---- public API ---- */
 
 vt_t *
@@ -447,6 +473,8 @@ vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
 	vt->state = vterm_obtain_state(vt->vterm);
 	vterm_state_set_callbacks(vt->state, &state_cbs, vt);
 	vterm_state_reset(vt->state, 1);
+	vt->guard = vtguard_new(vt_guard_out, vt_guard_reply, vt);
+	vtguard_set_width(vt->guard, vt->cols);
 	return vt;
 }
 
@@ -455,31 +483,18 @@ vt_free(vt_t *vt)
 {
 	if (vt == NULL)
 		return;
+	vtguard_free(vt->guard);
 	vterm_free(vt->vterm);
 	grid_free(vt->grid);
 	free(vt->title);
 	free(vt);
 }
 
-/*
- * libvterm 0.1.4's text handler puts a uint32_t array as long as the whole
- * remaining input on the stack (a VLA), so one large write overflows the
- * stack. Feed it in slices; it keeps partial sequences across calls.
- */
-#define VT_WRITE_SLICE (16 * 1024)
-
 void
 vt_write(vt_t *vt, const char *buf, size_t len)
 {
-	size_t done = 0, n;
-
 	vt->nwrites++;
-	while (done < len) {
-		n = UTIL_MIN(len - done, VT_WRITE_SLICE);
-		/* vterm_input_write always consumes everything it is given. */
-		vterm_input_write(vt->vterm, buf + done, n);
-		done += n;
-	}
+	vtguard_feed(vt->guard, buf, len);
 }
 
 void
@@ -498,6 +513,7 @@ vt_resize(vt_t *vt, int rows, int cols)
 		grid_resize(vt->grid, rows, cols);
 	vt->rows = rows;
 	vt->cols = cols;
+	vtguard_set_width(vt->guard, cols);
 	if (shrink)
 		vt_fix_margins(vt);
 }

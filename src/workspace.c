@@ -69,7 +69,7 @@ workspace_env(void *user, int idx, const char *name, const char *cmd, char **env
 }
 
 static int
-ws_route_ok(const struct workspace *w, int route)
+workspace_route_ok(const struct workspace *w, int route)
 {
 	return w->core != NULL && route >= 0 && route < STATS_MAX_ROUTES;
 }
@@ -79,7 +79,7 @@ static int
 workspace_set_ceiling(void *user, int route, int64_t micros, char **err)
 {
 	struct workspace *w = user;
-	if (!ws_route_ok(w, route)) {
+	if (!workspace_route_ok(w, route)) {
 		*err = xstrdup("this pane has no gateway route");
 		return -1;
 	}
@@ -92,7 +92,7 @@ workspace_current_ceiling(void *user, int route)
 {
 	struct workspace *w = user;
 	struct policy_route_state st;
-	if (!ws_route_ok(w, route) || policy_get_state(core_policy(w->core), route, &st) < 0)
+	if (!workspace_route_ok(w, route) || policy_get_state(core_policy(w->core), route, &st) < 0)
 		return -1;
 	return st.ceiling_micros;
 }
@@ -101,7 +101,7 @@ static int
 workspace_set_model(void *user, int route, const char *model, char **err)
 {
 	struct workspace *w = user;
-	if (!ws_route_ok(w, route)) {
+	if (!workspace_route_ok(w, route)) {
 		*err = xstrdup("this pane has no gateway route");
 		return -1;
 	}
@@ -114,7 +114,7 @@ workspace_current_model(void *user, int route)
 {
 	struct workspace *w = user;
 	struct policy_route_state st;
-	if (!ws_route_ok(w, route) || policy_get_state(core_policy(w->core), route, &st) < 0 ||
+	if (!workspace_route_ok(w, route) || policy_get_state(core_policy(w->core), route, &st) < 0 ||
 	    st.model_override[0] == '\0')
 		return NULL;
 	/* the UI keeps the pointer until the next call: hold the copy here */
@@ -134,7 +134,7 @@ workspace_requests(void *user, int route, char **lines, int max)
 {
 	struct workspace *w = user;
 	struct stats_recent rec[STATS_RECENT_MAX];
-	if (!ws_route_ok(w, route) || max < 2)
+	if (!workspace_route_ok(w, route) || max < 2)
 		return 0;
 	int n = stats_recent(core_stats(w->core), route, rec, UTIL_MIN(max - 1, STATS_RECENT_MAX));
 	char line[256];
@@ -149,7 +149,7 @@ workspace_requests(void *user, int route, char **lines, int max)
 
 /* The short word an event leaves in the pane's title. */
 static const char *
-ws_alert_word(int ev)
+workspace_alert_word(int ev)
 {
 	if (ev & SIDEBAR_EV_CEILING)
 		return "ceiling reached";
@@ -163,13 +163,13 @@ ws_alert_word(int ev)
 /* One pane: its state, the events since the last refresh (a message at
  * the bottom and a word in its title), and when to look again. */
 static void
-ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *p, int i,
+workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_pane_info *p, int i,
     const struct stats_snapshot *snap, struct sidebar_pane *sp, int64_t now_ms, int64_t *due)
 {
 	static const struct stats_counts zero;
 	const struct stats_counts *c = &zero;
 	struct ws_route *r = NULL;
-	if (ws_route_ok(w, p->route) && p->route < snap->nroutes) {
+	if (workspace_route_ok(w, p->route) && p->route < snap->nroutes) {
 		c = &snap->route[p->route];
 		r = &w->route[p->route];
 	}
@@ -187,9 +187,9 @@ ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *
 		if (ev != 0) {
 			char text[256];
 			sidebar_event_text(ev, i + 1, p->name, c, text, sizeof text);
-			ui_sidebar_event(sb, text, 1);
+			chrome_sidebar_event(sb, text, 1);
 			if (ev & ~SIDEBAR_EV_WAITING) {
-				snprintf(r->alert, sizeof r->alert, "%s", ws_alert_word(ev));
+				snprintf(r->alert, sizeof r->alert, "%s", workspace_alert_word(ev));
 				r->alert_until_ms = now_ms + WS_ALERT_MS;
 			}
 		}
@@ -203,7 +203,7 @@ ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *
 		}
 	}
 	snprintf(p->state, sizeof p->state, "%s%s%s", sidebar_state_name(st),
-	    alert[0] ? (ui_sidebar_utf8(sb) ? " \xc2\xb7 " : " - ") : "", alert);
+	    alert[0] ? (chrome_sidebar_utf8(sb) ? " \xc2\xb7 " : " - ") : "", alert);
 	p->alert = st == SIDEBAR_WAITING || alert[0] != '\0';
 	p->watch_output = st != SIDEBAR_WORKING;
 	p->watch_input = st == SIDEBAR_WAITING;
@@ -225,17 +225,17 @@ ws_pane_update(struct workspace *w, struct ui_sidebar *sb, struct ui_pane_info *
 }
 
 static int
-workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
+workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
     struct ui_pane_info *panes, int npanes)
 {
 	struct workspace *w = user;
 	struct stats_snapshot snap;
 	struct rl_state rl[RATELIMIT_MAX_KEYS];
-	struct sidebar_pane sp[4];
+	struct sidebar_pane sp[TOKMUX_MAX_PANES];
 	struct sidebar_line lines[128];
 	int64_t now_ms = util_now_ms(), due = -1;
 	struct sidebar_input in = {
-		.now = util_wall(), .utf8 = ui_sidebar_utf8(sb), .ceiling_micros = -1,
+		.now = util_wall(), .utf8 = chrome_sidebar_utf8(sb), .ceiling_micros = -1,
 		.daily_ceiling_micros = -1, .warn_at = w->cfg->warn_at,
 	};
 	memset(&snap, 0, sizeof snap);
@@ -251,18 +251,18 @@ workspace_sidebar(void *user, struct ui_sidebar *sb, int rows, int cols,
 		if (snap.policy.warn_at > 0)
 			in.warn_at = snap.policy.warn_at;
 	}
-	in.npanes = UTIL_MIN(npanes, 4);
+	in.npanes = UTIL_MIN(npanes, TOKMUX_MAX_PANES);
 	for (int i = 0; i < in.npanes; i++)
-		ws_pane_update(w, sb, &panes[i], i, &snap, &sp[i], now_ms, &due);
+		workspace_pane_update(w, sb, &panes[i], i, &snap, &sp[i], now_ms, &due);
 	in.panes = sp;
 	if (rows > 0) {
 		int n = sidebar_build(&in, cols, lines, UTIL_MIN(rows, 128));
 		for (int i = 0; i < n; i++)
-			ui_sidebar_draw(sb, i, &lines[i]);
+			chrome_sidebar_draw(sb, i, &lines[i]);
 	}
 	char status[512];
 	sidebar_status(&in, 0, status, sizeof status);
-	ui_sidebar_status(sb, status);
+	chrome_sidebar_status(sb, status);
 	if (rows > 0 && sidebar_ticking(&in)) {
 		int64_t tick = 1000 - (int64_t)((in.now - (double)(int64_t)in.now) * 1000);
 		due = due < 0 ? tick : UTIL_MIN(due, tick);
@@ -331,7 +331,7 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 		.ring_bell = cfg->bell,
 		.user = &ws,
 	};
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
 		o.cmds[i] = wo->cmds[i];
 		o.names[i] = wo->names[i];
 	}

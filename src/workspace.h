@@ -10,11 +10,12 @@
 
 #include "config.h"
 #include "core.h"
+#include "util.h"
 
 struct workspace_opts {
-	int npanes;                /* 1..4 */
-	const char *cmds[4];       /* per-pane command (NULL: config or shell) */
-	const char *names[4];      /* per-pane name (NULL: config or "pane N") */
+	int npanes;                /* 1..TOKMUX_MAX_PANES */
+	const char *cmds[TOKMUX_MAX_PANES];       /* per-pane command (NULL: config or shell) */
+	const char *names[TOKMUX_MAX_PANES];      /* per-pane name (NULL: config or "pane N") */
 	int no_gateway;            /* 1: panes talk to providers directly */
 	int verbose;               /* 1: debug log to tokmux.log */
 	const char *theme;         /* --theme NAME, NULL: NO_COLOR or the config's */

@@ -37,7 +37,7 @@ static const char *
 check_invariants(const struct layout *l, int rows, int cols, int npanes,
     int zoomed)
 {
-	struct rect all[2 * LAYOUT_MAX_PANES + 2];
+	struct rect all[2 * TOKMUX_MAX_PANES + 2];
 	int n = 0;
 
 	if (l->npanes != npanes)
@@ -350,7 +350,7 @@ test_fuzz_invariants(void **state)
 
 	for (int cols = 1; cols <= 250; cols++)
 	for (int rows = 1; rows <= 80; rows++)
-	for (int n = 0; n <= LAYOUT_MAX_PANES; n++)
+	for (int n = 0; n <= TOKMUX_MAX_PANES; n++)
 	for (int z = -1; z < n; z++)
 	for (size_t s = 0; s < sizeof sidebars / sizeof sidebars[0]; s++) {
 		layout_compute(rows, cols, n, z, sidebars[s], &l);

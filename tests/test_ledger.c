@@ -116,6 +116,20 @@ collect(const struct ledger_entry *e, void *user)
 	*out = *e;
 }
 
+struct collected {
+	struct ledger_entry *e;
+	int n;
+};
+
+static void
+collect_all(const struct ledger_entry *e, void *user)
+{
+	struct collected *c = user;
+	if (c->n < 3)
+		c->e[c->n] = *e;
+	c->n++;
+}
+
 static void
 test_round_trip(void **state)
 {
@@ -351,6 +365,42 @@ test_default_path(void **state)
 	free(old_home);
 }
 
+/* The team and member of a record: the ledger's, unless the record names
+ * its own; absent (and "" when read) when neither is set. */
+static void
+test_member(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct ledger_record r = record(1755780059.25, 1, 100);
+	assert_int_equal(ledger_append(l, &r), 0);            /* no member yet */
+	ledger_set_member(l, "acme", "alice");
+	assert_int_equal(ledger_append(l, &r), 0);
+	r.member = "bob";
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_null(strstr(line, "\"member\""));
+	assert_null(strstr(line, "\"team\""));
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_non_null(strstr(line, "\"team\":\"acme\",\"member\":\"alice\""));
+	fclose(f);
+	struct ledger_entry e[3];
+	struct collected c = { e, 0 };
+	assert_int_equal(ledger_read(path, collect_all, &c), 3);
+	assert_string_equal(e[0].member, "");
+	assert_string_equal(e[0].team, "");
+	assert_string_equal(e[1].member, "alice");
+	assert_string_equal(e[1].team, "acme");
+	assert_string_equal(e[2].member, "bob");
+	assert_string_equal(e[2].team, "acme");
+	free(path);
+}
+
 int
 main(void)
 {
@@ -360,6 +410,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_and_malformed, setup, teardown),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test_setup_teardown(test_member, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

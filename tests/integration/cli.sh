@@ -42,7 +42,7 @@ expect 2 "bad-theme.json: key bar_ok.fg: expected a colour" -- --theme "$T_TMP/b
 
 # Every front end: --help on stdout (exit 0), --version, an unknown option
 # and a missing value, each in one line naming the program once.
-for cmd in "" gateway report mock demo sim-agent; do
+for cmd in "" gateway report team mock demo sim-agent; do
 	prog="tokmux${cmd:+ $cmd}"
 	out=$("$TOKMUX" $cmd --help 2>&1 </dev/null) || fail "$prog --help exited $?"
 	echo "$out" | head -1 | grep -q "^usage: $prog" || fail "$prog --help said: $out"
@@ -57,7 +57,7 @@ for cmd in $("$TOKMUX" --help | sed -n '/^commands:/,/^$/s/^  \([a-z-]*\) .*/\1/
 	"$TOKMUX" "$cmd" --help >/dev/null || fail "tokmux --help lists $cmd, which has no --help"
 	n=$((${n:-0} + 1))
 done
-[ "${n:-0}" -eq 5 ] || fail "tokmux --help lists $n commands, wanted 5"
+[ "${n:-0}" -eq 6 ] || fail "tokmux --help lists $n commands, wanted 6"
 
 # --port: both spellings on tokmux and gateway; "" and out of range refused
 for cmd in "" gateway mock; do
@@ -71,6 +71,9 @@ done
 # --port N and --port=N reach the gateway: it serves on that port
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 for form in "--port $port" "--port=$port"; do
+	# emptied here: the shell truncates a background job's files only when
+	# the job starts, so the wait below could read the last round's routes
+	: >"$T_TMP/gw.out"
 	"$TOKMUX" gateway $form --ledger "$T_TMP/ledger.jsonl" >"$T_TMP/gw.out" 2>"$T_TMP/gw.err" &
 	pid=$!
 	for ((i = 0; i < 100; i++)); do
@@ -104,6 +107,16 @@ expect_line 2 "tokmux gateway: --ledger needs a value" -- gateway --ledger
 expect_line 2 "tokmux gateway: --pane-ceiling: expected a dollar amount after \"=\", got \"x\"" -- gateway --pane-ceiling 2=x
 expect_line 2 "tokmux gateway: unexpected argument \"extra\"" -- gateway --port 0 extra
 expect_line 2 "tokmux report: --by: expected day, model or pane, got \"week\"" -- report --by week
+for cmd in "" gateway; do      # the team budget's flags, on both
+	prog="tokmux${cmd:+ $cmd}"
+	expect_line 2 "$prog: --team-ceiling: expected a period of day, week or month, got \"year\"" -- $cmd --team-ceiling year=5
+	expect_line 2 "$prog: --member-ceiling: expected a model family of opus, sonnet or haiku, got \"gpt\"" -- $cmd --member-ceiling day:gpt=5
+	expect_line 2 "$prog: --team: expected a team name of 1 to 63 letters, digits, '.', '_' or '-', got \"a b\"" -- $cmd --team "a b"
+	expect_line 2 "$prog: --budget-store: expected memory or redis://[:PASSWORD@]HOST[:PORT][/DB]" -- $cmd --budget-store "mysql://u:s3cret@h"
+	expect_line 2 "$prog: --budget-fail-open takes no value" -- $cmd --budget-fail-open=yes
+done
+expect_line 2 "tokmux team: unknown command \"frob\" (expected set or reseed; try tokmux team --help)" -- team frob
+expect_line 2 "tokmux team set: unknown option \"--json\" (try tokmux team set --help)" -- team set --json team day=5
 expect_line 2 "tokmux report: --since needs a value" -- report --since
 expect_line 2 "tokmux mock: --script needs a value" -- mock --script
 expect_line 2 "tokmux sim-agent: --api: expected anthropic or openai, got \"x\"" -- sim-agent --api x
