@@ -343,17 +343,27 @@ ceiling_fmt_usd(int64_t micros, int up, char *buf, size_t len)
 	snprintf(buf, len, "$%lld.%s", (long long)(t / 10000), frac);
 }
 
-/* Where the research on real clients landed (docs/POLICY.md, "Refusals"). */
+/* What each real client shows as a spending limit and does not retry,
+ * measured with Claude Code 2.1.332, OpenCode and Codex 0.171.0
+ * (docs/POLICY.md, "Refusals"): Anthropic paths 402 billing_error
+ * (Claude Code: "API Error: 402 ...", one request; OpenCode: no retry,
+ * where a 429 is retried for 90 s and a 403 reads "Please run /login" in
+ * Claude Code); OpenAI paths 400 with insufficient_quota (Codex prints the
+ * message and stops, where a 429 insufficient_quota shows only "Quota
+ * exceeded" and a 402 is retried; OpenCode: no retry). The gateway adds
+ * x-should-retry: false. */
 void
 ceiling_refusal_shape(enum api_kind api, struct gateway_refusal *r)
 {
 	r->retry_after = 0;
 	if (api == API_OPENAI_CHAT || api == API_OPENAI_RESPONSES) {
-		r->status = 429;
+		r->status = 400;
 		snprintf(r->type, sizeof r->type, "insufficient_quota");
+		snprintf(r->code, sizeof r->code, "insufficient_quota");
 	} else {
-		r->status = 429;
+		r->status = 402;
 		snprintf(r->type, sizeof r->type, "billing_error");
+		r->code[0] = '\0';
 	}
 }
 

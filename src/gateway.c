@@ -267,15 +267,19 @@ gateway_respond_text(struct MHD_Connection *c, int status, const char *type, con
 	return ret;
 }
 
-/* An error body in the shape the agent's SDK parses. */
+/* An error body in the shape the agent's SDK parses (code: OpenAI's, NULL
+ * or "": null). */
 static char *
-gateway_error_json(int openai, const char *type, const char *message)
+gateway_error_json(int openai, const char *type, const char *message, const char *code)
 {
 	cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject();
 	if (openai) {
 		cJSON_AddStringToObject(err, "message", message);
 		cJSON_AddStringToObject(err, "type", type);
-		cJSON_AddNullToObject(err, "code");
+		if (code != NULL && code[0] != '\0')
+			cJSON_AddStringToObject(err, "code", code);
+		else
+			cJSON_AddNullToObject(err, "code");
 	} else {
 		cJSON_AddStringToObject(root, "type", "error");
 		cJSON_AddStringToObject(err, "type", type);
@@ -292,10 +296,10 @@ gateway_error_json(int openai, const char *type, const char *message)
 }
 
 static enum MHD_Result
-gateway_respond_error(struct req *r, int status, const char *type, const char *message,
-    int retry_after, int no_retry)
+gateway_respond_error_code(struct req *r, int status, const char *type, const char *code,
+    const char *message, int retry_after, int no_retry)
 {
-	char *body = gateway_error_json(r->openai, type, message);
+	char *body = gateway_error_json(r->openai, type, message, code);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -314,6 +318,13 @@ gateway_respond_error(struct req *r, int status, const char *type, const char *m
 	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result
+gateway_respond_error(struct req *r, int status, const char *type, const char *message,
+    int retry_after, int no_retry)
+{
+	return gateway_respond_error_code(r, status, type, NULL, message, retry_after, no_retry);
 }
 
 /* -------------------------------------------------------------- routes */
@@ -869,7 +880,8 @@ gateway_forward_refuse(struct req *r, const struct gateway_refusal *ref)
 	snprintf(r->error, sizeof r->error, "%s", ref->message);
 	r->call.reserved_micros = 0;
 	meter_begin(&r->g->meter, r->stats_route, 0);
-	return gateway_respond_error(r, ref->status, ref->type, ref->message, ref->retry_after,
+	return gateway_respond_error_code(r, ref->status, ref->type, ref->code, ref->message,
+	    ref->retry_after,
 	    ref->retry_after <= 0);
 }
 
@@ -1078,7 +1090,7 @@ gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method
 		int oai = strstr(path, "chat") != NULL || strstr(path, "responses") != NULL;
 		char *msg = xasprintf("tokmux: the request path has %s; send it in its plain form "
 		    "(e.g. /v1/messages).", bad);
-		char *body = gateway_error_json(oai, "invalid_request_error", msg);
+		char *body = gateway_error_json(oai, "invalid_request_error", msg, NULL);
 		log_debug("gateway: route %d: refused a path with %s", route, bad);
 		enum MHD_Result ret = gateway_respond_text(c, 400, "application/json", body);
 		free(msg);

@@ -100,7 +100,7 @@ struct gateway_refusal {
 	char type[48];               /* error type, e.g. "permission_error" */
 	char message[256];           /* sent in the API's error shape */
 	int retry_after;             /* seconds, > 0 adds a retry-after header */
-	int bad_request;             /* the body was refused (not a ceiling): counted apart */
+	char code[48];               /* OpenAI shape's "code" ("" : null) */
 };
 
 struct gateway_policy {

@@ -216,7 +216,8 @@ overspend_round(struct fx *f, const char *path, const char *body, int n, int *se
 		} else {
 			char v[16];
 			reply_header(&s[i].r, "x-should-retry", v, sizeof v);
-			if (s[i].r.status != 429 || strstr(s[i].r.body.data, "pane 1 (claude)") == NULL ||
+			int want = strstr(path, "chat") != NULL ? 400 : 402;
+			if (s[i].r.status != want || strstr(s[i].r.body.data, "pane 1 (claude)") == NULL ||
 			    strcmp(v, "false") != 0)
 				fail_msg("%s: %ld %s", path, s[i].r.status, s[i].r.body.data);
 			(*refused)++;

@@ -237,7 +237,7 @@ test_refusal_text(void **state)
 	/* nothing left for the floor (1 024 output tokens): refused, and says why */
 	struct gateway_call c3 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":15000}");
 	assert_int_equal(admit(&g, &c3, &r), -1);
-	assert_int_equal(r.status, 429);
+	assert_int_equal(r.status, 402);
 	assert_string_equal(r.type, "billing_error");
 	assert_int_equal(r.retry_after, 0);
 	assert_string_equal(r.message, "tokmux: this request would exceed pane 2 (claude)'s $5.00 "
@@ -301,8 +301,9 @@ test_refusal_text(void **state)
 	struct gateway_call c5 = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":1}");
 	c5.api = API_OPENAI_CHAT;
 	assert_int_equal(admit(&g, &c5, &r), -1);
-	assert_int_equal(r.status, 429);
+	assert_int_equal(r.status, 400);
 	assert_string_equal(r.type, "insufficient_quota");
+	assert_string_equal(r.code, "insufficient_quota");
 	gw_free(&g);
 	pricing_free(pr);
 	(void)state;
@@ -410,7 +411,7 @@ test_tokens_downgrade_override(void **state)
 	    "ceiling: 0 used, %s in flight, this request needs at least %s tokens (input %s + 1 024 "
 	    "output). Raise ceiling_tokens in the config.", a, b, t);
 	assert_string_equal(r.message, want);
-	assert_int_equal(r.status, 429);
+	assert_int_equal(r.status, 402);
 	struct usage u = { .has_usage = 1, .complete = 1, .input_tokens = 100, .output_tokens = 900 };
 	settle(&g, &c, 200, &u, 10);
 	struct policy_route_state st;

@@ -294,7 +294,7 @@ test_ceiling_32_concurrent(void **state)
 				assert_non_null(strstr(s[i].r.body.data, "message_stop"));
 			} else {
 				char v[16];
-				assert_int_equal(s[i].r.status, 429);
+				assert_int_equal(s[i].r.status, 402);
 				assert_non_null(strstr(s[i].r.body.data, "\"type\":\"billing_error\""));
 				if (strstr(s[i].r.body.data, exceed) == NULL &&
 				    strstr(s[i].r.body.data, reached) == NULL)
@@ -339,12 +339,13 @@ test_openai_shape_refusal(void **state)
 	snprintf(url, sizeof url, "%s/chat/completions", f->obase[1]);
 	struct reply r = { 0 };
 	http_post(url, "Authorization: Bearer sk-oa", "{\"model\":\"gpt-5\",\"max_tokens\":10}", &r);
-	assert_int_equal(r.status, 429);
+	assert_int_equal(r.status, 400);
 	cJSON *root = cJSON_Parse(r.body.data);
 	assert_non_null(root);
 	assert_null(cJSON_GetObjectItemCaseSensitive(root, "type"));   /* OpenAI shape */
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "type")->valuestring, "insufficient_quota");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "code")->valuestring, "insufficient_quota");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
 	    "tokmux: pane 2 (claude) is blocked: its ceiling is $0.00. Raise it with Ctrl-g b or "
 	    "--pane-ceiling.");
@@ -608,7 +609,7 @@ test_daily_ceiling_survives_restart(void **state)
 		} else {
 			/* after the restart, today's spend came back from the ledger */
 			assert_int_equal(st.daily_spent_micros, cost);
-			assert_int_equal(r.status, 429);
+			assert_int_equal(r.status, 402);
 			assert_non_null(strstr(r.body.data, "daily ceiling"));
 		}
 		reply_free(&r);
@@ -616,7 +617,7 @@ test_daily_ceiling_survives_restart(void **state)
 		struct reply r2 = { 0 };
 		snprintf(url, sizeof url, "%s/v1/messages", base[1]);
 		http_post(url, "x-api-key: k", body, &r2);
-		assert_int_equal(r2.status, 429);
+		assert_int_equal(r2.status, 402);
 		assert_non_null(strstr(r2.body.data, "route 2 (beta) is blocked: its ceiling is $0.00") ||
 		    strstr(r2.body.data, "pane 2 (beta) is blocked: its ceiling is $0.00"));
 		reply_free(&r2);
