@@ -842,7 +842,8 @@ gateway_settle(struct req *r)
 	struct meter_request q = {
 		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
 		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
-		.model_asked = r->asked.model, .call = &r->call, .usage = &u, .status = r->status,
+		.model_asked = r->asked.model, .helper = r->asked.object && !r->asked.tools,
+		.call = &r->call, .usage = &u, .status = r->status,
 		.refused = r->refused, .client_gone = r->client_gone, .no_reply = r->no_reply,
 		.started_ms = r->t0_ms,
 		.request_id = r->request_id, .error = r->error, .cut = cut,

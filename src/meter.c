@@ -73,6 +73,7 @@ meter_stats(const struct meter *m, const struct meter_request *q, const struct m
 		.n429 = c->n429, .n529 = c->n529, .retries = c->attempt, .fallbacks = c->fallbacks,
 		.refused = q->refused, .error = b->error, .model_asked = q->model_asked,
 		.out_limit = call->out_limit, .clamped_from = call->clamped_from,
+		.helper = q->helper,
 	};
 	stats_end(m->stats, &sr, c->reserved_micros);
 }

@@ -33,6 +33,7 @@ struct meter_request {
 	enum api_kind api;
 	const char *key_hash;       /* "" without a key */
 	const char *model_asked;    /* "" if the body named none */
+	int helper;                 /* 1: no tools (titles, summaries), 0: the conversation's */
 	const struct gateway_call *call;  /* attempts, 429/529s, fallbacks, reservation */
 	const struct usage *usage;  /* what the response said (zeroes if nothing) */
 	int status;                 /* given to the agent */

@@ -390,6 +390,7 @@ reqbody_read(const char *body, size_t len, struct reqbody *out)
 	reqbody_limits(root, out);
 	reqbody_references(root, out);
 	reqbody_bytes_1h(root, out);
+	out->tools = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "tools")) > 0;
 	cJSON_Delete(root);
 	return out->error[0] != '\0' ? REQBODY_BAD : REQBODY_OK;
 }

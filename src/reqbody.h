@@ -49,6 +49,8 @@ struct reqbody {
 	int64_t thinking_budget;    /* thinking.budget_tokens when thinking is enabled, -1 none */
 	int64_t image_bytes;        /* base64 image payloads, anywhere in the body */
 	int64_t images;             /* how many images (base64, data: or by URL) */
+	int tools;                  /* 1: it carries tools (the agent's conversation; a title
+	                             * or summary request carries none) */
 	int64_t bytes_1h;           /* bytes that may be written to the 1-hour cache: those up
 	                             * to the last block marked ttl "1h" (an upper bound) */
 	char error[200];            /* REQBODY_BAD: why, a sentence for the agent */

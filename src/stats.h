@@ -56,6 +56,11 @@ struct stats_counts {
 	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
 	struct stats_route_policy policy;   /* ceilings, pacing, circuit skips */
 	char last_model_asked[MODEL_ID_MAX]; /* differs from last_model after a fallback */
+	char main_model[MODEL_ID_MAX];       /* used by the last request that carried tools:
+	                                      * the conversation's model; "" none yet */
+	char main_model_asked[MODEL_ID_MAX];
+	char helper_model[MODEL_ID_MAX];     /* used by the last request without tools
+	                                      * (titles, summaries); "" none */
 };
 
 /* One finished request, as reported by the gateway. */
@@ -72,6 +77,8 @@ struct stats_result {
 	const char *error;        /* one-line error for the sidebar, or NULL */
 	const char *model_asked;  /* the model the agent asked for, or NULL */
 	int64_t out_limit;        /* output limit sent upstream, 0 unknown */
+	int helper;               /* 1: a request without tools (a title, a summary), 0: the
+	                           * conversation's (it carries the agent's tools), -1 unknown */
 	int64_t clamped_from;     /* > 0: the limit asked, lowered to out_limit to fit a ceiling */
 };
 
