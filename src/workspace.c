@@ -43,6 +43,7 @@ struct workspace {
 	const struct config *cfg;
 	struct ws_route route[STATS_MAX_ROUTES];
 	char override[STATS_MAX_ROUTES][128];   /* model overrides, as last read */
+	int key_paced;             /* some API key is held back after a 429 (this refresh) */
 };
 
 static int
@@ -165,10 +166,11 @@ workspace_flag_raise(struct ws_flag *f, const struct stats_counts *c,
 }
 
 /* Lower each flag whose condition has ended: a ceiling raised or removed
- * (or a request served since); pacing over; the model's circuit closed
- * and a request answered without falling back (or the flag's time up). */
+ * (or a request served since); pacing over (no request of the pane waits
+ * and no API key is held back any more); the model's circuit closed and a
+ * request answered without falling back (or the flag's time up). */
 static void
-workspace_flags_update(struct ws_route *r, const struct stats_counts *c,
+workspace_flags_update(struct workspace *w, struct ws_route *r, const struct stats_counts *c,
     const struct stats_snapshot *snap, int circuit_open, int64_t now_ms)
 {
 	struct ws_flag *f = &r->ceiling;
@@ -176,12 +178,11 @@ workspace_flags_update(struct ws_route *r, const struct stats_counts *c,
 	    f->ws_ceiling != snap->total.policy.ceiling_micros ||
 	    f->day_ceiling != snap->policy.daily_ceiling_micros || c->ok_2xx > f->ok_2xx))
 		f->on = 0;
-	int served_plain = c->ok_2xx > r->paced.ok_2xx && c->err_429 == r->paced.err_429;
 	f = &r->paced;
-	if (f->on && c->policy.pacing == 0 && (served_plain || now_ms - f->since_ms >= WS_ALERT_MS))
+	if (f->on && c->policy.pacing == 0 && !w->key_paced)
 		f->on = 0;
 	f = &r->fallback;
-	served_plain = c->ok_2xx > f->ok_2xx && c->fallbacks == f->fallbacks;
+	int served_plain = c->ok_2xx > f->ok_2xx && c->fallbacks == f->fallbacks;
 	if (f->on && !circuit_open && (served_plain || now_ms - f->since_ms >= WS_ALERT_MS))
 		f->on = 0;
 }
@@ -246,16 +247,14 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 		if (ev & SIDEBAR_EV_PACED)
 			workspace_flag_raise(&r->paced, c, snap, now_ms);
 		if (!(ev & (SIDEBAR_EV_CEILING | SIDEBAR_EV_FALLBACK | SIDEBAR_EV_PACED)))
-			workspace_flags_update(r, c, snap, circuit_open, now_ms);
+			workspace_flags_update(w, r, c, snap, circuit_open, now_ms);
 		r->known = 1;
 		r->seen = *c;
 		r->state = st;
 		alert = workspace_alert_word(r, c);
-		int64_t left = -1;
-		const struct ws_flag *timed[] = { &r->paced, &r->fallback };
-		for (int k = 0; k < 2; k++)
-			if (timed[k]->on)
-				left = UTIL_MAX(1, timed[k]->since_ms + WS_ALERT_MS - now_ms);
+		int64_t left = r->paced.on ? 1000 : -1;   /* look again as pacing runs out */
+		if (r->fallback.on)
+			left = UTIL_MAX(1, r->fallback.since_ms + WS_ALERT_MS - now_ms);
 		if (left > 0)
 			*due = *due < 0 ? left : UTIL_MIN(*due, left);
 	}
@@ -299,6 +298,9 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 		in.snap = &snap;
 		in.nrl = rl_table_snapshot(core_ratelimits(w->core), rl, RATELIMIT_MAX_KEYS);
 		in.rl = rl;
+		w->key_paced = 0;
+		for (int i = 0; i < in.nrl; i++)
+			w->key_paced |= ratelimit_not_before(&rl[i], in.now) > in.now;
 		/* the ceilings in force are the policy's (config and command line) */
 		in.ceiling_micros = snap.total.policy.ceiling_micros;
 		in.daily_ceiling_micros = snap.policy.daily_ceiling_micros;

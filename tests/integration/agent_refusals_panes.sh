@@ -41,6 +41,7 @@ in_pane() {
 	n=$(grep -c '"refused":true' "$T_TMP/$name/ledger.jsonl")
 	[ "$n" -eq "$want" ] || fail "$name made $n requests (refused), wanted $want: it retried"
 	tmux -L "$T_SOCK" kill-server
+	T_SOCK="$T_SOCK-$name"     # a new server: the old one may still be going away
 }
 
 OC_ENV='OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_AUTOUPDATE=1 npm_config_registry=http://127.0.0.1:9/'

@@ -69,6 +69,7 @@ t_text "clear; sh $T_TMP/req.sh claude-haiku-4-5"; t_keys Enter
 t_wait "REQ-DONE claude-haiku-4-5"
 t_wait "claude-sonnet-4-5 \+haiku-4-5"
 tmux -L "$T_SOCK" kill-server
+T_SOCK="$T_SOCK-b"     # a new server: the old one may still be going away
 # --ceiling 0 blocks the workspace, and the sidebar says so
 t_start 160 50 "$TOKMUX" -c "$T_TMP/config.json" --anthropic-upstream "$MOCK" --ledger "$LEDGER" \
 	--ceiling 0
