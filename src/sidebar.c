@@ -344,6 +344,9 @@ sidebar_emit_requests(struct out *o, const struct stats_counts *c)
 	if (c->fallbacks || c->refused)
 		sidebar_emit(o, SIDEBAR_WARN, "  fallback %lld  refused %lld", (long long)c->fallbacks,
 		    (long long)c->refused);
+	if (c->clamped)
+		sidebar_emit(o, SIDEBAR_WARN, "  clamped %lld (limit lowered)",
+		    (long long)c->clamped);
 	if (c->last_error[0] != '\0')
 		sidebar_emit(o, SIDEBAR_ERROR, "  ! %s", c->last_error);
 }

@@ -201,6 +201,8 @@ stats_count_end(struct stats_counts *c, const struct stats_result *r, int64_t re
 	c->requests++;
 	c->err_429 += r->n429;
 	c->err_529 += r->n529;
+	if (r->clamped_from > 0 && !r->refused)
+		c->clamped++;
 	if (r->refused)
 		c->refused++;
 	else if (r->status >= 200 && r->status < 300)

@@ -43,6 +43,7 @@ struct stats_counts {
 	int64_t err_4xx;         /* other 4xx */
 	int64_t err_5xx;         /* other 5xx and transport errors */
 	int64_t refused;         /* refused by tokmux policy (ceilings) */
+	int64_t clamped;         /* sent with a lower output limit to fit a ceiling */
 	int64_t retries;
 	int64_t fallbacks;
 	int64_t input_tokens, output_tokens, cache_read_tokens;

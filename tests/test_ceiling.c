@@ -642,6 +642,58 @@ test_holes_charged(void **state)
 	assert_true(mock_lines(f) > 0);
 }
 
+/* A request whose worst case does not fit is sent with the output limit
+ * that does: the upstream stops there ("max_tokens"), the ledger says
+ * what was sent and asked, /metrics counts the refusal apart from 429s. */
+static void
+test_clamp_recorded(void **state)
+{
+	struct fx *f = *state;
+	script(f, "{\"defaults\":{\"usage\":{\"output_tokens\":100000}}}");
+	fx_start(f, 50000);   /* $0.05: 3 333 output tokens of test-claude at most */
+	struct reply r = { 0 };
+	post(f, "/v1/messages", "{\"model\":\"test-claude\",\"max_tokens\":20000,\"messages\":[]}", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body.data, "\"stop_reason\":\"max_tokens\""));
+	reply_free(&r);
+	struct reply r2 = { 0 };
+	post(f, "/v1/messages", "{\"model\":\"test-claude\",\"max_tokens\":20000,\"messages\":[]}", &r2);
+	assert_int_equal(r2.status, 402);
+	reply_free(&r2);
+	wait_idle(f, 2);
+	FILE *fp = fopen(f->ledger_path, "r");
+	char line[4096];
+	assert_non_null(fgets(line, sizeof line, fp));
+	cJSON *o = cJSON_Parse(line);
+	int64_t sent = (int64_t)cJSON_GetObjectItemCaseSensitive(o, "max_tokens")->valuedouble;
+	assert_int_equal((int64_t)cJSON_GetObjectItemCaseSensitive(o, "clamped_from")->valuedouble, 20000);
+	assert_true(sent >= 1024 && sent < 3334);
+	assert_int_equal((int64_t)cJSON_GetObjectItemCaseSensitive(o, "output_tokens")->valuedouble, sent);
+	cJSON_Delete(o);
+	assert_non_null(fgets(line, sizeof line, fp));
+	assert_non_null(strstr(line, "\"refused\":true"));
+	assert_non_null(strstr(line, "\"status\":402"));
+	assert_non_null(strstr(line, "\"n429\":0"));
+	fclose(fp);
+	char *m = gateway_metrics(f->gw);
+	int n429 = 0, nrefused = 0;
+	for (char *l = strtok(m, "\n"); l != NULL; l = strtok(NULL, "\n")) {
+		if (strncmp(l, "tokmux_responses_total{", 23) != 0)
+			continue;
+		if (strstr(l, "class=\"429\"") != NULL) {
+			n429++;
+			assert_non_null(strstr(l, "} 0"));
+		}
+		if (strstr(l, "class=\"refused\"") != NULL) {
+			nrefused++;
+			assert_non_null(strstr(l, "} 1"));
+		}
+	}
+	assert_true(n429 >= 1 && nrefused >= 1);
+	free(m);
+	fx_stop(f);
+}
+
 int
 main(void)
 {
@@ -649,6 +701,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_holes_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holes_charged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clamp_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_property_billed_within_reservation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_overspend, setup, teardown),
 	};

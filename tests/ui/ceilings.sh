@@ -5,7 +5,8 @@
 # raises the ceiling; a slow request shows the money reserved in flight
 # while it runs; the model line is the conversation's model (requests with
 # tools), the helper model (no tools) beside it; --ceiling 0 blocks the
-# workspace and the sidebar says so.
+# workspace and the sidebar says so; a request whose worst case does not
+# fit is sent with a lower output limit, counted and marked in m.
 . tests/lib.sh
 cat >"$T_TMP/script.json" <<'JSON'
 {"defaults": {"usage": {"input_tokens": 100, "output_tokens": 50}, "chunks": 2},
@@ -19,12 +20,12 @@ MOCK=$(sed -n 's/.*listening on //p' "$T_TMP/mock.out")
 cat >"$T_TMP/config.json" <<'JSON'
 {"prefix": "C-a", "panes": [{"name": "main", "cmd": "sh"}, {"cmd": "sh"}]}
 JSON
-# req MODEL [tools]: one request from the pane's shell
+# req MODEL [tools|-] [MAX_TOKENS]: one request from the pane's shell
 cat >"$T_TMP/req.sh" <<'SH'
 tools=""
 [ "${2:-}" = tools ] && tools=',"tools":[{"name":"read","description":"read a file","input_schema":{"type":"object"}}]'
 curl -s "$ANTHROPIC_BASE_URL/v1/messages" -H x-api-key:k -H content-type:application/json \
-    -d "{\"model\":\"$1\",\"max_tokens\":300,\"stream\":true$tools,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" |
+    -d "{\"model\":\"$1\",\"max_tokens\":${3:-300},\"stream\":true$tools,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" |
     tee "$(dirname "$0")/last.json"
 echo; echo "REQ-DONE $1"
 SH
@@ -68,6 +69,19 @@ t_wait_gone "in flight"
 t_text "clear; sh $T_TMP/req.sh claude-haiku-4-5"; t_keys Enter
 t_wait "REQ-DONE claude-haiku-4-5"
 t_wait "claude-sonnet-4-5 \+haiku-4-5"
+# a request whose worst case does not fit is served with a lower output
+# limit: the sidebar counts it, m shows the limit sent and the one asked
+t_keys C-a b
+t_wait "pane 1 ceiling \(now none"
+t_text "0.05"; t_keys Enter
+t_wait "pane 1 ceiling set to \\\$0.05"
+t_text "clear; sh $T_TMP/req.sh claude-haiku-4-5 - 20000"; t_keys Enter
+t_wait "REQ-DONE claude-haiku-4-5"
+t_wait "clamped 1 \(limit lowered\)"
+t_keys C-a m
+t_wait "last requests, newest first"
+t_wait "clamped [0-9.]+k<20\.0k"
+t_keys q
 tmux -L "$T_SOCK" kill-server
 T_SOCK="$T_SOCK-b"     # a new server: the old one may still be going away
 # --ceiling 0 blocks the workspace, and the sidebar says so
