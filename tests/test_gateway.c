@@ -445,7 +445,7 @@ test_paths_refused(void **state)
 		struct reply r = { 0 };
 		http(bad[i].method, url, hdrs, "{\"model\":\"test-claude\",\"max_tokens\":5}", &r);
 		if (r.status != 400 || strstr(r.body.data, bad[i].why) == NULL)
-			fail_msg("%s: %d %s", bad[i].path, r.status, r.body.data);
+			fail_msg("%s: %ld %s", bad[i].path, r.status, r.body.data);
 		assert_non_null(strstr(r.body.data, "invalid_request_error"));
 		reply_free(&r);
 	}
@@ -465,7 +465,7 @@ test_paths_refused(void **state)
 		struct reply r = { 0 };
 		http(unknown[i].method, url, hdrs, strcmp(unknown[i].method, "POST") == 0 ? "{}" : NULL, &r);
 		if (r.status != 404 || strstr(r.body.data, "is not forwarded") == NULL)
-			fail_msg("%s %s: %d %s", unknown[i].method, unknown[i].path, r.status, r.body.data);
+			fail_msg("%s %s: %ld %s", unknown[i].method, unknown[i].path, r.status, r.body.data);
 		reply_free(&r);
 	}
 	/* a GET with a body is no model list */
