@@ -91,7 +91,7 @@ t_text "0.0001"; t_keys Enter
 t_wait "pane 2 ceiling set to"
 t_text "curl -s \$ANTHROPIC_BASE_URL/v1/messages -H x-api-key:key-b -H content-type:application/json -d '{\"model\":\"claude-opus-4-1\",\"max_tokens\":500,\"messages\":[]}'; echo"
 t_keys Enter
-t_wait "would exceed pane 2 \(sh\)'s \\\$0.0001 ceiling: \\\$0.00 spent, this request needs at least"
+t_wait "would exceed pane 2 \(sh\)'s \\\$0.0001 ceiling:"
 t_text "clear"; t_keys Enter
 t_keys C-g 1
 # m: the last requests, newest first
