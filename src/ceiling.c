@@ -545,6 +545,7 @@ ceiling_money_take(ceiling_t *c, const struct ceiling_ask *a, struct ceiling_pla
 		ceiling_refuse_money(&pl->scopes[g->binding], g, &pl->need, r);
 	} else {
 		r->status = 503;
+		r->code[0] = '\0';
 		snprintf(r->type, sizeof r->type, a->api == API_OPENAI_CHAT ||
 		    a->api == API_OPENAI_RESPONSES ? "server_error" : "api_error");
 		ceiling_msg(r, "tokmux: %s", g->error[0] ? g->error : "the budget store refused");

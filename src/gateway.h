@@ -96,7 +96,7 @@ struct gateway_outcome {
 
 /* How admit() refuses a request. */
 struct gateway_refusal {
-	int status;                  /* e.g. 403, 429 */
+	int status;                  /* e.g. 402, 400, 429 */
 	char type[48];               /* error type, e.g. "permission_error" */
 	char message[256];           /* sent in the API's error shape */
 	int retry_after;             /* seconds, > 0 adds a retry-after header */
