@@ -23,14 +23,31 @@ for p in "${pkgs[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+# Optional: promtool (Debian's prometheus package) checks /metrics in
+# tests/integration/metrics.sh, which skips that check without it.
+optional=(prometheus)
+want_optional=()
+for p in "${optional[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    want_optional+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#want_optional[@]} -eq 0 ]; then
   echo "deps: all present"
   exit 0
 fi
 
-echo "deps: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ${#want_optional[@]} -gt 0 ]; then
+  echo "deps: installing ${want_optional[*]} (optional)"
+  $SUDO apt-get install -y -qq --no-install-recommends "${want_optional[@]}" ||
+    echo "deps: ${want_optional[*]} could not be installed; the tests that need it skip"
+fi

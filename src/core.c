@@ -22,6 +22,7 @@ struct core {
 	rl_table_t *rl;
 	ledger_t *ledger;
 	char *ledger_path;
+	char session[64];           /* every ledger record's "session" */
 	gateway_t *gw;
 	budget_t *budget;           /* the budget store the ceilings use */
 	policy_t *policy;
@@ -112,6 +113,10 @@ core_start(const struct core_options *o, char **err)
 	const struct config *cfg = o->cfg;
 	core_t *c = xcalloc(1, sizeof *c);
 	char *e = NULL;
+	if (o->session != NULL)
+		snprintf(c->session, sizeof c->session, "%s", o->session);
+	else
+		core_session_new(c->session);
 	c->pricing = pricing_new();
 	if (cfg->prices != NULL && pricing_load(c->pricing, cfg->prices, &e) != 0) {
 		*err = xasprintf("%s: %s", cfg->path ? cfg->path : "config", e);
@@ -145,6 +150,7 @@ core_start(const struct core_options *o, char **err)
 		.ledger = c->ledger,
 		.ratelimits = c->rl,
 		.policy = &hooks,
+		.session = c->session,
 	};
 	c->gw = gateway_start(&go, &e);
 	if (c->gw == NULL) {        /* "cannot listen on 127.0.0.1:PORT: ..." */
@@ -300,4 +306,14 @@ policy_t *core_policy(core_t *c) { return c->policy; }
 stats_t *core_stats(core_t *c) { return c->stats; }
 rl_table_t *core_ratelimits(core_t *c) { return c->rl; }
 const char *core_ledger_path(const core_t *c) { return c->ledger_path; }
+const char *core_session(const core_t *c) { return c->session; }
+
+void
+core_session_new(char out[CORE_SESSION_LEN + 1])
+{
+	unsigned char b[CORE_SESSION_LEN / 2];
+	util_random(b, sizeof b);
+	for (size_t i = 0; i < sizeof b; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
 const pricing_t *core_pricing(const core_t *c) { return c->pricing; }

@@ -35,10 +35,16 @@ struct core_options {
 	const char *unit;          /* word for a route in messages: "pane" (default) or "route" */
 	const char *raise_hint;    /* NULL: how to raise a pane ceiling, for the unit and prefix */
 	const struct policy_options *tuning;   /* may be NULL: retry/pacing tuning, clock (tests) */
+	const char *session;       /* the ledger's session id; NULL: a new random one */
 	/* Team budget flags (--budget-store, --team, ...): win over cfg->team
 	 * key by key. Owned by the front end (team_settings_free). */
 	struct team_settings team;
 };
+
+#define CORE_SESSION_LEN 16        /* hex chars of a session id */
+
+/* A new random session id (CORE_SESSION_LEN hex chars) into out. */
+void core_session_new(char out[CORE_SESSION_LEN + 1]);
 
 typedef struct core core_t;
 
@@ -68,6 +74,8 @@ policy_t *core_policy(core_t *c);
 stats_t *core_stats(core_t *c);
 rl_table_t *core_ratelimits(core_t *c);
 const char *core_ledger_path(const core_t *c);
+/* This process's session id, written into every ledger record. */
+const char *core_session(const core_t *c);
 /* The price table (for the model picker). */
 const pricing_t *core_pricing(const core_t *c);
 /* The program name a pane's command runs, as kept in the ledger

@@ -57,6 +57,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -83,6 +84,8 @@ struct route {
 	char *agent;
 	char token[GATEWAY_TOKEN_LEN + 1];
 	int stats_route;
+	char *branch, *worktree;       /* where the pane works now (the ledger's); they change:
+	                                * read them under the lock only (gateway_route_where) */
 };
 
 struct gateway {
@@ -142,6 +145,8 @@ struct req {
 	upstream_xfer_t *x;
 	usage_parser_t *parser;        /* the current attempt's; fed by its worker */
 	int64_t t0_ms;
+	int64_t t0_us, upstream_us;    /* forwarding began; time spent waiting on upstream */
+	int64_t ttfb_us, added_us;     /* for /metrics, -1 until known */
 	int status;                    /* given to the agent */
 	char request_id[96];
 	char error[320];               /* one-line error for stats/ledger */
@@ -388,6 +393,41 @@ gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char to
 	return idx;
 }
 
+void
+gateway_route_set_where(gateway_t *g, int route, const char *branch, const char *worktree)
+{
+	char *b = branch != NULL && branch[0] != '\0' ? xstrdup(branch) : NULL;
+	char *w = worktree != NULL && worktree[0] != '\0' ? xstrdup(worktree) : NULL;
+	pthread_mutex_lock(&g->lock);
+	if (route >= 0 && route < g->nroutes) {
+		struct route *rt = &g->routes[route];
+		char *old_b = rt->branch, *old_w = rt->worktree;
+		rt->branch = b;
+		rt->worktree = w;
+		b = old_b;      /* freed below, outside the lock */
+		w = old_w;
+	}
+	pthread_mutex_unlock(&g->lock);
+	free(b);
+	free(w);
+}
+
+/* Copy a route's branch and worktree ("" none) under the route lock. */
+static void
+gateway_route_where(gateway_t *g, int route, char *branch, size_t blen, char *worktree, size_t wlen)
+{
+	branch[0] = worktree[0] = '\0';
+	pthread_mutex_lock(&g->lock);
+	if (route >= 0 && route < g->nroutes) {
+		const struct route *rt = &g->routes[route];
+		if (rt->branch != NULL)
+			snprintf(branch, blen, "%s", rt->branch);
+		if (rt->worktree != NULL)
+			snprintf(worktree, wlen, "%s", rt->worktree);
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
 int
 gateway_route_count(const gateway_t *g)
 {
@@ -431,7 +471,8 @@ gateway_metrics(gateway_t *g)
 	for (int i = 0; i < n; i++)
 		routes[i] = (struct metrics_route){ g->routes[i].name, g->routes[i].stats_route };
 	pthread_mutex_unlock(&g->lock);
-	return metrics_render(g->metrics, routes, n, g->stats);
+	struct metrics_sources src = { .stats = g->stats, .ratelimits = g->rl };
+	return metrics_render(g->metrics, routes, n, &src);
 }
 
 /* ------------------------------------------------------- request checks */
@@ -698,8 +739,13 @@ static int
 gateway_attempts_run(struct req *r)
 {
 	for (;;) {
+		int64_t sent_us = util_now_us();
 		gateway_attempt_start(r);
 		int st = gateway_attempt_wait(r);
+		r->ttfb_us = util_now_us() - sent_us;
+		r->upstream_us += r->ttfb_us;
+		if (st <= 0)
+			r->ttfb_us = -1;
 		if (st < 0)
 			return st;
 		if (st == 429)
@@ -834,11 +880,12 @@ static void
 gateway_settle(struct req *r)
 {
 	struct usage u;
-	char cut[300];
+	char cut[300], branch[256], worktree[PATH_MAX];
 	memset(&u, 0, sizeof u);
 	if (r->parser != NULL)
 		usage_parser_result(r->parser, &u);
 	gateway_cut_reason(r, cut, sizeof cut);
+	gateway_route_where(r->g, r->route, branch, sizeof branch, worktree, sizeof worktree);
 	struct meter_request q = {
 		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
 		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
@@ -847,6 +894,8 @@ gateway_settle(struct req *r)
 		.refused = r->refused, .client_gone = r->client_gone, .no_reply = r->no_reply,
 		.started_ms = r->t0_ms,
 		.request_id = r->request_id, .error = r->error, .cut = cut,
+		.branch = branch[0] ? branch : NULL, .worktree = worktree[0] ? worktree : NULL,
+		.added_us = r->added_us, .ttfb_us = r->ttfb_us,
 	};
 	meter_finish(&r->g->meter, &q);
 	r->begun = 0;
@@ -930,6 +979,8 @@ gateway_forward(struct req *r)
 {
 	gateway_t *g = r->g;
 	r->t0_ms = util_now_ms();
+	r->t0_us = util_now_us();
+	r->ttfb_us = r->added_us = -1;
 	gateway_forward_prepare(r);
 	if (r->too_big)
 		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
@@ -950,8 +1001,10 @@ gateway_forward(struct req *r)
 	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
 	    r->openai ? "openai" : "anthropic");
 	int st = gateway_attempts_run(r);
-	if (st > 0)
+	if (st > 0) {
+		r->added_us = util_now_us() - r->t0_us - r->upstream_us;
 		return gateway_respond_stream(r, st);
+	}
 	if (st < 0) {
 		/* Nobody to answer: 499 ("client closed request") for the books. */
 		r->status = 499;
@@ -1195,7 +1248,7 @@ gateway_start(const struct gateway_options *o, char **err)
 	g->metrics = metrics_new();
 	g->meter = (struct meter){
 		.pricing = o->pricing, .stats = o->stats, .ledger = o->ledger,
-		.metrics = g->metrics, .policy = &g->policy,
+		.metrics = g->metrics, .policy = &g->policy, .session = o->session,
 	};
 	g->idle_s = o->idle_timeout_s;
 	g->connect_ms = o->connect_timeout_ms;
@@ -1245,6 +1298,8 @@ gateway_stop(gateway_t *g)
 	for (int i = 0; i < g->nroutes; i++) {
 		free(g->routes[i].name);
 		free(g->routes[i].agent);
+		free(g->routes[i].branch);
+		free(g->routes[i].worktree);
 	}
 	metrics_free(g->metrics);
 	pthread_mutex_destroy(&g->lock);

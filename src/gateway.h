@@ -136,6 +136,8 @@ struct gateway_options {
 	const struct gateway_policy *policy; /* may be NULL; copied */
 	int idle_timeout_s;                /* upstream idle limit, 0: UPSTREAM_IDLE_TIMEOUT_S */
 	int connect_timeout_ms;            /* 0: UPSTREAM_CONNECT_TIMEOUT_MS */
+	const char *session;               /* the ledger's "session" of every record, NULL none;
+	                                    * the caller's, kept until gateway_stop */
 };
 
 /* Start serving. NULL with a malloc'd *err on failure (e.g. port taken). */
@@ -147,6 +149,11 @@ int gateway_port(const gateway_t *g);
  * -1 when full. Thread-safe; may be called while serving. */
 int gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char token_out[65]);
 int gateway_route_count(const gateway_t *g);
+
+/* Where a route's pane works now: its git branch and worktree (each NULL
+ * or "" for none), written into the ledger record of every request that
+ * settles from now on. Thread-safe (copies under the route lock). */
+void gateway_route_set_where(gateway_t *g, int route, const char *branch, const char *worktree);
 
 /* Base URLs for a route's agent environment:
  * ANTHROPIC_BASE_URL = http://127.0.0.1:PORT/p/<token>

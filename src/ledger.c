@@ -162,6 +162,10 @@ record_json(const struct ledger_record *r)
 	cJSON_AddNumberToObject(o, "pane", r->pane);
 	add_str(o, "pane_name", r->pane_name);
 	add_str(o, "agent", r->agent);
+	if (r->branch != NULL)
+		cJSON_AddStringToObject(o, "branch", r->branch);
+	if (r->worktree != NULL)
+		cJSON_AddStringToObject(o, "worktree", r->worktree);
 	add_str(o, "key_hash", r->key_hash);
 	add_str(o, "api", r->api);
 	add_str(o, "model_asked", r->model_asked);
@@ -194,8 +198,12 @@ record_json(const struct ledger_record *r)
 		cJSON_AddNumberToObject(o, "reserved_micros", (double)r->reserved_micros);
 	if (r->max_tokens > 0)
 		cJSON_AddNumberToObject(o, "max_tokens", (double)r->max_tokens);
-	if (r->clamped_from > 0)
+	if (r->clamped_from > 0) {
+		cJSON_AddBoolToObject(o, "clamped", 1);
 		cJSON_AddNumberToObject(o, "clamped_from", (double)r->clamped_from);
+	}
+	if (r->session != NULL)
+		cJSON_AddStringToObject(o, "session", r->session);
 	if (r->team != NULL)
 		cJSON_AddStringToObject(o, "team", r->team);
 	if (r->member != NULL)
@@ -247,17 +255,27 @@ ledger_append(ledger_t *l, const struct ledger_record *r)
 
 /* ---- reading ---- */
 
+/* Why a line is not a record. */
+enum ledger_bad { LEDGER_OK, LEDGER_NOT_JSON, LEDGER_NO_TIME, LEDGER_RANGE };
+
+/* A number field: 0 when absent or not a number; *bad when it is outside
+ * [min, max] (or not finite), so no cast below can overflow. */
 static int64_t
-get_int(const cJSON *o, const char *name)
+ledger_get_int(const cJSON *o, const char *name, int64_t min, int64_t max, int *bad)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+	if (!cJSON_IsNumber(it))
 		return 0;
-	return (int64_t)llround(it->valuedouble);
+	double v = it->valuedouble;
+	if (!isfinite(v) || v < (double)min || v > (double)max) {
+		*bad = 1;
+		return 0;
+	}
+	return (int64_t)llround(v);
 }
 
 static void
-get_str(const cJSON *o, const char *name, char *dst, size_t len)
+ledger_get_str(const cJSON *o, const char *name, char *dst, size_t len)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
 	if (cJSON_IsString(it))
@@ -266,93 +284,159 @@ get_str(const cJSON *o, const char *name, char *dst, size_t len)
 		dst[0] = '\0';
 }
 
+/* true, or a number above 0 */
 static int
-parse_entry(const char *line, size_t len, struct ledger_entry *e)
+ledger_get_flag(const cJSON *o, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsTrue(it) || (cJSON_IsNumber(it) && it->valuedouble > 0);
+}
+
+/* "epoch" (seconds), else the ISO "time"; -1 if neither is usable. */
+static double
+ledger_get_time(const cJSON *o)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "epoch");
+	if (cJSON_IsNumber(t))
+		return isfinite(t->valuedouble) && t->valuedouble >= 0 &&
+		    t->valuedouble < 1e11 ? t->valuedouble : -1;
+	char iso[40];
+	ledger_get_str(o, "time", iso, sizeof(iso));
+	return ratelimit_parse_rfc3339(iso);
+}
+
+/* Tokens and cost; *bad when any is out of range. */
+static void
+ledger_get_usage(const cJSON *o, struct ledger_entry *e, int *bad)
+{
+	struct usage *u = &e->usage;
+	const int64_t max = LEDGER_VALUE_MAX;
+	u->input_tokens = ledger_get_int(o, "input_tokens", 0, max, bad);
+	u->output_tokens = ledger_get_int(o, "output_tokens", 0, max, bad);
+	u->cache_read_tokens = ledger_get_int(o, "cache_read_tokens", 0, max, bad);
+	u->cache_write_5m_tokens = ledger_get_int(o, "cache_write_5m_tokens", 0, max, bad);
+	u->cache_write_1h_tokens = ledger_get_int(o, "cache_write_1h_tokens", 0, max, bad);
+	u->reasoning_tokens = ledger_get_int(o, "reasoning_tokens", 0, max, bad);
+	u->web_search_requests = ledger_get_int(o, "web_search_requests", 0, max, bad);
+	u->has_usage = usage_total_tokens(u) > 0;
+	u->complete = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "usage_complete"));
+	snprintf(u->model, sizeof(u->model), "%s", e->model_used);
+	ledger_get_str(o, "request_id", u->request_id, sizeof(u->request_id));
+	ledger_get_str(o, "error", u->error_type, sizeof(u->error_type));
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "cost_micros"))) {
+		e->cost_micros = ledger_get_int(o, "cost_micros", 0, max, bad);
+	} else {
+		const cJSON *usd = cJSON_GetObjectItemCaseSensitive(o, "cost_usd");
+		double v = cJSON_IsNumber(usd) ? usd->valuedouble * 1e6 : 0;
+		if (!isfinite(v) || v < 0 || v > (double)max)
+			*bad = 1;
+		else
+			e->cost_micros = llround(v);
+	}
+	e->charged_micros = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "charged_micros")) ?
+	    ledger_get_int(o, "charged_micros", 0, max, bad) : e->cost_micros;
+	e->max_tokens = ledger_get_int(o, "max_tokens", 0, max, bad);
+	e->clamped_from = ledger_get_int(o, "clamped_from", 0, max, bad);
+}
+
+static void
+ledger_get_fields(const cJSON *o, struct ledger_entry *e, int *bad)
+{
+	const int64_t n = 1000000000;   /* counts and statuses: far below INT_MAX */
+	e->pane = (int)ledger_get_int(o, "pane", -n, n, bad);
+	ledger_get_str(o, "pane_name", e->pane_name, sizeof(e->pane_name));
+	ledger_get_str(o, "model_asked", e->model_asked, sizeof(e->model_asked));
+	ledger_get_str(o, "model_used", e->model_used, sizeof(e->model_used));
+	ledger_get_str(o, "session", e->session, sizeof(e->session));
+	ledger_get_str(o, "agent", e->agent, sizeof(e->agent));
+	ledger_get_str(o, "key_hash", e->key_hash, sizeof(e->key_hash));
+	ledger_get_str(o, "branch", e->branch, sizeof(e->branch));
+	ledger_get_str(o, "worktree", e->worktree, sizeof(e->worktree));
+	ledger_get_str(o, "team", e->team, sizeof(e->team));
+	ledger_get_str(o, "member", e->member, sizeof(e->member));
+	e->priced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "priced"));
+	e->status = (int)ledger_get_int(o, "status", -n, n, bad);
+	e->retries = (int)ledger_get_int(o, "retries", 0, n, bad);
+	e->fallbacks = (int)ledger_get_int(o, "fallbacks", 0, n, bad);
+	e->n429 = (int)ledger_get_int(o, "n429", 0, n, bad);
+	e->n529 = (int)ledger_get_int(o, "n529", 0, n, bad);
+	e->circuit = (int)ledger_get_int(o, "circuit", -n, n, bad);
+	e->latency_ms = ledger_get_int(o, "latency_ms", -LEDGER_VALUE_MAX, LEDGER_VALUE_MAX, bad);
+	e->refused = ledger_get_flag(o, "refused");
+	e->clamped = ledger_get_flag(o, "clamped");
+}
+
+static enum ledger_bad
+ledger_parse_entry(const char *line, size_t len, struct ledger_entry *e)
 {
 	cJSON *o = cJSON_ParseWithLength(line, len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		return -1;
+		return LEDGER_NOT_JSON;
 	}
 	memset(e, 0, sizeof(*e));
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "epoch");
-	if (cJSON_IsNumber(t)) {
-		e->time = t->valuedouble;
-	} else {
-		char iso[40];
-		get_str(o, "time", iso, sizeof(iso));
-		e->time = ratelimit_parse_rfc3339(iso);
-		if (e->time < 0) {
-			cJSON_Delete(o);
-			return -1;
-		}
-	}
-	e->pane = (int)get_int(o, "pane");
-	get_str(o, "pane_name", e->pane_name, sizeof(e->pane_name));
-	get_str(o, "model_asked", e->model_asked, sizeof(e->model_asked));
-	get_str(o, "model_used", e->model_used, sizeof(e->model_used));
-	struct usage *u = &e->usage;
-	u->input_tokens = get_int(o, "input_tokens");
-	u->output_tokens = get_int(o, "output_tokens");
-	u->cache_read_tokens = get_int(o, "cache_read_tokens");
-	u->cache_write_5m_tokens = get_int(o, "cache_write_5m_tokens");
-	u->cache_write_1h_tokens = get_int(o, "cache_write_1h_tokens");
-	u->reasoning_tokens = get_int(o, "reasoning_tokens");
-	u->web_search_requests = get_int(o, "web_search_requests");
-	u->has_usage = usage_total_tokens(u) > 0;
-	u->complete = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "usage_complete"));
-	snprintf(u->model, sizeof(u->model), "%s", e->model_used);
-	get_str(o, "request_id", u->request_id, sizeof(u->request_id));
-	get_str(o, "error", u->error_type, sizeof(u->error_type));
-	const cJSON *cm = cJSON_GetObjectItemCaseSensitive(o, "cost_micros");
-	if (cJSON_IsNumber(cm)) {
-		e->cost_micros = get_int(o, "cost_micros");
-	} else {
-		const cJSON *usd = cJSON_GetObjectItemCaseSensitive(o, "cost_usd");
-		e->cost_micros = cJSON_IsNumber(usd) ? llround(usd->valuedouble * 1e6) : 0;
-	}
-	e->priced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "priced"));
-	e->status = (int)get_int(o, "status");
-	e->retries = (int)get_int(o, "retries");
-	e->fallbacks = (int)get_int(o, "fallbacks");
-	e->n429 = (int)get_int(o, "n429");
-	e->n529 = (int)get_int(o, "n529");
-	e->circuit = (int)get_int(o, "circuit");
-	e->refused = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "refused"));
-	e->charged_micros = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "charged_micros")) ?
-	    get_int(o, "charged_micros") : e->cost_micros;
-	e->max_tokens = get_int(o, "max_tokens");
-	e->clamped_from = get_int(o, "clamped_from");
-	e->latency_ms = get_int(o, "latency_ms");
-	get_str(o, "team", e->team, sizeof(e->team));
-	get_str(o, "member", e->member, sizeof(e->member));
+	int bad = 0;
+	e->time = ledger_get_time(o);
+	ledger_get_fields(o, e, &bad);   /* model_used first: usage copies it */
+	ledger_get_usage(o, e, &bad);
 	cJSON_Delete(o);
-	return 0;
+	if (e->time < 0)
+		return LEDGER_NO_TIME;
+	return bad ? LEDGER_RANGE : LEDGER_OK;
+}
+
+int64_t
+ledger_read_skipped(const struct ledger_read_stats *st)
+{
+	return st->not_json + st->no_time + st->out_of_range + st->torn;
+}
+
+int
+ledger_read_all(const char *path, ledger_fn fn, void *user, struct ledger_read_stats *st)
+{
+	struct ledger_read_stats local;
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') {
+			st->torn++;     /* still being written, or a crash */
+			break;
+		}
+		if (n == 1)
+			continue;       /* an empty line */
+		struct ledger_entry e;
+		switch (ledger_parse_entry(line, (size_t)n - 1, &e)) {
+		case LEDGER_NOT_JSON: st->not_json++; continue;
+		case LEDGER_NO_TIME: st->no_time++; continue;
+		case LEDGER_RANGE: st->out_of_range++; continue;
+		case LEDGER_OK: break;
+		}
+		if (fn != NULL)
+			fn(&e, user);
+		st->records++;
+	}
+	int err = ferror(f) ? errno : 0;
+	free(line);
+	fclose(f);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return (int)UTIL_MIN(st->records, INT32_MAX);
 }
 
 int
 ledger_read(const char *path, ledger_fn fn, void *user)
 {
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return errno == ENOENT ? 0 : -1;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int count = 0;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] != '\n')
-			break;          /* torn last line: still being written, or a crash */
-		struct ledger_entry e;
-		if (parse_entry(line, (size_t)n - 1, &e) < 0)
-			continue;
-		if (fn != NULL)
-			fn(&e, user);
-		count++;
-	}
-	free(line);
-	fclose(f);
-	return count;
+	int n = ledger_read_all(path, fn, user, NULL);
+	return n < 0 && errno == ENOENT ? 0 : n;
 }
 
 struct spend {

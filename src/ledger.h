@@ -17,6 +17,10 @@ struct ledger_record {
 	int pane;                 /* route index, 1-based for people */
 	const char *pane_name;
 	const char *agent;        /* the pane's command, may be NULL */
+	const char *branch;       /* git branch of the pane's directory, e.g. "tokmux/claude";
+	                           * NULL: none (written only when set) */
+	const char *worktree;     /* the pane's git worktree, an absolute path; NULL: none
+	                           * (written only when set) */
 	const char *key_hash;     /* util_key_hash(), may be "" */
 	const char *api;          /* "anthropic" / "openai-chat" / "openai-responses" / "other" */
 	const char *model_asked;
@@ -32,14 +36,15 @@ struct ledger_record {
 	const char *error;        /* error type, may be NULL */
 	int circuit;              /* 1 when an open circuit breaker sent it to a
 	                           * fallback model (written only then) */
-	int refused;              /* refused by tokmux (a ceiling, a bad body): never
-	                           * reached the provider (written only then) */
+	const char *session;      /* the writing process's session id, NULL: none */
+	int refused;              /* 1: refused by tokmux (a ceiling, a bad body), never
+	                           * served (written only then) */
 	int64_t reserved_micros;  /* what its ceilings held for it (written when > 0) */
 	int64_t charged_micros;   /* what it counts against the ceilings; written as
 	                           * "charged_usd" when above the cost (never below) */
 	int64_t max_tokens;       /* output limit sent upstream (written when > 0) */
 	int64_t clamped_from;     /* the limit asked for, when tokmux lowered it to fit
-	                           * a ceiling (written when > 0) */
+	                           * a ceiling (written with "clamped": true, when > 0) */
 	const char *team, *member; /* team budget (docs/TEAM.md); NULL: the ledger's own */
 };
 
@@ -58,9 +63,9 @@ int ledger_append(ledger_t *l, const struct ledger_record *r);
  * own); NULL: none. Call before the first ledger_append. */
 void ledger_set_member(ledger_t *l, const char *team, const char *member);
 
-/* Read every complete record; calls fn for each parsed line. Torn or
- * malformed lines are skipped. Returns records read, -1 if the file cannot
- * be opened (a missing file is 0 records). */
+/* A record as read back. Readers are tolerant: unknown fields are
+ * ignored, a missing field reads as 0 or "" (strings "-" for the grouping
+ * fields branch, worktree and member are the report's business). */
 struct ledger_entry {
 	double time;
 	int pane;
@@ -74,12 +79,42 @@ struct ledger_entry {
 	int retries, fallbacks, n429, n529;
 	int64_t latency_ms;
 	int circuit;              /* 1: an open circuit sent it to a fallback; 0 when absent */
-	int refused;              /* 1: refused by tokmux */
-	int64_t charged_micros;   /* counted against the ceilings (the cost when absent) */
-	int64_t max_tokens, clamped_from;   /* 0 when absent */
-	char team[64], member[64];   /* "" when absent */
+	char session[40];         /* "session": tokmux process that wrote it */
+	char agent[64];           /* "agent": the pane's program */
+	char key_hash[17];        /* "key_hash" */
+	char branch[128];         /* "branch": git branch of the pane (worktrees) */
+	char worktree[256];       /* "worktree": its directory */
+	char team[64];            /* "team": the team budget (docs/TEAM.md) */
+	char member[64];          /* "member": team member (docs/TEAM.md) */
+	int refused;              /* "refused": true: refused by a ceiling, not served */
+	int clamped;              /* "clamped": true (or > 0): max_tokens lowered to fit a ceiling */
+	int64_t charged_micros;   /* "charged_micros": counted against the ceilings (the cost when absent) */
+	int64_t max_tokens;       /* "max_tokens": the output limit sent, 0 when absent */
+	int64_t clamped_from;     /* "clamped_from": the limit asked for when lowered, 0 when absent */
 };
+
+/* Numbers a record may hold: token counts and micro-dollars up to
+ * LEDGER_VALUE_MAX (10^15, a billion dollars); beyond, or negative, the
+ * line is refused as out of range rather than overflowing a sum. */
+#define LEDGER_VALUE_MAX 1000000000000000LL
+
+/* What a read met besides records. */
+struct ledger_read_stats {
+	int64_t records;          /* passed to fn */
+	int64_t not_json;         /* lines that are not a JSON object */
+	int64_t no_time;          /* objects without a usable "epoch" or "time" */
+	int64_t out_of_range;     /* a negative or huge number (LEDGER_VALUE_MAX) */
+	int64_t torn;             /* a last line without its newline (being written, or a crash) */
+};
+/* Lines read but not passed on (torn included). */
+int64_t ledger_read_skipped(const struct ledger_read_stats *st);
+
 typedef void (*ledger_fn)(const struct ledger_entry *e, void *user);
+/* Read every complete record; calls fn (may be NULL) for each. Returns
+ * records read, or -1 with errno set when the file cannot be opened or
+ * read (ENOENT for a missing one). st may be NULL. */
+int ledger_read_all(const char *path, ledger_fn fn, void *user, struct ledger_read_stats *st);
+/* The same, but a missing file is 0 records and skipped lines are only counted. */
 int ledger_read(const char *path, ledger_fn fn, void *user);
 
 /* Sum of charged_micros (what the ceilings counted) of records with time

@@ -87,12 +87,13 @@ meter_ledger(const struct meter *m, const struct meter_request *q, const struct 
 	const struct gateway_call *c = q->call;
 	struct ledger_record lr = {
 		.time = util_wall(), .pane = q->route + 1, .pane_name = q->route_name,
-		.agent = q->agent, .key_hash = q->key_hash, .api = meter_api_name(q->api),
+		.agent = q->agent, .branch = q->branch, .worktree = q->worktree, .key_hash = q->key_hash, .api = meter_api_name(q->api),
 		.model_asked = q->model_asked, .model_used = b->model, .usage = *q->usage,
 		.cost_micros = b->cost_micros, .priced = b->priced, .status = q->status,
 		.retries = c->attempt, .fallbacks = c->fallbacks, .n429 = c->n429, .n529 = c->n529,
 		.latency_ms = util_now_ms() - q->started_ms, .request_id = b->request_id,
-		.error = b->error, .circuit = c->circuit, .refused = q->refused,
+		.error = b->error, .circuit = c->circuit, .session = m->session,
+		.refused = q->refused,
 		.reserved_micros = q->refused ? 0 : c->reserved_micros, .charged_micros = charged,
 		.max_tokens = q->refused ? 0 : c->out_limit,
 		.clamped_from = q->refused ? 0 : c->clamped_from,
@@ -117,8 +118,13 @@ meter_finish(const struct meter *m, const struct meter_request *q)
 	else if (pol != NULL && pol->charge != NULL)
 		o.charged_micros = pol->charge(pol->user, q->call, &o);
 	meter_stats(m, q, &b);
-	if (m->metrics != NULL)
-		metrics_count_request(m->metrics, q->route, b.model[0] ? b.model : "unknown");
+	if (m->metrics != NULL) {
+		struct metrics_request mr = {
+			.route = q->route, .model = b.model, .refused = q->refused, .usage = q->usage,
+			.cost_micros = b.cost_micros, .added_us = q->added_us, .ttfb_us = q->ttfb_us,
+		};
+		metrics_count(m->metrics, &mr);
+	}
 	meter_ledger(m, q, &b, o.charged_micros);
 	/* Last, so that when the policy hears of it everything is recorded. */
 	if (!q->refused && pol != NULL && pol->settle != NULL)

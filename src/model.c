@@ -71,6 +71,31 @@ model_dated_form(const char *id, const char *name)
 	return digits >= 4 ? n : 0;
 }
 
+/* 1 if s[0..n-1] are all digits. */
+static int
+model_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+void
+model_undated(const char *id, char out[MODEL_ID_MAX])
+{
+	model_normalise(id, out);
+	size_t n = strlen(out);
+	if (n > 7 && strcmp(out + n - 7, "-latest") == 0)
+		n -= 7;
+	else if (n > 9 && (out[n - 9] == '-' || out[n - 9] == '@') && model_digits(out + n - 8, 8))
+		n -= 9;
+	else if (n > 11 && out[n - 11] == '-' && model_digits(out + n - 10, 4) && out[n - 6] == '-' &&
+	    model_digits(out + n - 5, 2) && out[n - 3] == '-' && model_digits(out + n - 2, 2))
+		n -= 11;
+	out[n] = '\0';
+}
+
 const char *
 model_family(const char *id)
 {

@@ -30,6 +30,13 @@ void model_normalise(const char *id, char out[MODEL_ID_MAX]);
  * strlen(name); else 0. Price look-ups take the longest such name. */
 size_t model_dated_form(const char *id, const char *name);
 
+/* The model a dated id is a form of, canonical: model_normalise(id)
+ * without a trailing date or "-latest" ("-20251001", "@20250805",
+ * "-2024-08-06"): "claude-haiku-4-5-20251001" -> "claude-haiku-4-5",
+ * "gpt-4o-2024-08-06" -> "gpt-4o"; an id without one stays as normalised.
+ * model_dated_form(model_normalise(id), out) is never 0. */
+void model_undated(const char *id, char out[MODEL_ID_MAX]);
+
 /* The Claude family of an id ("opus", "sonnet", "haiku"; any spelling
  * model_normalise takes), NULL if it has none. */
 const char *model_family(const char *id);

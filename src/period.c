@@ -124,6 +124,22 @@ period_from_tm(const struct period_tz *tz, struct tm *tm)
 }
 
 void
+period_strftime(const struct period_tz *tz, double t, const char *fmt, char *buf, size_t len)
+{
+	struct tm tm;
+	period_to_tm(tz, (time_t)t, &tm);
+	if (len > 0 && strftime(buf, len, fmt, &tm) == 0)
+		buf[0] = '\0';
+}
+
+double
+period_day_start(const struct period_tz *tz, int year, int mon, int mday)
+{
+	struct tm tm = { .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = mday };
+	return (double)period_from_tm(tz, &tm);
+}
+
+void
 period_of(enum period_kind k, const struct period_tz *tz, double now,
     char *label, size_t len, double *start, double *end)
 {

@@ -34,4 +34,10 @@ void period_tz_format(const struct period_tz *tz, char *buf, size_t len);
 void period_of(enum period_kind k, const struct period_tz *tz, double now,
     char *label, size_t len, double *start, double *end);
 
+/* strftime of t (UNIX seconds) in tz. */
+void period_strftime(const struct period_tz *tz, double t, const char *fmt, char *buf, size_t len);
+
+/* The first moment (UNIX seconds) of the day year-mon-mday (mon 1..12) in tz. */
+double period_day_start(const struct period_tz *tz, int year, int mon, int mday);
+
 #endif

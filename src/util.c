@@ -379,13 +379,36 @@ void
 util_fmt_usd(int64_t micros, char *buf, size_t len)
 {
 	const char *sign = micros < 0 ? "-" : "";
-	int64_t m = micros < 0 ? -micros : micros;
+	int64_t m = micros == INT64_MIN ? INT64_MAX : micros < 0 ? -micros : micros;
 	if (m != 0 && m < 10000) {      /* under a cent: show 4 decimals */
 		snprintf(buf, len, "%s$0.%04lld", sign, (long long)((m + 50) / 100));
 		return;
 	}
-	int64_t cents = (m + 5000) / 10000;
+	int64_t cents = m / 10000 + (m % 10000 >= 5000);   /* no overflow at INT64_MAX */
 	snprintf(buf, len, "%s$%lld.%02lld", sign, (long long)(cents / 100), (long long)(cents % 100));
+}
+
+int
+util_utf8_decode(const char *str, uint32_t *cp)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	int n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
+	    (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (n <= 1) {
+		*cp = s[0];
+		return n;
+	}
+	uint32_t c = s[0] & (0x7f >> n);
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
 }
 
 void

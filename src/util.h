@@ -104,6 +104,11 @@ void buf_free(struct buf *b);
 
 
 
+/* The UTF-8 sequence at s: its length (1..4) and code point, or 0 when
+ * it is not valid UTF-8 (a stray byte, overlong, a surrogate, beyond
+ * U+10FFFF, cut short). s[0] == 0 is the code point 0, length 1. */
+int util_utf8_decode(const char *s, uint32_t *cp);
+
 /* A short non-reversible identifier for an API key or bearer token: 16 hex
  * chars of a salted 64-bit hash. The key itself is never stored. */
 void util_key_hash(const char *key, char out[17]);

@@ -625,17 +625,25 @@ test_healthz_and_metrics(void **state)
 	assert_int_equal(m.status, 200);
 	char want[256];
 	const char *t = m.body.data;
-	assert_non_null(strstr(t, "tokmux_requests_total{route=\"alpha\",model=\"test-claude\"} 1\n"));
-	assert_non_null(strstr(t, "tokmux_tokens_total{route=\"alpha\",kind=\"input\"} 1200\n"));
-	assert_non_null(strstr(t, "tokmux_tokens_total{route=\"alpha\",kind=\"output\"} 345\n"));
-	assert_non_null(strstr(t, "tokmux_tokens_total{route=\"alpha\",kind=\"cache_read\"} 30000\n"));
-	assert_non_null(strstr(t, "tokmux_tokens_total{route=\"beta\",kind=\"input\"} 0\n"));
-	snprintf(want, sizeof want, "tokmux_cost_usd_total{route=\"alpha\"} %d.%06d\n",
-	    ANT_COST / 1000000, ANT_COST % 1000000);
+	assert_non_null(strstr(t, "tokmux_requests_total{pane=\"alpha\",model=\"test-claude\"} 1\n"));
+	assert_non_null(strstr(t,
+	    "tokmux_tokens_total{pane=\"alpha\",model=\"test-claude\",kind=\"input\"} 1200\n"));
+	assert_non_null(strstr(t,
+	    "tokmux_tokens_total{pane=\"alpha\",model=\"test-claude\",kind=\"output\"} 345\n"));
+	assert_non_null(strstr(t,
+	    "tokmux_tokens_total{pane=\"alpha\",model=\"test-claude\",kind=\"cache_read\"} 30000\n"));
+	assert_null(strstr(t, "tokmux_tokens_total{pane=\"beta\""));   /* served nothing */
+	snprintf(want, sizeof want, "tokmux_cost_usd_total{pane=\"alpha\",model=\"test-claude\"} "
+	    "%d.%06d\n", ANT_COST / 1000000, ANT_COST % 1000000);
 	assert_non_null(strstr(t, want));
-	assert_non_null(strstr(t, "tokmux_responses_total{route=\"alpha\",class=\"2xx\"} 1\n"));
-	assert_non_null(strstr(t, "tokmux_responses_total{route=\"alpha\",class=\"529\"} 0\n"));
-	assert_non_null(strstr(t, "tokmux_retries_total{route=\"alpha\"} 0\n"));
+	assert_non_null(strstr(t, "tokmux_responses_total{pane=\"alpha\",class=\"2xx\"} 1\n"));
+	assert_non_null(strstr(t, "tokmux_responses_total{pane=\"alpha\",class=\"529\"} 0\n"));
+	assert_non_null(strstr(t, "tokmux_responses_total{pane=\"beta\",class=\"2xx\"} 0\n"));
+	assert_non_null(strstr(t, "tokmux_retries_total{pane=\"alpha\"} 0\n"));
+	/* the request's two durations were observed */
+	assert_non_null(strstr(t, "tokmux_gateway_added_seconds_count 1\n"));
+	assert_non_null(strstr(t, "tokmux_upstream_ttfb_seconds_count 1\n"));
+	assert_non_null(strstr(t, "tokmux_ratelimit_wait_seconds{key=\""));
 	assert_null(strstr(t, "secret"));
 	assert_null(strstr(t, f->token[0]));
 	reply_free(&m);
@@ -770,6 +778,55 @@ test_usage_anthropic_sse(void **state)
 	assert_string_equal(st[0].key_hash, kh);
 	assert_int_equal(st[0].requests.limit, 1000);
 	assert_int_equal(st[0].requests.remaining, 993);
+}
+
+/* The lines of the ledger file, in order (at most max, each malloc'd). */
+static int
+ledger_lines(struct fx *f, char **lines, int max)
+{
+	FILE *fp = fopen(f->ledger_path, "r");
+	char line[8192];
+	int n = 0;
+	assert_non_null(fp);
+	while (n < max && fgets(line, sizeof line, fp) != NULL)
+		lines[n++] = xstrdup(line);
+	fclose(fp);
+	return n;
+}
+
+/* A route's branch and worktree go into the ledger record of each request
+ * from the moment they are set, and leave it when cleared. */
+static void
+test_route_where_in_ledger(void **state)
+{
+	struct fx *f = *state;
+	gateway_route_set_where(f->gw, f->route[0], "tokmux/alpha", "/src/app.tokmux/alpha");
+	gateway_route_set_where(f->gw, f->route[1], "main", NULL);
+	gateway_route_set_where(f->gw, 99, "nothing", NULL);     /* no such route: ignored */
+	metered(f, &ant_sse, "/v1/messages", "x-api-key: k", "{\"model\":\"test-claude\",\"stream\":true}",
+	    ANT_START ANT_BLOCK ANT_END);
+	gateway_route_set_where(f->gw, f->route[0], NULL, "");
+	testsrv_script(f->srv, &ant_sse);
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/messages");
+	const char *hdrs[] = { "x-api-key: k", NULL };
+	struct reply r = { 0 };
+	http("POST", url, hdrs, "{\"model\":\"test-claude\",\"stream\":true}", &r);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	assert_int_equal(wait_settled(f, 2), 2);
+	char *lines[4];
+	assert_int_equal(ledger_lines(f, lines, 4), 2);
+	cJSON *o = cJSON_Parse(lines[0]);
+	assert_string_equal(cJSON_GetObjectItem(o, "branch")->valuestring, "tokmux/alpha");
+	assert_string_equal(cJSON_GetObjectItem(o, "worktree")->valuestring, "/src/app.tokmux/alpha");
+	cJSON_Delete(o);
+	o = cJSON_Parse(lines[1]);
+	assert_null(cJSON_GetObjectItem(o, "branch"));
+	assert_null(cJSON_GetObjectItem(o, "worktree"));
+	cJSON_Delete(o);
+	free(lines[0]);
+	free(lines[1]);
 }
 
 static void
@@ -1483,6 +1540,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_usage_anthropic_sse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_anthropic_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overloaded_in_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_where_in_ledger, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_openai_chat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_openai_responses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count_tokens_not_metered, setup, teardown),

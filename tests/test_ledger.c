@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -130,6 +131,20 @@ collect_all(const struct ledger_entry *e, void *user)
 	c->n++;
 }
 
+struct collect_every {
+	struct ledger_entry *e;
+	int n;
+};
+
+static void
+collect_every_fn(const struct ledger_entry *e, void *user)
+{
+	struct collect_every *c = user;
+	c->e[c->n++] = *e;
+}
+
+static void append_raw(const char *path, const char *s);
+
 static void
 test_round_trip(void **state)
 {
@@ -193,6 +208,32 @@ test_round_trip(void **state)
 	assert_int_equal(e.n429, 3);
 	assert_int_equal(e.n529, 4);
 	assert_int_equal(e.latency_ms, 1234);
+	assert_string_equal(e.agent, "claude --dangerously-skip-permissions");
+	assert_string_equal(e.key_hash, "0123456789abcdef");
+	assert_string_equal(e.session, "");
+	assert_int_equal(e.refused, 0);
+	assert_int_equal(e.clamped, 0);
+
+	/* session and refused are written when set; branch, worktree, member and
+	 * clamped (written by others) are read when present */
+	l = ledger_open(path, &err);
+	r.session = "0123456789abcdef";
+	r.refused = 1;
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+	append_raw(path, "{\"epoch\": 5, \"branch\": \"tokmux/1\", \"worktree\": \"/w/1\", "
+	    "\"member\": \"ana\", \"clamped\": true, \"unknown_field\": [1]}\n");
+	append_raw(path, "{\"epoch\": 6, \"clamped\": 2}\n");
+	struct ledger_entry es[4];
+	struct collect_every ca = { es, 0 };
+	assert_int_equal(ledger_read(path, collect_every_fn, &ca), 4);
+	assert_string_equal(es[1].session, "0123456789abcdef");
+	assert_int_equal(es[1].refused, 1);
+	assert_string_equal(es[2].branch, "tokmux/1");
+	assert_string_equal(es[2].worktree, "/w/1");
+	assert_string_equal(es[2].member, "ana");
+	assert_int_equal(es[2].clamped, 1);
+	assert_int_equal(es[3].clamped, 1);
 	free(path);
 }
 
@@ -331,13 +372,67 @@ test_torn_and_malformed(void **state)
 	ledger_close(l);
 	assert_int_equal(ledger_read(path, NULL, NULL), 4);
 	assert_int_equal(ledger_spend_since(path, 0), 123);
+
+	/* what a reader skipped, by reason; the torn line is now whole */
+	append_raw(path, "{\"epoch\": 1e300}\n{\"epoch\": 10, \"input_tokens\": -1}\n"
+	    "{\"epoch\": 10, \"cost_micros\": 2e15}\n{\"epoch\": 10, \"cost_usd\": 1e300}\n"
+	    "{\"epoch\": 10, \"n429\": 1e10}\n{\"epoch\": 10, \"cost_micros\": 1e15}\n{\"epo");
+	struct ledger_read_stats st;
+	assert_int_equal(ledger_read_all(path, NULL, NULL, &st), 5);
+	assert_int_equal(st.records, 5);
+	assert_int_equal(st.not_json, 3);    /* not json, an array, the line torn before */
+	assert_int_equal(st.no_time, 2);     /* {"pane": 1}, epoch 1e300 */
+	assert_int_equal(st.out_of_range, 4);
+	assert_int_equal(st.torn, 1);
+	assert_int_equal(ledger_read_skipped(&st), 10);
 	free(path);
 
-	/* a missing file is zero records */
+	/* a missing file is zero records for ledger_read, ENOENT for ledger_read_all */
 	char *missing = xasprintf("%s/none.jsonl", tmpdir);
+	errno = 0;
+	assert_int_equal(ledger_read_all(missing, NULL, NULL, &st), -1);
+	assert_int_equal(errno, ENOENT);
 	assert_int_equal(ledger_read(missing, NULL, NULL), 0);
 	assert_int_equal(ledger_spend_since(missing, 0), 0);
 	free(missing);
+}
+
+/* branch and worktree: written when set, left out when not (a pane
+ * outside any repository). */
+static void
+test_branch_fields(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct ledger_record r = record(1000.0, 1, 10);
+	r.branch = "tokmux/claude";
+	r.worktree = "/home/u/src/app.tokmux/claude";
+	assert_int_equal(ledger_append(l, &r), 0);
+	r.branch = r.worktree = NULL;
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	assert_non_null(fgets(line, sizeof(line), f));
+	cJSON *o = cJSON_Parse(line);
+	assert_string_equal(cJSON_GetObjectItem(o, "branch")->valuestring, "tokmux/claude");
+	assert_string_equal(cJSON_GetObjectItem(o, "worktree")->valuestring,
+	    "/home/u/src/app.tokmux/claude");
+	cJSON_Delete(o);
+	assert_non_null(fgets(line, sizeof(line), f));
+	o = cJSON_Parse(line);
+	assert_null(cJSON_GetObjectItem(o, "branch"));
+	assert_null(cJSON_GetObjectItem(o, "worktree"));
+	cJSON_Delete(o);
+	fclose(f);
+	/* read back: the last record has neither */
+	struct ledger_entry e;
+	assert_int_equal(ledger_read(path, collect, &e), 2);
+	assert_string_equal(e.branch, "");
+	assert_string_equal(e.worktree, "");
+	free(path);
 }
 
 static void
@@ -409,6 +504,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_and_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_branch_fields, setup, teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_member, setup, teardown),
 	};

@@ -92,6 +92,36 @@ test_dated_form(void **state)
 }
 
 static void
+test_undated(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "claude-haiku-4-5-20251001", "claude-haiku-4-5" },
+		{ "claude-haiku-4-5", "claude-haiku-4-5" },
+		{ "claude-opus-4-1@20250805", "claude-opus-4-1" },
+		{ "us.anthropic.claude-opus-4-1-20250805-v1:0", "claude-opus-4-1" },
+		{ "Claude-Sonnet-4-5-20250929[1m]", "claude-sonnet-4-5" },
+		{ "gpt-4o-2024-08-06", "gpt-4o" },
+		{ "claude-3-5-haiku-latest", "claude-3-5-haiku" },
+		{ "gpt-5-codex", "gpt-5-codex" },
+		{ "claude-opus-4-1", "claude-opus-4-1" },      /* a version, not a date */
+		{ "model-1234567", "model-1234567" },          /* 7 digits: not a date */
+		{ "x-2024-8-06", "x-2024-8-06" },
+		{ "-20251001", "-20251001" },                  /* nothing before the date */
+		{ "", "" },
+	};
+	char out[MODEL_ID_MAX], norm[MODEL_ID_MAX];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		model_undated(cases[i][0], out);
+		if (strcmp(out, cases[i][1]) != 0)
+			fail_msg("%s: got %s, wanted %s", cases[i][0], out, cases[i][1]);
+		model_normalise(cases[i][0], norm);
+		if (norm[0] != '\0')
+			assert_int_not_equal(model_dated_form(norm, out), 0);
+	}
+	(void)state;
+}
+
+static void
 test_family_version(void **state)
 {
 	assert_string_equal(model_family("claude-opus-4-7"), "opus");
@@ -245,6 +275,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normalise),
 		cmocka_unit_test(test_dated_form),
+		cmocka_unit_test(test_undated),
 		cmocka_unit_test(test_family_version),
 		cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_every_form),

@@ -53,6 +53,35 @@ test_fmt_usd(void **state)
 	assert_string_equal(b, "$10.00");
 	util_fmt_usd(-2500000, b, sizeof b);
 	assert_string_equal(b, "-$2.50");
+	/* the extremes (a saturated report total) print without overflowing */
+	util_fmt_usd(INT64_MAX, b, sizeof b);
+	assert_string_equal(b, "$9223372036854.78");
+	util_fmt_usd(INT64_MIN, b, sizeof b);
+	assert_string_equal(b, "-$9223372036854.78");
+}
+
+static void
+test_utf8(void **state)
+{
+	(void)state;
+	uint32_t cp;
+	assert_int_equal(util_utf8_decode("a", &cp), 1);
+	assert_int_equal(cp, 'a');
+	assert_int_equal(util_utf8_decode("", &cp), 1);
+	assert_int_equal(cp, 0);
+	assert_int_equal(util_utf8_decode("\xc3\xa9", &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(util_utf8_decode("\xe2\x80\xae", &cp), 3);
+	assert_int_equal(cp, 0x202e);
+	assert_int_equal(util_utf8_decode("\xf0\x9f\x98\x80", &cp), 4);
+	assert_int_equal(cp, 0x1f600);
+	static const char *const bad[] = {
+		"\xff", "\x80", "\xc3", "\xc3x", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+		"\xf4\x90\x80\x80", "\xe2\x80",
+	};
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++)
+		if (util_utf8_decode(bad[i], &cp) != 0)
+			fail_msg("bad sequence %zu decoded", i);
 }
 
 static void
@@ -157,6 +186,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_usd),
 		cmocka_unit_test(test_fmt_usd),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_key_hash),
 		cmocka_unit_test(test_log_private),

@@ -106,7 +106,8 @@ expect_line 2 "tokmux: --min-output-tokens: expected a number of output tokens f
 expect_line 2 "tokmux gateway: --ledger needs a value" -- gateway --ledger
 expect_line 2 "tokmux gateway: --pane-ceiling: expected a dollar amount after \"=\", got \"x\"" -- gateway --pane-ceiling 2=x
 expect_line 2 "tokmux gateway: unexpected argument \"extra\"" -- gateway --port 0 extra
-expect_line 2 "tokmux report: --by: expected day, model or pane, got \"week\"" -- report --by week
+expect_line 2 "tokmux report: --by: expected pane, model, agent, branch, member or team, got \"week\"" -- report --by week
+expect_line 2 "tokmux report: unknown view: expected daily, weekly, monthly, session or blocks, got \"yearly\"" -- report yearly
 for cmd in "" gateway; do      # the team budget's flags, on both
 	prog="tokmux${cmd:+ $cmd}"
 	expect_line 2 "$prog: --team-ceiling: expected a period of day, week or month, got \"year\"" -- $cmd --team-ceiling year=5
