@@ -224,12 +224,9 @@ reqbody_model(const cJSON *root, struct reqbody *rb)
 	if (m == NULL)
 		return;
 	size_t n = cJSON_IsString(m) && m->valuestring != NULL ? strlen(m->valuestring) : 0;
-	int ctl = 0;
-	for (size_t i = 0; i < n; i++)
-		ctl |= (unsigned char)m->valuestring[i] < 0x20 || m->valuestring[i] == 0x7f;
-	if (n == 0 || n >= MODEL_ID_MAX || ctl) {
-		reqbody_fail(rb, "tokmux: \"model\" must be a model id (a string of 1 to %d printable "
-		    "bytes).", MODEL_ID_MAX - 1);
+	if (n == 0 || n >= MODEL_ID_MAX) {
+		reqbody_fail(rb, "tokmux: \"model\" must be a model id (a string of 1 to %d bytes).",
+		    MODEL_ID_MAX - 1);
 		return;
 	}
 	memcpy(rb->model, m->valuestring, n + 1);

@@ -60,7 +60,7 @@ struct reqbody {
  * object tokmux can forward; REQBODY_NOT_OBJECT (out then has only len);
  * REQBODY_BAD with out->error when a key appears twice in an object, a
  * top-level field differs from one tokmux reads only in case, "model" is
- * not a string of at most MODEL_ID_MAX - 1 bytes, an output limit or "n"
+ * not a string of 1 to MODEL_ID_MAX - 1 bytes, an output limit or "n"
  * is not a whole number, or the body refers to input it does not carry
  * (previous_response_id, a stored conversation or prompt, a file by id or
  * by URL, an item reference). */
