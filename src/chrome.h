@@ -54,6 +54,7 @@ struct chrome_status {
 	int prefix;              /* the prefix key is pending */
 	int scrolling;           /* the focused pane is in scrollback mode */
 	int npanes;
+	const char *prefix_name; /* the prefix key, "Ctrl-g" */
 };
 /* The status bar on stdscr, if the layout has one. */
 void chrome_draw_status(chrome_t *c, const struct layout *lay, const struct chrome_status *st);

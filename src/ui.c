@@ -107,6 +107,7 @@ struct ui_pane {
 struct ui {
 	const struct ui_options *o;
 	const struct config *cfg;
+	char prefix_name[16];     /* the prefix key as texts name it ("Ctrl-g") */
 	struct ui_pane p[TOKMUX_MAX_PANES];
 	int n;                    /* panes open */
 	int focus;
@@ -434,6 +435,7 @@ ui_status(struct ui *u, struct chrome_status *st, char *prompt, char *question, 
 	st->prefix = input_prefix_pending(u->in);
 	st->scrolling = u->mode == MODE_SCROLL;
 	st->npanes = u->n;
+	st->prefix_name = u->prefix_name;
 }
 
 static int64_t
@@ -1882,6 +1884,8 @@ ui_run(const struct ui_options *o)
 	u->render = render_new(chrome_color(u->chrome));
 	render_set_outer(u->render, u->outer);
 	u->dialog = dialog_new(&o->controls, o->user);
+	config_key_name(o->cfg->prefix_key, u->prefix_name, sizeof u->prefix_name);
+	dialog_set_prefix(u->dialog, u->prefix_name);
 	ui_wt_open(u);
 	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
