@@ -63,6 +63,7 @@ meter_bill(const struct meter *m, const struct meter_request *q, struct meter_bi
 static void
 meter_stats(const struct meter *m, const struct meter_request *q, const struct meter_bill *b)
 {
+	const struct gateway_call *call = q->call;
 	if (m->stats == NULL || q->stats_route < 0)
 		return;
 	const struct gateway_call *c = q->call;
@@ -71,12 +72,15 @@ meter_stats(const struct meter *m, const struct meter_request *q, const struct m
 		.usage = *q->usage, .cost_micros = b->cost_micros, .priced = b->priced,
 		.n429 = c->n429, .n529 = c->n529, .retries = c->attempt, .fallbacks = c->fallbacks,
 		.refused = q->refused, .error = b->error, .model_asked = q->model_asked,
+		.out_limit = call->out_limit, .clamped_from = call->clamped_from,
+		.helper = q->helper,
 	};
 	stats_end(m->stats, &sr, c->reserved_micros);
 }
 
 static void
-meter_ledger(const struct meter *m, const struct meter_request *q, const struct meter_bill *b)
+meter_ledger(const struct meter *m, const struct meter_request *q, const struct meter_bill *b,
+    int64_t charged)
 {
 	if (m->ledger == NULL)
 		return;
@@ -90,6 +94,9 @@ meter_ledger(const struct meter *m, const struct meter_request *q, const struct 
 		.latency_ms = util_now_ms() - q->started_ms, .request_id = b->request_id,
 		.error = b->error, .circuit = c->circuit, .session = m->session,
 		.refused = q->refused,
+		.reserved_micros = q->refused ? 0 : c->reserved_micros, .charged_micros = charged,
+		.max_tokens = q->refused ? 0 : c->out_limit,
+		.clamped_from = q->refused ? 0 : c->clamped_from,
 	};
 	if (ledger_append(m->ledger, &lr) != 0)
 		log_debug("meter: ledger append failed");
@@ -100,6 +107,16 @@ meter_finish(const struct meter *m, const struct meter_request *q)
 {
 	struct meter_bill b;
 	meter_bill(m, q, &b);
+	struct gateway_outcome o = {
+		.status = q->status, .model_used = b.model, .usage = q->usage,
+		.cost_micros = b.cost_micros, .priced = b.priced, .client_gone = q->client_gone,
+		.no_reply = q->no_reply, .charged_micros = b.cost_micros,
+	};
+	const struct gateway_policy *pol = m->policy;
+	if (q->refused)
+		o.charged_micros = 0;
+	else if (pol != NULL && pol->charge != NULL)
+		o.charged_micros = pol->charge(pol->user, q->call, &o);
 	meter_stats(m, q, &b);
 	if (m->metrics != NULL) {
 		struct metrics_request mr = {
@@ -108,13 +125,8 @@ meter_finish(const struct meter *m, const struct meter_request *q)
 		};
 		metrics_count(m->metrics, &mr);
 	}
-	meter_ledger(m, q, &b);
+	meter_ledger(m, q, &b, o.charged_micros);
 	/* Last, so that when the policy hears of it everything is recorded. */
-	if (!q->refused && m->policy != NULL && m->policy->settle != NULL) {
-		struct gateway_outcome o = {
-			.status = q->status, .model_used = b.model, .usage = q->usage,
-			.cost_micros = b.cost_micros, .priced = b.priced, .client_gone = q->client_gone,
-		};
-		m->policy->settle(m->policy->user, q->call, &o);
-	}
+	if (!q->refused && pol != NULL && pol->settle != NULL)
+		pol->settle(pol->user, q->call, &o);
 }

@@ -26,6 +26,7 @@ struct stats_route_policy {
 	int64_t reserved_micros;    /* in-flight worst cases */
 	int64_t spent_tokens, reserved_tokens;
 	int warn;                   /* past the soft warning threshold (warn_at) */
+	int blocked;                /* a zero ceiling stops every request */
 	int downgraded;             /* past downgrade_at: requests go to a cheaper model */
 	char model_override[MODEL_ID_MAX]; /* model forced at run time, "" none */
 	int64_t paced;              /* requests that waited for their key's rate limit */
@@ -42,6 +43,7 @@ struct stats_counts {
 	int64_t err_4xx;         /* other 4xx */
 	int64_t err_5xx;         /* other 5xx and transport errors */
 	int64_t refused;         /* refused by tokmux policy (ceilings) */
+	int64_t clamped;         /* sent with a lower output limit to fit a ceiling */
 	int64_t retries;
 	int64_t fallbacks;
 	int64_t input_tokens, output_tokens, cache_read_tokens;
@@ -55,6 +57,11 @@ struct stats_counts {
 	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
 	struct stats_route_policy policy;   /* ceilings, pacing, circuit skips */
 	char last_model_asked[MODEL_ID_MAX]; /* differs from last_model after a fallback */
+	char main_model[MODEL_ID_MAX];       /* used by the last request that carried tools:
+	                                      * the conversation's model; "" none yet */
+	char main_model_asked[MODEL_ID_MAX];
+	char helper_model[MODEL_ID_MAX];     /* used by the last request without tools
+	                                      * (titles, summaries); "" none */
 };
 
 /* One finished request, as reported by the gateway. */
@@ -70,6 +77,10 @@ struct stats_result {
 	int refused;              /* refused by policy */
 	const char *error;        /* one-line error for the sidebar, or NULL */
 	const char *model_asked;  /* the model the agent asked for, or NULL */
+	int64_t out_limit;        /* output limit sent upstream, 0 unknown */
+	int helper;               /* 1: a request without tools (a title, a summary), 0: the
+	                           * conversation's (it carries the agent's tools), -1 unknown */
+	int64_t clamped_from;     /* > 0: the limit asked, lowered to out_limit to fit a ceiling */
 };
 
 /* Workspace-wide policy state. */
@@ -145,6 +156,7 @@ struct stats_recent {
 	int status;
 	int refused;
 	int retries, fallbacks, n429, n529;
+	int64_t out_limit, clamped_from;   /* clamped_from > 0: the output limit was lowered */
 };
 
 /* Copy route's recent requests, newest first, into out[max]; returns how

@@ -219,12 +219,13 @@ tty_guard(int fd, const struct termios *saved, const char *term)
 		    "\033[?1000l\033[?1002l\033[?1003l\033[?1005l\033[?1006l\033[?2004l");
 		tty_cap_append(reset, sizeof reset, "rmkx");
 		tty_cap_append(reset, sizeof reset, "cnorm");
+		tty_cap_append(reset, sizeof reset, "Se");      /* the terminal's own cursor style */
 		tty_cap_append(reset, sizeof reset, "rmcup");
 		del_curterm(cur_term);
 		set_curterm(old);
 	} else {
 		snprintf(reset, sizeof reset, "\033[0m\033[?1000l\033[?1002l\033[?1003l\033[?1005l"
-		    "\033[?1006l\033[?2004l\033[?25h\033[?1049l");
+		    "\033[?1006l\033[?2004l\033[?25h\033[0 q\033[?1049l");
 	}
 	util_term_save(fd, saved, reset);
 	util_crash_handlers();

@@ -63,7 +63,7 @@ int tty_raw(int fd, struct termios *saved);
 /* Make util_term_restore() (called by fatal(), the crash handlers and the
  * client on any exit) put back *saved and undo every mode tokmux turns on
  * (alternate screen, mouse reporting, bracketed paste, keypad mode, hidden
- * cursor), with term's terminfo strings. */
+ * cursor, cursor style), with term's terminfo strings. */
 void tty_guard(int fd, const struct termios *saved, const char *term);
 
 #endif

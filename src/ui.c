@@ -46,6 +46,8 @@
 #include "evloop.h"
 #include "input.h"
 #include "layout.h"
+#include "outer.h"
+#include "palette.h"
 #include "pane.h"
 #include "render.h"
 #include "tty.h"
@@ -111,6 +113,7 @@ struct ui_pane {
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
 	int fd;                   /* the pty master the loop watches, -1 none */
+	unsigned title_serial;    /* vt_title_serial() shown in the title */
 	int id;                   /* stable while the pane lives (indexes shift on close) */
 	char *cmd;                /* its command, NULL: the shell */
 	int worktree;             /* runs in its own git worktree (wtpane) */
@@ -130,6 +133,7 @@ struct ui_term {
 struct ui {
 	const struct ui_options *o;
 	const struct config *cfg;
+	char prefix_name[16];     /* the prefix key as texts name it ("Ctrl-g") */
 	struct ui_pane p[TOKMUX_MAX_PANES];
 	int n;                    /* panes open */
 	int focus;
@@ -142,6 +146,9 @@ struct ui {
 	int confirm_arg;
 	input_t *in;
 	render_t *render;
+	outer_t *outer;           /* what ncurses cannot draw (outer.c) */
+	uint8_t fg[3], bg[3];     /* the terminal's default colours, for panes */
+	int has_fg, has_bg;
 	chrome_t *chrome;
 	dialog_t *dialog;
 	int utf8;
@@ -287,6 +294,7 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols, int worktree)
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
 	u->p[slot].route = route;
+	vt_set_colors(pane_vt(p), u->has_fg ? u->fg : NULL, u->has_bg ? u->bg : NULL);
 	u->p[slot].fd = -1;      /* a deferred pane has no pty to watch yet */
 	u->p[slot].id = ++u->next_id;
 	u->p[slot].cmd = cmd != NULL ? xstrdup(cmd) : NULL;
@@ -483,6 +491,7 @@ ui_status(struct ui *u, struct chrome_status *st, char *prompt, char *question, 
 	st->prefix = input_prefix_pending(u->in);
 	st->scrolling = u->mode == MODE_SCROLL;
 	st->npanes = u->n;
+	st->prefix_name = u->prefix_name;
 }
 
 static int64_t
@@ -613,6 +622,16 @@ ui_draw_cursor(struct ui *u)
 	curs_set(show);
 }
 
+/* After doupdate(): what ncurses cannot draw, and the focused pane's
+ * cursor style. */
+static void
+ui_draw_outer(struct ui *u)
+{
+	if (u->n > 0)
+		outer_cursor_style(u->outer, vt_cursor_style(pane_vt(u->p[u->focus].pane)));
+	outer_flush(u->outer);
+}
+
 static int64_t ui_on_diff_timer(evloop_t *el, int64_t id, void *arg);
 static void ui_term_watch(struct ui *u, struct ui_term *t);
 
@@ -662,6 +681,7 @@ ui_frame_begin(struct ui *u)
 	if (!u->rejoin)
 		return 0;
 	u->rejoin = 0;
+	outer_end(u->outer);      /* its cursor style is sent again */
 	endwin();
 	return 1;
 }
@@ -670,12 +690,16 @@ static void
 ui_frame_end(struct ui *u, int rejoined)
 {
 	doupdate();
+	ui_draw_outer(u);
 	ui_screen_out(u);
 	if (rejoined) {
 		/* curses sends these when it next reads a key; a key pressed now
-		 * needs them already: keypad mode, and bracketed paste (ours) */
+		 * needs them already: keypad mode, and bracketed paste (ours);
+		 * and the terminal's colours are asked (its answer comes as keys) */
 		ui_screen_puts(u, tigetstr("smkx"));
 		ui_screen_puts(u, "\033[?2004h");
+		outer_ask_colors(u->outer);
+		ui_screen_out(u);
 	}
 }
 
@@ -780,8 +804,10 @@ ui_set_focus(struct ui *u, int i)
 		return;
 	if (u->mode == MODE_SCROLL)
 		u->mode = MODE_NORMAL;
+	vt_focus(pane_vt(u->p[u->focus].pane), 0);
 	u->focus = i;
 	u->p[i].belled = 0;
+	vt_focus(pane_vt(u->p[i].pane), 1);
 	if (u->zoomed >= 0 && u->zoomed != i) {
 		u->zoomed = i;
 		u->resized = 1;
@@ -1127,6 +1153,22 @@ ui_command(struct ui *u, const struct input_event *ev)
 	}
 }
 
+/* The terminal told its default colour (asked at start): the panes are
+ * told it from now on instead of the theme's. */
+static void
+ui_term_color(struct ui *u, const struct input_event *ev)
+{
+	uint8_t *rgb = ev->arg == 10 ? u->fg : u->bg;
+
+	rgb[0] = (uint8_t)(ev->ch >> 16);
+	rgb[1] = (uint8_t)(ev->ch >> 8);
+	rgb[2] = (uint8_t)ev->ch;
+	*(ev->arg == 10 ? &u->has_fg : &u->has_bg) = 1;
+	for (int i = 0; i < u->n; i++)
+		vt_set_colors(pane_vt(u->p[i].pane), u->has_fg ? u->fg : NULL,
+		    u->has_bg ? u->bg : NULL);
+}
+
 static void ui_diff_close(struct ui *u);
 
 static void
@@ -1134,6 +1176,10 @@ ui_event(struct ui *u, const struct input_event *ev)
 {
 	if (ev->kind == INPUT_RESIZE) {
 		u->resized = 1;
+		return;
+	}
+	if (ev->kind == INPUT_TERM_COLOR) {
+		ui_term_color(u, ev);
 		return;
 	}
 	if (u->diff != NULL) {
@@ -1744,6 +1790,10 @@ ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 	if (i != u->focus && ui_echo_hold(u) > 0)
 		return;     /* the key just typed came in this same iteration: it goes first */
 	size_t got = ui_pane_read(u, i);
+	if (vt_title_serial(pane_vt(up->pane)) != up->title_serial) {
+		up->title_serial = vt_title_serial(pane_vt(up->pane));
+		u->chrome_dirty = 1;
+	}
 	if (got > 0 && i == u->focus && u->echo_until != 0 && util_now_ms() <= u->echo_until) {
 		u->echo_until = 0;
 		ui_draw_echo(u);     /* now: before any other pane's callback */
@@ -1909,6 +1959,28 @@ ui_curses_setup(void)
 	mouseinterval(0);
 }
 
+/* The panes' default colours (OSC 10/11) until the terminal answers (if it
+ * does; ui_term_color): what the theme is made for. */
+static void
+ui_default_colors(struct ui *u)
+{
+	const struct theme *t = chrome_theme(u->chrome);
+	const int c[2] = { t->terminal.fg, t->terminal.bg };
+	uint8_t *rgb[2] = { u->fg, u->bg };
+	int *has[2] = { &u->has_fg, &u->has_bg }, r, g, b;
+
+	for (int i = 0; i < 2; i++) {
+		if (*has[i] || c[i] < 0)
+			continue;
+		if (c[i] & THEME_RGB) {
+			r = (c[i] >> 16) & 255, g = (c[i] >> 8) & 255, b = c[i] & 255;
+		} else
+			palette_rgb(c[i], &r, &g, &b);
+		rgb[i][0] = (uint8_t)r, rgb[i][1] = (uint8_t)g, rgb[i][2] = (uint8_t)b;
+		*has[i] = 1;
+	}
+}
+
 /* Curses' ends: keys come in through a pipe (we write them), and what it
  * draws goes into a file in memory (we read and empty it after every
  * update): curses writes with blocking write(2), so a pipe would stop it
@@ -1947,6 +2019,9 @@ ui_screen_close(struct ui *u)
 			delwin(u->p[i].win);
 		u->p[i].win = NULL;
 	}
+	outer_end(u->outer);
+	outer_free(u->outer);
+	u->outer = NULL;
 	chrome_free(u->chrome);
 	render_free(u->render);
 	u->chrome = NULL;
@@ -1982,7 +2057,10 @@ ui_screen_open(struct ui *u, const char *term, char **err)
 	ui_curses_setup();
 	u->scr_term = xstrdup(term);
 	u->chrome = chrome_new(u->o->theme, u->utf8);
+	ui_default_colors(u);
+	u->outer = outer_new(u->scr_out);      /* after curses' bytes: the same file and offset */
 	u->render = render_new(chrome_color(u->chrome));
+	render_set_outer(u->render, u->outer);
 	input_init_terminfo_keys();
 	resizeterm(u->rows, u->cols);
 	u->resized = 1;
@@ -2174,6 +2252,8 @@ ui_new(const struct ui_options *o, evloop_t *loop, char **err)
 	u->loop = loop != NULL ? loop : evloop_new();
 	u->in = input_new(o->cfg->prefix_key);
 	u->dialog = dialog_new(&o->controls, o->user);
+	config_key_name(o->cfg->prefix_key, u->prefix_name, sizeof u->prefix_name);
+	dialog_set_prefix(u->dialog, u->prefix_name);
 	ui_wt_open(u);
 	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {

@@ -24,6 +24,9 @@ enum api_kind {
 	API_OPENAI_RESPONSES,         /* POST /v1/responses */
 };
 
+#define USAGE_BAD_INPUT 1   /* input, cache or tool figures */
+#define USAGE_BAD_OUTPUT 2  /* output (reasoning, thinking) figures */
+
 struct usage {
 	int64_t input_tokens;          /* uncached input */
 	int64_t output_tokens;         /* incl. thinking/reasoning */
@@ -38,6 +41,8 @@ struct usage {
 	int complete;                  /* final usage seen (message_delta / response.completed / final chunk) */
 	char error_type[48];           /* error inside the body/stream, e.g. "overloaded_error"; "" if none */
 	int error_before_content;      /* that error came before any content event */
+	int malformed;                 /* USAGE_BAD_*: a figure was there but not a token
+	                                * count (a string, negative, fractional); it reads 0 */
 };
 
 typedef struct usage_parser usage_parser_t;

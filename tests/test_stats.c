@@ -365,6 +365,39 @@ test_recent(void **state)
 	stats_free(s);
 }
 
+/* The conversation's model (requests with tools) apart from the helper's;
+ * clamped requests counted. */
+static void
+test_main_model_and_clamped(void **state)
+{
+	(void)state;
+	stats_t *s = stats_new(1, -1);
+	struct stats_result r = result(0, 200, 10, 5, 1);
+	r.model_used = r.model_asked = "claude-opus-5-5";
+	r.helper = 0;
+	r.out_limit = 9000;
+	r.clamped_from = 128000;
+	stats_begin(s, 0, 0);
+	stats_end(s, &r, 0);
+	r.model_used = r.model_asked = "claude-haiku-4-5";
+	r.helper = 1;
+	r.clamped_from = 0;
+	stats_begin(s, 0, 0);
+	stats_end(s, &r, 0);
+	struct stats_snapshot *snap = xmalloc(sizeof *snap);
+	stats_snapshot(s, snap);
+	assert_string_equal(snap->route[0].last_model, "claude-haiku-4-5");
+	assert_string_equal(snap->route[0].main_model, "claude-opus-5-5");
+	assert_string_equal(snap->route[0].helper_model, "claude-haiku-4-5");
+	assert_int_equal(snap->route[0].clamped, 1);
+	struct stats_recent rec[2];
+	assert_int_equal(stats_recent(s, 0, rec, 2), 2);
+	assert_int_equal(rec[1].clamped_from, 128000);
+	assert_int_equal(rec[1].out_limit, 9000);
+	free(snap);
+	stats_free(s);
+}
+
 int
 main(void)
 {
@@ -375,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_minute_rings),
 		cmocka_unit_test(test_hammer),
 		cmocka_unit_test(test_recent),
+		cmocka_unit_test(test_main_model_and_clamped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

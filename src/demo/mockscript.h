@@ -43,6 +43,8 @@ struct mockscript_params {
 	int64_t in, out, cread, c5m, c1h, reasoning;
 	int ping_every;
 	int always_usage;
+	int bad_usage;          /* MOCKWIRE_BAD_*: usage figures sent as strings */
+	int cache_from_body;    /* cache writes from the body's cache_control marks */
 };
 
 /* The rate-limit budget of one window, reported in headers. */

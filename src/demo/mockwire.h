@@ -50,6 +50,7 @@ struct mockwire_toks {
 	int64_t in, out, cread, c5m, c1h, reasoning;
 	int chunks;
 	int capped;             /* max_tokens cut the output short */
+	int bad;                /* MOCKWIRE_BAD_*: these usage figures go as strings */
 };
 
 /* One answer to a model call. */
@@ -62,6 +63,9 @@ struct mockwire_answer {
 	int usage_chunk;             /* chat stream: end with a usage chunk */
 	int ping_every;              /* Anthropic stream: a ping every N chunks; 0: none */
 };
+
+#define MOCKWIRE_BAD_INPUT 1         /* input (prompt) tokens */
+#define MOCKWIRE_BAD_OUTPUT 2        /* output (completion) tokens */
 
 /* A list of malloc'd pieces of a response (SSE events, or body parts). */
 struct mockwire_events {
