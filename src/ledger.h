@@ -35,6 +35,10 @@ struct ledger_record {
 	const char *session;      /* the writing process's session id, NULL: none */
 	int refused;              /* 1: refused by a ceiling, never served (written only then) */
 	const char *team, *member; /* team budget (docs/TEAM.md); NULL: the ledger's own */
+	const char *agent_session; /* the agent's own session id (Claude Code's
+	                           * x-claude-code-session-id); NULL: none, not written */
+	const char *subagent;     /* the subagent that sent it (x-claude-code-agent-id); NULL: the agent */
+	const char *stop_reason;  /* why the model stopped (end_turn, tool_use...); NULL: unknown */
 };
 
 typedef struct ledger ledger_t;
@@ -77,6 +81,8 @@ struct ledger_entry {
 	char member[64];          /* "member": team member (docs/TEAM.md) */
 	int refused;              /* "refused": true: refused by a ceiling, not served */
 	int clamped;              /* "clamped": true (or > 0): max_tokens lowered to fit a ceiling */
+	char agent_session[48];   /* "agent_session": the agent's own session id */
+	char subagent[48];        /* "subagent": the subagent that sent it, "" the agent itself */
 };
 
 /* Numbers a record may hold: token counts and micro-dollars up to
