@@ -830,7 +830,7 @@ gateway_forward_refuse(struct req *r, const struct gateway_refusal *ref)
 	r->begun = 1;
 	snprintf(r->error, sizeof r->error, "%s", ref->message);
 	r->call.reserved_micros = 0;
-	meter_begin(&r->g->meter, r->stats_route, 0, r->subagent);
+	meter_begin_agent(&r->g->meter, r->stats_route, 0, r->subagent);
 	return gateway_respond_error(r, ref->status, ref->type, ref->message, ref->retry_after,
 	    ref->retry_after <= 0);
 }
@@ -866,7 +866,7 @@ gateway_forward(struct req *r)
 			return gateway_forward_refuse(r, &ref);
 	}
 	if (r->metered) {
-		meter_begin(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
+		meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
 		r->begun = 1;
 	}
 	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,

@@ -28,11 +28,17 @@ meter_api_name(enum api_kind api)
 }
 
 void
-meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros,
+meter_begin_agent(const struct meter *m, int stats_route, int64_t reserved_micros,
     const char *subagent)
 {
 	if (m->stats != NULL && stats_route >= 0)
 		stats_begin_agent(m->stats, stats_route, reserved_micros, subagent);
+}
+
+void
+meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros)
+{
+	meter_begin_agent(m, stats_route, reserved_micros, NULL);
 }
 
 /* "" as NULL: the ledger leaves the field out. */

@@ -52,9 +52,11 @@ struct meter_request {
 	const char *subagent;       /* the subagent that sent it (x-claude-code-agent-id), "" none */
 };
 
-/* A request starts (admitted with reserved_micros, or refused with 0);
- * subagent: its x-claude-code-agent-id, NULL or "" for the agent itself. */
-void meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros,
+/* A request starts (admitted with reserved_micros, or refused with 0). */
+void meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros);
+/* The same for a request of subagent (its x-claude-code-agent-id; NULL or
+ * "": the agent itself). */
+void meter_begin_agent(const struct meter *m, int stats_route, int64_t reserved_micros,
     const char *subagent);
 
 /* It ended: cost, stats_end, the request count, the ledger record and,
