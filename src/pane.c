@@ -282,5 +282,6 @@ pane_restart(pane_t *p, char **err)
 	buf_free(&p->out);
 	/* a clean screen for the new run; the old output stays in scrollback */
 	vt_write(p->vt, "\r\n\033[0m", 6);
+	vt_signals_reset(p->vt);
 	return pane_spawn(p, err);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "grid.h"
+#include "termsig.h"
 
 typedef struct vt vt_t;
 
@@ -51,6 +52,19 @@ int vt_reverse(const vt_t *vt);          /* DECSCNM reverse video */
 int vt_mouse_mode(const vt_t *vt);       /* enum vt_mouse_mode */
 int vt_bracketed_paste(const vt_t *vt);
 int vt_take_bell(vt_t *vt);              /* returns 1 once per bell, then 0 */
+
+/* What the program said about itself: OSC 7501 status reports,
+ * notifications, progress, the bell (termsig.h). The terminal answers the
+ * queries for them (OSC 7501 ; ?, OSC 99 p=?) in order with its other
+ * replies. */
+const struct termsig_view *vt_signals(const vt_t *vt);
+/* A new program runs in the terminal (a restart): forget the old one's. */
+void vt_signals_reset(vt_t *vt);
+
+/* The pane gained (1) or lost (0) focus: CSI I / CSI O to the child if it
+ * asked for focus events (mode 1004). A child that turns the mode on later
+ * is told the focus it has then. */
+void vt_focus(vt_t *vt, int in);
 
 /* Input toward the child. key is a VTermKey value (see input.c). */
 void vt_key(vt_t *vt, int key, int mod);
