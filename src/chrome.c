@@ -190,7 +190,9 @@ chrome_draw_title(chrome_t *c, const struct rect *r, const struct chrome_title *
 	char head[256], st[160], rest[512];
 	snprintf(head, sizeof head, "%s %d %s %s ", mark, t->number, t->name, dot);
 	snprintf(st, sizeof st, "%s%s%s", state, t->belled ? " [bell]" : "", t->zoomed ? " [zoom]" : "");
-	snprintf(rest, sizeof rest, " %s %s%s%s", dot, t->cmd, t->vt_title[0] ? " : " : "", t->vt_title);
+	snprintf(rest, sizeof rest, " %s %s%s%s%s%s", dot, t->branch ? "[" : "", t->branch ? t->branch : "",
+	    t->branch ? "] " : "", t->cmd, t->vt_title[0] ? " : " : "");
+	snprintf(rest + strlen(rest), sizeof rest - strlen(rest), "%s", t->vt_title);
 	WINDOW *w = stdscr;
 	int slot = t->focused ? THEME_TITLE_FOCUS : THEME_TITLE;
 	chrome_style(c, w, slot, 0);
@@ -358,6 +360,15 @@ chrome_draw_box(chrome_t *c, int rows, int cols, const char *title,
 	wattr_set(win, A_NORMAL, 0, NULL);
 	wnoutrefresh(win);
 	delwin(win);
+}
+
+void
+chrome_draw_bar(chrome_t *c, void *win, int y, int w, const char *text)
+{
+	WINDOW *wn = win != NULL ? win : stdscr;
+	chrome_style(c, wn, THEME_TITLE_FOCUS, 0);
+	chrome_putn(wn, y, 0, w, text, strlen(text), 1);
+	wattr_set(wn, A_NORMAL, 0, NULL);
 }
 
 /* ---- the sidebar ---- */

@@ -30,6 +30,7 @@ struct chrome_title {
 	const char *name;
 	const char *cmd;         /* the pane's command line */
 	const char *vt_title;    /* what the program set, "" none */
+	const char *branch;      /* a worktree pane's branch, or NULL */
 	const char *exit_text;   /* "exited 0", ... or NULL while it runs */
 	int scroll;              /* lines back into scrollback, 0 live */
 	const char *state;       /* from the sidebar callback, "" none */
@@ -59,6 +60,10 @@ void chrome_draw_status(chrome_t *c, const struct layout *lay, const struct chro
 int chrome_draw_overlay(chrome_t *c, const struct layout *lay, int rows, int cols,
     const struct chrome_status *st);
 int chrome_overlay_shown(const chrome_t *c);   /* the overlay is on the bottom row */
+
+/* A bar across row y of win (a WINDOW *, NULL: stdscr), w columns, in the
+ * focused title's style: the head and foot of a full-screen overlay. */
+void chrome_draw_bar(chrome_t *c, void *win, int y, int w, const char *text);
 
 /* A boxed overlay of n lines, centred in rows x cols; sel >= 0 marks the
  * selected line and mark the current one ("(now)"). */

@@ -21,7 +21,7 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 {
 	const struct cmd_entry *cmds = ctx;
 	fputs(
-	    "usage: tokmux [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-c CONFIG] [-v] [OPTIONS]\n"
+	    "usage: tokmux [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-w] [-c CONFIG] [-v] [OPTIONS]\n"
 	    "       tokmux COMMAND [ARGS]    (COMMAND --help for more)\n"
 	    "\n"
 	    "A terminal workspace of 1 to " TOKMUX_MAX_PANES_STR " panes for running AI coding agents side by side.\n"
@@ -30,6 +30,9 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	    "  -n N          number of panes, 1 to " TOKMUX_MAX_PANES_STR " (default: the config's panes, or 2)\n"
 	    "  -e CMD        command for the next pane, run by /bin/sh -c (repeatable);\n"
 	    "                panes without one run $SHELL\n"
+	    "  -w            run every pane in its own git worktree and branch tokmux/<pane>\n"
+	    "                (made from the current branch of the repository here, in\n"
+	    "                <repo>.tokmux/<pane> unless worktree_dir says; docs/WORKTREES.md)\n"
 	    "  -c, --config CONFIG\n"
 	    "                config file (default $XDG_CONFIG_HOME/tokmux/config.json)\n"
 	    "  -v            write a debug log to tokmux.log in the current directory\n"
@@ -68,8 +71,9 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	fputs(
 	    "\n"
 	    "keys: prefix Ctrl-g, then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
-	    "      c new pane, x close, b ceiling, f model, m last requests, s sidebar,\n"
-	    "      q quit, ? help; Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
+	    "      c new pane, C new worktree pane, x close, D diff of a worktree pane,\n"
+	    "      b ceiling, f model, m last requests, s sidebar, q quit, ? help;\n"
+	    "      Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
 	    f);
 }
 
@@ -103,6 +107,7 @@ cmd_workspace_option(struct cli *cli, int c, struct cmd_ws_args *a)
 		return 0;
 	case 'c': a->config = optarg; return 0;
 	case 'v': a->wo.verbose = 1; return 0;
+	case 'w': a->wo.worktrees = 1; return 0;
 	case CMD_WS_NO_GATEWAY: a->wo.no_gateway = 1; return 0;
 	case CMD_WS_THEME: a->wo.theme = optarg; return 0;
 	}
@@ -123,7 +128,7 @@ cmd_workspace_args(int argc, char **argv, const struct cmd_entry *commands,
 	};
 	struct cli cli;
 	int c, rc;
-	cli_init(&cli, "tokmux", "n:e:c:v", longopts, cmd_workspace_usage);
+	cli_init(&cli, "tokmux", "n:e:c:vw", longopts, cmd_workspace_usage);
 	cli.usage_ctx = commands;
 	while ((c = cli_next(&cli, argc, argv)) != -1) {
 		if (c == CLI_EXIT)

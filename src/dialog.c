@@ -23,6 +23,7 @@ enum dialog_kind {
 	DIALOG_CEILING,    /* a line of input at the bottom */
 	DIALOG_MODEL,      /* choose from a list */
 	DIALOG_REQUESTS,   /* read-only; any key closes */
+	DIALOG_CHOICE,     /* a question: pick one of its choices */
 };
 
 struct dialog {
@@ -42,6 +43,9 @@ struct dialog {
 	char *list[DIALOG_LIST_MAX];
 	int list_n;
 	char list_title[96];
+	/* DIALOG_CHOICE: the lines are list[] (text, a blank, the choices) */
+	char *choice_title;
+	int choice_first, choice_n, choice_sel, choice_tag;
 };
 
 static const char *dialog_help_lines[] = {
@@ -52,8 +56,11 @@ static const char *dialog_help_lines[] = {
 	"  arrows hjkl  focus the pane in that direction",
 	"  z            zoom the focused pane / unzoom",
 	"  [            scrollback: PgUp PgDn arrows g G, q or Esc leaves",
-	"  c            new pane (up to " TOKMUX_MAX_PANES_STR ")",
-	"  x            close the focused pane (asks if it still runs)",
+	"  c            new pane (up to " TOKMUX_MAX_PANES_STR "; asks worktree or plain when -w is on)",
+	"  C            new pane in its own git worktree and branch tokmux/<name>",
+	"  x            close the focused pane (asks if it still runs; for a",
+	"               worktree pane: keep both, keep the branch, or remove both)",
+	"  D            the focused worktree pane's diff since its branch point",
 	"  r            restart the focused pane's command after it exited",
 	"  b            set the focused pane's spend ceiling (a prompt line)",
 	"  f            choose the focused pane's model override",
@@ -120,6 +127,7 @@ dialog_free(dialog_t *d)
 	if (d == NULL)
 		return;
 	dialog_list_free(d);
+	free(d->choice_title);
 	free(d);
 }
 
@@ -330,6 +338,86 @@ dialog_open_requests(dialog_t *d, const struct dialog_target *t, struct dialog_r
 	r->redraw = 1;
 }
 
+/* ---- a question with choices ---- */
+
+#define DIALOG_WRAP 72
+
+/* Append text to list[] in lines of at most DIALOG_WRAP bytes, broken at
+ * spaces where it can. */
+static void
+dialog_list_wrap(dialog_t *d, const char *text)
+{
+	size_t len = strlen(text);
+	while (d->list_n < DIALOG_LIST_MAX) {
+		size_t n = len;
+		if (n > DIALOG_WRAP) {
+			n = DIALOG_WRAP;
+			while (n > DIALOG_WRAP / 2 && text[n] != ' ')
+				n--;
+			if (text[n] != ' ')
+				n = DIALOG_WRAP;
+		}
+		d->list[d->list_n++] = xstrndup(text, n);
+		while (text[n] == ' ')
+			n++;
+		text += n;
+		len -= UTIL_MIN(len, n);
+		if (len == 0)
+			break;
+	}
+}
+
+void
+dialog_open_choice(dialog_t *d, const char *title, const char *const *text, int ntext,
+    const char *const *choices, int nchoices, int tag, struct dialog_result *r)
+{
+	memset(r, 0, sizeof *r);
+	dialog_list_free(d);
+	for (int i = 0; i < ntext; i++)
+		dialog_list_wrap(d, text[i]);
+	if (d->list_n > 0 && d->list_n < DIALOG_LIST_MAX)
+		d->list[d->list_n++] = xstrdup("");
+	nchoices = UTIL_MIN(nchoices, DIALOG_LIST_MAX - d->list_n);
+	d->choice_first = d->list_n;
+	for (int i = 0; i < nchoices; i++)
+		d->list[d->list_n++] = xasprintf("%d  %s", i + 1, choices[i]);
+	free(d->choice_title);
+	d->choice_title = xstrdup(title);
+	d->choice_n = nchoices;
+	d->choice_sel = 0;
+	d->choice_tag = tag;
+	d->kind = DIALOG_CHOICE;
+	r->redraw = 1;
+}
+
+static void
+dialog_choice_answer(dialog_t *d, int chosen, struct dialog_result *r)
+{
+	dialog_close(d, r);
+	r->answered = 1;
+	r->chosen = chosen;
+	r->tag = d->choice_tag;
+}
+
+static void
+dialog_choice_key(dialog_t *d, const struct input_event *ev, struct dialog_result *r)
+{
+	int up = input_key_is(ev, INPUT_KEYNAME_UP) || (ev->kind == INPUT_CHAR && ev->ch == 'k');
+	int down = input_key_is(ev, INPUT_KEYNAME_DOWN) || (ev->kind == INPUT_CHAR && ev->ch == 'j');
+	if (up && d->choice_sel > 0)
+		d->choice_sel--;
+	else if (down && d->choice_sel < d->choice_n - 1)
+		d->choice_sel++;
+	else if (input_key_is(ev, INPUT_KEYNAME_ENTER))
+		dialog_choice_answer(d, d->choice_sel, r);
+	else if (input_key_is(ev, INPUT_KEYNAME_ESCAPE) || (ev->kind == INPUT_CHAR && (ev->ch == 'q' ||
+	    ev->ch == 27)))
+		dialog_choice_answer(d, -1, r);
+	else if (ev->kind == INPUT_CHAR && ev->ch >= '1' && ev->ch < '1' + (uint32_t)d->choice_n)
+		dialog_choice_answer(d, (int)(ev->ch - '1'), r);
+	r->redraw = 1;
+}
+
 /* ---- keys and drawing ---- */
 
 void
@@ -344,6 +432,7 @@ dialog_key(dialog_t *d, const struct input_event *ev, struct dialog_result *r)
 		break;
 	case DIALOG_CEILING: dialog_ceiling_key(d, ev, r); break;
 	case DIALOG_MODEL: dialog_model_key(d, ev, r); break;
+	case DIALOG_CHOICE: dialog_choice_key(d, ev, r); break;
 	case DIALOG_NONE: break;
 	}
 }
@@ -364,5 +453,8 @@ dialog_draw(dialog_t *d, chrome_t *c, int rows, int cols)
 		chrome_draw_box(c, rows, cols, title, names, d->pick_n, d->pick_sel, d->pick_cur);
 	} else if (d->kind == DIALOG_REQUESTS) {
 		chrome_draw_box(c, rows, cols, d->list_title, (const char *const *)d->list, d->list_n, -1, -1);
+	} else if (d->kind == DIALOG_CHOICE) {
+		chrome_draw_box(c, rows, cols, d->choice_title, (const char *const *)d->list, d->list_n,
+		    d->choice_first + d->choice_sel, -1);
 	}
 }

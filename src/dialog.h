@@ -46,6 +46,9 @@ struct dialog_result {
 	int redraw;          /* the status line or the dialog changed */
 	int uncovered;       /* a box closed: redraw what it covered */
 	int changed;         /* metering state changed: refresh the sidebar */
+	int answered;        /* a choice box was answered: chosen, tag */
+	int chosen;          /* the choice picked (0-based), -1: cancelled */
+	int tag;             /* the tag the box was opened with */
 };
 
 /* controls is copied; user is passed to every control. */
@@ -58,6 +61,13 @@ void dialog_open_help(dialog_t *d, struct dialog_result *r);
 void dialog_open_ceiling(dialog_t *d, const struct dialog_target *t, struct dialog_result *r);
 void dialog_open_model(dialog_t *d, const struct dialog_target *t, struct dialog_result *r);
 void dialog_open_requests(dialog_t *d, const struct dialog_target *t, struct dialog_result *r);
+
+/* A question in a box: title, text lines (wrapped to fit), then the
+ * choices, numbered; arrows/jk move, Enter or a choice's number picks,
+ * Esc or q cancels. The answer comes back in a result with answered set,
+ * chosen and tag (the caller's, to know which question it was). */
+void dialog_open_choice(dialog_t *d, const char *title, const char *const *text, int ntext,
+    const char *const *choices, int nchoices, int tag, struct dialog_result *r);
 
 /* A key (any input event but mouse and resize) for the open dialog. */
 void dialog_key(dialog_t *d, const struct input_event *ev, struct dialog_result *r);

@@ -46,6 +46,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -72,6 +73,8 @@ struct route {
 	char *agent;
 	char token[GATEWAY_TOKEN_LEN + 1];
 	int stats_route;
+	char *branch, *worktree;       /* where the pane works now (the ledger's); they change:
+	                                * read them under the lock only (gateway_route_where) */
 };
 
 struct gateway {
@@ -312,6 +315,41 @@ gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char to
 		pthread_mutex_unlock(&g->lock);
 	}
 	return idx;
+}
+
+void
+gateway_route_set_where(gateway_t *g, int route, const char *branch, const char *worktree)
+{
+	char *b = branch != NULL && branch[0] != '\0' ? xstrdup(branch) : NULL;
+	char *w = worktree != NULL && worktree[0] != '\0' ? xstrdup(worktree) : NULL;
+	pthread_mutex_lock(&g->lock);
+	if (route >= 0 && route < g->nroutes) {
+		struct route *rt = &g->routes[route];
+		char *old_b = rt->branch, *old_w = rt->worktree;
+		rt->branch = b;
+		rt->worktree = w;
+		b = old_b;      /* freed below, outside the lock */
+		w = old_w;
+	}
+	pthread_mutex_unlock(&g->lock);
+	free(b);
+	free(w);
+}
+
+/* Copy a route's branch and worktree ("" none) under the route lock. */
+static void
+gateway_route_where(gateway_t *g, int route, char *branch, size_t blen, char *worktree, size_t wlen)
+{
+	branch[0] = worktree[0] = '\0';
+	pthread_mutex_lock(&g->lock);
+	if (route >= 0 && route < g->nroutes) {
+		const struct route *rt = &g->routes[route];
+		if (rt->branch != NULL)
+			snprintf(branch, blen, "%s", rt->branch);
+		if (rt->worktree != NULL)
+			snprintf(worktree, wlen, "%s", rt->worktree);
+	}
+	pthread_mutex_unlock(&g->lock);
 }
 
 int
@@ -784,17 +822,19 @@ static void
 gateway_settle(struct req *r)
 {
 	struct usage u;
-	char cut[300];
+	char cut[300], branch[256], worktree[PATH_MAX];
 	memset(&u, 0, sizeof u);
 	if (r->parser != NULL)
 		usage_parser_result(r->parser, &u);
 	gateway_cut_reason(r, cut, sizeof cut);
+	gateway_route_where(r->g, r->route, branch, sizeof branch, worktree, sizeof worktree);
 	struct meter_request q = {
 		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
 		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
 		.model_asked = r->asked.model, .call = &r->call, .usage = &u, .status = r->status,
 		.refused = r->refused, .client_gone = r->client_gone, .started_ms = r->t0_ms,
 		.request_id = r->request_id, .error = r->error, .cut = cut,
+		.branch = branch[0] ? branch : NULL, .worktree = worktree[0] ? worktree : NULL,
 		.added_us = r->added_us, .ttfb_us = r->ttfb_us,
 		.agent_session = r->agent_session, .subagent = r->subagent,
 	};
@@ -1153,6 +1193,8 @@ gateway_stop(gateway_t *g)
 	for (int i = 0; i < g->nroutes; i++) {
 		free(g->routes[i].name);
 		free(g->routes[i].agent);
+		free(g->routes[i].branch);
+		free(g->routes[i].worktree);
 	}
 	metrics_free(g->metrics);
 	pthread_mutex_destroy(&g->lock);

@@ -137,6 +137,11 @@ int gateway_port(const gateway_t *g);
 int gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char token_out[65]);
 int gateway_route_count(const gateway_t *g);
 
+/* Where a route's pane works now: its git branch and worktree (each NULL
+ * or "" for none), written into the ledger record of every request that
+ * settles from now on. Thread-safe (copies under the route lock). */
+void gateway_route_set_where(gateway_t *g, int route, const char *branch, const char *worktree);
+
 /* Base URLs for a route's agent environment:
  * ANTHROPIC_BASE_URL = http://127.0.0.1:PORT/p/<token>
  * OPENAI_BASE_URL    = http://127.0.0.1:PORT/p/<token>/v1 */

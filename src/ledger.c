@@ -162,6 +162,10 @@ record_json(const struct ledger_record *r)
 	cJSON_AddNumberToObject(o, "pane", r->pane);
 	add_str(o, "pane_name", r->pane_name);
 	add_str(o, "agent", r->agent);
+	if (r->branch != NULL)
+		cJSON_AddStringToObject(o, "branch", r->branch);
+	if (r->worktree != NULL)
+		cJSON_AddStringToObject(o, "worktree", r->worktree);
 	add_str(o, "key_hash", r->key_hash);
 	add_str(o, "api", r->api);
 	add_str(o, "model_asked", r->model_asked);

@@ -17,6 +17,10 @@ struct ledger_record {
 	int pane;                 /* route index, 1-based for people */
 	const char *pane_name;
 	const char *agent;        /* the pane's command, may be NULL */
+	const char *branch;       /* git branch of the pane's directory, e.g. "tokmux/claude";
+	                           * NULL: none (written only when set) */
+	const char *worktree;     /* the pane's git worktree, an absolute path; NULL: none
+	                           * (written only when set) */
 	const char *key_hash;     /* util_key_hash(), may be "" */
 	const char *api;          /* "anthropic" / "openai-chat" / "openai-responses" / "other" */
 	const char *model_asked;

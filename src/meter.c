@@ -99,7 +99,7 @@ meter_ledger(const struct meter *m, const struct meter_request *q, const struct 
 	const struct gateway_call *c = q->call;
 	struct ledger_record lr = {
 		.time = util_wall(), .pane = q->route + 1, .pane_name = q->route_name,
-		.agent = q->agent, .key_hash = q->key_hash, .api = meter_api_name(q->api),
+		.agent = q->agent, .branch = q->branch, .worktree = q->worktree, .key_hash = q->key_hash, .api = meter_api_name(q->api),
 		.model_asked = q->model_asked, .model_used = b->model, .usage = *q->usage,
 		.cost_micros = b->cost_micros, .priced = b->priced, .status = q->status,
 		.retries = c->attempt, .fallbacks = c->fallbacks, .n429 = c->n429, .n529 = c->n529,

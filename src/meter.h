@@ -43,6 +43,8 @@ struct meter_request {
 	const char *request_id;     /* from the response headers, "" if none */
 	const char *error;          /* the proxy's own one-line error, "" if none */
 	const char *cut;            /* why the body ended early, "" if it did not */
+	const char *branch;         /* the pane's git branch, NULL none */
+	const char *worktree;       /* the pane's worktree, NULL none */
 	int64_t added_us;           /* latency the gateway added before the response
 	                             * headers went to the agent (not upstream's); -1 none */
 	int64_t ttfb_us;            /* upstream time to first byte (headers) of the answered

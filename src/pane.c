@@ -24,6 +24,9 @@ struct pane {
 	char *cmd;          /* NULL: shell */
 	char *shown_cmd;
 	char **env;
+	char *cwd;          /* NULL: tokmux's */
+	char **argv;        /* NULL: cmd by /bin/sh -c, or the shell */
+	int started;
 	int fd;
 	pid_t pid;
 	int rows, cols;
@@ -41,7 +44,7 @@ pane_vt_output(const char *buf, size_t len, void *user)
 	pane_send(user, buf, len);
 }
 
-static const char *
+const char *
 pane_shell(void)
 {
 	const char *sh = getenv("SHELL");
@@ -70,6 +73,15 @@ pane_exec(const pane_t *p)
 	setenv("TOKMUX", "1", 1);
 	for (char **e = p->env; e != NULL && *e != NULL; e++)
 		putenv(*e);
+	if (p->cwd != NULL && chdir(p->cwd) < 0) {
+		dprintf(STDERR_FILENO, "tokmux: cannot enter %s: %s\n", p->cwd, strerror(errno));
+		_exit(127);
+	}
+	if (p->argv != NULL) {
+		execv(p->argv[0], p->argv);
+		dprintf(STDERR_FILENO, "tokmux: cannot run %s: %s\n", p->argv[0], strerror(errno));
+		_exit(127);
+	}
 	if (p->cmd != NULL) {
 		execl("/bin/sh", "sh", "-c", p->cmd, (char *)NULL);
 	} else {
@@ -99,7 +111,28 @@ pane_spawn(pane_t *p, char **err)
 	p->closed = 0;
 	p->exited = 0;
 	p->wait_status = 0;
+	p->started = 1;
 	return 0;
+}
+
+static char **
+pane_strv_dup(char *const *v)
+{
+	size_t n = 0;
+	while (v != NULL && v[n] != NULL)
+		n++;
+	char **out = xcalloc(n + 1, sizeof *out);
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static void
+pane_strv_free(char **v)
+{
+	for (char **e = v; e != NULL && *e != NULL; e++)
+		free(*e);
+	free(v);
 }
 
 pane_t *
@@ -109,30 +142,45 @@ pane_new(const struct pane_spec *spec, char **err)
 	p->name = xstrdup(spec->name ? spec->name : "pane");
 	p->cmd = spec->cmd ? xstrdup(spec->cmd) : NULL;
 	p->shown_cmd = xstrdup(spec->cmd ? spec->cmd : pane_shell());
-	size_t n = 0;
-	while (spec->env != NULL && spec->env[n] != NULL)
-		n++;
-	p->env = xcalloc(n + 1, sizeof *p->env);
-	for (size_t i = 0; i < n; i++)
-		p->env[i] = xstrdup(spec->env[i]);
+	p->env = pane_strv_dup(spec->env);
+	p->cwd = spec->cwd ? xstrdup(spec->cwd) : NULL;
+	p->argv = spec->argv ? pane_strv_dup(spec->argv) : NULL;
 	p->rows = spec->rows > 0 ? spec->rows : 1;
 	p->cols = spec->cols > 0 ? spec->cols : 1;
 	p->fd = -1;
 	p->vt = vt_new(p->rows, p->cols, spec->sb_lines, spec->sb_bytes, pane_vt_output, p);
-	if (pane_spawn(p, err) < 0) {
+	if (!spec->defer && pane_spawn(p, err) < 0) {
 		pane_free(p);
 		return NULL;
 	}
 	return p;
 }
 
-static void
+int
+pane_start(pane_t *p, const char *cwd, char *const *argv, char **err)
+{
+	if (p->started) {
+		*err = xstrdup("the pane has already started");
+		return -1;
+	}
+	if (cwd != NULL) {
+		free(p->cwd);
+		p->cwd = xstrdup(cwd);
+	}
+	if (argv != NULL) {
+		pane_strv_free(p->argv);
+		p->argv = pane_strv_dup(argv);
+	}
+	return pane_spawn(p, err);
+}
+
+void
 pane_hangup(pane_t *p)
 {
 	if (p->pid > 0 && !p->exited) {
 		kill(p->pid, SIGHUP);
 		int st;
-		/* reap now if it went quickly; otherwise the UI's SIGCHLD loop does */
+		/* reap now if it went quickly; otherwise pane_reap() or the owner does */
 		for (int i = 0; i < 20; i++) {
 			if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
 				p->exited = 1;
@@ -146,22 +194,24 @@ pane_hangup(pane_t *p)
 	p->fd = -1;
 }
 
-void
+pid_t
 pane_free(pane_t *p)
 {
 	if (p == NULL)
-		return;
+		return 0;
 	pane_hangup(p);
+	pid_t left = p->pid > 0 && !p->exited ? p->pid : 0;
 	if (p->vt)
 		vt_free(p->vt);
-	for (char **e = p->env; e && *e; e++)
-		free(*e);
-	free(p->env);
+	pane_strv_free(p->env);
+	pane_strv_free(p->argv);
+	free(p->cwd);
 	free(p->name);
 	free(p->cmd);
 	free(p->shown_cmd);
 	buf_free(&p->out);
 	free(p);
+	return left;
 }
 
 int pane_fd(const pane_t *p) { return p->fd; }
@@ -173,6 +223,7 @@ int pane_closed(const pane_t *p) { return p->closed; }
 int pane_rows(const pane_t *p) { return p->rows; }
 int pane_cols(const pane_t *p) { return p->cols; }
 int pane_exited(const pane_t *p) { return p->exited; }
+int pane_started(const pane_t *p) { return p->started; }
 int64_t pane_last_output(const pane_t *p) { return p->last_output; }
 
 size_t
@@ -258,10 +309,24 @@ pane_set_exit(pane_t *p, int wait_status)
 	p->wait_status = wait_status;
 }
 
+int
+pane_reap(pane_t *p)
+{
+	int st;
+	if (p->pid <= 0 || p->exited)
+		return 0;
+	if (waitpid(p->pid, &st, WNOHANG) != p->pid)
+		return 0;
+	pane_set_exit(p, st);
+	return 1;
+}
+
 void
 pane_exit_text(const pane_t *p, char *buf, size_t len)
 {
-	if (!p->exited)
+	if (!p->started)
+		snprintf(buf, len, "not started");
+	else if (!p->exited)
 		snprintf(buf, len, "running");
 	else if (WIFEXITED(p->wait_status))
 		snprintf(buf, len, "exited %d", WEXITSTATUS(p->wait_status));
@@ -274,6 +339,8 @@ pane_exit_text(const pane_t *p, char *buf, size_t len)
 int
 pane_restart(pane_t *p, char **err)
 {
+	if (!p->started)
+		return pane_spawn(p, err);
 	if (!p->exited)
 		return 0;
 	if (p->fd >= 0)

@@ -22,11 +22,25 @@ struct pane_spec {
 	int rows, cols;
 	size_t sb_lines, sb_bytes; /* scrollback bounds */
 	char *const *env;          /* extra "KEY=VALUE" strings, NULL-terminated; may be NULL */
+	const char *cwd;           /* the child's directory; NULL: tokmux's own */
+	char *const *argv;         /* exec'd as is (argv[0] a path), NULL-terminated; NULL: cmd
+	                            * by /bin/sh -c (cmd is still what the title shows) */
+	int defer;                 /* 1: no child yet (the vt shows what is written to it);
+	                            * pane_start() starts it */
 };
 
-/* Start the child. NULL + *err (malloc'd) on failure. */
+/* Start the child (unless deferred). NULL + *err (malloc'd) on failure. */
 pane_t *pane_new(const struct pane_spec *spec, char **err);
-void pane_free(pane_t *p);        /* hangs up the child and reaps it if it already exited */
+/* Start a deferred pane's child, in cwd with argv when given (NULL: the
+ * spec's); both are kept for restarts. 0, or -1 + *err. */
+int pane_start(pane_t *p, const char *cwd, char *const *argv, char **err);
+int pane_started(const pane_t *p);
+/* Hang up the child (SIGHUP) and close the pty, reaping the child if it
+ * ends at once; the screen stays until pane_free(). */
+void pane_hangup(pane_t *p);
+/* Hang up and free. Returns the pid of a child that has not ended yet,
+ * which the caller must still reap (waitpid on that pid), or 0. */
+pid_t pane_free(pane_t *p);
 
 int pane_fd(const pane_t *p);     /* -1 once the pty is closed */
 pid_t pane_pid(const pane_t *p);
@@ -53,14 +67,23 @@ int pane_cols(const pane_t *p);
 
 /* Child state, from SIGCHLD reaping in the UI loop. */
 void pane_set_exit(pane_t *p, int wait_status);
+/* Collect the child's exit status if it has ended: waitpid() on its own
+ * pid only (tokmux runs other children, git, whose status is theirs to
+ * collect). Returns 1 when it was reaped now. */
+int pane_reap(pane_t *p);
 int pane_exited(const pane_t *p);
 /* Human text of the exit: "exited 0", "exited 3", "killed by signal 9". */
 void pane_exit_text(const pane_t *p, char *buf, size_t len);
 
-/* Start the same command again in this pane (after it exited). */
+/* Start the same command again in this pane (after it exited); a pane
+ * never started is started. */
 int pane_restart(pane_t *p, char **err);
 
 /* util_now_ms() of the last output from the child (0 never). */
 int64_t pane_last_output(const pane_t *p);
+
+/* The shell a pane without a command runs: $SHELL when it is an
+ * executable absolute path, else /bin/sh. */
+const char *pane_shell(void);
 
 #endif

@@ -382,6 +382,30 @@ sidebar_emit_spark(struct out *o, const struct stats_counts *c)
 	sidebar_seg_add(l, 2, strlen(spark), SIDEBAR_SPARK);
 }
 
+void
+sidebar_diff_figures(const struct sidebar_worktree *w, int utf8, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%d file%s +%lld %s%lld", !w->partial ? "" : utf8 ? "\xe2\x89\xa5 " : ">= ",
+	    w->files, w->files == 1 ? "" : "s", (long long)w->added, utf8 ? "\xe2\x88\x92" : "-",
+	    (long long)w->removed);
+}
+
+/* A worktree pane's branch and its change against the branch point. */
+static void
+sidebar_emit_worktree(struct out *o, const struct sidebar_worktree *w)
+{
+	if (w->note != NULL)
+		sidebar_emit(o, w->note_error ? SIDEBAR_ERROR : SIDEBAR_DIM, "  %s", w->note);
+	if (w->branch == NULL)
+		return;
+	sidebar_emit(o, SIDEBAR_DIM, "  %s", w->branch);
+	if (!w->known)
+		return;
+	char fig[96];
+	sidebar_diff_figures(w, o->utf8, fig, sizeof fig);
+	sidebar_emit(o, SIDEBAR_TEXT, "  %s", fig);
+}
+
 static void
 sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 {
@@ -415,6 +439,7 @@ sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 	int skind = p->state == SIDEBAR_WAITING ? SIDEBAR_WARN :
 	    p->state == SIDEBAR_WORKING ? SIDEBAR_BOLD : SIDEBAR_DIM;
 	sidebar_emit(o, skind, "  %s", sidebar_state_name(p->state));
+	sidebar_emit_worktree(o, &p->wt);
 	if (model[0])
 		sidebar_emit(o, marked ? SIDEBAR_WARN : SIDEBAR_DIM, "  %s", model);
 	if (c == NULL) {

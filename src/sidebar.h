@@ -68,6 +68,21 @@ struct sidebar_activity {
 enum sidebar_state sidebar_state(const struct sidebar_activity *a, int64_t *recheck_ms);
 const char *sidebar_state_name(enum sidebar_state s);   /* "working", "waiting for you", ... */
 
+/* A worktree pane's branch and change (docs/WORKTREES.md). */
+struct sidebar_worktree {
+	const char *branch;      /* NULL: not a worktree pane (yet) */
+	const char *note;        /* "making worktree...", ... or NULL */
+	int note_error;          /* the note is an error */
+	int known;               /* the figures were measured */
+	int partial;             /* a lower bound: shown with a >= */
+	int files;
+	int64_t added, removed;  /* lines */
+};
+
+/* "3 files +12 -4" (U+2212 minus in UTF-8), "1 file", with a leading
+ * ">= " (U+2265) when partial. */
+void sidebar_diff_figures(const struct sidebar_worktree *w, int utf8, char *buf, size_t len);
+
 struct sidebar_pane {
 	const char *name;
 	const char *cmd;         /* may be NULL */
@@ -80,6 +95,7 @@ struct sidebar_pane {
 	const char *override;    /* model override, NULL / "" none */
 	double paced_until;      /* UNIX time, 0 not paced */
 	int circuit_open;
+	struct sidebar_worktree wt;
 };
 
 struct sidebar_input {

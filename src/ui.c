@@ -13,6 +13,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <langinfo.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,12 +29,14 @@
 
 #include "chrome.h"
 #include "dialog.h"
+#include "diffview.h"
 #include "evloop.h"
 #include "input.h"
 #include "layout.h"
 #include "pane.h"
 #include "render.h"
 #include "util.h"
+#include "wtpane.h"
 
 #define UI_MAX_ROUTES STATS_MAX_ROUTES   /* gateway routes: one per pane ever opened */
 #define UI_FRAME_MS 16
@@ -55,6 +58,14 @@
 #define UI_SIDEBAR_COLS 34
 #define UI_MSG_MS 4000
 #define UI_SIDEBAR_MIN_MS 250    /* gateway wakes redraw the sidebar at most 4 times a second */
+#define UI_DIFF_SLICE (128u << 10)  /* diff text laid out per loop iteration (~10 ms) */
+
+/* The questions asked in dialog boxes: a box's tag is pane id * 4 + this. */
+enum ui_ask {
+	UI_ASK_NEW = 1,          /* Ctrl-g c: a worktree or a plain pane */
+	UI_ASK_CLOSE = 2,        /* closing a worktree pane: keep or remove */
+	UI_ASK_FORCE = 3,        /* removal would lose work: remove anyway? */
+};
 
 /* What keys do when no dialog is open. */
 enum ui_mode {
@@ -83,6 +94,11 @@ struct ui_pane {
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
 	int fd;                   /* the pty master the loop watches, -1 none */
+	int id;                   /* stable while the pane lives (indexes shift on close) */
+	char *cmd;                /* its command, NULL: the shell */
+	int worktree;             /* runs in its own git worktree (wtpane) */
+	int closing;              /* its worktree is being removed; it closes after */
+	enum worktree_keep keep;  /* what closing removes */
 };
 
 struct ui {
@@ -120,6 +136,16 @@ struct ui {
 	int64_t hold_timer;       /* ends the other panes' wait for that answer; 0 none */
 	int64_t sb_timer;      /* the sidebar callback asked to be called again; 0 never */
 	int64_t sb_drawn;      /* when the sidebar was last drawn */
+	pid_t *orphans;        /* children of closed panes, hung up but not yet reaped */
+	int norphans;
+	wtpanes_t *wt;         /* git per pane: worktrees, figures, branches; NULL: unavailable */
+	char *wt_err;          /* why wt is NULL */
+	char *cwd;             /* where worktree panes find their repository */
+	int next_id;
+	diffview_t *diff;      /* the diff overlay, or NULL */
+	int diff_dirty;
+	int64_t diff_timer;    /* lays out more of a big diff; 0 none */
+	int quit_told;         /* said that quitting waits for git */
 };
 
 /* ---- panes ---- */
@@ -175,8 +201,10 @@ ui_message(struct ui *u, const char *fmt, ...)
 	u->chrome_dirty = 1;
 }
 
+static void ui_wt_start(struct ui *u, int idx);
+
 static int
-ui_open_pane(struct ui *u, int slot, int rows, int cols)
+ui_open_pane(struct ui *u, int slot, int rows, int cols, int worktree)
 {
 	char *env[16] = {0};
 	int nenv = 0, route = -1;
@@ -198,6 +226,7 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 		.sb_lines = (size_t)u->cfg->scrollback_lines,
 		.sb_bytes = u->cfg->scrollback_bytes,
 		.env = env,
+		.defer = worktree,
 	};
 	char *err = NULL;
 	pane_t *p = pane_new(&spec, &err);
@@ -214,7 +243,19 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols)
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
 	u->p[slot].route = route;
-	ui_pane_watch(u, slot);
+	u->p[slot].fd = -1;      /* a deferred pane has no pty to watch yet */
+	u->p[slot].id = ++u->next_id;
+	u->p[slot].cmd = cmd != NULL ? xstrdup(cmd) : NULL;
+	u->p[slot].worktree = worktree;
+	if (u->wt != NULL)
+		wtpane_add(u->wt, u->p[slot].id, route);
+	if (worktree) {
+		ui_wt_start(u, slot);
+	} else {
+		ui_pane_watch(u, slot);
+		if (u->wt != NULL)
+			wtpane_set_pid(u->wt, u->p[slot].id, pane_pid(p));
+	}
 	return 0;
 }
 
@@ -244,8 +285,15 @@ ui_close_pane(struct ui *u, int idx)
 	ui_pane_unwatch(u, idx);
 	if (up->win)
 		delwin(up->win);
-	pane_free(up->pane);
+	pid_t left = pane_free(up->pane);
+	if (left > 0) {
+		u->orphans = xrealloc(u->orphans, (size_t)(u->norphans + 1) * sizeof *u->orphans);
+		u->orphans[u->norphans++] = left;
+	}
+	if (u->wt != NULL)
+		wtpane_forget(u->wt, up->id);
 	free(up->name);
+	free(up->cmd);
 	for (int i = idx; i < u->n - 1; i++)
 		u->p[i] = u->p[i + 1];
 	u->n--;
@@ -298,6 +346,40 @@ ui_relayout(struct ui *u)
 
 /* ---- drawing ---- */
 
+/* A worktree pane's branch for its title, or NULL. */
+static const char *
+ui_wt_branch(struct ui *u, const struct ui_pane *up)
+{
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	return in != NULL ? in->branch : NULL;
+}
+
+/* What the sidebar shows of a pane's worktree. */
+static struct sidebar_worktree
+ui_wt_sidebar(struct ui *u, const struct ui_pane *up)
+{
+	struct sidebar_worktree w = { 0 };
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	if (!up->worktree || in == NULL) {
+		if (up->worktree)
+			w = (struct sidebar_worktree){ .note = "worktree unavailable", .note_error = 1 };
+		return w;
+	}
+	w.branch = in->branch;
+	w.known = in->known;
+	w.partial = in->stat.partial;
+	w.files = in->stat.files;
+	w.added = in->stat.added;
+	w.removed = in->stat.removed;
+	if (in->state == WTPANE_CREATING)
+		w.note = "making worktree...";
+	else if (in->state == WTPANE_REMOVING)
+		w.note = "removing worktree...";
+	else if (in->state == WTPANE_FAILED)
+		w = (struct sidebar_worktree){ .note = "worktree failed", .note_error = 1 };
+	return w;
+}
+
 static void
 ui_draw_title(struct ui *u, int i)
 {
@@ -306,7 +388,7 @@ ui_draw_title(struct ui *u, int i)
 	if (!lp->visible)
 		return;
 	char ex[48];
-	int exited = pane_exited(up->pane);
+	int exited = pane_exited(up->pane) && !up->closing;
 	if (exited)
 		pane_exit_text(up->pane, ex, sizeof ex);
 	struct chrome_title t = {
@@ -314,9 +396,10 @@ ui_draw_title(struct ui *u, int i)
 		.name = up->name,
 		.cmd = pane_cmd(up->pane),
 		.vt_title = vt_title(pane_vt(up->pane)),
+		.branch = ui_wt_branch(u, up),
 		.exit_text = exited ? ex : NULL,
 		.scroll = up->scroll,
-		.state = up->state,
+		.state = up->closing ? "closing: removing its worktree" : up->state,
 		.alert = up->alert,
 		.belled = up->belled,
 		.zoomed = u->zoomed == i,
@@ -386,6 +469,7 @@ ui_refresh_sidebar(struct ui *u)
 				.exited = pane_exited(u->p[i].pane),
 				.last_output_ms = pane_last_output(u->p[i].pane),
 				.last_input_ms = u->p[i].last_input_ms,
+				.wt = ui_wt_sidebar(u, &u->p[i]),
 			};
 		}
 		int due = u->o->sidebar_fn(u->o->user, chrome_sidebar(u->chrome),
@@ -460,7 +544,7 @@ ui_draw_cursor(struct ui *u)
 {
 	int show = 0;
 	struct ui_pane *up = u->n > 0 ? &u->p[u->focus] : NULL;
-	if (u->mode == MODE_NORMAL && !dialog_is_open(u->dialog) && up != NULL &&
+	if (u->mode == MODE_NORMAL && !dialog_is_open(u->dialog) && u->diff == NULL && up != NULL &&
 	    up->win != NULL && up->scroll == 0) {
 		int r, c, vis;
 		vt_cursor(pane_vt(up->pane), &r, &c, &vis);
@@ -473,9 +557,28 @@ ui_draw_cursor(struct ui *u)
 	curs_set(show);
 }
 
+static int64_t ui_on_diff_timer(evloop_t *el, int64_t id, void *arg);
+
+/* The diff overlay covers the whole screen: drawn alone. */
+static void
+ui_draw_diff(struct ui *u)
+{
+	diffview_draw(u->diff, u->render, u->chrome, u->rows, u->cols);
+	curs_set(0);
+	doupdate();
+	u->diff_dirty = 0;
+	u->last_frame = util_now_ms();
+	if (diffview_pending(u->diff) && u->diff_timer == 0)
+		u->diff_timer = evloop_add_timer(u->loop, 0, ui_on_diff_timer, u);
+}
+
 static void
 ui_draw(struct ui *u)
 {
+	if (u->diff != NULL) {
+		ui_draw_diff(u);
+		return;
+	}
 	/* first: the callback may change the panes' states in their titles */
 	int sidebar_now = u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u));
 	if (sidebar_now)
@@ -516,7 +619,7 @@ ui_draw(struct ui *u)
 static void
 ui_draw_echo(struct ui *u)
 {
-	if (u->n == 0 || u->p[u->focus].win == NULL || u->resized)
+	if (u->n == 0 || u->p[u->focus].win == NULL || u->resized || u->diff != NULL)
 		return;     /* the next frame draws it */
 	if (u->chrome_dirty || chrome_overlay_shown(u->chrome)) {
 		ui_draw(u);      /* titles or the bottom-row overlay change too: a whole frame */
@@ -585,13 +688,13 @@ ui_scroll(struct ui *u, int idx, int delta)
 }
 
 static void
-ui_new_pane(struct ui *u)
+ui_new_pane(struct ui *u, int worktree)
 {
 	if (u->n >= TOKMUX_MAX_PANES) {
 		ui_message(u, "tokmux shows at most %d panes", TOKMUX_MAX_PANES);
 		return;
 	}
-	if (ui_open_pane(u, u->n, 10, 40) == 0) {
+	if (ui_open_pane(u, u->n, 10, 40, worktree) == 0) {
 		u->n++;
 		u->focus = u->n - 1;
 		u->zoomed = -1;
@@ -599,10 +702,15 @@ ui_new_pane(struct ui *u)
 	}
 }
 
+static int ui_wt_ask_close(struct ui *u, int idx);
+
 static void
 ui_ask_close(struct ui *u, int idx)
 {
-	if (pane_exited(u->p[idx].pane) || pane_closed(u->p[idx].pane)) {
+	if (ui_wt_ask_close(u, idx))
+		return;
+	if (!pane_started(u->p[idx].pane) || pane_exited(u->p[idx].pane) ||
+	    pane_closed(u->p[idx].pane)) {
 		ui_close_pane(u, idx);
 		if (u->n == 0)
 			u->quit = 1;
@@ -618,6 +726,14 @@ static void
 ui_restart(struct ui *u, int idx)
 {
 	struct ui_pane *up = &u->p[idx];
+	if (up->closing) {
+		ui_message(u, "pane %d is closing: its worktree is being removed", idx + 1);
+		return;
+	}
+	if (up->worktree && !pane_started(up->pane)) {
+		ui_wt_start(u, idx);      /* its worktree failed before: try again */
+		return;
+	}
 	if (!pane_exited(up->pane)) {
 		ui_message(u, "pane %d is still running", idx + 1);
 		return;
@@ -629,6 +745,8 @@ ui_restart(struct ui *u, int idx)
 		free(err);
 	}
 	ui_pane_watch(u, idx);
+	if (u->wt != NULL)
+		wtpane_set_pid(u->wt, up->id, pane_pid(up->pane));
 	up->full = 1;
 	u->chrome_dirty = 1;
 }
@@ -640,7 +758,9 @@ ui_send(struct ui *u, const struct input_event *ev)
 	if (u->n == 0)
 		return;
 	struct ui_pane *up = &u->p[u->focus];
-	if (pane_exited(up->pane) && pane_closed(up->pane)) {
+	if (up->closing)
+		return;
+	if ((pane_exited(up->pane) && pane_closed(up->pane)) || !pane_started(up->pane)) {
 		/* nothing to type into: r restarts, x closes */
 		if (ev->kind == INPUT_CHAR && (ev->ch == 'r' || ev->ch == 'R'))
 			ui_restart(u, u->focus);
@@ -761,6 +881,8 @@ ui_scroll_key(struct ui *u, const struct input_event *ev)
 
 /* ---- dialogs ---- */
 
+static void ui_wt_answer(struct ui *u, int tag, int chosen);
+
 /* Act on what a dialog did. */
 static void
 ui_dialog_result(struct ui *u, const struct dialog_result *r)
@@ -776,6 +898,8 @@ ui_dialog_result(struct ui *u, const struct dialog_result *r)
 		ui_message(u, "%s", r->message);
 	if (r->changed)
 		u->sidebar_dirty = 1;
+	if (r->answered)
+		ui_wt_answer(u, r->tag, r->chosen);
 }
 
 /* Open a metering dialog about the focused pane. */
@@ -821,6 +945,9 @@ ui_confirm_key(struct ui *u, const struct input_event *ev)
 	}
 }
 
+static void ui_wt_ask_new(struct ui *u);
+static void ui_wt_diff(struct ui *u, int idx);
+
 /* A command from the prefix key (or Alt-N); 0 if ev is none. */
 static int
 ui_command(struct ui *u, const struct input_event *ev)
@@ -840,7 +967,9 @@ ui_command(struct ui *u, const struct input_event *ev)
 			ui_message(u, "no scrollback in a full-screen program");
 		}
 		return 1;
-	case INPUT_NEW_PANE: ui_new_pane(u); return 1;
+	case INPUT_NEW_PANE: ui_wt_ask_new(u); return 1;
+	case INPUT_NEW_WT_PANE: ui_new_pane(u, 1); return 1;
+	case INPUT_DIFF: if (u->n > 0) ui_wt_diff(u, u->focus); return 1;
 	case INPUT_CLOSE_PANE: if (u->n > 0) ui_ask_close(u, u->focus); return 1;
 	case INPUT_RESTART: if (u->n > 0) ui_restart(u, u->focus); return 1;
 	case INPUT_QUIT:
@@ -866,11 +995,19 @@ ui_command(struct ui *u, const struct input_event *ev)
 	}
 }
 
+static void ui_diff_close(struct ui *u);
+
 static void
 ui_event(struct ui *u, const struct input_event *ev)
 {
 	if (ev->kind == INPUT_RESIZE) {
 		u->resized = 1;
+		return;
+	}
+	if (u->diff != NULL) {
+		if (ev->kind != INPUT_MOUSE && diffview_key(u->diff, ev))
+			ui_diff_close(u);
+		u->diff_dirty = 1;
 		return;
 	}
 	if (ev->kind == INPUT_MOUSE) {
@@ -918,6 +1055,338 @@ ui_read_input(struct ui *u)
 		u->chrome_dirty = 1;
 }
 
+/* ---- worktree panes ---- */
+
+static int
+ui_pane_by_id(struct ui *u, int id)
+{
+	for (int i = 0; i < u->n; i++)
+		if (u->p[i].id == id)
+			return i;
+	return -1;
+}
+
+/* A line of tokmux's own in a pane's screen (control bytes of git's
+ * messages shown as '?'). */
+static void
+ui_vt_say(vt_t *vt, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+ui_vt_say(vt_t *vt, int error, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (char *c = line; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	const char *on = error ? "\033[1;31m" : "\033[2m";
+	int row, col, vis;
+	vt_cursor(vt, &row, &col, &vis);
+	if (col > 0)
+		vt_write(vt, "\r\n", 2);      /* after a prompt: a line of its own */
+	vt_write(vt, on, strlen(on));
+	vt_write(vt, line, strlen(line));
+	vt_write(vt, "\033[m\r\n", 5);
+}
+
+/* Ask for pane idx's worktree; its program starts once it is made. */
+static void
+ui_wt_start(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	vt_t *vt = pane_vt(up->pane);
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	up->full = 1;
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+	if (in == NULL || u->cwd == NULL) {
+		ui_vt_say(vt, 1, "tokmux: worktree panes are not available: %s",
+		    u->wt_err ? u->wt_err : "the current directory is unknown");
+		return;
+	}
+	if (in->state == WTPANE_CREATING) {
+		ui_message(u, "pane %d: its worktree is still being made", idx + 1);
+		return;
+	}
+	ui_vt_say(vt, 0, "tokmux: making a worktree...");
+	if (wtpane_create(u->wt, up->id, u->cwd, up->name) < 0)
+		ui_vt_say(vt, 1, "tokmux: cannot make a worktree now");
+}
+
+/* The worktree is made: start the pane's program in it (setup first), or
+ * say why there is none. */
+static void
+ui_wt_created(void *user, int id, const worktree_t *wt, const char *err)
+{
+	struct ui *u = user;
+	int i = ui_pane_by_id(u, id);
+	if (i < 0)
+		return;
+	struct ui_pane *up = &u->p[i];
+	vt_t *vt = pane_vt(up->pane);
+	up->full = 1;
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+	if (wt == NULL) {
+		ui_vt_say(vt, 1, "tokmux: no worktree for this pane: %s", err);
+		ui_vt_say(vt, 0, "Press r to try again, x to close the pane.");
+		return;
+	}
+	ui_vt_say(vt, 0, "tokmux: %s worktree %s on branch %s", worktree_fresh(wt) ? "new" : "reusing the",
+	    worktree_path(wt), worktree_branch(wt));
+	char **argv = worktree_pane_argv(wt, u->cfg->worktree_setup, u->cfg->nworktree_setup, up->cmd,
+	    pane_shell());
+	char *perr = NULL;
+	if (pane_start(up->pane, worktree_path(wt), argv, &perr) < 0) {
+		ui_vt_say(vt, 1, "tokmux: cannot start the pane: %s", perr);
+		free(perr);
+	} else {
+		ui_pane_watch(u, i);
+		wtpane_set_pid(u->wt, id, pane_pid(up->pane));
+	}
+	worktree_argv_free(argv);
+}
+
+static void
+ui_wt_changed(void *user, int id)
+{
+	struct ui *u = user;
+	u->sidebar_dirty = 1;
+}
+
+static void
+ui_wt_where(void *user, int route, const char *branch, const char *worktree)
+{
+	struct ui *u = user;
+	if (u->o->where_fn != NULL)
+		u->o->where_fn(u->o->user, route, branch, worktree);
+}
+
+/* Ctrl-g D: the focused pane's diff against its branch point. */
+static void
+ui_wt_diff(struct ui *u, int idx)
+{
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, u->p[idx].id) : NULL;
+	if (in == NULL || in->state == WTPANE_PLAIN || in->state == WTPANE_FAILED)
+		ui_message(u, "pane %d has no worktree: no diff against a branch point", idx + 1);
+	else if (in->state != WTPANE_READY || wtpane_diff(u->wt, u->p[idx].id) < 0)
+		ui_message(u, "pane %d: its worktree is being made or removed", idx + 1);
+	else
+		ui_message(u, "pane %d: reading the diff...", idx + 1);
+}
+
+static void
+ui_wt_diff_done(void *user, int id, const char *text, size_t len, int truncated, const char *err)
+{
+	struct ui *u = user;
+	int i = ui_pane_by_id(u, id);
+	if (i < 0)
+		return;
+	if (text == NULL) {
+		ui_message(u, "pane %d diff: %s", i + 1, err);
+		return;
+	}
+	const struct wtpane_info *in = wtpane_info(u->wt, id);
+	char title[512], fig[96] = "";
+	if (in != NULL && in->known) {
+		struct sidebar_worktree w = ui_wt_sidebar(u, &u->p[i]);
+		sidebar_diff_figures(&w, u->utf8, fig, sizeof fig);
+	}
+	snprintf(title, sizeof title, " %d %s [%s]: changes since it branched from %s  %s",
+	    i + 1, u->p[i].name, in && in->branch ? in->branch : "?", in && in->base ? in->base : "?", fig);
+	diffview_free(u->diff);
+	u->diff = diffview_new(title, text, len, truncated);
+	u->diff_dirty = 1;
+	u->mode = MODE_NORMAL;
+}
+
+/* Lay out another slice of a big diff, between keys and frames. */
+static int64_t
+ui_on_diff_timer(evloop_t *el, int64_t id, void *arg)
+{
+	struct ui *u = arg;
+	if (u->diff == NULL || !diffview_feed(u->diff, UI_DIFF_SLICE)) {
+		u->diff_timer = 0;
+		u->diff_dirty = u->diff != NULL;
+		return EVLOOP_DONE;
+	}
+	u->diff_dirty = 1;
+	return 0;
+}
+
+static void
+ui_diff_close(struct ui *u)
+{
+	diffview_free(u->diff);
+	u->diff = NULL;
+	if (u->diff_timer != 0)
+		evloop_del_timer(u->loop, u->diff_timer);
+	u->diff_timer = 0;
+	for (int i = 0; i < u->n; i++)
+		u->p[i].full = 1;
+	clearok(curscr, TRUE);
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+}
+
+/* Ctrl-g c: in a workspace that uses worktrees, a worktree or a plain
+ * pane; else a plain pane at once. */
+static void
+ui_wt_ask_new(struct ui *u)
+{
+	int uses = u->o->worktrees;
+	for (int i = 0; i < u->cfg->npanes; i++)
+		uses |= u->cfg->panes[i].worktree;
+	if (!uses || u->n >= TOKMUX_MAX_PANES) {
+		ui_new_pane(u, 0);
+		return;
+	}
+	char *name = ui_pane_name(u, u->n), clean[WORKTREE_NAME_MAX + 1];
+	worktree_sanitize(name, clean);
+	char title[96], wt[160], plain[PATH_MAX + 32];
+	snprintf(title, sizeof title, "New pane %d (%s)", u->n + 1, name);
+	snprintf(wt, sizeof wt, "in its own git worktree, on branch %s%s", WORKTREE_BRANCH_PREFIX, clean);
+	snprintf(plain, sizeof plain, "a plain pane in %s", u->cwd ? u->cwd : "the current directory");
+	const char *choices[] = { wt, plain };
+	struct dialog_result r;
+	dialog_open_choice(u->dialog, title, NULL, 0, choices, 2, UI_ASK_NEW, &r);
+	ui_dialog_result(u, &r);
+	free(name);
+}
+
+/* Closing a ready worktree pane asks what to keep; 1 if it asked. */
+static int
+ui_wt_ask_close(struct ui *u, int idx)
+{
+	struct ui_pane *up = &u->p[idx];
+	if (up->closing) {
+		ui_message(u, "pane %d is closing: its worktree is being removed", idx + 1);
+		return 1;
+	}
+	const struct wtpane_info *in = u->wt != NULL ? wtpane_info(u->wt, up->id) : NULL;
+	if (up->worktree && in != NULL && in->state == WTPANE_CREATING) {
+		ui_message(u, "pane %d closed while git made its worktree (a worktree git finishes stays)",
+		    idx + 1);
+		ui_close_pane(u, idx);
+		return 1;
+	}
+	if (!up->worktree || in == NULL || in->state != WTPANE_READY)
+		return 0;
+	char title[128], where[PATH_MAX + 160], both[160];
+	snprintf(title, sizeof title, "Close pane %d (%s)? Esc keeps it open", idx + 1, up->name);
+	snprintf(where, sizeof where, "It works in the worktree %s on branch %s.%s", in->path, in->branch,
+	    pane_exited(up->pane) ? "" : " Its program is still running: closing ends it.");
+	snprintf(both, sizeof both, "remove both: the worktree and the branch %s", in->branch);
+	const char *text[] = { where };
+	const char *choices[] = { "keep both: the worktree and the branch stay",
+		"keep the branch, remove the worktree directory", both };
+	struct dialog_result r;
+	dialog_open_choice(u->dialog, title, text, 1, choices, 3, up->id * 4 + UI_ASK_CLOSE, &r);
+	ui_dialog_result(u, &r);
+	return 1;
+}
+
+/* End pane idx's program and remove its worktree as up->keep says; the
+ * pane closes when git is done. */
+static void
+ui_wt_remove(struct ui *u, int idx, int force)
+{
+	struct ui_pane *up = &u->p[idx];
+	if (!up->closing) {
+		ui_pane_unwatch(u, idx);
+		pane_hangup(up->pane);
+		up->closing = 1;
+	}
+	up->full = 1;
+	u->chrome_dirty = 1;
+	u->sidebar_dirty = 1;
+	if (wtpane_remove(u->wt, up->id, up->keep, force) < 0) {
+		ui_message(u, "pane %d closed: its worktree could not be removed now", idx + 1);
+		ui_close_pane(u, idx);
+		return;
+	}
+	ui_vt_say(pane_vt(up->pane), 0, "tokmux: removing the worktree%s%s...",
+	    up->keep == WORKTREE_REMOVE_BOTH ? " and its branch" : "", force ? " (force)" : "");
+}
+
+static void
+ui_wt_removed(void *user, int id, int rc, const char *err)
+{
+	struct ui *u = user;
+	int i = ui_pane_by_id(u, id);
+	if (i < 0)
+		return;
+	if (rc == WORKTREE_NEED_FORCE) {
+		char title[96];
+		snprintf(title, sizeof title, "Pane %d: remove its worktree anyway?", i + 1);
+		const char *text[] = { err };
+		const char *choices[] = { "keep it: nothing is removed, the pane closes",
+			"remove anyway: what is listed above is lost" };
+		struct dialog_result r;
+		dialog_open_choice(u->dialog, title, text, 1, choices, 2, id * 4 + UI_ASK_FORCE, &r);
+		ui_dialog_result(u, &r);
+		return;
+	}
+	if (rc == 0)
+		ui_message(u, "pane %d closed: its worktree was removed%s", i + 1,
+		    u->p[i].keep == WORKTREE_KEEP_BRANCH ? ", its branch kept" : " with its branch");
+	else
+		ui_message(u, "pane %d closed: its worktree was not removed: %s", i + 1, err);
+	ui_close_pane(u, i);
+}
+
+/* The answer to a question box. */
+static void
+ui_wt_answer(struct ui *u, int tag, int chosen)
+{
+	int kind = tag % 4, i = ui_pane_by_id(u, tag / 4);
+	if (kind == UI_ASK_NEW) {
+		if (chosen >= 0)
+			ui_new_pane(u, chosen == 0);
+		return;
+	}
+	if (i < 0)
+		return;
+	struct ui_pane *up = &u->p[i];
+	if (kind == UI_ASK_CLOSE && chosen == 0) {
+		ui_message(u, "pane %d closed: its worktree and branch stay", i + 1);
+		ui_close_pane(u, i);
+	} else if (kind == UI_ASK_CLOSE && chosen > 0) {
+		up->keep = chosen == 1 ? WORKTREE_KEEP_BRANCH : WORKTREE_REMOVE_BOTH;
+		ui_wt_remove(u, i, 0);
+	} else if (kind == UI_ASK_FORCE && chosen == 1) {
+		ui_wt_remove(u, i, 1);
+	} else if (kind == UI_ASK_FORCE) {
+		ui_message(u, "pane %d closed: nothing was removed", i + 1);
+		ui_close_pane(u, i);
+	}
+}
+
+static void
+ui_wt_open(struct ui *u)
+{
+	char dir[PATH_MAX];
+	u->cwd = getcwd(dir, sizeof dir) != NULL ? xstrdup(dir) : NULL;
+	struct wtpane_options wo = { .dir_template = u->cfg->worktree_dir };
+	struct wtpane_hooks h = { .user = u, .created = ui_wt_created, .changed = ui_wt_changed,
+		.diff = ui_wt_diff_done, .removed = ui_wt_removed, .where = ui_wt_where };
+	u->wt = wtpanes_new(u->loop, &wo, &h, &u->wt_err);
+}
+
+static void
+ui_wt_close(struct ui *u)
+{
+	if (u->diff != NULL)
+		ui_diff_close(u);
+	wtpanes_free(u->wt);
+	u->wt = NULL;
+	free(u->wt_err);
+	free(u->cwd);
+}
+
 /* ---- signals ---- */
 
 static void
@@ -948,18 +1417,25 @@ ui_signals_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* Collect the exit status of the panes' children, and of closed panes'
+ * children, each by its own pid: never waitpid(-1), which would also take
+ * the status of git processes that worker threads wait for. */
 static void
 ui_reap(struct ui *u)
 {
-	pid_t pid;
-	int st;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (int i = 0; i < u->n; i++) {
-			if (pane_pid(u->p[i].pane) == pid) {
-				pane_set_exit(u->p[i].pane, st);
-				u->chrome_dirty = 1;
-			}
-		}
+	for (int i = 0; i < u->n; i++) {
+		if (!pane_reap(u->p[i].pane))
+			continue;
+		u->chrome_dirty = 1;
+		if (u->wt != NULL)      /* its pid may be someone else's from now on */
+			wtpane_set_pid(u->wt, u->p[i].id, 0);
+	}
+	for (int i = 0; i < u->norphans; i++) {
+		int st;
+		pid_t r = waitpid(u->orphans[i], &st, WNOHANG);
+		if (r == 0 || (r < 0 && errno == EINTR))
+			continue;
+		u->orphans[i--] = u->orphans[--u->norphans];     /* reaped, or not ours */
 	}
 }
 
@@ -1085,6 +1561,8 @@ static int64_t
 ui_frame_due(struct ui *u)
 {
 	int64_t frame = u->last_frame + UI_FRAME_MS;
+	if (u->diff != NULL)
+		return u->diff_dirty ? frame : -1;    /* the panes are covered */
 	if (u->chrome_dirty)
 		return frame;
 	for (int i = 0; i < u->n; i++) {
@@ -1169,7 +1647,11 @@ static void
 ui_before_poll(evloop_t *el, void *arg)
 {
 	struct ui *u = arg;
-	if (u->quit || u->n == 0) {
+	if ((u->quit || u->n == 0) && u->wt != NULL && wtpanes_busy(u->wt)) {
+		if (!u->quit_told)     /* a removal cut short could leave half a worktree */
+			ui_message(u, "waiting for git to finish removing a worktree...");
+		u->quit_told = 1;
+	} else if (u->quit || u->n == 0) {
 		evloop_stop(el);
 		return;
 	}
@@ -1325,9 +1807,11 @@ ui_run(const struct ui_options *o)
 	u->in = input_new(o->cfg->prefix_key);
 	u->render = render_new(chrome_color(u->chrome));
 	u->dialog = dialog_new(&o->controls, o->user);
+	ui_wt_open(u);
 	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
-		if (ui_open_pane(u, u->n, 10, 40) == 0)
+		int wt = o->worktrees || (i < o->cfg->npanes && o->cfg->panes[i].worktree);
+		if (ui_open_pane(u, u->n, 10, 40, wt) == 0)
 			u->n++;
 	}
 	ui_relayout(u);
@@ -1335,11 +1819,13 @@ ui_run(const struct ui_options *o)
 	ui_loop(u);
 	for (int i = u->n - 1; i >= 0; i--)
 		ui_close_pane(u, i);
+	ui_wt_close(u);
 	dialog_free(u->dialog);
 	chrome_free(u->chrome);
 	render_free(u->render);
 	input_free(u->in);
 	evloop_free(u->loop);
+	free(u->orphans);
 	ui_curses_end(u);
 	close(u->sigfd);
 	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)

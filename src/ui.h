@@ -37,6 +37,7 @@ struct ui_pane_info {
 	int exited;
 	int64_t last_output_ms;   /* util_now_ms() of the last pty output, 0 never */
 	int64_t last_input_ms;    /* of the last key sent to the pane, 0 never */
+	struct sidebar_worktree wt;   /* a worktree pane's branch and change */
 	/* filled by the sidebar callback: */
 	char state[64];           /* for the title line, e.g. "waiting for you" */
 	int alert;                /* the title shows the state as an alert */
@@ -58,14 +59,22 @@ struct ui_pane_info {
 typedef int (*ui_sidebar_fn)(void *user, struct chrome_sidebar *sb, int rows, int cols,
     struct ui_pane_info *panes, int npanes);
 
+/* Where a pane works now, for the ledger: the git branch of its
+ * program's directory and its worktree (each NULL: none), for the
+ * requests of gateway route from now on. Called when it changes. */
+typedef void (*ui_where_fn)(void *user, int route, const char *branch, const char *worktree);
+
 struct ui_options {
 	const struct config *cfg;
 	int npanes;               /* panes to open (1..TOKMUX_MAX_PANES) */
 	const char *cmds[TOKMUX_MAX_PANES];      /* per-pane command (NULL: config or shell) */
 	const char *names[TOKMUX_MAX_PANES];     /* per-pane name (NULL: config or "pane N") */
 	int wake_fd;              /* readable when gateway state changed; -1 none */
+	int worktrees;            /* 1: every pane opened at start runs in its own git worktree
+	                           * (-w; else the config's panes[].worktree decides) */
 	ui_env_fn env_fn;
 	ui_sidebar_fn sidebar_fn;
+	ui_where_fn where_fn;     /* may be NULL */
 	struct dialog_controls controls;   /* the in-app controls (b, f, m) */
 	const struct theme *theme; /* NULL: the built-in default (mono under NO_COLOR) */
 	int ring_bell;            /* ring the terminal bell with event messages */

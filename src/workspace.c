@@ -147,6 +147,15 @@ workspace_requests(void *user, int route, char **lines, int max)
 	return n + 1;
 }
 
+/* The ledger's branch and worktree of a pane's requests. */
+static void
+workspace_where(void *user, int route, const char *branch, const char *worktree)
+{
+	struct workspace *w = user;
+	if (w->core != NULL)
+		gateway_route_set_where(core_gateway(w->core), route, branch, worktree);
+}
+
 /* The short word an event leaves in the pane's title. */
 static const char *
 workspace_alert_word(int ev)
@@ -213,6 +222,7 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 		/* the policy's view, from the same snapshot as every other figure */
 		.ceiling_micros = r != NULL ? c->policy.ceiling_micros : -1,
 		.override = r != NULL && c->policy.model_override[0] ? c->policy.model_override : NULL,
+		.wt = p->wt,
 	};
 	/* the policy's states: paced for a 429, circuit open for the model it asks */
 	if (r != NULL && c->policy.pacing > 0)
@@ -314,8 +324,10 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 		.cfg = cfg,
 		.npanes = wo->npanes,
 		.wake_fd = wake,
+		.worktrees = wo->worktrees,
 		.env_fn = workspace_env,
 		.sidebar_fn = workspace_sidebar,
+		.where_fn = workspace_where,
 		.controls = {
 			.set_ceiling = workspace_set_ceiling,
 			.current_ceiling = workspace_current_ceiling,

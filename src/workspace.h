@@ -17,6 +17,7 @@ struct workspace_opts {
 	const char *cmds[TOKMUX_MAX_PANES];       /* per-pane command (NULL: config or shell) */
 	const char *names[TOKMUX_MAX_PANES];      /* per-pane name (NULL: config or "pane N") */
 	int no_gateway;            /* 1: panes talk to providers directly */
+	int worktrees;             /* 1: every pane in its own git worktree (-w) */
 	int verbose;               /* 1: debug log to tokmux.log */
 	const char *theme;         /* --theme NAME, NULL: NO_COLOR or the config's */
 	struct core_options core;  /* port, upstreams, ledger...; cfg and wake_fd are filled in */

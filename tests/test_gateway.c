@@ -760,6 +760,55 @@ test_agent_ids(void **state)
 	free(s);
 }
 
+/* The lines of the ledger file, in order (at most max, each malloc'd). */
+static int
+ledger_lines(struct fx *f, char **lines, int max)
+{
+	FILE *fp = fopen(f->ledger_path, "r");
+	char line[8192];
+	int n = 0;
+	assert_non_null(fp);
+	while (n < max && fgets(line, sizeof line, fp) != NULL)
+		lines[n++] = xstrdup(line);
+	fclose(fp);
+	return n;
+}
+
+/* A route's branch and worktree go into the ledger record of each request
+ * from the moment they are set, and leave it when cleared. */
+static void
+test_route_where_in_ledger(void **state)
+{
+	struct fx *f = *state;
+	gateway_route_set_where(f->gw, f->route[0], "tokmux/alpha", "/src/app.tokmux/alpha");
+	gateway_route_set_where(f->gw, f->route[1], "main", NULL);
+	gateway_route_set_where(f->gw, 99, "nothing", NULL);     /* no such route: ignored */
+	metered(f, &ant_sse, "/v1/messages", "x-api-key: k", "{\"model\":\"test-claude\",\"stream\":true}",
+	    ANT_START ANT_BLOCK ANT_END);
+	gateway_route_set_where(f->gw, f->route[0], NULL, "");
+	testsrv_script(f->srv, &ant_sse);
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/messages");
+	const char *hdrs[] = { "x-api-key: k", NULL };
+	struct reply r = { 0 };
+	http("POST", url, hdrs, "{\"model\":\"test-claude\",\"stream\":true}", &r);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	assert_int_equal(wait_settled(f, 2), 2);
+	char *lines[4];
+	assert_int_equal(ledger_lines(f, lines, 4), 2);
+	cJSON *o = cJSON_Parse(lines[0]);
+	assert_string_equal(cJSON_GetObjectItem(o, "branch")->valuestring, "tokmux/alpha");
+	assert_string_equal(cJSON_GetObjectItem(o, "worktree")->valuestring, "/src/app.tokmux/alpha");
+	cJSON_Delete(o);
+	o = cJSON_Parse(lines[1]);
+	assert_null(cJSON_GetObjectItem(o, "branch"));
+	assert_null(cJSON_GetObjectItem(o, "worktree"));
+	cJSON_Delete(o);
+	free(lines[0]);
+	free(lines[1]);
+}
+
 static void
 test_overloaded_in_stream(void **state)
 {
@@ -1471,6 +1520,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_anthropic_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overloaded_in_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_where_in_ledger, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_openai_chat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_openai_responses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count_tokens_not_metered, setup, teardown),

@@ -242,6 +242,7 @@ test_prefix_commands(void **state)
 		{ 'q', INPUT_QUIT }, { '?', INPUT_HELP }, { 's', INPUT_SIDEBAR },
 		{ 'b', INPUT_CEILING }, { 'f', INPUT_MODEL },
 		{ 'm', INPUT_REQUESTS }, { 'r', INPUT_RESTART }, { 12, INPUT_REDRAW },
+		{ 'C', INPUT_NEW_WT_PANE }, { 'D', INPUT_DIFF },
 	};
 	input_t *in = input_new(INPUT_PREFIX_DEFAULT);
 	(void)state;

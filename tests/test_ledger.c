@@ -397,6 +397,44 @@ test_torn_and_malformed(void **state)
 	free(missing);
 }
 
+/* branch and worktree: written when set, left out when not (a pane
+ * outside any repository). */
+static void
+test_branch_fields(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct ledger_record r = record(1000.0, 1, 10);
+	r.branch = "tokmux/claude";
+	r.worktree = "/home/u/src/app.tokmux/claude";
+	assert_int_equal(ledger_append(l, &r), 0);
+	r.branch = r.worktree = NULL;
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	assert_non_null(fgets(line, sizeof(line), f));
+	cJSON *o = cJSON_Parse(line);
+	assert_string_equal(cJSON_GetObjectItem(o, "branch")->valuestring, "tokmux/claude");
+	assert_string_equal(cJSON_GetObjectItem(o, "worktree")->valuestring,
+	    "/home/u/src/app.tokmux/claude");
+	cJSON_Delete(o);
+	assert_non_null(fgets(line, sizeof(line), f));
+	o = cJSON_Parse(line);
+	assert_null(cJSON_GetObjectItem(o, "branch"));
+	assert_null(cJSON_GetObjectItem(o, "worktree"));
+	cJSON_Delete(o);
+	fclose(f);
+	/* read back: the last record has neither */
+	struct ledger_entry e;
+	assert_int_equal(ledger_read(path, collect, &e), 2);
+	assert_string_equal(e.branch, "");
+	assert_string_equal(e.worktree, "");
+	free(path);
+}
+
 static void
 test_default_path(void **state)
 {
@@ -507,6 +545,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_and_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_branch_fields, setup, teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_fields, setup, teardown),

@@ -321,6 +321,46 @@ test_estimates(void **state)
 	assert_true(sidebar_ticking(&in));
 }
 
+/* A worktree pane: its branch and change under its state; a note while
+ * the worktree is made or after it failed; >= for a partial count. */
+static void
+test_worktree(void **state)
+{
+	(void)state;
+	fill_snap();
+	struct sidebar_pane p = { .name = "x", .route = 1, .ceiling_micros = -1,
+		.wt = { .branch = "tokmux/x", .known = 1, .files = 3, .added = 12, .removed = 4 } };
+	struct sidebar_input in = { .snap = &snap, .panes = &p, .npanes = 1, .now = 1000,
+		.ceiling_micros = -1, .daily_ceiling_micros = -1 };
+	struct sidebar_line l[64];
+	int n = sidebar_build(&in, 40, l, 64);
+	int b = find(l, n, "  tokmux/x");
+	assert_true(b >= 0);
+	assert_string_equal(l[b + 1].text, "  3 files +12 -4");
+	in.utf8 = 1;
+	p.wt.partial = 1;
+	p.wt.files = 1;
+	n = sidebar_build(&in, 40, l, 64);
+	assert_true(find(l, n, "\xe2\x89\xa5 1 file +12 \xe2\x88\x92" "4") >= 0);
+	/* not measured yet: the branch only */
+	p.wt.known = 0;
+	n = sidebar_build(&in, 40, l, 64);
+	b = find(l, n, "  tokmux/x");
+	assert_true(b >= 0);
+	assert_int_equal(find(l, n, "1 file"), -1);
+	/* a failure is an error line, no branch */
+	p.wt = (struct sidebar_worktree){ .note = "worktree failed", .note_error = 1 };
+	n = sidebar_build(&in, 40, l, 64);
+	b = find(l, n, "worktree failed");
+	assert_true(b >= 0);
+	assert_int_equal(l[b].kind, SIDEBAR_ERROR);
+	assert_int_equal(find(l, n, "tokmux/x"), -1);
+	char fig[64];
+	struct sidebar_worktree w = { .files = 0 };
+	sidebar_diff_figures(&w, 0, fig, sizeof fig);
+	assert_string_equal(fig, "0 files +0 -0");
+}
+
 static void
 test_status(void **state)
 {
@@ -380,6 +420,7 @@ main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_estimates),
+		cmocka_unit_test(test_worktree),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_recent),
 	};
