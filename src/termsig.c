@@ -274,6 +274,8 @@ termsig_7501(termsig_t *t, const char *d, size_t n, int64_t now)
 		return;
 	}
 	struct termsig_status *s = &t->v.status;
+	if (r.state == TERMSIG_WORKING && s->state != TERMSIG_WORKING)
+		t->v.working++;
 	s->state = r.state;
 	snprintf(s->kind, sizeof s->kind, "%s", r.state == TERMSIG_BLOCKED ? r.kind : "");
 	if (r.app[0] != '\0')

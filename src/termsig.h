@@ -76,6 +76,7 @@ struct termsig_view {
 	struct termsig_sub sub[TERMSIG_SUBS];
 	struct termsig_notify notify;
 	struct termsig_progress progress;
+	unsigned working;             /* "working" reports so far (turns begun) */
 	unsigned serial;              /* changes with every signal */
 };
 
