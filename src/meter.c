@@ -86,7 +86,7 @@ meter_stats(const struct meter *m, const struct meter_request *q, const struct m
 		.n429 = c->n429, .n529 = c->n529, .retries = c->attempt, .fallbacks = c->fallbacks,
 		.refused = q->refused, .error = b->error, .model_asked = q->model_asked,
 		.stop_reason = q->usage->stop_reason, .session = meter_opt(q->agent_session),
-		.subagent = meter_opt(q->subagent),
+		.subagent = meter_opt(q->subagent), .key_hash = q->key_hash,
 	};
 	stats_end(m->stats, &sr, c->reserved_micros);
 }

@@ -71,6 +71,10 @@ pane_exec(const pane_t *p)
 	unsetenv("TMUX_PANE");
 	unsetenv("STY");
 	setenv("TOKMUX", "1", 1);
+	/* the outer terminal's name would promise its features (agents pick
+	 * their notification escapes by it): the pane's terminal is tokmux */
+	setenv("TERM_PROGRAM", "tokmux", 1);
+	unsetenv("TERM_PROGRAM_VERSION");
 	for (char **e = p->env; e != NULL && *e != NULL; e++)
 		putenv(*e);
 	if (p->cwd != NULL && chdir(p->cwd) < 0) {

@@ -220,6 +220,8 @@ stats_activity_end(struct stats_counts *c, const struct stats_result *r, int64_t
 {
 	if (r->session != NULL && r->session[0] != '\0')
 		snprintf(c->act.session, sizeof c->act.session, "%s", r->session);
+	if (r->key_hash != NULL && r->key_hash[0] != '\0')
+		snprintf(c->act.key_hash, sizeof c->act.key_hash, "%s", r->key_hash);
 	if (r->subagent == NULL || r->subagent[0] == '\0') {
 		c->act.last_end_ms = now;
 		snprintf(c->act.last_stop, sizeof c->act.last_stop, "%s",

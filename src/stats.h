@@ -48,6 +48,7 @@ struct stats_activity {
 	int last_status;            /* its status to the agent (0: transport error) */
 	int last_refused;           /* it was refused by a ceiling */
 	char session[STATS_AGENT_ID_MAX];  /* the agent's session id (x-claude-code-session-id), "" none */
+	char key_hash[17];          /* the account (API key or token hash) of its latest request */
 };
 
 /* Traffic of one subagent (x-claude-code-agent-id) under its route. */
@@ -103,6 +104,7 @@ struct stats_result {
 	const char *stop_reason;  /* why the model stopped (usage.h), or NULL */
 	const char *session;      /* the agent's session id, or NULL */
 	const char *subagent;     /* the subagent that sent it, or NULL: the agent itself */
+	const char *key_hash;     /* the hash of its API key or token, or NULL */
 };
 
 /* Workspace-wide policy state. */

@@ -33,6 +33,7 @@
 #include "evloop.h"
 #include "input.h"
 #include "layout.h"
+#include "notify.h"
 #include "pane.h"
 #include "render.h"
 #include "util.h"
@@ -89,10 +90,14 @@ struct ui_pane {
 	int route;                /* gateway route, -1 none */
 	int64_t last_input_ms;    /* last key sent to the pane */
 	int64_t seen_output_ms;   /* pane_last_output() at the last sidebar refresh */
-	char state[64];           /* from the sidebar callback, for the title */
+	char state[128];          /* from the sidebar callback, for the title */
 	int alert;
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
+	struct panestate_out pst; /* its state as last seen (panestate.h) */
+	int marked;               /* needs the user or finished while not focused: "[!]" until focused */
+	unsigned sig_serial;      /* vt_signals()->serial as last seen */
+	int64_t resize_ms;        /* when its size last changed, 0 never */
 	int fd;                   /* the pty master the loop watches, -1 none */
 	int id;                   /* stable while the pane lives (indexes shift on close) */
 	char *cmd;                /* its command, NULL: the shell */
@@ -146,6 +151,8 @@ struct ui {
 	int diff_dirty;
 	int64_t diff_timer;    /* lays out more of a big diff; 0 none */
 	int quit_told;         /* said that quitting waits for git */
+	notifier_t *notifier;  /* runs notify_command */
+	int notify_method;     /* how the outer terminal is told (enum notify_method) */
 };
 
 /* ---- panes ---- */
@@ -334,6 +341,8 @@ ui_relayout(struct ui *u)
 		up->win = newwin(lp->body.h, lp->body.w, lp->body.y, lp->body.x);
 		if (up->win == NULL)
 			continue;
+		if (pane_rows(up->pane) != lp->body.h || pane_cols(up->pane) != lp->body.w)
+			up->resize_ms = util_now_ms();      /* its program redraws: no work */
 		pane_resize(up->pane, lp->body.h, lp->body.w);
 		up->full = 1;
 	}
@@ -402,6 +411,7 @@ ui_draw_title(struct ui *u, int i)
 		.state = up->closing ? "closing: removing its worktree" : up->state,
 		.alert = up->alert,
 		.belled = up->belled,
+		.marked = up->marked,
 		.zoomed = u->zoomed == i,
 		.focused = i == u->focus,
 	};
@@ -448,6 +458,88 @@ ui_sidebar_due(struct ui *u, int ms)
 	u->sb_timer = ms >= 0 ? evloop_add_timer(u->loop, ms, ui_on_sidebar_timer, u) : 0;
 }
 
+/* Tell the user outside tokmux: the outer terminal (a notification or its
+ * bell) and notify_command. */
+static void
+ui_notify(struct ui *u, int i, enum panestate_event ev, const struct panestate_out *st,
+    const char *text)
+{
+	struct ui_pane *up = &u->p[i];
+	if (u->notify_method == NOTIFY_BEL) {
+		beep();
+	} else if (u->notify_method != NOTIFY_OFF) {
+		char seq[512];
+		if (notify_sequence(u->notify_method, "tokmux", text, seq, sizeof seq) > 0) {
+			fputs(seq, u->term_out_f);
+			fflush(u->term_out_f);
+		}
+	}
+	struct notify_event ne = {
+		.pane = i + 1, .name = up->name, .state = panestate_event_name(ev, st),
+		.kind = st->kind, .message = st->message, .text = text,
+	};
+	notifier_run(u->notifier, &ne);
+}
+
+/* A pane's state as the sidebar callback found it: a change worth telling
+ * (it needs input, its turn is over) marks the pane and tells the user,
+ * once per change, unless it is the pane they look at. */
+static void
+ui_pane_state(struct ui *u, int i, const struct panestate_out *st)
+{
+	struct ui_pane *up = &u->p[i];
+	enum panestate_event ev = panestate_event(&up->pst, st);
+	up->pst = *st;
+	if (ev == PANESTATE_EV_NONE || (i == u->focus && !u->cfg->notify_focused))
+		return;
+	char text[512], words[96];
+	panestate_title(st, words, sizeof words);
+	if (st->state == PANESTATE_IDLE)
+		snprintf(words, sizeof words, "turn over");
+	snprintf(text, sizeof text, "pane %d %s: %s%s%s", i + 1, up->name, words,
+	    st->message[0] != '\0' && st->state != PANESTATE_ERROR ? " - " : "",
+	    st->state != PANESTATE_ERROR ? st->message : "");
+	if (i != u->focus && !up->marked) {
+		up->marked = 1;
+		u->chrome_dirty = 1;
+	}
+	ui_message(u, "%s", text);
+	ui_notify(u, i, ev, st, text);
+}
+
+/* How the user is told of a pane that needs them: the config's
+ * notify_osc or what the outer terminal is known to show; notify_command. */
+static void ui_notify_error(const char *msg, void *user);
+
+static void
+ui_notify_open(struct ui *u)
+{
+	const struct config *c = u->cfg;
+	u->notify_method = c->notify_osc != NOTIFY_AUTO ? c->notify_osc :
+	    (int)notify_method_detect(getenv("TERM_PROGRAM"), getenv("TERM"),
+	    getenv("KITTY_WINDOW_ID"), getenv("TMUX"), getenv("STY"));
+	char *err = NULL;
+	u->notifier = notifier_new(c->notify_command, 0, ui_notify_error, u, &err);
+	if (u->notifier == NULL) {
+		ui_message(u, "notify_command will not run: %s", err);
+		free(err);
+	}
+}
+
+/* notify_command failed: say so. */
+static void
+ui_notify_error(const char *msg, void *user)
+{
+	ui_message(user, "%s", msg);
+}
+
+static void
+ui_on_notifier(evloop_t *el, int fd, int revents, void *arg)
+{
+	struct ui *u = arg;
+	notifier_dispatch(u->notifier);
+}
+
 /* Call the sidebar callback: it draws the sidebar (if shown), the status
  * line and the panes' states. */
 static void
@@ -469,6 +561,8 @@ ui_refresh_sidebar(struct ui *u)
 				.exited = pane_exited(u->p[i].pane),
 				.last_output_ms = pane_last_output(u->p[i].pane),
 				.last_input_ms = u->p[i].last_input_ms,
+				.last_resize_ms = u->p[i].resize_ms,
+				.sig = vt_signals(pane_vt(u->p[i].pane)),
 				.wt = ui_wt_sidebar(u, &u->p[i]),
 			};
 		}
@@ -485,6 +579,7 @@ ui_refresh_sidebar(struct ui *u)
 			up->watch_output = info[i].watch_output;
 			up->watch_input = info[i].watch_input;
 			up->seen_output_ms = info[i].last_output_ms;
+			ui_pane_state(u, i, &info[i].pst);
 		}
 	}
 	char event[256];
@@ -656,11 +751,32 @@ ui_set_focus(struct ui *u, int i)
 		u->mode = MODE_NORMAL;
 	u->focus = i;
 	u->p[i].belled = 0;
+	u->p[i].marked = 0;
 	if (u->zoomed >= 0 && u->zoomed != i) {
 		u->zoomed = i;
 		u->resized = 1;
 	}
 	u->chrome_dirty = 1;
+}
+
+/* Ctrl-g n: focus the next pane (after the focused one, round) that needs
+ * input; else the next one marked (its turn ended while not looked at). */
+static void
+ui_next_input(struct ui *u)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 1; k <= u->n; k++) {
+			int i = (u->focus + k) % u->n;
+			struct ui_pane *up = &u->p[i];
+			if (pass == 0 ? up->pst.state == PANESTATE_NEEDS_INPUT && i != u->focus :
+			    up->marked) {
+				ui_set_focus(u, i);
+				return;
+			}
+		}
+	}
+	ui_message(u, u->n > 0 && u->p[u->focus].pst.state == PANESTATE_NEEDS_INPUT ?
+	    "no other pane needs input" : "no pane needs input");
 }
 
 static void
@@ -967,6 +1083,7 @@ ui_command(struct ui *u, const struct input_event *ev)
 			ui_message(u, "no scrollback in a full-screen program");
 		}
 		return 1;
+	case INPUT_NEXT_INPUT: ui_next_input(u); return 1;
 	case INPUT_NEW_PANE: ui_wt_ask_new(u); return 1;
 	case INPUT_NEW_WT_PANE: ui_new_pane(u, 1); return 1;
 	case INPUT_DIFF: if (u->n > 0) ui_wt_diff(u, u->focus); return 1;
@@ -1547,6 +1664,11 @@ ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 	ui_pane_bell(u, i);
 	if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
 		u->sidebar_dirty = 1;
+	unsigned serial = vt_signals(pane_vt(up->pane))->serial;
+	if (serial != up->sig_serial) {
+		up->sig_serial = serial;      /* its program said something: its state may change */
+		u->sidebar_dirty = 1;
+	}
 	if (pane_closed(up->pane)) {
 		ui_pane_unwatch(u, i);
 		ui_reap(u);
@@ -1657,6 +1779,8 @@ ui_before_poll(evloop_t *el, void *arg)
 	}
 	if (u->resized)
 		ui_relayout(u);
+	for (int i = 0; i < u->n; i++)     /* focus events: vt tells each change once */
+		vt_focus(pane_vt(u->p[i].pane), i == u->focus);
 	ui_frame(u);
 	ui_watch_panes(u);
 }
@@ -1691,6 +1815,8 @@ ui_loop(struct ui *u)
 	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
 	if (u->o->wake_fd >= 0)
 		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
+	if (notifier_fd(u->notifier) >= 0)
+		evloop_add_fd(u->loop, notifier_fd(u->notifier), EVLOOP_READ, ui_on_notifier, u);
 	evloop_set_before_poll(u->loop, ui_before_poll, u);
 	if (evloop_run(u->loop) < 0)
 		fatal("poll: %s", strerror(errno));
@@ -1807,6 +1933,7 @@ ui_run(const struct ui_options *o)
 	u->in = input_new(o->cfg->prefix_key);
 	u->render = render_new(chrome_color(u->chrome));
 	u->dialog = dialog_new(&o->controls, o->user);
+	ui_notify_open(u);
 	ui_wt_open(u);
 	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
@@ -1820,6 +1947,7 @@ ui_run(const struct ui_options *o)
 	for (int i = u->n - 1; i >= 0; i--)
 		ui_close_pane(u, i);
 	ui_wt_close(u);
+	notifier_free(u->notifier);
 	dialog_free(u->dialog);
 	chrome_free(u->chrome);
 	render_free(u->render);
