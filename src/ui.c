@@ -98,6 +98,7 @@ struct ui_pane {
 	int marked;               /* needs the user or finished while not focused: "[!]" until focused */
 	unsigned sig_serial;      /* vt_signals()->serial as last seen */
 	int64_t resize_ms;        /* when its size last changed, 0 never */
+	int64_t work_ms;          /* its last output that was no key's echo or resize's redraw */
 	int fd;                   /* the pty master the loop watches, -1 none */
 	int id;                   /* stable while the pane lives (indexes shift on close) */
 	char *cmd;                /* its command, NULL: the shell */
@@ -496,7 +497,10 @@ ui_pane_state(struct ui *u, int i, const struct panestate_out *st)
 	panestate_title(st, words, sizeof words);
 	if (st->state == PANESTATE_IDLE)
 		snprintf(words, sizeof words, "turn over");
-	snprintf(text, sizeof text, "pane %d %s: %s%s%s", i + 1, up->name, words,
+	char dflt[24];
+	snprintf(dflt, sizeof dflt, "pane %d", i + 1);
+	snprintf(text, sizeof text, "pane %d%s%s: %s%s%s", i + 1,
+	    strcmp(up->name, dflt) != 0 ? " " : "", strcmp(up->name, dflt) != 0 ? up->name : "", words,
 	    st->message[0] != '\0' && st->state != PANESTATE_ERROR ? " - " : "",
 	    st->state != PANESTATE_ERROR ? st->message : "");
 	if (i != u->focus && !up->marked) {
@@ -559,7 +563,7 @@ ui_refresh_sidebar(struct ui *u)
 				.route = u->p[i].route,
 				.focused = i == u->focus,
 				.exited = pane_exited(u->p[i].pane),
-				.last_output_ms = pane_last_output(u->p[i].pane),
+				.last_output_ms = u->p[i].work_ms,
 				.last_input_ms = u->p[i].last_input_ms,
 				.last_resize_ms = u->p[i].resize_ms,
 				.sig = vt_signals(pane_vt(u->p[i].pane)),
@@ -578,7 +582,7 @@ ui_refresh_sidebar(struct ui *u)
 			}
 			up->watch_output = info[i].watch_output;
 			up->watch_input = info[i].watch_input;
-			up->seen_output_ms = info[i].last_output_ms;
+			up->seen_output_ms = pane_last_output(up->pane);
 			ui_pane_state(u, i, &info[i].pst);
 		}
 	}
@@ -1640,6 +1644,19 @@ ui_pane_read(struct ui *u, int i)
 	return total;
 }
 
+/* Output that may show work: not the echo of a key, not the redraw that a
+ * resize asks for (an idle shell redraws its prompt). */
+static void
+ui_pane_output(struct ui_pane *up)
+{
+	int64_t now = util_now_ms();
+	if (up->resize_ms > 0 && now - up->resize_ms < PANESTATE_REDRAW_MS)
+		return;
+	if (up->last_input_ms > 0 && now - up->last_input_ms < PANESTATE_ECHO_MS)
+		return;
+	up->work_ms = now;
+}
+
 static void
 ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 {
@@ -1657,6 +1674,8 @@ ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 	if (i != u->focus && ui_echo_hold(u) > 0)
 		return;     /* the key just typed came in this same iteration: it goes first */
 	size_t got = ui_pane_read(u, i);
+	if (got > 0)
+		ui_pane_output(up);
 	if (got > 0 && i == u->focus && u->echo_until != 0 && util_now_ms() <= u->echo_until) {
 		u->echo_until = 0;
 		ui_draw_echo(u);     /* now: before any other pane's callback */

@@ -36,7 +36,8 @@ struct ui_pane_info {
 	int route;
 	int focused;
 	int exited;
-	int64_t last_output_ms;   /* util_now_ms() of the last pty output, 0 never */
+	int64_t last_output_ms;   /* util_now_ms() of its last output that was no key's echo
+	                           * and no resize's redraw, 0 never */
 	int64_t last_input_ms;    /* of the last key sent to the pane, 0 never */
 	int64_t last_resize_ms;   /* of its last resize, 0 never */
 	const struct termsig_view *sig;   /* what its program said about itself (termsig.h) */
