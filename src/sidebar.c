@@ -411,8 +411,9 @@ sidebar_emit_subagents(struct out *o, const struct stats_counts *c,
 	}
 }
 
+/* A pane's heading and its state (all the gateway-off sidebar shows). */
 static void
-sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
+sidebar_emit_pane_head(struct out *o, const struct sidebar_input *in, int i)
 {
 	const struct sidebar_pane *p = &in->panes[i];
 	const char *sep = in->utf8 ? UTF8_SEP : "-";
@@ -424,6 +425,15 @@ sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 	else
 		sidebar_emit(o, SIDEBAR_TITLE, "%s%d %s", p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ",
 		    i + 1, p->name);
+	if (in->snap == NULL)
+		sidebar_emit_state(o, p);
+}
+
+static void
+sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
+{
+	const struct sidebar_pane *p = &in->panes[i];
+	sidebar_emit_pane_head(o, in, i);
 	const struct stats_counts *c = NULL;
 	if (p->route >= 0 && p->route < in->snap->nroutes)
 		c = &in->snap->route[p->route];
@@ -613,6 +623,10 @@ sidebar_build(const struct sidebar_input *in, int cols, struct sidebar_line *lin
 	if (in->snap == NULL) {
 		sidebar_emit(&o, SIDEBAR_BOLD, " tokmux");
 		sidebar_emit(&o, SIDEBAR_DIM, " metering gateway off");
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = 0; i < in->npanes; i++)
+				if ((in->panes[i].state == PANESTATE_NEEDS_INPUT) == (pass == 0))
+					sidebar_emit_pane_head(&o, in, i);
 		return o.n;
 	}
 	sidebar_emit_header(&o, in);

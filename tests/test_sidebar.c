@@ -260,6 +260,12 @@ test_build(void **state)
 	in.snap = NULL;
 	n = sidebar_build(&in, 34, l, 96);
 	assert_true(find(l, n, "gateway off") >= 0);
+	/* ... and the panes' states, the one that needs input first */
+	int q = find(l, n, ">2 claude - claude");
+	assert_true(q > 0);
+	assert_int_equal(find(l + q, n - q, "needs input: permission"), 1);
+	assert_true(find(l, n, " 1 shell") > q);
+	assert_true(find(l, n, "$") < 0);
 }
 
 /* Subagent traffic under its pane (named by its status reports' title when
