@@ -240,7 +240,8 @@ workspace_pane_state(const struct ui_pane_info *p, const struct stats_counts *c,
  * the bottom and a word in its title), and when to look again. */
 static void
 workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_pane_info *p, int i,
-    const struct stats_snapshot *snap, struct sidebar_pane *sp, int64_t now_ms, int64_t *due)
+    const struct stats_snapshot *snap, struct sidebar_pane *sp, char words[96], int64_t now_ms,
+    int64_t *due)
 {
 	static const struct stats_counts zero;
 	const struct stats_counts *c = &zero;
@@ -270,9 +271,8 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 			*due = *due < 0 ? left : UTIL_MIN(*due, left);
 		}
 	}
-	char words[48];
-	panestate_title(&p->pst, words, sizeof words);
-	snprintf(p->state, sizeof p->state, "%s%s%s", words,
+	panestate_title(&p->pst, words, 96);
+	snprintf(p->state, sizeof p->state, "%.48s%s%s", words,
 	    alert[0] ? (chrome_sidebar_utf8(sb) ? " \xc2\xb7 " : " - ") : "", alert);
 	p->alert = p->pst.state == PANESTATE_NEEDS_INPUT || p->pst.state == PANESTATE_ERROR ||
 	    alert[0] != '\0';
@@ -280,7 +280,7 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 	p->watch_output = p->watch_input = p->pst.source != PANESTATE_SRC_REPORT;
 	*sp = (struct sidebar_pane){
 		.name = p->name, .cmd = p->cmd, .route = p->route, .focused = p->focused,
-		.exited = p->exited, .state = p->pst.state, .state_text = p->state,
+		.exited = p->exited, .state = p->pst.state, .state_text = words,
 		.message = p->pst.message, .sig = p->sig,
 		/* the policy's view, from the same snapshot as every other figure */
 		.ceiling_micros = r != NULL ? c->policy.ceiling_micros : -1,
@@ -336,6 +336,7 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 	struct stats_snapshot snap;
 	struct rl_state rl[RATELIMIT_MAX_KEYS];
 	struct sidebar_pane sp[TOKMUX_MAX_PANES];
+	char words[TOKMUX_MAX_PANES][96];     /* each pane's state in words */
 	struct sidebar_line lines[128];
 	int64_t now_ms = util_now_ms(), due = -1;
 	struct sidebar_input in = {
@@ -357,7 +358,7 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 	}
 	in.npanes = UTIL_MIN(npanes, TOKMUX_MAX_PANES);
 	for (int i = 0; i < in.npanes; i++)
-		workspace_pane_update(w, sb, &panes[i], i, &snap, &sp[i], now_ms, &due);
+		workspace_pane_update(w, sb, &panes[i], i, &snap, &sp[i], words[i], now_ms, &due);
 	in.panes = sp;
 	workspace_accounts(w, sb, &in);
 	if (rows > 0) {
