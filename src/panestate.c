@@ -222,7 +222,11 @@ panestate_event(const struct panestate_out *prev, const struct panestate_out *ne
 		/* the screen's idle is no turn: a shell's command ended */
 		if (next->source == PANESTATE_SRC_SCREEN)
 			return PANESTATE_EV_NONE;
-		return prev->state == PANESTATE_WORKING || (worked && prev->state == PANESTATE_IDLE) ?
+		/* a turn: work a stronger signal saw, or work done between looks
+		 * (a program that starts draws on the screen: no turn) */
+		return (prev->state == PANESTATE_WORKING && prev->source != PANESTATE_SRC_SCREEN) ||
+		    (worked && prev->state == PANESTATE_IDLE) ||
+		    (worked && prev->state == PANESTATE_WORKING) ?
 		    PANESTATE_EV_TURN_DONE : PANESTATE_EV_NONE;
 	case PANESTATE_ERROR:
 		return prev->state != PANESTATE_ERROR || worked ? PANESTATE_EV_TURN_DONE :

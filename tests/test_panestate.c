@@ -250,6 +250,12 @@ test_events(void **state)
 	assert_int_equal(panestate_event(&ask, &idle), PANESTATE_EV_NONE);
 	assert_int_equal(panestate_event(&idle, &work), PANESTATE_EV_NONE);
 	assert_int_equal(panestate_event(&work, &scr), PANESTATE_EV_NONE);
+	/* a program that starts: its banner on the screen, then its report of idle */
+	struct panestate_out drawing = { .state = PANESTATE_WORKING, .source = PANESTATE_SRC_SCREEN };
+	struct panestate_out reported = { .state = PANESTATE_IDLE, .source = PANESTATE_SRC_REPORT };
+	assert_int_equal(panestate_event(&drawing, &reported), PANESTATE_EV_NONE);
+	reported.work = 1;        /* ... unless it worked in between */
+	assert_int_equal(panestate_event(&drawing, &reported), PANESTATE_EV_TURN_DONE);
 	assert_int_equal(panestate_event(&work, &err), PANESTATE_EV_TURN_DONE);
 	assert_string_equal(panestate_event_name(PANESTATE_EV_TURN_DONE, &err), "error");
 	assert_int_equal(panestate_event(&err, &err), PANESTATE_EV_NONE);
