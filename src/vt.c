@@ -379,8 +379,16 @@ static int
 vt_osc(const char *command, size_t cmdlen, void *user)
 {
 	struct vt *vt = user;
+	int ours = termsig_osc(vt->sig, command, cmdlen, util_now_ms());
 
-	return termsig_osc(vt->sig, command, cmdlen, util_now_ms());
+	size_t n = 0;
+
+	while (n < cmdlen && n < 8 && command[n] >= '0' && command[n] <= '9')
+		n++;
+	/* the number and size only: a notification may quote the prompt */
+	log_debug("vt %p: OSC %.*s (%zu bytes)%s", (void *)vt, (int)n, command, cmdlen,
+	    ours ? ": a signal" : "");
+	return ours;
 }
 
 static const VTermParserCallbacks vt_fallbacks = {
@@ -532,6 +540,7 @@ vt_focus_report(struct vt *vt)
 		vterm_state_focus_in(vt->state);
 	else if (vt->focused == 0)
 		vterm_state_focus_out(vt->state);
+	log_debug("vt %p: focus %s reported", (void *)vt, vt->focused ? "in" : "out");
 }
 
 /*
@@ -546,6 +555,8 @@ vt_focus_check(struct vt *vt)
 {
 	int on = strstr(vt_probe(vt, "\033[?1004$p"), ";1$y") != NULL;
 
+	if (on != vt->focus_mode)
+		log_debug("vt %p: focus events %s", (void *)vt, on ? "on" : "off");
 	if (on && !vt->focus_mode)
 		vt_focus_report(vt);
 	vt->focus_mode = on;
