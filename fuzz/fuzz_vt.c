@@ -10,6 +10,7 @@
  *   FF 02        read what the UI reads: cursor, title, modes, every row and
  *                scrollback line
  *   FF 03 R C    a fresh terminal of that size
+ *   FF 04, FF 05 the pane gains, loses focus
  *   FF FF        one 0xFF byte of output
  *   FF other     nothing
  * The terminal starts at 12x40 with 200 lines of scrollback (small sizes
@@ -69,21 +70,33 @@ fz_read(vt_t *vt)
 
 	sink += (uint32_t)strlen(vt_title(vt));
 	sink += (uint32_t)(vt_altscreen(vt) + vt_reverse(vt) +
-	    vt_mouse_mode(vt) + vt_bracketed_paste(vt) + vt_take_bell(vt));
+	    vt_mouse_mode(vt) + vt_bracketed_paste(vt) + vt_take_bell(vt) +
+	    vt_cursor_style(vt)) + vt_title_serial(vt);
 	for (r = 0; r < grid_rows(g); r++)
 		sink += grid_row(g, r)[grid_cols(g) - 1].ch[0];
 	for (n = 0; n < grid_sb_count(g); n++)
 		if (grid_sb_line(g, n, line, grid_cols(g)) == 0)
-			sink += line[0].ch[0];
+			sink += line[0].ch[0] + (uint32_t)grid_sb_wrapped(g, n);
 	grid_clean(g);
 	free(line);
 	(void)sink;
 }
 
+/* A terminal as a pane has it: the default colours known (OSC 10/11). */
+static vt_t *
+fz_new(int rows, int cols)
+{
+	static const uint8_t fg[3] = { 229, 229, 229 }, bg[3] = { 0, 0, 0 };
+	vt_t *vt = vt_new(rows, cols, 200, 1u << 20, fz_output, NULL);
+
+	vt_set_colors(vt, fg, bg);
+	return vt;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	vt_t *vt = vt_new(12, 40, 200, 1u << 20, fz_output, NULL);
+	vt_t *vt = fz_new(12, 40);
 	char *buf = malloc(size + 1);
 	size_t i = 0, n = 0;
 
@@ -110,11 +123,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				vt_resize(vt, rows, cols);
 			else {
 				vt_free(vt);
-				vt = vt_new(rows, cols, 200, 1u << 20,
-				    fz_output, NULL);
+				vt = fz_new(rows, cols);
 			}
 		} else if (op == 2)
 			fz_read(vt);
+		else if (op == 4 || op == 5)
+			vt_focus(vt, op == 4);
 		fz_check(vt, op == 2);
 	}
 	vt_write(vt, buf, n);

@@ -99,6 +99,12 @@ chrome_new(const struct theme *theme, int utf8)
 	return c;
 }
 
+const struct theme *
+chrome_theme(const chrome_t *c)
+{
+	return &c->theme;
+}
+
 void
 chrome_free(chrome_t *c)
 {
@@ -253,8 +259,9 @@ chrome_status_text(chrome_t *c, const struct chrome_status *st, char *line, size
 	} else if (st->message != NULL) {
 		snprintf(line, len, " %s", st->message);
 	} else if (st->prefix) {
-		snprintf(line, len, " prefix: 1-" TOKMUX_MAX_PANES_STR " focus, z zoom, [ scroll, "
-		    "b ceiling, f model, m requests, s sidebar, q quit, ? help");
+		snprintf(line, len, " %s: 1-" TOKMUX_MAX_PANES_STR " focus, z zoom, [ scroll, "
+		    "b ceiling, f model, m requests, s sidebar, q quit, ? help",
+		    st->prefix_name != NULL ? st->prefix_name : "Ctrl-g");
 		*slot = THEME_TEXT;
 		*extra = A_REVERSE;
 	} else if (st->scrolling) {
@@ -265,8 +272,8 @@ chrome_status_text(chrome_t *c, const struct chrome_status *st, char *line, size
 		if (c->sb.status[0] != '\0')
 			snprintf(line, len, "%s", c->sb.status);
 		else
-			snprintf(line, len, " tokmux  %d pane%s  Ctrl-g ? help", st->npanes,
-			    st->npanes == 1 ? "" : "s");
+			snprintf(line, len, " tokmux  %d pane%s  %s ? help", st->npanes,
+			    st->npanes == 1 ? "" : "s", st->prefix_name != NULL ? st->prefix_name : "Ctrl-g");
 		*slot = THEME_STATUS;
 		*extra = 0;
 		return 0;

@@ -20,6 +20,8 @@ typedef struct chrome chrome_t;
 /* Start after curses: theme NULL is the built-in default (mono under NO_COLOR);
  * utf8: the locale is UTF-8 (line drawing and symbols). */
 chrome_t *chrome_new(const struct theme *theme, int utf8);
+/* The theme in use (the built-in one when chrome_new had NULL). */
+const struct theme *chrome_theme(const chrome_t *c);
 void chrome_free(chrome_t *c);
 int chrome_color(const chrome_t *c);    /* colours are in use */
 int chrome_utf8(const chrome_t *c);
@@ -53,6 +55,7 @@ struct chrome_status {
 	int prefix;              /* the prefix key is pending */
 	int scrolling;           /* the focused pane is in scrollback mode */
 	int npanes;
+	const char *prefix_name; /* the prefix key, "Ctrl-g" */
 };
 /* The status bar on stdscr, if the layout has one. */
 void chrome_draw_status(chrome_t *c, const struct layout *lay, const struct chrome_status *st);

@@ -51,8 +51,8 @@ int
 cli_parse_usd(const char *s, int64_t *micros, char **err)
 {
 	int64_t v;
-	if (util_parse_usd(s, &v) != 0 || v <= 0) {
-		*err = xasprintf("expected a dollar amount above 0, got \"%s\"", s);
+	if (util_parse_usd(s, &v) != 0 || v < 0) {
+		*err = xasprintf("expected a dollar amount (0 blocks), got \"%s\"", s);
 		return -1;
 	}
 	*micros = v;

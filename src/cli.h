@@ -32,7 +32,7 @@ int cli_parse_port(const char *s, int *out, char **err);
 /* A whole number from min to max. what names it in the message
  * ("expected a number of panes from 1 to 4"); NULL: "expected 1..4". */
 int cli_parse_long(const char *s, long min, long max, const char *what, long *out, char **err);
-/* A dollar amount above 0 ("5", "1.50", "$2") in micro-dollars. */
+/* A dollar amount of 0 or more ("5", "1.50", "$2", "0": blocks) in micro-dollars. */
 int cli_parse_usd(const char *s, int64_t *micros, char **err);
 /* NAME=USD (a pane or route name or number, then dollars >= 0, e.g. 2=1.50).
  * *name is malloc'd; the last '=' splits, so a name may hold '='. */

@@ -22,6 +22,7 @@ cmd_gateway_usage(FILE *f, const void *ctx)
 	fputs("usage: tokmux gateway [--port N] [-c CONFIG] [--anthropic-upstream URL]\n"
 	    "                      [--openai-upstream URL] [--ledger FILE]\n"
 	    "                      [--ceiling USD] [--daily-ceiling USD] [--pane-ceiling NAME=USD]...\n"
+	    "                      [--min-output-tokens N]\n"
 	    "                      [--budget-store URL] [--team NAME] [--member NAME]\n"
 	    "                      [--team-ceiling PERIOD=USD]... [--member-ceiling PERIOD=USD]...\n"
 	    "                      [--budget-fail-open]\n"
@@ -34,10 +35,13 @@ cmd_gateway_usage(FILE *f, const void *ctx)
 	    "  --anthropic-upstream URL, --openai-upstream URL\n"
 	    "                        where to forward to (default: the real APIs)\n"
 	    "  --ledger FILE         request ledger (default $XDG_STATE_HOME/tokmux/ledger.jsonl)\n"
-	    "  --ceiling USD         spend ceiling for all routes together\n"
+	    "  --ceiling USD         spend ceiling for all routes together (0 blocks)\n"
 	    "  --daily-ceiling USD   spend ceiling for today (counts the ledger)\n"
 	    "  --pane-ceiling NAME=USD\n"
-	    "                        ceiling of one route, by name or number (repeatable)\n"
+	    "                        ceiling of one route, by name (a configured pane's, or\n"
+	    "                        default) or number (repeatable)\n"
+	    "  --min-output-tokens N the smallest output limit a request is sent with to fit a\n"
+	    "                        ceiling (default 1024; below it the request is refused)\n"
 	    "  --budget-store URL    team budget store: memory (default) or\n"
 	    "                        redis://HOST:PORT[/DB]; put a password in the config or\n"
 	    "                        $TOKMUX_REDIS_PASSWORD, not here (docs/TEAM.md)\n"
@@ -49,9 +53,10 @@ cmd_gateway_usage(FILE *f, const void *ctx)
 	    "  --budget-fail-open    serve while the budget store is unreachable (default: refuse)\n"
 	    "  -h, --help            this help\n"
 	    "  --version             print the version\n"
-	    "Ceilings are hard: a request that could cross one gets a 403. 529s are\n"
-	    "retried with jitter, then sent to the route's fallback model; see\n"
-	    "docs/POLICY.md.\n", f);
+	    "Ceilings are hard: a request is sent with the output limit that fits them\n"
+	    "and refused (402; OpenAI paths 400) only when even the floor does not.\n"
+	    "529s are retried with jitter, then sent to the route's fallback model;\n"
+	    "see docs/POLICY.md.\n", f);
 }
 
 struct cmd_gateway_args {
@@ -139,6 +144,17 @@ cmd_gateway_main(int argc, char **argv)
 		config_free(&cfg);
 		team_settings_free(&a.co.team);
 		return CLI_USAGE;   /* like every config error of tokmux */
+	}
+	const char *names[CONFIG_MAX_PANES + 1];
+	for (int i = 0; i < cfg.npanes; i++)
+		names[i] = cfg.panes[i].name;
+	names[cfg.npanes] = "default";
+	if (core_check_pane_ceilings(a.co.pane_ceilings, a.co.npane_ceilings, names, cfg.npanes + 1,
+	    UTIL_MIN(cfg.npanes + 1, GATEWAY_MAX_ROUTES), &err) != 0) {
+		fprintf(stderr, "tokmux gateway: %s\n", err);
+		free(err);
+		config_free(&cfg);
+		return CLI_USAGE;
 	}
 	rc = cmd_gateway_serve(&cfg, &a.co);
 	config_free(&cfg);

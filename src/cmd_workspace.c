@@ -41,14 +41,18 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	    "  --anthropic-upstream URL, --openai-upstream URL\n"
 	    "                where the gateway forwards to (default: the real APIs)\n"
 	    "  --ledger FILE request ledger (default $XDG_STATE_HOME/tokmux/ledger.jsonl)\n"
-	    "  --ceiling USD spend ceiling for all panes of this workspace (hard: requests\n"
-	    "                that could cross it are refused with a 403 the agent shows)\n"
+	    "  --ceiling USD spend ceiling for all panes of this workspace; 0 blocks (hard: a\n"
+	    "                request is sent with the output limit that fits, refused only\n"
+	    "                when even the floor does not, as a spending limit the agent shows)\n"
 	    "  --daily-ceiling USD\n"
 	    "                spend ceiling for today (local time; counts the ledger, so it\n"
 	    "                survives a restart)\n"
 	    "  --pane-ceiling NAME=USD\n"
-	    "                spend ceiling of one pane, by name or number (repeatable),\n"
-	    "                e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
+	    "                spend ceiling of one pane, by a configured pane's name or a\n"
+	    "                number 1-" TOKMUX_MAX_PANES_STR " (repeatable), e.g. --pane-ceiling 2=1.50; see docs/POLICY.md\n"
+	    "  --min-output-tokens N\n"
+	    "                the floor: the smallest output limit a request is sent with\n"
+	    "                to fit a ceiling (default 1024; below it: refused)\n"
 	    "  --budget-store URL\n"
 	    "                team budget store: memory (default) or redis://HOST:PORT[/DB],\n"
 	    "                shared by every member; put a password in the config or\n"
@@ -70,7 +74,7 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 		fprintf(f, "  %-12s  %s\n", cmds->name, cmds->help);
 	fputs(
 	    "\n"
-	    "keys: prefix Ctrl-g, then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
+	    "keys: prefix Ctrl-g (the config's \"prefix\"), then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
 	    "      c new pane, C new worktree pane, x close, D diff of a worktree pane,\n"
 	    "      b ceiling, f model, m last requests, n next pane that needs input,\n"
 	    "      s sidebar, q quit, ? help;\n"
@@ -167,6 +171,17 @@ cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, TOKMUX_MAX_PANES) : 2;
 	if (a.ncmds > a.wo.npanes)
 		a.wo.npanes = a.ncmds;
+	/* panes beyond the first ones may be opened later (c): any of the 4 */
+	const char *names[CONFIG_MAX_PANES];
+	for (int i = 0; i < cfg.npanes; i++)
+		names[i] = cfg.panes[i].name;
+	if (core_check_pane_ceilings(a.wo.core.pane_ceilings, a.wo.core.npane_ceilings, names,
+	    cfg.npanes, TOKMUX_MAX_PANES, &err) != 0) {
+		fprintf(stderr, "tokmux: %s\n", err);
+		free(err);
+		config_free(&cfg);
+		return CLI_USAGE;
+	}
 	char session[CORE_SESSION_LEN + 1];
 	core_session_new(session);
 	a.wo.core.session = session;

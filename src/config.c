@@ -83,6 +83,15 @@ config_default_path(void)
 	return xasprintf("%s/.config/tokmux/config.json", home ? home : ".");
 }
 
+void
+config_key_name(int code, char *buf, size_t len)
+{
+	static const char marks[] = "[\\]^_";
+	char ch = code >= 1 && code <= 26 ? (char)('a' + code - 1) :
+	    code >= 27 && code <= 31 ? marks[code - 27] : 'g';
+	snprintf(buf, len, "Ctrl-%c", ch);
+}
+
 int
 config_parse_key(const char *s)
 {
@@ -339,9 +348,9 @@ config_load_notify(const struct jsoncheck *x, const cJSON *v, struct config *c)
 
 static const char *const config_root_keys[] = { "panes", "prefix", "scrollback_lines",
 	"scrollback_mb", "upstream", "port", "gateway", "ledger", "ceiling_usd",
-	"daily_ceiling_usd", "warn_at", "theme", "bell", "prices", "worktree_dir", "worktree_setup",
-	"notify_command", "notify_osc", "notify_focused", "claude_first_party",
-	TEAM_CONFIG_KEYS, "$schema", "comment", NULL };
+	"daily_ceiling_usd", "min_output_tokens", "warn_at", "theme", "bell", "prices",
+	"worktree_dir", "worktree_setup", "notify_command", "notify_osc", "notify_focused",
+	"claude_first_party", TEAM_CONFIG_KEYS, "$schema", "comment", NULL };
 
 /* One top-level key (known: config_root_keys checked it). */
 static int
@@ -377,7 +386,10 @@ config_load_key(const struct jsoncheck *x, const cJSON *v, struct config *c)
 		rc = config_get_usd(x, v, k, &c->ceiling_micros);
 	else if (strcmp(k, "daily_ceiling_usd") == 0)
 		rc = config_get_usd(x, v, k, &c->daily_ceiling_micros);
-	else if (strcmp(k, "warn_at") == 0)
+	else if (strcmp(k, "min_output_tokens") == 0) {
+		if ((rc = config_get_long(x, v, k, 1, 1000000000, &n)) == 0)
+			c->min_output_tokens = n;
+	} else if (strcmp(k, "warn_at") == 0)
 		rc = jsoncheck_number(x, v, NULL, k, 0, 1, &c->warn_at);
 	else if (strcmp(k, "theme") == 0)
 		rc = config_get_string(x, v, k, &c->theme);

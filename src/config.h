@@ -42,6 +42,7 @@ struct config {
 	char *ledger_path;          /* NULL: ledger_default_path() */
 	int64_t ceiling_micros;     /* workspace ceiling, -1 none */
 	int64_t daily_ceiling_micros;
+	int64_t min_output_tokens;  /* floor of a clamped output limit; 0: the default (1024) */
 	double warn_at;             /* soft warning fraction, default 0.8 */
 	char *theme;                /* default "default" */
 	struct cJSON *prices;       /* "prices" object (owned), NULL if absent */
@@ -78,6 +79,10 @@ char *config_default_path(void);
 /* Parse a key spec such as "C-g", "C-a", "^b" into a control code (1..31).
  * Returns -1 if not a control key. */
 int config_parse_key(const char *s);
+
+/* The name texts give a control code: 7 -> "Ctrl-g", 28 -> "Ctrl-\\".
+ * Anything out of range names the default, Ctrl-g. len >= 8. */
+void config_key_name(int code, char *buf, size_t len);
 
 /* Find a pane by name or 1-based number; -1 if none. */
 int config_find_pane(const struct config *c, const char *name_or_num);

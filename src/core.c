@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "cli.h"
 #include "ledger.h"
 #include "pricing.h"
@@ -23,6 +24,7 @@ struct core {
 	char *ledger_path;
 	char session[64];           /* every ledger record's "session" */
 	gateway_t *gw;
+	budget_t *budget;           /* the budget store the ceilings use */
 	policy_t *policy;
 	const struct config *cfg;
 	struct team_settings team;  /* config and flags merged */
@@ -31,26 +33,38 @@ struct core {
 	int npane;
 };
 
-/* Ceilings: the command line wins over the config. */
-static void
-core_policy_start(core_t *c, const struct core_options *o)
+/* Ceilings: the command line wins over the config. The money goes through
+ * the budget store: the in-process one (issue 12 adds Redis and the team's
+ * scopes: struct policy_options.extra_scopes). */
+static int
+core_policy_start(core_t *c, const struct core_options *o, char **err)
 {
 	const struct config *cfg = o->cfg;
 	struct policy_options po = { 0 };
 	if (o->tuning != NULL)
 		po = *o->tuning;
+	struct budget_options bo = { .url = "memory", .clock = po.clock, .clock_user = po.clock_user };
+	c->budget = budget_open(&bo, err);
+	if (c->budget == NULL)
+		return -1;
+	po.budget = c->budget;
 	po.pricing = c->pricing;
 	po.stats = c->stats;
 	po.ratelimits = c->rl;
 	po.ledger_path = c->ledger_path;
-	po.ceiling_micros = o->ceiling_micros > 0 ? o->ceiling_micros : cfg->ceiling_micros;
-	po.daily_ceiling_micros = o->daily_ceiling_micros > 0 ? o->daily_ceiling_micros :
+	po.ceiling_micros = o->has_ceiling ? o->ceiling_micros : cfg->ceiling_micros;
+	po.daily_ceiling_micros = o->has_daily_ceiling ? o->daily_ceiling_micros :
 	    cfg->daily_ceiling_micros;
+	po.min_output_tokens = o->min_output_tokens > 0 ? o->min_output_tokens :
+	    cfg->min_output_tokens;
 	po.warn_at = cfg->warn_at;
 	po.unit = o->unit ? o->unit : "pane";
-	po.raise_hint = o->raise_hint ? o->raise_hint : strcmp(po.unit, "pane") == 0 ?
-	    "Raise it with Ctrl-g b or --pane-ceiling." : "Raise it with --pane-ceiling.";
+	char *hint = NULL;
+	if (o->raise_hint == NULL && o->prefix_name != NULL && strcmp(po.unit, "pane") == 0)
+		hint = xasprintf("Raise it with %s b or --pane-ceiling.", o->prefix_name);
+	po.raise_hint = o->raise_hint ? o->raise_hint : hint ? hint : "Raise it with --pane-ceiling.";
 	c->policy = policy_new(&po);
+	free(hint);
 	c->pane_names = xcalloc((size_t)o->npane_ceilings + 1, sizeof *c->pane_names);
 	c->pane_micros = xcalloc((size_t)o->npane_ceilings + 1, sizeof *c->pane_micros);
 	for (int i = 0; i < o->npane_ceilings; i++) {
@@ -60,6 +74,37 @@ core_policy_start(core_t *c, const struct core_options *o)
 			c->npane++;
 		free(e);
 	}
+	return 0;
+}
+
+int
+core_check_pane_ceilings(const char *const *pc, int n, const char *const *names, int nnames,
+    int max, char **err)
+{
+	for (int i = 0; i < n; i++) {
+		char *name = NULL, *e = NULL;
+		int64_t micros;
+		if (cli_parse_name_usd(pc[i], &name, &micros, &e) != 0) {
+			*err = xasprintf("--pane-ceiling %s: %s", pc[i], e);
+			free(e);
+			return -1;
+		}
+		int ok = 0;
+		for (int k = 0; k < nnames && !ok; k++)
+			ok = names[k] != NULL && strcmp(names[k], name) == 0;
+		char *end = NULL;
+		long num = strtol(name, &end, 10);
+		if (!ok && end != name && *end == '\0' && num >= 1 && num <= max)
+			ok = 1;
+		if (!ok) {
+			*err = xasprintf("--pane-ceiling %s: no pane or route is named \"%s\" (a number "
+			    "from 1 to %d, or the name of a configured pane)", pc[i], name, max);
+			free(name);
+			return -1;
+		}
+		free(name);
+	}
+	return 0;
 }
 
 core_t *
@@ -90,7 +135,10 @@ core_start(const struct core_options *o, char **err)
 	c->stats = stats_new(0, o->wake_fd);
 	c->rl = rl_table_new();
 	c->cfg = cfg;
-	core_policy_start(c, o);
+	if (core_policy_start(c, o, &e) != 0) {
+		*err = xasprintf("budget store: %s", e);
+		goto fail;
+	}
 	struct gateway_policy hooks;
 	policy_hooks(c->policy, &hooks);
 	struct gateway_options go = {
@@ -126,6 +174,7 @@ core_stop(core_t *c)
 	if (c->gw)
 		gateway_stop(c->gw);
 	policy_free(c->policy);
+	budget_close(c->budget);
 	for (int i = 0; i < c->npane; i++)
 		free(c->pane_names[i]);
 	free(c->pane_names);

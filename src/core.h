@@ -24,12 +24,16 @@ struct core_options {
 	const char *ledger;        /* NULL: cfg's ledger or the default path */
 	int wake_fd;               /* written on every stats change; -1 none */
 	/* Policy: ceilings (command-line values win over the config), wording, tuning. */
-	int64_t ceiling_micros;        /* --ceiling; 0: not given (config's ceiling_usd) */
-	int64_t daily_ceiling_micros;  /* --daily-ceiling; 0: not given */
-	const char *const *pane_ceilings;   /* --pane-ceiling NAME=USD (validated) */
+	int has_ceiling, has_daily_ceiling;   /* given on the command line (else the config's) */
+	int64_t ceiling_micros;        /* --ceiling (0 blocks) */
+	int64_t daily_ceiling_micros;  /* --daily-ceiling */
+	const char *const *pane_ceilings;   /* --pane-ceiling NAME=USD (see core_check_pane_ceilings) */
 	int npane_ceilings;
+	int64_t min_output_tokens;     /* --min-output-tokens; 0: the config's min_output_tokens */
+	const char *prefix_name;       /* the prefix key as texts name it ("Ctrl-g"); NULL: none
+	                                * (refusals then say only --pane-ceiling) */
 	const char *unit;          /* word for a route in messages: "pane" (default) or "route" */
-	const char *raise_hint;    /* NULL: how to raise a pane ceiling, for the unit */
+	const char *raise_hint;    /* NULL: how to raise a pane ceiling, for the unit and prefix */
 	const struct policy_options *tuning;   /* may be NULL: retry/pacing tuning, clock (tests) */
 	const char *session;       /* the ledger's session id; NULL: a new random one */
 	/* Team budget flags (--budget-store, --team, ...): win over cfg->team
@@ -48,6 +52,12 @@ typedef struct core core_t;
  * fail (no program name in it: the front end adds that). */
 core_t *core_start(const struct core_options *o, char **err);
 void core_stop(core_t *c);    /* stops the gateway (settling in-flight requests), closes the ledger */
+
+/* 0 if every --pane-ceiling NAME=USD of pc[0..n-1] names a route that can
+ * run: one of names[0..nnames-1] (NULL entries skipped) or a number from 1
+ * to max. Else -1 with a malloc'd one-line *err naming the value. */
+int core_check_pane_ceilings(const char *const *pc, int n, const char *const *names, int nnames,
+    int max, char **err);
 
 /* New route for a pane or a named gateway route; fills the agent's base URLs.
  * Returns the route index, -1 when there is no room. */

@@ -29,6 +29,7 @@ enum dialog_kind {
 struct dialog {
 	struct dialog_controls ctl;
 	void *user;
+	char prefix[16];             /* the prefix key as texts name it */
 	enum dialog_kind kind;
 	int number;                  /* the target pane, 1-based */
 	int route;
@@ -115,7 +116,14 @@ dialog_new(const struct dialog_controls *controls, void *user)
 	if (controls != NULL)
 		d->ctl = *controls;
 	d->user = user;
+	snprintf(d->prefix, sizeof d->prefix, "Ctrl-g");
 	return d;
+}
+
+void
+dialog_set_prefix(dialog_t *d, const char *name)
+{
+	snprintf(d->prefix, sizeof d->prefix, "%s", name != NULL && name[0] ? name : "Ctrl-g");
 }
 
 static void
@@ -207,11 +215,16 @@ dialog_ceiling_submit(dialog_t *d, struct dialog_result *r)
 	while (*s == ' ')
 		s++;
 	int64_t micros;
-	if (*s == '\0' || strcmp(s, "none") == 0 || strcmp(s, "off") == 0) {
+	if (*s == '\0') {           /* an empty line keeps the ceiling */
+		dialog_close(d, r);
+		dialog_message(r, "pane %d ceiling kept (%s)", d->number, d->prompt_now);
+		return;
+	}
+	if (strcmp(s, "none") == 0) {
 		micros = -1;
 	} else if (util_parse_usd(s, &micros) < 0) {
 		snprintf(d->prompt_err, sizeof d->prompt_err,
-		    "[not a dollar amount: try 5 or 2.50, or none]");
+		    "[not a dollar amount: try 5 or 2.50, 0 blocks, none removes]");
 		return;
 	}
 	dialog_close(d, r);
@@ -225,6 +238,8 @@ dialog_ceiling_submit(dialog_t *d, struct dialog_result *r)
 	util_fmt_usd(micros, usd, sizeof usd);
 	if (micros < 0)
 		dialog_message(r, "pane %d ceiling removed", d->number);
+	else if (micros == 0)
+		dialog_message(r, "pane %d ceiling set to $0.00: the pane is blocked", d->number);
 	else
 		dialog_message(r, "pane %d ceiling set to %s", d->number, usd);
 	r->changed = 1;
@@ -257,7 +272,8 @@ dialog_prompt(const dialog_t *d, char *buf, size_t len)
 {
 	if (d->kind != DIALOG_CEILING)
 		return NULL;
-	snprintf(buf, len, " pane %d ceiling (now %s; dollars, 'none' removes; Enter sets, Esc cancels): %s_%s%s",
+	snprintf(buf, len, " pane %d ceiling (now %s; dollars, 0 blocks, 'none' removes, empty keeps; "
+	    "Enter sets, Esc cancels): %s_%s%s",
 	    d->number, d->prompt_now, d->prompt_buf, d->prompt_err[0] ? "  " : "", d->prompt_err);
 	return buf;
 }
@@ -442,12 +458,34 @@ dialog_key(dialog_t *d, const struct input_event *ev, struct dialog_result *r)
 	}
 }
 
+/* line with every "Ctrl-g" named as prefix (malloc'd). */
+static char *
+dialog_with_prefix(const char *line, const char *prefix)
+{
+	struct buf b = { 0 };
+	const char *p;
+	while ((p = strstr(line, "Ctrl-g")) != NULL) {
+		buf_append(&b, line, (size_t)(p - line));
+		buf_append(&b, prefix, strlen(prefix));
+		line = p + 6;
+	}
+	buf_append(&b, line, strlen(line));
+	buf_append(&b, "", 1);
+	return b.data;
+}
+
 void
 dialog_draw(dialog_t *d, chrome_t *c, int rows, int cols)
 {
 	if (d->kind == DIALOG_HELP) {
-		chrome_draw_box(c, rows, cols, NULL, dialog_help_lines,
-		    (int)UTIL_ARRAY_LEN(dialog_help_lines), -1, -1);
+		/* the keys as the config names them: "Ctrl-g" becomes the prefix */
+		enum { N = (int)UTIL_ARRAY_LEN(dialog_help_lines) };
+		char *lines[N];
+		for (int i = 0; i < N; i++)
+			lines[i] = dialog_with_prefix(dialog_help_lines[i], d->prefix);
+		chrome_draw_box(c, rows, cols, NULL, (const char *const *)lines, N, -1, -1);
+		for (int i = 0; i < N; i++)
+			free(lines[i]);
 	} else if (d->kind == DIALOG_MODEL) {
 		const char *names[DIALOG_PICK_MAX];
 		for (int i = 0; i < d->pick_n; i++)

@@ -53,6 +53,8 @@ struct dialog_result {
 
 /* controls is copied; user is passed to every control. */
 dialog_t *dialog_new(const struct dialog_controls *controls, void *user);
+/* The prefix key as texts name it ("Ctrl-a"; default "Ctrl-g"). */
+void dialog_set_prefix(dialog_t *d, const char *name);
 void dialog_free(dialog_t *d);
 int dialog_is_open(const dialog_t *d);     /* it takes every key */
 

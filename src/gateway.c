@@ -30,6 +30,15 @@
  * idle limit: a transfer with no byte in either direction for 10 minutes
  * is aborted (504 if that happens before the headers; a cut stream after).
  *
+ * Paths: the route-relative path must be canonical (no empty, "." or ".."
+ * segments, no percent-encoded or unusual characters: 400), so what is
+ * routed and metered is what the upstream serves. Metered: POST messages,
+ * chat/completions, responses. Passed through unmetered, a short list that
+ * cannot carry a billable generation: GET/HEAD models (and models/ID),
+ * POST messages/count_tokens and responses/input_tokens, HEAD of any path
+ * (connectivity checks). Anything else is refused with 404, never
+ * forwarded unmetered (docs/GATEWAY.md).
+ *
  * Policy seam (struct gateway_policy, all hooks optional):
  *   (a) admit()   after the body is read: may refuse with an API-shaped
  *                 error, may set a reservation (stats_begin/_end carry it);
@@ -37,10 +46,12 @@
  *                 reaches the agent (it sees a struct gateway_attempt, not
  *                 the transfer): may ask for another attempt, with a
  *                 rewritten body (529 retry, model fallback, 429 pacing);
- *   (c) settle()  once per admitted request with the final usage and cost.
- * Only generation calls (messages, chat completions, responses) are
- * metered and go through the policy; count_tokens, models and anything
- * else are forwarded without stats or ledger records.
+ *   (c) charge()  once per admitted request: what it counts against the
+ *                 ceilings (for the ledger and settle);
+ *   (d) settle()  once per admitted request with the final usage and cost.
+ * Only generation calls are metered and go through the policy; a metered
+ * call whose body tokmux cannot read safely (reqbody_read) is refused with
+ * 400 before the policy sees it.
  */
 #include "gateway.h"
 
@@ -120,7 +131,9 @@ struct req {
 	/* set when forwarding */
 	int openai;
 	enum api_kind api;
+	int kind;                      /* GATEWAY_PATH_* */
 	int metered;
+	int body_rc;                   /* reqbody_read's verdict on a POST body */
 	const char *upstream_base;
 	char *url;
 	char **hdrs;
@@ -143,6 +156,7 @@ struct req {
 	int client_gone;
 	int begun;                     /* stats_begin done: settle once */
 	int refused;
+	int no_reply;                  /* went upstream, no status came back */
 };
 
 static int
@@ -192,6 +206,59 @@ gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int has_a
 	return 0;
 }
 
+/* Characters a canonical path segment may hold: letters, digits and the
+ * unreserved and sub-delimiter marks model ids use. */
+static int
+gateway_path_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    strchr("-._~:@+,=", c) != NULL;
+}
+
+const char *
+gateway_path_problem(const char *path)
+{
+	if (path == NULL || path[0] != '/')
+		return "no leading /";
+	if (path[1] == '\0')
+		return NULL;   /* the route itself */
+	for (const char *p = path + 1;; p++) {
+		size_t n = strcspn(p, "/");
+		if (n == 0)
+			return "an empty segment (//, or a / at the end)";
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return "a . or .. segment";
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] == '%')
+				return "a percent-encoded character";
+			if (!gateway_path_char_ok(p[i]))
+				return "a character other than letters, digits and - . _ ~ : @ + , =";
+		}
+		p += n;
+		if (*p == '\0')
+			return NULL;
+	}
+}
+
+int
+gateway_path_kind(const char *method, const char *upath, size_t body_len)
+{
+	int post = strcmp(method, "POST") == 0;
+	enum api_kind api = usage_api_for_path(upath);
+	if (post && (api == API_ANTHROPIC_MESSAGES || api == API_OPENAI_CHAT ||
+	    api == API_OPENAI_RESPONSES))
+		return GATEWAY_PATH_METERED;
+	if (strcmp(method, "HEAD") == 0 && body_len == 0)
+		return GATEWAY_PATH_PASS;
+	if (strcmp(method, "GET") == 0 && body_len == 0 && (strcmp(upath, "/v1/models") == 0 ||
+	    (strncmp(upath, "/v1/models/", 11) == 0 && strchr(upath + 11, '/') == NULL)))
+		return GATEWAY_PATH_PASS;
+	if (post && (strcmp(upath, "/v1/messages/count_tokens") == 0 ||
+	    strcmp(upath, "/v1/responses/input_tokens") == 0))
+		return GATEWAY_PATH_PASS;
+	return GATEWAY_PATH_REFUSED;
+}
+
 /* ----------------------------------------------------------- responses */
 
 static enum MHD_Result
@@ -207,15 +274,19 @@ gateway_respond_text(struct MHD_Connection *c, int status, const char *type, con
 	return ret;
 }
 
-/* An error body in the shape the agent's SDK parses. */
+/* An error body in the shape the agent's SDK parses (code: OpenAI's, NULL
+ * or "": null). */
 static char *
-gateway_error_json(int openai, const char *type, const char *message)
+gateway_error_json(int openai, const char *type, const char *message, const char *code)
 {
 	cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject();
 	if (openai) {
 		cJSON_AddStringToObject(err, "message", message);
 		cJSON_AddStringToObject(err, "type", type);
-		cJSON_AddNullToObject(err, "code");
+		if (code != NULL && code[0] != '\0')
+			cJSON_AddStringToObject(err, "code", code);
+		else
+			cJSON_AddNullToObject(err, "code");
 	} else {
 		cJSON_AddStringToObject(root, "type", "error");
 		cJSON_AddStringToObject(err, "type", type);
@@ -232,10 +303,10 @@ gateway_error_json(int openai, const char *type, const char *message)
 }
 
 static enum MHD_Result
-gateway_respond_error(struct req *r, int status, const char *type, const char *message,
-    int retry_after, int no_retry)
+gateway_respond_error_code(struct req *r, int status, const char *type, const char *code,
+    const char *message, int retry_after, int no_retry)
 {
-	char *body = gateway_error_json(r->openai, type, message);
+	char *body = gateway_error_json(r->openai, type, message, code);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -254,6 +325,13 @@ gateway_respond_error(struct req *r, int status, const char *type, const char *m
 	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result
+gateway_respond_error(struct req *r, int status, const char *type, const char *message,
+    int retry_after, int no_retry)
+{
+	return gateway_respond_error_code(r, status, type, NULL, message, retry_after, no_retry);
 }
 
 /* -------------------------------------------------------------- routes */
@@ -783,11 +861,10 @@ gateway_forward_prepare(struct req *r)
 	r->upstream_base = r->openai ? g->openai : g->anthropic;
 	r->url = xasprintf("%s%s%s", r->upstream_base, upath, r->query);
 	r->api = usage_api_for_path(upath);
-	r->metered = post && (r->api == API_ANTHROPIC_MESSAGES ||
-	    r->api == API_OPENAI_CHAT || r->api == API_OPENAI_RESPONSES);
+	r->kind = gateway_path_kind(r->method, upath, r->body.len);
+	r->metered = r->kind == GATEWAY_PATH_METERED;
 	free(upath);
-	if (post)
-		reqbody_read(r->body.data, r->body.len, &r->asked);
+	r->body_rc = post ? reqbody_read(r->body.data, r->body.len, &r->asked) : REQBODY_OK;
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, gateway_collect_header, r);
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xstrdup("Accept-Encoding: identity");
@@ -831,8 +908,10 @@ gateway_settle(struct req *r)
 	struct meter_request q = {
 		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
 		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
-		.model_asked = r->asked.model, .call = &r->call, .usage = &u, .status = r->status,
-		.refused = r->refused, .client_gone = r->client_gone, .started_ms = r->t0_ms,
+		.model_asked = r->asked.model, .helper = r->asked.object && !r->asked.tools,
+		.call = &r->call, .usage = &u, .status = r->status,
+		.refused = r->refused, .client_gone = r->client_gone, .no_reply = r->no_reply,
+		.started_ms = r->t0_ms,
 		.request_id = r->request_id, .error = r->error, .cut = cut,
 		.branch = branch[0] ? branch : NULL, .worktree = worktree[0] ? worktree : NULL,
 		.added_us = r->added_us, .ttfb_us = r->ttfb_us,
@@ -871,7 +950,8 @@ gateway_forward_refuse(struct req *r, const struct gateway_refusal *ref)
 	snprintf(r->error, sizeof r->error, "%s", ref->message);
 	r->call.reserved_micros = 0;
 	meter_begin_agent(&r->g->meter, r->stats_route, 0, r->subagent);
-	return gateway_respond_error(r, ref->status, ref->type, ref->message, ref->retry_after,
+	return gateway_respond_error_code(r, ref->status, ref->type, ref->code, ref->message,
+	    ref->retry_after,
 	    ref->retry_after <= 0);
 }
 
@@ -889,6 +969,31 @@ gateway_forward_unreachable(struct req *r)
 	return ret;
 }
 
+/* A path tokmux does not forward (not metered, not on the pass list). */
+static enum MHD_Result
+gateway_forward_unknown(struct req *r)
+{
+	char *msg = xasprintf("tokmux: %s %.200s is not forwarded: tokmux meters POST messages, "
+	    "chat/completions and responses and passes on model lists and token counts only "
+	    "(docs/GATEWAY.md).", r->method, r->path);
+	log_debug("gateway: route %d: refused %s %s (not meterable)", r->route, r->method, r->path);
+	enum MHD_Result ret = gateway_respond_error(r, 404, r->openai ? "invalid_request_error" :
+	    "not_found_error", msg, 0, 1);
+	free(msg);
+	return ret;
+}
+
+/* A metered request whose body tokmux will not forward on a guess. */
+static enum MHD_Result
+gateway_forward_bad_body(struct req *r)
+{
+	struct gateway_refusal ref = { .status = 400 };
+	snprintf(ref.type, sizeof ref.type, "invalid_request_error");
+	snprintf(ref.message, sizeof ref.message, "%s", r->body_rc == REQBODY_BAD ? r->asked.error :
+	    "tokmux: the request body is not a JSON object.");
+	return gateway_forward_refuse(r, &ref);
+}
+
 static enum MHD_Result
 gateway_forward(struct req *r)
 {
@@ -900,6 +1005,10 @@ gateway_forward(struct req *r)
 	if (r->too_big)
 		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
 		    "tokmux: request body too large", 0, 1);
+	if (r->kind == GATEWAY_PATH_REFUSED)
+		return gateway_forward_unknown(r);
+	if (r->metered && r->body_rc != REQBODY_OK)
+		return gateway_forward_bad_body(r);
 	if (r->metered && g->policy.admit != NULL) {
 		struct gateway_refusal ref;
 		if (gateway_forward_admit(r, &ref) != 0)
@@ -919,8 +1028,10 @@ gateway_forward(struct req *r)
 	if (st < 0) {
 		/* Nobody to answer: 499 ("client closed request") for the books. */
 		r->status = 499;
+		r->no_reply = 1;
 		return MHD_NO;
 	}
+	r->no_reply = upstream_maybe_sent(r->x);
 	return gateway_forward_unreachable(r);
 }
 
@@ -1048,6 +1159,20 @@ gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method
 	int route = gateway_split_uri(g, uri, &path, &query, &rt);
 	if (route < 0)
 		return gateway_respond_text(c, 404, "text/plain", "not found\n");
+	const char *bad = gateway_path_problem(path);
+	if (bad != NULL) {
+		int oai = strstr(path, "chat") != NULL || strstr(path, "responses") != NULL;
+		char *msg = xasprintf("tokmux: the request path has %s; send it in its plain form "
+		    "(e.g. /v1/messages).", bad);
+		char *body = gateway_error_json(oai, "invalid_request_error", msg, NULL);
+		log_debug("gateway: route %d: refused a path with %s", route, bad);
+		enum MHD_Result ret = gateway_respond_text(c, 400, "application/json", body);
+		free(msg);
+		free(body);
+		free(path);
+		free(query);
+		return ret;
+	}
 	struct req *r = xcalloc(1, sizeof *r);
 	r->g = g;
 	r->conn = c;

@@ -55,6 +55,10 @@ struct gateway_call {
 	size_t new_body_len;
 	int circuit;                 /* the policy sets 1 when an open circuit breaker sent
 	                              * this request to a fallback model (goes to the ledger) */
+	int64_t out_limit;           /* the policy sets the output limit sent upstream (per
+	                              * choice); 0: not set */
+	int64_t clamped_from;        /* ... and, when it lowered it to fit a ceiling, the limit
+	                              * the agent asked for (or the default); 0: not clamped */
 };
 
 /* One upstream attempt as the policy sees it: not the transfer itself. */
@@ -84,14 +88,19 @@ struct gateway_outcome {
 	int64_t cost_micros;
 	int priced;
 	int client_gone;             /* the agent disconnected before the end */
+	int no_reply;                /* the request went upstream and no status came back
+	                              * (the agent hung up first, or the transfer failed) */
+	int64_t charged_micros;      /* what it counts against the ceilings: the policy's
+	                              * charge(), or cost_micros without one */
 };
 
 /* How admit() refuses a request. */
 struct gateway_refusal {
-	int status;                  /* e.g. 403, 429 */
+	int status;                  /* e.g. 402, 400, 429 */
 	char type[48];               /* error type, e.g. "permission_error" */
 	char message[256];           /* sent in the API's error shape */
 	int retry_after;             /* seconds, > 0 adds a retry-after header */
+	char code[48];               /* OpenAI shape's "code" ("" : null) */
 };
 
 struct gateway_policy {
@@ -107,6 +116,10 @@ struct gateway_policy {
 	 * to give this response to the agent. */
 	int (*attempt)(void *user, struct gateway_call *c, const struct gateway_attempt *a,
 	    char **new_body, size_t *new_len);
+	/* Once per admitted request, after the last byte (or the disconnect),
+	 * before the ledger record: what it counts against the ceilings (the
+	 * outcome's charged_micros is not set yet). NULL: its cost. */
+	int64_t (*charge)(void *user, const struct gateway_call *c, const struct gateway_outcome *o);
 	/* Exactly once per admitted request, after the last byte (or the
 	 * disconnect), after stats_end and the ledger record. */
 	void (*settle)(void *user, const struct gateway_call *c, const struct gateway_outcome *o);
@@ -158,6 +171,13 @@ void gateway_stop(gateway_t *g);
 char *gateway_upstream_path(const char *path);
 /* 1 if the request goes to the OpenAI upstream (see gateway.c for the rule). */
 int gateway_is_openai(const char *path, int has_x_api_key, int has_bearer, int has_anthropic_version);
+/* NULL if a route-relative path ("/v1/messages") is canonical, else what
+ * is wrong with it: an empty, "." or ".." segment, a percent-encoded or
+ * unusual character. */
+const char *gateway_path_problem(const char *path);
+/* What the gateway does with METHOD upath (after gateway_upstream_path). */
+enum { GATEWAY_PATH_METERED, GATEWAY_PATH_PASS, GATEWAY_PATH_REFUSED };
+int gateway_path_kind(const char *method, const char *upath, size_t body_len);
 /* Prometheus text for /metrics. malloc'd. */
 char *gateway_metrics(gateway_t *g);
 

@@ -8,20 +8,24 @@
  *         char prefixed by 0xF8; 0xF9 before a width-2 cell; 0xFA for the
  *         right half of a wide char; 0xFB + 4 raw bytes for a code point the
  *         UTF-8 form cannot hold. (0xF8-0xFB never start a UTF-8 sequence.)
- *   runs: (varint length, attrs, fg, bg) with colours as a type byte plus
- *         0, 1 or 3 bytes.
+ *   runs: (varint length, attrs as 2 bytes, fg, bg, underline colour) with
+ *         colours as a type byte plus 0, 1 or 3 bytes.
  *
- * Trailing blank cells are not stored. The ring is bounded by a line count
- * and a byte budget; the oldest lines go first.
+ * Trailing blank cells are not stored; a line's flags say whether it was
+ * wrapped. The ring is bounded by a line count and a byte budget; the
+ * oldest lines go first.
  *
- * Rows are never truncated: every row holds cap cells (the widest width
- * seen), and the cells past cols are hidden until the grid widens again, so
- * narrowing the pane loses nothing (there is no reflow). They follow their
- * row into scrollback and back; erasing up to the right edge clears them,
- * as the child means "the rest of the line".
+ * Rows are never truncated by grid_resize: every row holds cap cells (the
+ * widest width seen), and the cells past cols are hidden until the grid
+ * widens again, so narrowing loses nothing. They follow their row into
+ * scrollback and back; erasing up to the right edge clears them, as the
+ * child means "the rest of the line". grid_reflow instead rewraps the
+ * primary screen and scrollback at the new width (vt.c uses it whenever the
+ * primary screen is shown).
  */
 #include "grid.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,17 +37,20 @@
 #define TOK_RAW 0xFB
 
 #define SB_LINE_OVERHEAD 16     /* rough malloc bookkeeping per line */
-#define ENC_CELL_MAX 40         /* worst-case encoded bytes per cell */
+#define ENC_CELL_MAX (6 * GRID_CHARS + 4)   /* worst-case text bytes per cell */
+#define ENC_RUN_MAX 24          /* worst-case bytes of one style run */
 
 struct sbline {
 	uint32_t ncells;        /* cells stored (trailing blanks trimmed) */
 	uint32_t ntext;         /* bytes of text; the runs follow */
 	uint32_t size;          /* bytes in data[] */
+	uint8_t wrapped;        /* the line goes on in the next one */
 	uint8_t data[];
 };
 
 struct screen {
 	struct grid_cell **rows;
+	uint8_t *wrap;          /* per row: wrapped (goes on in the next row) */
 };
 
 struct grid {
@@ -139,6 +146,7 @@ screen_init(struct screen *s, int rows, int cols)
 	int r;
 
 	s->rows = xreallocarray(NULL, (size_t)rows, sizeof *s->rows);
+	s->wrap = xcalloc((size_t)rows, 1);
 	for (r = 0; r < rows; r++)
 		s->rows[r] = row_new(cols);
 }
@@ -151,6 +159,7 @@ screen_free(struct screen *s, int rows)
 	for (r = 0; r < rows; r++)
 		free(s->rows[r]);
 	free(s->rows);
+	free(s->wrap);
 }
 
 grid_t *
@@ -226,6 +235,19 @@ grid_touch(grid_t *g, int r)
 }
 
 int
+grid_row_wrapped(const grid_t *g, int r)
+{
+	return r >= 0 && r < g->rows && g->scr[g->alt].wrap[r];
+}
+
+void
+grid_set_wrapped(grid_t *g, int r, int wrapped)
+{
+	if (r >= 0 && r < g->rows)
+		g->scr[g->alt].wrap[r] = wrapped ? 1 : 0;
+}
+
+int
 grid_row_dirty(const grid_t *g, int r)
 {
 	return r >= 0 && r < g->rows && g->dirty[r];
@@ -273,6 +295,15 @@ cell_is_plain_blank(const struct grid_cell *c)
 	    c->bg.type == GRID_COLOR_DEFAULT && c->fg.type == GRID_COLOR_DEFAULT;
 }
 
+/* Cells of row up to its last one that is not a plain blank. */
+static int
+grid_row_used(const struct grid_cell *row, int n)
+{
+	while (n > 0 && cell_is_plain_blank(&row[n - 1]))
+		n--;
+	return n;
+}
+
 int
 grid_row_blank(const grid_t *g, int r)
 {
@@ -313,6 +344,7 @@ grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
 		cell->ch[i] = chars[i];
 	cell->fg = pen->fg;
 	cell->bg = pen->bg;
+	cell->ul = pen->ul;
 	cell->attrs = pen->attrs;
 	cell->width = (uint8_t)width;
 	if (width == 2) {
@@ -347,6 +379,8 @@ grid_erase(grid_t *g, int r0, int r1, int c0, int c1,
 		c1 = g->cap;    /* to the edge: the hidden cells too */
 	for (r = r0; r < r1; r++) {
 		row = g->scr[g->alt].rows[r];
+		if (c1 == g->cap)
+			g->scr[g->alt].wrap[r] = 0;
 		if (c0 > 0 && row[c0].ch[0] == GRID_WIDE_CONT)
 			cell_unwide(&row[c0 - 1]);
 		if (c1 < g->cap && row[c1].ch[0] == GRID_WIDE_CONT)
@@ -486,23 +520,17 @@ enc_color(uint8_t *p, const struct grid_color *c)
 	return 1;
 }
 
-static int
-color_eq(const struct grid_color *a, const struct grid_color *b)
-{
-	if (a->type != b->type)
-		return 0;
-	if (a->type == GRID_COLOR_INDEXED)
-		return a->idx == b->idx;
-	if (a->type == GRID_COLOR_RGB)
-		return a->r == b->r && a->g == b->g && a->b == b->b;
-	return 1;
-}
+_Static_assert(offsetof(struct grid_cell, ul) ==
+    offsetof(struct grid_cell, fg) + 2 * sizeof(struct grid_color),
+    "fg, bg and ul are adjacent");
 
+/* Same attributes and colours. Byte for byte: colours are made with their
+ * unused bytes zero, and one that is not only starts a new run. */
 static int
 style_eq(const struct grid_cell *a, const struct grid_cell *b)
 {
-	return a->attrs == b->attrs && color_eq(&a->fg, &b->fg) &&
-	    color_eq(&a->bg, &b->bg);
+	return a->attrs == b->attrs &&
+	    memcmp(&a->fg, &b->fg, 3 * sizeof a->fg) == 0;
 }
 
 static size_t
@@ -515,9 +543,11 @@ enc_run(uint8_t *p, uint32_t len, const struct grid_cell *c)
 		len >>= 7;
 	}
 	p[n++] = (uint8_t)len;
-	p[n++] = c->attrs;
+	p[n++] = (uint8_t)(c->attrs & 0xFF);
+	p[n++] = (uint8_t)(c->attrs >> 8);
 	n += enc_color(p + n, &c->fg);
 	n += enc_color(p + n, &c->bg);
+	n += enc_color(p + n, &c->ul);
 	return n;
 }
 
@@ -538,7 +568,7 @@ sb_encode(grid_t *g, const struct grid_cell *row, int cols,
 
 	while (nc > 0 && cell_trimmable(&row[nc - 1]))
 		nc--;
-	need = (size_t)nc * ENC_CELL_MAX + 16;
+	need = (size_t)nc * (ENC_CELL_MAX + ENC_RUN_MAX) + 16;
 	if (need > g->enc_cap) {
 		g->enc = xrealloc(g->enc, need);
 		g->enc_cap = need;
@@ -547,6 +577,7 @@ sb_encode(grid_t *g, const struct grid_cell *row, int cols,
 		n += enc_cell_text(g->enc + n, &row[c]);
 	hdr->ncells = (uint32_t)nc;
 	hdr->ntext = (uint32_t)n;
+	hdr->wrapped = 0;
 	for (start = 0; start < nc; start = c) {
 		for (c = start + 1; c < nc && style_eq(&row[c], &row[start]); c++)
 			;
@@ -565,13 +596,14 @@ sb_enforce_budget(grid_t *g)
 }
 
 static void
-sb_push(grid_t *g, const struct grid_cell *row)
+sb_push(grid_t *g, const struct grid_cell *row, int wrapped)
 {
 	struct sbline hdr, *l = NULL;
 
 	if (g->sb_max_lines == 0 || g->sb_max_bytes == 0)
 		return;
 	sb_encode(g, row, g->cap, &hdr);
+	hdr.wrapped = wrapped ? 1 : 0;
 	if (g->sb_count >= g->sb_max_lines)
 		l = sb_take_oldest(g);          /* recycle its memory */
 	else if (g->sb_count == g->sb_cap)
@@ -698,13 +730,18 @@ sb_decode_runs(const struct sbline *l, struct grid_cell *out, int ncells)
 		}
 		if (pos >= end)
 			break;
-		style.attrs = p[pos++];
+		if (end - pos < 2)
+			break;
+		style.attrs = (uint16_t)(p[pos] | p[pos + 1] << 8);
+		pos += 2;
 		pos += get_color(p + pos, end - pos, &style.fg);
 		pos += get_color(p + pos, end - pos, &style.bg);
+		pos += get_color(p + pos, end - pos, &style.ul);
 		for (i = 0; i < (int)len && c < ncells; i++, c++) {
 			out[c].attrs = style.attrs;
 			out[c].fg = style.fg;
 			out[c].bg = style.bg;
+			out[c].ul = style.ul;
 		}
 	}
 }
@@ -735,6 +772,14 @@ grid_sb_line(const grid_t *g, size_t n, struct grid_cell *out, int cols)
 	return 0;
 }
 
+int
+grid_sb_wrapped(const grid_t *g, size_t n)
+{
+	if (n >= g->sb_count)
+		return 0;
+	return g->sb[sb_index(g, g->sb_count - 1 - n)]->wrapped;
+}
+
 uint64_t
 grid_sb_pushed(const grid_t *g)
 {
@@ -762,16 +807,19 @@ scroll_rows(grid_t *g, int s, int r0, int r1, int n,
     const struct grid_color *bg)
 {
 	struct grid_cell **rows = g->scr[s].rows;
+	uint8_t *wrap = g->scr[s].wrap;
 	size_t psz = sizeof *rows;
 	int h = r1 - r0, i;
 
 	if (n > 0) {
 		if (r0 == 0 && s == 0)
 			for (i = 0; i < n; i++)
-				sb_push(g, rows[i]);
+				sb_push(g, rows[i], wrap[i]);
 		memcpy(g->tmp, rows + r0, (size_t)n * psz);
 		memmove(rows + r0, rows + r0 + n, (size_t)(h - n) * psz);
 		memcpy(rows + r1 - n, g->tmp, (size_t)n * psz);
+		memmove(wrap + r0, wrap + r0 + n, (size_t)(h - n));
+		memset(wrap + r1 - n, 0, (size_t)n);
 		for (i = r1 - n; i < r1; i++)
 			row_blank(rows[i], 0, g->cap, bg);
 	} else {
@@ -779,9 +827,14 @@ scroll_rows(grid_t *g, int s, int r0, int r1, int n,
 		memcpy(g->tmp, rows + r1 - n, (size_t)n * psz);
 		memmove(rows + r0 + n, rows + r0, (size_t)(h - n) * psz);
 		memcpy(rows + r0, g->tmp, (size_t)n * psz);
+		memmove(wrap + r0 + n, wrap + r0, (size_t)(h - n));
+		memset(wrap + r0, 0, (size_t)n);
 		for (i = r0; i < r0 + n; i++)
 			row_blank(rows[i], 0, g->cap, bg);
 	}
+	/* A row above a scrolled region no longer goes on into it. */
+	if (r0 > 0)
+		wrap[r0 - 1] = 0;
 	if (s == g->alt)
 		mark(g, r0, r1);
 }
@@ -830,6 +883,12 @@ screen_resize(struct screen *s, int orows, int ocap, int rows, int cap)
 {
 	struct grid_cell **n = xreallocarray(NULL, (size_t)rows, sizeof *n);
 	int r, keep = orows < rows ? orows : rows;
+
+	s->wrap = xrealloc(s->wrap, (size_t)rows);
+	if (rows > orows)
+		memset(s->wrap + orows, 0, (size_t)(rows - orows));
+	if (keep > 0)
+		s->wrap[keep - 1] = 0;  /* the row below it is gone or new */
 
 	for (r = 0; r < keep; r++) {
 		n[r] = s->rows[r];
@@ -883,8 +942,343 @@ grid_sb_pop(grid_t *g)
 	g->sb_count--;
 	g->sb_line_bytes -= sb_line_cost(l);
 	sb_expand(l, rows[0], g->cap);
+	g->scr[0].wrap[0] = l->wrapped;
 	free(l);
 	if (g->alt == 0)
 		mark(g, 0, g->rows);
 	return 0;
+}
+
+/* ---- reflow ---- */
+
+/* One line being rewrapped: the cells of its rows, joined. */
+struct rf_line {
+	struct grid_cell *cells;
+	int n, size;
+};
+
+/* Rows made by a reflow, cap cells each, with their wrapped flags. */
+struct rf_rows {
+	struct grid_cell **rows;
+	uint8_t *wrap;
+	int n, size, cap;
+};
+
+static void
+grid_rf_append(struct rf_line *l, const struct grid_cell *cells, int n)
+{
+	if (n <= 0)
+		return;
+	if (l->n + n > l->size) {
+		l->size = UTIL_MAX(l->n + n, l->size * 2 + 64);
+		l->cells = xreallocarray(l->cells, (size_t)l->size,
+		    sizeof *l->cells);
+	}
+	memcpy(l->cells + l->n, cells, (size_t)n * sizeof *cells);
+	l->n += n;
+}
+
+static struct grid_cell *
+grid_rf_new_row(struct rf_rows *out)
+{
+	if (out->n == out->size) {
+		out->size = out->size * 2 + 16;
+		out->rows = xreallocarray(out->rows, (size_t)out->size,
+		    sizeof *out->rows);
+		out->wrap = xrealloc(out->wrap, (size_t)out->size);
+	}
+	out->rows[out->n] = row_new(out->cap);
+	out->wrap[out->n] = 0;
+	return out->rows[out->n++];
+}
+
+static void
+grid_rf_rows_free(struct rf_rows *out, int from)
+{
+	int i;
+
+	for (i = from; i < out->n; i++)
+		free(out->rows[i]);
+	free(out->rows);
+	free(out->wrap);
+}
+
+/* The cursor past the end of a line's text: pos cells after its start
+ * column on the last row; exactly at the edge after the text, it goes to a
+ * new row the line wraps into, else it stays on the last row. */
+static void
+grid_rf_past_end(struct rf_rows *out, int cols, int pos, int exact, int *crow,
+    int *ccol)
+{
+	if (exact && pos == cols) {
+		out->wrap[out->n - 1] = 1;
+		grid_rf_new_row(out);
+		pos = 0;
+	}
+	*crow = out->n - 1;
+	*ccol = UTIL_MIN(pos, cols - 1);
+}
+
+/*
+ * Split line l into rows of cols cells, appended to out; every row but the
+ * last is wrapped. A wide character that does not fit moves to the next row
+ * (at one column it overhangs into the hidden cells, to come back whole).
+ * off >= 0: *crow, *ccol get the place of cell off (see grid_rf_past_end).
+ */
+static void
+grid_rf_split(struct rf_rows *out, const struct rf_line *l, int cols, int off,
+    int *crow, int *ccol)
+{
+	struct grid_cell *row = grid_rf_new_row(out);
+	int col = 0, k, w;
+
+	for (k = 0; k < l->n; k++) {
+		const struct grid_cell *c = &l->cells[k];
+
+		if (c->ch[0] == GRID_WIDE_CONT)
+			continue;       /* placed with its left half */
+		w = c->width == 2 && k + 1 < l->n &&
+		    l->cells[k + 1].ch[0] == GRID_WIDE_CONT ? 2 : 1;
+		if (col > 0 && col + w > cols) {
+			out->wrap[out->n - 1] = 1;
+			row = grid_rf_new_row(out);
+			col = 0;
+		}
+		if (off == k || (off == k + 1 && w == 2)) {
+			*crow = out->n - 1;
+			*ccol = UTIL_MIN(col + (off - k), cols - 1);
+		}
+		row[col] = *c;
+		if (w == 2)
+			row[col + 1] = l->cells[k + 1];
+		else
+			row[col].width = 1;
+		col += w;
+	}
+	if (off >= l->n)
+		grid_rf_past_end(out, cols, col + off - l->n, off == l->n, crow,
+		    ccol);
+}
+
+/* An encoded scrollback line for row (cap cells). */
+static struct sbline *
+grid_sb_make(grid_t *g, const struct grid_cell *row, int wrapped)
+{
+	struct sbline hdr, *l;
+
+	sb_encode(g, row, g->cap, &hdr);
+	hdr.wrapped = wrapped ? 1 : 0;
+	l = xmalloc(sizeof *l + hdr.size);
+	*l = hdr;
+	memcpy(l->data, g->enc, hdr.size);
+	return l;
+}
+
+/* Append the cells of scrollback line l to line. */
+static void
+grid_rf_append_sb(struct rf_line *line, const struct sbline *l)
+{
+	struct grid_cell *cells;
+
+	if (l->ncells == 0)
+		return;
+	cells = xreallocarray(NULL, l->ncells, sizeof *cells);
+	sb_expand(l, cells, (int)l->ncells);
+	grid_rf_append(line, cells, (int)l->ncells);
+	free(cells);
+}
+
+/* Rewrap one whole scrollback line (l[0..n-1], joined) into lines of cols
+ * cells appended to *nv (count *nn); the old lines are freed. */
+static void
+grid_rf_sb_chain(grid_t *g, struct sbline **l, size_t n, int cols,
+    struct sbline ***nv, size_t *nn, size_t *nsize)
+{
+	struct rf_line line = { 0 };
+	struct rf_rows rows = { .cap = g->cap };
+	size_t i;
+	int r, dummy;
+
+	for (i = 0; i < n; i++) {
+		grid_rf_append_sb(&line, l[i]);
+		free(l[i]);
+	}
+	grid_rf_split(&rows, &line, cols, -1, &dummy, &dummy);
+	for (r = 0; r < rows.n; r++) {
+		if (*nn == *nsize) {
+			*nsize = *nsize * 2 + 64;
+			*nv = xreallocarray(*nv, *nsize, sizeof **nv);
+		}
+		(*nv)[(*nn)++] = grid_sb_make(g, rows.rows[r], rows.wrap[r]);
+	}
+	grid_rf_rows_free(&rows, 0);
+	free(line.cells);
+}
+
+/*
+ * Rewrap the scrollback at cols (g->cap already the new capacity). Lines
+ * that need no change are kept as they are. The newest lines, when wrapped
+ * into the screen, leave the scrollback: their cells go to carry.
+ */
+static void
+grid_rf_scrollback(grid_t *g, int cols, struct rf_line *carry)
+{
+	struct sbline **old, **nv = NULL;
+	size_t count = g->sb_count, i, j, nn = 0, nsize = 0;
+
+	old = xreallocarray(NULL, count + 1, sizeof *old);
+	for (i = 0; i < count; i++)
+		old[i] = g->sb[sb_index(g, i)];
+	for (i = 0; i < count; i = j + 1) {
+		for (j = i; j + 1 < count && old[j]->wrapped; j++)
+			;
+		if (old[j]->wrapped) {          /* goes on in the screen */
+			for (; i <= j; i++) {
+				grid_rf_append_sb(carry, old[i]);
+				free(old[i]);
+			}
+			break;
+		}
+		if (i == j && old[i]->ncells <= (uint32_t)cols) {
+			if (nn == nsize) {
+				nsize = nsize * 2 + 64;
+				nv = xreallocarray(nv, nsize, sizeof *nv);
+			}
+			nv[nn++] = old[i];
+		} else
+			grid_rf_sb_chain(g, old + i, j - i + 1, cols, &nv, &nn,
+			    &nsize);
+	}
+	free(old);
+	free(g->sb);
+	g->sb = nv;
+	g->sb_cap = nsize;
+	g->sb_head = 0;
+	g->sb_count = nn;
+	g->sb_line_bytes = 0;
+	for (i = 0; i < nn; i++)
+		g->sb_line_bytes += sb_line_cost(nv[i]);
+	while (g->sb_count > g->sb_max_lines)
+		free(sb_take_oldest(g));
+	sb_enforce_budget(g);
+}
+
+/*
+ * Join the primary screen's rows [0, last] (ocap cells each; after carry,
+ * the start of a line from scrollback) into lines and split them at cols
+ * into out. The cursor (*crow, *ccol; past that cell when after_last) is
+ * mapped to its new row in out and column.
+ */
+static void
+grid_rf_screen(grid_t *g, int ocap, int last, int cols, struct rf_line *line,
+    struct rf_rows *out, int *crow, int *ccol, int after_last)
+{
+	struct screen *s = &g->scr[0];
+	int r, off = -1, nrow = 0, ncol = 0;
+
+	for (r = 0; r <= last; r++) {
+		if (r == *crow)
+			off = line->n + *ccol + (after_last ? 1 : 0);
+		grid_rf_append(line, s->rows[r],
+		    grid_row_used(s->rows[r], ocap));
+		if (s->wrap[r] && r < last)
+			continue;
+		grid_rf_split(out, line, cols, off, &nrow, &ncol);
+		line->n = 0;
+		off = -1;
+	}
+	if (line->n > 0)        /* only carry: the screen was empty */
+		grid_rf_split(out, line, cols, -1, &nrow, &ncol);
+	*crow = nrow;
+	*ccol = ncol;
+}
+
+/* Take the newest scrollback line back as a row (cap cells). */
+static struct grid_cell *
+grid_rf_pop_sb(grid_t *g, uint8_t *wrapped)
+{
+	size_t i = sb_index(g, g->sb_count - 1);
+	struct sbline *l = g->sb[i];
+	struct grid_cell *row = row_new(g->cap);
+
+	g->sb[i] = NULL;
+	g->sb_count--;
+	g->sb_line_bytes -= sb_line_cost(l);
+	sb_expand(l, row, g->cap);
+	*wrapped = l->wrapped;
+	free(l);
+	return row;
+}
+
+/*
+ * Put the reflowed rows on the primary screen. Too many: the top ones go
+ * to scrollback, but never the cursor's row (rows below it that do not fit
+ * are dropped). Room left on a screen that was full: lines come back from
+ * scrollback above. *crow is the cursor's row in out, then on screen.
+ */
+static void
+grid_rf_place(grid_t *g, struct rf_rows *out, int was_full, int *crow)
+{
+	struct screen *s = &g->scr[0];
+	int rows = g->rows, push = 0, pull = 0, n, r, i;
+
+	if (out->n > rows)
+		push = UTIL_MIN(out->n - rows, *crow);
+	for (i = 0; i < push; i++)
+		sb_push(g, out->rows[i], out->wrap[i]);
+	n = UTIL_MIN(out->n - push, rows);
+	if (n < rows && was_full)
+		pull = (int)UTIL_MIN((size_t)(rows - n), g->sb_count);
+	for (r = 0; r < rows; r++)
+		free(s->rows[r]);
+	for (r = pull - 1; r >= 0; r--)
+		s->rows[r] = grid_rf_pop_sb(g, &s->wrap[r]);
+	for (r = 0; r < n; r++) {
+		s->rows[pull + r] = out->rows[push + r];
+		s->wrap[pull + r] = out->wrap[push + r];
+	}
+	for (r = pull + n; r < rows; r++) {
+		s->rows[r] = row_new(g->cap);
+		s->wrap[r] = 0;
+	}
+	s->wrap[rows - 1] = 0;
+	for (i = 0; i < push; i++)
+		free(out->rows[i]);
+	for (i = push + n; i < out->n; i++)
+		free(out->rows[i]);
+	*crow = *crow - push + pull;
+}
+
+void
+grid_reflow(grid_t *g, int cols, int *row, int *col, int after_last)
+{
+	struct rf_line line = { 0 };
+	struct rf_rows out = { 0 };
+	int last = -1, r, crow = *row, ccol = *col, ocap = g->cap;
+
+	cols = cols < 1 ? 1 : cols;
+	if (g->alt || cols == g->cols) {
+		grid_resize(g, g->rows, cols);
+		return;
+	}
+	for (r = 0; r < g->rows; r++)
+		if (!grid_row_blank(g, r))
+			last = r;
+	crow = UTIL_MAX(0, UTIL_MIN(crow, g->rows - 1));
+	last = UTIL_MAX(last, crow);
+	screen_resize(&g->scr[1], g->rows, g->cap, g->rows,
+	    UTIL_MAX(UTIL_MAX(g->cap, cols), 2));
+	g->cap = UTIL_MAX(UTIL_MAX(g->cap, cols), 2);
+	out.cap = g->cap;
+	grid_rf_scrollback(g, cols, &line);
+	grid_rf_screen(g, ocap, last, cols, &line, &out, &crow, &ccol,
+	    after_last);
+	grid_rf_place(g, &out, last == g->rows - 1, &crow);
+	g->cols = cols;
+	*row = UTIL_MAX(0, UTIL_MIN(crow, g->rows - 1));
+	*col = UTIL_MAX(0, UTIL_MIN(ccol, cols - 1));
+	free(line.cells);
+	free(out.rows);
+	free(out.wrap);
+	grid_mark_all_dirty(g);
 }

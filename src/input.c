@@ -21,10 +21,12 @@
 #include <string.h>
 #include <vterm.h>
 
+#include "palette.h"
 #include "util.h"
 
 #define ESC 27
 #define SEQ_MAX 6              /* ESC [ 2 0 0 ~ */
+#define REPLY_MAX 48           /* bytes kept of a colour answer's body */
 
 struct input {
 	int prefix;                /* control code that starts a command */
@@ -32,6 +34,10 @@ struct input {
 	int in_paste;
 	int seqlen;                /* bytes of a pending ESC sequence */
 	uint32_t seq[SEQ_MAX];
+	int reply;                 /* in the terminal's answer to OSC 10/11: 10, 11 */
+	int reply_esc;             /* ... and its ESC (of ST) came */
+	char body[REPLY_MAX];      /* "rgb:..." */
+	int blen;
 };
 
 /* Where events go during one call. */
@@ -50,6 +56,10 @@ struct modkey {
 /* Modified keys from terminfo: 10 names x 8 variants at most. */
 static struct modkey modkeys[96];
 static size_t nmodkeys;
+
+/* The byte the outer terminal's Backspace key sends when that is ^H (its
+ * tty's erase character); else ^H is Ctrl-h. Written once at start-up. */
+static int backspace_is_ctrl_h;
 
 static void
 push(struct emit *e, struct input_event ev)
@@ -203,6 +213,12 @@ dispatch_char(input_t *in, struct emit *e, uint32_t c, int mod)
 	case 13: push_key(e, VTERM_KEY_ENTER, mod); break;
 	case 9: push_key(e, VTERM_KEY_TAB, mod); break;
 	case 8:
+		/* Ctrl-h, unless the terminal's Backspace sends it */
+		if (backspace_is_ctrl_h)
+			push_key(e, VTERM_KEY_BACKSPACE, mod);
+		else
+			push_char(e, c, mod);
+		break;
 	case 127: push_key(e, VTERM_KEY_BACKSPACE, mod); break;
 	case ESC: push_key(e, VTERM_KEY_ESCAPE, mod); break;
 	default: push_char(e, c, mod); break;
@@ -241,6 +257,63 @@ marker_accepts(int pos, uint32_t c)
 	return pos < SEQ_MAX && c == (uint32_t)want[pos];
 }
 
+/* The character at position pos of the start of a colour answer,
+ * "ESC ] 1 0|1 ;", or 0 if it cannot be. */
+static int
+reply_accepts(const input_t *in, int pos, uint32_t c)
+{
+	if (in->in_paste || (pos > 1 && in->seq[1] != ']'))
+		return 0;
+	switch (pos) {
+	case 1: return c == ']';
+	case 2: return c == '1';
+	case 3: return c == '0' || c == '1';
+	case 4: return c == ';';
+	default: return 0;
+	}
+}
+
+static void continue_seq(input_t *in, struct emit *e, uint32_t c);
+
+/* The end of a colour answer: its colour, if it is one. */
+static void
+reply_done(input_t *in, struct emit *e)
+{
+	uint8_t rgb[3];
+
+	in->body[in->blen] = '\0';
+	if (palette_parse_rgb(in->body, rgb) == 0) {
+		struct input_event ev = { .kind = INPUT_TERM_COLOR,
+		    .arg = in->reply, .ch = (uint32_t)(rgb[0] << 16 |
+		    rgb[1] << 8 | rgb[2]) };
+		push(e, ev);
+	}
+	in->reply = 0;
+	in->reply_esc = 0;
+}
+
+/* A character inside a colour answer's body: it ends at BEL or ST. An ESC
+ * not followed by '\' ends it too, and starts what comes next. */
+static void
+reply_char(input_t *in, struct emit *e, uint32_t c)
+{
+	if (in->reply_esc) {
+		reply_done(in, e);
+		if (c != '\\') {
+			in->seq[0] = ESC;
+			in->seqlen = 1;
+			continue_seq(in, e, c);
+		}
+		return;
+	}
+	if (c == 7)
+		reply_done(in, e);
+	else if (c == ESC)
+		in->reply_esc = 1;
+	else if (c >= 0x20 && c < 0x7f && in->blen < REPLY_MAX - 1)
+		in->body[in->blen++] = (char)c;
+}
+
 /* ESC then c, outside a paste: Alt-1..N, Alt+char, or ESC ESC. */
 static void
 esc_then(input_t *in, struct emit *e, uint32_t c)
@@ -263,6 +336,15 @@ esc_then(input_t *in, struct emit *e, uint32_t c)
 static void
 continue_seq(input_t *in, struct emit *e, uint32_t c)
 {
+	if (reply_accepts(in, in->seqlen, c)) {
+		in->seq[in->seqlen++] = c;
+		if (in->seqlen == 5) {          /* the terminal's answer */
+			in->reply = in->seq[3] == '0' ? 10 : 11;
+			in->blen = 0;
+			in->seqlen = 0;
+		}
+		return;
+	}
 	if (marker_accepts(in->seqlen, c)) {
 		in->seq[in->seqlen++] = c;
 		if (in->seqlen == SEQ_MAX) {
@@ -312,10 +394,14 @@ input_feed(input_t *in, int rc, wint_t wc, struct input_event *out, int max)
 	struct emit e = { out, max, 0 };
 
 	if (rc == KEY_CODE_YES) {
+		if (in->reply)
+			reply_done(in, &e);
 		replay_seq(in, &e);
 		feed_key(in, &e, (int)wc);
 	} else if (rc == OK) {
-		if (in->seqlen > 0) {
+		if (in->reply) {
+			reply_char(in, &e, (uint32_t)wc);
+		} else if (in->seqlen > 0) {
 			continue_seq(in, &e, (uint32_t)wc);
 		} else if (wc == ESC) {
 			in->seq[0] = ESC;
@@ -429,6 +515,23 @@ add_terminfo_key(const char *name, int key, int mod)
 	nmodkeys++;
 }
 
+/*
+ * Backspace and Ctrl-h. ncurses turns the bytes of terminfo's kbs into
+ * KEY_BACKSPACE; when kbs is ^H that is also Ctrl-h, which programs must
+ * get as 0x08. So a one-byte kbs stays a plain byte, and ^H is Backspace
+ * only where the terminal's own erase character (stty erase) is ^H.
+ */
+static void
+input_init_backspace(void)
+{
+	char *kbs = tigetstr("kbs");
+
+	if (kbs != NULL && kbs != (char *)-1 && kbs[0] != '\0' &&
+	    kbs[1] == '\0')
+		keyok(KEY_BACKSPACE, FALSE);
+	backspace_is_ctrl_h = erasechar() == 8;
+}
+
 void
 input_init_terminfo_keys(void)
 {
@@ -441,6 +544,7 @@ input_init_terminfo_keys(void)
 	};
 	char name[16];
 
+	input_init_backspace();
 	nmodkeys = 0;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(base); i++) {
 		/* the bare name is the shifted key; suffix n means modifier n-1 */

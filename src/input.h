@@ -46,6 +46,8 @@ enum input_kind {
 	INPUT_DIFF,         /* prefix D: the focused worktree pane's diff */
 	INPUT_MOUSE,        /* KEY_MOUSE: call getmouse() */
 	INPUT_RESIZE,       /* KEY_RESIZE */
+	INPUT_TERM_COLOR,   /* the terminal's answer to OSC 10/11: arg 10 (fg)
+	                     * or 11 (bg), ch 0xRRGGBB */
 };
 
 struct input_event {
@@ -84,7 +86,10 @@ int input_map_keycode(int curses_key, int *vterm_key, int *mod);
 /*
  * Build the table of terminfo modified keys (kUP3..kUP8, kLFT5, kDC5, ...,
  * codes above KEY_MAX) once curses is up. Until it is called those codes are
- * not mapped. Write-once process-wide table; call from the UI thread.
+ * not mapped. Also Backspace and Ctrl-h: a one-byte kbs is not turned into
+ * KEY_BACKSPACE, so ^H reaches the pane as Ctrl-h (0x08) unless the tty's
+ * erase character is ^H (then it is Backspace, the pane's kbs, 0x7f), and
+ * DEL is Backspace. Write-once process-wide; call from the UI thread.
  */
 void input_init_terminfo_keys(void);
 

@@ -190,6 +190,18 @@ record_json(const struct ledger_record *r)
 		cJSON_AddNumberToObject(o, "circuit", r->circuit);
 	if (r->refused)
 		cJSON_AddBoolToObject(o, "refused", 1);
+	if (r->charged_micros > r->cost_micros) {
+		cJSON_AddNumberToObject(o, "charged_usd", (double)r->charged_micros / 1e6);
+		cJSON_AddNumberToObject(o, "charged_micros", (double)r->charged_micros);
+	}
+	if (r->reserved_micros > 0)
+		cJSON_AddNumberToObject(o, "reserved_micros", (double)r->reserved_micros);
+	if (r->max_tokens > 0)
+		cJSON_AddNumberToObject(o, "max_tokens", (double)r->max_tokens);
+	if (r->clamped_from > 0) {
+		cJSON_AddBoolToObject(o, "clamped", 1);
+		cJSON_AddNumberToObject(o, "clamped_from", (double)r->clamped_from);
+	}
 	if (r->session != NULL)
 		cJSON_AddStringToObject(o, "session", r->session);
 	if (r->team != NULL)
@@ -327,6 +339,10 @@ ledger_get_usage(const cJSON *o, struct ledger_entry *e, int *bad)
 		else
 			e->cost_micros = llround(v);
 	}
+	e->charged_micros = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "charged_micros")) ?
+	    ledger_get_int(o, "charged_micros", 0, max, bad) : e->cost_micros;
+	e->max_tokens = ledger_get_int(o, "max_tokens", 0, max, bad);
+	e->clamped_from = ledger_get_int(o, "clamped_from", 0, max, bad);
 }
 
 static void
@@ -441,7 +457,7 @@ spend_fn(const struct ledger_entry *e, void *user)
 {
 	struct spend *s = user;
 	if (e->time >= s->since)
-		s->micros += e->cost_micros;
+		s->micros += e->charged_micros;
 }
 
 int64_t

@@ -37,7 +37,14 @@ struct ledger_record {
 	int circuit;              /* 1 when an open circuit breaker sent it to a
 	                           * fallback model (written only then) */
 	const char *session;      /* the writing process's session id, NULL: none */
-	int refused;              /* 1: refused by a ceiling, never served (written only then) */
+	int refused;              /* 1: refused by tokmux (a ceiling, a bad body), never
+	                           * served (written only then) */
+	int64_t reserved_micros;  /* what its ceilings held for it (written when > 0) */
+	int64_t charged_micros;   /* what it counts against the ceilings; written as
+	                           * "charged_usd" when above the cost (never below) */
+	int64_t max_tokens;       /* output limit sent upstream (written when > 0) */
+	int64_t clamped_from;     /* the limit asked for, when tokmux lowered it to fit
+	                           * a ceiling (written with "clamped": true, when > 0) */
 	const char *team, *member; /* team budget (docs/TEAM.md); NULL: the ledger's own */
 	const char *agent_session; /* the agent's own session id (Claude Code's
 	                           * x-claude-code-session-id); NULL: none, not written */
@@ -87,6 +94,9 @@ struct ledger_entry {
 	int clamped;              /* "clamped": true (or > 0): max_tokens lowered to fit a ceiling */
 	char agent_session[48];   /* "agent_session": the agent's own session id */
 	char subagent[48];        /* "subagent": the subagent that sent it, "" the agent itself */
+	int64_t charged_micros;   /* "charged_micros": counted against the ceilings (the cost when absent) */
+	int64_t max_tokens;       /* "max_tokens": the output limit sent, 0 when absent */
+	int64_t clamped_from;     /* "clamped_from": the limit asked for when lowered, 0 when absent */
 };
 
 /* Numbers a record may hold: token counts and micro-dollars up to
@@ -113,7 +123,8 @@ int ledger_read_all(const char *path, ledger_fn fn, void *user, struct ledger_re
 /* The same, but a missing file is 0 records and skipped lines are only counted. */
 int ledger_read(const char *path, ledger_fn fn, void *user);
 
-/* Sum of cost_micros of records with time >= since (e.g. local midnight). */
+/* Sum of charged_micros (what the ceilings counted) of records with time
+ * >= since (e.g. local midnight). */
 int64_t ledger_spend_since(const char *path, double since);
 
 #endif

@@ -77,6 +77,7 @@ meter_bill(const struct meter *m, const struct meter_request *q, struct meter_bi
 static void
 meter_stats(const struct meter *m, const struct meter_request *q, const struct meter_bill *b)
 {
+	const struct gateway_call *call = q->call;
 	if (m->stats == NULL || q->stats_route < 0)
 		return;
 	const struct gateway_call *c = q->call;
@@ -87,12 +88,15 @@ meter_stats(const struct meter *m, const struct meter_request *q, const struct m
 		.refused = q->refused, .error = b->error, .model_asked = q->model_asked,
 		.stop_reason = q->usage->stop_reason, .session = meter_opt(q->agent_session),
 		.subagent = meter_opt(q->subagent), .key_hash = q->key_hash,
+		.out_limit = call->out_limit, .clamped_from = call->clamped_from,
+		.helper = q->helper,
 	};
 	stats_end(m->stats, &sr, c->reserved_micros);
 }
 
 static void
-meter_ledger(const struct meter *m, const struct meter_request *q, const struct meter_bill *b)
+meter_ledger(const struct meter *m, const struct meter_request *q, const struct meter_bill *b,
+    int64_t charged)
 {
 	if (m->ledger == NULL)
 		return;
@@ -107,6 +111,9 @@ meter_ledger(const struct meter *m, const struct meter_request *q, const struct 
 		.error = b->error, .circuit = c->circuit, .session = m->session,
 		.refused = q->refused, .agent_session = meter_opt(q->agent_session),
 		.subagent = meter_opt(q->subagent), .stop_reason = meter_opt(q->usage->stop_reason),
+		.reserved_micros = q->refused ? 0 : c->reserved_micros, .charged_micros = charged,
+		.max_tokens = q->refused ? 0 : c->out_limit,
+		.clamped_from = q->refused ? 0 : c->clamped_from,
 	};
 	if (ledger_append(m->ledger, &lr) != 0)
 		log_debug("meter: ledger append failed");
@@ -117,6 +124,16 @@ meter_finish(const struct meter *m, const struct meter_request *q)
 {
 	struct meter_bill b;
 	meter_bill(m, q, &b);
+	struct gateway_outcome o = {
+		.status = q->status, .model_used = b.model, .usage = q->usage,
+		.cost_micros = b.cost_micros, .priced = b.priced, .client_gone = q->client_gone,
+		.no_reply = q->no_reply, .charged_micros = b.cost_micros,
+	};
+	const struct gateway_policy *pol = m->policy;
+	if (q->refused)
+		o.charged_micros = 0;
+	else if (pol != NULL && pol->charge != NULL)
+		o.charged_micros = pol->charge(pol->user, q->call, &o);
 	meter_stats(m, q, &b);
 	if (m->metrics != NULL) {
 		struct metrics_request mr = {
@@ -125,13 +142,8 @@ meter_finish(const struct meter *m, const struct meter_request *q)
 		};
 		metrics_count(m->metrics, &mr);
 	}
-	meter_ledger(m, q, &b);
+	meter_ledger(m, q, &b, o.charged_micros);
 	/* Last, so that when the policy hears of it everything is recorded. */
-	if (!q->refused && m->policy != NULL && m->policy->settle != NULL) {
-		struct gateway_outcome o = {
-			.status = q->status, .model_used = b.model, .usage = q->usage,
-			.cost_micros = b.cost_micros, .priced = b.priced, .client_gone = q->client_gone,
-		};
-		m->policy->settle(m->policy->user, q->call, &o);
-	}
+	if (!q->refused && pol != NULL && pol->settle != NULL)
+		pol->settle(pol->user, q->call, &o);
 }

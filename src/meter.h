@@ -34,11 +34,13 @@ struct meter_request {
 	enum api_kind api;
 	const char *key_hash;       /* "" without a key */
 	const char *model_asked;    /* "" if the body named none */
+	int helper;                 /* 1: no tools (titles, summaries), 0: the conversation's */
 	const struct gateway_call *call;  /* attempts, 429/529s, fallbacks, reservation */
 	const struct usage *usage;  /* what the response said (zeroes if nothing) */
 	int status;                 /* given to the agent */
 	int refused;                /* refused by the policy: not settled with it */
 	int client_gone;            /* the agent hung up first */
+	int no_reply;               /* it went upstream and no status came back */
 	int64_t started_ms;         /* util_now_ms() when the request was forwarded */
 	const char *request_id;     /* from the response headers, "" if none */
 	const char *error;          /* the proxy's own one-line error, "" if none */
@@ -61,8 +63,8 @@ void meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros
 void meter_begin_agent(const struct meter *m, int stats_route, int64_t reserved_micros,
     const char *subagent);
 
-/* It ended: cost, stats_end, the request count, the ledger record and,
- * unless refused, the policy's settle. */
+/* It ended: cost, the policy's charge, stats_end, the request count, the
+ * ledger record and, unless refused, the policy's settle. */
 void meter_finish(const struct meter *m, const struct meter_request *q);
 
 #endif

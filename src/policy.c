@@ -1,17 +1,19 @@
 /*
- * policy: owns the state behind the gateway's hooks: the spend ceilings
- * and the in-process budget (reserve -> settle -> release under one
- * mutex), the 429 pacing queues per API key, the 529 retry/fallback logic
- * with its circuit breakers, and the per-route settings the UI changes at
- * run time (fallback chain, model override). What a body says is
- * reqbody.c's, what a model id means is model.c's. Every wait goes through
- * policy_sleep/the pacing loop on one condition variable, so
+ * policy: owns the state behind the gateway's hooks: each request's model
+ * chain and the body sent for it (the model, the output limit its
+ * reservation pays for), the 429 pacing queues per API key, the 529
+ * retry/fallback logic with its circuit breakers, and the per-route
+ * settings the UI changes at run time (fallback chain, model override).
+ * The spend ceilings are ceiling.c's (over the budget store), what a body
+ * says is reqbody.c's, what a model id means is model.c's. Every wait goes
+ * through policy_sleep/the pacing loop on one condition variable, so
  * policy_shutdown() ends them all at once.
  *
  * Locking: p->lock guards everything here. While holding it we may take
- * the rate-limit table's lock (rl_table_get) and the log's; stats are
- * pushed after unlocking; an attempt's body is peeked without it. Nothing
- * called under it calls back into the policy.
+ * the rate-limit table's lock (rl_table_get), the ceiling's (its route
+ * figures) and the log's; stats are pushed after unlocking; an attempt's
+ * body is peeked without it; the ceiling reserves and settles (the budget
+ * store) without it. Nothing called under it calls back into the policy.
  */
 #include "policy.h"
 
@@ -26,6 +28,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ceiling.h"
 #include "model.h"
 #include "reqbody.h"
 #include "util.h"
@@ -40,15 +43,9 @@ enum { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF };
 
 struct proute {
 	int used;
-	int number;
-	char name[64];
-	char agent[64];
-	int64_t ceiling_micros, ceiling_tokens;
 	double downgrade_at;
 	char *fallback[POLICY_MAX_CHAIN];
 	int nfallback;
-	int64_t spent_micros, reserved_micros;
-	int64_t spent_tokens, reserved_tokens;
 	char override[MODEL_ID_MAX];
 	int downgraded;
 	int64_t paced, pacing, circuit_skips;
@@ -80,7 +77,7 @@ struct circuit {
 /* Per request (gateway_call.policy_data). */
 struct pcall {
 	int route;
-	int64_t res_micros, res_tokens;
+	ceiling_hold_t *hold;    /* the reservation of chain[pos] */
 	char *chain[POLICY_MAX_CHAIN];
 	int nchain, pos;
 	int tries;               /* 529 retries on the current model */
@@ -90,15 +87,11 @@ struct pcall {
 
 struct policy {
 	struct policy_options o;
-	char *unit, *raise_hint;
+	ceiling_t *ceil;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;     /* CLOCK_MONOTONIC: pacing turns, shutdown */
 	int stopping;
 	struct proute routes[GATEWAY_MAX_ROUTES];
-	int64_t ws_ceiling, ws_spent;
-	int64_t reserved;        /* all in-flight reservations (workspace and day) */
-	int64_t day_ceiling, day_spent;
-	double day_start, day_end;
 	struct pkey keys[RATELIMIT_MAX_KEYS];
 	struct circuit circuits[MAX_CIRCUITS];
 	int ncircuits;
@@ -143,27 +136,6 @@ policy_sleep(policy_t *p, int64_t ms)
 	int rc = p->stopping ? -1 : 0;
 	pthread_mutex_unlock(&p->lock);
 	return rc;
-}
-
-/* Local midnight bounds around now (lock held); a new day starts at 0. */
-static void
-policy_day_roll(policy_t *p, double now)
-{
-	if (now >= p->day_start && now < p->day_end)
-		return;
-	time_t t = (time_t)now;
-	struct tm tm;
-	localtime_r(&t, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	double start = (double)mktime(&tm);
-	tm.tm_mday++;
-	tm.tm_isdst = -1;
-	double end = (double)mktime(&tm);
-	if (p->day_end > 0)
-		p->day_spent = 0;   /* rolled over: a new day */
-	p->day_start = start;
-	p->day_end = end;
 }
 
 /* ------------------------------------------------------ pure helpers */
@@ -226,24 +198,24 @@ policy_new(const struct policy_options *o)
 		p->o.retry_max = 0;
 	if (p->o.pace_gap_ms < 0)
 		p->o.pace_gap_ms = 0;
-	p->unit = xstrdup(o->unit ? o->unit : "pane");
-	p->raise_hint = xstrdup(o->raise_hint ? o->raise_hint : "Raise it with --pane-ceiling.");
-	p->o.unit = p->o.raise_hint = NULL;
-	p->o.ledger_path = NULL;
+	struct ceiling_options co = {
+		.pricing = o->pricing, .budget = o->budget, .scope_prefix = o->scope_prefix,
+		.ledger_path = o->ledger_path, .ceiling_micros = o->ceiling_micros,
+		.daily_ceiling_micros = o->daily_ceiling_micros,
+		.min_output_tokens = o->min_output_tokens, .warn_at = p->o.warn_at, .unit = o->unit,
+		.raise_hint = o->raise_hint, .extra_scopes = o->extra_scopes,
+		.extra_user = o->extra_user, .clock = o->clock, .clock_user = o->clock_user,
+	};
+	char *err = NULL;
+	p->ceil = ceiling_new(&co, &err);
+	if (p->ceil == NULL)
+		fatal("policy: %s", err);
+	p->o.unit = p->o.raise_hint = p->o.scope_prefix = p->o.ledger_path = NULL;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	p->ws_ceiling = o->ceiling_micros;
-	p->day_ceiling = o->daily_ceiling_micros;
-	double now = policy_now(p);
-	policy_day_roll(p, now);
-	/* Today's spend survives a restart: read it back from the ledger. */
-	if (o->ledger_path != NULL)
-		p->day_spent = ledger_spend_since(o->ledger_path, p->day_start);
-	if (p->day_spent < 0)
-		p->day_spent = 0;
 	return p;
 }
 
@@ -266,41 +238,28 @@ policy_free(policy_t *p)
 	for (int i = 0; i < GATEWAY_MAX_ROUTES; i++)
 		for (int k = 0; k < p->routes[i].nfallback; k++)
 			free(p->routes[i].fallback[k]);
+	ceiling_free(p->ceil);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
-	free(p->unit);
-	free(p->raise_hint);
 	free(p);
 }
 
 /* --------------------------------------------------------- stats push */
 
-static int
-policy_warn_of(int64_t ceiling, int64_t used, double at)
-{
-	return ceiling > 0 && (double)used >= at * (double)ceiling;
-}
-
-/* Spent and reserved past warn_at of either of the route's ceilings. */
-static int
-policy_route_warn(const policy_t *p, const struct proute *rt)
-{
-	return policy_warn_of(rt->ceiling_micros, rt->spent_micros + rt->reserved_micros,
-	    p->o.warn_at) ||
-	    policy_warn_of(rt->ceiling_tokens, rt->spent_tokens + rt->reserved_tokens, p->o.warn_at);
-}
-
 static void
-policy_route_view(policy_t *p, const struct proute *rt, struct stats_route_policy *v)
+policy_route_view(policy_t *p, int route, const struct proute *rt, struct stats_route_policy *v)
 {
+	struct ceiling_route_state cs;
 	memset(v, 0, sizeof *v);
-	v->ceiling_micros = rt->ceiling_micros;
-	v->ceiling_tokens = rt->ceiling_tokens;
-	v->spent_micros = rt->spent_micros;
-	v->reserved_micros = rt->reserved_micros;
-	v->spent_tokens = rt->spent_tokens;
-	v->reserved_tokens = rt->reserved_tokens;
-	v->warn = policy_route_warn(p, rt);
+	ceiling_route_state(p->ceil, route, &cs);
+	v->ceiling_micros = cs.ceiling_micros;
+	v->ceiling_tokens = cs.ceiling_tokens;
+	v->spent_micros = cs.spent_micros;
+	v->reserved_micros = cs.reserved_micros;
+	v->spent_tokens = cs.spent_tokens;
+	v->reserved_tokens = cs.reserved_tokens;
+	v->warn = cs.warn;
+	v->blocked = cs.blocked;
 	v->downgraded = rt->downgraded;
 	snprintf(v->model_override, sizeof v->model_override, "%s", rt->override);
 	v->paced = rt->paced;
@@ -337,23 +296,25 @@ policy_push_prepare(policy_t *p, int route, struct push *x)
 {
 	double now = policy_now(p);
 	x->route = route;
+	struct ceiling_totals t;
 	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
-		policy_route_view(p, &p->routes[route], &x->rv);
+		policy_route_view(p, route, &p->routes[route], &x->rv);
+	ceiling_totals(p->ceil, &t);
 	memset(&x->tv, 0, sizeof x->tv);
-	x->tv.ceiling_micros = p->ws_ceiling;
+	x->tv.ceiling_micros = t.workspace_ceiling_micros;
 	x->tv.ceiling_tokens = -1;
-	x->tv.spent_micros = p->ws_spent;
-	x->tv.reserved_micros = p->reserved;
-	x->tv.warn = policy_warn_of(p->ws_ceiling, p->ws_spent + p->reserved, p->o.warn_at) ||
-	    policy_warn_of(p->day_ceiling, p->day_spent + p->reserved, p->o.warn_at);
+	x->tv.spent_micros = t.workspace_spent_micros;
+	x->tv.reserved_micros = t.reserved_micros;
+	x->tv.warn = t.warn;
+	x->tv.blocked = t.workspace_ceiling_micros == 0 || t.daily_ceiling_micros == 0;
 	for (int i = 0; i < GATEWAY_MAX_ROUTES; i++) {
 		x->tv.paced += p->routes[i].paced;
 		x->tv.pacing += p->routes[i].pacing;
 		x->tv.circuit_skips += p->routes[i].circuit_skips;
 	}
 	memset(&x->info, 0, sizeof x->info);
-	x->info.daily_ceiling_micros = p->day_ceiling;
-	x->info.daily_spent_micros = p->day_spent;
+	x->info.daily_ceiling_micros = t.daily_ceiling_micros;
+	x->info.daily_spent_micros = t.daily_spent_micros;
 	x->info.warn_at = p->o.warn_at;
 	x->info.ncircuits = policy_circuits_view(p, x->info.circuit, now);
 	for (int i = 0; i < RATELIMIT_MAX_KEYS; i++) {
@@ -396,17 +357,17 @@ policy_add_route(policy_t *p, int route, const struct policy_route_config *rc)
 {
 	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
 		return;
+	struct ceiling_route_config cc = {
+		.number = rc->number, .name = rc->name, .agent = rc->agent,
+		.ceiling_micros = rc->ceiling_micros, .ceiling_tokens = rc->ceiling_tokens,
+	};
+	ceiling_add_route(p->ceil, route, &cc);
 	pthread_mutex_lock(&p->lock);
 	struct proute *rt = &p->routes[route];
 	for (int k = 0; k < rt->nfallback; k++)
 		free(rt->fallback[k]);
 	memset(rt, 0, sizeof *rt);
 	rt->used = 1;
-	rt->number = rc->number > 0 ? rc->number : route + 1;
-	snprintf(rt->name, sizeof rt->name, "%s", rc->name ? rc->name : "");
-	snprintf(rt->agent, sizeof rt->agent, "%s", rc->agent ? rc->agent : "");
-	rt->ceiling_micros = rc->ceiling_micros;
-	rt->ceiling_tokens = rc->ceiling_tokens;
 	rt->downgrade_at = rc->downgrade_at;
 	for (int k = 0; k < rc->nfallback && k < POLICY_MAX_CHAIN; k++)
 		rt->fallback[rt->nfallback++] = xstrdup(rc->fallback[k]);
@@ -414,41 +375,32 @@ policy_add_route(policy_t *p, int route, const struct policy_route_config *rc)
 	policy_push_now(p, route);
 }
 
-/* Store a limit (negative: none, kept as -1) under the lock, then tell
- * the UI about route (-1: the workspace). */
-static void
-policy_set_limit(policy_t *p, int route, int64_t *limit, int64_t v)
-{
-	pthread_mutex_lock(&p->lock);
-	*limit = v < 0 ? -1 : v;
-	pthread_mutex_unlock(&p->lock);
-	policy_push_now(p, route);
-}
-
 void
 policy_set_pane_ceiling(policy_t *p, int route, int64_t micros)
 {
-	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
-		policy_set_limit(p, route, &p->routes[route].ceiling_micros, micros);
+	ceiling_set_route(p->ceil, route, micros);
+	policy_push_now(p, route);
 }
 
 void
 policy_set_pane_ceiling_tokens(policy_t *p, int route, int64_t tokens)
 {
-	if (route >= 0 && route < GATEWAY_MAX_ROUTES)
-		policy_set_limit(p, route, &p->routes[route].ceiling_tokens, tokens);
+	ceiling_set_route_tokens(p->ceil, route, tokens);
+	policy_push_now(p, route);
 }
 
 void
 policy_set_ceiling(policy_t *p, int64_t micros)
 {
-	policy_set_limit(p, -1, &p->ws_ceiling, micros);
+	ceiling_set_workspace(p->ceil, micros);
+	policy_push_now(p, -1);
 }
 
 void
 policy_set_daily_ceiling(policy_t *p, int64_t micros)
 {
-	policy_set_limit(p, -1, &p->day_ceiling, micros);
+	ceiling_set_daily(p->ceil, micros);
+	policy_push_now(p, -1);
 }
 
 void
@@ -469,23 +421,29 @@ policy_get_state(policy_t *p, int route, struct policy_route_state *out)
 	if (route < 0 || route >= GATEWAY_MAX_ROUTES)
 		return -1;
 	memset(out, 0, sizeof *out);
+	struct ceiling_route_state cs;
+	struct ceiling_totals t;
+	int rc = ceiling_route_state(p->ceil, route, &cs);
+	ceiling_totals(p->ceil, &t);
 	pthread_mutex_lock(&p->lock);
 	const struct proute *rt = &p->routes[route];
-	int rc = rt->used ? 0 : -1;
-	policy_day_roll(p, policy_now(p));
-	out->ceiling_micros = rt->ceiling_micros;
-	out->spent_micros = rt->spent_micros;
-	out->reserved_micros = rt->reserved_micros;
-	out->ceiling_tokens = rt->ceiling_tokens;
-	out->spent_tokens = rt->spent_tokens;
-	out->reserved_tokens = rt->reserved_tokens;
-	out->warn = policy_route_warn(p, rt);
+	if (!rt->used)
+		rc = -1;
+	out->ceiling_micros = cs.ceiling_micros;
+	out->spent_micros = cs.spent_micros;
+	out->reserved_micros = cs.reserved_micros;
+	out->ceiling_tokens = cs.ceiling_tokens;
+	out->spent_tokens = cs.spent_tokens;
+	out->reserved_tokens = cs.reserved_tokens;
+	out->warn = cs.warn;
+	out->blocked = cs.blocked;
 	out->downgraded = rt->downgraded;
 	snprintf(out->model_override, sizeof out->model_override, "%s", rt->override);
-	out->workspace_ceiling_micros = p->ws_ceiling;
-	out->workspace_spent_micros = p->ws_spent;
-	out->daily_ceiling_micros = p->day_ceiling;
-	out->daily_spent_micros = p->day_spent;
+	out->workspace_ceiling_micros = t.workspace_ceiling_micros;
+	out->workspace_spent_micros = t.workspace_spent_micros;
+	out->daily_ceiling_micros = t.daily_ceiling_micros;
+	out->daily_spent_micros = t.daily_spent_micros;
+	out->reserved_total_micros = t.reserved_micros;
 	out->ncircuits = policy_circuits_view(p, out->circuit, policy_now(p));
 	pthread_mutex_unlock(&p->lock);
 	return rc;
@@ -501,111 +459,6 @@ policy_waiting(policy_t *p, const char *key_hash)
 			n = p->keys[i].nwait;
 	pthread_mutex_unlock(&p->lock);
 	return n;
-}
-
-/* ----------------------------------------------------------- ceilings */
-
-/* "pane 2 (claude)": the name when it says more than the number, else the program. */
-static void
-policy_route_label(policy_t *p, const struct proute *rt, char *buf, size_t len)
-{
-	char plain[80];
-	snprintf(plain, sizeof plain, "%s %d", p->unit, rt->number);
-	const char *what = rt->name[0] && strcmp(rt->name, plain) != 0 ? rt->name :
-	    rt->agent[0] ? rt->agent : NULL;
-	if (what != NULL)
-		snprintf(buf, len, "%s (%s)", plain, what);
-	else
-		snprintf(buf, len, "%s", plain);
-}
-
-/* "($4.98 spent, this request could cost up to $0.41)" */
-static void
-policy_usd_detail(int64_t spent, int64_t inflight, int64_t req, char *buf, size_t len)
-{
-	char a[32], b[32], c[32];
-	util_fmt_usd(spent, a, sizeof a);
-	util_fmt_usd(inflight, b, sizeof b);
-	util_fmt_usd(req, c, sizeof c);
-	if (inflight > 0)
-		snprintf(buf, len, "(%s spent, %s in flight, this request could cost up to %s)", a, b, c);
-	else
-		snprintf(buf, len, "(%s spent, this request could cost up to %s)", a, c);
-}
-
-/* snprintf for messages (which may be cut at the refusal's 256 bytes). */
-static void __attribute__((format(printf, 3, 4)))
-policy_msg_set(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-}
-
-/* Check every ceiling that applies for an extra micros/tokens (lock held).
- * 0 if it fits; else -1 with the message for the agent. */
-static int
-policy_ceilings_check(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens,
-    char *msg, size_t len)
-{
-	char label[160], cap[32], detail[160];
-	if (rt->ceiling_micros >= 0 && rt->spent_micros + rt->reserved_micros + micros > rt->ceiling_micros) {
-		policy_route_label(p, rt, label, sizeof label);
-		util_fmt_usd(rt->ceiling_micros, cap, sizeof cap);
-		policy_usd_detail(rt->spent_micros, rt->reserved_micros, micros, detail, sizeof detail);
-		policy_msg_set(msg, len, "tokmux: %s reached its %s spend ceiling %s. %s", label, cap,
-		    detail, p->raise_hint);
-		return -1;
-	}
-	if (rt->ceiling_tokens >= 0 && rt->spent_tokens + rt->reserved_tokens + tokens > rt->ceiling_tokens) {
-		policy_route_label(p, rt, label, sizeof label);
-		policy_msg_set(msg, len, "tokmux: %s reached its %lld-token ceiling (%lld used, %lld in "
-		    "flight, this request could use up to %lld). Raise ceiling_tokens in the config.",
-		    label, (long long)rt->ceiling_tokens, (long long)rt->spent_tokens,
-		    (long long)rt->reserved_tokens, (long long)tokens);
-		return -1;
-	}
-	if (p->ws_ceiling >= 0 && p->ws_spent + p->reserved + micros > p->ws_ceiling) {
-		util_fmt_usd(p->ws_ceiling, cap, sizeof cap);
-		policy_usd_detail(p->ws_spent, p->reserved, micros, detail, sizeof detail);
-		policy_msg_set(msg, len, "tokmux: this workspace reached its %s spend ceiling %s. "
-		    "Raise it with --ceiling.", cap, detail);
-		return -1;
-	}
-	if (p->day_ceiling >= 0 && p->day_spent + p->reserved + micros > p->day_ceiling) {
-		util_fmt_usd(p->day_ceiling, cap, sizeof cap);
-		policy_usd_detail(p->day_spent, p->reserved, micros, detail, sizeof detail);
-		policy_msg_set(msg, len, "tokmux: today's spend reached the %s daily ceiling %s. "
-		    "Raise it with --daily-ceiling.", cap, detail);
-		return -1;
-	}
-	return 0;
-}
-
-/* The in-process budget: reserve a worst case, release it, spend what a
- * request really cost (lock held for each). */
-static void
-policy_reserve(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
-{
-	rt->reserved_micros += micros;
-	rt->reserved_tokens += tokens;
-	p->reserved += micros;
-}
-
-static void
-policy_release(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
-{
-	policy_reserve(p, rt, -micros, -tokens);
-}
-
-static void
-policy_spend(policy_t *p, struct proute *rt, int64_t micros, int64_t tokens)
-{
-	rt->spent_micros += micros;
-	rt->spent_tokens += tokens;
-	p->ws_spent += micros;
-	p->day_spent += micros;
 }
 
 /* ------------------------------------------------------------ circuits */
@@ -813,10 +666,11 @@ policy_pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
 /* -------------------------------------------------------------- hooks */
 
 static void
-policy_pcall_free(struct pcall *pc)
+policy_pcall_free(policy_t *p, struct pcall *pc)
 {
 	if (pc == NULL)
 		return;
+	ceiling_release(p->ceil, pc->hold);   /* still held: never settled */
 	for (int i = 0; i < pc->nchain; i++)
 		free(pc->chain[i]);
 	free(pc);
@@ -831,10 +685,12 @@ policy_choose_start(policy_t *p, struct proute *rt, struct pcall *pc, struct gat
 	int pos = 0;
 	rt->downgraded = 0;
 	if (rt->downgrade_at > 0 && pc->nchain > 1) {
-		int over = (rt->ceiling_micros > 0 && (double)(rt->spent_micros + rt->reserved_micros) >=
-		    rt->downgrade_at * (double)rt->ceiling_micros) ||
-		    (rt->ceiling_tokens > 0 && (double)(rt->spent_tokens + rt->reserved_tokens) >=
-		    rt->downgrade_at * (double)rt->ceiling_tokens);
+		struct ceiling_route_state cs;
+		ceiling_route_state(p->ceil, pc->route, &cs);
+		int over = (cs.ceiling_micros > 0 && (double)(cs.spent_micros + cs.reserved_micros) >=
+		    rt->downgrade_at * (double)cs.ceiling_micros) ||
+		    (cs.ceiling_tokens > 0 && (double)(cs.spent_tokens + cs.reserved_tokens) >=
+		    rt->downgrade_at * (double)cs.ceiling_tokens);
 		if (over) {
 			rt->downgraded = 1;
 			pos = 1;
@@ -872,46 +728,107 @@ policy_admit_chain(policy_t *p, struct gateway_call *c)
 	return pc;
 }
 
-/* Rewrite the body for the model to send (if not the asked one) and
- * estimate the request's worst case (no lock). */
-static void
-policy_admit_estimate(policy_t *p, struct gateway_call *c, const char *model,
-    int64_t *micros, int64_t *tokens)
+/* Lower the output limit of body (len bytes, read into *rb) to the one
+ * the hold pays for. A re-printed body may come out longer than the one
+ * reserved for: then the hold is refitted (a lower limit) and the body
+ * made again. 0 with *body replaced, -1 if the hold no longer fits. */
+static int
+policy_body_limit(policy_t *p, struct gateway_call *c, ceiling_hold_t *h, int64_t limit,
+    char **body, size_t *len)
 {
-	if (model[0] != '\0' && strcmp(model, c->model_asked) != 0) {
-		c->new_body = reqbody_rewrite_model(c->body, c->body_len, model, &c->new_body_len);
-		log_debug("policy: route %d: %s -> %s", c->route, c->model_asked, model);
+	for (int i = 0; i < 3; i++) {
+		size_t n;
+		char *b = reqbody_prepare(*body, *len, c->api, NULL, limit, &n);
+		struct reqbody rb;
+		if (b == NULL || reqbody_read(b, n, &rb) != REQBODY_OK) {
+			free(b);
+			return -1;
+		}
+		int64_t fit = ceiling_refit(p->ceil, h, &rb);
+		if (fit == limit) {
+			free(*body);
+			*body = b;
+			*len = n;
+			c->out_limit = limit;
+			return 0;
+		}
+		free(b);
+		if (fit < 0)
+			return -1;
+		limit = fit;
 	}
-	struct reqbody rb;
-	const struct reqbody *req = c->request;
-	if (c->new_body != NULL || req == NULL) {   /* the body sent is not the one read */
-		reqbody_read(c->new_body ? c->new_body : c->body,
-		    c->new_body ? c->new_body_len : c->body_len, &rb);
-		req = &rb;
-	}
-	reqbody_worst_case(p->o.pricing, model[0] ? model : NULL, req, micros, tokens);
+	return -1;
 }
 
-/* Reserve the worst case under every ceiling, then wait for the key's
- * turn (lock held). 0, or -1 with the refusal in *r. */
+/* The body to send for model, reserved for: the body (fresh: the agent's
+ * own, as read into c->request) rewritten for model with the output limit
+ * the agent asked for (one added if it named none), a reservation for it,
+ * then its limit lowered to what the reservation pays for. 0 with *hold
+ * and *out (malloc'd; NULL: body as it is), or -1 with the refusal. */
 static int
-policy_admit_reserve(policy_t *p, struct gateway_call *c, struct pcall *pc, int64_t micros,
-    int64_t tokens, struct gateway_refusal *r)
+policy_body_for(policy_t *p, struct gateway_call *c, const char *model, int fresh,
+    ceiling_hold_t **hold, char **out, size_t *out_len, struct gateway_refusal *r)
 {
-	struct proute *rt = &p->routes[c->route];
-	policy_day_roll(p, policy_now(p));
-	if (policy_ceilings_check(p, rt, micros, tokens, r->message, sizeof r->message) != 0) {
-		r->status = 403;
-		snprintf(r->type, sizeof r->type, "permission_error");
+	const struct reqbody *asked = c->request;
+	struct reqbody own;
+	if (asked == NULL) {   /* not read by the caller: read it here */
+		reqbody_read(c->body, c->body_len, &own);
+		asked = &own;
+	}
+	int64_t want = asked->max_tokens >= 0 ? asked->max_tokens : REQBODY_DEFAULT_MAX_TOKENS;
+	int same = model[0] == '\0' || strcmp(model, c->model_asked) == 0;
+	char *b = NULL;
+	size_t n = c->body_len;
+	struct reqbody rb;
+	*out = NULL;
+	if (!fresh || !same || asked->limits == 0) {
+		b = reqbody_prepare(c->body, c->body_len, c->api, same ? NULL : model, want, &n);
+		if (!same)
+			log_debug("policy: route %d: %s -> %s", c->route, c->model_asked, model);
+	}
+	if (reqbody_read(b != NULL ? b : c->body, n, &rb) != REQBODY_OK) {
+		free(b);
+		r->status = 400;
+		snprintf(r->type, sizeof r->type, "invalid_request_error");
+		snprintf(r->message, sizeof r->message, "tokmux: the request body cannot be read.");
 		return -1;
 	}
-	policy_reserve(p, rt, micros, tokens);
-	pc->res_micros = micros;
-	pc->res_tokens = tokens;
+	struct ceiling_ask a = { .route = c->route, .api = c->api, .model = model, .rb = &rb };
+	struct ceiling_grant g;
+	if (ceiling_reserve(p->ceil, &a, hold, &g, r) != 0) {
+		free(b);
+		return -1;
+	}
+	c->out_limit = g.out_limit;
+	c->clamped_from = g.clamped ? g.asked : 0;
+	if (g.out_limit < rb.max_tokens || (rb.thinking_budget >= 0 && rb.thinking_budget >= g.out_limit)) {
+		if (b == NULL) {
+			b = xmalloc(c->body_len + 1);
+			memcpy(b, c->body, c->body_len);
+		}
+		if (policy_body_limit(p, c, *hold, g.out_limit, &b, &n) != 0) {
+			free(b);
+			ceiling_release(p->ceil, *hold);
+			*hold = NULL;
+			ceiling_refusal_shape(c->api, r);
+			snprintf(r->message, sizeof r->message, "tokmux: this request does not fit the "
+			    "ceilings once its output limit is set; shorten it or raise the ceiling.");
+			return -1;
+		}
+	}
+	*out = b;
+	*out_len = n;
+	return 0;
+}
+
+/* Wait for the key's turn (lock held). 0, or -1 with the refusal in *r. */
+static int
+policy_admit_pace(policy_t *p, struct gateway_call *c, struct gateway_refusal *r)
+{
+	struct proute *rt = &p->routes[c->route];
 	int retry_after = 0;
 	if (c->key_hash[0] == '\0' || policy_pace(p, rt, c->key_hash, &retry_after) == 0)
 		return 0;
-	policy_release(p, rt, micros, tokens);
 	r->status = 429;
 	r->retry_after = retry_after;
 	snprintf(r->type, sizeof r->type, "rate_limit_error");
@@ -928,22 +845,29 @@ policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 		return 0;
 	struct pcall *pc = policy_admit_chain(p, c);
 	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
-	int64_t micros, tokens;
-	policy_admit_estimate(p, c, model, &micros, &tokens);
+	char *body = NULL;
+	size_t len = 0;
+	int refused = policy_body_for(p, c, model, 1, &pc->hold, &body, &len, r) != 0;
 
 	struct push x;
 	pthread_mutex_lock(&p->lock);
-	int refused = policy_admit_reserve(p, c, pc, micros, tokens, r) != 0;
+	if (!refused)
+		refused = policy_admit_pace(p, c, r) != 0;
 	if (refused)
 		policy_circuit_release(p, pc);
 	policy_push_prepare(p, c->route, &x);
 	pthread_mutex_unlock(&p->lock);
-	policy_push_send(p, &x);
 	if (refused) {
 		log_debug("policy: route %d refused: %d", c->route, r->status);
-		policy_pcall_free(pc);
+		free(body);
+		policy_pcall_free(p, pc);   /* gives a reservation back */
+		policy_push_now(p, c->route);
 		return -1;
 	}
+	policy_push_send(p, &x);
+	c->new_body = body;
+	c->new_body_len = len;
+	c->reserved_micros = ceiling_hold_micros(pc->hold);
 	c->policy_data = pc;
 	return 0;
 }
@@ -1051,7 +975,8 @@ policy_on_429(policy_t *p, struct gateway_call *c, struct pcall *pc,
 }
 
 /* Move to the next usable model of the chain (lock not held). 1 with the
- * rewritten body, 0 when the chain is exhausted or the model won't fit a ceiling. */
+ * rewritten body, reserved for in place of the current model's; 0 when
+ * the chain is exhausted or the model won't fit a ceiling. */
 static int
 policy_fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **nb, size_t *nlen)
 {
@@ -1068,34 +993,27 @@ policy_fall_back(policy_t *p, struct gateway_call *c, struct pcall *pc, char **n
 	pthread_mutex_unlock(&p->lock);
 	if (next >= pc->nchain)
 		return 0;
-	char *body = reqbody_rewrite_model(c->body, c->body_len, pc->chain[next], nlen);
-	if (body == NULL)
-		return 0;
-	struct reqbody rb;
-	int64_t micros, tokens;
-	reqbody_read(body, *nlen, &rb);
-	reqbody_worst_case(p->o.pricing, pc->chain[next], &rb, &micros, &tokens);
-	int64_t dm = UTIL_MAX(0, micros - pc->res_micros), dt = UTIL_MAX(0, tokens - pc->res_tokens);
-	char msg[256];
-	pthread_mutex_lock(&p->lock);
-	int ok = (dm == 0 && dt == 0) || policy_ceilings_check(p, rt, dm, dt, msg, sizeof msg) == 0;
-	if (ok) {
-		policy_reserve(p, rt, dm, dt);
-		pc->res_micros += dm;
-		pc->res_tokens += dt;
-		pc->pos = next;
-		pc->tries = 0;
-		c->fallbacks++;
-	} else {
+	ceiling_hold_t *h = NULL;
+	struct gateway_refusal r;
+	int64_t out_limit = c->out_limit, clamped_from = c->clamped_from;
+	if (policy_body_for(p, c, pc->chain[next], 0, &h, nb, nlen, &r) != 0) {
+		c->out_limit = out_limit;
+		c->clamped_from = clamped_from;
+		pthread_mutex_lock(&p->lock);
 		policy_circuit_release(p, pc);
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (!ok) {
-		free(body);
+		pthread_mutex_unlock(&p->lock);
+		log_debug("policy: route %d: no fallback to %s: %s", c->route, pc->chain[next],
+		    r.message);
 		return 0;
 	}
+	ceiling_release(p->ceil, pc->hold);
+	pc->hold = h;
+	pthread_mutex_lock(&p->lock);
+	pc->pos = next;
+	pc->tries = 0;
+	c->fallbacks++;
+	pthread_mutex_unlock(&p->lock);
 	log_debug("policy: route %d: falling back to %s", c->route, pc->chain[next]);
-	*nb = body;
 	return 1;
 }
 
@@ -1152,25 +1070,13 @@ policy_attempt(void *user, struct gateway_call *c, const struct gateway_attempt 
 	return retry;
 }
 
-/* What a finished request counts against the ceilings. */
-static void
-policy_settle_cost(const policy_t *p, const struct pcall *pc, const struct gateway_outcome *o,
-    int64_t *cost, int64_t *tokens)
+/* What a finished request counts against the ceilings (ceiling.c's rule). */
+static int64_t
+policy_charge(void *user, const struct gateway_call *c, const struct gateway_outcome *o)
 {
-	const struct usage *u = o->usage;
-	*cost = *tokens = 0;
-	if (u != NULL && u->has_usage) {
-		*cost = o->cost_micros;
-		if (!o->priced && p->o.pricing != NULL)   /* unknown price: count it dearly */
-			*cost = pricing_worst_case(p->o.pricing, o->model_used,
-			    u->input_tokens + u->cache_read_tokens + u->cache_write_5m_tokens +
-			    u->cache_write_1h_tokens, u->output_tokens);
-		*tokens = usage_total_tokens(u);
-	} else if (o->status >= 200 && o->status < 300) {
-		/* cut before any usage arrived: the provider may bill it all */
-		*cost = pc->res_micros;
-		*tokens = pc->res_tokens;
-	}
+	policy_t *p = user;
+	struct pcall *pc = c->policy_data;
+	return pc != NULL ? ceiling_charge(p->ceil, pc->hold, o) : o->cost_micros;
 }
 
 static void
@@ -1180,19 +1086,15 @@ policy_settle(void *user, const struct gateway_call *c, const struct gateway_out
 	struct pcall *pc = c->policy_data;
 	if (pc == NULL)
 		return;
-	int64_t cost, tokens;
-	policy_settle_cost(p, pc, o, &cost, &tokens);
+	ceiling_settle(p->ceil, pc->hold, o);
+	pc->hold = NULL;
 	struct push x;
 	pthread_mutex_lock(&p->lock);
-	struct proute *rt = &p->routes[pc->route];
-	policy_day_roll(p, policy_now(p));
-	policy_release(p, rt, pc->res_micros, pc->res_tokens);
-	policy_spend(p, rt, cost, tokens);
 	policy_circuit_release(p, pc);
 	policy_push_prepare(p, pc->route, &x);
 	pthread_mutex_unlock(&p->lock);
 	policy_push_send(p, &x);
-	policy_pcall_free(pc);
+	policy_pcall_free(p, pc);
 }
 
 void
@@ -1202,5 +1104,6 @@ policy_hooks(policy_t *p, struct gateway_policy *out)
 	out->user = p;
 	out->admit = policy_admit;
 	out->attempt = policy_attempt;
+	out->charge = policy_charge;
 	out->settle = policy_settle;
 }

@@ -1,8 +1,9 @@
 /*
  * policy: what the gateway does with a request besides forwarding it.
- * Hard spend ceilings (per pane, per workspace, per day; USD or tokens)
- * enforced by reservation: reserve the worst case before forwarding,
- * settle to the real cost, release the rest, all under one mutex. 429
+ * Hard spend ceilings (per pane, per workspace, per day, and the scopes the
+ * core adds; USD or tokens; ceiling.c over the budget store): reserve what
+ * fits between the request's floor and its worst case, send it with the
+ * output limit that pays for, charge what it cost, release the rest. 429
  * pacing per API key, shared by every pane using the key, in arrival
  * order. 529 retry with full jitter, then the pane's model fallback chain
  * (model.c's), and a circuit breaker per model. Plugs into the gateway
@@ -14,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
+#include "ceiling.h"
 #include "gateway.h"
 #include "pricing.h"
 #include "ratelimit.h"
@@ -39,12 +42,23 @@ struct policy_options {
 	const pricing_t *pricing;       /* may be NULL: nothing priced, USD ceilings refuse nothing */
 	stats_t *stats;                 /* may be NULL */
 	rl_table_t *ratelimits;         /* may be NULL: no pacing */
-	const char *ledger_path;        /* seeds today's spend; NULL: starts at 0 */
-	int64_t ceiling_micros;         /* workspace ceiling, -1 none */
-	int64_t daily_ceiling_micros;   /* -1 none */
+	const char *ledger_path;        /* seeds today's spend (memory store); NULL: starts at 0 */
+	int64_t ceiling_micros;         /* workspace ceiling, -1 none, 0 blocks */
+	int64_t daily_ceiling_micros;   /* -1 none, 0 blocks */
+	int64_t min_output_tokens;      /* the floor of a clamped output limit;
+	                                 * 0: CEILING_MIN_OUTPUT_TOKENS */
+	/* The budget store and its seam (docs/TEAM.md). budget NULL: an
+	 * in-process store of the policy's own. scope_prefix goes in front of
+	 * the pane, workspace and day keys; extra_scopes adds the core's
+	 * scopes to each request (a team's, a member's). */
+	budget_t *budget;
+	const char *scope_prefix;
+	ceiling_scopes_fn extra_scopes;
+	void *extra_user;
 	double warn_at;                 /* 0: POLICY_WARN_AT */
 	const char *unit;               /* "pane" (default) or "route": word in messages */
-	const char *raise_hint;         /* NULL: "Raise it with --pane-ceiling." */
+	const char *raise_hint;         /* NULL: "Raise it with --pane-ceiling." (the
+	                                 * workspace names its prefix key: Ctrl-g b) */
 	/* tuning, 0 = default; tests scale these down */
 	int pace_cap_ms, pace_gap_ms;
 	int retry_base_ms, retry_cap_ms;
@@ -73,10 +87,13 @@ struct policy_route_state {
 	int64_t ceiling_micros, spent_micros, reserved_micros;   /* ceiling -1: none */
 	int64_t ceiling_tokens, spent_tokens, reserved_tokens;
 	int warn;                       /* spent + reserved >= warn_at x a ceiling */
+	int blocked;                    /* a zero ceiling (its own, the workspace's or today's)
+	                                 * stops every request */
 	int downgraded;                 /* past downgrade_at */
 	char model_override[MODEL_ID_MAX]; /* "" none */
 	int64_t workspace_ceiling_micros, workspace_spent_micros;
 	int64_t daily_ceiling_micros, daily_spent_micros;
+	int64_t reserved_total_micros;  /* every request in flight */
 	int ncircuits;                  /* models whose breaker is open or half-open */
 	struct stats_circuit circuit[STATS_MAX_CIRCUITS];
 };
@@ -93,7 +110,7 @@ void policy_hooks(policy_t *p, struct gateway_policy *out);
 /* Register a gateway route (call right after gateway_add_route). */
 void policy_add_route(policy_t *p, int route, const struct policy_route_config *rc);
 
-/* Run-time changes (thread-safe). micros -1 removes the ceiling. */
+/* Run-time changes (thread-safe). micros < 0 removes the ceiling, 0 blocks. */
 void policy_set_pane_ceiling(policy_t *p, int route, int64_t micros);
 void policy_set_pane_ceiling_tokens(policy_t *p, int route, int64_t tokens);
 void policy_set_ceiling(policy_t *p, int64_t micros);          /* workspace */

@@ -356,6 +356,56 @@ pricing_worst_case(const pricing_t *p, const char *model, int64_t input_tokens, 
 	return worst;
 }
 
+/* pricing_bound for one price: input at the dearest of the input and 5m
+ * write rates, in_1h of it at the dearest of input and 1h write, output at
+ * the output rate; the long-context set when the input is over its mark. */
+static int64_t
+pricing_bound_of(const struct price *pr, int64_t in, int64_t in_1h, int64_t out)
+{
+	int lng = pr->long_threshold > 0 && in > pr->long_threshold;
+	int64_t r5 = lng ? UTIL_MAX(pr->long_input, pr->long_cache_write_5m) :
+	    UTIL_MAX(pr->input, pr->cache_write_5m);
+	int64_t r1 = lng ? UTIL_MAX(pr->long_input, pr->long_cache_write_1h) :
+	    UTIL_MAX(pr->input, pr->cache_write_1h);
+	int64_t rout = lng ? pr->long_output : pr->output;
+	in_1h = UTIL_MAX(0, UTIL_MIN(in_1h, in));
+	return pricing_round_micros(pricing_mul(in - in_1h, r5) + pricing_mul(in_1h, r1) +
+	    pricing_mul(out, rout), 1);
+}
+
+int64_t
+pricing_bound(const pricing_t *p, const char *model, int64_t in, int64_t in_1h, int64_t out)
+{
+	if (p == NULL)
+		return 0;
+	const struct price *pr = pricing_find(p, model);
+	if (pr != NULL)
+		return pricing_bound_of(pr, in, in_1h, out);
+	int64_t worst = 0;
+	for (int i = 0; i < p->n; i++)
+		worst = UTIL_MAX(worst, pricing_bound_of(&p->e[i].price, in, in_1h, out));
+	return worst;
+}
+
+int64_t
+pricing_bound_fit(const pricing_t *p, const char *model, int64_t in, int64_t in_1h, int64_t per,
+    int64_t max, int64_t micros)
+{
+	if (per < 1)
+		per = 1;
+	if (pricing_bound(p, model, in, in_1h, 0) > micros)
+		return -1;
+	int64_t lo = 0, hi = max;   /* lo fits; find the largest that does */
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo + 1) / 2;
+		if (pricing_bound(p, model, in, in_1h, mid * per) <= micros)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
 int
 pricing_models(const pricing_t *p, const char **ids, int max)
 {

@@ -51,6 +51,20 @@ int pricing_cost(const pricing_t *p, const char *model, const struct usage *u, i
  * Unknown model: uses the most expensive priced model. */
 int64_t pricing_worst_case(const pricing_t *p, const char *model, int64_t input_tokens, int64_t max_tokens);
 
+/* The most a request can cost: in input tokens (input, cache reads and
+ * writes together), in_1h of which may be written to the 1-hour cache,
+ * and out output tokens. Input is priced at the dearest of the input and
+ * 5-minute write rates (in_1h: the 1-hour write rate), with the
+ * long-context rates once in is over the model's mark. Rounded up; an
+ * unknown model is priced as the dearest one; p NULL: 0. */
+int64_t pricing_bound(const pricing_t *p, const char *model, int64_t in, int64_t in_1h, int64_t out);
+
+/* The largest k in [0, max] with pricing_bound(in, in_1h, k * per) <=
+ * micros (per: output tokens per unit of k, e.g. choices); -1 if even k = 0
+ * does not fit. */
+int64_t pricing_bound_fit(const pricing_t *p, const char *model, int64_t in, int64_t in_1h,
+    int64_t per, int64_t max, int64_t micros);
+
 /* Models known, for the fallback chain and the model picker. Returns count;
  * ids[i] point into the table. */
 int pricing_models(const pricing_t *p, const char **ids, int max);

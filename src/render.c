@@ -8,10 +8,13 @@
 #include "render.h"
 
 #include <curses.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
+#include "palette.h"
+#include "outer.h"
 #include "util.h"
 
 #define PAIR_CACHE_SIZE 1024   /* power of two */
@@ -23,6 +26,8 @@ struct pair_slot {
 
 struct render {
 	int ncolors;               /* 0 (mono), 8, 16 or 256 */
+	outer_t *outer;             /* the outer terminal's extras, or NULL */
+	int invis;                 /* the terminal hides A_INVIS text */
 	struct pair_slot cache[PAIR_CACHE_SIZE];
 	struct grid_cell *scratch; /* one scrollback line */
 	int scratch_cols;
@@ -32,21 +37,18 @@ struct render {
 /* Style of the previous cell drawn in a row. */
 struct style {
 	int valid;
-	struct grid_color fg, bg;
-	uint8_t attrs;
+	struct grid_color fg, bg, ul;
+	uint16_t attrs;
 	attr_t a;
 	int pair;
+	int special;               /* needs what ncurses cannot say (outer.c) */
 };
 
-/* xterm's default colours for palette entries 0..15. */
-static const uint8_t ansi16[16][3] = {
-	{ 0, 0, 0 }, { 205, 0, 0 }, { 0, 205, 0 }, { 205, 205, 0 },
-	{ 0, 0, 238 }, { 205, 0, 205 }, { 0, 205, 205 }, { 229, 229, 229 },
-	{ 127, 127, 127 }, { 255, 0, 0 }, { 0, 255, 0 }, { 255, 255, 0 },
-	{ 92, 92, 255 }, { 255, 0, 255 }, { 0, 255, 255 }, { 255, 255, 255 },
+/* Attribute bits no terminal shows, set on special cells: a hash of what
+ * ncurses cannot say, so that a change in it alone redraws the cell. */
+static const attr_t render_marker_bits[6] = {
+	A_HORIZONTAL, A_LEFT, A_LOW, A_RIGHT, A_TOP, A_VERTICAL,
 };
-
-static const int cube_level[6] = { 0, 95, 135, 175, 215, 255 };
 
 static int
 sq(int v)
@@ -80,7 +82,7 @@ clamp8(int v)
 int
 render_rgb_to_256(int r, int g, int b)
 {
-	int ri, gi, bi, cube, cube_d, grey = 0, grey_d = -1;
+	int ri, gi, bi, cube, cube_d, grey = 0, grey_d = -1, cr, cg, cb;
 
 	r = clamp8(r);
 	g = clamp8(g);
@@ -89,7 +91,8 @@ render_rgb_to_256(int r, int g, int b)
 	gi = cube_index(g);
 	bi = cube_index(b);
 	cube = 16 + 36 * ri + 6 * gi + bi;
-	cube_d = dist3(r, g, b, cube_level[ri], cube_level[gi], cube_level[bi]);
+	palette_rgb(cube, &cr, &cg, &cb);
+	cube_d = dist3(r, g, b, cr, cg, cb);
 
 	/* the nearest grey is one of the two levels around the mean */
 	int lo = ((r + g + b) / 3 - 8) / 10;
@@ -107,24 +110,6 @@ render_rgb_to_256(int r, int g, int b)
 	return grey_d < cube_d ? grey : cube;
 }
 
-void
-render_256_to_rgb(int idx, int *r, int *g, int *b)
-{
-	idx &= 255;
-	if (idx < 16) {
-		*r = ansi16[idx][0];
-		*g = ansi16[idx][1];
-		*b = ansi16[idx][2];
-	} else if (idx < 232) {
-		idx -= 16;
-		*r = cube_level[idx / 36];
-		*g = cube_level[idx / 6 % 6];
-		*b = cube_level[idx % 6];
-	} else {
-		*r = *g = *b = 8 + 10 * (idx - 232);
-	}
-}
-
 /* Nearest of the 16 ANSI colours to an RGB value. */
 static int
 nearest16(int r, int g, int b)
@@ -132,7 +117,10 @@ nearest16(int r, int g, int b)
 	int best = 0, best_d = -1;
 
 	for (int i = 0; i < 16; i++) {
-		int d = dist3(r, g, b, ansi16[i][0], ansi16[i][1], ansi16[i][2]);
+		int pr, pg, pb, d;
+
+		palette_rgb(i, &pr, &pg, &pb);
+		d = dist3(r, g, b, pr, pg, pb);
 		if (best_d < 0 || d < best_d) {
 			best_d = d;
 			best = i;
@@ -153,7 +141,7 @@ render_256_to_basic(int idx, int ncolors)
 	if (idx < 16) {
 		c = idx;
 	} else {
-		render_256_to_rgb(idx, &r, &g, &b);
+		palette_rgb(idx, &r, &g, &b);
 		c = nearest16(r, g, b);
 	}
 	return ncolors < 16 ? c & 7 : c;
@@ -168,7 +156,7 @@ to16(const struct grid_color *c)
 	if (c->type == GRID_COLOR_INDEXED) {
 		if (c->idx < 16)
 			return c->idx;
-		render_256_to_rgb(c->idx, &r, &g, &b);
+		palette_rgb(c->idx, &r, &g, &b);
 		return nearest16(r, g, b);
 	}
 	return nearest16(c->r, c->g, c->b);
@@ -204,7 +192,14 @@ render_new(int has_colors)
 	for (int i = 0; i < PAIR_CACHE_SIZE; i++)
 		r->cache[i].key = -1;
 	setcchar(&r->blank, L" ", A_NORMAL, 0, NULL);
+	r->invis = (term_attrs() & A_INVIS) != 0;
 	return r;
+}
+
+void
+render_set_outer(render_t *r, outer_t *t)
+{
+	r->outer = t;
 }
 
 void
@@ -255,12 +250,17 @@ render_color_pair(render_t *r, const struct grid_color *fg,
 	    render_map_color(bg, r->ncolors));
 }
 
-/* Curses attributes for grid attribute bits. */
+/* Curses attributes for grid attribute bits (underline styles fall back
+ * to a plain underline; strikethrough and overline have none). */
 static attr_t
-cell_attrs(uint8_t ga, int reverse)
+cell_attrs(uint16_t ga, int reverse)
 {
 	attr_t a = A_NORMAL;
 
+	if (!(ga & GRID_ATTR_REVERSE) != !reverse)
+		a |= A_REVERSE;
+	if (ga & GRID_ATTR_CONCEAL)
+		a |= A_INVIS;
 	if (ga & GRID_ATTR_BOLD)
 		a |= A_BOLD;
 	if (ga & GRID_ATTR_UNDERLINE)
@@ -271,10 +271,44 @@ cell_attrs(uint8_t ga, int reverse)
 		a |= A_BLINK;
 	if (ga & GRID_ATTR_DIM)
 		a |= A_DIM;
-	if (ga & GRID_ATTR_CONCEAL)
-		a |= A_INVIS;
-	if (!(ga & GRID_ATTR_REVERSE) != !reverse)   /* strike: no curses attr */
-		a |= A_REVERSE;
+	return a;
+}
+
+/* Whether cell c needs what ncurses cannot say, on this terminal. */
+static int
+render_cell_special(const render_t *r, const struct grid_cell *c)
+{
+	const struct outer_caps *k;
+	uint16_t a = c->attrs;
+
+	if (r->outer == NULL || (a & GRID_ATTR_CONCEAL))
+		return 0;
+	k = outer_caps(r->outer);
+	return ((a & GRID_ATTR_STRIKE) && k->strike) ||
+	    ((a & GRID_ATTR_OVERLINE) && k->overline) ||
+	    ((a & GRID_ATTR_UNDERLINE) && GRID_UL_STYLE(a) > 1 && k->ulstyle) ||
+	    ((a & GRID_ATTR_UNDERLINE) && c->ul.type != GRID_COLOR_DEFAULT &&
+	    k->ulcolor) ||
+	    (k->rgb && r->ncolors >= 8 && (c->fg.type == GRID_COLOR_RGB ||
+	    c->bg.type == GRID_COLOR_RGB));
+}
+
+/* The marker bits for a special cell's style: never none. */
+static attr_t
+render_cell_marker(const struct grid_cell *c)
+{
+	uint32_t h = c->attrs;
+	const struct grid_color *col[3] = { &c->fg, &c->bg, &c->ul };
+	attr_t a = 0;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		h = h * 31 + (uint32_t)(col[i]->type << 24 | col[i]->idx << 16 |
+		    col[i]->r << 8 | col[i]->g) * 7 + col[i]->b;
+	h = 1 + (h ^ h >> 13 ^ h >> 26) % 63;
+	for (i = 0; i < 6; i++)
+		if (h & (1u << i))
+			a |= render_marker_bits[i];
 	return a;
 }
 
@@ -291,16 +325,74 @@ update_style(render_t *r, struct style *st, const struct grid_cell *c,
     int reverse)
 {
 	if (st->valid && st->attrs == c->attrs && same_color(&st->fg, &c->fg) &&
-	    same_color(&st->bg, &c->bg))
+	    same_color(&st->bg, &c->bg) && same_color(&st->ul, &c->ul))
 		return;
 	st->valid = 1;
 	st->fg = c->fg;
 	st->bg = c->bg;
+	st->ul = c->ul;
 	st->attrs = c->attrs;
 	st->a = cell_attrs(c->attrs, reverse);
 	st->pair = render_color_pair(r, &c->fg, &c->bg, 0);
 	if (bright_on_8(&c->fg, r->ncolors))
 		st->a |= A_BOLD;
+	st->special = render_cell_special(r, c);
+	if (st->special)
+		st->a |= render_cell_marker(c);
+}
+
+/* A colour for outer.c: -1 default, a palette index for this terminal, or
+ * OUTER_RGB | rgb when it shows true colour. */
+static int
+render_outer_color(const render_t *r, const struct grid_color *c)
+{
+	if (c->type == GRID_COLOR_RGB && outer_caps(r->outer)->rgb &&
+	    r->ncolors >= 8)
+		return OUTER_RGB | c->r << 16 | c->g << 8 | c->b;
+	return render_map_color(c, r->ncolors);
+}
+
+/* Mark a special cell for outer.c: how it must look, where, and what
+ * ncurses was given for it (drawn into win at y, x). */
+static void
+render_mark(render_t *r, WINDOW *win, int y, int x, int width,
+    const struct grid_cell *c, const struct style *st, const wchar_t *wc,
+    const cchar_t *cc)
+{
+	struct outer_cell tc = { .width = (uint8_t)width };
+	int pr, pg, pb;
+	size_t n = 0;
+	mbstate_t ms;
+
+	tc.y = getbegy(win) + y;
+	tc.x = getbegx(win) + x;
+	tc.attrs = (uint16_t)(c->attrs & ~GRID_ATTR_REVERSE);
+	if (st->a & A_REVERSE)
+		tc.attrs |= GRID_ATTR_REVERSE;
+	if (st->a & A_BOLD)
+		tc.attrs |= GRID_ATTR_BOLD;
+	tc.fg = render_outer_color(r, &c->fg);
+	tc.bg = render_outer_color(r, &c->bg);
+	tc.ul = -1;
+	if (c->ul.type == GRID_COLOR_RGB)
+		tc.ul = OUTER_RGB | c->ul.r << 16 | c->ul.g << 8 | c->ul.b;
+	else if (c->ul.type == GRID_COLOR_INDEXED) {
+		palette_rgb(c->ul.idx, &pr, &pg, &pb);
+		tc.ul = OUTER_RGB | pr << 16 | pg << 8 | pb;
+	}
+	memset(&ms, 0, sizeof ms);
+	for (; *wc != 0; wc++) {
+		char mb[MB_LEN_MAX];
+		size_t k = wcrtomb(mb, *wc, &ms);
+
+		if (k != (size_t)-1 && n + k < sizeof tc.text) {
+			memcpy(tc.text + n, mb, k);
+			n += k;
+		}
+	}
+	tc.text[n] = '\0';
+	memcpy(tc.drawn, cc, sizeof *cc);
+	outer_mark(r->outer, &tc);
 }
 
 /* A code point curses can draw: controls and invalid values become '?'. */
@@ -312,6 +404,26 @@ drawable(uint32_t ch)
 	if (ch > 0x10ffff || (ch >= 0xd800 && ch <= 0xdfff))
 		return 0;
 	return ch < 0x7f || wcwidth((wchar_t)ch) >= 0;
+}
+
+/* Put the glyph wc (at most CCHARW_MAX - 1 marks of it) with style st at
+ * (y, x) of win; cc gets what ncurses was given. more: the glyph has more
+ * marks, written by outer.c: the cell carries a marker too. */
+static void
+render_draw_cell(render_t *r, WINDOW *win, int y, int x, const wchar_t *wc,
+    const struct style *st, int more, cchar_t *cc)
+{
+	wchar_t head[CCHARW_MAX + 1];
+	attr_t a = st->a;
+	int *pair = r->ncolors ? (int *)&st->pair : NULL;
+
+	wcsncpy(head, wc, CCHARW_MAX);
+	head[CCHARW_MAX] = 0;
+	if (more && !st->special)
+		a |= render_marker_bits[0];
+	if (setcchar(cc, head, a, 0, pair) != OK)
+		setcchar(cc, L" ", a, 0, pair);
+	mvwadd_wch(win, y, x, cc);
 }
 
 /*
@@ -334,7 +446,7 @@ cell_glyph(const struct grid_cell *c, wchar_t *wc)
 		return 1;
 	}
 	wc[n++] = (wchar_t)c->ch[0];
-	for (int i = 1; i < GRID_CHARS && n < CCHARW_MAX && c->ch[i] != 0; i++)
+	for (int i = 1; i < GRID_CHARS && c->ch[i] != 0; i++)
 		if (drawable(c->ch[i]))
 			wc[n++] = (wchar_t)c->ch[i];
 	wc[n] = 0;
@@ -350,9 +462,9 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 {
 	WINDOW *win = vwin;
 	struct style st = { .valid = 0 };
-	wchar_t wc[CCHARW_MAX + 1];
+	wchar_t wc[GRID_CHARS + 1];
 	cchar_t cc;
-	int x, skip_cont = 0;
+	int x, skip_cont = 0, more;
 
 	if (w > getmaxx(win))
 		w = getmaxx(win);
@@ -369,6 +481,13 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 		}
 		skip_cont = 0;
 		gw = cell_glyph(c, wc);
+		/* hidden: by the terminal (invis), else drawn blank (both
+		 * halves of a wide one) */
+		if ((c->attrs & GRID_ATTR_CONCEAL) && !r->invis) {
+			wc[0] = L' ';
+			wc[1] = 0;
+			gw = 0;
+		}
 		/* a wide glyph needs its second column inside the clip */
 		if (c->width == 2 && gw == 2) {
 			if (x + 1 < n) {
@@ -379,9 +498,14 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 			}
 		}
 		update_style(r, &st, c, reverse);
-		if (setcchar(&cc, wc, st.a, 0, r->ncolors ? &st.pair : NULL) != OK)
-			setcchar(&cc, L" ", st.a, 0, r->ncolors ? &st.pair : NULL);
-		mvwadd_wch(win, y, x, &cc);
+		/* marks past what a cchar_t holds: outer.c writes them */
+		more = wcslen(wc) > CCHARW_MAX && r->outer != NULL &&
+		    outer_caps(r->outer)->cells &&
+		    !(c->attrs & GRID_ATTR_CONCEAL);
+		render_draw_cell(r, win, y, x, wc, &st, more, &cc);
+		if (st.special || more)
+			render_mark(r, win, y, x, skip_cont ? 2 : 1, c, &st, wc,
+			    &cc);
 	}
 	if (x < w) {
 		wmove(win, y, x);

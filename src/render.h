@@ -9,6 +9,7 @@
 #define TOKMUX_RENDER_H
 
 #include "grid.h"
+#include "outer.h"
 
 typedef struct render render_t;
 
@@ -16,6 +17,13 @@ typedef struct render render_t;
  * NO_COLOR / monochrome: attributes only, colour pair 0 everywhere. */
 render_t *render_new(int has_colors);
 void render_free(render_t *r);
+
+/* Cells ncurses cannot express on this terminal (true colour,
+ * strikethrough, overline, underline styles and colour, more combining
+ * marks than a cchar_t holds) are drawn as close as ncurses can and marked
+ * on t, which writes them exactly after doupdate() (outer_flush). NULL: no
+ * marks, ncurses' approximation only. */
+void render_set_outer(render_t *r, outer_t *t);
 
 /*
  * Draw g into win (a WINDOW *) at the window's origin, clipped to h x w and
@@ -57,8 +65,5 @@ int render_rgb_to_256(int r, int g, int b);
  * >= 256 keeps idx; 16..255 -> nearest of the 16 ANSI colours; 8..15 ->
  * that, with bright 8..15 folded onto 0..7; < 8 -> -1 (default). */
 int render_256_to_basic(int idx, int ncolors);
-
-/* RGB of xterm palette index idx (0..255), the default xterm colours. */
-void render_256_to_rgb(int idx, int *r, int *g, int *b);
 
 #endif

@@ -196,10 +196,17 @@ sidebar_recent_line(const struct stats_recent *r, char *buf, size_t len)
 		snprintf(st, sizeof st, "refus");
 	else
 		snprintf(st, sizeof st, "%d", r->status);
-	snprintf(buf, len, "%-8s %-24s %7s %7s %7s %8s%s %6s %d%s%s", tm, model, in, out, cache, usd,
+	char clamp[48] = "";
+	if (r->clamped_from > 0) {
+		char a[16], b[16];
+		sidebar_humanize(r->out_limit, a, sizeof a);
+		sidebar_humanize(r->clamped_from, b, sizeof b);
+		snprintf(clamp, sizeof clamp, " clamped %s<%s", a, b);
+	}
+	snprintf(buf, len, "%-8s %-24s %7s %7s %7s %8s%s %6s %d%s%s%s", tm, model, in, out, cache, usd,
 	    r->priced ? " " : "?", st, r->retries,
 	    r->n429 || r->n529 ? (r->n429 ? " 429" : " 529") : "",
-	    r->fallbacks ? " fb" : "");
+	    r->fallbacks ? " fb" : "", clamp);
 }
 
 /* ---- lines ---- */
@@ -300,28 +307,37 @@ sidebar_emit_requests(struct out *o, const struct stats_counts *c)
 	if (c->fallbacks || c->refused)
 		sidebar_emit(o, SIDEBAR_WARN, "  fallback %lld  refused %lld", (long long)c->fallbacks,
 		    (long long)c->refused);
+	if (c->clamped)
+		sidebar_emit(o, SIDEBAR_WARN, "  clamped %lld (limit lowered)",
+		    (long long)c->clamped);
 	if (c->last_error[0] != '\0')
 		sidebar_emit(o, SIDEBAR_ERROR, "  ! %s", c->last_error);
 }
 
-/* Cost line of a pane or the total: a bar against a ceiling if there is
- * one, with estimates (reservations in flight, unpriced models) marked. */
+/* Cost line of a pane: a bar of what its ceiling counts (the charge of
+ * each request, at least its cost) against the ceiling if there is one,
+ * "blocked" for a zero ceiling, and the money held by requests in flight
+ * (the policy's reservations, live). */
 static void
 sidebar_emit_cost(struct out *o, const struct stats_counts *c, int64_t ceiling)
 {
 	char usd[24];
 	int estimate = c->unpriced > 0;
-	if (ceiling > 0) {
-		sidebar_emit_cost_bar(o, "  ", c->cost_micros, ceiling, estimate);
+	int64_t spent = UTIL_MAX(c->cost_micros, c->policy.spent_micros);
+	if (ceiling == 0) {
+		util_fmt_usd(spent, usd, sizeof usd);
+		sidebar_emit(o, SIDEBAR_ERROR, "  %s%s  blocked: ceiling $0", estimate ? "~" : "", usd);
+	} else if (ceiling > 0) {
+		sidebar_emit_cost_bar(o, "  ", spent, ceiling, estimate);
 	} else {
 		util_fmt_usd(c->cost_micros, usd, sizeof usd);
 		sidebar_emit(o, SIDEBAR_BOLD, "  %s%s  no ceiling", estimate ? "~" : "", usd);
 	}
 	if (c->unpriced > 0)
 		sidebar_emit(o, SIDEBAR_DIM, "  ~ %lld unpriced req (not in cost)", (long long)c->unpriced);
-	if (c->inflight > 0) {
-		util_fmt_usd(c->reserved_micros, usd, sizeof usd);
-		sidebar_emit(o, SIDEBAR_DIM, "  %lld in flight, ~%s reserved", (long long)c->inflight, usd);
+	if (c->inflight > 0 || c->policy.reserved_micros > 0) {
+		util_fmt_usd(c->policy.reserved_micros, usd, sizeof usd);
+		sidebar_emit(o, SIDEBAR_DIM, "  %lld in flight, %s reserved", (long long)c->inflight, usd);
 	}
 }
 
@@ -343,6 +359,16 @@ sidebar_emit_spark(struct out *o, const struct stats_counts *c)
 	sidebar_sparkline(vals, STATS_HISTORY_MIN, w, o->utf8, spark, sizeof spark);
 	struct sidebar_line *l = sidebar_emit(o, SIDEBAR_DIM, "  %s %s", spark, pk);
 	sidebar_seg_add(l, 2, strlen(spark), SIDEBAR_SPARK);
+}
+
+/* "claude-haiku-4-5-20251001" -> "haiku-4-5": the family and version of a
+ * Claude id, else the id. */
+static const char *
+sidebar_short_model(const char *id)
+{
+	const char *fam = model_family(id);
+	const char *p = fam != NULL ? strstr(id, fam) : NULL;
+	return p != NULL ? p : id;
 }
 
 void
@@ -444,11 +470,19 @@ sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 		snprintf(model, sizeof model, "%s (set)", p->override);
 		marked = 1;
 	} else if (c != NULL && c->last_model[0] != '\0') {
-		if (c->last_model_asked[0] && strcmp(c->last_model_asked, c->last_model) != 0) {
-			snprintf(model, sizeof model, "%s%s", in->utf8 ? "\xe2\x86\x93" : "v", c->last_model);
+		/* the conversation's model (requests that carry the agent's tools),
+		 * not the small one it uses for titles; that one beside it */
+		const char *used = c->main_model[0] ? c->main_model : c->last_model;
+		const char *asked = c->main_model[0] ? c->main_model_asked : c->last_model_asked;
+		if (asked[0] && strcmp(asked, used) != 0) {
+			snprintf(model, sizeof model, "%s%s", in->utf8 ? "\xe2\x86\x93" : "v", used);
 			marked = 1;
 		} else {
-			snprintf(model, sizeof model, "%s", c->last_model);
+			snprintf(model, sizeof model, "%s", used);
+		}
+		if (c->main_model[0] && c->helper_model[0] && strcmp(c->helper_model, used) != 0) {
+			size_t n = strlen(model);
+			snprintf(model + n, sizeof model - n, " +%s", sidebar_short_model(c->helper_model));
 		}
 	}
 	sidebar_emit_state(o, p);
@@ -582,9 +616,13 @@ sidebar_emit_header(struct out *o, const struct sidebar_input *in)
 	sidebar_emit(o, SIDEBAR_BOLD, " tokmux  total %s%s", t->unpriced ? "~" : "", usd);
 	int64_t spent = sidebar_total_cost(in);
 	int64_t today = in->daily_before_micros + spent;
-	if (in->ceiling_micros > 0)
+	if (in->ceiling_micros == 0)
+		sidebar_emit(o, SIDEBAR_ERROR, " ws  blocked: ceiling $0");
+	else if (in->ceiling_micros > 0)
 		sidebar_emit_cost_bar(o, " ws  ", spent, in->ceiling_micros, t->unpriced > 0);
-	if (in->daily_ceiling_micros > 0)
+	if (in->daily_ceiling_micros == 0)
+		sidebar_emit(o, SIDEBAR_ERROR, " day blocked: ceiling $0");
+	else if (in->daily_ceiling_micros > 0)
 		sidebar_emit_cost_bar(o, " day ", today, in->daily_ceiling_micros, t->unpriced > 0);
 	else if (in->daily_before_micros > 0) {
 		util_fmt_usd(today, usd, sizeof usd);
@@ -607,9 +645,9 @@ sidebar_emit_header(struct out *o, const struct sidebar_input *in)
 	} else {
 		sidebar_emit(o, SIDEBAR_DIM, " burn %s/h (10 min)", usd);
 	}
-	if (t->inflight > 0) {
-		util_fmt_usd(t->reserved_micros, usd, sizeof usd);
-		sidebar_emit(o, SIDEBAR_DIM, " %lld in flight, ~%s reserved", (long long)t->inflight, usd);
+	if (t->inflight > 0 || t->policy.reserved_micros > 0) {
+		util_fmt_usd(t->policy.reserved_micros, usd, sizeof usd);
+		sidebar_emit(o, SIDEBAR_DIM, " %lld in flight, %s reserved", (long long)t->inflight, usd);
 	}
 	sidebar_emit(o, (t->err_429 || t->err_529) ? SIDEBAR_WARN : SIDEBAR_DIM,
 	    " %lld req  429 %lld  529 %lld", (long long)t->requests, (long long)t->err_429,
@@ -694,6 +732,7 @@ sidebar_status(const struct sidebar_input *in, int cols, char *buf, size_t len)
 		}
 		sidebar_put(buf, len, &pos, part);
 	}
-	sidebar_put(buf, len, &pos, " | C-g ? help");
+	snprintf(part, sizeof part, " | %s ? help", in->prefix_name != NULL ? in->prefix_name : "Ctrl-g");
+	sidebar_put(buf, len, &pos, part);
 	(void)cols;    /* the caller clips */
 }

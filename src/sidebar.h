@@ -90,6 +90,7 @@ struct sidebar_input {
 	int64_t daily_ceiling_micros;        /* -1 / 0 none */
 	int64_t daily_before_micros;         /* spent today before this session (ledger) */
 	double warn_at;                      /* warning fraction, 0: 0.8 */
+	const char *prefix_name;             /* the prefix key, "Ctrl-g"; NULL: that */
 };
 
 /* Fill out[] with at most max lines for a sidebar cols wide; returns count.

@@ -222,6 +222,8 @@ stats_activity_end(struct stats_counts *c, const struct stats_result *r, int64_t
 		snprintf(c->act.session, sizeof c->act.session, "%s", r->session);
 	if (r->key_hash != NULL && r->key_hash[0] != '\0')
 		snprintf(c->act.key_hash, sizeof c->act.key_hash, "%s", r->key_hash);
+	if (r->helper == 1)
+		return;     /* a title or summary: no word on the agent's turn */
 	if (r->subagent == NULL || r->subagent[0] == '\0') {
 		c->act.last_end_ms = now;
 		snprintf(c->act.last_stop, sizeof c->act.last_stop, "%s",
@@ -247,6 +249,19 @@ stats_overloaded_stream(const struct stats_result *r)
 	    strcmp(r->usage.error_type, "overloaded_error") == 0;
 }
 
+/* The conversation's model (a request with the agent's tools) apart from
+ * a helper's (titles, summaries: no tools). */
+static void
+stats_note_model(struct stats_counts *c, const char *used, const char *asked, int helper)
+{
+	if (helper == 1) {
+		snprintf(c->helper_model, sizeof c->helper_model, "%s", used);
+	} else if (helper == 0) {
+		snprintf(c->main_model, sizeof c->main_model, "%s", used);
+		snprintf(c->main_model_asked, sizeof c->main_model_asked, "%s", asked);
+	}
+}
+
 static void
 stats_count_end(struct stats_counts *c, const struct stats_result *r, int64_t reserved, int64_t now)
 {
@@ -255,6 +270,8 @@ stats_count_end(struct stats_counts *c, const struct stats_result *r, int64_t re
 	c->requests++;
 	c->err_429 += r->n429;
 	c->err_529 += r->n529;
+	if (r->clamped_from > 0 && !r->refused)
+		c->clamped++;
 	if (r->refused)
 		c->refused++;
 	else if (r->status >= 200 && r->status < 300)
@@ -283,9 +300,12 @@ stats_count_end(struct stats_counts *c, const struct stats_result *r, int64_t re
 		snprintf(c->last_model, sizeof(c->last_model), "%s", r->model_used);
 	if (r->error != NULL && r->error[0] != '\0')
 		snprintf(c->last_error, sizeof(c->last_error), "%s", r->error);
-	if (r->model_used != NULL && r->model_used[0] != '\0')
-		snprintf(c->last_model_asked, sizeof(c->last_model_asked), "%s",
-		    r->model_asked != NULL && r->model_asked[0] != '\0' ? r->model_asked : r->model_used);
+	if (r->model_used != NULL && r->model_used[0] != '\0') {
+		const char *asked = r->model_asked != NULL && r->model_asked[0] != '\0' ?
+		    r->model_asked : r->model_used;
+		snprintf(c->last_model_asked, sizeof(c->last_model_asked), "%s", asked);
+		stats_note_model(c, r->model_used, asked, r->helper);
+	}
 	c->last_activity_ms = now;
 }
 
@@ -309,6 +329,8 @@ stats_recent_add(stats_t *s, const struct stats_result *r)
 	e->fallbacks = r->fallbacks;
 	e->n429 = r->n429;
 	e->n529 = r->n529;
+	e->out_limit = r->out_limit;
+	e->clamped_from = r->clamped_from;
 	s->recent_next[r->route] = (s->recent_next[r->route] + 1) % STATS_RECENT_MAX;
 	if (s->recent_count[r->route] < STATS_RECENT_MAX)
 		s->recent_count[r->route]++;

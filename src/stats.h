@@ -28,6 +28,7 @@ struct stats_route_policy {
 	int64_t reserved_micros;    /* in-flight worst cases */
 	int64_t spent_tokens, reserved_tokens;
 	int warn;                   /* past the soft warning threshold (warn_at) */
+	int blocked;                /* a zero ceiling stops every request */
 	int downgraded;             /* past downgrade_at: requests go to a cheaper model */
 	char model_override[MODEL_ID_MAX]; /* model forced at run time, "" none */
 	int64_t paced;              /* requests that waited for their key's rate limit */
@@ -43,7 +44,8 @@ struct stats_route_policy {
  */
 struct stats_activity {
 	int64_t last_begin_ms;      /* util_now_ms() when the latest request began (any), 0 never */
-	int64_t last_end_ms;        /* when the agent's own latest request finished, 0 never */
+	int64_t last_end_ms;        /* when the agent's own latest request of its conversation
+	                             * finished (not a subagent's, not a helper's), 0 never */
 	char last_stop[24];         /* its stop reason (usage.h), "" none or unknown */
 	int last_status;            /* its status to the agent (0: transport error) */
 	int last_refused;           /* it was refused by a ceiling */
@@ -70,6 +72,7 @@ struct stats_counts {
 	int64_t err_4xx;         /* other 4xx */
 	int64_t err_5xx;         /* other 5xx and transport errors */
 	int64_t refused;         /* refused by tokmux policy (ceilings) */
+	int64_t clamped;         /* sent with a lower output limit to fit a ceiling */
 	int64_t retries;
 	int64_t fallbacks;
 	int64_t input_tokens, output_tokens, cache_read_tokens;
@@ -86,6 +89,11 @@ struct stats_counts {
 	struct stats_activity act;          /* routes only (zero in the total) */
 	struct stats_subagent sub[STATS_MAX_SUBAGENTS];   /* routes only, most recent first
 	                                     * in snapshots; unused slots have id "" */
+	char main_model[MODEL_ID_MAX];       /* used by the last request that carried tools:
+	                                      * the conversation's model; "" none yet */
+	char main_model_asked[MODEL_ID_MAX];
+	char helper_model[MODEL_ID_MAX];     /* used by the last request without tools
+	                                      * (titles, summaries); "" none */
 };
 
 /* One finished request, as reported by the gateway. */
@@ -105,6 +113,10 @@ struct stats_result {
 	const char *session;      /* the agent's session id, or NULL */
 	const char *subagent;     /* the subagent that sent it, or NULL: the agent itself */
 	const char *key_hash;     /* the hash of its API key or token, or NULL */
+	int64_t out_limit;        /* output limit sent upstream, 0 unknown */
+	int helper;               /* 1: a request without tools (a title, a summary), 0: the
+	                           * conversation's (it carries the agent's tools), -1 unknown */
+	int64_t clamped_from;     /* > 0: the limit asked, lowered to out_limit to fit a ceiling */
 };
 
 /* Workspace-wide policy state. */
@@ -183,6 +195,7 @@ struct stats_recent {
 	int status;
 	int refused;
 	int retries, fallbacks, n429, n529;
+	int64_t out_limit, clamped_from;   /* clamped_from > 0: the output limit was lowered */
 };
 
 /* Copy route's recent requests, newest first, into out[max]; returns how

@@ -1,7 +1,8 @@
 /*
  * theme: owns the built-in themes, the JSON theme format and the search
  * for a theme file by name. A theme file is an object with an optional
- * "name", an optional "mono" flag and one object per slot:
+ * "name", an optional "mono" flag, an optional "terminal" (the fg and bg of
+ * the terminal it is made for) and one object per slot:
  *   "bar_ok": {"fg": "green", "bg": "default", "attrs": ["bold"]}
  * Unknown keys are errors, as in the config: a typo should not silently
  * do nothing.
@@ -87,6 +88,7 @@ theme_builtin(struct theme *t, int mono)
 		t->style[i] = (struct theme_style){ -1, -1, 0 };
 	snprintf(t->name, sizeof t->name, "%s", mono ? "mono" : "default");
 	t->mono = mono;
+	t->terminal = (struct theme_style){ -1, -1, 0 };
 	struct theme_style *s = t->style;
 	s[THEME_BOLD].attrs = THEME_A_BOLD;
 	s[THEME_DIM].attrs = THEME_A_DIM;
@@ -113,6 +115,7 @@ theme_builtin(struct theme *t, int mono)
 	s[THEME_BAR_WARN].fg = 3;
 	s[THEME_BAR_OVER] = (struct theme_style){ 1, -1, THEME_A_BOLD };
 	s[THEME_SPARKLINE].fg = 6;
+	t->terminal = (struct theme_style){ THEME_RGB | 0xe5e5e5, THEME_RGB | 0, 0 };
 }
 
 static int
@@ -191,9 +194,10 @@ theme_slot_of(const char *key)
 static int
 theme_parse_root(const struct jsoncheck *x, const cJSON *root, struct theme *t)
 {
-	const char *allowed[THEME_SLOTS + 4] = { "name", "mono", "comment" };
+	const char *allowed[THEME_SLOTS + 5] = { "name", "mono", "comment" };
 	for (int i = 0; i < THEME_SLOTS; i++)
 		allowed[3 + i] = slot_keys[i];
+	allowed[3 + THEME_SLOTS] = "terminal";
 	int mono = 0;
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "mono");
 	if (jsoncheck_keys(x, root, NULL, allowed) < 0 ||
@@ -209,6 +213,9 @@ theme_parse_root(const struct jsoncheck *x, const cJSON *root, struct theme *t)
 			if (jsoncheck_string(x, v, NULL, k, 0, &name) < 0)
 				return -1;
 			snprintf(t->name, sizeof t->name, "%s", name);
+		} else if (strcmp(k, "terminal") == 0) {
+			if (theme_parse_style(x, k, v, &t->terminal) < 0)
+				return -1;
 		} else if (theme_parse_style(x, k, v, &t->style[theme_slot_of(k)]) < 0) {
 			return -1;
 		}

@@ -46,6 +46,9 @@ struct theme {
 	char name[64];
 	int mono;            /* attributes only, no colour at all */
 	struct theme_style style[THEME_SLOTS];
+	/* The terminal the theme is made for ("terminal": fg, bg): the default
+	 * colours panes are told (OSC 10/11) when the terminal does not say. */
+	struct theme_style terminal;
 };
 
 /* The built-in dark default (mono = 0) or the attributes-only mono theme. */

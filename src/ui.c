@@ -34,6 +34,8 @@
 #include "input.h"
 #include "layout.h"
 #include "notify.h"
+#include "outer.h"
+#include "palette.h"
 #include "pane.h"
 #include "render.h"
 #include "util.h"
@@ -100,6 +102,7 @@ struct ui_pane {
 	int64_t resize_ms;        /* when its size last changed, 0 never */
 	int64_t work_ms;          /* its last output that was no key's echo or resize's redraw */
 	int fd;                   /* the pty master the loop watches, -1 none */
+	unsigned title_serial;    /* vt_title_serial() shown in the title */
 	int id;                   /* stable while the pane lives (indexes shift on close) */
 	char *cmd;                /* its command, NULL: the shell */
 	int worktree;             /* runs in its own git worktree (wtpane) */
@@ -110,6 +113,7 @@ struct ui_pane {
 struct ui {
 	const struct ui_options *o;
 	const struct config *cfg;
+	char prefix_name[16];     /* the prefix key as texts name it ("Ctrl-g") */
 	struct ui_pane p[TOKMUX_MAX_PANES];
 	int n;                    /* panes open */
 	int focus;
@@ -122,6 +126,9 @@ struct ui {
 	int confirm_arg;
 	input_t *in;
 	render_t *render;
+	outer_t *outer;           /* what ncurses cannot draw (outer.c) */
+	uint8_t fg[3], bg[3];     /* the terminal's default colours, for panes */
+	int has_fg, has_bg;
 	chrome_t *chrome;
 	dialog_t *dialog;
 	int utf8;
@@ -251,6 +258,7 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols, int worktree)
 	u->p[slot].name = name;
 	u->p[slot].full = 1;
 	u->p[slot].route = route;
+	vt_set_colors(pane_vt(p), u->has_fg ? u->fg : NULL, u->has_bg ? u->bg : NULL);
 	u->p[slot].fd = -1;      /* a deferred pane has no pty to watch yet */
 	u->p[slot].id = ++u->next_id;
 	u->p[slot].cmd = cmd != NULL ? xstrdup(cmd) : NULL;
@@ -438,6 +446,7 @@ ui_status(struct ui *u, struct chrome_status *st, char *prompt, char *question, 
 	st->prefix = input_prefix_pending(u->in);
 	st->scrolling = u->mode == MODE_SCROLL;
 	st->npanes = u->n;
+	st->prefix_name = u->prefix_name;
 }
 
 static int64_t
@@ -656,6 +665,16 @@ ui_draw_cursor(struct ui *u)
 	curs_set(show);
 }
 
+/* After doupdate(): what ncurses cannot draw, and the focused pane's
+ * cursor style. */
+static void
+ui_draw_outer(struct ui *u)
+{
+	if (u->n > 0)
+		outer_cursor_style(u->outer, vt_cursor_style(pane_vt(u->p[u->focus].pane)));
+	outer_flush(u->outer);
+}
+
 static int64_t ui_on_diff_timer(evloop_t *el, int64_t id, void *arg);
 
 /* The diff overlay covers the whole screen: drawn alone. */
@@ -665,6 +684,7 @@ ui_draw_diff(struct ui *u)
 	diffview_draw(u->diff, u->render, u->chrome, u->rows, u->cols);
 	curs_set(0);
 	doupdate();
+	ui_draw_outer(u);
 	u->diff_dirty = 0;
 	u->last_frame = util_now_ms();
 	if (diffview_pending(u->diff) && u->diff_timer == 0)
@@ -707,6 +727,7 @@ ui_draw(struct ui *u)
 	}
 	ui_draw_cursor(u);
 	doupdate();
+	ui_draw_outer(u);
 	u->chrome_dirty = 0;
 	if (sidebar_now)
 		u->sidebar_dirty = 0;
@@ -727,6 +748,7 @@ ui_draw_echo(struct ui *u)
 	ui_draw_pane(u, &u->p[u->focus], u->p[u->focus].full, 0);
 	ui_draw_cursor(u);
 	doupdate();
+	ui_draw_outer(u);
 }
 
 /* ---- actions ---- */
@@ -753,9 +775,11 @@ ui_set_focus(struct ui *u, int i)
 		return;
 	if (u->mode == MODE_SCROLL)
 		u->mode = MODE_NORMAL;
+	vt_focus(pane_vt(u->p[u->focus].pane), 0);
 	u->focus = i;
 	u->p[i].belled = 0;
 	u->p[i].marked = 0;
+	vt_focus(pane_vt(u->p[i].pane), 1);
 	if (u->zoomed >= 0 && u->zoomed != i) {
 		u->zoomed = i;
 		u->resized = 1;
@@ -1116,6 +1140,22 @@ ui_command(struct ui *u, const struct input_event *ev)
 	}
 }
 
+/* The terminal told its default colour (asked at start): the panes are
+ * told it from now on instead of the theme's. */
+static void
+ui_term_color(struct ui *u, const struct input_event *ev)
+{
+	uint8_t *rgb = ev->arg == 10 ? u->fg : u->bg;
+
+	rgb[0] = (uint8_t)(ev->ch >> 16);
+	rgb[1] = (uint8_t)(ev->ch >> 8);
+	rgb[2] = (uint8_t)ev->ch;
+	*(ev->arg == 10 ? &u->has_fg : &u->has_bg) = 1;
+	for (int i = 0; i < u->n; i++)
+		vt_set_colors(pane_vt(u->p[i].pane), u->has_fg ? u->fg : NULL,
+		    u->has_bg ? u->bg : NULL);
+}
+
 static void ui_diff_close(struct ui *u);
 
 static void
@@ -1123,6 +1163,10 @@ ui_event(struct ui *u, const struct input_event *ev)
 {
 	if (ev->kind == INPUT_RESIZE) {
 		u->resized = 1;
+		return;
+	}
+	if (ev->kind == INPUT_TERM_COLOR) {
+		ui_term_color(u, ev);
 		return;
 	}
 	if (u->diff != NULL) {
@@ -1676,6 +1720,10 @@ ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 	size_t got = ui_pane_read(u, i);
 	if (got > 0)
 		ui_pane_output(up);
+	if (vt_title_serial(pane_vt(up->pane)) != up->title_serial) {
+		up->title_serial = vt_title_serial(pane_vt(up->pane));
+		u->chrome_dirty = 1;
+	}
 	if (got > 0 && i == u->focus && u->echo_until != 0 && util_now_ms() <= u->echo_until) {
 		u->echo_until = 0;
 		ui_draw_echo(u);     /* now: before any other pane's callback */
@@ -1873,9 +1921,32 @@ ui_terminal_guard(struct ui *u, const struct termios *tio)
 	    "\033[?1000l\033[?1002l\033[?1003l\033[?1005l\033[?1006l\033[?2004l");
 	ui_cap_append(reset, sizeof reset, "rmkx");
 	ui_cap_append(reset, sizeof reset, "cnorm");
+	ui_cap_append(reset, sizeof reset, "Se");
 	ui_cap_append(reset, sizeof reset, "rmcup");
 	util_term_save(u->term_out, tio, reset);
 	util_crash_handlers();
+}
+
+/* The panes' default colours (OSC 10/11) until the terminal answers (if it
+ * does; ui_term_color): what the theme is made for. */
+static void
+ui_default_colors(struct ui *u)
+{
+	const struct theme *t = chrome_theme(u->chrome);
+	const int c[2] = { t->terminal.fg, t->terminal.bg };
+	uint8_t *rgb[2] = { u->fg, u->bg };
+	int *has[2] = { &u->has_fg, &u->has_bg }, r, g, b;
+
+	for (int i = 0; i < 2; i++) {
+		if (*has[i] || c[i] < 0)
+			continue;
+		if (c[i] & THEME_RGB) {
+			r = (c[i] >> 16) & 255, g = (c[i] >> 8) & 255, b = c[i] & 255;
+		} else
+			palette_rgb(c[i], &r, &g, &b);
+		rgb[i][0] = (uint8_t)r, rgb[i][1] = (uint8_t)g, rgb[i][2] = (uint8_t)b;
+		*has[i] = 1;
+	}
 }
 
 static int
@@ -1900,6 +1971,9 @@ ui_curses_start(struct ui *u)
 	mousemask(ALL_MOUSE_EVENTS, NULL);
 	mouseinterval(0);
 	u->chrome = chrome_new(u->o->theme, u->utf8);
+	ui_default_colors(u);
+	u->outer = outer_new(u->term_out);
+	outer_ask_colors(u->outer);
 	input_init_terminfo_keys();
 	/* bracketed paste from the outer terminal */
 	fputs("\033[?2004h", u->term_out_f);
@@ -1912,6 +1986,8 @@ ui_curses_start(struct ui *u)
 static void
 ui_curses_end(struct ui *u)
 {
+	outer_end(u->outer);
+	outer_free(u->outer);
 	fputs("\033[?2004l", u->term_out_f);
 	fflush(u->term_out_f);
 	endwin();
@@ -1951,8 +2027,11 @@ ui_run(const struct ui_options *o)
 	u->loop = evloop_new();
 	u->in = input_new(o->cfg->prefix_key);
 	u->render = render_new(chrome_color(u->chrome));
+	render_set_outer(u->render, u->outer);
 	u->dialog = dialog_new(&o->controls, o->user);
 	ui_notify_open(u);
+	config_key_name(o->cfg->prefix_key, u->prefix_name, sizeof u->prefix_name);
+	dialog_set_prefix(u->dialog, u->prefix_name);
 	ui_wt_open(u);
 	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {

@@ -623,6 +623,21 @@ upstream_timed_out(const upstream_xfer_t *x)
 	return x->done && (x->result == CURLE_OPERATION_TIMEDOUT || x->idle_expired);
 }
 
+int
+upstream_maybe_sent(const upstream_xfer_t *x)
+{
+	upstream_xfer_t *mx = (upstream_xfer_t *)x;
+	pthread_mutex_lock(&mx->lock);
+	CURLcode r = x->result;
+	int done = x->done;
+	pthread_mutex_unlock(&mx->lock);
+	if (!done)
+		return 1;   /* cut short by us while it ran: it may have gone out */
+	return !(r == CURLE_COULDNT_RESOLVE_HOST || r == CURLE_COULDNT_RESOLVE_PROXY ||
+	    r == CURLE_COULDNT_CONNECT || r == CURLE_FAILED_INIT || r == CURLE_UNSUPPORTED_PROTOCOL ||
+	    r == CURLE_URL_MALFORMAT);
+}
+
 size_t
 upstream_body_bytes(const upstream_xfer_t *x)
 {

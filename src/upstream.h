@@ -87,6 +87,9 @@ void upstream_join(upstream_xfer_t *x);
 void upstream_error(const upstream_xfer_t *x, char *buf, size_t len);
 int upstream_timed_out(const upstream_xfer_t *x);
 size_t upstream_body_bytes(const upstream_xfer_t *x);
+/* 0 if the request surely never reached the upstream (no connection was
+ * made), else 1: it may have, and may be billed. */
+int upstream_maybe_sent(const upstream_xfer_t *x);
 
 /* Copy up to max body bytes that have arrived
  * and not been read yet WITHOUT consuming them (a later upstream_read gets

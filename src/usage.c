@@ -18,6 +18,7 @@
 #include "usage.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,19 +74,36 @@ usage_parser_free(usage_parser_t *p)
 
 /* ---- small JSON helpers ---- */
 
+/* obj[name] as a token count: 1 with *out, 0 if absent (or null), -1 if it
+ * is there but not a count (a string, negative, fractional, huge). */
 static int
 usage_json_int(const cJSON *obj, const char *name, int64_t *out)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
-	if (!cJSON_IsNumber(it))
+	if (it == NULL || cJSON_IsNull(it))
 		return 0;
+	if (!cJSON_IsNumber(it))
+		return -1;
 	double v = it->valuedouble;
-	if (v < 0)
-		v = 0;
-	if (v > 9e15)
-		v = 9e15;
+	if (!(v >= 0 && v <= 9e15) || floor(v) != v)
+		return -1;
 	*out = (int64_t)v;
 	return 1;
+}
+
+/* The same, remembering a figure that does not parse (usage.malformed:
+ * the output side or the input side, cache and tool figures included). */
+static int
+usage_num(usage_parser_t *p, const cJSON *obj, const char *name, int64_t *out)
+{
+	int rc = usage_json_int(obj, name, out);
+	if (rc < 0) {
+		int out_side = strstr(name, "output") != NULL || strstr(name, "completion") != NULL ||
+		    strstr(name, "reasoning") != NULL || strstr(name, "thinking") != NULL;
+		p->u.malformed |= out_side ? USAGE_BAD_OUTPUT : USAGE_BAD_INPUT;
+		log_debug("usage: \"%s\" is not a token count", name);
+	}
+	return rc > 0;
 }
 
 static const char *
@@ -153,28 +171,28 @@ usage_anthropic(usage_parser_t *p, const cJSON *usage)
 	if (usage == NULL || !usage_metered(p))
 		return;
 	p->u.has_usage = 1;
-	if (usage_json_int(usage, "input_tokens", &v))
+	if (usage_num(p, usage, "input_tokens", &v))
 		p->u.input_tokens = v;
-	if (usage_json_int(usage, "output_tokens", &v))
+	if (usage_num(p, usage, "output_tokens", &v))
 		p->u.output_tokens = v;
-	if (usage_json_int(usage, "cache_read_input_tokens", &v))
+	if (usage_num(p, usage, "cache_read_input_tokens", &v))
 		p->u.cache_read_tokens = v;
-	if (usage_json_int(usage, "cache_creation_input_tokens", &v))
+	if (usage_num(p, usage, "cache_creation_input_tokens", &v))
 		p->cache_write_total = v;
 	if ((o = usage_json_obj(usage, "cache_creation")) != NULL) {
 		int64_t a = 0, b = 0;
-		int ha = usage_json_int(o, "ephemeral_5m_input_tokens", &a);
-		int hb = usage_json_int(o, "ephemeral_1h_input_tokens", &b);
+		int ha = usage_num(p, o, "ephemeral_5m_input_tokens", &a);
+		int hb = usage_num(p, o, "ephemeral_1h_input_tokens", &b);
 		if (ha || hb) {
 			p->split_5m = a;
 			p->split_1h = b;
 		}
 	}
 	if ((o = usage_json_obj(usage, "server_tool_use")) != NULL &&
-	    usage_json_int(o, "web_search_requests", &v))
+	    usage_num(p, o, "web_search_requests", &v))
 		p->u.web_search_requests = v;
 	if ((o = usage_json_obj(usage, "output_tokens_details")) != NULL &&
-	    usage_json_int(o, "thinking_tokens", &v))
+	    usage_num(p, o, "thinking_tokens", &v))
 		p->u.reasoning_tokens = v;
 }
 
@@ -199,16 +217,16 @@ usage_openai(usage_parser_t *p, const cJSON *usage)
 	const cJSON *d;
 	if (usage == NULL || !usage_metered(p))
 		return;
-	if (!usage_json_int(usage, "prompt_tokens", &in))
-		usage_json_int(usage, "input_tokens", &in);
-	if (!usage_json_int(usage, "completion_tokens", &out))
-		usage_json_int(usage, "output_tokens", &out);
+	if (!usage_num(p, usage, "prompt_tokens", &in))
+		usage_num(p, usage, "input_tokens", &in);
+	if (!usage_num(p, usage, "completion_tokens", &out))
+		usage_num(p, usage, "output_tokens", &out);
 	if ((d = usage_json_obj(usage, "prompt_tokens_details")) != NULL ||
 	    (d = usage_json_obj(usage, "input_tokens_details")) != NULL)
-		usage_json_int(d, "cached_tokens", &cached);
+		usage_num(p, d, "cached_tokens", &cached);
 	if ((d = usage_json_obj(usage, "completion_tokens_details")) != NULL ||
 	    (d = usage_json_obj(usage, "output_tokens_details")) != NULL)
-		usage_json_int(d, "reasoning_tokens", &reason);
+		usage_num(p, d, "reasoning_tokens", &reason);
 	if (cached > in)
 		cached = in;
 	p->u.has_usage = 1;

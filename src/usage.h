@@ -24,6 +24,9 @@ enum api_kind {
 	API_OPENAI_RESPONSES,         /* POST /v1/responses */
 };
 
+#define USAGE_BAD_INPUT 1   /* input, cache or tool figures */
+#define USAGE_BAD_OUTPUT 2  /* output (reasoning, thinking) figures */
+
 struct usage {
 	int64_t input_tokens;          /* uncached input */
 	int64_t output_tokens;         /* incl. thinking/reasoning */
@@ -42,6 +45,8 @@ struct usage {
 	                                * (end_turn, tool_use, stop, tool_calls, length...);
 	                                * Responses: "tool_calls" when a client tool call was
 	                                * output, else "completed" / "incomplete"; "" unknown */
+	int malformed;                 /* USAGE_BAD_*: a figure was there but not a token
+	                                * count (a string, negative, fractional); it reads 0 */
 };
 
 /* What a stop reason means for the agent's turn. */

@@ -2,10 +2,12 @@
  * vt: one virtual terminal. The child's output goes through the guard
  * (vtguard.c: what libvterm 0.1.4 must not see) into libvterm's state layer,
  * which parses it and calls back here; this module keeps the pen (SGR
- * state), applies glyphs, erases and scrolls to its grid_t, and tracks
- * terminal properties (title, cursor visibility, alternate screen, reverse
- * video, mouse mode). libvterm's screen layer is not used: it copies every
- * row on each scrolled line.
+ * state: libvterm's part from its callbacks, the rest from the guard's pen
+ * events), applies glyphs, erases and scrolls to its grid_t, marks the rows
+ * the cursor wraps from (for reflow on resize), and tracks terminal
+ * properties (title, cursor visibility and style, alternate screen,
+ * reverse video, mouse mode). libvterm's screen layer is not used: it
+ * copies every row on each scrolled line.
  */
 #include "vt.h"
 
@@ -17,6 +19,11 @@
 #include "util.h"
 #include "vtguard.h"
 
+/* Pen attributes the guard's pen events set (libvterm's callbacks the
+ * others). */
+#define VT_PEN_EXT (GRID_ATTR_DIM | GRID_ATTR_CONCEAL | GRID_ATTR_OVERLINE | \
+	GRID_ATTR_UNDERLINE | GRID_UL_MASK)
+
 struct vt {
 	VTerm *vterm;
 	vtguard_t *guard;       /* filters the child's output for libvterm */
@@ -25,6 +32,12 @@ struct vt {
 	struct grid_cell pen;   /* fg, bg, attrs of the current SGR state */
 	int rows, cols;
 	int cursor_visible;
+	int cursor_style;       /* DECSCUSR 0..6, 0 = the terminal's default */
+	unsigned title_serial;  /* changes with every title set */
+	int last_row, last_end; /* the last glyph's row and end column */
+	int moved;              /* the cursor moved away from after it since */
+	int resize_after;       /* at resize: the cursor is past the last glyph */
+	int resize_uncancelled; /* libvterm keeps a pending wrap to cancel */
 	int altscreen;
 	int reverse;
 	int mouse;
@@ -73,8 +86,17 @@ cb_putglyph(VTermGlyphInfo *info, VTermPos pos, void *user)
 
 	while (n < VTERM_MAX_CHARS_PER_CELL && info->chars[n] != 0)
 		n++;
+	/* At column 0 of the next row with no cursor move since a glyph
+	 * reached the right edge (a wide one that did not fit: one short of
+	 * it): the text wrapped. */
+	if (pos.col == 0 && !vt->moved && pos.row == vt->last_row + 1 &&
+	    vt->last_end >= vt->cols - 1)
+		grid_set_wrapped(vt->grid, pos.row - 1, 1);
 	grid_put(vt->grid, pos.row, pos.col, info->chars, n, info->width,
 	    &vt->pen);
+	vt->last_row = pos.row;
+	vt->last_end = pos.col + (info->width > 0 ? info->width : 1);
+	vt->moved = 0;
 	return 1;
 }
 
@@ -83,6 +105,11 @@ cb_movecursor(VTermPos pos, VTermPos oldpos, int visible, void *user)
 {
 	struct vt *vt = user;
 
+	/* After a run of text libvterm reports the cursor after the last
+	 * glyph (on the last column while a wrap is pending). */
+	if (pos.row != vt->last_row ||
+	    pos.col != UTIL_MIN(vt->last_end, vt->cols - 1))
+		vt->moved = 1;
 	/* The renderer draws the cursor; both rows need a redraw. */
 	grid_touch(vt->grid, oldpos.row);
 	grid_touch(vt->grid, pos.row);
@@ -96,6 +123,11 @@ cb_scrollrect(VTermRect r, int downward, int rightward, void *user)
 
 	grid_scroll(vt->grid, r.start_row, r.end_row, r.start_col, r.end_col,
 	    downward, rightward, &vt->pen.bg);
+	/* The last glyph's row went up with the text (a linefeed at the
+	 * bottom before the wrapped glyph). */
+	if (rightward == 0 && vt->last_row >= r.start_row &&
+	    vt->last_row < r.end_row)
+		vt->last_row -= downward;
 	return 1;
 }
 
@@ -122,22 +154,28 @@ cb_erase(VTermRect r, int selective, void *user)
 	return 1;
 }
 
+/* libvterm's part of the pen back to its defaults (the guard resets the
+ * rest with a pen event). */
 static int
 cb_initpen(void *user)
 {
 	struct vt *vt = user;
+	uint16_t ext = vt->pen.attrs & VT_PEN_EXT;
+	struct grid_color ul = vt->pen.ul;
 
 	grid_blank_cell(&vt->pen, NULL);
+	vt->pen.attrs = ext;
+	vt->pen.ul = ul;
 	return 1;
 }
 
 static void
-pen_flag(struct vt *vt, uint8_t bit, int on)
+pen_flag(struct vt *vt, uint16_t bit, int on)
 {
 	if (on)
 		vt->pen.attrs |= bit;
 	else
-		vt->pen.attrs &= (uint8_t)~bit;
+		vt->pen.attrs &= (uint16_t)~bit;
 }
 
 static int
@@ -150,8 +188,7 @@ cb_setpenattr(VTermAttr attr, VTermValue *val, void *user)
 		pen_flag(vt, GRID_ATTR_BOLD, val->boolean);
 		break;
 	case VTERM_ATTR_UNDERLINE:
-		pen_flag(vt, GRID_ATTR_UNDERLINE, val->number != 0);
-		break;
+		break;          /* the guard's pen events carry its style */
 	case VTERM_ATTR_ITALIC:
 		pen_flag(vt, GRID_ATTR_ITALIC, val->boolean);
 		break;
@@ -200,6 +237,7 @@ cb_settermprop(VTermProp prop, VTermValue *val, void *user)
 	case VTERM_PROP_TITLE:
 		free(vt->title);
 		vt->title = xstrdup(val->string != NULL ? val->string : "");
+		vt->title_serial++;
 		break;
 	case VTERM_PROP_REVERSE:
 		vt->reverse = val->boolean ? 1 : 0;
@@ -303,10 +341,32 @@ resize_cursor_col(struct vt *vt, const VTermPos *cur, int ocols, int cols,
 }
 
 /*
- * The state layer has already taken the new size. On shrink, push top lines
- * of the primary screen to scrollback (shrink_push_count); on grow, pull
- * lines back from scrollback. delta moves the cursor along with the
- * content. Narrowing hides columns without losing them (grid.c).
+ * The primary screen's new width: its lines (and scrollback) are rewrapped
+ * and the cursor stays on its character (grid_reflow). libvterm, after this
+ * callback, moves a cursor with a pending wrap one column right if there
+ * is room, then adds delta: the column is set so that the sum lands where
+ * the reflow put it. A pending wrap libvterm keeps is cancelled after
+ * (vt_resize), the reflow having placed the cursor past the glyph already.
+ */
+static int
+vt_resize_reflow(struct vt *vt, const VTermPos *cur, int cols, int *crow,
+    VTermPos *delta)
+{
+	int ccol = cur->col, adj = vt->resize_after && cur->col < cols - 1;
+
+	grid_reflow(vt->grid, cols, crow, &ccol, vt->resize_after);
+	delta->col = ccol - (cur->col + adj);
+	vt->resize_uncancelled = vt->resize_after && !adj;
+	return 1;
+}
+
+/*
+ * The state layer has already taken the new size. A new width rewraps the
+ * primary screen (vt_resize_reflow); the alternate screen is not rewrapped:
+ * narrowing hides columns without losing them (grid.c). Then, on shrink,
+ * top lines of the primary screen go to scrollback (shrink_push_count); on
+ * grow, lines come back from scrollback. delta moves the cursor with the
+ * content.
  */
 static int
 cb_resize(int rows, int cols, VTermPos *delta, void *user)
@@ -314,16 +374,19 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 	struct vt *vt = user;
 	grid_t *g = vt->grid;
 	VTermPos cur;
-	int orows = grid_rows(g), ocols = grid_cols(g), n, r;
+	int orows = grid_rows(g), ocols = grid_cols(g), n, r, crow, reflowed = 0;
 
 	vterm_state_get_cursorpos(vt->state, &cur);
+	crow = cur.row;
+	if (!vt->altscreen && cols != ocols)
+		reflowed = vt_resize_reflow(vt, &cur, cols, &crow, delta);
 	if (vt->altscreen && rows < orows)
 		resize_hidden_primary(vt, orows, rows);
 	else if (rows < orows) {
-		n = shrink_push_count(g, orows, rows, cur.row);
+		n = shrink_push_count(g, orows, rows, crow);
 		if (n > 0) {
 			grid_scroll(g, 0, orows, 0, grid_cols(g), n, 0, NULL);
-			delta->row -= n;
+			crow -= n;
 		}
 	}
 	grid_resize(g, rows, cols);
@@ -333,10 +396,15 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 		for (r = orows; r < rows; r++) {
 			if (grid_sb_pop(g) != 0)
 				break;
-			delta->row++;
+			crow++;
 		}
 	}
-	resize_cursor_col(vt, &cur, ocols, cols, delta);
+	delta->row = crow - cur.row;
+	if (!reflowed)
+		resize_cursor_col(vt, &cur, ocols, cols, delta);
+	/* libvterm clamps the cursor below the size only */
+	delta->row = UTIL_MAX(delta->row, -cur.row);
+	delta->col = UTIL_MAX(delta->col, -cur.col);
 	vt->rows = rows;
 	vt->cols = cols;
 	return 1;
@@ -486,6 +554,47 @@ vt_guard_reply(const char *buf, size_t len, void *user)
 		vt->out(buf, len, vt->user);
 }
 
+/* The pen extension (what libvterm 0.1.4 cannot keep) into the pen. */
+static void
+vt_pen_ext(struct vt *vt, const struct sgr_ext *e)
+{
+	uint16_t a = vt->pen.attrs & (uint16_t)~VT_PEN_EXT;
+
+	if (e->dim)
+		a |= GRID_ATTR_DIM;
+	if (e->conceal)
+		a |= GRID_ATTR_CONCEAL;
+	if (e->overline)
+		a |= GRID_ATTR_OVERLINE;
+	if (e->ul != 0)
+		a |= GRID_ATTR_UNDERLINE;
+	if (e->ul > GRID_UL_SINGLE)
+		a |= (uint16_t)(e->ul << GRID_UL_SHIFT);
+	vt->pen.attrs = a;
+	vt->pen.ul = e->ulc;
+}
+
+/* What the guard tells, in order with what libvterm has parsed. */
+static void
+vt_guard_event(const struct vtguard_event *ev, void *user)
+{
+	struct vt *vt = user;
+
+	switch (ev->type) {
+	case VTGUARD_EV_PEN:
+		vt_pen_ext(vt, ev->pen);
+		break;
+	case VTGUARD_EV_CURSOR_STYLE:
+		vt->cursor_style = ev->arg;
+		break;
+	case VTGUARD_EV_CLEAR_SCROLLBACK:
+		grid_sb_clear(vt->grid);
+		break;
+	default:
+		break;
+	}
+}
+
 /* ---- public API ---- */
 
 vt_t *
@@ -515,7 +624,9 @@ vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
 	vt->sig = termsig_new(vt_sig_reply, vt);
 	vt->focused = -1;
 	vt->guard = vtguard_new(vt_guard_out, vt_guard_reply, vt);
-	vtguard_set_width(vt->guard, vt->cols);
+	vtguard_set_events(vt->guard, vt_guard_event);
+	vtguard_set_size(vt->guard, vt->rows, vt->cols);
+	vt->last_row = -1;
 	return vt;
 }
 
@@ -570,6 +681,32 @@ vt_write(vt_t *vt, const char *buf, size_t len)
 	vt_focus_check(vt);
 }
 
+/* Whether libvterm holds a pending wrap: the cursor on the last column
+ * right after a glyph put there, with autowrap (DECAWM) on. */
+static int
+vt_pending_wrap(struct vt *vt)
+{
+	VTermPos pos;
+
+	vterm_state_get_cursorpos(vt->state, &pos);
+	if (vt->moved || vt->last_row != pos.row || vt->last_end < vt->cols ||
+	    pos.col != vt->cols - 1)
+		return 0;
+	return strstr(vt_probe(vt, "\033[?7$p"), "?7;1$y") != NULL;
+}
+
+/* Cancel libvterm's pending wrap without moving the cursor: a move away
+ * and back (a CSI that does not move it keeps the pending wrap). */
+static void
+vt_cancel_wrap(struct vt *vt)
+{
+	VTermPos pos;
+
+	vterm_state_get_cursorpos(vt->state, &pos);
+	vt_probe(vt, pos.col > 0 ? "\033[D\033[C" : "\033[C\033[D");
+	vt->moved = 1;
+}
+
 void
 vt_resize(vt_t *vt, int rows, int cols)
 {
@@ -581,12 +718,19 @@ vt_resize(vt_t *vt, int rows, int cols)
 		return;
 	/* libvterm calls cb_resize, which resizes the grid. */
 	shrink = rows < vt->rows || cols < vt->cols;
+	vt->resize_after = cols != vt->cols && vt_pending_wrap(vt);
+	vt->resize_uncancelled = 0;
 	vterm_set_size(vt->vterm, rows, cols);
 	if (grid_rows(vt->grid) != rows || grid_cols(vt->grid) != cols)
 		grid_resize(vt->grid, rows, cols);
 	vt->rows = rows;
 	vt->cols = cols;
-	vtguard_set_width(vt->guard, cols);
+	vtguard_set_size(vt->guard, rows, cols);
+	if (vt->resize_uncancelled)
+		vt_cancel_wrap(vt);
+	/* the last glyph's place means nothing any more: no wrap to mark */
+	vt->moved = 1;
+	vt->last_row = -1;
 	if (shrink)
 		vt_fix_margins(vt);
 }
@@ -621,6 +765,24 @@ int
 vt_altscreen(const vt_t *vt)
 {
 	return vt->altscreen;
+}
+
+unsigned
+vt_title_serial(const vt_t *vt)
+{
+	return vt->title_serial;
+}
+
+int
+vt_cursor_style(const vt_t *vt)
+{
+	return vt->cursor_style;
+}
+
+void
+vt_set_colors(vt_t *vt, const uint8_t *fg, const uint8_t *bg)
+{
+	vtguard_set_colors(vt->guard, fg, bg);
 }
 
 int

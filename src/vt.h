@@ -47,6 +47,10 @@ void vt_resize(vt_t *vt, int rows, int cols);
 grid_t *vt_grid(vt_t *vt);
 void vt_cursor(const vt_t *vt, int *row, int *col, int *visible);
 const char *vt_title(const vt_t *vt);    /* "" when unset */
+unsigned vt_title_serial(const vt_t *vt); /* changes whenever a title is set */
+/* DECSCUSR cursor style: 0 the terminal's default, 1 blinking block,
+ * 2 block, 3 blinking underline, 4 underline, 5 blinking bar, 6 bar. */
+int vt_cursor_style(const vt_t *vt);
 int vt_altscreen(const vt_t *vt);
 int vt_reverse(const vt_t *vt);          /* DECSCNM reverse video */
 int vt_mouse_mode(const vt_t *vt);       /* enum vt_mouse_mode */
@@ -60,6 +64,10 @@ int vt_take_bell(vt_t *vt);              /* returns 1 once per bell, then 0 */
 const struct termsig_view *vt_signals(const vt_t *vt);
 /* A new program runs in the terminal (a restart): forget the old one's. */
 void vt_signals_reset(vt_t *vt);
+
+/* The default foreground and background (r, g, b) OSC 10 and 11 answer
+ * with; NULL: unknown, not answered. */
+void vt_set_colors(vt_t *vt, const uint8_t *fg, const uint8_t *bg);
 
 /* The pane gained (1) or lost (0) focus: CSI I / CSI O to the child if it
  * asked for focus events (mode 1004). A child that turns the mode on later

@@ -8,7 +8,9 @@
 #include "vtguard.h"
 
 #include <locale.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -16,6 +18,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "cli.h"
+#include "palette.h"
 #include "util.h"
 
 #define VTGUARD_PARAMS 32          /* parameters kept (xterm keeps 30) */
@@ -41,6 +45,19 @@ enum vtguard_phase {
 	VTGUARD_INTER,
 };
 
+/* The character sets (libvterm 0.1.4 keeps them but DECSC does not save
+ * them): G0..G3 designations and which are invoked into GL and GR. */
+struct vtguard_charsets {
+	char g[4];              /* final byte: 'B' ASCII, '0' DEC graphics, 'A' UK */
+	uint8_t gl, gr;
+};
+
+/* What DECSC saves here, beside what libvterm saves itself. */
+struct vtguard_saved {
+	struct vtguard_charsets cs;
+	struct sgr_ext pen;
+};
+
 /* A CSI sequence as parsed: "ESC [ leader params inter final". */
 struct vtguard_csi {
 	int phase;              /* enum vtguard_phase */
@@ -57,8 +74,16 @@ struct vtguard_csi {
 struct vtguard {
 	vtguard_sink_fn sink;
 	vtguard_sink_fn reply;
+	vtguard_event_fn event;
 	void *user;
-	int cols;
+	int rows, cols;
+	struct sgr_ext pen;     /* the pen extension (SGR libvterm cannot keep) */
+	struct vtguard_charsets cs;
+	struct vtguard_saved saved;     /* DECSC's slot (one, as libvterm's) */
+	int declrmm;            /* DECLRMM (69): CSI s is DECSLRM, not SCOSC */
+	int alt;                /* the alternate screen is shown */
+	int has_fg, has_bg;     /* default colours known, for OSC 10/11 */
+	uint8_t fg[3], bg[3];
 	int state;              /* enum vtguard_state */
 	char esc[VTGUARD_ESC_INTER];    /* intermediates after ESC */
 	int nesc;
@@ -78,6 +103,11 @@ struct vtguard {
 };
 
 static const char vtguard_fffd[] = "\xEF\xBF\xBD";
+
+static const struct vtguard_charsets vtguard_cs_default = {
+	.g = { 'B', 'B', 'B', 'B' }, .gl = 0, .gr = 1,
+};
+
 
 /*
  * Output goes to the sink in calls of at most VTGUARD_OUT_MAX bytes that
@@ -147,7 +177,10 @@ vtguard_new(vtguard_sink_fn sink, vtguard_sink_fn reply, void *user)
 	g->sink = sink;
 	g->reply = reply;
 	g->user = user;
+	g->rows = 24;
 	g->cols = 80;
+	g->cs = vtguard_cs_default;
+	g->saved.cs = vtguard_cs_default;
 	g->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	return g;
 }
@@ -163,9 +196,33 @@ vtguard_free(vtguard_t *g)
 }
 
 void
+vtguard_set_events(vtguard_t *g, vtguard_event_fn fn)
+{
+	g->event = fn;
+}
+
+void
 vtguard_set_width(vtguard_t *g, int cols)
 {
 	g->cols = cols < 1 ? 1 : cols;
+}
+
+void
+vtguard_set_size(vtguard_t *g, int rows, int cols)
+{
+	g->rows = rows < 1 ? 1 : rows;
+	vtguard_set_width(g, cols);
+}
+
+void
+vtguard_set_colors(vtguard_t *g, const uint8_t *fg, const uint8_t *bg)
+{
+	g->has_fg = fg != NULL;
+	g->has_bg = bg != NULL;
+	if (fg != NULL)
+		memcpy(g->fg, fg, 3);
+	if (bg != NULL)
+		memcpy(g->bg, bg, 3);
 }
 
 /* ---- UTF-8 ---- */
@@ -438,51 +495,58 @@ vtguard_emit_csi(struct vtguard *g, const struct vtguard_csi *q, int from,
 	vtguard_emit(g, buf, n);
 }
 
-/*
- * Parameters in the SGR item starting at i: a colon group (38:2::r:g:b),
- * 38/48/58 with their 5;n or 2;r;g;b, or one. Items are applied whole.
- */
-static int
-vtguard_sgr_item(const struct vtguard_csi *q, int i)
+/* Emit one CSI: leader, params p[0..n-1] (';'-separated), final. */
+static void
+vtguard_emit_params(struct vtguard *g, char leader, const uint32_t *p,
+    int n, char final)
 {
-	int j = i, len = 1;
+	struct vtguard_csi q = { .leader = leader, .final = final, .n = n };
 
-	if (q->sub[i]) {
-		while (j < q->n - 1 && q->sub[j])
-			j++;
-		return j - i + 1;
-	}
-	if ((q->p[i] == 38 || q->p[i] == 48 || q->p[i] == 58) && i + 1 < q->n)
-		len = q->p[i + 1] == 5 ? 3 : q->p[i + 1] == 2 ? 5 : 1;
-	return UTIL_MIN(len, q->n - i);
+	memcpy(q.p, p, (size_t)n * sizeof *p);
+	vtguard_emit_csi(g, &q, 0, n);
 }
 
-/* SGR: as many sequences of at most VTGUARD_VT_PARAMS as its items need.
- * Underline colour (58, 59) is dropped: 0.1.4 would read its arguments as
- * attributes of their own (5 = blink). */
+/* Tell the owner, after libvterm has had everything before. */
+static void
+vtguard_event(struct vtguard *g, int type, int arg)
+{
+	struct vtguard_event ev = { .type = type, .arg = arg, .pen = &g->pen };
+
+	vtguard_flush(g);
+	if (g->event != NULL)
+		g->event(&ev, g->user);
+}
+
+static void
+vtguard_set_pen(struct vtguard *g, const struct sgr_ext *pen)
+{
+	if (memcmp(&g->pen, pen, sizeof *pen) == 0)
+		return;
+	g->pen = *pen;
+	vtguard_event(g, VTGUARD_EV_PEN, 0);
+}
+
+/* SGR: the plain part to libvterm, in sequences of at most
+ * VTGUARD_VT_PARAMS that never cut an item; the rest to the pen. */
 static void
 vtguard_sgr(struct vtguard *g)
 {
 	const struct vtguard_csi *q = &g->csi;
-	struct vtguard_csi out = { .final = 'm' };
-	int i, len, k;
+	struct sgr_out out = { .n = 0 };
+	int i, j, from = 0;
 
-	for (i = 0; i < q->n; i += len) {
-		len = vtguard_sgr_item(q, i);
-		if (q->p[i] == 58 || q->p[i] == 59)
-			continue;
-		k = UTIL_MIN(len, VTGUARD_VT_PARAMS);
-		if (out.n + k > VTGUARD_VT_PARAMS) {
-			vtguard_emit_csi(g, &out, 0, out.n);
-			out.n = 0;
+	if (sgr_apply(q->p, q->sub, q->n, &g->pen, &out))
+		vtguard_event(g, VTGUARD_EV_PEN, 0);
+	for (i = 0; i < out.n; i = j) {
+		for (j = i + 1; j < out.n && !out.start[j]; j++)
+			;
+		if (j - from > VTGUARD_VT_PARAMS) {
+			vtguard_emit_params(g, 0, out.p + from, i - from, 'm');
+			from = i;
 		}
-		memcpy(out.p + out.n, q->p + i, (size_t)k * sizeof *out.p);
-		memcpy(out.sub + out.n, q->sub + i, (size_t)k);
-		out.n += k;
-		out.sub[out.n - 1] = 0;
 	}
-	if (out.n > 0)
-		vtguard_emit_csi(g, &out, 0, out.n);
+	if (out.n > from)
+		vtguard_emit_params(g, 0, out.p + from, out.n - from, 'm');
 }
 
 /* REP: the last graphic character again, count times (0 or missing: once),
@@ -510,25 +574,293 @@ vtguard_rep(struct vtguard *g)
 	vtguard_emit(g, buf, n);
 }
 
+/* ---- saving the cursor, character sets ---- */
+
+/* Bring libvterm's character sets from what they are (g->cs) to cs. */
+static void
+vtguard_set_charsets(struct vtguard *g, const struct vtguard_charsets *cs)
+{
+	static const char *const gl[] = { "\017", "\016", "\033n", "\033o" };
+	static const char *const gr[] = { "", "\033~", "\033}", "\033|" };
+	char buf[3] = { '\033', 0, 0 };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (g->cs.g[i] != cs->g[i]) {
+			buf[1] = (char)("()*+"[i]);
+			buf[2] = cs->g[i];
+			vtguard_emit(g, buf, 3);
+		}
+	if (g->cs.gl != cs->gl)
+		vtguard_emit(g, gl[cs->gl & 3], strlen(gl[cs->gl & 3]));
+	if (g->cs.gr != cs->gr)
+		vtguard_emit(g, gr[cs->gr & 3], strlen(gr[cs->gr & 3]));
+	g->cs = *cs;
+}
+
+/* DECSC's part here (libvterm saves the cursor and its own pen). */
+static void
+vtguard_save(struct vtguard *g)
+{
+	g->saved.cs = g->cs;
+	g->saved.pen = g->pen;
+}
+
+/* DECRC's part here, after libvterm's. */
+static void
+vtguard_restore(struct vtguard *g)
+{
+	struct vtguard_saved s = g->saved;
+
+	vtguard_set_charsets(g, &s.cs);
+	vtguard_set_pen(g, &s.pen);
+}
+
+/* DECSC (ESC 7, or SCOSC: CSI s). */
+static void
+vtguard_decsc(struct vtguard *g)
+{
+	vtguard_emit(g, "\0337", 2);
+	vtguard_save(g);
+}
+
+/* DECRC (ESC 8, or SCORC: CSI u). libvterm restores a cursor saved before
+ * a shrink unchecked; it clamps the cursor at the end of every CSI it
+ * handles, and CSI ? h (no mode) changes nothing else. */
+static void
+vtguard_decrc(struct vtguard *g)
+{
+	vtguard_emit(g, "\0338\033[?h", 6);
+	vtguard_restore(g);
+}
+
+/* RIS: everything kept here back to its power-on state. libvterm 0.1.4
+ * leaves the alternate screen shown without saying so: leave it first. */
+static void
+vtguard_ris(struct vtguard *g)
+{
+	static const struct sgr_ext pen0;
+
+	if (g->alt)
+		vtguard_emit(g, "\033[?1047l", 8);
+	vtguard_emit(g, "\033c", 2);
+	g->cs = vtguard_cs_default;
+	g->saved.cs = vtguard_cs_default;
+	memset(&g->saved.pen, 0, sizeof g->saved.pen);
+	g->declrmm = 0;
+	g->alt = 0;
+	vtguard_set_pen(g, &pen0);
+	vtguard_event(g, VTGUARD_EV_CURSOR_STYLE, 0);
+}
+
+/* ---- modes ---- */
+
+/* DEC private modes handled here rather than passed on as they are. */
+static int
+vtguard_mode_managed(uint32_t mode)
+{
+	return mode == 3 || mode == 47 || mode == 69 || mode == 1047 ||
+	    mode == 1048 || mode == 1049;
+}
+
+/* The alternate screen (47, 1047, 1049) on or off. Entered while shown,
+ * xterm only clears it for 1049 (the cursor it saves then goes to the
+ * alternate screen's own slot, which libvterm does not have: saving it
+ * would lose the primary screen's cursor). */
+static void
+vtguard_altscreen(struct vtguard *g, uint32_t mode, int set)
+{
+	char buf[16];
+
+	if (set && g->alt) {
+		if (mode == 1049)
+			vtguard_emit(g, "\033[2J", 4);
+		return;
+	}
+	snprintf(buf, sizeof buf, "\033[?%u%c", mode == 47 ? 1047u : mode,
+	    set ? 'h' : 'l');
+	vtguard_emit(g, buf, strlen(buf));
+	if (mode == 1049 && set)
+		vtguard_save(g);
+	else if (mode == 1049)
+		vtguard_restore(g);
+	g->alt = set;
+}
+
+/* One DEC private mode set (h) or reset (l). */
+static void
+vtguard_decset(struct vtguard *g, uint32_t mode, int set)
+{
+	char buf[16];
+
+	if (mode == VTGUARD_MISSING)
+		return;
+	if (mode == 47 || mode == 1047 || mode == 1049) {
+		vtguard_altscreen(g, mode, set);
+		return;
+	}
+	if (mode == 3) {        /* DECCOLM: 80/132 columns, refused */
+		vtguard_emit(g, "\033[r\033[s\033[H\033[2J", 14);
+		return;
+	}
+	if (mode == 69)
+		g->declrmm = set;
+	snprintf(buf, sizeof buf, "\033[?%u%c", mode, set ? 'h' : 'l');
+	vtguard_emit(g, buf, strlen(buf));
+	if (mode == 1048)
+		(set ? vtguard_save : vtguard_restore)(g);
+}
+
+/* DECSET/DECRST (leader ?) or SM/RM: one sequence per mode (libvterm
+ * 0.1.4 applies only the first). */
+static void
+vtguard_modes(struct vtguard *g)
+{
+	const struct vtguard_csi *q = &g->csi;
+	int i;
+
+	for (i = 0; i < q->n; i++) {
+		if (q->leader == '?')
+			vtguard_decset(g, q->p[i], q->final == 'h');
+		else if (q->p[i] != VTGUARD_MISSING)
+			vtguard_emit_params(g, 0, &q->p[i], 1, q->final);
+	}
+}
+
+/* ---- queries ---- */
+
+static void
+vtguard_answer(struct vtguard *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+vtguard_answer(struct vtguard *g, const char *fmt, ...)
+{
+	char buf[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		vtguard_reply(g, buf, UTIL_MIN((size_t)n, sizeof buf - 1));
+}
+
+/* ---- CSI dispatch ---- */
+
+#define VTGUARD_KEY(leader, inter, final) \
+	((unsigned)(uint8_t)(leader) << 16 | (unsigned)(uint8_t)(inter) << 8 | \
+	 (unsigned)(uint8_t)(final))
+
+/*
+ * Whether a CSI (no sub-parameters, at most VTGUARD_VT_PARAMS of them)
+ * goes to libvterm exactly as it came. Both the fast path and the
+ * byte-by-byte states ask this, so they always agree.
+ */
+static int
+vtguard_csi_plain(const struct vtguard *g, unsigned key, const uint32_t *p,
+    int n)
+{
+	switch (key) {
+	case VTGUARD_KEY(0, 0, 'm'):
+		return sgr_plain(p, n, &g->pen);
+	case VTGUARD_KEY('?', 0, 'h'):
+	case VTGUARD_KEY('?', 0, 'l'):
+		return n == 1 && !vtguard_mode_managed(p[0]);
+	case VTGUARD_KEY(0, 0, 'h'):
+	case VTGUARD_KEY(0, 0, 'l'):
+		return n == 1;
+	case VTGUARD_KEY(0, 0, 'b'):            /* REP */
+	case VTGUARD_KEY(0, 0, 's'):            /* SCOSC or DECSLRM */
+	case VTGUARD_KEY(0, 0, 'u'):            /* SCORC */
+	case VTGUARD_KEY(0, ' ', 'q'):          /* DECSCUSR */
+	case VTGUARD_KEY('=', 0, 'c'):          /* DA3 */
+	case VTGUARD_KEY('>', 0, 'q'):          /* XTVERSION */
+		return 0;
+	case VTGUARD_KEY(0, 0, 'J'):
+		return p[0] != 3;
+	case VTGUARD_KEY(0, 0, 't'):
+		return p[0] != 18;
+	default:
+		return 1;
+	}
+}
+
+/* The CSIs vtguard_csi_plain does not pass on as they are. */
+static void
+vtguard_csi_rewrite(struct vtguard *g, unsigned key)
+{
+	const struct vtguard_csi *q = &g->csi;
+	uint32_t p0 = q->p[0] == VTGUARD_MISSING ? 0 : q->p[0];
+
+	switch (key) {
+	case VTGUARD_KEY(0, 0, 'm'): vtguard_sgr(g); break;
+	case VTGUARD_KEY(0, 0, 'b'): vtguard_rep(g); break;
+	case VTGUARD_KEY('?', 0, 'h'):
+	case VTGUARD_KEY('?', 0, 'l'):
+	case VTGUARD_KEY(0, 0, 'h'):
+	case VTGUARD_KEY(0, 0, 'l'): vtguard_modes(g); break;
+	case VTGUARD_KEY(0, 0, 's'):
+		if (g->declrmm)
+			vtguard_emit_csi(g, q, 0, UTIL_MIN(q->n, 2));
+		else
+			vtguard_decsc(g);
+		break;
+	case VTGUARD_KEY(0, 0, 'u'): vtguard_decrc(g); break;
+	case VTGUARD_KEY(0, ' ', 'q'):
+		vtguard_emit_csi(g, q, 0, 1);
+		if (p0 <= 6)
+			vtguard_event(g, VTGUARD_EV_CURSOR_STYLE, (int)p0);
+		break;
+	case VTGUARD_KEY(0, 0, 'J'):
+		if (p0 == 3)
+			vtguard_event(g, VTGUARD_EV_CLEAR_SCROLLBACK, 0);
+		else
+			vtguard_emit_csi(g, q, 0, 1);
+		break;
+	case VTGUARD_KEY('=', 0, 'c'):
+		if (p0 == 0)
+			vtguard_answer(g, "\033P!|00000000\033\\");
+		break;
+	case VTGUARD_KEY('>', 0, 'q'):
+		if (p0 == 0)
+			vtguard_answer(g, "\033P>|tokmux %s\033\\", TOKMUX_VERSION);
+		break;
+	case VTGUARD_KEY(0, 0, 't'):
+		if (p0 == 18)
+			vtguard_answer(g, "\033[8;%d;%dt", g->rows, g->cols);
+		else
+			vtguard_emit_csi(g, q, 0, UTIL_MIN(q->n, VTGUARD_VT_PARAMS));
+		break;
+	default:
+		vtguard_emit_csi(g, q, 0, UTIL_MIN(q->n, VTGUARD_VT_PARAMS));
+		break;
+	}
+}
+
 /*
  * A whole CSI from the byte-by-byte states: passed on, rewritten or
- * dropped by its final byte (and leader, intermediate). A new rule here
- * must also make vtguard_csi_fast decline the sequences it rewrites: the
- * fast path passes the common CSI on untouched without coming here.
+ * dropped by its final byte (and leader, intermediate). The fast path
+ * (vtguard_csi_fast) passes on what vtguard_csi_plain says is plain
+ * without coming here.
  */
 static void
 vtguard_csi_dispatch(struct vtguard *g)
 {
 	const struct vtguard_csi *q = &g->csi;
+	unsigned key = VTGUARD_KEY(q->leader, q->inter, q->final);
+	int i, colon = 0;
 
 	if (q->nleader > 1 || q->ninter > 1)
 		return;
-	if (q->leader == 0 && q->inter == 0 && q->final == 'm')
-		vtguard_sgr(g);
-	else if (q->leader == 0 && q->inter == 0 && q->final == 'b')
-		vtguard_rep(g);
+	for (i = 0; i + 1 < q->n; i++)
+		colon |= q->sub[i];
+	if (!colon && q->n <= VTGUARD_VT_PARAMS &&
+	    vtguard_csi_plain(g, key, q->p, q->n))
+		vtguard_emit_csi(g, q, 0, q->n);
 	else
-		vtguard_emit_csi(g, q, 0, UTIL_MIN(q->n, VTGUARD_VT_PARAMS));
+		vtguard_csi_rewrite(g, key);
 }
 
 /* A parameter byte: digit, ';' or ':' (returns 1), else 0. */
@@ -593,46 +925,50 @@ vtguard_csi_byte(struct vtguard *g, uint8_t c)
 
 /* ---- ground state ---- */
 
-/* The next ESC or byte >= 0x80 from p (or end), sixteen bytes at a time. */
+/* The next ESC, SO, SI or byte >= 0x80 from p (or end), sixteen bytes at
+ * a time. */
 static const uint8_t *
 vtguard_scan(const uint8_t *p, const uint8_t *end)
 {
 #ifdef __SSE2__
-	const __m128i esc = _mm_set1_epi8(0x1B);
-	__m128i v;
+	const __m128i esc = _mm_set1_epi8(0x1B), fe = _mm_set1_epi8(-2);
+	const __m128i shift = _mm_set1_epi8(0x0E);
+	__m128i v, hit;
 	int m;
 
 	while (end - p >= 16) {
 		v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, esc), v));
+		hit = _mm_or_si128(_mm_cmpeq_epi8(v, esc),
+		    _mm_cmpeq_epi8(_mm_and_si128(v, fe), shift));
+		m = _mm_movemask_epi8(_mm_or_si128(hit, v));
 		if (m != 0)
 			return p + __builtin_ctz((unsigned)m);
 		p += 16;
 	}
 #endif
-	while (p < end && *p != 0x1B && *p < 0x80)
+	while (p < end && *p != 0x1B && *p < 0x80 && (*p & 0xFE) != 0x0E)
 		p++;
 	return p;
 }
 
 /*
- * The common CSI, whole in this feed at p (ESC [), which vtguard_csi_dispatch
- * would pass on unchanged (or as REP): at most 16 parameters,
- * none above 65535 or equal to 58 or 59 (which may be underline colour), one
- * leader and one intermediate at most, no control inside. Passed on as is
- * (REP expanded) and returns the byte after it; NULL for anything else,
- * which the byte-by-byte states then take and rewrite where needed. The
- * text run [run, p) before it has been passed on; its last character
- * matters only to REP.
+ * The common CSI, whole in this feed at p (ESC [), that vtguard_csi_plain
+ * says goes to libvterm as it is (or REP): at most 16 parameters, none
+ * above 65535, no sub-parameters, one leader and one intermediate at most,
+ * no control inside. Passed on as is (REP expanded) and returns the byte
+ * after it; NULL for anything else, which the byte-by-byte states then
+ * take and rewrite where needed. The text run [run, p) before it has been
+ * passed on; its last character matters only to REP.
  */
 static const uint8_t *
 vtguard_csi_fast(struct vtguard *g, const uint8_t *run, const uint8_t *p,
     const uint8_t *end)
 {
 	const uint8_t *i = p + 2;
-	uint32_t v = 0, first = VTGUARD_MISSING;
+	uint32_t v = 0, vals[VTGUARD_VT_PARAMS];
 	int digits = 0, n = 0, odd = 0;
 	char leader = 0, inter = 0;
+	unsigned key;
 
 	if (end - p < 3 || p[1] != '[')
 		return NULL;
@@ -644,25 +980,28 @@ vtguard_csi_fast(struct vtguard *g, const uint8_t *run, const uint8_t *p,
 			digits++;
 			continue;
 		}
-		if (n++ == 0 && digits > 0)
-			first = v;
-		odd |= digits > 5 || v > VTGUARD_PARAM_MAX || v - 58 < 2;
-		if (i == end || (*i != ';' && *i != ':'))
+		if (n == VTGUARD_VT_PARAMS)
+			return NULL;
+		vals[n++] = digits > 0 ? v : VTGUARD_MISSING;
+		odd |= digits > 5 || v > VTGUARD_PARAM_MAX;
+		if (i == end || *i != ';')
 			break;
 		v = 0;
 		digits = 0;
 	}
 	if (i < end && *i >= 0x20 && *i <= 0x2F)
 		inter = (char)*i++;
-	if (i == end || *i < 0x40 || *i > 0x7E || odd ||
-	    n > VTGUARD_VT_PARAMS)
+	if (i == end || *i < 0x40 || *i > 0x7E || odd)
 		return NULL;
-	if (leader == 0 && inter == 0 && *i == 'b') {
+	key = VTGUARD_KEY(leader, inter, *i);
+	if (key == VTGUARD_KEY(0, 0, 'b')) {
 		vtguard_run_last(g, run, p);
-		g->csi.p[0] = first;
+		g->csi.p[0] = vals[0];
 		vtguard_rep(g);
-	} else
+	} else if (vtguard_csi_plain(g, key, vals, n))
 		vtguard_emit_raw(g, p, (size_t)(i + 1 - p));
+	else
+		return NULL;
 	g->last_len = 0;
 	return i + 1;
 }
@@ -680,6 +1019,11 @@ vtguard_ground(struct vtguard *g, const uint8_t *p, const uint8_t *end)
 	}
 	run = p;
 	while ((p = vtguard_scan(p, end)) < end) {
+		if (*p == 0x0E || *p == 0x0F) {
+			g->cs.gl = *p == 0x0E;  /* LS1, LS0: passed on */
+			p++;
+			continue;
+		}
 		if (*p != 0x1B) {
 			p = vtguard_u8(g, &run, p, end);
 			continue;
@@ -734,6 +1078,80 @@ vtguard_decrqss_unknown(const struct vtguard *g)
 	return 1;
 }
 
+/* Answer OSC num (10, 11, or 4 with idx) with colour c, ended by st. */
+static void
+vtguard_osc_answer(struct vtguard *g, int num, int idx, const uint8_t *c,
+    const char *st)
+{
+	char pre[16];
+
+	if (num == 4)
+		snprintf(pre, sizeof pre, "4;%d;", idx);
+	else
+		snprintf(pre, sizeof pre, "%d;", num);
+	vtguard_answer(g, "\033]%srgb:%04x/%04x/%04x%s", pre, c[0] * 257u,
+	    c[1] * 257u, c[2] * 257u, st);
+}
+
+/* The next ';'-separated item of s after *pp (NUL-terminated). */
+static const char *
+vtguard_osc_item(char **pp)
+{
+	char *p = *pp, *semi;
+
+	if (p == NULL)
+		return NULL;
+	semi = strchr(p, ';');
+	*pp = semi != NULL ? semi + 1 : NULL;
+	if (semi != NULL)
+		*semi = '\0';
+	return p;
+}
+
+/*
+ * OSC 10 and 11 (default foreground and background; "10;?;?" asks both)
+ * and OSC 4 (palette) queries, which libvterm 0.1.4 does not answer:
+ * answered here with the query's terminator. Returns 1 if the string asked
+ * anything (it is not passed on; libvterm ignores these anyway).
+ */
+static int
+vtguard_osc_query(struct vtguard *g, const char *st)
+{
+	char copy[VTGUARD_STR_MAX + 2], *p = copy;
+	const char *item;
+	int num, asked = 0, idx;
+	uint8_t rgb[3];
+	int r, gr, b;
+
+	g->str[g->str_len] = '\0';
+	if (g->str[1] != ']' || strchr(g->str + 2, '?') == NULL)
+		return 0;
+	/* parsed in a copy: a query that is not one of these goes on whole
+	 * (OSC 7501 ; ?, OSC 99 p=?: termsig answers them) */
+	memcpy(copy, g->str + 2, g->str_len - 1);
+	num = atoi(vtguard_osc_item(&p));
+	while (num == 4 && (item = vtguard_osc_item(&p)) != NULL) {
+		idx = atoi(item);
+		if ((item = vtguard_osc_item(&p)) == NULL || strcmp(item, "?") ||
+		    idx < 0 || idx > 255)
+			continue;
+		palette_rgb(idx, &r, &gr, &b);
+		rgb[0] = (uint8_t)r, rgb[1] = (uint8_t)gr, rgb[2] = (uint8_t)b;
+		vtguard_osc_answer(g, 4, idx, rgb, st);
+		asked = 1;
+	}
+	for (; (num == 10 || num == 11) &&
+	    (item = vtguard_osc_item(&p)) != NULL; num++) {
+		if (strcmp(item, "?") != 0)
+			continue;
+		asked = 1;
+		if (num == 10 ? g->has_fg : g->has_bg)
+			vtguard_osc_answer(g, num, 0, num == 10 ? g->fg : g->bg,
+			    st);
+	}
+	return asked;
+}
+
 /* A string ended by BEL or ST (end): pass it on whole, in one write (0.1.4
  * loses the start of a string split across writes). */
 static void
@@ -745,9 +1163,30 @@ vtguard_str_end(struct vtguard *g, const char *end, size_t len)
 		vtguard_reply(g, "\033P0$r\033\\", 7);
 		return;
 	}
+	if (vtguard_osc_query(g, len == 1 ? "\a" : "\033\\"))
+		return;
 	memcpy(g->str + g->str_len, end, len);
 	vtguard_emit(g, g->str, g->str_len + len);
 	g->last_len = 0;
+}
+
+/* ESC and one final byte that changes what is kept here; 1 if it was
+ * passed on already. */
+static int
+vtguard_esc_kept(struct vtguard *g, uint8_t c)
+{
+	switch (c) {
+	case '7': vtguard_decsc(g); return 1;
+	case '8': vtguard_decrc(g); return 1;
+	case 'c': vtguard_ris(g); return 1;
+	case 'n': g->cs.gl = 2; break;          /* LS2 */
+	case 'o': g->cs.gl = 3; break;          /* LS3 */
+	case '~': g->cs.gr = 1; break;          /* LS1R */
+	case '}': g->cs.gr = 2; break;          /* LS2R */
+	case '|': g->cs.gr = 3; break;          /* LS3R */
+	default: break;
+	}
+	return 0;
 }
 
 /* The final byte of "ESC intermediates final". */
@@ -760,15 +1199,16 @@ vtguard_esc_final(struct vtguard *g, uint8_t c)
 	g->last_len = 0;
 	if (g->nesc > VTGUARD_ESC_INTER)
 		return;         /* libvterm acts on none of these */
+	if (g->nesc == 0 && vtguard_esc_kept(g, c))
+		return;
+	/* SCS: the sets libvterm 0.1.4 knows (others it ignores) */
+	if (g->nesc == 1 && g->esc[0] >= '(' && g->esc[0] <= '+' &&
+	    (c == '0' || c == 'A' || c == 'B'))
+		g->cs.g[g->esc[0] - '('] = (char)c;
 	buf[0] = '\033';
 	memcpy(buf + 1, g->esc, (size_t)g->nesc);
 	buf[1 + g->nesc] = (char)c;
 	vtguard_emit(g, buf, (size_t)g->nesc + 2);
-	/* DECRC restores a cursor saved before a shrink unchecked; libvterm
-	 * clamps the cursor at the end of every CSI it handles, and CSI ? h
-	 * (no mode) changes nothing else. */
-	if (c == '8' && g->nesc == 0)
-		vtguard_emit(g, "\033[?h", 4);
 }
 
 /* One byte (not a control) after ESC. */
@@ -827,8 +1267,11 @@ vtguard_held_control(struct vtguard *g, uint8_t c)
 		g->last_len = 0;
 	} else if (c == 0x07 && g->state == VTGUARD_STR)
 		vtguard_str_end(g, "\a", 1);
-	else if (c != 0x00 && c != 0x7F)
+	else if (c != 0x00 && c != 0x7F) {
+		if (c == 0x0E || c == 0x0F)
+			g->cs.gl = c == 0x0E;
 		vtguard_emit(g, &c, 1);
+	}
 	return 1;
 }
 

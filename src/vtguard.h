@@ -31,6 +31,24 @@
  *   a char * belongs (undefined behaviour; glibc prints nothing for it,
  *   ASan's printf checks crash).
  *
+ * - SGR is parsed whole (sgr.c): libvterm gets the plain SGR it reads
+ *   right (colours in the ';' form, sub-parameters resolved), and the
+ *   owner gets what it cannot keep (dim, conceal, overline, underline
+ *   style and colour) as a pen event. DECSC/DECRC (ESC 7/8, CSI s/u while
+ *   left/right margin mode is off, as xterm: libvterm took CSI s as
+ *   DECSLRM, 1048, 1049) also save and restore that pen and the character
+ *   sets, which libvterm 0.1.4 does not.
+ * - Modes: DECSET/DECRST and SM/RM with several parameters are split (0.1.4
+ *   applies only the first); 47 is 1047; 1049 or 1047 while the alternate
+ *   screen is already shown does not save the cursor again (it would lose
+ *   the primary screen's); DECCOLM (3) clears the screen and margins and
+ *   homes the cursor, as when 132 columns are refused.
+ * - Events for the owner: the pen, DECSCUSR cursor styles, CSI 3 J (clear
+ *   scrollback).
+ * - Queries 0.1.4 does not answer are answered here: OSC 10/11 (default
+ *   colours, when known: vtguard_set_colors), OSC 4 (palette), XTVERSION
+ *   (CSI > q), CSI 18 t (text area size), DA3 (CSI = c).
+ *
  * Text and C0 controls pass through unchanged, in order. Sink calls hold
  * whole sequences and whole characters only, at most 16 KiB (libvterm 0.1.4
  * puts an array as long as its input on the stack, and shows a character
@@ -43,6 +61,9 @@
 #define TOKMUX_VTGUARD_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "sgr.h"
 
 typedef struct vtguard vtguard_t;
 
@@ -50,12 +71,34 @@ typedef struct vtguard vtguard_t;
  * the guard gives itself, for the child, in order with libvterm's. */
 typedef void (*vtguard_sink_fn)(const char *buf, size_t len, void *user);
 
+enum vtguard_event_type {
+	VTGUARD_EV_PEN,                 /* pen: the pen extension from now on */
+	VTGUARD_EV_CURSOR_STYLE,        /* arg: DECSCUSR 0..6 (0 = default) */
+	VTGUARD_EV_CLEAR_SCROLLBACK,    /* CSI 3 J */
+};
+
+struct vtguard_event {
+	int type;               /* enum vtguard_event_type */
+	int arg;
+	const struct sgr_ext *pen;
+};
+
+/* Called in order with the bytes passed on: the sink has been given
+ * everything before it. */
+typedef void (*vtguard_event_fn)(const struct vtguard_event *ev, void *user);
+
 vtguard_t *vtguard_new(vtguard_sink_fn sink, vtguard_sink_fn reply,
     void *user);
 void vtguard_free(vtguard_t *g);
+void vtguard_set_events(vtguard_t *g, vtguard_event_fn fn);
 
-/* The terminal's width: the most one REP repeats. */
+/* The terminal's size: REP repeats at most a row, CSI 18 t answers it. */
 void vtguard_set_width(vtguard_t *g, int cols);
+void vtguard_set_size(vtguard_t *g, int rows, int cols);
+
+/* The default foreground and background OSC 10 and 11 answer (r, g, b);
+ * NULL: not known, not answered. */
+void vtguard_set_colors(vtguard_t *g, const uint8_t *fg, const uint8_t *bg);
 
 /* Filter len bytes of pane output into the sink. Sequences and UTF-8
  * characters cut by the end of buf are held until the next call. */

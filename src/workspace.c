@@ -21,14 +21,21 @@
 
 /* What the workspace remembers of each gateway route between sidebar
  * refreshes: the counts last seen (to notice events) and the state. */
+/* A word in a pane's title while its condition lasts (workspace_flags). */
+struct ws_flag {
+	int on;
+	int64_t since_ms;
+	int64_t ok_2xx, fallbacks, err_429;   /* the pane's counts when it was raised */
+	int64_t ceiling, ws_ceiling, day_ceiling;   /* the ceilings then */
+};
+
 struct ws_route {
 	int known;
 	struct stats_counts seen;
-	int64_t alert_until_ms;
-	char alert[48];
+	struct ws_flag ceiling, fallback, paced;
 };
 
-#define WS_ALERT_MS 30000      /* an event stays in the pane's title this long */
+#define WS_ALERT_MS 30000      /* a passing condition (429, fallback) shows this long at least */
 
 /* A subscription account: whether it was warned of its binding window. */
 struct ws_account {
@@ -44,6 +51,7 @@ struct workspace {
 	const char *anthropic;     /* the Anthropic upstream the gateway forwards to */
 	struct ws_route route[STATS_MAX_ROUTES];
 	char override[STATS_MAX_ROUTES][128];   /* model overrides, as last read */
+	int key_paced;             /* some API key is held back after a 429 (this refresh) */
 };
 
 /* Whether the Anthropic upstream is Anthropic's own API (the host Claude
@@ -203,15 +211,52 @@ workspace_where(void *user, int route, const char *branch, const char *worktree)
 		gateway_route_set_where(core_gateway(w->core), route, branch, worktree);
 }
 
-/* The short word an event leaves in the pane's title. */
-static const char *
-workspace_alert_word(int ev)
+static void
+workspace_flag_raise(struct ws_flag *f, const struct stats_counts *c,
+    const struct stats_snapshot *snap, int64_t now_ms)
 {
-	if (ev & SIDEBAR_EV_CEILING)
-		return "ceiling reached";
-	if (ev & SIDEBAR_EV_FALLBACK)
+	*f = (struct ws_flag){ .on = 1, .since_ms = now_ms, .ok_2xx = c->ok_2xx,
+		.fallbacks = c->fallbacks, .err_429 = c->err_429, .ceiling = c->policy.ceiling_micros,
+		.ws_ceiling = snap->total.policy.ceiling_micros,
+		.day_ceiling = snap->policy.daily_ceiling_micros };
+}
+
+/* Lower each flag whose condition has ended: a ceiling raised or removed
+ * (or a request served since); pacing over (no request of the pane waits
+ * and no API key is held back any more); the model's circuit closed and a
+ * request answered without falling back (or the flag's time up). */
+static void
+workspace_flags_update(struct workspace *w, struct ws_route *r, const struct stats_counts *c,
+    const struct stats_snapshot *snap, int circuit_open, int64_t now_ms)
+{
+	struct ws_flag *f = &r->ceiling;
+	if (f->on && (f->ceiling != c->policy.ceiling_micros ||
+	    f->ws_ceiling != snap->total.policy.ceiling_micros ||
+	    f->day_ceiling != snap->policy.daily_ceiling_micros || c->ok_2xx > f->ok_2xx))
+		f->on = 0;
+	f = &r->paced;
+	if (f->on && c->policy.pacing == 0 && !w->key_paced)
+		f->on = 0;
+	f = &r->fallback;
+	int served_plain = c->ok_2xx > f->ok_2xx && c->fallbacks == f->fallbacks;
+	if (f->on && !circuit_open && (served_plain || now_ms - f->since_ms >= WS_ALERT_MS))
+		f->on = 0;
+}
+
+/* The word in the pane's title: the most pressing flag up. */
+static const char *
+workspace_alert_word(const struct ws_route *r, const struct stats_counts *c)
+{
+	if (r->ceiling.on) {
+		const struct stats_route_policy *p = &c->policy;
+		if (p->blocked)
+			return "blocked (ceiling 0)";
+		return p->ceiling_micros >= 0 && p->spent_micros >= p->ceiling_micros ?
+		    "ceiling reached" : "refused (ceiling)";
+	}
+	if (r->fallback.on)
 		return "fell back";
-	if (ev & SIDEBAR_EV_PACED)
+	if (r->paced.on)
 		return "paced (429)";
 	return "";
 }
@@ -254,22 +299,35 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 	if (p->pst.recheck_ms >= 0)
 		*due = *due < 0 ? p->pst.recheck_ms : UTIL_MIN(*due, p->pst.recheck_ms);
 	const char *alert = "";
+	int circuit_open = 0;
+	for (int k = 0; r != NULL && k < snap->policy.ncircuits; k++) {
+		const struct stats_circuit *ci = &snap->policy.circuit[k];
+		if (ci->state == 1 && strcmp(ci->model, c->last_model_asked) == 0)
+			circuit_open = 1;
+	}
 	if (r != NULL) {
 		int ev = r->known ? sidebar_events(&r->seen, c) : 0;
 		if (ev != 0) {
 			char text[256];
 			sidebar_event_text(ev, i + 1, p->name, c, text, sizeof text);
 			chrome_sidebar_event(sb, text, 1);
-			snprintf(r->alert, sizeof r->alert, "%s", workspace_alert_word(ev));
-			r->alert_until_ms = now_ms + WS_ALERT_MS;
 		}
+		if (ev & SIDEBAR_EV_CEILING)
+			workspace_flag_raise(&r->ceiling, c, snap, now_ms);
+		if (ev & SIDEBAR_EV_FALLBACK)
+			workspace_flag_raise(&r->fallback, c, snap, now_ms);
+		if (ev & SIDEBAR_EV_PACED)
+			workspace_flag_raise(&r->paced, c, snap, now_ms);
+		if (!(ev & (SIDEBAR_EV_CEILING | SIDEBAR_EV_FALLBACK | SIDEBAR_EV_PACED)))
+			workspace_flags_update(w, r, c, snap, circuit_open, now_ms);
 		r->known = 1;
 		r->seen = *c;
-		if (r->alert_until_ms > now_ms) {
-			alert = r->alert;
-			int64_t left = r->alert_until_ms - now_ms;
+		alert = workspace_alert_word(r, c);
+		int64_t left = r->paced.on ? 1000 : -1;   /* look again as pacing runs out */
+		if (r->fallback.on)
+			left = UTIL_MAX(1, r->fallback.since_ms + WS_ALERT_MS - now_ms);
+		if (left > 0)
 			*due = *due < 0 ? left : UTIL_MIN(*due, left);
-		}
 	}
 	panestate_title(&p->pst, words, 96);
 	snprintf(p->state, sizeof p->state, "%.48s%s%s", words,
@@ -290,11 +348,7 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 	/* the policy's states: paced for a 429, circuit open for the model it asks */
 	if (r != NULL && c->policy.pacing > 0)
 		sp->paced_until = snap->policy.pacing_until;
-	for (int k = 0; r != NULL && k < snap->policy.ncircuits; k++) {
-		const struct stats_circuit *ci = &snap->policy.circuit[k];
-		if (ci->state == 1 && strcmp(ci->model, c->last_model_asked) == 0)
-			sp->circuit_open = 1;
-	}
+	sp->circuit_open = circuit_open;
 }
 
 /* A subscription whose binding window (its representative claim) passes
@@ -339,9 +393,11 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 	char words[TOKMUX_MAX_PANES][96];     /* each pane's state in words */
 	struct sidebar_line lines[128];
 	int64_t now_ms = util_now_ms(), due = -1;
+	char prefix[16];
+	config_key_name(w->cfg->prefix_key, prefix, sizeof prefix);
 	struct sidebar_input in = {
 		.now = util_wall(), .utf8 = chrome_sidebar_utf8(sb), .ceiling_micros = -1,
-		.daily_ceiling_micros = -1, .warn_at = w->cfg->warn_at,
+		.daily_ceiling_micros = -1, .warn_at = w->cfg->warn_at, .prefix_name = prefix,
 	};
 	memset(&snap, 0, sizeof snap);
 	if (w->core != NULL) {
@@ -349,6 +405,9 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 		in.snap = &snap;
 		in.nrl = rl_table_snapshot(core_ratelimits(w->core), rl, RATELIMIT_MAX_KEYS);
 		in.rl = rl;
+		w->key_paced = 0;
+		for (int i = 0; i < in.nrl; i++)
+			w->key_paced |= ratelimit_not_before(&rl[i], in.now) > in.now;
 		/* the ceilings in force are the policy's (config and command line) */
 		in.ceiling_micros = snap.total.policy.ceiling_micros;
 		in.daily_ceiling_micros = snap.policy.daily_ceiling_micros;
@@ -405,8 +464,11 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 		ui_block_signals();
 		wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		struct core_options co = wo->core;
+		char prefix[16];
+		config_key_name(cfg->prefix_key, prefix, sizeof prefix);
 		co.cfg = cfg;
 		co.wake_fd = wake;
+		co.prefix_name = prefix;
 		char *err = NULL;
 		ws.core = core_start(&co, &err);
 		if (ws.core == NULL) {

@@ -59,10 +59,13 @@ test_usd(void **state)
 	assert_int_equal(m, 1500000);
 	assert_int_equal(cli_parse_usd("$2", &m, &err), 0);
 	assert_int_equal(m, 2000000);
-	static const char *const bad[] = { "0", "", "-1", "abc", "1.5.0" };
+	/* one rule for zero everywhere: a zero ceiling is a ceiling (it blocks) */
+	assert_int_equal(cli_parse_usd("0", &m, &err), 0);
+	assert_int_equal(m, 0);
+	static const char *const bad[] = { "", "-1", "abc", "1.5.0" };
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		assert_int_equal(cli_parse_usd(bad[i], &m, &err), -1);
-		char *want = xasprintf("expected a dollar amount above 0, got \"%s\"", bad[i]);
+		char *want = xasprintf("expected a dollar amount (0 blocks), got \"%s\"", bad[i]);
 		testmsg_expect(&err, want);
 		free(want);
 	}

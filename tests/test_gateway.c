@@ -360,14 +360,15 @@ test_passthrough(void **state)
 	assert_string_equal(v, host);
 	reply_free(&r);
 
-	/* Other methods, non-API paths, an escaped path segment. */
+	/* The pass list: model lists (GET, HEAD), token counting; a query is
+	 * kept as sent. */
 	struct reply r2 = { 0 };
-	url_of(url, sizeof url, f->base[1], "/v1/files/a%2Fb?limit=2");
+	url_of(url, sizeof url, f->base[1], "/v1/models/claude-opus-4-1?x=%2F");
 	const char *h2[] = { "x-api-key: k", NULL };
-	http("DELETE", url, h2, NULL, &r2);
+	http("GET", url, h2, NULL, &r2);
 	assert_int_equal(r2.status, 200);
-	assert_string_equal(f->srv->method, "DELETE");
-	assert_string_equal(f->srv->uri, "/a/v1/files/a%2Fb?limit=2");
+	assert_string_equal(f->srv->method, "GET");
+	assert_string_equal(f->srv->uri, "/a/v1/models/claude-opus-4-1?x=%2F");
 	reply_free(&r2);
 	/* echo responses carry no usage: settled, nothing metered */
 	assert_int_equal(wait_settled(f, 1), 1);
@@ -395,8 +396,11 @@ test_v1_insertion_and_split(void **state)
 		{ 1, "POST", "/responses", "Authorization: Bearer sk-o", "/o/v1/responses" },
 		{ 0, "GET", "/v1/models", "x-api-key: k", "/a/v1/models" },
 		{ 1, "GET", "/models", "Authorization: Bearer sk-o", "/o/v1/models" },
-		{ 0, "GET", "/", "x-api-key: k", "/a/" },
-		{ 0, "GET", "", "x-api-key: k", "/a/" },
+		{ 1, "POST", "/responses/input_tokens", "Authorization: Bearer sk-o",
+		  "/o/v1/responses/input_tokens" },
+		{ 0, "HEAD", "/", "x-api-key: k", "/a/" },
+		{ 0, "HEAD", "", "x-api-key: k", "/a/" },
+		{ 0, "HEAD", "/api/hello", "x-api-key: k", "/a/api/hello" },
 	};
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
 		char url[512];
@@ -408,6 +412,82 @@ test_v1_insertion_and_split(void **state)
 		assert_string_equal(f->srv->uri, cases[i].want);
 		reply_free(&r);
 	}
+}
+
+/* A path that is not in its plain form is refused before routing (400),
+ * and a path tokmux cannot meter is refused (404) unless it is on the pass
+ * list: nothing of either reaches the upstream. */
+static void
+test_paths_refused(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .echo = 1 };
+	testsrv_script(f->srv, &sc);
+	int before = srv_requests(f);
+	static const struct {
+		const char *method, *path, *why;
+	} bad[] = {
+		{ "POST", "/v1/./messages", "a . or .. segment" },
+		{ "POST", "/v1/../v1/messages", "a . or .. segment" },
+		{ "POST", "/v1//messages", "an empty segment" },
+		{ "POST", "//v1/messages", "an empty segment" },
+		{ "POST", "/v1/messages/", "an empty segment" },
+		{ "POST", "/v1/%6Dessages", "a percent-encoded character" },
+		{ "POST", "/v1/messages%2F", "a percent-encoded character" },
+		{ "POST", "/v1/me%73sages?beta=true", "a percent-encoded character" },
+		{ "POST", "/v1/chat/completions;x", "a character other than" },
+		{ "POST", "/v1/mes\\sages", "a character other than" },
+	};
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
+		char url[512];
+		url_of(url, sizeof url, f->base[0], bad[i].path);
+		const char *hdrs[] = { "x-api-key: k", "Content-Type: application/json", NULL };
+		struct reply r = { 0 };
+		http(bad[i].method, url, hdrs, "{\"model\":\"test-claude\",\"max_tokens\":5}", &r);
+		if (r.status != 400 || strstr(r.body.data, bad[i].why) == NULL)
+			fail_msg("%s: %ld %s", bad[i].path, r.status, r.body.data);
+		assert_non_null(strstr(r.body.data, "invalid_request_error"));
+		reply_free(&r);
+	}
+	static const struct {
+		const char *method, *path;
+	} unknown[] = {
+		{ "POST", "/v1/messages/batches" }, { "POST", "/v1/complete" },
+		{ "POST", "/v1/completions" }, { "POST", "/v1/embeddings" },
+		{ "DELETE", "/v1/files/abc" }, { "GET", "/v1/messages" }, { "PUT", "/v1/messages" },
+		{ "GET", "/" }, { "POST", "/v2/messages" }, { "POST", "/V1/MESSAGES" },
+		{ "GET", "/v1/models/a/b" }, { "POST", "/v1/responses/resp_1/cancel" },
+	};
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(unknown); i++) {
+		char url[512];
+		url_of(url, sizeof url, f->base[0], unknown[i].path);
+		const char *hdrs[] = { "x-api-key: k", NULL };
+		struct reply r = { 0 };
+		http(unknown[i].method, url, hdrs, strcmp(unknown[i].method, "POST") == 0 ? "{}" : NULL, &r);
+		if (r.status != 404 || strstr(r.body.data, "is not forwarded") == NULL)
+			fail_msg("%s %s: %ld %s", unknown[i].method, unknown[i].path, r.status, r.body.data);
+		reply_free(&r);
+	}
+	/* a GET with a body is no model list */
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/models");
+	const char *hdrs[] = { "x-api-key: k", NULL };
+	struct reply r = { 0 };
+	http("GET", url, hdrs, "{\"model\":\"x\"}", &r);
+	assert_int_equal(r.status, 404);
+	reply_free(&r);
+	assert_int_equal(srv_requests(f), before);
+	/* the pure rules */
+	assert_null(gateway_path_problem("/"));
+	assert_null(gateway_path_problem("/v1/models/claude-opus-4-1@20250805"));
+	assert_non_null(gateway_path_problem("/v1/./x"));
+	assert_int_equal(gateway_path_kind("POST", "/v1/messages", 2), GATEWAY_PATH_METERED);
+	assert_int_equal(gateway_path_kind("POST", "/v1/messages/count_tokens", 2), GATEWAY_PATH_PASS);
+	assert_int_equal(gateway_path_kind("HEAD", "/anything", 0), GATEWAY_PATH_PASS);
+	assert_int_equal(gateway_path_kind("HEAD", "/anything", 3), GATEWAY_PATH_REFUSED);
+	assert_int_equal(gateway_path_kind("GET", "/v1/models", 0), GATEWAY_PATH_PASS);
+	assert_int_equal(gateway_path_kind("GET", "/v1/models/", 0), GATEWAY_PATH_PASS);
+	assert_int_equal(gateway_path_kind("GET", "/v1/modelsx", 0), GATEWAY_PATH_REFUSED);
 }
 
 static void
@@ -720,7 +800,9 @@ test_agent_ids(void **state)
 	const char *const *hs[] = { h1, h2, h3 };
 	for (int i = 0; i < 3; i++) {
 		struct reply r = { 0 };
-		http("POST", url, hs[i], "{\"model\":\"test-claude\",\"stream\":true}", &r);
+		/* the conversation's requests carry the agent's tools */
+		http("POST", url, hs[i], "{\"model\":\"test-claude\",\"stream\":true,"
+		    "\"tools\":[{\"name\":\"Bash\"}]}", &r);
 		assert_int_equal(r.status, 200);
 		reply_free(&r);
 		assert_int_equal(wait_settled(f, i + 1), i + 1);
@@ -1511,6 +1593,7 @@ main(void)
 		cmocka_unit_test(test_pure_rules),
 		cmocka_unit_test_setup_teardown(test_passthrough, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_insertion_and_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paths_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_token_404, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_injection_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_and_origin, setup, teardown),

@@ -447,6 +447,121 @@ test_memory_10k_lines(void **state)
 	grid_free(g);
 }
 
+/* Issue 19: six code points, 16-bit attributes and the underline colour
+ * survive scrollback, as do wrapped flags. */
+static void
+test_scrollback_keeps_new_fields(void **state)
+{
+	grid_t *g = grid_new(2, 10, 10, 1 << 20);
+	static const uint32_t marks[GRID_CHARS] = {
+		'e', 0x301, 0x302, 0x303, 0x304, 0x305,
+	};
+	struct grid_cell pen = plain, out[10];
+	(void)state;
+
+	pen.attrs = GRID_ATTR_OVERLINE | GRID_ATTR_UNDERLINE |
+	    (GRID_UL_DASHED << GRID_UL_SHIFT);
+	pen.ul = (struct grid_color){ .type = GRID_COLOR_RGB, .r = 9, .b = 7 };
+	grid_put(g, 0, 0, marks, GRID_CHARS, 1, &pen);
+	grid_set_wrapped(g, 0, 1);
+	assert_true(grid_row_wrapped(g, 0));
+	grid_scroll(g, 0, 2, 0, 10, 1, 0, NULL);
+	assert_false(grid_row_wrapped(g, 0));  /* the row that came up */
+	assert_int_equal(grid_sb_count(g), 1);
+	assert_true(grid_sb_wrapped(g, 0));
+	assert_int_equal(grid_sb_line(g, 0, out, 10), 0);
+	assert_memory_equal(out[0].ch, marks, sizeof marks);
+	assert_int_equal(out[0].attrs, pen.attrs);
+	assert_int_equal(out[0].ul.type, GRID_COLOR_RGB);
+	assert_int_equal(out[0].ul.r, 9);
+	assert_int_equal(out[0].ul.b, 7);
+	/* back onto the screen, flag and all */
+	assert_int_equal(grid_sb_pop(g), 0);
+	assert_true(grid_row_wrapped(g, 0));
+	assert_memory_equal(grid_row(g, 0)[0].ch, marks, sizeof marks);
+	/* erasing to the end of the row unwraps it */
+	grid_erase(g, 0, 1, 5, 10, NULL);
+	assert_false(grid_row_wrapped(g, 0));
+	grid_free(g);
+}
+
+/* grid_reflow: lines joined by wrapped flags and split again; the cursor
+ * stays on its character; styles travel with their cells. */
+static void
+test_reflow(void **state)
+{
+	grid_t *g = grid_new(4, 6, 100, 1 << 20);
+	struct grid_cell pen = plain;
+	char t[64];
+	int row = 2, col = 2;
+	(void)state;
+
+	put_str(g, 0, 0, "abcdef", &plain);
+	grid_set_wrapped(g, 0, 1);
+	pen.attrs = GRID_ATTR_BOLD;
+	put_str(g, 1, 0, "gh", &pen);
+	put_str(g, 2, 0, "$ x", &plain);
+	grid_reflow(g, 4, &row, &col, 0);
+	assert_int_equal(grid_cols(g), 4);
+	/* abcd / efgh / $ x: 4 rows with the cursor on the x */
+	row_text(g, 0, t);
+	assert_string_equal(t, "abcd");
+	row_text(g, 1, t);
+	assert_string_equal(t, "efgh");
+	assert_int_equal(grid_row(g, 1)[2].attrs, GRID_ATTR_BOLD);
+	assert_int_equal(grid_row(g, 1)[1].attrs, 0);
+	row_text(g, 2, t);
+	assert_string_equal(t, "$ x");
+	assert_int_equal(row, 2);
+	assert_int_equal(col, 2);
+	assert_true(grid_row_wrapped(g, 0));
+	assert_false(grid_row_wrapped(g, 1));
+	/* 2 wide: 6 rows of text on 4: two go to scrollback */
+	grid_reflow(g, 2, &row, &col, 0);
+	assert_int_equal(grid_sb_count(g), 2);
+	sb_text(g, 0, t);
+	assert_string_equal(t, "cd");
+	assert_true(grid_sb_wrapped(g, 0));
+	row_text(g, 0, t);
+	assert_string_equal(t, "ef");
+	row_text(g, 3, t);
+	assert_string_equal(t, "x");
+	assert_true(grid_row_wrapped(g, 2));
+	assert_int_equal(row, 3);
+	assert_int_equal(col, 0);
+	/* wide again: joined across scrollback and screen */
+	grid_reflow(g, 10, &row, &col, 0);
+	assert_int_equal(grid_sb_count(g), 0);
+	row_text(g, 0, t);
+	assert_string_equal(t, "abcdefgh");
+	row_text(g, 1, t);
+	assert_string_equal(t, "$ x");
+	assert_int_equal(row, 1);
+	assert_int_equal(col, 2);
+	grid_free(g);
+}
+
+/* On the alternate screen grid_reflow is a plain resize: nothing moves. */
+static void
+test_reflow_not_alt(void **state)
+{
+	grid_t *g = grid_new(2, 6, 100, 1 << 20);
+	char t[64];
+	int row = 0, col = 0;
+	(void)state;
+
+	grid_set_alt(g, 1);
+	put_str(g, 0, 0, "abcdef", &plain);
+	grid_set_wrapped(g, 0, 1);
+	grid_reflow(g, 3, &row, &col, 0);
+	row_text(g, 0, t);
+	assert_string_equal(t, "abc");
+	grid_reflow(g, 6, &row, &col, 0);
+	row_text(g, 0, t);
+	assert_string_equal(t, "abcdef");
+	grid_free(g);
+}
+
 int
 main(void)
 {
@@ -463,6 +578,9 @@ main(void)
 		cmocka_unit_test(test_resize_and_pop),
 		cmocka_unit_test(test_narrow_keeps_hidden_cells),
 		cmocka_unit_test(test_memory_10k_lines),
+		cmocka_unit_test(test_scrollback_keeps_new_fields),
+		cmocka_unit_test(test_reflow),
+		cmocka_unit_test(test_reflow_not_alt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,7 +153,7 @@ test_plain_and_control_chars(void **state)
 	assert_char(&r.ev[1], 0x4e2d, 0);
 	assert_key(&r.ev[2], VTERM_KEY_ENTER, 0);
 	assert_key(&r.ev[3], VTERM_KEY_TAB, 0);
-	assert_key(&r.ev[4], VTERM_KEY_BACKSPACE, 0);
+	assert_char(&r.ev[4], 8, 0);       /* Ctrl-h (issue 19) */
 	assert_key(&r.ev[5], VTERM_KEY_BACKSPACE, 0);
 	assert_char(&r.ev[6], 3, 0);
 	assert_char(&r.ev[7], 0, 0);
@@ -487,44 +487,60 @@ test_terminfo_modified_keys(void **state)
 	fclose(inf);
 }
 
-/* End to end: bytes from a "terminal" through ncurses' wget_wch into input. */
-static void
-test_through_ncurses(void **state)
+/* Bytes from a "terminal" of type term through ncurses' wget_wch into
+ * input; the events in *r. Returns -1 if there is no such terminfo. */
+static int
+through_ncurses(const char *term, const char *bytes, size_t len,
+    struct run *r)
 {
-	static const char bytes[] = "\033[200~ab\033[201~\033[1;5D\033x\a1";
 	FILE *out, *inf;
 	SCREEN *scr;
 	input_t *in;
-	struct run r = { .n = 0 };
 	struct input_event ev[INPUT_EVENTS_MAX];
 	int p[2], rc, guard = 0;
 	wint_t wc;
-	(void)state;
 
 	setlocale(LC_ALL, "C.UTF-8");
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(write(p[1], bytes, sizeof bytes - 1), (ssize_t)(sizeof bytes - 1));
+	assert_int_equal(write(p[1], bytes, len), (ssize_t)len);
 	out = fopen("/dev/null", "w");
 	inf = fdopen(p[0], "r");
 	assert_non_null(out);
 	assert_non_null(inf);
-	scr = newterm("xterm-256color", out, inf);
-	if (scr == NULL)
-		skip();
+	scr = newterm(term, out, inf);
+	if (scr == NULL) {
+		fclose(out);
+		fclose(inf);
+		close(p[1]);
+		return -1;
+	}
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	input_init_terminfo_keys();
 	in = input_new(INPUT_PREFIX_DEFAULT);
 	while ((rc = wget_wch(stdscr, &wc)) != ERR && guard++ < 100)
-		collect(&r, ev, input_feed(in, rc, wc, ev, INPUT_EVENTS_MAX));
-	collect(&r, ev, input_flush(in, ev, INPUT_EVENTS_MAX));
+		collect(r, ev, input_feed(in, rc, wc, ev, INPUT_EVENTS_MAX));
+	collect(r, ev, input_flush(in, ev, INPUT_EVENTS_MAX));
 	endwin();
 	delscreen(scr);
 	fclose(out);
 	fclose(inf);
 	close(p[1]);
+	input_free(in);
+	return 0;
+}
 
+/* End to end: bytes from a "terminal" through ncurses' wget_wch into input. */
+static void
+test_through_ncurses(void **state)
+{
+	static const char bytes[] = "\033[200~ab\033[201~\033[1;5D\033x\a1";
+	struct run r = { .n = 0 };
+	(void)state;
+
+	if (through_ncurses("xterm-256color", bytes, sizeof bytes - 1, &r) != 0)
+		skip();
 	assert_int_equal(r.n, 7);
 	assert_int_equal(r.ev[0].kind, INPUT_PASTE_START);
 	assert_char(&r.ev[1], 'a', 0);
@@ -534,7 +550,69 @@ test_through_ncurses(void **state)
 	assert_char(&r.ev[5], 'x', VTERM_MOD_ALT);
 	assert_int_equal(r.ev[6].kind, INPUT_FOCUS);
 	assert_int_equal(r.ev[6].arg, 0);
+}
+
+/* The terminal's answers to OSC 10/11 (asked at start) come with the keys:
+ * they become colour events, never keys for a pane. */
+static void
+test_terminal_colour_answers(void **state)
+{
+	input_t *in = input_new(INPUT_PREFIX_DEFAULT);
+	struct run r = { .n = 0 };
+	(void)state;
+
+	feed_str(in, &r, "\033]11;rgb:1010/2020/3030\033\\a", 1);
+	feed_str(in, &r, "\033]10;rgb:ff/ff/ff\ab", 1);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.ev[0].kind, INPUT_TERM_COLOR);
+	assert_int_equal(r.ev[0].arg, 11);
+	assert_int_equal(r.ev[0].ch, 0x102030);
+	assert_char(&r.ev[1], 'a', 0);
+	assert_int_equal(r.ev[2].kind, INPUT_TERM_COLOR);
+	assert_int_equal(r.ev[2].arg, 10);
+	assert_int_equal(r.ev[2].ch, 0xffffff);
+	assert_char(&r.ev[3], 'b', 0);
+	/* cut between batches: held, not replayed as keys */
+	r.n = 0;
+	feed_str(in, &r, "\033]11;rgb:0/0", 1);
+	feed_str(in, &r, "/0\a", 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].kind, INPUT_TERM_COLOR);
+	/* something else after "ESC ]": Alt-] and what was typed */
+	r.n = 0;
+	feed_str(in, &r, "\033]1x", 1);
+	assert_int_equal(r.n, 3);
+	assert_char(&r.ev[0], ']', VTERM_MOD_ALT);
+	assert_char(&r.ev[1], '1', 0);
+	assert_char(&r.ev[2], 'x', 0);
+	/* an answer that is no colour is dropped; an ESC that is not ST ends
+	 * it and starts the next sequence (here Alt-x) */
+	r.n = 0;
+	feed_str(in, &r, "\033]10;?\033x", 1);
+	assert_int_equal(r.n, 1);
+	assert_char(&r.ev[0], 'x', VTERM_MOD_ALT);
 	input_free(in);
+}
+
+/*
+ * Issue 19: with a terminfo whose kbs is ^H (vt100), ncurses turned both
+ * Backspace and Ctrl-h into KEY_BACKSPACE, and the pane got DEL for
+ * Ctrl-h. ^H now reaches the pane as 0x08 (the tty's erase character is
+ * not ^H here: not a tty at all), DEL as Backspace (the pane's kbs).
+ */
+static void
+test_ctrl_h_with_kbs_ctrl_h(void **state)
+{
+	static const char bytes[] = "\b\x7f\x1b\b";
+	struct run r = { .n = 0 };
+	(void)state;
+
+	if (through_ncurses("vt100", bytes, sizeof bytes - 1, &r) != 0)
+		skip();
+	assert_int_equal(r.n, 3);
+	assert_char(&r.ev[0], 8, 0);
+	assert_key(&r.ev[1], VTERM_KEY_BACKSPACE, 0);
+	assert_char(&r.ev[2], 8, VTERM_MOD_ALT);   /* Alt-Ctrl-h */
 }
 
 int
@@ -544,6 +622,8 @@ main(void)
 		cmocka_unit_test(test_map_standard_keys),
 		cmocka_unit_test(test_map_function_keys),
 		cmocka_unit_test(test_plain_and_control_chars),
+		cmocka_unit_test(test_ctrl_h_with_kbs_ctrl_h),
+		cmocka_unit_test(test_terminal_colour_answers),
 		cmocka_unit_test(test_keycodes_through_feed),
 		cmocka_unit_test(test_lone_esc_and_alt),
 		cmocka_unit_test(test_alt_digits_focus),

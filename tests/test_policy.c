@@ -1,6 +1,8 @@
 /*
- * Unit tests for policy: jitter bounds, --pane-ceiling values, the refusal
- * text, reservations under a thread hammer, token ceilings, downgrade and
+ * Unit tests for policy: jitter bounds, the refusal texts (would exceed,
+ * reached, blocked, in flight, workspace, day, OpenAI shape), clamping the
+ * output limit to what fits, reservations under a thread hammer, token
+ * ceilings, the charge of cut and malformed requests, downgrade and
  * overrides, the circuit breaker and FIFO pacing (both on a fake clock),
  * today's spend from the ledger and the midnight rollover. The hooks are
  * called directly with synthetic gateway calls and attempts (no upstream
@@ -24,6 +26,7 @@
 #include "ledger.h"
 #include "model.h"
 #include "policy.h"
+#include "reqbody.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -103,6 +106,7 @@ attempt(struct gw *g, struct gateway_call *c, int status, char **nb, size_t *nl)
 	return g->h.attempt(g->h.user, c, &a, nb, nl);
 }
 
+/* The request ends as the meter ends it: the policy's charge, then settle. */
 static void
 settle(struct gw *g, struct gateway_call *c, int status, const struct usage *u, int64_t cost)
 {
@@ -111,9 +115,21 @@ settle(struct gw *g, struct gateway_call *c, int status, const struct usage *u, 
 		.status = status, .model_used = c->model_asked, .usage = u ? u : &none,
 		.cost_micros = cost, .priced = 1,
 	};
+	o.charged_micros = g->h.charge(g->h.user, c, &o);
 	g->h.settle(g->h.user, c, &o);
 	free(c->new_body);
 	c->new_body = NULL;
+}
+
+/* The output limit a (rewritten) body sends, -1 if none. */
+static int64_t
+body_limit(const char *body, const char *key)
+{
+	cJSON *root = cJSON_Parse(body);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, key);
+	int64_t v = cJSON_IsNumber(m) ? (int64_t)m->valuedouble : -1;
+	cJSON_Delete(root);
+	return v;
 }
 
 /* The default fallback after claude-opus-4-7 (the newest sonnet in the table). */
@@ -194,7 +210,7 @@ gw_free(struct gw *g)
 static void
 test_refusal_text(void **state)
 {
-	pricing_t *pr = test_pricing();
+	pricing_t *pr = test_pricing();   /* t-out: input free, output $1 per million */
 	struct policy_options o = { .pricing = pr, .ceiling_micros = -1, .daily_ceiling_micros = -1,
 		.raise_hint = "Raise it with Ctrl-g b or --pane-ceiling." };
 	struct gw g = gw_new(&o);
@@ -205,51 +221,89 @@ test_refusal_text(void **state)
 	struct gateway_call c0 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":1}");
 	struct gateway_refusal r;
 	assert_int_equal(admit(&g, &c0, &r), 0);
-	struct usage u = { .has_usage = 1, .output_tokens = 1 };
+	assert_null(c0.new_body);                 /* it fits as asked: the body goes as it is */
+	assert_int_equal(c0.out_limit, 1);
+	assert_int_equal(c0.clamped_from, 0);
+	struct usage u = { .has_usage = 1, .complete = 1, .output_tokens = 1 };
 	settle(&g, &c0, 200, &u, 4980000);
-	/* a request that could cost $0.41: 410000 output tokens at $1/M */
+	/* $0.41 of output does not fit the $0.02 left: served with what fits */
 	struct gateway_call c1 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":410000}");
-	assert_int_equal(admit(&g, &c1, &r), -1);
-	assert_int_equal(r.status, 403);
-	assert_string_equal(r.type, "permission_error");
-	assert_string_equal(r.message, "tokmux: pane 2 (claude) reached its $5.00 spend ceiling "
-	    "($4.98 spent, this request could cost up to $0.41). Raise it with Ctrl-g b or "
-	    "--pane-ceiling.");
-	/* one that fits is admitted; with it in flight the text says so */
-	struct gateway_call c2 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":10000}");
-	assert_int_equal(admit(&g, &c2, &r), 0);
+	assert_int_equal(admit(&g, &c1, &r), 0);
+	assert_int_equal(c1.out_limit, 20000);
+	assert_int_equal(c1.clamped_from, 410000);
+	assert_non_null(c1.new_body);
+	assert_int_equal(body_limit(c1.new_body, "max_tokens"), 20000);
+	assert_int_equal(c1.reserved_micros, 20000);
+	/* nothing left for the floor (1 024 output tokens): refused, and says why */
 	struct gateway_call c3 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":15000}");
 	assert_int_equal(admit(&g, &c3, &r), -1);
-	assert_non_null(strstr(r.message, "($4.98 spent, $0.01 in flight, this request could cost up to $0.02)"));
-	settle(&g, &c2, 200, &u, 1);
+	assert_int_equal(r.status, 402);
+	assert_string_equal(r.type, "billing_error");
+	assert_int_equal(r.retry_after, 0);
+	assert_string_equal(r.message, "tokmux: this request would exceed pane 2 (claude)'s $5.00 "
+	    "ceiling: $4.98 spent, $0.02 in flight, this request needs at least $0.0011 (input $0.00 "
+	    "+ 1 024 output tokens). Raise it with Ctrl-g b or --pane-ceiling.");
+	assert_null(c3.new_body);
 	struct policy_route_state st;
 	assert_int_equal(policy_get_state(g.p, 1, &st), 0);
-	assert_int_equal(st.spent_micros, 4980001);
+	assert_int_equal(st.reserved_micros, 20000);   /* the refusal left nothing held */
+	settle(&g, &c1, 200, &u, 20000);
+	assert_int_equal(policy_get_state(g.p, 1, &st), 0);
+	assert_int_equal(st.spent_micros, 5000000);
 	assert_int_equal(st.reserved_micros, 0);
 	assert_true(st.warn);
-	/* raising the ceiling at run time lets it through */
+	/* reached: spent is the ceiling */
+	assert_int_equal(admit(&g, &c3, &r), -1);
+	assert_string_equal(r.message, "tokmux: pane 2 (claude) reached its $5.00 ceiling: $5.00 "
+	    "spent. Raise it with Ctrl-g b or --pane-ceiling.");
+	/* raising the ceiling at run time lets the whole request through */
 	policy_set_pane_ceiling(g.p, 1, 6000000);
+	c1 = call_of(1, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":410000}");
 	assert_int_equal(admit(&g, &c1, &r), 0);
+	assert_int_equal(c1.out_limit, 410000);
+	assert_int_equal(c1.clamped_from, 0);
+	assert_null(c1.new_body);
 	settle(&g, &c1, 200, &u, 0);
-	/* a named route shows its name; the workspace and day texts */
+	/* a zero ceiling blocks, and says so */
 	struct policy_route_config rc2 = { .number = 1, .name = "review", .ceiling_micros = 0,
 		.ceiling_tokens = -1 };
 	policy_add_route(g.p, 0, &rc2);
 	struct gateway_call c4 = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":1}");
 	assert_int_equal(admit(&g, &c4, &r), -1);
-	assert_non_null(strstr(r.message, "tokmux: pane 1 (review) reached its $0.00 spend ceiling"));
+	assert_string_equal(r.message, "tokmux: pane 1 (review) is blocked: its ceiling is $0.00. "
+	    "Raise it with Ctrl-g b or --pane-ceiling.");
+	assert_int_equal(policy_get_state(g.p, 0, &st), 0);
+	assert_true(st.blocked);
 	policy_set_pane_ceiling(g.p, 0, -1);
-	policy_set_ceiling(g.p, 4980001);
+	assert_int_equal(policy_get_state(g.p, 0, &st), 0);
+	assert_false(st.blocked);
+	/* the workspace: $5.00 spent, a ceiling $0.0005 above it */
+	policy_set_ceiling(g.p, 5000500);
+	struct gateway_call c6 = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":2000}");
+	assert_int_equal(admit(&g, &c6, &r), -1);
+	assert_non_null(strstr(r.message, "tokmux: this request would exceed this workspace's $5.0005 "
+	    "ceiling: $5.00 spent, this request needs at least $0.0011"));
+	assert_non_null(strstr(r.message, "Raise it with --ceiling."));
+	policy_set_ceiling(g.p, 0);
 	assert_int_equal(admit(&g, &c4, &r), -1);
-	assert_non_null(strstr(r.message, "this workspace reached its $4.98 spend ceiling"));
-	assert_non_null(strstr(r.message, "--ceiling."));
+	assert_string_equal(r.message, "tokmux: this workspace is blocked: its ceiling is $0.00. "
+	    "Raise it with --ceiling.");
 	policy_set_ceiling(g.p, -1);
 	policy_set_daily_ceiling(g.p, 100);
 	assert_int_equal(admit(&g, &c4, &r), -1);
-	assert_non_null(strstr(r.message, "today's spend reached the $0.0001 daily ceiling"));
+	assert_string_equal(r.message, "tokmux: today's spend reached its $0.0001 daily ceiling: "
+	    "$5.00 spent. Raise it with --daily-ceiling.");
 	policy_set_daily_ceiling(g.p, -1);
 	assert_int_equal(admit(&g, &c4, &r), 0);
 	settle(&g, &c4, 200, NULL, 0);
+	/* OpenAI paths: the shape OpenAI clients show as a spending limit */
+	policy_set_pane_ceiling(g.p, 0, 0);
+	struct gateway_call c5 = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":1}");
+	c5.api = API_OPENAI_CHAT;
+	assert_int_equal(admit(&g, &c5, &r), -1);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(r.type, "insufficient_quota");
+	assert_string_equal(r.code, "insufficient_quota");
 	gw_free(&g);
 	pricing_free(pr);
 	(void)state;
@@ -276,7 +330,10 @@ hammer_run(void *arg)
 		int rc = admit(h->g, &c, &r);
 		struct policy_route_state st;
 		policy_get_state(h->g->p, 0, &st);
-		int64_t cost = rc == 0 ? (max * (int64_t)(i % 4)) / 3 : 0;   /* <= the worst case */
+		/* <= the reservation: at most the output limit sent, 1 micro a token */
+		int64_t cost = rc == 0 ? (c.out_limit * (int64_t)(i % 4)) / 3 : 0;
+		if (rc == 0 && (c.out_limit > max || c.out_limit < UTIL_MIN(max, 1024)))
+			h->violations++;
 		pthread_mutex_lock(&h->lock);
 		if (st.spent_micros + st.reserved_micros > h->ceiling)
 			h->violations++;
@@ -288,7 +345,7 @@ hammer_run(void *arg)
 		}
 		pthread_mutex_unlock(&h->lock);
 		if (rc == 0) {
-			struct usage u = { .has_usage = 1, .output_tokens = 1 };
+			struct usage u = { .has_usage = 1, .complete = 1, .output_tokens = 1 };
 			settle(h->g, &c, 200, &u, cost);
 		}
 	}
@@ -336,15 +393,26 @@ test_tokens_downgrade_override(void **state)
 	struct policy_route_config rc = { .number = 1, .name = "sub", .ceiling_micros = -1,
 		.ceiling_tokens = 10000 };
 	policy_add_route(g.p, 0, &rc);
-	struct gateway_call c = call_of(0, "claude-haiku-4-5", "",
-	    "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":6000}");
+	const char *hb = "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":8000}";
+	struct gateway_call c = call_of(0, "claude-haiku-4-5", "", hb);
 	struct gateway_refusal r;
 	assert_int_equal(admit(&g, &c, &r), 0);
-	struct gateway_call c2 = c;
-	c2.policy_data = NULL;
-	assert_int_equal(admit(&g, &c2, &r), -1);   /* 2 x 6000+ > 10000 */
-	assert_non_null(strstr(r.message, "10000-token ceiling"));
-	struct usage u = { .has_usage = 1, .input_tokens = 100, .output_tokens = 900 };
+	assert_int_equal(c.out_limit, 8000);
+	/* the input bound (bytes + 1 024) and 8 000 out are held: less than the
+	 * 1 024-token floor is left */
+	int64_t in = (int64_t)strlen(hb) + REQBODY_OVERHEAD_TOKENS;
+	struct gateway_call c2 = call_of(0, "claude-haiku-4-5", "", hb);
+	assert_int_equal(admit(&g, &c2, &r), -1);
+	char want[300], a[16], b[16], t[16];
+	ceiling_fmt_count(in + 8000, a, sizeof a);
+	ceiling_fmt_count(in + 1024, b, sizeof b);
+	ceiling_fmt_count(in, t, sizeof t);
+	snprintf(want, sizeof want, "tokmux: this request would exceed pane 1 (sub)'s 10 000-token "
+	    "ceiling: 0 used, %s in flight, this request needs at least %s tokens (input %s + 1 024 "
+	    "output). Raise ceiling_tokens in the config.", a, b, t);
+	assert_string_equal(r.message, want);
+	assert_int_equal(r.status, 402);
+	struct usage u = { .has_usage = 1, .complete = 1, .input_tokens = 100, .output_tokens = 900 };
 	settle(&g, &c, 200, &u, 10);
 	struct policy_route_state st;
 	policy_get_state(g.p, 0, &st);
@@ -359,7 +427,7 @@ test_tokens_downgrade_override(void **state)
 	struct gateway_call d = call_of(1, "claude-opus-4-7", "", ob);
 	assert_int_equal(admit(&g, &d, &r), 0);
 	assert_null(d.new_body);
-	struct usage du = { .has_usage = 1, .output_tokens = 1 };
+	struct usage du = { .has_usage = 1, .complete = 1, .output_tokens = 1 };
 	settle(&g, &d, 200, &du, 600000);
 	d = call_of(1, "claude-opus-4-7", "", ob);
 	assert_int_equal(admit(&g, &d, &r), 0);
@@ -811,33 +879,47 @@ test_daily_from_ledger_and_midnight(void **state)
 	pricing_t *pr = test_pricing();
 	struct fake_clock fc = { .t = noon + 60 };
 	pthread_mutex_init(&fc.lock, NULL);
+	/* a floor of 200 000 output tokens: what does not fit that is refused */
 	struct policy_options o = { .pricing = pr, .ledger_path = path, .ceiling_micros = -1,
-		.daily_ceiling_micros = 2000000, .clock = fake_now, .clock_user = &fc };
+		.daily_ceiling_micros = 2000000, .min_output_tokens = 200000, .clock = fake_now,
+		.clock_user = &fc };
 	struct gw g = gw_new(&o);
 	plain_route(&g, 0, "a");
 	struct policy_route_state st;
 	policy_get_state(g.p, 0, &st);
 	assert_int_equal(st.daily_spent_micros, 1750000);   /* yesterday's $7 left out */
-	/* $0.26 could cross $2.00 */
+	/* $0.26 could cross $2.00: clamped to the $0.25 left */
 	struct gateway_refusal ref;
 	struct gateway_call c = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":260000}");
-	assert_int_equal(admit(&g, &c, &ref), -1);
-	assert_non_null(strstr(ref.message, "daily ceiling"));
+	assert_int_equal(admit(&g, &c, &ref), 0);
+	assert_int_equal(c.out_limit, 250000);
+	assert_int_equal(c.clamped_from, 260000);
 	struct gateway_call c2 = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":200000}");
+	assert_int_equal(admit(&g, &c2, &ref), -1);   /* its floor ($0.20) does not fit the $0 left */
+	assert_string_equal(ref.message, "tokmux: this request would exceed the $2.00 daily ceiling: "
+	    "$1.75 spent, $0.25 in flight, this request needs at least $0.20 (input $0.00 + 200 000 "
+	    "output tokens). Raise it with --daily-ceiling.");
+	settle(&g, &c, 200, NULL, 0);   /* cut before any usage: its whole reservation */
+	policy_get_state(g.p, 0, &st);
+	assert_int_equal(st.daily_spent_micros, 2000000);
+	/* $2.00 spent now: room for the floor once the ceiling is $2.20 */
+	policy_set_daily_ceiling(g.p, 2200000);
 	assert_int_equal(admit(&g, &c2, &ref), 0);
-	struct usage u = { .has_usage = 1, .output_tokens = 200000 };
+	struct usage u = { .has_usage = 1, .complete = 1, .output_tokens = 200000 };
 	settle(&g, &c2, 200, &u, 200000);
 	policy_get_state(g.p, 0, &st);
-	assert_int_equal(st.daily_spent_micros, 1950000);
+	assert_int_equal(st.daily_spent_micros, 2200000);
 	/* past local midnight the day starts over */
 	fake_advance(&fc, 13 * 3600);
 	policy_get_state(g.p, 0, &st);
 	assert_int_equal(st.daily_spent_micros, 0);
+	c = call_of(0, "t-out", "", "{\"model\":\"t-out\",\"max_tokens\":260000}");
 	assert_int_equal(admit(&g, &c, &ref), 0);
+	assert_int_equal(c.clamped_from, 0);
 	settle(&g, &c, 200, &u, 200000);
 	policy_get_state(g.p, 0, &st);
 	assert_int_equal(st.daily_spent_micros, 200000);
-	assert_int_equal(st.workspace_spent_micros, 400000);
+	assert_int_equal(st.workspace_spent_micros, 250000 + 200000 + 200000);
 	gw_free(&g);
 	pthread_mutex_destroy(&fc.lock);
 	pricing_free(pr);

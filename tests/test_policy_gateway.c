@@ -39,13 +39,16 @@
 
 /* A POST with one extra header, a JSON body and a 30 s limit. */
 
-/* The reservation the policy makes for body. */
+/* The reservation the policy makes for body, before its route has
+ * measured anything: its input bound (*in tokens) and all of its output. */
 static void
-worst_case(const pricing_t *pr, const char *body, int64_t *micros, int64_t *tokens)
+worst_case(const pricing_t *pr, const char *body, int64_t *micros, int64_t *in)
 {
 	struct reqbody rb;
+	int64_t in_1h;
 	reqbody_read(body, strlen(body), &rb);
-	reqbody_worst_case(pr, NULL, &rb, micros, tokens);
+	reqbody_input_bound(&rb, 0, in, &in_1h);
+	*micros = pricing_bound(pr, rb.model, *in, in_1h, rb.max_tokens);
 }
 static void
 http_post(const char *url, const char *hdr, const char *body, struct reply *r)
@@ -247,21 +250,32 @@ static void
 test_ceiling_32_concurrent(void **state)
 {
 	struct fx *f = *state;
-	const char *body = "{\"model\":\"test-claude\",\"max_tokens\":200,\"stream\":true,"
-	    "\"messages\":[{\"role\":\"user\",\"content\":\"count to ten\"}]}";
-	int64_t w, wt;
-	worst_case(f->pricing, body, &w, &wt);
-	int64_t in = wt - 200;
-	/* Each served request costs exactly its reservation (input as 1h cache
-	 * writes, full max_tokens): the ceiling fits 10, whatever the timing. */
+	/* padded so that its input bound is a multiple of 4 tokens: at $3.75
+	 * a million, a whole number of micros */
+	char body[256];
+	for (int pad = 0;; pad++) {
+		snprintf(body, sizeof body, "{\"model\":\"test-claude\",\"max_tokens\":200,\"stream\":true,"
+		    "\"messages\":[{\"role\":\"user\",\"content\":\"count to ten%*s\"}]}", pad, "");
+		if ((strlen(body) + REQBODY_OVERHEAD_TOKENS) % 4 == 0)
+			break;
+	}
+	int64_t w, in;
+	worst_case(f->pricing, body, &w, &in);
+	/* Each served request costs exactly its reservation (its input bound
+	 * as 5-minute cache writes, all 200 output tokens; 200 is below the
+	 * floor, so nothing is clamped): the ceiling fits 10, whatever the timing. */
 	char js[512];
-	snprintf(js, sizeof js, "{\"defaults\":{\"usage\":{\"input_tokens\":0,\"cache_creation_1h\":%lld,"
+	snprintf(js, sizeof js, "{\"defaults\":{\"usage\":{\"input_tokens\":0,\"cache_creation_5m\":%lld,"
 	    "\"output_tokens\":200}}}", (long long)in);
 	script(f, js);
+	assert_int_equal(w, in * 15 / 4 + 200 * 15);
 	int64_t ceiling = 10 * w;
-	char cap[32], expect[160];
-	util_fmt_usd(ceiling, cap, sizeof cap);
-	snprintf(expect, sizeof expect, "tokmux: pane 2 (claude) reached its %s spend ceiling (", cap);
+	char cap[32], exceed[160], reached[160];
+	ceiling_fmt_usd(ceiling, 0, cap, sizeof cap);
+	snprintf(exceed, sizeof exceed, "tokmux: this request would exceed pane 2 (claude)'s %s "
+	    "ceiling: ", cap);
+	snprintf(reached, sizeof reached, "tokmux: pane 2 (claude) reached its %s ceiling: %s spent.",
+	    cap, cap);
 	for (int round = 0; round < 20; round++) {
 		fx_start(f, NULL, ceiling);
 		long calls0 = mock_calls(f->mock);
@@ -280,12 +294,16 @@ test_ceiling_32_concurrent(void **state)
 				assert_non_null(strstr(s[i].r.body.data, "message_stop"));
 			} else {
 				char v[16];
-				assert_int_equal(s[i].r.status, 403);
-				assert_non_null(strstr(s[i].r.body.data, "\"type\":\"permission_error\""));
-				assert_non_null(strstr(s[i].r.body.data, expect));
+				assert_int_equal(s[i].r.status, 402);
+				assert_non_null(strstr(s[i].r.body.data, "\"type\":\"billing_error\""));
+				if (strstr(s[i].r.body.data, exceed) == NULL &&
+				    strstr(s[i].r.body.data, reached) == NULL)
+					fail_msg("refusal: %s", s[i].r.body.data);
 				assert_non_null(strstr(s[i].r.body.data, "Raise it with Ctrl-g b or --pane-ceiling."));
 				reply_header(&s[i].r, "x-should-retry", v, sizeof v);
 				assert_string_equal(v, "false");
+				reply_header(&s[i].r, "retry-after", v, sizeof v);
+				assert_string_equal(v, "");
 				refused++;
 			}
 			reply_free(&s[i].r);
@@ -303,6 +321,8 @@ test_ceiling_32_concurrent(void **state)
 		stats_snapshot(f->stats, snap);
 		assert_int_equal(snap->route[1].cost_micros, ceiling);   /* metered, not estimated */
 		assert_int_equal(snap->route[1].refused, N - 10);
+		assert_int_equal(snap->route[1].err_429, 0);   /* a refusal is not a provider 429 */
+		assert_int_equal(snap->total.err_429, 0);
 		assert_int_equal(snap->route[1].policy.ceiling_micros, ceiling);
 		assert_true(snap->route[1].policy.warn);
 		free(snap);
@@ -319,14 +339,16 @@ test_openai_shape_refusal(void **state)
 	snprintf(url, sizeof url, "%s/chat/completions", f->obase[1]);
 	struct reply r = { 0 };
 	http_post(url, "Authorization: Bearer sk-oa", "{\"model\":\"gpt-5\",\"max_tokens\":10}", &r);
-	assert_int_equal(r.status, 403);
+	assert_int_equal(r.status, 400);
 	cJSON *root = cJSON_Parse(r.body.data);
 	assert_non_null(root);
 	assert_null(cJSON_GetObjectItemCaseSensitive(root, "type"));   /* OpenAI shape */
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "type")->valuestring, "permission_error");
-	assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
-	    "tokmux: pane 2 (claude) reached its $0.00 spend ceiling"));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "type")->valuestring, "insufficient_quota");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "code")->valuestring, "insufficient_quota");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
+	    "tokmux: pane 2 (claude) is blocked: its ceiling is $0.00. Raise it with Ctrl-g b or "
+	    "--pane-ceiling.");
 	cJSON_Delete(root);
 	reply_free(&r);
 	assert_int_equal(mock_calls(f->mock), 0);
@@ -348,7 +370,14 @@ test_cut_stream_settles_seen_usage(void **state)
 	struct policy_route_state st;
 	policy_get_state(f->policy, 0, &st);
 	assert_int_equal(st.reserved_micros, 0);
-	assert_int_equal(st.spent_micros, 1000 * 3 + 1 * 15);   /* message_start's usage */
+	/* message_start's input as reported, and the whole output limit sent:
+	 * the provider may have generated it all */
+	assert_int_equal(st.spent_micros, 1000 * 3 + 300 * 15);
+	struct lf l = { 0 };
+	assert_int_equal(ledger_read(f->ledger_path, ledger_cb, &l), 1);
+	assert_int_equal(l.last.cost_micros, 1000 * 3 + 1 * 15);   /* what the usage said */
+	assert_int_equal(l.last.charged_micros, 1000 * 3 + 300 * 15);
+	assert_int_equal(l.last.max_tokens, 300);
 	fx_stop(f);
 }
 
@@ -544,8 +573,8 @@ test_daily_ceiling_survives_restart(void **state)
 	struct fx *f = *state;
 	script(f, "{\"defaults\":{\"usage\":{\"input_tokens\":1000,\"output_tokens\":100}}}");
 	const char *body = "{\"model\":\"test-claude\",\"max_tokens\":100}";
-	int64_t w, wt;
-	worst_case(f->pricing, body, &w, &wt);
+	int64_t w, in;
+	worst_case(f->pricing, body, &w, &in);
 	const int64_t cost = 1000 * 3 + 100 * 15;
 	unlink(f->ledger_path);
 	for (int run = 0; run < 2; run++) {
@@ -556,7 +585,8 @@ test_daily_ceiling_survives_restart(void **state)
 		const char *pc[] = { "2=0", "alpha=5" };
 		struct core_options co = { .cfg = &cfg, .port = 0, .anthropic = f->up,
 			.ledger = f->ledger_path, .wake_fd = -1,
-			.daily_ceiling_micros = cost + w - 1, .pane_ceilings = pc, .npane_ceilings = 2 };
+			.has_daily_ceiling = 1, .daily_ceiling_micros = cost + w - 1, .pane_ceilings = pc,
+			.npane_ceilings = 2 };
 		char *err = NULL;
 		core_t *core = core_start(&co, &err);
 		if (core == NULL)
@@ -579,7 +609,7 @@ test_daily_ceiling_survives_restart(void **state)
 		} else {
 			/* after the restart, today's spend came back from the ledger */
 			assert_int_equal(st.daily_spent_micros, cost);
-			assert_int_equal(r.status, 403);
+			assert_int_equal(r.status, 402);
 			assert_non_null(strstr(r.body.data, "daily ceiling"));
 		}
 		reply_free(&r);
@@ -587,9 +617,9 @@ test_daily_ceiling_survives_restart(void **state)
 		struct reply r2 = { 0 };
 		snprintf(url, sizeof url, "%s/v1/messages", base[1]);
 		http_post(url, "x-api-key: k", body, &r2);
-		assert_int_equal(r2.status, 403);
-		assert_non_null(strstr(r2.body.data, "route 2 (beta) reached its $0.00") ||
-		    strstr(r2.body.data, "pane 2 (beta) reached its $0.00"));
+		assert_int_equal(r2.status, 402);
+		assert_non_null(strstr(r2.body.data, "route 2 (beta) is blocked: its ceiling is $0.00") ||
+		    strstr(r2.body.data, "pane 2 (beta) is blocked: its ceiling is $0.00"));
 		reply_free(&r2);
 		core_stop(core);
 		config_free(&cfg);
@@ -602,7 +632,7 @@ test_gateway_flags(void **state)
 {
 	static const char *const bad[][3] = {
 		{ "gateway", "--ceiling", "-1" },
-		{ "gateway", "--ceiling", "0" },
+		{ "gateway", "--pane-ceiling", "nosuch=1" },
 		{ "gateway", "--daily-ceiling", "abc" },
 		{ "gateway", "--pane-ceiling", "foo" },
 		{ "gateway", "--pane-ceiling", "2=x" },

@@ -305,6 +305,40 @@ test_worst_case(void **state)
 	assert_true(pricing_worst_case(p, "claude-sonnet-4-5", 10000, 4000) >= real);
 }
 
+/* The reservation bound: input at the 5-minute write rate unless marked
+ * for an hour, output at the output rate; and the output that fits. */
+static void
+test_bound(void **state)
+{
+	pricing_t *p = *state;
+	/* sonnet 4.5: 5m write $3.75, 1h write $6, out $15 */
+	assert_int_equal(pricing_bound(p, "claude-sonnet-4-5", 10000, 0, 4000), 37500 + 60000);
+	assert_int_equal(pricing_bound(p, "claude-sonnet-4-5", 10000, 4000, 4000),
+	    6000 * 3.75 + 4000 * 6 + 60000);
+	assert_int_equal(pricing_bound(p, "claude-sonnet-4-5", 10000, 99999, 0), 60000);  /* capped */
+	/* over 200K input: the long-context rates ($7.50 5m write, $22.50 out) */
+	assert_int_equal(pricing_bound(p, "claude-sonnet-4-5", 300000, 0, 1000), 2250000 + 22500);
+	/* unknown: the dearest entry */
+	assert_true(pricing_bound(p, "mystery", 10000, 0, 4000) >=
+	    pricing_bound(p, "claude-opus-4-1", 10000, 0, 4000));
+	assert_int_equal(pricing_bound(NULL, "claude-sonnet-4-5", 10, 0, 10), 0);
+	/* never below what the tokens cost in any mix (1h writes only where marked) */
+	int64_t real = cost(p, "claude-sonnet-4-5", 2000, 4000, 1000, 7000, 0, 0);
+	assert_true(pricing_bound(p, "claude-sonnet-4-5", 10000, 0, 4000) >= real);
+	real = cost(p, "claude-sonnet-4-5", 0, 4000, 0, 6000, 4000, 0);
+	assert_true(pricing_bound(p, "claude-sonnet-4-5", 10000, 4000, 4000) >= real);
+	assert_true(pricing_bound(p, "claude-sonnet-4-5", 10000, 0, 4000) < real);
+	/* the output that fits: 100000 micros - 37500 input = 62500 -> 4166 tokens at $15 */
+	assert_int_equal(pricing_bound_fit(p, "claude-sonnet-4-5", 10000, 0, 1, 32000, 100000), 4166);
+	assert_true(pricing_bound(p, "claude-sonnet-4-5", 10000, 0, 4166) <= 100000);
+	assert_true(pricing_bound(p, "claude-sonnet-4-5", 10000, 0, 4167) > 100000);
+	/* per choice: 3 choices of 1388 */
+	assert_int_equal(pricing_bound_fit(p, "claude-sonnet-4-5", 10000, 0, 3, 32000, 100000), 1388);
+	/* capped at max; -1 when the input alone does not fit */
+	assert_int_equal(pricing_bound_fit(p, "claude-sonnet-4-5", 10000, 0, 1, 100, 100000), 100);
+	assert_int_equal(pricing_bound_fit(p, "claude-sonnet-4-5", 10000, 0, 1, 100, 37499), -1);
+}
+
 static void
 test_models_list(void **state)
 {
@@ -407,6 +441,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worst_case, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_models_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_override, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "grid.h"
+#include "palette.h"
 #include "render.h"
 
 /* ---------- pure colour functions ---------- */
@@ -22,7 +23,7 @@ dist_to(int r, int g, int b, int idx)
 {
 	int pr, pg, pb;
 
-	render_256_to_rgb(idx, &pr, &pg, &pb);
+	palette_rgb(idx, &pr, &pg, &pb);
 	return (r - pr) * (r - pr) + (g - pg) * (g - pg) + (b - pb) * (b - pb);
 }
 
@@ -50,7 +51,7 @@ test_rgb_to_256_roundtrip(void **state)
 	(void)state;
 	for (int i = 16; i < 256; i++) {
 		int r, g, b;
-		render_256_to_rgb(i, &r, &g, &b);
+		palette_rgb(i, &r, &g, &b);
 		assert_int_equal(render_rgb_to_256(r, g, b), i);
 	}
 }
@@ -89,7 +90,7 @@ test_256_to_basic(void **state)
 			assert_int_equal(c16, i);
 		/* c16 is a nearest ANSI colour */
 		int r, g, b, best = -1;
-		render_256_to_rgb(i, &r, &g, &b);
+		palette_rgb(i, &r, &g, &b);
 		for (int j = 0; j < 16; j++) {
 			int d = dist_to(r, g, b, j);
 			if (best < 0 || d < best)

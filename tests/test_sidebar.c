@@ -346,7 +346,7 @@ test_estimates(void **state)
 	fill_snap();
 	snap.route[1].unpriced = 2;
 	snap.route[1].inflight = 1;
-	snap.route[1].reserved_micros = 120000;
+	snap.route[1].policy.reserved_micros = 120000;   /* the policy's, live */
 	snap.total = snap.route[1];
 	struct sidebar_pane p = { .name = "x", .route = 1, .ceiling_micros = -1 };
 	struct sidebar_input in = { .snap = &snap, .panes = &p, .npanes = 1, .now = 1000,
@@ -356,8 +356,32 @@ test_estimates(void **state)
 	assert_true(find(l, n, "total ~$4.50") >= 0);
 	assert_true(find(l, n, "~$4.50  no ceiling") >= 0);
 	assert_true(find(l, n, "~ 2 unpriced req") >= 0);
-	assert_true(find(l, n, "1 in flight, ~$0.12 reserved") >= 0);
+	assert_true(find(l, n, "1 in flight, $0.12 reserved") >= 0);
 	assert_false(sidebar_ticking(&in));
+	/* zero ceilings block, and say so */
+	p.ceiling_micros = 0;
+	in.ceiling_micros = 0;
+	in.daily_ceiling_micros = 0;
+	n = sidebar_build(&in, 40, l, 64);
+	assert_true(find(l, n, "~$4.50  blocked: ceiling $0") >= 0);
+	assert_true(find(l, n, " ws  blocked: ceiling $0") >= 0);
+	assert_true(find(l, n, " day blocked: ceiling $0") >= 0);
+	/* the bar counts what the ceiling counts: the charges, at least the cost */
+	p.ceiling_micros = 10000000;
+	in.ceiling_micros = in.daily_ceiling_micros = -1;
+	snap.route[1].policy.spent_micros = 6000000;
+	n = sidebar_build(&in, 40, l, 64);
+	assert_true(find(l, n, "~$6.00/$10.00") >= 0);
+	p.ceiling_micros = -1;
+	/* the conversation's model, the helper beside it; clamped requests */
+	snprintf(snap.route[1].main_model, MODEL_ID_MAX, "claude-opus-5-5");
+	snprintf(snap.route[1].main_model_asked, MODEL_ID_MAX, "claude-opus-5-5");
+	snprintf(snap.route[1].helper_model, MODEL_ID_MAX, "claude-haiku-4-5-20251001");
+	snprintf(snap.route[1].last_model, MODEL_ID_MAX, "claude-haiku-4-5-20251001");
+	snap.route[1].clamped = 2;
+	n = sidebar_build(&in, 40, l, 64);
+	assert_true(find(l, n, "claude-opus-5-5 +haiku-4-5-20251001") >= 0);
+	assert_true(find(l, n, "clamped 2 (limit lowered)") >= 0);
 	/* an override is marked as set; pacing shows a countdown */
 	p.override = "claude-haiku-4-5";
 	p.paced_until = 1012;
@@ -423,7 +447,10 @@ test_status(void **state)
 	char b[512];
 	sidebar_status(&in, 80, b, sizeof b);
 	assert_string_equal(b, " tokmux $4.50/$10.00 | 9 req 429 2 529 3 | 1 idle $0.00 | "
-	    "2 input $4.50 | C-g ? help");
+	    "2 input $4.50 | Ctrl-g ? help");
+	in.prefix_name = "Ctrl-a";   /* the configured prefix key */
+	sidebar_status(&in, 80, b, sizeof b);
+	assert_non_null(strstr(b, "| Ctrl-a ? help"));
 }
 
 static void

@@ -72,6 +72,16 @@ test_activity(void **state)
 	assert_string_equal(snap.route[0].act.session, r.session);
 	int64_t end = snap.route[0].act.last_end_ms;
 
+	/* a helper request (a title, no tools) says nothing of the turn */
+	struct stats_result rh = result(0, 200, 3, 2, 10);
+	rh.helper = 1;
+	rh.stop_reason = "end_turn";
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &rh, 0, util_now_ms() + 20);
+	stats_snapshot(s, &snap);
+	assert_string_equal(snap.route[0].act.last_stop, "tool_use");
+	assert_int_equal(snap.route[0].act.last_end_ms, end);
+
 	/* a subagent's request: counted apart, the agent's stop stays */
 	stats_begin_agent(s, 0, 0, "a63bf53fdb1b14e60");
 	stats_snapshot(s, &snap);
@@ -91,8 +101,8 @@ test_activity(void **state)
 	assert_int_equal(snap.route[0].sub[0].requests, 1);
 	assert_int_equal(snap.route[0].sub[0].tokens, 50);
 	assert_int_equal(snap.route[0].sub[0].cost_micros, 250);
-	assert_int_equal(snap.route[0].requests, 2);
-	assert_int_equal(snap.route[0].cost_micros, 350);
+	assert_int_equal(snap.route[0].requests, 3);
+	assert_int_equal(snap.route[0].cost_micros, 360);
 	assert_string_equal(snap.route[1].sub[0].id, "");
 
 	/* more subagents than slots: the least recent idle one makes room,
@@ -442,6 +452,39 @@ test_recent(void **state)
 	stats_free(s);
 }
 
+/* The conversation's model (requests with tools) apart from the helper's;
+ * clamped requests counted. */
+static void
+test_main_model_and_clamped(void **state)
+{
+	(void)state;
+	stats_t *s = stats_new(1, -1);
+	struct stats_result r = result(0, 200, 10, 5, 1);
+	r.model_used = r.model_asked = "claude-opus-5-5";
+	r.helper = 0;
+	r.out_limit = 9000;
+	r.clamped_from = 128000;
+	stats_begin(s, 0, 0);
+	stats_end(s, &r, 0);
+	r.model_used = r.model_asked = "claude-haiku-4-5";
+	r.helper = 1;
+	r.clamped_from = 0;
+	stats_begin(s, 0, 0);
+	stats_end(s, &r, 0);
+	struct stats_snapshot *snap = xmalloc(sizeof *snap);
+	stats_snapshot(s, snap);
+	assert_string_equal(snap->route[0].last_model, "claude-haiku-4-5");
+	assert_string_equal(snap->route[0].main_model, "claude-opus-5-5");
+	assert_string_equal(snap->route[0].helper_model, "claude-haiku-4-5");
+	assert_int_equal(snap->route[0].clamped, 1);
+	struct stats_recent rec[2];
+	assert_int_equal(stats_recent(s, 0, rec, 2), 2);
+	assert_int_equal(rec[1].clamped_from, 128000);
+	assert_int_equal(rec[1].out_limit, 9000);
+	free(snap);
+	stats_free(s);
+}
+
 int
 main(void)
 {
@@ -453,6 +496,7 @@ main(void)
 		cmocka_unit_test(test_minute_rings),
 		cmocka_unit_test(test_hammer),
 		cmocka_unit_test(test_recent),
+		cmocka_unit_test(test_main_model_and_clamped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,9 +193,16 @@ test_shipped(void **state)
 	theme_builtin(&b, 0);
 	/* the file and the built-in agree, so an uninstalled tokmux looks the same */
 	assert_memory_equal(a.style, b.style, sizeof a.style);
+	assert_memory_equal(&a.terminal, &b.terminal, sizeof a.terminal);
+	assert_int_equal(a.terminal.bg, THEME_RGB | 0);
+	assert_int_equal(theme_load_file(&a, "themes/light.json", &err), 0);
+	assert_int_equal(a.terminal.fg, THEME_RGB | 0);
+	assert_int_equal(a.terminal.bg, THEME_RGB | 0xffffff);
 	assert_int_equal(theme_load_file(&a, "themes/mono.json", &err), 0);
 	theme_builtin(&b, 1);
 	assert_memory_equal(a.style, b.style, sizeof a.style);
+	assert_int_equal(a.terminal.fg, -1);    /* says nothing: not told */
+	assert_int_equal(a.terminal.bg, -1);
 }
 
 int

@@ -352,6 +352,40 @@ test_openai_chat(void **state)
 	assert_true(content);
 }
 
+/* Usage figures that are not token counts: read as 0, and flagged so the
+ * request is charged a conservative figure instead of nothing. */
+static void
+test_malformed_figures(void **state)
+{
+	(void)state;
+	struct usage u;
+	usage_parser_t *p = usage_parser_new(API_ANTHROPIC_MESSAGES, 0);
+	const char *body = "{\"type\":\"message\",\"model\":\"m\",\"content\":[],\"usage\":"
+	    "{\"input_tokens\":10,\"output_tokens\":\"250\"}}";
+	usage_parser_feed(p, body, strlen(body));
+	usage_parser_result(p, &u);
+	assert_true(u.has_usage);
+	assert_int_equal(u.input_tokens, 10);
+	assert_int_equal(u.output_tokens, 0);
+	assert_int_equal(u.malformed, USAGE_BAD_OUTPUT);
+	usage_parser_free(p);
+	p = usage_parser_new(API_OPENAI_CHAT, 0);
+	body = "{\"object\":\"chat.completion\",\"choices\":[],\"usage\":{\"prompt_tokens\":-5,"
+	    "\"completion_tokens\":3.5}}";
+	usage_parser_feed(p, body, strlen(body));
+	usage_parser_result(p, &u);
+	assert_int_equal(u.malformed, USAGE_BAD_INPUT | USAGE_BAD_OUTPUT);
+	usage_parser_free(p);
+	p = usage_parser_new(API_OPENAI_RESPONSES, 0);
+	body = "{\"object\":\"response\",\"usage\":{\"input_tokens\":5,\"output_tokens\":7,"
+	    "\"input_tokens_details\":{\"cached_tokens\":null}}}";
+	usage_parser_feed(p, body, strlen(body));
+	usage_parser_result(p, &u);
+	assert_int_equal(u.malformed, 0);   /* null is absent, not malformed */
+	assert_int_equal(u.output_tokens, 7);
+	usage_parser_free(p);
+}
+
 static void
 test_openai_chat_interrupted(void **state)
 {
@@ -501,6 +535,7 @@ main(void)
 		cmocka_unit_test(test_count_tokens_not_metered),
 		cmocka_unit_test(test_stop_reason),
 		cmocka_unit_test(test_openai_chat),
+		cmocka_unit_test(test_malformed_figures),
 		cmocka_unit_test(test_openai_chat_interrupted),
 		cmocka_unit_test(test_openai_responses),
 		cmocka_unit_test(test_garbage_never_crashes),

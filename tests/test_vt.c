@@ -502,10 +502,18 @@ test_resize(void **state)
 	assert_string_equal(row_text(f, 0), "L4");
 	assert_string_equal(row_text(f, 4), "L8");
 	assert_cursor(f, 4, 2);
-	/* Narrower: rows truncated. */
+	/* Narrower: lines rewrap, one character a row; the cursor stays after
+	 * the 8, on a row of its own that "L8" wraps into. */
 	vt_resize(f->vt, 5, 1);
-	assert_string_equal(row_text(f, 4), "L");
-	/* Grow: lines come back from scrollback. */
+	assert_string_equal(row_text(f, 0), "L");
+	assert_string_equal(row_text(f, 1), "7");
+	assert_string_equal(row_text(f, 2), "L");
+	assert_string_equal(row_text(f, 3), "8");
+	assert_string_equal(row_text(f, 4), "");
+	assert_cursor(f, 4, 0);
+	assert_true(grid_row_wrapped(g, 2) && grid_row_wrapped(g, 3));
+	assert_false(grid_row_wrapped(g, 1));
+	/* Grow: lines are joined again and come back from scrollback. */
 	vt_resize(f->vt, 12, 30);
 	assert_int_equal(grid_sb_count(g), 0);
 	assert_string_equal(row_text(f, 0), "L1");

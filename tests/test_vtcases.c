@@ -293,13 +293,14 @@ vc_color_desc(struct buf *b, const char *name, const struct grid_color *gc)
 		buf_appendf(b, " %s=#%02x%02x%02x", name, gc->r, gc->g, gc->b);
 }
 
-/* "bold dim italic underline blink reverse conceal strike fg=N bg=#rrggbb"
- * in this order, only what is set; "none" when nothing is. */
+/* "bold dim italic underline[=STYLE] blink reverse conceal strike overline
+ * fg=N bg=#rrggbb ul=N" in this order, only what is set; "none" when
+ * nothing is. STYLE: double curly dotted dashed (single has none). */
 static void
 vc_attr_desc(const struct grid_cell *cell, struct buf *b)
 {
 	static const struct {
-		uint8_t bit;
+		uint16_t bit;
 		const char *name;
 	} names[] = {
 		{ GRID_ATTR_BOLD, "bold" }, { GRID_ATTR_DIM, "dim" },
@@ -307,14 +308,21 @@ vc_attr_desc(const struct grid_cell *cell, struct buf *b)
 		{ GRID_ATTR_UNDERLINE, "underline" },
 		{ GRID_ATTR_BLINK, "blink" }, { GRID_ATTR_REVERSE, "reverse" },
 		{ GRID_ATTR_CONCEAL, "conceal" }, { GRID_ATTR_STRIKE, "strike" },
+		{ GRID_ATTR_OVERLINE, "overline" },
+	};
+	static const char *const styles[] = {
+		"", "", "=double", "=curly", "=dotted", "=dashed", "=?", "=?",
 	};
 	size_t i;
 
 	for (i = 0; i < UTIL_ARRAY_LEN(names); i++)
 		if (cell->attrs & names[i].bit)
-			buf_appendf(b, " %s", names[i].name);
+			buf_appendf(b, " %s%s", names[i].name,
+			    names[i].bit == GRID_ATTR_UNDERLINE ?
+			    styles[GRID_UL_STYLE(cell->attrs)] : "");
 	vc_color_desc(b, "fg", &cell->fg);
 	vc_color_desc(b, "bg", &cell->bg);
+	vc_color_desc(b, "ul", &cell->ul);
 	if (b->len == 0)
 		buf_appendf(b, " none");
 }
@@ -511,6 +519,12 @@ vc_query_prop(struct vc_case *c, char *lhs, const char *rhs)
 		    vt_bracketed_paste(c->vt));
 	else if (strcmp(name, "bell") == 0)
 		vc_expect_int(c, "?prop bell", rhs, vt_take_bell(c->vt));
+	else if (strcmp(name, "cursorstyle") == 0)
+		vc_expect_int(c, "?prop cursorstyle", rhs,
+		    vt_cursor_style(c->vt));
+	else if (strcmp(name, "titles") == 0)
+		vc_expect_int(c, "?prop titles", rhs,
+		    (long)vt_title_serial(c->vt));
 	else
 		vc_fail(c, "?prop: unknown property \"%s\"", name);
 }
@@ -551,6 +565,61 @@ vc_query_signal(struct vc_case *c, char *lhs, const char *rhs)
 	vc_expect_string(c, "?signal", rhs, text, strlen(text));
 }
 
+/* "?wrapped ROW = 0|1" (screen row) or "?wrapped sb N = 0|1" (scrollback
+ * line N): whether the line's text goes on in the next one. */
+static void
+vc_query_wrapped(struct vc_case *c, char *lhs, const char *rhs)
+{
+	grid_t *g = vt_grid(c->vt);
+	long n;
+
+	if (sscanf(lhs, " sb %ld", &n) == 1) {
+		if (n < 0 || (size_t)n >= grid_sb_count(g)) {
+			vc_fail(c, "?wrapped sb N: only %zu lines",
+			    grid_sb_count(g));
+			return;
+		}
+		vc_expect_int(c, "?wrapped sb", rhs,
+		    grid_sb_wrapped(g, (size_t)n));
+		return;
+	}
+	if (sscanf(lhs, "%ld", &n) != 1 || n < 0 || n >= grid_rows(g)) {
+		vc_fail(c, "?wrapped ROW: row must be 0..%d", grid_rows(g) - 1);
+		return;
+	}
+	vc_expect_int(c, "?wrapped", rhs, grid_row_wrapped(g, (int)n));
+}
+
+/* "#rrggbb" into rgb; 0, or -1 for anything else ("-": unknown). */
+static int
+vc_rgb(const char *s, uint8_t *rgb)
+{
+	unsigned v[3];
+	int i;
+
+	if (sscanf(s, "#%2x%2x%2x", &v[0], &v[1], &v[2]) != 3)
+		return -1;
+	for (i = 0; i < 3; i++)
+		rgb[i] = (uint8_t)v[i];
+	return 0;
+}
+
+/* COLORS FG BG: the default colours OSC 10/11 answer, "#rrggbb" or "-"
+ * (unknown). */
+static void
+vc_colors(struct vc_case *c, const char *args)
+{
+	char fg[16] = "", bg[16] = "";
+	uint8_t f[3], b[3];
+
+	if (sscanf(args, "%15s %15s", fg, bg) != 2) {
+		vc_fail(c, "COLORS #rrggbb|- #rrggbb|-");
+		return;
+	}
+	vt_set_colors(c->vt, vc_rgb(fg, f) == 0 ? f : NULL,
+	    vc_rgb(bg, b) == 0 ? b : NULL);
+}
+
 static void
 vc_query(struct vc_case *c, const char *word, char *args)
 {
@@ -576,8 +645,24 @@ vc_query(struct vc_case *c, const char *word, char *args)
 		vc_query_prop(c, args, rhs);
 	else if (strcmp(word, "?signal") == 0)
 		vc_query_signal(c, args, rhs);
+	else if (strcmp(word, "?wrapped") == 0)
+		vc_query_wrapped(c, args, rhs);
 	else
 		vc_fail(c, "unknown query %s", word);
+}
+
+/* MOUSE ROW COL BUTTON PRESSED: a mouse event at a cell, as the UI
+ * forwards it (button 0: motion only). */
+static void
+vc_mouse(struct vc_case *c, const char *args)
+{
+	int row, col, button, pressed;
+
+	if (sscanf(args, "%d %d %d %d", &row, &col, &button, &pressed) != 4) {
+		vc_fail(c, "MOUSE ROW COL BUTTON PRESSED");
+		return;
+	}
+	vt_mouse(c->vt, row, col, button, pressed, 0);
 }
 
 /* One line of a test file. */
@@ -598,8 +683,12 @@ vc_line(struct vc_case *c, char *line)
 		vc_query(c, word, args);
 	} else if (strcmp(word, "PUSH") == 0) {
 		vc_push(c, args);
+	} else if (strcmp(word, "MOUSE") == 0) {
+		vc_mouse(c, args);
 	} else if (strcmp(word, "FOCUS") == 0) {
 		vt_focus(c->vt, strstr(args, "in") != NULL);
+	} else if (strcmp(word, "COLORS") == 0) {
+		vc_colors(c, args);
 	} else if (strcmp(word, "INIT") == 0 || strcmp(word, "RESIZE") == 0) {
 		if (sscanf(args, "%d %d %ld", &rows, &cols, &sb) < 2 ||
 		    rows < 1 || cols < 1 || rows > 1000 || cols > 1000) {
@@ -677,6 +766,9 @@ vc_seed_line(char *line, struct buf *out)
 		return;
 	if (word[0] == '?')
 		buf_append(out, "\xff\x02", 2);
+	else if (strcmp(word, "FOCUS") == 0)
+		buf_append(out, strstr(line + n, "in") ? "\xff\x04" : "\xff\x05",
+		    2);
 	else if ((strcmp(word, "INIT") == 0 || strcmp(word, "RESIZE") == 0) &&
 	    sscanf(line + n, "%d %d", &rows, &cols) == 2 && rows > 0 &&
 	    cols > 0) {

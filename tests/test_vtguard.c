@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cli.h"
 #include "util.h"
 #include "vtguard.h"
 
@@ -213,12 +214,14 @@ test_sgr_split(void **state)
 	assert_string_equal(
 	    filter("\033[1;1;1;1;1;1;1;1;1;1;1;1;1;1;38;5;200;48;5;100m"),
 	    "\033[1;1;1;1;1;1;1;1;1;1;1;1;1;1m\033[38;5;200;48;5;100m");
-	/* Colon groups stay together and keep their colons. */
+	/* Colon groups are items of their own, read as xterm reads them:
+	 * libvterm gets the plain forms it reads right (4:3 is underlined, its
+	 * style goes to the pen extension; 38:2::r:g:b is 38;2;r;g;b). */
 	assert_string_equal(filter("\033[4:3;38:2::1:2:3;58:5:9;59;1m"),
-	    "\033[4:3;38:2::1:2:3;1m");
+	    "\033[4;38;2;1;2;3;1m");
 	/* 17 empty parameters: each is a reset. */
 	assert_string_equal(filter("\033[;;;;;;;;;;;;;;;;m"),
-	    "\033[;;;;;;;;;;;;;;;m\033[m");
+	    "\033[0;0;0;0;0;0;0;0;0;0;0;0;0;0;0;0m\033[0m");
 	/* Only underline colour: nothing at all, not a reset. */
 	assert_string_equal(filter("x\033[58;5;1m"), "x");
 }
@@ -350,7 +353,9 @@ test_any_chunking(void **state)
 	static const char in[] = "ab\033[1;31mc\033[;;;;;;;;;;;;;;;;;;;;mde\xc3"
 	    "\xa9\033[3b\r\n\033]0;t\033\\\xe4\xb8\xad\xc2\x85\033[2b\0337"
 	    "\033[10;10H\0338\033P$qr\033\\\xff\033[1;2;3;4;5;6;7;8;9;10;11;"
-	    "12;13;14;15;16;17;18;19H!\033(0q\033[b\033(B";
+	    "12;13;14;15;16;17;18;19H!\033(0q\033[b\033(B\033[?12;25h\033[2;4:3;"
+	    "58:5:1mX\033[4;24m\033[s\033[u\033[?69h\033[2;9s\033[?69l\033[5 q"
+	    "\033[3J\033[?47h\033[?1049h\033[?1049l\016x\017\033[?3l\033[4;20h";
 	char whole[4096];
 	size_t len = sizeof in - 1, step;
 	unsigned seed = 7, i;
@@ -382,6 +387,121 @@ test_any_chunking(void **state)
 	}
 }
 
+/* Several modes in one DECSET/SM: one sequence each (libvterm 0.1.4
+ * applies the first only); the ones handled here are rewritten. */
+static void
+test_modes(void **state)
+{
+	(void)state;
+	assert_string_equal(filter("\033[?12;25h"), "\033[?12h\033[?25h");
+	assert_string_equal(filter("\033[?1000;1006l"),
+	    "\033[?1000l\033[?1006l");
+	assert_string_equal(filter("\033[4;20h\033[;4l"), "\033[4h\033[20h\033[4l");
+	/* one plain mode passes as it came */
+	assert_string_equal(filter("\033[?25l\033[?2004h"), "\033[?25l\033[?2004h");
+	/* 47 is 1047; entered again while shown, 1047 does nothing and 1049
+	 * clears without saving the cursor again */
+	assert_string_equal(filter("\033[?47h\033[?1047h\033[?1049h\033[?47l"),
+	    "\033[?1047h\033[2J\033[?1047l");
+	/* DECCOLM: margins, home, clear */
+	assert_string_equal(filter("\033[?3h"), "\033[r\033[s\033[H\033[2J");
+	/* missing modes do nothing */
+	assert_string_equal(filter("\033[?;25h"), "\033[?25h");
+}
+
+/* CSI s / CSI u: DECSC / DECRC while DECLRMM is off, DECSLRM while on. */
+static void
+test_scosc_scorc(void **state)
+{
+	(void)state;
+	assert_string_equal(filter("\033[s\033[u"), "\0337\0338\033[?h");
+	assert_string_equal(filter("\033[?69h\033[2;9s\033[s\033[?69l\033[s"),
+	    "\033[?69h\033[2;9s\033[s\033[?69l\0337");
+}
+
+/* DECSC/DECRC save and restore the character sets and shifts here. */
+static void
+test_charsets_saved(void **state)
+{
+	(void)state;
+	assert_string_equal(filter("\033(0\0337\033(Bx\0338"),
+	    "\033(0\0337\033(Bx\0338\033[?h\033(0");
+	assert_string_equal(filter("\033)0\016\0337\017\0338"),
+	    "\033)0\016\0337\017\0338\033[?h\016");
+	assert_string_equal(filter("\033*0\033n\033}\0337\033*B\017\033~\0338"),
+	    "\033*0\033n\033}\0337\033*B\017\033~\0338\033[?h\033*0\033n"
+	    "\033}");
+	/* a set libvterm does not know is not remembered (it ignores it) */
+	assert_string_equal(filter("\0337\033(Z\0338"), "\0337\033(Z\0338\033[?h");
+	/* 1049 and 1048 too; RIS forgets */
+	assert_string_equal(filter("\033(0\033[?1048h\033(B\033[?1048l"),
+	    "\033(0\033[?1048h\033(B\033[?1048l\033(0");
+	assert_string_equal(filter("\033(0\0337\033c\0338"),
+	    "\033(0\0337\033c\0338\033[?h");
+}
+
+struct events {
+	struct sink s;
+	char log[512];
+};
+
+static void
+on_event(const struct vtguard_event *ev, void *user)
+{
+	struct events *e = user;
+	size_t n = strlen(e->log);
+
+	/* what had been passed on when it came, then the event */
+	snprintf(e->log + n, sizeof e->log - n, "[%zu:%d:%d%s%s]",
+	    e->s.all.len, ev->type, ev->arg, ev->pen->dim ? " dim" : "",
+	    ev->pen->ul ? " ul" : "");
+}
+
+/* Events come in order with what libvterm got before them. */
+static void
+test_events(void **state)
+{
+	static const char in[] = "a\033[2mb\033[4:3;1mc\033[0md\033[5 qe\033[3Jf"
+	    "\033[2m\0337\033[m\0338\033[cg";
+	struct events e = { .log = "" };
+	vtguard_t *g = vtguard_new(on_piece, on_reply, &e.s);
+
+	(void)state;
+	vtguard_set_events(g, on_event);
+	vtguard_feed(g, in, sizeof in - 1);
+	assert_string_equal(e.log, "[1:0:0 dim][2:0:0 dim ul][9:0:0]"
+	    "[19:1:5][20:2:0][21:0:0 dim][23:0:0][33:0:0 dim]");
+	vtguard_free(g);
+	buf_free(&e.s.all);
+	buf_free(&e.s.reply);
+}
+
+/* Queries libvterm 0.1.4 does not answer. */
+static void
+test_queries(void **state)
+{
+	static const uint8_t fg[3] = { 1, 2, 3 };
+	struct sink s = { 0 };
+	vtguard_t *g = vtguard_new(on_piece, on_reply, &s);
+	static const char in[] = "\033[>q\033[18t\033[=c\033]10;?\a\033]11;?\a"
+	    "\033]4;9;?\033\\\033[14t";
+
+	(void)state;
+	vtguard_set_size(g, 10, 40);
+	vtguard_set_colors(g, fg, NULL);
+	vtguard_feed(g, in, sizeof in - 1);
+	buf_append(&s.reply, "", 1);
+	assert_string_equal(s.reply.data, "\033P>|tokmux " TOKMUX_VERSION
+	    "\033\\\033[8;10;40t\033P!|00000000\033\\\033]10;rgb:0101/0202/0303"
+	    "\a\033]4;9;rgb:ffff/0000/0000\033\\");
+	/* what is not answered here goes on to libvterm */
+	buf_append(&s.all, "", 1);
+	assert_string_equal(s.all.data, "\033[14t");
+	vtguard_free(g);
+	buf_free(&s.all);
+	buf_free(&s.reply);
+}
+
 int
 main(void)
 {
@@ -396,6 +516,11 @@ main(void)
 		cmocka_unit_test(test_marks_bounded),
 		cmocka_unit_test(test_strings_whole),
 		cmocka_unit_test(test_any_chunking),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_scosc_scorc),
+		cmocka_unit_test(test_charsets_saved),
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_queries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

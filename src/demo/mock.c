@@ -24,6 +24,7 @@
 
 #include "mockscript.h"
 #include "mockwire.h"
+#include "pricing.h"
 #include "util.h"
 
 #define MOCK_MAX_BODY (64u << 20)       /* like the 32 MB API limit, with room */
@@ -44,6 +45,10 @@ struct mock {
 	long path_calls[MOCKWIRE_N];  /* model calls per endpoint */
 	int64_t rl_window;      /* index of the current rate-limit window */
 	int64_t rl_req, rl_tok, rl_in, rl_out;
+	const pricing_t *pricing;   /* what it bills at */
+	pricing_t *own_pricing;
+	int64_t billed;         /* micro-USD billed so far */
+	long unpriced;          /* 200 model calls to models without a price */
 };
 
 /* The per-connection upload. */
@@ -78,6 +83,7 @@ struct mock_call {
 	const char *url;
 	struct mockwire_request rq;     /* model, stream, max_tokens */
 	size_t body_len;
+	size_t mark_1h, mark_any;   /* bytes up to the last 1-hour / any cache mark */
 	long seq, n;
 	struct mockscript_params p;     /* strings copied: text, message */
 	char *text, *message;
@@ -132,17 +138,39 @@ mock_sleep_until(mock_t *m, int64_t deadline_us)
 	return stopped ? -1 : 0;
 }
 
+/* Where a body's last cache mark ends ("ttl":"1h" for a 1-hour one): a
+ * byte count, 0 if none. */
+static size_t
+mock_last_mark(const char *body, size_t len, const char *mark)
+{
+	size_t end = 0, n = strlen(mark);
+	for (const char *p = body; p != NULL && p < body + len; p++) {
+		p = memmem(p, (size_t)(body + len - p), mark, n);
+		if (p == NULL)
+			break;
+		end = (size_t)(p - body) + n;
+	}
+	return end;
+}
+
 static void
-mock_compute_toks(const struct mockscript_params *p, enum mockwire_endpoint ep, size_t body_len,
-    int64_t max_tokens, struct mockwire_toks *t)
+mock_compute_toks(const struct mockscript_params *p, const struct mock_call *c,
+    struct mockwire_toks *t)
 {
 	memset(t, 0, sizeof(*t));
-	int64_t est = (int64_t)body_len / 4;
+	int64_t est = (int64_t)c->body_len / 4, max_tokens = c->rq.max_tokens;
 	t->in = p->in >= 0 ? p->in : (est > 0 ? est : 1);
 	t->cread = p->cread;
-	if (!mockwire_is_openai(ep)) {   /* OpenAI has no priced cache writes */
+	if (!mockwire_is_openai(c->ep)) {   /* OpenAI has no priced cache writes */
 		t->c5m = p->c5m;
 		t->c1h = p->c1h;
+		if (p->cache_from_body && p->in < 0) {
+			/* the prompt up to the last 1h mark is written for an hour,
+			 * up to the last mark for 5 minutes, the rest is input */
+			t->c1h = (int64_t)c->mark_1h / 4;
+			t->c5m = UTIL_MAX(0, (int64_t)c->mark_any / 4 - t->c1h);
+			t->in = UTIL_MAX(1, est - t->c1h - t->c5m);
+		}
 	}
 	t->chunks = p->chunks;
 	t->out = p->out >= 0 ? p->out : (int64_t)p->chunks * p->chunk_tokens;
@@ -199,6 +227,7 @@ mock_answer(const struct mock_call *c, struct mockwire_answer *a)
 		.usage_chunk = c->rq.include_usage || c->p.always_usage,
 		.tool_name = c->tool_name, .tool_input = c->tool_input,
 	};
+	a->t.bad = c->p.bad_usage;
 }
 
 /* The body's fields, for the endpoints that take one; -1 if it is not JSON. */
@@ -212,6 +241,10 @@ mock_read_body(struct mock_call *c, const struct buf *body)
 	}
 	if (c->ep == MOCKWIRE_ROOT || c->ep == MOCKWIRE_MODELS || c->ep == MOCKWIRE_UNKNOWN)
 		return 0;
+	if (body->len > 0) {
+		c->mark_1h = mock_last_mark(body->data, body->len, "\"ttl\":\"1h\"");
+		c->mark_any = mock_last_mark(body->data, body->len, "\"cache_control\"");
+	}
 	return mockwire_read_request(body->data, body->len, &c->rq);
 }
 
@@ -244,7 +277,7 @@ mock_call_plan(mock_t *m, struct mock_call *c)
 	c->p.tool_input = NULL;
 	if (c->p.kind == MOCKSCRIPT_STATUS && c->p.status == 429 && c->p.retry_after == -1)
 		c->p.retry_after = c->p.spend_limit ? -2 : 1;
-	mock_compute_toks(&c->p, c->ep, c->body_len, c->rq.max_tokens, &c->t);
+	mock_compute_toks(&c->p, c, &c->t);
 	struct mockscript_ratelimit rl;
 	mockscript_ratelimit(m->script, &rl);
 	int consume = mockwire_is_call(c->ep) && c->p.kind != MOCKSCRIPT_STATUS;
@@ -552,11 +585,26 @@ mock_is_oauth(struct MHD_Connection *conn)
 	    strstr(betas, "oauth-") != NULL;
 }
 
+/* What a 200 model call bills: everything generated (-1: no price). */
+static int64_t
+mock_call_bill(const mock_t *m, const struct mock_call *c)
+{
+	if (c->status != 200 || c->n == 0)
+		return 0;
+	struct usage u = { .input_tokens = c->t.in, .output_tokens = c->t.out,
+		.cache_read_tokens = c->t.cread, .cache_write_5m_tokens = c->t.c5m,
+		.cache_write_1h_tokens = c->t.c1h };
+	int64_t micros;
+	return pricing_cost(m->pricing, c->rq.has_model ? c->rq.model : "", &u, &micros) == 0 ?
+	    micros : -1;
+}
+
 static void
 mock_call_log(mock_t *m, const struct mock_call *c)
 {
 	int64_t out = c->rep_out;
 	int seen = c->rep_in_seen;
+	int64_t bill = mock_call_bill(m, c);
 	char ts[40];
 	mockwire_rfc3339(util_wall(), 1, ts, sizeof(ts));
 	cJSON *o = cJSON_CreateObject();
@@ -583,9 +631,18 @@ mock_call_log(mock_t *m, const struct mock_call *c)
 		cJSON_AddStringToObject(o, "tool", c->tool_name);
 	if (mockwire_is_call(c->ep))
 		mock_log_request(o, c);
+	if (c->status == 200 && c->n > 0) {
+		cJSON_AddNumberToObject(o, "billed_output_tokens", (double)c->t.out);
+		if (bill >= 0)
+			cJSON_AddNumberToObject(o, "cost_micros", (double)bill);
+	}
 	char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	pthread_mutex_lock(&m->mu);
+	if (bill > 0)
+		m->billed += bill;
+	else if (bill < 0)
+		m->unpriced++;
 	if (m->log != NULL) {
 		fprintf(m->log, "%s\n", line);
 		fflush(m->log);
@@ -726,6 +783,9 @@ mock_start(const struct mock_options *o, char **err)
 	pthread_condattr_destroy(&ca);
 	m->quiet = o->quiet;
 	m->rl_window = -1;
+	if (o->pricing == NULL)
+		m->own_pricing = pricing_new();
+	m->pricing = o->pricing != NULL ? o->pricing : m->own_pricing;
 	if (o->script_path != NULL && mock_load_script(m, o->script_path, err) < 0)
 		goto fail;
 	if (o->log_path != NULL && (m->log = fopen(o->log_path, "ae")) == NULL) {
@@ -762,6 +822,18 @@ mock_port(const mock_t *m)
 	return m->port;
 }
 
+int64_t
+mock_billed_micros(const mock_t *m, long *unpriced_calls)
+{
+	mock_t *mm = (mock_t *)m;
+	pthread_mutex_lock(&mm->mu);
+	int64_t v = mm->billed;
+	if (unpriced_calls != NULL)
+		*unpriced_calls = mm->unpriced;
+	pthread_mutex_unlock(&mm->mu);
+	return v;
+}
+
 long
 mock_calls(const mock_t *m)
 {
@@ -786,6 +858,7 @@ mock_stop(mock_t *m)
 	if (m->log != NULL)
 		fclose(m->log);
 	mockscript_free(m->script);
+	pricing_free(m->own_pricing);
 	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mu);
 	free(m);

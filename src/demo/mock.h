@@ -11,6 +11,8 @@
 #ifndef TOKMUX_MOCK_H
 #define TOKMUX_MOCK_H
 
+#include <stdint.h>
+
 typedef struct mock mock_t;
 
 struct mock_options {
@@ -18,6 +20,8 @@ struct mock_options {
 	const char *script_path; /* NULL = no script: every call succeeds */
 	const char *log_path;    /* NULL = none; else JSONL, one line per request */
 	int quiet;               /* 0 = one summary line per request on stderr */
+	const struct pricing *pricing;   /* prices what it bills (log, mock_billed_micros);
+	                                  * NULL: the built-in table */
 };
 
 /* Start serving; returns once the socket is listening. On failure returns
@@ -36,6 +40,12 @@ int mock_load_script(mock_t *m, const char *path, char **err);
 
 /* Same, from a JSON string (tests, demo). */
 int mock_load_script_json(mock_t *m, const char *json, char **err);
+
+/* What the mock has billed so far, in micro-USD: each 200 model call's
+ * input, cache and output tokens as generated (a cut stream's too: a real
+ * provider may have generated it all), priced with mock_options.pricing;
+ * calls to models without a price count 0 (and unpriced_calls one). */
+int64_t mock_billed_micros(const mock_t *m, long *unpriced_calls);
 
 /* Number of model calls (POST messages, chat/completions, responses) served. */
 long mock_calls(const mock_t *m);

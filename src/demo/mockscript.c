@@ -187,8 +187,8 @@ out:
 
 static const char *const mockscript_param_keys[] = { "action", "retry_after", "message",
 	"spend_limit", "delay_ms", "first_byte_ms", "chunk_delay_ms", "after_events", "chunks",
-	"chunk_tokens", "text", "usage", "ping_every", "openai_always_usage", "match", "times",
-	"ratelimit", "models", "tool", "unified", NULL };
+	"chunk_tokens", "text", "usage", "ping_every", "openai_always_usage", "bad_usage",
+	"cache_from_body", "match", "times", "ratelimit", "models", "tool", "unified", NULL };
 
 /* tool: {"name": "Bash", "input": {...}}: a tool_use answer. */
 static int
@@ -294,7 +294,8 @@ mockscript_apply(const struct jsoncheck *j, struct mockscript_params *p, const c
 	    mockscript_bool(j, o, ctx, "spend_limit", &p->spend_limit) < 0 ||
 	    mockscript_timing(j, p, o, ctx, first_byte) < 0 ||
 	    mockscript_str(j, o, ctx, "text", &p->text) < 0 ||
-	    mockscript_bool(j, o, ctx, "openai_always_usage", &p->always_usage) < 0)
+	    mockscript_bool(j, o, ctx, "openai_always_usage", &p->always_usage) < 0 ||
+	    mockscript_bool(j, o, ctx, "cache_from_body", &p->cache_from_body) < 0)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "usage")) != NULL &&
 	    mockscript_usage(j, p, v, ctx) < 0)
@@ -305,6 +306,16 @@ mockscript_apply(const struct jsoncheck *j, struct mockscript_params *p, const c
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "unified")) != NULL &&
 	    mockscript_unified(j, p, v, ctx) < 0)
 		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "bad_usage")) != NULL) {
+		static const char *const kinds[] = { "none", "input", "output", "both" };
+		int k = -1;
+		for (int i = 0; i < 4 && cJSON_IsString(v); i++)
+			if (strcmp(v->valuestring, kinds[i]) == 0)
+				k = i;
+		if (k < 0)
+			return jsoncheck_fail(j, ctx, "bad_usage", "one of none, input, output, both");
+		p->bad_usage = k;   /* bit 1: input, bit 2: output */
+	}
 	return 0;
 }
 

@@ -51,6 +51,8 @@ struct mockscript_params {
 	const char *claim;      /* representative claim: five_hour, seven_day */
 	const char *ustatus;    /* allowed, allowed_warning, rejected */
 	double surpassed;       /* the claim's surpassed threshold, < 0: not sent */
+	int bad_usage;          /* MOCKWIRE_BAD_*: usage figures sent as strings */
+	int cache_from_body;    /* cache writes from the body's cache_control marks */
 };
 
 /* The rate-limit budget of one window, reported in headers. */

@@ -189,6 +189,29 @@ mockwire_sse(struct mockwire_events *l, const char *name, cJSON *obj)
 	cJSON_free(json);
 }
 
+/* A usage object with the figures t->bad names turned into strings (an
+ * upstream that reports usage tokmux cannot count). */
+static cJSON *
+mockwire_spoil(cJSON *u, const struct mockwire_toks *t)
+{
+	static const char *const in[] = { "input_tokens", "prompt_tokens" };
+	static const char *const out[] = { "output_tokens", "completion_tokens" };
+	for (int side = 0; side < 2; side++) {
+		if (!(t->bad & (side == 0 ? MOCKWIRE_BAD_INPUT : MOCKWIRE_BAD_OUTPUT)))
+			continue;
+		for (int i = 0; i < 2; i++) {
+			const char *k = side == 0 ? in[i] : out[i];
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(u, k);
+			if (cJSON_IsNumber(v)) {
+				char num[32];
+				snprintf(num, sizeof num, "%lld", (long long)v->valuedouble);
+				cJSON_ReplaceItemInObjectCaseSensitive(u, k, cJSON_CreateString(num));
+			}
+		}
+	}
+	return u;
+}
+
 static cJSON *
 mockwire_anth_usage(const struct mockwire_toks *t, int64_t out, int full)
 {
@@ -204,7 +227,7 @@ mockwire_anth_usage(const struct mockwire_toks *t, int64_t out, int full)
 	cJSON_AddNumberToObject(u, "output_tokens", (double)out);
 	if (full)
 		cJSON_AddStringToObject(u, "service_tier", "standard");
-	return u;
+	return mockwire_spoil(u, t);
 }
 
 static cJSON *
@@ -275,7 +298,7 @@ mockwire_chat_usage(const struct mockwire_toks *t)
 	cJSON_AddNumberToObject(cd, "audio_tokens", 0);
 	cJSON_AddNumberToObject(cd, "accepted_prediction_tokens", 0);
 	cJSON_AddNumberToObject(cd, "rejected_prediction_tokens", 0);
-	return u;
+	return mockwire_spoil(u, t);
 }
 
 static cJSON *
@@ -322,7 +345,7 @@ mockwire_resp_usage(const struct mockwire_toks *t)
 	cJSON *od = cJSON_AddObjectToObject(u, "output_tokens_details");
 	cJSON_AddNumberToObject(od, "reasoning_tokens", (double)t->reasoning);
 	cJSON_AddNumberToObject(u, "total_tokens", (double)(t->in + t->cread + t->out));
-	return u;
+	return mockwire_spoil(u, t);
 }
 
 static cJSON *

@@ -57,6 +57,7 @@ struct mockwire_toks {
 	int64_t in, out, cread, c5m, c1h, reasoning;
 	int chunks;
 	int capped;             /* max_tokens cut the output short */
+	int bad;                /* MOCKWIRE_BAD_*: these usage figures go as strings */
 };
 
 /* One answer to a model call. */
@@ -71,6 +72,9 @@ struct mockwire_answer {
 	const char *tool_name;       /* Anthropic: a tool_use block after the text; NULL none */
 	const char *tool_input;      /* its input as JSON text; NULL: {} */
 };
+
+#define MOCKWIRE_BAD_INPUT 1         /* input (prompt) tokens */
+#define MOCKWIRE_BAD_OUTPUT 2        /* output (completion) tokens */
 
 /* A list of malloc'd pieces of a response (SSE events, or body parts). */
 struct mockwire_events {

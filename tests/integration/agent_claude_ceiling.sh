@@ -1,6 +1,6 @@
-# Claude Code (the real CLI) through a route whose spend ceiling is
-# exhausted: the gateway refuses with its 403 permission_error (and
-# x-should-retry: false), Claude Code prints the tokmux message and stops
+# Claude Code (the real CLI) through a route whose spend ceiling is 0: the
+# gateway refuses with its 402 billing_error (and x-should-retry: false),
+# Claude Code prints the tokmux message (not "Please run /login") and stops
 # at once, and nothing reaches the provider.
 . tests/agents-lib.sh
 agents_install
@@ -18,13 +18,15 @@ secs=$(echo "$(date +%s.%N) - $start" | bc)
 printf 'claude: exit %d in %.1fs\n' "$rc" "$secs"
 [ "$rc" -ne 124 ] || fail "claude did not stop: $(tail -5 "$T_TMP/claude.err")"
 [ "$rc" -ne 0 ] || fail "claude exited 0 although every request was refused"
-msg='tokmux: route 1 (default) reached its $0.00 spend ceiling'
+msg='tokmux: route 1 (default) is blocked: its ceiling is $0.00.'
 grep -qF -- "$msg" "$T_TMP/claude.out" "$T_TMP/claude.err" ||
 	fail "claude did not print the tokmux message; it printed: $(head -c 600 "$T_TMP/claude.out" "$T_TMP/claude.err")"
+! grep -qi "/login" "$T_TMP/claude.out" "$T_TMP/claude.err" ||
+	fail "claude read the refusal as a login problem: $(head -c 600 "$T_TMP/claude.out" "$T_TMP/claude.err")"
 grep -hF -- "$msg" "$T_TMP/claude.out" "$T_TMP/claude.err" | head -n 1 | cut -c 1-200
 # the refusal was not retried by the agent, and nothing went upstream
 calls=$(grep -c '"n":[1-9]' "$A_MOCK_LOG" 2>/dev/null)
 [ "${calls:-0}" -eq 0 ] || fail "the mock saw $calls model calls"
-refused=$(grep -c '"status":403' "$A_LEDGER")
+refused=$(grep -c '"status":402' "$A_LEDGER")
 [ "$refused" -eq 1 ] || fail "wanted 1 refused request in the ledger, got $refused: $(cat "$A_LEDGER")"
 echo ok

@@ -78,9 +78,10 @@ t_text "0.0001"; t_keys Enter
 t_wait "pane 1 ceiling set to"
 t_text "Say pong again"
 t_keys Enter
-t_wait "reached its .*spend ceiling" 30
+t_wait "reached its .*ceiling" 30
+! t_screen | grep -q "/login" || fail "the refusal reads as a login problem: $(t_screen)"
 [ "$(grep -c . "$LEDGER")" = 2 ] || fail "the refused request is not in the ledger once"
-grep -q '"status":403' "$LEDGER" || fail "the ledger does not record the 403"
+grep -q '"status":402' "$LEDGER" || fail "the ledger does not record the 402"
 python3 -c '
 import json, sys
 m = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]

@@ -97,7 +97,12 @@ expect 2 "needs a terminal|not a terminal" -- --port="$port"
 
 # missing values and bad values, per front end
 expect_line 2 "tokmux: -n needs a value" -- -n
-expect_line 2 "tokmux: --ceiling: expected a dollar amount above 0, got \"0\"" -- --ceiling 0
+expect_line 2 "tokmux: --ceiling: expected a dollar amount (0 blocks), got \"-1\"" -- --ceiling -1
+# --pane-ceiling must name a pane (a number 1-4, or a configured name) or route
+expect_line 2 "tokmux: --pane-ceiling claude=0.5: no pane or route is named \"claude\" (a number from 1 to 4, or the name of a configured pane)" -- --pane-ceiling claude=0.5
+expect_line 2 "tokmux: --pane-ceiling 5=1: no pane or route is named \"5\" (a number from 1 to 4, or the name of a configured pane)" -- --pane-ceiling 5=1
+expect_line 2 "tokmux gateway: --pane-ceiling 2=1: no pane or route is named \"2\" (a number from 1 to 1, or the name of a configured pane)" -- gateway --port 0 --pane-ceiling 2=1
+expect_line 2 "tokmux: --min-output-tokens: expected a number of output tokens from 1 to 1000000000, got \"0\"" -- --min-output-tokens 0
 expect_line 2 "tokmux gateway: --ledger needs a value" -- gateway --ledger
 expect_line 2 "tokmux gateway: --pane-ceiling: expected a dollar amount after \"=\", got \"x\"" -- gateway --pane-ceiling 2=x
 expect_line 2 "tokmux gateway: unexpected argument \"extra\"" -- gateway --port 0 extra

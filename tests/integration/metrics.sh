@@ -50,7 +50,7 @@ for i in $(seq 1 70); do
 done
 # the tight pane: refused by its ceiling (never served)
 st=$(ask "$tight" '"claude-sonnet-4-5"' key-t)
-[ "$st" = 403 ] || [ "$st" = 429 ] || fail "the tight pane was not refused: $st"
+[ "$st" = 402 ] || fail "the tight pane was not refused with 402: $st"
 curl -s "$base/metrics" >"$T_TMP/metrics.txt"
 grep -q '^tokmux_requests_total' "$T_TMP/metrics.txt" || fail "metrics: $(head -5 "$T_TMP/metrics.txt")"
 for secret in key-d key-q key-t; do

@@ -51,7 +51,12 @@ SH
 	t_text "typed-after-$how"
 	t_wait "^typed-after-$how *$"
 	t_keys Enter
-	t_wait "^typed-after-$how *$" 5
+	# cat prints the line back: wait until it shows twice (echo, then cat)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(t_screen | grep -c "^typed-after-$how *$")" = 2 ] && break
+		sleep 0.05
+	done
 	[ "$(t_screen | grep -c "^typed-after-$how *$")" = 2 ] || fail "$how: typed text did not echo once and print once"
 	# no bracketed paste: a paste arrives without the ESC [ 200 ~ markers
 	tmux -L "$T_SOCK" set-buffer "pasted-after-$how"

@@ -69,8 +69,21 @@ t_wait "not a dollar amount"
 t_keys BSpace BSpace BSpace
 t_text "2.50"; t_keys Enter
 t_wait "pane 1 ceiling set to \\\$2.50"
+# an empty line keeps it; only none removes it
+t_keys C-g b
+t_wait "pane 1 ceiling \(now \\\$2.50"
+t_keys Enter
+t_wait "pane 1 ceiling kept \(\\\$2.50\)"
+t_keys C-g b
+t_wait "pane 1 ceiling \(now \\\$2.50"
+t_text "none"; t_keys Enter
+t_wait "pane 1 ceiling removed"
+t_keys C-g b
+t_wait "pane 1 ceiling \(now none"
+t_text "2.50"; t_keys Enter
+t_wait "pane 1 ceiling set to \\\$2.50"
 # ... and the next request obeys a ceiling set with b: pane 2 gets one of a
-# hundredth of a cent and its next request is refused with tokmux's 403
+# hundredth of a cent and its next request is refused with tokmux's 402
 t_keys C-g 2
 t_keys C-g b
 t_wait "pane 2 ceiling \(now none"
@@ -78,7 +91,7 @@ t_text "0.0001"; t_keys Enter
 t_wait "pane 2 ceiling set to"
 t_text "curl -s \$ANTHROPIC_BASE_URL/v1/messages -H x-api-key:key-b -H content-type:application/json -d '{\"model\":\"claude-opus-4-1\",\"max_tokens\":500,\"messages\":[]}'; echo"
 t_keys Enter
-t_wait "reached its .* spend ceiling"
+t_wait "would exceed pane 2 \(sh\)'s \\\$0.0001 ceiling:"
 t_text "clear"; t_keys Enter
 t_keys C-g 1
 # m: the last requests, newest first
