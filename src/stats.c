@@ -222,8 +222,13 @@ stats_activity_end(struct stats_counts *c, const struct stats_result *r, int64_t
 		snprintf(c->act.session, sizeof c->act.session, "%s", r->session);
 	if (r->key_hash != NULL && r->key_hash[0] != '\0')
 		snprintf(c->act.key_hash, sizeof c->act.key_hash, "%s", r->key_hash);
-	if (r->helper == 1)
-		return;     /* a title or summary: no word on the agent's turn */
+	if (r->helper == 0)
+		c->act.conversation = 1;
+	/* an answered title or summary says nothing of the agent's turn, once
+	 * the route has a conversation (requests with tools) at all */
+	if (r->helper == 1 && c->act.conversation && !r->refused && r->status >= 200 &&
+	    r->status < 300)
+		return;
 	if (r->subagent == NULL || r->subagent[0] == '\0') {
 		c->act.last_end_ms = now;
 		snprintf(c->act.last_stop, sizeof c->act.last_stop, "%s",

@@ -51,6 +51,7 @@ struct stats_activity {
 	int last_refused;           /* it was refused by a ceiling */
 	char session[STATS_AGENT_ID_MAX];  /* the agent's session id (x-claude-code-session-id), "" none */
 	char key_hash[17];          /* the account (API key or token hash) of its latest request */
+	int conversation;           /* a request with tools was seen: helpers (no tools) are apart */
 };
 
 /* Traffic of one subagent (x-claude-code-agent-id) under its route. */

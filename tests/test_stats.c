@@ -72,7 +72,13 @@ test_activity(void **state)
 	assert_string_equal(snap.route[0].act.session, r.session);
 	int64_t end = snap.route[0].act.last_end_ms;
 
-	/* a helper request (a title, no tools) says nothing of the turn */
+	/* a helper request (a title, no tools) says nothing of the turn once
+	 * the route has a conversation */
+	r.helper = 0;
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &r, 0, util_now_ms() + 10);
+	stats_snapshot(s, &snap);
+	end = snap.route[0].act.last_end_ms;
 	struct stats_result rh = result(0, 200, 3, 2, 10);
 	rh.helper = 1;
 	rh.stop_reason = "end_turn";
@@ -81,6 +87,32 @@ test_activity(void **state)
 	stats_snapshot(s, &snap);
 	assert_string_equal(snap.route[0].act.last_stop, "tool_use");
 	assert_int_equal(snap.route[0].act.last_end_ms, end);
+	/* ... unless it failed: that the user must see */
+	rh.status = 402;
+	rh.refused = 1;
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &rh, 0, util_now_ms() + 30);
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].act.last_refused, 1);
+	rh.status = 200;
+	rh.refused = 0;
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &rh, 0, util_now_ms() + 40);
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].act.last_refused, 1);    /* an answered title: no word */
+	r.stop_reason = "tool_use";
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &r, 0, util_now_ms() + 50);
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].act.last_refused, 0);
+	end = snap.route[0].act.last_end_ms;
+	/* a route without tools anywhere (a script, an SDK): every request counts */
+	rh.route = 1;
+	stats_begin(s, 1, 0);
+	stats_end(s, &rh, 0);
+	stats_snapshot(s, &snap);
+	assert_string_equal(snap.route[1].act.last_stop, "end_turn");
+	assert_true(snap.route[1].act.last_end_ms > 0);
 
 	/* a subagent's request: counted apart, the agent's stop stays */
 	stats_begin_agent(s, 0, 0, "a63bf53fdb1b14e60");
@@ -101,8 +133,8 @@ test_activity(void **state)
 	assert_int_equal(snap.route[0].sub[0].requests, 1);
 	assert_int_equal(snap.route[0].sub[0].tokens, 50);
 	assert_int_equal(snap.route[0].sub[0].cost_micros, 250);
-	assert_int_equal(snap.route[0].requests, 3);
-	assert_int_equal(snap.route[0].cost_micros, 360);
+	assert_int_equal(snap.route[0].requests, 7);
+	assert_int_equal(snap.route[0].cost_micros, 580);
 	assert_string_equal(snap.route[1].sub[0].id, "");
 
 	/* more subagents than slots: the least recent idle one makes room,

@@ -13,7 +13,7 @@ GOLD=tests/ui/vttest
 t_start 80 26 "$TOKMUX" -n 1 --no-gateway -e "'read x; exec vttest'"
 t_wait "pane 1"
 t_keys C-g s
-t_wait "C-g \? help"
+t_wait "Ctrl-g \? help"
 t_keys Enter
 t_wait "Enter choice number"
 
