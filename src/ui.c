@@ -585,7 +585,7 @@ ui_refresh_sidebar(struct ui *u)
 		for (int i = 0; i < u->n; i++) {
 			struct ui_pane *up = &u->p[i];
 			if (strcmp(up->state, info[i].state) != 0 || up->alert != info[i].alert) {
-				snprintf(up->state, sizeof up->state, "%s", info[i].state);
+				snprintf(up->state, sizeof up->state, "%.*s", (int)sizeof up->state - 1, info[i].state);
 				up->alert = info[i].alert;
 				u->chrome_dirty = 1;
 			}

@@ -36,10 +36,7 @@ SH
 unshare -m -n --propagation private bash "$T_TMP/direct.sh"
 grep -qF "$A_REPLY" "$T_TMP/direct/out" || fail "Claude Code did not answer directly: $(cat "$T_TMP/direct/out")"
 # 2. through tokmux panes, with and without the full-strength environment
-"$TOKMUX" mock --port 0 --quiet --script "$T_TMP/script.json" --log "$T_TMP/pane.jsonl" >"$T_TMP/mock.out" 2>&1 &
-T_PIDS="$!"
-MOCK=$(a_wait_line "$T_TMP/mock.out" '^mock listening on ') || fail "mock did not start"
-MOCK=${MOCK#mock listening on }
+a_mock "$T_TMP/script.json" "$T_TMP/pane.jsonl"
 run_pane() {    # NAME FIRST_PARTY: one claude -p in a tokmux pane
 	mkdir -p "$T_TMP/$1"
 	echo "{\"claude_first_party\": $2}" >"$T_TMP/$1/cfg.json"

@@ -15,17 +15,9 @@ cat >"$T_TMP/script.json" <<JSON
             "tool": {"name": "Bash", "input": {"command": "touch marker.txt",
                                                "description": "Create a marker file"}}}]}
 JSON
-"$TOKMUX" mock --port 0 --quiet --script "$T_TMP/script.json" --log "$T_TMP/mock.jsonl" >"$T_TMP/mock.out" 2>&1 &
-T_PIDS="$!"
-MOCK=$(a_wait_line "$T_TMP/mock.out" '^mock listening on ') || fail "mock did not start"
-MOCK=${MOCK#mock listening on }
+a_mock "$T_TMP/script.json" "$T_TMP/mock.jsonl"
 KEY=sk-ant-api03-tokmux-states-test-00000000
-mkdir -p "$T_TMP/work" "$T_TMP/chome"
-cat >"$T_TMP/chome/.claude.json" <<JSON
-{"hasCompletedOnboarding": true,
- "customApiKeyResponses": {"approved": ["${KEY: -20}"], "rejected": []},
- "projects": {"$T_TMP/work": {"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true}}}
-JSON
+a_claude_home "$T_TMP/chome" "$T_TMP/work" "$KEY"
 NOTES=$T_TMP/notes
 cat >"$T_TMP/cfg.json" <<JSON
 {"notify_command": "printf '%s|%s|%s|%s\\\\n' \"\$TOKMUX_NOTIFY_PANE\" \"\$TOKMUX_NOTIFY_STATE\" \"\$TOKMUX_NOTIFY_KIND\" \"\$TOKMUX_NOTIFY_MESSAGE\" >> $NOTES",

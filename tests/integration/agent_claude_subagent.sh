@@ -11,10 +11,7 @@ cat >"$T_TMP/script.json" <<JSON
             "input": {"description": "Research helper", "prompt": "Say hi",
                       "subagent_type": "general-purpose"}}}]}
 JSON
-"$TOKMUX" mock --port 0 --quiet --script "$T_TMP/script.json" --log "$T_TMP/mock.jsonl" >"$T_TMP/mock.out" 2>&1 &
-T_PIDS="$!"
-MOCK=$(a_wait_line "$T_TMP/mock.out" '^mock listening on ') || fail "mock did not start"
-MOCK=${MOCK#mock listening on }
+a_mock "$T_TMP/script.json" "$T_TMP/mock.jsonl"
 LEDGER=$T_TMP/ledger.jsonl
 mkdir -p "$T_TMP/work" "$T_TMP/chome"
 cd "$T_TMP/work"

@@ -12,10 +12,7 @@ cat >"$T_TMP/script.json" <<JSON
               "unified": {"5h": 0.93, "7d": 0.97, "claim": "five_hour", "status": "allowed_warning",
                           "surpassed": 0.9, "reset_5h_s": 4800}}}
 JSON
-"$TOKMUX" mock --port 0 --quiet --script "$T_TMP/script.json" --log "$T_TMP/mock.jsonl" >"$T_TMP/mock.out" 2>&1 &
-T_PIDS="$!"
-MOCK=$(a_wait_line "$T_TMP/mock.out" '^mock listening on ') || fail "mock did not start"
-MOCK=${MOCK#mock listening on }
+a_mock "$T_TMP/script.json" "$T_TMP/mock.jsonl"
 LEDGER=$T_TMP/ledger.jsonl
 mkdir -p "$T_TMP/work" "$T_TMP/chome"
 cat >"$T_TMP/run.sh" <<SH

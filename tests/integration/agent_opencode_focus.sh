@@ -7,12 +7,8 @@
 # out did; the turn's end is told once. Skips (loudly) only without npm.
 . tests/agents-lib.sh
 agents_install
-"$TOKMUX" mock --port 0 --quiet --script /dev/stdin --log "$T_TMP/mock.jsonl" >"$T_TMP/mock.out" 2>&1 <<JSON &
-{"defaults": {"text": "$A_REPLY", "chunks": 6, "chunk_delay_ms": 300}}
-JSON
-T_PIDS="$!"
-MOCK=$(a_wait_line "$T_TMP/mock.out" '^mock listening on ') || fail "mock did not start"
-MOCK=${MOCK#mock listening on }
+echo "{\"defaults\": {\"text\": \"$A_REPLY\", \"chunks\": 6, \"chunk_delay_ms\": 300}}" >"$T_TMP/script.json"
+a_mock "$T_TMP/script.json" "$T_TMP/mock.jsonl"
 OCHOME=$T_TMP/ochome
 mkdir -p "$OCHOME/.config/opencode" "$T_TMP/work"
 echo '{"attention": {"enabled": true, "sound": false}}' >"$OCHOME/.config/opencode/tui.json"
