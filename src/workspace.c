@@ -330,7 +330,14 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 			*due = *due < 0 ? left : UTIL_MIN(*due, left);
 	}
 	panestate_title(&p->pst, words, 96);
-	snprintf(p->state, sizeof p->state, "%.48s%s%s", words,
+	/* the title: the state's words cut whole; an error with an event word
+	 * (a ceiling, a fallback) is said by the word, its text is the sidebar's */
+	char head[64];
+	if (alert[0] != '\0' && p->pst.state == PANESTATE_ERROR)
+		snprintf(head, sizeof head, "%s", panestate_name(p->pst.state));
+	else
+		termsig_clean(words, strlen(words), head, sizeof head);
+	snprintf(p->state, sizeof p->state, "%s%s%s", head,
 	    alert[0] ? (chrome_sidebar_utf8(sb) ? " \xc2\xb7 " : " - ") : "", alert);
 	p->alert = p->pst.state == PANESTATE_NEEDS_INPUT || p->pst.state == PANESTATE_ERROR ||
 	    alert[0] != '\0';
