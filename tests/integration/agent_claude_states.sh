@@ -24,7 +24,7 @@ cat >"$T_TMP/cfg.json" <<JSON
  "panes": [{"name": "shell"}, {"name": "claude"}]}
 JSON
 cd "$T_TMP/work"
-t_start 200 50 env HOME="$T_TMP/chome" ANTHROPIC_API_KEY="$KEY" DISABLE_TELEMETRY=1 \
+t_start 200 36 env HOME="$T_TMP/chome" ANTHROPIC_API_KEY="$KEY" DISABLE_TELEMETRY=1 \
 	CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
 	"$TOKMUX" -c "$T_TMP/cfg.json" --anthropic-upstream "$MOCK" --ledger "$T_TMP/ledger.jsonl" \
 	-e cat -e "'$CLAUDE --model claude-haiku-4-5'"

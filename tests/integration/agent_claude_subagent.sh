@@ -15,7 +15,7 @@ a_mock "$T_TMP/script.json" "$T_TMP/mock.jsonl"
 LEDGER=$T_TMP/ledger.jsonl
 mkdir -p "$T_TMP/work" "$T_TMP/chome"
 cd "$T_TMP/work"
-t_start 200 50 env HOME="$T_TMP/chome" ANTHROPIC_API_KEY=sk-ant-api03-tokmux-subagent-test \
+t_start 200 36 env HOME="$T_TMP/chome" ANTHROPIC_API_KEY=sk-ant-api03-tokmux-subagent-test \
 	DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
 	"$TOKMUX" --anthropic-upstream "$MOCK" --ledger "$LEDGER" -n 1 \
 	-e "'$A_BIN/claude -p \"Use a subagent\" --model claude-haiku-4-5 </dev/null >out 2>&1; echo PANE-DONE-\$?'"

@@ -21,7 +21,7 @@ echo PANE-DONE-\$?
 exec cat
 SH
 cd "$T_TMP/work"
-t_start 200 50 env HOME="$T_TMP/chome" CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-tokmux-subscription-test-0000 \
+t_start 200 36 env HOME="$T_TMP/chome" CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-tokmux-subscription-test-0000 \
 	DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
 	"$TOKMUX" --anthropic-upstream "$MOCK" --ledger "$LEDGER" -n 2 \
 	-e "'sh $T_TMP/run.sh'" -e "'sleep 2; sh $T_TMP/run.sh'"

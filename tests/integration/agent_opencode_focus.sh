@@ -19,7 +19,7 @@ cat >"$T_TMP/cfg.json" <<JSON
 JSON
 LOG=$T_TMP/work/tokmux.log
 cd "$T_TMP/work"
-t_start 200 50 env HOME="$OCHOME" XDG_CONFIG_HOME="$OCHOME/.config" ANTHROPIC_API_KEY=sk-ant-api03-tokmux-focus-test \
+t_start 200 36 env HOME="$OCHOME" XDG_CONFIG_HOME="$OCHOME/.config" ANTHROPIC_API_KEY=sk-ant-api03-tokmux-focus-test \
 	OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_AUTOUPDATE=1 npm_config_registry=http://127.0.0.1:9/ \
 	"$TOKMUX" -v -c "$T_TMP/cfg.json" --anthropic-upstream "$MOCK" --ledger "$T_TMP/ledger.jsonl" \
 	-e "'$A_BIN/opencode -m anthropic/claude-haiku-4-5'" -e cat
