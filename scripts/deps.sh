@@ -10,7 +10,7 @@ pkgs=(
   libclang-rt-14-dev
   redis-server
   tmux python3 curl bc procps jq git
-  vttest bsdutils ncurses-bin
+  vttest bsdutils ncurses-bin iproute2 util-linux
 )
 # `scripts/deps.sh --bench` also installs the peers the benchmarks compare against.
 if [ "${1:-}" = "--bench" ]; then

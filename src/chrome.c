@@ -195,7 +195,7 @@ chrome_draw_title(chrome_t *c, const struct rect *r, const struct chrome_title *
 	const char *dot = c->utf8 ? "\xc2\xb7" : "-";
 	char head[256], st[160], rest[512];
 	snprintf(head, sizeof head, "%s %d %s %s ", mark, t->number, t->name, dot);
-	snprintf(st, sizeof st, "%s%s%s", state, t->belled ? " [bell]" : "", t->zoomed ? " [zoom]" : "");
+	snprintf(st, sizeof st, "%s%s%s%s", state, t->belled ? " [bell]" : "", t->marked ? " [!]" : "", t->zoomed ? " [zoom]" : "");
 	snprintf(rest, sizeof rest, " %s %s%s%s%s%s", dot, t->branch ? "[" : "", t->branch ? t->branch : "",
 	    t->branch ? "] " : "", t->cmd, t->vt_title[0] ? " : " : "");
 	snprintf(rest + strlen(rest), sizeof rest - strlen(rest), "%s", t->vt_title);

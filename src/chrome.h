@@ -38,6 +38,7 @@ struct chrome_title {
 	const char *state;       /* from the sidebar callback, "" none */
 	int alert;               /* show the state as an alert */
 	int belled;              /* rang while not focused */
+	int marked;              /* needed the user (or finished) while not focused */
 	int zoomed, focused;
 };
 void chrome_draw_title(chrome_t *c, const struct rect *r, const struct chrome_title *t);

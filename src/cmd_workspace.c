@@ -88,7 +88,8 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	    "\n"
 	    "keys: prefix Ctrl-g (the config's \"prefix\"), then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
 	    "      c new pane, C new worktree pane, x close, D diff of a worktree pane,\n"
-	    "      b ceiling, f model, m last requests, s sidebar, d detach, q quit, ? help;\n"
+	    "      b ceiling, f model, m last requests, n next pane that needs input,\n"
+	    "      s sidebar, d detach, q quit, ? help;\n"
 	    "      Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
 	    f);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "jsoncheck.h"
+#include "notify.h"
 #include "team.h"
 #include "util.h"
 #include "worktree.h"
@@ -32,6 +33,8 @@ config_init(struct config *c)
 	c->daily_ceiling_micros = -1;
 	c->warn_at = 0.8;
 	c->theme = xstrdup("default");
+	c->notify_osc = NOTIFY_AUTO;
+	c->claude_first_party = -1;
 	for (int i = 0; i < CONFIG_MAX_PANES; i++) {
 		c->panes[i].ceiling_micros = -1;
 		c->panes[i].ceiling_tokens = -1;
@@ -57,6 +60,7 @@ config_free(struct config *c)
 	for (int i = 0; i < CONFIG_MAX_PANES; i++)
 		config_pane_free(&c->panes[i]);
 	free(c->path);
+	free(c->notify_command);
 	free(c->anthropic_upstream);
 	free(c->openai_upstream);
 	free(c->ledger_path);
@@ -309,10 +313,44 @@ config_load_upstream(const struct jsoncheck *x, const cJSON *v, struct config *c
 	return 0;
 }
 
+/* The keys of pane states and notifications. */
+static int
+config_load_notify(const struct jsoncheck *x, const cJSON *v, struct config *c)
+{
+	const char *k = v->string;
+	if (strcmp(k, "notify_command") == 0) {
+		if (cJSON_IsNull(v)) {
+			free(c->notify_command);
+			c->notify_command = NULL;
+			return 0;
+		}
+		return config_get_string(x, v, k, &c->notify_command);
+	}
+	if (strcmp(k, "notify_focused") == 0)
+		return jsoncheck_bool(x, v, NULL, k, &c->notify_focused);
+	if (strcmp(k, "notify_osc") == 0) {
+		int m = cJSON_IsString(v) ? notify_method_parse(v->valuestring) : -2;
+		if (m < NOTIFY_AUTO)
+			return jsoncheck_fail(x, NULL, k, "one of \"auto\", \"osc9\", \"osc777\", "
+			    "\"osc99\", \"bel\", \"off\"");
+		c->notify_osc = m;
+		return 0;
+	}
+	/* claude_first_party */
+	if (cJSON_IsBool(v))
+		c->claude_first_party = cJSON_IsTrue(v);
+	else if (cJSON_IsString(v) && strcmp(v->valuestring, "auto") == 0)
+		c->claude_first_party = -1;
+	else
+		return jsoncheck_fail(x, NULL, k, "true, false or \"auto\"");
+	return 0;
+}
+
 static const char *const config_root_keys[] = { "panes", "prefix", "scrollback_lines",
 	"scrollback_mb", "upstream", "port", "gateway", "ledger", "ceiling_usd",
 	"daily_ceiling_usd", "min_output_tokens", "warn_at", "theme", "bell", "prices",
-	"worktree_dir", "worktree_setup", TEAM_CONFIG_KEYS, "$schema", "comment", NULL };
+	"worktree_dir", "worktree_setup", "notify_command", "notify_osc", "notify_focused",
+	"claude_first_party", TEAM_CONFIG_KEYS, "$schema", "comment", NULL };
 
 /* One top-level key (known: config_root_keys checked it). */
 static int
@@ -368,6 +406,8 @@ config_load_key(const struct jsoncheck *x, const cJSON *v, struct config *c)
 		rc = config_get_commands(x, v, k, c->worktree_setup, &c->nworktree_setup);
 	else if (team_config_has(k))
 		rc = team_config_load(x, v, &c->team);
+	else if (strncmp(k, "notify_", 7) == 0 || strcmp(k, "claude_first_party") == 0)
+		rc = config_load_notify(x, v, c);
 	else     /* $schema, comment */
 		rc = jsoncheck_string(x, v, NULL, k, 0, &s);
 	return rc;

@@ -51,6 +51,13 @@ struct config {
 	char *worktree_setup[CONFIG_MAX_SETUP]; /* shell commands run once in a new worktree */
 	int nworktree_setup;
 	struct team_settings team;  /* team budget keys (team.h, docs/TEAM.md) */
+	/* pane states and notifications (issue 15) */
+	char *notify_command;       /* run by /bin/sh -c on a notification; NULL none */
+	int notify_osc;             /* enum notify_method, or NOTIFY_AUTO (-1, the default) */
+	int notify_focused;         /* notify for the focused pane too (default 0) */
+	int claude_first_party;     /* set _CLAUDE_CODE_ASSUME_FIRST_PARTY_BASE_URL in panes:
+	                             * 1 yes, 0 no, -1 auto (the default: when the Anthropic
+	                             * upstream is https://api.anthropic.com) */
 };
 
 void config_init(struct config *c);          /* defaults */

@@ -143,6 +143,8 @@ struct req {
 	int nhdrs;
 	struct reqbody asked;          /* what the agent's body asks for (POST only) */
 	char key_hash[17];
+	char agent_session[STATS_AGENT_ID_MAX];   /* x-claude-code-session-id, "" none */
+	char subagent[STATS_AGENT_ID_MAX];        /* x-claude-code-agent-id, "" none */
 	struct gateway_call call;
 	char *new_body;                /* a body rewritten by the policy */
 	upstream_xfer_t *x;
@@ -624,6 +626,21 @@ gateway_header_get(struct req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+/* An agent's own id from header name (its session, a subagent) into out,
+ * when it is a plain token: 1..STATS_AGENT_ID_MAX-1 of [A-Za-z0-9._:-];
+ * anything else is not recorded. */
+static void
+gateway_agent_id(struct req *r, const char *name, char *out)
+{
+	const char *v = gateway_header_get(r, name);
+	size_t n = v != NULL ? strlen(v) : 0;
+	out[0] = '\0';
+	if (n == 0 || n >= STATS_AGENT_ID_MAX || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._:-") != n)
+		return;
+	memcpy(out, v, n + 1);
+}
+
 /* The API key or bearer token, hashed; never kept. */
 static void
 gateway_key_hash(struct req *r, int *has_key, int *has_bearer)
@@ -879,6 +896,8 @@ gateway_forward_prepare(struct req *r)
 	char *upath = gateway_upstream_path(r->path);
 
 	gateway_key_hash(r, &has_key, &has_bearer);
+	gateway_agent_id(r, "x-claude-code-session-id", r->agent_session);
+	gateway_agent_id(r, "x-claude-code-agent-id", r->subagent);
 	r->openai = gateway_is_openai(upath, has_key, has_bearer,
 	    gateway_header_get(r, "anthropic-version") != NULL);
 	r->upstream_base = r->openai ? g->openai : g->anthropic;
@@ -938,6 +957,7 @@ gateway_settle(struct req *r)
 		.request_id = r->request_id, .error = r->error, .cut = cut,
 		.branch = branch[0] ? branch : NULL, .worktree = worktree[0] ? worktree : NULL,
 		.added_us = r->added_us, .ttfb_us = r->ttfb_us,
+		.agent_session = r->agent_session, .subagent = r->subagent,
 	};
 	meter_finish(&r->g->meter, &q);
 	r->begun = 0;
@@ -971,7 +991,7 @@ gateway_forward_refuse(struct req *r, const struct gateway_refusal *ref)
 	r->begun = 1;
 	snprintf(r->error, sizeof r->error, "%s", ref->message);
 	r->call.reserved_micros = 0;
-	meter_begin(&r->g->meter, r->stats_route, 0);
+	meter_begin_agent(&r->g->meter, r->stats_route, 0, r->subagent);
 	return gateway_respond_error_code(r, ref->status, ref->type, ref->code, ref->message,
 	    ref->retry_after,
 	    ref->retry_after <= 0);
@@ -1037,7 +1057,7 @@ gateway_forward(struct req *r)
 			return gateway_forward_refuse(r, &ref);
 	}
 	if (r->metered) {
-		meter_begin(&g->meter, r->stats_route, r->call.reserved_micros);
+		meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
 		r->begun = 1;
 	}
 	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,

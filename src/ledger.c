@@ -208,6 +208,12 @@ record_json(const struct ledger_record *r)
 		cJSON_AddStringToObject(o, "team", r->team);
 	if (r->member != NULL)
 		cJSON_AddStringToObject(o, "member", r->member);
+	if (r->agent_session != NULL)
+		cJSON_AddStringToObject(o, "agent_session", r->agent_session);
+	if (r->subagent != NULL)
+		cJSON_AddStringToObject(o, "subagent", r->subagent);
+	if (r->stop_reason != NULL)
+		cJSON_AddStringToObject(o, "stop_reason", r->stop_reason);
 	cJSON_AddNumberToObject(o, "latency_ms", (double)r->latency_ms);
 	add_str(o, "request_id", r->request_id != NULL ? r->request_id
 	    : u->request_id[0] != '\0' ? u->request_id : NULL);
@@ -354,6 +360,8 @@ ledger_get_fields(const cJSON *o, struct ledger_entry *e, int *bad)
 	ledger_get_str(o, "worktree", e->worktree, sizeof(e->worktree));
 	ledger_get_str(o, "team", e->team, sizeof(e->team));
 	ledger_get_str(o, "member", e->member, sizeof(e->member));
+	ledger_get_str(o, "agent_session", e->agent_session, sizeof(e->agent_session));
+	ledger_get_str(o, "subagent", e->subagent, sizeof(e->subagent));
 	e->priced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "priced"));
 	e->status = (int)ledger_get_int(o, "status", -n, n, bad);
 	e->retries = (int)ledger_get_int(o, "retries", 0, n, bad);

@@ -46,6 +46,10 @@ struct ledger_record {
 	int64_t clamped_from;     /* the limit asked for, when tokmux lowered it to fit
 	                           * a ceiling (written with "clamped": true, when > 0) */
 	const char *team, *member; /* team budget (docs/TEAM.md); NULL: the ledger's own */
+	const char *agent_session; /* the agent's own session id (Claude Code's
+	                           * x-claude-code-session-id); NULL: none, not written */
+	const char *subagent;     /* the subagent that sent it (x-claude-code-agent-id); NULL: the agent */
+	const char *stop_reason;  /* why the model stopped (end_turn, tool_use...); NULL: unknown */
 };
 
 typedef struct ledger ledger_t;
@@ -88,6 +92,8 @@ struct ledger_entry {
 	char member[64];          /* "member": team member (docs/TEAM.md) */
 	int refused;              /* "refused": true: refused by a ceiling, not served */
 	int clamped;              /* "clamped": true (or > 0): max_tokens lowered to fit a ceiling */
+	char agent_session[48];   /* "agent_session": the agent's own session id */
+	char subagent[48];        /* "subagent": the subagent that sent it, "" the agent itself */
 	int64_t charged_micros;   /* "charged_micros": counted against the ceilings (the cost when absent) */
 	int64_t max_tokens;       /* "max_tokens": the output limit sent, 0 when absent */
 	int64_t clamped_from;     /* "clamped_from": the limit asked for when lowered, 0 when absent */

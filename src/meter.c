@@ -28,10 +28,24 @@ meter_api_name(enum api_kind api)
 }
 
 void
-meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros)
+meter_begin_agent(const struct meter *m, int stats_route, int64_t reserved_micros,
+    const char *subagent)
 {
 	if (m->stats != NULL && stats_route >= 0)
-		stats_begin(m->stats, stats_route, reserved_micros);
+		stats_begin_agent(m->stats, stats_route, reserved_micros, subagent);
+}
+
+void
+meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros)
+{
+	meter_begin_agent(m, stats_route, reserved_micros, NULL);
+}
+
+/* "" as NULL: the ledger leaves the field out. */
+static const char *
+meter_opt(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
 /* What one finished request comes to. */
@@ -72,6 +86,8 @@ meter_stats(const struct meter *m, const struct meter_request *q, const struct m
 		.usage = *q->usage, .cost_micros = b->cost_micros, .priced = b->priced,
 		.n429 = c->n429, .n529 = c->n529, .retries = c->attempt, .fallbacks = c->fallbacks,
 		.refused = q->refused, .error = b->error, .model_asked = q->model_asked,
+		.stop_reason = q->usage->stop_reason, .session = meter_opt(q->agent_session),
+		.subagent = meter_opt(q->subagent), .key_hash = q->key_hash,
 		.out_limit = call->out_limit, .clamped_from = call->clamped_from,
 		.helper = q->helper,
 	};
@@ -93,7 +109,8 @@ meter_ledger(const struct meter *m, const struct meter_request *q, const struct 
 		.retries = c->attempt, .fallbacks = c->fallbacks, .n429 = c->n429, .n529 = c->n529,
 		.latency_ms = util_now_ms() - q->started_ms, .request_id = b->request_id,
 		.error = b->error, .circuit = c->circuit, .session = m->session,
-		.refused = q->refused,
+		.refused = q->refused, .agent_session = meter_opt(q->agent_session),
+		.subagent = meter_opt(q->subagent), .stop_reason = meter_opt(q->usage->stop_reason),
 		.reserved_micros = q->refused ? 0 : c->reserved_micros, .charged_micros = charged,
 		.max_tokens = q->refused ? 0 : c->out_limit,
 		.clamped_from = q->refused ? 0 : c->clamped_from,

@@ -51,10 +51,17 @@ struct meter_request {
 	                             * headers went to the agent (not upstream's); -1 none */
 	int64_t ttfb_us;            /* upstream time to first byte (headers) of the answered
 	                             * attempt; -1 none (refused, unreachable) */
+	const char *agent_session;  /* the agent's own session id (Claude Code's
+	                             * x-claude-code-session-id), "" none */
+	const char *subagent;       /* the subagent that sent it (x-claude-code-agent-id), "" none */
 };
 
 /* A request starts (admitted with reserved_micros, or refused with 0). */
 void meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros);
+/* The same for a request of subagent (its x-claude-code-agent-id; NULL or
+ * "": the agent itself). */
+void meter_begin_agent(const struct meter *m, int stats_route, int64_t reserved_micros,
+    const char *subagent);
 
 /* It ended: cost, the policy's charge, stats_end, the request count, the
  * ledger record and, unless refused, the policy's settle. */

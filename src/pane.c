@@ -87,6 +87,10 @@ pane_exec(const pane_t *p)
 	unsetenv("TMUX_PANE");
 	unsetenv("STY");
 	setenv("TOKMUX", "1", 1);
+	/* the outer terminal's name would promise its features (agents pick
+	 * their notification escapes by it): the pane's terminal is tokmux */
+	setenv("TERM_PROGRAM", "tokmux", 1);
+	unsetenv("TERM_PROGRAM_VERSION");
 	for (char **e = p->env; e != NULL && *e != NULL; e++)
 		putenv(*e);
 	if (p->cwd != NULL && chdir(p->cwd) < 0) {
@@ -387,5 +391,6 @@ pane_restart(pane_t *p, char **err)
 	buf_free(&p->out);
 	/* a clean screen for the new run; the old output stays in scrollback */
 	vt_write(p->vt, "\r\n\033[0m", 6);
+	vt_signals_reset(p->vt);
 	return pane_spawn(p, err);
 }

@@ -561,3 +561,21 @@ rl_table_snapshot(rl_table_t *t, struct rl_state *out, int max)
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
+
+const struct rl_window *
+ratelimit_binding(const struct rl_state *st, const char **label)
+{
+	int have5 = st->w5h.utilization >= 0, have7 = st->w7d.utilization >= 0;
+	int pick7;
+	if (!have5 && !have7)
+		return NULL;
+	if (strncmp(st->unified_claim, "five_hour", 9) == 0 && have5)
+		pick7 = 0;
+	else if (strncmp(st->unified_claim, "seven_day", 9) == 0 && have7)
+		pick7 = 1;
+	else
+		pick7 = !have5 || (have7 && st->w7d.utilization > st->w5h.utilization);
+	if (label != NULL)
+		*label = pick7 ? "7d" : "5h";
+	return pick7 ? &st->w7d : &st->w5h;
+}

@@ -65,6 +65,11 @@ double ratelimit_not_before(const struct rl_state *st, double now);
 
 void rl_state_init(struct rl_state *st);
 
+/* A subscription's binding window: the one its representative claim names
+ * (five_hour, seven_day...), else the fuller of the two; *label gets "5h"
+ * or "7d". NULL when neither window's utilization is known. */
+const struct rl_window *ratelimit_binding(const struct rl_state *st, const char **label);
+
 typedef struct rl_table rl_table_t;
 rl_table_t *rl_table_new(void);
 void rl_table_free(rl_table_t *t);

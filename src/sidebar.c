@@ -131,41 +131,8 @@ sidebar_sparkline(const int64_t *vals, int n, int width, int utf8, char *buf, si
 	return pos;
 }
 
-enum sidebar_state
-sidebar_state(const struct sidebar_activity *a, int64_t *recheck_ms)
-{
-	if (recheck_ms != NULL)
-		*recheck_ms = -1;
-	if (a->exited)
-		return SIDEBAR_EXITED;
-	if (a->inflight > 0)
-		return SIDEBAR_WORKING;
-	int echo = a->last_input_ms > 0 && a->last_output_ms - a->last_input_ms < SIDEBAR_ECHO_MS &&
-	    a->last_output_ms >= a->last_input_ms;
-	if (a->last_output_ms > 0 && !echo && a->now_ms - a->last_output_ms < SIDEBAR_QUIET_MS) {
-		if (recheck_ms != NULL)
-			*recheck_ms = a->last_output_ms + SIDEBAR_QUIET_MS - a->now_ms;
-		return SIDEBAR_WORKING;
-	}
-	if (a->last_request_ms > 0 && a->last_request_ms >= a->last_input_ms)
-		return SIDEBAR_WAITING;
-	return SIDEBAR_IDLE;
-}
-
-const char *
-sidebar_state_name(enum sidebar_state s)
-{
-	switch (s) {
-	case SIDEBAR_WORKING: return "working";
-	case SIDEBAR_WAITING: return "waiting for you";
-	case SIDEBAR_EXITED: return "exited";
-	default: return "idle";
-	}
-}
-
 int
-sidebar_events(const struct stats_counts *b, const struct stats_counts *a,
-    enum sidebar_state sb, enum sidebar_state sa)
+sidebar_events(const struct stats_counts *b, const struct stats_counts *a)
 {
 	int ev = 0;
 	if (a->refused > b->refused)
@@ -174,8 +141,6 @@ sidebar_events(const struct stats_counts *b, const struct stats_counts *a,
 		ev |= SIDEBAR_EV_FALLBACK;
 	if (a->err_429 > b->err_429)
 		ev |= SIDEBAR_EV_PACED;
-	if (sa == SIDEBAR_WAITING && sb != SIDEBAR_WAITING)
-		ev |= SIDEBAR_EV_WAITING;
 	return ev;
 }
 
@@ -194,8 +159,6 @@ sidebar_event_text(int ev, int pane_no, const char *name, const struct stats_cou
 	}
 	if (ev & SIDEBAR_EV_PACED)
 		sidebar_put(what, sizeof what, &pos, ", paced for a 429");
-	if (ev & SIDEBAR_EV_WAITING)
-		sidebar_put(what, sizeof what, &pos, ", waiting for you");
 	char dflt[24];
 	snprintf(dflt, sizeof dflt, "pane %d", pane_no);
 	if (name == NULL || strcmp(name, dflt) == 0)
@@ -432,8 +395,51 @@ sidebar_emit_worktree(struct out *o, const struct sidebar_worktree *w)
 	sidebar_emit(o, SIDEBAR_TEXT, "  %s", fig);
 }
 
+/* The pane's state, and what its agent said when it waits or failed. */
 static void
-sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
+sidebar_emit_state(struct out *o, const struct sidebar_pane *p)
+{
+	int kind = p->state == PANESTATE_NEEDS_INPUT ? SIDEBAR_WARN :
+	    p->state == PANESTATE_ERROR ? SIDEBAR_ERROR :
+	    p->state == PANESTATE_WORKING ? SIDEBAR_BOLD : SIDEBAR_DIM;
+	sidebar_emit(o, kind, "  %s", p->state_text != NULL && p->state_text[0] ? p->state_text :
+	    panestate_name(p->state));
+	if ((p->state == PANESTATE_NEEDS_INPUT || p->state == PANESTATE_ERROR) &&
+	    p->message != NULL && p->message[0] != '\0' &&
+	    (p->state_text == NULL || strstr(p->state_text, p->message) == NULL))
+		sidebar_emit(o, SIDEBAR_DIM, "  %s", p->message);
+}
+
+/* A subagent's name: its title from its status reports, else its id. */
+static const char *
+sidebar_subagent_name(const struct stats_subagent *a, const struct termsig_view *sig)
+{
+	for (int i = 0; sig != NULL && i < TERMSIG_SUBS; i++)
+		if (sig->sub[i].id[0] != '\0' && strcmp(sig->sub[i].id, a->id) == 0 &&
+		    sig->sub[i].title[0] != '\0')
+			return sig->sub[i].title;
+	return a->id;
+}
+
+/* Subagent traffic under its pane (Claude Code's x-claude-code-agent-id). */
+static void
+sidebar_emit_subagents(struct out *o, const struct stats_counts *c,
+    const struct termsig_view *sig)
+{
+	for (int i = 0; i < STATS_MAX_SUBAGENTS && c->sub[i].id[0] != '\0'; i++) {
+		const struct stats_subagent *a = &c->sub[i];
+		char tok[16], usd[24];
+		sidebar_humanize(a->tokens, tok, sizeof tok);
+		util_fmt_usd(a->cost_micros, usd, sizeof usd);
+		sidebar_emit(o, a->inflight > 0 ? SIDEBAR_TEXT : SIDEBAR_DIM, "  %s %.12s %lld req %s %s",
+		    o->utf8 ? "\xe2\x86\xb3" : "+", sidebar_subagent_name(a, sig),
+		    (long long)(a->requests + a->inflight), tok, usd);
+	}
+}
+
+/* A pane's heading and its state (all the gateway-off sidebar shows). */
+static void
+sidebar_emit_pane_head(struct out *o, const struct sidebar_input *in, int i)
 {
 	const struct sidebar_pane *p = &in->panes[i];
 	const char *sep = in->utf8 ? UTF8_SEP : "-";
@@ -445,6 +451,15 @@ sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 	else
 		sidebar_emit(o, SIDEBAR_TITLE, "%s%d %s", p->focused ? (in->utf8 ? "\xe2\x96\xb6" : ">") : " ",
 		    i + 1, p->name);
+	if (in->snap == NULL)
+		sidebar_emit_state(o, p);
+}
+
+static void
+sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
+{
+	const struct sidebar_pane *p = &in->panes[i];
+	sidebar_emit_pane_head(o, in, i);
 	const struct stats_counts *c = NULL;
 	if (p->route >= 0 && p->route < in->snap->nroutes)
 		c = &in->snap->route[p->route];
@@ -470,9 +485,7 @@ sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 			snprintf(model + n, sizeof model - n, " +%s", sidebar_short_model(c->helper_model));
 		}
 	}
-	int skind = p->state == SIDEBAR_WAITING ? SIDEBAR_WARN :
-	    p->state == SIDEBAR_WORKING ? SIDEBAR_BOLD : SIDEBAR_DIM;
-	sidebar_emit(o, skind, "  %s", sidebar_state_name(p->state));
+	sidebar_emit_state(o, p);
 	sidebar_emit_worktree(o, &p->wt);
 	if (model[0])
 		sidebar_emit(o, marked ? SIDEBAR_WARN : SIDEBAR_DIM, "  %s", model);
@@ -491,6 +504,7 @@ sidebar_emit_pane(struct out *o, const struct sidebar_input *in, int i)
 	sidebar_emit_tokens(o, c);
 	sidebar_emit_requests(o, c);
 	sidebar_emit_spark(o, c);
+	sidebar_emit_subagents(o, c, p->sig);
 }
 
 /* Remaining of limit as a bar: low headroom is the warning. */
@@ -515,32 +529,68 @@ sidebar_emit_bucket(struct out *o, const char *name, const struct rl_bucket *b, 
 }
 
 static void
-sidebar_emit_window(struct out *o, const char *name, const struct rl_window *w, double now)
+sidebar_emit_window(struct out *o, const char *name, const struct rl_window *w, double now,
+    int binding)
 {
 	if (w->utilization < 0)
 		return;
 	char fig[48], cd[24] = "?", label[16];
 	if (w->reset > 0)
 		sidebar_countdown(w->reset - now, cd, sizeof cd);
-	snprintf(fig, sizeof fig, "%.0f%% %s", w->utilization * 100, cd);
+	snprintf(fig, sizeof fig, "%.0f%% %s%s", w->utilization * 100, cd, binding ? " *" : "");
 	snprintf(label, sizeof label, "  %-3s ", name);
 	int64_t used = (int64_t)(w->utilization * 1000);
 	int level = sidebar_level(used, 1000, o->warn_at);
 	sidebar_emit_bar(o, level ? SIDEBAR_WARN : SIDEBAR_TEXT, label, w->utilization, level, fig);
 }
 
+/* " 1 3": the panes whose latest request used the account key_hash. */
 static void
-sidebar_emit_ratelimit(struct out *o, const struct rl_state *st, double now)
+sidebar_account_panes(const struct sidebar_input *in, const char *key_hash, char *buf, size_t len)
 {
+	size_t pos = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < in->npanes; i++) {
+		int r = in->panes[i].route;
+		if (r < 0 || r >= in->snap->nroutes || strcmp(in->snap->route[r].act.key_hash, key_hash))
+			continue;
+		char num[16];
+		snprintf(num, sizeof num, " %d", i + 1);
+		sidebar_put(buf, len, &pos, num);
+	}
+}
+
+/* One account: an API key's buckets, or a subscription's 5-hour and 7-day
+ * windows, one gauge whichever panes use it, with a warning before the
+ * binding window (the representative claim) runs out. */
+static void
+sidebar_emit_ratelimit(struct out *o, const struct sidebar_input *in, const struct rl_state *st)
+{
+	double now = in->now;
+	const char *bl = NULL;
+	const struct rl_window *bind = ratelimit_binding(st, &bl);
+	char panes[64];
+	sidebar_account_panes(in, st->key_hash, panes, sizeof panes);
 	sidebar_emit(o, SIDEBAR_TEXT, "%s", "");
-	sidebar_emit(o, SIDEBAR_BOLD, " key %.8s", st->key_hash);
+	if (bind != NULL)
+		sidebar_emit(o, SIDEBAR_BOLD, " subscription%s%s", panes[0] ? " pane" : "", panes);
+	else
+		sidebar_emit(o, SIDEBAR_BOLD, " key %.8s%s%s", st->key_hash, panes[0] ? " pane" : "",
+		    panes);
 	sidebar_emit_bucket(o, "req", &st->requests, now);
 	sidebar_emit_bucket(o, "in", &st->input_tokens, now);
 	sidebar_emit_bucket(o, "out", &st->output_tokens, now);
 	if (st->input_tokens.limit <= 0)
 		sidebar_emit_bucket(o, "tok", &st->tokens, now);
-	sidebar_emit_window(o, "5h", &st->w5h, now);
-	sidebar_emit_window(o, "7d", &st->w7d, now);
+	sidebar_emit_window(o, "5h", &st->w5h, now, bind == &st->w5h);
+	sidebar_emit_window(o, "7d", &st->w7d, now, bind == &st->w7d);
+	if (bind != NULL && bind->utilization >= o->warn_at) {
+		char cd[24] = "?";
+		if (bind->reset > 0)
+			sidebar_countdown(bind->reset - now, cd, sizeof cd);
+		sidebar_emit(o, SIDEBAR_WARN, "  ! %s limit %.0f%%, resets %s", bl,
+		    bind->utilization * 100, cd);
+	}
 	if (st->unified_status[0] && strcmp(st->unified_status, "allowed") != 0)
 		sidebar_emit(o, SIDEBAR_WARN, "  subscription %s", st->unified_status);
 	double nb = ratelimit_not_before(st, now);
@@ -611,15 +661,21 @@ sidebar_build(const struct sidebar_input *in, int cols, struct sidebar_line *lin
 	if (in->snap == NULL) {
 		sidebar_emit(&o, SIDEBAR_BOLD, " tokmux");
 		sidebar_emit(&o, SIDEBAR_DIM, " metering gateway off");
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = 0; i < in->npanes; i++)
+				if ((in->panes[i].state == PANESTATE_NEEDS_INPUT) == (pass == 0))
+					sidebar_emit_pane_head(&o, in, i);
 		return o.n;
 	}
 	sidebar_emit_header(&o, in);
-	for (int i = 0; i < in->npanes; i++)
-		sidebar_emit_pane(&o, in, i);
+	for (int pass = 0; pass < 2; pass++)       /* panes that need input first */
+		for (int i = 0; i < in->npanes; i++)
+			if ((in->panes[i].state == PANESTATE_NEEDS_INPUT) == (pass == 0))
+				sidebar_emit_pane(&o, in, i);
 	for (int i = 0; i < in->nrl; i++) {
 		if (in->rl[i].key_hash[0] == '\0' || in->rl[i].updated <= 0)
 			continue;
-		sidebar_emit_ratelimit(&o, &in->rl[i], in->now);
+		sidebar_emit_ratelimit(&o, in, &in->rl[i]);
 	}
 	return o.n;
 }
@@ -667,7 +723,7 @@ sidebar_status(const struct sidebar_input *in, int cols, char *buf, size_t len)
 	}
 	for (int i = 0; i < in->npanes; i++) {
 		const struct sidebar_pane *p = &in->panes[i];
-		const char *st = p->state == SIDEBAR_WAITING ? "waiting" : sidebar_state_name(p->state);
+		const char *st = p->state == PANESTATE_NEEDS_INPUT ? "input" : panestate_name(p->state);
 		if (in->snap != NULL && p->route >= 0 && p->route < in->snap->nroutes) {
 			util_fmt_usd(in->snap->route[p->route].cost_micros, usd, sizeof usd);
 			snprintf(part, sizeof part, " | %d %s %s", i + 1, st, usd);

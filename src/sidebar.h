@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "panestate.h"
 #include "ratelimit.h"
 #include "stats.h"
+#include "termsig.h"
 
 enum sidebar_kind {
 	SIDEBAR_TEXT = 0,
@@ -43,31 +45,6 @@ struct sidebar_line {
 	struct sidebar_seg seg[SIDEBAR_MAX_SEGS];
 };
 
-enum sidebar_state {
-	SIDEBAR_IDLE,
-	SIDEBAR_WORKING,
-	SIDEBAR_WAITING,     /* the agent answered since you last typed */
-	SIDEBAR_EXITED,
-};
-
-/* Output younger than this (and not just the echo of a key) is "working". */
-#define SIDEBAR_QUIET_MS 2000
-#define SIDEBAR_ECHO_MS 150
-
-struct sidebar_activity {
-	int exited;
-	int64_t inflight;         /* gateway requests in flight */
-	int64_t last_output_ms;   /* util_now_ms() of the pane's last pty output, 0 never */
-	int64_t last_input_ms;    /* of the last key typed into the pane, 0 never */
-	int64_t last_request_ms;  /* of the pane's last gateway request event, 0 never */
-	int64_t now_ms;
-};
-
-/* The pane's state; *recheck_ms (if not NULL) gets the ms after which the
- * answer changes by itself with no new event, or -1. */
-enum sidebar_state sidebar_state(const struct sidebar_activity *a, int64_t *recheck_ms);
-const char *sidebar_state_name(enum sidebar_state s);   /* "working", "waiting for you", ... */
-
 /* A worktree pane's branch and change (docs/WORKTREES.md). */
 struct sidebar_worktree {
 	const char *branch;      /* NULL: not a worktree pane (yet) */
@@ -89,7 +66,10 @@ struct sidebar_pane {
 	int route;               /* stats route, -1 if the pane has none */
 	int focused;
 	int exited;
-	enum sidebar_state state;
+	int state;               /* enum panestate */
+	const char *state_text;  /* its words: "needs input: permission"; NULL: the state's name */
+	const char *message;     /* what the agent said (needs input, error); NULL / "" none */
+	const struct termsig_view *sig;   /* subagents' titles by id; may be NULL */
 	/* from the policy (or the config until it is there) */
 	int64_t ceiling_micros;  /* -1 none */
 	const char *override;    /* model override, NULL / "" none */
@@ -113,7 +93,8 @@ struct sidebar_input {
 	const char *prefix_name;             /* the prefix key, "Ctrl-g"; NULL: that */
 };
 
-/* Fill out[] with at most max lines for a sidebar cols wide; returns count. */
+/* Fill out[] with at most max lines for a sidebar cols wide; returns count.
+ * Panes that need input come first. */
 int sidebar_build(const struct sidebar_input *in, int cols, struct sidebar_line *out, int max);
 
 /* The one-line summary shown instead of the sidebar on narrow terminals. */
@@ -146,10 +127,8 @@ enum {
 	SIDEBAR_EV_CEILING = 1,     /* a request was refused by a ceiling */
 	SIDEBAR_EV_FALLBACK = 2,    /* the gateway fell back to another model */
 	SIDEBAR_EV_PACED = 4,       /* a 429 was seen (the key is paced) */
-	SIDEBAR_EV_WAITING = 8,     /* the agent now waits for you */
 };
-int sidebar_events(const struct stats_counts *before, const struct stats_counts *after,
-    enum sidebar_state state_before, enum sidebar_state state_after);
+int sidebar_events(const struct stats_counts *before, const struct stats_counts *after);
 /* One line for the message bar, e.g. "pane 2 claude: ceiling reached". */
 void sidebar_event_text(int events, int pane_no, const char *name,
     const struct stats_counts *c, char *buf, size_t len);

@@ -155,8 +155,34 @@ stats_route_counts(stats_t *s, int route)
 	return route >= 0 && route < s->nroutes ? &s->route[route] : NULL;
 }
 
+/* The slot of subagent id in c, or when create is set a new one (an
+ * unused slot, else the least recent one with nothing in flight); NULL if
+ * none. */
+static struct stats_subagent *
+stats_subagent_slot(struct stats_counts *c, const char *id, int create)
+{
+	struct stats_subagent *pick = NULL;
+	for (int i = 0; i < STATS_MAX_SUBAGENTS; i++) {
+		struct stats_subagent *a = &c->sub[i];
+		if (a->id[0] != '\0' && strcmp(a->id, id) == 0)
+			return a;
+		if (a->id[0] == '\0') {
+			if (pick == NULL || pick->id[0] != '\0')
+				pick = a;      /* an unused slot first */
+		} else if (a->inflight == 0 && (pick == NULL ||
+		    (pick->id[0] != '\0' && a->last_ms < pick->last_ms))) {
+			pick = a;
+		}
+	}
+	if (!create || pick == NULL)
+		return NULL;
+	memset(pick, 0, sizeof *pick);
+	snprintf(pick->id, sizeof pick->id, "%s", id);
+	return pick;
+}
+
 void
-stats_begin(stats_t *s, int route, int64_t reserved_micros)
+stats_begin_agent(stats_t *s, int route, int64_t reserved_micros, const char *subagent)
 {
 	int64_t now = util_now_ms();
 	pthread_mutex_lock(&s->lock);
@@ -168,9 +194,57 @@ stats_begin(stats_t *s, int route, int64_t reserved_micros)
 		targets[i]->reserved_micros += reserved_micros;
 		targets[i]->last_activity_ms = now;
 	}
+	if (targets[1] != NULL) {
+		targets[1]->act.last_begin_ms = now;
+		struct stats_subagent *a = subagent != NULL && subagent[0] != '\0' ?
+		    stats_subagent_slot(targets[1], subagent, 1) : NULL;
+		if (a != NULL) {
+			a->inflight++;
+			a->last_ms = now;
+		}
+	}
 	s->version++;
 	pthread_mutex_unlock(&s->lock);
 	stats_wake(s);
+}
+
+void
+stats_begin(stats_t *s, int route, int64_t reserved_micros)
+{
+	stats_begin_agent(s, route, reserved_micros, NULL);
+}
+
+/* A route's request ended: the agent's activity, or its subagent's counts. */
+static void
+stats_activity_end(struct stats_counts *c, const struct stats_result *r, int64_t now)
+{
+	if (r->session != NULL && r->session[0] != '\0')
+		snprintf(c->act.session, sizeof c->act.session, "%s", r->session);
+	if (r->key_hash != NULL && r->key_hash[0] != '\0')
+		snprintf(c->act.key_hash, sizeof c->act.key_hash, "%s", r->key_hash);
+	if (r->helper == 0)
+		c->act.conversation = 1;
+	/* an answered title or summary says nothing of the agent's turn, once
+	 * the route has a conversation (requests with tools) at all */
+	if (r->helper == 1 && c->act.conversation && !r->refused && r->status >= 200 &&
+	    r->status < 300)
+		return;
+	if (r->subagent == NULL || r->subagent[0] == '\0') {
+		c->act.last_end_ms = now;
+		snprintf(c->act.last_stop, sizeof c->act.last_stop, "%s",
+		    r->stop_reason != NULL ? r->stop_reason : "");
+		c->act.last_status = r->status;
+		c->act.last_refused = r->refused;
+		return;
+	}
+	struct stats_subagent *a = stats_subagent_slot(c, r->subagent, 1);
+	if (a == NULL)
+		return;
+	a->requests++;
+	a->inflight = a->inflight > 0 ? a->inflight - 1 : 0;
+	a->tokens += usage_total_tokens(&r->usage);
+	a->cost_micros += r->cost_micros;
+	a->last_ms = now;
 }
 
 static int
@@ -278,6 +352,7 @@ stats_end_at(stats_t *s, const struct stats_result *r, int64_t reserved_micros, 
 	struct stats_counts *c = stats_route_counts(s, r->route);
 	if (c != NULL) {
 		stats_count_end(c, r, reserved_micros, now_ms);
+		stats_activity_end(c, r, now_ms);
 		stats_ring_add(&s->route_ring[r->route], minute, tokens);
 		stats_recent_add(s, r);
 	}
@@ -296,6 +371,16 @@ void
 stats_end(stats_t *s, const struct stats_result *r, int64_t reserved_micros)
 {
 	stats_end_at(s, r, reserved_micros, util_now_ms());
+}
+
+/* Subagents most recent first, unused slots last. */
+static int
+stats_subagent_cmp(const void *a, const void *b)
+{
+	const struct stats_subagent *x = a, *y = b;
+	if ((x->id[0] == '\0') != (y->id[0] == '\0'))
+		return x->id[0] == '\0' ? 1 : -1;
+	return (x->last_ms < y->last_ms) - (x->last_ms > y->last_ms);
 }
 
 void
@@ -317,6 +402,9 @@ stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms)
 		if (s->cost_minute[i] > minute - COST_RING_MIN && s->cost_minute[i] <= minute)
 			out->cost_last_10min_micros += s->cost_micros[i];
 	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < out->nroutes; i++)
+		qsort(out->route[i].sub, STATS_MAX_SUBAGENTS, sizeof out->route[i].sub[0],
+		    stats_subagent_cmp);
 }
 
 void

@@ -15,6 +15,8 @@
 
 #define STATS_MAX_ROUTES 16
 #define STATS_HISTORY_MIN 30
+#define STATS_MAX_SUBAGENTS 4       /* subagents kept per route (the most recent) */
+#define STATS_AGENT_ID_MAX 48       /* an agent's session or subagent id, with its NUL */
 
 /* What the policy reports per route
  * (ceilings, pacing, circuit skips), copied into snapshots for the sidebar.
@@ -32,6 +34,34 @@ struct stats_route_policy {
 	int64_t paced;              /* requests that waited for their key's rate limit */
 	int64_t pacing;             /* requests waiting now */
 	int64_t circuit_skips;      /* sent straight to a fallback by an open circuit */
+};
+
+/*
+ * What a route's agent is doing, as its traffic says (the gateway's truth
+ * for the pane's state): a request in flight means working; the last
+ * request of the agent itself (not a subagent's) that finished, and why
+ * the model stopped, say whether its turn is over or it waits on a tool.
+ */
+struct stats_activity {
+	int64_t last_begin_ms;      /* util_now_ms() when the latest request began (any), 0 never */
+	int64_t last_end_ms;        /* when the agent's own latest request of its conversation
+	                             * finished (not a subagent's, not a helper's), 0 never */
+	char last_stop[24];         /* its stop reason (usage.h), "" none or unknown */
+	int last_status;            /* its status to the agent (0: transport error) */
+	int last_refused;           /* it was refused by a ceiling */
+	char session[STATS_AGENT_ID_MAX];  /* the agent's session id (x-claude-code-session-id), "" none */
+	char key_hash[17];          /* the account (API key or token hash) of its latest request */
+	int conversation;           /* a request with tools was seen: helpers (no tools) are apart */
+};
+
+/* Traffic of one subagent (x-claude-code-agent-id) under its route. */
+struct stats_subagent {
+	char id[STATS_AGENT_ID_MAX];  /* "" unused slot */
+	int64_t requests;            /* finished */
+	int64_t inflight;
+	int64_t tokens;              /* every kind, as usage_total_tokens() */
+	int64_t cost_micros;
+	int64_t last_ms;             /* util_now_ms() of its latest request event */
 };
 
 struct stats_counts {
@@ -57,6 +87,9 @@ struct stats_counts {
 	int64_t tokens_per_min[STATS_HISTORY_MIN]; /* [0] = current minute */
 	struct stats_route_policy policy;   /* ceilings, pacing, circuit skips */
 	char last_model_asked[MODEL_ID_MAX]; /* differs from last_model after a fallback */
+	struct stats_activity act;          /* routes only (zero in the total) */
+	struct stats_subagent sub[STATS_MAX_SUBAGENTS];   /* routes only, most recent first
+	                                     * in snapshots; unused slots have id "" */
 	char main_model[MODEL_ID_MAX];       /* used by the last request that carried tools:
 	                                      * the conversation's model; "" none yet */
 	char main_model_asked[MODEL_ID_MAX];
@@ -77,6 +110,10 @@ struct stats_result {
 	int refused;              /* refused by policy */
 	const char *error;        /* one-line error for the sidebar, or NULL */
 	const char *model_asked;  /* the model the agent asked for, or NULL */
+	const char *stop_reason;  /* why the model stopped (usage.h), or NULL */
+	const char *session;      /* the agent's session id, or NULL */
+	const char *subagent;     /* the subagent that sent it, or NULL: the agent itself */
+	const char *key_hash;     /* the hash of its API key or token, or NULL */
 	int64_t out_limit;        /* output limit sent upstream, 0 unknown */
 	int helper;               /* 1: a request without tools (a title, a summary), 0: the
 	                           * conversation's (it carries the agent's tools), -1 unknown */
@@ -129,6 +166,9 @@ int stats_ensure_routes(stats_t *s, int n);
  * requests with usage whose model had no price. tokens_per_min sums
  * usage_total_tokens(). A route outside 0..nroutes-1 counts in total only. */
 void stats_begin(stats_t *s, int route, int64_t reserved_micros);
+/* The same for a request of subagent (NULL or "": the agent itself); its
+ * stats_end must carry the same subagent. */
+void stats_begin_agent(stats_t *s, int route, int64_t reserved_micros, const char *subagent);
 void stats_end(stats_t *s, const struct stats_result *r, int64_t reserved_micros);
 void stats_snapshot(stats_t *s, struct stats_snapshot *out);
 uint64_t stats_version(stats_t *s);

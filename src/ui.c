@@ -46,6 +46,7 @@
 #include "evloop.h"
 #include "input.h"
 #include "layout.h"
+#include "notify.h"
 #include "outer.h"
 #include "palette.h"
 #include "pane.h"
@@ -108,10 +109,15 @@ struct ui_pane {
 	int route;                /* gateway route, -1 none */
 	int64_t last_input_ms;    /* last key sent to the pane */
 	int64_t seen_output_ms;   /* pane_last_output() at the last sidebar refresh */
-	char state[64];           /* from the sidebar callback, for the title */
+	char state[128];          /* from the sidebar callback, for the title */
 	int alert;
 	int watch_output, watch_input;
 	int belled;               /* rang while not focused: "[bell]" in the title */
+	struct panestate_out pst; /* its state as last seen (panestate.h) */
+	int marked;               /* needs the user or finished while not focused: "[!]" until focused */
+	unsigned sig_serial;      /* vt_signals()->serial as last seen */
+	int64_t resize_ms;        /* when its size last changed, 0 never */
+	int64_t work_ms;          /* its last output that was no key's echo or resize's redraw */
 	int fd;                   /* the pty master the loop watches, -1 none */
 	unsigned title_serial;    /* vt_title_serial() shown in the title */
 	int id;                   /* stable while the pane lives (indexes shift on close) */
@@ -190,6 +196,8 @@ struct ui {
 	int diff_dirty;
 	int64_t diff_timer;    /* lays out more of a big diff; 0 none */
 	int quit_told;         /* said that quitting waits for git */
+	notifier_t *notifier;  /* runs notify_command */
+	int notify_method;     /* how the outer terminal is told (enum notify_method) */
 };
 
 /* ---- panes ---- */
@@ -197,6 +205,7 @@ struct ui {
 static void ui_pane_watch(struct ui *u, int idx);
 static void ui_on_pane(evloop_t *el, int fd, int revents, void *arg);
 static void ui_terms_gone(struct ui *u);
+static void ui_screen_puts(struct ui *u, const char *s);
 static int64_t ui_on_crash_timer(evloop_t *el, int64_t id, void *arg);
 
 static const char *
@@ -398,6 +407,8 @@ ui_relayout(struct ui *u)
 		up->win = newwin(lp->body.h, lp->body.w, lp->body.y, lp->body.x);
 		if (up->win == NULL)
 			continue;
+		if (pane_rows(up->pane) != lp->body.h || pane_cols(up->pane) != lp->body.w)
+			up->resize_ms = util_now_ms();      /* its program redraws: no work */
 		pane_resize(up->pane, lp->body.h, lp->body.w);
 		up->full = 1;
 	}
@@ -466,6 +477,7 @@ ui_draw_title(struct ui *u, int i)
 		.state = up->closing ? "closing: removing its worktree" : up->state,
 		.alert = up->alert,
 		.belled = up->belled,
+		.marked = up->marked,
 		.zoomed = u->zoomed == i,
 		.focused = i == u->focus,
 	};
@@ -513,6 +525,89 @@ ui_sidebar_due(struct ui *u, int ms)
 	u->sb_timer = ms >= 0 ? evloop_add_timer(u->loop, ms, ui_on_sidebar_timer, u) : 0;
 }
 
+/* Tell the user outside tokmux: the outer terminal (a notification or its
+ * bell) and notify_command. */
+static void
+ui_notify(struct ui *u, int i, enum panestate_event ev, const struct panestate_out *st,
+    const char *text)
+{
+	struct ui_pane *up = &u->p[i];
+	if (u->notify_method == NOTIFY_BEL) {
+		beep();
+	} else if (u->notify_method != NOTIFY_OFF) {
+		char seq[512];
+		if (notify_sequence(u->notify_method, "tokmux", text, seq, sizeof seq) > 0)
+			ui_screen_puts(u, seq);     /* every terminal attached */
+	}
+	struct notify_event ne = {
+		.pane = i + 1, .name = up->name, .state = panestate_event_name(ev, st),
+		.kind = st->kind, .message = st->message, .text = text,
+	};
+	notifier_run(u->notifier, &ne);
+}
+
+/* A pane's state as the sidebar callback found it: a change worth telling
+ * (it needs input, its turn is over) marks the pane and tells the user,
+ * once per change, unless it is the pane they look at. */
+static void
+ui_pane_state(struct ui *u, int i, const struct panestate_out *st)
+{
+	struct ui_pane *up = &u->p[i];
+	enum panestate_event ev = panestate_event(&up->pst, st);
+	up->pst = *st;
+	if (ev == PANESTATE_EV_NONE || (i == u->focus && !u->cfg->notify_focused))
+		return;
+	char text[512], words[96];
+	panestate_title(st, words, sizeof words);
+	if (st->state == PANESTATE_IDLE)
+		snprintf(words, sizeof words, "turn over");
+	char dflt[24];
+	snprintf(dflt, sizeof dflt, "pane %d", i + 1);
+	snprintf(text, sizeof text, "pane %d%s%s: %s%s%s", i + 1,
+	    strcmp(up->name, dflt) != 0 ? " " : "", strcmp(up->name, dflt) != 0 ? up->name : "", words,
+	    st->message[0] != '\0' && st->state != PANESTATE_ERROR ? " - " : "",
+	    st->state != PANESTATE_ERROR ? st->message : "");
+	if (i != u->focus && !up->marked) {
+		up->marked = 1;
+		u->chrome_dirty = 1;
+	}
+	ui_message(u, "%s", text);
+	ui_notify(u, i, ev, st, text);
+}
+
+/* How the user is told of a pane that needs them: the config's
+ * notify_osc or what the outer terminal is known to show; notify_command. */
+static void ui_notify_error(const char *msg, void *user);
+
+static void
+ui_notify_open(struct ui *u)
+{
+	const struct config *c = u->cfg;
+	u->notify_method = c->notify_osc != NOTIFY_AUTO ? c->notify_osc :
+	    (int)notify_method_detect(getenv("TERM_PROGRAM"), getenv("TERM"),
+	    getenv("KITTY_WINDOW_ID"), getenv("TMUX"), getenv("STY"));
+	char *err = NULL;
+	u->notifier = notifier_new(c->notify_command, 0, ui_notify_error, u, &err);
+	if (u->notifier == NULL) {
+		ui_message(u, "notify_command will not run: %s", err);
+		free(err);
+	}
+}
+
+/* notify_command failed: say so. */
+static void
+ui_notify_error(const char *msg, void *user)
+{
+	ui_message(user, "%s", msg);
+}
+
+static void
+ui_on_notifier(evloop_t *el, int fd, int revents, void *arg)
+{
+	struct ui *u = arg;
+	notifier_dispatch(u->notifier);
+}
+
 /* Call the sidebar callback: it draws the sidebar (if shown), the status
  * line and the panes' states. */
 static void
@@ -532,8 +627,10 @@ ui_refresh_sidebar(struct ui *u)
 				.route = u->p[i].route,
 				.focused = i == u->focus,
 				.exited = pane_exited(u->p[i].pane),
-				.last_output_ms = pane_last_output(u->p[i].pane),
+				.last_output_ms = u->p[i].work_ms,
 				.last_input_ms = u->p[i].last_input_ms,
+				.last_resize_ms = u->p[i].resize_ms,
+				.sig = vt_signals(pane_vt(u->p[i].pane)),
 				.wt = ui_wt_sidebar(u, &u->p[i]),
 			};
 		}
@@ -543,13 +640,14 @@ ui_refresh_sidebar(struct ui *u)
 		for (int i = 0; i < u->n; i++) {
 			struct ui_pane *up = &u->p[i];
 			if (strcmp(up->state, info[i].state) != 0 || up->alert != info[i].alert) {
-				snprintf(up->state, sizeof up->state, "%s", info[i].state);
+				snprintf(up->state, sizeof up->state, "%.*s", (int)sizeof up->state - 1, info[i].state);
 				up->alert = info[i].alert;
 				u->chrome_dirty = 1;
 			}
 			up->watch_output = info[i].watch_output;
 			up->watch_input = info[i].watch_input;
-			up->seen_output_ms = info[i].last_output_ms;
+			up->seen_output_ms = pane_last_output(up->pane);
+			ui_pane_state(u, i, &info[i].pst);
 		}
 	}
 	char event[256];
@@ -807,12 +905,33 @@ ui_set_focus(struct ui *u, int i)
 	vt_focus(pane_vt(u->p[u->focus].pane), 0);
 	u->focus = i;
 	u->p[i].belled = 0;
+	u->p[i].marked = 0;
 	vt_focus(pane_vt(u->p[i].pane), 1);
 	if (u->zoomed >= 0 && u->zoomed != i) {
 		u->zoomed = i;
 		u->resized = 1;
 	}
 	u->chrome_dirty = 1;
+}
+
+/* Ctrl-g n: focus the next pane (after the focused one, round) that needs
+ * input; else the next one marked (its turn ended while not looked at). */
+static void
+ui_next_input(struct ui *u)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 1; k <= u->n; k++) {
+			int i = (u->focus + k) % u->n;
+			struct ui_pane *up = &u->p[i];
+			if (pass == 0 ? up->pst.state == PANESTATE_NEEDS_INPUT && i != u->focus :
+			    up->marked) {
+				ui_set_focus(u, i);
+				return;
+			}
+		}
+	}
+	ui_message(u, u->n > 0 && u->p[u->focus].pst.state == PANESTATE_NEEDS_INPUT ?
+	    "no other pane needs input" : "no pane needs input");
 }
 
 static void
@@ -1119,6 +1238,7 @@ ui_command(struct ui *u, const struct input_event *ev)
 			ui_message(u, "no scrollback in a full-screen program");
 		}
 		return 1;
+	case INPUT_NEXT_INPUT: ui_next_input(u); return 1;
 	case INPUT_NEW_PANE: ui_wt_ask_new(u); return 1;
 	case INPUT_NEW_WT_PANE: ui_new_pane(u, 1); return 1;
 	case INPUT_DIFF: if (u->n > 0) ui_wt_diff(u, u->focus); return 1;
@@ -1773,6 +1893,19 @@ ui_pane_read(struct ui *u, int i)
 	return total;
 }
 
+/* Output that may show work: not the echo of a key, not the redraw that a
+ * resize asks for (an idle shell redraws its prompt). */
+static void
+ui_pane_output(struct ui_pane *up)
+{
+	int64_t now = util_now_ms();
+	if (up->resize_ms > 0 && now - up->resize_ms < PANESTATE_REDRAW_MS)
+		return;
+	if (up->last_input_ms > 0 && now - up->last_input_ms < PANESTATE_ECHO_MS)
+		return;
+	up->work_ms = now;
+}
+
 static void
 ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 {
@@ -1790,6 +1923,8 @@ ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 	if (i != u->focus && ui_echo_hold(u) > 0)
 		return;     /* the key just typed came in this same iteration: it goes first */
 	size_t got = ui_pane_read(u, i);
+	if (got > 0)
+		ui_pane_output(up);
 	if (vt_title_serial(pane_vt(up->pane)) != up->title_serial) {
 		up->title_serial = vt_title_serial(pane_vt(up->pane));
 		u->chrome_dirty = 1;
@@ -1801,6 +1936,11 @@ ui_on_pane(evloop_t *el, int fd, int revents, void *arg)
 	ui_pane_bell(u, i);
 	if (up->watch_output && pane_last_output(up->pane) != up->seen_output_ms)
 		u->sidebar_dirty = 1;
+	unsigned serial = vt_signals(pane_vt(up->pane))->serial;
+	if (serial != up->sig_serial) {
+		up->sig_serial = serial;      /* its program said something: its state may change */
+		u->sidebar_dirty = 1;
+	}
 	if (pane_closed(up->pane)) {
 		ui_pane_unwatch(u, i);
 		ui_reap(u);
@@ -1916,6 +2056,8 @@ ui_before_poll(evloop_t *el, void *arg)
 	}
 	if (u->resized)
 		ui_relayout(u);
+	for (int i = 0; i < u->n; i++)     /* focus events: vt tells each change once */
+		vt_focus(pane_vt(u->p[i].pane), i == u->focus);
 	ui_frame(u);
 	ui_watch_panes(u);
 }
@@ -2252,6 +2394,7 @@ ui_new(const struct ui_options *o, evloop_t *loop, char **err)
 	u->loop = loop != NULL ? loop : evloop_new();
 	u->in = input_new(o->cfg->prefix_key);
 	u->dialog = dialog_new(&o->controls, o->user);
+	ui_notify_open(u);
 	config_key_name(o->cfg->prefix_key, u->prefix_name, sizeof u->prefix_name);
 	dialog_set_prefix(u->dialog, u->prefix_name);
 	ui_wt_open(u);
@@ -2271,6 +2414,8 @@ ui_run(ui_t *u)
 	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
 	if (u->o->wake_fd >= 0)
 		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
+	if (notifier_fd(u->notifier) >= 0)
+		evloop_add_fd(u->loop, notifier_fd(u->notifier), EVLOOP_READ, ui_on_notifier, u);
 	evloop_set_before_poll(u->loop, ui_before_poll, u);
 	if (evloop_run(u->loop) < 0)
 		fatal("poll: %s", strerror(errno));
@@ -2306,6 +2451,9 @@ ui_free(ui_t *u)
 	for (int i = u->n - 1; i >= 0; i--)
 		ui_close_pane(u, i);
 	ui_wt_close(u);
+	if (notifier_fd(u->notifier) >= 0)
+		evloop_del_fd(u->loop, notifier_fd(u->notifier));
+	notifier_free(u->notifier);
 	dialog_free(u->dialog);
 	input_free(u->in);
 	ui_screen_close(u);

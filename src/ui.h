@@ -19,6 +19,7 @@
 #include "config.h"
 #include "dialog.h"
 #include "evloop.h"
+#include "panestate.h"
 #include "sidebar.h"
 #include "theme.h"
 #include "util.h"
@@ -39,11 +40,15 @@ struct ui_pane_info {
 	int route;
 	int focused;
 	int exited;
-	int64_t last_output_ms;   /* util_now_ms() of the last pty output, 0 never */
+	int64_t last_output_ms;   /* util_now_ms() of its last output that was no key's echo
+	                           * and no resize's redraw, 0 never */
 	int64_t last_input_ms;    /* of the last key sent to the pane, 0 never */
+	int64_t last_resize_ms;   /* of its last resize, 0 never */
+	const struct termsig_view *sig;   /* what its program said about itself (termsig.h) */
 	struct sidebar_worktree wt;   /* a worktree pane's branch and change */
 	/* filled by the sidebar callback: */
-	char state[64];           /* for the title line, e.g. "waiting for you" */
+	struct panestate_out pst; /* its state (panestate.h): the UI tells the user of changes */
+	char state[128];          /* for the title line, e.g. "needs input: permission" */
 	int alert;                /* the title shows the state as an alert */
 	int watch_output;         /* call again when the pane prints (its state may change) */
 	int watch_input;          /* call again when a key is typed into the pane */

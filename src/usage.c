@@ -46,6 +46,7 @@ struct usage_parser {
 	int64_t split_5m, split_1h;  /* cache_creation breakdown, -1 unknown */
 	int saw_content;
 	int saw_delta;
+	int saw_tool_call;      /* Responses: a client tool call was output */
 };
 
 static void usage_sse_event(void *user, const struct sse_event *ev);
@@ -250,6 +251,8 @@ usage_chat_choices(usage_parser_t *p, const cJSON *root)
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	const cJSON *c;
 	cJSON_ArrayForEach(c, choices) {
+		usage_copy_str(p->u.stop_reason, sizeof(p->u.stop_reason),
+		    usage_json_str(c, "finish_reason"));
 		const cJSON *m = usage_json_obj(c, "delta");
 		if (m == NULL)
 			m = usage_json_obj(c, "message");
@@ -268,6 +271,33 @@ usage_chat_choices(usage_parser_t *p, const cJSON *root)
 	}
 }
 
+/* A Responses output item the client runs (a function, shell or patch
+ * call), not one the provider ran itself (web_search_call...). */
+static void
+usage_responses_item(usage_parser_t *p, const cJSON *item)
+{
+	static const char *const client[] = { "function_call", "custom_tool_call",
+	    "local_shell_call", "shell_call", "apply_patch_call", "computer_call" };
+	const char *t = usage_json_str(item, "type");
+	for (size_t i = 0; t != NULL && i < UTIL_ARRAY_LEN(client); i++)
+		if (strcmp(t, client[i]) == 0)
+			p->saw_tool_call = 1;
+}
+
+/* A finished Responses response: its items and status as a stop reason. */
+static void
+usage_responses_stop(usage_parser_t *p, const cJSON *r)
+{
+	const cJSON *item;
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r, "output"))
+		usage_responses_item(p, item);
+	const char *status = usage_json_str(r, "status");
+	if (status == NULL || strcmp(status, "in_progress") == 0 || strcmp(status, "queued") == 0)
+		return;
+	snprintf(p->u.stop_reason, sizeof(p->u.stop_reason), "%s",
+	    p->saw_tool_call && strcmp(status, "completed") == 0 ? "tool_calls" : status);
+}
+
 static void
 usage_responses_event(usage_parser_t *p, const char *type, const cJSON *root)
 {
@@ -277,8 +307,10 @@ usage_responses_event(usage_parser_t *p, const char *type, const cJSON *root)
 	if (strcmp(type, "response.completed") == 0 ||
 	    strcmp(type, "response.incomplete") == 0 ||
 	    strcmp(type, "response.failed") == 0) {
-		if (r != NULL)
+		if (r != NULL) {
 			usage_openai(p, usage_json_obj(r, "usage"));
+			usage_responses_stop(p, r);
+		}
 		if (strcmp(type, "response.failed") == 0) {
 			const cJSON *e = r != NULL ? usage_json_obj(r, "error") : NULL;
 			const char *code = e != NULL ? usage_json_str(e, "code") : NULL;
@@ -289,8 +321,11 @@ usage_responses_event(usage_parser_t *p, const char *type, const cJSON *root)
 	if (strcmp(type, "response.output_item.added") == 0 ||
 	    strcmp(type, "response.content_part.added") == 0) {
 		p->saw_content = 1;
+		usage_responses_item(p, usage_json_obj(root, "item"));
 		return;
 	}
+	if (strcmp(type, "response.output_item.done") == 0)
+		usage_responses_item(p, usage_json_obj(root, "item"));
 	size_t n = strlen(type);
 	if (n > 6 && strcmp(type + n - 6, ".delta") == 0)
 		p->saw_content = p->saw_delta = 1;
@@ -314,6 +349,7 @@ usage_handle_json(usage_parser_t *p, const cJSON *root)
 		} else if (object != NULL && strcmp(object, "response") == 0) {
 			usage_openai_ids(p, root);
 			usage_openai(p, usage_json_obj(root, "usage"));
+			usage_responses_stop(p, root);
 		} else if (usage_json_obj(root, "error") != NULL) {
 			usage_read_error(p, root);
 		} else if (cJSON_GetObjectItemCaseSensitive(root, "choices") != NULL) {
@@ -326,6 +362,10 @@ usage_handle_json(usage_parser_t *p, const cJSON *root)
 	if (strcmp(type, "message_start") == 0) {
 		usage_anthropic_message(p, usage_json_obj(root, "message"));
 	} else if (strcmp(type, "message_delta") == 0) {
+		const cJSON *d = usage_json_obj(root, "delta");
+		if (d != NULL)
+			usage_copy_str(p->u.stop_reason, sizeof(p->u.stop_reason),
+			    usage_json_str(d, "stop_reason"));
 		const cJSON *u = usage_json_obj(root, "usage");
 		usage_anthropic(p, u);
 		if (u != NULL && usage_metered(p))
@@ -340,6 +380,8 @@ usage_handle_json(usage_parser_t *p, const cJSON *root)
 		if (cJSON_GetArraySize(content) > 0)
 			p->saw_content = p->saw_delta = 1;
 		usage_anthropic_message(p, root);
+		usage_copy_str(p->u.stop_reason, sizeof(p->u.stop_reason),
+		    usage_json_str(root, "stop_reason"));
 		if (usage_json_obj(root, "usage") != NULL && usage_metered(p))
 			p->u.complete = 1;
 	} else if (strcmp(type, "error") == 0) {
@@ -494,6 +536,26 @@ usage_api_for_path(const char *path)
 	if (usage_path_is(path, n, "/responses"))
 		return API_OPENAI_RESPONSES;
 	return API_UNKNOWN;
+}
+
+enum usage_stop
+usage_stop_kind(const char *s)
+{
+	static const struct { const char *name; enum usage_stop kind; } map[] = {
+		{ "end_turn", USAGE_STOP_END }, { "stop_sequence", USAGE_STOP_END },
+		{ "stop", USAGE_STOP_END }, { "completed", USAGE_STOP_END },
+		{ "tool_use", USAGE_STOP_TOOL }, { "tool_calls", USAGE_STOP_TOOL },
+		{ "function_call", USAGE_STOP_TOOL },
+		{ "max_tokens", USAGE_STOP_LIMIT }, { "length", USAGE_STOP_LIMIT },
+		{ "incomplete", USAGE_STOP_LIMIT },
+		{ "model_context_window_exceeded", USAGE_STOP_LIMIT },
+	};
+	if (s == NULL || s[0] == '\0')
+		return USAGE_STOP_NONE;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(map); i++)
+		if (strcmp(s, map[i].name) == 0)
+			return map[i].kind;
+	return USAGE_STOP_OTHER;
 }
 
 int64_t

@@ -41,9 +41,23 @@ struct usage {
 	int complete;                  /* final usage seen (message_delta / response.completed / final chunk) */
 	char error_type[48];           /* error inside the body/stream, e.g. "overloaded_error"; "" if none */
 	int error_before_content;      /* that error came before any content event */
+	char stop_reason[24];          /* why the model stopped, as the provider says it
+	                                * (end_turn, tool_use, stop, tool_calls, length...);
+	                                * Responses: "tool_calls" when a client tool call was
+	                                * output, else "completed" / "incomplete"; "" unknown */
 	int malformed;                 /* USAGE_BAD_*: a figure was there but not a token
 	                                * count (a string, negative, fractional); it reads 0 */
 };
+
+/* What a stop reason means for the agent's turn. */
+enum usage_stop {
+	USAGE_STOP_NONE,     /* unknown, or the response did not finish */
+	USAGE_STOP_END,      /* the model ended its turn: end_turn, stop_sequence, stop, completed */
+	USAGE_STOP_TOOL,     /* it asked for a tool call the agent runs: tool_use, tool_calls */
+	USAGE_STOP_LIMIT,    /* cut by the output limit: max_tokens, length, incomplete */
+	USAGE_STOP_OTHER,    /* anything else (pause_turn, refusal, content_filter...) */
+};
+enum usage_stop usage_stop_kind(const char *stop_reason);
 
 typedef struct usage_parser usage_parser_t;
 

@@ -53,6 +53,9 @@ struct vt {
 	unsigned long want_at;  /* nwrites when want_col was taken */
 	int alt_row;            /* primary cursor row saved on alt entry */
 	int alt_pushed;         /* primary lines pushed since, while alt shown */
+	termsig_t *sig;         /* the program's status reports and notifications */
+	int focused;            /* the pane has the focus (vt_focus), -1 never told */
+	int focus_mode;         /* the child asked for focus events (mode 1004) */
 };
 
 /* ---- libvterm state callbacks ---- */
@@ -255,6 +258,7 @@ cb_bell(void *user)
 	struct vt *vt = user;
 
 	vt->bell = 1;
+	termsig_bell(vt->sig, util_now_ms());
 	return 1;
 }
 
@@ -437,6 +441,40 @@ cb_output(const char *s, size_t len, void *user)
 		vt->out(s, len, vt->user);
 }
 
+/* An OSC string libvterm 0.1.4 does not handle (it knows 0, 1 and 2): the
+ * program's signals (termsig.c), which may answer through vt_sig_reply. */
+static int
+vt_osc(const char *command, size_t cmdlen, void *user)
+{
+	struct vt *vt = user;
+	int ours = termsig_osc(vt->sig, command, cmdlen, util_now_ms());
+
+	size_t n = 0;
+
+	while (n < cmdlen && n < 8 && command[n] >= '0' && command[n] <= '9')
+		n++;
+	/* the number and size only: a notification may quote the prompt */
+	log_debug("vt %p: OSC %.*s (%zu bytes)%s", (void *)vt, (int)n, command, cmdlen,
+	    ours ? ": a signal" : "");
+	return ours;
+}
+
+static const VTermParserCallbacks vt_fallbacks = {
+	.osc = vt_osc,
+};
+
+/* termsig's answers: to the child now, before libvterm answers whatever
+ * follows in the same output (Claude Code takes a DA1 reply that comes
+ * before the OSC 7501 one as "no status reports"). */
+static void
+vt_sig_reply(const char *buf, size_t len, void *user)
+{
+	struct vt *vt = user;
+
+	if (vt->out != NULL)
+		vt->out(buf, len, vt->user);
+}
+
 /* Feed query to libvterm and capture its reply instead of sending it to the
  * child. Returns the reply (NUL-terminated, possibly empty). */
 static const char *
@@ -581,7 +619,10 @@ vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
 	vterm_output_set_callback(vt->vterm, cb_output, vt);
 	vt->state = vterm_obtain_state(vt->vterm);
 	vterm_state_set_callbacks(vt->state, &state_cbs, vt);
+	vterm_state_set_unrecognised_fallbacks(vt->state, &vt_fallbacks, vt);
 	vterm_state_reset(vt->state, 1);
+	vt->sig = termsig_new(vt_sig_reply, vt);
+	vt->focused = -1;
 	vt->guard = vtguard_new(vt_guard_out, vt_guard_reply, vt);
 	vtguard_set_events(vt->guard, vt_guard_event);
 	vtguard_set_size(vt->guard, vt->rows, vt->cols);
@@ -595,10 +636,41 @@ vt_free(vt_t *vt)
 	if (vt == NULL)
 		return;
 	vtguard_free(vt->guard);
+	termsig_free(vt->sig);
 	vterm_free(vt->vterm);
 	grid_free(vt->grid);
 	free(vt->title);
 	free(vt);
+}
+
+/* Tell the child the focus it has (mode 1004 is on). */
+static void
+vt_focus_report(struct vt *vt)
+{
+	if (vt->focused == 1)
+		vterm_state_focus_in(vt->state);
+	else if (vt->focused == 0)
+		vterm_state_focus_out(vt->state);
+	log_debug("vt %p: focus %s reported", (void *)vt, vt->focused ? "in" : "out");
+}
+
+/*
+ * Whether the child asks for focus events: libvterm keeps mode 1004 to
+ * itself and answers DECRQM for it, so ask it (the parser is idle between
+ * feeds). A child that turns the mode on is told its focus at once:
+ * OpenCode sends no attention notification until it knows it is not
+ * focused.
+ */
+static void
+vt_focus_check(struct vt *vt)
+{
+	int on = strstr(vt_probe(vt, "\033[?1004$p"), ";1$y") != NULL;
+
+	if (on != vt->focus_mode)
+		log_debug("vt %p: focus events %s", (void *)vt, on ? "on" : "off");
+	if (on && !vt->focus_mode)
+		vt_focus_report(vt);
+	vt->focus_mode = on;
 }
 
 void
@@ -606,6 +678,7 @@ vt_write(vt_t *vt, const char *buf, size_t len)
 {
 	vt->nwrites++;
 	vtguard_feed(vt->guard, buf, len);
+	vt_focus_check(vt);
 }
 
 /* Whether libvterm holds a pending wrap: the cursor on the last column
@@ -712,15 +785,6 @@ vt_set_colors(vt_t *vt, const uint8_t *fg, const uint8_t *bg)
 	vtguard_set_colors(vt->guard, fg, bg);
 }
 
-void
-vt_focus(vt_t *vt, int in)
-{
-	if (in)
-		vterm_state_focus_in(vt->state);
-	else
-		vterm_state_focus_out(vt->state);
-}
-
 int
 vt_reverse(const vt_t *vt)
 {
@@ -750,6 +814,28 @@ vt_bracketed_paste(const vt_t *cvt)
 	on = vt->probe_len > 0;
 	vt->probing = 0;
 	return on;
+}
+
+const struct termsig_view *
+vt_signals(const vt_t *vt)
+{
+	return termsig_view(vt->sig);
+}
+
+void
+vt_signals_reset(vt_t *vt)
+{
+	termsig_reset(vt->sig);
+}
+
+void
+vt_focus(vt_t *vt, int in)
+{
+	if (vt->focused == (in != 0))
+		return;
+	vt->focused = in != 0;
+	if (vt->focus_mode)
+		vt_focus_report(vt);
 }
 
 int

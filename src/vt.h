@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "grid.h"
+#include "termsig.h"
 
 typedef struct vt vt_t;
 
@@ -56,12 +57,21 @@ int vt_mouse_mode(const vt_t *vt);       /* enum vt_mouse_mode */
 int vt_bracketed_paste(const vt_t *vt);
 int vt_take_bell(vt_t *vt);              /* returns 1 once per bell, then 0 */
 
+/* What the program said about itself: OSC 7501 status reports,
+ * notifications, progress, the bell (termsig.h). The terminal answers the
+ * queries for them (OSC 7501 ; ?, OSC 99 p=?) in order with its other
+ * replies. */
+const struct termsig_view *vt_signals(const vt_t *vt);
+/* A new program runs in the terminal (a restart): forget the old one's. */
+void vt_signals_reset(vt_t *vt);
+
 /* The default foreground and background (r, g, b) OSC 10 and 11 answer
  * with; NULL: unknown, not answered. */
 void vt_set_colors(vt_t *vt, const uint8_t *fg, const uint8_t *bg);
 
 /* The pane gained (1) or lost (0) focus: CSI I / CSI O to the child if it
- * asked for focus events (mode 1004). */
+ * asked for focus events (mode 1004). A child that turns the mode on later
+ * is told the focus it has then. */
 void vt_focus(vt_t *vt, int in);
 
 /* Input toward the child. key is a VTermKey value (see input.c). */

@@ -1117,15 +1117,18 @@ vtguard_osc_item(char **pp)
 static int
 vtguard_osc_query(struct vtguard *g, const char *st)
 {
-	char *p = g->str + 2;
+	char copy[VTGUARD_STR_MAX + 2], *p = copy;
 	const char *item;
 	int num, asked = 0, idx;
 	uint8_t rgb[3];
 	int r, gr, b;
 
 	g->str[g->str_len] = '\0';
-	if (g->str[1] != ']' || strchr(p, '?') == NULL)
+	if (g->str[1] != ']' || strchr(g->str + 2, '?') == NULL)
 		return 0;
+	/* parsed in a copy: a query that is not one of these goes on whole
+	 * (OSC 7501 ; ?, OSC 99 p=?: termsig answers them) */
+	memcpy(copy, g->str + 2, g->str_len - 1);
 	num = atoi(vtguard_osc_item(&p));
 	while (num == 4 && (item = vtguard_osc_item(&p)) != NULL) {
 		idx = atoi(item);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -35,20 +36,27 @@ struct ws_flag {
 struct ws_route {
 	int known;
 	struct stats_counts seen;
-	enum sidebar_state state;
 	struct ws_flag ceiling, fallback, paced;
 };
 
 #define WS_ALERT_MS 30000      /* a passing condition (429, fallback) shows this long at least */
 
+/* A subscription account: whether it was warned of its binding window. */
+struct ws_account {
+	char key_hash[17];
+	int warned;
+};
+
 /* The workspace's shared client core, as the UI callbacks see it, and the UI. */
 struct workspace {
+	struct ws_account account[RATELIMIT_MAX_KEYS];
 	core_t *core;
 	const struct config *cfg;
 	struct theme theme;
 	int wake;                  /* the gateway's wake fd, -1 none */
 	struct ui_options uo;      /* the UI keeps a pointer */
 	ui_t *ui;
+	const char *anthropic;     /* the Anthropic upstream the gateway forwards to */
 	struct ws_route route[STATS_MAX_ROUTES];
 	char override[STATS_MAX_ROUTES][128];   /* model overrides, as last read */
 	char *pane_override[TOKMUX_MAX_PANES];  /* the model each pane starts with, NULL none */
@@ -56,6 +64,45 @@ struct workspace {
 	char *route_cmd[STATS_MAX_ROUTES];      /* each route's pane's command as given */
 	int key_paced;             /* some API key is held back after a 429 (this refresh) */
 };
+
+/* Whether the Anthropic upstream is Anthropic's own API (the host Claude
+ * Code itself calls first-party), so that Claude Code may be told to keep
+ * the features it keeps for that host: tokmux forwards bodies and headers
+ * unchanged. claude_first_party says yes or no; "auto" checks the host. */
+static int
+workspace_first_party(const struct workspace *w)
+{
+	if (w->cfg->claude_first_party >= 0)
+		return w->cfg->claude_first_party;
+	const char *u = w->anthropic != NULL ? w->anthropic : "";
+	if (strncmp(u, "https://", 8) != 0)
+		return 0;
+	u += 8;
+	size_t n = strcspn(u, ":/?#");
+	return n == 17 && strncasecmp(u, "api.anthropic.com", 17) == 0 &&
+	    (u[n] == '\0' || u[n] == '/' || strncmp(u + n, ":443", 4) == 0);
+}
+
+/* Environment that keeps Claude Code at full strength behind tokmux,
+ * unless the user set it: without it a base URL that is not Anthropic's
+ * host loses betas, headers and the global prompt cache scope
+ * (docs/AGENTS.md). */
+static int
+workspace_env_agents(const struct workspace *w, char **env, int n, int max)
+{
+	static const char *const full[] = {
+		"_CLAUDE_CODE_ASSUME_FIRST_PARTY_BASE_URL=1", "ENABLE_TOOL_SEARCH=true",
+	};
+	if (!workspace_first_party(w))
+		return n;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(full) && n < max; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(full[i], "="), full[i]);
+		if (getenv(name) == NULL)
+			env[n++] = xstrdup(full[i]);
+	}
+	return n;
+}
 
 static int
 workspace_env(void *user, int idx, const char *name, const char *cmd, char **env, int max,
@@ -96,7 +143,7 @@ workspace_env(void *user, int idx, const char *name, const char *cmd, char **env
 	 * Code's own retries are turned down unless the user chose a value. */
 	if (n < max && getenv("CLAUDE_CODE_MAX_RETRIES") == NULL)
 		env[n++] = xstrdup("CLAUDE_CODE_MAX_RETRIES=2");
-	return n;
+	return workspace_env_agents(w, env, n, max);
 }
 
 static int
@@ -237,11 +284,32 @@ workspace_alert_word(const struct ws_route *r, const struct stats_counts *c)
 	return "";
 }
 
+/* The pane's state from its signals and its route's traffic. */
+static void
+workspace_pane_state(const struct ui_pane_info *p, const struct stats_counts *c, int routed,
+    int64_t now_ms, struct panestate_out *out)
+{
+	struct panestate_in in = {
+		.exited = p->exited, .sig = p->sig, .last_output_ms = p->last_output_ms,
+		.last_input_ms = p->last_input_ms, .last_resize_ms = p->last_resize_ms,
+		.now_ms = now_ms,
+		.route = {
+			.known = routed, .inflight = c->inflight, .last_begin_ms = c->act.last_begin_ms,
+			.last_end_ms = c->act.last_end_ms, .last_stop = c->act.last_stop,
+			.last_status = c->act.last_status, .last_refused = c->act.last_refused,
+			.last_error = c->last_error, .last_activity_ms = c->last_activity_ms,
+			.begun = (uint64_t)(c->requests + c->inflight),
+		},
+	};
+	panestate_eval(&in, out);
+}
+
 /* One pane: its state, the events since the last refresh (a message at
  * the bottom and a word in its title), and when to look again. */
 static void
 workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_pane_info *p, int i,
-    const struct stats_snapshot *snap, struct sidebar_pane *sp, int64_t now_ms, int64_t *due)
+    const struct stats_snapshot *snap, struct sidebar_pane *sp, char words[96], int64_t now_ms,
+    int64_t *due)
 {
 	static const struct stats_counts zero;
 	const struct stats_counts *c = &zero;
@@ -250,14 +318,9 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 		c = &snap->route[p->route];
 		r = &w->route[p->route];
 	}
-	struct sidebar_activity act = {
-		.exited = p->exited, .inflight = c->inflight, .last_output_ms = p->last_output_ms,
-		.last_input_ms = p->last_input_ms, .last_request_ms = c->last_activity_ms, .now_ms = now_ms,
-	};
-	int64_t recheck;
-	enum sidebar_state st = sidebar_state(&act, &recheck);
-	if (recheck >= 0)
-		*due = *due < 0 ? recheck : UTIL_MIN(*due, recheck);
+	workspace_pane_state(p, c, r != NULL, now_ms, &p->pst);
+	if (p->pst.recheck_ms >= 0)
+		*due = *due < 0 ? p->pst.recheck_ms : UTIL_MIN(*due, p->pst.recheck_ms);
 	const char *alert = "";
 	int circuit_open = 0;
 	for (int k = 0; r != NULL && k < snap->policy.ncircuits; k++) {
@@ -266,7 +329,7 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 			circuit_open = 1;
 	}
 	if (r != NULL) {
-		int ev = r->known ? sidebar_events(&r->seen, c, r->state, st) : 0;
+		int ev = r->known ? sidebar_events(&r->seen, c) : 0;
 		if (ev != 0) {
 			char text[256];
 			sidebar_event_text(ev, i + 1, p->name, c, text, sizeof text);
@@ -282,7 +345,6 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 			workspace_flags_update(w, r, c, snap, circuit_open, now_ms);
 		r->known = 1;
 		r->seen = *c;
-		r->state = st;
 		alert = workspace_alert_word(r, c);
 		int64_t left = r->paced.on ? 1000 : -1;   /* look again as pacing runs out */
 		if (r->fallback.on)
@@ -290,14 +352,24 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 		if (left > 0)
 			*due = *due < 0 ? left : UTIL_MIN(*due, left);
 	}
-	snprintf(p->state, sizeof p->state, "%s%s%s", sidebar_state_name(st),
+	panestate_title(&p->pst, words, 96);
+	/* the title: the state's words cut whole; an error with an event word
+	 * (a ceiling, a fallback) is said by the word, its text is the sidebar's */
+	char head[64];
+	if (alert[0] != '\0' && p->pst.state == PANESTATE_ERROR)
+		snprintf(head, sizeof head, "%s", panestate_name(p->pst.state));
+	else
+		termsig_clean(words, strlen(words), head, sizeof head);
+	snprintf(p->state, sizeof p->state, "%s%s%s", head,
 	    alert[0] ? (chrome_sidebar_utf8(sb) ? " \xc2\xb7 " : " - ") : "", alert);
-	p->alert = st == SIDEBAR_WAITING || alert[0] != '\0';
-	p->watch_output = st != SIDEBAR_WORKING;
-	p->watch_input = st == SIDEBAR_WAITING;
+	p->alert = p->pst.state == PANESTATE_NEEDS_INPUT || p->pst.state == PANESTATE_ERROR ||
+	    alert[0] != '\0';
+	/* output and keys may change any state but a program's own report */
+	p->watch_output = p->watch_input = p->pst.source != PANESTATE_SRC_REPORT;
 	*sp = (struct sidebar_pane){
 		.name = p->name, .cmd = p->cmd, .route = p->route, .focused = p->focused,
-		.exited = p->exited, .state = st,
+		.exited = p->exited, .state = p->pst.state, .state_text = words,
+		.message = p->pst.message, .sig = p->sig,
 		/* the policy's view, from the same snapshot as every other figure */
 		.ceiling_micros = r != NULL ? c->policy.ceiling_micros : -1,
 		.override = r != NULL && c->policy.model_override[0] ? c->policy.model_override : NULL,
@@ -309,6 +381,37 @@ workspace_pane_update(struct workspace *w, struct chrome_sidebar *sb, struct ui_
 	sp->circuit_open = circuit_open;
 }
 
+/* A subscription whose binding window (its representative claim) passes
+ * the warning threshold: said once, with the panes that share it, until it
+ * drops below again (a new window). */
+static void
+workspace_accounts(struct workspace *w, struct chrome_sidebar *sb, const struct sidebar_input *in)
+{
+	for (int i = 0; i < in->nrl; i++) {
+		const struct rl_state *st = &in->rl[i];
+		const char *label = NULL;
+		const struct rl_window *b = ratelimit_binding(st, &label);
+		struct ws_account *a = NULL;
+		for (int k = 0; k < RATELIMIT_MAX_KEYS && a == NULL; k++)
+			if (strcmp(w->account[k].key_hash, st->key_hash) == 0 ||
+			    w->account[k].key_hash[0] == '\0')
+				a = &w->account[k];
+		if (b == NULL || a == NULL || st->key_hash[0] == '\0')
+			continue;
+		snprintf(a->key_hash, sizeof a->key_hash, "%s", st->key_hash);
+		int over = b->utilization >= (in->warn_at > 0 ? in->warn_at : 0.8);
+		if (over && !a->warned) {
+			char text[160], cd[24] = "?";
+			if (b->reset > 0)
+				sidebar_countdown(b->reset - in->now, cd, sizeof cd);
+			snprintf(text, sizeof text, "subscription: %s limit at %.0f%%, resets in %s",
+			    strcmp(label, "5h") == 0 ? "5-hour" : "7-day", b->utilization * 100, cd);
+			chrome_sidebar_event(sb, text, 1);
+		}
+		a->warned = over;
+	}
+}
+
 static int
 workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
     struct ui_pane_info *panes, int npanes)
@@ -317,6 +420,7 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 	struct stats_snapshot snap;
 	struct rl_state rl[RATELIMIT_MAX_KEYS];
 	struct sidebar_pane sp[TOKMUX_MAX_PANES];
+	char words[TOKMUX_MAX_PANES][96];     /* each pane's state in words */
 	struct sidebar_line lines[128];
 	int64_t now_ms = util_now_ms(), due = -1;
 	char prefix[16];
@@ -343,8 +447,9 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 	}
 	in.npanes = UTIL_MIN(npanes, TOKMUX_MAX_PANES);
 	for (int i = 0; i < in.npanes; i++)
-		workspace_pane_update(w, sb, &panes[i], i, &snap, &sp[i], now_ms, &due);
+		workspace_pane_update(w, sb, &panes[i], i, &snap, &sp[i], words[i], now_ms, &due);
 	in.panes = sp;
+	workspace_accounts(w, sb, &in);
 	if (rows > 0) {
 		int n = sidebar_build(&in, cols, lines, UTIL_MIN(rows, 128));
 		for (int i = 0; i < n; i++)
@@ -426,6 +531,7 @@ workspace_new(const struct config *cfg, const struct workspace_opts *wo, evloop_
 	struct workspace *w = xcalloc(1, sizeof *w);
 	w->cfg = cfg;
 	w->wake = -1;
+	w->anthropic = wo->core.anthropic != NULL ? wo->core.anthropic : cfg->anthropic_upstream;
 	*status = CLI_USAGE;
 	if (workspace_theme(cfg, wo, &w->theme, err) < 0) {
 		free(w);

@@ -132,3 +132,23 @@ ledger_priced_model() {
 	grep -F "\"model_used\":\"$1\"" "$A_LEDGER" | grep -q '"priced":true' ||
 		fail "no priced ledger record for $1: $(cat "$A_LEDGER")"
 }
+
+# a_mock SCRIPT LOG: start `tokmux mock` with the script file and log on a
+# free port; sets MOCK (its URL) and adds it to T_PIDS.
+a_mock() {
+	"$TOKMUX" mock --port 0 --quiet --script "$1" --log "$2" >"$T_TMP/mock.out" 2>&1 &
+	T_PIDS="${T_PIDS:-} $!"
+	MOCK=$(a_wait_line "$T_TMP/mock.out" '^mock listening on ') || fail "mock did not start"
+	MOCK=${MOCK#mock listening on }
+}
+
+# a_claude_home HOME WORKDIR KEY: Claude Code's first-run questions answered
+# in HOME/.claude.json: onboarding done, WORKDIR trusted, KEY approved.
+a_claude_home() {
+	mkdir -p "$1" "$2"
+	cat >"$1/.claude.json" <<-JSON
+	{"hasCompletedOnboarding": true,
+	 "customApiKeyResponses": {"approved": ["${3: -20}"], "rejected": []},
+	 "projects": {"$2": {"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true}}}
+	JSON
+}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "notify.h"
 
 static char *
 write_tmp(const char *text)
@@ -145,6 +146,41 @@ test_worktree_keys(void **state)
 	expect_error("{\"worktree_setup\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}", "key worktree_setup: expected an array");
 }
 
+/* Pane states and notifications: notify_command, notify_osc, notify_focused,
+ * claude_first_party; defaults and errors. */
+static void
+test_notify_keys(void **state)
+{
+	(void)state;
+	struct config c;
+	char *err = load_err("{}", &c);
+	assert_null(err);
+	assert_null(c.notify_command);
+	assert_int_equal(c.notify_osc, NOTIFY_AUTO);
+	assert_int_equal(c.notify_focused, 0);
+	assert_int_equal(c.claude_first_party, -1);
+	config_free(&c);
+	err = load_err("{\"notify_command\": \"notify-send \\\"$TOKMUX_NOTIFY_TEXT\\\"\",\n"
+	    " \"notify_osc\": \"osc777\", \"notify_focused\": true, \"claude_first_party\": false}", &c);
+	assert_null(err);
+	assert_string_equal(c.notify_command, "notify-send \"$TOKMUX_NOTIFY_TEXT\"");
+	assert_int_equal(c.notify_osc, NOTIFY_OSC777);
+	assert_int_equal(c.notify_focused, 1);
+	assert_int_equal(c.claude_first_party, 0);
+	config_free(&c);
+	err = load_err("{\"notify_command\": null, \"notify_osc\": \"off\", \"claude_first_party\": \"auto\"}", &c);
+	assert_null(err);
+	assert_null(c.notify_command);
+	assert_int_equal(c.notify_osc, NOTIFY_OFF);
+	assert_int_equal(c.claude_first_party, -1);
+	config_free(&c);
+	expect_error("{\"notify_command\": \"\"}", "key notify_command: expected a non-empty string");
+	expect_error("{\"notify_command\": [\"a\"]}", "key notify_command: expected a non-empty string");
+	expect_error("{\"notify_osc\": \"osc8\"}", "key notify_osc: expected one of \"auto\", \"osc9\"");
+	expect_error("{\"notify_focused\": \"yes\"}", "key notify_focused: expected true or false");
+	expect_error("{\"claude_first_party\": 1}", "key claude_first_party: expected true, false or \"auto\"");
+}
+
 static void
 test_errors(void **state)
 {
@@ -204,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_worktree_keys),
+		cmocka_unit_test(test_notify_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parse_key),

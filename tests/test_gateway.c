@@ -780,6 +780,68 @@ test_usage_anthropic_sse(void **state)
 	assert_int_equal(st[0].requests.remaining, 993);
 }
 
+/* Claude Code's own units: its session and a subagent, from the request
+ * headers, into the ledger and the route's stats; the stop reason is the
+ * gateway's truth about the agent's turn. An id that is not a plain token
+ * is not recorded. */
+static void
+test_agent_ids(void **state)
+{
+	struct fx *f = *state;
+	const char *sess = "x-claude-code-session-id: 943df570-a109-4e0d-be70-6ea02d4ef484";
+	testsrv_script(f->srv, &ant_sse);
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/messages?beta=true");
+	const char *h1[] = { "x-api-key: sk-ant-abc", sess, NULL };
+	const char *h2[] = { "x-api-key: sk-ant-abc", sess,
+		"x-claude-code-agent-id: a63bf53fdb1b14e60", NULL };
+	const char *h3[] = { "x-api-key: sk-ant-abc", "x-claude-code-session-id: a b;c",
+		"x-claude-code-agent-id: ../../etc", NULL };
+	const char *const *hs[] = { h1, h2, h3 };
+	for (int i = 0; i < 3; i++) {
+		struct reply r = { 0 };
+		/* the conversation's requests carry the agent's tools */
+		http("POST", url, hs[i], "{\"model\":\"test-claude\",\"stream\":true,"
+		    "\"tools\":[{\"name\":\"Bash\"}]}", &r);
+		assert_int_equal(r.status, 200);
+		reply_free(&r);
+		assert_int_equal(wait_settled(f, i + 1), i + 1);
+	}
+	struct ledger_find lf = { 0 };
+	assert_int_equal(ledger_read(f->ledger_path, ledger_cb, &lf), 3);
+	assert_string_equal(lf.last.agent_session, "");
+	assert_string_equal(lf.last.subagent, "");
+	FILE *fp = fopen(f->ledger_path, "r");
+	char line[8192];
+	int n = 0;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		n++;
+		assert_non_null(strstr(line, "\"stop_reason\":\"end_turn\""));
+		if (n < 3)
+			assert_non_null(strstr(line,
+			    "\"agent_session\":\"943df570-a109-4e0d-be70-6ea02d4ef484\""));
+		else
+			assert_null(strstr(line, "agent_session"));
+		if (n == 2)
+			assert_non_null(strstr(line, "\"subagent\":\"a63bf53fdb1b14e60\""));
+		else
+			assert_null(strstr(line, "subagent"));
+	}
+	fclose(fp);
+	assert_int_equal(n, 3);
+	struct stats_snapshot *s = xmalloc(sizeof *s);
+	stats_snapshot(f->stats, s);
+	const struct stats_counts *rc = &s->route[f->route[0]];
+	assert_string_equal(rc->act.session, "943df570-a109-4e0d-be70-6ea02d4ef484");
+	assert_string_equal(rc->act.last_stop, "end_turn");
+	assert_int_equal(rc->act.last_status, 200);
+	assert_string_equal(rc->sub[0].id, "a63bf53fdb1b14e60");
+	assert_int_equal(rc->sub[0].requests, 1);
+	assert_int_equal(rc->sub[0].cost_micros, ANT_COST);
+	assert_string_equal(rc->sub[1].id, "");
+	free(s);
+}
+
 /* The lines of the ledger file, in order (at most max, each malloc'd). */
 static int
 ledger_lines(struct fx *f, char **lines, int max)
@@ -1538,6 +1600,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_healthz_and_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streaming_latency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_anthropic_sse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_anthropic_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overloaded_in_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_where_in_ledger, setup, teardown),

@@ -496,6 +496,47 @@ test_member(void **state)
 	free(path);
 }
 
+/* The agent's own units: its session, the subagent, why the model
+ * stopped; written only when known, "" when read from a record without. */
+static void
+test_agent_fields(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct ledger_record r = record(1755780059.25, 1, 100);
+	assert_int_equal(ledger_append(l, &r), 0);
+	r.agent_session = "11111111-2222-4333-8444-555555555555";
+	r.stop_reason = "tool_use";
+	assert_int_equal(ledger_append(l, &r), 0);
+	r.subagent = "a63bf53fdb1b14e60";
+	r.stop_reason = "end_turn";
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_null(strstr(line, "agent_session"));
+	assert_null(strstr(line, "subagent"));
+	assert_null(strstr(line, "stop_reason"));
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_non_null(strstr(line, "\"agent_session\":\"11111111-2222-4333-8444-555555555555\""));
+	assert_non_null(strstr(line, "\"stop_reason\":\"tool_use\""));
+	assert_null(strstr(line, "subagent"));
+	fclose(f);
+	struct ledger_entry e[3];
+	struct collected c = { e, 0 };
+	assert_int_equal(ledger_read(path, collect_all, &c), 3);
+	assert_string_equal(e[0].agent_session, "");
+	assert_string_equal(e[0].subagent, "");
+	assert_string_equal(e[1].agent_session, "11111111-2222-4333-8444-555555555555");
+	assert_string_equal(e[1].subagent, "");
+	assert_string_equal(e[2].agent_session, "11111111-2222-4333-8444-555555555555");
+	assert_string_equal(e[2].subagent, "a63bf53fdb1b14e60");
+	free(path);
+}
+
 int
 main(void)
 {
@@ -507,6 +548,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_branch_fields, setup, teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_member, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_fields, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sidebar.h"
@@ -108,62 +109,26 @@ test_sparkline(void **state)
 }
 
 static void
-test_state(void **state)
-{
-	(void)state;
-	int64_t re;
-	struct sidebar_activity a = { .now_ms = 100000 };
-	assert_int_equal(sidebar_state(&a, &re), SIDEBAR_IDLE);
-	assert_int_equal(re, -1);
-	/* output a second ago: working, and it ends by itself a second later */
-	a.last_output_ms = 99000;
-	assert_int_equal(sidebar_state(&a, &re), SIDEBAR_WORKING);
-	assert_int_equal(re, SIDEBAR_QUIET_MS - 1000);
-	/* the echo of a key is not work */
-	a.last_input_ms = 98950;
-	assert_int_equal(sidebar_state(&a, &re), SIDEBAR_IDLE);
-	/* a request in flight is work whatever the pty does */
-	a.inflight = 1;
-	assert_int_equal(sidebar_state(&a, NULL), SIDEBAR_WORKING);
-	a.inflight = 0;
-	/* the agent answered after the last key, and went quiet: waiting */
-	a.last_output_ms = 90000;
-	a.last_input_ms = 80000;
-	a.last_request_ms = 85000;
-	assert_int_equal(sidebar_state(&a, &re), SIDEBAR_WAITING);
-	assert_int_equal(re, -1);
-	/* you typed since: idle again */
-	a.last_input_ms = 95000;
-	assert_int_equal(sidebar_state(&a, NULL), SIDEBAR_IDLE);
-	a.exited = 1;
-	assert_int_equal(sidebar_state(&a, NULL), SIDEBAR_EXITED);
-	assert_string_equal(sidebar_state_name(SIDEBAR_WAITING), "waiting for you");
-	assert_string_equal(sidebar_state_name(SIDEBAR_WORKING), "working");
-}
-
-static void
 test_events(void **state)
 {
 	(void)state;
 	struct stats_counts b, a;
 	memset(&b, 0, sizeof b);
 	a = b;
-	assert_int_equal(sidebar_events(&b, &a, SIDEBAR_IDLE, SIDEBAR_IDLE), 0);
+	assert_int_equal(sidebar_events(&b, &a), 0);
 	a.refused = 1;
 	a.fallbacks = 2;
 	a.err_429 = 1;
 	a.err_529 = 5;     /* a 529 alone is no event: retries handle it */
-	int ev = sidebar_events(&b, &a, SIDEBAR_WORKING, SIDEBAR_WAITING);
-	assert_int_equal(ev, SIDEBAR_EV_CEILING | SIDEBAR_EV_FALLBACK | SIDEBAR_EV_PACED |
-	    SIDEBAR_EV_WAITING);
-	/* staying in waiting is not a new event */
-	assert_int_equal(sidebar_events(&a, &a, SIDEBAR_WAITING, SIDEBAR_WAITING), 0);
+	int ev = sidebar_events(&b, &a);
+	assert_int_equal(ev, SIDEBAR_EV_CEILING | SIDEBAR_EV_FALLBACK | SIDEBAR_EV_PACED);
+	assert_int_equal(sidebar_events(&a, &a), 0);
 	char t[256];
 	strcpy(a.last_model, "claude-haiku-4-5");
 	sidebar_event_text(SIDEBAR_EV_FALLBACK, 2, "claude", &a, t, sizeof t);
 	assert_string_equal(t, "pane 2 claude: fell back to claude-haiku-4-5");
-	sidebar_event_text(SIDEBAR_EV_CEILING | SIDEBAR_EV_WAITING, 1, "a", &a, t, sizeof t);
-	assert_string_equal(t, "pane 1 a: ceiling reached: request refused, waiting for you");
+	sidebar_event_text(SIDEBAR_EV_CEILING | SIDEBAR_EV_PACED, 1, "a", &a, t, sizeof t);
+	assert_string_equal(t, "pane 1 a: ceiling reached: request refused, paced for a 429");
 	sidebar_event_text(SIDEBAR_EV_PACED, 3, "pane 3", &a, t, sizeof t);
 	assert_string_equal(t, "pane 3: paced for a 429");
 }
@@ -220,9 +185,10 @@ test_build(void **state)
 	(void)state;
 	fill_snap();
 	struct sidebar_pane panes[2] = {
-		{ .name = "shell", .route = 0, .ceiling_micros = -1, .state = SIDEBAR_IDLE },
+		{ .name = "shell", .route = 0, .ceiling_micros = -1, .state = PANESTATE_IDLE },
 		{ .name = "claude", .cmd = "claude", .route = 1, .focused = 1,
-		  .ceiling_micros = 5000000, .state = SIDEBAR_WAITING },
+		  .ceiling_micros = 5000000, .state = PANESTATE_NEEDS_INPUT,
+		  .state_text = "needs input: permission", .message = "approve Bash: make" },
 	};
 	struct rl_state rl;
 	rl_state_init(&rl);
@@ -258,7 +224,10 @@ test_build(void **state)
 	int p = find(l, n, ">2 claude - claude");
 	assert_true(p > 0);
 	assert_int_equal(l[p].kind, SIDEBAR_TITLE);
-	assert_true(find(l + p, n - p, "waiting for you") >= 0);
+	assert_true(find(l + p, n - p, "needs input: permission") >= 0);
+	assert_true(find(l + p, n - p, "approve Bash: make") >= 0);
+	/* it needs input: listed before pane 1 */
+	assert_true(find(l, n, " 1 shell") > p);
 	int m = find(l + p, n - p, "vclaude-haiku-4-5");   /* fallback marked */
 	assert_true(m >= 0);
 	assert_int_equal(l[p + m].kind, SIDEBAR_WARN);
@@ -276,7 +245,9 @@ test_build(void **state)
 	assert_true(s >= 0);
 	assert_int_equal(l[p + s].seg[0].kind, SIDEBAR_SPARK);
 	assert_non_null(strstr(l[p + s].text, "# = 1.0k"));   /* 1000, 0, 500 */
-	assert_true(find(l, n, "key abcdef01") >= 0);
+	/* a subscription window: one gauge for the account, its panes named */
+	assert_true(find(l, n, "subscription") >= 0);
+	assert_true(find(l, n, "key abcdef01") < 0);
 	int r = find(l, n, "50/1.0k 30s");
 	assert_true(r >= 0);
 	assert_int_equal(l[r].kind, SIDEBAR_WARN);   /* under 10% left */
@@ -289,6 +260,83 @@ test_build(void **state)
 	in.snap = NULL;
 	n = sidebar_build(&in, 34, l, 96);
 	assert_true(find(l, n, "gateway off") >= 0);
+	/* ... and the panes' states, the one that needs input first */
+	int q = find(l, n, ">2 claude - claude");
+	assert_true(q > 0);
+	assert_int_equal(find(l + q, n - q, "needs input: permission"), 1);
+	assert_true(find(l, n, " 1 shell") > q);
+	assert_true(find(l, n, "$") < 0);
+}
+
+/* Subagent traffic under its pane (named by its status reports' title when
+ * known), and accounts: one subscription gauge for the panes that share it,
+ * the binding window marked, a warning past warn_at; an API key's buckets. */
+static void
+test_agents_and_accounts(void **state)
+{
+	(void)state;
+	fill_snap();
+	struct stats_counts *c = &snap.route[1];
+	snprintf(c->sub[0].id, sizeof c->sub[0].id, "af3763406e9b14493");
+	c->sub[0].requests = 2;
+	c->sub[0].inflight = 1;
+	c->sub[0].tokens = 12000;
+	c->sub[0].cost_micros = 30000;
+	snprintf(c->sub[1].id, sizeof c->sub[1].id, "aacac9cd22f8159f1");
+	c->sub[1].requests = 1;
+	snprintf(c->act.key_hash, sizeof c->act.key_hash, "abcdef0123456789");
+	snprintf(snap.route[0].act.key_hash, sizeof snap.route[0].act.key_hash, "abcdef0123456789");
+	struct termsig_view sig = { 0 };
+	snprintf(sig.sub[2].id, sizeof sig.sub[2].id, "af3763406e9b14493");
+	snprintf(sig.sub[2].title, sizeof sig.sub[2].title, "Research helper");
+	struct sidebar_pane panes[2] = {
+		{ .name = "a", .route = 0, .ceiling_micros = -1 },
+		{ .name = "b", .route = 1, .ceiling_micros = -1, .sig = &sig, .state = PANESTATE_WORKING },
+	};
+	struct rl_state rl[2];
+	rl_state_init(&rl[0]);
+	strcpy(rl[0].key_hash, "abcdef0123456789");
+	rl[0].updated = 1000;
+	rl[0].w5h = (struct rl_window){ .utilization = 0.92, .reset = 1000 + 4800 };
+	rl[0].w7d = (struct rl_window){ .utilization = 0.97, .reset = 1000 + 86400 };
+	strcpy(rl[0].unified_claim, "five_hour");
+	rl_state_init(&rl[1]);
+	strcpy(rl[1].key_hash, "9999990123456789");
+	rl[1].updated = 1000;
+	rl[1].requests = (struct rl_bucket){ .limit = 1000, .remaining = 900, .reset = 1030 };
+	struct sidebar_input in = { .snap = &snap, .panes = panes, .npanes = 2, .rl = rl, .nrl = 2,
+		.now = 1000, .utf8 = 0, .ceiling_micros = -1, .daily_ceiling_micros = -1, .warn_at = 0.8 };
+	struct sidebar_line l[96];
+	int n = sidebar_build(&in, 34, l, 96);
+	for (int i = 0; getenv("SIDEBAR_DUMP") && i < n; i++)
+		printf("[%s]\n", l[i].text);
+	int a = find(l, n, "+ Research hel 3 req 12.0k $0.03");
+	assert_true(a >= 0);
+	assert_int_equal(l[a].kind, SIDEBAR_TEXT);        /* in flight */
+	int b = find(l, n, "+ aacac9cd22f8 1 req 0 $0.00");
+	assert_true(b > a);
+	assert_int_equal(l[b].kind, SIDEBAR_DIM);
+	int sub = find(l, n, " subscription pane 1 2");
+	assert_true(sub >= 0);
+	/* the representative claim binds, not the fuller 7-day window */
+	assert_true(find(l + sub, n - sub, "92% 1h20m *") >= 0);
+	assert_true(find(l + sub, n - sub, "97% 1d00h") >= 0);
+	int w = find(l + sub, n - sub, "! 5h limit 92%, resets 1h20m");
+	assert_true(w >= 0);
+	assert_int_equal(l[sub + w].kind, SIDEBAR_WARN);
+	assert_true(find(l, n, " key 99999901") >= 0);
+	/* no claim: the fuller window binds; below warn_at no warning */
+	rl[0].unified_claim[0] = '\0';
+	rl[0].w7d.utilization = 0.5;
+	rl[0].w5h.utilization = 0.3;
+	const char *label = NULL;
+	assert_ptr_equal(ratelimit_binding(&rl[0], &label), &rl[0].w7d);
+	assert_string_equal(label, "7d");
+	n = sidebar_build(&in, 34, l, 96);
+	assert_true(find(l, n, "50% 1d00h *") >= 0);
+	assert_true(find(l, n, "! 7d limit") < 0);
+	rl[0].w7d.utilization = rl[0].w5h.utilization = -1;
+	assert_null(ratelimit_binding(&rl[0], &label));
 }
 
 static void
@@ -391,15 +439,15 @@ test_status(void **state)
 	(void)state;
 	fill_snap();
 	struct sidebar_pane panes[2] = {
-		{ .name = "a", .route = 0, .state = SIDEBAR_IDLE },
-		{ .name = "b", .route = 1, .state = SIDEBAR_WAITING },
+		{ .name = "a", .route = 0, .state = PANESTATE_IDLE },
+		{ .name = "b", .route = 1, .state = PANESTATE_NEEDS_INPUT },
 	};
 	struct sidebar_input in = { .snap = &snap, .panes = panes, .npanes = 2, .now = 1000,
 		.ceiling_micros = 10000000 };
 	char b[512];
 	sidebar_status(&in, 80, b, sizeof b);
 	assert_string_equal(b, " tokmux $4.50/$10.00 | 9 req 429 2 529 3 | 1 idle $0.00 | "
-	    "2 waiting $4.50 | Ctrl-g ? help");
+	    "2 input $4.50 | Ctrl-g ? help");
 	in.prefix_name = "Ctrl-a";   /* the configured prefix key */
 	sidebar_status(&in, 80, b, sizeof b);
 	assert_non_null(strstr(b, "| Ctrl-a ? help"));
@@ -443,9 +491,9 @@ main(void)
 		cmocka_unit_test(test_level),
 		cmocka_unit_test(test_bar),
 		cmocka_unit_test(test_sparkline),
-		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_agents_and_accounts),
 		cmocka_unit_test(test_estimates),
 		cmocka_unit_test(test_worktree),
 		cmocka_unit_test(test_status),

@@ -43,6 +43,125 @@ finish(stats_t *s, const struct stats_result *r)
 	stats_end(s, r, 0);
 }
 
+/* The gateway's truth for a pane: what the agent's own last request said
+ * (subagents' requests do not end its turn), and subagent traffic kept
+ * apart, most recent first. */
+static void
+test_activity(void **state)
+{
+	(void)state;
+	stats_t *s = stats_new(2, -1);
+	struct stats_snapshot snap;
+	struct stats_result r = result(0, 200, 10, 5, 100);
+
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].act.last_begin_ms, 0);
+	assert_int_equal(snap.route[0].act.last_end_ms, 0);
+	stats_begin_agent(s, 0, 0, NULL);
+	stats_snapshot(s, &snap);
+	assert_true(snap.route[0].act.last_begin_ms > 0);
+	assert_int_equal(snap.route[0].act.last_end_ms, 0);
+	r.stop_reason = "tool_use";
+	r.session = "11111111-2222-4333-8444-555555555555";
+	stats_end_at(s, &r, 0, util_now_ms() + 5);
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].inflight, 0);
+	assert_true(snap.route[0].act.last_end_ms > snap.route[0].act.last_begin_ms);
+	assert_string_equal(snap.route[0].act.last_stop, "tool_use");
+	assert_int_equal(snap.route[0].act.last_status, 200);
+	assert_string_equal(snap.route[0].act.session, r.session);
+	int64_t end = snap.route[0].act.last_end_ms;
+
+	/* a helper request (a title, no tools) says nothing of the turn once
+	 * the route has a conversation */
+	r.helper = 0;
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &r, 0, util_now_ms() + 10);
+	stats_snapshot(s, &snap);
+	end = snap.route[0].act.last_end_ms;
+	struct stats_result rh = result(0, 200, 3, 2, 10);
+	rh.helper = 1;
+	rh.stop_reason = "end_turn";
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &rh, 0, util_now_ms() + 20);
+	stats_snapshot(s, &snap);
+	assert_string_equal(snap.route[0].act.last_stop, "tool_use");
+	assert_int_equal(snap.route[0].act.last_end_ms, end);
+	/* ... unless it failed: that the user must see */
+	rh.status = 402;
+	rh.refused = 1;
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &rh, 0, util_now_ms() + 30);
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].act.last_refused, 1);
+	rh.status = 200;
+	rh.refused = 0;
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &rh, 0, util_now_ms() + 40);
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].act.last_refused, 1);    /* an answered title: no word */
+	r.stop_reason = "tool_use";
+	stats_begin(s, 0, 0);
+	stats_end_at(s, &r, 0, util_now_ms() + 50);
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].act.last_refused, 0);
+	end = snap.route[0].act.last_end_ms;
+	/* a route without tools anywhere (a script, an SDK): every request counts */
+	rh.route = 1;
+	stats_begin(s, 1, 0);
+	stats_end(s, &rh, 0);
+	stats_snapshot(s, &snap);
+	assert_string_equal(snap.route[1].act.last_stop, "end_turn");
+	assert_true(snap.route[1].act.last_end_ms > 0);
+
+	/* a subagent's request: counted apart, the agent's stop stays */
+	stats_begin_agent(s, 0, 0, "a63bf53fdb1b14e60");
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].inflight, 1);
+	assert_string_equal(snap.route[0].sub[0].id, "a63bf53fdb1b14e60");
+	assert_int_equal(snap.route[0].sub[0].inflight, 1);
+	struct stats_result rs = result(0, 200, 30, 20, 250);
+	rs.subagent = "a63bf53fdb1b14e60";
+	rs.stop_reason = "end_turn";
+	rs.session = NULL;     /* keeps the session seen before */
+	stats_end(s, &rs, 0);
+	stats_snapshot(s, &snap);
+	assert_string_equal(snap.route[0].act.last_stop, "tool_use");
+	assert_int_equal(snap.route[0].act.last_end_ms, end);
+	assert_string_equal(snap.route[0].act.session, r.session);
+	assert_int_equal(snap.route[0].sub[0].inflight, 0);
+	assert_int_equal(snap.route[0].sub[0].requests, 1);
+	assert_int_equal(snap.route[0].sub[0].tokens, 50);
+	assert_int_equal(snap.route[0].sub[0].cost_micros, 250);
+	assert_int_equal(snap.route[0].requests, 7);
+	assert_int_equal(snap.route[0].cost_micros, 580);
+	assert_string_equal(snap.route[1].sub[0].id, "");
+
+	/* more subagents than slots: the least recent idle one makes room,
+	 * one still in flight is kept */
+	stats_begin_agent(s, 0, 0, "busy");
+	for (int i = 0; i < STATS_MAX_SUBAGENTS + 2; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "a%d", i);
+		rs.subagent = id;
+		stats_begin_agent(s, 0, 0, id);
+		stats_end_at(s, &rs, 0, util_now_ms() + 10 + i);
+	}
+	stats_snapshot(s, &snap);
+	int busy = 0;
+	for (int i = 0; i < STATS_MAX_SUBAGENTS; i++)
+		busy += strcmp(snap.route[0].sub[i].id, "busy") == 0;
+	assert_int_equal(busy, 1);
+	char want[16];
+	snprintf(want, sizeof want, "a%d", STATS_MAX_SUBAGENTS + 1);
+	assert_string_equal(snap.route[0].sub[0].id, want);    /* most recent first */
+	rs.subagent = "busy";
+	stats_end(s, &rs, 0);
+	stats_snapshot(s, &snap);
+	assert_int_equal(snap.route[0].inflight, 0);
+	stats_free(s);
+}
+
 static void
 test_counting(void **state)
 {
@@ -403,6 +522,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counting),
+		cmocka_unit_test(test_activity),
 		cmocka_unit_test(test_routes_and_version),
 		cmocka_unit_test(test_wake_fd),
 		cmocka_unit_test(test_minute_rings),

@@ -96,6 +96,7 @@ assert_same(const struct usage *a, const struct usage *b)
 	assert_int_equal(a->complete, b->complete);
 	assert_string_equal(a->error_type, b->error_type);
 	assert_int_equal(a->error_before_content, b->error_before_content);
+	assert_string_equal(a->stop_reason, b->stop_reason);
 }
 
 /* Parse a fixture in every chunking (and line-end style for SSE); check
@@ -259,6 +260,56 @@ test_anthropic_json(void **state)
 	/* a JSON error body handed to a streaming parser is still read */
 	parse_fixture("anthropic_error.json", API_ANTHROPIC_MESSAGES, 1, &u, &content);
 	assert_string_equal(u.error_type, "overloaded_error");
+}
+
+/* Why the model stopped: the agent's turn is over, or it asked for a tool
+ * (the gateway's truth about a pane's state). */
+static void
+test_stop_reason(void **state)
+{
+	(void)state;
+	struct usage u;
+	int content;
+	parse_fixture("anthropic_stream.sse", API_ANTHROPIC_MESSAGES, 1, &u, &content);
+	assert_string_equal(u.stop_reason, "end_turn");
+	assert_int_equal(usage_stop_kind(u.stop_reason), USAGE_STOP_END);
+	parse_fixture("anthropic_tool_use.sse", API_ANTHROPIC_MESSAGES, 1, &u, &content);
+	assert_string_equal(u.stop_reason, "tool_use");
+	assert_int_equal(usage_stop_kind(u.stop_reason), USAGE_STOP_TOOL);
+	assert_int_equal(u.output_tokens, 22);
+	parse_fixture("anthropic_message.json", API_ANTHROPIC_MESSAGES, 0, &u, &content);
+	assert_string_equal(u.stop_reason, "end_turn");
+	/* a stream cut before message_delta has no stop reason */
+	parse_fixture("anthropic_truncated.sse", API_ANTHROPIC_MESSAGES, 1, &u, &content);
+	assert_string_equal(u.stop_reason, "");
+	assert_int_equal(usage_stop_kind(u.stop_reason), USAGE_STOP_NONE);
+	parse_fixture("openai_chat.sse", API_OPENAI_CHAT, 1, &u, &content);
+	assert_string_equal(u.stop_reason, "stop");
+	parse_fixture("openai_chat.json", API_OPENAI_CHAT, 0, &u, &content);
+	assert_string_equal(u.stop_reason, "stop");
+	parse_fixture("openai_responses.sse", API_OPENAI_RESPONSES, 1, &u, &content);
+	assert_string_equal(u.stop_reason, "completed");
+	assert_int_equal(usage_stop_kind(u.stop_reason), USAGE_STOP_END);
+	parse_fixture("openai_responses.json", API_OPENAI_RESPONSES, 0, &u, &content);
+	assert_string_equal(u.stop_reason, "completed");
+	/* a function call in the stream (the final output list is empty) */
+	parse_fixture("openai_responses_tool.sse", API_OPENAI_RESPONSES, 1, &u, &content);
+	assert_string_equal(u.stop_reason, "tool_calls");
+	assert_int_equal(usage_stop_kind(u.stop_reason), USAGE_STOP_TOOL);
+	assert_int_equal(u.input_tokens, 300);
+	/* a chat tool call, whole */
+	const char *chat = "{\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+	    "\"message\":{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\"}]},"
+	    "\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":5,"
+	    "\"completion_tokens\":2}}";
+	int c;
+	run(API_OPENAI_CHAT, 0, chat, strlen(chat), 0, &u, &c);
+	assert_string_equal(u.stop_reason, "tool_calls");
+	assert_int_equal(usage_stop_kind("tool_calls"), USAGE_STOP_TOOL);
+	assert_int_equal(usage_stop_kind("max_tokens"), USAGE_STOP_LIMIT);
+	assert_int_equal(usage_stop_kind("length"), USAGE_STOP_LIMIT);
+	assert_int_equal(usage_stop_kind("pause_turn"), USAGE_STOP_OTHER);
+	assert_int_equal(usage_stop_kind(NULL), USAGE_STOP_NONE);
 }
 
 static void
@@ -482,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_anthropic_malformed),
 		cmocka_unit_test(test_anthropic_json),
 		cmocka_unit_test(test_count_tokens_not_metered),
+		cmocka_unit_test(test_stop_reason),
 		cmocka_unit_test(test_openai_chat),
 		cmocka_unit_test(test_malformed_figures),
 		cmocka_unit_test(test_openai_chat_interrupted),

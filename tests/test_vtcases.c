@@ -529,6 +529,42 @@ vc_query_prop(struct vc_case *c, char *lhs, const char *rhs)
 		vc_fail(c, "?prop: unknown property \"%s\"", name);
 }
 
+/* ?signal NAME: what the program said about itself (termsig.h), as text. */
+static void
+vc_query_signal(struct vc_case *c, char *lhs, const char *rhs)
+{
+	static const char *const sources[] = { "", "bel", "osc9", "osc777", "osc99" };
+	const struct termsig_view *v = vt_signals(c->vt);
+	char name[32] = "", text[TERMSIG_TEXT_MAX * 2];
+	int idx = 0;
+
+	sscanf(lhs, "%31s %d", name, &idx);
+	if (strcmp(name, "status") == 0)
+		snprintf(text, sizeof text, "%s%s%s%s%s", termsig_state_name(v->status.state),
+		    v->status.kind[0] ? " " : "", v->status.kind,
+		    v->status.msg[0] ? ": " : "", v->status.msg);
+	else if (strcmp(name, "app") == 0)
+		snprintf(text, sizeof text, "%s", v->status.app);
+	else if (strcmp(name, "reporter") == 0)
+		snprintf(text, sizeof text, "%d", v->reporter);
+	else if (strcmp(name, "notify") == 0)
+		snprintf(text, sizeof text, "%s%s%s", sources[v->notify.source],
+		    v->notify.text[0] ? " " : "", v->notify.text);
+	else if (strcmp(name, "notifications") == 0)
+		snprintf(text, sizeof text, "%u", v->notify.count);
+	else if (strcmp(name, "progress") == 0)
+		snprintf(text, sizeof text, "%d %d", v->progress.state, v->progress.value);
+	else if (strcmp(name, "sub") == 0 && idx >= 0 && idx < TERMSIG_SUBS)
+		snprintf(text, sizeof text, "%s%s%s%s%s", v->sub[idx].id,
+		    v->sub[idx].id[0] ? " " : "", termsig_state_name(v->sub[idx].state),
+		    v->sub[idx].title[0] ? " " : "", v->sub[idx].title);
+	else {
+		vc_fail(c, "?signal: unknown signal \"%s\"", name);
+		return;
+	}
+	vc_expect_string(c, "?signal", rhs, text, strlen(text));
+}
+
 /* "?wrapped ROW = 0|1" (screen row) or "?wrapped sb N = 0|1" (scrollback
  * line N): whether the line's text goes on in the next one. */
 static void
@@ -607,6 +643,8 @@ vc_query(struct vc_case *c, const char *word, char *args)
 		c->reply.len = 0;
 	} else if (strcmp(word, "?prop") == 0)
 		vc_query_prop(c, args, rhs);
+	else if (strcmp(word, "?signal") == 0)
+		vc_query_signal(c, args, rhs);
 	else if (strcmp(word, "?wrapped") == 0)
 		vc_query_wrapped(c, args, rhs);
 	else

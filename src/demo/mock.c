@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "mockscript.h"
@@ -93,6 +94,19 @@ struct mock_call {
 	int complete;           /* the final usage is part of what gets sent */
 	int64_t rep_out;        /* output tokens the client gets to see */
 	int rep_in_seen;        /* input/cache figures reach the client */
+	char *tool_name, *tool_input;   /* a tool_use answer (copied from the script) */
+	char claim[32], ustatus[32];    /* copies of the script's unified settings */
+	struct MHD_Connection *conn;    /* its request headers, for the log and the answer */
+	int oauth;              /* a subscription's request: Bearer token and an oauth beta */
+	cJSON *shape;           /* what its body is made of (mockwire_request_shape), or NULL */
+};
+
+/* Request headers the log keeps (none of them a secret): the client, its
+ * session and subagent, the request class, the body's encoding. */
+static const char *const mock_log_headers[] = {
+	"anthropic-version", "user-agent", "x-app", "x-claude-code-session-id",
+	"x-claude-code-agent-id", "x-claude-code-request-class", "x-claude-1p-request-class",
+	"content-encoding",
 };
 
 static void
@@ -211,6 +225,7 @@ mock_answer(const struct mock_call *c, struct mockwire_answer *a)
 		.ep = c->ep, .model = c->rq.model, .text = c->text, .t = c->t,
 		.max_tokens = c->rq.max_tokens, .ping_every = c->p.ping_every,
 		.usage_chunk = c->rq.include_usage || c->p.always_usage,
+		.tool_name = c->tool_name, .tool_input = c->tool_input,
 	};
 	a->t.bad = c->p.bad_usage;
 }
@@ -220,6 +235,10 @@ static int
 mock_read_body(struct mock_call *c, const struct buf *body)
 {
 	c->body_len = body->len;
+	if (mockwire_is_call(c->ep)) {
+		c->shape = cJSON_CreateObject();
+		mockwire_request_shape(body->data, body->len, c->shape);
+	}
 	if (c->ep == MOCKWIRE_ROOT || c->ep == MOCKWIRE_MODELS || c->ep == MOCKWIRE_UNKNOWN)
 		return 0;
 	if (body->len > 0) {
@@ -245,6 +264,17 @@ mock_call_plan(mock_t *m, struct mock_call *c)
 	c->message = c->p.message ? xstrdup(c->p.message) : NULL;
 	c->p.text = c->text;
 	c->p.message = c->message;
+	/* the script may be replaced while this request runs: copy what it says */
+	if (c->p.tool_name != NULL && c->ep == MOCKWIRE_MESSAGES) {
+		c->tool_name = xstrdup(c->p.tool_name);
+		char *in = c->p.tool_input != NULL ? cJSON_PrintUnformatted(c->p.tool_input) : NULL;
+		c->tool_input = xstrdup(in != NULL ? in : "{}");
+		cJSON_free(in);
+	}
+	snprintf(c->claim, sizeof c->claim, "%s", c->p.claim != NULL ? c->p.claim : "");
+	snprintf(c->ustatus, sizeof c->ustatus, "%s", c->p.ustatus != NULL ? c->p.ustatus : "");
+	c->p.tool_name = c->p.claim = c->p.ustatus = NULL;
+	c->p.tool_input = NULL;
 	if (c->p.kind == MOCKSCRIPT_STATUS && c->p.status == 429 && c->p.retry_after == -1)
 		c->p.retry_after = c->p.spend_limit ? -2 : 1;
 	mock_compute_toks(&c->p, c, &c->t);
@@ -277,9 +307,41 @@ mock_add_header_i(struct MHD_Response *r, const char *k, int64_t v)
 	MHD_add_response_header(r, k, b);
 }
 
+/* A subscription's windows (anthropic-ratelimit-unified-*), as Anthropic
+ * tells an OAuth client instead of an API key's buckets. */
+static void
+mock_add_unified_headers(struct MHD_Response *r, const struct mock_call *c)
+{
+	const struct mockscript_params *p = &c->p;
+	char v[32];
+	int64_t now = (int64_t)util_wall();
+	int64_t r5 = now + p->reset5_s, r7 = now + p->reset7_s;
+	int seven = strncmp(c->claim, "seven_day", 9) == 0;
+	mock_add_header(r, "anthropic-ratelimit-unified-status", c->ustatus);
+	mock_add_header(r, "anthropic-ratelimit-unified-representative-claim", c->claim);
+	mock_add_header_i(r, "anthropic-ratelimit-unified-reset", seven ? r7 : r5);
+	snprintf(v, sizeof v, "%.4f", p->u5h);
+	mock_add_header(r, "anthropic-ratelimit-unified-5h-utilization", v);
+	mock_add_header_i(r, "anthropic-ratelimit-unified-5h-reset", r5);
+	mock_add_header(r, "anthropic-ratelimit-unified-5h-status", p->u5h >= 1 ? "rejected" : "allowed");
+	snprintf(v, sizeof v, "%.4f", p->u7d);
+	mock_add_header(r, "anthropic-ratelimit-unified-7d-utilization", v);
+	mock_add_header_i(r, "anthropic-ratelimit-unified-7d-reset", r7);
+	mock_add_header(r, "anthropic-ratelimit-unified-7d-status", p->u7d >= 1 ? "rejected" : "allowed");
+	if (p->surpassed >= 0) {
+		snprintf(v, sizeof v, "%.2f", p->surpassed);
+		mock_add_header(r, seven ? "anthropic-ratelimit-unified-7d-surpassed-threshold" :
+		    "anthropic-ratelimit-unified-5h-surpassed-threshold", v);
+	}
+}
+
 static void
 mock_add_ratelimit_headers(struct MHD_Response *r, const struct mock_call *c)
 {
+	if (c->oauth && c->ep == MOCKWIRE_MESSAGES) {
+		mock_add_unified_headers(r, c);
+		return;
+	}
 	const struct mock_rlsnap *s = &c->rl;
 	int limited = c->p.kind == MOCKSCRIPT_STATUS && c->p.status == 429 && !c->p.spend_limit;
 	double reset = s->reset;
@@ -480,6 +542,49 @@ mock_serve_nonstream(mock_t *m, struct MHD_Connection *conn, struct mock_call *c
 /* ------------------------------------------------------------------ */
 /* One request, from body to response */
 
+/* What a model call's request was: how it authenticated (never with
+ * what), its betas, the headers of mock_log_headers, its body's shape. */
+static void
+mock_log_request(cJSON *o, const struct mock_call *c)
+{
+	const char *key = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "x-api-key");
+	const char *auth = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "authorization");
+	const char *betas = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "anthropic-beta");
+	cJSON_AddStringToObject(o, "auth", c->oauth ? "oauth" : key != NULL ? "x-api-key" :
+	    auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0 ? "bearer" : "none");
+	cJSON *b = cJSON_AddArrayToObject(o, "betas");
+	for (const char *p = betas; p != NULL && *p != '\0';) {
+		p += strspn(p, " ,");
+		size_t n = strcspn(p, ",");
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n > 0) {
+			char *one = xstrndup(p, n);
+			cJSON_AddItemToArray(b, cJSON_CreateString(one));
+			free(one);
+		}
+		p += strcspn(p, ",");
+	}
+	cJSON *h = cJSON_AddObjectToObject(o, "headers");
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(mock_log_headers); i++) {
+		const char *v = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, mock_log_headers[i]);
+		if (v != NULL)
+			cJSON_AddStringToObject(h, mock_log_headers[i], v);
+	}
+	for (const cJSON *it = c->shape != NULL ? c->shape->child : NULL; it != NULL; it = it->next)
+		cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+}
+
+/* A subscription's request: a Bearer token and an oauth-* beta. */
+static int
+mock_is_oauth(struct MHD_Connection *conn)
+{
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "authorization");
+	const char *betas = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-beta");
+	return auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0 && betas != NULL &&
+	    strstr(betas, "oauth-") != NULL;
+}
+
 /* What a 200 model call bills: everything generated (-1: no price). */
 static int64_t
 mock_call_bill(const mock_t *m, const struct mock_call *c)
@@ -522,6 +627,10 @@ mock_call_log(mock_t *m, const struct mock_call *c)
 	cJSON_AddNumberToObject(o, "cache_read", seen ? (double)c->t.cread : 0);
 	cJSON_AddNumberToObject(o, "cache_write_5m", seen ? (double)c->t.c5m : 0);
 	cJSON_AddNumberToObject(o, "cache_write_1h", seen ? (double)c->t.c1h : 0);
+	if (c->tool_name != NULL)
+		cJSON_AddStringToObject(o, "tool", c->tool_name);
+	if (mockwire_is_call(c->ep))
+		mock_log_request(o, c);
 	if (c->status == 200 && c->n > 0) {
 		cJSON_AddNumberToObject(o, "billed_output_tokens", (double)c->t.out);
 		if (bill >= 0)
@@ -619,6 +728,8 @@ mock_on_request(void *cls, struct MHD_Connection *conn, const char *url, const c
 	mockscript_params_init(&c.p);
 	c.method = method;
 	c.url = url;
+	c.conn = conn;
+	c.oauth = mock_is_oauth(conn);
 	c.ep = mockwire_endpoint(url);
 	c.request_id = mockwire_request_id(c.ep);
 	enum MHD_Result ret = mock_serve(m, conn, &c, rq);
@@ -627,6 +738,9 @@ mock_on_request(void *cls, struct MHD_Connection *conn, const char *url, const c
 	free(c.request_id);
 	free(c.text);
 	free(c.message);
+	free(c.tool_name);
+	free(c.tool_input);
+	cJSON_Delete(c.shape);
 	return ret;
 }
 

@@ -54,6 +54,13 @@ mockscript_params_init(struct mockscript_params *p)
 	p->chunk_tokens = 2;
 	p->in = p->out = -1;
 	p->ping_every = 3;
+	p->u5h = 0.12;
+	p->u7d = 0.05;
+	p->reset5_s = 3 * 3600;
+	p->reset7_s = 4 * 86400;
+	p->claim = "five_hour";
+	p->ustatus = "allowed";
+	p->surpassed = -1;
 }
 
 void
@@ -181,7 +188,66 @@ out:
 static const char *const mockscript_param_keys[] = { "action", "retry_after", "message",
 	"spend_limit", "delay_ms", "first_byte_ms", "chunk_delay_ms", "after_events", "chunks",
 	"chunk_tokens", "text", "usage", "ping_every", "openai_always_usage", "bad_usage",
-	"cache_from_body", "match", "times", "ratelimit", "models", NULL };
+	"cache_from_body", "match", "times", "ratelimit", "models", "tool", "unified", NULL };
+
+/* tool: {"name": "Bash", "input": {...}}: a tool_use answer. */
+static int
+mockscript_tool(const struct jsoncheck *j, struct mockscript_params *p, const cJSON *t,
+    const char *ctx)
+{
+	static const char *const keys[] = { "name", "input", NULL };
+	char *c = xasprintf("%s.tool", ctx);
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(t, "input");
+	int rc = -1;
+	if (!cJSON_IsObject(t)) {
+		jsoncheck_fail(j, ctx, "tool", "an object {\"name\": NAME, \"input\": {...}}");
+		goto out;
+	}
+	if (jsoncheck_keys(j, t, c, keys) < 0 ||
+	    jsoncheck_string(j, cJSON_GetObjectItemCaseSensitive(t, "name"), c, "name", 1,
+	    &p->tool_name) < 0)
+		goto out;
+	if (in != NULL && !cJSON_IsObject(in)) {
+		jsoncheck_fail(j, c, "input", "an object");
+		goto out;
+	}
+	p->tool_input = in;
+	rc = 0;
+out:
+	free(c);
+	return rc;
+}
+
+/* unified: the subscription windows OAuth-shaped requests are told of. */
+static int
+mockscript_unified(const struct jsoncheck *j, struct mockscript_params *p, const cJSON *u,
+    const char *ctx)
+{
+	static const char *const keys[] = { "5h", "7d", "reset_5h_s", "reset_7d_s", "claim",
+		"status", "surpassed", NULL };
+	char *c = xasprintf("%s.unified", ctx);
+	int rc = -1;
+	if (!cJSON_IsObject(u)) {
+		jsoncheck_fail(j, ctx, "unified", "an object");
+		goto out;
+	}
+	if (jsoncheck_keys(j, u, c, keys) < 0 ||
+	    (cJSON_HasObjectItem(u, "5h") && jsoncheck_number(j, cJSON_GetObjectItem(u, "5h"), c,
+	    "5h", 0, 2, &p->u5h) < 0) ||
+	    (cJSON_HasObjectItem(u, "7d") && jsoncheck_number(j, cJSON_GetObjectItem(u, "7d"), c,
+	    "7d", 0, 2, &p->u7d) < 0) ||
+	    (cJSON_HasObjectItem(u, "surpassed") && jsoncheck_number(j,
+	    cJSON_GetObjectItem(u, "surpassed"), c, "surpassed", 0, 1, &p->surpassed) < 0) ||
+	    mockscript_int32(j, u, c, "reset_5h_s", 0, 5 * 3600, &p->reset5_s) < 0 ||
+	    mockscript_int32(j, u, c, "reset_7d_s", 0, 7 * 86400, &p->reset7_s) < 0 ||
+	    mockscript_str(j, u, c, "claim", &p->claim) < 0 ||
+	    mockscript_str(j, u, c, "status", &p->ustatus) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(c);
+	return rc;
+}
 
 /* The delays and stream shape of a defaults or rule object. */
 static int
@@ -233,6 +299,12 @@ mockscript_apply(const struct jsoncheck *j, struct mockscript_params *p, const c
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "usage")) != NULL &&
 	    mockscript_usage(j, p, v, ctx) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "tool")) != NULL &&
+	    mockscript_tool(j, p, v, ctx) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "unified")) != NULL &&
+	    mockscript_unified(j, p, v, ctx) < 0)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "bad_usage")) != NULL) {
 		static const char *const kinds[] = { "none", "input", "output", "both" };

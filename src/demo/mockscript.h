@@ -43,6 +43,14 @@ struct mockscript_params {
 	int64_t in, out, cread, c5m, c1h, reasoning;
 	int ping_every;
 	int always_usage;
+	const char *tool_name;  /* Anthropic: answer with a tool_use block (stop_reason tool_use) */
+	const struct cJSON *tool_input;   /* its input object; NULL: {} */
+	/* the subscription windows an OAuth-shaped request is told of (unified headers) */
+	double u5h, u7d;        /* utilization 0..1 */
+	int reset5_s, reset7_s; /* seconds until each window resets */
+	const char *claim;      /* representative claim: five_hour, seven_day */
+	const char *ustatus;    /* allowed, allowed_warning, rejected */
+	double surpassed;       /* the claim's surpassed threshold, < 0: not sent */
 	int bad_usage;          /* MOCKWIRE_BAD_*: usage figures sent as strings */
 	int cache_from_body;    /* cache writes from the body's cache_control marks */
 };

@@ -465,6 +465,42 @@ mockwire_anth_ping(struct mockwire_events *l)
 	mockwire_sse(l, "ping", o);
 }
 
+/* Why an Anthropic answer stopped. */
+static const char *
+mockwire_anth_stop(const struct mockwire_answer *a)
+{
+	return a->t.capped ? "max_tokens" : a->tool_name != NULL ? "tool_use" : "end_turn";
+}
+
+/* The tool_use content block of an answer: its start, the input as one
+ * input_json_delta, its stop (index 1, after the text). */
+static void
+mockwire_stream_tool(struct mockwire_events *l, const struct mockwire_answer *a)
+{
+	char *id = mockwire_make_id("toolu_01", 22, base62);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "content_block_start");
+	cJSON_AddNumberToObject(o, "index", 1);
+	cJSON *cb = cJSON_AddObjectToObject(o, "content_block");
+	cJSON_AddStringToObject(cb, "type", "tool_use");
+	cJSON_AddStringToObject(cb, "id", id);
+	cJSON_AddStringToObject(cb, "name", a->tool_name);
+	cJSON_AddObjectToObject(cb, "input");
+	free(id);
+	mockwire_sse(l, "content_block_start", o);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "content_block_delta");
+	cJSON_AddNumberToObject(o, "index", 1);
+	cJSON *d = cJSON_AddObjectToObject(o, "delta");
+	cJSON_AddStringToObject(d, "type", "input_json_delta");
+	cJSON_AddStringToObject(d, "partial_json", a->tool_input != NULL ? a->tool_input : "{}");
+	mockwire_sse(l, "content_block_delta", o);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "content_block_stop");
+	cJSON_AddNumberToObject(o, "index", 1);
+	mockwire_sse(l, "content_block_stop", o);
+}
+
 /* Anthropic stream; start_idx and final_idx: the events carrying usage. */
 static void
 mockwire_stream_anthropic(struct mockwire_events *l, const struct mockwire_answer *a,
@@ -504,10 +540,12 @@ mockwire_stream_anthropic(struct mockwire_events *l, const struct mockwire_answe
 	cJSON_AddStringToObject(o, "type", "content_block_stop");
 	cJSON_AddNumberToObject(o, "index", 0);
 	mockwire_sse(l, "content_block_stop", o);
+	if (a->tool_name != NULL && !t->capped)
+		mockwire_stream_tool(l, a);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "message_delta");
 	cJSON *d = cJSON_AddObjectToObject(o, "delta");
-	cJSON_AddStringToObject(d, "stop_reason", t->capped ? "max_tokens" : "end_turn");
+	cJSON_AddStringToObject(d, "stop_reason", mockwire_anth_stop(a));
 	cJSON_AddNullToObject(d, "stop_sequence");
 	cJSON_AddItemToObject(o, "usage", mockwire_anth_usage(t, t->out, 0));
 	*final_idx = l->n;
@@ -638,6 +676,57 @@ mockwire_stream_responses(struct mockwire_events *l, const struct mockwire_answe
 	free(id);
 }
 
+/* The tool_use block of an answer that is not streamed. */
+static void
+mockwire_body_tool(cJSON *content, const struct mockwire_answer *a)
+{
+	char *id = mockwire_make_id("toolu_01", 22, base62);
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "type", "tool_use");
+	cJSON_AddStringToObject(b, "id", id);
+	cJSON_AddStringToObject(b, "name", a->tool_name);
+	cJSON *in = a->tool_input != NULL ? cJSON_Parse(a->tool_input) : NULL;
+	cJSON_AddItemToObject(b, "input", in != NULL ? in : cJSON_CreateObject());
+	cJSON_AddItemToArray(content, b);
+	free(id);
+}
+
+static int
+mockwire_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+mockwire_request_shape(const char *body, size_t len, cJSON *log)
+{
+	cJSON *root = body != NULL ? cJSON_ParseWithLength(body, len) : NULL;
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return;
+	}
+	const char *keys[64];
+	int n = 0, tools = 0, deferred = 0, scopes = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, root)
+		if (n < 64)
+			keys[n++] = it->string;
+	qsort(keys, (size_t)n, sizeof keys[0], mockwire_strcmp);
+	cJSON_AddItemToObject(log, "body_keys", cJSON_CreateStringArray(keys, n));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "tools")) {
+		tools++;
+		deferred += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "defer_loading"));
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "system")) {
+		const cJSON *cc = cJSON_GetObjectItemCaseSensitive(it, "cache_control");
+		scopes += cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cc, "scope"));
+	}
+	cJSON_AddNumberToObject(log, "tools", tools);
+	cJSON_AddNumberToObject(log, "deferred_tools", deferred);
+	cJSON_AddNumberToObject(log, "cache_scopes", scopes);
+	cJSON_Delete(root);
+}
+
 cJSON *
 mockwire_body(const struct mockwire_answer *a)
 {
@@ -646,9 +735,11 @@ mockwire_body(const struct mockwire_answer *a)
 	cJSON *o;
 	if (a->ep == MOCKWIRE_MESSAGES) {
 		char *id = mockwire_make_id("msg_01", 22, base62);
-		o = mockwire_anth_message(id, a->model, text, t->capped ? "max_tokens" : "end_turn",
+		o = mockwire_anth_message(id, a->model, text, mockwire_anth_stop(a),
 		    mockwire_anth_usage(t, t->out, 1));
 		free(id);
+		if (a->tool_name != NULL && !t->capped)
+			mockwire_body_tool(cJSON_GetObjectItemCaseSensitive(o, "content"), a);
 	} else if (a->ep == MOCKWIRE_CHAT) {
 		char *id = mockwire_make_id("chatcmpl-", 29, base62);
 		o = mockwire_chat_base(id, "chat.completion", a->model, (long)time(NULL));

@@ -45,6 +45,13 @@ struct mockwire_request {
 /* Fill rq from a JSON body; -1 if it is not a JSON object. */
 int mockwire_read_request(const char *body, size_t len, struct mockwire_request *rq);
 
+/* What a request's body is made of, for the log (never its text): the
+ * top-level keys (sorted), how many tools and how many of them are
+ * deferred (defer_loading), the system blocks' cache scopes. Adds
+ * "body_keys", "tools", "deferred_tools", "cache_scopes" to log; nothing
+ * for a body that is not JSON. */
+void mockwire_request_shape(const char *body, size_t len, struct cJSON *log);
+
 /* Token figures of one answer. */
 struct mockwire_toks {
 	int64_t in, out, cread, c5m, c1h, reasoning;
@@ -62,6 +69,8 @@ struct mockwire_answer {
 	int64_t max_tokens;          /* as asked; 0: none */
 	int usage_chunk;             /* chat stream: end with a usage chunk */
 	int ping_every;              /* Anthropic stream: a ping every N chunks; 0: none */
+	const char *tool_name;       /* Anthropic: a tool_use block after the text; NULL none */
+	const char *tool_input;      /* its input as JSON text; NULL: {} */
 };
 
 #define MOCKWIRE_BAD_INPUT 1         /* input (prompt) tokens */

@@ -82,15 +82,19 @@ start(const char *script, const char *log_path)
 	return m;
 }
 
-/* One request; body NULL = GET. The response must be freed with resp_free. */
+/* One request with extra headers (NULL-terminated, may be NULL); body NULL
+ * = GET. The response must be freed with resp_free. */
 static void
-request(mock_t *m, const char *path, const char *body, struct resp *r)
+request_h(mock_t *m, const char *path, const char *body, const char *const *extra,
+    struct resp *r)
 {
 	memset(r, 0, sizeof(*r));
 	CURL *c = curl_easy_init();
 	assert_non_null(c);
 	char *url = xasprintf("http://127.0.0.1:%d%s", mock_port(m), path);
 	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
+	for (int i = 0; extra != NULL && extra[i] != NULL; i++)
+		h = curl_slist_append(h, extra[i]);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -110,6 +114,12 @@ request(mock_t *m, const char *path, const char *body, struct resp *r)
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	free(url);
+}
+
+static void
+request(mock_t *m, const char *path, const char *body, struct resp *r)
+{
+	request_h(m, path, body, NULL, r);
 }
 
 static void
@@ -486,6 +496,100 @@ tmp_path(const char *name)
 	return p;
 }
 
+/* A tool call answer (Anthropic: a tool_use block, stop_reason tool_use);
+ * a subscription's request (Bearer token and an oauth beta) told of its
+ * unified windows instead of an API key's buckets; the log says how each
+ * request authenticated, its betas, some headers and its body's shape,
+ * never a key. */
+static void
+test_tool_and_unified(void **state)
+{
+	(void)state;
+	char log[64];
+	snprintf(log, sizeof log, "/tmp/tokmux-mocklog-%d.jsonl", (int)getpid());
+	unlink(log);
+	mock_t *m = start("{\"defaults\": {\"unified\": {\"5h\": 0.92, \"7d\": 0.4, "
+	    "\"claim\": \"five_hour\", \"status\": \"allowed_warning\", \"surpassed\": 0.9}},"
+	    " \"rules\": [{\"match\": {\"requests\": [1, 2]}, \"tool\": {\"name\": \"Bash\", "
+	    "\"input\": {\"command\": \"touch x\"}}}]}", log);
+	struct resp r;
+	struct ev evs[MAX_EVENTS];
+	const char *oauth[] = { "authorization: Bearer sk-ant-oat01-secret",
+		"anthropic-beta: oauth-2025-04-20,claude-code-20250219",
+		"x-claude-code-session-id: 11111111-2222-4333-8444-555555555555", NULL };
+	request_h(m, "/v1/messages?beta=true", "{\"model\":\"claude-haiku-4-5\",\"stream\":true,"
+	    "\"max_tokens\":100,\"messages\":[],\"tools\":[{\"name\":\"a\",\"defer_loading\":true},"
+	    "{\"name\":\"b\"}]}", oauth, &r);
+	assert_int_equal(r.status, 200);
+	size_t n = sse_parse(r.body.data, evs, MAX_EVENTS);
+	int tool = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(evs[i].name, "content_block_start") == 0 &&
+		    strcmp(jstr(evs[i].json, "content_block.type"), "tool_use") == 0) {
+			assert_string_equal(jstr(evs[i].json, "content_block.name"), "Bash");
+			tool = 1;
+		}
+	assert_true(tool);
+	const struct ev *d = find_named(evs, n, "message_delta");
+	assert_string_equal(jstr(d->json, "delta.stop_reason"), "tool_use");
+	sse_free(evs, n);
+	char v[64];
+	assert_string_equal(header(&r, "anthropic-ratelimit-unified-5h-utilization", v, sizeof v), "0.9200");
+	assert_string_equal(header(&r, "anthropic-ratelimit-unified-representative-claim", v, sizeof v),
+	    "five_hour");
+	assert_string_equal(header(&r, "anthropic-ratelimit-unified-status", v, sizeof v), "allowed_warning");
+	assert_string_equal(header(&r, "anthropic-ratelimit-unified-5h-surpassed-threshold", v, sizeof v),
+	    "0.90");
+	assert_true(header_int(&r, "anthropic-ratelimit-unified-7d-reset") > (int64_t)util_wall() + 86400);
+	assert_null(header(&r, "anthropic-ratelimit-requests-limit", v, sizeof v));
+	resp_free(&r);
+	/* not streamed: the tool_use block with its input; an API key: buckets */
+	const char *key[] = { "x-api-key: sk-ant-api03-secret", NULL };
+	request_h(m, "/v1/messages", "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":100,"
+	    "\"messages\":[]}", key, &r);
+	cJSON *o = cJSON_Parse(r.body.data);
+	assert_string_equal(jstr(o, "stop_reason"), "tool_use");
+	const cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "content"), 1);
+	assert_string_equal(jstr(b, "type"), "tool_use");
+	assert_string_equal(jstr(b, "input.command"), "touch x");
+	cJSON_Delete(o);
+	assert_null(header(&r, "anthropic-ratelimit-unified-status", v, sizeof v));
+	assert_true(header_int(&r, "anthropic-ratelimit-requests-limit") > 0);
+	resp_free(&r);
+	/* the rule was for requests 1 and 2 */
+	request_h(m, "/v1/messages", "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":100,"
+	    "\"messages\":[]}", key, &r);
+	o = cJSON_Parse(r.body.data);
+	assert_string_equal(jstr(o, "stop_reason"), "end_turn");
+	cJSON_Delete(o);
+	resp_free(&r);
+	mock_stop(m);
+	size_t len;
+	char *err = NULL, *text = util_read_file(log, 1 << 20, &len, &err);
+	assert_non_null(text);
+	assert_null(strstr(text, "secret"));
+	char *nl = strchr(text, '\n');
+	*nl = '\0';
+	o = cJSON_Parse(text);
+	assert_string_equal(jstr(o, "auth"), "oauth");
+	assert_string_equal(jstr(o, "tool"), "Bash");
+	assert_string_equal(jstr(o, "headers.x-claude-code-session-id"),
+	    "11111111-2222-4333-8444-555555555555");
+	const cJSON *betas = cJSON_GetObjectItem(o, "betas");
+	assert_int_equal(cJSON_GetArraySize(betas), 2);
+	assert_string_equal(cJSON_GetArrayItem(betas, 0)->valuestring, "oauth-2025-04-20");
+	assert_int_equal(jnum(o, "tools"), 2);
+	assert_int_equal(jnum(o, "deferred_tools"), 1);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "body_keys"), 0)->valuestring,
+	    "max_tokens");
+	cJSON_Delete(o);
+	o = cJSON_Parse(nl + 1);
+	assert_string_equal(jstr(o, "auth"), "x-api-key");
+	cJSON_Delete(o);
+	free(text);
+	unlink(log);
+}
+
 static void
 test_rules(void **state)
 {
@@ -782,6 +886,12 @@ test_script_errors(void **state)
 		{ "{\"defaults\":{\"times\":2}}", "key defaults.times: expected only in rules" },
 		{ "{\"defaults\":{\"models\":[1]}}", "key defaults.models: expected an array of model ids" },
 		{ "{\"rulez\":[]}", "key rulez: expected one of rules, defaults, comment (unknown key)" },
+		{ "{\"rules\":[{\"tool\":\"Bash\"}]}", "key rules[0].tool: expected an object" },
+		{ "{\"rules\":[{\"tool\":{\"input\":{}}}]}", "key rules[0].tool.name: expected a non-empty string" },
+		{ "{\"rules\":[{\"tool\":{\"name\":\"x\",\"input\":[]}}]}",
+		  "key rules[0].tool.input: expected an object" },
+		{ "{\"defaults\":{\"unified\":{\"5h\":\"high\"}}}", "key defaults.unified.5h: expected a number" },
+		{ "{\"defaults\":{\"unified\":{\"6h\":0.5}}}", "key defaults.unified.6h: expected one of 5h" },
 	};
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
 		char *err = NULL;
@@ -918,6 +1028,7 @@ main(void)
 		cmocka_unit_test(test_other_endpoints),
 		cmocka_unit_test(test_openai_chat),
 		cmocka_unit_test(test_openai_responses),
+		cmocka_unit_test(test_tool_and_unified),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_429_variants),
 		cmocka_unit_test(test_delays),

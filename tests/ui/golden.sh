@@ -29,7 +29,7 @@ export REQ="$T_TMP/req.sh"     # the pane's command line shows "sh $REQ", not th
 t_start 130 40 "$TOKMUX" --anthropic-upstream "$MOCK" --ledger "$T_TMP/ledger.jsonl" -n 2 \
 	-e "'sh \$REQ'" -e cat
 t_wait REQS-DONE
-t_wait "▶ 1 pane 1 · waiting for you"
+t_wait "▶ 1 pane 1 · idle"
 t_wait_gone "pane 1: "      # the event message has gone
 # The screen settles (states, events) a moment after the traffic; on a busy
 # machine that takes longer, so compare a few times before calling it a diff.

@@ -59,7 +59,7 @@ echo "$side" | grep -qF "$nreq req  429 $n429  529 $n529  retry $nretry" || fail
 echo "$side" | grep -qE "! (rate_limit_error|overloaded_error)" || fail "no last error"
 echo "$side" | grep -qF "fallback $nfb" || fail "the sidebar does not count the fallback"
 echo "$side" | grep -qF "$used" || fail "the sidebar does not show the model that answered ($used)"
-t_wait "▶ 1 pane 1 · waiting for you"
+t_wait "▶ 1 pane 1 · idle"
 echo "$side" | grep -qE "key [0-9a-f]{8}" || fail "no rate-limit headroom"
 # b: the prompt shows the current value and validates
 t_keys C-g b
@@ -107,7 +107,7 @@ t_wait_gone "last requests"
 # s hides the sidebar: the status bar sums it up
 t_keys C-g s
 t_wait_gone "burn "
-t_wait " tokmux $usd_re \| 6 req 429 1 529 5 \| 1 waiting $usd_re \| 2 "
+t_wait " tokmux $usd_re \| 6 req 429 1 529 5 \| 1 idle $usd_re \| 2 error "
 t_keys C-g s
 t_wait "burn "
 # narrow: the status bar replaces the sidebar
