@@ -14,8 +14,15 @@ RUNS=${RUNS:-2}
 TOKMUX=${TOKMUX:-$PWD/build/tokmux}   # TOKMUX=path: another build to compare
 export SHELL=/bin/sh LANG=C.UTF-8 LC_ALL=C.UTF-8
 HOME_TMP=$(mktemp -d)
-export HOME=$HOME_TMP XDG_CONFIG_HOME=$HOME_TMP XDG_STATE_HOME=$HOME_TMP
-trap 'tmux -L tokmux-latency kill-server 2>/dev/null; rm -rf "$HOME_TMP"' EXIT
+export HOME=$HOME_TMP XDG_CONFIG_HOME=$HOME_TMP XDG_STATE_HOME=$HOME_TMP XDG_RUNTIME_DIR=$HOME_TMP/run
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+# tokmux runs as a session, which outlives the pty latency.py closes: end them
+kill_sessions() {
+	for s in "$XDG_RUNTIME_DIR"/tokmux/*; do
+		[ -S "$s" ] && "$TOKMUX" kill-session -t "${s##*/}" 2>/dev/null
+	done
+}
+trap 'tmux -L tokmux-latency kill-server 2>/dev/null; kill_sessions; rm -rf "$HOME_TMP"' EXIT
 OUT=$(mktemp)
 echo "== keystroke latency: $KEYS keys per cell, $RUNS rounds (ms from key written to echo read)"
 for ((r = 0; r < RUNS; r++)); do
@@ -23,6 +30,7 @@ for ((r = 0; r < RUNS; r++)); do
 		if ((r % 2 == 0)); then order="tokmux tmux"; else order="tmux tokmux"; fi
 		for mux in $order; do
 			python3 bench/latency.py "$mux" "$scenario" "$KEYS" "$TOKMUX" | tee -a "$OUT" | grep -v '^raw'
+			kill_sessions
 		done
 	done
 done

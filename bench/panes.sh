@@ -6,20 +6,34 @@
 #     long lines); tokmux's final screen is then checked for the file's end;
 #  2. idle CPU over 10 s with 4 idle shells;
 #  3. RSS with 4 panes each holding a full 10 000-line scrollback.
+# tokmux runs as a session: its server draws on the terminal the client
+# hands it (no hop through the client); the CPU and memory are the server's
+# (the client, idle in poll, is reported beside it).
 set -u
 cd "$(dirname "$0")/.."
 MB=${MB:-64}
 RUNS=${RUNS:-3}
 OUT=bench/out
 mkdir -p "$OUT"
-TOKMUX=$PWD/build/tokmux
+TOKMUX=${TOKMUX:-$PWD/build/tokmux}   # TOKMUX=path: another build to compare
 DATA=$OUT/mixed-$MB.txt
 [ -s "$DATA" ] || python3 bench/gen_mixed.py "$MB" >"$DATA"
 export SHELL=/bin/sh LANG=C.UTF-8 LC_ALL=C.UTF-8
 HOME_TMP=$(mktemp -d)
-export XDG_CONFIG_HOME=$HOME_TMP XDG_STATE_HOME=$HOME_TMP
+export XDG_CONFIG_HOME=$HOME_TMP XDG_STATE_HOME=$HOME_TMP XDG_RUNTIME_DIR=$HOME_TMP/run
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+# end every tokmux session of this run (a session outlives its terminal)
+kill_sessions() {
+	local s
+	for s in "$XDG_RUNTIME_DIR"/tokmux/*; do
+		[ -S "$s" ] && "$TOKMUX" kill-session -t "${s##*/}" 2>/dev/null
+	done
+}
+# the server of the only session running, and its client
+server_pid() { sed -n 's/^[[:space:]]*"pid":[[:space:]]*\([0-9]*\).*/\1/p' "$XDG_STATE_HOME"/tokmux/sessions/*.json | head -1; }
 cleanup() {
 	for s in tokbench tokbench-v tokbench-idle tokbench-rss; do tmux -L $s kill-server 2>/dev/null; done
+	kill_sessions
 	rm -rf "$HOME_TMP"
 }
 trap cleanup EXIT
@@ -38,6 +52,7 @@ run_one() {
 	dvtm) python3 bench/ptyrun.py "$cols" "$rows" "$marker" 300 dvtm "$inner" ;;
 	esac
 	tmux -L tokbench kill-server 2>/dev/null
+	kill_sessions
 	rm -f "$marker"
 }
 
@@ -79,6 +94,7 @@ else
 	echo "zero loss: FAILED"
 fi
 tmux -L tokbench-v kill-server 2>/dev/null
+kill_sessions
 
 echo "== idle CPU over 10 s, 4 idle shells"
 idle_cpu() {   # idle_cpu PID: percent of one core used over 10 s by PID and its children
@@ -90,14 +106,22 @@ idle_cpu() {   # idle_cpu PID: percent of one core used over 10 s by PID and its
 }
 tmux -L tokbench-idle -f /dev/null new-session -d -s idle -x 235 -y 50 "$TOKMUX -n 4"
 sleep 2
-tpid=$(pgrep -f "^$TOKMUX -n 4" | head -1)
-echo "tokmux idle CPU: $(idle_cpu "$tpid")% (tokmux process incl. its gateway threads)"
+tpid=$(server_pid)
+cpid=$(pgrep -f "^$TOKMUX -n 4" | grep -vx "$tpid" | head -1)
+idle_cpu "$cpid" >"$OUT/client-cpu.$$" &
+scpu=$(idle_cpu "$tpid")
+wait
+echo "tokmux idle CPU: $scpu% (the server incl. its gateway threads); client: $(cat "$OUT/client-cpu.$$")%"
+rm -f "$OUT/client-cpu.$$"
 tmux -L tokbench-idle kill-server 2>/dev/null
+kill_sessions
 
 echo "== RSS with 4 panes each holding a 10 000-line scrollback"
 tmux -L tokbench-rss -f /dev/null new-session -d -s rss -x 235 -y 50 \
 	"$TOKMUX -n 4 -e 'head -12000 $DATA; exec cat' -e 'head -12000 $DATA; exec cat' -e 'head -12000 $DATA; exec cat' -e 'head -12000 $DATA; exec cat'"
 sleep 8
-tpid=$(pgrep -f "^$TOKMUX -n 4" | head -1)
-echo "tokmux RSS: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$tpid/status)"
+tpid=$(server_pid)
+cpid=$(pgrep -f "^$TOKMUX -n 4" | grep -vx "$tpid" | head -1)
+echo "tokmux RSS: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$tpid/status) (the server); client: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$cpid/status)"
 tmux -L tokbench-rss kill-server 2>/dev/null
+kill_sessions

@@ -11,6 +11,11 @@
 #ifndef TOKMUX_CMD_H
 #define TOKMUX_CMD_H
 
+#include <stdio.h>
+
+#include "config.h"
+#include "workspace.h"
+
 /* One row of the table. */
 struct cmd_entry {
 	const char *name;                       /* "gateway" */
@@ -18,9 +23,40 @@ struct cmd_entry {
 	const char *help;                       /* one line for tokmux --help */
 };
 
-/* `tokmux [options]`: the workspace. commands (ending with a NULL name)
- * are listed by --help. argv[0] is the program's path. */
+/* `tokmux [options]`: a new session (as `tokmux new`). commands (ending
+ * with a NULL name) are listed by --help. argv[0] is the program's path. */
 int cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands);
+
+/*
+ * The workspace's command line, shared by `tokmux`, `tokmux new` and
+ * `tokmux resume` (src/cmd_workspace.c): the options, the config, and
+ * starting the session and attaching to it.
+ */
+#define CMD_WS_MAX_KEEP 64
+struct cmd_ws_args {
+	struct workspace_opts wo;
+	const char *config;
+	const char *pane_ceilings[CONFIG_MAX_PANES];
+	int ncmds;
+	const char *name;          /* -s NAME, NULL: a number */
+	int detached;              /* -d */
+	char *keep[CMD_WS_MAX_KEEP + 1];   /* the options `tokmux resume` gives again */
+	int nkeep;
+};
+void cmd_workspace_init(struct cmd_ws_args *a);
+void cmd_workspace_free(struct cmd_ws_args *a);
+/* Parse argv (argv[0] skipped) into a: -1 when fine, else the exit status
+ * (help, version or a usage error, already printed). */
+int cmd_workspace_parse(int argc, char **argv, const char *prog,
+    void (*usage)(FILE *f, const void *ctx), const void *usage_ctx, struct cmd_ws_args *a);
+/* Load the config (cfg config_init()ed by the caller) and settle the number
+ * of panes: -1 when fine, else the exit status (the error printed). */
+int cmd_workspace_config(struct cmd_ws_args *a, struct config *cfg, const char *prog);
+/* Start the session's server and (unless -d) attach: the exit status. */
+int cmd_workspace_session(struct cmd_ws_args *a, const struct config *cfg, const char *prog);
+/* All of the above: `tokmux` and `tokmux new`. */
+int cmd_workspace_new(int argc, char **argv, const char *prog,
+    void (*usage)(FILE *f, const void *ctx), const void *usage_ctx);
 
 /* The options of the shared core, in every front end that starts one
  * (src/cmd_core.c): --port, --anthropic-upstream, --openai-upstream,
@@ -67,6 +103,11 @@ int cmd_core_option(struct cli *cli, int c, struct core_options *co,
 struct team_settings;
 int cmd_core_team_option(struct cli *cli, int c, struct team_settings *t);
 
+int cmd_new_main(int argc, char **argv);        /* src/cmd_new.c */
+int cmd_attach_main(int argc, char **argv);     /* src/cmd_attach.c */
+int cmd_ls_main(int argc, char **argv);         /* src/cmd_ls.c */
+int cmd_kill_session_main(int argc, char **argv);   /* src/cmd_kill_session.c */
+int cmd_resume_main(int argc, char **argv);     /* src/cmd_resume.c */
 int cmd_gateway_main(int argc, char **argv);    /* src/cmd_gateway.c */
 int cmd_report_main(int argc, char **argv);     /* src/cmd_report.c */
 int cmd_team_main(int argc, char **argv);       /* src/cmd_team.c */

@@ -1,17 +1,25 @@
 /*
- * cmd_workspace: plain `tokmux`, the workspace. Parses its command line,
- * loads the config and hands both to workspace_run(). Its --help lists the
- * subcommands of main.c's table.
+ * cmd_workspace: plain `tokmux`, a new session (as `tokmux new`): parses
+ * the workspace's command line, loads the config, starts the session's
+ * server in the background (server.h) and attaches this terminal to it
+ * (client.h). Its --help lists the subcommands of main.c's table. The
+ * parsing is shared with `tokmux new` and `tokmux resume` (cmd.h).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "client.h"
 #include "cmd.h"
 #include "config.h"
 #include "core.h"
-#include "ledger.h"
-#include "report_text.h"
+#include "server.h"
+#include "session.h"
+#include "team.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -21,12 +29,16 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 {
 	const struct cmd_entry *cmds = ctx;
 	fputs(
-	    "usage: tokmux [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-w] [-c CONFIG] [-v] [OPTIONS]\n"
+	    "usage: tokmux [-s NAME] [-d] [-n 1.." TOKMUX_MAX_PANES_STR "] [-e CMD]... [-w] [-c CONFIG] [-v] [OPTIONS]\n"
 	    "       tokmux COMMAND [ARGS]    (COMMAND --help for more)\n"
 	    "\n"
 	    "A terminal workspace of 1 to " TOKMUX_MAX_PANES_STR " panes for running AI coding agents side by side.\n"
+	    "It runs as a session that outlives the terminal: Ctrl-g d detaches, tokmux attach\n"
+	    "comes back, tokmux ls lists the sessions (tokmux new is the same as tokmux).\n"
 	    "\n"
 	    "options:\n"
+	    "  -s NAME       the session's name (default: the lowest free number, 0, 1, ...)\n"
+	    "  -d            start the session without attaching to it\n"
 	    "  -n N          number of panes, 1 to " TOKMUX_MAX_PANES_STR " (default: the config's panes, or 2)\n"
 	    "  -e CMD        command for the next pane, run by /bin/sh -c (repeatable);\n"
 	    "                panes without one run $SHELL\n"
@@ -77,20 +89,26 @@ cmd_workspace_usage(FILE *f, const void *ctx)
 	    "keys: prefix Ctrl-g (the config's \"prefix\"), then 1-" TOKMUX_MAX_PANES_STR " focus, arrows/hjkl move, z zoom, [ scrollback,\n"
 	    "      c new pane, C new worktree pane, x close, D diff of a worktree pane,\n"
 	    "      b ceiling, f model, m last requests, n next pane that needs input,\n"
-	    "      s sidebar, q quit, ? help;\n"
+	    "      s sidebar, d detach, q quit, ? help;\n"
 	    "      Alt-1.." TOKMUX_MAX_PANES_STR " focus directly.\n",
 	    f);
 }
 
-/* What the command line says; the rest comes from the config. */
-struct cmd_ws_args {
-	struct workspace_opts wo;
-	const char *config;
-	const char *pane_ceilings[CONFIG_MAX_PANES];
-	int ncmds;
-};
-
 enum { CMD_WS_NO_GATEWAY = 256, CMD_WS_THEME };
+
+/* Keep an option for `tokmux resume` (its value made absolute if it is a
+ * path: resume may run elsewhere). */
+static void
+cmd_workspace_keep(struct cmd_ws_args *a, const char *opt, const char *value, int path)
+{
+	if (a->nkeep + 2 > CMD_WS_MAX_KEEP)
+		return;
+	a->keep[a->nkeep++] = xstrdup(opt);
+	if (value == NULL)
+		return;
+	char abs[PATH_MAX];
+	a->keep[a->nkeep++] = xstrdup(path && realpath(value, abs) != NULL ? abs : value);
+}
 
 /* One option's value into a; 0 (or -1 for none of ours), or the exit
  * status of a usage error. */
@@ -110,19 +128,45 @@ cmd_workspace_option(struct cli *cli, int c, struct cmd_ws_args *a)
 			return cli_fail(cli, xasprintf("at most %d pane commands", TOKMUX_MAX_PANES));
 		a->wo.cmds[a->ncmds++] = optarg;
 		return 0;
-	case 'c': a->config = optarg; return 0;
-	case 'v': a->wo.verbose = 1; return 0;
-	case 'w': a->wo.worktrees = 1; return 0;
-	case CMD_WS_NO_GATEWAY: a->wo.no_gateway = 1; return 0;
-	case CMD_WS_THEME: a->wo.theme = optarg; return 0;
+	case 's':
+		if (session_name_check(optarg, &err) < 0)
+			return cli_fail(cli, err);
+		a->name = optarg;
+		return 0;
+	case 'd': a->detached = 1; return 0;
+	case 'c': a->config = optarg; cmd_workspace_keep(a, "-c", optarg, 1); return 0;
+	case 'v': a->wo.verbose = 1; cmd_workspace_keep(a, "-v", NULL, 0); return 0;
+	case 'w': a->wo.worktrees = 1; return 0;     /* resumed panes keep their directories */
+	case CMD_WS_NO_GATEWAY: a->wo.no_gateway = 1; cmd_workspace_keep(a, cli->opt, NULL, 0); return 0;
+	case CMD_WS_THEME: a->wo.theme = optarg; cmd_workspace_keep(a, cli->opt, optarg, 0); return 0;
 	}
-	return cmd_core_option(cli, c, &a->wo.core, a->pane_ceilings);
+	int rc = cmd_core_option(cli, c, &a->wo.core, a->pane_ceilings);
+	/* a pane's ceiling is kept with the pane (it may be changed with b) */
+	if (rc == 0 && c != CMD_CORE_PANE_CEILING)
+		cmd_workspace_keep(a, cli->opt, optarg, c == CMD_CORE_LEDGER);
+	return rc;
 }
 
-/* Returns -1 when the arguments are fine, else the exit status. */
-static int
-cmd_workspace_args(int argc, char **argv, const struct cmd_entry *commands,
-    struct cmd_ws_args *a)
+void
+cmd_workspace_init(struct cmd_ws_args *a)
+{
+	memset(a, 0, sizeof *a);
+	a->wo.core.port = -1;
+	a->wo.core.wake_fd = -1;
+}
+
+void
+cmd_workspace_free(struct cmd_ws_args *a)
+{
+	for (int i = 0; i < a->nkeep; i++)
+		free(a->keep[i]);
+	a->nkeep = 0;
+	team_settings_free(&a->wo.core.team);
+}
+
+int
+cmd_workspace_parse(int argc, char **argv, const char *prog, void (*usage)(FILE *, const void *),
+    const void *usage_ctx, struct cmd_ws_args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -133,66 +177,104 @@ cmd_workspace_args(int argc, char **argv, const struct cmd_entry *commands,
 	};
 	struct cli cli;
 	int c, rc;
-	cli_init(&cli, "tokmux", "n:e:c:vw", longopts, cmd_workspace_usage);
-	cli.usage_ctx = commands;
+	cli_init(&cli, prog, "n:e:c:vws:d", longopts, usage);
+	cli.usage_ctx = usage_ctx;
 	while ((c = cli_next(&cli, argc, argv)) != -1) {
 		if (c == CLI_EXIT)
 			return cli.status;
 		if ((rc = cmd_workspace_option(&cli, c, a)) > 0)
 			return rc;
 	}
-	if (optind < argc)
+	if (optind < argc && strcmp(prog, "tokmux") == 0)
 		return cli_error(&cli, CLI_USAGE, "unknown command \"%s\" (try tokmux --help)",
 		    argv[optind]);
+	return cli_no_args(&cli, argc, argv) != 0 ? CLI_USAGE : -1;
+}
+
+int
+cmd_workspace_config(struct cmd_ws_args *a, struct config *cfg, const char *prog)
+{
+	char *err = NULL;
+	if (config_load_path(cfg, a->config, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		free(err);
+		return CLI_USAGE;
+	}
+	if (a->wo.npanes == 0)
+		a->wo.npanes = a->ncmds > 0 ? a->ncmds :
+		    cfg->npanes > 0 ? UTIL_MIN(cfg->npanes, TOKMUX_MAX_PANES) : 2;
+	if (a->ncmds > a->wo.npanes)
+		a->wo.npanes = a->ncmds;
+	/* panes beyond the first ones may be opened later (c): any of the 4 */
+	const char *names[CONFIG_MAX_PANES];
+	for (int i = 0; i < cfg->npanes; i++)
+		names[i] = cfg->panes[i].name;
+	if (core_check_pane_ceilings(a->wo.core.pane_ceilings, a->wo.core.npane_ceilings, names,
+	    cfg->npanes, TOKMUX_MAX_PANES, &err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		free(err);
+		return CLI_USAGE;
+	}
 	return -1;
+}
+
+int
+cmd_workspace_session(struct cmd_ws_args *a, const struct config *cfg, const char *prog)
+{
+	char *err = NULL, name[SESSION_NAME_MAX + 1];
+	if (workspace_check_theme(cfg, &a->wo, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		free(err);
+		return CLI_USAGE;
+	}
+	if (!a->detached && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		fprintf(stderr, "%s: needs a terminal on stdin and stdout (or -d)\n", prog);
+		return CLI_USAGE;
+	}
+	struct server_start st = { .cfg = cfg, .wo = &a->wo, .name = a->name, .argv = a->keep };
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+		st.rows = ws.ws_row;
+		st.cols = ws.ws_col;
+	}
+	int rc = server_start(&st, name, &err);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		free(err);
+		return rc;
+	}
+	if (a->detached)
+		return 0;
+	char *dir = session_dir(&err);
+	if (dir == NULL) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		free(err);
+		return 1;
+	}
+	rc = client_attach(prog, dir, name, 0);
+	free(dir);
+	return rc;
+}
+
+/* `tokmux` and `tokmux new`: a new session, attached. */
+int
+cmd_workspace_new(int argc, char **argv, const char *prog, void (*usage)(FILE *, const void *),
+    const void *usage_ctx)
+{
+	struct cmd_ws_args a;
+	struct config cfg;
+	cmd_workspace_init(&a);
+	config_init(&cfg);
+	int rc = cmd_workspace_parse(argc, argv, prog, usage, usage_ctx, &a);
+	if (rc < 0 && (rc = cmd_workspace_config(&a, &cfg, prog)) < 0)
+		rc = cmd_workspace_session(&a, &cfg, prog);
+	config_free(&cfg);
+	cmd_workspace_free(&a);
+	return rc;
 }
 
 int
 cmd_workspace_main(int argc, char **argv, const struct cmd_entry *commands)
 {
-	struct cmd_ws_args a = { .wo = { .core = { .port = -1, .wake_fd = -1 } } };
-	int rc = cmd_workspace_args(argc, argv, commands, &a);
-	if (rc >= 0) {
-		team_settings_free(&a.wo.core.team);
-		return rc;
-	}
-	struct config cfg;
-	config_init(&cfg);
-	char *err = NULL;
-	if (config_load_path(&cfg, a.config, &err) < 0) {
-		fprintf(stderr, "tokmux: %s\n", err);
-		free(err);
-		config_free(&cfg);
-		team_settings_free(&a.wo.core.team);
-		return CLI_USAGE;
-	}
-	if (a.wo.npanes == 0)
-		a.wo.npanes = a.ncmds > 0 ? a.ncmds :
-		    cfg.npanes > 0 ? UTIL_MIN(cfg.npanes, TOKMUX_MAX_PANES) : 2;
-	if (a.ncmds > a.wo.npanes)
-		a.wo.npanes = a.ncmds;
-	/* panes beyond the first ones may be opened later (c): any of the 4 */
-	const char *names[CONFIG_MAX_PANES];
-	for (int i = 0; i < cfg.npanes; i++)
-		names[i] = cfg.panes[i].name;
-	if (core_check_pane_ceilings(a.wo.core.pane_ceilings, a.wo.core.npane_ceilings, names,
-	    cfg.npanes, TOKMUX_MAX_PANES, &err) != 0) {
-		fprintf(stderr, "tokmux: %s\n", err);
-		free(err);
-		config_free(&cfg);
-		return CLI_USAGE;
-	}
-	char session[CORE_SESSION_LEN + 1];
-	core_session_new(session);
-	a.wo.core.session = session;
-	rc = workspace_run(&cfg, &a.wo);
-	if (!a.wo.no_gateway) {   /* the terminal is restored: the session's summary */
-		char *ledger = a.wo.core.ledger ? xstrdup(a.wo.core.ledger) :
-		    cfg.ledger_path ? xstrdup(cfg.ledger_path) : ledger_default_path();
-		report_text_summary(ledger, session, stdout);
-		free(ledger);
-	}
-	config_free(&cfg);
-	team_settings_free(&a.wo.core.team);
-	return rc;
+	return cmd_workspace_new(argc, argv, "tokmux", cmd_workspace_usage, commands);
 }

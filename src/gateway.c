@@ -73,6 +73,7 @@
 
 #include "meter.h"
 #include "metrics.h"
+#include "resume.h"
 #include "util.h"
 
 #define GATEWAY_MAX_ATTEMPTS 16
@@ -86,6 +87,8 @@ struct route {
 	int stats_route;
 	char *branch, *worktree;       /* where the pane works now (the ledger's); they change:
 	                                * read them under the lock only (gateway_route_where) */
+	char conv_agent[RESUME_AGENT_MAX];   /* the conversation its requests name, "" none */
+	char conv_id[RESUME_ID_MAX];
 };
 
 struct gateway {
@@ -454,6 +457,45 @@ gateway_route_env(const gateway_t *g, int route, char *anthropic_base, size_t al
 		snprintf(anthropic_base, alen, "http://127.0.0.1:%d/p/%s", g->port, token);
 	if (openai_base != NULL && olen > 0)
 		snprintf(openai_base, olen, "http://127.0.0.1:%d/p/%s/v1", g->port, token);
+}
+
+static const char *
+gateway_conn_header(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+/* The conversation the agent's request names, kept per route (a session
+ * resumes each agent on its own conversation). */
+static void
+gateway_note_conversation(gateway_t *g, int route, struct MHD_Connection *c)
+{
+	char agent[RESUME_AGENT_MAX], id[RESUME_ID_MAX];
+	if (!resume_from_headers(gateway_conn_header, c, agent, id))
+		return;
+	pthread_mutex_lock(&g->lock);
+	if (route >= 0 && route < g->nroutes) {
+		struct route *rt = &g->routes[route];
+		memcpy(rt->conv_agent, agent, sizeof agent);
+		memcpy(rt->conv_id, id, sizeof id);
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+int
+gateway_route_conversation(gateway_t *g, int route, char agent[RESUME_AGENT_MAX],
+    char id[RESUME_ID_MAX])
+{
+	int found = 0;
+	agent[0] = id[0] = '\0';
+	pthread_mutex_lock(&g->lock);
+	if (route >= 0 && route < g->nroutes && g->routes[route].conv_id[0] != '\0') {
+		memcpy(agent, g->routes[route].conv_agent, RESUME_AGENT_MAX);
+		memcpy(id, g->routes[route].conv_id, RESUME_ID_MAX);
+		found = 1;
+	}
+	pthread_mutex_unlock(&g->lock);
+	return found;
 }
 
 int
@@ -1173,6 +1215,7 @@ gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method
 		free(query);
 		return ret;
 	}
+	gateway_note_conversation(g, route, c);
 	struct req *r = xcalloc(1, sizeof *r);
 	r->g = g;
 	r->conn = c;

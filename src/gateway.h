@@ -17,6 +17,7 @@
 #include "pricing.h"
 #include "ratelimit.h"
 #include "reqbody.h"
+#include "resume.h"
 #include "stats.h"
 #include "upstream.h"
 #include "usage.h"
@@ -160,6 +161,12 @@ void gateway_route_set_where(gateway_t *g, int route, const char *branch, const 
  * OPENAI_BASE_URL    = http://127.0.0.1:PORT/p/<token>/v1 */
 void gateway_route_env(const gateway_t *g, int route, char *anthropic_base, size_t alen,
     char *openai_base, size_t olen);
+
+/* The conversation route's agent named in its last request that named one
+ * (resume.h: Claude Code's x-claude-code-session-id, ...): 1 with agent
+ * ("claude") and id filled, 0 if none yet. Thread-safe. */
+int gateway_route_conversation(gateway_t *g, int route, char agent[RESUME_AGENT_MAX],
+    char id[RESUME_ID_MAX]);
 
 /* Stop accepting, end in-flight transfers (settling them: stats and ledger
  * writes finish before this returns) and free. The ledger, stats, pricing

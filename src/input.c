@@ -143,6 +143,7 @@ prefix_command(uint32_t c)
 	case 'f': return INPUT_MODEL;
 	case 'm': return INPUT_REQUESTS;
 	case 'r': return INPUT_RESTART;
+	case 'd': return INPUT_DETACH;
 	case 'n': return INPUT_NEXT_INPUT;
 	case 'C': return INPUT_NEW_WT_PANE;
 	case 'D': return INPUT_DIFF;

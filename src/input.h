@@ -41,6 +41,7 @@ enum input_kind {
 	INPUT_REQUESTS,     /* prefix m */
 	INPUT_RESTART,      /* prefix r */
 	INPUT_REDRAW,       /* prefix Ctrl-l */
+	INPUT_DETACH,       /* prefix d */
 	INPUT_NEXT_INPUT,   /* prefix n: the next pane that needs input */
 	INPUT_NEW_WT_PANE,  /* prefix C: a new pane in its own git worktree */
 	INPUT_DIFF,         /* prefix D: the focused worktree pane's diff */

@@ -12,6 +12,11 @@
 #include "cmd.h"
 
 static const struct cmd_entry main_commands[] = {
+	{ "new", cmd_new_main, "a new session, attached (what plain tokmux does)" },
+	{ "attach", cmd_attach_main, "attach this terminal to a running session" },
+	{ "ls", cmd_ls_main, "list the sessions, running and stopped" },
+	{ "kill-session", cmd_kill_session_main, "end a session and every pane in it" },
+	{ "resume", cmd_resume_main, "open a stopped session again, each agent on its conversation" },
 	{ "gateway", cmd_gateway_main, "the metering gateway without the UI; prints its routes" },
 	{ "report", cmd_report_main, "the ledger summed up by day, model or pane" },
 	{ "team", cmd_team_main, "the team budget: every member's spend; set ceilings; reseed" },

@@ -27,6 +27,8 @@ struct pane {
 	char *cwd;          /* NULL: tokmux's */
 	char **argv;        /* NULL: cmd by /bin/sh -c, or the shell */
 	int started;
+	char *confirm;      /* asked before the first start only */
+	char *decline;
 	int fd;
 	pid_t pid;
 	int rows, cols;
@@ -51,6 +53,20 @@ pane_shell(void)
 	if (sh == NULL || *sh != '/' || access(sh, X_OK) != 0)
 		sh = "/bin/sh";
 	return sh;
+}
+
+/* In the child, on the pane's terminal: ask p->confirm; 1 if the answer is
+ * yes (Enter, or anything not starting with n). */
+static int
+pane_ask(const pane_t *p)
+{
+	char line[64];
+	dprintf(STDOUT_FILENO, "%s [Enter/n] ", p->confirm);
+	ssize_t n;
+	do
+		n = read(STDIN_FILENO, line, sizeof line);
+	while (n < 0 && errno == EINTR);
+	return n <= 0 || (line[0] != 'n' && line[0] != 'N');
 }
 
 /* In the child: clean signal state, environment, then exec. Never returns. */
@@ -81,13 +97,20 @@ pane_exec(const pane_t *p)
 		dprintf(STDERR_FILENO, "tokmux: cannot enter %s: %s\n", p->cwd, strerror(errno));
 		_exit(127);
 	}
-	if (p->argv != NULL) {
+	const char *cmd = p->cmd;
+	/* the answer may take long: hold none of tokmux's descriptors meanwhile
+	 * (a session's lock and socket among them) */
+	if (p->confirm != NULL)
+		close_range(STDERR_FILENO + 1, ~0U, 0);
+	if (p->confirm != NULL && !pane_ask(p))
+		cmd = p->decline;
+	else if (p->argv != NULL) {
 		execv(p->argv[0], p->argv);
 		dprintf(STDERR_FILENO, "tokmux: cannot run %s: %s\n", p->argv[0], strerror(errno));
 		_exit(127);
 	}
-	if (p->cmd != NULL) {
-		execl("/bin/sh", "sh", "-c", p->cmd, (char *)NULL);
+	if (cmd != NULL) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	} else {
 		const char *sh = pane_shell();
 		const char *base = strrchr(sh, '/');
@@ -110,6 +133,8 @@ pane_spawn(pane_t *p, char **err)
 	if (pid == 0)
 		pane_exec(p);
 	p->pid = pid;
+	free(p->confirm);      /* a restart runs the command without asking */
+	p->confirm = NULL;
 	util_set_nonblock(p->fd);
 	util_set_cloexec(p->fd);
 	p->closed = 0;
@@ -149,6 +174,8 @@ pane_new(const struct pane_spec *spec, char **err)
 	p->env = pane_strv_dup(spec->env);
 	p->cwd = spec->cwd ? xstrdup(spec->cwd) : NULL;
 	p->argv = spec->argv ? pane_strv_dup(spec->argv) : NULL;
+	p->confirm = spec->confirm ? xstrdup(spec->confirm) : NULL;
+	p->decline = spec->decline ? xstrdup(spec->decline) : NULL;
 	p->rows = spec->rows > 0 ? spec->rows : 1;
 	p->cols = spec->cols > 0 ? spec->cols : 1;
 	p->fd = -1;
@@ -213,6 +240,8 @@ pane_free(pane_t *p)
 	free(p->name);
 	free(p->cmd);
 	free(p->shown_cmd);
+	free(p->confirm);
+	free(p->decline);
 	buf_free(&p->out);
 	free(p);
 	return left;
@@ -229,6 +258,15 @@ int pane_cols(const pane_t *p) { return p->cols; }
 int pane_exited(const pane_t *p) { return p->exited; }
 int pane_started(const pane_t *p) { return p->started; }
 int64_t pane_last_output(const pane_t *p) { return p->last_output; }
+
+pid_t
+pane_foreground(const pane_t *p)
+{
+	if (p->pid <= 0 || p->exited)
+		return -1;
+	pid_t pg = p->fd >= 0 ? tcgetpgrp(p->fd) : -1;
+	return pg > 0 ? pg : p->pid;
+}
 
 size_t
 pane_read(pane_t *p, size_t budget)

@@ -27,6 +27,11 @@ struct pane_spec {
 	                            * by /bin/sh -c (cmd is still what the title shows) */
 	int defer;                 /* 1: no child yet (the vt shows what is written to it);
 	                            * pane_start() starts it */
+	/* A question the child asks on the pane before it runs anything (the
+	 * first start only): Enter runs cmd (or argv), a line starting with n
+	 * runs decline instead (NULL: the shell). NULL: no question. */
+	const char *confirm;
+	const char *decline;
 };
 
 /* Start the child (unless deferred). NULL + *err (malloc'd) on failure. */
@@ -78,6 +83,10 @@ void pane_exit_text(const pane_t *p, char *buf, size_t len);
 /* Start the same command again in this pane (after it exited); a pane
  * never started is started. */
 int pane_restart(pane_t *p, char **err);
+
+/* The foreground process group of the pane's terminal (the program the
+ * user talks to), or the child when it cannot be read; -1 without a child. */
+pid_t pane_foreground(const pane_t *p);
 
 /* util_now_ms() of the last output from the child (0 never). */
 int64_t pane_last_output(const pane_t *p);

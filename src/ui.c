@@ -1,17 +1,29 @@
 /*
- * ui: the multiplexer. One thread runs an evloop over the outer terminal,
- * every pty master, a signalfd and the gateway's wake fd. Owns the panes,
- * focus, zoom, scrollback mode, the y/n questions, the mouse, messages and
- * when to draw: pane output is always drained into the vt (a bounded budget
- * per pane per callback, for fairness); drawing is coalesced to at most ~60
+ * ui: the multiplexer. One thread runs an evloop over the terminals
+ * attached (none, one, or several: a session's clients), every pty master,
+ * a signalfd and the gateway's wake fd. Owns the panes, focus, zoom,
+ * scrollback mode, the y/n questions, the mouse, messages and when to
+ * draw: pane output is always drained into the vt (a bounded budget per
+ * pane per callback, for fairness); drawing is coalesced to at most ~60
  * frames a second and touches only dirty rows. Chrome draws what surrounds
  * the panes; dialog owns the metering dialogs. Curses is used from this
  * thread only.
+ *
+ * One curses SCREEN draws for every terminal: its output goes into a file in
+ * memory whose bytes are copied to each terminal's queue (tty.h) after every
+ * update, and its input is a pipe the keys of whichever terminal typed them
+ * are forwarded into.
+ * (One SCREEN, not one per terminal: ncurses keeps one window list for all
+ * of its screens, so resizing or deleting one damages the others.) With no
+ * terminal the panes run and are read, and nothing is drawn; a terminal
+ * that attaches gets everything again (endwin, then a full repaint, which
+ * the others see too).
  */
 #include "ui.h"
 
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <limits.h>
 #include <poll.h>
@@ -21,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <term.h>
@@ -38,6 +51,7 @@
 #include "palette.h"
 #include "pane.h"
 #include "render.h"
+#include "tty.h"
 #include "util.h"
 #include "wtpane.h"
 
@@ -62,6 +76,9 @@
 #define UI_MSG_MS 4000
 #define UI_SIDEBAR_MIN_MS 250    /* gateway wakes redraw the sidebar at most 4 times a second */
 #define UI_DIFF_SLICE (128u << 10)  /* diff text laid out per loop iteration (~10 ms) */
+#define UI_MAX_TERMS 16          /* terminals attached at once */
+#define UI_KEYS_READ 4096        /* bytes of keys forwarded from a terminal per callback */
+#define UI_PIPE_SIZE (1024 * 1024)   /* curses' key pipe */
 
 /* The questions asked in dialog boxes: a box's tag is pane id * 4 + this. */
 enum ui_ask {
@@ -110,6 +127,15 @@ struct ui_pane {
 	enum worktree_keep keep;  /* what closing removes */
 };
 
+/* One attached terminal. */
+struct ui_term {
+	int id;
+	tty_t *tty;
+	int readonly;             /* its keys do nothing but detach */
+	int ro_prefix;            /* read-only: the prefix key came last */
+	int gone;                 /* 1 + enum ui_gone: it leaves before the next poll */
+};
+
 struct ui {
 	const struct ui_options *o;
 	const struct config *cfg;
@@ -133,13 +159,24 @@ struct ui {
 	dialog_t *dialog;
 	int utf8;
 	evloop_t *loop;
-	int term_in, term_out;    /* the outer terminal's descriptors */
-	FILE *term_in_f, *term_out_f;
+	int own_loop;
+	struct ui_term *term[UI_MAX_TERMS];   /* the terminals attached */
+	int nterms;
+	int next_term;            /* the next terminal's id */
+	struct ui_term *t;        /* the terminal whose keys are being read, NULL none */
+	int prefix;               /* the prefix key's control code */
+	SCREEN *scr;              /* curses, drawing for every terminal */
+	char *scr_term;           /* its TERM */
+	FILE *scr_in_f, *scr_out_f;   /* curses' ends: its keys, what it draws */
+	int scr_keys;             /* where the terminals' keys go for curses to read */
+	int scr_out;              /* what curses drew */
+	int rejoin;               /* a terminal came (back): every terminal gets it all */
 	int sigfd;
 	int chrome_dirty;         /* titles, separators, status */
 	int sidebar_dirty;
 	int resized;
 	int quit;
+	char exit_msg[300];       /* why it ended, "" the user quit */
 	char msg[256];
 	int64_t msg_timer;        /* the message shows until this timer runs; 0 none */
 	int64_t last_frame;
@@ -167,6 +204,9 @@ struct ui {
 
 static void ui_pane_watch(struct ui *u, int idx);
 static void ui_on_pane(evloop_t *el, int fd, int revents, void *arg);
+static void ui_terms_gone(struct ui *u);
+static void ui_screen_puts(struct ui *u, const char *s);
+static int64_t ui_on_crash_timer(evloop_t *el, int64_t id, void *arg);
 
 static const char *
 ui_pane_cmd(struct ui *u, int slot)
@@ -243,6 +283,11 @@ ui_open_pane(struct ui *u, int slot, int rows, int cols, int worktree)
 		.env = env,
 		.defer = worktree,
 	};
+	if (slot < TOKMUX_MAX_PANES) {
+		spec.cwd = u->o->cwds[slot];
+		spec.confirm = u->o->confirms[slot];
+		spec.decline = u->o->declines[slot];
+	}
 	char *err = NULL;
 	pane_t *p = pane_new(&spec, &err);
 	for (int i = 0; i < nenv; i++)
@@ -327,14 +372,26 @@ ui_close_pane(struct ui *u, int idx)
 
 /* ---- geometry ---- */
 
+/* The size of the terminals: the smallest width and height of them all
+ * (every one shows the whole of it); with none, the last. */
+static void
+ui_area(struct ui *u)
+{
+	int rows = 0, cols = 0, r, c;
+	for (int k = 0; k < u->nterms; k++) {
+		if (tty_size(u->term[k]->tty, &r, &c) < 0)
+			continue;
+		rows = rows == 0 ? r : UTIL_MIN(rows, r);
+		cols = cols == 0 ? c : UTIL_MIN(cols, c);
+	}
+	if (rows > 0 && cols > 0 && (rows != LINES || cols != COLS))
+		resizeterm(rows, cols);
+}
+
 static void
 ui_relayout(struct ui *u)
 {
-	struct winsize ws;
-	if (ioctl(u->term_out, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
-		if (ws.ws_row != LINES || ws.ws_col != COLS)
-			resizeterm(ws.ws_row, ws.ws_col);
-	}
+	ui_area(u);
 	u->rows = LINES;
 	u->cols = COLS;
 	layout_compute(u->rows, u->cols, u->n, u->zoomed, u->sidebar_on ? UI_SIDEBAR_COLS : 0, &u->lay);
@@ -479,10 +536,8 @@ ui_notify(struct ui *u, int i, enum panestate_event ev, const struct panestate_o
 		beep();
 	} else if (u->notify_method != NOTIFY_OFF) {
 		char seq[512];
-		if (notify_sequence(u->notify_method, "tokmux", text, seq, sizeof seq) > 0) {
-			fputs(seq, u->term_out_f);
-			fflush(u->term_out_f);
-		}
+		if (notify_sequence(u->notify_method, "tokmux", text, seq, sizeof seq) > 0)
+			ui_screen_puts(u, seq);     /* every terminal attached */
 	}
 	struct notify_event ne = {
 		.pane = i + 1, .name = up->name, .state = panestate_event_name(ev, st),
@@ -676,15 +731,84 @@ ui_draw_outer(struct ui *u)
 }
 
 static int64_t ui_on_diff_timer(evloop_t *el, int64_t id, void *arg);
+static void ui_term_watch(struct ui *u, struct ui_term *t);
+
+/* What curses wrote goes to every terminal. */
+static void
+ui_screen_out(struct ui *u)
+{
+	char buf[64 * 1024];
+	ssize_t n;
+	fflush(u->scr_out_f);
+	off_t end = lseek(u->scr_out, 0, SEEK_CUR), at = 0;
+	while (at < end && (n = pread(u->scr_out, buf, (size_t)UTIL_MIN(end - at,
+	    (off_t)sizeof buf), at)) > 0) {
+		at += n;
+		for (int k = 0; k < u->nterms; k++) {
+			struct ui_term *t = u->term[k];
+			if (!t->gone && tty_write(t->tty, buf, (size_t)n) < 0)
+				t->gone = 1 + UI_GONE_HANGUP;     /* writing to it failed: it is gone */
+		}
+	}
+	if (end > 0) {
+		ftruncate(u->scr_out, 0);
+		lseek(u->scr_out, 0, SEEK_SET);
+	}
+	for (int k = 0; k < u->nterms; k++)
+		ui_term_watch(u, u->term[k]);
+}
+
+/* Bytes of ours for every terminal, after what curses wrote. */
+static void
+ui_screen_puts(struct ui *u, const char *s)
+{
+	ui_screen_out(u);
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		if (s != NULL && s != (const char *)-1 && !t->gone && tty_write(t->tty, s, strlen(s)) < 0)
+			t->gone = 1 + UI_GONE_HANGUP;
+	}
+}
+
+/* A terminal came (back): curses starts over on all of them, as after a
+ * suspend: its modes again, a cleared screen, every cell (the others see
+ * it too). Returns 1 if so, for ui_frame_end(). */
+static int
+ui_frame_begin(struct ui *u)
+{
+	if (!u->rejoin)
+		return 0;
+	u->rejoin = 0;
+	outer_end(u->outer);      /* its cursor style is sent again */
+	endwin();
+	return 1;
+}
+
+static void
+ui_frame_end(struct ui *u, int rejoined)
+{
+	doupdate();
+	ui_draw_outer(u);
+	ui_screen_out(u);
+	if (rejoined) {
+		/* curses sends these when it next reads a key; a key pressed now
+		 * needs them already: keypad mode, and bracketed paste (ours);
+		 * and the terminal's colours are asked (its answer comes as keys) */
+		ui_screen_puts(u, tigetstr("smkx"));
+		ui_screen_puts(u, "\033[?2004h");
+		outer_ask_colors(u->outer);
+		ui_screen_out(u);
+	}
+}
 
 /* The diff overlay covers the whole screen: drawn alone. */
 static void
 ui_draw_diff(struct ui *u)
 {
+	int rejoined = ui_frame_begin(u);
 	diffview_draw(u->diff, u->render, u->chrome, u->rows, u->cols);
 	curs_set(0);
-	doupdate();
-	ui_draw_outer(u);
+	ui_frame_end(u, rejoined);
 	u->diff_dirty = 0;
 	u->last_frame = util_now_ms();
 	if (diffview_pending(u->diff) && u->diff_timer == 0)
@@ -694,10 +818,13 @@ ui_draw_diff(struct ui *u)
 static void
 ui_draw(struct ui *u)
 {
+	if (u->nterms == 0)
+		return;        /* the next terminal gets it all */
 	if (u->diff != NULL) {
 		ui_draw_diff(u);
 		return;
 	}
+	int rejoined = ui_frame_begin(u);
 	/* first: the callback may change the panes' states in their titles */
 	int sidebar_now = u->chrome_dirty || (u->sidebar_dirty && ui_sidebar_ready(u));
 	if (sidebar_now)
@@ -726,8 +853,7 @@ ui_draw(struct ui *u)
 			u->p[i].full = 1;
 	}
 	ui_draw_cursor(u);
-	doupdate();
-	ui_draw_outer(u);
+	ui_frame_end(u, rejoined);
 	u->chrome_dirty = 0;
 	if (sidebar_now)
 		u->sidebar_dirty = 0;
@@ -739,16 +865,16 @@ ui_draw(struct ui *u)
 static void
 ui_draw_echo(struct ui *u)
 {
-	if (u->n == 0 || u->p[u->focus].win == NULL || u->resized || u->diff != NULL)
+	if (u->n == 0 || u->p[u->focus].win == NULL || u->resized || u->diff != NULL ||
+	    u->nterms == 0)
 		return;     /* the next frame draws it */
-	if (u->chrome_dirty || chrome_overlay_shown(u->chrome)) {
+	if (u->chrome_dirty || u->rejoin || chrome_overlay_shown(u->chrome)) {
 		ui_draw(u);      /* titles or the bottom-row overlay change too: a whole frame */
 		return;
 	}
 	ui_draw_pane(u, &u->p[u->focus], u->p[u->focus].full, 0);
 	ui_draw_cursor(u);
-	doupdate();
-	ui_draw_outer(u);
+	ui_frame_end(u, 0);
 }
 
 /* ---- actions ---- */
@@ -762,6 +888,7 @@ ui_pane_bell(struct ui *u, int i)
 		return;
 	if (i == u->focus) {
 		beep();
+		ui_screen_out(u);
 	} else if (!u->p[i].belled) {
 		u->p[i].belled = 1;
 		u->chrome_dirty = 1;
@@ -1129,6 +1256,12 @@ ui_command(struct ui *u, const struct input_event *ev)
 	case INPUT_REDRAW:
 		clearok(curscr, TRUE);
 		u->resized = 1;
+		return 1;
+	case INPUT_DETACH:
+		if (u->o->term_gone == NULL)
+			ui_message(u, "this workspace is not a session: it cannot detach (q quits)");
+		else if (u->t != NULL)
+			u->t->gone = 1 + UI_GONE_DETACH;
 		return 1;
 	case INPUT_HELP: case INPUT_CEILING: case INPUT_MODEL: case INPUT_REQUESTS:
 		ui_dialog_open(u, ev->kind);
@@ -1613,22 +1746,92 @@ ui_read_signals(struct ui *u)
 		case SIGWINCH: u->resized = 1; break;
 		case SIGCHLD: ui_reap(u); break;
 		case SIGINT: /* raw mode: ^C goes to panes; a signal means someone else sent it */
-		case SIGTERM:
-		case SIGHUP: u->quit = 1; break;
+		case SIGTERM: u->quit = 1; break;
+		case SIGHUP:   /* a session's server has no terminal of its own to lose */
+			if (u->o->term_gone == NULL)
+				u->quit = 1;
+			break;
 		}
 	}
 }
 
 /* ---- the loop ---- */
 
+static struct ui_term *
+ui_term_by_fd(struct ui *u, int fd)
+{
+	for (int k = 0; k < u->nterms; k++)
+		if (tty_in_fd(u->term[k]->tty) == fd || tty_out_fd(u->term[k]->tty) == fd)
+			return u->term[k];
+	return NULL;
+}
+
+/* What the loop watches a terminal for: keys, and room for output while
+ * some is queued. */
+static void
+ui_term_watch(struct ui *u, struct ui_term *t)
+{
+	int in = tty_in_fd(t->tty), out = tty_out_fd(t->tty);
+	int w = tty_queued(t->tty) > 0 ? EVLOOP_WRITE : 0;
+	if (in == out) {
+		evloop_set_events(u->loop, in, EVLOOP_READ | w);
+	} else {
+		evloop_set_events(u->loop, in, EVLOOP_READ);
+		evloop_set_events(u->loop, out, w);
+	}
+}
+
+/* A read-only terminal's keys go nowhere; only the prefix then d detaches it. */
+static void
+ui_term_readonly_keys(struct ui *u, struct ui_term *t, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (t->ro_prefix && buf[i] == 'd')
+			t->gone = 1 + UI_GONE_DETACH;
+		t->ro_prefix = buf[i] == (char)u->prefix;
+	}
+}
+
+/* Keys from a terminal go to curses (through its key pipe) and are read
+ * at once, as that terminal's. */
+static void
+ui_term_keys(struct ui *u, struct ui_term *t)
+{
+	char buf[UI_KEYS_READ];
+	ssize_t n = tty_read(t->tty, buf, sizeof buf);
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		t->gone = 1 + UI_GONE_HANGUP;     /* the terminal went away */
+		return;
+	}
+	if (n < 0)
+		return;
+	if (t->readonly) {
+		ui_term_readonly_keys(u, t, buf, (size_t)n);
+		return;
+	}
+	if (util_write_all(u->scr_keys, buf, (size_t)n) < 0)
+		return;
+	u->t = t;
+	ui_read_input(u);
+	u->t = NULL;
+}
+
 static void
 ui_on_terminal(evloop_t *el, int fd, int revents, void *arg)
 {
 	struct ui *u = arg;
-	if (revents & EVLOOP_READ)
-		ui_read_input(u);
-	if (revents & EVLOOP_HUP)
-		u->quit = 1;    /* the terminal went away */
+	struct ui_term *t = ui_term_by_fd(u, fd);
+	if (t == NULL || t->gone)
+		return;
+	if ((revents & EVLOOP_WRITE) && fd == tty_out_fd(t->tty)) {
+		if (tty_flush(t->tty) < 0)
+			t->gone = 1 + UI_GONE_HANGUP;
+		else if (tty_caught_up(t->tty))
+			u->rejoin = 1;    /* its output was dropped: it gets everything again */
+		ui_term_watch(u, t);
+	}
+	if ((revents & (EVLOOP_READ | EVLOOP_HUP)) && fd == tty_in_fd(t->tty) && !t->gone)
+		ui_term_keys(u, t);
 }
 
 static void
@@ -1663,9 +1866,11 @@ ui_echo_hold(struct ui *u)
 static int
 ui_read_wanted(struct ui *u, int i)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[UI_MAX_TERMS + 1];
 	nfds_t n = 0;
-	pfd[n++] = (struct pollfd){ .fd = u->term_in, .events = POLLIN };
+	for (int k = 0; k < u->nterms; k++)
+		if (!u->term[k]->gone && !u->term[k]->readonly)
+			pfd[n++] = (struct pollfd){ .fd = tty_in_fd(u->term[k]->tty), .events = POLLIN };
 	if (i != u->focus && u->p[u->focus].fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = u->p[u->focus].fd, .events = POLLIN };
 	return poll(pfd, n, 0) > 0;
@@ -1750,6 +1955,10 @@ static int64_t
 ui_frame_due(struct ui *u)
 {
 	int64_t frame = u->last_frame + UI_FRAME_MS;
+	if (u->nterms == 0)
+		return -1;       /* nothing to draw on: the next terminal gets it all */
+	if (u->rejoin)
+		return frame;
 	if (u->diff != NULL)
 		return u->diff_dirty ? frame : -1;    /* the panes are covered */
 	if (u->chrome_dirty)
@@ -1836,6 +2045,7 @@ static void
 ui_before_poll(evloop_t *el, void *arg)
 {
 	struct ui *u = arg;
+	ui_terms_gone(u);
 	if ((u->quit || u->n == 0) && u->wt != NULL && wtpanes_busy(u->wt)) {
 		if (!u->quit_told)     /* a removal cut short could leave half a worktree */
 			ui_message(u, "waiting for git to finish removing a worktree...");
@@ -1872,59 +2082,23 @@ ui_on_crash_timer(evloop_t *el, int64_t id, void *arg)
 	return EVLOOP_DONE;
 }
 
-static int
-ui_loop(struct ui *u)
-{
-	const char *crash = getenv("TOKMUX_TEST_CRASH");
-	if (crash != NULL && (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
-		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
-	evloop_add_fd(u->loop, u->term_in, EVLOOP_READ, ui_on_terminal, u);
-	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
-	if (u->o->wake_fd >= 0)
-		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
-	if (notifier_fd(u->notifier) >= 0)
-		evloop_add_fd(u->loop, notifier_fd(u->notifier), EVLOOP_READ, ui_on_notifier, u);
-	evloop_set_before_poll(u->loop, ui_before_poll, u);
-	if (evloop_run(u->loop) < 0)
-		fatal("poll: %s", strerror(errno));
-	return 0;
-}
+/* ---- the screen ---- */
 
-/* Append terminfo capability cap to buf (without "$<..>" padding). */
+/* Curses' settings for tokmux, on the current SCREEN. */
 static void
-ui_cap_append(char *buf, size_t len, const char *cap)
+ui_curses_setup(void)
 {
-	const char *s = tigetstr(cap);
-	if (s == NULL || s == (const char *)-1)
-		return;
-	size_t at = strlen(buf);
-	while (*s != '\0' && at + 1 < len) {
-		if (s[0] == '$' && s[1] == '<' && strchr(s, '>') != NULL) {
-			s = strchr(s, '>') + 1;
-			continue;
-		}
-		buf[at++] = *s++;
-	}
-	buf[at] = '\0';
-}
-
-/* Tell util how to undo what this UI does to the outer terminal, for
- * fatal() in any thread and for crash signals. tio: the settings before
- * curses changed them. */
-static void
-ui_terminal_guard(struct ui *u, const struct termios *tio)
-{
-	char reset[256] = "";
-	ui_cap_append(reset, sizeof reset, "sgr0");
-	/* mouse reporting (every mode ncurses may have asked for), bracketed paste */
-	snprintf(reset + strlen(reset), sizeof reset - strlen(reset),
-	    "\033[?1000l\033[?1002l\033[?1003l\033[?1005l\033[?1006l\033[?2004l");
-	ui_cap_append(reset, sizeof reset, "rmkx");
-	ui_cap_append(reset, sizeof reset, "cnorm");
-	ui_cap_append(reset, sizeof reset, "Se");
-	ui_cap_append(reset, sizeof reset, "rmcup");
-	util_term_save(u->term_out, tio, reset);
-	util_crash_handlers();
+	const char *ed = getenv("ESCDELAY");
+	set_escdelay(ed != NULL ? UTIL_MIN(atoi(ed), 25) : 25);
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	meta(stdscr, TRUE);
+	intrflush(stdscr, FALSE);
+	mousemask(ALL_MOUSE_EVENTS, NULL);
+	mouseinterval(0);
 }
 
 /* The panes' default colours (OSC 10/11) until the terminal answers (if it
@@ -1949,85 +2123,276 @@ ui_default_colors(struct ui *u)
 	}
 }
 
+/* Curses' ends: keys come in through a pipe (we write them), and what it
+ * draws goes into a file in memory (we read and empty it after every
+ * update): curses writes with blocking write(2), so a pipe would stop it
+ * the moment one frame did not fit. */
 static int
-ui_curses_start(struct ui *u)
+ui_screen_ends(struct ui *u, char **err)
 {
-	struct termios tio;
-	int have_tio = tcgetattr(u->term_out, &tio) == 0;
-	if (newterm(NULL, u->term_out_f, u->term_in_f) == NULL) {
-		fprintf(stderr, "tokmux: cannot initialise the terminal (TERM=%s)\n",
-		    getenv("TERM") ? getenv("TERM") : "(unset)");
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		*err = xasprintf("pipe: %s", strerror(errno));
 		return -1;
 	}
-	const char *ed = getenv("ESCDELAY");
-	set_escdelay(ed != NULL ? UTIL_MIN(atoi(ed), 25) : 25);
-	raw();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	meta(stdscr, TRUE);
-	intrflush(stdscr, FALSE);
-	mousemask(ALL_MOUSE_EVENTS, NULL);
-	mouseinterval(0);
-	u->chrome = chrome_new(u->o->theme, u->utf8);
-	ui_default_colors(u);
-	u->outer = outer_new(u->term_out);
-	outer_ask_colors(u->outer);
-	input_init_terminfo_keys();
-	/* bracketed paste from the outer terminal */
-	fputs("\033[?2004h", u->term_out_f);
-	fflush(u->term_out_f);
-	if (have_tio)
-		ui_terminal_guard(u, &tio);
+	int out = memfd_create("tokmux-screen", MFD_CLOEXEC);
+	if (out < 0) {
+		*err = xasprintf("memfd_create: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	fcntl(in[1], F_SETPIPE_SZ, UI_PIPE_SIZE);
+	u->scr_in_f = fdopen(in[0], "r");
+	u->scr_out_f = fdopen(dup(out), "w");     /* the same file and offset */
+	u->scr_keys = in[1];
+	u->scr_out = out;
 	return 0;
 }
 
 static void
-ui_curses_end(struct ui *u)
+ui_screen_close(struct ui *u)
 {
+	if (u->scr == NULL)
+		return;
+	ui_diff_close(u);
+	for (int i = 0; i < u->n; i++) {
+		if (u->p[i].win != NULL)
+			delwin(u->p[i].win);
+		u->p[i].win = NULL;
+	}
 	outer_end(u->outer);
 	outer_free(u->outer);
-	fputs("\033[?2004l", u->term_out_f);
-	fflush(u->term_out_f);
+	u->outer = NULL;
+	chrome_free(u->chrome);
+	render_free(u->render);
+	u->chrome = NULL;
+	u->render = NULL;
 	endwin();
-	util_term_forget();
+	delscreen(u->scr);
+	u->scr = NULL;
+	fclose(u->scr_in_f);
+	fclose(u->scr_out_f);
+	close(u->scr_keys);
+	close(u->scr_out);
+	free(u->scr_term);
+	u->scr_term = NULL;
 }
 
-/* The outer terminal: this process's stdin and stdout. The only place
- * that names them. */
-static void
-ui_terminal_open(struct ui *u)
+/* Curses for terminals of type term, drawing into its file in memory. */
+static int
+ui_screen_open(struct ui *u, const char *term, char **err)
 {
-	u->term_in_f = stdin;
-	u->term_out_f = stdout;
-	u->term_in = fileno(stdin);
-	u->term_out = fileno(stdout);
+	if (term == NULL || term[0] == '\0')
+		term = "xterm-256color";
+	if (ui_screen_ends(u, err) < 0)
+		return -1;
+	u->scr = newterm(term, u->scr_out_f, u->scr_in_f);
+	if (u->scr == NULL) {
+		*err = xasprintf("cannot use the terminal type TERM=%s", term);
+		fclose(u->scr_in_f);
+		fclose(u->scr_out_f);
+		close(u->scr_keys);
+		close(u->scr_out);
+		return -1;
+	}
+	ui_curses_setup();
+	u->scr_term = xstrdup(term);
+	u->chrome = chrome_new(u->o->theme, u->utf8);
+	ui_default_colors(u);
+	u->outer = outer_new(u->scr_out);      /* after curses' bytes: the same file and offset */
+	u->render = render_new(chrome_color(u->chrome));
+	render_set_outer(u->render, u->outer);
+	input_init_terminfo_keys();
+	resizeterm(u->rows, u->cols);
+	u->resized = 1;
+	return 0;
+}
+
+/* ---- terminals ---- */
+
+static struct ui_term *
+ui_term_by_id(struct ui *u, int id)
+{
+	for (int k = 0; k < u->nterms; k++)
+		if (u->term[k]->id == id)
+			return u->term[k];
+	return NULL;
+}
+
+/* Let terminal t go: nothing more is written to it. */
+static void
+ui_term_free(struct ui *u, struct ui_term *t)
+{
+	int k = 0;
+	while (k < u->nterms && u->term[k] != t)
+		k++;
+	if (k == u->nterms)
+		return;
+	evloop_del_fd(u->loop, tty_in_fd(t->tty));
+	evloop_del_fd(u->loop, tty_out_fd(t->tty));
+	tty_close(t->tty);
+	free(t);
+	for (; k < u->nterms - 1; k++)
+		u->term[k] = u->term[k + 1];
+	u->nterms--;
+	u->resized = 1;       /* the panes' area may grow */
+}
+
+/* Terminals that left by themselves (the detach key, a hang-up): the
+ * workspace goes on without them, or, on its own terminal, ends. */
+static void
+ui_terms_gone(struct ui *u)
+{
+	for (int k = 0; k < u->nterms; k++) {
+		struct ui_term *t = u->term[k];
+		if (!t->gone)
+			continue;
+		int id = t->id, why = t->gone - 1;
+		ui_term_free(u, t);
+		k--;
+		if (u->o->term_gone != NULL)
+			u->o->term_gone(u->o->term_user, id, (enum ui_gone)why);
+		else
+			u->quit = 1;      /* the terminal went away */
+	}
+}
+
+/* The first terminal of a session may be of another type than the one
+ * curses draws for: curses starts again for it. 0, or -1 with *err. */
+static int
+ui_screen_for(struct ui *u, const char *term, char **err)
+{
+	if (term == NULL || term[0] == '\0' || u->nterms > 0 || strcmp(term, u->scr_term) == 0)
+		return 0;
+	char *old = xstrdup(u->scr_term);
+	ui_screen_close(u);
+	int rc = ui_screen_open(u, term, err);
+	if (rc < 0 && ui_screen_open(u, old, err) < 0)
+		fatal("cannot start curses again for TERM=%s", old);
+	free(old);
+	return rc;
 }
 
 int
-ui_run(const struct ui_options *o)
+ui_attach(ui_t *u, const struct ui_term_spec *s, char **err)
 {
-	struct ui u0, *u = &u0;
-	memset(u, 0, sizeof *u);
+	const char *crash = getenv("TOKMUX_TEST_CRASH");
+	if (u->nterms >= UI_MAX_TERMS || ui_screen_for(u, s->term, err) < 0) {
+		if (u->nterms >= UI_MAX_TERMS)
+			*err = xasprintf("%d terminals are attached already", UI_MAX_TERMS);
+		close(s->in_fd);
+		close(s->out_fd);
+		return -1;
+	}
+	tty_t *tty = tty_open(s->in_fd, s->out_fd, err);
+	if (tty == NULL)
+		return -1;
+	struct ui_term *t = xcalloc(1, sizeof *t);
+	if (u->next_term == 0 && crash != NULL &&
+	    (strcmp(crash, "fatal") == 0 || strcmp(crash, "abort") == 0))
+		evloop_add_timer(u->loop, 300, ui_on_crash_timer, (void *)crash);
+	t->id = u->next_term++;
+	t->tty = tty;
+	t->readonly = s->readonly;
+	u->term[u->nterms++] = t;
+	evloop_add_fd(u->loop, tty_in_fd(tty), EVLOOP_READ, ui_on_terminal, u);
+	if (tty_out_fd(tty) != tty_in_fd(tty))
+		evloop_add_fd(u->loop, tty_out_fd(tty), 0, ui_on_terminal, u);
+	u->rejoin = 1;
+	u->resized = 1;
+	return t->id;
+}
+
+void
+ui_detach(ui_t *u, int id)
+{
+	struct ui_term *t = ui_term_by_id(u, id);
+	if (t != NULL)
+		ui_term_free(u, t);
+}
+
+void
+ui_term_resized(ui_t *u, int id)
+{
+	if (ui_term_by_id(u, id) != NULL)
+		u->resized = 1;
+}
+
+int
+ui_term_count(const ui_t *u)
+{
+	return u->nterms;
+}
+
+/* ---- the panes as they are now ---- */
+
+int
+ui_pane_count(const ui_t *u)
+{
+	return u->n;
+}
+
+int
+ui_pane_get(const ui_t *u, int i, struct ui_pane_info *info)
+{
+	if (i < 0 || i >= u->n)
+		return -1;
+	const struct ui_pane *up = &u->p[i];
+	*info = (struct ui_pane_info){
+		.name = up->name,
+		.cmd = pane_cmd(up->pane),
+		.route = up->route,
+		.focused = i == u->focus,
+		.exited = pane_exited(up->pane),
+		.last_output_ms = pane_last_output(up->pane),
+		.last_input_ms = up->last_input_ms,
+	};
+	return 0;
+}
+
+pid_t
+ui_pane_foreground(const ui_t *u, int i)
+{
+	return i >= 0 && i < u->n ? pane_foreground(u->p[i].pane) : -1;
+}
+
+/* ---- the workspace's life ---- */
+
+ui_t *
+ui_new(const struct ui_options *o, evloop_t *loop, char **err)
+{
+	struct ui *u = xcalloc(1, sizeof *u);
 	u->o = o;
 	u->cfg = o->cfg;
 	u->zoomed = -1;
 	u->sidebar_on = 1;
+	u->rows = o->rows > 0 ? o->rows : 24;
+	u->cols = o->cols > 0 ? o->cols : 80;
+	u->prefix = o->cfg->prefix_key >= 1 && o->cfg->prefix_key <= 31 ? o->cfg->prefix_key :
+	    INPUT_PREFIX_DEFAULT;
 	const char *cs = nl_langinfo(CODESET);
 	u->utf8 = cs != NULL && strcmp(cs, "UTF-8") == 0;
 	u->sigfd = ui_signals_open();
 	if (u->sigfd < 0) {
-		fprintf(stderr, "tokmux: signalfd: %s\n", strerror(errno));
-		return 1;
+		*err = xasprintf("signalfd: %s", strerror(errno));
+		free(u);
+		return NULL;
 	}
-	ui_terminal_open(u);
-	if (ui_curses_start(u) < 0)
-		return 1;
-	u->loop = evloop_new();
+	if (ui_screen_open(u, o->term, err) < 0) {
+		char *e2 = NULL;      /* an unknown TERM where the session started: the first terminal's counts */
+		if (ui_screen_open(u, "xterm-256color", &e2) < 0) {
+			free(e2);
+			close(u->sigfd);
+			free(u);
+			return NULL;
+		}
+		free(*err);
+		*err = NULL;
+	}
+	u->own_loop = loop == NULL;
+	u->loop = loop != NULL ? loop : evloop_new();
 	u->in = input_new(o->cfg->prefix_key);
-	u->render = render_new(chrome_color(u->chrome));
-	render_set_outer(u->render, u->outer);
 	u->dialog = dialog_new(&o->controls, o->user);
 	ui_notify_open(u);
 	config_key_name(o->cfg->prefix_key, u->prefix_name, sizeof u->prefix_name);
@@ -2036,25 +2401,68 @@ ui_run(const struct ui_options *o)
 	int want = o->npanes < 1 ? 1 : (o->npanes > TOKMUX_MAX_PANES ? TOKMUX_MAX_PANES : o->npanes);
 	for (int i = 0; i < want; i++) {
 		int wt = o->worktrees || (i < o->cfg->npanes && o->cfg->panes[i].worktree);
-		if (ui_open_pane(u, u->n, 10, 40, wt) == 0)
+		if (ui_open_pane(u, u->n, u->rows, u->cols, wt) == 0)
 			u->n++;
 	}
 	ui_relayout(u);
-	ui_draw(u);
-	ui_loop(u);
+	return u;
+}
+
+int
+ui_run(ui_t *u)
+{
+	evloop_add_fd(u->loop, u->sigfd, EVLOOP_READ, ui_on_signal, u);
+	if (u->o->wake_fd >= 0)
+		evloop_add_fd(u->loop, u->o->wake_fd, EVLOOP_READ, ui_on_wake, u);
+	if (notifier_fd(u->notifier) >= 0)
+		evloop_add_fd(u->loop, notifier_fd(u->notifier), EVLOOP_READ, ui_on_notifier, u);
+	evloop_set_before_poll(u->loop, ui_before_poll, u);
+	if (evloop_run(u->loop) < 0)
+		fatal("poll: %s", strerror(errno));
+	evloop_set_before_poll(u->loop, NULL, NULL);
+	while (u->nterms > 0)
+		ui_term_free(u, u->term[0]);
+	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
+		snprintf(u->exit_msg, sizeof u->exit_msg, "tokmux: %s", u->msg);
+	for (int i = u->n - 1; i >= 0; i--)
+		ui_close_pane(u, i);
+	return 0;
+}
+
+void
+ui_quit(ui_t *u)
+{
+	u->quit = 1;
+}
+
+const char *
+ui_exit_message(const ui_t *u)
+{
+	return u->exit_msg;
+}
+
+void
+ui_free(ui_t *u)
+{
+	if (u == NULL)
+		return;
+	while (u->nterms > 0)
+		ui_term_free(u, u->term[0]);
 	for (int i = u->n - 1; i >= 0; i--)
 		ui_close_pane(u, i);
 	ui_wt_close(u);
+	if (notifier_fd(u->notifier) >= 0)
+		evloop_del_fd(u->loop, notifier_fd(u->notifier));
 	notifier_free(u->notifier);
 	dialog_free(u->dialog);
-	chrome_free(u->chrome);
-	render_free(u->render);
 	input_free(u->in);
-	evloop_free(u->loop);
+	ui_screen_close(u);
+	evloop_del_fd(u->loop, u->sigfd);
+	if (u->o->wake_fd >= 0)
+		evloop_del_fd(u->loop, u->o->wake_fd);
+	if (u->own_loop)
+		evloop_free(u->loop);
 	free(u->orphans);
-	ui_curses_end(u);
 	close(u->sigfd);
-	if (u->n == 0 && u->msg[0] != '\0' && !u->quit)
-		fprintf(stderr, "tokmux: %s\n", u->msg);
-	return 0;
+	free(u);
 }

@@ -1,20 +1,24 @@
 /*
  * ui: the interactive workspace, the multiplexer: one thread, one event
- * loop (evloop) over the terminal, every pane's pty, a signalfd (SIGWINCH,
- * SIGCHLD, SIGINT, SIGTERM, SIGHUP) and a wake fd that gateway threads write
- * to. Owns curses, the panes, focus, zoom, scrollback mode, the y/n
- * questions, the mouse and when to draw; the chrome module draws titles,
- * separators, status and sidebar, the dialog module owns the metering
- * dialogs.
+ * loop (evloop) over the terminals attached to it (none, one, or several:
+ * a session's clients), every pane's pty, a signalfd (SIGWINCH, SIGCHLD,
+ * SIGINT, SIGTERM, SIGHUP) and a wake fd that gateway threads write to.
+ * Owns curses (a SCREEN per terminal), the panes, focus, zoom, scrollback
+ * mode, the y/n questions, the mouse and when to draw; the chrome module
+ * draws titles, separators, status and sidebar, the dialog module owns the
+ * metering dialogs. The panes run and are read whether or not a terminal
+ * is attached; an attaching terminal is drawn whole from this state.
  */
 #ifndef TOKMUX_UI_H
 #define TOKMUX_UI_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "chrome.h"
 #include "config.h"
 #include "dialog.h"
+#include "evloop.h"
 #include "panestate.h"
 #include "sidebar.h"
 #include "theme.h"
@@ -69,11 +73,26 @@ typedef int (*ui_sidebar_fn)(void *user, struct chrome_sidebar *sb, int rows, in
  * requests of gateway route from now on. Called when it changes. */
 typedef void (*ui_where_fn)(void *user, int route, const char *branch, const char *worktree);
 
+/* Why a terminal left (ui_options.term_gone). */
+enum ui_gone {
+	UI_GONE_DETACH,           /* the detach key */
+	UI_GONE_HANGUP,           /* its input hung up, or writing to it failed */
+};
+
 struct ui_options {
 	const struct config *cfg;
 	int npanes;               /* panes to open (1..TOKMUX_MAX_PANES) */
 	const char *cmds[TOKMUX_MAX_PANES];      /* per-pane command (NULL: config or shell) */
 	const char *names[TOKMUX_MAX_PANES];     /* per-pane name (NULL: config or "pane N") */
+	const char *cwds[TOKMUX_MAX_PANES];      /* per-pane directory (NULL: tokmux's own) */
+	/* per-pane question asked in the pane before its command runs, e.g.
+	 * "resume claude --resume ID?"; Enter runs the command, n runs
+	 * declines[i] instead (NULL: the shell). NULL: no question. */
+	const char *confirms[TOKMUX_MAX_PANES];
+	const char *declines[TOKMUX_MAX_PANES];
+	int rows, cols;           /* the panes' area until a terminal attaches (0: 24 x 80) */
+	const char *term;         /* the TERM to draw for until a terminal of another kind
+	                           * attaches alone (NULL: xterm-256color) */
 	int wake_fd;              /* readable when gateway state changed; -1 none */
 	int worktrees;            /* 1: every pane opened at start runs in its own git worktree
 	                           * (-w; else the config's panes[].worktree decides) */
@@ -84,13 +103,56 @@ struct ui_options {
 	const struct theme *theme; /* NULL: the built-in default (mono under NO_COLOR) */
 	int ring_bell;            /* ring the terminal bell with event messages */
 	void *user;
+	/* A session's terminals can leave: called when one does by itself (the
+	 * detach key; it hung up or stopped taking output), after the UI let
+	 * it go. NULL: the workspace runs on its own terminal; the detach key
+	 * says it cannot, and a hang-up ends the workspace. */
+	void (*term_gone)(void *term_user, int term, enum ui_gone why);
+	void *term_user;
 };
+
+typedef struct ui ui_t;
 
 /* Block the signals the UI loop reads from its signalfd. Call before any
  * thread starts, so that no other thread receives them. */
 void ui_block_signals(void);
 
-/* Run until the user quits or every pane is closed. Returns the exit code. */
-int ui_run(const struct ui_options *o);
+/* The workspace: its panes start now (the options are kept: they must
+ * outlive it). loop: the event loop to run in (the caller may watch its own
+ * descriptors there), NULL for one of its own. NULL with *err (malloc'd)
+ * when the signalfd cannot be made. */
+ui_t *ui_new(const struct ui_options *o, evloop_t *loop, char **err);
+/* Run until the user quits, ui_quit(), or every pane is closed. Returns the
+ * exit status; ui_exit_message() then says why if it was not the user
+ * ("" otherwise). Every terminal still attached is let go first. */
+int ui_run(ui_t *u);
+void ui_quit(ui_t *u);
+const char *ui_exit_message(const ui_t *u);
+void ui_free(ui_t *u);
+
+/* A terminal to draw on and read keys from. */
+struct ui_term_spec {
+	int in_fd, out_fd;        /* taken over: closed when it leaves */
+	const char *term;         /* its TERM */
+	int readonly;             /* its keys do nothing but detach */
+};
+/* Attach a terminal; it is drawn whole at the next frame. The workspace
+ * takes the size of its terminals (the smallest of each dimension when
+ * there are several); with none it keeps the last. Returns its id (>= 0),
+ * or -1 with *err (the descriptors are closed). */
+int ui_attach(ui_t *u, const struct ui_term_spec *s, char **err);
+/* Let a terminal go (its client went away): nothing more is written to it;
+ * term_gone is not called. */
+void ui_detach(ui_t *u, int term);
+/* Its size changed (the client saw SIGWINCH). */
+void ui_term_resized(ui_t *u, int term);
+int ui_term_count(const ui_t *u);
+
+/* The panes as they are now, for a session's state: name, command, route. */
+int ui_pane_count(const ui_t *u);
+int ui_pane_get(const ui_t *u, int i, struct ui_pane_info *info);
+/* The process in the foreground of pane i's terminal (the agent, when one
+ * runs there), else its command's; -1 if none. */
+pid_t ui_pane_foreground(const ui_t *u, int i);
 
 #endif

@@ -102,17 +102,20 @@ enum { UTIL_TERM_NONE, UTIL_TERM_SAVED, UTIL_TERM_BUSY };
 
 static struct {
 	int fd;
+	int flags;              /* the descriptor's file status flags (O_NONBLOCK off) */
 	struct termios tio;
 	char reset[UTIL_TERM_RESET_MAX];
 	size_t len;
 } util_term;
 static atomic_int util_term_state;
+static void (*_Atomic util_exit_notify)(int status, const char *msg);
 
 void
 util_term_save(int fd, const struct termios *tio, const char *reset)
 {
 	atomic_store(&util_term_state, UTIL_TERM_NONE);
 	util_term.fd = fd;
+	util_term.flags = fcntl(fd, F_GETFL) & ~O_NONBLOCK;
 	util_term.tio = *tio;
 	util_term.len = strnlen(reset, UTIL_TERM_RESET_MAX - 1);
 	memcpy(util_term.reset, reset, util_term.len);
@@ -125,7 +128,7 @@ util_term_forget(void)
 	atomic_store(&util_term_state, UTIL_TERM_NONE);
 }
 
-/* Only write(2) and tcsetattr(3): both are async-signal-safe. */
+/* Only write(2), tcsetattr(3) and fcntl(2): all async-signal-safe. */
 void
 util_term_restore(void)
 {
@@ -142,6 +145,23 @@ util_term_restore(void)
 		off += (size_t)n;
 	}
 	tcsetattr(util_term.fd, TCSANOW, &util_term.tio);
+	/* a session server may have made the terminal non-blocking */
+	if (util_term.flags >= 0)
+		fcntl(util_term.fd, F_SETFL, util_term.flags);
+}
+
+void
+util_set_exit_notify(void (*fn)(int status, const char *msg))
+{
+	atomic_store(&util_exit_notify, fn);
+}
+
+static void
+util_notify_exit(int status, const char *msg)
+{
+	void (*fn)(int, const char *) = atomic_exchange(&util_exit_notify, NULL);
+	if (fn != NULL)
+		fn(status, msg);
 }
 
 static void
@@ -153,6 +173,8 @@ util_crash_handler(int sig)
 	if (sig >= 10)
 		msg[at++] = (char)('0' + sig / 10 % 10);
 	msg[at++] = (char)('0' + sig % 10);
+	msg[at] = '\0';
+	util_notify_exit(128 + sig, msg);
 	msg[at++] = '\n';
 	if (write(STDERR_FILENO, msg, at) < 0) {
 		/* nothing left to tell it with */
@@ -168,11 +190,11 @@ util_crash_handlers(void)
 	static atomic_int installed;
 	if (atomic_exchange(&installed, 1))
 		return;
-	/* a stack overflow must still be able to run the handler */
-	stack_t ss = { .ss_size = 64 * 1024 };
-	ss.ss_sp = malloc(ss.ss_size);
-	if (ss.ss_sp != NULL && sigaltstack(&ss, NULL) < 0)
-		free(ss.ss_sp);
+	/* a stack overflow must still be able to run the handler (the stack
+	 * lives as long as the process: static, not a leak to report) */
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+	sigaltstack(&ss, NULL);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = util_crash_handler;
@@ -186,12 +208,13 @@ void
 fatal(const char *fmt, ...)
 {
 	va_list ap;
+	char msg[1024] = "tokmux: ";
 	util_term_restore();     /* first: the message must land on the normal screen */
-	fputs("tokmux: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + strlen(msg), sizeof msg - strlen(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	util_notify_exit(1, msg);
+	fprintf(stderr, "%s\n", msg);
 	exit(1);
 }
 

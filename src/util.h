@@ -41,7 +41,8 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
  * terminal's fd, its settings from before tokmux changed them, and the
  * bytes that undo tokmux's modes (alternate screen, mouse reporting,
  * bracketed paste, keypad mode, hidden cursor; at most 255 bytes).
- * util_term_restore() writes those bytes and puts the settings back, once,
+ * util_term_restore() writes those bytes and puts the settings (and the
+ * descriptor's blocking mode) back, once,
  * from any thread or a signal handler (async-signal-safe); a no-op if
  * nothing is saved. util_term_forget() once the UI restored the terminal
  * itself. This is process-wide state by necessity: a signal handler needs it.
@@ -50,6 +51,13 @@ struct termios;
 void util_term_save(int fd, const struct termios *tio, const char *reset);
 void util_term_forget(void);
 void util_term_restore(void);
+
+/* A function fatal() and the crash handlers call once, before the process
+ * ends, with the exit status and the message ("tokmux: ..."): a session
+ * server hands both to its clients, which restore their terminals and say
+ * it there. Called from a signal handler: it must be async-signal-safe.
+ * NULL removes it. */
+void util_set_exit_notify(void (*fn)(int status, const char *msg));
 
 /* Handlers for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT (and an
  * alternate signal stack for the calling thread): restore the terminal,

@@ -10,12 +10,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "policy.h"
 #include "pricing.h"
 #include "sidebar.h"
 #include "theme.h"
+#include "tty.h"
 #include "ui.h"
 #include "util.h"
 
@@ -43,14 +47,21 @@ struct ws_account {
 	int warned;
 };
 
-/* The workspace's shared client core, as the UI callbacks see it. */
+/* The workspace's shared client core, as the UI callbacks see it, and the UI. */
 struct workspace {
 	struct ws_account account[RATELIMIT_MAX_KEYS];
 	core_t *core;
 	const struct config *cfg;
+	struct theme theme;
+	int wake;                  /* the gateway's wake fd, -1 none */
+	struct ui_options uo;      /* the UI keeps a pointer */
+	ui_t *ui;
 	const char *anthropic;     /* the Anthropic upstream the gateway forwards to */
 	struct ws_route route[STATS_MAX_ROUTES];
 	char override[STATS_MAX_ROUTES][128];   /* model overrides, as last read */
+	char *pane_override[TOKMUX_MAX_PANES];  /* the model each pane starts with, NULL none */
+	const char *base_cmds[TOKMUX_MAX_PANES];  /* the options' (see workspace_opts) */
+	char *route_cmd[STATS_MAX_ROUTES];      /* each route's pane's command as given */
 	int key_paced;             /* some API key is held back after a 429 (this refresh) */
 };
 
@@ -114,6 +125,18 @@ workspace_env(void *user, int idx, const char *name, const char *cmd, char **env
 	}
 	if (*route < STATS_MAX_ROUTES)
 		memset(&w->route[*route], 0, sizeof w->route[*route]);
+	if (*route < STATS_MAX_ROUTES) {
+		const char *base = idx < TOKMUX_MAX_PANES && w->base_cmds[idx] != NULL ?
+		    w->base_cmds[idx] : cmd;
+		free(w->route_cmd[*route]);
+		w->route_cmd[*route] = base != NULL ? xstrdup(base) : NULL;
+	}
+	if (idx < TOKMUX_MAX_PANES && w->pane_override[idx] != NULL) {
+		/* a resumed pane keeps the model it was switched to (once) */
+		policy_set_model_override(core_policy(w->core), *route, w->pane_override[idx]);
+		free(w->pane_override[idx]);
+		w->pane_override[idx] = NULL;
+	}
 	env[n++] = xasprintf("ANTHROPIC_BASE_URL=%s", abase);
 	env[n++] = xasprintf("OPENAI_BASE_URL=%s", obase);
 	/* The gateway retries 529s itself: retry at one layer only, so Claude
@@ -442,54 +465,38 @@ workspace_sidebar(void *user, struct chrome_sidebar *sb, int rows, int cols,
 	return due < 0 ? -1 : (int)UTIL_MIN(due, 3600000);
 }
 
-int
-workspace_run(const struct config *cfg, const struct workspace_opts *wo)
+/* The theme the workspace draws with: --theme wins; NO_COLOR beats the
+ * config's theme. */
+static int
+workspace_theme(const struct config *cfg, const struct workspace_opts *wo, struct theme *t,
+    char **err)
 {
-	/* --theme wins; NO_COLOR beats the config's theme */
-	struct theme theme;
-	const char *theme_name = wo->theme;
+	const char *name = wo->theme;
 	const char *nc = getenv("NO_COLOR");
-	if (theme_name == NULL)
-		theme_name = nc != NULL && nc[0] != '\0' ? "mono" : cfg->theme;
-	char *terr = NULL;
-	if (theme_load(&theme, theme_name, &terr) < 0) {
-		fprintf(stderr, "tokmux: %s\n", terr);
-		free(terr);
-		return 2;
-	}
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "tokmux: needs a terminal on stdin and stdout\n");
-		return 2;
-	}
-	if (wo->verbose)
-		util_log_open("tokmux.log");
-	struct workspace ws = { .cfg = cfg };
-	ws.anthropic = wo->core.anthropic != NULL ? wo->core.anthropic : cfg->anthropic_upstream;
-	int wake = -1;
-	if (cfg->gateway && !wo->no_gateway) {
-		/* the UI blocks these signals in every thread; do it before threads start */
-		ui_block_signals();
-		wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		struct core_options co = wo->core;
-		char prefix[16];
-		config_key_name(cfg->prefix_key, prefix, sizeof prefix);
-		co.cfg = cfg;
-		co.wake_fd = wake;
-		co.prefix_name = prefix;
-		char *err = NULL;
-		ws.core = core_start(&co, &err);
-		if (ws.core == NULL) {
-			fprintf(stderr, "tokmux: %s\n", err);
-			free(err);
-			close(wake);
-			util_log_close();
-			return 1;
-		}
-	}
-	struct ui_options o = {
-		.cfg = cfg,
+	if (name == NULL)
+		name = nc != NULL && nc[0] != '\0' ? "mono" : cfg->theme;
+	return theme_load(t, name, err);
+}
+
+int
+workspace_check_theme(const struct config *cfg, const struct workspace_opts *wo, char **err)
+{
+	struct theme t;
+	return workspace_theme(cfg, wo, &t, err);
+}
+
+/* The UI's options: the panes, and the callbacks into the core. */
+static void
+workspace_ui_options(struct workspace *w, const struct workspace_opts *wo)
+{
+	struct ui_options *o = &w->uo;
+	*o = (struct ui_options){
+		.cfg = w->cfg,
 		.npanes = wo->npanes,
-		.wake_fd = wake,
+		.rows = wo->rows,
+		.cols = wo->cols,
+		.term = getenv("TERM"),
+		.wake_fd = w->wake,
 		.worktrees = wo->worktrees,
 		.env_fn = workspace_env,
 		.sidebar_fn = workspace_sidebar,
@@ -502,18 +509,140 @@ workspace_run(const struct config *cfg, const struct workspace_opts *wo)
 			.models = workspace_models,
 			.requests = workspace_requests,
 		},
-		.theme = &theme,
-		.ring_bell = cfg->bell,
-		.user = &ws,
+		.theme = &w->theme,
+		.ring_bell = w->cfg->bell,
+		.user = w,
+		.term_gone = wo->term_gone,
+		.term_user = wo->term_user,
 	};
 	for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
-		o.cmds[i] = wo->cmds[i];
-		o.names[i] = wo->names[i];
+		o->cmds[i] = wo->cmds[i];
+		o->names[i] = wo->names[i];
+		o->cwds[i] = wo->cwds[i];
+		o->confirms[i] = wo->confirms[i];
+		o->declines[i] = wo->declines[i];
 	}
-	int rc = ui_run(&o);
-	core_stop(ws.core);
-	if (wake >= 0)
-		close(wake);
+}
+
+workspace_t *
+workspace_new(const struct config *cfg, const struct workspace_opts *wo, evloop_t *loop,
+    int *status, char **err)
+{
+	struct workspace *w = xcalloc(1, sizeof *w);
+	w->cfg = cfg;
+	w->wake = -1;
+	w->anthropic = wo->core.anthropic != NULL ? wo->core.anthropic : cfg->anthropic_upstream;
+	*status = CLI_USAGE;
+	if (workspace_theme(cfg, wo, &w->theme, err) < 0) {
+		free(w);
+		return NULL;
+	}
+	if (wo->verbose)
+		util_log_open("tokmux.log");
+	/* the UI blocks these signals in every thread; do it before threads start */
+	ui_block_signals();
+	*status = 1;
+	if (cfg->gateway && !wo->no_gateway) {
+		w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		struct core_options co = wo->core;
+		char prefix[16];
+		config_key_name(cfg->prefix_key, prefix, sizeof prefix);
+		co.cfg = cfg;
+		co.wake_fd = w->wake;
+		co.prefix_name = prefix;
+		w->core = core_start(&co, err);
+		if (w->core == NULL) {
+			workspace_free(w);
+			return NULL;
+		}
+	}
+	for (int i = 0; i < TOKMUX_MAX_PANES; i++) {
+		if (wo->overrides[i] != NULL)
+			w->pane_override[i] = xstrdup(wo->overrides[i]);
+		w->base_cmds[i] = wo->base_cmds[i];
+	}
+	workspace_ui_options(w, wo);
+	w->ui = ui_new(&w->uo, loop, err);
+	if (w->ui == NULL) {
+		workspace_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+ui_t *workspace_ui(workspace_t *w) { return w->ui; }
+
+const char *
+workspace_route_cmd(const workspace_t *w, int route)
+{
+	return route >= 0 && route < STATS_MAX_ROUTES ? w->route_cmd[route] : NULL;
+}
+core_t *workspace_core(workspace_t *w) { return w->core; }
+
+void
+workspace_free(workspace_t *w)
+{
+	if (w == NULL)
+		return;
+	ui_free(w->ui);
+	core_stop(w->core);
+	if (w->wake >= 0)
+		close(w->wake);
+	for (int i = 0; i < TOKMUX_MAX_PANES; i++)
+		free(w->pane_override[i]);
+	for (int i = 0; i < STATS_MAX_ROUTES; i++)
+		free(w->route_cmd[i]);
 	util_log_close();
+	free(w);
+}
+
+/* The workspace on this process's own terminal: it is the only one, and
+ * raw mode and its restoring are this process's (as a session's client's). */
+int
+workspace_run(const struct config *cfg, const struct workspace_opts *wo)
+{
+	struct workspace_opts o = *wo;
+	int status;
+	char *err = NULL;
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+		o.rows = ws.ws_row;
+		o.cols = ws.ws_col;
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		/* the theme first: its errors are worth more than this one */
+		if (workspace_check_theme(cfg, wo, &err) < 0) {
+			fprintf(stderr, "tokmux: %s\n", err);
+			free(err);
+			return CLI_USAGE;
+		}
+		fprintf(stderr, "tokmux: needs a terminal on stdin and stdout\n");
+		return CLI_USAGE;
+	}
+	workspace_t *w = workspace_new(cfg, &o, NULL, &status, &err);
+	if (w == NULL) {
+		fprintf(stderr, "tokmux: %s\n", err);
+		free(err);
+		return status;
+	}
+	struct termios saved;
+	tty_raw(STDOUT_FILENO, &saved);
+	tty_guard(STDOUT_FILENO, &saved, getenv("TERM"));
+	struct ui_term_spec ts = { .in_fd = dup(STDIN_FILENO), .out_fd = dup(STDOUT_FILENO),
+		.term = getenv("TERM") };
+	int rc = 1;
+	if (ui_attach(w->ui, &ts, &err) >= 0) {
+		rc = ui_run(w->ui);
+		util_term_restore();
+		util_term_forget();
+		if (ui_exit_message(w->ui)[0] != '\0')
+			fprintf(stderr, "%s\n", ui_exit_message(w->ui));
+	} else {
+		util_term_restore();
+		util_term_forget();
+		fprintf(stderr, "tokmux: %s\n", err);
+		free(err);
+	}
+	workspace_free(w);
 	return rc;
 }

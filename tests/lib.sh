@@ -5,13 +5,34 @@ TOKMUX=${TOKMUX:-$PWD/build/tokmux}
 T_SOCK="tokmux-test-$$"
 T_TMP=$(mktemp -d /tmp/tokmux-test.XXXXXX)
 export HOME="$T_TMP/home" XDG_CONFIG_HOME="$T_TMP/config" XDG_STATE_HOME="$T_TMP/state"
-mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
+# sessions' sockets (tokmux runs as a session): private to the test too
+export XDG_RUNTIME_DIR="$T_TMP/run"
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export SHELL=/bin/sh
+
+# t_sessions_kill: end every session the test started (a detached session
+# outlives its terminal: the tmux server going away does not end it).
+t_sessions_kill() {
+	local s f pid
+	for s in "$XDG_RUNTIME_DIR"/tokmux/*; do
+		[ -S "$s" ] && timeout 10 "$TOKMUX" kill-session -t "${s##*/}" >/dev/null 2>&1
+	done
+	# a server stopped or stuck: its pid is in its state file
+	for f in "$XDG_STATE_HOME"/tokmux/sessions/*.json; do
+		[ -f "$f" ] || continue
+		pid=$(sed -n 's/^[[:space:]]*"pid":[[:space:]]*\([0-9]*\).*/\1/p' "$f")
+		[ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = tokmux ] &&
+			kill -9 "$pid" 2>/dev/null
+	done
+	return 0
+}
 
 t_cleanup() {
 	tmux -L "$T_SOCK" kill-server 2>/dev/null || true
 	for p in ${T_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+	t_sessions_kill
 	rm -rf "$T_TMP"
 }
 trap t_cleanup EXIT

@@ -42,7 +42,7 @@ expect 2 "bad-theme.json: key bar_ok.fg: expected a colour" -- --theme "$T_TMP/b
 
 # Every front end: --help on stdout (exit 0), --version, an unknown option
 # and a missing value, each in one line naming the program once.
-for cmd in "" gateway report team mock demo sim-agent; do
+for cmd in "" gateway report team mock demo sim-agent new attach ls kill-session resume; do
 	prog="tokmux${cmd:+ $cmd}"
 	out=$("$TOKMUX" $cmd --help 2>&1 </dev/null) || fail "$prog --help exited $?"
 	echo "$out" | head -1 | grep -q "^usage: $prog" || fail "$prog --help said: $out"
@@ -57,7 +57,7 @@ for cmd in $("$TOKMUX" --help | sed -n '/^commands:/,/^$/s/^  \([a-z-]*\) .*/\1/
 	"$TOKMUX" "$cmd" --help >/dev/null || fail "tokmux --help lists $cmd, which has no --help"
 	n=$((${n:-0} + 1))
 done
-[ "${n:-0}" -eq 6 ] || fail "tokmux --help lists $n commands, wanted 6"
+[ "${n:-0}" -eq 11 ] || fail "tokmux --help lists $n commands, wanted 11"
 
 # --port: both spellings on tokmux and gateway; "" and out of range refused
 for cmd in "" gateway mock; do
@@ -106,6 +106,16 @@ expect_line 2 "tokmux: --min-output-tokens: expected a number of output tokens f
 expect_line 2 "tokmux gateway: --ledger needs a value" -- gateway --ledger
 expect_line 2 "tokmux gateway: --pane-ceiling: expected a dollar amount after \"=\", got \"x\"" -- gateway --pane-ceiling 2=x
 expect_line 2 "tokmux gateway: unexpected argument \"extra\"" -- gateway --port 0 extra
+# sessions: names and arguments
+expect_line 2 "tokmux attach: -t: a session name has only letters, digits, '_', '.' and '-' (\"a/b\" does not)" -- attach -t a/b
+expect_line 2 "tokmux kill-session: -t: a session name cannot start with '.'" -- kill-session -t .x
+expect_line 2 "tokmux new: -s: a session name has 1 to 64 characters" -- new -s ""
+expect_line 2 "tokmux resume: unexpected argument \"b\"" -- resume a b
+expect_line 2 "tokmux ls: unexpected argument \"extra\"" -- ls extra
+expect_line 1 "tokmux attach: no session is running (tokmux new starts one)" -- attach
+expect_line 1 "tokmux kill-session: no session is running" -- kill-session
+expect_line 1 "tokmux resume: no stopped session to resume (tokmux ls lists the sessions)" -- resume
+expect 2 "needs a terminal on stdin and stdout \(or -d\)" -- new -s x
 expect_line 2 "tokmux report: --by: expected pane, model, agent, branch, member or team, got \"week\"" -- report --by week
 expect_line 2 "tokmux report: unknown view: expected daily, weekly, monthly, session or blocks, got \"yearly\"" -- report yearly
 for cmd in "" gateway; do      # the team budget's flags, on both
