@@ -25,7 +25,7 @@ for t in tests/integration/*.sh tests/ui/*.sh; do
 		fail=$((fail + 1))
 		failed+=("$t")
 		printf 'FAIL %-40s\n' "$t"
-		sed 's/^/    | /' "$log" | tail -40
+		{ grep -m3 '^FAIL' "$log"; tail -40 "$log"; } | sed 's/^/    | /'
 	fi
 	rm -f "$log"
 done

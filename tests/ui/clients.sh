@@ -23,7 +23,7 @@ tmux -L "$T_SOCK" new-session -d -s ro -x 120 -y 40 \
 	"env TERM=xterm-256color $TOKMUX attach -r -t multi; echo RO-EXIT=\$?; sleep 60"
 r_wait ro "▶ 1 pane 1"
 # both show the 120 x 40 session: nothing is drawn past column 120 or row 40
-for _ in $(seq 100); do [ "$(width t)" -le 120 ] && break; sleep 0.05; done
+for _ in $(seq 200); do [ "$(width t)" -le 120 ] && break; sleep 0.05; done
 [ "$(width t)" -le 120 ] || fail "the 160-column terminal draws $(width t) columns"
 [ "$(r_screen t | sed -n '41,50p' | tr -d ' \n')" = "" ] || fail "rows past 40 are drawn on"
 "$TOKMUX" ls | grep -q "^multi: 2 panes .*, 2 attached" || fail "ls: $("$TOKMUX" ls)"
@@ -43,7 +43,7 @@ t_screen | grep -q "▶ 1 pane 1" || fail "the read-only terminal moved the focu
 tmux -L "$T_SOCK" send-keys -t ro C-g d
 r_wait ro "^\[detached \(from session multi\)\]"
 r_wait ro "RO-EXIT=0"
-for _ in $(seq 100); do [ "$(width t)" -gt 150 ] && break; sleep 0.05; done
+for _ in $(seq 200); do [ "$(width t)" -gt 150 ] && break; sleep 0.05; done
 [ "$(width t)" -gt 150 ] || fail "after the detach the session is $(width t) columns wide"
 # a third terminal, attached as an equal; quitting ends it for both
 tmux -L "$T_SOCK" new-session -d -s third -x 170 -y 50 \
