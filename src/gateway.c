@@ -68,17 +68,21 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
 #include "meter.h"
 #include "metrics.h"
 #include "resume.h"
+#include "taskpool.h"
 #include "util.h"
 
 #define GATEWAY_MAX_ATTEMPTS 16
 #define GATEWAY_POLL_MS 50             /* how often blocked waits look at the world */
 #define GATEWAY_BLOCK_SIZE (32 * 1024)
+#define GATEWAY_MHD_THREADS 2          /* libmicrohttpd's epoll threads: they never block */
+#define GATEWAY_MAX_JOBS 512           /* forwarding threads at most (then requests queue) */
 
 struct route {
 	char *name;
@@ -104,7 +108,12 @@ struct gateway {
 	int idle_s;
 	int connect_ms;
 	upstream_t *up;
+	taskpool_t *jobs;              /* forwarding threads: admit, attempts, policy waits */
+	int njobs;                     /* atomic: jobs submitted and not yet handed back */
 	int stopping;                  /* atomic */
+
+	pthread_mutex_t reqs_lock;     /* the list of requests (a leaf, but for req.mu) */
+	struct req *reqs;
 
 	pthread_mutex_t lock;          /* the route table; a leaf lock */
 	struct route routes[GATEWAY_MAX_ROUTES];
@@ -117,10 +126,26 @@ struct conn {
 	char *raw_uri;
 };
 
+/* Where a forwarded request is: its body being read, its job (admit and
+ * upstream attempts, in a pool thread while the connection is suspended),
+ * back in libmicrohttpd's thread to answer. */
+enum { REQ_BODY, REQ_JOB, REQ_REPLY };
+
 /* Per request. */
 struct req {
 	gateway_t *g;
 	struct MHD_Connection *conn;
+	int fd;                        /* the agent's socket (watched for its hang-up) */
+	struct req *prev, *next;       /* g->reqs */
+	int phase;                     /* REQ_*: set before the connection is resumed */
+	int job_st;                    /* the job's result: gateway_attempts_run's, or */
+	int job_refused;               /* admit() refused as job_ref says */
+	struct gateway_refusal job_ref;
+	/* A streaming reader with nothing to hand over parks: it suspends the
+	 * connection; the transfer's notify (any change) resumes it. */
+	pthread_mutex_t mu;            /* parked, seq; taken inside nothing but reqs_lock */
+	int parked;
+	unsigned seq;                  /* bumped by every notify */
 	int route;
 	int stats_route;               /* copied from the route at the start */
 	const char *route_name;        /* the route's: names never change */
@@ -724,6 +749,21 @@ gateway_attempt_again(struct req *r, int st, char **nb, size_t *nlen)
 	return g->policy.attempt(g->policy.user, &r->call, &a, nb, nlen);
 }
 
+/* The transfer changed (driver thread, under its lock): a parked reader
+ * goes on. */
+static void
+gateway_req_notify(void *user)
+{
+	struct req *r = user;
+	pthread_mutex_lock(&r->mu);
+	r->seq++;
+	if (r->parked) {
+		r->parked = 0;
+		MHD_resume_connection(r->conn);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
 static void
 gateway_attempt_start(struct req *r)
 {
@@ -739,6 +779,10 @@ gateway_attempt_start(struct req *r)
 		.idle_timeout_s = g->idle_s,
 		.tap = r->metered ? gateway_tap : NULL,
 		.tap_user = r,
+		.notify = gateway_req_notify,
+		.notify_user = r,
+		.watch = r->fd >= 0,
+		.watch_fd = r->fd,
 	};
 	r->x = upstream_start(g->up, &ur);
 }
@@ -747,11 +791,9 @@ gateway_attempt_start(struct req *r)
 static int
 gateway_client_gone(struct req *r)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci == NULL)
+	if (r->fd < 0)
 		return 0;
-	struct pollfd p = { .fd = ci->connect_fd, .events = POLLRDHUP };
+	struct pollfd p = { .fd = r->fd, .events = POLLRDHUP };
 	if (poll(&p, 1, 0) <= 0)
 		return 0;
 	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
@@ -764,6 +806,10 @@ gateway_attempt_wait(struct req *r)
 {
 	for (;;) {
 		int st = upstream_wait_headers(r->x, GATEWAY_POLL_MS);
+		if (st == 0 && upstream_peer_gone(r->x)) {
+			r->client_gone = 1;   /* the driver saw the agent leave */
+			return -1;
+		}
 		if (st >= 0)
 			return st;
 		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
@@ -828,22 +874,48 @@ gateway_attempts_run(struct req *r)
 	}
 }
 
-/* MHD asks for the next bytes: hand over what upstream has sent. */
+/* Park a reader that found nothing (nothing new since seq): suspend the
+ * connection until the transfer's next notify. 0 if news came meanwhile
+ * or the gateway stops (gateway_stop wakes parked readers under r->mu). */
+static int
+gateway_park(struct req *r, unsigned seq)
+{
+	int parked = 0;
+	pthread_mutex_lock(&r->mu);
+	if (r->seq == seq && !gateway_stopping(r->g)) {
+		r->parked = 1;
+		MHD_suspend_connection(r->conn);
+		parked = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return parked;
+}
+
+/* MHD asks for the next bytes: hand over what upstream has sent. It runs
+ * in a libmicrohttpd thread and never waits: with nothing buffered it
+ * parks the connection and returns 0. */
 static ssize_t
 gateway_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct req *r = cls;
 	for (;;) {
-		ssize_t n = upstream_read(r->x, buf, max, GATEWAY_POLL_MS);
+		pthread_mutex_lock(&r->mu);
+		unsigned seq = r->seq;
+		pthread_mutex_unlock(&r->mu);
+		ssize_t n = upstream_read(r->x, buf, max, 0);
 		if (n > 0)
 			return n;
 		if (n == UPSTREAM_EOF)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (n == UPSTREAM_ERROR) {
+			if (upstream_peer_gone(r->x))
+				r->client_gone = 1;
 			r->upstream_broken = !r->client_gone;
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
+		if (gateway_park(r, seq))
+			return 0;
+		if (gateway_stopping(r->g)) {
 			r->client_gone = 1;
 			upstream_abort(r->x);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -1036,6 +1108,57 @@ gateway_forward_bad_body(struct req *r)
 	return gateway_forward_refuse(r, &ref);
 }
 
+/* The part of forwarding that may wait (admission with its pacing and
+ * reservations, upstream attempts with their backoff and fallbacks): a
+ * pool thread runs it while the connection is suspended, then hands the
+ * request back to libmicrohttpd (gateway_forward_reply). */
+static void
+gateway_forward_job(void *arg)
+{
+	struct req *r = arg;
+	gateway_t *g = r->g;
+	struct MHD_Connection *c = r->conn;
+	if (r->metered && g->policy.admit != NULL &&
+	    gateway_forward_admit(r, &r->job_ref) != 0) {
+		r->job_refused = 1;
+	} else {
+		if (r->metered) {
+			meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
+			r->begun = 1;
+		}
+		log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
+		    r->openai ? "openai" : "anthropic");
+		r->job_st = gateway_attempts_run(r);
+		if (r->job_st > 0)
+			r->added_us = util_now_us() - r->t0_us - r->upstream_us;
+	}
+	r->phase = REQ_REPLY;
+	/* r is libmicrohttpd's again from here on: not touched after this. */
+	MHD_resume_connection(c);
+	__atomic_fetch_sub(&g->njobs, 1, __ATOMIC_RELEASE);
+}
+
+/* Back in libmicrohttpd's thread after the job: answer. */
+static enum MHD_Result
+gateway_forward_reply(struct req *r)
+{
+	if (r->job_refused)
+		return gateway_forward_refuse(r, &r->job_ref);
+	int st = r->job_st;
+	if (st > 0)
+		return gateway_respond_stream(r, st);
+	if (st < 0) {
+		/* Nobody to answer: 499 ("client closed request") for the books. */
+		r->status = 499;
+		r->no_reply = 1;
+		return MHD_NO;
+	}
+	r->no_reply = upstream_maybe_sent(r->x);
+	return gateway_forward_unreachable(r);
+}
+
+/* The body is complete: answer what can be answered at once, hand the
+ * rest to a pool thread with the connection suspended. */
 static enum MHD_Result
 gateway_forward(struct req *r)
 {
@@ -1051,30 +1174,11 @@ gateway_forward(struct req *r)
 		return gateway_forward_unknown(r);
 	if (r->metered && r->body_rc != REQBODY_OK)
 		return gateway_forward_bad_body(r);
-	if (r->metered && g->policy.admit != NULL) {
-		struct gateway_refusal ref;
-		if (gateway_forward_admit(r, &ref) != 0)
-			return gateway_forward_refuse(r, &ref);
-	}
-	if (r->metered) {
-		meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
-		r->begun = 1;
-	}
-	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
-	    r->openai ? "openai" : "anthropic");
-	int st = gateway_attempts_run(r);
-	if (st > 0) {
-		r->added_us = util_now_us() - r->t0_us - r->upstream_us;
-		return gateway_respond_stream(r, st);
-	}
-	if (st < 0) {
-		/* Nobody to answer: 499 ("client closed request") for the books. */
-		r->status = 499;
-		r->no_reply = 1;
-		return MHD_NO;
-	}
-	r->no_reply = upstream_maybe_sent(r->x);
-	return gateway_forward_unreachable(r);
+	r->phase = REQ_JOB;
+	__atomic_fetch_add(&g->njobs, 1, __ATOMIC_ACQ_REL);
+	MHD_suspend_connection(r->conn);
+	taskpool_submit(g->jobs, gateway_forward_job, r);
+	return MHD_YES;
 }
 
 /* ---------------------------------------------------------- MHD glue */
@@ -1093,6 +1197,15 @@ gateway_req_free(struct req *r)
 	free(r->path);
 	free(r->query);
 	buf_free(&r->body);
+	pthread_mutex_lock(&r->g->reqs_lock);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		r->g->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	pthread_mutex_unlock(&r->g->reqs_lock);
+	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
@@ -1219,6 +1332,16 @@ gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method
 	struct req *r = xcalloc(1, sizeof *r);
 	r->g = g;
 	r->conn = c;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	r->fd = ci != NULL ? ci->connect_fd : -1;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_lock(&g->reqs_lock);
+	r->next = g->reqs;
+	if (g->reqs != NULL)
+		g->reqs->prev = r;
+	g->reqs = r;
+	pthread_mutex_unlock(&g->reqs_lock);
 	r->route = route;
 	r->stats_route = rt.stats_route;
 	r->route_name = rt.name;
@@ -1254,8 +1377,10 @@ gateway_on_request(void *cls, struct MHD_Connection *c, const char *url, const c
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (r->status != 0)
-		return MHD_YES;   /* already answered */
+	if (r->status != 0 || r->phase == REQ_JOB)
+		return MHD_YES;   /* already answered (or still forwarding) */
+	if (r->phase == REQ_REPLY)
+		return gateway_forward_reply(r);
 	return gateway_forward(r);
 }
 
@@ -1316,14 +1441,17 @@ gateway_start(const struct gateway_options *o, char **err)
 	g->idle_s = o->idle_timeout_s;
 	g->connect_ms = o->connect_timeout_ms;
 	pthread_mutex_init(&g->lock, NULL);
+	pthread_mutex_init(&g->reqs_lock, NULL);
 	g->up = upstream_new();
+	g->jobs = taskpool_new(GATEWAY_MAX_JOBS);
 
 	errno = 0;
 	int lfd = gateway_listen_loopback(o->port, &g->port);
 	if (lfd >= 0)
-		g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
+		g->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
 		    (uint16_t)g->port, NULL, NULL, gateway_on_request, g,
 		    MHD_OPTION_LISTEN_SOCKET, lfd,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)GATEWAY_MHD_THREADS,
 		    MHD_OPTION_NOTIFY_CONNECTION, gateway_on_connection, g,
 		    MHD_OPTION_URI_LOG_CALLBACK, gateway_on_uri, g,
 		    MHD_OPTION_NOTIFY_COMPLETED, gateway_on_completed, g,
@@ -1337,8 +1465,10 @@ gateway_start(const struct gateway_options *o, char **err)
 		/* lfd is not closed here: whether libmicrohttpd closed it when
 		 * it failed is not documented, and a double close is worse
 		 * than one descriptor kept until exit. */
+		taskpool_free(g->jobs);
 		upstream_free(g->up);
 		metrics_free(g->metrics);
+		pthread_mutex_destroy(&g->reqs_lock);
 		pthread_mutex_destroy(&g->lock);
 		free(g->anthropic);
 		free(g->openai);
@@ -1349,13 +1479,36 @@ gateway_start(const struct gateway_options *o, char **err)
 	return g;
 }
 
+/* Resume every parked reader (the gateway is stopping: they end). */
+static void
+gateway_wake_all(gateway_t *g)
+{
+	pthread_mutex_lock(&g->reqs_lock);
+	for (struct req *r = g->reqs; r != NULL; r = r->next) {
+		pthread_mutex_lock(&r->mu);
+		if (r->parked) {
+			r->parked = 0;
+			MHD_resume_connection(r->conn);
+		}
+		pthread_mutex_unlock(&r->mu);
+	}
+	pthread_mutex_unlock(&g->reqs_lock);
+}
+
 void
 gateway_stop(gateway_t *g)
 {
 	if (g == NULL)
 		return;
 	__atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
-	/* Joins every connection thread: in-flight requests settle first. */
+	gateway_wake_all(g);
+	/* Jobs notice the stop within GATEWAY_POLL_MS (a policy's waits end
+	 * with policy_shutdown) and resume their connections. */
+	while (__atomic_load_n(&g->njobs, __ATOMIC_ACQUIRE) > 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+	gateway_wake_all(g);
+	taskpool_free(g->jobs);
+	/* Closes every connection: in-flight requests settle first. */
 	MHD_stop_daemon(g->mhd);
 	upstream_free(g->up);
 	for (int i = 0; i < g->nroutes; i++) {
@@ -1365,6 +1518,7 @@ gateway_stop(gateway_t *g)
 		free(g->routes[i].worktree);
 	}
 	metrics_free(g->metrics);
+	pthread_mutex_destroy(&g->reqs_lock);
 	pthread_mutex_destroy(&g->lock);
 	free(g->anthropic);
 	free(g->openai);
