@@ -80,7 +80,8 @@
 
 #define GATEWAY_MAX_ATTEMPTS 16
 #define GATEWAY_POLL_MS 50             /* how often blocked waits look at the world */
-#define GATEWAY_BLOCK_SIZE (32 * 1024)
+#define GATEWAY_BLOCK_SIZE (16 * 1024)     /* a callback response's buffer: calloc'd per response */
+#define GATEWAY_CONN_MEMORY (64 * 1024)    /* libmicrohttpd zeroes this pool per request */
 #define GATEWAY_MHD_THREADS 2          /* libmicrohttpd's epoll threads: they never block */
 #define GATEWAY_MAX_JOBS 512           /* forwarding threads at most (then requests queue) */
 
@@ -126,10 +127,15 @@ struct conn {
 	char *raw_uri;
 };
 
-/* Where a forwarded request is: its body being read, its job (admit and
- * upstream attempts, in a pool thread while the connection is suspended),
- * back in libmicrohttpd's thread to answer. */
-enum { REQ_BODY, REQ_JOB, REQ_REPLY };
+/* Where a forwarded request is: its body being read; an attempt sent,
+ * its status awaited (the connection suspended, resumed by the transfer's
+ * notify); a job in a pool thread (a wait: pacing, backoff, a fallback,
+ * the policy peeking); the answer decided. */
+enum { REQ_BODY, REQ_ATTEMPT, REQ_JOB, REQ_REPLY };
+/* What a pool thread does for a request: admit it (and send its first
+ * attempt), ask the policy about an attempt's answer, or drop an attempt
+ * and send the next one. */
+enum { REQ_JOB_ADMIT, REQ_JOB_DECIDE, REQ_JOB_NEXT };
 
 /* Per request. */
 struct req {
@@ -138,9 +144,16 @@ struct req {
 	int fd;                        /* the agent's socket (watched for its hang-up) */
 	struct req *prev, *next;       /* g->reqs */
 	int phase;                     /* REQ_*: set before the connection is resumed */
-	int job_st;                    /* the job's result: gateway_attempts_run's, or */
-	int job_refused;               /* admit() refused as job_ref says */
-	struct gateway_refusal job_ref;
+	int job;                       /* REQ_JOB_*: what the pool thread is to do */
+	int st;                        /* status of the current attempt once known (0: none
+	                                * came back), -1 while waiting for it */
+	int refused_now;               /* admit() refused as ref says */
+	struct gateway_refusal ref;
+	char *job_nb;                  /* a retry's new body, for REQ_JOB_NEXT */
+	size_t job_nlen;
+	int64_t sent_us;               /* the current attempt went out */
+	struct rl_state rl;            /* the current attempt's rate-limit headers ... */
+	int rl_have;                   /* ... 1 if it had any */
 	/* A streaming reader with nothing to hand over parks: it suspends the
 	 * connection; the transfer's notify (any change) resumes it. */
 	pthread_mutex_t mu;            /* parked, seq; taken inside nothing but reqs_lock */
@@ -731,22 +744,41 @@ gateway_attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, siz
 	return n < 0 ? -1 : n;
 }
 
-/* Ask the policy about the attempt that answered st. 1: drop it and send
- * again (*nb: a new body or NULL). */
+/* The attempt's status is known: count it and read its rate-limit
+ * headers into the table (every attempt's, metered or not), once. */
+static void
+gateway_attempt_answered(struct req *r, int st)
+{
+	r->st = st;
+	r->ttfb_us = util_now_us() - r->sent_us;
+	r->upstream_us += r->ttfb_us;
+	if (st <= 0)
+		r->ttfb_us = -1;
+	if (st == 429)
+		r->call.n429++;
+	if (st == 529)
+		r->call.n529++;
+	r->rl_have = st > 0 && gateway_attempt_ratelimit(r, &r->rl);
+}
+
+/* Ask the policy about the current attempt (its status r->st). 1: drop it
+ * and send again (*nb: a new body or NULL); GATEWAY_LATER (nowait only):
+ * ask again in a pool thread. */
 static int
-gateway_attempt_again(struct req *r, int st, char **nb, size_t *nlen)
+gateway_attempt_again(struct req *r, int nowait, char **nb, size_t *nlen)
 {
 	gateway_t *g = r->g;
-	struct rl_state rl;
-	int limits = st > 0 && gateway_attempt_ratelimit(r, &rl);   /* every attempt's, metered or not */
 	if (!r->metered || g->policy.attempt == NULL || gateway_stopping(g) ||
 	    r->call.attempt + 1 >= GATEWAY_MAX_ATTEMPTS)
 		return 0;
 	struct gateway_attempt a = {
-		.status = st, .ratelimit = limits ? &rl : NULL,
+		.status = r->st, .ratelimit = r->rl_have ? &r->rl : NULL,
 		.header = gateway_attempt_header, .peek = gateway_attempt_peek, .ctx = r->x,
 	};
-	return g->policy.attempt(g->policy.user, &r->call, &a, nb, nlen);
+	r->call.nowait = nowait;
+	int rc = g->policy.attempt(g->policy.user, &r->call, &a, nb, nlen);
+	r->call.nowait = 0;
+	return rc;
 }
 
 /* The transfer changed (driver thread, under its lock): a parked reader
@@ -768,6 +800,8 @@ static void
 gateway_attempt_start(struct req *r)
 {
 	gateway_t *g = r->g;
+	r->st = -1;
+	r->sent_us = util_now_us();
 	struct upstream_request ur = {
 		.method = r->method,
 		.url = r->url,
@@ -785,39 +819,6 @@ gateway_attempt_start(struct req *r)
 		.watch_fd = r->fd,
 	};
 	r->x = upstream_start(g->up, &ur);
-}
-
-/* 1 if the agent closed its end of the connection. */
-static int
-gateway_client_gone(struct req *r)
-{
-	if (r->fd < 0)
-		return 0;
-	struct pollfd p = { .fd = r->fd, .events = POLLRDHUP };
-	if (poll(&p, 1, 0) <= 0)
-		return 0;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
-}
-
-/* Wait for the attempt's headers, giving up when the gateway stops or the
- * agent hangs up (then -1). */
-static int
-gateway_attempt_wait(struct req *r)
-{
-	for (;;) {
-		int st = upstream_wait_headers(r->x, GATEWAY_POLL_MS);
-		if (st == 0 && upstream_peer_gone(r->x)) {
-			r->client_gone = 1;   /* the driver saw the agent leave */
-			return -1;
-		}
-		if (st >= 0)
-			return st;
-		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
-			r->client_gone = 1;
-			upstream_abort(r->x);
-			return -1;
-		}
-	}
 }
 
 /* Discard an attempt the policy retries. Its (error) body is short: read
@@ -838,40 +839,20 @@ gateway_attempt_drop(struct req *r)
 	r->parser = NULL;
 }
 
-/* Run attempts until the policy accepts one. Returns the final status
- * (0: transport error, -1: the agent went away first). */
-static int
-gateway_attempts_run(struct req *r)
+/* Drop the current attempt and send the next (a retry the policy asked
+ * for, optionally with a new body). May wait: pool threads only. */
+static void
+gateway_attempt_next(struct req *r, char *nb, size_t nlen)
 {
-	for (;;) {
-		int64_t sent_us = util_now_us();
-		gateway_attempt_start(r);
-		int st = gateway_attempt_wait(r);
-		r->ttfb_us = util_now_us() - sent_us;
-		r->upstream_us += r->ttfb_us;
-		if (st <= 0)
-			r->ttfb_us = -1;
-		if (st < 0)
-			return st;
-		if (st == 429)
-			r->call.n429++;
-		if (st == 529)
-			r->call.n529++;
-		char *nb = NULL;
-		size_t nlen = 0;
-		if (!gateway_attempt_again(r, st, &nb, &nlen)) {
-			free(nb);
-			return st;
-		}
-		gateway_attempt_drop(r);
-		if (nb != NULL) {
-			free(r->new_body);
-			r->new_body = nb;
-			r->call.body = nb;
-			r->call.body_len = nlen;
-		}
-		r->call.attempt++;
+	gateway_attempt_drop(r);
+	if (nb != NULL) {
+		free(r->new_body);
+		r->new_body = nb;
+		r->call.body = nb;
+		r->call.body_len = nlen;
 	}
+	r->call.attempt++;
+	gateway_attempt_start(r);
 }
 
 /* Park a reader that found nothing (nothing new since seq): suspend the
@@ -1036,14 +1017,20 @@ gateway_settle(struct req *r)
 }
 
 /* Ask the policy to admit the request (it may rewrite the body). 0 to go
- * on, -1 when it refuses as *ref says. */
+ * on, -1 when it refuses as *ref says, GATEWAY_LATER (nowait only) to
+ * ask again in a pool thread. */
 static int
-gateway_forward_admit(struct req *r, struct gateway_refusal *ref)
+gateway_forward_admit(struct req *r, struct gateway_refusal *ref, int nowait)
 {
 	gateway_t *g = r->g;
 	*ref = (struct gateway_refusal){ .status = 403 };
 	snprintf(ref->type, sizeof ref->type, "permission_error");
-	int refused = g->policy.admit(g->policy.user, &r->call, ref) != 0;
+	r->call.nowait = nowait;
+	int rc = g->policy.admit(g->policy.user, &r->call, ref);
+	r->call.nowait = 0;
+	if (rc == GATEWAY_LATER && nowait)
+		return GATEWAY_LATER;
+	int refused = rc != 0;
 	if (r->call.new_body != NULL) {
 		/* the policy rewrote the body (model override, downgrade, circuit) */
 		free(r->new_body);
@@ -1108,46 +1095,80 @@ gateway_forward_bad_body(struct req *r)
 	return gateway_forward_refuse(r, &ref);
 }
 
-/* The part of forwarding that may wait (admission with its pacing and
- * reservations, upstream attempts with their backoff and fallbacks): a
- * pool thread runs it while the connection is suspended, then hands the
- * request back to libmicrohttpd (gateway_forward_reply). */
+/* Admitted: begin metering and send the first attempt. */
+static void
+gateway_forward_send(struct req *r)
+{
+	gateway_t *g = r->g;
+	if (r->metered) {
+		meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
+		r->begun = 1;
+	}
+	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
+	    r->openai ? "openai" : "anthropic");
+	gateway_attempt_start(r);
+}
+
+/* A pool thread does what may wait (admission with its pacing and
+ * reservations, the policy's look at an answer with its backoff, a
+ * dropped attempt) while the connection is suspended, then hands the
+ * request back to libmicrohttpd. */
 static void
 gateway_forward_job(void *arg)
 {
 	struct req *r = arg;
 	gateway_t *g = r->g;
 	struct MHD_Connection *c = r->conn;
-	if (r->metered && g->policy.admit != NULL &&
-	    gateway_forward_admit(r, &r->job_ref) != 0) {
-		r->job_refused = 1;
-	} else {
-		if (r->metered) {
-			meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
-			r->begun = 1;
+	int phase = REQ_ATTEMPT;
+	if (r->job == REQ_JOB_ADMIT) {
+		if (gateway_forward_admit(r, &r->ref, 0) != 0) {
+			r->refused_now = 1;
+			phase = REQ_REPLY;
+		} else {
+			gateway_forward_send(r);
 		}
-		log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
-		    r->openai ? "openai" : "anthropic");
-		r->job_st = gateway_attempts_run(r);
-		if (r->job_st > 0)
-			r->added_us = util_now_us() - r->t0_us - r->upstream_us;
+	} else {
+		char *nb = r->job_nb;
+		size_t nlen = r->job_nlen;
+		r->job_nb = NULL;
+		if (r->job == REQ_JOB_DECIDE && gateway_attempt_again(r, 0, &nb, &nlen) != 1) {
+			free(nb);
+			phase = REQ_REPLY;
+		} else {
+			gateway_attempt_next(r, nb, nlen);
+		}
 	}
-	r->phase = REQ_REPLY;
+	r->phase = phase;
 	/* r is libmicrohttpd's again from here on: not touched after this. */
 	MHD_resume_connection(c);
 	__atomic_fetch_sub(&g->njobs, 1, __ATOMIC_RELEASE);
 }
 
-/* Back in libmicrohttpd's thread after the job: answer. */
+/* Hand r to a pool thread for job (the connection stays suspended). */
+static enum MHD_Result
+gateway_forward_defer(struct req *r, int job)
+{
+	gateway_t *g = r->g;
+	r->phase = REQ_JOB;
+	r->job = job;
+	__atomic_fetch_add(&g->njobs, 1, __ATOMIC_ACQ_REL);
+	MHD_suspend_connection(r->conn);
+	taskpool_submit(g->jobs, gateway_forward_job, r);
+	return MHD_YES;
+}
+
+/* The answer is decided: give it to the agent. */
 static enum MHD_Result
 gateway_forward_reply(struct req *r)
 {
-	if (r->job_refused)
-		return gateway_forward_refuse(r, &r->job_ref);
-	int st = r->job_st;
-	if (st > 0)
+	if (r->refused_now)
+		return gateway_forward_refuse(r, &r->ref);
+	int st = r->st;
+	if (st > 0) {
+		r->added_us = util_now_us() - r->t0_us - r->upstream_us;
 		return gateway_respond_stream(r, st);
-	if (st < 0) {
+	}
+	if (st < 0 || r->client_gone) {
 		/* Nobody to answer: 499 ("client closed request") for the books. */
 		r->status = 499;
 		r->no_reply = 1;
@@ -1157,8 +1178,59 @@ gateway_forward_reply(struct req *r)
 	return gateway_forward_unreachable(r);
 }
 
-/* The body is complete: answer what can be answered at once, hand the
- * rest to a pool thread with the connection suspended. */
+/* The agent left, or the gateway stops, before the answer. */
+static enum MHD_Result
+gateway_forward_gone(struct req *r)
+{
+	r->client_gone = 1;
+	if (r->x != NULL)
+		upstream_abort(r->x);
+	r->st = -1;
+	r->ttfb_us = -1;
+	return gateway_forward_reply(r);
+}
+
+/* An attempt is out (libmicrohttpd thread, never waiting): once its status
+ * is known ask the policy, without waiting; what would wait goes to a
+ * pool thread. Until then the connection is parked. */
+static enum MHD_Result
+gateway_forward_step(struct req *r)
+{
+	for (;;) {
+		if (r->phase == REQ_REPLY)
+			return gateway_forward_reply(r);
+		pthread_mutex_lock(&r->mu);
+		unsigned seq = r->seq;
+		pthread_mutex_unlock(&r->mu);
+		if (gateway_stopping(r->g))
+			return gateway_forward_gone(r);
+		if (r->st < 0) {
+			int st = upstream_wait_headers(r->x, 0);
+			if (st == 0 && upstream_peer_gone(r->x))
+				return gateway_forward_gone(r);   /* the driver saw the agent leave */
+			if (st < 0) {
+				if (gateway_park(r, seq))
+					return MHD_YES;
+				continue;
+			}
+			gateway_attempt_answered(r, st);
+		}
+		char *nb = NULL;
+		size_t nlen = 0;
+		int rc = gateway_attempt_again(r, 1, &nb, &nlen);
+		if (rc == 0) {
+			free(nb);
+			r->phase = REQ_REPLY;
+			continue;
+		}
+		r->job_nb = nb;
+		r->job_nlen = nlen;
+		return gateway_forward_defer(r, rc == GATEWAY_LATER ? REQ_JOB_DECIDE : REQ_JOB_NEXT);
+	}
+}
+
+/* The body is complete: answer what can be answered at once; admit and
+ * send, or hand that to a pool thread when the policy would wait. */
 static enum MHD_Result
 gateway_forward(struct req *r)
 {
@@ -1166,6 +1238,7 @@ gateway_forward(struct req *r)
 	r->t0_ms = util_now_ms();
 	r->t0_us = util_now_us();
 	r->ttfb_us = r->added_us = -1;
+	r->st = -1;
 	gateway_forward_prepare(r);
 	if (r->too_big)
 		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
@@ -1174,11 +1247,16 @@ gateway_forward(struct req *r)
 		return gateway_forward_unknown(r);
 	if (r->metered && r->body_rc != REQBODY_OK)
 		return gateway_forward_bad_body(r);
-	r->phase = REQ_JOB;
-	__atomic_fetch_add(&g->njobs, 1, __ATOMIC_ACQ_REL);
-	MHD_suspend_connection(r->conn);
-	taskpool_submit(g->jobs, gateway_forward_job, r);
-	return MHD_YES;
+	if (r->metered && g->policy.admit != NULL) {
+		int rc = gateway_forward_admit(r, &r->ref, 1);
+		if (rc == GATEWAY_LATER)
+			return gateway_forward_defer(r, REQ_JOB_ADMIT);
+		if (rc != 0)
+			return gateway_forward_refuse(r, &r->ref);
+	}
+	gateway_forward_send(r);
+	r->phase = REQ_ATTEMPT;
+	return gateway_forward_step(r);
 }
 
 /* ---------------------------------------------------------- MHD glue */
@@ -1193,6 +1271,7 @@ gateway_req_free(struct req *r)
 	free(r->hdrs);
 	free(r->url);
 	free(r->new_body);
+	free(r->job_nb);
 	free(r->method);
 	free(r->path);
 	free(r->query);
@@ -1379,8 +1458,8 @@ gateway_on_request(void *cls, struct MHD_Connection *c, const char *url, const c
 	}
 	if (r->status != 0 || r->phase == REQ_JOB)
 		return MHD_YES;   /* already answered (or still forwarding) */
-	if (r->phase == REQ_REPLY)
-		return gateway_forward_reply(r);
+	if (r->phase != REQ_BODY)
+		return gateway_forward_step(r);   /* resumed: the attempt moved on */
 	return gateway_forward(r);
 }
 
@@ -1456,7 +1535,7 @@ gateway_start(const struct gateway_options *o, char **err)
 		    MHD_OPTION_URI_LOG_CALLBACK, gateway_on_uri, g,
 		    MHD_OPTION_NOTIFY_COMPLETED, gateway_on_completed, g,
 		    MHD_OPTION_EXTERNAL_LOGGER, gateway_on_mhd_log, g,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GATEWAY_CONN_MEMORY,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
 		    MHD_OPTION_END);
 	if (g->mhd == NULL) {
