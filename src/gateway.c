@@ -81,7 +81,7 @@
 #define GATEWAY_MAX_ATTEMPTS 16
 #define GATEWAY_POLL_MS 50             /* how often blocked waits look at the world */
 #define GATEWAY_BLOCK_SIZE (16 * 1024)     /* a callback response's buffer: calloc'd per response */
-#define GATEWAY_CONN_MEMORY (64 * 1024)    /* libmicrohttpd zeroes this pool per request */
+#define GATEWAY_CONN_MEMORY (32 * 1024)    /* libmicrohttpd zeroes this pool per request */
 #define GATEWAY_MHD_THREADS 2          /* libmicrohttpd's epoll threads: they never block */
 #define GATEWAY_MAX_JOBS 512           /* forwarding threads at most (then requests queue) */
 

@@ -788,7 +788,9 @@ policy_body_for(policy_t *p, struct gateway_call *c, const char *model, int fres
 		if (!same)
 			log_debug("policy: route %d: %s -> %s", c->route, c->model_asked, model);
 	}
-	if (reqbody_read(b != NULL ? b : c->body, n, &rb) != REQBODY_OK) {
+	if (b == NULL && asked == c->request)
+		rb = *asked;   /* the body as the gateway read it: not parsed again */
+	else if (reqbody_read(b != NULL ? b : c->body, n, &rb) != REQBODY_OK) {
 		free(b);
 		r->status = 400;
 		snprintf(r->type, sizeof r->type, "invalid_request_error");
