@@ -83,6 +83,7 @@ struct upstream_xfer {
 	int kicked;                   /* in the kicks queue */
 	int peer_gone;                /* aborted because the watched socket hung up */
 	int paused;                   /* the write callback paused it: buffer full */
+	int news;                     /* headers or body came in this round: notify once */
 	unsigned gen;                 /* bumped by every header, body chunk and the end */
 	int status;                   /* status of the final response, 0 until known */
 	int headers_done;
@@ -273,8 +274,7 @@ upstream_header_line(upstream_xfer_t *x, const char *line, size_t len)
 		if (x->status >= 200 && !x->headers_done) {
 			x->headers_done = 1;
 			x->gen++;
-			if (x->notify != NULL)
-				x->notify(x->notify_user);
+			x->news = 1;   /* told after this round of curl work */
 			pthread_cond_broadcast(&x->cond);
 		}
 		return;
@@ -335,8 +335,7 @@ upstream_on_write(char *data, size_t size, size_t n, void *user)
 	buf_append(&x->data, data, len);
 	x->body_bytes += len;
 	x->gen++;
-	if (x->notify != NULL)
-		x->notify(x->notify_user);
+	x->news = 1;   /* told after this round of curl work */
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->lock);
 	return len;
@@ -540,6 +539,24 @@ upstream_driver_poll(upstream_t *u)
 	}
 }
 
+/* Driver: one notify per transfer for all that came in this round (a
+ * burst of chunks wakes a parked reader once). A transfer resumed in
+ * upstream_driver_kick may have news too: it is still live here. */
+static void
+upstream_driver_news(upstream_t *u)
+{
+	for (int i = 0; i < u->live.n; i++) {
+		upstream_xfer_t *x = u->live.v[i];
+		pthread_mutex_lock(&x->lock);
+		if (x->news) {
+			x->news = 0;
+			if (x->notify != NULL)
+				x->notify(x->notify_user);
+		}
+		pthread_mutex_unlock(&x->lock);
+	}
+}
+
 static void *
 upstream_driver_main(void *arg)
 {
@@ -551,6 +568,7 @@ upstream_driver_main(void *arg)
 			break;
 		curl_multi_perform(u->multi, &running);
 		upstream_driver_reap(u);
+		upstream_driver_news(u);
 		upstream_driver_poll(u);
 	}
 	return NULL;
