@@ -1481,7 +1481,7 @@ gateway_base_url(const char *url, const char *dflt)
 
 /* The listening socket on 127.0.0.1:port (0: any); its port in *bound.
  * Bound here rather than by libmicrohttpd so that the port is known
- * before the first connection thread reads it in host_ok(). */
+ * before the first request reads it in host_ok(). */
 static int
 gateway_listen_loopback(int port, int *bound)
 {
