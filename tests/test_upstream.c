@@ -364,8 +364,9 @@ count_note(void *user)
 	pthread_mutex_unlock(&no->mu);
 }
 
-/* The notify callback reports the headers, every chunk and the end, so a
- * reader that never waits (upstream_read with timeout 0) learns of each. */
+/* The notify callback reports what came in each round of curl work
+ * (headers, chunks) and the end, so a reader that never waits
+ * (upstream_read with timeout 0) learns of each. */
 static void
 test_notify_without_waiting(void **state)
 {
@@ -388,7 +389,9 @@ test_notify_without_waiting(void **state)
 	assert_int_equal(n, UPSTREAM_EOF);
 	assert_int_equal(got.len, 6);
 	pthread_mutex_lock(&no.mu);
-	assert_true(no.n >= 3);   /* headers, at least one chunk, the end */
+	/* The headers with "one" (one round of curl work), then "two" and
+	 * the end, 30 ms later: at least two notifies. */
+	assert_true(no.n >= 2);
 	pthread_mutex_unlock(&no.mu);
 	upstream_xfer_free(x);
 	buf_free(&got);
