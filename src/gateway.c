@@ -185,6 +185,7 @@ struct req {
 	char *url;
 	char **hdrs;
 	int nhdrs;
+	const char *conn_tokens;       /* the agent's Connection header (MHD's), NULL none */
 	struct reqbody asked;          /* what the agent's body asks for (POST only) */
 	char key_hash[17];
 	char agent_session[STATS_AGENT_ID_MAX];   /* x-claude-code-session-id, "" none */
@@ -656,8 +657,7 @@ static enum MHD_Result
 gateway_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
 	struct req *r = cls;
-	const char *conn_tokens = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
-	if (gateway_hop_header(name, conn_tokens))
+	if (gateway_hop_header(name, r->conn_tokens))
 		return MHD_YES;
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xasprintf("%s: %s", name, value ? value : "");
@@ -966,6 +966,7 @@ gateway_forward_prepare(struct req *r)
 	r->metered = r->kind == GATEWAY_PATH_METERED;
 	free(upath);
 	r->body_rc = post ? reqbody_read(r->body.data, r->body.len, &r->asked) : REQBODY_OK;
+	r->conn_tokens = gateway_header_get(r, "Connection");   /* looked up once */
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, gateway_collect_header, r);
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xstrdup("Accept-Encoding: identity");
