@@ -88,7 +88,6 @@
 #define GATEWAY_POLL_MS 50             /* how often blocked waits look at the world */
 #define GATEWAY_BLOCK_SIZE (16 * 1024)     /* a callback response's buffer: calloc'd per response */
 #define GATEWAY_CONN_MEMORY (32 * 1024)    /* libmicrohttpd zeroes this pool per request */
-#define GATEWAY_MHD_THREADS 2          /* libmicrohttpd's epoll threads: they never block */
 #define GATEWAY_MAX_JOBS 512           /* forwarding threads at most (then requests queue) */
 
 struct route {
@@ -798,6 +797,7 @@ gateway_req_notify(void *user)
 	if (r->parked) {
 		r->parked = 0;
 		MHD_resume_connection(r->conn);
+		upstream_loop_wake(r->g->up);
 	}
 	pthread_mutex_unlock(&r->mu);
 }
@@ -1148,6 +1148,7 @@ gateway_forward_job(void *arg)
 	r->phase = phase;
 	/* r is libmicrohttpd's again from here on: not touched after this. */
 	MHD_resume_connection(c);
+	upstream_loop_wake(g->up);
 	__atomic_fetch_sub(&g->njobs, 1, __ATOMIC_RELEASE);
 }
 
@@ -1480,6 +1481,22 @@ gateway_base_url(const char *url, const char *dflt)
 	return s;
 }
 
+/* The event loop's turn for libmicrohttpd (the upstream driver thread):
+ * accept, read, call the handlers and readers, write; never waits.
+ * Returns when it wants its next turn at the latest (ms). */
+static int
+gateway_mhd_run(void *user)
+{
+	gateway_t *g = user;
+	MHD_UNSIGNED_LONG_LONG t;
+	MHD_run(g->mhd);
+	/* libmicrohttpd may have work left that its epoll fd does not show
+	 * (a resumed connection, a response still to write): 0 then. */
+	if (MHD_get_timeout(g->mhd, &t) != MHD_YES)
+		return -1;
+	return t > 1000 ? 1000 : (int)t;
+}
+
 /* The listening socket on 127.0.0.1:port (0: any); its port in *bound.
  * Bound here rather than by libmicrohttpd so that the port is known
  * before the first request reads it in host_ok(). */
@@ -1534,10 +1551,9 @@ gateway_start(const struct gateway_options *o, char **err)
 	errno = 0;
 	int lfd = gateway_listen_loopback(o->port, &g->port);
 	if (lfd >= 0)
-		g->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
+		g->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
 		    (uint16_t)g->port, NULL, NULL, gateway_on_request, g,
 		    MHD_OPTION_LISTEN_SOCKET, lfd,
-		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)GATEWAY_MHD_THREADS,
 		    MHD_OPTION_NOTIFY_CONNECTION, gateway_on_connection, g,
 		    MHD_OPTION_URI_LOG_CALLBACK, gateway_on_uri, g,
 		    MHD_OPTION_NOTIFY_COMPLETED, gateway_on_completed, g,
@@ -1561,6 +1577,9 @@ gateway_start(const struct gateway_options *o, char **err)
 		free(g);
 		return NULL;
 	}
+	/* One event loop: the upstream driver thread runs libmicrohttpd too. */
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(g->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	upstream_set_loop(g->up, di != NULL ? di->epoll_fd : -1, gateway_mhd_run, g);
 	log_debug("gateway: listening on 127.0.0.1:%d", g->port);
 	return g;
 }
@@ -1579,6 +1598,7 @@ gateway_wake_all(gateway_t *g)
 		pthread_mutex_unlock(&r->mu);
 	}
 	pthread_mutex_unlock(&g->reqs_lock);
+	upstream_loop_wake(g->up);
 }
 
 void
@@ -1594,6 +1614,7 @@ gateway_stop(gateway_t *g)
 		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
 	gateway_wake_all(g);
 	taskpool_free(g->jobs);
+	upstream_set_loop(g->up, -1, NULL, NULL);   /* libmicrohttpd is ours from here */
 	/* Closes every connection: in-flight requests settle first. */
 	MHD_stop_daemon(g->mhd);
 	upstream_free(g->up);

@@ -53,6 +53,16 @@ struct upstream {
 	struct xlist adds;            /* started, not yet in the multi */
 	struct xlist kicks;           /* need the driver: aborted, or paused with room again */
 	int stop;
+	/* An outside event source the driver serves too (upstream_set_loop):
+	 * its fd is polled with the transfers' sockets, run() called when it
+	 * is readable and at least every DRIVE_SLICE_MS. Set under qlock;
+	 * loop_busy (qlock, loop_cond) while the driver is inside run(). */
+	int loop_fd;
+	int (*loop_run)(void *user);
+	void *loop_user;
+	int loop_busy;
+	int loop_wake;                /* upstream_loop_wake: run() at once */
+	pthread_cond_t loop_cond;
 	struct xlist live;            /* driver thread only: in the multi */
 	struct pollfd *wfds;          /* driver thread only: watched sockets of live */
 	struct curl_waitfd *wcfds;
@@ -131,6 +141,8 @@ upstream_new(void)
 		pthread_mutex_init(&u->locks[i], NULL);
 	pthread_mutex_init(&u->pool_lock, NULL);
 	pthread_mutex_init(&u->qlock, NULL);
+	pthread_cond_init(&u->loop_cond, NULL);
+	u->loop_fd = -1;
 	u->share = curl_share_init();
 	if (u->share == NULL)
 		fatal("curl_share_init failed");
@@ -172,6 +184,7 @@ upstream_free(upstream_t *u)
 		curl_easy_cleanup(u->pool[i]);
 	pthread_mutex_destroy(&u->pool_lock);
 	pthread_mutex_destroy(&u->qlock);
+	pthread_cond_destroy(&u->loop_cond);
 	curl_share_cleanup(u->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&u->locks[i]);
@@ -206,7 +219,14 @@ upstream_xlist_del(struct xlist *l, upstream_xfer_t *x)
 	}
 }
 
-/* Hand x to the driver (queue q: adds or kicks) and wake it. */
+int
+upstream_in_driver(const upstream_t *u)
+{
+	return pthread_equal(pthread_self(), u->driver);
+}
+
+/* Hand x to the driver (queue q: adds or kicks) and wake it (the driver
+ * itself, inside the loop's run(), looks at its queues before polling). */
 static void
 upstream_queue(upstream_xfer_t *x, int kick)
 {
@@ -214,7 +234,33 @@ upstream_queue(upstream_xfer_t *x, int kick)
 	pthread_mutex_lock(&u->qlock);
 	upstream_xlist_push(kick ? &u->kicks : &u->adds, x);
 	pthread_mutex_unlock(&u->qlock);
+	if (!upstream_in_driver(u))
+		curl_multi_wakeup(u->multi);
+}
+
+void
+upstream_loop_wake(upstream_t *u)
+{
+	pthread_mutex_lock(&u->qlock);
+	u->loop_wake = 1;
+	pthread_mutex_unlock(&u->qlock);
+	if (!upstream_in_driver(u))
+		curl_multi_wakeup(u->multi);
+}
+
+void
+upstream_set_loop(upstream_t *u, int fd, int (*run)(void *user), void *user)
+{
+	pthread_mutex_lock(&u->qlock);
+	u->loop_fd = run != NULL ? fd : -1;
+	u->loop_run = run;
+	u->loop_user = user;
+	pthread_mutex_unlock(&u->qlock);
 	curl_multi_wakeup(u->multi);
+	pthread_mutex_lock(&u->qlock);
+	while (u->loop_busy && !upstream_in_driver(u))   /* out of the old run() */
+		pthread_cond_wait(&u->loop_cond, &u->qlock);
+	pthread_mutex_unlock(&u->qlock);
 }
 
 /* Ask the driver to look at x (an abort, room in a paused buffer): once.
@@ -502,11 +548,11 @@ upstream_driver_peer_gone(upstream_t *u, upstream_xfer_t *x)
  * readable: a hang-up reads as end of file). A watched socket that is
  * readable but still open has a pipelined request: it is then only
  * checked for a hang-up after each poll. */
-static void
-upstream_driver_poll(upstream_t *u)
+static int
+upstream_driver_poll(upstream_t *u, int loop_fd, int wait_ms)
 {
 	int nw = 0, quiet = 0;
-	if (u->wcap < u->live.n) {
+	if (u->wcap < u->live.n + 1) {
 		u->wcap = u->live.n + 16;
 		u->wfds = xreallocarray(u->wfds, (size_t)u->wcap, sizeof *u->wfds);
 		u->wcfds = xreallocarray(u->wcfds, (size_t)u->wcap, sizeof *u->wcfds);
@@ -521,22 +567,29 @@ upstream_driver_poll(upstream_t *u)
 		quiet |= x->watch_quiet;
 		u->wx[nw++] = x;
 	}
-	curl_multi_poll(u->multi, u->wcfds, (unsigned)nw, DRIVE_SLICE_MS, NULL);
+	int nfd = nw, loop_ready = 0;
+	if (loop_fd >= 0)
+		u->wcfds[nfd++] = (struct curl_waitfd){ .fd = loop_fd, .events = CURL_WAIT_POLLIN };
+	int n = 0;
+	curl_multi_poll(u->multi, u->wcfds, (unsigned)nfd, wait_ms, &n);
+	if (loop_fd >= 0)
+		loop_ready = u->wcfds[nw].revents != 0 || n == 0;   /* its timeouts too */
 	int any = quiet;
 	for (int i = 0; i < nw; i++)
 		any |= u->wcfds[i].revents != 0;
 	if (!any)
-		return;
+		return loop_ready;
 	for (int i = 0; i < nw; i++)
 		u->wfds[i] = (struct pollfd){ .fd = u->wcfds[i].fd, .events = POLLRDHUP };
 	if (poll(u->wfds, (nfds_t)nw, 0) < 0)
-		return;
+		return loop_ready;
 	for (int i = 0; i < nw; i++) {
 		if (u->wfds[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
 			upstream_driver_peer_gone(u, u->wx[i]);
 		else if (u->wcfds[i].revents != 0)
 			u->wx[i]->watch_quiet = 1;
 	}
+	return loop_ready;
 }
 
 /* Driver: one notify per transfer for all that came in this round (a
@@ -561,6 +614,7 @@ static void *
 upstream_driver_main(void *arg)
 {
 	upstream_t *u = arg;
+	int loop_ready = 0, loop_wait = -1;
 	for (;;) {
 		int running;
 		int stop = upstream_driver_queues(u);
@@ -569,7 +623,26 @@ upstream_driver_main(void *arg)
 		curl_multi_perform(u->multi, &running);
 		upstream_driver_reap(u);
 		upstream_driver_news(u);
-		upstream_driver_poll(u);
+		pthread_mutex_lock(&u->qlock);
+		int loop_fd = u->loop_fd;
+		int (*run)(void *) = u->loop_run;
+		void *user = u->loop_user;
+		loop_ready |= u->loop_wake;
+		u->loop_wake = 0;
+		u->loop_busy = loop_ready && run != NULL;
+		pthread_mutex_unlock(&u->qlock);
+		if (u->loop_busy) {
+			/* the outside loop's turn; what it starts is sent before polling */
+			loop_wait = run(user);
+			pthread_mutex_lock(&u->qlock);
+			u->loop_busy = 0;
+			pthread_cond_broadcast(&u->loop_cond);
+			pthread_mutex_unlock(&u->qlock);
+			loop_ready = 0;
+			continue;
+		}
+		int wait_ms = loop_wait >= 0 && loop_wait < DRIVE_SLICE_MS ? loop_wait : DRIVE_SLICE_MS;
+		loop_ready = upstream_driver_poll(u, loop_fd, wait_ms) || (loop_fd >= 0 && loop_wait == 0);
 	}
 	return NULL;
 }
@@ -699,7 +772,7 @@ upstream_wait_headers(upstream_xfer_t *x, int timeout_ms)
 	struct timespec until = upstream_deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
 	int ret = -1;
 	pthread_mutex_lock(&x->lock);
-	while (!x->headers_done && !x->done) {
+	while (!x->headers_done && !x->done && timeout_ms != 0) {
 		if (upstream_xfer_wait(x, &until, timeout_ms) == ETIMEDOUT)
 			break;
 	}
@@ -853,9 +926,46 @@ upstream_body_bytes(const upstream_xfer_t *x)
 	return x->body_bytes;
 }
 
+/* upstream_join in the driver thread (inside the loop's run()): nobody
+ * else will end x, so end it here: out of the queues and the multi. */
+static void
+upstream_join_in_driver(upstream_xfer_t *x)
+{
+	upstream_t *u = x->up;
+	int refs = 0;
+	pthread_mutex_lock(&u->qlock);
+	for (struct xlist *l = &u->adds; l != NULL; l = l == &u->adds ? &u->kicks : NULL) {
+		for (int i = 0; i < l->n; i++) {
+			if (l->v[i] == x) {
+				l->v[i--] = l->v[--l->n];
+				refs++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&u->qlock);
+	int live = 0;
+	for (int i = 0; i < u->live.n && !live; i++)
+		live = u->live.v[i] == x;
+	pthread_mutex_lock(&x->lock);
+	x->kicked = 0;
+	x->drefs -= refs;
+	pthread_mutex_unlock(&x->lock);
+	if (live)
+		upstream_driver_end(u, x, CURLE_ABORTED_BY_CALLBACK);
+	else if (!x->done)
+		upstream_xfer_finish(x, CURLE_ABORTED_BY_CALLBACK);
+}
+
 void
 upstream_join(upstream_xfer_t *x)
 {
+	if (upstream_in_driver(x->up)) {
+		pthread_mutex_lock(&x->lock);
+		int pending = !x->done || x->drefs > 0;
+		pthread_mutex_unlock(&x->lock);
+		if (pending)
+			upstream_join_in_driver(x);
+	}
 	pthread_mutex_lock(&x->lock);
 	while (!x->done || x->drefs > 0)
 		upstream_xfer_wait(x, NULL, -1);

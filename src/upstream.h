@@ -65,6 +65,22 @@ struct upstream_request {
 upstream_t *upstream_new(void);
 void upstream_free(upstream_t *u);   /* after every transfer was freed */
 
+/* Let the driver thread run an outside event loop too (the gateway's
+ * libmicrohttpd daemon): fd is polled for input with the transfers'
+ * sockets and run(user) is called in the driver thread when it is
+ * readable, when the milliseconds run() last returned have passed (0: at
+ * once; -1: no timer) and at least once a second. run() may start, read
+ * and free transfers (a transfer it frees is ended at once) but must not
+ * wait for one. run NULL stops it; returns once the driver is out of
+ * run(). */
+void upstream_set_loop(upstream_t *u, int fd, int (*run)(void *user), void *user);
+/* Have the driver call the loop's run() at once (any thread: e.g. after
+ * resuming a libmicrohttpd connection, which in external mode wakes
+ * nobody by itself). */
+void upstream_loop_wake(upstream_t *u);
+/* 1 in the driver thread (inside the loop's run(), a tap or a notify). */
+int upstream_in_driver(const upstream_t *u);
+
 /* Start a transfer (the driver picks it up at once). Never NULL. */
 upstream_xfer_t *upstream_start(upstream_t *u, const struct upstream_request *r);
 
