@@ -6,22 +6,23 @@
  * the rate-limit table, handed to the policy), and the libmicrohttpd glue.
  * A finished request goes to the meter (meter.c); /metrics is metrics.c's.
  *
- * Threading: libmicrohttpd runs a pool of GATEWAY_MHD_THREADS epoll
- * threads with suspendable connections; they never wait. When the body
- * is complete the handler asks the policy to admit the request with
- * gateway_call.nowait (a hook that would wait answers GATEWAY_LATER), hands
- * the attempt to the upstream driver thread (upstream.c) and suspends the
- * connection; the transfer's notify callback (headers, a chunk, the end,
- * the agent hanging up: the driver watches its socket) resumes it. Once
+ * Threading: one event loop thread, the upstream driver (upstream.c),
+ * runs libmicrohttpd in external epoll mode (gateway_mhd_run) and every
+ * transfer; it never waits. When the body is complete the handler asks
+ * the policy to admit the request with gateway_call.nowait (a hook that
+ * would wait answers GATEWAY_LATER), starts the attempt and suspends the
+ * connection; the transfer's notify callback (headers, chunks, the end,
+ * the agent hanging up: the loop watches its socket) resumes it. Once
  * the status is known the attempt hook runs the same way. Whatever would
  * wait (pacing, backoff, fallbacks, peeking at a stream's first event, a
  * dropped attempt) runs in a taskpool thread while the connection stays
- * suspended. The answer is a callback response whose reader hands the
- * agent whatever the transfer has buffered, as soon as it is there
- * (streaming is pass-through: no batching; the usage parser reads a copy
- * through the transfer's tap); with nothing buffered it parks (suspends)
- * until the next notify. When MHD reports the request completed, the
- * transfer is joined (or aborted) and the meter settles the request.
+ * suspended; resuming from there wakes the loop (upstream_loop_wake). The
+ * answer is a callback response whose reader hands the agent whatever
+ * the transfer has buffered, as soon as it is there (streaming is
+ * pass-through: no batching; the usage parser reads a copy through the
+ * transfer's tap); with nothing buffered it parks (suspends) until the
+ * next notify. When MHD reports the request completed, the transfer is
+ * joined (or aborted) and the meter settles the request.
  *
  * Upstream path rule: the route-relative path gets "/v1" in front when it
  * starts with an API resource but lacks the version (OpenCode calls

@@ -13,7 +13,10 @@
  * upstream socket: that is the backpressure; a reader that makes room
  * asks the driver to resume it. A transfer may name a socket to watch
  * (the agent's): when its peer hangs up the driver aborts the transfer.
- * Aborting wakes the driver, which removes the transfer at once.
+ * Aborting wakes the driver, which removes the transfer at once. The
+ * driver can run an outside event loop as well (upstream_set_loop: the
+ * gateway's libmicrohttpd), whose descriptor it polls with curl's, so
+ * that serving a request and its transfer never change threads.
  */
 #include "upstream.h"
 
