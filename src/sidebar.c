@@ -607,6 +607,44 @@ sidebar_total_cost(const struct sidebar_input *in)
 	return in->snap->total.cost_micros;
 }
 
+/* The team line: the team's spend in its binding period against its
+ * ceiling, what is in flight and this member's share; or that the store
+ * cannot be reached (refusing, or budgets not enforced). */
+static void
+sidebar_emit_team(struct out *o, const struct stats_team *t)
+{
+	char sp[24], fl[24], me[24], mc[24], share[128];
+	if (!t->active || (!t->read && t->error[0] == '\0'))
+		return;
+	if (!t->reachable) {
+		if (t->fail_open)
+			sidebar_emit(o, SIDEBAR_WARN, " team %s: budgets NOT enforced", t->team);
+		else
+			sidebar_emit(o, SIDEBAR_ERROR, " team %s: store unreachable, refusing", t->team);
+		sidebar_emit(o, SIDEBAR_DIM, "  %s", t->error);
+		if (!t->read)
+			return;
+	}
+	util_fmt_usd(t->spent, sp, sizeof sp);
+	util_fmt_usd(t->inflight, fl, sizeof fl);
+	util_fmt_usd(t->member_spent, me, sizeof me);
+	snprintf(share, sizeof share, "%s %s", t->member, me);
+	if (t->member_ceiling >= 0) {
+		util_fmt_usd(t->member_ceiling, mc, sizeof mc);
+		snprintf(share, sizeof share, "%s %s/%s", t->member, me, mc);
+	}
+	if (t->ceiling > 0) {
+		char label[80];
+		snprintf(label, sizeof label, " team %s ", t->period);
+		sidebar_emit_cost_bar(o, label, t->spent, t->ceiling, 0);
+	} else if (t->ceiling == 0) {
+		sidebar_emit(o, SIDEBAR_ERROR, " team %s blocked: ceiling $0", t->period);
+	} else {
+		sidebar_emit(o, SIDEBAR_TEXT, " team %s %s", t->period, sp);
+	}
+	sidebar_emit(o, SIDEBAR_DIM, "  %s: %s in flight, %s", t->team, fl, share);
+}
+
 static void
 sidebar_emit_header(struct out *o, const struct sidebar_input *in)
 {
@@ -614,6 +652,7 @@ sidebar_emit_header(struct out *o, const struct sidebar_input *in)
 	char usd[24];
 	util_fmt_usd(t->cost_micros, usd, sizeof usd);
 	sidebar_emit(o, SIDEBAR_BOLD, " tokmux  total %s%s", t->unpriced ? "~" : "", usd);
+	sidebar_emit_team(o, &in->snap->team);
 	int64_t spent = sidebar_total_cost(in);
 	int64_t today = in->daily_before_micros + spent;
 	if (in->ceiling_micros == 0)
