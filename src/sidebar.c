@@ -613,36 +613,40 @@ sidebar_total_cost(const struct sidebar_input *in)
 static void
 sidebar_emit_team(struct out *o, const struct stats_team *t)
 {
-	char sp[24], fl[24], me[24], mc[24], share[128];
+	char sp[24], fl[24], me[24], mc[24];
 	if (!t->active || (!t->read && t->error[0] == '\0'))
 		return;
 	if (!t->reachable) {
 		if (t->fail_open)
-			sidebar_emit(o, SIDEBAR_WARN, " team %s: budgets NOT enforced", t->team);
+			sidebar_emit(o, SIDEBAR_WARN, " team %s: NOT enforced", t->team);
 		else
-			sidebar_emit(o, SIDEBAR_ERROR, " team %s: store unreachable, refusing", t->team);
-		sidebar_emit(o, SIDEBAR_DIM, "  %s", t->error);
+			sidebar_emit(o, SIDEBAR_ERROR, " team %s: store unreachable", t->team);
+		sidebar_emit(o, SIDEBAR_DIM, "  %s", t->where);
+		sidebar_emit(o, t->fail_open ? SIDEBAR_WARN : SIDEBAR_ERROR, "  %s",
+		    t->fail_open ? "store unreachable, serving" : "refusing requests");
 		if (!t->read)
 			return;
 	}
 	util_fmt_usd(t->spent, sp, sizeof sp);
 	util_fmt_usd(t->inflight, fl, sizeof fl);
 	util_fmt_usd(t->member_spent, me, sizeof me);
-	snprintf(share, sizeof share, "%s %s", t->member, me);
-	if (t->member_ceiling >= 0) {
-		util_fmt_usd(t->member_ceiling, mc, sizeof mc);
-		snprintf(share, sizeof share, "%s %s/%s", t->member, me, mc);
-	}
 	if (t->ceiling > 0) {
-		char label[80];
-		snprintf(label, sizeof label, " team %s ", t->period);
+		char label[96];
+		snprintf(label, sizeof label, " team %s %s ", t->team, t->period);
 		sidebar_emit_cost_bar(o, label, t->spent, t->ceiling, 0);
 	} else if (t->ceiling == 0) {
-		sidebar_emit(o, SIDEBAR_ERROR, " team %s blocked: ceiling $0", t->period);
+		sidebar_emit(o, SIDEBAR_ERROR, " team %s %s blocked: $0", t->team, t->period);
 	} else {
-		sidebar_emit(o, SIDEBAR_TEXT, " team %s %s", t->period, sp);
+		sidebar_emit(o, SIDEBAR_TEXT, " team %s %s %s", t->team, t->period, sp);
 	}
-	sidebar_emit(o, SIDEBAR_DIM, "  %s: %s in flight, %s", t->team, fl, share);
+	if (t->inflight > 0)
+		sidebar_emit(o, SIDEBAR_DIM, "  %s in flight", fl);
+	if (t->member_ceiling >= 0) {
+		util_fmt_usd(t->member_ceiling, mc, sizeof mc);
+		sidebar_emit(o, SIDEBAR_DIM, "  %s (you) %s/%s", t->member, me, mc);
+	} else {
+		sidebar_emit(o, SIDEBAR_DIM, "  %s (you) %s", t->member, me);
+	}
 }
 
 static void

@@ -148,6 +148,7 @@ struct stats_team {
 	int read;                   /* at least one read succeeded */
 	char team[64], member[64];
 	char error[160];            /* why it is unreachable ("" none; never a password) */
+	char where[96];             /* budget_where: "redis 127.0.0.1:6379/0" (no password) */
 	char period[8];             /* the binding period: "day", "week", "month" */
 	int64_t spent, inflight;    /* the team's in that period */
 	int64_t ceiling;            /* -1 none */

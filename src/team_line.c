@@ -86,6 +86,7 @@ team_line_read(team_line_t *l, struct stats_team *last)
 	v.shared = strcmp(budget_where(o->budget), "memory") != 0;
 	v.fail_open = o->team->fail_open;
 	v.reachable = rc == BUDGET_OK;
+	snprintf(v.where, sizeof v.where, "%s", budget_where(o->budget));
 	snprintf(v.error, sizeof v.error, "%s", rc == BUDGET_OK ? "" : err);
 	if (rc == BUDGET_OK) {
 		team_line_view(o->team, st, &st[PERIOD_COUNT], &v);

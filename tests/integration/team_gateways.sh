@@ -191,6 +191,7 @@ mock_delay 300
 N=4 load "$T_TMP/inflight.out" "$URL_g1" "$URL_g2" &
 LOADPID=$!
 for i in $(seq 100); do [ "$(team_spent team in_flight)" = $((4 * R)) ] && break; sleep 0.05; done
+[ "$(team_spent team in_flight)" = $((4 * R)) ] || fail "4 requests are not in flight: $(team_spent team in_flight)"
 kill -9 "$RPID"
 wait "$RPID" 2>/dev/null
 N=2 load "$T_TMP/down.out" "$URL_g1" "$URL_g2"
