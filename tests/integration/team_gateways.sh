@@ -7,9 +7,10 @@
 #     small for a 21st): exactly 20 are served and 44 refused in every
 #     wave, the provider's spend (the mock's log) never goes above the
 #     ceiling, and the store's spend equals the provider's.
-#  2. kill -9 of carol's gateway with 5 requests in flight: alice is
-#     refused while carol's leases live, and served once they ran out
-#     (budget_lease_ms 3000 here), not before.
+#  2. carol's gateway renews the leases of its live streams (still held
+#     after a lease's time); kill -9 of it with 5 requests in flight:
+#     alice is refused while carol's leases live, and served once they ran
+#     out (budget_lease_ms 3000 here), not before.
 #  3. Redis killed with requests in flight: every new request is refused
 #     with "team budget store unreachable at 127.0.0.1:PORT" (fail closed),
 #     a --budget-fail-open gateway serves; Redis restarted: service
@@ -161,6 +162,9 @@ N=5 load "$T_TMP/carol.out" "$URL_g3" &
 T_PIDS="$T_PIDS $!"
 for i in $(seq 100); do [ "$(team_spent team in_flight)" = $((5 * R)) ] && break; sleep 0.05; done
 [ "$(team_spent team in_flight)" = $((5 * R)) ] || fail "carol's 5 requests are not in flight: $(team_spent team in_flight)"
+# her gateway renews the leases while the streams live: still held after a lease
+sleep 3.5
+[ "$(team_spent team in_flight)" = $((5 * R)) ] || fail "carol's live leases were not renewed: $(team_spent team in_flight)"
 mock_delay 20
 kill -9 "$PID_g3"
 killed=$(date +%s.%N)
