@@ -207,16 +207,18 @@ ceiling_new(const struct ceiling_options *o, char **err)
 	if (c->prefix[0] != '\0')
 		c->plain_expire = (int64_t)now + CEILING_PLAIN_KEEP_S;
 	/* Today's spend survives a restart: the day counter starts from the
-	 * ledger (charged at the first request if the store is away now). */
-	if (o->ledger_path != NULL && (strcmp(budget_where(c->budget), "memory") == 0 ||
-	    c->prefix[0] != '\0')) {
+	 * ledger; a shared store gets it with the first request (starting up
+	 * never waits for a store that may be away). */
+	int memory = strcmp(budget_where(c->budget), "memory") == 0;
+	if (o->ledger_path != NULL && (memory || c->prefix[0] != '\0')) {
 		struct croute none = { .number = 0 };
 		struct ceiling_scope s[3];
 		ceiling_own_scopes(c, &none, now, s);
 		c->seed = ledger_spend_since(o->ledger_path, c->day_start);
 		c->seed_scope = s[2].s;
 		c->seed_day = c->day_start;
-		ceiling_seed(c);
+		if (memory)
+			ceiling_seed(c);
 	}
 	return c;
 }
