@@ -1297,6 +1297,17 @@ gateway_req_free(struct req *r)
 	free(r);
 }
 
+/* Settle a finished request and free it, in a pool thread. */
+static void
+gateway_settle_job(void *arg)
+{
+	struct req *r = arg;
+	gateway_t *g = r->g;
+	gateway_settle(r);
+	gateway_req_free(r);
+	__atomic_fetch_sub(&g->njobs, 1, __ATOMIC_RELEASE);
+}
+
 static void
 gateway_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
@@ -1316,6 +1327,12 @@ gateway_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		} else {
 			upstream_join(r->x);
 		}
+	}
+	if (r->begun && r->g->policy.settle_waits) {
+		/* the store's round trips wait: in a pool thread (r is detached) */
+		__atomic_fetch_add(&r->g->njobs, 1, __ATOMIC_ACQ_REL);
+		taskpool_submit(r->g->jobs, gateway_settle_job, r);
+		return;
 	}
 	if (r->begun)
 		gateway_settle(r);
@@ -1585,6 +1602,14 @@ gateway_start(const struct gateway_options *o, char **err)
 	return g;
 }
 
+/* Wait until no job is out (gateway_stop). */
+static void
+gateway_jobs_drain(gateway_t *g)
+{
+	while (__atomic_load_n(&g->njobs, __ATOMIC_ACQUIRE) > 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+}
+
 /* Resume every parked reader (the gateway is stopping: they end). */
 static void
 gateway_wake_all(gateway_t *g)
@@ -1610,14 +1635,15 @@ gateway_stop(gateway_t *g)
 	__atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
 	gateway_wake_all(g);
 	/* Jobs notice the stop within GATEWAY_POLL_MS (a policy's waits end
-	 * with policy_shutdown) and resume their connections. */
-	while (__atomic_load_n(&g->njobs, __ATOMIC_ACQUIRE) > 0)
-		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
-	gateway_wake_all(g);
-	taskpool_free(g->jobs);
-	upstream_set_loop(g->up, -1, NULL, NULL);   /* libmicrohttpd is ours from here */
-	/* Closes every connection: in-flight requests settle first. */
+	 * with policy_shutdown) and resume their connections; then the loop
+	 * lets go of libmicrohttpd, and no handler starts a job any more. */
+	gateway_jobs_drain(g);
+	upstream_set_loop(g->up, -1, NULL, NULL);
+	gateway_jobs_drain(g);
+	/* Closes every connection: in-flight requests settle (in pool threads
+	 * when the policy's settle waits), then the pool ends. */
 	MHD_stop_daemon(g->mhd);
+	taskpool_free(g->jobs);
 	upstream_free(g->up);
 	for (int i = 0; i < g->nroutes; i++) {
 		free(g->routes[i].name);

@@ -134,6 +134,10 @@ struct gateway_policy {
 	/* Exactly once per admitted request, after the last byte (or the
 	 * disconnect), after stats_end and the ledger record. */
 	void (*settle)(void *user, const struct gateway_call *c, const struct gateway_outcome *o);
+	/* 1: charge() and settle() may make a network round trip (a Redis
+	 * budget store): the gateway settles requests in a pool thread, not
+	 * in its event loop. */
+	int settle_waits;
 };
 
 struct gateway_options {

@@ -88,6 +88,7 @@ struct pcall {
 struct policy {
 	struct policy_options o;
 	ceiling_t *ceil;
+	int remote_store;        /* the budget store is a network round trip (Redis) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;     /* CLOCK_MONOTONIC: pacing turns, shutdown */
 	int stopping;
@@ -205,8 +206,10 @@ policy_new(const struct policy_options *o)
 		.min_output_tokens = o->min_output_tokens, .warn_at = p->o.warn_at, .unit = o->unit,
 		.raise_hint = o->raise_hint, .extra_scopes = o->extra_scopes,
 		.extra_user = o->extra_user, .clock = o->clock, .clock_user = o->clock_user,
+		.fail_open = o->budget_fail_open,
 	};
 	char *err = NULL;
+	p->remote_store = o->budget != NULL && strcmp(budget_where(o->budget), "memory") != 0;
 	p->ceil = ceiling_new(&co, &err);
 	if (p->ceil == NULL)
 		fatal("policy: %s", err);
@@ -848,6 +851,8 @@ policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 	policy_t *p = user;
 	if (c->route < 0 || c->route >= GATEWAY_MAX_ROUTES)
 		return 0;
+	if (c->nowait && p->remote_store)
+		return GATEWAY_LATER;   /* a Redis round trip (or its timeout) waits: not here */
 	struct pcall *pc = policy_admit_chain(p, c);
 	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
 	char *body = NULL;
@@ -1146,4 +1151,5 @@ policy_hooks(policy_t *p, struct gateway_policy *out)
 	out->attempt = policy_attempt;
 	out->charge = policy_charge;
 	out->settle = policy_settle;
+	out->settle_waits = p->remote_store;
 }
