@@ -139,6 +139,13 @@ struct stats_policy_info {
 	double pacing_until;            /* latest "not before" among them, UNIX time */
 };
 
+/* The ledger as its writer last said (ledger_health): shown at once. */
+struct stats_ledger {
+	int failing;                    /* lines cannot be written: held in memory */
+	int error;                      /* errno of the last failure */
+	int64_t held, lost;             /* lines waiting; lines dropped past the bound */
+};
+
 struct stats_snapshot {
 	uint64_t version;
 	int nroutes;
@@ -146,6 +153,7 @@ struct stats_snapshot {
 	struct stats_counts total;
 	int64_t cost_last_10min_micros;  /* for burn rate */
 	struct stats_policy_info policy; /* workspace-wide policy state */
+	struct stats_ledger ledger;
 };
 
 typedef struct stats stats_t;
@@ -182,6 +190,8 @@ void stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms);
  * the version and wakes the UI). route -1 sets the total's. */
 void stats_set_route_policy(stats_t *s, int route, const struct stats_route_policy *p);
 void stats_set_policy(stats_t *s, const struct stats_policy_info *p);
+/* The ledger's state (bumps the version and wakes the UI). */
+void stats_set_ledger(stats_t *s, const struct stats_ledger *l);
 /* The last STATS_RECENT_MAX finished requests
  * of each route, for the "last requests" overlay. */
 #define STATS_RECENT_MAX 20
