@@ -663,6 +663,11 @@ test_clamp_recorded(void **state)
 	wait_idle(f, 2);
 	FILE *fp = fopen(f->ledger_path, "r");
 	char line[4096];
+	/* the intent line first: what was reserved and sent, before it went */
+	assert_non_null(fgets(line, sizeof line, fp));
+	assert_non_null(strstr(line, "\"kind\":\"intent\""));
+	assert_non_null(strstr(line, "\"clamped_from\":20000"));
+	assert_non_null(strstr(line, "\"reserved_micros\":"));
 	assert_non_null(fgets(line, sizeof line, fp));
 	cJSON *o = cJSON_Parse(line);
 	int64_t sent = (int64_t)cJSON_GetObjectItemCaseSensitive(o, "max_tokens")->valuedouble;

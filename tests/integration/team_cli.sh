@@ -72,6 +72,8 @@ kill -TERM "$gw"; wait "$gw"
 python3 - "$T_TMP/alice.jsonl" <<'PY' || fail "ledger: $(cat "$T_TMP/alice.jsonl")"
 import json, sys
 led = [json.loads(l) for l in open(sys.argv[1])]
+assert all(r["team"] == "acme" and r["member"] == "alice" for r in led), led
+led = [r for r in led if r.get("kind") != "intent"]
 assert len(led) == 3, len(led)
 assert all(r["team"] == "acme" and r["member"] == "alice" for r in led), led
 assert all(r["cost_micros"] > 0 for r in led), led
