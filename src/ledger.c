@@ -347,6 +347,7 @@ static int
 ledger_put(ledger_t *l, const char *line, size_t n)
 {
 	pthread_mutex_lock(&l->lock);
+	l->torn = 1;                /* another writer may have crashed mid-line: look */
 	int err = ledger_flush_held(l);
 	if (err == 0)
 		err = ledger_write_line(l, line, n);
@@ -802,6 +803,8 @@ ledger_pend_emit(struct ledger_pend_set *ps, FILE *f, ledger_fn fn, void *user,
     struct ledger_read_stats *st)
 {
 	size_t k = 0;
+	if (ps->n == 0)
+		return;
 	for (size_t i = 0; i < ps->cap; i++)
 		if (ps->slot[i].hash != 0)
 			ps->slot[k++] = ps->slot[i];
