@@ -440,9 +440,9 @@ report_text_notes(struct buf *b, report_t *r, const struct report_table *t, int 
 	if (tot->unsettled > 0) {
 		char usd[32];
 		util_fmt_usd(tot->unsettled_micros, usd, sizeof usd);
-		buf_appendf(b, "unsettled: %lld request(s) with an intent line and no outcome (in "
-		    "flight, or tokmux was killed), not in reqs or cost; the daily ceiling counts them "
-		    "at their reservation, %s\n", (long long)tot->unsettled, usd);
+		buf_appendf(b, "unsettled: %lld request(s) began and have no outcome (in flight, or "
+		    "tokmux was killed); the daily ceiling counts their reservation, %s\n",
+		    (long long)tot->unsettled, usd);
 	}
 	if (tot->saturated)
 		buf_appendf(b, "+ a sum reached the largest number tokmux counts: the ledger holds "
