@@ -969,11 +969,14 @@ gateway_settle(struct req *r)
 static void
 gateway_intent(struct req *r)
 {
+	char branch[256], worktree[PATH_MAX];
+	gateway_route_where(r->g, r->route, branch, sizeof branch, worktree, sizeof worktree);
 	struct meter_request q = {
 		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
 		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
 		.model_asked = r->asked.model, .call = &r->call,
 		.agent_session = r->agent_session, .subagent = r->subagent,
+		.branch = branch[0] ? branch : NULL, .worktree = worktree[0] ? worktree : NULL,
 	};
 	meter_intent(&r->g->meter, &q, r->ledger_id);
 }
