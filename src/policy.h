@@ -60,6 +60,7 @@ struct policy_options {
 	 * what it spent) unless ledger_fail_open. NULL: not checked. */
 	ledger_t *ledger;
 	int ledger_fail_open;
+	int budget_fail_open;           /* 1: serve when the store is unreachable (else refuse) */
 	double warn_at;                 /* 0: POLICY_WARN_AT */
 	const char *unit;               /* "pane" (default) or "route": word in messages */
 	const char *raise_hint;         /* NULL: "Raise it with --pane-ceiling." (the
