@@ -118,6 +118,15 @@ taskpool_threads(taskpool_t *p)
 	return n;
 }
 
+int
+taskpool_idle(taskpool_t *p)
+{
+	pthread_mutex_lock(&p->lock);
+	int n = p->idle;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
 void
 taskpool_free(taskpool_t *p)
 {

@@ -17,8 +17,9 @@ taskpool_t *taskpool_new(int max_threads);
 /* Run fn(arg) in a pool thread, in submission order. Thread-safe. */
 void taskpool_submit(taskpool_t *p, taskpool_fn fn, void *arg);
 
-/* Threads made so far. */
+/* Threads made so far, and those of them waiting for a job now. */
 int taskpool_threads(taskpool_t *p);
+int taskpool_idle(taskpool_t *p);
 
 /* Run every queued job to its end, stop the threads and free. */
 void taskpool_free(taskpool_t *p);
