@@ -354,15 +354,41 @@ grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
 
 	cell = &row[c];
 	*cell = *pen;
-	cell->ch[0] = nchars > 0 ? chars[0] : 0;
-	for (i = 1; i < GRID_CHARS; i++)
-		cell->ch[i] = i < nchars ? chars[i] : 0;
+	memset(cell->ch, 0, sizeof cell->ch);
+	for (i = 0; i < nchars && i < GRID_CHARS; i++)
+		cell->ch[i] = chars[i];
 	cell->width = (uint8_t)width;
 	if (width == 2) {
 		row[c + 1] = *cell;
 		memset(row[c + 1].ch, 0, sizeof row[c + 1].ch);
 		row[c + 1].ch[0] = GRID_WIDE_CONT;
 		row[c + 1].width = 1;
+	}
+}
+
+void
+grid_put_ascii(grid_t *g, int r, int c, const char *s, int n,
+    const struct grid_cell *pen)
+{
+	struct grid_cell *row, cell;
+	int i;
+
+	if ((unsigned)r >= (unsigned)g->rows || c < 0 || n <= 0 ||
+	    c + n > g->cols)
+		return;
+	row = g->scr[g->alt].rows[r];
+	g->dirty[r] = 1;
+	g->any_dirty = 1;
+	if (row[c].ch[0] == GRID_WIDE_CONT && c > 0)
+		cell_unwide(&row[c - 1]);
+	if (c + n < g->cap && row[c + n].ch[0] == GRID_WIDE_CONT)
+		cell_unwide(&row[c + n]);
+	cell = *pen;
+	memset(cell.ch, 0, sizeof cell.ch);
+	cell.width = 1;
+	for (i = 0; i < n; i++) {
+		cell.ch[0] = (uint8_t)s[i];
+		row[c + i] = cell;
 	}
 }
 
