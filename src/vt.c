@@ -600,6 +600,36 @@ vt_text_span(struct vt *vt, const char *s, int n)
 }
 
 /*
+ * Whether the UTF-8 character at p (whole and valid: the guard passes no
+ * other) is surely not one libvterm 0.1.4 joins to the glyph before (its
+ * combining table is Markus Kuhn's): blocks with no combining or
+ * zero-width character in that table.
+ */
+static int
+vt_u8_not_combining(const unsigned char *p, const unsigned char *end)
+{
+	static const uint32_t ok[][2] = {
+		{ 0x00A0, 0x02FF }, { 0x0370, 0x0482 }, { 0x2010, 0x2029 },
+		{ 0x2030, 0x205F }, { 0x2070, 0x20CF }, { 0x2100, 0x2FFF },
+		{ 0x3000, 0x3029 }, { 0x3030, 0x3098 }, { 0x309B, 0xA4CF },
+		{ 0xAC00, 0xD7A3 }, { 0xF900, 0xFAFF }, { 0xFF00, 0xFFEF },
+		{ 0x1F000, 0x1FAFF }, { 0x20000, 0x3FFFD },
+	};
+	uint32_t cp;
+	int n = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2, i;
+
+	if (end - p < n)
+		return 0;
+	cp = *p & (0x7Fu >> n);
+	for (i = 1; i < n; i++)
+		cp = cp << 6 | (p[i] & 0x3Fu);
+	for (i = 0; i < (int)UTIL_ARRAY_LEN(ok); i++)
+		if (cp >= ok[i][0] && cp <= ok[i][1])
+			return 1;
+	return 0;
+}
+
+/*
  * A text run from the guard (no ESC in it): spans of VT_TEXT_MIN or more
  * printable ASCII characters by vt_text_span, the rest to libvterm. libvterm
  * decodes text in stretches that a C0 control ends; one that starts with
@@ -607,7 +637,8 @@ vt_text_span(struct vt *vt, const char *s, int n)
  * (u8) goes on over ASCII, and a combining mark joins the glyph before it
  * in the same stretch even where, in a new one, it would not (at the right
  * edge). A span is cut out only where that cannot differ: not in the middle
- * of such a u8 stretch, unless a control or the end of the run follows it.
+ * of such a u8 stretch, unless a control, the end of the run or a character
+ * that is surely no combining mark follows it.
  */
 static void
 vt_guard_text(const char *buf, size_t len, void *user)
@@ -625,7 +656,8 @@ vt_guard_text(const char *buf, size_t len, void *user)
 		}
 		for (q = p; q < end && *q >= 0x20 && *q < 0x7F; q++)
 			;
-		if (q - p >= VT_TEXT_MIN && (!u8 || q == end || *q < 0x20)) {
+		if (q - p >= VT_TEXT_MIN && (!u8 || q == end || *q < 0x20 ||
+		    (*q >= 0x80 && vt_u8_not_combining(q, end)))) {
 			if (p > slow)
 				vterm_input_write(vt->vterm, (const char *)slow,
 				    (size_t)(p - slow));
