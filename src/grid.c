@@ -596,11 +596,12 @@ enc_run(uint8_t *p, uint32_t len, const struct grid_cell *c)
 	return n;
 }
 
+/* A blank, unstyled cell on the default background (the fields OR'd: no
+ * branch per field, this runs over every trailing blank of every line). */
 static int
 cell_trimmable(const struct grid_cell *c)
 {
-	return c->ch[0] == 0 && c->attrs == 0 &&
-	    c->bg.type == GRID_COLOR_DEFAULT;
+	return (c->ch[0] | c->attrs | c->bg.type) == 0;
 }
 
 /* Encode row into g->enc; returns the line header filled in *hdr. */
