@@ -7,7 +7,9 @@
  * the cursor wraps from (for reflow on resize), and tracks terminal
  * properties (title, cursor visibility and style, alternate screen,
  * reverse video, mouse mode). libvterm's screen layer is not used: it
- * copies every row on each scrolled line.
+ * copies every row on each scrolled line. Spans of printable ASCII skip
+ * libvterm's glyph path where it would write them as they are
+ * (vt_text_span): the grid takes them, libvterm's cursor is moved over.
  */
 #include "vt.h"
 
