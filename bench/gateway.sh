@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Gateway benchmark: the same load against the mock directly and through
-# `tokmux gateway` in the same run (bench/loadgen.c, libcurl multi).
-#  1. added latency (gateway - direct) at p50 and p99, time to first byte
+# `tokmux gateway` in the same run (bench/loadgen.c, libcurl multi), with
+# nginx (Debian's nginx-light, `scripts/deps.sh --bench`) as a reverse
+# proxy in front of the same mock as the peer, and optionally another
+# tokmux build (BASE=/path/to/tokmux, e.g. main's) as the baseline.
+#  1. added latency (proxy - direct) at p50 and p99, time to first byte
 #     and to last byte, at concurrency 1, 8 and 32, JSON and SSE; the
-#     throughput ratio; direct and gateway slices alternate (ROUNDS per
-#     cell) so that noise from other processes hits both alike. Each cell
-#     is bounded: N requests or TIME seconds per side, whichever first.
-#     Targets: added p50 < 0.5 ms, p99 < 2 ms, no throughput cap below the
-#     mock's.
+#     throughput and CPU per request; the gateway's added p50 and its
+#     throughput as ratios to nginx's. The sides' slices alternate (ROUNDS
+#     per cell) so that noise from other processes hits all alike. Each
+#     cell is bounded: N requests or TIME seconds per side, whichever first.
+#     Targets: added p50 < 0.5 ms and throughput >= 0.5x the bare mock at
+#     c=32; c=1 and c=8 no worse than BASE.
+#     Then streaming: the mock sends SSE events 10 ms apart; the lateness of
+#     each event (arrival - first event - k * 10 ms) through each proxy
+#     minus directly, p50/p99 (target: under 1 ms).
 #  2. the gateway's ledger holds exactly one outcome line per request sent through it.
 #  3. fallback, with the REAL Claude Code CLI (`claude -p`, offline against
 #     the mock; skipped when it is not installed, see tests/agents-install.sh):
@@ -37,6 +44,9 @@ CLAUDE=${CLAUDE:-$AGENT_CACHE/node_modules/.bin/claude}   # the Claude Code CLI
 OUT=bench/out
 mkdir -p "$OUT"
 TOKMUX=${TOKMUX:-$PWD/build/tokmux}   # TOKMUX=/path/to/tokmux compares another build
+BASE=${BASE:-}                         # another tokmux build measured in the same run
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+CHUNK_N=${CHUNK_N:-30}                 # streams per side for the per-event timing
 LG=$OUT/loadgen
 SCRIPT=bench/mock-fallback.json
 LEDGER=$OUT/ledger.jsonl
@@ -46,9 +56,9 @@ cc -O2 -std=c11 -Wall -Wextra -o "$LG" bench/loadgen.c $(pkg-config --cflags --l
 
 TMP=$(mktemp -d)
 export XDG_CONFIG_HOME=$TMP XDG_STATE_HOME=$TMP
-MOCK_PID= GW_PID= FB_MOCK_PID= FB_GW_PID=
+MOCK_PID= GW_PID= BASE_PID= NGX_PID= FB_MOCK_PID= FB_GW_PID=
 cleanup() {
-	for p in $GW_PID $MOCK_PID $FB_GW_PID $FB_MOCK_PID; do
+	for p in $GW_PID $BASE_PID $NGX_PID $MOCK_PID $FB_GW_PID $FB_MOCK_PID; do
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -84,63 +94,165 @@ wait_line "$TMP/gw.out" '^route default ' >/dev/null ||
 	{ echo "gateway did not start"; cat "$TMP/gw.out"; exit 1; }
 GW=$(awk '$1 == "route" && $2 == "default" {print $3}' "$TMP/gw.out")
 echo "mock $MOCK; gateway route $GW"
+SIDES="direct gw"
+if [ -n "$BASE" ]; then
+	"$BASE" gateway --port 0 --anthropic-upstream "$MOCK" >"$TMP/base.out" 2>&1 &
+	BASE_PID=$!
+	wait_line "$TMP/base.out" '^route default ' >/dev/null ||
+		{ echo "BASE gateway did not start"; cat "$TMP/base.out"; exit 1; }
+	BGW=$(awk '$1 == "route" && $2 == "default" {print $3}' "$TMP/base.out")
+	SIDES="$SIDES base"
+	echo "baseline: $BASE, route $BGW"
+fi
+# nginx: a reverse proxy to the same mock, upstream connections kept alive,
+# responses not buffered (SSE passes through as it comes).
+if [ -x "$NGINX" ]; then
+	NPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkdir -p "$TMP/nginx"
+	cat >"$TMP/nginx.conf" <<EOF
+daemon off;
+worker_processes auto;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx.err;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $TMP/nginx/body;
+	proxy_temp_path $TMP/nginx/proxy;
+	fastcgi_temp_path $TMP/nginx/fcgi;
+	uwsgi_temp_path $TMP/nginx/uwsgi;
+	scgi_temp_path $TMP/nginx/scgi;
+	upstream mock { server ${MOCK#http://}; keepalive 128; }
+	server {
+		listen 127.0.0.1:$NPORT;
+		location / {
+			proxy_pass http://mock;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_buffering off;
+		}
+	}
+}
+EOF
+	"$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" >"$TMP/nginx.out" 2>&1 &
+	NGX_PID=$!
+	for ((i = 0; i < 50; i++)); do
+		curl -s -o /dev/null "http://127.0.0.1:$NPORT/" && break
+		sleep 0.1
+	done
+	NGW=http://127.0.0.1:$NPORT
+	SIDES="$SIDES nginx"
+	echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) on $NGW (worker_processes auto)"
+else
+	echo "nginx: not installed (scripts/deps.sh --bench installs nginx-light): no peer ratios"
+fi
+# side_url SIDE: the base URL requests go to.
+side_url() {
+	case $1 in
+	direct) echo "$MOCK" ;; gw) echo "$GW" ;; base) echo "$BGW" ;; nginx) echo "$NGW" ;;
+	esac
+}
+# side_pid SIDE: the proxy's process (the mock's for direct).
+side_pid() {
+	case $1 in
+	direct) echo "$MOCK_PID" ;; gw) echo "$GW_PID" ;; base) echo "$BASE_PID" ;;
+	nginx) pgrep -d' ' -P "$NGX_PID" ;;   # the workers
+	esac
+}
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 
+# cpu PIDS...: user + system CPU time of processes so far, in clock ticks.
+cpus() { local t=0 p; for p in "$@"; do t=$((t + $(cpu "$p"))); done; echo $t; }
+# rotate "a b c" K: the list rotated by K (each slice order differs).
+rotate() { local a=($1) k=$2 n; n=${#a[@]}; for ((x = 0; x < n; x++)); do printf '%s ' "${a[$(((x + k) % n))]}"; done; }
 if want 1; then
 	echo "== added latency, $N requests or ${TIME} s per side per cell, $ROUNDS alternating slices"
 	per_n=$(((N + ROUNDS - 1) / ROUNDS))
 	per_t=$(awk -v t="$TIME" -v r="$ROUNDS" 'BEGIN {printf "%.2f", t / r}')
 	gw_sent=0 fails=0
-	printf '%-6s %-4s %7s %7s | %-29s | %-29s | %-19s | %s\n' mode conc n_dir n_gw \
-		"TTFB ms: dir p50/p99 +gw" "total ms: dir p50/p99 +gw" "req/s dir gw ratio" \
-		"CPU us/req: mock gw"
+	printf '%-4s %-3s %-6s %7s | %-25s | %-25s | %7s %5s | %8s | %s\n' mode c side n \
+		"TTFB ms p50/p99 (+added)" "total ms p50/p99 (+added)" "req/s" "xdir" "CPU us/r" "verdict"
 	for stream in 0 1; do
 		for c in $CONCS; do
 			sflag=; mode=json
 			[ "$stream" = 1 ] && sflag=--stream mode=sse
-			rm -f "$TMP/direct.raw" "$TMP/gw.raw"
-			mock_ticks=0 mock_reqs=0 gw_ticks=0 gw_reqs=0
+			declare -A ticks=() reqs=()
+			for side in $SIDES; do rm -f "$TMP/$side.raw"; ticks[$side]=0 reqs[$side]=0; done
 			for ((r = 0; r < ROUNDS; r++)); do
-				order="direct gw"
-				((r % 2)) && order="gw direct"
-				for side in $order; do
-					url=$MOCK/v1/messages
-					[ $side = gw ] && url=$GW/v1/messages
-					m0=$(cpu "$MOCK_PID") g0=$(cpu "$GW_PID")
-					line=$("$LG" --url "$url" --n "$per_n" --c "$c" --time "$per_t" $sflag \
-						--raw "$TMP/$side.raw") || fails=$((fails + 1))
+				for side in $(rotate "$SIDES" $r); do
+					pids=$(side_pid $side)
+					t0=$(cpus $pids)
+					line=$("$LG" --url "$(side_url $side)/v1/messages" --n "$per_n" --c "$c" \
+						--time "$per_t" $sflag --raw "$TMP/$side.raw") || fails=$((fails + 1))
 					sent=$(field "$line" sent)
-					if [ $side = gw ]; then
-						gw_sent=$((gw_sent + sent))
-						gw_ticks=$((gw_ticks + $(cpu "$GW_PID") - g0)) gw_reqs=$((gw_reqs + sent))
-					else
-						mock_ticks=$((mock_ticks + $(cpu "$MOCK_PID") - m0)) mock_reqs=$((mock_reqs + sent))
-					fi
+					[ $side = gw ] && gw_sent=$((gw_sent + sent))
+					ticks[$side]=$((ticks[$side] + $(cpus $pids) - t0)) reqs[$side]=$((reqs[$side] + sent))
 				done
 			done
-			d=$("$LG" --report "$TMP/direct.raw") g=$("$LG" --report "$TMP/gw.raw")
-			for k in ttfb_p50 ttfb_p99 total_p50 total_p99; do
-				declare "D_$k=$(field "$d" $k)" "G_$k=$(field "$g" $k)"
-				declare "A_$k=$(($(field "$g" $k) - $(field "$d" $k)))"
+			declare -A rep=()
+			for side in $SIDES; do rep[$side]=$("$LG" --report "$TMP/$side.raw"); done
+			d=${rep[direct]}
+			for side in $SIDES; do
+				g=${rep[$side]}
+				for k in ttfb_p50 ttfb_p99 total_p50 total_p99; do
+					declare "V_$k=$(field "$g" $k)" "A_$k=$(($(field "$g" $k) - $(field "$d" $k)))"
+				done
+				rps=$(field "$g" rps)
+				xdir=$(awk -v a="$rps" -v b="$(field "$d" rps)" 'BEGIN {printf "%.2f", a / b}')
+				ucpu=$(awk -v t=${ticks[$side]} -v n=${reqs[$side]} -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
+				verdict=
+				if [ $side = direct ]; then
+					added="" aadded=""
+				else
+					added=" +$(ms $A_ttfb_p50)/+$(ms $A_ttfb_p99)" aadded=" +$(ms $A_total_p50)/+$(ms $A_total_p99)"
+				fi
+				if [ $side = gw ] && [ "$c" -ge 32 ]; then
+					verdict=ok
+					{ [ "$A_total_p50" -ge 500 ] || awk -v x="$xdir" 'BEGIN {exit !(x < 0.5)}'; } &&
+						verdict="MISS (c=32 targets: added p50 < 0.5 ms, >= 0.5x direct)"
+				fi
+				if [ $side = gw ] && [ -n "${rep[nginx]:-}" ]; then
+					n=${rep[nginx]}
+					na=$(($(field "$n" total_p50) - $(field "$d" total_p50)))
+					verdict="$verdict [vs nginx: added p50 $(ms $A_total_p50) / $(ms $na) ms, req/s x$(awk -v a="$rps" -v b="$(field "$n" rps)" 'BEGIN {printf "%.2f", a / b}')]"
+				fi
+				if [ $side = gw ] && [ -n "${rep[base]:-}" ]; then
+					b=${rep[base]}
+					ba=$(($(field "$b" total_p50) - $(field "$d" total_p50)))
+					verdict="$verdict [vs base: added p50 $(ms $A_total_p50) / $(ms $ba) ms, req/s x$(awk -v a="$rps" -v b="$(field "$b" rps)" 'BEGIN {printf "%.2f", a / b}')]"
+				fi
+				[ "$(field "$g" err)" = 0 ] || verdict="$verdict (errors: $(field "$g" err))"
+				printf '%-4s %-3s %-6s %7s | %5s/%6s%-14s | %5s/%6s%-14s | %7.0f %5s | %8s | %s\n' \
+					$mode "$c" $side "$(field "$g" ok)" \
+					"$(ms $V_ttfb_p50)" "$(ms $V_ttfb_p99)" "$added" \
+					"$(ms $V_total_p50)" "$(ms $V_total_p99)" "$aadded" \
+					"$rps" "$xdir" "$ucpu" "$verdict"
 			done
-			drps=$(field "$d" rps) grps=$(field "$g" rps)
-			ratio=$(awk -v a="$grps" -v b="$drps" 'BEGIN {printf "%.2f", a / b}')
-			verdict=ok
-			{ [ "$A_ttfb_p50" -ge 500 ] || [ "$A_total_p50" -ge 500 ] ||
-				[ "$A_ttfb_p99" -ge 2000 ] || [ "$A_total_p99" -ge 2000 ]; } && verdict=MISS
-			[ "$(field "$d" err)$(field "$g" err)" = 00 ] || verdict="$verdict (errors: $(field "$d" err) direct, $(field "$g" err) gateway)"
-			# CPU per request (clock ticks, so about +-10 ms per slice): the
-			# mock's while it is driven directly, the gateway's alone.
-			mcpu=$(awk -v t=$mock_ticks -v n=$mock_reqs -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
-			gcpu=$(awk -v t=$gw_ticks -v n=$gw_reqs -v h=$TCK 'BEGIN {printf "%.0f", n ? t * 1e6 / h / n : 0}')
-			printf '%-6s %-4s %7s %7s | %5s/%6s +%6s/+%6s | %5s/%6s +%6s/+%6s | %6.0f %6.0f %5s | %5s %5s  %s\n' \
-				$mode "$c" "$(field "$d" ok)" "$(field "$g" ok)" \
-				"$(ms $D_ttfb_p50)" "$(ms $D_ttfb_p99)" "$(ms $A_ttfb_p50)" "$(ms $A_ttfb_p99)" \
-				"$(ms $D_total_p50)" "$(ms $D_total_p99)" "$(ms $A_total_p50)" "$(ms $A_total_p99)" \
-				"$drps" "$grps" "$ratio" "$mcpu" "$gcpu" "$verdict"
 		done
 	done
-	echo "(added = gateway percentile - direct percentile; targets: added p50 < 0.5 ms, p99 < 2 ms)"
+	echo "(added = proxy percentile - direct percentile; CPU us/r: the mock's for direct, the proxy's alone otherwise;"
+	echo " ratios vs nginx: the gateway's added total p50 and its req/s over nginx's, same cell)"
+	echo "== streaming: lateness of each SSE event (10 ms apart) after the first, $CHUNK_N streams per side, c=1"
+	for side in $SIDES; do rm -f "$TMP/$side.chunk"; done
+	for ((r = 0; r < 3; r++)); do
+		for side in $(rotate "$SIDES" $r); do
+			line=$("$LG" --url "$(side_url $side)/v1/messages" --n "$(((CHUNK_N + 2) / 3))" --c 1 \
+				--stream --model claude-haiku-4-5 --chunk-delay 10 --raw "$TMP/$side.chunk") ||
+				fails=$((fails + 1))
+			[ $side = gw ] && gw_sent=$((gw_sent + $(field "$line" sent)))
+		done
+	done
+	dc=$("$LG" --report "$TMP/direct.chunk" | sed -n 's/^chunk_/chunk_/p')
+	for side in $SIDES; do
+		sc=$("$LG" --report "$TMP/$side.chunk" | sed -n 's/^chunk_/chunk_/p')
+		a50=$(($(field "$sc" chunk_p50) - $(field "$dc" chunk_p50)))
+		a99=$(($(field "$sc" chunk_p99) - $(field "$dc" chunk_p99)))
+		v=
+		[ $side = gw ] && { v=ok; [ $a50 -ge 1000 ] && v="MISS (target: under 1 ms)"; }
+		printf '  %-6s events %5s  late p50 %7s ms p99 %7s ms' $side "$(field "$sc" chunk_n)" \
+			"$(ms "$(field "$sc" chunk_p50)")" "$(ms "$(field "$sc" chunk_p99)")"
+		[ $side = direct ] && echo || echo "  added p50 $(ms $a50) ms p99 $(ms $a99) ms $v"
+	done
 fi
 
 if want 1 && want 2; then

@@ -12,6 +12,11 @@
  *     "# elapsed_us N" so runs can be pooled.
  *   loadgen --report FILE
  *     The summary of the pooled samples in FILE.
+ *   --chunk-delay D (with --stream, against a mock whose SSE event k
+ *     leaves at t0 + k * D ms): also the lateness of each event after the
+ *     first, arrival_k - arrival_0 - k * D, appended to the summary as
+ *     "chunk_n= chunk_p50= chunk_p90= chunk_p99= chunk_max=" (us) and to
+ *     --raw as "# chunk US" lines (pooled by --report).
  *   loadgen --url URL --agent-cc [--model M] [--fallback-model F]
  *           [--max-retries R] [--seed X]
  *     One request retried like Claude Code (API_NOTES.md 5.2): on 408, 409,
@@ -45,7 +50,19 @@ struct opts {
 	long n, c, warmup, max_tokens, expect, max_retries, seed;
 	double time_s;
 	int stream, agent_cc;
+	long chunk_delay;             /* ms; 0: no per-event timing */
 };
+
+/* Per-event arrival times of one transfer (--chunk-delay). */
+struct evt {
+	long long t0;                 /* first event's arrival, 0 before */
+	long k;                       /* events seen */
+	int nl;                       /* newlines just seen (an event ends at "\n\n") */
+};
+
+static long long *lates;          /* lateness samples, us */
+static long nlates, caplates;
+static long chunk_delay_us;
 
 static long long
 now_us(void)
@@ -55,11 +72,44 @@ now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static long long now_us(void);
+
+static void
+late_add(long long v)
+{
+	if (nlates == caplates) {
+		caplates = caplates ? 2 * caplates : 1024;
+		lates = realloc(lates, sizeof *lates * (size_t)caplates);
+		if (!lates) {
+			perror("realloc");
+			exit(1);
+		}
+	}
+	lates[nlates++] = v;
+}
+
 static size_t
 discard(char *p, size_t sz, size_t n, void *u)
 {
-	(void)p;
-	(void)u;
+	struct evt *e = u;
+	if (e == NULL)
+		return sz * n;
+	long long t = now_us();
+	for (size_t i = 0; i < sz * n; i++) {
+		if (p[i] != '\n') {
+			if (p[i] != '\r')
+				e->nl = 0;
+			continue;
+		}
+		if (++e->nl < 2)
+			continue;
+		e->nl = 0;   /* an event ended here */
+		if (e->k == 0)
+			e->t0 = t;
+		else
+			late_add(t - e->t0 - e->k * chunk_delay_us);
+		e->k++;
+	}
 	return sz * n;
 }
 
@@ -89,8 +139,12 @@ make_headers(void)
 }
 
 static void
-setup(CURL *e, const struct opts *o, const char *body, struct curl_slist *h)
+setup(CURL *e, const struct opts *o, const char *body, struct curl_slist *h, struct evt *ev)
 {
+	if (ev != NULL)
+		memset(ev, 0, sizeof *ev);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, ev);   /* NULL: just discard */
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)ev);
 	curl_easy_setopt(e, CURLOPT_URL, o->url);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
@@ -144,6 +198,12 @@ summarize(const struct sample *s, long n, long err, long sent, long long elapsed
 	    pct(u, n, 50), pct(u, n, 90), pct(u, n, 99), n ? u[n - 1] : 0);
 	free(t);
 	free(u);
+	if (nlates > 0) {
+		qsort(lates, (size_t)nlates, sizeof *lates, cmp_ll);
+		printf("chunk_n=%ld chunk_p50=%lld chunk_p90=%lld chunk_p99=%lld chunk_max=%lld\n",
+		    nlates, pct(lates, nlates, 50), pct(lates, nlates, 90), pct(lates, nlates, 99),
+		    lates[nlates - 1]);
+	}
 }
 
 /* --report: pool the samples and elapsed times of every run in a raw file. */
@@ -163,7 +223,9 @@ report(const char *path)
 		long long a, b;
 		long e;
 		if (line[0] == '#') {
-			if (sscanf(line, "# %lld %ld", &a, &e) == 2) {
+			if (sscanf(line, "# chunk %lld", &a) == 1)
+				late_add(a);
+			else if (sscanf(line, "# %lld %ld", &a, &e) == 2) {
 				elapsed += a;
 				err += e;
 			}
@@ -210,9 +272,10 @@ run_load(const struct opts *o)
 		return 1;
 	}
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, o->c);
+	struct evt ev[MAX_C];
 	for (long i = 0; i < o->c && started < total_req; i++) {
 		easy[i] = curl_easy_init();
-		setup(easy[i], o, body, h);
+		setup(easy[i], o, body, h, o->chunk_delay > 0 ? &ev[i] : NULL);
 		curl_multi_add_handle(m, easy[i]);
 		started++;
 	}
@@ -251,6 +314,10 @@ run_load(const struct opts *o)
 			if (!stopping && now_us() > deadline)
 				stopping = 1;
 			if (!stopping && started < total_req) {
+				struct evt *pe = NULL;
+				curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&pe);
+				if (pe != NULL)
+					memset(pe, 0, sizeof *pe);
 				curl_multi_add_handle(m, e);   /* same easy: same settings */
 				started++;
 				running = 1;
@@ -272,6 +339,8 @@ run_load(const struct opts *o)
 		}
 		for (long i = 0; i < ok; i++)
 			fprintf(f, "%lld %lld\n", s[i].ttfb, s[i].total);
+		for (long i = 0; i < nlates; i++)
+			fprintf(f, "# chunk %lld\n", lates[i]);
 		fprintf(f, "# %lld %ld\n", elapsed, err);
 		fclose(f);
 	}
@@ -311,7 +380,7 @@ run_agent_cc(const struct opts *o)
 		char *body = make_body(model, o->max_tokens, o->stream);
 		struct hdrs hd = { 0 };
 		long status = 0;
-		setup(e, o, body, h);
+		setup(e, o, body, h, NULL);
 		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(e, CURLOPT_HEADERDATA, &hd);
 		CURLcode rc = curl_easy_perform(e);
@@ -362,6 +431,7 @@ usage(void)
 {
 	fputs("usage: loadgen --url URL [--n N] [--c C] [--time S] [--stream] [--model M]\n"
 	    "               [--max-tokens K] [--warmup W] [--raw FILE] [--expect STATUS]\n"
+	    "               [--chunk-delay MS]\n"
 	    "       loadgen --report FILE\n"
 	    "       loadgen --url URL --agent-cc [--model M] [--fallback-model F] "
 	    "[--max-retries R] [--seed X]\n", stderr);
@@ -407,6 +477,8 @@ main(int argc, char **argv)
 			o.seed = atol(v), i++;
 		else if (strcmp(a, "--time") == 0)
 			o.time_s = atof(v), i++;
+		else if (strcmp(a, "--chunk-delay") == 0)
+			o.chunk_delay = atol(v), i++;
 		else
 			usage();
 	}
@@ -416,6 +488,7 @@ main(int argc, char **argv)
 		usage();
 	if (o.warmup < 0)
 		o.warmup = o.c;
+	chunk_delay_us = o.chunk_delay * 1000;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int rc = o.agent_cc ? run_agent_cc(&o) : run_load(&o);
 	curl_global_cleanup();

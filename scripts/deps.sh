@@ -14,7 +14,7 @@ pkgs=(
 )
 # `scripts/deps.sh --bench` also installs the peers the benchmarks compare against.
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(dvtm)
+  pkgs+=(dvtm nginx-light)
 fi
 
 missing=()

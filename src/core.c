@@ -305,7 +305,7 @@ core_stop(core_t *c)
 {
 	if (c == NULL)
 		return;
-	policy_shutdown(c->policy);   /* no connection thread may sleep in a hook */
+	policy_shutdown(c->policy);   /* no gateway thread may sleep in a hook */
 	if (c->gw)
 		gateway_stop(c->gw);
 	team_line_stop(c->line);

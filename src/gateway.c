@@ -6,16 +6,23 @@
  * the rate-limit table, handed to the policy), and the libmicrohttpd glue.
  * A finished request goes to the meter (meter.c); /metrics is metrics.c's.
  *
- * Threading: MHD runs a thread per connection. The access handler collects
- * the body; on its last call it forwards the request (an upstream transfer
- * that this same thread drives while it waits) and BLOCKS until upstream's
- * status and headers are known. Only then does it queue a callback
- * response whose reader hands the agent whatever bytes the transfer has
- * buffered, as soon as they are there (streaming is pass-through: no
- * batching; the usage parser reads a copy through the transfer's tap). The
- * reader also notices the agent hanging up (POLLRDHUP on the socket) and
- * aborts the transfer. When MHD reports the request completed, the
- * transfer is joined and the meter settles the request.
+ * Threading: one event loop thread, the upstream driver (upstream.c),
+ * runs libmicrohttpd in external epoll mode (gateway_mhd_run) and every
+ * transfer; it never waits. When the body is complete the handler asks
+ * the policy to admit the request with gateway_call.nowait (a hook that
+ * would wait answers GATEWAY_LATER), starts the attempt and suspends the
+ * connection; the transfer's notify callback (headers, chunks, the end,
+ * the agent hanging up: the loop watches its socket) resumes it. Once
+ * the status is known the attempt hook runs the same way. Whatever would
+ * wait (pacing, backoff, fallbacks, peeking at a stream's first event, a
+ * dropped attempt) runs in a taskpool thread while the connection stays
+ * suspended; resuming from there wakes the loop (upstream_loop_wake). The
+ * answer is a callback response whose reader hands the agent whatever
+ * the transfer has buffered, as soon as it is there (streaming is
+ * pass-through: no batching; the usage parser reads a copy through the
+ * transfer's tap); with nothing buffered it parks (suspends) until the
+ * next notify. When MHD reports the request completed, the transfer is
+ * joined (or aborted) and the meter settles the request.
  *
  * Upstream path rule: the route-relative path gets "/v1" in front when it
  * starts with an API resource but lacks the version (OpenCode calls
@@ -68,17 +75,21 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
 #include "meter.h"
 #include "metrics.h"
 #include "resume.h"
+#include "taskpool.h"
 #include "util.h"
 
 #define GATEWAY_MAX_ATTEMPTS 16
 #define GATEWAY_POLL_MS 50             /* how often blocked waits look at the world */
-#define GATEWAY_BLOCK_SIZE (32 * 1024)
+#define GATEWAY_BLOCK_SIZE (16 * 1024)     /* a callback response's buffer: calloc'd per response */
+#define GATEWAY_CONN_MEMORY (32 * 1024)    /* libmicrohttpd zeroes this pool per request */
+#define GATEWAY_MAX_JOBS 512           /* forwarding threads at most (then requests queue) */
 
 struct route {
 	char *name;
@@ -104,7 +115,12 @@ struct gateway {
 	int idle_s;
 	int connect_ms;
 	upstream_t *up;
+	taskpool_t *jobs;              /* forwarding threads: admit, attempts, policy waits */
+	int njobs;                     /* atomic: jobs submitted and not yet handed back */
 	int stopping;                  /* atomic */
+
+	pthread_mutex_t reqs_lock;     /* the list of requests (a leaf, but for req.mu) */
+	struct req *reqs;
 
 	pthread_mutex_t lock;          /* the route table; a leaf lock */
 	struct route routes[GATEWAY_MAX_ROUTES];
@@ -117,10 +133,38 @@ struct conn {
 	char *raw_uri;
 };
 
+/* Where a forwarded request is: its body being read; an attempt sent,
+ * its status awaited (the connection suspended, resumed by the transfer's
+ * notify); a job in a pool thread (a wait: pacing, backoff, a fallback,
+ * the policy peeking); the answer decided. */
+enum { REQ_BODY, REQ_ATTEMPT, REQ_JOB, REQ_REPLY };
+/* What a pool thread does for a request: admit it (and send its first
+ * attempt), ask the policy about an attempt's answer, or drop an attempt
+ * and send the next one. */
+enum { REQ_JOB_ADMIT, REQ_JOB_DECIDE, REQ_JOB_NEXT };
+
 /* Per request. */
 struct req {
 	gateway_t *g;
 	struct MHD_Connection *conn;
+	int fd;                        /* the agent's socket (watched for its hang-up) */
+	struct req *prev, *next;       /* g->reqs */
+	int phase;                     /* REQ_*: set before the connection is resumed */
+	int job;                       /* REQ_JOB_*: what the pool thread is to do */
+	int st;                        /* status of the current attempt once known (0: none
+	                                * came back), -1 while waiting for it */
+	int refused_now;               /* admit() refused as ref says */
+	struct gateway_refusal ref;
+	char *job_nb;                  /* a retry's new body, for REQ_JOB_NEXT */
+	size_t job_nlen;
+	int64_t sent_us;               /* the current attempt went out */
+	struct rl_state rl;            /* the current attempt's rate-limit headers ... */
+	int rl_have;                   /* ... 1 if it had any */
+	/* A streaming reader with nothing to hand over parks: it suspends the
+	 * connection; the transfer's notify (any change) resumes it. */
+	pthread_mutex_t mu;            /* parked, seq; taken inside nothing but reqs_lock */
+	int parked;
+	unsigned seq;                  /* bumped by every notify */
 	int route;
 	int stats_route;               /* copied from the route at the start */
 	const char *route_name;        /* the route's: names never change */
@@ -141,6 +185,7 @@ struct req {
 	char *url;
 	char **hdrs;
 	int nhdrs;
+	const char *conn_tokens;       /* the agent's Connection header (MHD's), NULL none */
 	struct reqbody asked;          /* what the agent's body asks for (POST only) */
 	char key_hash[17];
 	char agent_session[STATS_AGENT_ID_MAX];   /* x-claude-code-session-id, "" none */
@@ -614,8 +659,7 @@ static enum MHD_Result
 gateway_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
 	struct req *r = cls;
-	const char *conn_tokens = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Connection");
-	if (gateway_hop_header(name, conn_tokens))
+	if (gateway_hop_header(name, r->conn_tokens))
 		return MHD_YES;
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xasprintf("%s: %s", name, value ? value : "");
@@ -708,28 +752,65 @@ gateway_attempt_peek(const struct gateway_attempt *a, char *buf, size_t max, siz
 	return n < 0 ? -1 : n;
 }
 
-/* Ask the policy about the attempt that answered st. 1: drop it and send
- * again (*nb: a new body or NULL). */
+/* The attempt's status is known: count it and read its rate-limit
+ * headers into the table (every attempt's, metered or not), once. */
+static void
+gateway_attempt_answered(struct req *r, int st)
+{
+	r->st = st;
+	r->ttfb_us = util_now_us() - r->sent_us;
+	r->upstream_us += r->ttfb_us;
+	if (st <= 0)
+		r->ttfb_us = -1;
+	if (st == 429)
+		r->call.n429++;
+	if (st == 529)
+		r->call.n529++;
+	r->rl_have = st > 0 && gateway_attempt_ratelimit(r, &r->rl);
+}
+
+/* Ask the policy about the current attempt (its status r->st). 1: drop it
+ * and send again (*nb: a new body or NULL); GATEWAY_LATER (nowait only):
+ * ask again in a pool thread. */
 static int
-gateway_attempt_again(struct req *r, int st, char **nb, size_t *nlen)
+gateway_attempt_again(struct req *r, int nowait, char **nb, size_t *nlen)
 {
 	gateway_t *g = r->g;
-	struct rl_state rl;
-	int limits = st > 0 && gateway_attempt_ratelimit(r, &rl);   /* every attempt's, metered or not */
 	if (!r->metered || g->policy.attempt == NULL || gateway_stopping(g) ||
 	    r->call.attempt + 1 >= GATEWAY_MAX_ATTEMPTS)
 		return 0;
 	struct gateway_attempt a = {
-		.status = st, .ratelimit = limits ? &rl : NULL,
+		.status = r->st, .ratelimit = r->rl_have ? &r->rl : NULL,
 		.header = gateway_attempt_header, .peek = gateway_attempt_peek, .ctx = r->x,
 	};
-	return g->policy.attempt(g->policy.user, &r->call, &a, nb, nlen);
+	r->call.nowait = nowait;
+	int rc = g->policy.attempt(g->policy.user, &r->call, &a, nb, nlen);
+	r->call.nowait = 0;
+	return rc;
+}
+
+/* The transfer changed (driver thread, under its lock): a parked reader
+ * goes on. */
+static void
+gateway_req_notify(void *user)
+{
+	struct req *r = user;
+	pthread_mutex_lock(&r->mu);
+	r->seq++;
+	if (r->parked) {
+		r->parked = 0;
+		MHD_resume_connection(r->conn);
+		upstream_loop_wake(r->g->up);
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 static void
 gateway_attempt_start(struct req *r)
 {
 	gateway_t *g = r->g;
+	r->st = -1;
+	r->sent_us = util_now_us();
 	struct upstream_request ur = {
 		.method = r->method,
 		.url = r->url,
@@ -741,39 +822,12 @@ gateway_attempt_start(struct req *r)
 		.idle_timeout_s = g->idle_s,
 		.tap = r->metered ? gateway_tap : NULL,
 		.tap_user = r,
+		.notify = gateway_req_notify,
+		.notify_user = r,
+		.watch = r->fd >= 0,
+		.watch_fd = r->fd,
 	};
 	r->x = upstream_start(g->up, &ur);
-}
-
-/* 1 if the agent closed its end of the connection. */
-static int
-gateway_client_gone(struct req *r)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci == NULL)
-		return 0;
-	struct pollfd p = { .fd = ci->connect_fd, .events = POLLRDHUP };
-	if (poll(&p, 1, 0) <= 0)
-		return 0;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
-}
-
-/* Wait for the attempt's headers, giving up when the gateway stops or the
- * agent hangs up (then -1). */
-static int
-gateway_attempt_wait(struct req *r)
-{
-	for (;;) {
-		int st = upstream_wait_headers(r->x, GATEWAY_POLL_MS);
-		if (st >= 0)
-			return st;
-		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
-			r->client_gone = 1;
-			upstream_abort(r->x);
-			return -1;
-		}
-	}
 }
 
 /* Discard an attempt the policy retries. Its (error) body is short: read
@@ -794,58 +848,64 @@ gateway_attempt_drop(struct req *r)
 	r->parser = NULL;
 }
 
-/* Run attempts until the policy accepts one. Returns the final status
- * (0: transport error, -1: the agent went away first). */
-static int
-gateway_attempts_run(struct req *r)
+/* Drop the current attempt and send the next (a retry the policy asked
+ * for, optionally with a new body). May wait: pool threads only. */
+static void
+gateway_attempt_next(struct req *r, char *nb, size_t nlen)
 {
-	for (;;) {
-		int64_t sent_us = util_now_us();
-		gateway_attempt_start(r);
-		int st = gateway_attempt_wait(r);
-		r->ttfb_us = util_now_us() - sent_us;
-		r->upstream_us += r->ttfb_us;
-		if (st <= 0)
-			r->ttfb_us = -1;
-		if (st < 0)
-			return st;
-		if (st == 429)
-			r->call.n429++;
-		if (st == 529)
-			r->call.n529++;
-		char *nb = NULL;
-		size_t nlen = 0;
-		if (!gateway_attempt_again(r, st, &nb, &nlen)) {
-			free(nb);
-			return st;
-		}
-		gateway_attempt_drop(r);
-		if (nb != NULL) {
-			free(r->new_body);
-			r->new_body = nb;
-			r->call.body = nb;
-			r->call.body_len = nlen;
-		}
-		r->call.attempt++;
+	gateway_attempt_drop(r);
+	if (nb != NULL) {
+		free(r->new_body);
+		r->new_body = nb;
+		r->call.body = nb;
+		r->call.body_len = nlen;
 	}
+	r->call.attempt++;
+	gateway_attempt_start(r);
 }
 
-/* MHD asks for the next bytes: hand over what upstream has sent. */
+/* Park a reader that found nothing (nothing new since seq): suspend the
+ * connection until the transfer's next notify. 0 if news came meanwhile
+ * or the gateway stops (gateway_stop wakes parked readers under r->mu). */
+static int
+gateway_park(struct req *r, unsigned seq)
+{
+	int parked = 0;
+	pthread_mutex_lock(&r->mu);
+	if (r->seq == seq && !gateway_stopping(r->g)) {
+		r->parked = 1;
+		MHD_suspend_connection(r->conn);
+		parked = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return parked;
+}
+
+/* MHD asks for the next bytes: hand over what upstream has sent. It runs
+ * in a libmicrohttpd thread and never waits: with nothing buffered it
+ * parks the connection and returns 0. */
 static ssize_t
 gateway_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct req *r = cls;
 	for (;;) {
-		ssize_t n = upstream_read(r->x, buf, max, GATEWAY_POLL_MS);
+		pthread_mutex_lock(&r->mu);
+		unsigned seq = r->seq;
+		pthread_mutex_unlock(&r->mu);
+		ssize_t n = upstream_read(r->x, buf, max, 0);
 		if (n > 0)
 			return n;
 		if (n == UPSTREAM_EOF)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (n == UPSTREAM_ERROR) {
+			if (upstream_peer_gone(r->x))
+				r->client_gone = 1;
 			r->upstream_broken = !r->client_gone;
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (gateway_stopping(r->g) || gateway_client_gone(r)) {
+		if (gateway_park(r, seq))
+			return 0;
+		if (gateway_stopping(r->g)) {
 			r->client_gone = 1;
 			upstream_abort(r->x);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -909,6 +969,7 @@ gateway_forward_prepare(struct req *r)
 	r->metered = r->kind == GATEWAY_PATH_METERED;
 	free(upath);
 	r->body_rc = post ? reqbody_read(r->body.data, r->body.len, &r->asked) : REQBODY_OK;
+	r->conn_tokens = gateway_header_get(r, "Connection");   /* looked up once */
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, gateway_collect_header, r);
 	r->hdrs = xreallocarray(r->hdrs, (size_t)r->nhdrs + 1, sizeof *r->hdrs);
 	r->hdrs[r->nhdrs++] = xstrdup("Accept-Encoding: identity");
@@ -982,14 +1043,20 @@ gateway_intent(struct req *r)
 }
 
 /* Ask the policy to admit the request (it may rewrite the body). 0 to go
- * on, -1 when it refuses as *ref says. */
+ * on, -1 when it refuses as *ref says, GATEWAY_LATER (nowait only) to
+ * ask again in a pool thread. */
 static int
-gateway_forward_admit(struct req *r, struct gateway_refusal *ref)
+gateway_forward_admit(struct req *r, struct gateway_refusal *ref, int nowait)
 {
 	gateway_t *g = r->g;
 	*ref = (struct gateway_refusal){ .status = 403 };
 	snprintf(ref->type, sizeof ref->type, "permission_error");
-	int refused = g->policy.admit(g->policy.user, &r->call, ref) != 0;
+	r->call.nowait = nowait;
+	int rc = g->policy.admit(g->policy.user, &r->call, ref);
+	r->call.nowait = 0;
+	if (rc == GATEWAY_LATER && nowait)
+		return GATEWAY_LATER;
+	int refused = rc != 0;
 	if (r->call.new_body != NULL) {
 		/* the policy rewrote the body (model override, downgrade, circuit) */
 		free(r->new_body);
@@ -1054,6 +1121,144 @@ gateway_forward_bad_body(struct req *r)
 	return gateway_forward_refuse(r, &ref);
 }
 
+/* Admitted: begin metering and send the first attempt. */
+static void
+gateway_forward_send(struct req *r)
+{
+	gateway_t *g = r->g;
+	if (r->metered) {
+		meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
+		r->begun = 1;
+		gateway_intent(r);
+	}
+	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
+	    r->openai ? "openai" : "anthropic");
+	gateway_attempt_start(r);
+}
+
+/* A pool thread does what may wait (admission with its pacing and
+ * reservations, the policy's look at an answer with its backoff, a
+ * dropped attempt) while the connection is suspended, then hands the
+ * request back to libmicrohttpd. */
+static void
+gateway_forward_job(void *arg)
+{
+	struct req *r = arg;
+	gateway_t *g = r->g;
+	struct MHD_Connection *c = r->conn;
+	int phase = REQ_ATTEMPT;
+	if (r->job == REQ_JOB_ADMIT) {
+		if (gateway_forward_admit(r, &r->ref, 0) != 0) {
+			r->refused_now = 1;
+			phase = REQ_REPLY;
+		} else {
+			gateway_forward_send(r);
+		}
+	} else {
+		char *nb = r->job_nb;
+		size_t nlen = r->job_nlen;
+		r->job_nb = NULL;
+		if (r->job == REQ_JOB_DECIDE && gateway_attempt_again(r, 0, &nb, &nlen) != 1) {
+			free(nb);
+			phase = REQ_REPLY;
+		} else {
+			gateway_attempt_next(r, nb, nlen);
+		}
+	}
+	r->phase = phase;
+	/* r is libmicrohttpd's again from here on: not touched after this. */
+	MHD_resume_connection(c);
+	upstream_loop_wake(g->up);
+	__atomic_fetch_sub(&g->njobs, 1, __ATOMIC_RELEASE);
+}
+
+/* Hand r to a pool thread for job (the connection stays suspended). */
+static enum MHD_Result
+gateway_forward_defer(struct req *r, int job)
+{
+	gateway_t *g = r->g;
+	r->phase = REQ_JOB;
+	r->job = job;
+	__atomic_fetch_add(&g->njobs, 1, __ATOMIC_ACQ_REL);
+	MHD_suspend_connection(r->conn);
+	taskpool_submit(g->jobs, gateway_forward_job, r);
+	return MHD_YES;
+}
+
+/* The answer is decided: give it to the agent. */
+static enum MHD_Result
+gateway_forward_reply(struct req *r)
+{
+	if (r->refused_now)
+		return gateway_forward_refuse(r, &r->ref);
+	int st = r->st;
+	if (st > 0) {
+		r->added_us = util_now_us() - r->t0_us - r->upstream_us;
+		return gateway_respond_stream(r, st);
+	}
+	if (st < 0 || r->client_gone) {
+		/* Nobody to answer: 499 ("client closed request") for the books. */
+		r->status = 499;
+		r->no_reply = 1;
+		return MHD_NO;
+	}
+	r->no_reply = upstream_maybe_sent(r->x);
+	return gateway_forward_unreachable(r);
+}
+
+/* The agent left, or the gateway stops, before the answer. */
+static enum MHD_Result
+gateway_forward_gone(struct req *r)
+{
+	r->client_gone = 1;
+	if (r->x != NULL)
+		upstream_abort(r->x);
+	r->st = -1;
+	r->ttfb_us = -1;
+	return gateway_forward_reply(r);
+}
+
+/* An attempt is out (libmicrohttpd thread, never waiting): once its status
+ * is known ask the policy, without waiting; what would wait goes to a
+ * pool thread. Until then the connection is parked. */
+static enum MHD_Result
+gateway_forward_step(struct req *r)
+{
+	for (;;) {
+		if (r->phase == REQ_REPLY)
+			return gateway_forward_reply(r);
+		pthread_mutex_lock(&r->mu);
+		unsigned seq = r->seq;
+		pthread_mutex_unlock(&r->mu);
+		if (gateway_stopping(r->g))
+			return gateway_forward_gone(r);
+		if (r->st < 0) {
+			int st = upstream_wait_headers(r->x, 0);
+			if (st == 0 && upstream_peer_gone(r->x))
+				return gateway_forward_gone(r);   /* the driver saw the agent leave */
+			if (st < 0) {
+				if (gateway_park(r, seq))
+					return MHD_YES;
+				continue;
+			}
+			gateway_attempt_answered(r, st);
+		}
+		char *nb = NULL;
+		size_t nlen = 0;
+		int rc = gateway_attempt_again(r, 1, &nb, &nlen);
+		if (rc == 0) {
+			free(nb);
+			r->phase = REQ_REPLY;
+			continue;
+		}
+		r->job_nb = nb;
+		r->job_nlen = nlen;
+		return gateway_forward_defer(r, rc == GATEWAY_LATER ? REQ_JOB_DECIDE : REQ_JOB_NEXT);
+	}
+}
+
+/* The body is complete: answer what can be answered at once; admit and
+ * send, or hand that to a pool thread when the policy would wait. */
 static enum MHD_Result
 gateway_forward(struct req *r)
 {
@@ -1061,6 +1266,7 @@ gateway_forward(struct req *r)
 	r->t0_ms = util_now_ms();
 	r->t0_us = util_now_us();
 	r->ttfb_us = r->added_us = -1;
+	r->st = -1;
 	gateway_forward_prepare(r);
 	if (r->too_big)
 		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
@@ -1070,30 +1276,15 @@ gateway_forward(struct req *r)
 	if (r->metered && r->body_rc != REQBODY_OK)
 		return gateway_forward_bad_body(r);
 	if (r->metered && g->policy.admit != NULL) {
-		struct gateway_refusal ref;
-		if (gateway_forward_admit(r, &ref) != 0)
-			return gateway_forward_refuse(r, &ref);
+		int rc = gateway_forward_admit(r, &r->ref, 1);
+		if (rc == GATEWAY_LATER)
+			return gateway_forward_defer(r, REQ_JOB_ADMIT);
+		if (rc != 0)
+			return gateway_forward_refuse(r, &r->ref);
 	}
-	if (r->metered) {
-		meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
-		r->begun = 1;
-		gateway_intent(r);
-	}
-	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
-	    r->openai ? "openai" : "anthropic");
-	int st = gateway_attempts_run(r);
-	if (st > 0) {
-		r->added_us = util_now_us() - r->t0_us - r->upstream_us;
-		return gateway_respond_stream(r, st);
-	}
-	if (st < 0) {
-		/* Nobody to answer: 499 ("client closed request") for the books. */
-		r->status = 499;
-		r->no_reply = 1;
-		return MHD_NO;
-	}
-	r->no_reply = upstream_maybe_sent(r->x);
-	return gateway_forward_unreachable(r);
+	gateway_forward_send(r);
+	r->phase = REQ_ATTEMPT;
+	return gateway_forward_step(r);
 }
 
 /* ---------------------------------------------------------- MHD glue */
@@ -1108,11 +1299,32 @@ gateway_req_free(struct req *r)
 	free(r->hdrs);
 	free(r->url);
 	free(r->new_body);
+	free(r->job_nb);
 	free(r->method);
 	free(r->path);
 	free(r->query);
 	buf_free(&r->body);
+	pthread_mutex_lock(&r->g->reqs_lock);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		r->g->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	pthread_mutex_unlock(&r->g->reqs_lock);
+	pthread_mutex_destroy(&r->mu);
 	free(r);
+}
+
+/* Settle a finished request and free it, in a pool thread. */
+static void
+gateway_settle_job(void *arg)
+{
+	struct req *r = arg;
+	gateway_t *g = r->g;
+	gateway_settle(r);
+	gateway_req_free(r);
+	__atomic_fetch_sub(&g->njobs, 1, __ATOMIC_RELEASE);
 }
 
 static void
@@ -1134,6 +1346,12 @@ gateway_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		} else {
 			upstream_join(r->x);
 		}
+	}
+	if (r->begun && r->g->policy.settle_waits) {
+		/* the store's round trips wait: in a pool thread (r is detached) */
+		__atomic_fetch_add(&r->g->njobs, 1, __ATOMIC_ACQ_REL);
+		taskpool_submit(r->g->jobs, gateway_settle_job, r);
+		return;
 	}
 	if (r->begun)
 		gateway_settle(r);
@@ -1238,6 +1456,16 @@ gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method
 	struct req *r = xcalloc(1, sizeof *r);
 	r->g = g;
 	r->conn = c;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	r->fd = ci != NULL ? ci->connect_fd : -1;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_lock(&g->reqs_lock);
+	r->next = g->reqs;
+	if (g->reqs != NULL)
+		g->reqs->prev = r;
+	g->reqs = r;
+	pthread_mutex_unlock(&g->reqs_lock);
 	r->route = route;
 	r->stats_route = rt.stats_route;
 	r->route_name = rt.name;
@@ -1273,8 +1501,10 @@ gateway_on_request(void *cls, struct MHD_Connection *c, const char *url, const c
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (r->status != 0)
-		return MHD_YES;   /* already answered */
+	if (r->status != 0 || r->phase == REQ_JOB)
+		return MHD_YES;   /* already answered (or still forwarding) */
+	if (r->phase != REQ_BODY)
+		return gateway_forward_step(r);   /* resumed: the attempt moved on */
 	return gateway_forward(r);
 }
 
@@ -1288,9 +1518,25 @@ gateway_base_url(const char *url, const char *dflt)
 	return s;
 }
 
+/* The event loop's turn for libmicrohttpd (the upstream driver thread):
+ * accept, read, call the handlers and readers, write; never waits.
+ * Returns when it wants its next turn at the latest (ms). */
+static int
+gateway_mhd_run(void *user)
+{
+	gateway_t *g = user;
+	MHD_UNSIGNED_LONG_LONG t;
+	MHD_run(g->mhd);
+	/* libmicrohttpd may have work left that its epoll fd does not show
+	 * (a resumed connection, a response still to write): 0 then. */
+	if (MHD_get_timeout(g->mhd, &t) != MHD_YES)
+		return -1;
+	return t > 1000 ? 1000 : (int)t;
+}
+
 /* The listening socket on 127.0.0.1:port (0: any); its port in *bound.
  * Bound here rather than by libmicrohttpd so that the port is known
- * before the first connection thread reads it in host_ok(). */
+ * before the first request reads it in host_ok(). */
 static int
 gateway_listen_loopback(int port, int *bound)
 {
@@ -1335,19 +1581,21 @@ gateway_start(const struct gateway_options *o, char **err)
 	g->idle_s = o->idle_timeout_s;
 	g->connect_ms = o->connect_timeout_ms;
 	pthread_mutex_init(&g->lock, NULL);
+	pthread_mutex_init(&g->reqs_lock, NULL);
 	g->up = upstream_new();
+	g->jobs = taskpool_new(GATEWAY_MAX_JOBS);
 
 	errno = 0;
 	int lfd = gateway_listen_loopback(o->port, &g->port);
 	if (lfd >= 0)
-		g->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
+		g->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
 		    (uint16_t)g->port, NULL, NULL, gateway_on_request, g,
 		    MHD_OPTION_LISTEN_SOCKET, lfd,
 		    MHD_OPTION_NOTIFY_CONNECTION, gateway_on_connection, g,
 		    MHD_OPTION_URI_LOG_CALLBACK, gateway_on_uri, g,
 		    MHD_OPTION_NOTIFY_COMPLETED, gateway_on_completed, g,
 		    MHD_OPTION_EXTERNAL_LOGGER, gateway_on_mhd_log, g,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GATEWAY_CONN_MEMORY,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
 		    MHD_OPTION_END);
 	if (g->mhd == NULL) {
@@ -1356,16 +1604,46 @@ gateway_start(const struct gateway_options *o, char **err)
 		/* lfd is not closed here: whether libmicrohttpd closed it when
 		 * it failed is not documented, and a double close is worse
 		 * than one descriptor kept until exit. */
+		taskpool_free(g->jobs);
 		upstream_free(g->up);
 		metrics_free(g->metrics);
+		pthread_mutex_destroy(&g->reqs_lock);
 		pthread_mutex_destroy(&g->lock);
 		free(g->anthropic);
 		free(g->openai);
 		free(g);
 		return NULL;
 	}
+	/* One event loop: the upstream driver thread runs libmicrohttpd too. */
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(g->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	upstream_set_loop(g->up, di != NULL ? di->epoll_fd : -1, gateway_mhd_run, g);
 	log_debug("gateway: listening on 127.0.0.1:%d", g->port);
 	return g;
+}
+
+/* Wait until no job is out (gateway_stop). */
+static void
+gateway_jobs_drain(gateway_t *g)
+{
+	while (__atomic_load_n(&g->njobs, __ATOMIC_ACQUIRE) > 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+}
+
+/* Resume every parked reader (the gateway is stopping: they end). */
+static void
+gateway_wake_all(gateway_t *g)
+{
+	pthread_mutex_lock(&g->reqs_lock);
+	for (struct req *r = g->reqs; r != NULL; r = r->next) {
+		pthread_mutex_lock(&r->mu);
+		if (r->parked) {
+			r->parked = 0;
+			MHD_resume_connection(r->conn);
+		}
+		pthread_mutex_unlock(&r->mu);
+	}
+	pthread_mutex_unlock(&g->reqs_lock);
+	upstream_loop_wake(g->up);
 }
 
 void
@@ -1374,8 +1652,17 @@ gateway_stop(gateway_t *g)
 	if (g == NULL)
 		return;
 	__atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
-	/* Joins every connection thread: in-flight requests settle first. */
+	gateway_wake_all(g);
+	/* Jobs notice the stop within GATEWAY_POLL_MS (a policy's waits end
+	 * with policy_shutdown) and resume their connections; then the loop
+	 * lets go of libmicrohttpd, and no handler starts a job any more. */
+	gateway_jobs_drain(g);
+	upstream_set_loop(g->up, -1, NULL, NULL);
+	gateway_jobs_drain(g);
+	/* Closes every connection: in-flight requests settle (in pool threads
+	 * when the policy's settle waits), then the pool ends. */
 	MHD_stop_daemon(g->mhd);
+	taskpool_free(g->jobs);
 	upstream_free(g->up);
 	for (int i = 0; i < g->nroutes; i++) {
 		free(g->routes[i].name);
@@ -1384,6 +1671,7 @@ gateway_stop(gateway_t *g)
 		free(g->routes[i].worktree);
 	}
 	metrics_free(g->metrics);
+	pthread_mutex_destroy(&g->reqs_lock);
 	pthread_mutex_destroy(&g->lock);
 	free(g->anthropic);
 	free(g->openai);

@@ -60,7 +60,15 @@ struct gateway_call {
 	                              * choice); 0: not set */
 	int64_t clamped_from;        /* ... and, when it lowered it to fit a ceiling, the limit
 	                              * the agent asked for (or the default); 0: not clamped */
+	int nowait;                  /* set by the gateway when it calls admit() or attempt()
+	                              * in a libmicrohttpd thread, which must never wait: a
+	                              * hook that would wait (pacing, backoff, a stream's first
+	                              * event not there yet) returns GATEWAY_LATER at once,
+	                              * with nothing changed, and is called again with
+	                              * nowait 0 in a thread that may wait */
 };
+
+#define GATEWAY_LATER 2              /* admit()/attempt(): "call me again where I may wait" */
 
 /* One upstream attempt as the policy sees it: not the transfer itself. */
 struct gateway_attempt {
@@ -108,13 +116,15 @@ struct gateway_policy {
 	void *user;
 	/* After the request body is read, before stats_begin. Return 0 to
 	 * forward (optionally setting c->reserved_micros), -1 to refuse as *r
-	 * says (also adds x-should-retry: false unless retry_after > 0). */
+	 * says (also adds x-should-retry: false unless retry_after > 0), or
+	 * with c->nowait GATEWAY_LATER (see gateway_call.nowait). */
 	int (*admit)(void *user, struct gateway_call *c, struct gateway_refusal *r);
 	/* After each attempt's status and headers are known, before any byte
 	 * goes to the agent; may sleep for backoff. Return 1 to discard this
 	 * attempt and send again: *new_body (malloc'd, the gateway frees it)
 	 * may replace the body (e.g. another model), NULL keeps it. Return 0
-	 * to give this response to the agent. */
+	 * to give this response to the agent; with c->nowait, GATEWAY_LATER
+	 * instead of waiting. */
 	int (*attempt)(void *user, struct gateway_call *c, const struct gateway_attempt *a,
 	    char **new_body, size_t *new_len);
 	/* Once per admitted request, after the last byte (or the disconnect),
@@ -124,6 +134,10 @@ struct gateway_policy {
 	/* Exactly once per admitted request, after the last byte (or the
 	 * disconnect), after stats_end and the ledger record. */
 	void (*settle)(void *user, const struct gateway_call *c, const struct gateway_outcome *o);
+	/* 1: charge() and settle() may make a network round trip (a Redis
+	 * budget store): the gateway settles requests in a pool thread, not
+	 * in its event loop. */
+	int settle_waits;
 };
 
 struct gateway_options {

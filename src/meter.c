@@ -2,7 +2,7 @@
  * meter: owns turning a finished request into its cost and records: the
  * model it is billed as, the price, the one-line error, the stats result,
  * the /metrics request count, the ledger record and the policy's settle.
- * Called once per metered request by the connection thread that served it.
+ * Called once per metered request by the gateway thread that settled it.
  */
 #include "meter.h"
 

@@ -88,6 +88,7 @@ struct pcall {
 struct policy {
 	struct policy_options o;
 	ceiling_t *ceil;
+	int remote_store;        /* the budget store is a network round trip (Redis) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;     /* CLOCK_MONOTONIC: pacing turns, shutdown */
 	int stopping;
@@ -208,6 +209,7 @@ policy_new(const struct policy_options *o)
 		.fail_open = o->budget_fail_open,
 	};
 	char *err = NULL;
+	p->remote_store = o->budget != NULL && strcmp(budget_where(o->budget), "memory") != 0;
 	p->ceil = ceiling_new(&co, &err);
 	if (p->ceil == NULL)
 		fatal("policy: %s", err);
@@ -621,7 +623,7 @@ policy_key_not_before(policy_t *p, const char *hash, double now)
  * when the wait is longer than the cap. Requests queue in arrival order;
  * after a wait they leave pace_gap_ms apart. */
 static int
-policy_pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
+policy_pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after, int nowait)
 {
 	double now = policy_now(p);
 	struct pkey *k = policy_key_get(p, hash, now);
@@ -629,6 +631,8 @@ policy_pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after)
 		return 0;
 	if (k->nwait == 0 && policy_key_not_before(p, hash, now) <= now && k->next_release <= now)
 		return 0;   /* the common case: nothing to wait for */
+	if (nowait)
+		return GATEWAY_LATER;   /* asked not to wait here: nothing queued yet */
 	struct waiter w = { NULL };
 	if (k->tail != NULL)
 		k->tail->next = &w;
@@ -787,7 +791,9 @@ policy_body_for(policy_t *p, struct gateway_call *c, const char *model, int fres
 		if (!same)
 			log_debug("policy: route %d: %s -> %s", c->route, c->model_asked, model);
 	}
-	if (reqbody_read(b != NULL ? b : c->body, n, &rb) != REQBODY_OK) {
+	if (b == NULL && asked == c->request)
+		rb = *asked;   /* the body as the gateway read it: not parsed again */
+	else if (reqbody_read(b != NULL ? b : c->body, n, &rb) != REQBODY_OK) {
 		free(b);
 		r->status = 400;
 		snprintf(r->type, sizeof r->type, "invalid_request_error");
@@ -828,8 +834,9 @@ policy_admit_pace(policy_t *p, struct gateway_call *c, struct gateway_refusal *r
 {
 	struct proute *rt = &p->routes[c->route];
 	int retry_after = 0;
-	if (c->key_hash[0] == '\0' || policy_pace(p, rt, c->key_hash, &retry_after) == 0)
-		return 0;
+	int rc = c->key_hash[0] == '\0' ? 0 : policy_pace(p, rt, c->key_hash, &retry_after, c->nowait);
+	if (rc == 0 || rc == GATEWAY_LATER)
+		return rc;
 	r->status = 429;
 	r->retry_after = retry_after;
 	snprintf(r->type, sizeof r->type, "rate_limit_error");
@@ -883,6 +890,8 @@ policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 		log_debug("policy: route %d refused: the ledger fails", c->route);
 		return -1;
 	}
+	if (c->nowait && p->remote_store)
+		return GATEWAY_LATER;   /* a Redis round trip (or its timeout) waits: not here */
 	struct pcall *pc = policy_admit_chain(p, c);
 	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
 	char *body = NULL;
@@ -890,13 +899,23 @@ policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 	int refused = policy_body_for(p, c, model, 1, &pc->hold, &body, &len, r) != 0;
 
 	struct push x;
+	int later = 0;
 	pthread_mutex_lock(&p->lock);
-	if (!refused)
-		refused = policy_admit_pace(p, c, r) != 0;
-	if (refused)
+	if (!refused) {
+		int pr = policy_admit_pace(p, c, r);
+		later = pr == GATEWAY_LATER;
+		refused = pr != 0 && !later;
+	}
+	if (refused || later)
 		policy_circuit_release(p, pc);
 	policy_push_prepare(p, c->route, &x);
 	pthread_mutex_unlock(&p->lock);
+	if (later) {   /* undone: admit() runs again where it may wait */
+		free(body);
+		policy_pcall_free(p, pc);
+		c->policy_data = NULL;
+		return GATEWAY_LATER;
+	}
 	if (refused) {
 		log_debug("policy: route %d refused: %d", c->route, r->status);
 		free(body);
@@ -944,6 +963,29 @@ policy_peek_error_body(policy_t *p, const struct gateway_attempt *a, char *buf, 
 	}
 	n = policy_attempt_peek(a, buf, max, 0, 0, &ended);
 	return n > 0 ? (size_t)n : 0;
+}
+
+/* 1 if policy_attempt() may wait for this attempt: a 429 or an overload
+ * (pacing, backoff), or a 2xx Anthropic stream whose first event is not
+ * all there yet. Decided on what has arrived, without waiting. */
+static int
+policy_attempt_would_wait(const struct gateway_call *c, const struct gateway_attempt *a,
+    int waits)
+{
+	if (waits)
+		return 1;
+	if (a->status < 200 || a->status >= 300 || c->api != API_ANTHROPIC_MESSAGES)
+		return 0;
+	const char *ct = policy_attempt_header(a, "Content-Type");
+	if (ct == NULL || strstr(ct, "text/event-stream") == NULL)
+		return 0;
+	char *buf = xmalloc(PEEK_BYTES);
+	int ended = 0;
+	ssize_t n = policy_attempt_peek(a, buf, PEEK_BYTES, 0, 0, &ended);
+	int wait = n >= 0 && n < PEEK_BYTES && !ended &&
+	    reqbody_first_event_overloaded(buf, (size_t)n) < 0;
+	free(buf);
+	return wait;
 }
 
 /* 1 if the first event of a 200 stream is an overloaded error. */
@@ -1070,6 +1112,8 @@ policy_attempt(void *user, struct gateway_call *c, const struct gateway_attempt 
 	int openai = c->api == API_OPENAI_CHAT || c->api == API_OPENAI_RESPONSES;
 	int overloaded = status == 529 || (openai && status == 503);
 	int in_stream = 0;
+	if (c->nowait && policy_attempt_would_wait(c, a, status == 429 || overloaded))
+		return GATEWAY_LATER;
 	if (status == 200 && c->api == API_ANTHROPIC_MESSAGES && policy_stream_overloaded(p, a))
 		overloaded = in_stream = 1;
 	if (status >= 200 && status < 300 && !overloaded) {
@@ -1146,4 +1190,5 @@ policy_hooks(policy_t *p, struct gateway_policy *out)
 	out->attempt = policy_attempt;
 	out->charge = policy_charge;
 	out->settle = policy_settle;
+	out->settle_waits = p->remote_store;
 }

@@ -106,7 +106,7 @@ struct policy_route_state {
 
 policy_t *policy_new(const struct policy_options *o);
 /* Wake every wait (pacing, backoff) and make them give up; call before
- * gateway_stop so no connection thread sleeps in a hook. */
+ * gateway_stop so no gateway thread sleeps in a hook. */
 void policy_shutdown(policy_t *p);
 void policy_free(policy_t *p);
 

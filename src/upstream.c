@@ -1,23 +1,31 @@
 /*
- * upstream: libcurl transfers driven by the thread that waits for them.
- * Each transfer has a curl multi handle of its own; upstream_wait_headers,
- * upstream_read (and any wait on a transfer) run curl_multi_perform and
- * curl_multi_poll in the caller's thread, so a request costs no thread and
- * no hand-off between threads. All transfers share a CURLSH (connections,
- * DNS, TLS sessions); finished easy and multi handles are reset and pooled
- * for the next transfers. The write callback fills a bounded buffer that
- * the reader drains; when it is full the transfer is paused
- * (CURL_WRITEFUNC_PAUSE), which stops reading the upstream socket: that is
- * the backpressure. A transfer nobody waits for does not move either.
- * Aborting wakes a driver in curl_multi_poll; an aborted transfer nobody
- * drives is removed from its multi when it is joined.
+ * upstream: libcurl transfers, all driven by one thread per upstream_t
+ * (the driver) on one curl multi handle: no thread per transfer or per
+ * waiter, and one poll() serves every transfer in flight. Callers start a
+ * transfer (queued to the driver, which is woken with curl_multi_wakeup)
+ * and wait on the transfer's condition variable for its headers and body,
+ * or, without blocking, get a notify callback from the driver at every
+ * change (the gateway's libmicrohttpd threads resume a suspended
+ * connection from it). All transfers share a CURLSH (connections, DNS,
+ * TLS sessions); finished easy handles are reset and pooled. The write
+ * callback fills a bounded buffer that the reader drains; when it is full
+ * the transfer is paused (CURL_WRITEFUNC_PAUSE), which stops reading the
+ * upstream socket: that is the backpressure; a reader that makes room
+ * asks the driver to resume it. A transfer may name a socket to watch
+ * (the agent's): when its peer hangs up the driver aborts the transfer.
+ * Aborting wakes the driver, which removes the transfer at once. The
+ * driver can run an outside event loop as well (upstream_set_loop: the
+ * gateway's libmicrohttpd), whose descriptor it polls with curl's, so
+ * that serving a request and its transfer never change threads.
  */
 #include "upstream.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,21 +34,44 @@
 #include "util.h"
 
 #define POOL_MAX 64
-#define DRIVE_SLICE_MS 1000   /* a wait without a deadline polls in slices of this */
+#define DRIVE_SLICE_MS 1000   /* the driver's longest poll: idle limits are checked this often */
+
+/* A list of transfers (the driver's queues and its live set). */
+struct xlist {
+	upstream_xfer_t **v;
+	int n, cap;
+};
 
 struct upstream {
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
-	/* Finished easy handles, reset, and empty multi handles for the next
-	 * transfers: a new easy handle costs allocations, a new multi a
-	 * wake-up socketpair. */
+	/* Finished easy handles, reset, for the next transfers. */
 	pthread_mutex_t pool_lock;
 	CURL *pool[POOL_MAX];
 	int npool;
-	CURLM *mpool[POOL_MAX];
-	int nmpool;
-};
 
+	CURLM *multi;                 /* the driver's; every transfer in flight is in it */
+	pthread_t driver;
+	pthread_mutex_t qlock;        /* adds, kicks, stop */
+	struct xlist adds;            /* started, not yet in the multi */
+	struct xlist kicks;           /* need the driver: aborted, or paused with room again */
+	int stop;
+	/* An outside event source the driver serves too (upstream_set_loop):
+	 * its fd is polled with the transfers' sockets, run() called when it
+	 * is readable and at least every DRIVE_SLICE_MS. Set under qlock;
+	 * loop_busy (qlock, loop_cond) while the driver is inside run(). */
+	int loop_fd;
+	int (*loop_run)(void *user);
+	void *loop_user;
+	int loop_busy;
+	int loop_wake;                /* upstream_loop_wake: run() at once */
+	pthread_cond_t loop_cond;
+	struct xlist live;            /* driver thread only: in the multi */
+	struct pollfd *wfds;          /* driver thread only: watched sockets of live */
+	struct curl_waitfd *wcfds;
+	upstream_xfer_t **wx;
+	int wcap;
+};
 struct upstream_header {
 	char *name;
 	char *value;
@@ -49,17 +80,23 @@ struct upstream_header {
 struct upstream_xfer {
 	upstream_t *up;
 	CURL *curl;
-	CURLM *multi;                 /* curl is in it until the transfer ended */
-	int in_multi;
+	int in_multi;                 /* driver thread only */
 	struct curl_slist *hdrs;
 	upstream_tap_fn tap;
 	void *tap_user;
+	upstream_notify_fn notify;
+	void *notify_user;
+	int watch_fd;                 /* -1: none */
+	int watch_quiet;              /* driver only: watch_fd is not polled as readable */
 	size_t limit;
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond;          /* any state change, for threads that wait while another drives */
-	int driving;                  /* a thread is in curl calls for this transfer */
+	pthread_cond_t cond;          /* any state change, for waiting threads */
+	int drefs;                    /* the driver's references (queues, live set) */
+	int kicked;                   /* in the kicks queue */
+	int peer_gone;                /* aborted because the watched socket hung up */
 	int paused;                   /* the write callback paused it: buffer full */
+	int news;                     /* headers or body came in this round: notify once */
 	unsigned gen;                 /* bumped by every header, body chunk and the end */
 	int status;                   /* status of the final response, 0 until known */
 	int headers_done;
@@ -67,7 +104,7 @@ struct upstream_xfer {
 	int aborted;
 	int idle_expired;             /* aborted for want of data */
 	int64_t idle_limit_us;
-	int64_t last_activity_us;     /* driving thread only */
+	int64_t last_activity_us;     /* driver thread only */
 	curl_off_t last_dl, last_ul;
 	CURLcode result;
 	char errbuf[CURL_ERROR_SIZE];
@@ -95,6 +132,8 @@ upstream_share_unlock(CURL *h, curl_lock_data data, void *user)
 		pthread_mutex_unlock(&u->locks[data]);
 }
 
+static void *upstream_driver_main(void *arg);
+
 upstream_t *
 upstream_new(void)
 {
@@ -104,6 +143,9 @@ upstream_new(void)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&u->locks[i], NULL);
 	pthread_mutex_init(&u->pool_lock, NULL);
+	pthread_mutex_init(&u->qlock, NULL);
+	pthread_cond_init(&u->loop_cond, NULL);
+	u->loop_fd = -1;
 	u->share = curl_share_init();
 	if (u->share == NULL)
 		fatal("curl_share_init failed");
@@ -113,6 +155,20 @@ upstream_new(void)
 	curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	u->multi = curl_multi_init();
+	if (u->multi == NULL)
+		fatal("curl_multi_init failed");
+	/* The limit applies to the whole shared cache: keep the connections
+	 * of every transfer in flight (bench/gateway.sh). */
+	curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
+	/* The driver takes no signal: they are the UI loop's (signalfd). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&u->driver, NULL, upstream_driver_main, u);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		fatal("cannot start the upstream driver thread");
 	return u;
 }
 
@@ -121,16 +177,105 @@ upstream_free(upstream_t *u)
 {
 	if (u == NULL)
 		return;
+	pthread_mutex_lock(&u->qlock);
+	u->stop = 1;
+	pthread_mutex_unlock(&u->qlock);
+	curl_multi_wakeup(u->multi);
+	pthread_join(u->driver, NULL);
+	curl_multi_cleanup(u->multi);
 	for (int i = 0; i < u->npool; i++)   /* before the share they point at */
 		curl_easy_cleanup(u->pool[i]);
-	for (int i = 0; i < u->nmpool; i++)
-		curl_multi_cleanup(u->mpool[i]);
 	pthread_mutex_destroy(&u->pool_lock);
+	pthread_mutex_destroy(&u->qlock);
+	pthread_cond_destroy(&u->loop_cond);
 	curl_share_cleanup(u->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&u->locks[i]);
+	free(u->adds.v);
+	free(u->kicks.v);
+	free(u->live.v);
+	free(u->wfds);
+	free(u->wcfds);
+	free(u->wx);
 	curl_global_cleanup();
 	free(u);
+}
+
+static void
+upstream_xlist_push(struct xlist *l, upstream_xfer_t *x)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->v = xreallocarray(l->v, (size_t)l->cap, sizeof *l->v);
+	}
+	l->v[l->n++] = x;
+}
+
+static void
+upstream_xlist_del(struct xlist *l, upstream_xfer_t *x)
+{
+	for (int i = 0; i < l->n; i++) {
+		if (l->v[i] == x) {
+			l->v[i] = l->v[--l->n];
+			return;
+		}
+	}
+}
+
+int
+upstream_in_driver(const upstream_t *u)
+{
+	return pthread_equal(pthread_self(), u->driver);
+}
+
+/* Hand x to the driver (queue q: adds or kicks) and wake it (the driver
+ * itself, inside the loop's run(), looks at its queues before polling). */
+static void
+upstream_queue(upstream_xfer_t *x, int kick)
+{
+	upstream_t *u = x->up;
+	pthread_mutex_lock(&u->qlock);
+	upstream_xlist_push(kick ? &u->kicks : &u->adds, x);
+	pthread_mutex_unlock(&u->qlock);
+	if (!upstream_in_driver(u))
+		curl_multi_wakeup(u->multi);
+}
+
+void
+upstream_loop_wake(upstream_t *u)
+{
+	pthread_mutex_lock(&u->qlock);
+	u->loop_wake = 1;
+	pthread_mutex_unlock(&u->qlock);
+	if (!upstream_in_driver(u))
+		curl_multi_wakeup(u->multi);
+}
+
+void
+upstream_set_loop(upstream_t *u, int fd, int (*run)(void *user), void *user)
+{
+	pthread_mutex_lock(&u->qlock);
+	u->loop_fd = run != NULL ? fd : -1;
+	u->loop_run = run;
+	u->loop_user = user;
+	pthread_mutex_unlock(&u->qlock);
+	curl_multi_wakeup(u->multi);
+	pthread_mutex_lock(&u->qlock);
+	while (u->loop_busy && !upstream_in_driver(u))   /* out of the old run() */
+		pthread_cond_wait(&u->loop_cond, &u->qlock);
+	pthread_mutex_unlock(&u->qlock);
+}
+
+/* Ask the driver to look at x (an abort, room in a paused buffer): once.
+ * x->lock held. */
+static void
+upstream_kick_locked(upstream_xfer_t *x)
+{
+	if (x->kicked || x->done)
+		return;
+	x->kicked = 1;
+	x->drefs++;
+	upstream_queue(x, 1);
 }
 
 /* Absolute CLOCK_MONOTONIC deadline timeout_ms from now. */
@@ -146,16 +291,6 @@ upstream_deadline_in(int timeout_ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	return ts;
-}
-
-/* Milliseconds from now until the deadline (<= 0: passed). */
-static long
-upstream_ms_until(const struct timespec *until)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(until->tv_sec - now.tv_sec) * 1000 +
-	    (until->tv_nsec - now.tv_nsec) / 1000000L;
 }
 
 static int upstream_xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms);
@@ -188,6 +323,7 @@ upstream_header_line(upstream_xfer_t *x, const char *line, size_t len)
 		if (x->status >= 200 && !x->headers_done) {
 			x->headers_done = 1;
 			x->gen++;
+			x->news = 1;   /* told after this round of curl work */
 			pthread_cond_broadcast(&x->cond);
 		}
 		return;
@@ -248,6 +384,7 @@ upstream_on_write(char *data, size_t size, size_t n, void *user)
 	buf_append(&x->data, data, len);
 	x->body_bytes += len;
 	x->gen++;
+	x->news = 1;   /* told after this round of curl work */
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->lock);
 	return len;
@@ -276,7 +413,7 @@ upstream_on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 }
 
 /* The transfer ended with rc (its handle is out of the multi): publish
- * that. Called by the driving thread. */
+ * that. Called by the driver. */
 static void
 upstream_xfer_finish(upstream_xfer_t *x, CURLcode rc)
 {
@@ -289,6 +426,8 @@ upstream_xfer_finish(upstream_xfer_t *x, CURLcode rc)
 		if (x->idle_expired)
 			snprintf(x->error, sizeof x->error, "no data for %lld s",
 			    (long long)(x->idle_limit_us / 1000000));
+		else if (x->peer_gone)
+			snprintf(x->error, sizeof x->error, "client disconnected");
 		else if (x->aborted)
 			snprintf(x->error, sizeof x->error, "aborted");
 		else
@@ -296,82 +435,230 @@ upstream_xfer_finish(upstream_xfer_t *x, CURLcode rc)
 	}
 	if (!x->headers_done)
 		x->status = 0;
+	if (x->notify != NULL)
+		x->notify(x->notify_user);
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->lock);
 }
 
-/* Finish the transfer if curl says it ended. 1 if it did. */
-static int
-upstream_xfer_reap(upstream_xfer_t *x)
+/* The driver lets go of x (it was in a queue or the live set). */
+static void
+upstream_xfer_unref(upstream_xfer_t *x)
 {
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(x->multi, &left)) != NULL) {
-		if (m->msg == CURLMSG_DONE && m->easy_handle == x->curl) {
-			CURLcode rc = m->data.result;
-			curl_multi_remove_handle(x->multi, x->curl);
-			x->in_multi = 0;
-			upstream_xfer_finish(x, rc);
-			return 1;
-		}
-	}
-	return 0;
+	pthread_mutex_lock(&x->lock);
+	x->drefs--;
+	pthread_cond_broadcast(&x->cond);
+	pthread_mutex_unlock(&x->lock);
 }
 
-/* One round of curl work for x in this thread (x->driving is ours, the
- * lock is not held): resume a paused transfer that has room again, move
- * what can move now, and if that brought nothing new, wait up to wait_ms
- * for the sockets (or an abort's wake-up) and move again. */
+/* Driver: end a live transfer now (aborted, or its watched peer left). */
 static void
-upstream_xfer_drive(upstream_xfer_t *x, unsigned gen, long wait_ms)
+upstream_driver_end(upstream_t *u, upstream_xfer_t *x, CURLcode rc)
 {
-	int running;
+	if (x->in_multi)
+		curl_multi_remove_handle(u->multi, x->curl);
+	x->in_multi = 0;
+	upstream_xlist_del(&u->live, x);
+	upstream_xfer_finish(x, rc);
+	upstream_xfer_unref(x);
+}
+
+/* Driver: new transfers into the multi. */
+static void
+upstream_driver_add(upstream_t *u, upstream_xfer_t *x)
+{
 	pthread_mutex_lock(&x->lock);
-	int resume = x->paused && x->data.len - x->rpos < x->limit;
+	int aborted = x->aborted;
+	pthread_mutex_unlock(&x->lock);
+	upstream_xlist_push(&u->live, x);   /* the add's reference moves here */
+	CURLMcode mc = aborted ? CURLM_OK : curl_multi_add_handle(u->multi, x->curl);
+	if (aborted || mc != CURLM_OK) {
+		if (mc != CURLM_OK)
+			snprintf(x->errbuf, sizeof x->errbuf, "%s", curl_multi_strerror(mc));
+		upstream_driver_end(u, x, aborted ? CURLE_ABORTED_BY_CALLBACK : CURLE_FAILED_INIT);
+		return;
+	}
+	x->in_multi = 1;
+}
+
+/* Driver: a kicked transfer: remove it if aborted, resume it if paused
+ * and its reader made room. */
+static void
+upstream_driver_kick(upstream_t *u, upstream_xfer_t *x)
+{
+	pthread_mutex_lock(&x->lock);
+	x->kicked = 0;
+	int aborted = x->aborted && !x->done;
+	int resume = !aborted && !x->done && x->paused && x->data.len - x->rpos < x->limit;
 	if (resume)
 		x->paused = 0;
 	pthread_mutex_unlock(&x->lock);
-	if (resume)
+	if (aborted && x->in_multi)
+		upstream_driver_end(u, x, CURLE_ABORTED_BY_CALLBACK);
+	else if (resume && x->in_multi)
 		curl_easy_pause(x->curl, CURLPAUSE_CONT);   /* may call on_write */
-	curl_multi_perform(x->multi, &running);
-	if (upstream_xfer_reap(x))
-		return;
+	upstream_xfer_unref(x);   /* the kick's reference */
+}
+
+/* Driver: take the queues and act on them. 1 when told to stop. */
+static int
+upstream_driver_queues(upstream_t *u)
+{
+	pthread_mutex_lock(&u->qlock);
+	struct xlist adds = u->adds, kicks = u->kicks;
+	int stop = u->stop;
+	u->adds = (struct xlist){ 0 };
+	u->kicks = (struct xlist){ 0 };
+	pthread_mutex_unlock(&u->qlock);
+	for (int i = 0; i < adds.n; i++)
+		upstream_driver_add(u, adds.v[i]);
+	for (int i = 0; i < kicks.n; i++)
+		upstream_driver_kick(u, kicks.v[i]);
+	free(adds.v);
+	free(kicks.v);
+	return stop;
+}
+
+/* Driver: finish the transfers curl says ended. */
+static void
+upstream_driver_reap(upstream_t *u)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(u->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		upstream_xfer_t *x = NULL;
+		CURLcode rc = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x != NULL)
+			upstream_driver_end(u, x, rc);
+	}
+}
+
+/* Driver: a watched socket whose peer hung up aborts its transfer. */
+static void
+upstream_driver_peer_gone(upstream_t *u, upstream_xfer_t *x)
+{
 	pthread_mutex_lock(&x->lock);
-	int news = x->gen != gen || x->aborted;
+	x->peer_gone = 1;
+	__atomic_store_n(&x->aborted, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&x->lock);
-	if (news || wait_ms <= 0)
-		return;
-	curl_multi_poll(x->multi, NULL, 0, (int)wait_ms, NULL);
-	curl_multi_perform(x->multi, &running);
-	upstream_xfer_reap(x);
+	upstream_driver_end(u, x, CURLE_ABORTED_BY_CALLBACK);
+}
+
+/* Driver: wait for the sockets curl waits for and the watched ones (as
+ * readable: a hang-up reads as end of file). A watched socket that is
+ * readable but still open has a pipelined request: it is then only
+ * checked for a hang-up after each poll. */
+static int
+upstream_driver_poll(upstream_t *u, int loop_fd, int wait_ms)
+{
+	int nw = 0, quiet = 0;
+	if (u->wcap < u->live.n + 1) {
+		u->wcap = u->live.n + 16;
+		u->wfds = xreallocarray(u->wfds, (size_t)u->wcap, sizeof *u->wfds);
+		u->wcfds = xreallocarray(u->wcfds, (size_t)u->wcap, sizeof *u->wcfds);
+		u->wx = xreallocarray(u->wx, (size_t)u->wcap, sizeof *u->wx);
+	}
+	for (int i = 0; i < u->live.n; i++) {
+		upstream_xfer_t *x = u->live.v[i];
+		if (x->watch_fd < 0)
+			continue;
+		u->wcfds[nw] = (struct curl_waitfd){ .fd = x->watch_fd,
+			.events = x->watch_quiet ? 0 : CURL_WAIT_POLLIN };
+		quiet |= x->watch_quiet;
+		u->wx[nw++] = x;
+	}
+	int nfd = nw, loop_ready = 0;
+	if (loop_fd >= 0)
+		u->wcfds[nfd++] = (struct curl_waitfd){ .fd = loop_fd, .events = CURL_WAIT_POLLIN };
+	int n = 0;
+	curl_multi_poll(u->multi, u->wcfds, (unsigned)nfd, wait_ms, &n);
+	if (loop_fd >= 0)
+		loop_ready = u->wcfds[nw].revents != 0 || n == 0;   /* its timeouts too */
+	int any = quiet;
+	for (int i = 0; i < nw; i++)
+		any |= u->wcfds[i].revents != 0;
+	if (!any)
+		return loop_ready;
+	for (int i = 0; i < nw; i++)
+		u->wfds[i] = (struct pollfd){ .fd = u->wcfds[i].fd, .events = POLLRDHUP };
+	if (poll(u->wfds, (nfds_t)nw, 0) < 0)
+		return loop_ready;
+	for (int i = 0; i < nw; i++) {
+		if (u->wfds[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+			upstream_driver_peer_gone(u, u->wx[i]);
+		else if (u->wcfds[i].revents != 0)
+			u->wx[i]->watch_quiet = 1;
+	}
+	return loop_ready;
+}
+
+/* Driver: one notify per transfer for all that came in this round (a
+ * burst of chunks wakes a parked reader once). A transfer resumed in
+ * upstream_driver_kick may have news too: it is still live here. */
+static void
+upstream_driver_news(upstream_t *u)
+{
+	for (int i = 0; i < u->live.n; i++) {
+		upstream_xfer_t *x = u->live.v[i];
+		pthread_mutex_lock(&x->lock);
+		if (x->news) {
+			x->news = 0;
+			if (x->notify != NULL)
+				x->notify(x->notify_user);
+		}
+		pthread_mutex_unlock(&x->lock);
+	}
+}
+
+static void *
+upstream_driver_main(void *arg)
+{
+	upstream_t *u = arg;
+	int loop_ready = 0, loop_wait = -1;
+	for (;;) {
+		int running;
+		int stop = upstream_driver_queues(u);
+		if (stop && u->live.n == 0)
+			break;
+		curl_multi_perform(u->multi, &running);
+		upstream_driver_reap(u);
+		upstream_driver_news(u);
+		pthread_mutex_lock(&u->qlock);
+		int loop_fd = u->loop_fd;
+		int (*run)(void *) = u->loop_run;
+		void *user = u->loop_user;
+		loop_ready |= u->loop_wake;
+		u->loop_wake = 0;
+		u->loop_busy = loop_ready && run != NULL;
+		pthread_mutex_unlock(&u->qlock);
+		if (u->loop_busy) {
+			/* the outside loop's turn; what it starts is sent before polling */
+			loop_wait = run(user);
+			pthread_mutex_lock(&u->qlock);
+			u->loop_busy = 0;
+			pthread_cond_broadcast(&u->loop_cond);
+			pthread_mutex_unlock(&u->qlock);
+			loop_ready = 0;
+			continue;
+		}
+		int wait_ms = loop_wait >= 0 && loop_wait < DRIVE_SLICE_MS ? loop_wait : DRIVE_SLICE_MS;
+		loop_ready = upstream_driver_poll(u, loop_fd, wait_ms) || (loop_fd >= 0 && loop_wait == 0);
+	}
+	return NULL;
 }
 
 /* Wait for a change of x (lock held) until the deadline; timeout_ms < 0 =
- * forever. The first thread to wait drives the transfer; others wait on
- * the condition variable for its news. Returns 0 after a change (or a
- * slice without one, for timeout_ms < 0), ETIMEDOUT when the deadline
- * passed. */
+ * forever. Returns 0 after a change (or a wake-up), ETIMEDOUT when the
+ * deadline passed. */
 static int
 upstream_xfer_wait(upstream_xfer_t *x, const struct timespec *until, int timeout_ms)
 {
-	if (x->driving || x->done || !x->in_multi) {
-		if (timeout_ms < 0)
-			return pthread_cond_wait(&x->cond, &x->lock);
-		return pthread_cond_timedwait(&x->cond, &x->lock, until);
-	}
-	long wait_ms = timeout_ms < 0 ? DRIVE_SLICE_MS : upstream_ms_until(until);
-	if (wait_ms > DRIVE_SLICE_MS)
-		wait_ms = DRIVE_SLICE_MS;   /* notice the idle limit and aborts */
-	unsigned gen = x->gen;
-	x->driving = 1;
-	pthread_mutex_unlock(&x->lock);
-	upstream_xfer_drive(x, gen, wait_ms);
-	pthread_mutex_lock(&x->lock);
-	x->driving = 0;
-	pthread_cond_broadcast(&x->cond);   /* another waiter may drive now */
-	if (x->gen != gen || x->aborted || timeout_ms < 0)
-		return 0;
-	return upstream_ms_until(until) <= 0 ? ETIMEDOUT : 0;
+	if (timeout_ms < 0)
+		return pthread_cond_wait(&x->cond, &x->lock);
+	return pthread_cond_timedwait(&x->cond, &x->lock, until);
 }
 
 static int
@@ -459,6 +746,9 @@ upstream_start(upstream_t *u, const struct upstream_request *r)
 	x->up = u;
 	x->tap = r->tap;
 	x->tap_user = r->tap_user;
+	x->notify = r->notify;
+	x->notify_user = r->notify_user;
+	x->watch_fd = r->watch ? r->watch_fd : -1;
 	x->limit = r->buf_limit > 0 ? r->buf_limit : UPSTREAM_BUF_LIMIT;
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -467,29 +757,15 @@ upstream_start(upstream_t *u, const struct upstream_request *r)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_lock(&u->pool_lock);
 	x->curl = u->npool > 0 ? u->pool[--u->npool] : NULL;
-	x->multi = u->nmpool > 0 ? u->mpool[--u->nmpool] : NULL;
 	pthread_mutex_unlock(&u->pool_lock);
 	if (x->curl == NULL)
 		x->curl = curl_easy_init();
 	if (x->curl == NULL)
 		fatal("curl_easy_init failed");
-	if (x->multi == NULL) {
-		x->multi = curl_multi_init();
-		if (x->multi == NULL)
-			fatal("curl_multi_init failed");
-		/* The limit applies to the whole shared cache: keep the
-		 * connections of every transfer in flight (bench/gateway.sh). */
-		curl_multi_setopt(x->multi, CURLMOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
-	}
 	upstream_xfer_setup(x, r);
-	CURLMcode mc = curl_multi_add_handle(x->multi, x->curl);
-	if (mc != CURLM_OK) {
-		x->done = 1;
-		x->result = CURLE_FAILED_INIT;
-		snprintf(x->error, sizeof x->error, "%s", curl_multi_strerror(mc));
-	} else {
-		x->in_multi = 1;
-	}
+	curl_easy_setopt(x->curl, CURLOPT_PRIVATE, (char *)x);
+	x->drefs = 1;   /* the add's; no lock: nobody else knows x yet */
+	upstream_queue(x, 0);
 	return x;
 }
 
@@ -499,7 +775,7 @@ upstream_wait_headers(upstream_xfer_t *x, int timeout_ms)
 	struct timespec until = upstream_deadline_in(timeout_ms < 0 ? 0 : timeout_ms);
 	int ret = -1;
 	pthread_mutex_lock(&x->lock);
-	while (!x->headers_done && !x->done) {
+	while (!x->headers_done && !x->done && timeout_ms != 0) {
 		if (upstream_xfer_wait(x, &until, timeout_ms) == ETIMEDOUT)
 			break;
 	}
@@ -549,8 +825,8 @@ upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms)
 			size_t n = UTIL_MIN(avail, max);
 			memcpy(buf, x->data.data + x->rpos, n);
 			x->rpos += n;
-			if (x->paused && x->driving)   /* room: another thread's poll resumes it */
-				curl_multi_wakeup(x->multi);
+			if (x->paused && x->data.len - x->rpos < x->limit)
+				upstream_kick_locked(x);   /* room: the driver resumes it */
 			ret = (ssize_t)n;
 		} else if (x->done) {
 			ret = x->result == CURLE_OK ? UPSTREAM_EOF : UPSTREAM_ERROR;
@@ -603,8 +879,7 @@ upstream_abort(upstream_xfer_t *x)
 	pthread_mutex_lock(&x->lock);
 	__atomic_store_n(&x->aborted, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&x->cond);
-	if (x->driving)   /* out of curl_multi_poll: the progress callback stops it */
-		curl_multi_wakeup(x->multi);
+	upstream_kick_locked(x);   /* the driver removes it at once */
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -615,6 +890,16 @@ upstream_error(const upstream_xfer_t *x, char *buf, size_t len)
 	pthread_mutex_lock(&mx->lock);
 	snprintf(buf, len, "%s", x->error);
 	pthread_mutex_unlock(&mx->lock);
+}
+
+int
+upstream_peer_gone(const upstream_xfer_t *x)
+{
+	upstream_xfer_t *mx = (upstream_xfer_t *)x;
+	pthread_mutex_lock(&mx->lock);
+	int g = x->peer_gone;
+	pthread_mutex_unlock(&mx->lock);
+	return g;
 }
 
 int
@@ -644,26 +929,49 @@ upstream_body_bytes(const upstream_xfer_t *x)
 	return x->body_bytes;
 }
 
+/* upstream_join in the driver thread (inside the loop's run()): nobody
+ * else will end x, so end it here: out of the queues and the multi. */
+static void
+upstream_join_in_driver(upstream_xfer_t *x)
+{
+	upstream_t *u = x->up;
+	int refs = 0;
+	pthread_mutex_lock(&u->qlock);
+	for (struct xlist *l = &u->adds; l != NULL; l = l == &u->adds ? &u->kicks : NULL) {
+		for (int i = 0; i < l->n; i++) {
+			if (l->v[i] == x) {
+				l->v[i--] = l->v[--l->n];
+				refs++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&u->qlock);
+	int live = 0;
+	for (int i = 0; i < u->live.n && !live; i++)
+		live = u->live.v[i] == x;
+	pthread_mutex_lock(&x->lock);
+	x->kicked = 0;
+	x->drefs -= refs;
+	pthread_mutex_unlock(&x->lock);
+	if (live)
+		upstream_driver_end(u, x, CURLE_ABORTED_BY_CALLBACK);
+	else if (!x->done)
+		upstream_xfer_finish(x, CURLE_ABORTED_BY_CALLBACK);
+}
+
 void
 upstream_join(upstream_xfer_t *x)
 {
-	pthread_mutex_lock(&x->lock);
-	while (!x->done || x->driving) {
-		if (x->aborted && !x->driving && !x->done) {
-			/* Nobody drives it: end it here, curl need not notice. */
-			x->driving = 1;
-			pthread_mutex_unlock(&x->lock);
-			if (x->in_multi)
-				curl_multi_remove_handle(x->multi, x->curl);
-			x->in_multi = 0;
-			upstream_xfer_finish(x, CURLE_ABORTED_BY_CALLBACK);
-			pthread_mutex_lock(&x->lock);
-			x->driving = 0;
-			pthread_cond_broadcast(&x->cond);
-			continue;
-		}
-		upstream_xfer_wait(x, NULL, -1);
+	if (upstream_in_driver(x->up)) {
+		pthread_mutex_lock(&x->lock);
+		int pending = !x->done || x->drefs > 0;
+		pthread_mutex_unlock(&x->lock);
+		if (pending)
+			upstream_join_in_driver(x);
 	}
+	pthread_mutex_lock(&x->lock);
+	while (!x->done || x->drefs > 0)
+		upstream_xfer_wait(x, NULL, -1);
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -685,15 +993,9 @@ upstream_xfer_free(upstream_xfer_t *x)
 		u->pool[u->npool++] = x->curl;
 		x->curl = NULL;
 	}
-	if (u->nmpool < POOL_MAX) {
-		u->mpool[u->nmpool++] = x->multi;
-		x->multi = NULL;
-	}
 	pthread_mutex_unlock(&u->pool_lock);
 	if (x->curl != NULL)
 		curl_easy_cleanup(x->curl);
-	if (x->multi != NULL)
-		curl_multi_cleanup(x->multi);
 	curl_slist_free_all(x->hdrs);
 	upstream_headers_clear(x);
 	buf_free(&x->data);

@@ -1,8 +1,10 @@
 /*
- * upstream: HTTP transfers to the provider with libcurl. A transfer moves
- * only while a thread waits for it (upstream_wait_headers, upstream_read):
- * that thread runs curl for it, so there is no worker thread and no
- * hand-off between threads per request. All transfers share one CURLSH
+ * upstream: HTTP transfers to the provider with libcurl. One driver
+ * thread per upstream_t runs curl for every transfer in flight (one curl
+ * multi handle, one poll for all of them): no thread per transfer. A
+ * caller waits for a transfer (upstream_wait_headers, upstream_read with a
+ * timeout) on its condition variable, or reads without waiting and is
+ * told of every change by a notify callback. All transfers share one CURLSH
  * (connection cache, DNS, TLS sessions) so upstream connections are
  * reused. The caller waits until the status line and headers are known,
  * then reads the body as it arrives from a bounded buffer: when the buffer
@@ -35,6 +37,12 @@ typedef struct upstream_xfer upstream_xfer_t;
  * caller may read the tap's state after an abort without joining. */
 typedef void (*upstream_tap_fn)(void *user, upstream_xfer_t *x, const char *data, size_t len);
 
+/* Called in the driver thread, under the transfer's lock, after every
+ * change: the headers complete, a body chunk buffered, the end. It must
+ * not call upstream functions on the transfer nor block; it may take a
+ * lock of its own that is never held while calling upstream functions. */
+typedef void (*upstream_notify_fn)(void *user);
+
 struct upstream_request {
 	const char *method;           /* "GET", "POST", ... */
 	const char *url;              /* full URL including query */
@@ -47,17 +55,37 @@ struct upstream_request {
 	size_t buf_limit;             /* 0: UPSTREAM_BUF_LIMIT */
 	upstream_tap_fn tap;          /* may be NULL */
 	void *tap_user;
+	upstream_notify_fn notify;    /* may be NULL */
+	void *notify_user;
+	int watch;                    /* 1: watch_fd is the client's socket: when its peer */
+	int watch_fd;                 /* hangs up the transfer is aborted (upstream_peer_gone) */
 };
 
 /* The shared state (curl share handle + its locks). Thread-safe. */
 upstream_t *upstream_new(void);
 void upstream_free(upstream_t *u);   /* after every transfer was freed */
 
-/* Start a transfer; it moves while a thread waits for it. Never NULL. */
+/* Let the driver thread run an outside event loop too (the gateway's
+ * libmicrohttpd daemon): fd is polled for input with the transfers'
+ * sockets and run(user) is called in the driver thread when it is
+ * readable, when the milliseconds run() last returned have passed (0: at
+ * once; -1: no timer) and at least once a second. run() may start, read
+ * and free transfers (a transfer it frees is ended at once) but must not
+ * wait for one. run NULL stops it; returns once the driver is out of
+ * run(). */
+void upstream_set_loop(upstream_t *u, int fd, int (*run)(void *user), void *user);
+/* Have the driver call the loop's run() at once (any thread: e.g. after
+ * resuming a libmicrohttpd connection, which in external mode wakes
+ * nobody by itself). */
+void upstream_loop_wake(upstream_t *u);
+/* 1 in the driver thread (inside the loop's run(), a tap or a notify). */
+int upstream_in_driver(const upstream_t *u);
+
+/* Start a transfer (the driver picks it up at once). Never NULL. */
 upstream_xfer_t *upstream_start(upstream_t *u, const struct upstream_request *r);
 
-/* Wait up to timeout_ms (-1: forever) for the status and headers, driving
- * the transfer meanwhile (0: move what can move now, no wait). Returns
+/* Wait up to timeout_ms (-1: forever) for the status and headers (0: no
+ * wait). Returns
  * the HTTP status (>= 100), 0 if the transfer failed before headers
  * (see upstream_error), or -1 on timeout. */
 int upstream_wait_headers(upstream_xfer_t *x, int timeout_ms);
@@ -69,16 +97,15 @@ void upstream_header_at(const upstream_xfer_t *x, int i, const char **name, cons
 const char *upstream_header_get(const upstream_xfer_t *x, const char *name);
 
 /* Copy up to max body bytes into buf, waiting up to timeout_ms for some
- * (and driving the transfer while it waits; 0: no wait, no driving).
+ * (0: no wait).
  * Returns a byte count > 0, UPSTREAM_AGAIN, UPSTREAM_EOF or UPSTREAM_ERROR. */
 ssize_t upstream_read(upstream_xfer_t *x, char *buf, size_t max, int timeout_ms);
 
 /* Ask the transfer to stop (any thread). Readers then get UPSTREAM_ERROR
- * at once; a thread driving it is woken from its poll, and
- * upstream_join/upstream_xfer_free end it (at once if nobody drives it). */
+ * at once; the driver is woken and removes it. */
 void upstream_abort(upstream_xfer_t *x);
 
-/* Wait for the transfer to end, driving it if no other thread does (call
+/* Wait for the transfer to end and the driver to let go of it (call
  * upstream_abort first to end it at once). */
 void upstream_join(upstream_xfer_t *x);
 
@@ -86,6 +113,8 @@ void upstream_join(upstream_xfer_t *x);
  * (connect timeout or idle limit) and body bytes received so far. */
 void upstream_error(const upstream_xfer_t *x, char *buf, size_t len);
 int upstream_timed_out(const upstream_xfer_t *x);
+/* 1 if the transfer was aborted because its watched socket hung up. */
+int upstream_peer_gone(const upstream_xfer_t *x);
 size_t upstream_body_bytes(const upstream_xfer_t *x);
 /* 0 if the request surely never reached the upstream (no connection was
  * made), else 1: it may have, and may be billed. */

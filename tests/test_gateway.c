@@ -102,6 +102,11 @@ struct fx {
 	struct rec rec;
 	int refuse;
 	int retry_529;
+	/* admit() of a request with key "sk-ant-wait" waits until gate_open
+	 * (in a pool thread: with nowait it answers GATEWAY_LATER) */
+	pthread_cond_t gate_cv;
+	int gate_open, waiting, asked_nowait;
+	char wait_hash[17];
 };
 
 static int
@@ -109,6 +114,18 @@ pol_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 {
 	struct fx *f = user;
 	pthread_mutex_lock(&f->rec.lock);
+	if (f->wait_hash[0] != '\0' && strcmp(c->key_hash, f->wait_hash) == 0 && !f->gate_open) {
+		if (c->nowait) {
+			f->asked_nowait++;
+			pthread_mutex_unlock(&f->rec.lock);
+			return GATEWAY_LATER;
+		}
+		f->waiting++;
+		pthread_cond_broadcast(&f->gate_cv);
+		while (!f->gate_open)
+			pthread_cond_wait(&f->gate_cv, &f->rec.lock);
+		f->waiting--;
+	}
 	f->rec.admitted++;
 	pthread_mutex_unlock(&f->rec.lock);
 	if (!f->refuse)
@@ -184,6 +201,7 @@ fx_new(void)
 	struct fx *f = xcalloc(1, sizeof *f);
 	char *err = NULL;
 	pthread_mutex_init(&f->rec.lock, NULL);
+	pthread_cond_init(&f->gate_cv, NULL);
 	f->pricing = pricing_new();
 	cJSON *prices = cJSON_Parse("{\"test-claude\":{\"input\":3,\"output\":15,"
 	    "\"cache_write_5m\":3.75,\"cache_write_1h\":6,\"cache_read\":0.3},"
@@ -245,6 +263,7 @@ teardown(void **state)
 		testsrv_stop(f->srv);
 	mock_stop(f->mock);
 	pthread_mutex_destroy(&f->rec.lock);
+	pthread_cond_destroy(&f->gate_cv);
 	free(f);
 	return 0;
 }
@@ -1231,6 +1250,63 @@ test_stop_mid_stream(void **state)
 	assert_string_equal(lf.last.usage.error_type, "tokmux stopped");
 }
 
+static void *
+wait_run(void *arg)
+{
+	struct conc *c = arg;
+	const char *hdrs[] = { "x-api-key: sk-ant-wait", NULL };
+	http("POST", c->url, hdrs, "{\"model\":\"test-claude\",\"stream\":true}", &c->r);
+	return NULL;
+}
+
+/* Requests whose admission waits (pacing, a budget store) wait in pool
+ * threads: more of them than libmicrohttpd has threads do not hold up
+ * the others, which are answered while they wait. */
+static void
+test_waits_do_not_stall(void **state)
+{
+	struct fx *f = *state;
+	enum { NWAIT = 4, NOTHER = 5 };
+	testsrv_script(f->srv, &ant_sse);
+	util_key_hash("sk-ant-wait", f->wait_hash);
+	char url[512];
+	url_of(url, sizeof url, f->base[0], "/v1/messages");
+	struct conc cw[NWAIT];
+	for (int i = 0; i < NWAIT; i++) {
+		cw[i] = (struct conc){ .url = url };
+		assert_int_equal(pthread_create(&cw[i].t, NULL, wait_run, &cw[i]), 0);
+	}
+	pthread_mutex_lock(&f->rec.lock);
+	for (int i = 0; i < 500 && f->waiting < NWAIT; i++) {
+		pthread_mutex_unlock(&f->rec.lock);
+		usleep(10 * 1000);
+		pthread_mutex_lock(&f->rec.lock);
+	}
+	assert_int_equal(f->waiting, NWAIT);
+	assert_int_equal(f->asked_nowait, NWAIT);   /* first asked where it must not wait */
+	pthread_mutex_unlock(&f->rec.lock);
+	for (int i = 0; i < NOTHER; i++) {
+		struct conc c = { .url = url };
+		conc_run(&c);
+		assert_int_equal(c.r.rc, CURLE_OK);
+		assert_int_equal(c.r.status, 200);
+		reply_free(&c.r);
+	}
+	pthread_mutex_lock(&f->rec.lock);
+	assert_int_equal(f->waiting, NWAIT);   /* still waiting meanwhile */
+	f->gate_open = 1;
+	pthread_cond_broadcast(&f->gate_cv);
+	pthread_mutex_unlock(&f->rec.lock);
+	for (int i = 0; i < NWAIT; i++) {
+		pthread_join(cw[i].t, NULL);
+		assert_int_equal(cw[i].r.rc, CURLE_OK);
+		assert_int_equal(cw[i].r.status, 200);
+		assert_string_equal(cw[i].r.body.data, ANT_START ANT_BLOCK ANT_END);
+		reply_free(&cw[i].r);
+	}
+	assert_int_equal(wait_settled(f, NWAIT + NOTHER), NWAIT + NOTHER);
+}
+
 static void
 test_concurrent_streams(void **state)
 {
@@ -1616,6 +1692,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_client_gone_before_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_mid_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waits_do_not_stall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_seam, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mock_exact_usage, setup_mock, teardown),
 		cmocka_unit_test_setup_teardown(test_mock_faults, setup_mock, teardown),

@@ -325,25 +325,102 @@ tap_thread(void *user, upstream_xfer_t *x, const char *data, size_t len)
 	*seen = pthread_self();
 }
 
-/* No thread per transfer: the thread that waits drives the transfer, so
- * the tap (called from curl's write callback) runs in it. */
+/* No thread per transfer: one driver thread runs curl for every
+ * transfer, so the tap (called from curl's write callback) runs in that
+ * same thread for two transfers, and not in the thread that waits. */
 static void
-test_driven_by_caller(void **state)
+test_one_driver_thread(void **state)
 {
 	struct fx *f = *state;
 	struct ts_script sc = { .chunks = { { 0, "one" }, { 30, "two" } }, .nchunks = 2 };
 	testsrv_script(f->srv, &sc);
-	pthread_t seen = 0;
-	struct upstream_request r = { .method = "GET", .url = f->url, .tap = tap_thread,
-		.tap_user = &seen };
+	pthread_t seen[2] = { 0, 0 };
+	for (int i = 0; i < 2; i++) {
+		struct upstream_request r = { .method = "GET", .url = f->url, .tap = tap_thread,
+			.tap_user = &seen[i] };
+		upstream_xfer_t *x = upstream_start(f->up, &r);
+		assert_int_equal(upstream_wait_headers(x, 5000), 200);
+		struct buf got = { 0 };
+		assert_int_equal(read_all(x, &got), UPSTREAM_EOF);
+		assert_int_equal(got.len, 6);
+		upstream_xfer_free(x);
+		buf_free(&got);
+	}
+	assert_false(pthread_equal(seen[0], pthread_self()));
+	assert_true(pthread_equal(seen[0], seen[1]));
+}
+
+struct notes {
+	pthread_mutex_t mu;
+	int n;
+};
+
+static void
+count_note(void *user)
+{
+	struct notes *no = user;
+	pthread_mutex_lock(&no->mu);
+	no->n++;
+	pthread_mutex_unlock(&no->mu);
+}
+
+/* The notify callback reports what came in each round of curl work
+ * (headers, chunks) and the end, so a reader that never waits
+ * (upstream_read with timeout 0) learns of each. */
+static void
+test_notify_without_waiting(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .chunks = { { 0, "one" }, { 30, "two" } }, .nchunks = 2 };
+	testsrv_script(f->srv, &sc);
+	struct notes no = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct upstream_request r = { .method = "GET", .url = f->url, .notify = count_note,
+		.notify_user = &no };
 	upstream_xfer_t *x = upstream_start(f->up, &r);
-	assert_int_equal(upstream_wait_headers(x, 5000), 200);
 	struct buf got = { 0 };
-	assert_int_equal(read_all(x, &got), UPSTREAM_EOF);
+	char tmp[64];
+	ssize_t n = 0;
+	for (int i = 0; i < 500 && n != UPSTREAM_EOF && n != UPSTREAM_ERROR; i++) {
+		n = upstream_read(x, tmp, sizeof tmp, 0);
+		if (n > 0)
+			buf_append(&got, tmp, (size_t)n);
+		usleep(10 * 1000);
+	}
+	assert_int_equal(n, UPSTREAM_EOF);
 	assert_int_equal(got.len, 6);
-	assert_true(pthread_equal(seen, pthread_self()));
+	pthread_mutex_lock(&no.mu);
+	/* The headers with "one" (one round of curl work), then "two" and
+	 * the end, 30 ms later: at least two notifies. */
+	assert_true(no.n >= 2);
+	pthread_mutex_unlock(&no.mu);
 	upstream_xfer_free(x);
 	buf_free(&got);
+}
+
+/* A transfer watching a socket is aborted when that socket's peer hangs
+ * up (the agent leaving mid-stream), without anyone reading it. */
+static void
+test_watch_peer_gone(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .chunks = { { 0, "one" }, { 3000, "two" } }, .nchunks = 2 };
+	testsrv_script(f->srv, &sc);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct upstream_request r = { .method = "GET", .url = f->url, .watch = 1, .watch_fd = sv[0] };
+	upstream_xfer_t *x = upstream_start(f->up, &r);
+	assert_int_equal(upstream_wait_headers(x, 5000), 200);
+	int64_t t0 = util_now_ms();
+	close(sv[1]);
+	char tmp[64];
+	ssize_t n;
+	while ((n = upstream_read(x, tmp, sizeof tmp, 5000)) > 0)
+		;
+	assert_int_equal(n, UPSTREAM_ERROR);
+	assert_true(upstream_peer_gone(x));
+	assert_true(util_now_ms() - t0 < 1000);
+	upstream_xfer_free(x);
+	close(sv[0]);
 }
 
 int
@@ -358,7 +435,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_handle_is_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse_concurrent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driven_by_caller, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_driver_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_without_waiting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_peer_gone, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
