@@ -226,6 +226,9 @@ config_load_fallback(const struct jsoncheck *x, const cJSON *v, const char *key,
 {
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_FALLBACK)
 		return jsoncheck_fail(x, NULL, key, "an array of at most 8 model names");
+	for (int i = 0; i < p->nfallback; i++)   /* a chain replaces, never extends, one */
+		free(p->fallback[i]);
+	p->nfallback = 0;
 	const cJSON *m;
 	int j = 0;
 	cJSON_ArrayForEach(m, v) {

@@ -39,6 +39,61 @@ jsoncheck_fail(const struct jsoncheck *j, const char *parent, const char *key,
 	return jsoncheck_set(j, msg);
 }
 
+static int
+jsoncheck_cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A key that appears twice among obj's members (sorted, so any number of
+ * keys costs n log n), NULL if none. */
+static const char *
+jsoncheck_dup_key(const cJSON *obj)
+{
+	int n = cJSON_GetArraySize(obj), i = 0;
+	const char *dup = NULL;
+	if (n < 2)
+		return NULL;
+	const char **keys = xcalloc((size_t)n, sizeof *keys);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, obj)
+		keys[i++] = it->string != NULL ? it->string : "";
+	qsort(keys, (size_t)n, sizeof *keys, jsoncheck_cmp_key);
+	for (i = 1; i < n && dup == NULL; i++)
+		if (strcmp(keys[i - 1], keys[i]) == 0)
+			dup = keys[i];
+	free(keys);
+	return dup;
+}
+
+/* Every object under v (at path, "" for the top) has each key once; else
+ * -1 with "key PATH.K: expected once (the key appears twice)". The depth
+ * is cJSON's own nesting limit, so the recursion is bounded. */
+static int
+jsoncheck_unique(const struct jsoncheck *j, const cJSON *v, const char *path)
+{
+	const char *dup = cJSON_IsObject(v) ? jsoncheck_dup_key(v) : NULL;
+	if (dup != NULL)
+		return jsoncheck_fail(j, path[0] != '\0' ? path : NULL, dup,
+		    "the key once (it appears twice)");
+	const cJSON *it;
+	int i = 0, rc = 0;
+	cJSON_ArrayForEach(it, v) {
+		if (rc != 0)
+			break;
+		if (!cJSON_IsObject(it) && !cJSON_IsArray(it)) {
+			i++;
+			continue;
+		}
+		char *sub = cJSON_IsObject(v) ? xasprintf("%s%s%s", path, path[0] ? "." : "",
+		    it->string != NULL ? it->string : "") : xasprintf("%s[%d]", path, i);
+		rc = jsoncheck_unique(j, it, sub);
+		free(sub);
+		i++;
+	}
+	return rc;
+}
+
 struct cJSON *
 jsoncheck_parse(const struct jsoncheck *j, const char *text, size_t len)
 {
@@ -60,6 +115,10 @@ jsoncheck_parse(const struct jsoncheck *j, const char *text, size_t len)
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		jsoncheck_fail(j, "(top level)", NULL, "a JSON object");
+		return NULL;
+	}
+	if (jsoncheck_unique(j, root, "") != 0) {
+		cJSON_Delete(root);
 		return NULL;
 	}
 	return root;

@@ -205,6 +205,45 @@ test_errors(void **state)
 	expect_error("", "invalid JSON at line 1");
 }
 
+/* Issue 14: a duplicate "fallback" of 8 models each overflowed the pane's
+ * chain (a crash); {"port": 1e300} must be an error, not a conversion out
+ * of range. Any key twice, at any depth, is an error naming it. */
+static void
+test_duplicates_and_huge(void **state)
+{
+	(void)state;
+	expect_error("{\"panes\": [{\"fallback\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"], "
+	    "\"fallback\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"]}]}",
+	    "key panes[0].fallback: expected the key once (it appears twice)");
+	expect_error("{\"port\": 80, \"theme\": \"x\", \"port\": 81}",
+	    "key port: expected the key once (it appears twice)");
+	expect_error("{\"upstream\": {\"openai\": \"http://a\", \"openai\": \"http://b\"}}",
+	    "key upstream.openai: expected the key once");
+	expect_error("{\"prices\": {\"m\": {\"input\": 1, \"output\": 2}, \"m\": {\"input\": 1, \"output\": 2}}}",
+	    "key prices.m: expected the key once");
+	expect_error("{\"team_ceilings\": {\"opus\": {\"day\": 1, \"day\": 2}}}",
+	    "key team_ceilings.opus.day: expected the key once");
+	expect_error("{\"panes\": [{}, {\"name\": \"a\", \"name\": \"a\"}]}",
+	    "key panes[1].name: expected the key once");
+	expect_error("{\"port\": 1e300}", "key port: expected a whole number from 0 to 65535");
+	expect_error("{\"port\": -1e300}", "key port: expected a whole number from 0 to 65535");
+	expect_error("{\"scrollback_lines\": 1e19}", "key scrollback_lines: expected a whole number");
+	expect_error("{\"min_output_tokens\": 9.3e18}", "key min_output_tokens: expected a whole number");
+	expect_error("{\"ceiling_usd\": 1e300}", "key ceiling_usd: expected a number of US dollars");
+	expect_error("{\"warn_at\": 1e300}", "key warn_at: expected a number from 0 to 1");
+	expect_error("{\"panes\": [{\"ceiling_tokens\": 1e300}]}", "key panes[0].ceiling_tokens: expected a whole number");
+	expect_error("{\"panes\": [{\"downgrade_at\": -1e300}]}", "key panes[0].downgrade_at: expected a number from 0 to 1");
+	expect_error("{\"panes\": [{\"ceiling_usd\": 1e300}]}", "key panes[0].ceiling_usd: expected a number of US dollars");
+	expect_error("{\"scrollback_mb\": 1e300}", "key scrollback_mb: expected a whole number");
+	/* the same key in two different objects is fine */
+	struct config c;
+	char *err = load_err("{\"panes\": [{\"name\": \"a\", \"fallback\": [\"x\"]}, "
+	    "{\"name\": \"b\", \"fallback\": [\"y\"]}]}", &c);
+	assert_null(err);
+	assert_int_equal(c.panes[1].nfallback, 1);
+	config_free(&c);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -242,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_worktree_keys),
 		cmocka_unit_test(test_notify_keys),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_duplicates_and_huge),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parse_key),
 	};
