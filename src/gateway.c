@@ -1173,8 +1173,10 @@ gateway_body_expect(struct req *r, enum MHD_Result *ret)
 	unsigned long long n = strtoull(cl, &end, 10);
 	if (*end != '\0')
 		return 0;
-	if (errno == ERANGE || n > GATEWAY_MAX_BODY)
-		r->too_big = 1;
+	size_t now, peak, budget;
+	gwguard_body_usage(r->g->guard, &now, &peak, &budget);
+	if (errno == ERANGE || n > GATEWAY_MAX_BODY || n > (budget - 1) / 2)
+		r->too_big = 1;     /* past the limit, or the budget could never hold it */
 	else if (n > 0) {
 		r->parse_extra = (size_t)n;    /* at least its strings' copies, until it is read */
 		gateway_body_room(r, (size_t)n);
@@ -1193,6 +1195,12 @@ gateway_body_parse_room(struct req *r)
 {
 	if (r->body.len == 0)
 		return 0;
+	if (r->body.cap > r->body.len + 1) {     /* a chunked body's doubling: give it back */
+		r->body.data = xrealloc(r->body.data, r->body.len + 1);
+		r->body.cap = r->body.len + 1;
+		gwguard_body_release(r->g->guard, &r->body_held);
+		r->parse_extra = 0;
+	}
 	size_t cost = reqbody_parse_cost(r->body.data, r->body.len);
 	size_t now, peak, budget;
 	gwguard_body_usage(r->g->guard, &now, &peak, &budget);
