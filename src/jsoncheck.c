@@ -14,12 +14,37 @@
 
 #include "util.h"
 
-/* "FILE: " (or "") then the message; consumes msg. */
+/* s with its control characters written as \n, \t or \xHH: a message
+ * stays one line and a key from a file cannot reach the terminal as an
+ * escape sequence. malloc'd. */
+static char *
+jsoncheck_printable(const char *s)
+{
+	struct buf b = { 0 };
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n')
+			buf_append(&b, "\\n", 2);
+		else if (c == '\t')
+			buf_append(&b, "\\t", 2);
+		else if (c < 0x20 || c == 0x7f)
+			buf_appendf(&b, "\\x%02x", c);
+		else
+			buf_append(&b, s, 1);
+	}
+	buf_append(&b, "", 0);
+	return b.data != NULL ? b.data : xstrdup("");
+}
+
+/* "FILE: " (or "") then the message, in one printable line; consumes msg. */
 static int
 jsoncheck_set(const struct jsoncheck *j, char *msg)
 {
-	if (j->err != NULL)
-		*j->err = j->file != NULL ? xasprintf("%s: %s", j->file, msg) : xstrdup(msg);
+	if (j->err != NULL) {
+		char *line = j->file != NULL ? xasprintf("%s: %s", j->file, msg) : xstrdup(msg);
+		*j->err = jsoncheck_printable(line);
+		free(line);
+	}
 	free(msg);
 	return -1;
 }

@@ -235,6 +235,11 @@ test_duplicates_and_huge(void **state)
 	expect_error("{\"panes\": [{\"downgrade_at\": -1e300}]}", "key panes[0].downgrade_at: expected a number from 0 to 1");
 	expect_error("{\"panes\": [{\"ceiling_usd\": 1e300}]}", "key panes[0].ceiling_usd: expected a number of US dollars");
 	expect_error("{\"scrollback_mb\": 1e300}", "key scrollback_mb: expected a whole number");
+	/* fuzz_config: a key with a newline or an escape made a message of two
+	 * lines, or one that drives the terminal: control characters are shown */
+	expect_error("{\"pane\\ns\": 1}", "key pane\\ns: expected one of");
+	expect_error("{\"\\u001b[31mx\": 1}", "key \\x1b[31mx: expected one of");
+	expect_error("{\"panes\": [{\"\\tname\": 1}]}", "key panes[0].\\tname: expected one of");
 	/* the same key in two different objects is fine */
 	struct config c;
 	char *err = load_err("{\"panes\": [{\"name\": \"a\", \"fallback\": [\"x\"]}, "
