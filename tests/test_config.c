@@ -249,6 +249,25 @@ test_duplicates_and_huge(void **state)
 	config_free(&c);
 }
 
+/* The gateway's bounds (issue 14): the bodies' memory, the metrics token. */
+static void
+test_gateway_keys(void **state)
+{
+	(void)state;
+	expect_error("{\"body_memory_mb\": 1}", "key body_memory_mb: expected a whole number from 64 to 65536");
+	expect_error("{\"body_memory_mb\": 1e300}", "key body_memory_mb: expected a whole number");
+	expect_error("{\"metrics_token\": \"yes\"}", "key metrics_token: expected true or false");
+	struct config d;
+	assert_null(load_err("{\"metrics_token\": false, \"body_memory_mb\": 128}", &d));
+	assert_int_equal(d.metrics_token, 0);
+	assert_int_equal(d.body_memory, (size_t)128 << 20);
+	config_free(&d);
+	config_init(&d);
+	assert_int_equal(d.metrics_token, 1);
+	assert_int_equal(d.body_memory, 0);
+	config_free(&d);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -287,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_notify_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_duplicates_and_huge),
+		cmocka_unit_test(test_gateway_keys),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parse_key),
 	};
