@@ -250,6 +250,14 @@ cli_error(const struct cli *c, int status, const char *fmt, ...)
 }
 
 int
+cli_fail_run(const struct cli *c, char *err)
+{
+	cli_error(c, 1, "%s", err);
+	free(err);
+	return 1;
+}
+
+int
 cli_no_args(const struct cli *c, int argc, char **argv)
 {
 	if (optind >= argc)

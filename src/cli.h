@@ -75,6 +75,8 @@ int cli_fail(const struct cli *c, char *err);
 /* "PROG: " + the printf text on stderr; returns status. */
 int cli_error(const struct cli *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* "PROG: err" on stderr (err is consumed): a run-time error; returns 1. */
+int cli_fail_run(const struct cli *c, char *err);
 /* CLI_USAGE with `PROG: unexpected argument "X"` if arguments are left
  * after the options, else 0. */
 int cli_no_args(const struct cli *c, int argc, char **argv);

@@ -72,11 +72,8 @@ cmd_attach_main(int argc, char **argv)
 	if (cli_no_args(&cli, argc, argv) != 0)
 		return CLI_USAGE;
 	char *dir = session_dir(&err);
-	if (dir == NULL) {
-		cli_error(&cli, 1, "%s", err);
-		free(err);
-		return 1;
-	}
+	if (dir == NULL)
+		return cli_fail_run(&cli, err);
 	if (target != NULL) {
 		snprintf(name, sizeof name, "%s", target);
 	} else if (cmd_attach_newest(dir, name, sizeof name) < 0) {

@@ -45,11 +45,8 @@ cmd_kill_session_main(int argc, char **argv)
 	if (cli_no_args(&cli, argc, argv) != 0)
 		return CLI_USAGE;
 	char *dir = session_dir(&err);
-	if (dir == NULL) {
-		cli_error(&cli, 1, "%s", err);
-		free(err);
-		return 1;
-	}
+	if (dir == NULL)
+		return cli_fail_run(&cli, err);
 	char *names[SESSION_MAX_LIST];
 	int n = target == NULL ? session_list(dir, names, SESSION_MAX_LIST) : 0;
 	int rc = 0;

@@ -161,14 +161,14 @@ cmd_resume_main(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return cli_error(&cli, CLI_USAGE, "unexpected argument \"%s\"", argv[optind + 1]);
-	if (optind < argc && session_name_check(argv[optind], &err) < 0)
-		return cli_error(&cli, CLI_USAGE, "%s", err);
-	char *dir = session_dir(&err);
-	if (dir == NULL) {
-		cli_error(&cli, 1, "%s", err);
+	if (optind < argc && session_name_check(argv[optind], &err) < 0) {
+		cli_error(&cli, CLI_USAGE, "%s", err);
 		free(err);
-		return 1;
+		return CLI_USAGE;
 	}
+	char *dir = session_dir(&err);
+	if (dir == NULL)
+		return cli_fail_run(&cli, err);
 	int rc = 1;
 	if (optind < argc)
 		snprintf(name, sizeof name, "%s", argv[optind]);

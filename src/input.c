@@ -62,7 +62,7 @@ static size_t nmodkeys;
 static int backspace_is_ctrl_h;
 
 static void
-push(struct emit *e, struct input_event ev)
+input_push(struct emit *e, struct input_event ev)
 {
 	if (e->n < e->max)
 		e->out[e->n++] = ev;
@@ -71,31 +71,31 @@ push(struct emit *e, struct input_event ev)
 }
 
 static void
-push_kind(struct emit *e, enum input_kind kind)
+input_push_kind(struct emit *e, enum input_kind kind)
 {
 	struct input_event ev = { .kind = kind };
-	push(e, ev);
+	input_push(e, ev);
 }
 
 static void
-push_key(struct emit *e, int key, int mod)
+input_push_key(struct emit *e, int key, int mod)
 {
 	struct input_event ev = { .kind = INPUT_KEY, .key = key, .mod = mod };
-	push(e, ev);
+	input_push(e, ev);
 }
 
 static void
-push_char(struct emit *e, uint32_t ch, int mod)
+input_push_char(struct emit *e, uint32_t ch, int mod)
 {
 	struct input_event ev = { .kind = INPUT_CHAR, .ch = ch, .mod = mod };
-	push(e, ev);
+	input_push(e, ev);
 }
 
 static void
-push_dir(struct emit *e, int dy, int dx)
+input_push_dir(struct emit *e, int dy, int dx)
 {
 	struct input_event ev = { .kind = INPUT_FOCUS_DIR, .dy = dy, .dx = dx };
-	push(e, ev);
+	input_push(e, ev);
 }
 
 input_t *
@@ -129,7 +129,7 @@ input_in_paste(const input_t *in)
 
 /* The command for the character typed after the prefix; INPUT_NONE if none. */
 static enum input_kind
-prefix_command(uint32_t c)
+input_prefix_command(uint32_t c)
 {
 	switch (c) {
 	case 'z': return INPUT_ZOOM;
@@ -154,7 +154,7 @@ prefix_command(uint32_t c)
 
 /* A character typed after the prefix: a command, a focus move, or nothing. */
 static void
-prefix_char(input_t *in, struct emit *e, uint32_t c, int mod)
+input_prefix_char(input_t *in, struct emit *e, uint32_t c, int mod)
 {
 	enum input_kind k;
 
@@ -162,44 +162,44 @@ prefix_char(input_t *in, struct emit *e, uint32_t c, int mod)
 	if (mod != 0)
 		return;                    /* swallowed */
 	if (c == (uint32_t)in->prefix) {
-		push_char(e, c, 0);        /* prefix twice: send it through */
+		input_push_char(e, c, 0);        /* prefix twice: send it through */
 		return;
 	}
 	if (c >= '1' && c < '1' + TOKMUX_MAX_PANES) {
 		struct input_event ev = { .kind = INPUT_FOCUS, .arg = (int)(c - '1') };
-		push(e, ev);
+		input_push(e, ev);
 		return;
 	}
 	switch (c) {
-	case 'h': push_dir(e, 0, -1); return;
-	case 'j': push_dir(e, 1, 0); return;
-	case 'k': push_dir(e, -1, 0); return;
-	case 'l': push_dir(e, 0, 1); return;
+	case 'h': input_push_dir(e, 0, -1); return;
+	case 'j': input_push_dir(e, 1, 0); return;
+	case 'k': input_push_dir(e, -1, 0); return;
+	case 'l': input_push_dir(e, 0, 1); return;
 	}
-	k = prefix_command(c);
+	k = input_prefix_command(c);
 	if (k != INPUT_NONE)
-		push_kind(e, k);
+		input_push_kind(e, k);
 }
 
 /* A curses key code after the prefix: only the arrows mean something. */
 static void
-prefix_key(input_t *in, struct emit *e, int code)
+input_prefix_key(input_t *in, struct emit *e, int code)
 {
 	in->prefix_pending = 0;
 	switch (code) {
-	case KEY_UP: push_dir(e, -1, 0); break;
-	case KEY_DOWN: push_dir(e, 1, 0); break;
-	case KEY_LEFT: push_dir(e, 0, -1); break;
-	case KEY_RIGHT: push_dir(e, 0, 1); break;
+	case KEY_UP: input_push_dir(e, -1, 0); break;
+	case KEY_DOWN: input_push_dir(e, 1, 0); break;
+	case KEY_LEFT: input_push_dir(e, 0, -1); break;
+	case KEY_RIGHT: input_push_dir(e, 0, 1); break;
 	}
 }
 
 /* A character (with modifiers) outside any pending sequence. */
 static void
-dispatch_char(input_t *in, struct emit *e, uint32_t c, int mod)
+input_dispatch_char(input_t *in, struct emit *e, uint32_t c, int mod)
 {
 	if (in->prefix_pending) {
-		prefix_char(in, e, c, mod);
+		input_prefix_char(in, e, c, mod);
 		return;
 	}
 	if (c == (uint32_t)in->prefix && mod == 0) {
@@ -207,28 +207,28 @@ dispatch_char(input_t *in, struct emit *e, uint32_t c, int mod)
 		return;
 	}
 	if (in->in_paste && mod == 0) {
-		push_char(e, c, 0);        /* pasted text goes through raw */
+		input_push_char(e, c, 0);        /* pasted text goes through raw */
 		return;
 	}
 	switch (c) {
-	case 13: push_key(e, VTERM_KEY_ENTER, mod); break;
-	case 9: push_key(e, VTERM_KEY_TAB, mod); break;
+	case 13: input_push_key(e, VTERM_KEY_ENTER, mod); break;
+	case 9: input_push_key(e, VTERM_KEY_TAB, mod); break;
 	case 8:
 		/* Ctrl-h, unless the terminal's Backspace sends it */
 		if (backspace_is_ctrl_h)
-			push_key(e, VTERM_KEY_BACKSPACE, mod);
+			input_push_key(e, VTERM_KEY_BACKSPACE, mod);
 		else
-			push_char(e, c, mod);
+			input_push_char(e, c, mod);
 		break;
-	case 127: push_key(e, VTERM_KEY_BACKSPACE, mod); break;
-	case ESC: push_key(e, VTERM_KEY_ESCAPE, mod); break;
-	default: push_char(e, c, mod); break;
+	case 127: input_push_key(e, VTERM_KEY_BACKSPACE, mod); break;
+	case ESC: input_push_key(e, VTERM_KEY_ESCAPE, mod); break;
+	default: input_push_char(e, c, mod); break;
 	}
 }
 
 /* The pending ESC bytes turned out not to be a paste marker: replay them. */
 static void
-replay_seq(input_t *in, struct emit *e)
+input_replay_seq(input_t *in, struct emit *e)
 {
 	int n = in->seqlen;
 
@@ -236,20 +236,20 @@ replay_seq(input_t *in, struct emit *e)
 	if (n == 0)
 		return;
 	if (in->in_paste) {
-		push_char(e, ESC, 0);
+		input_push_char(e, ESC, 0);
 	} else if (n >= 2) {
-		dispatch_char(in, e, in->seq[1], VTERM_MOD_ALT);   /* Alt-[ */
+		input_dispatch_char(in, e, in->seq[1], VTERM_MOD_ALT);   /* Alt-[ */
 	} else {
-		dispatch_char(in, e, ESC, 0);                       /* Escape */
+		input_dispatch_char(in, e, ESC, 0);                       /* Escape */
 		return;
 	}
 	for (int i = in->in_paste ? 1 : 2; i < n; i++)
-		dispatch_char(in, e, in->seq[i], 0);
+		input_dispatch_char(in, e, in->seq[i], 0);
 }
 
 /* The character at position pos of "ESC [ 2 0 0|1 ~", or 0 if it cannot be. */
 static int
-marker_accepts(int pos, uint32_t c)
+input_marker_accepts(int pos, uint32_t c)
 {
 	static const char want[] = "\033[200~";
 
@@ -261,7 +261,7 @@ marker_accepts(int pos, uint32_t c)
 /* The character at position pos of the start of a colour answer,
  * "ESC ] 1 0|1 ;", or 0 if it cannot be. */
 static int
-reply_accepts(const input_t *in, int pos, uint32_t c)
+input_reply_accepts(const input_t *in, int pos, uint32_t c)
 {
 	if (in->in_paste || (pos > 1 && in->seq[1] != ']'))
 		return 0;
@@ -274,11 +274,11 @@ reply_accepts(const input_t *in, int pos, uint32_t c)
 	}
 }
 
-static void continue_seq(input_t *in, struct emit *e, uint32_t c);
+static void input_continue_seq(input_t *in, struct emit *e, uint32_t c);
 
 /* The end of a colour answer: its colour, if it is one. */
 static void
-reply_done(input_t *in, struct emit *e)
+input_reply_done(input_t *in, struct emit *e)
 {
 	uint8_t rgb[3];
 
@@ -287,7 +287,7 @@ reply_done(input_t *in, struct emit *e)
 		struct input_event ev = { .kind = INPUT_TERM_COLOR,
 		    .arg = in->reply, .ch = (uint32_t)(rgb[0] << 16 |
 		    rgb[1] << 8 | rgb[2]) };
-		push(e, ev);
+		input_push(e, ev);
 	}
 	in->reply = 0;
 	in->reply_esc = 0;
@@ -296,19 +296,19 @@ reply_done(input_t *in, struct emit *e)
 /* A character inside a colour answer's body: it ends at BEL or ST. An ESC
  * not followed by '\' ends it too, and starts what comes next. */
 static void
-reply_char(input_t *in, struct emit *e, uint32_t c)
+input_reply_char(input_t *in, struct emit *e, uint32_t c)
 {
 	if (in->reply_esc) {
-		reply_done(in, e);
+		input_reply_done(in, e);
 		if (c != '\\') {
 			in->seq[0] = ESC;
 			in->seqlen = 1;
-			continue_seq(in, e, c);
+			input_continue_seq(in, e, c);
 		}
 		return;
 	}
 	if (c == 7)
-		reply_done(in, e);
+		input_reply_done(in, e);
 	else if (c == ESC)
 		in->reply_esc = 1;
 	else if (c >= 0x20 && c < 0x7f && in->blen < REPLY_MAX - 1)
@@ -317,27 +317,27 @@ reply_char(input_t *in, struct emit *e, uint32_t c)
 
 /* ESC then c, outside a paste: Alt-1..N, Alt+char, or ESC ESC. */
 static void
-esc_then(input_t *in, struct emit *e, uint32_t c)
+input_esc_then(input_t *in, struct emit *e, uint32_t c)
 {
 	in->seqlen = 0;
 	if (c >= '1' && c < '1' + TOKMUX_MAX_PANES) {
 		struct input_event ev = { .kind = INPUT_FOCUS, .arg = (int)(c - '1') };
 		in->prefix_pending = 0;
-		push(e, ev);
+		input_push(e, ev);
 	} else if (c == ESC) {
-		dispatch_char(in, e, ESC, 0);   /* the first one is a lone Escape */
+		input_dispatch_char(in, e, ESC, 0);   /* the first one is a lone Escape */
 		in->seq[0] = ESC;
 		in->seqlen = 1;
 	} else {
-		dispatch_char(in, e, c, VTERM_MOD_ALT);
+		input_dispatch_char(in, e, c, VTERM_MOD_ALT);
 	}
 }
 
 /* Continue a pending ESC sequence with character c. */
 static void
-continue_seq(input_t *in, struct emit *e, uint32_t c)
+input_continue_seq(input_t *in, struct emit *e, uint32_t c)
 {
-	if (reply_accepts(in, in->seqlen, c)) {
+	if (input_reply_accepts(in, in->seqlen, c)) {
 		in->seq[in->seqlen++] = c;
 		if (in->seqlen == 5) {          /* the terminal's answer */
 			in->reply = in->seq[3] == '0' ? 10 : 11;
@@ -346,45 +346,45 @@ continue_seq(input_t *in, struct emit *e, uint32_t c)
 		}
 		return;
 	}
-	if (marker_accepts(in->seqlen, c)) {
+	if (input_marker_accepts(in->seqlen, c)) {
 		in->seq[in->seqlen++] = c;
 		if (in->seqlen == SEQ_MAX) {
 			int start = in->seq[4] == '0';
 			in->seqlen = 0;
 			in->in_paste = start;
-			push_kind(e, start ? INPUT_PASTE_START : INPUT_PASTE_END);
+			input_push_kind(e, start ? INPUT_PASTE_START : INPUT_PASTE_END);
 		}
 		return;
 	}
 	if (in->seqlen == 1 && !in->in_paste) {
-		esc_then(in, e, c);
+		input_esc_then(in, e, c);
 		return;
 	}
-	replay_seq(in, e);
+	input_replay_seq(in, e);
 	if (c == ESC) {
 		in->seq[0] = ESC;
 		in->seqlen = 1;
 	} else {
-		dispatch_char(in, e, c, 0);
+		input_dispatch_char(in, e, c, 0);
 	}
 }
 
 /* A curses key code (KEY_CODE_YES). */
 static void
-feed_key(input_t *in, struct emit *e, int code)
+input_feed_key(input_t *in, struct emit *e, int code)
 {
 	int key, mod;
 
 	if (code == KEY_RESIZE || code == KEY_MOUSE) {
-		push_kind(e, code == KEY_RESIZE ? INPUT_RESIZE : INPUT_MOUSE);
+		input_push_kind(e, code == KEY_RESIZE ? INPUT_RESIZE : INPUT_MOUSE);
 		return;
 	}
 	if (in->prefix_pending) {
-		prefix_key(in, e, code);
+		input_prefix_key(in, e, code);
 		return;
 	}
 	if (input_map_keycode(code, &key, &mod))
-		push_key(e, key, mod);
+		input_push_key(e, key, mod);
 	else
 		log_debug("%s: unmapped key code %d", __func__, code);
 }
@@ -396,19 +396,19 @@ input_feed(input_t *in, int rc, wint_t wc, struct input_event *out, int max)
 
 	if (rc == KEY_CODE_YES) {
 		if (in->reply)
-			reply_done(in, &e);
-		replay_seq(in, &e);
-		feed_key(in, &e, (int)wc);
+			input_reply_done(in, &e);
+		input_replay_seq(in, &e);
+		input_feed_key(in, &e, (int)wc);
 	} else if (rc == OK) {
 		if (in->reply) {
-			reply_char(in, &e, (uint32_t)wc);
+			input_reply_char(in, &e, (uint32_t)wc);
 		} else if (in->seqlen > 0) {
-			continue_seq(in, &e, (uint32_t)wc);
+			input_continue_seq(in, &e, (uint32_t)wc);
 		} else if (wc == ESC) {
 			in->seq[0] = ESC;
 			in->seqlen = 1;
 		} else {
-			dispatch_char(in, &e, (uint32_t)wc, 0);
+			input_dispatch_char(in, &e, (uint32_t)wc, 0);
 		}
 	}
 	return e.n;
@@ -419,13 +419,13 @@ input_flush(input_t *in, struct input_event *out, int max)
 {
 	struct emit e = { out, max, 0 };
 
-	replay_seq(in, &e);
+	input_replay_seq(in, &e);
 	return e.n;
 }
 
 /* xterm numbers F13..F63 as F1..F12 with modifiers, 12 keys per group. */
 static int
-map_function_key(int n, int *vterm_key, int *mod)
+input_map_function_key(int n, int *vterm_key, int *mod)
 {
 	static const int group_mod[] = {
 		0, VTERM_MOD_SHIFT, VTERM_MOD_CTRL, VTERM_MOD_CTRL | VTERM_MOD_SHIFT,
@@ -441,7 +441,7 @@ map_function_key(int n, int *vterm_key, int *mod)
 
 /* Plain and shifted editing/cursor keys from the standard curses codes. */
 static int
-map_standard_key(int code, int *vterm_key, int *mod)
+input_map_standard_key(int code, int *vterm_key, int *mod)
 {
 	static const struct { int code, key, mod; } map[] = {
 		{ KEY_UP, VTERM_KEY_UP, 0 },
@@ -483,8 +483,8 @@ int
 input_map_keycode(int curses_key, int *vterm_key, int *mod)
 {
 	if (curses_key >= KEY_F(1) && curses_key <= KEY_F(63))
-		return map_function_key(curses_key - KEY_F0, vterm_key, mod);
-	if (map_standard_key(curses_key, vterm_key, mod))
+		return input_map_function_key(curses_key - KEY_F0, vterm_key, mod);
+	if (input_map_standard_key(curses_key, vterm_key, mod))
 		return 1;
 	if (curses_key <= KEY_MAX)
 		return 0;
@@ -500,7 +500,7 @@ input_map_keycode(int curses_key, int *vterm_key, int *mod)
 
 /* Add terminfo capability name (if it is a key above KEY_MAX) to the table. */
 static void
-add_terminfo_key(const char *name, int key, int mod)
+input_add_terminfo_key(const char *name, int key, int mod)
 {
 	char *s = tigetstr(name);
 	int code;
@@ -549,10 +549,10 @@ input_init_terminfo_keys(void)
 	nmodkeys = 0;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(base); i++) {
 		/* the bare name is the shifted key; suffix n means modifier n-1 */
-		add_terminfo_key(base[i].name, base[i].key, VTERM_MOD_SHIFT);
+		input_add_terminfo_key(base[i].name, base[i].key, VTERM_MOD_SHIFT);
 		for (int n = 2; n <= 8; n++) {
 			snprintf(name, sizeof name, "%s%d", base[i].name, n);
-			add_terminfo_key(name, base[i].key, n - 1);
+			input_add_terminfo_key(name, base[i].key, n - 1);
 		}
 	}
 	log_debug("%s: %zu modified keys", __func__, nmodkeys);

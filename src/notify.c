@@ -156,7 +156,7 @@ notifier_dispatch(notifier_t *n)
 
 /* The caller's environment without TOKMUX_NOTIFY_*, then ev's. */
 static char **
-notifier_env(const struct notify_event *ev)
+notify_env_of(const struct notify_event *ev)
 {
 	size_t k = 0, count = 0;
 	while (environ[count] != NULL)
@@ -176,7 +176,7 @@ notifier_env(const struct notify_event *ev)
 }
 
 static void
-notifier_job_run(void *arg, const atomic_int *stop)
+notify_job_run(void *arg, const atomic_int *stop)
 {
 	struct notifier_job *j = arg;
 	const char *argv[] = { "/bin/sh", "-c", j->n->command, NULL };
@@ -192,7 +192,7 @@ notifier_job_run(void *arg, const atomic_int *stop)
 }
 
 static void
-notifier_job_done(void *arg, int cancelled)
+notify_job_done(void *arg, int cancelled)
 {
 	struct notifier_job *j = arg;
 	notifier_t *n = j->n;
@@ -221,9 +221,9 @@ notifier_run(notifier_t *n, const struct notify_event *ev)
 	}
 	struct notifier_job *j = xcalloc(1, sizeof *j);
 	j->n = n;
-	j->envp = notifier_env(ev);
-	if (worker_submit(n->w, notifier_job_run, notifier_job_done, j) != 0) {
-		notifier_job_done(j, 1);
+	j->envp = notify_env_of(ev);
+	if (worker_submit(n->w, notify_job_run, notify_job_done, j) != 0) {
+		notify_job_done(j, 1);
 		return;
 	}
 	n->queued++;

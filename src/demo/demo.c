@@ -106,12 +106,15 @@ struct demo_pane {
 	const char *args;        /* sim-agent arguments */
 };
 
-static const struct demo_pane demo_panes[4] = {
+static const struct demo_pane demo_panes[] = {
 	{ "refactor", "--persona refactor" },
 	{ "tests", "--persona tests" },
 	{ "docs", "--persona docs" },
 	{ "bugfix", "--persona bugfix" },
 };
+
+#define DEMO_NPANES ((int)(sizeof demo_panes / sizeof demo_panes[0]))
+_Static_assert(sizeof demo_panes / sizeof demo_panes[0] <= TOKMUX_MAX_PANES, "the demo fits the grid");
 
 #define DEMO_CEILING_MICROS 50000   /* pane 4: $0.05 */
 #define DEMO_FALLBACK "claude-sonnet-4"   /* pane 1's, with its own text in the script */
@@ -174,12 +177,12 @@ demo_config(struct config *cfg, const char *self, int port, const char *dir)
 	} else {
 		q = demo_shell_quote(self);
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < DEMO_NPANES; i++) {
 		cfg->panes[i].name = xstrdup(demo_panes[i].name);
 		cfg->panes[i].cmd = xasprintf("%s sim-agent %s", q, demo_panes[i].args);
 	}
 	free(q);
-	cfg->npanes = 4;
+	cfg->npanes = DEMO_NPANES;
 	cfg->panes[0].fallback[0] = xstrdup(DEMO_FALLBACK);
 	cfg->panes[0].nfallback = 1;
 	cfg->panes[3].ceiling_micros = DEMO_CEILING_MICROS;

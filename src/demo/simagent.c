@@ -372,20 +372,6 @@ simagent_error_parse(const char *body, size_t len, char *type, size_t tlen, char
 	return rc;
 }
 
-void
-simagent_stream_init(struct simagent_stream *s, enum simagent_api api)
-{
-	memset(s, 0, sizeof *s);
-	s->api = api;
-}
-
-void
-simagent_stream_free(struct simagent_stream *s)
-{
-	buf_free(&s->line);
-	buf_free(&s->text);
-}
-
 static void
 simagent_stream_data(struct simagent_stream *s, const char *data, size_t len)
 {
@@ -421,27 +407,33 @@ simagent_stream_data(struct simagent_stream *s, const char *data, size_t len)
 	cJSON_Delete(root);
 }
 
+/* One event of the stream: its data is one JSON object or "[DONE]". */
+static void
+simagent_stream_event(void *user, const struct sse_event *ev)
+{
+	if (ev->has_data && !ev->overflow)
+		simagent_stream_data(user, ev->data, ev->len);
+}
+
+void
+simagent_stream_init(struct simagent_stream *s, enum simagent_api api)
+{
+	memset(s, 0, sizeof *s);
+	s->api = api;
+	sse_init(&s->sse, 0, simagent_stream_event, s);
+}
+
+void
+simagent_stream_free(struct simagent_stream *s)
+{
+	sse_free(&s->sse);
+	buf_free(&s->text);
+}
+
 void
 simagent_stream_feed(struct simagent_stream *s, const char *data, size_t len)
 {
-	buf_append(&s->line, data, len);
-	for (;;) {
-		char *nl = memchr(s->line.data, '\n', s->line.len);
-		if (nl == NULL)
-			break;
-		size_t n = (size_t)(nl - s->line.data);
-		size_t l = n > 0 && s->line.data[n - 1] == '\r' ? n - 1 : n;
-		if (l >= 5 && memcmp(s->line.data, "data:", 5) == 0) {
-			const char *d = s->line.data + 5;
-			size_t dl = l - 5;
-			if (dl > 0 && *d == ' ') {
-				d++;
-				dl--;
-			}
-			simagent_stream_data(s, d, dl);
-		}
-		buf_consume(&s->line, n + 1);
-	}
+	sse_feed(&s->sse, data, len);
 }
 
 double

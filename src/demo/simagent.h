@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sse.h"
 #include "util.h"
 
 enum simagent_api { SIMAGENT_ANTHROPIC = 0, SIMAGENT_OPENAI = 1 };
@@ -81,7 +82,7 @@ char *simagent_body(const struct simagent_persona *p, enum simagent_api api, con
 /* Minimal SSE reader for the streamed text and in-stream errors. */
 struct simagent_stream {
 	enum simagent_api api;
-	struct buf line;                /* partial line */
+	struct sse sse;                 /* the stream's events (sse.h) */
 	struct buf text;                /* text not yet taken by the caller */
 	char error_type[48];
 	char error_message[256];
