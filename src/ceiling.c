@@ -53,6 +53,9 @@ struct ceiling_hold {
 	int64_t floor;                  /* smallest output limit it may be sent with */
 	double day_start;               /* the day it was reserved in */
 	char model[MODEL_ID_MAX];
+	struct budget_scope *open;      /* admitted unenforced (fail open, store unreachable):
+	                                 * its scopes, charged at settle; else NULL */
+	int nopen;
 };
 
 struct ceiling {
@@ -67,6 +70,10 @@ struct ceiling {
 	int64_t reserved;               /* every hold's micros */
 	int64_t day_ceiling, day_spent;
 	double day_start, day_end;
+	int64_t plain_expire;           /* expire_at of the pane and workspace counters */
+	int64_t seed;                   /* today's spend from the ledger, still to charge */
+	struct budget_scope seed_scope; /* ... into this day counter */
+	double seed_day;
 };
 
 static double
@@ -125,11 +132,13 @@ ceiling_own_scopes(ceiling_t *c, const struct croute *rt, double now, struct cei
 	memset(out, 0, 3 * sizeof *out);
 	snprintf(key, sizeof key, "%spane:%d", c->prefix, rt->number);
 	budget_scope_plain(&out[0].s, key, rt->ceiling_micros);
+	out[0].s.expire_at = c->plain_expire;
 	ceiling_route_label(c, rt, label, sizeof label);
 	snprintf(whose, sizeof whose, "%s's", label);
 	ceiling_scope_words(&out[0], label, whose, "ceiling", c->raise_hint);
 	snprintf(key, sizeof key, "%sws", c->prefix);
 	budget_scope_plain(&out[1].s, key, c->ws_ceiling);
+	out[1].s.expire_at = c->plain_expire;
 	ceiling_scope_words(&out[1], strcmp(c->unit, "pane") == 0 ? "this workspace" : "this gateway",
 	    strcmp(c->unit, "pane") == 0 ? "this workspace's" : "this gateway's", "ceiling",
 	    "Raise it with --ceiling.");
@@ -140,6 +149,28 @@ ceiling_own_scopes(ceiling_t *c, const struct croute *rt, double now, struct cei
 }
 
 /* ------------------------------------------------------------- setup */
+
+/* Charge today's spend before this process (the ledger's) to the day
+ * counter, once; retried by each request until the store takes it. */
+static void
+ceiling_seed(ceiling_t *c)
+{
+	pthread_mutex_lock(&c->lock);
+	int64_t v = c->seed;
+	struct budget_scope s = c->seed_scope;
+	int today = c->seed_day == c->day_start;
+	c->seed = 0;            /* taken: no other thread charges it too */
+	pthread_mutex_unlock(&c->lock);
+	if (v <= 0 || !today)
+		return;
+	int rc = budget_charge(c->budget, &s, 1, v);
+	pthread_mutex_lock(&c->lock);
+	if (rc == BUDGET_OK && c->seed_day == c->day_start)
+		c->day_spent += v;
+	else if (rc == BUDGET_UNREACHABLE)
+		c->seed = v;
+	pthread_mutex_unlock(&c->lock);
+}
 
 ceiling_t *
 ceiling_new(const struct ceiling_options *o, char **err)
@@ -171,15 +202,23 @@ ceiling_new(const struct ceiling_options *o, char **err)
 	c->day_ceiling = o->daily_ceiling_micros < 0 ? -1 : o->daily_ceiling_micros;
 	double now = ceiling_now(c);
 	ceiling_day_roll(c, now);
-	/* Today's spend survives a restart: a memory store starts it from the
-	 * ledger (a shared store keeps its own). */
-	if (o->ledger_path != NULL && strcmp(budget_where(c->budget), "memory") == 0) {
-		int64_t spent = ledger_spend_since(o->ledger_path, c->day_start);
+	/* A shared store holds this process's counters under its prefix
+	 * (a session's): they are dropped long after it ended. */
+	if (c->prefix[0] != '\0')
+		c->plain_expire = (int64_t)now + CEILING_PLAIN_KEEP_S;
+	/* Today's spend survives a restart: the day counter starts from the
+	 * ledger; a shared store gets it with the first request (starting up
+	 * never waits for a store that may be away). */
+	int memory = strcmp(budget_where(c->budget), "memory") == 0;
+	if (o->ledger_path != NULL && (memory || c->prefix[0] != '\0')) {
 		struct croute none = { .number = 0 };
 		struct ceiling_scope s[3];
 		ceiling_own_scopes(c, &none, now, s);
-		if (spent > 0 && budget_charge(c->budget, &s[2].s, 1, spent) == BUDGET_OK)
-			c->day_spent = spent;
+		c->seed = ledger_spend_since(o->ledger_path, c->day_start);
+		c->seed_scope = s[2].s;
+		c->seed_day = c->day_start;
+		if (memory)
+			ceiling_seed(c);
 	}
 	return c;
 }
@@ -540,9 +579,21 @@ ceiling_money_take(ceiling_t *c, const struct ceiling_ask *a, struct ceiling_pla
 	int rc = budget_reserve(c->budget, s, pl->nscopes, min, max, g, lease);
 	if (rc == BUDGET_OK)
 		return 0;
+	if (rc == BUDGET_UNREACHABLE && c->o.fail_open) {
+		/* the owner chose to serve: the worst case, unenforced */
+		log_debug("ceiling: serving unenforced (fail open): %s", g->error);
+		*lease = NULL;
+		g->granted = max;
+		return 0;
+	}
 	ceiling_refusal_shape(a->api, r);
 	if (rc == BUDGET_REFUSED && g->binding >= 0 && g->binding < pl->nscopes) {
 		ceiling_refuse_money(&pl->scopes[g->binding], g, &pl->need, r);
+	} else if (rc == BUDGET_UNREACHABLE) {
+		/* fail closed: a spending limit the agent shows and does not retry */
+		ceiling_msg(r, "tokmux: %s. Requests are refused until it answers (fail closed; "
+		    "--budget-fail-open serves them unenforced).", g->error[0] ? g->error :
+		    "team budget store unreachable");
 	} else {
 		r->status = 503;
 		r->code[0] = '\0';
@@ -618,6 +669,7 @@ ceiling_reserve(ceiling_t *c, const struct ceiling_ask *a, ceiling_hold_t **hold
 		return -1;
 
 	budget_lease_t *lease = NULL;
+	ceiling_seed(c);
 	if (ceiling_plan_extra(c, a, &pl, &copy, now, r) != 0 ||
 	    ceiling_money_take(c, a, &pl, &lease, &bg, r) != 0) {
 		pthread_mutex_lock(&c->lock);
@@ -626,6 +678,12 @@ ceiling_reserve(ceiling_t *c, const struct ceiling_ask *a, ceiling_hold_t **hold
 		return -1;
 	}
 	ceiling_hold_t *h = ceiling_hold_new(c, a, &pl, lease, bg.granted, tokens);
+	if (lease == NULL) {            /* fail open: charged at settle */
+		h->open = xcalloc((size_t)pl.nscopes, sizeof *h->open);
+		for (int i = 0; i < pl.nscopes; i++)
+			h->open[i] = pl.scopes[i].s;
+		h->nopen = pl.nscopes;
+	}
 	pthread_mutex_lock(&c->lock);
 	/* keep only the tokens the output limit sent can use */
 	int64_t used = pl.in + h->out_limit * pl.choices;
@@ -767,6 +825,10 @@ ceiling_settle(ceiling_t *c, ceiling_hold_t *h, const struct gateway_outcome *o)
 	pthread_mutex_unlock(&c->lock);
 	if (h->lease != NULL)
 		budget_settle(c->budget, h->lease, cost);
+	else if (h->open != NULL && cost > 0 &&
+	    budget_charge(c->budget, h->open, h->nopen, cost) != BUDGET_OK)
+		log_debug("ceiling: spend of an unenforced request not recorded in the store");
+	free(h->open);
 	free(h);
 }
 
@@ -778,5 +840,6 @@ ceiling_release(ceiling_t *c, ceiling_hold_t *h)
 	ceiling_unhold(c, h, 0, 0);
 	if (h->lease != NULL)
 		budget_release(c->budget, h->lease);
+	free(h->open);
 	free(h);
 }

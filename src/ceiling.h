@@ -29,6 +29,9 @@
 #define CEILING_RATIO_MIN_BYTES 4096    /* smaller requests are not measured */
 #define CEILING_RATIO_WINDOW 32         /* a route's ratio: the highest of its last N */
 #define CEILING_MAX_SCOPES 16           /* of one request, the core's included */
+#define CEILING_PLAIN_KEEP_S (400 * 86400)  /* a shared store drops a process's plain
+                                         * counters (pane, workspace) this long after
+                                         * it started */
 
 typedef struct ceiling ceiling_t;
 typedef struct ceiling_hold ceiling_hold_t;
@@ -73,6 +76,7 @@ struct ceiling_options {
 	const char *raise_hint;         /* how to raise a pane's ceiling */
 	ceiling_scopes_fn extra_scopes; /* may be NULL */
 	void *extra_user;
+	int fail_open;                  /* store unreachable: 1 serve (unenforced), 0 refuse */
 	double (*clock)(void *user);    /* UNIX seconds; NULL: util_wall */
 	void *clock_user;
 };
@@ -132,8 +136,11 @@ void ceiling_totals(ceiling_t *c, struct ceiling_totals *out);
 
 /* Reserve for a request: 0 with *hold and *g, or -1 with the refusal in
  * *r (status and error type each API's clients show as a spending limit
- * and do not retry; the text names the binding scope). Never holds a lock
- * while the store runs. */
+ * and do not retry; the text names the binding scope, or says the store
+ * is unreachable: "team budget store unreachable at HOST:PORT"). With
+ * fail_open an unreachable store admits the request unenforced (its
+ * spend is charged to the store at settle if it answers by then). Never
+ * holds a lock while the store runs. */
 int ceiling_reserve(ceiling_t *c, const struct ceiling_ask *a, ceiling_hold_t **hold,
     struct ceiling_grant *g, struct gateway_refusal *r);
 /* The body sent came out longer than the one reserved for (re-printed):

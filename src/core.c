@@ -14,8 +14,14 @@
 #include "cli.h"
 #include "gwguard.h"
 #include "ledger.h"
+#include "period.h"
 #include "pricing.h"
+#include "team_line.h"
 #include "util.h"
+
+/* Hidden, for tests only: shift the core's clock by this many seconds
+ * (a simulated new day for the team's period counters). */
+#define CORE_CLOCK_SHIFT_ENV "TOKMUX_TEST_CLOCK_SHIFT_S"
 
 struct core {
 	pricing_t *pricing;
@@ -29,15 +35,119 @@ struct core {
 	policy_t *policy;
 	const struct config *cfg;
 	struct team_settings team;  /* config and flags merged */
+	struct period_tz tz;        /* the team's periods */
+	int team_on;                /* the team's scopes go into every request */
+	char prefix[72];            /* this process's counters in a shared store */
+	team_line_t *line;          /* the sidebar's team line (team_on) */
+	double clock_shift;         /* CORE_CLOCK_SHIFT_ENV */
 	char **pane_names;          /* --pane-ceiling, split */
 	int64_t *pane_micros;
 	int npane;
 	char *metrics_token_path;   /* NULL: /metrics is open */
 };
 
+static double
+core_clock(void *user)
+{
+	const core_t *c = user;
+	return util_wall() + c->clock_shift;
+}
+
+static const char *const core_period_adj[PERIOD_COUNT] = { "daily", "weekly", "monthly" };
+
+/* How a refusal names a team or member scope: "team acme's $50.00 daily
+ * budget", and how to raise it. */
+static void
+core_team_words(const core_t *c, struct ceiling_scope *s, int member, enum period_kind k,
+    int family)
+{
+	const char *who = member ? c->team.member : c->team.team;
+	const char *fam = team_family_name(family);
+	snprintf(s->name, sizeof s->name, "%s %s", member ? "member" : "team", who);
+	snprintf(s->whose, sizeof s->whose, "%s %s's", member ? "member" : "team", who);
+	snprintf(s->what, sizeof s->what, "%s%s%s budget", core_period_adj[k], fam[0] ? " " : "", fam);
+	snprintf(s->hint, sizeof s->hint, "Raise it with: tokmux team set %s %s%s%s=USD.",
+	    member ? who : "team", period_name(k), fam[0] ? ":" : "", fam);
+}
+
+/* The team's and this member's scopes of a request (policy_options.
+ * extra_scopes): each period, for all models and for the model's family. */
+static int
+core_team_scopes(void *user, const struct ceiling_request *rq, struct ceiling_scope *out, int max)
+{
+	core_t *c = user;
+	int family = team_family_of(rq->model), n = 0;
+	team_line_poke(c->line);
+	for (int who = 0; who < 2; who++) {
+		for (int f = 0; f <= (family != TEAM_ALL); f++) {
+			for (int k = 0; k < PERIOD_COUNT; k++) {
+				int fam = f ? family : TEAM_ALL;
+				if (n >= max || team_scope(&c->team, &c->tz, rq->now, who ?
+				    c->team.member : NULL, (enum period_kind)k, fam, &out[n].s) != 0) {
+					snprintf(out[0].hint, sizeof out[0].hint,
+					    "the team budget's scopes do not fit (team %s, member %s)",
+					    c->team.team, c->team.member);
+					return -1;
+				}
+				core_team_words(c, &out[n], who, (enum period_kind)k, fam);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+/* A team budget applies when the store is shared or a team or member
+ * ceiling is set. */
+static int
+core_team_wanted(const struct team_settings *t)
+{
+	if (strcmp(t->store, "memory") != 0)
+		return 1;
+	for (int f = 0; f < TEAM_FAMILIES; f++)
+		for (int k = 0; k < PERIOD_COUNT; k++)
+			if (t->team_ceilings.micros[f][k] >= 0 || t->member_ceilings.micros[f][k] >= 0)
+				return 1;
+	return 0;
+}
+
+/* The budget store (memory or the team's Redis) and, for a team, its
+ * scopes in every request and the sidebar's team line. */
+static int
+core_budget_start(core_t *c, struct policy_options *po, char **err)
+{
+	char *why = NULL;
+	if (period_tz_parse(c->team.tz, &c->tz, &why) != 0) {
+		*err = xasprintf("budget_tz: %s", why);
+		free(why);
+		return -1;
+	}
+	struct budget_options bo;
+	team_budget_options(&c->team, &bo);
+	bo.clock = po->clock;
+	bo.clock_user = po->clock_user;
+	c->budget = budget_open(&bo, err);
+	if (c->budget == NULL)
+		return -1;
+	po->budget = c->budget;
+	po->budget_fail_open = c->team.fail_open;
+	c->team_on = core_team_wanted(&c->team);
+	if (strcmp(budget_where(c->budget), "memory") != 0) {
+		snprintf(c->prefix, sizeof c->prefix, "s:%s:", c->session);
+		po->scope_prefix = c->prefix;
+	}
+	if (c->team_on) {
+		po->extra_scopes = core_team_scopes;
+		po->extra_user = c;
+		struct team_line_options lo = { .budget = c->budget, .team = &c->team, .tz = c->tz,
+			.stats = c->stats, .clock = po->clock, .clock_user = po->clock_user };
+		c->line = team_line_start(&lo);
+	}
+	return 0;
+}
+
 /* Ceilings: the command line wins over the config. The money goes through
- * the budget store: the in-process one (issue 12 adds Redis and the team's
- * scopes: struct policy_options.extra_scopes). */
+ * the budget store (core_budget_start). */
 static int
 core_policy_start(core_t *c, const struct core_options *o, char **err)
 {
@@ -45,11 +155,14 @@ core_policy_start(core_t *c, const struct core_options *o, char **err)
 	struct policy_options po = { 0 };
 	if (o->tuning != NULL)
 		po = *o->tuning;
-	struct budget_options bo = { .url = "memory", .clock = po.clock, .clock_user = po.clock_user };
-	c->budget = budget_open(&bo, err);
-	if (c->budget == NULL)
+	const char *shift = getenv(CORE_CLOCK_SHIFT_ENV);
+	if (po.clock == NULL && shift != NULL && shift[0] != '\0') {
+		c->clock_shift = strtod(shift, NULL);
+		po.clock = core_clock;
+		po.clock_user = c;
+	}
+	if (core_budget_start(c, &po, err) != 0)
 		return -1;
-	po.budget = c->budget;
 	po.pricing = c->pricing;
 	po.stats = c->stats;
 	po.ratelimits = c->rl;
@@ -198,6 +311,7 @@ core_stop(core_t *c)
 	policy_shutdown(c->policy);   /* no connection thread may sleep in a hook */
 	if (c->gw)
 		gateway_stop(c->gw);
+	team_line_stop(c->line);
 	policy_free(c->policy);
 	budget_close(c->budget);
 	for (int i = 0; i < c->npane; i++)

@@ -205,6 +205,7 @@ policy_new(const struct policy_options *o)
 		.min_output_tokens = o->min_output_tokens, .warn_at = p->o.warn_at, .unit = o->unit,
 		.raise_hint = o->raise_hint, .extra_scopes = o->extra_scopes,
 		.extra_user = o->extra_user, .clock = o->clock, .clock_user = o->clock_user,
+		.fail_open = o->budget_fail_open,
 	};
 	char *err = NULL;
 	p->ceil = ceiling_new(&co, &err);

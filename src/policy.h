@@ -55,6 +55,7 @@ struct policy_options {
 	const char *scope_prefix;
 	ceiling_scopes_fn extra_scopes;
 	void *extra_user;
+	int budget_fail_open;           /* 1: serve when the store is unreachable (else refuse) */
 	double warn_at;                 /* 0: POLICY_WARN_AT */
 	const char *unit;               /* "pane" (default) or "route": word in messages */
 	const char *raise_hint;         /* NULL: "Raise it with --pane-ceiling." (the

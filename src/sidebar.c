@@ -607,6 +607,48 @@ sidebar_total_cost(const struct sidebar_input *in)
 	return in->snap->total.cost_micros;
 }
 
+/* The team line: the team's spend in its binding period against its
+ * ceiling, what is in flight and this member's share; or that the store
+ * cannot be reached (refusing, or budgets not enforced). */
+static void
+sidebar_emit_team(struct out *o, const struct stats_team *t)
+{
+	char sp[24], fl[24], me[24], mc[24];
+	if (!t->active || (!t->read && t->error[0] == '\0'))
+		return;
+	if (!t->reachable) {
+		if (t->fail_open)
+			sidebar_emit(o, SIDEBAR_WARN, " team %s: NOT enforced", t->team);
+		else
+			sidebar_emit(o, SIDEBAR_ERROR, " team %s: store unreachable", t->team);
+		sidebar_emit(o, SIDEBAR_DIM, "  %s", t->where);
+		sidebar_emit(o, t->fail_open ? SIDEBAR_WARN : SIDEBAR_ERROR, "  %s",
+		    t->fail_open ? "store unreachable, serving" : "refusing requests");
+		if (!t->read)
+			return;
+	}
+	util_fmt_usd(t->spent, sp, sizeof sp);
+	util_fmt_usd(t->inflight, fl, sizeof fl);
+	util_fmt_usd(t->member_spent, me, sizeof me);
+	if (t->ceiling > 0) {
+		char label[96];
+		snprintf(label, sizeof label, " team %s %s ", t->team, t->period);
+		sidebar_emit_cost_bar(o, label, t->spent, t->ceiling, 0);
+	} else if (t->ceiling == 0) {
+		sidebar_emit(o, SIDEBAR_ERROR, " team %s %s blocked: $0", t->team, t->period);
+	} else {
+		sidebar_emit(o, SIDEBAR_TEXT, " team %s %s %s", t->team, t->period, sp);
+	}
+	if (t->inflight > 0)
+		sidebar_emit(o, SIDEBAR_DIM, "  %s in flight", fl);
+	if (t->member_ceiling >= 0) {
+		util_fmt_usd(t->member_ceiling, mc, sizeof mc);
+		sidebar_emit(o, SIDEBAR_DIM, "  %s (you) %s/%s", t->member, me, mc);
+	} else {
+		sidebar_emit(o, SIDEBAR_DIM, "  %s (you) %s", t->member, me);
+	}
+}
+
 static void
 sidebar_emit_header(struct out *o, const struct sidebar_input *in)
 {
@@ -614,6 +656,7 @@ sidebar_emit_header(struct out *o, const struct sidebar_input *in)
 	char usd[24];
 	util_fmt_usd(t->cost_micros, usd, sizeof usd);
 	sidebar_emit(o, SIDEBAR_BOLD, " tokmux  total %s%s", t->unpriced ? "~" : "", usd);
+	sidebar_emit_team(o, &in->snap->team);
 	int64_t spent = sidebar_total_cost(in);
 	int64_t today = in->daily_before_micros + spent;
 	if (in->ceiling_micros == 0)

@@ -37,6 +37,7 @@ struct stats {
 	int64_t cost_minute[COST_RING_MIN];
 	int64_t cost_micros[COST_RING_MIN];
 	struct stats_policy_info policy;
+	struct stats_team team;
 	/* recent requests per route, recent_next[r] = slot of the next one */
 	struct stats_recent recent[STATS_MAX_ROUTES][STATS_RECENT_MAX];
 	int recent_next[STATS_MAX_ROUTES];
@@ -397,6 +398,7 @@ stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms)
 	}
 	out->total = s->total;
 	out->policy = s->policy;
+	out->team = s->team;
 	stats_ring_read(&s->total_ring, minute, out->total.tokens_per_min);
 	for (int i = 0; i < COST_RING_MIN; i++)
 		if (s->cost_minute[i] > minute - COST_RING_MIN && s->cost_minute[i] <= minute)
@@ -444,6 +446,20 @@ stats_set_policy(stats_t *s, const struct stats_policy_info *p)
 	s->version++;
 	pthread_mutex_unlock(&s->lock);
 	stats_wake(s);
+}
+
+void
+stats_set_team(stats_t *s, const struct stats_team *t)
+{
+	pthread_mutex_lock(&s->lock);
+	int changed = memcmp(&s->team, t, sizeof *t) != 0;
+	if (changed) {
+		s->team = *t;
+		s->version++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (changed)
+		stats_wake(s);
 }
 
 int

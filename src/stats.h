@@ -139,6 +139,23 @@ struct stats_policy_info {
 	double pacing_until;            /* latest "not before" among them, UNIX time */
 };
 
+/* The team budget as the sidebar's team line shows it (team_line.c). */
+struct stats_team {
+	int active;                 /* a team budget applies to this process's requests */
+	int shared;                 /* the store is shared (Redis), not this process's */
+	int fail_open;              /* --budget-fail-open */
+	int reachable;              /* the store answered the last read */
+	int read;                   /* at least one read succeeded */
+	char team[64], member[64];
+	char error[160];            /* why it is unreachable ("" none; never a password) */
+	char where[96];             /* budget_where: "redis 127.0.0.1:6379/0" (no password) */
+	char period[8];             /* the binding period: "day", "week", "month" */
+	int64_t spent, inflight;    /* the team's in that period */
+	int64_t ceiling;            /* -1 none */
+	int64_t member_spent;       /* this member's in that period */
+	int64_t member_ceiling;     /* -1 none */
+};
+
 struct stats_snapshot {
 	uint64_t version;
 	int nroutes;
@@ -146,6 +163,7 @@ struct stats_snapshot {
 	struct stats_counts total;
 	int64_t cost_last_10min_micros;  /* for burn rate */
 	struct stats_policy_info policy; /* workspace-wide policy state */
+	struct stats_team team;          /* the team line */
 };
 
 typedef struct stats stats_t;
@@ -182,6 +200,9 @@ void stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms);
  * the version and wakes the UI). route -1 sets the total's. */
 void stats_set_route_policy(stats_t *s, int route, const struct stats_route_policy *p);
 void stats_set_policy(stats_t *s, const struct stats_policy_info *p);
+/* The team line's view (copied; bumps the version and wakes the UI only
+ * when it changed). */
+void stats_set_team(stats_t *s, const struct stats_team *t);
 /* The last STATS_RECENT_MAX finished requests
  * of each route, for the "last requests" overlay. */
 #define STATS_RECENT_MAX 20

@@ -330,6 +330,13 @@ team_config_load(const struct jsoncheck *x, const cJSON *v, struct team_settings
 		return team_config_string(x, v, &t->tz, team_config_tz, 0);
 	if (strcmp(k, "budget_fail_open") == 0)
 		return jsoncheck_bool(x, v, NULL, k, &t->fail_open);
+	if (strcmp(k, "budget_lease_ms") == 0) {
+		int64_t ms;
+		if (jsoncheck_int(x, v, NULL, k, TEAM_LEASE_MIN_MS, TEAM_LEASE_MAX_MS, &ms) != 0)
+			return -1;
+		t->lease_ms = (int)ms;
+		return 0;
+	}
 	if (strcmp(k, "team_ceilings") == 0)
 		return team_config_ceilings(x, v, &t->team_ceilings);
 	if (strcmp(k, "member_ceilings") == 0)
@@ -374,6 +381,7 @@ team_settings_merge(struct team_settings *out, const struct team_settings *cfg,
 	out->member = team_pick(cli->member, cfg->member, login);
 	out->tz = team_pick(cli->tz, cfg->tz, "UTC");
 	out->fail_open = cli->fail_open || cfg->fail_open;
+	out->lease_ms = cli->lease_ms > 0 ? cli->lease_ms : cfg->lease_ms;
 	team_ceilings_merge(&out->team_ceilings, &cfg->team_ceilings, &cli->team_ceilings);
 	team_ceilings_merge(&out->member_ceilings, &cfg->member_ceilings, &cli->member_ceilings);
 }
@@ -385,6 +393,7 @@ team_budget_options(const struct team_settings *t, struct budget_options *o)
 	o->url = t->store;
 	o->team = t->team;
 	o->member = t->member;
+	o->lease_ms = t->lease_ms;
 }
 
 /* -------------------------------------------------------------- scopes */

@@ -24,6 +24,8 @@
 #define TEAM_UNSET (-2)         /* team_parse_ceiling: "unset" (drop a stored ceiling) */
 #define TEAM_NONE (-1)          /* explicitly no ceiling */
 #define TEAM_DEFAULT_NAME "default"   /* the team when none is named */
+#define TEAM_LEASE_MIN_MS 500   /* budget_lease_ms: from ... */
+#define TEAM_LEASE_MAX_MS 3600000   /* ... to */
 
 /* Ceilings of one owner (the team, or each member): where given,
  * micros >= 0 or TEAM_NONE. */
@@ -42,6 +44,8 @@ struct team_settings {
 	char *member;
 	char *tz;                   /* budget_tz */
 	int fail_open;              /* budget_fail_open: 1 if given as true */
+	int lease_ms;               /* budget_lease_ms: a lease's life; 0 not given (the store's
+	                             * default, BUDGET_LEASE_MS) */
 	struct team_ceilings team_ceilings, member_ceilings;
 };
 
@@ -50,7 +54,7 @@ void team_ceiling_set(struct team_ceilings *c, int family, enum period_kind k, i
 
 /* The config keys this module reads, for config.c's list of known keys. */
 #define TEAM_CONFIG_KEYS "team", "member", "budget_store", "budget_tz", \
-	"team_ceilings", "member_ceilings", "budget_fail_open"
+	"team_ceilings", "member_ceilings", "budget_fail_open", "budget_lease_ms"
 
 struct cJSON;
 struct jsoncheck;

@@ -525,6 +525,53 @@ test_recent(void **state)
 	assert_non_null(strstr(b, "refus"));
 }
 
+/* The team line: spent against the binding period's ceiling, in flight,
+ * this member's share; the store's trouble, fail closed and open. */
+static void
+test_team_line(void **state)
+{
+	(void)state;
+	fill_snap();
+	struct stats_team *t = &snap.team;
+	memset(t, 0, sizeof *t);
+	struct sidebar_input in = { .snap = &snap, .now = 1000, .ceiling_micros = -1,
+		.daily_ceiling_micros = -1, .warn_at = 0.8 };
+	struct sidebar_line l[96];
+	int n = sidebar_build(&in, 34, l, 96);
+	assert_true(find(l, n, " team ") < 0);      /* no team budget: no line */
+	*t = (struct stats_team){ .active = 1, .reachable = 1, .read = 1, .team = "acme",
+		.member = "alice", .period = "week", .spent = 45000000, .inflight = 1200000,
+		.ceiling = 50000000, .member_spent = 7000000, .member_ceiling = -1,
+		.where = "redis 10.0.0.5:6379/0" };
+	n = sidebar_build(&in, 34, l, 96);
+	int k = find(l, n, " team acme week ");
+	assert_true(k >= 0);
+	assert_non_null(strstr(l[k].text, "$45.00/$50.00"));
+	assert_int_equal(l[k].seg[0].kind, SIDEBAR_BAR_WARN);
+	assert_true(find(l, n, "  $1.20 in flight") == k + 1);
+	assert_true(find(l, n, "  alice (you) $7.00") == k + 2);
+	for (int i = 0; i < n; i++)
+		assert_true(utf8_cols(l[i].text) <= 34);
+	t->member_ceiling = 10000000;
+	n = sidebar_build(&in, 34, l, 96);
+	assert_true(find(l, n, "  alice (you) $7.00/$10.00") >= 0);
+	t->reachable = 0;
+	snprintf(t->error, sizeof t->error, "team budget store unreachable at 10.0.0.5:6379");
+	n = sidebar_build(&in, 34, l, 96);
+	k = find(l, n, " team acme: store unreachable");
+	assert_true(k >= 0);
+	assert_int_equal(l[k].kind, SIDEBAR_ERROR);
+	assert_true(find(l, n, "  redis 10.0.0.5:6379/0") == k + 1);
+	assert_true(find(l, n, "  refusing requests") == k + 2);
+	assert_true(find(l, n, " team acme week ") > k);    /* the last figures stay */
+	t->fail_open = 1;
+	n = sidebar_build(&in, 34, l, 96);
+	k = find(l, n, " team acme: NOT enforced");
+	assert_true(k >= 0);
+	assert_int_equal(l[k].kind, SIDEBAR_WARN);
+	memset(t, 0, sizeof *t);
+}
+
 int
 main(void)
 {
@@ -542,6 +589,7 @@ main(void)
 		cmocka_unit_test(test_worktree),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_recent),
+		cmocka_unit_test(test_team_line),
 	};
 	return cmocka_run_group_tests_name("sidebar", tests, NULL, NULL);
 }

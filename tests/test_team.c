@@ -63,7 +63,7 @@ test_config_keys(void **state)
 	struct config c;
 	assert_null(load("{\"team\": \"acme\", \"member\": \"alice\", "
 	    "\"budget_store\": \"redis://:s3cret@10.0.0.5:6380/2\", \"budget_tz\": \"+01:00\", "
-	    "\"budget_fail_open\": true, "
+	    "\"budget_fail_open\": true, \"budget_lease_ms\": 3000, "
 	    "\"team_ceilings\": {\"day\": 50, \"week\": 200.5, \"month\": null, "
 	    "\"opus\": {\"day\": 20}}, \"member_ceilings\": {\"day\": 10, \"haiku\": {\"month\": 0}}}",
 	    &c));
@@ -73,6 +73,7 @@ test_config_keys(void **state)
 	assert_string_equal(t->store, "redis://:s3cret@10.0.0.5:6380/2");
 	assert_string_equal(t->tz, "+01:00");
 	assert_int_equal(t->fail_open, 1);
+	assert_int_equal(t->lease_ms, 3000);
 	assert_int_equal(t->team_ceilings.micros[TEAM_ALL][PERIOD_DAY], 50000000);
 	assert_int_equal(t->team_ceilings.micros[TEAM_ALL][PERIOD_WEEK], 200500000);
 	assert_int_equal(t->team_ceilings.micros[TEAM_ALL][PERIOD_MONTH], TEAM_NONE);
@@ -128,6 +129,8 @@ test_config_errors(void **state)
 	    "\"Europe/Berlin\"");
 	expect_config_error("{\"budget_fail_open\": \"yes\"}",
 	    "FILE: key budget_fail_open: expected true or false");
+	expect_config_error("{\"budget_lease_ms\": 10}",
+	    "FILE: key budget_lease_ms: expected a whole number from 500 to 3600000");
 	expect_config_error("{\"team_ceilings\": 5}",
 	    "FILE: key team_ceilings: expected an object like {\"day\": 50, \"week\": 200, "
 	    "\"opus\": {\"day\": 20}}");
