@@ -8,7 +8,7 @@
 #     is bounded: N requests or TIME seconds per side, whichever first.
 #     Targets: added p50 < 0.5 ms, p99 < 2 ms, no throughput cap below the
 #     mock's.
-#  2. the gateway's ledger holds exactly one line per request sent through it.
+#  2. the gateway's ledger holds exactly one outcome line per request sent through it.
 #  3. fallback, with the REAL Claude Code CLI (`claude -p`, offline against
 #     the mock; skipped when it is not installed, see tests/agents-install.sh):
 #     claude-opus-* answers 529 for ever, claude-sonnet-* works. Time from
@@ -144,10 +144,10 @@ if want 1; then
 fi
 
 if want 1 && want 2; then
-	echo "== ledger: one line per request sent through the gateway"
+	echo "== ledger: one outcome line per request sent through the gateway (and its intent)"
 	lines=-1
 	for ((i = 0; i < 50; i++)); do   # the last records settle after the last byte
-		lines=$(wc -l <"$LEDGER" 2>/dev/null || echo 0)
+		lines=$(grep -vc '"kind":"intent"' "$LEDGER" 2>/dev/null || echo 0)
 		[ "$lines" -ge "$gw_sent" ] && break
 		sleep 0.1
 	done
@@ -223,7 +223,7 @@ fb_agent() {
 		R_SPAN=$(sub "$(iso2s "$(jstr "$(grep '"status":529' <<<"$calls" | tail -1)" time)")" "$f")
 	fi
 	R_LAST=$(cat "$TMP/$name.out" "$TMP/$name.err" | grep . | tail -1 | cut -c1-150)
-	R_LEDGER=$(tail -n +"$((lbefore + 1))" "$FB_LEDGER" 2>/dev/null)
+	R_LEDGER=$(tail -n +"$((lbefore + 1))" "$FB_LEDGER" 2>/dev/null | grep -v '"kind":"intent"')
 }
 # fb_print LABEL: one line for the last run.
 fb_print() {

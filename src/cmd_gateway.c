@@ -5,10 +5,12 @@
  * SIGTERM. Exit status: 0 after a signal, 2 for bad usage or config, 1 when
  * the port or the ledger cannot be used.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cmd.h"
@@ -20,7 +22,7 @@ static void
 cmd_gateway_usage(FILE *f, const void *ctx)
 {
 	fputs("usage: tokmux gateway [--port N] [-c CONFIG] [--anthropic-upstream URL]\n"
-	    "                      [--openai-upstream URL] [--ledger FILE]\n"
+	    "                      [--openai-upstream URL] [--ledger FILE] [--ledger-fail-open]\n"
 	    "                      [--ceiling USD] [--daily-ceiling USD] [--pane-ceiling NAME=USD]...\n"
 	    "                      [--min-output-tokens N] [--no-metrics-token]\n"
 	    "                      [--budget-store URL] [--team NAME] [--member NAME]\n"
@@ -37,6 +39,8 @@ cmd_gateway_usage(FILE *f, const void *ctx)
 	    "  --anthropic-upstream URL, --openai-upstream URL\n"
 	    "                        where to forward to (default: the real APIs)\n"
 	    "  --ledger FILE         request ledger (default $XDG_STATE_HOME/tokmux/ledger.jsonl)\n"
+	    "  --ledger-fail-open    serve under a ceiling while the ledger cannot be written\n"
+	    "                        (default: refuse until it can; docs/GATEWAY.md)\n"
 	    "  --ceiling USD         spend ceiling for all routes together (0 blocks)\n"
 	    "  --daily-ceiling USD   spend ceiling for today (counts the ledger)\n"
 	    "  --pane-ceiling NAME=USD\n"
@@ -61,6 +65,31 @@ cmd_gateway_usage(FILE *f, const void *ctx)
 	    "and refused (402; OpenAI paths 400) only when even the floor does not.\n"
 	    "529s are retried with jitter, then sent to the route's fallback model;\n"
 	    "see docs/POLICY.md.\n", f);
+}
+
+/* What `tokmux gateway` last said about its ledger on stderr. */
+struct cmd_gateway_ledger {
+	int failing, losing;
+	int fail_open;              /* --ledger-fail-open or the config's */
+};
+
+/* One line on stderr per change of the ledger's state (not per record). */
+static void
+cmd_gateway_ledger_notify(void *user, const struct ledger_health *h, int changed)
+{
+	struct cmd_gateway_ledger *gl = user;
+	if (changed && h->failing)
+		fprintf(stderr, "tokmux gateway: ledger: cannot write: %s; records are held in memory "
+		    "and retried; %s\n", strerror(h->error != 0 ? h->error : EIO),
+		    gl->fail_open ? "requests are still served (--ledger-fail-open)" :
+		    "requests under a ceiling are refused until it can be written");
+	else if (changed)
+		fprintf(stderr, "tokmux gateway: ledger: writing again; every held record is written\n");
+	if (h->lost > 0 && !gl->losing)
+		fprintf(stderr, "tokmux gateway: ledger: more than %d records held: new ones are "
+		    "dropped (counted in /metrics) until the ledger can be written\n", LEDGER_HOLD_MAX);
+	gl->failing = h->failing;
+	gl->losing = h->lost > 0 && h->failing;
 }
 
 struct cmd_gateway_args {
@@ -105,6 +134,9 @@ cmd_gateway_serve(struct config *cfg, struct core_options *co)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
+	struct cmd_gateway_ledger gl = { 0, 0, co->ledger_fail_open || cfg->ledger_fail_open };
+	co->ledger_notify = cmd_gateway_ledger_notify;
+	co->ledger_notify_user = &gl;
 
 	core_t *core = core_start(co, &err);
 	if (core == NULL) {

@@ -351,7 +351,7 @@ config_load_notify(const struct jsoncheck *x, const cJSON *v, struct config *c)
 }
 
 static const char *const config_root_keys[] = { "panes", "prefix", "scrollback_lines",
-	"scrollback_mb", "upstream", "port", "gateway", "ledger", "ceiling_usd",
+	"scrollback_mb", "upstream", "port", "gateway", "ledger", "ledger_fail_open", "ceiling_usd",
 	"daily_ceiling_usd", "min_output_tokens", "warn_at", "theme", "bell", "prices",
 	"worktree_dir", "worktree_setup", "notify_command", "notify_osc", "notify_focused",
 	"claude_first_party", "metrics_token", "body_memory_mb", TEAM_CONFIG_KEYS, "$schema",
@@ -393,6 +393,8 @@ config_load_key(const struct jsoncheck *x, const cJSON *v, struct config *c)
 	}
 	else if (strcmp(k, "ledger") == 0)
 		rc = config_get_string(x, v, k, &c->ledger_path);
+	else if (strcmp(k, "ledger_fail_open") == 0)
+		rc = jsoncheck_bool(x, v, NULL, k, &c->ledger_fail_open);
 	else if (strcmp(k, "ceiling_usd") == 0)
 		rc = config_get_usd(x, v, k, &c->ceiling_micros);
 	else if (strcmp(k, "daily_ceiling_usd") == 0)

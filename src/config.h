@@ -40,6 +40,8 @@ struct config {
 	int port;                   /* gateway port, 0 = any free */
 	int gateway;                /* embedded gateway on (default 1) */
 	char *ledger_path;          /* NULL: ledger_default_path() */
+	int ledger_fail_open;       /* serve under a ceiling while the ledger cannot be
+	                             * written (default 0: refuse) */
 	int64_t ceiling_micros;     /* workspace ceiling, -1 none */
 	int64_t daily_ceiling_micros;
 	int64_t min_output_tokens;  /* floor of a clamped output limit; 0: the default (1024) */

@@ -43,8 +43,24 @@ struct core {
 	char **pane_names;          /* --pane-ceiling, split */
 	int64_t *pane_micros;
 	int npane;
+	ledger_notify_fn ledger_notify;   /* the front end's */
+	void *ledger_notify_user;
 	char *metrics_token_path;   /* NULL: /metrics is open */
 };
+
+/* The ledger's health into the stats store (the sidebar wakes), then to
+ * the front end. */
+static void
+core_ledger_notify(void *user, const struct ledger_health *h, int changed)
+{
+	core_t *c = user;
+	struct stats_ledger sl = { .failing = h->failing, .error = h->error, .held = h->held,
+		.lost = h->lost };
+	if (c->stats != NULL)
+		stats_set_ledger(c->stats, &sl);
+	if (c->ledger_notify != NULL)
+		c->ledger_notify(c->ledger_notify_user, h, changed);
+}
 
 static double
 core_clock(void *user)
@@ -167,6 +183,8 @@ core_policy_start(core_t *c, const struct core_options *o, char **err)
 	po.stats = c->stats;
 	po.ratelimits = c->rl;
 	po.ledger_path = c->ledger_path;
+	po.ledger = c->ledger;
+	po.ledger_fail_open = o->ledger_fail_open || cfg->ledger_fail_open;
 	po.ceiling_micros = o->has_ceiling ? o->ceiling_micros : cfg->ceiling_micros;
 	po.daily_ceiling_micros = o->has_daily_ceiling ? o->daily_ceiling_micros :
 	    cfg->daily_ceiling_micros;
@@ -266,6 +284,10 @@ core_start(const struct core_options *o, char **err)
 	team_settings_merge(&c->team, &cfg->team, &o->team);
 	ledger_set_member(c->ledger, c->team.team, c->team.member);
 	c->stats = stats_new(0, o->wake_fd);
+	c->ledger_notify = o->ledger_notify;
+	c->ledger_notify_user = o->ledger_notify_user;
+	ledger_set_notify(c->ledger, core_ledger_notify, c);
+	ledger_retry(c->ledger);    /* tells a failure found on opening */
 	c->rl = rl_table_new();
 	c->cfg = cfg;
 	if (core_policy_start(c, o, &e) != 0) {
@@ -318,8 +340,10 @@ core_stop(core_t *c)
 		free(c->pane_names[i]);
 	free(c->pane_names);
 	free(c->pane_micros);
-	if (c->ledger)
+	if (c->ledger) {
+		ledger_set_notify(c->ledger, NULL, NULL);
 		ledger_close(c->ledger);
+	}
 	if (c->rl)
 		rl_table_free(c->rl);
 	if (c->stats)
@@ -446,6 +470,7 @@ policy_t *core_policy(core_t *c) { return c->policy; }
 stats_t *core_stats(core_t *c) { return c->stats; }
 rl_table_t *core_ratelimits(core_t *c) { return c->rl; }
 const char *core_ledger_path(const core_t *c) { return c->ledger_path; }
+ledger_t *core_ledger(core_t *c) { return c->ledger; }
 const char *core_session(const core_t *c) { return c->session; }
 
 void

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "gateway.h"
+#include "ledger.h"
 #include "policy.h"
 #include "pricing.h"
 #include "ratelimit.h"
@@ -22,6 +23,12 @@ struct core_options {
 	const char *anthropic;     /* NULL: cfg's upstream */
 	const char *openai;
 	const char *ledger;        /* NULL: cfg's ledger or the default path */
+	int ledger_fail_open;      /* --ledger-fail-open (else the config's ledger_fail_open) */
+	/* Told of every change of the ledger's health, changed = failing turned
+	 * on or off (besides the stats store, which the sidebar reads); from a
+	 * gateway thread or the ledger's retry timer. NULL: none. */
+	ledger_notify_fn ledger_notify;
+	void *ledger_notify_user;
 	int wake_fd;               /* written on every stats change; -1 none */
 	/* Policy: ceilings (command-line values win over the config), wording, tuning. */
 	int has_ceiling, has_daily_ceiling;   /* given on the command line (else the config's) */
@@ -80,6 +87,7 @@ policy_t *core_policy(core_t *c);
 stats_t *core_stats(core_t *c);
 rl_table_t *core_ratelimits(core_t *c);
 const char *core_ledger_path(const core_t *c);
+ledger_t *core_ledger(core_t *c);
 /* This process's session id, written into every ledger record. */
 const char *core_session(const core_t *c);
 /* The price table (for the model picker). */

@@ -170,6 +170,7 @@ struct req {
 	int begun;                     /* stats_begin done: settle once */
 	int refused;
 	int no_reply;                  /* went upstream, no status came back */
+	char ledger_id[LEDGER_ID_LEN + 1];   /* its intent line's id, "" none */
 };
 
 static int
@@ -525,7 +526,8 @@ gateway_metrics(gateway_t *g)
 	for (int i = 0; i < n; i++)
 		routes[i] = (struct metrics_route){ g->routes[i].name, g->routes[i].stats_route };
 	pthread_mutex_unlock(&g->lock);
-	struct metrics_sources src = { .stats = g->stats, .ratelimits = g->rl };
+	struct metrics_sources src = { .stats = g->stats, .ratelimits = g->rl,
+		.ledger = g->meter.ledger };
 	return metrics_render(g->metrics, routes, n, &src);
 }
 
@@ -967,10 +969,26 @@ gateway_settle(struct req *r)
 		.request_id = r->request_id, .error = r->error, .cut = cut,
 		.branch = branch[0] ? branch : NULL, .worktree = worktree[0] ? worktree : NULL,
 		.added_us = r->added_us, .ttfb_us = r->ttfb_us,
-		.agent_session = r->agent_session, .subagent = r->subagent,
+		.agent_session = r->agent_session, .subagent = r->subagent, .id = r->ledger_id,
 	};
 	meter_finish(&r->g->meter, &q);
 	r->begun = 0;
+}
+
+/* Admitted, about to go upstream: the ledger's intent line (docs/GATEWAY.md). */
+static void
+gateway_intent(struct req *r)
+{
+	char branch[256], worktree[PATH_MAX];
+	gateway_route_where(r->g, r->route, branch, sizeof branch, worktree, sizeof worktree);
+	struct meter_request q = {
+		.route = r->route, .stats_route = r->stats_route, .route_name = r->route_name,
+		.agent = r->agent, .api = r->api, .key_hash = r->key_hash,
+		.model_asked = r->asked.model, .call = &r->call,
+		.agent_session = r->agent_session, .subagent = r->subagent,
+		.branch = branch[0] ? branch : NULL, .worktree = worktree[0] ? worktree : NULL,
+	};
+	meter_intent(&r->g->meter, &q, r->ledger_id);
 }
 
 /* Ask the policy to admit the request (it may rewrite the body). 0 to go
@@ -1066,6 +1084,7 @@ gateway_forward(struct req *r)
 	if (r->metered) {
 		meter_begin_agent(&g->meter, r->stats_route, r->call.reserved_micros, r->subagent);
 		r->begun = 1;
+		gateway_intent(r);
 	}
 	log_debug("gateway: route %d %s %s -> %s", r->route, r->method, r->path,
 	    r->openai ? "openai" : "anthropic");

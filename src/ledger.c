@@ -1,11 +1,20 @@
 /*
- * ledger: owns the append-only JSONL file of finished requests. Each record
- * is one cJSON_PrintUnformatted line written with a single write() on an
- * O_APPEND fd, so concurrent writers (threads, or two tokmux processes)
- * never interleave inside a line. There is no fsync per line: a request
- * costs far more than losing the last few lines of page cache in a power
- * cut, and a crash can only leave a torn last line, which readers skip.
- * ledger_close() does fsync.
+ * ledger: owns the append-only JSONL file of requests: an intent line when
+ * one is forwarded, an outcome line when it ends. Each record is one
+ * cJSON_PrintUnformatted line written with a single write() on an O_APPEND
+ * fd, so concurrent writers (threads, or two tokmux processes) never
+ * interleave inside a line. There is no fsync per line: a crash of tokmux
+ * loses nothing the kernel has (the page cache survives it), a power cut
+ * may lose the last lines; a crash can only leave a torn last line, which
+ * readers skip and the next append ends first. ledger_close() does fsync.
+ *
+ * A line the file does not take (ENOSPC, EROFS, EIO, EFBIG...) is held in
+ * memory in order and written before the next line, and by the retry
+ * thread on a backoff, so a full disk that frees up loses nothing; past
+ * LEDGER_HOLD_MAX lines (or LEDGER_HOLD_BYTES) new lines are dropped and
+ * counted. A line cut short by a full disk is taken back (truncated) when
+ * nobody wrote after it, else ended with a newline; the whole line stays
+ * held. Every change of that state goes to the notify callback.
  */
 #include "ledger.h"
 
@@ -15,6 +24,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +34,32 @@
 #include "ratelimit.h"
 #include "util.h"
 
+/* A line waiting for the file. */
+struct ledger_held {
+	struct ledger_held *next;
+	size_t len;
+	char line[];
+};
+
 struct ledger {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;       /* the fd, the held lines, the health */
+	pthread_cond_t cond;        /* wakes the retry thread */
 	int fd;
 	char *path;
-	char *team, *member;      /* ledger_set_member */
+	char *team, *member;        /* ledger_set_member */
+	struct ledger_held *head, *tail;
+	size_t held_bytes;
+	int torn;                   /* the file may end inside a line */
+	struct ledger_health h;
+	int closing;
+	int thread_started;
+	pthread_t thread;
+	char id_prefix[9];          /* random per open: ids never repeat across processes */
+	atomic_uint_fast64_t id_seq;
+	pthread_mutex_t notify_lock;   /* serializes notify calls; taken before lock */
+	ledger_notify_fn notify;
+	void *notify_user;
+	struct ledger_health told;  /* what notify last said */
 };
 
 char *
@@ -45,51 +76,172 @@ ledger_default_path(void)
 	return xasprintf("%s/.local/state/tokmux/ledger.jsonl", home);
 }
 
-/* mkdir -p of the directory part of path; new directories are 0700. */
+/* The file may end inside a line (a crash, or a write cut short that
+ * could not be taken back): end it, so the next record starts on a line
+ * of its own (the torn one is skipped on read). 0 or an errno. */
 static int
-make_parents(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	int r = 0;
-	if (slash == NULL || slash == dir) {
-		free(dir);
-		return 0;
-	}
-	*slash = '\0';
-	for (char *p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			r = -1;
-			break;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(dir);
-	return r;
-}
-
-/* After a crash the file may end inside a line: end it, so the next
- * record starts on a line of its own (the torn one is skipped on read). */
-static void
-terminate_torn_line(int fd)
+ledger_repair(ledger_t *l)
 {
 	struct stat st;
 	char last;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
-		(void)util_write_all(fd, "\n", 1);
+	if (!l->torn)
+		return 0;
+	if (fstat(l->fd, &st) < 0)
+		return errno;
+	if (st.st_size > 0 && pread(l->fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+		if (util_write_all(l->fd, "\n", 1) < 0)
+			return errno;
+		l->h.repaired++;
+	}
+	l->torn = 0;
+	return 0;
+}
+
+/* One line, whole or not at all where it can be helped. 0 or an errno. */
+static int
+ledger_write_line(ledger_t *l, const char *line, size_t n)
+{
+	ssize_t w;
+	do {
+		w = write(l->fd, line, n);
+	} while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return errno != 0 ? errno : EIO;
+	if ((size_t)w == n)
+		return 0;
+	int err = util_write_all(l->fd, line + w, n - (size_t)w) == 0 ? 0 : errno;
+	if (err == 0)
+		return 0;
+	/* Cut short: take the piece back if nobody wrote after it, else end
+	 * it before the next line. The whole line is held either way. */
+	off_t end = lseek(l->fd, 0, SEEK_CUR);
+	struct stat st;
+	if (end < w || fstat(l->fd, &st) < 0 || st.st_size != end ||
+	    ftruncate(l->fd, end - w) < 0)
+		l->torn = 1;
+	return err != 0 ? err : EIO;
+}
+
+/* Write the held lines in order (lock held). 0 when none is left. */
+static int
+ledger_flush_held(ledger_t *l)
+{
+	int err = ledger_repair(l);
+	while (err == 0 && l->head != NULL) {
+		struct ledger_held *hd = l->head;
+		err = ledger_write_line(l, hd->line, hd->len);
+		if (err != 0)
+			break;
+		l->head = hd->next;
+		if (l->head == NULL)
+			l->tail = NULL;
+		l->held_bytes -= hd->len;
+		l->h.held--;
+		free(hd);
+	}
+	return err;
+}
+
+/* Keep a line for later (lock held); past the bound it is dropped. */
+static void
+ledger_hold(ledger_t *l, const char *line, size_t n)
+{
+	if (l->h.held >= LEDGER_HOLD_MAX || l->held_bytes + n > LEDGER_HOLD_BYTES) {
+		l->h.lost++;
+		return;
+	}
+	struct ledger_held *hd = xmalloc(sizeof *hd + n);
+	hd->next = NULL;
+	hd->len = n;
+	memcpy(hd->line, line, n);
+	if (l->tail != NULL)
+		l->tail->next = hd;
+	else
+		l->head = hd;
+	l->tail = hd;
+	l->held_bytes += n;
+	l->h.held++;
+}
+
+/* Note how the last try went (lock held): failing, and its errno. */
+static void
+ledger_note(ledger_t *l, int err)
+{
+	if (err != 0)
+		l->h.failures++;
+	l->h.failing = err != 0 || l->h.held > 0;
+	if (err != 0)
+		l->h.error = err;
+	else if (!l->h.failing)
+		l->h.error = 0;
+	if (l->h.failing)
+		pthread_cond_signal(&l->cond);
+}
+
+/* Tell the callback what changed (never under l->lock). */
+static void
+ledger_tell(ledger_t *l)
+{
+	pthread_mutex_lock(&l->notify_lock);
+	struct ledger_health h;
+	ledger_health(l, &h);
+	int changed = h.failing != l->told.failing;
+	int differs = changed || h.error != l->told.error || h.held != l->told.held ||
+	    h.lost != l->told.lost || h.failures != l->told.failures;
+	if (differs && l->notify != NULL)
+		l->notify(l->notify_user, &h, changed);
+	if (differs)
+		l->told = h;
+	pthread_mutex_unlock(&l->notify_lock);
+}
+
+static void
+ledger_deadline(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* The retry timer: while lines are held, try again after a backoff that
+ * doubles from LEDGER_RETRY_MIN_MS to LEDGER_RETRY_MAX_MS. */
+static void *
+ledger_retry_main(void *arg)
+{
+	ledger_t *l = arg;
+	int ms = LEDGER_RETRY_MIN_MS;
+	pthread_mutex_lock(&l->lock);
+	while (!l->closing) {
+		if (l->head == NULL && !l->torn) {
+			ms = LEDGER_RETRY_MIN_MS;
+			pthread_cond_wait(&l->cond, &l->lock);
+			continue;
+		}
+		struct timespec ts;
+		ledger_deadline(&ts, ms);
+		int rc = 0;
+		while (!l->closing && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+		if (l->closing)
+			break;
+		ledger_note(l, ledger_flush_held(l));
+		ms = UTIL_MIN(ms * 2, LEDGER_RETRY_MAX_MS);
+		pthread_mutex_unlock(&l->lock);
+		ledger_tell(l);
+		pthread_mutex_lock(&l->lock);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
 }
 
 ledger_t *
 ledger_open(const char *path, char **err)
 {
-	if (make_parents(path) < 0) {
+	if (util_mkdir_parents(path) < 0) {
 		*err = xasprintf("ledger %s: cannot create its directory: %s", path, strerror(errno));
 		return NULL;
 	}
@@ -98,11 +250,25 @@ ledger_open(const char *path, char **err)
 		*err = xasprintf("ledger %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	terminate_torn_line(fd);
 	ledger_t *l = xcalloc(1, sizeof(*l));
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->notify_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	l->fd = fd;
 	l->path = xstrdup(path);
+	unsigned char rnd[4];
+	util_random(rnd, sizeof rnd);
+	snprintf(l->id_prefix, sizeof l->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+	l->torn = 1;                /* a crash may have left one */
+	int rerr = ledger_repair(l);
+	if (rerr != 0)
+		ledger_note(l, rerr);
+	if (pthread_create(&l->thread, NULL, ledger_retry_main, l) == 0)
+		l->thread_started = 1;
 	return l;
 }
 
@@ -111,8 +277,26 @@ ledger_close(ledger_t *l)
 {
 	if (l == NULL)
 		return;
+	pthread_mutex_lock(&l->lock);
+	l->closing = 1;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	if (l->thread_started)
+		pthread_join(l->thread, NULL);
+	pthread_mutex_lock(&l->lock);
+	ledger_flush_held(l);
+	if (l->h.held > 0)
+		log_debug("ledger %s: %lld lines could not be written", l->path, (long long)l->h.held);
+	pthread_mutex_unlock(&l->lock);
+	while (l->head != NULL) {
+		struct ledger_held *n = l->head->next;
+		free(l->head);
+		l->head = n;
+	}
 	fsync(l->fd);
 	close(l->fd);
+	pthread_cond_destroy(&l->cond);
+	pthread_mutex_destroy(&l->notify_lock);
 	pthread_mutex_destroy(&l->lock);
 	free(l->path);
 	free(l->team);
@@ -129,11 +313,100 @@ ledger_set_member(ledger_t *l, const char *team, const char *member)
 	l->member = member != NULL ? xstrdup(member) : NULL;
 }
 
+void
+ledger_set_notify(ledger_t *l, ledger_notify_fn fn, void *user)
+{
+	pthread_mutex_lock(&l->notify_lock);
+	l->notify = fn;
+	l->notify_user = user;
+	pthread_mutex_unlock(&l->notify_lock);
+}
+
+void
+ledger_health(ledger_t *l, struct ledger_health *out)
+{
+	pthread_mutex_lock(&l->lock);
+	*out = l->h;
+	pthread_mutex_unlock(&l->lock);
+}
+
+int64_t
+ledger_retry(ledger_t *l)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->head != NULL || l->torn)
+		ledger_note(l, ledger_flush_held(l));
+	int64_t left = l->h.held;
+	pthread_mutex_unlock(&l->lock);
+	ledger_tell(l);
+	return left;
+}
+
+/* Append one line (with its newline): the held ones first, in order. */
+static int
+ledger_put(ledger_t *l, const char *line, size_t n)
+{
+	pthread_mutex_lock(&l->lock);
+	l->torn = 1;                /* another writer may have crashed mid-line: look */
+	int err = ledger_flush_held(l);
+	if (err == 0)
+		err = ledger_write_line(l, line, n);
+	int rc = err == 0 ? 0 : -1;
+	if (err != 0) {
+		log_debug("ledger %s: write: %s", l->path, strerror(err));
+		ledger_hold(l, line, n);
+	}
+	ledger_note(l, err);
+	pthread_mutex_unlock(&l->lock);
+	ledger_tell(l);
+	return rc;
+}
+
+/* A string as valid UTF-8: each byte that is not part of a valid
+ * sequence becomes U+FFFD, so the line stays valid JSON. NULL when s
+ * needs no change. */
+static char *
+ledger_utf8(const char *s)
+{
+	size_t i = 0, n = strlen(s);
+	uint32_t cp;
+	while (i < n) {
+		int k = util_utf8_decode(s + i, &cp);
+		if (k <= 0)
+			break;
+		i += (size_t)k;
+	}
+	if (i >= n)
+		return NULL;
+	struct buf b = { 0 };
+	buf_append(&b, s, i);
+	while (i < n) {
+		int k = util_utf8_decode(s + i, &cp);
+		if (k <= 0) {
+			buf_append(&b, "\xef\xbf\xbd", 3);
+			i++;
+		} else {
+			buf_append(&b, s + i, (size_t)k);
+			i += (size_t)k;
+		}
+	}
+	return b.data;
+}
+
+/* A string field, made valid UTF-8. */
+static void
+ledger_add_string(cJSON *o, const char *name, const char *v)
+{
+	char *fixed = ledger_utf8(v);
+	cJSON_AddStringToObject(o, name, fixed != NULL ? fixed : v);
+	free(fixed);
+}
+
 static void
 add_str(cJSON *o, const char *name, const char *v)
 {
 	if (v != NULL)
-		cJSON_AddStringToObject(o, name, v);
+		ledger_add_string(o, name, v);
 	else
 		cJSON_AddNullToObject(o, name);
 }
@@ -149,26 +422,79 @@ iso_time(double t, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03uZ", ms);
 }
 
-/* The JSON line for a record (without the newline); malloc'd. */
-static char *
-record_json(const struct ledger_record *r)
+/* What an intent and an outcome both say: when, where, who, which model. */
+static cJSON *
+record_head(const struct ledger_record *r)
 {
 	char when[40];
 	iso_time(r->time, when, sizeof(when));
-	const struct usage *u = &r->usage;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "time", when);
 	cJSON_AddNumberToObject(o, "epoch", floor(r->time * 1000) / 1000);
+	if (r->id != NULL)
+		ledger_add_string(o, "id", r->id);
 	cJSON_AddNumberToObject(o, "pane", r->pane);
 	add_str(o, "pane_name", r->pane_name);
 	add_str(o, "agent", r->agent);
 	if (r->branch != NULL)
-		cJSON_AddStringToObject(o, "branch", r->branch);
+		ledger_add_string(o, "branch", r->branch);
 	if (r->worktree != NULL)
-		cJSON_AddStringToObject(o, "worktree", r->worktree);
+		ledger_add_string(o, "worktree", r->worktree);
 	add_str(o, "key_hash", r->key_hash);
 	add_str(o, "api", r->api);
 	add_str(o, "model_asked", r->model_asked);
+	return o;
+}
+
+/* The fields written only when set, and the line's end. */
+static void
+record_tail(cJSON *o, const struct ledger_record *r)
+{
+	if (r->reserved_micros > 0)
+		cJSON_AddNumberToObject(o, "reserved_micros", (double)r->reserved_micros);
+	if (r->max_tokens > 0)
+		cJSON_AddNumberToObject(o, "max_tokens", (double)r->max_tokens);
+	if (r->clamped_from > 0) {
+		cJSON_AddBoolToObject(o, "clamped", 1);
+		cJSON_AddNumberToObject(o, "clamped_from", (double)r->clamped_from);
+	}
+	if (r->session != NULL)
+		ledger_add_string(o, "session", r->session);
+	if (r->team != NULL)
+		ledger_add_string(o, "team", r->team);
+	if (r->member != NULL)
+		ledger_add_string(o, "member", r->member);
+	if (r->agent_session != NULL)
+		ledger_add_string(o, "agent_session", r->agent_session);
+	if (r->subagent != NULL)
+		ledger_add_string(o, "subagent", r->subagent);
+	if (r->stop_reason != NULL)
+		ledger_add_string(o, "stop_reason", r->stop_reason);
+}
+
+/* cJSON to a line with its newline; malloc'd, *n its length. Frees o. */
+static char *
+record_line(cJSON *o, size_t *n)
+{
+	char *json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (json == NULL)
+		fatal("out of memory printing a ledger record");
+	*n = strlen(json) + 1;
+	char *line = xmalloc(*n + 1);
+	memcpy(line, json, *n - 1);
+	line[*n - 1] = '\n';
+	line[*n] = '\0';
+	cJSON_free(json);
+	return line;
+}
+
+/* The outcome line of a record; malloc'd. */
+static char *
+record_json(const struct ledger_record *r, size_t *n)
+{
+	const struct usage *u = &r->usage;
+	cJSON *o = record_head(r);
 	add_str(o, "model_used", r->model_used);
 	cJSON_AddNumberToObject(o, "input_tokens", (double)u->input_tokens);
 	cJSON_AddNumberToObject(o, "output_tokens", (double)u->output_tokens);
@@ -194,67 +520,51 @@ record_json(const struct ledger_record *r)
 		cJSON_AddNumberToObject(o, "charged_usd", (double)r->charged_micros / 1e6);
 		cJSON_AddNumberToObject(o, "charged_micros", (double)r->charged_micros);
 	}
-	if (r->reserved_micros > 0)
-		cJSON_AddNumberToObject(o, "reserved_micros", (double)r->reserved_micros);
-	if (r->max_tokens > 0)
-		cJSON_AddNumberToObject(o, "max_tokens", (double)r->max_tokens);
-	if (r->clamped_from > 0) {
-		cJSON_AddBoolToObject(o, "clamped", 1);
-		cJSON_AddNumberToObject(o, "clamped_from", (double)r->clamped_from);
-	}
-	if (r->session != NULL)
-		cJSON_AddStringToObject(o, "session", r->session);
-	if (r->team != NULL)
-		cJSON_AddStringToObject(o, "team", r->team);
-	if (r->member != NULL)
-		cJSON_AddStringToObject(o, "member", r->member);
-	if (r->agent_session != NULL)
-		cJSON_AddStringToObject(o, "agent_session", r->agent_session);
-	if (r->subagent != NULL)
-		cJSON_AddStringToObject(o, "subagent", r->subagent);
-	if (r->stop_reason != NULL)
-		cJSON_AddStringToObject(o, "stop_reason", r->stop_reason);
+	record_tail(o, r);
 	cJSON_AddNumberToObject(o, "latency_ms", (double)r->latency_ms);
 	add_str(o, "request_id", r->request_id != NULL ? r->request_id
 	    : u->request_id[0] != '\0' ? u->request_id : NULL);
 	add_str(o, "error", r->error != NULL ? r->error
 	    : u->error_type[0] != '\0' ? u->error_type : NULL);
-	char *s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (s == NULL)
-		fatal("out of memory printing a ledger record");
-	return s;
+	return record_line(o, n);
 }
 
-int
-ledger_append(ledger_t *l, const struct ledger_record *r)
+/* r with the ledger's team and member where it names none. */
+static struct ledger_record
+record_with_member(ledger_t *l, const struct ledger_record *r)
 {
 	struct ledger_record rm = *r;
 	if (rm.team == NULL)
 		rm.team = l->team;
 	if (rm.member == NULL)
 		rm.member = l->member;
-	char *json = record_json(&rm);
-	size_t n = strlen(json);
-	char *line = xmalloc(n + 2);
-	memcpy(line, json, n);
-	line[n] = '\n';
-	line[n + 1] = '\0';
-	cJSON_free(json);
-	pthread_mutex_lock(&l->lock);
-	ssize_t w;
-	do {
-		w = write(l->fd, line, n + 1);
-	} while (w < 0 && errno == EINTR);
-	int rc = 0;
-	if (w < 0) {
-		log_debug("ledger %s: write: %s", l->path, strerror(errno));
-		rc = -1;
-	} else if ((size_t)w < n + 1) {
-		/* disk full mid-line: finish the line so the next one starts clean */
-		rc = util_write_all(l->fd, line + w, n + 1 - (size_t)w);
-	}
-	pthread_mutex_unlock(&l->lock);
+	return rm;
+}
+
+int
+ledger_append(ledger_t *l, const struct ledger_record *r)
+{
+	struct ledger_record rm = record_with_member(l, r);
+	size_t n;
+	char *line = record_json(&rm, &n);
+	int rc = ledger_put(l, line, n);
+	free(line);
+	return rc;
+}
+
+int
+ledger_intent(ledger_t *l, const struct ledger_record *r, char id[LEDGER_ID_LEN + 1])
+{
+	uint64_t seq = atomic_fetch_add(&l->id_seq, 1) + 1;
+	snprintf(id, LEDGER_ID_LEN + 1, "%s%016llx", l->id_prefix, (unsigned long long)seq);
+	struct ledger_record rm = record_with_member(l, r);
+	rm.id = id;
+	cJSON *o = record_head(&rm);
+	cJSON_AddStringToObject(o, "kind", "intent");
+	record_tail(o, &rm);
+	size_t n;
+	char *line = record_line(o, &n);
+	int rc = ledger_put(l, line, n);
 	free(line);
 	return rc;
 }
@@ -374,8 +684,9 @@ ledger_get_fields(const cJSON *o, struct ledger_entry *e, int *bad)
 	e->clamped = ledger_get_flag(o, "clamped");
 }
 
+/* A line as a record; *intent: it is a request's intent line. */
 static enum ledger_bad
-ledger_parse_entry(const char *line, size_t len, struct ledger_entry *e)
+ledger_parse_entry(const char *line, size_t len, struct ledger_entry *e, int *intent)
 {
 	cJSON *o = cJSON_ParseWithLength(line, len);
 	if (!cJSON_IsObject(o)) {
@@ -387,6 +698,10 @@ ledger_parse_entry(const char *line, size_t len, struct ledger_entry *e)
 	e->time = ledger_get_time(o);
 	ledger_get_fields(o, e, &bad);   /* model_used first: usage copies it */
 	ledger_get_usage(o, e, &bad);
+	ledger_get_str(o, "id", e->id, sizeof(e->id));
+	e->reserved_micros = ledger_get_int(o, "reserved_micros", 0, LEDGER_VALUE_MAX, &bad);
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+	*intent = cJSON_IsString(kind) && strcmp(kind->valuestring, "intent") == 0;
 	cJSON_Delete(o);
 	if (e->time < 0)
 		return LEDGER_NO_TIME;
@@ -399,6 +714,151 @@ ledger_read_skipped(const struct ledger_read_stats *st)
 	return st->not_json + st->no_time + st->out_of_range + st->torn;
 }
 
+/* ---- intents waiting for their outcome, while reading ---- */
+
+/* An intent line seen and not yet settled: its id's hash and where it is. */
+struct ledger_pending {
+	uint64_t hash;              /* 0: an empty slot */
+	off_t off;
+};
+
+/* Open addressing with linear probing; removal shifts back. */
+struct ledger_pend_set {
+	struct ledger_pending *slot;
+	size_t cap, n;              /* cap a power of two, n <= cap / 2 */
+};
+
+static uint64_t
+ledger_id_hash(const char *id)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h != 0 ? h : 1;
+}
+
+static void ledger_pend_put(struct ledger_pend_set *ps, uint64_t h, off_t off);
+
+static void
+ledger_pend_grow(struct ledger_pend_set *ps)
+{
+	struct ledger_pending *old = ps->slot;
+	size_t oldcap = ps->cap;
+	ps->cap = oldcap != 0 ? oldcap * 2 : 64;
+	ps->slot = xcalloc(ps->cap, sizeof *ps->slot);
+	ps->n = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].hash != 0)
+			ledger_pend_put(ps, old[i].hash, old[i].off);
+	free(old);
+}
+
+static void
+ledger_pend_put(struct ledger_pend_set *ps, uint64_t h, off_t off)
+{
+	if ((ps->n + 1) * 2 > ps->cap)
+		ledger_pend_grow(ps);
+	size_t i = (size_t)h & (ps->cap - 1);
+	while (ps->slot[i].hash != 0 && ps->slot[i].hash != h)
+		i = (i + 1) & (ps->cap - 1);
+	if (ps->slot[i].hash == 0)
+		ps->n++;
+	ps->slot[i] = (struct ledger_pending){ h, off };
+}
+
+static void
+ledger_pend_del(struct ledger_pend_set *ps, uint64_t h)
+{
+	if (ps->cap == 0)
+		return;
+	size_t m = ps->cap - 1, i = (size_t)h & m;
+	while (ps->slot[i].hash != h) {
+		if (ps->slot[i].hash == 0)
+			return;
+		i = (i + 1) & m;
+	}
+	ps->slot[i].hash = 0;
+	ps->n--;
+	for (size_t j = (i + 1) & m; ps->slot[j].hash != 0; j = (j + 1) & m) {
+		size_t home = (size_t)ps->slot[j].hash & m;
+		/* move j back to i unless its home lies cyclically in (i, j] */
+		if (((j - home) & m) >= ((j - i) & m)) {
+			ps->slot[i] = ps->slot[j];
+			ps->slot[j].hash = 0;
+			i = j;
+		}
+	}
+}
+
+static int
+ledger_pend_cmp(const void *a, const void *b)
+{
+	off_t x = ((const struct ledger_pending *)a)->off, y = ((const struct ledger_pending *)b)->off;
+	return x < y ? -1 : x > y;
+}
+
+/* Pass on the intents no outcome named, in file order. */
+static void
+ledger_pend_emit(struct ledger_pend_set *ps, FILE *f, ledger_fn fn, void *user,
+    struct ledger_read_stats *st)
+{
+	size_t k = 0;
+	if (ps->n == 0)
+		return;
+	for (size_t i = 0; i < ps->cap; i++)
+		if (ps->slot[i].hash != 0)
+			ps->slot[k++] = ps->slot[i];
+	qsort(ps->slot, k, sizeof *ps->slot, ledger_pend_cmp);
+	char *line = NULL;
+	size_t cap = 0;
+	for (size_t i = 0; i < k; i++) {
+		ssize_t n;
+		int intent;
+		struct ledger_entry e;
+		if (fseeko(f, ps->slot[i].off, SEEK_SET) != 0 || (n = getline(&line, &cap, f)) <= 1 ||
+		    ledger_parse_entry(line, (size_t)n - 1, &e, &intent) != LEDGER_OK)
+			continue;
+		e.unsettled = 1;
+		e.charged_micros = e.reserved_micros;
+		if (fn != NULL)
+			fn(&e, user);
+		st->records++;
+		st->unsettled++;
+	}
+	free(line);
+	free(ps->slot);
+	memset(ps, 0, sizeof *ps);
+}
+
+/* One complete line (without its newline) at off, lineno 1-based. */
+static void
+ledger_read_line(const char *line, size_t len, off_t off, int64_t lineno,
+    struct ledger_pend_set *ps, ledger_fn fn, void *user, struct ledger_read_stats *st)
+{
+	struct ledger_entry e;
+	int intent = 0;
+	switch (ledger_parse_entry(line, len, &e, &intent)) {
+	case LEDGER_NOT_JSON: st->not_json++; return;
+	case LEDGER_NO_TIME: st->no_time++; return;
+	case LEDGER_RANGE:
+		st->out_of_range++;
+		if (st->first_bad_line == 0)
+			st->first_bad_line = lineno;
+		return;
+	case LEDGER_OK: break;
+	}
+	if (intent) {
+		if (e.id[0] != '\0')
+			ledger_pend_put(ps, ledger_id_hash(e.id), off);
+		return;
+	}
+	if (e.id[0] != '\0')
+		ledger_pend_del(ps, ledger_id_hash(e.id));
+	if (fn != NULL)
+		fn(&e, user);
+	st->records++;
+}
+
 int
 ledger_read_all(const char *path, ledger_fn fn, void *user, struct ledger_read_stats *st)
 {
@@ -409,29 +869,27 @@ ledger_read_all(const char *path, ledger_fn fn, void *user, struct ledger_read_s
 	FILE *f = fopen(path, "re");
 	if (f == NULL)
 		return -1;
+	struct ledger_pend_set ps = { 0 };
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	int64_t lineno = 0;
+	off_t off = 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
+		lineno++;
 		if (line[n - 1] != '\n') {
 			st->torn++;     /* still being written, or a crash */
 			break;
 		}
-		if (n == 1)
-			continue;       /* an empty line */
-		struct ledger_entry e;
-		switch (ledger_parse_entry(line, (size_t)n - 1, &e)) {
-		case LEDGER_NOT_JSON: st->not_json++; continue;
-		case LEDGER_NO_TIME: st->no_time++; continue;
-		case LEDGER_RANGE: st->out_of_range++; continue;
-		case LEDGER_OK: break;
-		}
-		if (fn != NULL)
-			fn(&e, user);
-		st->records++;
+		if (n > 1)          /* not an empty line */
+			ledger_read_line(line, (size_t)n - 1, off, lineno, &ps, fn, user, st);
+		off += n;
 	}
 	int err = ferror(f) ? errno : 0;
 	free(line);
+	if (err == 0)
+		ledger_pend_emit(&ps, f, fn, user, st);
+	free(ps.slot);
 	fclose(f);
 	if (err != 0) {
 		errno = err;

@@ -1,8 +1,15 @@
 /*
- * ledger: append-only JSONL file, one line per finished request. Written with
- * a single write() on an O_APPEND fd so lines from concurrent threads never
- * interleave; a torn last line after a crash is skipped on read. Never holds
- * keys, Authorization headers or prompt text: only a key hash.
+ * ledger: append-only JSONL file: an intent line when a request is
+ * forwarded and one outcome line when it finished (or was refused), both
+ * naming the request's id. Written with a single write() on an O_APPEND
+ * fd so lines from concurrent threads never interleave; a torn last line
+ * after a crash is skipped on read and ended before the next append. A
+ * line that cannot be written (disk full, read-only, I/O error) is held
+ * in memory, bounded, and written again before the next line and on a
+ * backoff timer; the ledger's health says so at once (ledger_health, the
+ * notify callback). On read, an intent without its outcome is passed on
+ * as unsettled, counted at its reservation. Never holds keys,
+ * Authorization headers or prompt text: only a key hash.
  */
 #ifndef TOKMUX_LEDGER_H
 #define TOKMUX_LEDGER_H
@@ -50,7 +57,15 @@ struct ledger_record {
 	                           * x-claude-code-session-id); NULL: none, not written */
 	const char *subagent;     /* the subagent that sent it (x-claude-code-agent-id); NULL: the agent */
 	const char *stop_reason;  /* why the model stopped (end_turn, tool_use...); NULL: unknown */
+	const char *id;           /* the request's id, its intent's (ledger_intent); NULL: none */
 };
+
+#define LEDGER_ID_LEN 24          /* hex chars of a request id */
+#define LEDGER_HOLD_MAX 4096      /* lines held in memory while the file cannot be
+                                   * written; past it, new lines are dropped (counted) */
+#define LEDGER_HOLD_BYTES (8u << 20)
+#define LEDGER_RETRY_MIN_MS 250   /* the timer's first retry; doubles ... */
+#define LEDGER_RETRY_MAX_MS 8000  /* ... up to this */
 
 typedef struct ledger ledger_t;
 
@@ -61,8 +76,32 @@ char *ledger_default_path(void);
 /* Open (creating directories and the file, mode 0600). NULL + *err on failure. */
 ledger_t *ledger_open(const char *path, char **err);
 void ledger_close(ledger_t *l);
-/* Thread-safe. Returns 0 or -1. */
+/* Thread-safe. Returns 0 when the line is in the file, -1 when it is
+ * held in memory (or dropped past LEDGER_HOLD_MAX): see ledger_health. */
 int ledger_append(ledger_t *l, const struct ledger_record *r);
+/* The intent line of a request about to be forwarded ("kind": "intent":
+ * time, pane, agent, key hash, api, model asked, reserved_micros,
+ * max_tokens, session...; no usage). Writes a new request id into id,
+ * for the outcome record's r->id. Same return as ledger_append. */
+int ledger_intent(ledger_t *l, const struct ledger_record *r, char id[LEDGER_ID_LEN + 1]);
+
+/* What the writer knows of the file. */
+struct ledger_health {
+	int failing;              /* the last write failed: lines are held */
+	int error;                /* its errno (0 when writing) */
+	int64_t held;             /* lines in memory, waiting for the file */
+	int64_t lost;             /* lines dropped past LEDGER_HOLD_MAX / _BYTES */
+	int64_t failures;         /* failed writes since open */
+	int64_t repaired;         /* torn last lines ended before an append */
+};
+void ledger_health(ledger_t *l, struct ledger_health *out);
+/* Try the held lines now (the timer does too); returns how many are left. */
+int64_t ledger_retry(ledger_t *l);
+/* fn(user, health, changed) after every change of the health, serialized,
+ * never under the ledger lock; changed: failing turned on or off. From
+ * the thread that wrote (or the retry timer's). fn NULL: none. */
+typedef void (*ledger_notify_fn)(void *user, const struct ledger_health *h, int changed);
+void ledger_set_notify(ledger_t *l, ledger_notify_fn fn, void *user);
 /* The team and member every later record names (unless it names its
  * own); NULL: none. Call before the first ledger_append. */
 void ledger_set_member(ledger_t *l, const char *team, const char *member);
@@ -97,6 +136,10 @@ struct ledger_entry {
 	int64_t charged_micros;   /* "charged_micros": counted against the ceilings (the cost when absent) */
 	int64_t max_tokens;       /* "max_tokens": the output limit sent, 0 when absent */
 	int64_t clamped_from;     /* "clamped_from": the limit asked for when lowered, 0 when absent */
+	char id[LEDGER_ID_LEN + 8]; /* "id": the request's, shared by intent and outcome */
+	int unsettled;            /* an intent whose outcome is not in the file (in flight,
+	                           * or tokmux was killed): charged_micros is its reservation */
+	int64_t reserved_micros;  /* "reserved_micros" */
 };
 
 /* Numbers a record may hold: token counts and micro-dollars up to
@@ -111,20 +154,24 @@ struct ledger_read_stats {
 	int64_t no_time;          /* objects without a usable "epoch" or "time" */
 	int64_t out_of_range;     /* a negative or huge number (LEDGER_VALUE_MAX) */
 	int64_t torn;             /* a last line without its newline (being written, or a crash) */
+	int64_t unsettled;        /* intents without an outcome (passed to fn, in records) */
+	int64_t first_bad_line;   /* 1-based line of the first out-of-range line, 0 none */
 };
 /* Lines read but not passed on (torn included). */
 int64_t ledger_read_skipped(const struct ledger_read_stats *st);
 
 typedef void (*ledger_fn)(const struct ledger_entry *e, void *user);
-/* Read every complete record; calls fn (may be NULL) for each. Returns
+/* Read every complete record; calls fn (may be NULL) for each: outcome
+ * records in file order, then the intents no outcome named (unsettled).
+ * An intent whose outcome came is not passed on. Returns
  * records read, or -1 with errno set when the file cannot be opened or
  * read (ENOENT for a missing one). st may be NULL. */
 int ledger_read_all(const char *path, ledger_fn fn, void *user, struct ledger_read_stats *st);
 /* The same, but a missing file is 0 records and skipped lines are only counted. */
 int ledger_read(const char *path, ledger_fn fn, void *user);
 
-/* Sum of charged_micros (what the ceilings counted) of records with time
- * >= since (e.g. local midnight). */
+/* Sum of charged_micros (what the ceilings counted; an unsettled intent
+ * at its reservation) of records with time >= since (e.g. local midnight). */
 int64_t ledger_spend_since(const char *path, double since);
 
 #endif

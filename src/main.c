@@ -1,6 +1,6 @@
 /*
  * main: the program entry. Sets up what is process-wide (the locale,
- * SIGPIPE ignored) and hands argv to a front end: the subcommand the first
+ * SIGPIPE and SIGXFSZ ignored) and hands argv to a front end: the subcommand the first
  * argument names in the table below, else the workspace. Every command
  * line is parsed in its front end (src/cmd.h), never here. A new
  * subcommand is one src/cmd_<name>.c and one row of the table.
@@ -31,6 +31,7 @@ main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);   /* a file size limit fails the write (EFBIG): the ledger holds it */
 	for (const struct cmd_entry *c = main_commands; argc > 1 && c->name != NULL; c++)
 		if (strcmp(argv[1], c->name) == 0)
 			return c->main(argc - 1, argv + 1);

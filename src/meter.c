@@ -114,9 +114,30 @@ meter_ledger(const struct meter *m, const struct meter_request *q, const struct 
 		.reserved_micros = q->refused ? 0 : c->reserved_micros, .charged_micros = charged,
 		.max_tokens = q->refused ? 0 : c->out_limit,
 		.clamped_from = q->refused ? 0 : c->clamped_from,
+		.id = q->id != NULL && q->id[0] != '\0' ? q->id : NULL,
 	};
 	if (ledger_append(m->ledger, &lr) != 0)
 		log_debug("meter: ledger append failed");
+}
+
+void
+meter_intent(const struct meter *m, const struct meter_request *q, char id[LEDGER_ID_LEN + 1])
+{
+	id[0] = '\0';
+	if (m->ledger == NULL)
+		return;
+	const struct gateway_call *c = q->call;
+	struct ledger_record lr = {
+		.time = util_wall(), .pane = q->route + 1, .pane_name = q->route_name,
+		.agent = q->agent, .branch = q->branch, .worktree = q->worktree,
+		.key_hash = q->key_hash, .api = meter_api_name(q->api),
+		.model_asked = q->model_asked, .session = m->session,
+		.agent_session = meter_opt(q->agent_session), .subagent = meter_opt(q->subagent),
+		.reserved_micros = c->reserved_micros, .max_tokens = c->out_limit,
+		.clamped_from = c->clamped_from,
+	};
+	if (ledger_intent(m->ledger, &lr, id) != 0)
+		log_debug("meter: ledger intent held");
 }
 
 void

@@ -54,6 +54,7 @@ struct meter_request {
 	const char *agent_session;  /* the agent's own session id (Claude Code's
 	                             * x-claude-code-session-id), "" none */
 	const char *subagent;       /* the subagent that sent it (x-claude-code-agent-id), "" none */
+	const char *id;             /* its intent's id (meter_intent), NULL: none (refused) */
 };
 
 /* A request starts (admitted with reserved_micros, or refused with 0). */
@@ -62,6 +63,13 @@ void meter_begin(const struct meter *m, int stats_route, int64_t reserved_micros
  * "": the agent itself). */
 void meter_begin_agent(const struct meter *m, int stats_route, int64_t reserved_micros,
     const char *subagent);
+
+/* It is about to go upstream: the ledger's intent line (route, agent, key
+ * hash, model asked, the call's reservation and output limit), so that a
+ * kill -9 before it ends still leaves it counted. Writes its id into id
+ * ("" without a ledger) for meter_finish's q->id. */
+void meter_intent(const struct meter *m, const struct meter_request *q,
+    char id[LEDGER_ID_LEN + 1]);
 
 /* It ended: cost, the policy's charge, stats_end, the request count, the
  * ledger record and, unless refused, the policy's settle. */

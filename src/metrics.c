@@ -437,6 +437,35 @@ metrics_render_workspace(struct buf *b, const struct stats_snapshot *snap)
 	}
 }
 
+/* ---- the ledger's health ---- */
+
+static void
+metrics_render_ledger(struct buf *b, ledger_t *l)
+{
+	static const char *const none[] = { NULL };
+	struct ledger_health h;
+	ledger_health(l, &h);
+	const struct {
+		const char *name, *type, *help;
+		int64_t v;
+	} g[] = {
+		{ "tokmux_ledger_writable", "gauge", "1 while the ledger takes every record, 0 while "
+		  "records are held in memory (disk full, read-only, I/O error).", !h.failing },
+		{ "tokmux_ledger_held_records", "gauge", "Records waiting in memory for the ledger.",
+		  h.held },
+		{ "tokmux_ledger_write_failures_total", "counter", "Ledger writes that failed (each "
+		  "retried).", h.failures },
+		{ "tokmux_ledger_lost_records_total", "counter", "Records dropped: more were held "
+		  "than the bound allows.", h.lost },
+		{ "tokmux_ledger_repaired_lines_total", "counter", "Torn last lines ended before an "
+		  "append.", h.repaired },
+	};
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(g); i++) {
+		metrics_head(b, g[i].name, g[i].type, g[i].help);
+		metrics_sample(b, g[i].name, none, NULL, METRICS_INT, g[i].v, 0);
+	}
+}
+
 /* ---- per API key: rate-limit headroom ---- */
 
 enum metrics_rl { METRICS_RL_LIMIT, METRICS_RL_REMAINING, METRICS_RL_RESET, METRICS_RL_UTIL };
@@ -522,6 +551,8 @@ metrics_render(metrics_t *m, const struct metrics_route *routes, int n,
 		metrics_render_workspace(&b, snap);
 		free(snap);
 	}
+	if (src != NULL && src->ledger != NULL)
+		metrics_render_ledger(&b, src->ledger);
 	metrics_render_ratelimits(&b, src != NULL ? src->ratelimits : NULL,
 	    src != NULL && src->now > 0 ? src->now : util_wall());
 	metrics_render_hist(&b, "tokmux_gateway_added_seconds", "Latency the gateway added before "

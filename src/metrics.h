@@ -7,7 +7,8 @@
  * over the stats store, rate-limit headroom from the rate-limit table,
  * and keeps what neither store has: requests, tokens and cost per (pane,
  * model), and the histograms of the latency the gateway adds and of
- * upstream's time to first byte. Cardinality is bounded: panes past
+ * upstream's time to first byte; the ledger's health (writable, lines
+ * held in memory, failed writes, lines lost). Cardinality is bounded: panes past
  * METRICS_MAX_ROUTES and models past METRICS_MAX_MODELS pairs are
  * counted under "other", never under another pane or model.
  */
@@ -16,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "ledger.h"
 #include "ratelimit.h"
 #include "stats.h"
 #include "usage.h"
@@ -54,6 +56,7 @@ struct metrics_route {
 struct metrics_sources {
 	stats_t *stats;
 	rl_table_t *ratelimits;
+	ledger_t *ledger;           /* its health: tokmux_ledger_* */
 	double now;                 /* for seconds to a reset; 0: util_wall() */
 };
 

@@ -838,12 +838,51 @@ policy_admit_pace(policy_t *p, struct gateway_call *c, struct gateway_refusal *r
 	return -1;
 }
 
+/* Whether any ceiling applies to a route's requests: its own (USD or
+ * tokens), the workspace's, today's, or the core's scopes (a team's). */
+static int
+policy_any_ceiling(policy_t *p, int route)
+{
+	struct ceiling_route_state rs;
+	struct ceiling_totals t;
+	if (p->o.extra_scopes != NULL)
+		return 1;
+	if (ceiling_route_state(p->ceil, route, &rs) == 0 &&
+	    (rs.ceiling_micros >= 0 || rs.ceiling_tokens >= 0))
+		return 1;
+	ceiling_totals(p->ceil, &t);
+	return t.workspace_ceiling_micros >= 0 || t.daily_ceiling_micros >= 0;
+}
+
+/* A ledger that cannot be written would leave the ceilings blind after a
+ * restart: refuse, as a spending limit, while it fails (docs/POLICY.md). */
+static int
+policy_ledger_refuses(policy_t *p, const struct gateway_call *c, struct gateway_refusal *r)
+{
+	struct ledger_health h;
+	if (p->o.ledger == NULL || p->o.ledger_fail_open)
+		return 0;
+	ledger_health(p->o.ledger, &h);
+	if (!h.failing || !policy_any_ceiling(p, c->route))
+		return 0;
+	ceiling_refusal_shape(c->api, r);
+	r->retry_after = 0;
+	snprintf(r->message, sizeof r->message, "tokmux: the ledger cannot be written (%s), so "
+	    "the spend ceilings cannot be kept: refused until it can. Free space or fix the "
+	    "ledger file, or run with --ledger-fail-open.", strerror(h.error != 0 ? h.error : EIO));
+	return 1;
+}
+
 static int
 policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 {
 	policy_t *p = user;
 	if (c->route < 0 || c->route >= GATEWAY_MAX_ROUTES)
 		return 0;
+	if (policy_ledger_refuses(p, c, r)) {
+		log_debug("policy: route %d refused: the ledger fails", c->route);
+		return -1;
+	}
 	struct pcall *pc = policy_admit_chain(p, c);
 	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
 	char *body = NULL;

@@ -55,6 +55,11 @@ struct policy_options {
 	const char *scope_prefix;
 	ceiling_scopes_fn extra_scopes;
 	void *extra_user;
+	/* The ledger whose health admits requests: while it cannot be written,
+	 * a request under any ceiling is refused (a restart would not know
+	 * what it spent) unless ledger_fail_open. NULL: not checked. */
+	ledger_t *ledger;
+	int ledger_fail_open;
 	int budget_fail_open;           /* 1: serve when the store is unreachable (else refuse) */
 	double warn_at;                 /* 0: POLICY_WARN_AT */
 	const char *unit;               /* "pane" (default) or "route": word in messages */

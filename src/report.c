@@ -130,6 +130,8 @@ report_sums_add(struct report_sums *d, const struct report_sums *s)
 	d->requests = report_add_sat(d->requests, s->requests, sat);
 	d->refused = report_add_sat(d->refused, s->refused, sat);
 	d->clamped = report_add_sat(d->clamped, s->clamped, sat);
+	d->unsettled = report_add_sat(d->unsettled, s->unsettled, sat);
+	d->unsettled_micros = report_add_sat(d->unsettled_micros, s->unsettled_micros, sat);
 	d->input_tokens = report_add_sat(d->input_tokens, s->input_tokens, sat);
 	d->output_tokens = report_add_sat(d->output_tokens, s->output_tokens, sat);
 	d->cache_read_tokens = report_add_sat(d->cache_read_tokens, s->cache_read_tokens, sat);
@@ -168,7 +170,9 @@ report_sums_of(const struct ledger_entry *e, struct report_sums *s)
 	const struct usage *u = &e->usage;
 	memset(s, 0, sizeof(*s));
 	s->refused = e->refused != 0;
-	s->requests = !s->refused;
+	s->unsettled = e->unsettled != 0 && !s->refused;
+	s->unsettled_micros = s->unsettled ? e->reserved_micros : 0;
+	s->requests = !s->refused && !s->unsettled;
 	s->clamped = e->clamped != 0;
 	s->input_tokens = u->input_tokens;
 	s->output_tokens = u->output_tokens;

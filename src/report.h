@@ -38,9 +38,13 @@ struct report_options {
 };
 
 /* What a set of ledger records adds up to. A refused request (by a
- * ceiling) is not a served one: it counts in refused, not in requests. */
+ * ceiling) is not a served one: it counts in refused, not in requests.
+ * An unsettled one (its intent line without an outcome: in flight, or
+ * tokmux was killed) counts in unsettled, with its reservation in
+ * unsettled_micros, not in requests or cost. */
 struct report_sums {
 	int64_t requests, refused, clamped;
+	int64_t unsettled, unsettled_micros;
 	int64_t input_tokens, output_tokens, cache_read_tokens;
 	int64_t cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens;
 	int64_t cost_micros;

@@ -66,6 +66,8 @@ report_json_sums(cJSON *o, const struct report_sums *s, const struct period_tz *
 	report_json_int(o, "requests", s->requests);
 	report_json_int(o, "refused", s->refused);
 	report_json_int(o, "clamped", s->clamped);
+	report_json_int(o, "unsettled", s->unsettled);
+	report_json_usd(o, "unsettled_reserved_usd", s->unsettled_micros);
 	report_json_int(o, "input_tokens", s->input_tokens);
 	report_json_int(o, "output_tokens", s->output_tokens);
 	report_json_int(o, "cache_read_tokens", s->cache_read_tokens);

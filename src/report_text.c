@@ -161,6 +161,7 @@ static const struct report_col report_cols[] = {
 	{ "fallbk", REPORT_COL_COUNT, REPORT_F(fallbacks), 6, 0 },
 	{ "refused", REPORT_COL_COUNT, REPORT_F(refused), 5, 0 },
 	{ "clamped", REPORT_COL_COUNT, REPORT_F(clamped), 8, 0 },
+	{ "unsettled", REPORT_COL_COUNT, REPORT_F(unsettled), 0, 0 },   /* only when any */
 };
 #define REPORT_NCOLS ((int)UTIL_ARRAY_LEN(report_cols))
 
@@ -185,7 +186,8 @@ struct report_table {
 	int n, cap;
 	int shorten;                /* numbers as 12.3k */
 	int merged;                 /* cache 5m + 1h in one column */
-	int hidden[REPORT_NCOLS];   /* 1: hidden for width, 2: hidden as all zeros */
+	int hidden[REPORT_NCOLS];   /* 1: hidden for width, 2: hidden as all zeros,
+	                             * 3: unsettled, none (no note) */
 	int colw[REPORT_NCOLS];
 	int keyw;
 	int total_at;               /* index of the total row */
@@ -311,6 +313,9 @@ static void
 report_table_fit(struct report_table *t, int width)
 {
 	const struct report_sums *tot = &t->rows[t->total_at]->sums;
+	for (int c = 0; c < REPORT_NCOLS; c++)
+		if (report_cols[c].field == REPORT_F(unsettled) && tot->unsettled == 0)
+			t->hidden[c] = 3;
 	if (report_table_width(t) <= width)
 		return;
 	t->shorten = 1;
@@ -432,6 +437,13 @@ report_text_notes(struct buf *b, report_t *r, const struct report_table *t, int 
 	if (tot->unpriced > 0)
 		buf_appendf(b, "* the cost leaves out %lld request(s) of models without a price\n",
 		    (long long)tot->unpriced);
+	if (tot->unsettled > 0) {
+		char usd[32];
+		util_fmt_usd(tot->unsettled_micros, usd, sizeof usd);
+		buf_appendf(b, "unsettled: %lld request(s) began and have no outcome (in flight, or "
+		    "tokmux was killed); the daily ceiling counts their reservation, %s\n",
+		    (long long)tot->unsettled, usd);
+	}
 	if (tot->saturated)
 		buf_appendf(b, "+ a sum reached the largest number tokmux counts: the ledger holds "
 		    "implausibly large values\n");
@@ -517,6 +529,8 @@ report_text_skipped(const struct ledger_read_stats *st)
 			buf_appendf(&b, "%s", why[i]);
 		else
 			buf_appendf(&b, "%s%lld %s", k > 0 ? ", " : "", (long long)n[i], why[i]);
+		if (i == 2 && st->first_bad_line > 0)
+			buf_appendf(&b, " (the first at line %lld)", (long long)st->first_bad_line);
 		k++;
 	}
 	return b.data;

@@ -69,34 +69,10 @@ sessfile_format(const struct sessfile *s)
 	return out;
 }
 
-/* mkdir -p of path's directory; new directories are 0700. */
-static int
-sessfile_mkdirs(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	int rc = 0;
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		for (char *p = dir + 1; rc == 0 && *p != '\0'; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-				rc = -1;
-			*p = '/';
-		}
-		if (rc == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
-			rc = -1;
-	}
-	free(dir);
-	return rc;
-}
-
 int
 sessfile_write(const char *path, const char *text, char **err)
 {
-	if (sessfile_mkdirs(path) < 0) {
+	if (util_mkdir_parents(path) < 0) {
 		*err = xasprintf("cannot make the directory of %s: %s", path, strerror(errno));
 		return -1;
 	}

@@ -8,6 +8,7 @@
  */
 #include "sidebar.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -697,6 +698,21 @@ sidebar_emit_header(struct out *o, const struct sidebar_input *in)
 	    (long long)t->err_529);
 }
 
+/* The ledger cannot be written: said at once, under the totals. */
+static void
+sidebar_emit_ledger(struct out *o, const struct stats_ledger *l)
+{
+	if (!l->failing)
+		return;
+	sidebar_emit(o, SIDEBAR_ERROR, " ! ledger not written:");
+	sidebar_emit(o, SIDEBAR_ERROR, "   %s", strerror(l->error != 0 ? l->error : EIO));
+	if (l->lost > 0)
+		sidebar_emit(o, SIDEBAR_ERROR, "   %lld held, %lld lost", (long long)l->held,
+		    (long long)l->lost);
+	else
+		sidebar_emit(o, SIDEBAR_WARN, "   %lld held, retrying", (long long)l->held);
+}
+
 int
 sidebar_build(const struct sidebar_input *in, int cols, struct sidebar_line *lines, int max)
 {
@@ -711,6 +727,7 @@ sidebar_build(const struct sidebar_input *in, int cols, struct sidebar_line *lin
 		return o.n;
 	}
 	sidebar_emit_header(&o, in);
+	sidebar_emit_ledger(&o, &in->snap->ledger);
 	for (int pass = 0; pass < 2; pass++)       /* panes that need input first */
 		for (int i = 0; i < in->npanes; i++)
 			if ((in->panes[i].state == PANESTATE_NEEDS_INPUT) == (pass == 0))
@@ -763,6 +780,8 @@ sidebar_status(const struct sidebar_input *in, int cols, char *buf, size_t len)
 		snprintf(part, sizeof part, " | %lld req 429 %lld 529 %lld", (long long)t->requests,
 		    (long long)t->err_429, (long long)t->err_529);
 		sidebar_put(buf, len, &pos, part);
+		if (in->snap->ledger.failing)
+			sidebar_put(buf, len, &pos, " | LEDGER NOT WRITTEN");
 	}
 	for (int i = 0; i < in->npanes; i++) {
 		const struct sidebar_pane *p = &in->panes[i];

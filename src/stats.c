@@ -37,6 +37,7 @@ struct stats {
 	int64_t cost_minute[COST_RING_MIN];
 	int64_t cost_micros[COST_RING_MIN];
 	struct stats_policy_info policy;
+	struct stats_ledger ledger;
 	struct stats_team team;
 	/* recent requests per route, recent_next[r] = slot of the next one */
 	struct stats_recent recent[STATS_MAX_ROUTES][STATS_RECENT_MAX];
@@ -398,6 +399,7 @@ stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms)
 	}
 	out->total = s->total;
 	out->policy = s->policy;
+	out->ledger = s->ledger;
 	out->team = s->team;
 	stats_ring_read(&s->total_ring, minute, out->total.tokens_per_min);
 	for (int i = 0; i < COST_RING_MIN; i++)
@@ -443,6 +445,16 @@ stats_set_policy(stats_t *s, const struct stats_policy_info *p)
 {
 	pthread_mutex_lock(&s->lock);
 	s->policy = *p;
+	s->version++;
+	pthread_mutex_unlock(&s->lock);
+	stats_wake(s);
+}
+
+void
+stats_set_ledger(stats_t *s, const struct stats_ledger *l)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ledger = *l;
 	s->version++;
 	pthread_mutex_unlock(&s->lock);
 	stats_wake(s);

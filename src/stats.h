@@ -139,6 +139,13 @@ struct stats_policy_info {
 	double pacing_until;            /* latest "not before" among them, UNIX time */
 };
 
+/* The ledger as its writer last said (ledger_health): shown at once. */
+struct stats_ledger {
+	int failing;                    /* lines cannot be written: held in memory */
+	int error;                      /* errno of the last failure */
+	int64_t held, lost;             /* lines waiting; lines dropped past the bound */
+};
+
 /* The team budget as the sidebar's team line shows it (team_line.c). */
 struct stats_team {
 	int active;                 /* a team budget applies to this process's requests */
@@ -163,6 +170,7 @@ struct stats_snapshot {
 	struct stats_counts total;
 	int64_t cost_last_10min_micros;  /* for burn rate */
 	struct stats_policy_info policy; /* workspace-wide policy state */
+	struct stats_ledger ledger;
 	struct stats_team team;          /* the team line */
 };
 
@@ -200,6 +208,8 @@ void stats_snapshot_at(stats_t *s, struct stats_snapshot *out, int64_t now_ms);
  * the version and wakes the UI). route -1 sets the total's. */
 void stats_set_route_policy(stats_t *s, int route, const struct stats_route_policy *p);
 void stats_set_policy(stats_t *s, const struct stats_policy_info *p);
+/* The ledger's state (bumps the version and wakes the UI). */
+void stats_set_ledger(stats_t *s, const struct stats_ledger *l);
 /* The team line's view (copied; bumps the version and wakes the UI only
  * when it changed). */
 void stats_set_team(stats_t *s, const struct stats_team *t);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -432,6 +433,32 @@ util_utf8_decode(const char *str, uint32_t *cp)
 		return 0;
 	*cp = c;
 	return n;
+}
+
+int
+util_mkdir_parents(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int rc = 0;
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1; rc == 0; p++) {
+			if (*p != '/' && *p != '\0')
+				continue;
+			char c = *p;
+			*p = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				rc = -1;
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	int saved = errno;
+	free(dir);
+	errno = saved;
+	return rc;
 }
 
 void

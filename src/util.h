@@ -89,6 +89,10 @@ int util_write_all(int fd, const void *buf, size_t len);
  * be opened or read, or is larger than max bytes. */
 char *util_read_file(const char *path, size_t max, size_t *len, char **err);
 
+/* mkdir -p of the directory part of path (everything before its last
+ * '/'); directories it makes are 0700. 0, or -1 with errno. */
+int util_mkdir_parents(const char *path);
+
 /* Parse a decimal amount of US dollars ("5", "1.50", "$2") into micro-dollars.
  * Return 0 on success, -1 if s is not a non-negative number. */
 int util_parse_usd(const char *s, int64_t *micros);

@@ -91,11 +91,11 @@ ledger_check() {
 	[ "$calls" -ge "$want" ] || fail "mock saw $calls model calls, wanted at least $want"
 	# The ledger line is written once the response is done; allow a moment.
 	for ((i = 0; i < 40; i++)); do
-		[ "$(grep -c . "$A_LEDGER" 2>/dev/null)" -ge "$calls" ] && break
+		[ "$(t_outcomes "$A_LEDGER" | grep -c .)" -ge "$calls" ] && break
 		sleep 0.05
 	done
-	[ "$(grep -c . "$A_LEDGER")" -eq "$calls" ] ||
-		fail "ledger has $(grep -c . "$A_LEDGER") records for $calls mock calls"
+	[ "$(t_outcomes "$A_LEDGER" | grep -c .)" -eq "$calls" ] ||
+		fail "ledger has $(t_outcomes "$A_LEDGER" | grep -c .) records for $calls mock calls"
 	A_PRICED=0
 	while IFS= read -r rec; do
 		id=$(jstr "$rec" request_id)
@@ -123,13 +123,13 @@ ledger_check() {
 			"$id" "$(jstr "$rec" model_used)" "$(jnum "$rec" input_tokens)" \
 			"$(jnum "$rec" output_tokens)" "$(jnum "$rec" cache_read_tokens)" \
 			"$(jnum "$rec" cache_write_5m_tokens)" "$(jnum "$rec" cache_write_1h_tokens)" "$cost"
-	done <"$A_LEDGER"
+	done < <(t_outcomes "$A_LEDGER")
 }
 
 # ledger_priced_model MODEL: the ledger has a priced, non-zero-cost record
 # for MODEL (the one the test asked the agent to use).
 ledger_priced_model() {
-	grep -F "\"model_used\":\"$1\"" "$A_LEDGER" | grep -q '"priced":true' ||
+	t_outcomes "$A_LEDGER" | grep -F "\"model_used\":\"$1\"" | grep -q '"priced":true' ||
 		fail "no priced ledger record for $1: $(cat "$A_LEDGER")"
 }
 

@@ -12,6 +12,10 @@ chmod 700 "$XDG_RUNTIME_DIR"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export SHELL=/bin/sh
 
+# t_outcomes LEDGER: its outcome lines, one per finished (or refused)
+# request, without the intent lines written before a request is forwarded.
+t_outcomes() { grep -v '"kind":"intent"' "$1" 2>/dev/null || true; }
+
 # t_sessions_kill: end every session the test started (a detached session
 # outlives its terminal: the tmux server going away does not end it).
 t_sessions_kill() {

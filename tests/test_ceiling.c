@@ -13,6 +13,7 @@
  *    never reach the mock; usage that is not numbers, cut and overloaded
  *    streams are charged a conservative figure, never 0.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,16 +80,16 @@ setup(void **state)
 /* A fresh ledger, stats, policy and gateway; route 0 "pane 1" (claude)
  * with a ceiling (-1: none). */
 static void
-fx_start(struct fx *f, int64_t ceiling)
+fx_start_at(struct fx *f, int64_t ceiling, const char *ledger_path, int fail_open)
 {
 	char *err = NULL;
-	unlink(f->ledger_path);
 	f->stats = stats_new(0, -1);
-	f->ledger = ledger_open(f->ledger_path, &err);
+	f->ledger = ledger_open(ledger_path, &err);
 	assert_non_null(f->ledger);
 	struct policy_options po = { .pricing = f->pricing, .stats = f->stats,
 		.ceiling_micros = -1, .daily_ceiling_micros = -1,
-		.raise_hint = "Raise it with Ctrl-g b or --pane-ceiling." };
+		.raise_hint = "Raise it with Ctrl-g b or --pane-ceiling.",
+		.ledger = f->ledger, .ledger_fail_open = fail_open };
 	f->policy = policy_new(&po);
 	struct gateway_policy hooks;
 	policy_hooks(f->policy, &hooks);
@@ -104,6 +105,13 @@ fx_start(struct fx *f, int64_t ceiling)
 		.ceiling_micros = ceiling, .ceiling_tokens = -1 };
 	policy_add_route(f->policy, r, &rc);
 	gateway_route_env(f->gw, r, f->base, sizeof f->base, f->obase, sizeof f->obase);
+}
+
+static void
+fx_start(struct fx *f, int64_t ceiling)
+{
+	unlink(f->ledger_path);
+	fx_start_at(f, ceiling, f->ledger_path, 0);
 }
 
 static void
@@ -663,6 +671,11 @@ test_clamp_recorded(void **state)
 	wait_idle(f, 2);
 	FILE *fp = fopen(f->ledger_path, "r");
 	char line[4096];
+	/* the intent line first: what was reserved and sent, before it went */
+	assert_non_null(fgets(line, sizeof line, fp));
+	assert_non_null(strstr(line, "\"kind\":\"intent\""));
+	assert_non_null(strstr(line, "\"clamped_from\":20000"));
+	assert_non_null(strstr(line, "\"reserved_micros\":"));
 	assert_non_null(fgets(line, sizeof line, fp));
 	cJSON *o = cJSON_Parse(line);
 	int64_t sent = (int64_t)cJSON_GetObjectItemCaseSensitive(o, "max_tokens")->valuedouble;
@@ -694,6 +707,63 @@ test_clamp_recorded(void **state)
 	fx_stop(f);
 }
 
+/* A ledger that cannot be written (/dev/full: ENOSPC on every write):
+ * the request that found out is served (its records are held), the next
+ * ones under a ceiling are refused as a spending limit that names the
+ * ledger, on both APIs; without a ceiling, or with ledger_fail_open, they
+ * are served. */
+static void
+test_ledger_fails_refuses(void **state)
+{
+	struct fx *f = *state;
+	static const char ant[] = "{\"model\":\"test-claude\",\"max_tokens\":100,\"messages\":[]}";
+	static const char oai[] = "{\"model\":\"test-gpt\",\"max_tokens\":100,\"messages\":[]}";
+	fx_start_at(f, 1000000, "/dev/full", 0);
+	struct reply r = { 0 };
+	post(f, "/v1/messages", ant, &r);
+	assert_int_equal(r.status, 200);     /* admitted before the ledger failed */
+	reply_free(&r);
+	struct ledger_health h;
+	ledger_health(f->ledger, &h);
+	assert_true(h.failing);
+	assert_int_equal(h.error, ENOSPC);
+	assert_true(h.held >= 1);
+	struct reply r2 = { 0 };
+	post(f, "/v1/messages", ant, &r2);
+	char v[16];
+	reply_header(&r2, "x-should-retry", v, sizeof v);
+	assert_int_equal(r2.status, 402);
+	assert_string_equal(v, "false");
+	assert_non_null(strstr(r2.body.data, "billing_error"));
+	assert_non_null(strstr(r2.body.data, "the ledger cannot be written (No space left on device)"));
+	assert_non_null(strstr(r2.body.data, "--ledger-fail-open"));
+	reply_free(&r2);
+	struct reply r3 = { 0 };
+	post(f, "/chat/completions", oai, &r3);
+	assert_int_equal(r3.status, 400);
+	assert_non_null(strstr(r3.body.data, "insufficient_quota"));
+	assert_non_null(strstr(r3.body.data, "ledger cannot be written"));
+	reply_free(&r3);
+	/* no ceiling anywhere: nothing to keep, served */
+	policy_set_pane_ceiling(f->policy, 0, -1);
+	struct reply r4 = { 0 };
+	post(f, "/v1/messages", ant, &r4);
+	assert_int_equal(r4.status, 200);
+	reply_free(&r4);
+	fx_stop(f);
+	/* the user chose to serve anyway */
+	fx_start_at(f, 1000000, "/dev/full", 1);
+	for (int i = 0; i < 2; i++) {
+		struct reply r5 = { 0 };
+		post(f, "/v1/messages", ant, &r5);
+		assert_int_equal(r5.status, 200);
+		reply_free(&r5);
+	}
+	ledger_health(f->ledger, &h);
+	assert_true(h.failing && h.held >= 2);
+	fx_stop(f);
+}
+
 int
 main(void)
 {
@@ -702,6 +772,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_holes_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holes_charged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clamp_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_fails_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_property_billed_within_reservation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_overspend, setup, teardown),
 	};

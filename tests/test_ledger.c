@@ -1,7 +1,11 @@
 /*
  * Tests for ledger: directory and file modes, concurrent appends (every
  * line parses, none interleave), torn and malformed lines skipped, field
- * round trip, spend_since, default path.
+ * round trip, spend_since, default path; a ledger that cannot be written
+ * (/dev/full, a file size limit that cuts a line short) holds its lines,
+ * says so and writes them in order once it can; torn lines left by
+ * another writer are ended before the next append; intents and outcomes
+ * pair up on read; strings that are not UTF-8 still make JSON lines.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -383,6 +389,7 @@ test_torn_and_malformed(void **state)
 	assert_int_equal(st.not_json, 3);    /* not json, an array, the line torn before */
 	assert_int_equal(st.no_time, 2);     /* {"pane": 1}, epoch 1e300 */
 	assert_int_equal(st.out_of_range, 4);
+	assert_int_equal(st.first_bad_line, 11);   /* {"epoch": 10, "input_tokens": -1} */
 	assert_int_equal(st.torn, 1);
 	assert_int_equal(ledger_read_skipped(&st), 10);
 	free(path);
@@ -537,6 +544,315 @@ test_agent_fields(void **state)
 	free(path);
 }
 
+
+/* What the notify callback heard. */
+struct heard {
+	int calls, changes;
+	struct ledger_health last;
+};
+
+static void
+heard_fn(void *user, const struct ledger_health *h, int changed)
+{
+	struct heard *hd = user;
+	hd->calls++;
+	hd->changes += changed;
+	hd->last = *h;
+}
+
+/* /dev/full: every write fails with ENOSPC. The lines are held, the
+ * health says so at once, and past the bound new lines are dropped and
+ * counted. */
+static void
+test_full_disk(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	ledger_t *l = ledger_open("/dev/full", &err);
+	assert_non_null(l);
+	struct heard hd = { 0 };
+	ledger_set_notify(l, heard_fn, &hd);
+	struct ledger_health h;
+	ledger_health(l, &h);
+	assert_false(h.failing);
+	struct ledger_record r = record(100.0, 1, 5);
+	assert_int_equal(ledger_append(l, &r), -1);
+	ledger_health(l, &h);
+	assert_true(h.failing);
+	assert_int_equal(h.error, ENOSPC);
+	assert_int_equal(h.held, 1);
+	assert_int_equal(h.failures, 1);
+	assert_int_equal(hd.changes, 1);          /* told once: failing */
+	assert_true(hd.last.failing);
+	char id[LEDGER_ID_LEN + 1];
+	assert_int_equal(ledger_intent(l, &r, id), -1);
+	assert_int_equal((int)strlen(id), LEDGER_ID_LEN);
+	for (int i = 0; i < LEDGER_HOLD_MAX + 10; i++)
+		ledger_append(l, &r);
+	ledger_health(l, &h);
+	assert_int_equal(h.held, LEDGER_HOLD_MAX);
+	assert_int_equal(h.lost, 12);              /* 2 + 4096 + 10 - 4096 */
+	assert_int_equal(hd.changes, 1);          /* still the one change */
+	assert_int_equal(ledger_retry(l), LEDGER_HOLD_MAX);
+	ledger_close(l);                           /* frees what it could not write */
+}
+
+/* A file size limit (RLIMIT_FSIZE: EFBIG, as a disk that fills up): a
+ * line cut short is taken back, the held lines go out in order before
+ * the next one once the limit is raised, and nothing is torn or lost. */
+static void
+test_size_limit_then_space(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct heard hd = { 0 };
+	ledger_set_notify(l, heard_fn, &hd);
+	struct ledger_record r = record(100.0, 1, 1);
+	assert_int_equal(ledger_append(l, &r), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 40;   /* room for part of one line */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	r = record(200.0, 1, 2);
+	int rc2 = ledger_append(l, &r);
+	r = record(300.0, 1, 3);
+	int rc3 = ledger_append(l, &r);
+	struct stat st2;
+	int stat_rc = stat(path, &st2);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, was);
+	assert_int_equal(rc2, -1);
+	assert_int_equal(rc3, -1);
+	assert_int_equal(stat_rc, 0);
+	assert_int_equal(st2.st_size, st.st_size);   /* the cut piece was taken back */
+	struct ledger_health h;
+	ledger_health(l, &h);
+	assert_true(h.failing);
+	assert_int_equal(h.error, EFBIG);
+	assert_int_equal(h.held, 2);
+	/* room again: the next append writes the held lines first, in order */
+	r = record(400.0, 1, 4);
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_health(l, &h);
+	assert_false(h.failing);
+	assert_int_equal(h.held, 0);
+	assert_int_equal(h.lost, 0);
+	assert_int_equal(hd.changes, 2);          /* failing, then writing again */
+	assert_false(hd.last.failing);
+	ledger_close(l);
+	struct tally t = { 0, 0, 0 };
+	struct ledger_read_stats rs;
+	assert_int_equal(ledger_read_all(path, tally_fn, &t, &rs), 4);
+	assert_int_equal(ledger_read_skipped(&rs), 0);
+	assert_int_equal(t.cost, 1 + 2 + 3 + 4);
+	char *text = util_read_file(path, 1 << 20, NULL, &err);
+	char *p2 = strstr(text, "\"cost_micros\":2"), *p3 = strstr(text, "\"cost_micros\":3");
+	char *p4 = strstr(text, "\"cost_micros\":4");
+	assert_true(p2 != NULL && p3 != NULL && p4 != NULL && p2 < p3 && p3 < p4);
+	free(text);
+	free(path);
+}
+
+/* The retry timer writes the held lines without another append. */
+static void
+test_retry_timer(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 10;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	struct ledger_record r = record(100.0, 1, 7);
+	int rc = ledger_append(l, &r);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, was);
+	assert_int_equal(rc, -1);
+	struct ledger_health h;
+	for (int i = 0; i < 200; i++) {          /* up to 10 s: the first retry is at 250 ms */
+		ledger_health(l, &h);
+		if (!h.failing)
+			break;
+		usleep(50000);
+	}
+	assert_false(h.failing);
+	assert_int_equal(h.held, 0);
+	assert_int_equal(ledger_read(path, NULL, NULL), 1);
+	ledger_close(l);
+	free(path);
+}
+
+/* Another writer that crashed mid-line: the next append ends that line
+ * first, so its own record is whole; the reader skips the torn one. */
+static void
+test_torn_by_another(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct ledger_record r = record(100.0, 1, 1);
+	ledger_append(l, &r);
+	append_raw(path, "{\"time\":\"2025-08-21T12:40:59.000Z\",\"cost_mic");
+	r = record(200.0, 1, 2);
+	assert_int_equal(ledger_append(l, &r), 0);
+	struct ledger_health h;
+	ledger_health(l, &h);
+	assert_int_equal(h.repaired, 1);
+	ledger_close(l);
+	struct tally t = { 0, 0, 0 };
+	struct ledger_read_stats st;
+	assert_int_equal(ledger_read_all(path, tally_fn, &t, &st), 2);
+	assert_int_equal(t.cost, 3);
+	assert_int_equal(st.not_json, 1);         /* the torn piece, ended */
+	assert_int_equal(st.torn, 0);
+	free(path);
+}
+
+struct unsettled {
+	int records, unsettled;
+	int64_t charged;
+	char model[MODEL_ID_MAX];
+};
+
+static void
+unsettled_fn(const struct ledger_entry *e, void *user)
+{
+	struct unsettled *u = user;
+	u->records++;
+	u->charged += e->charged_micros;
+	if (e->unsettled) {
+		u->unsettled++;
+		snprintf(u->model, sizeof u->model, "%s", e->model_asked);
+	}
+}
+
+/* Intent lines pair with their outcome by id: a settled intent is not
+ * read, one without an outcome is an unsettled record at its reservation. */
+static void
+test_intents(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	char a[LEDGER_ID_LEN + 1], b[LEDGER_ID_LEN + 1];
+	struct ledger_record ia = record(100.0, 1, 0), ib = record(101.0, 2, 0);
+	ia.reserved_micros = 50000;
+	ib.reserved_micros = 70000;
+	ib.model_asked = "claude-haiku-4-5";
+	assert_int_equal(ledger_intent(l, &ia, a), 0);
+	assert_int_equal(ledger_intent(l, &ib, b), 0);
+	assert_string_not_equal(a, b);
+	struct ledger_record oa = record(102.0, 1, 1234);
+	oa.id = a;
+	oa.charged_micros = 1234;
+	assert_int_equal(ledger_append(l, &oa), 0);
+	ledger_close(l);
+	char *text = util_read_file(path, 1 << 20, NULL, &err);
+	assert_non_null(strstr(text, "\"kind\":\"intent\""));
+	assert_non_null(strstr(text, "\"reserved_micros\":70000"));
+	free(text);
+	struct unsettled u = { 0 };
+	struct ledger_read_stats st;
+	assert_int_equal(ledger_read_all(path, unsettled_fn, &u, &st), 2);
+	assert_int_equal(u.records, 2);
+	assert_int_equal(u.unsettled, 1);
+	assert_int_equal(st.unsettled, 1);
+	assert_string_equal(u.model, "claude-haiku-4-5");
+	assert_int_equal(u.charged, 1234 + 70000);
+	assert_int_equal(ledger_spend_since(path, 0), 1234 + 70000);
+	assert_int_equal(ledger_spend_since(path, 101.5), 1234);   /* by the intent's time */
+	free(path);
+}
+
+/* Many intents settled out of order: only the unsettled ones come back. */
+static void
+test_intents_many(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	enum { N = 500 };
+	char (*ids)[LEDGER_ID_LEN + 1] = xcalloc(N, sizeof *ids);
+	for (int i = 0; i < N; i++) {
+		struct ledger_record ir = record(100.0 + i, 1, 0);
+		ir.reserved_micros = 10;
+		ledger_intent(l, &ir, ids[i]);
+	}
+	for (int i = N - 1; i >= 0; i--) {
+		if (i % 7 == 3)
+			continue;            /* these never settle */
+		struct ledger_record o = record(1000.0 + i, 1, 1);
+		o.id = ids[i];
+		ledger_append(l, &o);
+	}
+	ledger_close(l);
+	struct unsettled u = { 0 };
+	int settled = N - (N + 3) / 7;
+	assert_int_equal(ledger_read(path, unsettled_fn, &u), N);
+	assert_int_equal(u.unsettled, N - settled);
+	assert_int_equal(u.charged, settled * 1 + (N - settled) * 10);
+	free(ids);
+	free(path);
+}
+
+struct one_model {
+	char model[MODEL_ID_MAX];
+	char pane_name[64];
+};
+
+static void
+one_model_fn(const struct ledger_entry *e, void *user)
+{
+	struct one_model *m = user;
+	snprintf(m->model, sizeof m->model, "%s", e->model_asked);
+	snprintf(m->pane_name, sizeof m->pane_name, "%s", e->pane_name);
+}
+
+/* Names that are not UTF-8 still make a valid JSON line: each bad byte is
+ * U+FFFD; valid UTF-8 is kept as it is. */
+static void
+test_invalid_utf8(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/ledger.jsonl", tmpdir);
+	char *err = NULL;
+	ledger_t *l = ledger_open(path, &err);
+	struct ledger_record r = record(100.0, 1, 5);
+	r.model_asked = "claude-\xff\xfe-x\xc3";
+	r.pane_name = "caf\xc3\xa9 \xe2\x82";
+	assert_int_equal(ledger_append(l, &r), 0);
+	ledger_close(l);
+	char *text = util_read_file(path, 1 << 20, NULL, &err);
+	cJSON *o = cJSON_Parse(text);
+	assert_non_null(o);
+	free(text);
+	cJSON_Delete(o);
+	struct one_model m;
+	assert_int_equal(ledger_read(path, one_model_fn, &m), 1);
+	assert_string_equal(m.model, "claude-\xef\xbf\xbd\xef\xbf\xbd-x\xef\xbf\xbd");
+	assert_string_equal(m.pane_name, "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd");
+	uint32_t cp;
+	for (const char *p = m.model; *p; ) {
+		int k = util_utf8_decode(p, &cp);
+		assert_true(k > 0);
+		p += k;
+	}
+	free(path);
+}
+
 int
 main(void)
 {
@@ -549,6 +865,13 @@ main(void)
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_fields, setup, teardown),
+		cmocka_unit_test(test_full_disk),
+		cmocka_unit_test_setup_teardown(test_size_limit_then_space, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_by_another, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intents_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -277,6 +277,35 @@ test_cardinality(void **state)
 	(void)state;
 }
 
+/* The ledger's health: writable while it takes every record; on a full
+ * disk 0, with the held lines and the failed writes counted. */
+static void
+test_ledger_health(void **state)
+{
+	(void)state;
+	metrics_t *m = metrics_new();
+	char *err = NULL;
+	ledger_t *l = ledger_open("/dev/full", &err);
+	assert_non_null(l);
+	struct metrics_sources src = { .ledger = l, .now = 1000 };
+	char *t = metrics_render(m, NULL, 0, &src);
+	assert_non_null(strstr(t, "# TYPE tokmux_ledger_writable gauge\ntokmux_ledger_writable 1\n"));
+	assert_non_null(strstr(t, "\ntokmux_ledger_held_records 0\n"));
+	free(t);
+	struct ledger_record r = { .time = 1000, .pane = 1, .model_used = "m" };
+	assert_int_equal(ledger_append(l, &r), -1);
+	assert_int_equal(ledger_append(l, &r), -1);
+	t = metrics_render(m, NULL, 0, &src);
+	assert_non_null(strstr(t, "\ntokmux_ledger_writable 0\n"));
+	assert_non_null(strstr(t, "\ntokmux_ledger_held_records 2\n"));
+	assert_non_null(strstr(t, "# TYPE tokmux_ledger_write_failures_total counter\n"
+	    "tokmux_ledger_write_failures_total 2\n"));
+	assert_non_null(strstr(t, "\ntokmux_ledger_lost_records_total 0\n"));
+	free(t);
+	ledger_close(l);
+	metrics_free(m);
+}
+
 int
 main(void)
 {
@@ -284,6 +313,7 @@ main(void)
 		cmocka_unit_test(test_page),
 		cmocka_unit_test(test_ratelimits),
 		cmocka_unit_test(test_cardinality),
+		cmocka_unit_test(test_ledger_health),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,26 @@ test_saturated_json(void **state)
 	report_free(r);
 }
 
+static void
+test_unsettled_json(void **state)
+{
+	(void)state;
+	report_t *r = report_of(REPORT_DAILY, REPORT_BY_NONE, 0);
+	struct ledger_entry e = entry(DAY1 + 120, 1, "claude", "claude-opus-4-6", 0, 0, 0);
+	e.unsettled = 1;
+	e.reserved_micros = 700000;
+	report_add(r, &e);
+	char *json = report_json_format(r);
+	cJSON *o = cJSON_Parse(json);
+	cJSON *t = cJSON_GetObjectItem(o, "total");
+	assert_int_equal(cJSON_GetObjectItem(t, "unsettled")->valueint, 1);
+	assert_true(cJSON_GetObjectItem(t, "unsettled_reserved_usd")->valuedouble == 0.7);
+	assert_int_equal(cJSON_GetObjectItem(t, "requests")->valueint, 0);
+	cJSON_Delete(o);
+	free(json);
+	report_free(r);
+}
+
 int
 main(void)
 {
@@ -90,6 +110,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_saturated_json),
+		cmocka_unit_test(test_unsettled_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

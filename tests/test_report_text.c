@@ -154,6 +154,37 @@ test_saturated_text(void **state)
 	report_free(r);
 }
 
+/* An intent without its outcome: its own column and a note, out of reqs
+ * and cost; the column is absent when there is none. */
+static void
+test_unsettled_text(void **state)
+{
+	(void)state;
+	report_t *r = report_of(REPORT_DAILY, REPORT_BY_NONE, 0);
+	struct ledger_entry e = entry(DAY1 + 60, 1, "claude", "claude-sonnet-4-5", 100, 10, 500);
+	report_add(r, &e);
+	char *text = report_text_format(r, 160);
+	assert_null(strstr(text, "unsettled"));
+	free(text);
+	e = entry(DAY1 + 120, 1, "claude", "claude-opus-4-6", 0, 0, 0);
+	e.unsettled = 1;
+	e.reserved_micros = 1250000;
+	e.charged_micros = 1250000;
+	report_add(r, &e);
+	report_add(r, &e);
+	text = report_text_format(r, 160);
+	assert_non_null(strstr(text, "unsettled\n"));     /* the last column's head */
+	assert_non_null(strstr(text, "unsettled: 2 request(s) began and have no outcome (in flight, "
+	    "or tokmux was killed); the daily ceiling counts their reservation, $2.50\n"));
+	const struct report_sums *t = &report_total(r)->sums;
+	assert_int_equal(t->requests, 1);
+	assert_int_equal(t->unsettled, 2);
+	assert_int_equal(t->cost_micros, 500);
+	assert_int_equal(t->unsettled_micros, 2500000);
+	free(text);
+	report_free(r);
+}
+
 static void
 test_skipped(void **state)
 {
@@ -172,6 +203,11 @@ test_skipped(void **state)
 	s = report_text_skipped(&st);
 	assert_string_equal(s, "6 lines skipped: 1 not JSON, 2 without a time, "
 	    "3 with a number out of range");
+	free(s);
+	st.first_bad_line = 42;
+	s = report_text_skipped(&st);
+	assert_string_equal(s, "6 lines skipped: 1 not JSON, 2 without a time, "
+	    "3 with a number out of range (the first at line 42)");
 	free(s);
 }
 
@@ -216,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_blocks_text),
 		cmocka_unit_test(test_saturated_text),
 		cmocka_unit_test(test_skipped),
+		cmocka_unit_test(test_unsettled_text),
 		cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

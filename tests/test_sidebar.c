@@ -1,6 +1,7 @@
 /* Unit tests for sidebar: humanizing, countdowns, bars, sparklines, state
  * detection, events, and the lines built from a stats snapshot (429 and 529
  * apart, cost against ceilings, estimates marked, rate-limit headroom). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -496,6 +497,42 @@ test_status(void **state)
 	assert_non_null(strstr(b, "| Ctrl-a ? help"));
 }
 
+/* A ledger that cannot be written shows at once: lines under the totals
+ * and a word in the status bar; nothing when it writes. */
+static void
+test_ledger_failing(void **state)
+{
+	(void)state;
+	fill_snap();
+	struct sidebar_pane panes[1] = { { .name = "a", .route = 0, .state = PANESTATE_IDLE } };
+	struct sidebar_input in = { .snap = &snap, .panes = panes, .npanes = 1, .now = 1000,
+		.ceiling_micros = -1, .daily_ceiling_micros = -1 };
+	struct sidebar_line lines[64];
+	char b[512];
+	int n = sidebar_build(&in, 40, lines, 64);
+	for (int i = 0; i < n; i++)
+		assert_null(strstr(lines[i].text, "ledger"));
+	sidebar_status(&in, 80, b, sizeof b);
+	assert_null(strstr(b, "LEDGER"));
+	snap.ledger = (struct stats_ledger){ .failing = 1, .error = ENOSPC, .held = 3 };
+	n = sidebar_build(&in, 40, lines, 64);
+	int at = -1;
+	for (int i = 0; i < n && at < 0; i++)
+		if (strcmp(lines[i].text, " ! ledger not written:") == 0)
+			at = i;
+	assert_true(at >= 0 && at + 2 < n);
+	assert_int_equal(lines[at].kind, SIDEBAR_ERROR);
+	assert_string_equal(lines[at + 1].text, "   No space left on device");
+	assert_string_equal(lines[at + 2].text, "   3 held, retrying");
+	snap.ledger.lost = 5;
+	n = sidebar_build(&in, 40, lines, 64);
+	assert_string_equal(lines[at + 2].text, "   3 held, 5 lost");
+	assert_int_equal(lines[at + 2].kind, SIDEBAR_ERROR);
+	sidebar_status(&in, 80, b, sizeof b);
+	assert_non_null(strstr(b, " | LEDGER NOT WRITTEN"));
+	memset(&snap.ledger, 0, sizeof snap.ledger);
+}
+
 static void
 test_recent(void **state)
 {
@@ -589,6 +626,7 @@ main(void)
 		cmocka_unit_test(test_worktree),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_recent),
+		cmocka_unit_test(test_ledger_failing),
 		cmocka_unit_test(test_team_line),
 	};
 	return cmocka_run_group_tests_name("sidebar", tests, NULL, NULL);

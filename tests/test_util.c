@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -180,6 +181,35 @@ test_read_file(void **state)
 	assert_int_equal(testtmp_remove(dir), 0);
 }
 
+/* mkdir -p of a path's directory: every missing level 0700, existing
+ * ones kept; a file in the way fails with ENOTDIR. */
+static void
+test_mkdir_parents(void **state)
+{
+	(void)state;
+	char dir[256];
+	testtmp_make(dir, sizeof dir, "mkdirp");
+	char *p = xasprintf("%s/a/b/c/file.jsonl", dir);
+	assert_int_equal(util_mkdir_parents(p), 0);
+	char *c = xasprintf("%s/a/b/c", dir);
+	struct stat st;
+	assert_int_equal(stat(c, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(util_mkdir_parents(p), 0);      /* again: all there */
+	assert_int_equal(util_mkdir_parents("plain.jsonl"), 0);   /* no directory part */
+	FILE *f = fopen(p, "w");
+	fclose(f);
+	char *under = xasprintf("%s/x/y", p);            /* a file where a directory goes */
+	errno = 0;
+	assert_int_equal(util_mkdir_parents(under), -1);
+	assert_int_equal(errno, ENOTDIR);
+	free(under);
+	free(c);
+	free(p);
+	assert_int_equal(testtmp_remove(dir), 0);
+}
+
 int
 main(void)
 {
@@ -191,6 +221,7 @@ main(void)
 		cmocka_unit_test(test_key_hash),
 		cmocka_unit_test(test_log_private),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_mkdir_parents),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -49,7 +49,7 @@ opus_calls() { grep -c '"model":"claude-opus' "$T_TMP/mock.jsonl" 2>/dev/null ||
 # the first prompt is answered
 t_text "Say pong"; t_keys Enter
 t_wait "$A_REPLY" 60
-first=$(grep '"model_asked":"claude-opus-5-5"' "$LEDGER" | head -n 1)
+first=$(t_outcomes "$LEDGER" | grep '"model_asked":"claude-opus-5-5"' | head -n 1)
 [ -n "$first" ] || fail "no Opus request in the ledger: $(cat "$LEDGER")"
 echo "first: max_tokens $(jnum "$first" max_tokens), asked $(jnum "$first" clamped_from), cost \$$(jnum "$first" cost_usd)"
 [ "$(jnum "$first" status)" = 200 ] || fail "the first prompt was not answered: $first"

@@ -43,7 +43,7 @@ cat >"$T_TMP/compare.py" <<'PY'
 import json, sys
 cc = json.load(open(sys.argv[1]))
 tm = json.load(open(sys.argv[2]))
-ledger = [json.loads(l) for l in open(sys.argv[3])]
+ledger = [r for r in map(json.loads, open(sys.argv[3])) if r.get("kind") != "intent"]
 INPUT_PRICE = {"claude-haiku-4-5": 1.0, "claude-sonnet-4-5": 3.0}   # $ per million input tokens
 
 def fail(msg):

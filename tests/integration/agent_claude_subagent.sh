@@ -33,7 +33,7 @@ echo "subagent $sub"
 # the ledger: every record names the session, the subagent's name the subagent
 python3 - "$LEDGER" "$sub" <<'PY' || fail "the ledger does not record the session and subagent: $(cat "$LEDGER")"
 import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+recs = [r for r in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) if r.get("kind") != "intent"]
 sessions = {r.get("agent_session") for r in recs}
 assert len(sessions) == 1 and None not in sessions, sessions
 subs = [r for r in recs if r.get("subagent")]

@@ -45,7 +45,13 @@ kill -TERM "$gw"; wait "$gw" || fail "gateway exited non-zero after SIGTERM"
 python3 - "$T_TMP/mock.jsonl" "$T_TMP/ledger.jsonl" <<'PY' || fail "ledger does not match the mock"
 import json, sys
 mock = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-led = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+lines = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+led = [l for l in lines if l.get("kind") != "intent"]
+intents = {l["id"]: l for l in lines if l.get("kind") == "intent"}
+# every served request wrote its intent before it went upstream, same id
+assert len(intents) == 3 and sorted(intents) == sorted(l["id"] for l in led), (intents, led)
+assert all(intents[l["id"]]["model_asked"] == l["model_asked"] and
+           intents[l["id"]]["epoch"] <= l["epoch"] for l in led), (intents, led)
 mock = [m for m in mock if m.get("n", 0) > 0]
 assert len(mock) == 3 and len(led) == 3, (len(mock), len(led))
 for m, l in zip(sorted(mock, key=lambda m: m["n"]), sorted(led, key=lambda l: l["epoch"])):
@@ -63,7 +69,7 @@ grep -q "secret" "$T_TMP/metrics.txt" && fail "a secret reached /metrics"
 "$TOKMUX" report --json --ledger "$T_TMP/ledger.jsonl" >"$T_TMP/report.json" || fail "report failed"
 python3 - "$T_TMP/ledger.jsonl" "$T_TMP/report.json" <<'PY' || fail "report does not match the ledger"
 import json, sys
-led = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+led = [r for r in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) if r.get("kind") != "intent"]
 rep = json.load(open(sys.argv[2]))
 t = rep["total"]
 assert t["requests"] == len(led), t

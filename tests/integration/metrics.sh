@@ -195,7 +195,7 @@ p() { jq -r ".$1" "$T_TMP/parsed.json"; }
 [ "$(p weird)" = 1 ] || fail "the weird model name did not read back"
 # the quoted pane took the first pairs of the table; the default route the
 # rest, and its models past the table count as its own "other"
-q=$(jq -rs 'map(select(.pane == 1) | .model_used) | unique | length' "$T_TMP/ledger.jsonl")
+q=$(jq -rs 'map(select(.pane == 1 and .kind != "intent") | .model_used) | unique | length' "$T_TMP/ledger.jsonl")
 [ "$(p default_other)" = $((70 - (64 - q))) ] ||
 	fail "models past the table: $(p default_other), wanted $((70 - (64 - q)))"
 [ "$(p pairs_default)" = $((64 - q + 1)) ] || fail "default route series: $(p pairs_default)"

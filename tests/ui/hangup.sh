@@ -29,7 +29,7 @@ t_start 160 40 "$TOKMUX" -s hup --anthropic-upstream "$MOCK" --ledger "$LEDGER" 
 t_wait "count [0-9]+"
 t_wait " [3-9] req|[1-9][0-9]+ req"
 before=$(t_screen | sed -n 's/^count \([0-9]*\) .*/\1/p' | tail -1)
-lines_before=$(grep -c . "$LEDGER")
+lines_before=$(t_outcomes "$LEDGER" | grep -c .)
 echo "attached: count $before, $lines_before requests in the ledger"
 # the terminal goes away: tmux's server and every pane of it, the client's included
 tmux -L "$T_SOCK" kill-server
@@ -38,10 +38,10 @@ for _ in $(seq 50); do "$TOKMUX" ls | grep -q "^hup: .*not attached" && break; s
 	fail "after the hang-up tokmux ls says: $("$TOKMUX" ls)"
 # nobody attached: the agent's requests are metered all the same
 for _ in $(seq 100); do
-	[ "$(grep -c . "$LEDGER")" -ge $((lines_before + 5)) ] && break
+	[ "$(t_outcomes "$LEDGER" | grep -c .)" -ge $((lines_before + 5)) ] && break
 	sleep 0.1
 done
-lines_detached=$(grep -c . "$LEDGER")
+lines_detached=$(t_outcomes "$LEDGER" | grep -c .)
 [ "$lines_detached" -ge $((lines_before + 5)) ] ||
 	fail "detached, the ledger went from $lines_before to only $lines_detached requests"
 # and the counting pane counts on (it writes its count to a file too)

@@ -35,15 +35,15 @@ t_start 160 50 "$TOKMUX" --anthropic-upstream "$MOCK" --ledger "$LEDGER" -n 2 -e
 t_wait REQS-DONE 30
 t_wait "5 req  429 1  529 5"
 # the ledger's sums, formatted as the sidebar does
-in=$(jq -s 'map(select(.pane == 1) | .input_tokens) | add' "$LEDGER")
-out=$(jq -s 'map(select(.pane == 1) | .output_tokens) | add' "$LEDGER")
-micros=$(jq -s 'map(select(.pane == 1) | .cost_micros) | add' "$LEDGER")
-n429=$(jq -s 'map(.n429) | add' "$LEDGER")
-n529=$(jq -s 'map(.n529) | add' "$LEDGER")
-nretry=$(jq -s 'map(.retries) | add' "$LEDGER")
-nfb=$(jq -s 'map(.fallbacks) | add' "$LEDGER")
-used=$(jq -rs 'map(select(.model_asked == "claude-opus-4-7") | .model_used) | .[0]' "$LEDGER")
-nreq=$(jq -s 'length' "$LEDGER")
+in=$(jq -s 'map(select(.pane == 1) | .input_tokens) | add' <(t_outcomes "$LEDGER"))
+out=$(jq -s 'map(select(.pane == 1) | .output_tokens) | add' <(t_outcomes "$LEDGER"))
+micros=$(jq -s 'map(select(.pane == 1) | .cost_micros) | add' <(t_outcomes "$LEDGER"))
+n429=$(jq -s 'map(.n429) | add' <(t_outcomes "$LEDGER"))
+n529=$(jq -s 'map(.n529) | add' <(t_outcomes "$LEDGER"))
+nretry=$(jq -s 'map(.retries) | add' <(t_outcomes "$LEDGER"))
+nfb=$(jq -s 'map(.fallbacks) | add' <(t_outcomes "$LEDGER"))
+used=$(jq -rs 'map(select(.model_asked == "claude-opus-4-7") | .model_used) | .[0]' <(t_outcomes "$LEDGER"))
+nreq=$(jq -s 'length' <(t_outcomes "$LEDGER"))
 [ "$in" = 800 ] && [ "$out" = 600 ] || fail "ledger has in=$in out=$out, the mock script says 800 / 600"
 [ "$n429" = 1 ] && [ "$n529" = 5 ] && [ "$nretry" = 5 ] && [ "$nfb" = 1 ] ||
 	fail "ledger has 429 $n429, 529 $n529, retries $nretry, fallbacks $nfb"

@@ -28,7 +28,7 @@ for ((i = 0; i < 600; i++)); do
 	sleep 0.05
 done
 [ "$(t_screen | grep -c REQS-DONE)" -eq 2 ] || fail "the panes' requests did not finish"
-[ "$(grep -c . "$LEDGER")" -eq 4 ] || fail "wanted 4 ledger records: $(cat "$LEDGER")"
+[ "$(t_outcomes "$LEDGER" | grep -c .)" -eq 4 ] || fail "wanted 4 ledger records: $(cat "$LEDGER")"
 t_keys C-g q
 t_wait "Quit tokmux"
 t_keys y

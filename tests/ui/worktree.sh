@@ -63,8 +63,9 @@ for b in pane-1 pane-2; do
 		fail "the sidebar's figures under tokmux/$b are not git's ($stat)"
 done
 
-# every record carries its pane's branch and worktree; per-branch costs add up
-n=$(jq -s 'length' "$LEDGER")
+# every record (intent lines too) carries its pane's branch and worktree;
+# per-branch costs add up
+n=$(t_outcomes "$LEDGER" | jq -s 'length')
 [ "$n" = 5 ] || fail "the ledger has $n records, the agents made 5 requests"
 jq -s -e 'all(.[]; (.pane == 1 and .branch == "tokmux/pane-1") or (.pane == 2 and .branch == "tokmux/pane-2"))' \
 	"$LEDGER" >/dev/null || fail "a record without its pane's branch: $(cat "$LEDGER")"
