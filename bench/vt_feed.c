@@ -9,6 +9,9 @@
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/vt_feed.c build/libtokmux.a \
  *       -lvterm -o build/vt_feed && ./build/vt_feed [MB] [ext]
  *
+ * or on a file (a corpus of bench/gen_corpus.py), fed in 64 KiB writes as a
+ * pane's reads come: ./build/vt_feed -f FILE [COLS ROWS] (no memory part).
+ *
  * With "ext" the text also has what libvterm 0.1.4 cannot keep (dim,
  * curly and coloured underlines, overline), which the guard parses itself
  * and reports to vt: its slow path, measured.
@@ -123,6 +126,44 @@ nop_scroll(VTermRect r, int d, int ri, void *u)
 	return 1;
 }
 
+/* Feed FILE to vt alone (the part a profiler looks at). */
+static int
+feed_file(const char *path, int cols, int rows)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 1 << 20, len = 0, n;
+	char *data = malloc(cap);
+	double t0;
+
+	if (f == NULL || data == NULL)
+		return perror(path), 1;
+	while ((n = fread(data + len, 1, cap - len, f)) > 0)
+		if ((len += n) == cap)
+			data = realloc(data, cap *= 2);
+	fclose(f);
+	/* the pty's ONLCR: "\n" arrives as "\r\n" */
+	char *crlf = malloc(2 * len + 1);
+	size_t m = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n')
+			crlf[m++] = '\r';
+		crlf[m++] = data[i];
+	}
+	free(data);
+	data = crlf;
+	len = m;
+	vt_t *vt = vt_new(rows, cols, 10000, 64u << 20, discard, NULL);
+	t0 = now();
+	for (size_t off = 0; off < len; off += 65536)
+		vt_write(vt, data + off, len - off < 65536 ? len - off : 65536);
+	printf("%s: %zu bytes at %dx%d: tokmux vt+grid %.3f s CPU\n", path, len,
+	    cols, rows, now() - t0);
+	vt_free(vt);
+	free(data);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -130,6 +171,9 @@ main(int argc, char **argv)
 	char *data = malloc(cap + 4096);
 	double t0, t_state, t_vt;
 
+	if (argc > 2 && strcmp(argv[1], "-f") == 0)
+		return feed_file(argv[2], argc > 4 ? atoi(argv[3]) : 200,
+		    argc > 4 ? atoi(argv[4]) : 49);
 	ext = argc > 2 && strcmp(argv[2], "ext") == 0;
 	while (len < cap)
 		len += gen_line(data + len);

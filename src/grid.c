@@ -91,13 +91,23 @@ cell_unwide(struct grid_cell *c)
 	grid_blank_cell(c, &bg);
 }
 
+/* Blank cells [c0, c1) of row: one cell made, then copied in doubling
+ * blocks (a scroll blanks a whole row per line). */
 static void
 row_blank(struct grid_cell *row, int c0, int c1, const struct grid_color *bg)
 {
-	int c;
+	size_t done = 1, n;
 
-	for (c = c0; c < c1; c++)
-		grid_blank_cell(&row[c], bg);
+	if (c0 >= c1)
+		return;
+	grid_blank_cell(&row[c0], bg);
+	n = (size_t)(c1 - c0);
+	while (done < n) {
+		size_t k = done < n - done ? done : n - done;
+
+		memcpy(&row[c0 + (int)done], &row[c0], k * sizeof *row);
+		done += k;
+	}
 }
 
 static struct grid_cell *
@@ -316,6 +326,8 @@ grid_row_blank(const grid_t *g, int r)
 	return 1;
 }
 
+/* The cell at c becomes the glyph: whole-cell copy of the pen, then the
+ * characters (pen's own are ignored). Called for every glyph: kept tight. */
 void
 grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
     int width, const struct grid_cell *pen)
@@ -323,9 +335,11 @@ grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
 	struct grid_cell *row, *cell;
 	int end, i;
 
-	if (r < 0 || r >= g->rows || c < 0 || c >= g->cols)
+	if ((unsigned)r >= (unsigned)g->rows || (unsigned)c >= (unsigned)g->cols)
 		return;
-	row = grid_row_mut(g, r);
+	row = g->scr[g->alt].rows[r];
+	g->dirty[r] = 1;
+	g->any_dirty = 1;
 	width = width == 2 ? 2 : 1;
 	if (c + width > g->cols) {
 		/* A wide glyph that cannot fit: never spill past the edge. */
@@ -339,19 +353,42 @@ grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
 		cell_unwide(&row[end]);
 
 	cell = &row[c];
+	*cell = *pen;
 	memset(cell->ch, 0, sizeof cell->ch);
 	for (i = 0; i < nchars && i < GRID_CHARS; i++)
 		cell->ch[i] = chars[i];
-	cell->fg = pen->fg;
-	cell->bg = pen->bg;
-	cell->ul = pen->ul;
-	cell->attrs = pen->attrs;
 	cell->width = (uint8_t)width;
 	if (width == 2) {
 		row[c + 1] = *cell;
 		memset(row[c + 1].ch, 0, sizeof row[c + 1].ch);
 		row[c + 1].ch[0] = GRID_WIDE_CONT;
 		row[c + 1].width = 1;
+	}
+}
+
+void
+grid_put_ascii(grid_t *g, int r, int c, const char *s, int n,
+    const struct grid_cell *pen)
+{
+	struct grid_cell *row, cell;
+	int i;
+
+	if ((unsigned)r >= (unsigned)g->rows || c < 0 || n <= 0 ||
+	    c + n > g->cols)
+		return;
+	row = g->scr[g->alt].rows[r];
+	g->dirty[r] = 1;
+	g->any_dirty = 1;
+	if (row[c].ch[0] == GRID_WIDE_CONT && c > 0)
+		cell_unwide(&row[c - 1]);
+	if (c + n < g->cap && row[c + n].ch[0] == GRID_WIDE_CONT)
+		cell_unwide(&row[c + n]);
+	cell = *pen;
+	memset(cell.ch, 0, sizeof cell.ch);
+	cell.width = 1;
+	for (i = 0; i < n; i++) {
+		cell.ch[0] = (uint8_t)s[i];
+		row[c + i] = cell;
 	}
 }
 
@@ -529,8 +566,16 @@ _Static_assert(offsetof(struct grid_cell, ul) ==
 static int
 style_eq(const struct grid_cell *a, const struct grid_cell *b)
 {
-	return a->attrs == b->attrs &&
-	    memcmp(&a->fg, &b->fg, 3 * sizeof a->fg) == 0;
+	uint64_t a0, a1, b0, b1;
+
+	if (a->attrs != b->attrs)
+		return 0;
+	/* the 15 bytes of fg, bg and ul in two overlapping words */
+	memcpy(&a0, &a->fg, 8);
+	memcpy(&b0, &b->fg, 8);
+	memcpy(&a1, (const uint8_t *)&a->fg + 7, 8);
+	memcpy(&b1, (const uint8_t *)&b->fg + 7, 8);
+	return a0 == b0 && a1 == b1;
 }
 
 static size_t
@@ -551,11 +596,12 @@ enc_run(uint8_t *p, uint32_t len, const struct grid_cell *c)
 	return n;
 }
 
+/* A blank, unstyled cell on the default background (the fields OR'd: no
+ * branch per field, this runs over every trailing blank of every line). */
 static int
 cell_trimmable(const struct grid_cell *c)
 {
-	return c->ch[0] == 0 && c->attrs == 0 &&
-	    c->bg.type == GRID_COLOR_DEFAULT;
+	return (c->ch[0] | c->attrs | c->bg.type) == 0;
 }
 
 /* Encode row into g->enc; returns the line header filled in *hdr. */
@@ -573,8 +619,14 @@ sb_encode(grid_t *g, const struct grid_cell *row, int cols,
 		g->enc = xrealloc(g->enc, need);
 		g->enc_cap = need;
 	}
-	for (c = 0; c < nc; c++)
-		n += enc_cell_text(g->enc + n, &row[c]);
+	for (c = 0; c < nc; c++) {
+		const struct grid_cell *cl = &row[c];
+
+		if (cl->ch[0] < 0x80 && cl->ch[1] == 0 && cl->width == 1)
+			g->enc[n++] = (uint8_t)cl->ch[0];   /* ASCII or blank */
+		else
+			n += enc_cell_text(g->enc + n, cl);
+	}
 	hdr->ncells = (uint32_t)nc;
 	hdr->ntext = (uint32_t)n;
 	hdr->wrapped = 0;

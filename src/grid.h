@@ -128,6 +128,11 @@ void grid_blank_cell(struct grid_cell *c, const struct grid_color *bg);
 void grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
     int width, const struct grid_cell *pen);
 
+/* Put n printable ASCII characters (0x20..0x7E) from s at (r, c) .. (r,
+ * c + n - 1), all in the row, as n grid_put()s of width 1 would. */
+void grid_put_ascii(grid_t *g, int r, int c, const char *s, int n,
+    const struct grid_cell *pen);
+
 /* Blank rows [r0, r1) x cols [c0, c1) with background bg (NULL = default).
  * A row erased up to its right edge is no longer wrapped. */
 void grid_erase(grid_t *g, int r0, int r1, int c0, int c1,

@@ -7,7 +7,9 @@
  * the cursor wraps from (for reflow on resize), and tracks terminal
  * properties (title, cursor visibility and style, alternate screen,
  * reverse video, mouse mode). libvterm's screen layer is not used: it
- * copies every row on each scrolled line.
+ * copies every row on each scrolled line. Spans of printable ASCII skip
+ * libvterm's glyph path where it would write them as they are
+ * (vt_text_span): the grid takes them, libvterm's cursor is moved over.
  */
 #include "vt.h"
 
@@ -21,6 +23,10 @@
 
 /* Pen attributes the guard's pen events set (libvterm's callbacks the
  * others). */
+/* Printable ASCII spans this long or longer skip libvterm's glyph path
+ * (vt_text_span). */
+#define VT_TEXT_MIN 5
+
 #define VT_PEN_EXT (GRID_ATTR_DIM | GRID_ATTR_CONCEAL | GRID_ATTR_OVERLINE | \
 	GRID_ATTR_UNDERLINE | GRID_UL_MASK)
 
@@ -544,6 +550,128 @@ vt_guard_out(const char *buf, size_t len, void *user)
 	vterm_input_write(vt->vterm, buf, len);
 }
 
+/*
+ * A span of n printable ASCII characters at the cursor, with libvterm
+ * writing ASCII as it is (vtguard_set_text): libvterm spends a few hundred
+ * instructions a glyph (decode, width, combining, a callback), so the
+ * middle of the part that fits in the row before its last column goes
+ * straight into the grid, and libvterm's cursor is moved over it (CUF).
+ * The first character goes through libvterm (a single shift, a pending
+ * wrap), and the last (the glyph a combining mark would join), and the
+ * row's last column and the next row's first (the wrap, which this module
+ * marks), row after row. Lines of double width or height are left to
+ * libvterm. Returns how many bytes at the end of the span it left for the
+ * caller to write with what follows: libvterm joins a combining mark to
+ * the glyph before only within one write when the cursor waits to wrap.
+ */
+static int
+vt_text_span(struct vt *vt, const char *s, int n)
+{
+	VTermPos pos;
+	const VTermLineInfo *li;
+	char cuf[16];
+	int k, m, len, v, d;
+
+	while (n > 0) {
+		vterm_state_get_cursorpos(vt->state, &pos);
+		k = UTIL_MIN(n, vt->cols - 1 - pos.col);
+		li = vterm_state_get_lineinfo(vt->state, pos.row);
+		if (k < VT_TEXT_MIN || li->doublewidth || li->doubleheight)
+			break;
+		vterm_input_write(vt->vterm, s, 1);
+		grid_put_ascii(vt->grid, pos.row, pos.col + 1, s + 1, k - 2,
+		    &vt->pen);
+		len = 0;
+		cuf[len++] = '\033';
+		cuf[len++] = '[';
+		for (v = k - 2, d = 1; d * 10 <= v; d *= 10)
+			;
+		for (; d > 0; d /= 10)
+			cuf[len++] = (char)('0' + v / d % 10);
+		cuf[len++] = 'C';
+		vterm_input_write(vt->vterm, cuf, (size_t)len);
+		/* the last of the row, and the first of the next if it wraps */
+		m = UTIL_MIN(n - k + 1, 3);
+		if (k - 1 + m == n)
+			return m;
+		vterm_input_write(vt->vterm, s + k - 1, (size_t)m);
+		s += k - 1 + m;
+		n -= k - 1 + m;
+	}
+	return n;
+}
+
+/*
+ * Whether the UTF-8 character at p (whole and valid: the guard passes no
+ * other) is surely not one libvterm 0.1.4 joins to the glyph before (its
+ * combining table is Markus Kuhn's): blocks with no combining or
+ * zero-width character in that table.
+ */
+static int
+vt_u8_not_combining(const unsigned char *p, const unsigned char *end)
+{
+	static const uint32_t ok[][2] = {
+		{ 0x00A0, 0x02FF }, { 0x0370, 0x0482 }, { 0x2010, 0x2029 },
+		{ 0x2030, 0x205F }, { 0x2070, 0x20CF }, { 0x2100, 0x2FFF },
+		{ 0x3000, 0x3029 }, { 0x3030, 0x3098 }, { 0x309B, 0xA4CF },
+		{ 0xAC00, 0xD7A3 }, { 0xF900, 0xFAFF }, { 0xFF00, 0xFFEF },
+		{ 0x1F000, 0x1FAFF }, { 0x20000, 0x3FFFD },
+	};
+	uint32_t cp;
+	int n = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2, i;
+
+	if (end - p < n)
+		return 0;
+	cp = *p & (0x7Fu >> n);
+	for (i = 1; i < n; i++)
+		cp = cp << 6 | (p[i] & 0x3Fu);
+	for (i = 0; i < (int)UTIL_ARRAY_LEN(ok); i++)
+		if (cp >= ok[i][0] && cp <= ok[i][1])
+			return 1;
+	return 0;
+}
+
+/*
+ * A text run from the guard (no ESC in it): spans of VT_TEXT_MIN or more
+ * printable ASCII characters by vt_text_span, the rest to libvterm. libvterm
+ * decodes text in stretches that a C0 control ends; one that starts with
+ * ASCII ends at the first byte >= 0x80 too, one that starts above ASCII
+ * (u8) goes on over ASCII, and a combining mark joins the glyph before it
+ * in the same stretch even where, in a new one, it would not (at the right
+ * edge). A span is cut out only where that cannot differ: not in the middle
+ * of such a u8 stretch, unless a control, the end of the run or a character
+ * that is surely no combining mark follows it.
+ */
+static void
+vt_guard_text(const char *buf, size_t len, void *user)
+{
+	struct vt *vt = user;
+	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+	const unsigned char *slow = p, *q;
+	int u8 = 0;
+
+	while (p < end) {
+		if (*p < 0x20 || *p >= 0x7F) {
+			u8 = *p >= 0x80 ? 1 : *p < 0x20 ? 0 : u8;
+			p++;
+			continue;
+		}
+		for (q = p; q < end && *q >= 0x20 && *q < 0x7F; q++)
+			;
+		if (q - p >= VT_TEXT_MIN && (!u8 || q == end || *q < 0x20 ||
+		    (*q >= 0x80 && vt_u8_not_combining(q, end)))) {
+			if (p > slow)
+				vterm_input_write(vt->vterm, (const char *)slow,
+				    (size_t)(p - slow));
+			slow = q - vt_text_span(vt, (const char *)p, (int)(q - p));
+		}
+		p = q;
+	}
+	if (end > slow)
+		vterm_input_write(vt->vterm, (const char *)slow,
+		    (size_t)(end - slow));
+}
+
 /* Answers the guard gives itself: to the child, as libvterm's go. */
 static void
 vt_guard_reply(const char *buf, size_t len, void *user)
@@ -625,6 +753,7 @@ vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
 	vt->focused = -1;
 	vt->guard = vtguard_new(vt_guard_out, vt_guard_reply, vt);
 	vtguard_set_events(vt->guard, vt_guard_event);
+	vtguard_set_text(vt->guard, vt_guard_text);
 	vtguard_set_size(vt->guard, vt->rows, vt->cols);
 	vt->last_row = -1;
 	return vt;
@@ -679,6 +808,12 @@ vt_write(vt_t *vt, const char *buf, size_t len)
 	vt->nwrites++;
 	vtguard_feed(vt->guard, buf, len);
 	vt_focus_check(vt);
+}
+
+void
+vt_set_text_path(vt_t *vt, int on)
+{
+	vtguard_set_text(vt->guard, on ? vt_guard_text : NULL);
 }
 
 /* Whether libvterm holds a pending wrap: the cursor on the last column

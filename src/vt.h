@@ -41,6 +41,10 @@ void vt_free(vt_t *vt);
  * sequences are kept for the next call. */
 void vt_write(vt_t *vt, const char *buf, size_t len);
 
+/* Printable ASCII straight into the grid where libvterm would write it as
+ * it is (on by default); off only for tests comparing both ways. */
+void vt_set_text_path(vt_t *vt, int on);
+
 /* Resize terminal and grid (call before TIOCSWINSZ). */
 void vt_resize(vt_t *vt, int rows, int cols);
 

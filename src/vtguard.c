@@ -75,12 +75,14 @@ struct vtguard {
 	vtguard_sink_fn sink;
 	vtguard_sink_fn reply;
 	vtguard_event_fn event;
+	vtguard_sink_fn text;   /* text runs, when libvterm shows them as ASCII */
 	void *user;
 	int rows, cols;
 	struct sgr_ext pen;     /* the pen extension (SGR libvterm cannot keep) */
 	struct vtguard_charsets cs;
 	struct vtguard_saved saved;     /* DECSC's slot (one, as libvterm's) */
 	int declrmm;            /* DECLRMM (69): CSI s is DECSLRM, not SCOSC */
+	int irm;                /* insert mode (SM 4) may be on */
 	int alt;                /* the alternate screen is shown */
 	int has_fg, has_bg;     /* default colours known, for OSC 10/11 */
 	uint8_t fg[3], bg[3];
@@ -161,6 +163,33 @@ vtguard_emit(struct vtguard *g, const void *buf, size_t len)
 	g->out_len += len;
 }
 
+/*
+ * A text run of the current feed (no ESC, SO or SI in it): to the text
+ * function when one is set and libvterm would write its printable ASCII as
+ * it is, at the cursor, one cell each: ASCII invoked into GL, no insert
+ * mode, no left and right margins. Else on as any bytes.
+ */
+static void
+vtguard_text(struct vtguard *g, const uint8_t *p, size_t len)
+{
+	if (g->text == NULL || g->cs.g[g->cs.gl & 3] != 'B' || g->irm ||
+	    g->declrmm) {
+		vtguard_emit_raw(g, p, len);
+		return;
+	}
+	vtguard_flush(g);
+	while (len > VTGUARD_OUT_MAX) {     /* cut before a character */
+		size_t n = VTGUARD_OUT_MAX;
+
+		while ((p[n] & 0xC0) == 0x80)
+			n--;
+		g->text((const char *)p, n, g->user);
+		p += n;
+		len -= n;
+	}
+	g->text((const char *)p, len, g->user);
+}
+
 /* Answer the child; libvterm first gets (and answers) what came before. */
 static void
 vtguard_reply(struct vtguard *g, const char *buf, size_t len)
@@ -199,6 +228,12 @@ void
 vtguard_set_events(vtguard_t *g, vtguard_event_fn fn)
 {
 	g->event = fn;
+}
+
+void
+vtguard_set_text(vtguard_t *g, vtguard_sink_fn fn)
+{
+	g->text = fn;
 }
 
 void
@@ -298,7 +333,7 @@ vtguard_run_end(struct vtguard *g, const uint8_t *run, const uint8_t *p)
 {
 	if (p == run)
 		return;
-	vtguard_emit_raw(g, run, (size_t)(p - run));
+	vtguard_text(g, run, (size_t)(p - run));
 	vtguard_run_last(g, run, p);
 	if (p[-1] >= 0x20 && p[-1] < 0x7F)
 		g->marks = 0;   /* a base was printed */
@@ -648,6 +683,7 @@ vtguard_ris(struct vtguard *g)
 	g->saved.cs = vtguard_cs_default;
 	memset(&g->saved.pen, 0, sizeof g->saved.pen);
 	g->declrmm = 0;
+	g->irm = 0;
 	g->alt = 0;
 	vtguard_set_pen(g, &pen0);
 	vtguard_event(g, VTGUARD_EV_CURSOR_STYLE, 0);
@@ -839,6 +875,19 @@ vtguard_csi_rewrite(struct vtguard *g, unsigned key)
 	}
 }
 
+/* Insert mode (SM/RM 4), as libvterm will have it after this CSI. */
+static void
+vtguard_track_irm(struct vtguard *g, unsigned key, const uint32_t *p, int n)
+{
+	int i;
+
+	if (key != VTGUARD_KEY(0, 0, 'h') && key != VTGUARD_KEY(0, 0, 'l'))
+		return;
+	for (i = 0; i < n; i++)
+		if (p[i] == 4)
+			g->irm = key == VTGUARD_KEY(0, 0, 'h');
+}
+
 /*
  * A whole CSI from the byte-by-byte states: passed on, rewritten or
  * dropped by its final byte (and leader, intermediate). The fast path
@@ -854,6 +903,7 @@ vtguard_csi_dispatch(struct vtguard *g)
 
 	if (q->nleader > 1 || q->ninter > 1)
 		return;
+	vtguard_track_irm(g, key, q->p, q->n);
 	for (i = 0; i + 1 < q->n; i++)
 		colon |= q->sub[i];
 	if (!colon && q->n <= VTGUARD_VT_PARAMS &&
@@ -994,6 +1044,11 @@ vtguard_csi_fast(struct vtguard *g, const uint8_t *run, const uint8_t *p,
 	if (i == end || *i < 0x40 || *i > 0x7E || odd)
 		return NULL;
 	key = VTGUARD_KEY(leader, inter, *i);
+	if (key == VTGUARD_KEY(0, 0, 'h') || key == VTGUARD_KEY(0, 0, 'l')) {
+		if (n != 1)
+			return NULL;    /* one sequence per mode: the slow path */
+		vtguard_track_irm(g, key, vals, n);
+	}
 	if (key == VTGUARD_KEY(0, 0, 'b')) {
 		vtguard_run_last(g, run, p);
 		g->csi.p[0] = vals[0];
@@ -1020,7 +1075,11 @@ vtguard_ground(struct vtguard *g, const uint8_t *p, const uint8_t *end)
 	run = p;
 	while ((p = vtguard_scan(p, end)) < end) {
 		if (*p == 0x0E || *p == 0x0F) {
-			g->cs.gl = *p == 0x0E;  /* LS1, LS0: passed on */
+			/* LS1, LS0: passed on; the run before is in the
+			 * set invoked until now */
+			vtguard_run_end(g, run, p);
+			run = p;
+			g->cs.gl = *p == 0x0E;
 			p++;
 			continue;
 		}
@@ -1029,7 +1088,7 @@ vtguard_ground(struct vtguard *g, const uint8_t *p, const uint8_t *end)
 			continue;
 		}
 		if (p > run) {
-			vtguard_emit_raw(g, run, (size_t)(p - run));
+			vtguard_text(g, run, (size_t)(p - run));
 			if (p[-1] >= 0x20 && p[-1] < 0x7F)
 				g->marks = 0;   /* a base was printed */
 		}

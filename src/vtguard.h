@@ -92,6 +92,13 @@ vtguard_t *vtguard_new(vtguard_sink_fn sink, vtguard_sink_fn reply,
 void vtguard_free(vtguard_t *g);
 void vtguard_set_events(vtguard_t *g, vtguard_event_fn fn);
 
+/* Text runs (printable characters, C0 controls but no ESC, SO or SI, whole
+ * valid UTF-8) go to fn instead of the sink whenever libvterm would write
+ * their printable ASCII as it is, one cell per byte at the cursor: ASCII
+ * invoked into GL, insert mode off, no left and right margins (DECLRMM
+ * off). fn must give them to libvterm, or do what it would (vt.c). */
+void vtguard_set_text(vtguard_t *g, vtguard_sink_fn fn);
+
 /* The terminal's size: REP repeats at most a row, CSI 18 t answers it. */
 void vtguard_set_width(vtguard_t *g, int cols);
 void vtguard_set_size(vtguard_t *g, int rows, int cols);

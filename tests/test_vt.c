@@ -778,6 +778,73 @@ test_fuzz(void **state)
 	fx_free(f);
 }
 
+/* The ASCII text path (vt_text_span) changes nothing: random output of
+ * every kind that touches it (charsets, single shifts, insert mode, margins,
+ * origin mode, autowrap off, double-width lines, combining marks, wide
+ * characters, REP) gives the same cells, cursor and scrollback as
+ * libvterm's own glyph path, in random write sizes. (Not the rows' wrap
+ * marks: where a write ends next to a wide character at the edge they can
+ * already differ with the same bytes cut elsewhere by the pty's reads.) */
+static void
+test_text_path_same(void **state)
+{
+	static const char *seq[] = { "\r\n", "\n", "\r", "\b", "\t", "\033[4h",
+	    "\033[4l", "\033[?69h\033[3;30s", "\033[?69l", "\033(0", "\033(B",
+	    "\033)0", "\016", "\017", "\033N", "\033O", "\033#6", "\033#3",
+	    "\033#5", "e\xcc\x81", "\xcc\x81", "\xe4\xb8\xad\xe6\x96\x87",
+	    "\033[?7l", "\033[?7h", "\033[31;1m", "\033[0m", "\033[2;8r",
+	    "\033[r", "\033[K", "\033[2J", "\033[?6h", "\033[?6l", "\0337",
+	    "\0338", "\033[3b", "\033[@", "\033[2P", "\033[4X", "\033M",
+	    "\033[?1049h", "\033[?1049l", "\033[38;5;200m" };
+	static const char text[] = "abcdefghijklmnopqrstuvwxyz0123456789 #";
+	unsigned rng = 7;
+	(void)state;
+	for (int round = 0; round < 500; round++) {
+		vt_t *a = vt_new(10, 40, 100, 1u << 20, NULL, NULL);
+		vt_t *b = vt_new(10, 40, 100, 1u << 20, NULL, NULL);
+		struct buf in = { 0 };
+		char tmp[32];
+		vt_set_text_path(b, 0);
+		for (int i = 0; i < 60; i++) {
+			rng = rng * 1103515245u + 12345u;
+			unsigned r = rng >> 8;
+			if (r % 3 == 0) {
+				snprintf(tmp, sizeof tmp, "\033[%u;%uH", r / 3 % 12, r / 40 % 44);
+				buf_append(&in, tmp, strlen(tmp));
+			} else if (r % 3 == 1) {
+				buf_append(&in, seq[r / 3 % UTIL_ARRAY_LEN(seq)],
+				    strlen(seq[r / 3 % UTIL_ARRAY_LEN(seq)]));
+			} else {
+				for (unsigned k = r / 3 % 90; k > 0; k--) {
+					rng = rng * 1103515245u + 12345u;
+					buf_append(&in, &text[(rng >> 8) % (sizeof text - 1)], 1);
+				}
+			}
+		}
+		for (size_t off = 0, n; off < in.len; off += n) {
+			rng = rng * 1103515245u + 12345u;
+			n = UTIL_MIN(in.len - off, 1 + (rng >> 8) % 300);
+			vt_write(a, in.data + off, n);
+			vt_write(b, in.data + off, n);
+		}
+		grid_t *ga = vt_grid(a), *gb = vt_grid(b);
+		int ra, ca, rb, cb;
+		vt_cursor(a, &ra, &ca, NULL);
+		vt_cursor(b, &rb, &cb, NULL);
+		if (ra != rb || ca != cb)
+			fail_msg("round %d: cursor %d,%d against %d,%d", round, ra, ca, rb, cb);
+		assert_int_equal(grid_sb_count(ga), grid_sb_count(gb));
+		for (int row = 0; row < grid_rows(ga); row++) {
+			if (memcmp(grid_row(ga, row), grid_row(gb, row),
+			    (size_t)grid_cols(ga) * sizeof(struct grid_cell)) != 0)
+				fail_msg("round %d: row %d differs", round, row);
+		}
+		buf_free(&in);
+		vt_free(a);
+		vt_free(b);
+	}
+}
+
 int
 main(void)
 {
@@ -801,6 +868,7 @@ main(void)
 		cmocka_unit_test(test_resize_small_prompt_after_clear),
 		cmocka_unit_test(test_resize_small_altscreen),
 		cmocka_unit_test(test_fuzz),
+		cmocka_unit_test(test_text_path_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
