@@ -65,5 +65,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(err);
 	config_free(&c);
+	fuzzfile_remove();
 	return 0;
 }

@@ -69,5 +69,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	report_free(r);
 	if (ledger_spend_since(path, 0) < 0)
 		abort();
+	fuzzfile_remove();
 	return 0;
 }
