@@ -32,13 +32,15 @@ result() {      # result OK|FAIL WHAT LOG
 	printf '%-4s %s\n' "$1" "$2"
 }
 
-# The last status line of a libFuzzer log: executions and coverage.
+# The last status line of a libFuzzer log: executions, coverage, speed.
 stats() {
-	local runs cov ft
+	local runs cov ft eps
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$1" | tail -1)
 	ft=$(grep -o 'ft: [0-9]*' "$1" | tail -1)
-	printf '%s runs, %s, %s' "${runs:-0}" "${cov:-cov: ?}" "${ft:-ft: ?}"
+	eps=$(grep -o 'exec/s: [0-9]*' "$1" | tail -1)
+	printf '%s runs, %s, %s, %s' "${runs:-0}" "${cov:-cov: ?}" "${ft:-ft: ?}" \
+	    "${eps:-exec/s: ?}"
 }
 
 for bin in "$@"; do

@@ -25,7 +25,8 @@ for p in "${pkgs[@]}"; do
 done
 
 # Optional: promtool (Debian's prometheus package) checks /metrics in
-# tests/integration/metrics.sh, which skips that check without it.
+# tests/integration/metrics.sh, and prometheus scrapes it there with the
+# metrics token; the test skips those checks without them.
 optional=(prometheus)
 want_optional=()
 for p in "${optional[@]}"; do

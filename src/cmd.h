@@ -61,6 +61,7 @@ int cmd_workspace_new(int argc, char **argv, const char *prog,
 /* The options of the shared core, in every front end that starts one
  * (src/cmd_core.c): --port, --anthropic-upstream, --openai-upstream,
  * --ledger, --ledger-fail-open, --ceiling, --daily-ceiling, --pane-ceiling, --min-output-tokens,
+ * --no-metrics-token,
  * and the team budget's --budget-store, --team, --member, --team-ceiling,
  * --member-ceiling, --budget-fail-open. Put CMD_CORE_LONGOPTS in the
  * front end's longopts and pass every option to cmd_core_option() first;
@@ -69,7 +70,7 @@ enum { CMD_CORE_PORT = 0x6000, CMD_CORE_ANTHROPIC, CMD_CORE_OPENAI, CMD_CORE_LED
 	CMD_CORE_CEILING, CMD_CORE_DAILY, CMD_CORE_PANE_CEILING,
 	CMD_CORE_BUDGET_STORE, CMD_CORE_TEAM, CMD_CORE_MEMBER, CMD_CORE_TEAM_CEILING,
 	CMD_CORE_MEMBER_CEILING, CMD_CORE_FAIL_OPEN, CMD_CORE_MIN_OUTPUT,
-	CMD_CORE_LEDGER_FAIL_OPEN };
+	CMD_CORE_LEDGER_FAIL_OPEN, CMD_CORE_NO_METRICS_TOKEN };
 #define CMD_CORE_LONGOPTS \
 	{ "port", required_argument, NULL, CMD_CORE_PORT }, \
 	{ "anthropic-upstream", required_argument, NULL, CMD_CORE_ANTHROPIC }, \
@@ -80,6 +81,7 @@ enum { CMD_CORE_PORT = 0x6000, CMD_CORE_ANTHROPIC, CMD_CORE_OPENAI, CMD_CORE_LED
 	{ "daily-ceiling", required_argument, NULL, CMD_CORE_DAILY }, \
 	{ "pane-ceiling", required_argument, NULL, CMD_CORE_PANE_CEILING }, \
 	{ "min-output-tokens", required_argument, NULL, CMD_CORE_MIN_OUTPUT }, \
+	{ "no-metrics-token", no_argument, NULL, CMD_CORE_NO_METRICS_TOKEN }, \
 	CMD_CORE_TEAM_LONGOPTS
 /* --budget-store and --team alone (tokmux team takes these). */
 #define CMD_CORE_STORE_LONGOPTS \

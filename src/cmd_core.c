@@ -71,6 +71,7 @@ cmd_core_option(struct cli *cli, int c, struct core_options *co, const char **pa
 	case CMD_CORE_OPENAI: co->openai = optarg; return 0;
 	case CMD_CORE_LEDGER: co->ledger = optarg; return 0;
 	case CMD_CORE_LEDGER_FAIL_OPEN: co->ledger_fail_open = 1; return 0;
+	case CMD_CORE_NO_METRICS_TOKEN: co->no_metrics_token = 1; return 0;
 	case CMD_CORE_PORT:
 		return cli_parse_port(optarg, &co->port, &err) < 0 ? cli_fail(cli, err) : 0;
 	case CMD_CORE_CEILING:

@@ -35,6 +35,7 @@ config_init(struct config *c)
 	c->theme = xstrdup("default");
 	c->notify_osc = NOTIFY_AUTO;
 	c->claude_first_party = -1;
+	c->metrics_token = 1;
 	for (int i = 0; i < CONFIG_MAX_PANES; i++) {
 		c->panes[i].ceiling_micros = -1;
 		c->panes[i].ceiling_tokens = -1;
@@ -226,6 +227,9 @@ config_load_fallback(const struct jsoncheck *x, const cJSON *v, const char *key,
 {
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_FALLBACK)
 		return jsoncheck_fail(x, NULL, key, "an array of at most 8 model names");
+	for (int i = 0; i < p->nfallback; i++)   /* a chain replaces, never extends, one */
+		free(p->fallback[i]);
+	p->nfallback = 0;
 	const cJSON *m;
 	int j = 0;
 	cJSON_ArrayForEach(m, v) {
@@ -350,7 +354,8 @@ static const char *const config_root_keys[] = { "panes", "prefix", "scrollback_l
 	"scrollback_mb", "upstream", "port", "gateway", "ledger", "ledger_fail_open", "ceiling_usd",
 	"daily_ceiling_usd", "min_output_tokens", "warn_at", "theme", "bell", "prices",
 	"worktree_dir", "worktree_setup", "notify_command", "notify_osc", "notify_focused",
-	"claude_first_party", TEAM_CONFIG_KEYS, "$schema", "comment", NULL };
+	"claude_first_party", "metrics_token", "body_memory_mb", TEAM_CONFIG_KEYS, "$schema",
+	"comment", NULL };
 
 /* One top-level key (known: config_root_keys checked it). */
 static int
@@ -380,6 +385,12 @@ config_load_key(const struct jsoncheck *x, const cJSON *v, struct config *c)
 			c->port = (int)n;
 	} else if (strcmp(k, "gateway") == 0)
 		rc = jsoncheck_bool(x, v, NULL, k, &c->gateway);
+	else if (strcmp(k, "metrics_token") == 0)
+		rc = jsoncheck_bool(x, v, NULL, k, &c->metrics_token);
+	else if (strcmp(k, "body_memory_mb") == 0) {
+		if ((rc = config_get_long(x, v, k, 64, 65536, &n)) == 0)
+			c->body_memory = (size_t)n << 20;
+	}
 	else if (strcmp(k, "ledger") == 0)
 		rc = config_get_string(x, v, k, &c->ledger_path);
 	else if (strcmp(k, "ledger_fail_open") == 0)

@@ -57,6 +57,8 @@ struct config {
 	char *notify_command;       /* run by /bin/sh -c on a notification; NULL none */
 	int notify_osc;             /* enum notify_method, or NOTIFY_AUTO (-1, the default) */
 	int notify_focused;         /* notify for the focused pane too (default 0) */
+	int metrics_token;          /* /metrics needs the metrics token (default 1) */
+	size_t body_memory;         /* bytes all request bodies may hold together; 0: default */
 	int claude_first_party;     /* set _CLAUDE_CODE_ASSUME_FIRST_PARTY_BASE_URL in panes:
 	                             * 1 yes, 0 no, -1 auto (the default: when the Anthropic
 	                             * upstream is https://api.anthropic.com) */

@@ -12,6 +12,7 @@
 
 #include "budget.h"
 #include "cli.h"
+#include "gwguard.h"
 #include "ledger.h"
 #include "period.h"
 #include "pricing.h"
@@ -44,6 +45,7 @@ struct core {
 	int npane;
 	ledger_notify_fn ledger_notify;   /* the front end's */
 	void *ledger_notify_user;
+	char *metrics_token_path;   /* NULL: /metrics is open */
 };
 
 /* The ledger's health into the stats store (the sidebar wakes), then to
@@ -238,6 +240,24 @@ core_check_pane_ceilings(const char *const *pc, int n, const char *const *names,
 	return 0;
 }
 
+/* The token /metrics asks for, from the user's token file (made on first
+ * use), unless --no-metrics-token or "metrics_token": false. */
+static int
+core_metrics_token(core_t *c, const struct core_options *o, char *token, size_t len,
+    char **err)
+{
+	if (o->no_metrics_token || !o->cfg->metrics_token)
+		return 0;
+	c->metrics_token_path = gwguard_token_default_path();
+	return gwguard_token_load(c->metrics_token_path, token, len, err);
+}
+
+const char *
+core_metrics_token_path(const core_t *c)
+{
+	return c->metrics_token_path;
+}
+
 core_t *
 core_start(const struct core_options *o, char **err)
 {
@@ -274,6 +294,9 @@ core_start(const struct core_options *o, char **err)
 		*err = xasprintf("budget store: %s", e);
 		goto fail;
 	}
+	char token[129] = "";
+	if (core_metrics_token(c, o, token, sizeof token, err) != 0)
+		goto fail;
 	struct gateway_policy hooks;
 	policy_hooks(c->policy, &hooks);
 	struct gateway_options go = {
@@ -286,6 +309,8 @@ core_start(const struct core_options *o, char **err)
 		.ratelimits = c->rl,
 		.policy = &hooks,
 		.session = c->session,
+		.body_memory = cfg->body_memory,
+		.metrics_token = token[0] != '\0' ? token : NULL,
 	};
 	c->gw = gateway_start(&go, &e);
 	if (c->gw == NULL) {        /* "cannot listen on 127.0.0.1:PORT: ..." */
@@ -325,6 +350,7 @@ core_stop(core_t *c)
 		stats_free(c->stats);
 	pricing_free(c->pricing);
 	free(c->ledger_path);
+	free(c->metrics_token_path);
 	team_settings_free(&c->team);
 	free(c);
 }

@@ -43,6 +43,9 @@ struct core_options {
 	const char *raise_hint;    /* NULL: how to raise a pane ceiling, for the unit and prefix */
 	const struct policy_options *tuning;   /* may be NULL: retry/pacing tuning, clock (tests) */
 	const char *session;       /* the ledger's session id; NULL: a new random one */
+	int no_metrics_token;      /* --no-metrics-token: anyone who can connect reads /metrics
+	                            * (else unless the config's metrics_token is false, it
+	                            * needs the user's token, core_metrics_token_path()) */
 	/* Team budget flags (--budget-store, --team, ...): win over cfg->team
 	 * key by key. Owned by the front end (team_settings_free). */
 	struct team_settings team;
@@ -58,7 +61,10 @@ typedef struct core core_t;
 /* NULL with a malloc'd one-line *err when pricing, the ledger or the port
  * fail (no program name in it: the front end adds that). */
 core_t *core_start(const struct core_options *o, char **err);
-void core_stop(core_t *c);    /* stops the gateway (settling in-flight requests), closes the ledger */
+void core_stop(core_t *c);
+
+/* The file holding the token /metrics asks for; NULL when it asks none. */
+const char *core_metrics_token_path(const core_t *c);    /* stops the gateway (settling in-flight requests), closes the ledger */
 
 /* 0 if every --pane-ceiling NAME=USD of pc[0..n-1] names a route that can
  * run: one of names[0..nnames-1] (NULL entries skipped) or a number from 1

@@ -79,6 +79,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "gwguard.h"
 #include "meter.h"
 #include "metrics.h"
 #include "resume.h"
@@ -117,6 +118,7 @@ struct gateway {
 	upstream_t *up;
 	taskpool_t *jobs;              /* forwarding threads: admit, attempts, policy waits */
 	int njobs;                     /* atomic: jobs submitted and not yet handed back */
+	gwguard_t *guard;              /* the bodies' memory budget, the metrics token */
 	int stopping;                  /* atomic */
 
 	pthread_mutex_t reqs_lock;     /* the list of requests (a leaf, but for req.mu) */
@@ -174,6 +176,14 @@ struct req {
 	char *query;                   /* "?..." or "" */
 	struct buf body;
 	int too_big;
+	size_t body_held;              /* reserved from the bodies' memory budget: the body's
+	                                * buffer and parse_extra */
+	size_t parse_extra;            /* what reading the body takes (reqbody_parse_cost) */
+	int busy;                      /* over that budget: answered 503 */
+	char *local_body;              /* answered by the gateway itself (healthz, metrics,
+	                                * an unknown route): sent once the request is read */
+	const char *local_type;
+	int local_status;
 
 	/* set when forwarding */
 	int openai;
@@ -1268,9 +1278,6 @@ gateway_forward(struct req *r)
 	r->ttfb_us = r->added_us = -1;
 	r->st = -1;
 	gateway_forward_prepare(r);
-	if (r->too_big)
-		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" : "request_too_large",
-		    "tokmux: request body too large", 0, 1);
 	if (r->kind == GATEWAY_PATH_REFUSED)
 		return gateway_forward_unknown(r);
 	if (r->metered && r->body_rc != REQBODY_OK)
@@ -1285,6 +1292,214 @@ gateway_forward(struct req *r)
 	gateway_forward_send(r);
 	r->phase = REQ_ATTEMPT;
 	return gateway_forward_step(r);
+}
+
+/* ------------------------------------------------ bounds under abuse */
+
+/* The request's body and its reservation, given back. */
+static void
+gateway_body_drop(struct req *r)
+{
+	buf_free(&r->body);
+	gwguard_body_release(r->g->guard, &r->body_held);
+}
+
+/* Make room for want body bytes (and a NUL) within the bodies' memory
+ * budget: 0, or -1 with the body dropped and r->busy set. */
+static int
+gateway_body_room(struct req *r, size_t want)
+{
+	if (want + 1 <= r->body.cap)
+		return 0;
+	size_t cap = UTIL_MAX(want + 1, r->body.cap * 2);
+	cap = UTIL_MIN(cap, (size_t)GATEWAY_MAX_BODY + 1);
+	if (gwguard_body_reserve(r->g->guard, &r->body_held, cap + r->parse_extra) != 0) {
+		r->busy = 1;
+		gateway_body_drop(r);
+		return -1;
+	}
+	r->body.data = xrealloc(r->body.data, cap);
+	r->body.cap = cap;
+	return 0;
+}
+
+/* Keep n more uploaded bytes, unless the body is too big or over budget. */
+static void
+gateway_body_take(struct req *r, const char *data, size_t n)
+{
+	if (r->too_big || r->busy)
+		return;
+	if (r->body.len + n > GATEWAY_MAX_BODY) {
+		r->too_big = 1;
+		gateway_body_drop(r);
+		return;
+	}
+	if (gateway_body_room(r, r->body.len + n) != 0)
+		return;
+	memcpy(r->body.data + r->body.len, data, n);
+	r->body.len += n;
+	r->body.data[r->body.len] = '\0';
+}
+
+/* The answer to a body tokmux will not hold: 413 past GATEWAY_MAX_BODY,
+ * 503 with retry-after past the bodies' memory budget. Both in the API's
+ * error shape. */
+static enum MHD_Result
+gateway_body_refuse(struct req *r)
+{
+	int has_key, has_bearer;
+	char *upath = gateway_upstream_path(r->path);
+	gateway_key_hash(r, &has_key, &has_bearer);
+	r->openai = gateway_is_openai(upath, has_key, has_bearer,
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "anthropic-version") != NULL);
+	free(upath);
+	if (r->too_big)
+		return gateway_respond_error(r, 413, r->openai ? "invalid_request_error" :
+		    "request_too_large", r->parse_extra > 0 ? "tokmux: request body too large to "
+		    "read (too many JSON values)" : "tokmux: request body too large", 0, 1);
+	size_t now, peak, budget;
+	gwguard_body_usage(r->g->guard, &now, &peak, &budget);
+	char *msg = xasprintf("tokmux: the request bodies in flight fill the gateway's memory "
+	    "budget (%zu MB); try again in a few seconds.", budget >> 20);
+	log_debug("gateway: route %d: body refused, %zu of %zu bytes held", r->route, now, budget);
+	enum MHD_Result ret = gateway_respond_error(r, 503, r->openai ? "server_error" :
+	    "overloaded_error", msg, GWGUARD_RETRY_AFTER_S, 0);
+	free(msg);
+	return ret;
+}
+
+/* First call of a forwarded request: a body whose Content-Length is past
+ * the limit or the budget is refused before a byte of it is read (and
+ * before a "100 Continue"); one that fits is reserved and allocated at
+ * once, in one piece. 1 with *ret when answered, else 0. */
+static int
+gateway_body_expect(struct req *r, enum MHD_Result *ret)
+{
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+	char *end;
+	if (cl == NULL || *cl < '0' || *cl > '9')
+		return 0;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	if (*end != '\0')
+		return 0;
+	size_t now, peak, budget;
+	gwguard_body_usage(r->g->guard, &now, &peak, &budget);
+	if (errno == ERANGE || n > GATEWAY_MAX_BODY || n > (budget - 1) / 2)
+		r->too_big = 1;     /* past the limit, or the budget could never hold it */
+	else if (n > 0) {
+		r->parse_extra = (size_t)n;    /* at least its strings' copies, until it is read */
+		gateway_body_room(r, (size_t)n);
+	}
+	if (!r->too_big && !r->busy)
+		return 0;
+	*ret = gateway_body_refuse(r);
+	return 1;
+}
+
+/* The body is whole: reserve what reading it takes before it is read.
+ * 0, or -1 with too_big (it would take more than the whole budget) or
+ * busy set. */
+static int
+gateway_body_parse_room(struct req *r)
+{
+	if (r->body.len == 0)
+		return 0;
+	if (r->body.cap > r->body.len + 1) {     /* a chunked body's doubling: give it back */
+		r->body.data = xrealloc(r->body.data, r->body.len + 1);
+		r->body.cap = r->body.len + 1;
+		gwguard_body_release(r->g->guard, &r->body_held);
+		r->parse_extra = 0;
+	}
+	size_t cost = reqbody_parse_cost(r->body.data, r->body.len);
+	size_t now, peak, budget;
+	gwguard_body_usage(r->g->guard, &now, &peak, &budget);
+	if (cost > budget || r->body.cap > budget - cost) {
+		r->too_big = 1;
+		r->parse_extra = cost;
+		gateway_body_drop(r);
+		return -1;
+	}
+	if (gwguard_body_reserve(r->g->guard, &r->body_held, r->body.cap + cost) != 0) {
+		r->busy = 1;
+		gateway_body_drop(r);
+		return -1;
+	}
+	r->parse_extra = cost;
+	return 0;
+}
+
+/* Answered by the gateway itself, sent when the request has been read
+ * (its body, if any, dropped): a response queued before that would end
+ * the connection, and with it a request pipelined behind. body is
+ * malloc'd and taken. MHD_YES with *out set. */
+/* A new request of connection c, on g's list of requests (which
+ * gateway_req_free takes it off). */
+static struct req *
+gateway_req_new(gateway_t *g, struct MHD_Connection *c)
+{
+	struct req *r = xcalloc(1, sizeof *r);
+	r->g = g;
+	r->conn = c;
+	r->route = -1;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	r->fd = ci != NULL ? ci->connect_fd : -1;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_lock(&g->reqs_lock);
+	r->next = g->reqs;
+	if (g->reqs != NULL)
+		g->reqs->prev = r;
+	g->reqs = r;
+	pthread_mutex_unlock(&g->reqs_lock);
+	return r;
+}
+
+static enum MHD_Result
+gateway_local_later(gateway_t *g, struct MHD_Connection *c, int status, const char *type,
+    char *body, struct req **out)
+{
+	struct req *r = gateway_req_new(g, c);
+	r->local_status = status;
+	r->local_type = type;
+	r->local_body = body;
+	*out = r;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+gateway_local_step(struct req *r, size_t *upload_size)
+{
+	if (*upload_size > 0 || r->status != 0) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(r->local_body),
+	    r->local_body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", r->local_type);
+	if (r->local_status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"tokmux metrics\"");
+	r->status = r->local_status;
+	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->local_status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* GET /metrics: the page, or 401 without the metrics token. */
+static enum MHD_Result
+gateway_metrics_later(gateway_t *g, struct MHD_Connection *c, const char *query,
+    struct req **out)
+{
+	if (!gwguard_metrics_ok(g->guard,
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), query)) {
+		log_debug("gateway: /metrics without the metrics token: 401");
+		return gateway_local_later(g, c, 401, "text/plain", xstrdup("tokmux: /metrics needs "
+		    "the metrics token: Authorization: Bearer TOKEN or ?token=TOKEN "
+		    "(docs/GATEWAY.md)\n"), out);
+	}
+	return gateway_local_later(g, c, 200, "text/plain; version=0.0.4", gateway_metrics(g), out);
 }
 
 /* ---------------------------------------------------------- MHD glue */
@@ -1303,7 +1518,8 @@ gateway_req_free(struct req *r)
 	free(r->method);
 	free(r->path);
 	free(r->query);
-	buf_free(&r->body);
+	free(r->local_body);
+	gateway_body_drop(r);
 	pthread_mutex_lock(&r->g->reqs_lock);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
@@ -1419,25 +1635,14 @@ gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method
 	size_t plen = strcspn(uri, "?");
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	if (get && plen == 8 && strncmp(uri, "/healthz", 8) == 0)
-		return gateway_respond_text(c, 200, "text/plain", "ok");
-	if (get && plen == 8 && strncmp(uri, "/metrics", 8) == 0) {
-		char *text = gateway_metrics(g);
-		struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text,
-		    MHD_RESPMEM_MUST_FREE);
-		if (resp == NULL) {
-			free(text);
-			return MHD_NO;
-		}
-		MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
-		enum MHD_Result ret = MHD_queue_response(c, 200, resp);
-		MHD_destroy_response(resp);
-		return ret;
-	}
+		return gateway_local_later(g, c, 200, "text/plain", xstrdup("ok"), out);
+	if (get && plen == 8 && strncmp(uri, "/metrics", 8) == 0)
+		return gateway_metrics_later(g, c, uri + plen, out);
 	char *path = NULL, *query = NULL;
 	struct route rt;
 	int route = gateway_split_uri(g, uri, &path, &query, &rt);
 	if (route < 0)
-		return gateway_respond_text(c, 404, "text/plain", "not found\n");
+		return gateway_local_later(g, c, 404, "text/plain", xstrdup("not found\n"), out);
 	const char *bad = gateway_path_problem(path);
 	if (bad != NULL) {
 		int oai = strstr(path, "chat") != NULL || strstr(path, "responses") != NULL;
@@ -1445,27 +1650,13 @@ gateway_request_begin(gateway_t *g, struct MHD_Connection *c, const char *method
 		    "(e.g. /v1/messages).", bad);
 		char *body = gateway_error_json(oai, "invalid_request_error", msg, NULL);
 		log_debug("gateway: route %d: refused a path with %s", route, bad);
-		enum MHD_Result ret = gateway_respond_text(c, 400, "application/json", body);
 		free(msg);
-		free(body);
 		free(path);
 		free(query);
-		return ret;
+		return gateway_local_later(g, c, 400, "application/json", body, out);
 	}
 	gateway_note_conversation(g, route, c);
-	struct req *r = xcalloc(1, sizeof *r);
-	r->g = g;
-	r->conn = c;
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
-	r->fd = ci != NULL ? ci->connect_fd : -1;
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_mutex_lock(&g->reqs_lock);
-	r->next = g->reqs;
-	if (g->reqs != NULL)
-		g->reqs->prev = r;
-	g->reqs = r;
-	pthread_mutex_unlock(&g->reqs_lock);
+	struct req *r = gateway_req_new(g, c);
 	r->route = route;
 	r->stats_route = rt.stats_route;
 	r->route_name = rt.name;
@@ -1485,19 +1676,20 @@ gateway_on_request(void *cls, struct MHD_Connection *c, const char *url, const c
 	struct req *r = *con_cls;
 	if (r == NULL) {
 		enum MHD_Result ret = gateway_request_begin(g, c, method, &r);
-		/* g marks a request answered locally: its body is dropped. */
+		/* g marks a request refused at once (403, 400): its body is dropped. */
 		*con_cls = r != NULL ? (void *)r : (void *)g;
+		if (r != NULL && r->local_body == NULL)
+			gateway_body_expect(r, &ret);   /* sets ret when it answers */
 		return ret;
 	}
 	if ((void *)r == (void *)g) {
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->local_body != NULL)
+		return gateway_local_step(r, upload_size);
 	if (*upload_size > 0) {
-		if (r->body.len + *upload_size > GATEWAY_MAX_BODY)
-			r->too_big = 1;
-		if (!r->too_big)
-			buf_append(&r->body, upload, *upload_size);
+		gateway_body_take(r, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -1505,6 +1697,8 @@ gateway_on_request(void *cls, struct MHD_Connection *c, const char *url, const c
 		return MHD_YES;   /* already answered (or still forwarding) */
 	if (r->phase != REQ_BODY)
 		return gateway_forward_step(r);   /* resumed: the attempt moved on */
+	if (r->too_big || r->busy || gateway_body_parse_room(r) != 0)
+		return gateway_body_refuse(r);
 	return gateway_forward(r);
 }
 
@@ -1580,6 +1774,7 @@ gateway_start(const struct gateway_options *o, char **err)
 	};
 	g->idle_s = o->idle_timeout_s;
 	g->connect_ms = o->connect_timeout_ms;
+	g->guard = gwguard_new(o->body_memory, o->metrics_token);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_mutex_init(&g->reqs_lock, NULL);
 	g->up = upstream_new();
@@ -1606,6 +1801,7 @@ gateway_start(const struct gateway_options *o, char **err)
 		 * than one descriptor kept until exit. */
 		taskpool_free(g->jobs);
 		upstream_free(g->up);
+		gwguard_free(g->guard);
 		metrics_free(g->metrics);
 		pthread_mutex_destroy(&g->reqs_lock);
 		pthread_mutex_destroy(&g->lock);
@@ -1672,6 +1868,7 @@ gateway_stop(gateway_t *g)
 	}
 	metrics_free(g->metrics);
 	pthread_mutex_destroy(&g->reqs_lock);
+	gwguard_free(g->guard);
 	pthread_mutex_destroy(&g->lock);
 	free(g->anthropic);
 	free(g->openai);

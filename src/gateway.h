@@ -153,6 +153,11 @@ struct gateway_options {
 	int connect_timeout_ms;            /* 0: UPSTREAM_CONNECT_TIMEOUT_MS */
 	const char *session;               /* the ledger's "session" of every record, NULL none;
 	                                    * the caller's, kept until gateway_stop */
+	size_t body_memory;                /* bytes all request bodies may hold together
+	                                    * (past it: 503 with retry-after); 0: the default,
+	                                    * GWGUARD_BODY_MEMORY_DEFAULT */
+	const char *metrics_token;         /* /metrics needs it (bearer or ?token=); NULL:
+	                                    * anyone who can connect reads /metrics */
 };
 
 /* Start serving. NULL with a malloc'd *err on failure (e.g. port taken). */

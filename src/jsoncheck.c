@@ -14,12 +14,37 @@
 
 #include "util.h"
 
-/* "FILE: " (or "") then the message; consumes msg. */
+/* s with its control characters written as \n, \t or \xHH: a message
+ * stays one line and a key from a file cannot reach the terminal as an
+ * escape sequence. malloc'd. */
+static char *
+jsoncheck_printable(const char *s)
+{
+	struct buf b = { 0 };
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n')
+			buf_append(&b, "\\n", 2);
+		else if (c == '\t')
+			buf_append(&b, "\\t", 2);
+		else if (c < 0x20 || c == 0x7f)
+			buf_appendf(&b, "\\x%02x", c);
+		else
+			buf_append(&b, s, 1);
+	}
+	buf_append(&b, "", 0);
+	return b.data != NULL ? b.data : xstrdup("");
+}
+
+/* "FILE: " (or "") then the message, in one printable line; consumes msg. */
 static int
 jsoncheck_set(const struct jsoncheck *j, char *msg)
 {
-	if (j->err != NULL)
-		*j->err = j->file != NULL ? xasprintf("%s: %s", j->file, msg) : xstrdup(msg);
+	if (j->err != NULL) {
+		char *line = j->file != NULL ? xasprintf("%s: %s", j->file, msg) : xstrdup(msg);
+		*j->err = jsoncheck_printable(line);
+		free(line);
+	}
 	free(msg);
 	return -1;
 }
@@ -37,6 +62,61 @@ jsoncheck_fail(const struct jsoncheck *j, const char *parent, const char *key,
 	    both && key[0] != '[' ? "." : "", key != NULL ? key : "", what);
 	free(what);
 	return jsoncheck_set(j, msg);
+}
+
+static int
+jsoncheck_cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A key that appears twice among obj's members (sorted, so any number of
+ * keys costs n log n), NULL if none. */
+static const char *
+jsoncheck_dup_key(const cJSON *obj)
+{
+	int n = cJSON_GetArraySize(obj), i = 0;
+	const char *dup = NULL;
+	if (n < 2)
+		return NULL;
+	const char **keys = xcalloc((size_t)n, sizeof *keys);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, obj)
+		keys[i++] = it->string != NULL ? it->string : "";
+	qsort(keys, (size_t)n, sizeof *keys, jsoncheck_cmp_key);
+	for (i = 1; i < n && dup == NULL; i++)
+		if (strcmp(keys[i - 1], keys[i]) == 0)
+			dup = keys[i];
+	free(keys);
+	return dup;
+}
+
+/* Every object under v (at path, "" for the top) has each key once; else
+ * -1 with "key PATH.K: expected once (the key appears twice)". The depth
+ * is cJSON's own nesting limit, so the recursion is bounded. */
+static int
+jsoncheck_unique(const struct jsoncheck *j, const cJSON *v, const char *path)
+{
+	const char *dup = cJSON_IsObject(v) ? jsoncheck_dup_key(v) : NULL;
+	if (dup != NULL)
+		return jsoncheck_fail(j, path[0] != '\0' ? path : NULL, dup,
+		    "the key once (it appears twice)");
+	const cJSON *it;
+	int i = 0, rc = 0;
+	cJSON_ArrayForEach(it, v) {
+		if (rc != 0)
+			break;
+		if (!cJSON_IsObject(it) && !cJSON_IsArray(it)) {
+			i++;
+			continue;
+		}
+		char *sub = cJSON_IsObject(v) ? xasprintf("%s%s%s", path, path[0] ? "." : "",
+		    it->string != NULL ? it->string : "") : xasprintf("%s[%d]", path, i);
+		rc = jsoncheck_unique(j, it, sub);
+		free(sub);
+		i++;
+	}
+	return rc;
 }
 
 struct cJSON *
@@ -60,6 +140,10 @@ jsoncheck_parse(const struct jsoncheck *j, const char *text, size_t len)
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		jsoncheck_fail(j, "(top level)", NULL, "a JSON object");
+		return NULL;
+	}
+	if (jsoncheck_unique(j, root, "") != 0) {
+		cJSON_Delete(root);
 		return NULL;
 	}
 	return root;

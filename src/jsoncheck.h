@@ -26,8 +26,10 @@ int jsoncheck_fail(const struct jsoncheck *j, const char *parent, const char *ke
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Parse len bytes of text into a JSON object (the caller frees it with
- * cJSON_Delete). NULL with "FILE: invalid JSON at line L, column C" or
- * "FILE: key (top level): expected a JSON object". */
+ * cJSON_Delete). NULL with "FILE: invalid JSON at line L, column C",
+ * "FILE: key (top level): expected a JSON object", or, when any object in
+ * it has a key twice (which of the two counts is a guess no reader should
+ * make), "FILE: key PATH: expected the key once (it appears twice)". */
 struct cJSON *jsoncheck_parse(const struct jsoncheck *j, const char *text, size_t len);
 
 /* obj is an object whose keys are all in allowed (NULL-terminated); else -1

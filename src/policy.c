@@ -650,7 +650,7 @@ policy_pace(policy_t *p, struct proute *rt, const char *hash, int *retry_after, 
 		if (p->stopping)
 			break;
 		if (wait * 1000.0 > p->o.pace_cap_ms) {
-			*retry_after = (int)ceil(wait);
+			*retry_after = (int)ceil(UTIL_MIN(wait, RATELIMIT_MAX_RESET));
 			rc = -1;
 			break;
 		}

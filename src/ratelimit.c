@@ -199,7 +199,7 @@ ratelimit_parse_duration(const char *s)
 	}
 	if (parts == 0 || !only_ws(s))
 		return -1;
-	return total;
+	return UTIL_MIN(total, RATELIMIT_MAX_RESET);
 }
 
 double
@@ -209,7 +209,7 @@ ratelimit_parse_retry_after(const char *value, double now)
 	if (value == NULL)
 		return -1;
 	if (parse_number(value, &v))
-		return v;
+		return UTIL_MIN(v, RATELIMIT_MAX_RETRY_AFTER);
 	/* HTTP-date: IMF-fixdate, RFC 850, asctime */
 	static const char *const fmts[] = {
 		"%a, %d %b %Y %H:%M:%S GMT",
@@ -226,7 +226,7 @@ ratelimit_parse_retry_after(const char *value, double now)
 		if (t == (time_t)-1)
 			continue;
 		double d = (double)t - now;
-		return d > 0 ? d : 0;
+		return d > 0 ? UTIL_MIN(d, RATELIMIT_MAX_RETRY_AFTER) : 0;
 	}
 	return -1;
 }
@@ -237,19 +237,18 @@ ratelimit_parse_retry_after_ms(const char *value)
 	double v;
 	if (value == NULL || !parse_number(value, &v))
 		return -1;
-	return v / 1000;
+	return UTIL_MIN(v / 1000, RATELIMIT_MAX_RETRY_AFTER);
 }
 
-/* An absolute reset time: RFC 3339, or epoch seconds. */
+/* An absolute reset time: RFC 3339, or epoch seconds; no later than
+ * RATELIMIT_MAX_RESET from now. */
 static double
-parse_reset_abs(const char *value)
+parse_reset_abs(const char *value, double now)
 {
 	double v = ratelimit_parse_rfc3339(value);
-	if (v >= 0)
-		return v;
-	if (parse_number(value, &v) && v > 0)
-		return v;
-	return -1;
+	if (v < 0 && !(parse_number(value, &v) && v > 0))
+		return -1;
+	return UTIL_MIN(v, now + RATELIMIT_MAX_RESET);
 }
 
 static void
@@ -287,9 +286,9 @@ bucket_field(struct rl_bucket *b, const char *field, const char *value, int rela
 			d = ratelimit_parse_duration(value);
 			if (d < 0 && !parse_number(value, &d))
 				return 0;
-			b->reset = now + d;
+			b->reset = now + UTIL_MIN(d, RATELIMIT_MAX_RESET);
 		} else {
-			d = parse_reset_abs(value);
+			d = parse_reset_abs(value, now);
 			if (d < 0)
 				return 0;
 			b->reset = d;
@@ -301,15 +300,15 @@ bucket_field(struct rl_bucket *b, const char *field, const char *value, int rela
 }
 
 static int
-window_field(struct rl_window *w, const char *field, const char *value)
+window_field(struct rl_window *w, const char *field, const char *value, double now)
 {
 	double d;
 	if (strcmp(field, "utilization") == 0) {
 		if (!parse_number(value, &d))
 			return 0;
-		w->utilization = d;
+		w->utilization = UTIL_MIN(d, 1.0);   /* 0..1: a bar's length */
 	} else if (strcmp(field, "reset") == 0) {
-		if ((d = parse_reset_abs(value)) < 0)
+		if ((d = parse_reset_abs(value, now)) < 0)
 			return 0;
 		w->reset = d;
 	} else if (strcmp(field, "status") == 0) {
@@ -322,7 +321,7 @@ window_field(struct rl_window *w, const char *field, const char *value)
 
 /* anthropic-ratelimit-unified-<rest> */
 static int
-unified(struct rl_state *st, const char *rest, const char *value)
+unified(struct rl_state *st, const char *rest, const char *value, double now)
 {
 	double d;
 	if (strcmp(rest, "status") == 0) {
@@ -330,7 +329,7 @@ unified(struct rl_state *st, const char *rest, const char *value)
 		return 1;
 	}
 	if (strcmp(rest, "reset") == 0) {
-		if ((d = parse_reset_abs(value)) < 0)
+		if ((d = parse_reset_abs(value, now)) < 0)
 			return 0;
 		st->unified_reset = d;
 		return 1;
@@ -340,9 +339,9 @@ unified(struct rl_state *st, const char *rest, const char *value)
 		return 1;
 	}
 	if (strncmp(rest, "5h-", 3) == 0)
-		return window_field(&st->w5h, rest + 3, value);
+		return window_field(&st->w5h, rest + 3, value, now);
 	if (strncmp(rest, "7d-", 3) == 0)
-		return window_field(&st->w7d, rest + 3, value);
+		return window_field(&st->w7d, rest + 3, value, now);
 	return 0;   /* per-model windows, overage, fallback: not kept */
 }
 
@@ -362,7 +361,7 @@ parse_known(struct rl_state *st, const char *n, const char *value, double now)
 	};
 	double d;
 	if (strncmp(n, "anthropic-ratelimit-unified-", 28) == 0)
-		return unified(st, n + 28, value);
+		return unified(st, n + 28, value, now);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(anth); i++) {
 		size_t k = strlen(anth[i].prefix);
 		if (strncmp(n, anth[i].prefix, k) == 0)

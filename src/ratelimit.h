@@ -14,6 +14,15 @@
 
 #define RATELIMIT_MAX_KEYS 16
 
+/* Every time value read from the network is clamped (a wild or hostile
+ * value must neither overflow the pacing arithmetic nor lock a key out):
+ * a wait a response asks for (retry-after, retry-after-ms) is at most
+ * RATELIMIT_MAX_RETRY_AFTER seconds (past it the provider is simply asked
+ * again), a limit's or window's reset at most RATELIMIT_MAX_RESET seconds
+ * ahead (the longest window providers have is 7 days). */
+#define RATELIMIT_MAX_RETRY_AFTER 900.0
+#define RATELIMIT_MAX_RESET (8.0 * 86400)
+
 struct rl_bucket {
 	int64_t limit;       /* -1 unknown */
 	int64_t remaining;   /* -1 unknown */
@@ -41,19 +50,21 @@ struct rl_state {
  * header was a rate-limit header, 0 otherwise. Name is case-insensitive. */
 int ratelimit_parse_header(struct rl_state *st, const char *name, const char *value, double now);
 
-/* Parse "retry-after" (seconds or HTTP-date) / "retry-after-ms". Returns
- * seconds to wait (>= 0) or -1 if unparseable. */
+/* Parse "retry-after" (seconds or HTTP-date). Returns seconds to wait,
+ * 0 to RATELIMIT_MAX_RETRY_AFTER (larger values are clamped), or -1 if
+ * unparseable. */
 double ratelimit_parse_retry_after(const char *value, double now);
 
 /* Parse an OpenAI-style duration ("1s", "6m0s", "20ms", "1h2m3s") into
- * seconds; -1 if malformed. */
+ * seconds, at most RATELIMIT_MAX_RESET (clamped); -1 if malformed. */
 double ratelimit_parse_duration(const char *s);
 
 /* Parse RFC 3339 "2025-08-21T12:40:59Z" (also with offset / fraction) into
  * UNIX time; -1 if malformed. */
 double ratelimit_parse_rfc3339(const char *s);
 
-/* "retry-after-ms" value (milliseconds, may be fractional) in seconds; -1 if bad. */
+/* "retry-after-ms" value (milliseconds, may be fractional) in seconds,
+ * clamped to RATELIMIT_MAX_RETRY_AFTER; -1 if bad. */
 double ratelimit_parse_retry_after_ms(const char *value);
 /* Absolute UNIX time before which no request should be sent for this key
  * (latest of: retry-after, the reset of any bucket with remaining == 0, the

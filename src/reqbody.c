@@ -369,6 +369,30 @@ reqbody_parse(const char *body, size_t len)
 	return root;
 }
 
+size_t
+reqbody_parse_cost(const char *body, size_t len)
+{
+	size_t values = 1;
+	int in_string = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = body[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = 0;
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == ',' || c == '[' || c == '{') {
+			values++;
+		}
+	}
+	/* each value a node and its allocation's overhead; every string, key
+	 * and number text at most the body's bytes, copied once */
+	size_t node = sizeof(cJSON) + 2 * sizeof(size_t);
+	return values > (SIZE_MAX - len) / node ? SIZE_MAX : values * node + len;
+}
+
 int
 reqbody_read(const char *body, size_t len, struct reqbody *out)
 {

@@ -66,6 +66,12 @@ struct reqbody {
  * by URL, an item reference). */
 int reqbody_read(const char *body, size_t len, struct reqbody *out);
 
+/* An upper bound of the memory reading body (len bytes) takes beyond the
+ * body itself: a cJSON node per value, and a copy of its strings. A body of
+ * many tiny values ("[0,0,0,...") costs some forty times its size; the
+ * gateway counts this against its bodies' memory budget before reading. */
+size_t reqbody_parse_cost(const char *body, size_t len);
+
 /* The input tokens a request can be billed for (input, cache reads and
  * writes together) and how many of them may be 1-hour cache writes. The
  * bound that holds: one token per body byte (a token covers at least one

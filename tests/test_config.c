@@ -205,6 +205,69 @@ test_errors(void **state)
 	expect_error("", "invalid JSON at line 1");
 }
 
+/* Issue 14: a duplicate "fallback" of 8 models each overflowed the pane's
+ * chain (a crash); {"port": 1e300} must be an error, not a conversion out
+ * of range. Any key twice, at any depth, is an error naming it. */
+static void
+test_duplicates_and_huge(void **state)
+{
+	(void)state;
+	expect_error("{\"panes\": [{\"fallback\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"], "
+	    "\"fallback\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"]}]}",
+	    "key panes[0].fallback: expected the key once (it appears twice)");
+	expect_error("{\"port\": 80, \"theme\": \"x\", \"port\": 81}",
+	    "key port: expected the key once (it appears twice)");
+	expect_error("{\"upstream\": {\"openai\": \"http://a\", \"openai\": \"http://b\"}}",
+	    "key upstream.openai: expected the key once");
+	expect_error("{\"prices\": {\"m\": {\"input\": 1, \"output\": 2}, \"m\": {\"input\": 1, \"output\": 2}}}",
+	    "key prices.m: expected the key once");
+	expect_error("{\"team_ceilings\": {\"opus\": {\"day\": 1, \"day\": 2}}}",
+	    "key team_ceilings.opus.day: expected the key once");
+	expect_error("{\"panes\": [{}, {\"name\": \"a\", \"name\": \"a\"}]}",
+	    "key panes[1].name: expected the key once");
+	expect_error("{\"port\": 1e300}", "key port: expected a whole number from 0 to 65535");
+	expect_error("{\"port\": -1e300}", "key port: expected a whole number from 0 to 65535");
+	expect_error("{\"scrollback_lines\": 1e19}", "key scrollback_lines: expected a whole number");
+	expect_error("{\"min_output_tokens\": 9.3e18}", "key min_output_tokens: expected a whole number");
+	expect_error("{\"ceiling_usd\": 1e300}", "key ceiling_usd: expected a number of US dollars");
+	expect_error("{\"warn_at\": 1e300}", "key warn_at: expected a number from 0 to 1");
+	expect_error("{\"panes\": [{\"ceiling_tokens\": 1e300}]}", "key panes[0].ceiling_tokens: expected a whole number");
+	expect_error("{\"panes\": [{\"downgrade_at\": -1e300}]}", "key panes[0].downgrade_at: expected a number from 0 to 1");
+	expect_error("{\"panes\": [{\"ceiling_usd\": 1e300}]}", "key panes[0].ceiling_usd: expected a number of US dollars");
+	expect_error("{\"scrollback_mb\": 1e300}", "key scrollback_mb: expected a whole number");
+	/* fuzz_config: a key with a newline or an escape made a message of two
+	 * lines, or one that drives the terminal: control characters are shown */
+	expect_error("{\"pane\\ns\": 1}", "key pane\\ns: expected one of");
+	expect_error("{\"\\u001b[31mx\": 1}", "key \\x1b[31mx: expected one of");
+	expect_error("{\"panes\": [{\"\\tname\": 1}]}", "key panes[0].\\tname: expected one of");
+	/* the same key in two different objects is fine */
+	struct config c;
+	char *err = load_err("{\"panes\": [{\"name\": \"a\", \"fallback\": [\"x\"]}, "
+	    "{\"name\": \"b\", \"fallback\": [\"y\"]}]}", &c);
+	assert_null(err);
+	assert_int_equal(c.panes[1].nfallback, 1);
+	config_free(&c);
+}
+
+/* The gateway's bounds (issue 14): the bodies' memory, the metrics token. */
+static void
+test_gateway_keys(void **state)
+{
+	(void)state;
+	expect_error("{\"body_memory_mb\": 1}", "key body_memory_mb: expected a whole number from 64 to 65536");
+	expect_error("{\"body_memory_mb\": 1e300}", "key body_memory_mb: expected a whole number");
+	expect_error("{\"metrics_token\": \"yes\"}", "key metrics_token: expected true or false");
+	struct config d;
+	assert_null(load_err("{\"metrics_token\": false, \"body_memory_mb\": 128}", &d));
+	assert_int_equal(d.metrics_token, 0);
+	assert_int_equal(d.body_memory, (size_t)128 << 20);
+	config_free(&d);
+	config_init(&d);
+	assert_int_equal(d.metrics_token, 1);
+	assert_int_equal(d.body_memory, 0);
+	config_free(&d);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -242,6 +305,8 @@ main(void)
 		cmocka_unit_test(test_worktree_keys),
 		cmocka_unit_test(test_notify_keys),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_duplicates_and_huge),
+		cmocka_unit_test(test_gateway_keys),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parse_key),
 	};

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "core.h"
 #include "demo/mock.h"
+#include "testtmp.h"
 #include "util.h"
 
 static void
@@ -70,7 +71,7 @@ test_ledger_has_no_key_from_cmd(void **state)
 	struct config cfg;
 	config_init(&cfg);
 	struct core_options co = { .cfg = &cfg, .port = 0, .anthropic = up, .openai = up,
-		.ledger = ledger, .wake_fd = -1 };
+		.ledger = ledger, .wake_fd = -1, .no_metrics_token = 1 };
 	core_t *c = core_start(&co, &err);
 	if (c == NULL)
 		fail_msg("core_start: %s", err);
@@ -113,12 +114,80 @@ test_ledger_has_no_key_from_cmd(void **state)
 	(void)state;
 }
 
+/* GET url with an optional Authorization header: the status. */
+static long
+get_status(const char *url, const char *auth)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *l = auth != NULL ? curl_slist_append(NULL, auth) : NULL;
+	FILE *devnull = fopen("/dev/null", "w");
+	long status = 0;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, devnull);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(l);
+	fclose(devnull);
+	return status;
+}
+
+/* Issue 14: the core's /metrics needs the user's token, made on first use
+ * in $XDG_STATE_HOME/tokmux/metrics-token; --no-metrics-token and
+ * "metrics_token": false open it. */
+static void
+test_metrics_token(void **state)
+{
+	(void)state;
+	char dir[64], ledger[128], url[256], auth[256], tok[129];
+	testtmp_make(dir, sizeof dir, "coretok");
+	setenv("XDG_STATE_HOME", dir, 1);
+	snprintf(ledger, sizeof ledger, "%s/ledger.jsonl", dir);
+	struct config cfg;
+	config_init(&cfg);
+	for (int run = 0; run < 3; run++) {
+		struct core_options co = { .cfg = &cfg, .port = 0, .anthropic = "http://127.0.0.1:9",
+			.ledger = ledger, .wake_fd = -1, .no_metrics_token = run == 1 };
+		cfg.metrics_token = run != 2;
+		char *err = NULL;
+		core_t *c = core_start(&co, &err);
+		if (c == NULL)
+			fail_msg("core_start: %s", err);
+		char base[256];
+		assert_true(core_add_pane(c, 1, "p1", "sh", base, sizeof base, NULL, 0) >= 0);
+		snprintf(url, sizeof url, "%.*s/metrics", (int)(strstr(base, "/p/") - base), base);
+		if (run == 0) {
+			assert_non_null(core_metrics_token_path(c));
+			assert_non_null(strstr(core_metrics_token_path(c), dir));
+			FILE *f = fopen(core_metrics_token_path(c), "r");
+			assert_non_null(f);
+			assert_non_null(fgets(tok, sizeof tok, f));
+			fclose(f);
+			tok[strcspn(tok, "\n")] = '\0';
+			assert_int_equal(strlen(tok), 32);
+			assert_int_equal(get_status(url, NULL), 401);
+			snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
+			assert_int_equal(get_status(url, auth), 200);
+		} else {
+			assert_null(core_metrics_token_path(c));
+			assert_int_equal(get_status(url, NULL), 200);
+		}
+		core_stop(c);
+	}
+	config_free(&cfg);
+	unsetenv("XDG_STATE_HOME");
+	assert_int_equal(testtmp_remove(dir), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agent_name),
 		cmocka_unit_test(test_ledger_has_no_key_from_cmd),
+		cmocka_unit_test(test_metrics_token),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1615,7 +1615,7 @@ test_gateway_main(void **state)
 	snprintf(ledger, sizeof ledger, "/tmp/tokmux-gwmain-%d.jsonl", (int)getpid());
 	unlink(ledger);
 	struct gm g = { .argv = { "gateway", "--port", "0", "-c", cfg, "--anthropic-upstream", up,
-		"--ledger", ledger }, .argc = 9 };
+		"--ledger", ledger, "--no-metrics-token" }, .argc = 10 };   /* not the user's token */
 
 	int p[2];
 	assert_int_equal(pipe(p), 0);

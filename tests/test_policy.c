@@ -845,6 +845,48 @@ test_pacing_order(void **state)
 	(void)state;
 }
 
+/* Issue 14: a retry-after of 3000000000 overflowed the pacing's int (the
+ * agent read "for another -2147483648 s") and locked the key out until a
+ * restart. The header is clamped: the refusal says a sane wait, and once
+ * it is over the key is admitted again. */
+static void
+test_pacing_huge_retry_after(void **state)
+{
+	pricing_t *pr = test_pricing();
+	rl_table_t *rl = rl_table_new();
+	struct fake_clock fc = { .t = 1.9e9 };
+	pthread_mutex_init(&fc.lock, NULL);
+	struct policy_options o = { .pricing = pr, .ratelimits = rl, .ceiling_micros = -1,
+		.daily_ceiling_micros = -1, .pace_cap_ms = 20000, .pace_gap_ms = 1000,
+		.clock = fake_now, .clock_user = &fc };
+	struct gw g = gw_new(&o);
+	struct policy_route_config rc = { .number = 1, .name = "a", .ceiling_micros = -1,
+		.ceiling_tokens = -1 };
+	policy_add_route(g.p, 0, &rc);
+	struct rl_state st;
+	rl_state_init(&st);
+	snprintf(st.key_hash, sizeof st.key_hash, "feedbeeffeedbeef");
+	assert_int_equal(ratelimit_parse_header(&st, "retry-after", "3000000000", fc.t), 1);
+	rl_table_merge(rl, &st);
+	struct pacer late = { .g = &g, .route = 0 };
+	pacer_run(&late);
+	assert_int_equal(late.rc, -1);
+	assert_int_equal(late.r.status, 429);
+	assert_int_equal(late.r.retry_after, (int)RATELIMIT_MAX_RETRY_AFTER);
+	assert_non_null(strstr(late.r.message, "for another 900 s"));
+	/* the wait is over: admitted */
+	fake_advance(&fc, RATELIMIT_MAX_RETRY_AFTER + 1);
+	struct pacer again = { .g = &g, .route = 0 };
+	pacer_run(&again);
+	assert_int_equal(again.rc, 0);
+	settle(&g, &again.c, 200, NULL, 0);
+	gw_free(&g);
+	rl_table_free(rl);
+	pthread_mutex_destroy(&fc.lock);
+	pricing_free(pr);
+	(void)state;
+}
+
 /* ------------------------------------------------------------ daily */
 
 static void
@@ -939,6 +981,7 @@ main(void)
 		cmocka_unit_test(test_circuit_breaker),
 		cmocka_unit_test(test_attempt_seam),
 		cmocka_unit_test(test_pacing_order),
+		cmocka_unit_test(test_pacing_huge_retry_after),
 		cmocka_unit_test(test_daily_from_ledger_and_midnight),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

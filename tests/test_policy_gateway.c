@@ -584,7 +584,7 @@ test_daily_ceiling_survives_restart(void **state)
 		cfg.daily_ceiling_micros = 1000000000;       /* the command line wins */
 		const char *pc[] = { "2=0", "alpha=5" };
 		struct core_options co = { .cfg = &cfg, .port = 0, .anthropic = f->up,
-			.ledger = f->ledger_path, .wake_fd = -1,
+			.ledger = f->ledger_path, .wake_fd = -1, .no_metrics_token = 1,
 			.has_daily_ceiling = 1, .daily_ceiling_micros = cost + w - 1, .pane_ceilings = pc,
 			.npane_ceilings = 2 };
 		char *err = NULL;

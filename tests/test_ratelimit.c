@@ -218,6 +218,58 @@ test_retry_after(void **state)
 	assert_true(st.updated == 100.0);
 }
 
+/* Issue 14: every time value read from the network is clamped. A
+ * retry-after of 3000000000 once overflowed the pacing's int ("for another
+ * -2147483648 s") and locked the key out until restart. */
+static void
+test_clamped(void **state)
+{
+	(void)state;
+	const double now = 1800000000.0;
+	assert_true(ratelimit_parse_retry_after("3000000000", now) == RATELIMIT_MAX_RETRY_AFTER);
+	assert_true(ratelimit_parse_retry_after("99999999999999999999999999999999999", now) ==
+	    RATELIMIT_MAX_RETRY_AFTER);
+	assert_true(ratelimit_parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) ==
+	    RATELIMIT_MAX_RETRY_AFTER);
+	assert_true(ratelimit_parse_retry_after("899", now) == 899);
+	assert_true(ratelimit_parse_retry_after_ms("3000000000000") == RATELIMIT_MAX_RETRY_AFTER);
+	assert_true(ratelimit_parse_duration("99999999999h") == RATELIMIT_MAX_RESET);
+	assert_true(ratelimit_parse_retry_after("-3000000000", now) == -1);
+	assert_true(ratelimit_parse_retry_after("3e9", now) == -1);
+
+	struct rl_state st;
+	rl_state_init(&st);
+	assert_int_equal(ratelimit_parse_header(&st, "retry-after", "3000000000", now), 1);
+	assert_true(st.retry_after_until == now + RATELIMIT_MAX_RETRY_AFTER);
+	assert_true(ratelimit_not_before(&st, now) == now + RATELIMIT_MAX_RETRY_AFTER);
+	assert_int_equal(ratelimit_parse_header(&st, "retry-after-ms", "1e400", now), 1);
+	assert_true(st.retry_after_until == now + RATELIMIT_MAX_RETRY_AFTER);   /* unchanged */
+
+	/* resets: absolute (RFC 3339, epoch) and relative (OpenAI), any size */
+	const char *block[][2] = {
+		{ "anthropic-ratelimit-requests-reset", "9999-12-31T23:59:59Z" },
+		{ "anthropic-ratelimit-tokens-reset", "99999999999999999999999999999999999999" },
+		{ "anthropic-ratelimit-unified-reset", "1" "000000000000000000000000000000000000000" },
+		{ "anthropic-ratelimit-unified-5h-reset", "4000000000" },
+		{ "anthropic-ratelimit-unified-7d-reset", "9999-12-31T23:59:59Z" },
+		{ "anthropic-ratelimit-unified-5h-utilization", "123456789" },
+		{ "x-ratelimit-reset-requests", "3000000000" },
+		{ "anthropic-ratelimit-requests-remaining", "0" },
+		{ "anthropic-ratelimit-unified-status", "rejected" },
+	};
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(block); i++)
+		assert_int_equal(ratelimit_parse_header(&st, block[i][0], block[i][1], now), 1);
+	assert_true(st.tokens.reset == now + RATELIMIT_MAX_RESET);
+	assert_true(st.unified_reset == now + RATELIMIT_MAX_RESET);
+	assert_true(st.w5h.reset == now + RATELIMIT_MAX_RESET);
+	assert_true(st.w7d.reset == now + RATELIMIT_MAX_RESET);
+	assert_true(st.w5h.utilization == 1.0);
+	assert_true(st.requests.reset == now + RATELIMIT_MAX_RESET);   /* the OpenAI one, last */
+	assert_true(ratelimit_not_before(&st, now) == now + RATELIMIT_MAX_RESET);
+	/* still fits the int a refusal's retry-after is written with */
+	assert_true(RATELIMIT_MAX_RESET < 2147483647.0);
+}
+
 static void
 test_rfc3339(void **state)
 {
@@ -380,6 +432,7 @@ main(void)
 		cmocka_unit_test(test_openai),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_clamped),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_garbage_headers),
 		cmocka_unit_test(test_table),

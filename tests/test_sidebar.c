@@ -394,6 +394,49 @@ test_estimates(void **state)
 	assert_true(sidebar_ticking(&in));
 }
 
+/* Issue 14: rate-limit values from the network past any sense (a
+ * retry-after of 3000000000, a reset in the year 10^20, a utilization of
+ * 10^8) show as clamped, readable countdowns and a full bar. */
+static void
+test_huge_ratelimit_values(void **state)
+{
+	(void)state;
+	fill_snap();
+	struct sidebar_pane panes[1] = {
+		{ .name = "claude", .cmd = "claude", .route = 1, .ceiling_micros = -1 },
+	};
+	struct rl_state rl;
+	rl_state_init(&rl);
+	strcpy(rl.key_hash, "abcdef0123456789");
+	const char *h[][2] = {
+		{ "retry-after", "3000000000" },
+		{ "anthropic-ratelimit-unified-5h-utilization", "123456789" },
+		{ "anthropic-ratelimit-unified-5h-reset", "99999999999999999999" },
+		{ "anthropic-ratelimit-unified-status", "rejected" },
+		{ "anthropic-ratelimit-unified-reset", "99999999999999999999" },
+	};
+	for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+		assert_int_equal(ratelimit_parse_header(&rl, h[i][0], h[i][1], 1000), 1);
+	struct sidebar_input in = { .snap = &snap, .panes = panes, .npanes = 1, .rl = &rl,
+		.nrl = 1, .now = 1000, .ceiling_micros = -1, .daily_ceiling_micros = -1,
+		.warn_at = 0.8 };
+	struct sidebar_line l[64];
+	int n = sidebar_build(&in, 40, l, 64);
+	for (int i = 0; i < n; i++)
+		assert_true(utf8_cols(l[i].text) <= 40);
+	/* the unified reset (8 days at most) is the latest "not before" */
+	assert_true(find(l, n, "paced: next in 8d00h") >= 0);
+	assert_true(find(l, n, "100%") >= 0);
+	for (int i = 0; i < n; i++)
+		assert_null(strstr(l[i].text, "-2147483648"));
+	/* the retry-after alone: 15 minutes */
+	rl_state_init(&rl);
+	strcpy(rl.key_hash, "abcdef0123456789");
+	assert_int_equal(ratelimit_parse_header(&rl, "retry-after", "3000000000", 1000), 1);
+	n = sidebar_build(&in, 40, l, 64);
+	assert_true(find(l, n, "paced: next in 15m00s") >= 0);
+}
+
 /* A worktree pane: its branch and change under its state; a note while
  * the worktree is made or after it failed; >= for a partial count. */
 static void
@@ -577,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_sparkline),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_huge_ratelimit_values),
 		cmocka_unit_test(test_agents_and_accounts),
 		cmocka_unit_test(test_estimates),
 		cmocka_unit_test(test_worktree),

@@ -85,6 +85,10 @@ test_parse(void **state)
 		{ "{\"name\": 1}", "x.json: key name: expected a string" },
 		{ "{\n\"border\": }", "x.json: invalid JSON at line 2" },
 		{ "[1]", "x.json: key (top level): expected a JSON object" },
+		/* issue 14: a key twice is an error naming it, at any depth */
+		{ "{\"border\": {}, \"border\": {}}", "x.json: key border: expected the key once (it appears twice)" },
+		{ "{\"bar_ok\": {\"fg\": \"red\", \"fg\": \"blue\"}}",
+		    "x.json: key bar_ok.fg: expected the key once (it appears twice)" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err = NULL;

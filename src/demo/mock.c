@@ -391,7 +391,9 @@ mock_add_common_headers(struct MHD_Response *r, const struct mock_call *c, const
 	}
 	if (mockwire_is_call(c->ep))
 		mock_add_ratelimit_headers(r, c);
-	if (c->p.kind == MOCKSCRIPT_STATUS && c->p.retry_after >= 0)
+	if (c->p.kind == MOCKSCRIPT_STATUS && c->p.retry_after_raw[0] != '\0')
+		mock_add_header(r, "retry-after", c->p.retry_after_raw);
+	else if (c->p.kind == MOCKSCRIPT_STATUS && c->p.retry_after >= 0)
 		mock_add_header_i(r, "retry-after", c->p.retry_after);
 }
 

@@ -286,9 +286,17 @@ mockscript_apply(const struct jsoncheck *j, struct mockscript_params *p, const c
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "action")) != NULL &&
 	    mockscript_action(j, p, v, &first_byte, ctx) < 0)
 		return -1;
-	if ((v = cJSON_GetObjectItemCaseSensitive(o, "retry_after")) != NULL && cJSON_IsNull(v))
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "retry_after")) != NULL)
+		p->retry_after_raw[0] = '\0';   /* the last rule that names it wins */
+	if (v != NULL && cJSON_IsNull(v))
 		p->retry_after = -2;
-	else if (mockscript_int32(j, o, ctx, "retry_after", 0, 86400, &p->retry_after) < 0)
+	else if (v != NULL && cJSON_IsString(v)) {   /* a hostile value, sent verbatim */
+		if (v->valuestring[0] == '\0' || strlen(v->valuestring) >= sizeof p->retry_after_raw ||
+		    strpbrk(v->valuestring, "\r\n") != NULL)
+			return jsoncheck_fail(j, ctx, "retry_after", "a number of seconds from 0 "
+			    "to 86400, null, or a header value of 1 to 31 characters");
+		snprintf(p->retry_after_raw, sizeof p->retry_after_raw, "%s", v->valuestring);
+	} else if (mockscript_int32(j, o, ctx, "retry_after", 0, 86400, &p->retry_after) < 0)
 		return -1;
 	if (mockscript_str(j, o, ctx, "message", &p->message) < 0 ||
 	    mockscript_bool(j, o, ctx, "spend_limit", &p->spend_limit) < 0 ||

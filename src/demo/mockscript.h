@@ -32,6 +32,7 @@ struct mockscript_params {
 	char action[32];
 	int status;
 	int retry_after;        /* seconds; -1 = default, -2 = omit */
+	char retry_after_raw[32];   /* a string "retry_after": sent as it is, "" none */
 	int spend_limit;
 	const char *message;
 	int first_byte_ms;

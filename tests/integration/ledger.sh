@@ -37,7 +37,10 @@ ask() {   # ask FILE: one request, the body to FILE, prints the status
 		-H "content-type: application/json" -d "$body"
 }
 intents() { grep -c '"kind":"intent"' "$LEDGER" 2>/dev/null || true; }
-metric() { curl -s "$BASE/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+metric() {      # /metrics needs the user's metrics token (docs/GATEWAY.md)
+	curl -s -H "Authorization: Bearer $(cat "$XDG_STATE_HOME/tokmux/metrics-token")" "$BASE/metrics" |
+		awk -v n="$1" '$1 == n { print $2 }'
+}
 
 # ---- kill -9 with 6 streams in flight
 gw_start gw1

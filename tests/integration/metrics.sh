@@ -51,7 +51,17 @@ done
 # the tight pane: refused by its ceiling (never served)
 st=$(ask "$tight" '"claude-sonnet-4-5"' key-t)
 [ "$st" = 402 ] || fail "the tight pane was not refused with 402: $st"
-curl -s "$base/metrics" >"$T_TMP/metrics.txt"
+# /metrics needs the user's metrics token (made by the gateway, mode 0600)
+tokfile=$XDG_STATE_HOME/tokmux/metrics-token
+[ -f "$tokfile" ] || fail "no metrics token in $tokfile"
+[ "$(stat -c %a "$tokfile")" = 600 ] || fail "the metrics token is mode $(stat -c %a "$tokfile")"
+token=$(cat "$tokfile")
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")" = 401 ] || fail "/metrics without the token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer x$token" "$base/metrics")" = 401 ] ||
+	fail "/metrics with a wrong token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics?token=$token")" = 200 ] ||
+	fail "/metrics?token= refused"
+curl -s -H "Authorization: Bearer $token" "$base/metrics" >"$T_TMP/metrics.txt"
 grep -q '^tokmux_requests_total' "$T_TMP/metrics.txt" || fail "metrics: $(head -5 "$T_TMP/metrics.txt")"
 for secret in key-d key-q key-t; do
 	grep -q "$secret" "$T_TMP/metrics.txt" && fail "an API key reached /metrics"
@@ -207,4 +217,34 @@ fi
 promtool check metrics <"$T_TMP/metrics.txt" >"$T_TMP/promtool.out" 2>&1 ||
 	fail "promtool check metrics: $(cat "$T_TMP/promtool.out")"
 echo "promtool: $(cat "$T_TMP/promtool.out")"
+
+# A real Prometheus scrapes the gateway with the token from the file (the
+# "tokmux" job: up) and without it (the "open" job: down, 401).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$T_TMP/prom.yml" <<YML
+global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: tokmux
+    authorization: {credentials_file: "$tokfile"}
+    static_configs: [{targets: ["${base#http://}"]}]
+  - job_name: open
+    static_configs: [{targets: ["${base#http://}"]}]
+YML
+prometheus --config.file="$T_TMP/prom.yml" --storage.tsdb.path="$T_TMP/prom" \
+	--web.listen-address="127.0.0.1:$port" >"$T_TMP/prom.log" 2>&1 &
+T_PIDS="$T_PIDS $!"
+up() {      # up JOB: the job's last "up" sample, "" until scraped
+	curl -s "http://127.0.0.1:$port/api/v1/query?query=up%7Bjob%3D%22$1%22%7D" |
+		jq -r '.data.result[0].value[1] // empty' 2>/dev/null
+}
+for i in $(seq 300); do
+	[ -n "$(up tokmux)" ] && [ -n "$(up open)" ] && break
+	sleep 0.1
+done
+[ "$(up tokmux)" = 1 ] || fail "Prometheus with the token: up=$(up tokmux) $(tail -5 "$T_TMP/prom.log")"
+[ "$(up open)" = 0 ] || fail "Prometheus without the token: up=$(up open)"
+n=$(curl -s "http://127.0.0.1:$port/api/v1/query?query=sum(tokmux_requests_total)" |
+	jq -r '.data.result[0].value[1]')
+[ "$n" = 74 ] || fail "Prometheus read $n requests, wanted 74"
+echo "prometheus: scraped with the token, refused without"
 echo ok
