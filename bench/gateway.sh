@@ -4,6 +4,7 @@
 # nginx (Debian's nginx-light, `scripts/deps.sh --bench`) as a reverse
 # proxy in front of the same mock as the peer, and optionally another
 # tokmux build (BASE=/path/to/tokmux, e.g. main's) as the baseline.
+# (BASE2=/path/to/tokmux: a second baseline, side base2, in the same run.)
 #  1. added latency (proxy - direct) at p50 and p99, time to first byte
 #     and to last byte, at concurrency 1, 8 and 32, JSON and SSE; the
 #     throughput and CPU per request; the gateway's added p50 and its
@@ -45,6 +46,7 @@ OUT=bench/out
 mkdir -p "$OUT"
 TOKMUX=${TOKMUX:-$PWD/build/tokmux}   # TOKMUX=/path/to/tokmux compares another build
 BASE=${BASE:-}                         # another tokmux build measured in the same run
+BASE2=${BASE2:-}                       # and a third one (side base2)
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 CHUNK_N=${CHUNK_N:-30}                 # streams per side for the per-event timing
 LG=$OUT/loadgen
@@ -56,9 +58,9 @@ cc -O2 -std=c11 -Wall -Wextra -o "$LG" bench/loadgen.c $(pkg-config --cflags --l
 
 TMP=$(mktemp -d)
 export XDG_CONFIG_HOME=$TMP XDG_STATE_HOME=$TMP
-MOCK_PID= GW_PID= BASE_PID= NGX_PID= FB_MOCK_PID= FB_GW_PID=
+MOCK_PID= GW_PID= BASE_PID= BASE2_PID= NGX_PID= FB_MOCK_PID= FB_GW_PID=
 cleanup() {
-	for p in $GW_PID $BASE_PID $NGX_PID $MOCK_PID $FB_GW_PID $FB_MOCK_PID; do
+	for p in $GW_PID $BASE_PID $BASE2_PID $NGX_PID $MOCK_PID $FB_GW_PID $FB_MOCK_PID; do
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -103,6 +105,15 @@ if [ -n "$BASE" ]; then
 	BGW=$(awk '$1 == "route" && $2 == "default" {print $3}' "$TMP/base.out")
 	SIDES="$SIDES base"
 	echo "baseline: $BASE, route $BGW"
+fi
+if [ -n "$BASE2" ]; then
+	"$BASE2" gateway --port 0 --anthropic-upstream "$MOCK" >"$TMP/base2.out" 2>&1 &
+	BASE2_PID=$!
+	wait_line "$TMP/base2.out" '^route default ' >/dev/null ||
+		{ echo "BASE2 gateway did not start"; cat "$TMP/base2.out"; exit 1; }
+	B2GW=$(awk '$1 == "route" && $2 == "default" {print $3}' "$TMP/base2.out")
+	SIDES="$SIDES base2"
+	echo "second baseline: $BASE2, route $B2GW"
 fi
 # nginx: a reverse proxy to the same mock, upstream connections kept alive,
 # responses not buffered (SSE passes through as it comes).
@@ -149,13 +160,13 @@ fi
 # side_url SIDE: the base URL requests go to.
 side_url() {
 	case $1 in
-	direct) echo "$MOCK" ;; gw) echo "$GW" ;; base) echo "$BGW" ;; nginx) echo "$NGW" ;;
+	direct) echo "$MOCK" ;; gw) echo "$GW" ;; base) echo "$BGW" ;; base2) echo "$B2GW" ;; nginx) echo "$NGW" ;;
 	esac
 }
 # side_pid SIDE: the proxy's process (the mock's for direct).
 side_pid() {
 	case $1 in
-	direct) echo "$MOCK_PID" ;; gw) echo "$GW_PID" ;; base) echo "$BASE_PID" ;;
+	direct) echo "$MOCK_PID" ;; gw) echo "$GW_PID" ;; base) echo "$BASE_PID" ;; base2) echo "$BASE2_PID" ;;
 	nginx) pgrep -d' ' -P "$NGX_PID" ;;   # the workers
 	esac
 }
@@ -220,6 +231,11 @@ if want 1; then
 					b=${rep[base]}
 					ba=$(($(field "$b" total_p50) - $(field "$d" total_p50)))
 					verdict="$verdict [vs base: added p50 $(ms $A_total_p50) / $(ms $ba) ms, req/s x$(awk -v a="$rps" -v b="$(field "$b" rps)" 'BEGIN {printf "%.2f", a / b}')]"
+				fi
+				if [ $side = gw ] && [ -n "${rep[base2]:-}" ]; then
+					b=${rep[base2]}
+					ba=$(($(field "$b" total_p50) - $(field "$d" total_p50)))
+					verdict="$verdict [vs base2: added p50 $(ms $A_total_p50) / $(ms $ba) ms, req/s x$(awk -v a="$rps" -v b="$(field "$b" rps)" 'BEGIN {printf "%.2f", a / b}')]"
 				fi
 				[ "$(field "$g" err)" = 0 ] || verdict="$verdict (errors: $(field "$g" err))"
 				printf '%-4s %-3s %-6s %7s | %5s/%6s%-14s | %5s/%6s%-14s | %7.0f %5s | %8s | %s\n' \
