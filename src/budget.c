@@ -177,10 +177,7 @@ budget_scopes_check(const struct budget_scope *s, int n, char *err, size_t len)
 static void
 budget_new_id(char id[BUDGET_ID_LEN + 1])
 {
-	unsigned char r[BUDGET_ID_LEN / 2];
-	util_random(r, sizeof r);
-	for (size_t i = 0; i < sizeof r; i++)
-		snprintf(id + 2 * i, 3, "%02x", r[i]);
+	util_random_hex(id, BUDGET_ID_LEN);
 }
 
 /* Remember how the last call to the store went (lock not held). */

@@ -476,9 +476,6 @@ const char *core_session(const core_t *c) { return c->session; }
 void
 core_session_new(char out[CORE_SESSION_LEN + 1])
 {
-	unsigned char b[CORE_SESSION_LEN / 2];
-	util_random(b, sizeof b);
-	for (size_t i = 0; i < sizeof b; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	util_random_hex(out, CORE_SESSION_LEN);
 }
 const pricing_t *core_pricing(const core_t *c) { return c->pricing; }

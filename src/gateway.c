@@ -425,7 +425,6 @@ gateway_route_find(gateway_t *g, const char *s, size_t n, struct route *out)
 int
 gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char token_out[65])
 {
-	unsigned char raw[GATEWAY_TOKEN_LEN / 2];
 	pthread_mutex_lock(&g->lock);
 	if (g->nroutes >= GATEWAY_MAX_ROUTES) {
 		pthread_mutex_unlock(&g->lock);
@@ -434,9 +433,7 @@ gateway_add_route(gateway_t *g, const char *name, const char *agent_cmd, char to
 	int idx = g->nroutes;
 	struct route *rt = &g->routes[idx];
 	rt->stats_route = idx;
-	util_random(raw, sizeof raw);
-	for (size_t i = 0; i < sizeof raw; i++)
-		snprintf(rt->token + 2 * i, 3, "%02x", raw[i]);
+	util_random_hex(rt->token, GATEWAY_TOKEN_LEN);
 	rt->name = xstrdup(name ? name : "default");
 	rt->agent = agent_cmd ? xstrdup(agent_cmd) : NULL;
 	g->nroutes++;

@@ -124,10 +124,7 @@ gwguard_metrics_ok(const gwguard_t *g, const char *authorization, const char *qu
 void
 gwguard_token_new(char out[GWGUARD_TOKEN_LEN + 1])
 {
-	unsigned char raw[GWGUARD_TOKEN_LEN / 2];
-	util_random(raw, sizeof raw);
-	for (size_t i = 0; i < sizeof raw; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	util_random_hex(out, GWGUARD_TOKEN_LEN);
 }
 
 char *

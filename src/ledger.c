@@ -260,9 +260,7 @@ ledger_open(const char *path, char **err)
 	pthread_condattr_destroy(&ca);
 	l->fd = fd;
 	l->path = xstrdup(path);
-	unsigned char rnd[4];
-	util_random(rnd, sizeof rnd);
-	snprintf(l->id_prefix, sizeof l->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+	util_random_hex(l->id_prefix, 8);
 	l->torn = 1;                /* a crash may have left one */
 	int rerr = ledger_repair(l);
 	if (rerr != 0)

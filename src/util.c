@@ -482,6 +482,24 @@ util_random(void *buf, size_t n)
 }
 
 void
+util_random_hex(char *out, size_t hexlen)
+{
+	unsigned char raw[64];
+	static const char digits[] = "0123456789abcdef";
+	size_t n = hexlen / 2;
+	while (n > 0) {
+		size_t k = n < sizeof raw ? n : sizeof raw;
+		util_random(raw, k);
+		for (size_t i = 0; i < k; i++) {
+			*out++ = digits[raw[i] >> 4];
+			*out++ = digits[raw[i] & 15];
+		}
+		n -= k;
+	}
+	*out = '\0';
+}
+
+void
 buf_append(struct buf *b, const void *data, size_t len)
 {
 	if (b->len + len + 1 > b->cap) {

@@ -102,6 +102,8 @@ void util_fmt_usd(int64_t micros, char *buf, size_t len);
 
 /* Fill buf with n random bytes from getrandom(); falls back to /dev/urandom. */
 void util_random(void *buf, size_t n);
+/* hexlen random lowercase hex digits (hexlen even) and a NUL into out. */
+void util_random_hex(char *out, size_t hexlen);
 
 /* A growable byte buffer. */
 struct buf {

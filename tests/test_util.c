@@ -15,6 +15,26 @@
 #include "util.h"
 #include "testtmp.h"
 
+/* util_random_hex: exactly the digits asked for, lowercase hex, NUL after,
+ * different each time; more than one read's worth too. */
+static void
+test_random_hex(void **state)
+{
+	(void)state;
+	char a[201], b[201];
+	memset(a, 'X', sizeof a);
+	util_random_hex(a, 24);
+	assert_int_equal(strlen(a), 24);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 24);
+	util_random_hex(b, 24);
+	assert_string_not_equal(a, b);
+	util_random_hex(a, 200);
+	assert_int_equal(strlen(a), 200);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 200);
+	util_random_hex(a, 0);
+	assert_string_equal(a, "");
+}
+
 static void
 test_parse_usd(void **state)
 {
@@ -222,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_log_private),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_mkdir_parents),
+		cmocka_unit_test(test_random_hex),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
