@@ -358,7 +358,7 @@ core_stop(core_t *c)
 /* Length of the shell word at s: up to an unquoted blank or operator;
  * quotes and backslashes are stepped over. */
 static size_t
-shell_word_len(const char *s)
+core_shell_word_len(const char *s)
 {
 	size_t i = 0;
 	while (s[i] != '\0' && strchr(" \t;|&<>()", s[i]) == NULL) {
@@ -375,7 +375,7 @@ shell_word_len(const char *s)
 }
 
 static int
-ident_char(char c, int first)
+core_ident_char(char c, int first)
 {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (!first && c >= '0' && c <= '9');
@@ -383,12 +383,12 @@ ident_char(char c, int first)
 
 /* NAME=... with NAME a shell identifier. */
 static int
-is_assignment(const char *w, size_t n)
+core_is_assignment(const char *w, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (w[i] == '=')
 			return i > 0;
-		if (!ident_char(w[i], i == 0))
+		if (!core_ident_char(w[i], i == 0))
 			return 0;
 	}
 	return 0;
@@ -406,10 +406,10 @@ core_agent_name(const char *cmd)
 	int after_env = 0;
 	for (;;) {
 		cmd += strspn(cmd, " \t");
-		size_t w = shell_word_len(cmd);
+		size_t w = core_shell_word_len(cmd);
 		if (w == 0)
 			return NULL;
-		if (is_assignment(cmd, w) || (after_env && cmd[0] == '-')) {
+		if (core_is_assignment(cmd, w) || (after_env && cmd[0] == '-')) {
 			cmd += w;
 		} else if (w == 3 && strncmp(cmd, "env", 3) == 0 && !after_env) {
 			after_env = 1;

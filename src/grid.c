@@ -84,7 +84,7 @@ grid_blank_cell(struct grid_cell *c, const struct grid_color *bg)
 
 /* Blank a cell but keep its background (used to repair cut wide chars). */
 static void
-cell_unwide(struct grid_cell *c)
+grid_cell_unwide(struct grid_cell *c)
 {
 	struct grid_color bg = c->bg;
 
@@ -94,7 +94,7 @@ cell_unwide(struct grid_cell *c)
 /* Blank cells [c0, c1) of row: one cell made, then copied in doubling
  * blocks (a scroll blanks a whole row per line). */
 static void
-row_blank(struct grid_cell *row, int c0, int c1, const struct grid_color *bg)
+grid_blank_cells(struct grid_cell *row, int c0, int c1, const struct grid_color *bg)
 {
 	size_t done = 1, n;
 
@@ -111,34 +111,34 @@ row_blank(struct grid_cell *row, int c0, int c1, const struct grid_color *bg)
 }
 
 static struct grid_cell *
-row_new(int cols)
+grid_row_new(int cols)
 {
 	struct grid_cell *row = xreallocarray(NULL, (size_t)cols, sizeof *row);
 
-	row_blank(row, 0, cols, NULL);
+	grid_blank_cells(row, 0, cols, NULL);
 	return row;
 }
 
 /* Blank halves of wide characters whose other half is gone. */
 static void
-row_fix_wide(struct grid_cell *row, int cols)
+grid_row_fix_wide(struct grid_cell *row, int cols)
 {
 	int c;
 
 	for (c = 0; c < cols; c++) {
 		if (row[c].ch[0] == GRID_WIDE_CONT) {
 			if (c == 0 || row[c - 1].width != 2)
-				cell_unwide(&row[c]);
+				grid_cell_unwide(&row[c]);
 		} else if (row[c].width == 2) {
 			if (c + 1 >= cols || row[c + 1].ch[0] != GRID_WIDE_CONT)
-				cell_unwide(&row[c]);
+				grid_cell_unwide(&row[c]);
 		} else if (row[c].width != 1)
 			row[c].width = 1;
 	}
 }
 
 static void
-mark(grid_t *g, int r0, int r1)
+grid_mark(grid_t *g, int r0, int r1)
 {
 	if (r0 < 0)
 		r0 = 0;
@@ -151,18 +151,18 @@ mark(grid_t *g, int r0, int r1)
 }
 
 static void
-screen_init(struct screen *s, int rows, int cols)
+grid_screen_init(struct screen *s, int rows, int cols)
 {
 	int r;
 
 	s->rows = xreallocarray(NULL, (size_t)rows, sizeof *s->rows);
 	s->wrap = xcalloc((size_t)rows, 1);
 	for (r = 0; r < rows; r++)
-		s->rows[r] = row_new(cols);
+		s->rows[r] = grid_row_new(cols);
 }
 
 static void
-screen_free(struct screen *s, int rows)
+grid_screen_free(struct screen *s, int rows)
 {
 	int r;
 
@@ -180,8 +180,8 @@ grid_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes)
 	g->rows = rows < 1 ? 1 : rows;
 	g->cols = cols < 1 ? 1 : cols;
 	g->cap = g->cols;
-	screen_init(&g->scr[0], g->rows, g->cap);
-	screen_init(&g->scr[1], g->rows, g->cap);
+	grid_screen_init(&g->scr[0], g->rows, g->cap);
+	grid_screen_init(&g->scr[1], g->rows, g->cap);
 	g->dirty = xcalloc((size_t)g->rows, 1);
 	g->tmp = xreallocarray(NULL, (size_t)g->rows, sizeof *g->tmp);
 	g->sb_max_lines = sb_max_lines;
@@ -198,8 +198,8 @@ grid_free(grid_t *g)
 	grid_sb_clear(g);
 	free(g->sb);
 	free(g->enc);
-	screen_free(&g->scr[0], g->rows);
-	screen_free(&g->scr[1], g->rows);
+	grid_screen_free(&g->scr[0], g->rows);
+	grid_screen_free(&g->scr[1], g->rows);
 	free(g->dirty);
 	free(g->tmp);
 	free(g);
@@ -272,7 +272,7 @@ grid_any_dirty(const grid_t *g)
 void
 grid_mark_all_dirty(grid_t *g)
 {
-	mark(g, 0, g->rows);
+	grid_mark(g, 0, g->rows);
 }
 
 void
@@ -299,7 +299,7 @@ grid_alt(const grid_t *g)
 }
 
 static int
-cell_is_plain_blank(const struct grid_cell *c)
+grid_cell_is_plain_blank(const struct grid_cell *c)
 {
 	return c->ch[0] == 0 && c->attrs == 0 &&
 	    c->bg.type == GRID_COLOR_DEFAULT && c->fg.type == GRID_COLOR_DEFAULT;
@@ -309,7 +309,7 @@ cell_is_plain_blank(const struct grid_cell *c)
 static int
 grid_row_used(const struct grid_cell *row, int n)
 {
-	while (n > 0 && cell_is_plain_blank(&row[n - 1]))
+	while (n > 0 && grid_cell_is_plain_blank(&row[n - 1]))
 		n--;
 	return n;
 }
@@ -321,7 +321,7 @@ grid_row_blank(const grid_t *g, int r)
 	int c;
 
 	for (c = 0; c < g->cap; c++)
-		if (!cell_is_plain_blank(&row[c]))
+		if (!grid_cell_is_plain_blank(&row[c]))
 			return 0;
 	return 1;
 }
@@ -348,9 +348,9 @@ grid_put(grid_t *g, int r, int c, const uint32_t *chars, int nchars,
 	}
 	end = c + width;
 	if (row[c].ch[0] == GRID_WIDE_CONT && c > 0)
-		cell_unwide(&row[c - 1]);
+		grid_cell_unwide(&row[c - 1]);
 	if (end < g->cap && row[end].ch[0] == GRID_WIDE_CONT)
-		cell_unwide(&row[end]);
+		grid_cell_unwide(&row[end]);
 
 	cell = &row[c];
 	*cell = *pen;
@@ -380,9 +380,9 @@ grid_put_ascii(grid_t *g, int r, int c, const char *s, int n,
 	g->dirty[r] = 1;
 	g->any_dirty = 1;
 	if (row[c].ch[0] == GRID_WIDE_CONT && c > 0)
-		cell_unwide(&row[c - 1]);
+		grid_cell_unwide(&row[c - 1]);
 	if (c + n < g->cap && row[c + n].ch[0] == GRID_WIDE_CONT)
-		cell_unwide(&row[c + n]);
+		grid_cell_unwide(&row[c + n]);
 	cell = *pen;
 	memset(cell.ch, 0, sizeof cell.ch);
 	cell.width = 1;
@@ -394,7 +394,7 @@ grid_put_ascii(grid_t *g, int r, int c, const char *s, int n,
 
 /* Clamp [*a, *b) into [0, max]; returns 0 when empty. */
 static int
-clamp_range(int *a, int *b, int max)
+grid_clamp_range(int *a, int *b, int max)
 {
 	if (*a < 0)
 		*a = 0;
@@ -410,7 +410,7 @@ grid_erase(grid_t *g, int r0, int r1, int c0, int c1,
 	struct grid_cell *row;
 	int r;
 
-	if (!clamp_range(&r0, &r1, g->rows) || !clamp_range(&c0, &c1, g->cols))
+	if (!grid_clamp_range(&r0, &r1, g->rows) || !grid_clamp_range(&c0, &c1, g->cols))
 		return;
 	if (c1 == g->cols)
 		c1 = g->cap;    /* to the edge: the hidden cells too */
@@ -419,12 +419,12 @@ grid_erase(grid_t *g, int r0, int r1, int c0, int c1,
 		if (c1 == g->cap)
 			g->scr[g->alt].wrap[r] = 0;
 		if (c0 > 0 && row[c0].ch[0] == GRID_WIDE_CONT)
-			cell_unwide(&row[c0 - 1]);
+			grid_cell_unwide(&row[c0 - 1]);
 		if (c1 < g->cap && row[c1].ch[0] == GRID_WIDE_CONT)
-			cell_unwide(&row[c1]);
-		row_blank(row, c0, c1, bg);
+			grid_cell_unwide(&row[c1]);
+		grid_blank_cells(row, c0, c1, bg);
 	}
-	mark(g, r0, r1);
+	grid_mark(g, r0, r1);
 }
 
 void
@@ -443,38 +443,38 @@ grid_move(grid_t *g, int dr, int dc, int sr, int sc, int nr, int nc)
 		memmove(&rows[dr + r][dc], &rows[sr + r][sc],
 		    (size_t)nc * sizeof **rows);
 	}
-	mark(g, dr, dr + nr);
+	grid_mark(g, dr, dr + nr);
 }
 
 /* ---- scrollback store ---- */
 
 static size_t
-sb_line_cost(const struct sbline *l)
+grid_sb_line_cost(const struct sbline *l)
 {
 	return sizeof *l + l->size + SB_LINE_OVERHEAD;
 }
 
 static size_t
-sb_index(const grid_t *g, size_t i)
+grid_sb_index(const grid_t *g, size_t i)
 {
 	return (g->sb_head + i) % g->sb_cap;
 }
 
 /* Remove and return the oldest line. */
 static struct sbline *
-sb_take_oldest(grid_t *g)
+grid_sb_take_oldest(grid_t *g)
 {
 	struct sbline *l = g->sb[g->sb_head];
 
 	g->sb[g->sb_head] = NULL;
 	g->sb_head = (g->sb_head + 1) % g->sb_cap;
 	g->sb_count--;
-	g->sb_line_bytes -= sb_line_cost(l);
+	g->sb_line_bytes -= grid_sb_line_cost(l);
 	return l;
 }
 
 static void
-sb_grow(grid_t *g)
+grid_sb_grow(grid_t *g)
 {
 	size_t ncap = g->sb_cap ? g->sb_cap * 2 : 64, i;
 	struct sbline **n;
@@ -483,7 +483,7 @@ sb_grow(grid_t *g)
 		ncap = g->sb_max_lines;
 	n = xcalloc(ncap, sizeof *n);
 	for (i = 0; i < g->sb_count; i++)
-		n[i] = g->sb[sb_index(g, i)];
+		n[i] = g->sb[grid_sb_index(g, i)];
 	free(g->sb);
 	g->sb = n;
 	g->sb_cap = ncap;
@@ -491,7 +491,7 @@ sb_grow(grid_t *g)
 }
 
 static size_t
-put_utf8(uint8_t *p, uint32_t v)
+grid_put_utf8(uint8_t *p, uint32_t v)
 {
 	if (v < 0x80) {
 		p[0] = (uint8_t)v;
@@ -521,7 +521,7 @@ put_utf8(uint8_t *p, uint32_t v)
 }
 
 static size_t
-enc_cell_text(uint8_t *p, const struct grid_cell *c)
+grid_enc_cell_text(uint8_t *p, const struct grid_cell *c)
 {
 	size_t n = 0;
 	int i;
@@ -532,16 +532,16 @@ enc_cell_text(uint8_t *p, const struct grid_cell *c)
 	}
 	if (c->width == 2)
 		p[n++] = TOK_WIDE;
-	n += put_utf8(p + n, c->ch[0]);
+	n += grid_put_utf8(p + n, c->ch[0]);
 	for (i = 1; i < GRID_CHARS && c->ch[i] != 0; i++) {
 		p[n++] = TOK_COMBINE;
-		n += put_utf8(p + n, c->ch[i]);
+		n += grid_put_utf8(p + n, c->ch[i]);
 	}
 	return n;
 }
 
 static size_t
-enc_color(uint8_t *p, const struct grid_color *c)
+grid_enc_color(uint8_t *p, const struct grid_color *c)
 {
 	p[0] = c->type;
 	if (c->type == GRID_COLOR_INDEXED) {
@@ -564,7 +564,7 @@ _Static_assert(offsetof(struct grid_cell, ul) ==
 /* Same attributes and colours. Byte for byte: colours are made with their
  * unused bytes zero, and one that is not only starts a new run. */
 static int
-style_eq(const struct grid_cell *a, const struct grid_cell *b)
+grid_style_eq(const struct grid_cell *a, const struct grid_cell *b)
 {
 	uint64_t a0, a1, b0, b1;
 
@@ -579,7 +579,7 @@ style_eq(const struct grid_cell *a, const struct grid_cell *b)
 }
 
 static size_t
-enc_run(uint8_t *p, uint32_t len, const struct grid_cell *c)
+grid_enc_run(uint8_t *p, uint32_t len, const struct grid_cell *c)
 {
 	size_t n = 0;
 
@@ -590,29 +590,29 @@ enc_run(uint8_t *p, uint32_t len, const struct grid_cell *c)
 	p[n++] = (uint8_t)len;
 	p[n++] = (uint8_t)(c->attrs & 0xFF);
 	p[n++] = (uint8_t)(c->attrs >> 8);
-	n += enc_color(p + n, &c->fg);
-	n += enc_color(p + n, &c->bg);
-	n += enc_color(p + n, &c->ul);
+	n += grid_enc_color(p + n, &c->fg);
+	n += grid_enc_color(p + n, &c->bg);
+	n += grid_enc_color(p + n, &c->ul);
 	return n;
 }
 
 /* A blank, unstyled cell on the default background (the fields OR'd: no
  * branch per field, this runs over every trailing blank of every line). */
 static int
-cell_trimmable(const struct grid_cell *c)
+grid_cell_trimmable(const struct grid_cell *c)
 {
 	return (c->ch[0] | c->attrs | c->bg.type) == 0;
 }
 
 /* Encode row into g->enc; returns the line header filled in *hdr. */
 static void
-sb_encode(grid_t *g, const struct grid_cell *row, int cols,
+grid_sb_encode(grid_t *g, const struct grid_cell *row, int cols,
     struct sbline *hdr)
 {
 	size_t need, n = 0;
 	int nc = cols, c, start;
 
-	while (nc > 0 && cell_trimmable(&row[nc - 1]))
+	while (nc > 0 && grid_cell_trimmable(&row[nc - 1]))
 		nc--;
 	need = (size_t)nc * (ENC_CELL_MAX + ENC_RUN_MAX) + 16;
 	if (need > g->enc_cap) {
@@ -625,55 +625,55 @@ sb_encode(grid_t *g, const struct grid_cell *row, int cols,
 		if (cl->ch[0] < 0x80 && cl->ch[1] == 0 && cl->width == 1)
 			g->enc[n++] = (uint8_t)cl->ch[0];   /* ASCII or blank */
 		else
-			n += enc_cell_text(g->enc + n, cl);
+			n += grid_enc_cell_text(g->enc + n, cl);
 	}
 	hdr->ncells = (uint32_t)nc;
 	hdr->ntext = (uint32_t)n;
 	hdr->wrapped = 0;
 	for (start = 0; start < nc; start = c) {
-		for (c = start + 1; c < nc && style_eq(&row[c], &row[start]); c++)
+		for (c = start + 1; c < nc && grid_style_eq(&row[c], &row[start]); c++)
 			;
-		n += enc_run(g->enc + n, (uint32_t)(c - start), &row[start]);
+		n += grid_enc_run(g->enc + n, (uint32_t)(c - start), &row[start]);
 	}
 	hdr->size = (uint32_t)n;
 }
 
 static void
-sb_enforce_budget(grid_t *g)
+grid_sb_enforce_budget(grid_t *g)
 {
 	size_t index = g->sb_cap * sizeof *g->sb;
 
 	while (g->sb_count > 0 && g->sb_line_bytes + index > g->sb_max_bytes)
-		free(sb_take_oldest(g));
+		free(grid_sb_take_oldest(g));
 }
 
 static void
-sb_push(grid_t *g, const struct grid_cell *row, int wrapped)
+grid_sb_push(grid_t *g, const struct grid_cell *row, int wrapped)
 {
 	struct sbline hdr, *l = NULL;
 
 	if (g->sb_max_lines == 0 || g->sb_max_bytes == 0)
 		return;
-	sb_encode(g, row, g->cap, &hdr);
+	grid_sb_encode(g, row, g->cap, &hdr);
 	hdr.wrapped = wrapped ? 1 : 0;
 	if (g->sb_count >= g->sb_max_lines)
-		l = sb_take_oldest(g);          /* recycle its memory */
+		l = grid_sb_take_oldest(g);          /* recycle its memory */
 	else if (g->sb_count == g->sb_cap)
-		sb_grow(g);
+		grid_sb_grow(g);
 	l = xrealloc(l, sizeof *l + hdr.size);
 	*l = hdr;
 	memcpy(l->data, g->enc, hdr.size);
-	g->sb[sb_index(g, g->sb_count)] = l;
+	g->sb[grid_sb_index(g, g->sb_count)] = l;
 	g->sb_count++;
-	g->sb_line_bytes += sb_line_cost(l);
+	g->sb_line_bytes += grid_sb_line_cost(l);
 	g->sb_pushed++;
-	sb_enforce_budget(g);
+	grid_sb_enforce_budget(g);
 }
 
 /* Decode one code point (UTF-8 or raw token); returns bytes used, 0 on
  * malformed input. */
 static size_t
-get_cp(const uint8_t *p, size_t avail, uint32_t *out)
+grid_get_cp(const uint8_t *p, size_t avail, uint32_t *out)
 {
 	size_t len, i;
 	uint32_t v;
@@ -710,7 +710,7 @@ get_cp(const uint8_t *p, size_t avail, uint32_t *out)
 
 /* Decode the text of l into cells out[0..ncells-1] (ncells <= l->ncells). */
 static void
-sb_decode_text(const struct sbline *l, struct grid_cell *out, int ncells)
+grid_sb_decode_text(const struct sbline *l, struct grid_cell *out, int ncells)
 {
 	const uint8_t *p = l->data;
 	size_t pos = 0, end = l->ntext, n;
@@ -729,12 +729,12 @@ sb_decode_text(const struct sbline *l, struct grid_cell *out, int ncells)
 			out[c].width = 2;
 			pos++;
 		}
-		n = get_cp(p + pos, end - pos, &out[c].ch[0]);
+		n = grid_get_cp(p + pos, end - pos, &out[c].ch[0]);
 		pos += n ? n : 1;
 		for (k = 1; pos < end && p[pos] == TOK_COMBINE; k++) {
 			uint32_t cp = 0;
 
-			n = get_cp(p + pos + 1, end - pos - 1, &cp);
+			n = grid_get_cp(p + pos + 1, end - pos - 1, &cp);
 			pos += 1 + (n ? n : 0);
 			if (k < GRID_CHARS)
 				out[c].ch[k] = cp;
@@ -743,7 +743,7 @@ sb_decode_text(const struct sbline *l, struct grid_cell *out, int ncells)
 }
 
 static size_t
-get_color(const uint8_t *p, size_t avail, struct grid_color *c)
+grid_get_color(const uint8_t *p, size_t avail, struct grid_color *c)
 {
 	*c = color_default;
 	if (avail < 1)
@@ -765,7 +765,7 @@ get_color(const uint8_t *p, size_t avail, struct grid_color *c)
 
 /* Apply the style runs of l to out[0..ncells-1]. */
 static void
-sb_decode_runs(const struct sbline *l, struct grid_cell *out, int ncells)
+grid_sb_decode_runs(const struct sbline *l, struct grid_cell *out, int ncells)
 {
 	const uint8_t *p = l->data;
 	size_t pos = l->ntext, end = l->size;
@@ -786,9 +786,9 @@ sb_decode_runs(const struct sbline *l, struct grid_cell *out, int ncells)
 			break;
 		style.attrs = (uint16_t)(p[pos] | p[pos + 1] << 8);
 		pos += 2;
-		pos += get_color(p + pos, end - pos, &style.fg);
-		pos += get_color(p + pos, end - pos, &style.bg);
-		pos += get_color(p + pos, end - pos, &style.ul);
+		pos += grid_get_color(p + pos, end - pos, &style.fg);
+		pos += grid_get_color(p + pos, end - pos, &style.bg);
+		pos += grid_get_color(p + pos, end - pos, &style.ul);
 		for (i = 0; i < (int)len && c < ncells; i++, c++) {
 			out[c].attrs = style.attrs;
 			out[c].fg = style.fg;
@@ -799,14 +799,14 @@ sb_decode_runs(const struct sbline *l, struct grid_cell *out, int ncells)
 }
 
 static void
-sb_expand(const struct sbline *l, struct grid_cell *out, int cols)
+grid_sb_expand(const struct sbline *l, struct grid_cell *out, int cols)
 {
 	int n = (int)l->ncells < cols ? (int)l->ncells : cols;
 
-	sb_decode_text(l, out, n);
-	sb_decode_runs(l, out, n);
-	row_blank(out, n, cols, NULL);
-	row_fix_wide(out, cols);
+	grid_sb_decode_text(l, out, n);
+	grid_sb_decode_runs(l, out, n);
+	grid_blank_cells(out, n, cols, NULL);
+	grid_row_fix_wide(out, cols);
 }
 
 size_t
@@ -820,7 +820,7 @@ grid_sb_line(const grid_t *g, size_t n, struct grid_cell *out, int cols)
 {
 	if (n >= g->sb_count || cols <= 0)
 		return -1;
-	sb_expand(g->sb[sb_index(g, g->sb_count - 1 - n)], out, cols);
+	grid_sb_expand(g->sb[grid_sb_index(g, g->sb_count - 1 - n)], out, cols);
 	return 0;
 }
 
@@ -829,7 +829,7 @@ grid_sb_wrapped(const grid_t *g, size_t n)
 {
 	if (n >= g->sb_count)
 		return 0;
-	return g->sb[sb_index(g, g->sb_count - 1 - n)]->wrapped;
+	return g->sb[grid_sb_index(g, g->sb_count - 1 - n)]->wrapped;
 }
 
 uint64_t
@@ -848,14 +848,14 @@ void
 grid_sb_clear(grid_t *g)
 {
 	while (g->sb_count > 0)
-		free(sb_take_oldest(g));
+		free(grid_sb_take_oldest(g));
 }
 
 /* ---- scrolling and resizing ---- */
 
 /* Scroll full-width rows [r0, r1) of screen s by n (> 0: up). */
 static void
-scroll_rows(grid_t *g, int s, int r0, int r1, int n,
+grid_scroll_rows(grid_t *g, int s, int r0, int r1, int n,
     const struct grid_color *bg)
 {
 	struct grid_cell **rows = g->scr[s].rows;
@@ -866,14 +866,14 @@ scroll_rows(grid_t *g, int s, int r0, int r1, int n,
 	if (n > 0) {
 		if (r0 == 0 && s == 0)
 			for (i = 0; i < n; i++)
-				sb_push(g, rows[i], wrap[i]);
+				grid_sb_push(g, rows[i], wrap[i]);
 		memcpy(g->tmp, rows + r0, (size_t)n * psz);
 		memmove(rows + r0, rows + r0 + n, (size_t)(h - n) * psz);
 		memcpy(rows + r1 - n, g->tmp, (size_t)n * psz);
 		memmove(wrap + r0, wrap + r0 + n, (size_t)(h - n));
 		memset(wrap + r1 - n, 0, (size_t)n);
 		for (i = r1 - n; i < r1; i++)
-			row_blank(rows[i], 0, g->cap, bg);
+			grid_blank_cells(rows[i], 0, g->cap, bg);
 	} else {
 		n = -n;
 		memcpy(g->tmp, rows + r1 - n, (size_t)n * psz);
@@ -882,13 +882,13 @@ scroll_rows(grid_t *g, int s, int r0, int r1, int n,
 		memmove(wrap + r0 + n, wrap + r0, (size_t)(h - n));
 		memset(wrap + r0, 0, (size_t)n);
 		for (i = r0; i < r0 + n; i++)
-			row_blank(rows[i], 0, g->cap, bg);
+			grid_blank_cells(rows[i], 0, g->cap, bg);
 	}
 	/* A row above a scrolled region no longer goes on into it. */
 	if (r0 > 0)
 		wrap[r0 - 1] = 0;
 	if (s == g->alt)
-		mark(g, r0, r1);
+		grid_mark(g, r0, r1);
 }
 
 void
@@ -897,7 +897,7 @@ grid_scroll(grid_t *g, int r0, int r1, int c0, int c1, int down,
 {
 	int h, w, ad, ar, r;
 
-	if (!clamp_range(&r0, &r1, g->rows) || !clamp_range(&c0, &c1, g->cols))
+	if (!grid_clamp_range(&r0, &r1, g->rows) || !grid_clamp_range(&c0, &c1, g->cols))
 		return;
 	h = r1 - r0;
 	w = c1 - c0;
@@ -906,7 +906,7 @@ grid_scroll(grid_t *g, int r0, int r1, int c0, int c1, int down,
 	if (down == 0 && right == 0)
 		return;
 	if (right == 0 && c0 == 0 && c1 == g->cols) {
-		scroll_rows(g, g->alt, r0, r1, down, bg);
+		grid_scroll_rows(g, g->alt, r0, r1, down, bg);
 		return;
 	}
 	ad = abs(down);
@@ -924,14 +924,14 @@ grid_scroll(grid_t *g, int r0, int r1, int c0, int c1, int down,
 	else if (right < 0)
 		grid_erase(g, r0, r1, c0, c0 + ar, bg);
 	for (r = r0; r < r1; r++)
-		row_fix_wide(g->scr[g->alt].rows[r], g->cap);
-	mark(g, r0, r1);
+		grid_row_fix_wide(g->scr[g->alt].rows[r], g->cap);
+	grid_mark(g, r0, r1);
 }
 
 /* Rows are kept at ocap cells, or grown to cap (> ocap) blank cells. A wide
  * char cut by a narrower width stays whole; the renderer clips it. */
 static void
-screen_resize(struct screen *s, int orows, int ocap, int rows, int cap)
+grid_screen_resize(struct screen *s, int orows, int ocap, int rows, int cap)
 {
 	struct grid_cell **n = xreallocarray(NULL, (size_t)rows, sizeof *n);
 	int r, keep = orows < rows ? orows : rows;
@@ -946,11 +946,11 @@ screen_resize(struct screen *s, int orows, int ocap, int rows, int cap)
 		n[r] = s->rows[r];
 		if (cap > ocap) {
 			n[r] = xreallocarray(n[r], (size_t)cap, sizeof **n);
-			row_blank(n[r], ocap, cap, NULL);
+			grid_blank_cells(n[r], ocap, cap, NULL);
 		}
 	}
 	for (; r < rows; r++)
-		n[r] = row_new(cap);
+		n[r] = grid_row_new(cap);
 	for (r = keep; r < orows; r++)
 		free(s->rows[r]);
 	free(s->rows);
@@ -967,8 +967,8 @@ grid_resize(grid_t *g, int rows, int cols)
 	if (rows == g->rows && cols == g->cols)
 		return;
 	cap = cols > g->cap ? cols : g->cap;
-	screen_resize(&g->scr[0], g->rows, g->cap, rows, cap);
-	screen_resize(&g->scr[1], g->rows, g->cap, rows, cap);
+	grid_screen_resize(&g->scr[0], g->rows, g->cap, rows, cap);
+	grid_screen_resize(&g->scr[1], g->rows, g->cap, rows, cap);
 	g->rows = rows;
 	g->cols = cols;
 	g->cap = cap;
@@ -987,17 +987,17 @@ grid_sb_pop(grid_t *g)
 
 	if (g->sb_count == 0)
 		return -1;
-	scroll_rows(g, 0, 0, g->rows, -1, NULL);
-	i = sb_index(g, g->sb_count - 1);
+	grid_scroll_rows(g, 0, 0, g->rows, -1, NULL);
+	i = grid_sb_index(g, g->sb_count - 1);
 	l = g->sb[i];
 	g->sb[i] = NULL;
 	g->sb_count--;
-	g->sb_line_bytes -= sb_line_cost(l);
-	sb_expand(l, rows[0], g->cap);
+	g->sb_line_bytes -= grid_sb_line_cost(l);
+	grid_sb_expand(l, rows[0], g->cap);
 	g->scr[0].wrap[0] = l->wrapped;
 	free(l);
 	if (g->alt == 0)
-		mark(g, 0, g->rows);
+		grid_mark(g, 0, g->rows);
 	return 0;
 }
 
@@ -1039,7 +1039,7 @@ grid_rf_new_row(struct rf_rows *out)
 		    sizeof *out->rows);
 		out->wrap = xrealloc(out->wrap, (size_t)out->size);
 	}
-	out->rows[out->n] = row_new(out->cap);
+	out->rows[out->n] = grid_row_new(out->cap);
 	out->wrap[out->n] = 0;
 	return out->rows[out->n++];
 }
@@ -1118,7 +1118,7 @@ grid_sb_make(grid_t *g, const struct grid_cell *row, int wrapped)
 {
 	struct sbline hdr, *l;
 
-	sb_encode(g, row, g->cap, &hdr);
+	grid_sb_encode(g, row, g->cap, &hdr);
 	hdr.wrapped = wrapped ? 1 : 0;
 	l = xmalloc(sizeof *l + hdr.size);
 	*l = hdr;
@@ -1135,7 +1135,7 @@ grid_rf_append_sb(struct rf_line *line, const struct sbline *l)
 	if (l->ncells == 0)
 		return;
 	cells = xreallocarray(NULL, l->ncells, sizeof *cells);
-	sb_expand(l, cells, (int)l->ncells);
+	grid_sb_expand(l, cells, (int)l->ncells);
 	grid_rf_append(line, cells, (int)l->ncells);
 	free(cells);
 }
@@ -1180,7 +1180,7 @@ grid_rf_scrollback(grid_t *g, int cols, struct rf_line *carry)
 
 	old = xreallocarray(NULL, count + 1, sizeof *old);
 	for (i = 0; i < count; i++)
-		old[i] = g->sb[sb_index(g, i)];
+		old[i] = g->sb[grid_sb_index(g, i)];
 	for (i = 0; i < count; i = j + 1) {
 		for (j = i; j + 1 < count && old[j]->wrapped; j++)
 			;
@@ -1209,10 +1209,10 @@ grid_rf_scrollback(grid_t *g, int cols, struct rf_line *carry)
 	g->sb_count = nn;
 	g->sb_line_bytes = 0;
 	for (i = 0; i < nn; i++)
-		g->sb_line_bytes += sb_line_cost(nv[i]);
+		g->sb_line_bytes += grid_sb_line_cost(nv[i]);
 	while (g->sb_count > g->sb_max_lines)
-		free(sb_take_oldest(g));
-	sb_enforce_budget(g);
+		free(grid_sb_take_oldest(g));
+	grid_sb_enforce_budget(g);
 }
 
 /*
@@ -1249,14 +1249,14 @@ grid_rf_screen(grid_t *g, int ocap, int last, int cols, struct rf_line *line,
 static struct grid_cell *
 grid_rf_pop_sb(grid_t *g, uint8_t *wrapped)
 {
-	size_t i = sb_index(g, g->sb_count - 1);
+	size_t i = grid_sb_index(g, g->sb_count - 1);
 	struct sbline *l = g->sb[i];
-	struct grid_cell *row = row_new(g->cap);
+	struct grid_cell *row = grid_row_new(g->cap);
 
 	g->sb[i] = NULL;
 	g->sb_count--;
-	g->sb_line_bytes -= sb_line_cost(l);
-	sb_expand(l, row, g->cap);
+	g->sb_line_bytes -= grid_sb_line_cost(l);
+	grid_sb_expand(l, row, g->cap);
 	*wrapped = l->wrapped;
 	free(l);
 	return row;
@@ -1277,7 +1277,7 @@ grid_rf_place(grid_t *g, struct rf_rows *out, int was_full, int *crow)
 	if (out->n > rows)
 		push = UTIL_MIN(out->n - rows, *crow);
 	for (i = 0; i < push; i++)
-		sb_push(g, out->rows[i], out->wrap[i]);
+		grid_sb_push(g, out->rows[i], out->wrap[i]);
 	n = UTIL_MIN(out->n - push, rows);
 	if (n < rows && was_full)
 		pull = (int)UTIL_MIN((size_t)(rows - n), g->sb_count);
@@ -1290,7 +1290,7 @@ grid_rf_place(grid_t *g, struct rf_rows *out, int was_full, int *crow)
 		s->wrap[pull + r] = out->wrap[push + r];
 	}
 	for (r = pull + n; r < rows; r++) {
-		s->rows[r] = row_new(g->cap);
+		s->rows[r] = grid_row_new(g->cap);
 		s->wrap[r] = 0;
 	}
 	s->wrap[rows - 1] = 0;
@@ -1318,7 +1318,7 @@ grid_reflow(grid_t *g, int cols, int *row, int *col, int after_last)
 			last = r;
 	crow = UTIL_MAX(0, UTIL_MIN(crow, g->rows - 1));
 	last = UTIL_MAX(last, crow);
-	screen_resize(&g->scr[1], g->rows, g->cap, g->rows,
+	grid_screen_resize(&g->scr[1], g->rows, g->cap, g->rows,
 	    UTIL_MAX(UTIL_MAX(g->cap, cols), 2));
 	g->cap = UTIL_MAX(UTIL_MAX(g->cap, cols), 2);
 	out.cap = g->cap;

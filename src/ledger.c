@@ -401,7 +401,7 @@ ledger_add_string(cJSON *o, const char *name, const char *v)
 }
 
 static void
-add_str(cJSON *o, const char *name, const char *v)
+ledger_add_str(cJSON *o, const char *name, const char *v)
 {
 	if (v != NULL)
 		ledger_add_string(o, name, v);
@@ -410,7 +410,7 @@ add_str(cJSON *o, const char *name, const char *v)
 }
 
 static void
-iso_time(double t, char *buf, size_t len)
+ledger_iso_time(double t, char *buf, size_t len)
 {
 	time_t sec = (time_t)floor(t);
 	unsigned ms = (unsigned)((t - (double)sec) * 1000) % 1000;
@@ -422,31 +422,31 @@ iso_time(double t, char *buf, size_t len)
 
 /* What an intent and an outcome both say: when, where, who, which model. */
 static cJSON *
-record_head(const struct ledger_record *r)
+ledger_record_head(const struct ledger_record *r)
 {
 	char when[40];
-	iso_time(r->time, when, sizeof(when));
+	ledger_iso_time(r->time, when, sizeof(when));
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "time", when);
 	cJSON_AddNumberToObject(o, "epoch", floor(r->time * 1000) / 1000);
 	if (r->id != NULL)
 		ledger_add_string(o, "id", r->id);
 	cJSON_AddNumberToObject(o, "pane", r->pane);
-	add_str(o, "pane_name", r->pane_name);
-	add_str(o, "agent", r->agent);
+	ledger_add_str(o, "pane_name", r->pane_name);
+	ledger_add_str(o, "agent", r->agent);
 	if (r->branch != NULL)
 		ledger_add_string(o, "branch", r->branch);
 	if (r->worktree != NULL)
 		ledger_add_string(o, "worktree", r->worktree);
-	add_str(o, "key_hash", r->key_hash);
-	add_str(o, "api", r->api);
-	add_str(o, "model_asked", r->model_asked);
+	ledger_add_str(o, "key_hash", r->key_hash);
+	ledger_add_str(o, "api", r->api);
+	ledger_add_str(o, "model_asked", r->model_asked);
 	return o;
 }
 
 /* The fields written only when set, and the line's end. */
 static void
-record_tail(cJSON *o, const struct ledger_record *r)
+ledger_record_tail(cJSON *o, const struct ledger_record *r)
 {
 	if (r->reserved_micros > 0)
 		cJSON_AddNumberToObject(o, "reserved_micros", (double)r->reserved_micros);
@@ -472,7 +472,7 @@ record_tail(cJSON *o, const struct ledger_record *r)
 
 /* cJSON to a line with its newline; malloc'd, *n its length. Frees o. */
 static char *
-record_line(cJSON *o, size_t *n)
+ledger_record_line(cJSON *o, size_t *n)
 {
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -489,11 +489,11 @@ record_line(cJSON *o, size_t *n)
 
 /* The outcome line of a record; malloc'd. */
 static char *
-record_json(const struct ledger_record *r, size_t *n)
+ledger_record_json(const struct ledger_record *r, size_t *n)
 {
 	const struct usage *u = &r->usage;
-	cJSON *o = record_head(r);
-	add_str(o, "model_used", r->model_used);
+	cJSON *o = ledger_record_head(r);
+	ledger_add_str(o, "model_used", r->model_used);
 	cJSON_AddNumberToObject(o, "input_tokens", (double)u->input_tokens);
 	cJSON_AddNumberToObject(o, "output_tokens", (double)u->output_tokens);
 	cJSON_AddNumberToObject(o, "cache_read_tokens", (double)u->cache_read_tokens);
@@ -518,18 +518,18 @@ record_json(const struct ledger_record *r, size_t *n)
 		cJSON_AddNumberToObject(o, "charged_usd", (double)r->charged_micros / 1e6);
 		cJSON_AddNumberToObject(o, "charged_micros", (double)r->charged_micros);
 	}
-	record_tail(o, r);
+	ledger_record_tail(o, r);
 	cJSON_AddNumberToObject(o, "latency_ms", (double)r->latency_ms);
-	add_str(o, "request_id", r->request_id != NULL ? r->request_id
+	ledger_add_str(o, "request_id", r->request_id != NULL ? r->request_id
 	    : u->request_id[0] != '\0' ? u->request_id : NULL);
-	add_str(o, "error", r->error != NULL ? r->error
+	ledger_add_str(o, "error", r->error != NULL ? r->error
 	    : u->error_type[0] != '\0' ? u->error_type : NULL);
-	return record_line(o, n);
+	return ledger_record_line(o, n);
 }
 
 /* r with the ledger's team and member where it names none. */
 static struct ledger_record
-record_with_member(ledger_t *l, const struct ledger_record *r)
+ledger_record_with_member(ledger_t *l, const struct ledger_record *r)
 {
 	struct ledger_record rm = *r;
 	if (rm.team == NULL)
@@ -542,9 +542,9 @@ record_with_member(ledger_t *l, const struct ledger_record *r)
 int
 ledger_append(ledger_t *l, const struct ledger_record *r)
 {
-	struct ledger_record rm = record_with_member(l, r);
+	struct ledger_record rm = ledger_record_with_member(l, r);
 	size_t n;
-	char *line = record_json(&rm, &n);
+	char *line = ledger_record_json(&rm, &n);
 	int rc = ledger_put(l, line, n);
 	free(line);
 	return rc;
@@ -555,13 +555,13 @@ ledger_intent(ledger_t *l, const struct ledger_record *r, char id[LEDGER_ID_LEN 
 {
 	uint64_t seq = atomic_fetch_add(&l->id_seq, 1) + 1;
 	snprintf(id, LEDGER_ID_LEN + 1, "%s%016llx", l->id_prefix, (unsigned long long)seq);
-	struct ledger_record rm = record_with_member(l, r);
+	struct ledger_record rm = ledger_record_with_member(l, r);
 	rm.id = id;
-	cJSON *o = record_head(&rm);
+	cJSON *o = ledger_record_head(&rm);
 	cJSON_AddStringToObject(o, "kind", "intent");
-	record_tail(o, &rm);
+	ledger_record_tail(o, &rm);
 	size_t n;
-	char *line = record_line(o, &n);
+	char *line = ledger_record_line(o, &n);
 	int rc = ledger_put(l, line, n);
 	free(line);
 	return rc;
@@ -909,7 +909,7 @@ struct spend {
 };
 
 static void
-spend_fn(const struct ledger_entry *e, void *user)
+ledger_spend_fn(const struct ledger_entry *e, void *user)
 {
 	struct spend *s = user;
 	if (e->time >= s->since)
@@ -920,6 +920,6 @@ int64_t
 ledger_spend_since(const char *path, double since)
 {
 	struct spend s = { since, 0 };
-	ledger_read(path, spend_fn, &s);
+	ledger_read(path, ledger_spend_fn, &s);
 	return s.micros;
 }

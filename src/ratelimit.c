@@ -31,7 +31,7 @@ rl_state_init(struct rl_state *st)
 /* ---- value parsers ---- */
 
 static const char *
-skip_ws(const char *s)
+ratelimit_skip_ws(const char *s)
 {
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -39,16 +39,16 @@ skip_ws(const char *s)
 }
 
 static int
-only_ws(const char *s)
+ratelimit_only_ws(const char *s)
 {
-	return *skip_ws(s) == '\0';
+	return *ratelimit_skip_ws(s) == '\0';
 }
 
 /* A non-negative decimal integer, nothing else. */
 static int
-parse_count(const char *s, int64_t *out)
+ratelimit_parse_count(const char *s, int64_t *out)
 {
-	s = skip_ws(s);
+	s = ratelimit_skip_ws(s);
 	if (!isdigit((unsigned char)*s))
 		return 0;
 	int64_t v = 0;
@@ -57,7 +57,7 @@ parse_count(const char *s, int64_t *out)
 			return 0;
 		v = v * 10 + (*s - '0');
 	}
-	if (!only_ws(s))
+	if (!ratelimit_only_ws(s))
 		return 0;
 	*out = v;
 	return 1;
@@ -65,14 +65,14 @@ parse_count(const char *s, int64_t *out)
 
 /* A finite non-negative decimal number ("1", "0.42", "1.5"), nothing else. */
 static int
-parse_number(const char *s, double *out)
+ratelimit_parse_number(const char *s, double *out)
 {
-	s = skip_ws(s);
+	s = ratelimit_skip_ws(s);
 	if (!isdigit((unsigned char)*s) && !(*s == '.' && isdigit((unsigned char)s[1])))
 		return 0;
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || !only_ws(end) || !isfinite(v) || v < 0)
+	if (end == s || !ratelimit_only_ws(end) || !isfinite(v) || v < 0)
 		return 0;
 	/* strtod also takes hex and exponents: allow only plain decimals */
 	for (const char *p = s; p < end; p++)
@@ -83,7 +83,7 @@ parse_number(const char *s, double *out)
 }
 
 static int
-digits(const char *s, int n, int *out)
+ratelimit_digits(const char *s, int n, int *out)
 {
 	int v = 0;
 	for (int i = 0; i < n; i++) {
@@ -100,13 +100,13 @@ ratelimit_parse_rfc3339(const char *s)
 {
 	if (s == NULL)
 		return -1;
-	s = skip_ws(s);
+	s = ratelimit_skip_ws(s);
 	int Y, M, D, h, m, sec;
-	if (strlen(s) < 20 || !digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) ||
-	    s[7] != '-' || !digits(s + 8, 2, &D) ||
+	if (strlen(s) < 20 || !ratelimit_digits(s, 4, &Y) || s[4] != '-' || !ratelimit_digits(s + 5, 2, &M) ||
+	    s[7] != '-' || !ratelimit_digits(s + 8, 2, &D) ||
 	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &m) ||
-	    s[16] != ':' || !digits(s + 17, 2, &sec))
+	    !ratelimit_digits(s + 11, 2, &h) || s[13] != ':' || !ratelimit_digits(s + 14, 2, &m) ||
+	    s[16] != ':' || !ratelimit_digits(s + 17, 2, &sec))
 		return -1;
 	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
 		return -1;
@@ -125,7 +125,7 @@ ratelimit_parse_rfc3339(const char *s)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		int oh, om;
-		if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) ||
+		if (!ratelimit_digits(p + 1, 2, &oh) || p[3] != ':' || !ratelimit_digits(p + 4, 2, &om) ||
 		    oh > 23 || om > 59)
 			return -1;
 		offset = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
@@ -133,7 +133,7 @@ ratelimit_parse_rfc3339(const char *s)
 	} else {
 		return -1;
 	}
-	if (!only_ws(p))
+	if (!ratelimit_only_ws(p))
 		return -1;
 	struct tm tm = { 0 };
 	tm.tm_year = Y - 1900;
@@ -153,8 +153,8 @@ ratelimit_parse_duration(const char *s)
 {
 	if (s == NULL)
 		return -1;
-	s = skip_ws(s);
-	if (s[0] == '0' && only_ws(s + 1))
+	s = ratelimit_skip_ws(s);
+	if (s[0] == '0' && ratelimit_only_ws(s + 1))
 		return 0;
 	double total = 0;
 	int parts = 0;
@@ -197,7 +197,7 @@ ratelimit_parse_duration(const char *s)
 		total += v * unit;
 		parts++;
 	}
-	if (parts == 0 || !only_ws(s))
+	if (parts == 0 || !ratelimit_only_ws(s))
 		return -1;
 	return UTIL_MIN(total, RATELIMIT_MAX_RESET);
 }
@@ -208,7 +208,7 @@ ratelimit_parse_retry_after(const char *value, double now)
 	double v;
 	if (value == NULL)
 		return -1;
-	if (parse_number(value, &v))
+	if (ratelimit_parse_number(value, &v))
 		return UTIL_MIN(v, RATELIMIT_MAX_RETRY_AFTER);
 	/* HTTP-date: IMF-fixdate, RFC 850, asctime */
 	static const char *const fmts[] = {
@@ -216,11 +216,11 @@ ratelimit_parse_retry_after(const char *value, double now)
 		"%A, %d-%b-%y %H:%M:%S GMT",
 		"%a %b %e %H:%M:%S %Y",
 	};
-	const char *s = skip_ws(value);
+	const char *s = ratelimit_skip_ws(value);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(fmts); i++) {
 		struct tm tm = { 0 };
 		const char *end = strptime(s, fmts[i], &tm);
-		if (end == NULL || !only_ws(end))
+		if (end == NULL || !ratelimit_only_ws(end))
 			continue;
 		time_t t = timegm(&tm);
 		if (t == (time_t)-1)
@@ -235,7 +235,7 @@ double
 ratelimit_parse_retry_after_ms(const char *value)
 {
 	double v;
-	if (value == NULL || !parse_number(value, &v))
+	if (value == NULL || !ratelimit_parse_number(value, &v))
 		return -1;
 	return UTIL_MIN(v / 1000, RATELIMIT_MAX_RETRY_AFTER);
 }
@@ -243,18 +243,18 @@ ratelimit_parse_retry_after_ms(const char *value)
 /* An absolute reset time: RFC 3339, or epoch seconds; no later than
  * RATELIMIT_MAX_RESET from now. */
 static double
-parse_reset_abs(const char *value, double now)
+ratelimit_parse_reset_abs(const char *value, double now)
 {
 	double v = ratelimit_parse_rfc3339(value);
-	if (v < 0 && !(parse_number(value, &v) && v > 0))
+	if (v < 0 && !(ratelimit_parse_number(value, &v) && v > 0))
 		return -1;
 	return UTIL_MIN(v, now + RATELIMIT_MAX_RESET);
 }
 
 static void
-copy_word(char *dst, size_t len, const char *src)
+ratelimit_copy_word(char *dst, size_t len, const char *src)
 {
-	src = skip_ws(src);
+	src = ratelimit_skip_ws(src);
 	size_t n = 0;
 	while (*src != '\0' && n + 1 < len) {
 		unsigned char c = (unsigned char)*src++;
@@ -268,27 +268,27 @@ copy_word(char *dst, size_t len, const char *src)
 /* ---- headers ---- */
 
 static int
-bucket_field(struct rl_bucket *b, const char *field, const char *value, int relative_reset,
+ratelimit_bucket_field(struct rl_bucket *b, const char *field, const char *value, int relative_reset,
     double now)
 {
 	int64_t n;
 	double d;
 	if (strcmp(field, "limit") == 0) {
-		if (!parse_count(value, &n))
+		if (!ratelimit_parse_count(value, &n))
 			return 0;
 		b->limit = n;
 	} else if (strcmp(field, "remaining") == 0) {
-		if (!parse_count(value, &n))
+		if (!ratelimit_parse_count(value, &n))
 			return 0;
 		b->remaining = n;
 	} else if (strcmp(field, "reset") == 0) {
 		if (relative_reset) {
 			d = ratelimit_parse_duration(value);
-			if (d < 0 && !parse_number(value, &d))
+			if (d < 0 && !ratelimit_parse_number(value, &d))
 				return 0;
 			b->reset = now + UTIL_MIN(d, RATELIMIT_MAX_RESET);
 		} else {
-			d = parse_reset_abs(value, now);
+			d = ratelimit_parse_reset_abs(value, now);
 			if (d < 0)
 				return 0;
 			b->reset = d;
@@ -300,19 +300,19 @@ bucket_field(struct rl_bucket *b, const char *field, const char *value, int rela
 }
 
 static int
-window_field(struct rl_window *w, const char *field, const char *value, double now)
+ratelimit_window_field(struct rl_window *w, const char *field, const char *value, double now)
 {
 	double d;
 	if (strcmp(field, "utilization") == 0) {
-		if (!parse_number(value, &d))
+		if (!ratelimit_parse_number(value, &d))
 			return 0;
 		w->utilization = UTIL_MIN(d, 1.0);   /* 0..1: a bar's length */
 	} else if (strcmp(field, "reset") == 0) {
-		if ((d = parse_reset_abs(value, now)) < 0)
+		if ((d = ratelimit_parse_reset_abs(value, now)) < 0)
 			return 0;
 		w->reset = d;
 	} else if (strcmp(field, "status") == 0) {
-		copy_word(w->status, sizeof(w->status), value);
+		ratelimit_copy_word(w->status, sizeof(w->status), value);
 	} else {
 		return 0;
 	}
@@ -321,34 +321,34 @@ window_field(struct rl_window *w, const char *field, const char *value, double n
 
 /* anthropic-ratelimit-unified-<rest> */
 static int
-unified(struct rl_state *st, const char *rest, const char *value, double now)
+ratelimit_unified(struct rl_state *st, const char *rest, const char *value, double now)
 {
 	double d;
 	if (strcmp(rest, "status") == 0) {
-		copy_word(st->unified_status, sizeof(st->unified_status), value);
+		ratelimit_copy_word(st->unified_status, sizeof(st->unified_status), value);
 		return 1;
 	}
 	if (strcmp(rest, "reset") == 0) {
-		if ((d = parse_reset_abs(value, now)) < 0)
+		if ((d = ratelimit_parse_reset_abs(value, now)) < 0)
 			return 0;
 		st->unified_reset = d;
 		return 1;
 	}
 	if (strcmp(rest, "representative-claim") == 0) {
-		copy_word(st->unified_claim, sizeof(st->unified_claim), value);
+		ratelimit_copy_word(st->unified_claim, sizeof(st->unified_claim), value);
 		return 1;
 	}
 	if (strncmp(rest, "5h-", 3) == 0)
-		return window_field(&st->w5h, rest + 3, value, now);
+		return ratelimit_window_field(&st->w5h, rest + 3, value, now);
 	if (strncmp(rest, "7d-", 3) == 0)
-		return window_field(&st->w7d, rest + 3, value, now);
+		return ratelimit_window_field(&st->w7d, rest + 3, value, now);
 	return 0;   /* per-model windows, overage, fallback: not kept */
 }
 
 /* Returns 1 if stored, 0 if the value was not usable, -1 if the name is
  * not a rate-limit header at all. */
 static int
-parse_known(struct rl_state *st, const char *n, const char *value, double now)
+ratelimit_parse_known(struct rl_state *st, const char *n, const char *value, double now)
 {
 	static const struct {
 		const char *prefix;
@@ -361,11 +361,11 @@ parse_known(struct rl_state *st, const char *n, const char *value, double now)
 	};
 	double d;
 	if (strncmp(n, "anthropic-ratelimit-unified-", 28) == 0)
-		return unified(st, n + 28, value, now);
+		return ratelimit_unified(st, n + 28, value, now);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(anth); i++) {
 		size_t k = strlen(anth[i].prefix);
 		if (strncmp(n, anth[i].prefix, k) == 0)
-			return bucket_field((struct rl_bucket *)((char *)st + anth[i].off),
+			return ratelimit_bucket_field((struct rl_bucket *)((char *)st + anth[i].off),
 			    n + k, value, 0, now);
 	}
 	if (strncmp(n, "anthropic-ratelimit-", 20) == 0 ||
@@ -393,7 +393,7 @@ parse_known(struct rl_state *st, const char *n, const char *value, double now)
 			const char *what = r + k + 1;
 			struct rl_bucket *b = strcmp(what, "requests") == 0 ? &st->requests
 			    : strcmp(what, "tokens") == 0 ? &st->tokens : NULL;
-			return b != NULL ? bucket_field(b, fields[i], value, 1, now) : 0;
+			return b != NULL ? ratelimit_bucket_field(b, fields[i], value, 1, now) : 0;
 		}
 		return 0;
 	}
@@ -411,7 +411,7 @@ ratelimit_parse_header(struct rl_state *st, const char *name, const char *value,
 		return 0;
 	for (size_t i = 0; i <= len; i++)
 		n[i] = (char)tolower((unsigned char)name[i]);
-	int r = parse_known(st, n, value, now);
+	int r = ratelimit_parse_known(st, n, value, now);
 	if (r < 0)
 		return 0;
 	if (r > 0)
@@ -464,7 +464,7 @@ rl_table_free(rl_table_t *t)
 }
 
 static void
-merge_bucket(struct rl_bucket *d, const struct rl_bucket *s)
+ratelimit_merge_bucket(struct rl_bucket *d, const struct rl_bucket *s)
 {
 	if (s->limit >= 0)
 		d->limit = s->limit;
@@ -475,7 +475,7 @@ merge_bucket(struct rl_bucket *d, const struct rl_bucket *s)
 }
 
 static void
-merge_window(struct rl_window *d, const struct rl_window *s)
+ratelimit_merge_window(struct rl_window *d, const struct rl_window *s)
 {
 	if (s->utilization >= 0)
 		d->utilization = s->utilization;
@@ -486,12 +486,12 @@ merge_window(struct rl_window *d, const struct rl_window *s)
 }
 
 static void
-merge_state(struct rl_state *d, const struct rl_state *s)
+ratelimit_merge_state(struct rl_state *d, const struct rl_state *s)
 {
-	merge_bucket(&d->requests, &s->requests);
-	merge_bucket(&d->tokens, &s->tokens);
-	merge_bucket(&d->input_tokens, &s->input_tokens);
-	merge_bucket(&d->output_tokens, &s->output_tokens);
+	ratelimit_merge_bucket(&d->requests, &s->requests);
+	ratelimit_merge_bucket(&d->tokens, &s->tokens);
+	ratelimit_merge_bucket(&d->input_tokens, &s->input_tokens);
+	ratelimit_merge_bucket(&d->output_tokens, &s->output_tokens);
 	if (s->retry_after_until > 0)
 		d->retry_after_until = s->retry_after_until;
 	if (s->unified_status[0] != '\0')
@@ -500,8 +500,8 @@ merge_state(struct rl_state *d, const struct rl_state *s)
 		memcpy(d->unified_claim, s->unified_claim, sizeof(d->unified_claim));
 	if (s->unified_reset > 0)
 		d->unified_reset = s->unified_reset;
-	merge_window(&d->w5h, &s->w5h);
-	merge_window(&d->w7d, &s->w7d);
+	ratelimit_merge_window(&d->w5h, &s->w5h);
+	ratelimit_merge_window(&d->w7d, &s->w7d);
 	if (s->updated > d->updated)
 		d->updated = s->updated;
 }
@@ -526,7 +526,7 @@ rl_table_merge(rl_table_t *t, const struct rl_state *src)
 		rl_state_init(&t->st[slot]);
 		snprintf(t->st[slot].key_hash, sizeof(t->st[slot].key_hash), "%s", src->key_hash);
 	}
-	merge_state(&t->st[slot], src);
+	ratelimit_merge_state(&t->st[slot], src);
 	t->touched[slot] = ++t->seq;
 	pthread_mutex_unlock(&t->lock);
 }

@@ -51,20 +51,20 @@ static const attr_t render_marker_bits[6] = {
 };
 
 static int
-sq(int v)
+render_sq(int v)
 {
 	return v * v;
 }
 
 static int
-dist3(int r, int g, int b, int r2, int g2, int b2)
+render_dist3(int r, int g, int b, int r2, int g2, int b2)
 {
-	return sq(r - r2) + sq(g - g2) + sq(b - b2);
+	return render_sq(r - r2) + render_sq(g - g2) + render_sq(b - b2);
 }
 
 /* Index of the cube level nearest to v (0..255). */
 static int
-cube_index(int v)
+render_cube_index(int v)
 {
 	if (v < 48)
 		return 0;
@@ -74,7 +74,7 @@ cube_index(int v)
 }
 
 static int
-clamp8(int v)
+render_clamp8(int v)
 {
 	return v < 0 ? 0 : v > 255 ? 255 : v;
 }
@@ -84,15 +84,15 @@ render_rgb_to_256(int r, int g, int b)
 {
 	int ri, gi, bi, cube, cube_d, grey = 0, grey_d = -1, cr, cg, cb;
 
-	r = clamp8(r);
-	g = clamp8(g);
-	b = clamp8(b);
-	ri = cube_index(r);
-	gi = cube_index(g);
-	bi = cube_index(b);
+	r = render_clamp8(r);
+	g = render_clamp8(g);
+	b = render_clamp8(b);
+	ri = render_cube_index(r);
+	gi = render_cube_index(g);
+	bi = render_cube_index(b);
 	cube = 16 + 36 * ri + 6 * gi + bi;
 	palette_rgb(cube, &cr, &cg, &cb);
-	cube_d = dist3(r, g, b, cr, cg, cb);
+	cube_d = render_dist3(r, g, b, cr, cg, cb);
 
 	/* the nearest grey is one of the two levels around the mean */
 	int lo = ((r + g + b) / 3 - 8) / 10;
@@ -101,7 +101,7 @@ render_rgb_to_256(int r, int g, int b)
 		if (i < 0 || i > 23)
 			continue;
 		v = 8 + 10 * i;
-		d = dist3(r, g, b, v, v, v);
+		d = render_dist3(r, g, b, v, v, v);
 		if (grey_d < 0 || d < grey_d) {
 			grey_d = d;
 			grey = 232 + i;
@@ -112,7 +112,7 @@ render_rgb_to_256(int r, int g, int b)
 
 /* Nearest of the 16 ANSI colours to an RGB value. */
 static int
-nearest16(int r, int g, int b)
+render_nearest16(int r, int g, int b)
 {
 	int best = 0, best_d = -1;
 
@@ -120,7 +120,7 @@ nearest16(int r, int g, int b)
 		int pr, pg, pb, d;
 
 		palette_rgb(i, &pr, &pg, &pb);
-		d = dist3(r, g, b, pr, pg, pb);
+		d = render_dist3(r, g, b, pr, pg, pb);
 		if (best_d < 0 || d < best_d) {
 			best_d = d;
 			best = i;
@@ -142,14 +142,14 @@ render_256_to_basic(int idx, int ncolors)
 		c = idx;
 	} else {
 		palette_rgb(idx, &r, &g, &b);
-		c = nearest16(r, g, b);
+		c = render_nearest16(r, g, b);
 	}
 	return ncolors < 16 ? c & 7 : c;
 }
 
 /* The 16-colour index of a non-default colour. */
 static int
-to16(const struct grid_color *c)
+render_to16(const struct grid_color *c)
 {
 	int r, g, b;
 
@@ -157,9 +157,9 @@ to16(const struct grid_color *c)
 		if (c->idx < 16)
 			return c->idx;
 		palette_rgb(c->idx, &r, &g, &b);
-		return nearest16(r, g, b);
+		return render_nearest16(r, g, b);
 	}
-	return nearest16(c->r, c->g, c->b);
+	return render_nearest16(c->r, c->g, c->b);
 }
 
 int
@@ -172,14 +172,14 @@ render_map_color(const struct grid_color *c, int ncolors)
 			return c->idx;
 		return render_rgb_to_256(c->r, c->g, c->b);
 	}
-	return ncolors < 16 ? to16(c) & 7 : to16(c);
+	return ncolors < 16 ? render_to16(c) & 7 : render_to16(c);
 }
 
 /* On an 8-colour terminal, a bright foreground is shown as bold. */
 static int
-bright_on_8(const struct grid_color *fg, int ncolors)
+render_bright_on_8(const struct grid_color *fg, int ncolors)
 {
-	return ncolors == 8 && fg->type != GRID_COLOR_DEFAULT && to16(fg) >= 8;
+	return ncolors == 8 && fg->type != GRID_COLOR_DEFAULT && render_to16(fg) >= 8;
 }
 
 render_t *
@@ -214,7 +214,7 @@ render_free(render_t *r)
 /* Pair for curses colours f, b (-1 = default), through the cache. A cached
  * pair is checked against curses, which may recycle pairs when full. */
 static int
-pair_for(render_t *r, int f, int b)
+render_pair_for(render_t *r, int f, int b)
 {
 	int key = (f + 1) * 257 + (b + 1), cf, cb, pair;
 	struct pair_slot *s;
@@ -246,14 +246,14 @@ render_color_pair(render_t *r, const struct grid_color *fg,
 		fg = bg;
 		bg = t;
 	}
-	return pair_for(r, render_map_color(fg, r->ncolors),
+	return render_pair_for(r, render_map_color(fg, r->ncolors),
 	    render_map_color(bg, r->ncolors));
 }
 
 /* Curses attributes for grid attribute bits (underline styles fall back
  * to a plain underline; strikethrough and overline have none). */
 static attr_t
-cell_attrs(uint16_t ga, int reverse)
+render_cell_attrs(uint16_t ga, int reverse)
 {
 	attr_t a = A_NORMAL;
 
@@ -313,7 +313,7 @@ render_cell_marker(const struct grid_cell *c)
 }
 
 static int
-same_color(const struct grid_color *a, const struct grid_color *b)
+render_same_color(const struct grid_color *a, const struct grid_color *b)
 {
 	return a->type == b->type && a->idx == b->idx && a->r == b->r &&
 	    a->g == b->g && a->b == b->b;
@@ -321,20 +321,20 @@ same_color(const struct grid_color *a, const struct grid_color *b)
 
 /* Recompute st for cell c unless it has the same style as the last one. */
 static void
-update_style(render_t *r, struct style *st, const struct grid_cell *c,
+render_update_style(render_t *r, struct style *st, const struct grid_cell *c,
     int reverse)
 {
-	if (st->valid && st->attrs == c->attrs && same_color(&st->fg, &c->fg) &&
-	    same_color(&st->bg, &c->bg) && same_color(&st->ul, &c->ul))
+	if (st->valid && st->attrs == c->attrs && render_same_color(&st->fg, &c->fg) &&
+	    render_same_color(&st->bg, &c->bg) && render_same_color(&st->ul, &c->ul))
 		return;
 	st->valid = 1;
 	st->fg = c->fg;
 	st->bg = c->bg;
 	st->ul = c->ul;
 	st->attrs = c->attrs;
-	st->a = cell_attrs(c->attrs, reverse);
+	st->a = render_cell_attrs(c->attrs, reverse);
 	st->pair = render_color_pair(r, &c->fg, &c->bg, 0);
-	if (bright_on_8(&c->fg, r->ncolors))
+	if (render_bright_on_8(&c->fg, r->ncolors))
 		st->a |= A_BOLD;
 	st->special = render_cell_special(r, c);
 	if (st->special)
@@ -397,7 +397,7 @@ render_mark(render_t *r, WINDOW *win, int y, int x, int width,
 
 /* A code point curses can draw: controls and invalid values become '?'. */
 static int
-drawable(uint32_t ch)
+render_drawable(uint32_t ch)
 {
 	if (ch < 0x20 || (ch >= 0x7f && ch < 0xa0))
 		return 0;
@@ -431,7 +431,7 @@ render_draw_cell(render_t *r, WINDOW *win, int y, int x, const wchar_t *wc,
  * its display width: 0 for a blank (wc = " ").
  */
 static int
-cell_glyph(const struct grid_cell *c, wchar_t *wc)
+render_cell_glyph(const struct grid_cell *c, wchar_t *wc)
 {
 	int n = 0, w;
 
@@ -440,14 +440,14 @@ cell_glyph(const struct grid_cell *c, wchar_t *wc)
 		wc[1] = 0;
 		return 0;
 	}
-	if (!drawable(c->ch[0])) {
+	if (!render_drawable(c->ch[0])) {
 		wc[0] = L'?';
 		wc[1] = 0;
 		return 1;
 	}
 	wc[n++] = (wchar_t)c->ch[0];
 	for (int i = 1; i < GRID_CHARS && c->ch[i] != 0; i++)
-		if (drawable(c->ch[i]))
+		if (render_drawable(c->ch[i]))
 			wc[n++] = (wchar_t)c->ch[i];
 	wc[n] = 0;
 	if (c->ch[0] < 0x7f)
@@ -480,7 +480,7 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 			continue;
 		}
 		skip_cont = 0;
-		gw = cell_glyph(c, wc);
+		gw = render_cell_glyph(c, wc);
 		/* hidden: by the terminal (invis), else drawn blank (both
 		 * halves of a wide one) */
 		if ((c->attrs & GRID_ATTR_CONCEAL) && !r->invis) {
@@ -497,7 +497,7 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 				wc[1] = 0;
 			}
 		}
-		update_style(r, &st, c, reverse);
+		render_update_style(r, &st, c, reverse);
 		/* marks past what a cchar_t holds: outer.c writes them */
 		more = wcslen(wc) > CCHARW_MAX && r->outer != NULL &&
 		    outer_caps(r->outer)->cells &&
@@ -515,7 +515,7 @@ render_cells(render_t *r, void *vwin, int y, const struct grid_cell *cells,
 
 /* The cells for window row y: live screen or scrollback (NULL if none). */
 static const struct grid_cell *
-source_row(render_t *r, grid_t *g, int y, int offset)
+render_source_row(render_t *r, grid_t *g, int y, int offset)
 {
 	int line = y - offset, cols = grid_cols(g);
 
@@ -553,7 +553,7 @@ render_grid(render_t *r, void *vwin, grid_t *g, int h, int w,
 		const struct grid_cell *cells;
 		if (!full && (y >= rows || !grid_row_dirty(g, y)))
 			continue;
-		cells = source_row(r, g, y, scroll_offset);
+		cells = render_source_row(r, g, y, scroll_offset);
 		if (cells != NULL) {
 			render_cells(r, win, y, cells, cols, w, reverse);
 		} else {

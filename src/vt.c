@@ -67,7 +67,7 @@ struct vt {
 /* ---- libvterm state callbacks ---- */
 
 static void
-color_from_vterm(struct grid_color *gc, const VTermColor *vc, int fg)
+vt_color_from_vterm(struct grid_color *gc, const VTermColor *vc, int fg)
 {
 	memset(gc, 0, sizeof *gc);
 	/* Default colours are RGB-typed in 0.1.4: test them first. */
@@ -85,7 +85,7 @@ color_from_vterm(struct grid_color *gc, const VTermColor *vc, int fg)
 }
 
 static int
-cb_putglyph(VTermGlyphInfo *info, VTermPos pos, void *user)
+vt_cb_putglyph(VTermGlyphInfo *info, VTermPos pos, void *user)
 {
 	struct vt *vt = user;
 	int n = 0;
@@ -107,7 +107,7 @@ cb_putglyph(VTermGlyphInfo *info, VTermPos pos, void *user)
 }
 
 static int
-cb_movecursor(VTermPos pos, VTermPos oldpos, int visible, void *user)
+vt_cb_movecursor(VTermPos pos, VTermPos oldpos, int visible, void *user)
 {
 	struct vt *vt = user;
 
@@ -123,7 +123,7 @@ cb_movecursor(VTermPos pos, VTermPos oldpos, int visible, void *user)
 }
 
 static int
-cb_scrollrect(VTermRect r, int downward, int rightward, void *user)
+vt_cb_scrollrect(VTermRect r, int downward, int rightward, void *user)
 {
 	struct vt *vt = user;
 
@@ -138,7 +138,7 @@ cb_scrollrect(VTermRect r, int downward, int rightward, void *user)
 }
 
 static int
-cb_moverect(VTermRect dest, VTermRect src, void *user)
+vt_cb_moverect(VTermRect dest, VTermRect src, void *user)
 {
 	struct vt *vt = user;
 
@@ -151,7 +151,7 @@ cb_moverect(VTermRect dest, VTermRect src, void *user)
 /* Erase with the current background (BCE). DECSCA protection is not kept
  * in grid cells, so a selective erase clears protected cells too. */
 static int
-cb_erase(VTermRect r, int selective, void *user)
+vt_cb_erase(VTermRect r, int selective, void *user)
 {
 	struct vt *vt = user;
 
@@ -163,7 +163,7 @@ cb_erase(VTermRect r, int selective, void *user)
 /* libvterm's part of the pen back to its defaults (the guard resets the
  * rest with a pen event). */
 static int
-cb_initpen(void *user)
+vt_cb_initpen(void *user)
 {
 	struct vt *vt = user;
 	uint16_t ext = vt->pen.attrs & VT_PEN_EXT;
@@ -176,7 +176,7 @@ cb_initpen(void *user)
 }
 
 static void
-pen_flag(struct vt *vt, uint16_t bit, int on)
+vt_pen_flag(struct vt *vt, uint16_t bit, int on)
 {
 	if (on)
 		vt->pen.attrs |= bit;
@@ -185,33 +185,33 @@ pen_flag(struct vt *vt, uint16_t bit, int on)
 }
 
 static int
-cb_setpenattr(VTermAttr attr, VTermValue *val, void *user)
+vt_cb_setpenattr(VTermAttr attr, VTermValue *val, void *user)
 {
 	struct vt *vt = user;
 
 	switch (attr) {
 	case VTERM_ATTR_BOLD:
-		pen_flag(vt, GRID_ATTR_BOLD, val->boolean);
+		vt_pen_flag(vt, GRID_ATTR_BOLD, val->boolean);
 		break;
 	case VTERM_ATTR_UNDERLINE:
 		break;          /* the guard's pen events carry its style */
 	case VTERM_ATTR_ITALIC:
-		pen_flag(vt, GRID_ATTR_ITALIC, val->boolean);
+		vt_pen_flag(vt, GRID_ATTR_ITALIC, val->boolean);
 		break;
 	case VTERM_ATTR_BLINK:
-		pen_flag(vt, GRID_ATTR_BLINK, val->boolean);
+		vt_pen_flag(vt, GRID_ATTR_BLINK, val->boolean);
 		break;
 	case VTERM_ATTR_REVERSE:
-		pen_flag(vt, GRID_ATTR_REVERSE, val->boolean);
+		vt_pen_flag(vt, GRID_ATTR_REVERSE, val->boolean);
 		break;
 	case VTERM_ATTR_STRIKE:
-		pen_flag(vt, GRID_ATTR_STRIKE, val->boolean);
+		vt_pen_flag(vt, GRID_ATTR_STRIKE, val->boolean);
 		break;
 	case VTERM_ATTR_FOREGROUND:
-		color_from_vterm(&vt->pen.fg, &val->color, 1);
+		vt_color_from_vterm(&vt->pen.fg, &val->color, 1);
 		break;
 	case VTERM_ATTR_BACKGROUND:
-		color_from_vterm(&vt->pen.bg, &val->color, 0);
+		vt_color_from_vterm(&vt->pen.bg, &val->color, 0);
 		break;
 	default:
 		break;
@@ -220,7 +220,7 @@ cb_setpenattr(VTermAttr attr, VTermValue *val, void *user)
 }
 
 static int
-cb_settermprop(VTermProp prop, VTermValue *val, void *user)
+vt_cb_settermprop(VTermProp prop, VTermValue *val, void *user)
 {
 	struct vt *vt = user;
 	VTermPos pos;
@@ -259,7 +259,7 @@ cb_settermprop(VTermProp prop, VTermValue *val, void *user)
 }
 
 static int
-cb_bell(void *user)
+vt_cb_bell(void *user)
 {
 	struct vt *vt = user;
 
@@ -276,7 +276,7 @@ cb_bell(void *user)
  * negative row), so drawn rows below it that still do not fit are dropped.
  */
 static int
-shrink_push_count(grid_t *g, int orows, int rows, int keep)
+vt_shrink_push_count(grid_t *g, int orows, int rows, int keep)
 {
 	int r, bottom = keep, n;
 
@@ -297,7 +297,7 @@ shrink_push_count(grid_t *g, int orows, int rows, int keep)
  * back as the screen grows, so the shell's screen returns whole.
  */
 static void
-resize_hidden_primary(struct vt *vt, int orows, int rows)
+vt_resize_hidden_primary(struct vt *vt, int orows, int rows)
 {
 	grid_t *g = vt->grid;
 	int n;
@@ -330,7 +330,7 @@ resize_hidden_primary(struct vt *vt, int orows, int rows)
  * may hold a pending wrap there that it already accounts for.
  */
 static void
-resize_cursor_col(struct vt *vt, const VTermPos *cur, int ocols, int cols,
+vt_resize_cursor_col(struct vt *vt, const VTermPos *cur, int ocols, int cols,
     VTermPos *delta)
 {
 	if (vt->want_col >= 0 && vt->want_at != vt->nwrites)
@@ -370,12 +370,12 @@ vt_resize_reflow(struct vt *vt, const VTermPos *cur, int cols, int *crow,
  * The state layer has already taken the new size. A new width rewraps the
  * primary screen (vt_resize_reflow); the alternate screen is not rewrapped:
  * narrowing hides columns without losing them (grid.c). Then, on shrink,
- * top lines of the primary screen go to scrollback (shrink_push_count); on
+ * top lines of the primary screen go to scrollback (vt_shrink_push_count); on
  * grow, lines come back from scrollback. delta moves the cursor with the
  * content.
  */
 static int
-cb_resize(int rows, int cols, VTermPos *delta, void *user)
+vt_cb_resize(int rows, int cols, VTermPos *delta, void *user)
 {
 	struct vt *vt = user;
 	grid_t *g = vt->grid;
@@ -387,9 +387,9 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 	if (!vt->altscreen && cols != ocols)
 		reflowed = vt_resize_reflow(vt, &cur, cols, &crow, delta);
 	if (vt->altscreen && rows < orows)
-		resize_hidden_primary(vt, orows, rows);
+		vt_resize_hidden_primary(vt, orows, rows);
 	else if (rows < orows) {
-		n = shrink_push_count(g, orows, rows, crow);
+		n = vt_shrink_push_count(g, orows, rows, crow);
 		if (n > 0) {
 			grid_scroll(g, 0, orows, 0, grid_cols(g), n, 0, NULL);
 			crow -= n;
@@ -397,7 +397,7 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 	}
 	grid_resize(g, rows, cols);
 	if (vt->altscreen && rows > orows)
-		resize_hidden_primary(vt, orows, rows);
+		vt_resize_hidden_primary(vt, orows, rows);
 	else if (rows > orows) {
 		for (r = orows; r < rows; r++) {
 			if (grid_sb_pop(g) != 0)
@@ -407,7 +407,7 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 	}
 	delta->row = crow - cur.row;
 	if (!reflowed)
-		resize_cursor_col(vt, &cur, ocols, cols, delta);
+		vt_resize_cursor_col(vt, &cur, ocols, cols, delta);
 	/* libvterm clamps the cursor below the size only */
 	delta->row = UTIL_MAX(delta->row, -cur.row);
 	delta->col = UTIL_MAX(delta->col, -cur.col);
@@ -417,21 +417,21 @@ cb_resize(int rows, int cols, VTermPos *delta, void *user)
 }
 
 static const VTermStateCallbacks state_cbs = {
-	.putglyph = cb_putglyph,
-	.movecursor = cb_movecursor,
-	.scrollrect = cb_scrollrect,
-	.moverect = cb_moverect,
-	.erase = cb_erase,
-	.initpen = cb_initpen,
-	.setpenattr = cb_setpenattr,
-	.settermprop = cb_settermprop,
-	.bell = cb_bell,
-	.resize = cb_resize,
+	.putglyph = vt_cb_putglyph,
+	.movecursor = vt_cb_movecursor,
+	.scrollrect = vt_cb_scrollrect,
+	.moverect = vt_cb_moverect,
+	.erase = vt_cb_erase,
+	.initpen = vt_cb_initpen,
+	.setpenattr = vt_cb_setpenattr,
+	.settermprop = vt_cb_settermprop,
+	.bell = vt_cb_bell,
+	.resize = vt_cb_resize,
 };
 
 /* Replies and key bytes from libvterm: hand them all to the owner. */
 static void
-cb_output(const char *s, size_t len, void *user)
+vt_cb_output(const char *s, size_t len, void *user)
 {
 	struct vt *vt = user;
 
@@ -496,7 +496,7 @@ vt_probe(struct vt *vt, const char *query)
 
 /* Parse a DECRQSS reply "DCS 1 $ r a ; b <final> ST"; 0 on success. */
 static int
-parse_decrqss(const char *reply, int *a, int *b)
+vt_parse_decrqss(const char *reply, int *a, int *b)
 {
 	const char *p = strstr(reply, "$r");
 
@@ -519,14 +519,14 @@ vt_fix_margins(struct vt *vt)
 	int a, b, fixed = 0;
 
 	vterm_state_get_cursorpos(vt->state, &pos);
-	if (parse_decrqss(vt_probe(vt, "\033P$qr\033\\"), &a, &b) == 0 &&
+	if (vt_parse_decrqss(vt_probe(vt, "\033P$qr\033\\"), &a, &b) == 0 &&
 	    a >= b) {
 		vt_probe(vt, "\033[r");
 		fixed = 1;
 	}
 	/* With DECLRMM off the reply is 1;cols, never inverted, so CSI s
 	 * below is DECSLRM, not save-cursor. */
-	if (parse_decrqss(vt_probe(vt, "\033P$qs\033\\"), &a, &b) == 0 &&
+	if (vt_parse_decrqss(vt_probe(vt, "\033P$qs\033\\"), &a, &b) == 0 &&
 	    a >= b) {
 		vt_probe(vt, "\033[s");
 		fixed = 1;
@@ -744,7 +744,7 @@ vt_new(int rows, int cols, size_t sb_max_lines, size_t sb_max_bytes,
 	if (vt->vterm == NULL)
 		fatal("vterm_new failed");
 	vterm_set_utf8(vt->vterm, 1);
-	vterm_output_set_callback(vt->vterm, cb_output, vt);
+	vterm_output_set_callback(vt->vterm, vt_cb_output, vt);
 	vt->state = vterm_obtain_state(vt->vterm);
 	vterm_state_set_callbacks(vt->state, &state_cbs, vt);
 	vterm_state_set_unrecognised_fallbacks(vt->state, &vt_fallbacks, vt);
@@ -851,7 +851,7 @@ vt_resize(vt_t *vt, int rows, int cols)
 	cols = cols < 1 ? 1 : cols;
 	if (rows == vt->rows && cols == vt->cols)
 		return;
-	/* libvterm calls cb_resize, which resizes the grid. */
+	/* libvterm calls vt_cb_resize, which resizes the grid. */
 	shrink = rows < vt->rows || cols < vt->cols;
 	vt->resize_after = cols != vt->cols && vt_pending_wrap(vt);
 	vt->resize_uncancelled = 0;
