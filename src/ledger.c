@@ -101,25 +101,29 @@ ledger_repair(ledger_t *l)
 static int
 ledger_write_line(ledger_t *l, const char *line, size_t n)
 {
-	ssize_t w;
-	do {
-		w = write(l->fd, line, n);
-	} while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return errno != 0 ? errno : EIO;
-	if ((size_t)w == n)
-		return 0;
-	int err = util_write_all(l->fd, line + w, n - (size_t)w) == 0 ? 0 : errno;
-	if (err == 0)
-		return 0;
-	/* Cut short: take the piece back if nobody wrote after it, else end
-	 * it before the next line. The whole line is held either way. */
+	size_t done = 0;
+	int err = 0;
+	while (done < n) {
+		ssize_t w = write(l->fd, line + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err = w < 0 && errno != 0 ? errno : EIO;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (err == 0 || done == 0)
+		return err;
+	/* Cut short: take back all that was written if nobody wrote after
+	 * it, else end it before the next line. The whole line is held
+	 * either way. */
 	off_t end = lseek(l->fd, 0, SEEK_CUR);
 	struct stat st;
-	if (end < w || fstat(l->fd, &st) < 0 || st.st_size != end ||
-	    ftruncate(l->fd, end - w) < 0)
+	if (end < (off_t)done || fstat(l->fd, &st) < 0 || st.st_size != end ||
+	    ftruncate(l->fd, end - (off_t)done) < 0)
 		l->torn = 1;
-	return err != 0 ? err : EIO;
+	return err;
 }
 
 /* Write the held lines in order (lock held). 0 when none is left. */

@@ -463,6 +463,18 @@ upstream_driver_end(upstream_t *u, upstream_xfer_t *x, CURLcode rc)
 	upstream_xfer_unref(x);
 }
 
+static void upstream_driver_peer_gone(upstream_t *u, upstream_xfer_t *x);
+
+/* Has the peer of a watched socket hung up? (fd < 0: nothing watched) */
+static int
+upstream_watch_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	if (fd < 0 || poll(&p, 1, 0) <= 0)
+		return 0;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 /* Driver: new transfers into the multi. */
 static void
 upstream_driver_add(upstream_t *u, upstream_xfer_t *x)
@@ -471,6 +483,12 @@ upstream_driver_add(upstream_t *u, upstream_xfer_t *x)
 	int aborted = x->aborted;
 	pthread_mutex_unlock(&x->lock);
 	upstream_xlist_push(&u->live, x);   /* the add's reference moves here */
+	if (!aborted && upstream_watch_gone(x->watch_fd)) {
+		/* the agent left while its request waited (a pool thread's
+		 * pacing or backoff): never send it */
+		upstream_driver_peer_gone(u, x);
+		return;
+	}
 	CURLMcode mc = aborted ? CURLM_OK : curl_multi_add_handle(u->multi, x->curl);
 	if (aborted || mc != CURLM_OK) {
 		if (mc != CURLM_OK)

@@ -423,6 +423,45 @@ test_watch_peer_gone(void **state)
 	close(sv[0]);
 }
 
+/* A transfer whose watched socket's peer left before it started (the
+ * agent gave up while a pool thread paced or backed off) is never sent:
+ * the upstream sees no request, so bills nothing. */
+static void
+test_watch_gone_before_start(void **state)
+{
+	struct fx *f = *state;
+	struct ts_script sc = { .chunks = { { 0, "one" } }, .nchunks = 1 };
+	testsrv_script(f->srv, &sc);
+	/* a first request leaves a kept-alive connection: a second one on it
+	 * would be written by curl's first turn, before any poll */
+	struct upstream_request w = { .method = "GET", .url = f->url };
+	upstream_xfer_t *wx = upstream_start(f->up, &w);
+	char tmp[64];
+	ssize_t n;
+	while ((n = upstream_read(wx, tmp, sizeof tmp, 5000)) > 0)
+		;
+	assert_int_equal(n, UPSTREAM_EOF);
+	upstream_xfer_free(wx);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	pthread_mutex_lock(&f->srv->lock);
+	int before = f->srv->requests;
+	pthread_mutex_unlock(&f->srv->lock);
+	struct upstream_request r = { .method = "GET", .url = f->url, .watch = 1, .watch_fd = sv[0] };
+	upstream_xfer_t *x = upstream_start(f->up, &r);
+	while ((n = upstream_read(x, tmp, sizeof tmp, 5000)) > 0)
+		;
+	assert_int_equal(n, UPSTREAM_ERROR);
+	assert_true(upstream_peer_gone(x));
+	upstream_xfer_free(x);
+	close(sv[0]);
+	usleep(100 * 1000);   /* a request written would have reached the server by now */
+	pthread_mutex_lock(&f->srv->lock);
+	assert_int_equal(f->srv->requests, before);
+	pthread_mutex_unlock(&f->srv->lock);
+}
+
 int
 main(void)
 {
@@ -438,6 +477,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_one_driver_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_without_waiting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_peer_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_gone_before_start, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
