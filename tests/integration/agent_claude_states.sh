@@ -8,10 +8,12 @@
 . tests/agents-lib.sh
 agents_install
 CLAUDE="$A_BIN/claude"
-# turn 1: 8 chunks 400 ms apart (working for about 3 s); turn 2: a Bash call
+# turn 1: 8 chunks 400 ms apart (working for about 3 s); turn 2: a Bash call,
+# answered 1.5 s after it is asked, so that the focus is back on pane 1 by
+# then (a pane that needs input while looked at is not marked [!])
 cat >"$T_TMP/script.json" <<JSON
 {"defaults": {"text": "$A_REPLY", "chunks": 8, "chunk_tokens": 3, "chunk_delay_ms": 400},
- "rules": [{"match": {"request": 2}, "chunk_delay_ms": 0, "chunks": 2,
+ "rules": [{"match": {"request": 2}, "chunk_delay_ms": 0, "first_byte_ms": 1500, "chunks": 2,
             "tool": {"name": "Bash", "input": {"command": "touch marker.txt",
                                                "description": "Create a marker file"}}}]}
 JSON
