@@ -892,6 +892,7 @@ policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 	}
 	if (c->nowait && p->remote_store)
 		return GATEWAY_LATER;   /* a Redis round trip (or its timeout) waits: not here */
+	int fallbacks0 = c->fallbacks, circuit0 = c->circuit;
 	struct pcall *pc = policy_admit_chain(p, c);
 	const char *model = pc->nchain > 0 ? pc->chain[pc->pos] : c->model_asked;
 	char *body = NULL;
@@ -908,6 +909,11 @@ policy_admit(void *user, struct gateway_call *c, struct gateway_refusal *r)
 	}
 	if (refused || later)
 		policy_circuit_release(p, pc);
+	if (later) {   /* the skips are counted when admit() runs again */
+		p->routes[c->route].circuit_skips -= c->fallbacks - fallbacks0;
+		c->fallbacks = fallbacks0;
+		c->circuit = circuit0;
+	}
 	policy_push_prepare(p, c->route, &x);
 	pthread_mutex_unlock(&p->lock);
 	if (later) {   /* undone: admit() runs again where it may wait */

@@ -845,6 +845,61 @@ test_pacing_order(void **state)
 	(void)state;
 }
 
+/* A quick admit (nowait) that must pace returns GATEWAY_LATER and runs
+ * again where it may wait: a circuit skip it saw is counted once, by the
+ * run that admits (it was counted twice). */
+static void
+test_circuit_skip_counted_once_when_deferred(void **state)
+{
+	pricing_t *pr = pricing_new();
+	rl_table_t *rl = rl_table_new();
+	struct fake_clock fc = { .t = 1.9e9 };
+	pthread_mutex_init(&fc.lock, NULL);
+	stats_t *stats = stats_new(1, -1);
+	struct policy_options o = { .pricing = pr, .ratelimits = rl, .stats = stats, .ceiling_micros = -1,
+		.daily_ceiling_micros = -1, .retry_max = -1, .breaker_k = 3,
+		.breaker_window_ms = 1000, .breaker_cooldown_ms = 60000, .pace_cap_ms = 20000,
+		.pace_gap_ms = 1000, .clock = fake_now, .clock_user = &fc };
+	struct gw g = gw_new(&o);
+	plain_route(&g, 0, "a");
+	const char *ob = "{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}";
+	const char *key = "feedbeeffeedbeef";
+	struct gateway_refusal r;
+	for (int i = 0; i < 3; i++) {   /* three 529s: opus's circuit opens */
+		struct gateway_call c = call_of(0, "claude-opus-4-7", key, ob);
+		assert_int_equal(admit(&g, &c, &r), 0);
+		char *nb = NULL;
+		size_t nl = 0;
+		assert_int_equal(attempt(&g, &c, 529, &nb, &nl), 1);
+		free(nb);
+		settle(&g, &c, 200, NULL, 0);
+		fake_advance(&fc, 0.1);
+	}
+	struct stats_snapshot *v0 = xcalloc(1, sizeof *v0), *v1 = xcalloc(1, sizeof *v1);
+	stats_snapshot(stats, v0);
+	/* the key must wait 5 s: the quick admit defers, the full one paces */
+	struct rl_state st;
+	rl_state_init(&st);
+	snprintf(st.key_hash, sizeof st.key_hash, "%s", key);
+	assert_int_equal(ratelimit_parse_header(&st, "retry-after", "5", fc.t), 1);
+	rl_table_merge(rl, &st);
+	struct gateway_call c = call_of(0, "claude-opus-4-7", key, ob);
+	c.nowait = 1;
+	assert_int_equal(admit(&g, &c, &r), GATEWAY_LATER);
+	assert_int_equal(c.fallbacks, 0);
+	assert_int_equal(c.circuit, 0);
+	stats_snapshot(stats, v1);
+	assert_int_equal(v1->route[0].policy.circuit_skips, v0->route[0].policy.circuit_skips);
+	free(v0);
+	free(v1);
+	(void)state;
+	gw_free(&g);
+	stats_free(stats);
+	rl_table_free(rl);
+	pthread_mutex_destroy(&fc.lock);
+	pricing_free(pr);
+}
+
 /* Issue 14: a retry-after of 3000000000 overflowed the pacing's int (the
  * agent read "for another -2147483648 s") and locked the key out until a
  * restart. The header is clamped: the refusal says a sane wait, and once
@@ -979,6 +1034,7 @@ main(void)
 		cmocka_unit_test(test_tokens_downgrade_override),
 		cmocka_unit_test(test_long_override_whole),
 		cmocka_unit_test(test_circuit_breaker),
+		cmocka_unit_test(test_circuit_skip_counted_once_when_deferred),
 		cmocka_unit_test(test_attempt_seam),
 		cmocka_unit_test(test_pacing_order),
 		cmocka_unit_test(test_pacing_huge_retry_after),
