@@ -1233,7 +1233,7 @@ test_password(void **state)
 static void
 test_unreachable(void **state)
 {
-	struct testredis none = { .port = testredis_free_port() };
+	struct testredis none = { .port = testport_free() };
 	struct budget_options o = { .backoff_min_ms = 100, .backoff_max_ms = 400 };
 	budget_t *b = open_on(&none, "acme", &o);
 	char err[BUDGET_ERR_MAX], want[96];

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "testport.h"
 #include "ceiling.h"
 #include "pricing.h"
 #include "reqbody.h"
@@ -66,20 +67,6 @@ test_view_binding(void **state)
 	assert_int_equal(v.member_spent, 400000);
 }
 
-/* A loopback port nothing listens on. */
-static int
-free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 /* One team scope, as the core adds them. */
 static int
 team_scope_one(void *user, const struct ceiling_request *rq, struct ceiling_scope *out, int max)
@@ -98,7 +85,7 @@ static void
 unreachable(int fail_open, enum api_kind api, int status, const char *type)
 {
 	char url[64], *err = NULL;
-	int port = free_port();
+	int port = testport_free();
 	snprintf(url, sizeof url, "redis://:pw-secret@127.0.0.1:%d", port);
 	struct budget_options bo = { .url = url, .team = "acme", .timeout_ms = 200 };
 	budget_t *b = budget_open(&bo, &err);

@@ -259,7 +259,7 @@ test_errors(void **state)
 	char *l = write_ledger("three.jsonl", text);
 	free(text);
 	const char *paths[] = { l };
-	struct testredis none = { .port = testredis_free_port() };
+	struct testredis none = { .port = testport_free() };
 	char down[64], want[80];
 	snprintf(down, sizeof down, "redis://:s3cret@127.0.0.1:%d", none.port);
 	snprintf(want, sizeof want, "team budget store unreachable at 127.0.0.1:%d", none.port);

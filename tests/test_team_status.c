@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "testport.h"
 #include "budget.h"
 #include "team.h"
 #include "team_status.h"
@@ -183,25 +184,12 @@ test_empty_team(void **state)
 	team_settings_free(&t);
 }
 
-static int
-free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 static void
 test_unreachable(void **state)
 {
 	struct team_settings t;
 	settings(&t, "bob");
-	int port = free_port();
+	int port = testport_free();
 	char url[64], want[96];
 	snprintf(url, sizeof url, "redis://:s3cret@127.0.0.1:%d", port);
 	snprintf(want, sizeof want, "team budget store unreachable at 127.0.0.1:%d", port);

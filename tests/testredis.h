@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testport.h"
 #include "util.h"
 
 struct testredis {
@@ -38,20 +39,6 @@ testredis_sleep_ms(int ms)
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) != 0)
 		;
-}
-
-/* A port nothing listens on right now. */
-static int
-testredis_free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
 }
 
 /* A direct connection (logged in); NULL if the server does not answer. */
@@ -94,7 +81,7 @@ static void
 testredis_start(struct testredis *r)
 {
 	if (r->port == 0)
-		r->port = testredis_free_port();
+		r->port = testport_free();
 	char port[16], log[300];
 	snprintf(port, sizeof port, "%d", r->port);
 	snprintf(log, sizeof log, "%s/redis.log", r->dir);
