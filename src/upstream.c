@@ -465,6 +465,9 @@ upstream_driver_end(upstream_t *u, upstream_xfer_t *x, CURLcode rc)
 
 static void upstream_driver_peer_gone(upstream_t *u, upstream_xfer_t *x);
 
+/* What poll() says of a watched socket whose peer hung up. */
+#define UPSTREAM_HANGUP (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)
+
 /* Has the peer of a watched socket hung up? (fd < 0: nothing watched) */
 static int
 upstream_watch_gone(int fd)
@@ -472,7 +475,7 @@ upstream_watch_gone(int fd)
 	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
 	if (fd < 0 || poll(&p, 1, 0) <= 0)
 		return 0;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+	return (p.revents & UPSTREAM_HANGUP) != 0;
 }
 
 /* Driver: new transfers into the multi. */
@@ -605,7 +608,7 @@ upstream_driver_poll(upstream_t *u, int loop_fd, int wait_ms)
 	if (poll(u->wfds, (nfds_t)nw, 0) < 0)
 		return loop_ready;
 	for (int i = 0; i < nw; i++) {
-		if (u->wfds[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+		if (u->wfds[i].revents & UPSTREAM_HANGUP)
 			upstream_driver_peer_gone(u, u->wx[i]);
 		else if (u->wcfds[i].revents != 0)
 			u->wx[i]->watch_quiet = 1;
